@@ -1,0 +1,40 @@
+# Two commands for a newcomer: `make run` and `make test`. Each bootstraps its own venv.
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV ?= .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+.PHONY: run test lint typecheck pytest schema docs clean
+
+$(STAMP): pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e ".[dev]"
+	touch $(STAMP)
+
+## Serve the demo county on 127.0.0.1:8000 with an SQLite file (var/lianbao.db).
+run: $(STAMP)
+	$(BIN)/lianbao migrate
+	$(BIN)/lianbao seed-demo --if-empty
+	$(BIN)/lianbao hello
+	$(BIN)/lianbao serve
+
+## Lint, type-check, then the whole suite on SQLite and PostgreSQL.
+test: $(STAMP) lint typecheck pytest
+
+lint: $(STAMP)
+	$(BIN)/ruff check .
+
+typecheck: $(STAMP)
+	$(BIN)/mypy
+
+pytest: $(STAMP)
+	$(BIN)/python -m pytest
+
+## Regenerate the checked-in artefacts (schema.graphql, docs/authz.md).
+schema: $(STAMP)
+	$(BIN)/lianbao export-schema > schema.graphql
+	$(BIN)/lianbao authz-docs > docs/authz.md
+
+clean:
+	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache

@@ -1,0 +1,1 @@
+"""HTTP edge of Lianbao: the Starlette app, authentication, settings and the command line."""

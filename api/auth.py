@@ -1,0 +1,120 @@
+"""Bearer-token authentication: token → claims → principal.
+
+Development signs HS256 tokens with a local secret (``lianbao token``). Production verifies
+tokens from the county's identity provider against its public key (RS256/ES256), from a PEM
+file or a JWKS file, and refuses HS256 altogether so a leaked shared secret cannot mint tokens.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import jwt
+from jwt import PyJWK
+
+from api.settings import Settings
+from workflow.errors import Unauthenticated
+
+ASYMMETRIC = ["RS256", "ES256"]
+
+
+class TokenError(Unauthenticated):
+    """401 with a reason a client can act on (log in again, fix the header, ...)."""
+
+    def __init__(self, message: str, reason: str) -> None:
+        super().__init__(message)
+        self.reason = reason
+
+
+@dataclass(frozen=True)
+class Claims:
+    username: str
+    expires_at: datetime
+
+
+class TokenVerifier:
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self._keys: dict[str | None, Any] = {}
+        self._algorithms: list[str]
+        if settings.jwt_jwks_file:
+            jwks = json.loads(Path(settings.jwt_jwks_file).read_text(encoding="utf-8"))
+            for entry in jwks.get("keys", []):
+                key = PyJWK.from_dict(entry)
+                self._keys[entry.get("kid")] = key.key
+            self._algorithms = ASYMMETRIC
+        elif settings.jwt_public_key_file:
+            self._keys[None] = Path(settings.jwt_public_key_file).read_bytes()
+            self._algorithms = ASYMMETRIC
+        elif settings.jwt_secret and not settings.is_production:
+            self._keys[None] = settings.jwt_secret
+            self._algorithms = ["HS256"]
+        else:
+            raise RuntimeError(
+                "no token verification key: set LIANBAO_JWT_PUBLIC_KEY_FILE or "
+                "LIANBAO_JWT_JWKS_FILE (production), or LIANBAO_JWT_SECRET (development)"
+            )
+
+    def _key_for(self, token: str) -> Any:
+        if None in self._keys and len(self._keys) == 1:
+            return self._keys[None]
+        kid = jwt.get_unverified_header(token).get("kid")
+        if kid not in self._keys:
+            raise TokenError("the token's signing key is not known", "unknown_key")
+        return self._keys[kid]
+
+    def verify_header(self, header: str | None) -> Claims:
+        if not header:
+            raise TokenError("an Authorization: Bearer token is required", "missing")
+        scheme, _, token = header.partition(" ")
+        if scheme.lower() != "bearer" or not token.strip():
+            raise TokenError("the Authorization header must be 'Bearer <token>'", "malformed")
+        return self.verify(token.strip())
+
+    def verify(self, token: str) -> Claims:
+        try:
+            payload = jwt.decode(
+                token,
+                self._key_for(token),
+                algorithms=self._algorithms,
+                audience=self.settings.jwt_audience,
+                issuer=self.settings.jwt_issuer,
+                options={"require": ["exp", "sub", "iss", "aud"]},
+            )
+        except jwt.ExpiredSignatureError as exc:
+            raise TokenError("the token has expired", "expired") from exc
+        except jwt.InvalidSignatureError as exc:
+            raise TokenError("the token's signature is not valid", "bad_signature") from exc
+        except jwt.InvalidAlgorithmError as exc:
+            raise TokenError("the token's algorithm is not accepted", "bad_algorithm") from exc
+        except (jwt.InvalidAudienceError, jwt.InvalidIssuerError) as exc:
+            raise TokenError("the token was issued for someone else", "wrong_audience") from exc
+        except jwt.MissingRequiredClaimError as exc:
+            raise TokenError(f"the token lacks the {exc.claim} claim", "malformed") from exc
+        except TokenError:
+            raise
+        except jwt.PyJWTError as exc:
+            raise TokenError("the token could not be read", "malformed") from exc
+        sub = payload.get("sub")
+        if not isinstance(sub, str) or not sub:
+            raise TokenError("the token's subject is empty", "malformed")
+        return Claims(username=sub, expires_at=datetime.fromtimestamp(payload["exp"], UTC))
+
+
+def issue_dev_token(settings: Settings, username: str, ttl: timedelta = timedelta(hours=12)) -> str:
+    """A development token. Refused in production, where the identity provider issues them."""
+    if settings.is_production or not settings.jwt_secret:
+        raise RuntimeError("development tokens are not available in production")
+    now = datetime.now(UTC)
+    payload = {
+        "sub": username,
+        "iss": settings.jwt_issuer,
+        "aud": settings.jwt_audience,
+        "iat": int(now.timestamp()),
+        "exp": int((now + ttl).timestamp()),
+    }
+    return jwt.encode(payload, settings.jwt_secret, algorithm="HS256")

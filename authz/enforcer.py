@@ -1,0 +1,108 @@
+"""The one enforcement path.
+
+``Authorizer`` wraps a Casbin enforcer built from the policy rules. Role links (``g``) come
+from the principal, which is loaded from the database on every request, so a revoked grant
+is never honoured from a stale cache. Rules (``p``) are reloaded when the policy version
+changes (see ``authz/store.py``).
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterable
+from typing import Any
+
+import casbin
+from casbin.model import Model
+
+from authz.policy import MODEL_FILE, Rule
+from authz.principal import Principal
+from models.enums import CaseStage
+from workflow.errors import Forbidden
+
+
+def domain_covers(request_domain: str, pattern: str) -> bool:
+    """True when ``request_domain`` is ``pattern`` or lies below it (whole path segments)."""
+    return pattern == "*" or request_domain == pattern or request_domain.startswith(pattern + "/")
+
+
+def stage_from(request_stage: Any, policy_stage: str) -> bool:
+    if policy_stage == "*":
+        return True
+    return int(request_stage) >= CaseStage(policy_stage).ordinal
+
+
+def stage_ordinal(stage: CaseStage | None) -> int:
+    return 0 if stage is None else stage.ordinal
+
+
+class Authorizer:
+    def __init__(self, rules: Iterable[Rule], version: int = 0) -> None:
+        self._lock = threading.Lock()
+        self._links: dict[str, frozenset[tuple[str, str]]] = {}
+        self.version = version
+        self.rules: tuple[Rule, ...] = ()
+        self._enforcer = self._build(rules)
+
+    def _build(self, rules: Iterable[Rule]) -> casbin.Enforcer:
+        model = Model()
+        model.load_model_from_text(MODEL_FILE.read_text(encoding="utf-8"))
+        enforcer = casbin.Enforcer(model)
+        enforcer.add_function("domain_covers", domain_covers)
+        enforcer.add_function("stage_from", stage_from)
+        enforcer.add_named_domain_matching_func("g", domain_covers)
+        # Role names use no patterns; the default matcher would scan every role per link.
+        enforcer.get_role_manager().matching_func = None
+        self.rules = tuple(rules)
+        if self.rules:
+            enforcer.add_policies([r.as_casbin() for r in self.rules])
+        self._links = {}
+        return enforcer
+
+    def reload(self, rules: Iterable[Rule], version: int) -> None:
+        enforcer = self._build(rules)
+        with self._lock:
+            self._enforcer = enforcer
+            self.version = version
+
+    def _sync(self, principal: Principal) -> None:
+        """Make the enforcer's role links for this user exactly the principal's grants."""
+        wanted = frozenset((g.role, g.domain) for g in principal.grants)
+        have = self._links.get(principal.subject)
+        if have == wanted:
+            return
+        if have:
+            self._enforcer.remove_grouping_policies(
+                [[principal.subject, role, dom] for role, dom in have]
+            )
+        if wanted:
+            self._enforcer.add_grouping_policies(
+                [[principal.subject, role, dom] for role, dom in wanted]
+            )
+        self._links[principal.subject] = wanted
+
+    def allowed(
+        self, principal: Principal, obj: str, act: str, domain: str, stage: CaseStage | None = None
+    ) -> bool:
+        if not principal.grants or not domain:
+            return False
+        with self._lock:
+            self._sync(principal)
+            return bool(
+                self._enforcer.enforce(principal.subject, domain, obj, act, stage_ordinal(stage))
+            )
+
+    def require(
+        self, principal: Principal, obj: str, act: str, domain: str, stage: CaseStage | None = None
+    ) -> None:
+        """Raise ``Forbidden`` unless allowed. The message names the action, never the record."""
+        if not self.allowed(principal, obj, act, domain, stage):
+            raise Forbidden(f"not allowed to {act} {obj}")
+
+    def rules_for(self, principal: Principal, obj: str, act: str) -> list[tuple[str, Rule]]:
+        """(grant domain, rule) pairs that can apply to this principal for obj/act."""
+        by_role: dict[str, list[Rule]] = {}
+        for rule in self.rules:
+            if rule.obj == obj and rule.act == act:
+                by_role.setdefault(rule.role, []).append(rule)
+        return [(g.domain, r) for g in principal.grants for r in by_role.get(g.role, [])]

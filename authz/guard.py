@@ -1,0 +1,63 @@
+"""Per-request decisions on sensitive fields, and the access-log entries they produce.
+
+A page of 50 children touches a handful of domains (their schools), so decisions are memoised
+per (field, domain, stage): the cost is a few ``enforce()`` calls per page, not one per cell.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from authz.enforcer import Authorizer
+from authz.masking import SensitiveField, Shown, masked
+from authz.principal import Principal
+from models.enums import CaseStage
+
+
+@dataclass(frozen=True)
+class AccessEntry:
+    record_type: str
+    record_id: int
+    field: str
+    subject_scope: str
+    occurred_at: datetime
+
+
+@dataclass
+class FieldGuard:
+    authz: Authorizer
+    principal: Principal
+    now: datetime
+    entries: list[AccessEntry] = field(default_factory=list)
+    _memo: dict[tuple[SensitiveField, str, CaseStage | None], bool] = field(default_factory=dict)
+    _logged: set[tuple[str, int, str]] = field(default_factory=set)
+
+    def may_unmask(self, fld: SensitiveField, domain: str, stage: CaseStage | None = None) -> bool:
+        key = (fld, domain, stage)
+        if key not in self._memo:
+            self._memo[key] = self.authz.allowed(self.principal, fld.obj, "unmask", domain, stage)
+        return self._memo[key]
+
+    def show(
+        self,
+        fld: SensitiveField,
+        value: str | None,
+        *,
+        record_type: str,
+        record_id: int,
+        domain: str,
+        stage: CaseStage | None = None,
+    ) -> Shown:
+        if value is None:
+            return Shown(None, masked=False)
+        if not self.may_unmask(fld, domain, stage):
+            return masked(fld, value)
+        if fld.logged:
+            key = (record_type, record_id, fld.value)
+            if key not in self._logged:
+                self._logged.add(key)
+                self.entries.append(
+                    AccessEntry(record_type, record_id, fld.value, domain, self.now)
+                )
+        return Shown(value, masked=False)

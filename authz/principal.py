@@ -1,0 +1,54 @@
+"""The authenticated caller, as every service sees it."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from models.enums import AgencyKind
+
+
+@dataclass(frozen=True)
+class Grant:
+    role: str
+    domain: str
+    jurisdiction_code: str
+
+
+@dataclass(frozen=True)
+class Principal:
+    """Who is acting: user, agency and the roles they hold (each in a domain).
+
+    Built once per request from the token's subject and the database, so a revoked grant
+    takes effect on the next request.
+    """
+
+    user_id: int | None
+    username: str
+    display_name: str
+    agency_id: int | None
+    agency_kind: AgencyKind | None
+    agency_name: str
+    agency_scope: str
+    jurisdiction_code: str
+    grants: tuple[Grant, ...] = field(default_factory=tuple)
+
+    @property
+    def subject(self) -> str:
+        return f"user:{self.username}"
+
+    @property
+    def role_summary(self) -> str:
+        return ",".join(f"{g.role}@{g.domain}" for g in self.grants)
+
+
+SYSTEM = Principal(
+    user_id=None,
+    username="system",
+    display_name="Lianbao scheduler",
+    agency_id=None,
+    agency_kind=None,
+    agency_name="",
+    agency_scope="",
+    jurisdiction_code="",
+)
+"""The deadline engine and other scheduled jobs act as this principal in the audit trail."""

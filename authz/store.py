@@ -1,0 +1,144 @@
+"""Policy storage in the database and keeping every server process in step.
+
+Rules live in ``authz_rule`` (seeded from ``authz/policy.csv`` when empty). Each change bumps
+``policy_version`` in the same transaction and, on PostgreSQL, sends ``NOTIFY lianbao_policy``
+(delivered on commit). ``PolicySync`` reloads a process's ``Authorizer`` when notified, and
+polls the version every few seconds as a safety net for missed notifications (reconnects,
+SQLite, where there is no NOTIFY and the writer reloads its own process directly).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from typing import Any
+
+from sqlalchemy import func, insert, select, text, update
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
+
+from authz.enforcer import Authorizer
+from authz.policy import Rule, default_rules
+from models.base import utcnow
+from models.policy import AuthzRule, PolicyVersion
+
+log = logging.getLogger("lianbao.authz")
+
+CHANNEL = "lianbao_policy"
+
+
+def to_rule(row: AuthzRule) -> Rule:
+    return Rule(row.role, row.domain, row.obj, row.act, row.stage, row.effect, row.source)
+
+
+async def ensure_default_policy(session: AsyncSession) -> int:
+    """Seed the shipped policy into an empty table. Returns the number of rules written."""
+    count = (await session.execute(select(func.count()).select_from(AuthzRule))).scalar_one()
+    if count:
+        return 0
+    rules = default_rules()
+    await session.execute(
+        insert(AuthzRule),
+        [
+            {
+                "role": r.role,
+                "domain": r.domain,
+                "obj": r.obj,
+                "act": r.act,
+                "stage": r.stage,
+                "effect": r.effect,
+                "source": r.source[:200],
+            }
+            for r in rules
+        ],
+    )
+    await bump_version(session)
+    return len(rules)
+
+
+async def load_policy(session: AsyncSession) -> tuple[list[Rule], int]:
+    rows = (await session.execute(select(AuthzRule).order_by(AuthzRule.id))).scalars().all()
+    return [to_rule(r) for r in rows], await current_version(session)
+
+
+async def current_version(session: AsyncSession) -> int:
+    version = (
+        await session.execute(select(PolicyVersion.version).where(PolicyVersion.id == 1))
+    ).scalar_one_or_none()
+    return version or 0
+
+
+async def bump_version(session: AsyncSession) -> int:
+    """Bump in the caller's transaction; on PostgreSQL the NOTIFY goes out on commit."""
+    await session.execute(
+        update(PolicyVersion)
+        .where(PolicyVersion.id == 1)
+        .values(version=PolicyVersion.version + 1, changed_at=utcnow())
+    )
+    version = await current_version(session)
+    if session.bind is not None and session.bind.dialect.name == "postgresql":
+        await session.execute(text("SELECT pg_notify(:c, :v)"), {"c": CHANNEL, "v": str(version)})
+    return version
+
+
+class PolicySync:
+    """Keeps one process's authorizer at the database's policy version."""
+
+    def __init__(self, engine: AsyncEngine, authz: Authorizer, poll_seconds: float = 2.0) -> None:
+        self.engine = engine
+        self.authz = authz
+        self.poll_seconds = poll_seconds
+        self._wake = asyncio.Event()
+
+    async def refresh(self, *, force: bool = False) -> bool:
+        """Reload when the stored version differs from the loaded one. True if reloaded."""
+        async with AsyncSession(self.engine) as session:
+            version = await current_version(session)
+            if version == self.authz.version and not force:
+                return False
+            rules, version = await load_policy(session)
+        self.authz.reload(rules, version)
+        log.info("policy reloaded", extra={"status": version})
+        return True
+
+    async def run(self) -> None:
+        listener = asyncio.create_task(self._listen()) if self._is_postgres else None
+        try:
+            while True:
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._wake.wait(), timeout=self.poll_seconds)
+                self._wake.clear()
+                try:
+                    await self.refresh()
+                except Exception:  # the next poll tries again; never kill the server
+                    log.exception("policy refresh failed")
+        finally:
+            if listener is not None:
+                listener.cancel()
+
+    @property
+    def _is_postgres(self) -> bool:
+        return self.engine.dialect.name == "postgresql"
+
+    async def _listen(self) -> None:
+        while True:
+            try:
+                async with self.engine.connect() as conn:
+                    raw: Any = (await conn.get_raw_connection()).driver_connection
+
+                    def wake(*_: Any) -> None:
+                        self._wake.set()
+
+                    await raw.add_listener(CHANNEL, wake)
+                    try:
+                        # A notification may have been missed while disconnected.
+                        self._wake.set()
+                        await asyncio.Event().wait()  # until cancelled
+                    finally:
+                        with contextlib.suppress(Exception):
+                            await raw.remove_listener(CHANNEL, wake)
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                log.exception("policy listener lost its connection; reconnecting")
+                await asyncio.sleep(self.poll_seconds)

@@ -1,0 +1,61 @@
+"""Children of compulsory-school age and their guardians.
+
+Several columns are sensitive personal information of minors (PIPL art. 28): the national ID
+number, guardians' phones, health/disability and family-income notes. They leave the server
+only through the masking layer in ``authz/masking.py``.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+
+from sqlalchemy import Date, ForeignKey, Index, Integer, String, Text
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from models.base import Base, StrEnumType, UTCDateTime, utcnow
+from models.enums import GuardianRelation, RegisterType, Sex, SpecialGroup
+
+
+class Child(Base):
+    __tablename__ = "child"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(String(64))
+    sex: Mapped[Sex] = mapped_column(StrEnumType(Sex))
+    birth_date: Mapped[date] = mapped_column(Date)
+    register_type: Mapped[RegisterType] = mapped_column(StrEnumType(RegisterType))
+    # Unique where present; children without an ID number are keyed by ``student_no``.
+    national_id: Mapped[str | None] = mapped_column(String(18), unique=True, default=None)
+    student_no: Mapped[str] = mapped_column(String(32), unique=True)
+    township_code: Mapped[str] = mapped_column(ForeignKey("jurisdiction.code"), index=True)
+    village: Mapped[str] = mapped_column(String(64), default="")
+    # The Casbin domain of the child's records: the school's scope path while enrolled, else
+    # the home township's path. Kept here so list filters are one indexed prefix test.
+    scope_path: Mapped[str] = mapped_column(String(160), index=True)
+    health_note: Mapped[str | None] = mapped_column(Text, default=None)
+    family_income_note: Mapped[str | None] = mapped_column(Text, default=None)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, onupdate=utcnow)
+
+    guardians: Mapped[list[Guardian]] = relationship(lazy="raise", order_by="Guardian.id")
+
+
+class Guardian(Base):
+    __tablename__ = "guardian"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    child_id: Mapped[int] = mapped_column(ForeignKey("child.id"), index=True)
+    name: Mapped[str] = mapped_column(String(64))
+    relation: Mapped[GuardianRelation] = mapped_column(StrEnumType(GuardianRelation))
+    phone: Mapped[str | None] = mapped_column(String(20), default=None)
+
+
+class ChildGroup(Base):
+    """Membership of a child in a special group to watch; a row per (child, group)."""
+
+    __tablename__ = "child_group"
+    # Filtering a task list by special group probes (group, child_id).
+    __table_args__ = (Index("ix_child_group_group_child", "group", "child_id"),)
+
+    child_id: Mapped[int] = mapped_column(ForeignKey("child.id"), primary_key=True)
+    group: Mapped[SpecialGroup] = mapped_column(StrEnumType(SpecialGroup), primary_key=True)

@@ -1,0 +1,45 @@
+"""Schools and the pupil register (学籍)."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+
+from sqlalchemy import Date, ForeignKey, Integer, String
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from models.base import Base, StrEnumType, UTCDateTime, utcnow
+from models.enums import EnrolmentStatus, SchoolKind
+from models.reference import Agency
+
+
+class School(Base):
+    """A school; its staff are members of the school's agency row (kind ``school``)."""
+
+    __tablename__ = "school"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    agency_id: Mapped[int] = mapped_column(ForeignKey("agency.id"), unique=True)
+    name: Mapped[str] = mapped_column(String(128))
+    kind: Mapped[SchoolKind] = mapped_column(StrEnumType(SchoolKind))
+    township_code: Mapped[str] = mapped_column(ForeignKey("jurisdiction.code"), index=True)
+    grade_from: Mapped[int] = mapped_column(Integer)
+    grade_to: Mapped[int] = mapped_column(Integer)
+
+    agency: Mapped[Agency] = relationship(lazy="raise")
+
+
+class Enrolment(Base):
+    """A child's current register entry. A dropout mark keeps it (SPT 7); it is never deleted."""
+
+    __tablename__ = "enrolment"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    child_id: Mapped[int] = mapped_column(ForeignKey("child.id"), unique=True)
+    school_id: Mapped[int] = mapped_column(ForeignKey("school.id"), index=True)
+    grade: Mapped[int] = mapped_column(Integer)
+    class_no: Mapped[int] = mapped_column(Integer, default=1)
+    status: Mapped[EnrolmentStatus] = mapped_column(
+        StrEnumType(EnrolmentStatus), default=EnrolmentStatus.ENROLLED
+    )
+    status_since: Mapped[date] = mapped_column(Date)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, onupdate=utcnow)

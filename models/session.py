@@ -1,0 +1,62 @@
+"""Engines and sessions for the two supported backends.
+
+SQLite (aiosqlite) is the embedded default; PostgreSQL (asyncpg) is production. The SQLite
+listeners below make pysqlite honour SAVEPOINT and real transactions (SQLAlchemy's SQLite
+dialect docs, "Serializable isolation / Savepoints / Transactional DDL"), and turn on foreign
+keys, which SQLite leaves off by default.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import event
+from sqlalchemy.ext.asyncio import (
+    AsyncEngine,
+    AsyncSession,
+    async_sessionmaker,
+    create_async_engine,
+)
+from sqlalchemy.pool import NullPool
+
+
+def create_engine(url: str, *, echo: bool = False, pool: bool = True) -> AsyncEngine:
+    if url.startswith("sqlite"):
+        engine = create_async_engine(
+            url,
+            echo=echo,
+            connect_args={"timeout": 30},
+            **({} if pool else {"poolclass": NullPool}),
+        )
+        _sqlite_listeners(engine)
+        return engine
+    kwargs: dict[str, Any] = {"pool_pre_ping": True}
+    if not pool:
+        kwargs["poolclass"] = NullPool
+    else:
+        kwargs.update(pool_size=10, max_overflow=10)
+    return create_async_engine(url, echo=echo, **kwargs)
+
+
+def _sqlite_listeners(engine: AsyncEngine) -> None:
+    sync_engine = engine.sync_engine
+
+    @event.listens_for(sync_engine, "connect")
+    def _on_connect(dbapi_connection: Any, connection_record: Any) -> None:
+        # Let SQLAlchemy, not pysqlite, decide when transactions begin.
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA busy_timeout=30000")
+        cursor.close()
+
+    @event.listens_for(sync_engine, "begin")
+    def _on_begin(conn: Any) -> None:
+        # Deferred: in WAL mode readers never wait for a writer. (SQLite is the embedded
+        # default; concurrent writers belong on PostgreSQL.)
+        conn.exec_driver_sql("BEGIN")
+
+
+def session_factory(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
+    return async_sessionmaker(engine, expire_on_commit=False, autoflush=False)

@@ -1,0 +1,406 @@
+"""Administration over GraphQL: users, role grants, policy rules, the audit and access logs."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import datetime
+from typing import Any
+
+import strawberry
+from sqlalchemy import select
+from strawberry import relay
+from strawberry.scalars import JSON
+
+from authz.policy import Rule
+from authz.store import current_version
+from models import access_log as ma
+from models import audit as mau
+from models import policy as mp
+from models import user as mu
+from schema.context import Info
+from schema.enums import AgencyKind
+from schema.mutation import UserError, run
+from schema.pagination import keyset_page, page_info
+from schema.reference import AgencyNode
+from workflow import access_log, policy, user
+from workflow.errors import Forbidden, InvalidInput
+
+
+@strawberry.type(name="RoleAssignment", description="A role a user holds in a domain.")
+class RoleAssignment:
+    grant_id: int
+    role: str
+    domain: str
+    granted_at: datetime
+
+    @classmethod
+    def from_model(cls, g: mu.RoleGrant) -> RoleAssignment:
+        return cls(grant_id=g.id, role=g.role, domain=g.domain, granted_at=g.granted_at)
+
+
+@strawberry.type(name="User")
+class UserNode(relay.Node):
+    user_id: relay.NodeID[int]
+    username: str
+    display_name: str
+    is_active: bool
+    agency_id: strawberry.Private[int]
+
+    @classmethod
+    def from_model(cls, u: mu.User) -> UserNode:
+        return cls(
+            user_id=u.id,
+            username=u.username,
+            display_name=u.display_name,
+            is_active=u.is_active,
+            agency_id=u.agency_id,
+        )
+
+    @strawberry.field
+    async def agency(self, info: Info) -> AgencyNode:
+        a = await info.context.loaders.agency.load(self.agency_id)
+        assert a is not None
+        return AgencyNode.from_model(a)
+
+    @strawberry.field
+    async def roles(self, info: Info) -> list[RoleAssignment]:
+        grants = await user.grants_of(info.context.services, [self.user_id])
+        return [RoleAssignment.from_model(g) for g in grants[0]]
+
+    @classmethod
+    async def resolve_nodes(  # type: ignore[override]
+        cls, *, info: Info, node_ids: Iterable[str], required: bool = False
+    ) -> list[UserNode | None]:
+        services = info.context.services
+        ids = [int(i) for i in node_ids]
+        stmt = user.users_query(services).where(mu.User.id.in_(ids))
+        found = {u.id: u for u in (await services.session.execute(stmt)).scalars()}
+        return [cls.from_model(found[i]) if i in found else None for i in ids]
+
+
+@strawberry.type
+class UserEdge:
+    cursor: str
+    node: UserNode
+
+
+@strawberry.type
+class UserConnection:
+    edges: list[UserEdge]
+    page_info: relay.PageInfo
+    total_count: int
+
+
+@strawberry.type(name="PolicyRule", description="One policy line: role may act on obj.")
+class PolicyRule:
+    rule_id: int
+    role: str
+    domain: str
+    obj: str
+    act: str
+    stage: str
+    effect: str
+    source: str
+
+    @classmethod
+    def from_model(cls, r: mp.AuthzRule) -> PolicyRule:
+        return cls(
+            rule_id=r.id,
+            role=r.role,
+            domain=r.domain,
+            obj=r.obj,
+            act=r.act,
+            stage=r.stage,
+            effect=r.effect,
+            source=r.source,
+        )
+
+
+@strawberry.type(name="Policy")
+class PolicyView:
+    version: int
+    rules: list[PolicyRule]
+
+
+@strawberry.type(name="AccessLogEntry", description="An unmasked read of a sensitive field.")
+class AccessLogEntry:
+    occurred_at: datetime
+    username: str
+    agency_kind: AgencyKind | None
+    record_type: str
+    record_id: int
+    field: str
+    request_id: str | None
+
+
+@strawberry.type
+class AccessLogEdge:
+    cursor: str
+    node: AccessLogEntry
+
+
+@strawberry.type
+class AccessLogConnection:
+    edges: list[AccessLogEdge]
+    page_info: relay.PageInfo
+    total_count: int
+
+
+@strawberry.type(name="AuditEvent")
+class AuditEventType:
+    occurred_at: datetime
+    actor_username: str
+    actor_agency_kind: AgencyKind | None
+    actor_roles: str
+    operation: str
+    record_type: str
+    record_ids: Any = strawberry.field(graphql_type=JSON)
+    change: Any = strawberry.field(graphql_type=JSON)
+    request_id: str | None
+
+
+@strawberry.type
+class AdminQuery:
+    @strawberry.field(description="Users in the agencies the caller administers.")
+    async def users(
+        self, info: Info, first: int | None = None, after: str | None = None
+    ) -> UserConnection:
+        services = info.context.services
+        page = await keyset_page(
+            services.session,
+            user.users_query(services),
+            mu.User.id,
+            lambda u: u.id,
+            prefix="user",
+            first=first,
+            after=after,
+            cap=info.context.extra.get("max_page_size", 100),
+        )
+        return UserConnection(
+            edges=[
+                UserEdge(cursor=c, node=UserNode.from_model(u))
+                for c, u in zip(page.cursors, page.items, strict=True)
+            ],
+            page_info=page_info(page),
+            total_count=page.total_count,
+        )
+
+    @strawberry.field(description="The authorization policy in force, with its version.")
+    async def policy(self, info: Info) -> PolicyView:
+        services = info.context.services
+        rows = await policy.list_rules(services)
+        return PolicyView(
+            version=await current_version(services.session),
+            rules=[PolicyRule.from_model(r) for r in rows],
+        )
+
+    @strawberry.field(description="Unmasked reads of sensitive data the caller may review.")
+    async def access_log(
+        self,
+        info: Info,
+        record_type: str | None = None,
+        record_id: int | None = None,
+        first: int | None = None,
+        after: str | None = None,
+    ) -> AccessLogConnection:
+        services = info.context.services
+        stmt = access_log.access_log_query(services, record_type=record_type, record_id=record_id)
+        page = await keyset_page(
+            services.session,
+            stmt,
+            ma.SensitiveAccess.id,
+            lambda a: a.id,
+            prefix="access",
+            first=first,
+            after=after,
+            cap=info.context.extra.get("max_page_size", 100),
+        )
+        return AccessLogConnection(
+            edges=[
+                AccessLogEdge(
+                    cursor=c,
+                    node=AccessLogEntry(
+                        occurred_at=a.occurred_at,
+                        username=a.username,
+                        agency_kind=a.agency_kind,
+                        record_type=a.record_type,
+                        record_id=a.record_id,
+                        field=a.field,
+                        request_id=a.request_id,
+                    ),
+                )
+                for c, a in zip(page.cursors, page.items, strict=True)
+            ],
+            page_info=page_info(page),
+            total_count=page.total_count,
+        )
+
+    @strawberry.field(description="The newest audit events (administrators and inspectors).")
+    async def audit_events(
+        self, info: Info, operation: str | None = None, last: int = 50
+    ) -> list[AuditEventType]:
+        services = info.context.services
+        p = services.principal
+        if not services.authz.allowed(p, "audit", "read", p.agency_scope):
+            raise Forbidden("not allowed to read audit")
+        if not 0 < last <= 200:
+            raise InvalidInput("last must be between 1 and 200", field="last")
+        stmt = select(mau.AuditEvent).order_by(mau.AuditEvent.id.desc()).limit(last)
+        if operation:
+            stmt = stmt.where(mau.AuditEvent.operation == operation)
+        rows = (await services.session.execute(stmt)).scalars().all()
+        return [
+            AuditEventType(
+                occurred_at=e.occurred_at,
+                actor_username=e.actor_username,
+                actor_agency_kind=e.actor_agency_kind,
+                actor_roles=e.actor_roles,
+                operation=e.operation,
+                record_type=e.record_type,
+                record_ids=e.record_ids,
+                change=e.change,
+                request_id=e.request_id,
+            )
+            for e in rows
+        ]
+
+
+@strawberry.input
+class CreateUserInput:
+    username: str
+    display_name: str
+    agency_id: strawberry.ID = strawberry.field(description="The agency's global id.")
+
+
+@strawberry.type
+class UserPayload:
+    user: UserNode | None
+    user_errors: list[UserError]
+
+
+@strawberry.input
+class SetUserActiveInput:
+    user_id: strawberry.ID
+    active: bool
+
+
+@strawberry.input
+class GrantRoleInput:
+    user_id: strawberry.ID
+    role: str
+    domain: str = strawberry.field(description="Jurisdiction or unit path the role covers.")
+
+
+@strawberry.type
+class RoleGrantPayload:
+    grant: RoleAssignment | None
+    user_errors: list[UserError]
+
+
+@strawberry.input
+class RevokeRoleInput:
+    grant_id: int
+
+
+@strawberry.input
+class AddPolicyRuleInput:
+    role: str
+    domain: str
+    obj: str
+    act: str
+    stage: str = "*"
+    effect: str = "allow"
+    source: str = strawberry.field(description="The rule it comes from (seed key, article).")
+
+
+@strawberry.input
+class RemovePolicyRuleInput:
+    rule_id: int
+
+
+@strawberry.type
+class PolicyRulePayload:
+    rule: PolicyRule | None
+    user_errors: list[UserError]
+
+
+def _node_id(gid: strawberry.ID, type_name: str) -> int:
+    try:
+        parsed = relay.GlobalID.from_id(gid)
+        if parsed.type_name != type_name:
+            raise ValueError(parsed.type_name)
+        return int(parsed.node_id)
+    except (ValueError, TypeError) as exc:
+        raise InvalidInput(f"not a {type_name} id", field=type_name[0].lower() + "Id") from exc
+
+
+@strawberry.type
+class AdminMutation:
+    @strawberry.mutation
+    async def create_user(self, info: Info, input: CreateUserInput) -> UserPayload:
+        async def op(ctx: Any) -> mu.User:
+            return await user.create_user(
+                ctx,
+                username=input.username,
+                display_name=input.display_name,
+                agency_id=_node_id(input.agency_id, "Agency"),
+            )
+
+        row, errors = await run(info, op)
+        return UserPayload(user=UserNode.from_model(row) if row else None, user_errors=errors)
+
+    @strawberry.mutation
+    async def set_user_active(self, info: Info, input: SetUserActiveInput) -> UserPayload:
+        async def op(ctx: Any) -> mu.User:
+            return await user.set_user_active(ctx, _node_id(input.user_id, "User"), input.active)
+
+        row, errors = await run(info, op)
+        return UserPayload(user=UserNode.from_model(row) if row else None, user_errors=errors)
+
+    @strawberry.mutation
+    async def grant_role(self, info: Info, input: GrantRoleInput) -> RoleGrantPayload:
+        async def op(ctx: Any) -> mu.RoleGrant:
+            return await user.grant_role(
+                ctx, user_id=_node_id(input.user_id, "User"), role=input.role, domain=input.domain
+            )
+
+        row, errors = await run(info, op)
+        return RoleGrantPayload(
+            grant=RoleAssignment.from_model(row) if row else None, user_errors=errors
+        )
+
+    @strawberry.mutation
+    async def revoke_role(self, info: Info, input: RevokeRoleInput) -> RoleGrantPayload:
+        async def op(ctx: Any) -> mu.RoleGrant:
+            return await user.revoke_role(ctx, input.grant_id)
+
+        row, errors = await run(info, op)
+        return RoleGrantPayload(
+            grant=RoleAssignment.from_model(row) if row else None, user_errors=errors
+        )
+
+    @strawberry.mutation
+    async def add_policy_rule(self, info: Info, input: AddPolicyRuleInput) -> PolicyRulePayload:
+        rule = Rule(
+            input.role, input.domain, input.obj, input.act, input.stage, input.effect, input.source
+        )
+
+        async def op(ctx: Any) -> mp.AuthzRule:
+            return await policy.add_rule(ctx, rule)
+
+        row, errors = await run(info, op)
+        return PolicyRulePayload(
+            rule=PolicyRule.from_model(row) if row else None, user_errors=errors
+        )
+
+    @strawberry.mutation
+    async def remove_policy_rule(
+        self, info: Info, input: RemovePolicyRuleInput
+    ) -> PolicyRulePayload:
+        async def op(ctx: Any) -> mp.AuthzRule:
+            return await policy.remove_rule(ctx, input.rule_id)
+
+        row, errors = await run(info, op)
+        return PolicyRulePayload(
+            rule=PolicyRule.from_model(row) if row else None, user_errors=errors
+        )

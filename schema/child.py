@@ -1,0 +1,263 @@
+"""GraphQL types and queries for children, guardians and the register."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import date
+
+import strawberry
+from strawberry import relay
+
+from authz.masking import SensitiveField
+from models import child as m
+from models.enums import RegisterType, SpecialGroup
+from schema.context import Info
+from schema.enums import EnrolmentStatus, SchoolKind, Sex
+from schema.pagination import keyset_page, page_info
+from schema.reference import AgencyNode, JurisdictionNode
+from schema.sensitive import SensitiveValue
+from workflow import child as service
+
+strawberry.enum(RegisterType)
+
+@strawberry.type(name="Guardian")
+class GuardianType:
+    id_: strawberry.Private[int]
+    child_id: strawberry.Private[int]
+    scope: strawberry.Private[str]
+    name: str
+    relation: str
+    phone_raw: strawberry.Private[str | None]
+
+    @strawberry.field
+    def phone(self, info: Info) -> SensitiveValue:
+        shown = info.context.guard.show(
+            SensitiveField.GUARDIAN_PHONE,
+            self.phone_raw,
+            record_type="guardian",
+            record_id=self.id_,
+            domain=self.scope,
+        )
+        return SensitiveValue.of(shown)
+
+
+@strawberry.type(name="School")
+class SchoolType:
+    school_id: int
+    name: str
+    kind: SchoolKind
+    agency_id: strawberry.Private[int]
+    township_code: strawberry.Private[str]
+
+    @strawberry.field
+    async def agency(self, info: Info) -> AgencyNode:
+        a = await info.context.loaders.agency.load(self.agency_id)
+        assert a is not None
+        return AgencyNode.from_model(a)
+
+    @strawberry.field
+    async def township(self, info: Info) -> JurisdictionNode:
+        j = await info.context.loaders.jurisdiction.load(self.township_code)
+        assert j is not None
+        return JurisdictionNode.from_model(j)
+
+
+@strawberry.type(name="Enrolment", description="The child's register entry (学籍).")
+class EnrolmentType:
+    school: SchoolType
+    grade: int
+    class_no: int
+    status: EnrolmentStatus
+    status_since: date
+
+
+@strawberry.type(name="Child", description="A child of compulsory-school age.")
+class ChildNode(relay.Node):
+    child_id: relay.NodeID[int]
+    row: strawberry.Private[m.Child]
+
+    @classmethod
+    def from_model(cls, c: m.Child) -> ChildNode:
+        return cls(child_id=c.id, row=c)
+
+    def _show(self, info: Info, fld: SensitiveField, value: str | None) -> SensitiveValue:
+        shown = info.context.guard.show(
+            fld, value, record_type="child", record_id=self.row.id, domain=self.row.scope_path
+        )
+        return SensitiveValue.of(shown)
+
+    @strawberry.field(description="Full name, or surname and stars without the name grant.")
+    def name(self, info: Info) -> str:
+        shown = info.context.guard.show(
+            SensitiveField.NAME,
+            self.row.name,
+            record_type="child",
+            record_id=self.row.id,
+            domain=self.row.scope_path,
+        )
+        return shown.value or ""
+
+    @strawberry.field
+    def sex(self) -> Sex:
+        return self.row.sex
+
+    @strawberry.field
+    def birth_date(self) -> date:
+        return self.row.birth_date
+
+    @strawberry.field(description="Age in whole years today.")
+    def age(self, info: Info) -> int:
+        today = info.context.services.clock.now().date()
+        b = self.row.birth_date
+        return today.year - b.year - ((today.month, today.day) < (b.month, b.day))
+
+    @strawberry.field
+    def register_type(self) -> RegisterType:
+        return self.row.register_type
+
+    @strawberry.field(description="National ID number (GB 11643).")
+    def national_id(self, info: Info) -> SensitiveValue:
+        return self._show(info, SensitiveField.NATIONAL_ID, self.row.national_id)
+
+    @strawberry.field(
+        description="Register number; it embeds the ID number, so it is masked alike."
+    )
+    def student_no(self, info: Info) -> SensitiveValue:
+        return self._show(info, SensitiveField.NATIONAL_ID, self.row.student_no)
+
+    @strawberry.field
+    def village(self) -> str:
+        return self.row.village
+
+    @strawberry.field
+    async def township(self, info: Info) -> JurisdictionNode:
+        j = await info.context.loaders.jurisdiction.load(self.row.township_code)
+        assert j is not None
+        return JurisdictionNode.from_model(j)
+
+    @strawberry.field(description="Health or disability details (withheld without the grant).")
+    def health_note(self, info: Info) -> SensitiveValue:
+        return self._show(info, SensitiveField.HEALTH, self.row.health_note)
+
+    @strawberry.field(description="Family income or poverty registration (withheld likewise).")
+    def family_income_note(self, info: Info) -> SensitiveValue:
+        return self._show(info, SensitiveField.FAMILY_INCOME, self.row.family_income_note)
+
+    @strawberry.field(description="Groups to watch; poverty and health groups need their grant.")
+    async def special_groups(self, info: Info) -> list[SpecialGroup]:
+        groups = await info.context.loaders.child_groups.load(self.row.id)
+        guard = info.context.guard
+        shown = []
+        for g in groups:
+            fld = service.GROUP_FIELD.get(g)
+            if (
+                fld is None
+                or guard.show(
+                    fld,
+                    g.value,
+                    record_type="child",
+                    record_id=self.row.id,
+                    domain=self.row.scope_path,
+                ).masked
+                is False
+            ):
+                shown.append(g)
+        return shown
+
+    @strawberry.field
+    async def guardians(self, info: Info) -> list[GuardianType]:
+        rows = await info.context.loaders.guardians.load(self.row.id)
+        return [
+            GuardianType(
+                id_=g.id,
+                child_id=g.child_id,
+                scope=self.row.scope_path,
+                name=g.name,
+                relation=g.relation.value,
+                phone_raw=g.phone,
+            )
+            for g in rows
+        ]
+
+    @strawberry.field
+    async def enrolment(self, info: Info) -> EnrolmentType | None:
+        view = await info.context.loaders.enrolment.load(self.row.id)
+        if view is None:
+            return None
+        s = view.school
+        return EnrolmentType(
+            school=SchoolType(
+                school_id=s.id,
+                name=s.name,
+                kind=s.kind,
+                agency_id=s.agency_id,
+                township_code=s.township_code,
+            ),
+            grade=view.enrolment.grade,
+            class_no=view.enrolment.class_no,
+            status=view.enrolment.status,
+            status_since=view.enrolment.status_since,
+        )
+
+    @classmethod
+    async def resolve_nodes(  # type: ignore[override]
+        cls, *, info: Info, node_ids: Iterable[str], required: bool = False
+    ) -> list[ChildNode | None]:
+        rows = await service.get_children(info.context.services, [int(i) for i in node_ids])
+        return [cls.from_model(c) if c else None for c in rows]
+
+
+@strawberry.type
+class ChildEdge:
+    cursor: str
+    node: ChildNode
+
+
+@strawberry.type
+class ChildConnection:
+    edges: list[ChildEdge]
+    page_info: relay.PageInfo
+    total_count: int
+
+
+@strawberry.type
+class ChildQuery:
+    @strawberry.field(description="Children the caller may see, filtered in the database.")
+    async def children(
+        self,
+        info: Info,
+        school_id: int | None = None,
+        township_code: str | None = None,
+        special_group: SpecialGroup | None = None,
+        status: EnrolmentStatus | None = None,
+        first: int | None = None,
+        after: str | None = None,
+    ) -> ChildConnection:
+        services = info.context.services
+        stmt = service.children_query(
+            services,
+            service.ChildFilter(
+                school_id=school_id,
+                township_code=township_code,
+                special_group=special_group,
+                status=status,
+            ),
+        )
+        page = await keyset_page(
+            services.session,
+            stmt,
+            m.Child.id,
+            lambda c: c.id,
+            prefix="child",
+            first=first,
+            after=after,
+            cap=info.context.extra.get("max_page_size", 100),
+        )
+        return ChildConnection(
+            edges=[
+                ChildEdge(cursor=c, node=ChildNode.from_model(x))
+                for c, x in zip(page.cursors, page.items, strict=True)
+            ],
+            page_info=page_info(page),
+            total_count=page.total_count,
+        )

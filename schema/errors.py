@@ -1,0 +1,80 @@
+"""Error codes in ``extensions``.
+
+Every top-level error carries ``extensions.code``: our own ``LianbaoError`` subclasses give
+theirs; GraphQL syntax and validation failures get ``GRAPHQL_PARSE_FAILED`` /
+``GRAPHQL_VALIDATION_FAILED``; anything unexpected is logged with the request id and replaced
+by ``INTERNAL`` so no stack detail or data leaks to the client.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterator
+
+from graphql import GraphQLError
+from strawberry.extensions import SchemaExtension
+
+from workflow.errors import LianbaoError
+
+log = logging.getLogger("lianbao.graphql")
+
+
+def coded(error: GraphQLError) -> GraphQLError:
+    original = error.original_error
+    extensions = dict(error.extensions or {})
+    if "code" in extensions:
+        return error
+    if isinstance(original, LianbaoError):
+        extensions["code"] = original.code
+        if original.field:
+            extensions["field"] = original.field
+        reason = getattr(original, "reason", None)
+        if reason:
+            extensions["reason"] = reason
+        return GraphQLError(
+            original.message,
+            error.nodes,
+            error.source,
+            error.positions,
+            error.path,
+            original,
+            extensions,
+        )
+    if original is None:
+        code = (
+            "GRAPHQL_PARSE_FAILED"
+            if "Syntax Error" in error.message
+            else ("GRAPHQL_VALIDATION_FAILED" if error.path is None else "BAD_INPUT")
+        )
+        extensions["code"] = code
+        return GraphQLError(
+            error.message,
+            error.nodes,
+            error.source,
+            error.positions,
+            error.path,
+            None,
+            extensions,
+        )
+    log.error("unexpected error in resolver", exc_info=original)
+    return GraphQLError(
+        "internal error",
+        error.nodes,
+        error.source,
+        error.positions,
+        error.path,
+        None,
+        {"code": "INTERNAL"},
+    )
+
+
+class ErrorCodes(SchemaExtension):
+    def on_operation(self) -> Iterator[None]:
+        yield
+        result = self.execution_context.result
+        if result is not None and result.errors:
+            result.errors = [coded(e) for e in result.errors]
+        if self.execution_context.pre_execution_errors:
+            self.execution_context.pre_execution_errors = [
+                coded(e) for e in self.execution_context.pre_execution_errors
+            ]

@@ -1,0 +1,42 @@
+"""DataLoaders: one batched statement per relation per request, whatever the page size."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from strawberry.dataloader import DataLoader
+
+from models.child import Guardian
+from models.enums import SpecialGroup
+from models.reference import Agency, Jurisdiction
+from workflow import child, reference
+from workflow.child import EnrolmentView
+from workflow.context import ServiceContext
+
+
+class Loaders:
+    """Built per request, so batches never mix callers with different permissions."""
+
+    def __init__(self, ctx: ServiceContext) -> None:
+        self.ctx = ctx
+
+        async def jurisdictions(codes: Sequence[str]) -> list[Jurisdiction | None]:
+            return await reference.get_jurisdictions(ctx, codes)
+
+        async def agencies(ids: Sequence[int]) -> list[Agency | None]:
+            return await reference.get_agencies(ctx, ids)
+
+        async def guardians(ids: Sequence[int]) -> list[list[Guardian]]:
+            return await child.guardians_of(ctx, ids)
+
+        async def groups(ids: Sequence[int]) -> list[list[SpecialGroup]]:
+            return await child.groups_of(ctx, ids)
+
+        async def enrolments(ids: Sequence[int]) -> list[EnrolmentView | None]:
+            return await child.enrolments_of(ctx, ids)
+
+        self.jurisdiction: DataLoader[str, Jurisdiction | None] = DataLoader(jurisdictions)
+        self.agency: DataLoader[int, Agency | None] = DataLoader(agencies)
+        self.guardians: DataLoader[int, list[Guardian]] = DataLoader(guardians)
+        self.child_groups: DataLoader[int, list[SpecialGroup]] = DataLoader(groups)
+        self.enrolment: DataLoader[int, EnrolmentView | None] = DataLoader(enrolments)

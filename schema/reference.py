@@ -1,0 +1,187 @@
+"""GraphQL types and queries for the reference data."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+import strawberry
+from strawberry import relay
+
+from models import reference as m
+from schema.context import Info
+from schema.enums import AgencyKind, JurisdictionLevel
+from schema.pagination import keyset_page, page_info
+from workflow import reference
+
+
+@strawberry.type(name="Jurisdiction", description="A node of the administrative tree (GB/T 2260).")
+class JurisdictionNode(relay.Node):
+    jurisdiction_code: relay.NodeID[str]
+    code: str = strawberry.field(description="GB/T 2260 code, or nine-digit township code.")
+    name: str
+    level: JurisdictionLevel
+    path: str = strawberry.field(description="Codes from the province down, '/'-separated.")
+    parent_code: strawberry.Private[str | None]
+
+    @classmethod
+    def from_model(cls, j: m.Jurisdiction) -> JurisdictionNode:
+        return cls(
+            jurisdiction_code=j.code,
+            code=j.code,
+            name=j.name,
+            level=j.level,
+            path=j.path,
+            parent_code=j.parent_code,
+        )
+
+    @strawberry.field
+    async def parent(self, info: Info) -> JurisdictionNode | None:
+        if self.parent_code is None:
+            return None
+        parent = await info.context.loaders.jurisdiction.load(self.parent_code)
+        return JurisdictionNode.from_model(parent) if parent else None
+
+    @strawberry.field
+    async def children(self, info: Info) -> list[JurisdictionNode]:
+        rows = await reference.list_jurisdictions(info.context.services, parent_code=self.code)
+        return [JurisdictionNode.from_model(j) for j in rows]
+
+    @classmethod
+    async def resolve_nodes(  # type: ignore[override]
+        cls, *, info: Info, node_ids: Iterable[str], required: bool = False
+    ) -> list[JurisdictionNode | None]:
+        rows = await reference.get_jurisdictions(info.context.services, list(node_ids))
+        return [cls.from_model(j) if j else None for j in rows]
+
+
+@strawberry.type(name="Agency", description="An office of an agency kind, bound to a jurisdiction.")
+class AgencyNode(relay.Node):
+    agency_id: relay.NodeID[int]
+    kind: AgencyKind
+    name: str
+    jurisdiction_code: strawberry.Private[str]
+
+    @classmethod
+    def from_model(cls, a: m.Agency) -> AgencyNode:
+        return cls(agency_id=a.id, kind=a.kind, name=a.name, jurisdiction_code=a.jurisdiction_code)
+
+    @strawberry.field
+    async def jurisdiction(self, info: Info) -> JurisdictionNode:
+        j = await info.context.loaders.jurisdiction.load(self.jurisdiction_code)
+        assert j is not None  # foreign key
+        return JurisdictionNode.from_model(j)
+
+    @classmethod
+    async def resolve_nodes(  # type: ignore[override]
+        cls, *, info: Info, node_ids: Iterable[str], required: bool = False
+    ) -> list[AgencyNode | None]:
+        ids = [int(i) for i in node_ids]
+        rows = await reference.get_agencies(info.context.services, ids)
+        return [cls.from_model(a) if a else None for a in rows]
+
+
+@strawberry.type(name="Duty", description="A duty an agency holds, citing its source rule.")
+class DutyNode(relay.Node):
+    duty_id: relay.NodeID[int]
+    agency: AgencyKind
+    code: str
+    title: str
+    title_en: str
+    source_key: str = strawberry.field(description="Seed rule key: LS, SPT, GH, YQ or ST.")
+    article: str = strawberry.field(description="Article or item, e.g. '7', '6(4)', '二(六)'.")
+    quote: str = strawberry.field(description="Verbatim excerpt of the source rule.")
+
+    @classmethod
+    def from_model(cls, d: m.Duty) -> DutyNode:
+        return cls(
+            duty_id=d.id,
+            agency=d.agency_kind,
+            code=d.code,
+            title=d.title,
+            title_en=d.title_en,
+            source_key=d.source_key,
+            article=d.article,
+            quote=d.quote,
+        )
+
+    @strawberry.field(description="The citation in the brief's style, e.g. 'SPT 6(4)'.")
+    def citation(self) -> str:
+        return f"{self.source_key} {self.article}"
+
+    @classmethod
+    async def resolve_nodes(  # type: ignore[override]
+        cls, *, info: Info, node_ids: Iterable[str], required: bool = False
+    ) -> list[DutyNode | None]:
+        rows = await reference.get_duties(info.context.services, [int(i) for i in node_ids])
+        return [cls.from_model(d) if d else None for d in rows]
+
+
+@strawberry.type
+class AgencyEdge:
+    cursor: str
+    node: AgencyNode
+
+
+@strawberry.type
+class AgencyConnection:
+    edges: list[AgencyEdge]
+    page_info: relay.PageInfo
+    total_count: int
+
+
+@strawberry.type
+class ReferenceQuery:
+    @strawberry.field(description="Jurisdictions; by default the roots (provinces).")
+    async def jurisdictions(
+        self,
+        info: Info,
+        parent_code: str | None = None,
+        level: JurisdictionLevel | None = None,
+    ) -> list[JurisdictionNode]:
+        rows = await reference.list_jurisdictions(
+            info.context.services,
+            parent_code=parent_code,
+            level=level,
+            roots_only=parent_code is None and level is None,
+        )
+        return [JurisdictionNode.from_model(j) for j in rows]
+
+    @strawberry.field
+    async def jurisdiction(self, info: Info, code: str) -> JurisdictionNode | None:
+        (row,) = await reference.get_jurisdictions(info.context.services, [code])
+        return JurisdictionNode.from_model(row) if row else None
+
+    @strawberry.field(description="Agencies, optionally of one kind and within a jurisdiction.")
+    async def agencies(
+        self,
+        info: Info,
+        kind: AgencyKind | None = None,
+        jurisdiction_code: str | None = None,
+        first: int | None = None,
+        after: str | None = None,
+    ) -> AgencyConnection:
+        services = info.context.services
+        stmt = reference.agencies_query(services, kind=kind, jurisdiction_code=jurisdiction_code)
+        page = await keyset_page(
+            services.session,
+            stmt,
+            m.Agency.id,
+            lambda a: a.id,
+            prefix="agency",
+            first=first,
+            after=after,
+            cap=info.context.extra.get("max_page_size", 100),
+        )
+        return AgencyConnection(
+            edges=[
+                AgencyEdge(cursor=c, node=AgencyNode.from_model(a))
+                for c, a in zip(page.cursors, page.items, strict=True)
+            ],
+            page_info=page_info(page),
+            total_count=page.total_count,
+        )
+
+    @strawberry.field(description="The duty catalogue, optionally for one agency kind.")
+    async def duties(self, info: Info, agency: AgencyKind | None = None) -> list[DutyNode]:
+        rows = await reference.list_duties(info.context.services, agency)
+        return [DutyNode.from_model(d) for d in rows]

@@ -1,0 +1,78 @@
+"""The root types and the schema object, with its protections built once."""
+
+from __future__ import annotations
+
+from functools import partial
+
+import strawberry
+from graphql import ASTValidationRule
+from graphql.validation import NoSchemaIntrospectionCustomRule
+from strawberry import relay
+from strawberry.extensions import (
+    AddValidationRules,
+    MaxTokensLimiter,
+    ParserCache,
+    ValidationCache,
+)
+from strawberry.extensions.max_aliases import create_validator as alias_validator
+from strawberry.extensions.query_depth_limiter import create_validator as depth_validator
+
+from schema.admin import AdminMutation, AdminQuery
+from schema.child import ChildQuery
+from schema.context import Info
+from schema.errors import ErrorCodes
+from schema.reference import ReferenceQuery
+from schema.user import UserQuery
+
+
+@strawberry.type
+class Query(UserQuery, ReferenceQuery, ChildQuery, AdminQuery):
+    # Plain resolvers rather than relay.node(): that field binds itself to the first schema
+    # built, and tests (and a production-mode app) build more than one.
+    @strawberry.field(description="Refetch any object by its global id.")
+    async def node(self, info: Info, id: relay.GlobalID) -> relay.Node | None:
+        resolved: relay.Node | None = await id.resolve_node(info, required=False)
+        return resolved
+
+    @strawberry.field(description="Refetch several objects by their global ids.")
+    async def nodes(self, info: Info, ids: list[relay.GlobalID]) -> list[relay.Node | None]:
+        return [await gid.resolve_node(info, required=False) for gid in ids]
+
+
+@strawberry.type
+class Mutation(AdminMutation):
+    pass
+
+
+def build_schema(
+    *,
+    max_depth: int = 12,
+    max_aliases: int = 30,
+    max_tokens: int = 2000,
+    introspection: bool = True,
+) -> strawberry.Schema:
+    """Build the schema once per process.
+
+    The depth and alias limits are turned into validation rules once here and handed over
+    with ``AddValidationRules``: strawberry's own limiter extensions build a new rule per
+    request, which defeats ``ValidationCache`` (strawberry issue 4635).
+    """
+    rules: list[type[ASTValidationRule]] = [
+        depth_validator(max_depth, None),
+        alias_validator(max_aliases),
+    ]
+    if not introspection:
+        rules.append(NoSchemaIntrospectionCustomRule)
+    return strawberry.Schema(
+        query=Query,
+        mutation=Mutation,
+        # Factories, not instances: an instance would be shared by concurrent requests. The
+        # parse and validation caches are module-level in strawberry, so they still persist.
+        extensions=[
+            ErrorCodes,
+            partial(MaxTokensLimiter, max_token_count=max_tokens),
+            partial(ParserCache, maxsize=512),
+            partial(AddValidationRules, rules),
+            partial(ValidationCache, maxsize=512),
+        ],
+    )

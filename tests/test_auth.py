@@ -1,0 +1,151 @@
+"""Authentication: every kind of bad token is a 401 with a coded GraphQL-shaped body."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import jwt
+import pytest
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import ec, rsa
+
+from api.auth import TokenError, TokenVerifier, issue_dev_token
+from api.settings import Settings
+from tests.conftest import TEST_SECRET, Api
+
+ME = "{ me { username agency { name kind } roles { role domain } jurisdiction { code } } }"
+
+
+async def test_me_answers_for_a_valid_token(api: Api) -> None:
+    data = await api.gql(ME, user="police_officer")
+    me = data["me"]
+    assert me["username"] == "police_officer"
+    assert me["agency"]["kind"] == "POLICE"
+    assert me["agency"]["name"] == "枣庄市公安局山亭分局"
+    assert me["jurisdiction"]["code"] == "370406"
+    roles = {r["role"] for r in me["roles"]}
+    assert roles == {"police_officer", "member"}
+
+
+async def test_school_user_is_scoped_to_the_school(api: Api) -> None:
+    me = (await api.gql(ME, user="head_teacher"))["me"]
+    assert me["agency"]["kind"] == "SCHOOL"
+    staff = next(r for r in me["roles"] if r["role"] == "school_staff")
+    assert "/school:" in staff["domain"]
+
+
+def _payload(**overrides: object) -> dict[str, object]:
+    now = datetime.now(UTC)
+    base: dict[str, object] = {
+        "sub": "edu_officer",
+        "iss": "lianbao-dev",
+        "aud": "lianbao",
+        "iat": int(now.timestamp()),
+        "exp": int((now + timedelta(hours=1)).timestamp()),
+    }
+    base.update(overrides)
+    return base
+
+
+@pytest.mark.parametrize(
+    ("header", "reason"),
+    [
+        (None, "missing"),
+        ("Basic abc", "malformed"),
+        ("Bearer", "malformed"),
+        ("Bearer not.a.jwt", "malformed"),
+        ("Bearer " + jwt.encode(_payload(exp=1), TEST_SECRET, algorithm="HS256"), "expired"),
+        (
+            "Bearer " + jwt.encode(_payload(), "another-secret-" + "y" * 32, algorithm="HS256"),
+            "bad_signature",
+        ),
+        (
+            "Bearer " + jwt.encode(_payload(aud="someone-else"), TEST_SECRET, algorithm="HS256"),
+            "wrong_audience",
+        ),
+        (
+            "Bearer " + jwt.encode(_payload(sub="nobody"), TEST_SECRET, algorithm="HS256"),
+            "unknown_user",
+        ),
+        (
+            "Bearer " + jwt.encode({"sub": "edu_officer"}, TEST_SECRET, algorithm="HS256"),
+            "malformed",
+        ),
+    ],
+)
+async def test_bad_tokens_get_401_with_a_code(api: Api, header: str | None, reason: str) -> None:
+    headers = {"Authorization": header} if header is not None else {}
+    response = await api.post(ME, user=None, headers=headers)
+    assert response.status_code == 401
+    assert response.headers["www-authenticate"].startswith("Bearer")
+    body = response.json()
+    assert body["data"] is None
+    (error,) = body["errors"]
+    assert error["extensions"] == {"code": "UNAUTHENTICATED", "reason": reason}
+
+
+async def test_response_carries_a_request_id(api: Api) -> None:
+    response = await api.post(ME, headers={"X-Request-ID": "abc-123"})
+    assert response.headers["x-request-id"] == "abc-123"
+    fresh = await api.post(ME, headers={"X-Request-ID": "bad id with spaces"})
+    assert len(fresh.headers["x-request-id"]) == 32
+
+
+def test_production_refuses_hs256_and_dev_tokens() -> None:
+    prod = Settings(environment="production", jwt_secret="s" * 40)
+    with pytest.raises(RuntimeError):
+        TokenVerifier(prod)
+    with pytest.raises(RuntimeError):
+        issue_dev_token(prod, "edu_officer")
+
+
+@pytest.mark.parametrize("algorithm", ["RS256", "ES256"])
+def test_public_key_verification(tmp_path: Path, algorithm: str) -> None:
+    key = (
+        rsa.generate_private_key(public_exponent=65537, key_size=2048)
+        if algorithm == "RS256"
+        else ec.generate_private_key(ec.SECP256R1())
+    )
+    pem = key.public_key().public_bytes(
+        serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
+    )
+    (tmp_path / "issuer.pem").write_bytes(pem)
+    settings = Settings(
+        environment="production",
+        jwt_public_key_file=str(tmp_path / "issuer.pem"),
+        jwt_issuer="https://idp.example",
+        jwt_audience="lianbao",
+    )
+    verifier = TokenVerifier(settings)
+    good = jwt.encode(_payload(iss="https://idp.example"), key, algorithm=algorithm)
+    assert verifier.verify(good).username == "edu_officer"
+    # A token signed with the HS256 "secret" equal to the public key must not pass.
+    forged = jwt.encode(_payload(iss="https://idp.example"), "x" * 40, algorithm="HS256")
+    with pytest.raises(TokenError) as caught:
+        verifier.verify(forged)
+    assert caught.value.reason == "bad_algorithm"
+
+
+def test_jwks_file_verification(tmp_path: Path) -> None:
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    jwk = json.loads(jwt.algorithms.RSAAlgorithm.to_jwk(key.public_key()))
+    jwk.update(kid="k1", alg="RS256", use="sig")
+    (tmp_path / "jwks.json").write_text(json.dumps({"keys": [jwk]}))
+    settings = Settings(
+        environment="production",
+        jwt_jwks_file=str(tmp_path / "jwks.json"),
+        jwt_issuer="https://idp.example",
+    )
+    verifier = TokenVerifier(settings)
+    good = jwt.encode(
+        _payload(iss="https://idp.example"), key, algorithm="RS256", headers={"kid": "k1"}
+    )
+    assert verifier.verify(good).username == "edu_officer"
+    unknown = jwt.encode(
+        _payload(iss="https://idp.example"), key, algorithm="RS256", headers={"kid": "k2"}
+    )
+    with pytest.raises(TokenError) as caught:
+        verifier.verify(unknown)
+    assert caught.value.reason == "unknown_key"

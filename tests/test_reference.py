@@ -1,0 +1,102 @@
+"""Reference data over GraphQL, and the duty catalogue's citations checked against the seeds."""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+import pytest
+
+from models.enums import AgencyKind
+from tests.conftest import Api
+from workflow.reference import DATA_DIR
+
+DUTIES = json.loads((DATA_DIR / "duties.json").read_text(encoding="utf-8"))
+JURISDICTIONS = json.loads((DATA_DIR / "jurisdictions.json").read_text(encoding="utf-8"))
+
+
+@pytest.mark.parametrize("duty", DUTIES, ids=lambda d: f"{d['agency']}-{d['code']}")
+def test_every_duty_cites_an_article_that_exists(duty: dict[str, str], seeds_dir: Path) -> None:
+    text = (seeds_dir / f"{duty['source_key']}.txt").read_text(encoding="utf-8")
+    marker = text.find(duty["article_marker"])
+    assert marker >= 0, f"article marker {duty['article_marker']!r} not in {duty['source_key']}"
+    assert duty["quote"] in text[marker:], "the quote must stand in the cited article"
+
+
+def test_every_agency_code_has_duties() -> None:
+    assert {d["agency"] for d in DUTIES} == {k.value for k in AgencyKind}
+
+
+def test_jurisdiction_codes_are_well_formed() -> None:
+    codes = {j["code"] for j in JURISDICTIONS}
+    for j in JURISDICTIONS:
+        width = 9 if j["level"] == "township" else 6
+        assert re.fullmatch(rf"\d{{{width}}}", j["code"]), j
+        if j["parent"]:
+            assert j["parent"] in codes
+            assert j["code"].startswith(j["parent"][: 2 if j["level"] == "city" else 4])
+    for district in ("370406", "640502", "330382", "150785", "540100"):
+        assert district in codes
+
+
+async def test_duties_for_police_with_citations(api: Api) -> None:
+    data = await api.gql(
+        "{ duties(agency: POLICE) { agency title sourceKey article citation quote } }",
+        user="market_officer",
+    )
+    duties = data["duties"]
+    assert len(duties) >= 3
+    assert all(d["agency"] == "POLICE" for d in duties)
+    assert all(d["citation"] == f"{d['sourceKey']} {d['article']}" for d in duties)
+    assert {"LS", "SPT", "GH", "ST"} & {d["sourceKey"] for d in duties}
+
+
+async def test_jurisdiction_tree(api: Api) -> None:
+    data = await api.gql(
+        """{ jurisdictions { code name children { code children { code name level
+             children { code level parent { code } } } } } }"""
+    )
+    roots = {j["code"]: j for j in data["jurisdictions"]}
+    assert {"370000", "640000", "330000", "150000", "540000"} <= set(roots)
+    zaozhuang = next(c for c in roots["370000"]["children"] if c["code"] == "370400")
+    shanting = next(c for c in zaozhuang["children"] if c["code"] == "370406")
+    assert shanting["name"] == "山亭区"
+    assert len(shanting["children"]) >= 10
+    assert all(
+        t["level"] == "TOWNSHIP" and t["parent"]["code"] == "370406" for t in shanting["children"]
+    )
+
+
+async def test_agencies_connection_pages_in_sql(api: Api) -> None:
+    query = """query($after: String) {
+        agencies(jurisdictionCode: "370406", first: 7, after: $after) {
+          totalCount pageInfo { hasNextPage endCursor } edges { node { id name kind } } } }"""
+    seen: list[str] = []
+    after = None
+    total = None
+    while True:
+        page = (await api.gql(query, {"after": after}))["agencies"]
+        total = page["totalCount"]
+        seen += [e["node"]["id"] for e in page["edges"]]
+        if not page["pageInfo"]["hasNextPage"]:
+            break
+        after = page["pageInfo"]["endCursor"]
+    assert len(seen) == len(set(seen)) == total
+    assert total > 40  # district offices, townships, schools and a village committee
+
+
+async def test_node_refetch_by_global_id(api: Api) -> None:
+    data = await api.gql('{ jurisdiction(code: "370406") { id name } }')
+    gid = data["jurisdiction"]["id"]
+    node = await api.gql(
+        "query($id: ID!) { node(id: $id) { ... on Jurisdiction { code name } } }", {"id": gid}
+    )
+    assert node["node"] == {"code": "370406", "name": "山亭区"}
+
+
+async def test_bad_page_size_is_a_coded_error(api: Api) -> None:
+    errors = await api.errors("{ agencies(first: -1) { totalCount } }")
+    assert errors[0]["extensions"]["code"] == "BAD_INPUT"
+    errors = await api.errors("{ agencies(first: 100000) { totalCount } }")
+    assert errors[0]["extensions"]["code"] == "BAD_INPUT"

@@ -1,0 +1,64 @@
+"""Writing and reading the append-only audit trail.
+
+``record`` adds the row to the caller's session, so it commits or rolls back together with
+the change it describes: there is never a change without its audit row, nor the reverse.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Select, select
+
+from models.audit import AuditEvent
+from workflow.context import ServiceContext
+
+
+def _jsonable(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {str(k): _jsonable(v) for k, v in value.items()}
+    if isinstance(value, list | tuple | set | frozenset):
+        return [_jsonable(v) for v in value]
+    if isinstance(value, datetime):
+        return value.isoformat()
+    if hasattr(value, "isoformat"):
+        return value.isoformat()
+    if isinstance(value, str | int | float | bool) or value is None:
+        return value
+    return str(value)
+
+
+def record(
+    ctx: ServiceContext,
+    operation: str,
+    record_type: str,
+    record_ids: Sequence[Any],
+    change: dict[str, Any],
+) -> AuditEvent:
+    p = ctx.principal
+    event = AuditEvent(
+        occurred_at=ctx.clock.now(),
+        request_id=ctx.request_id,
+        actor_user_id=p.user_id,
+        actor_username=p.username,
+        actor_agency_id=p.agency_id,
+        actor_agency_kind=p.agency_kind,
+        actor_roles=p.role_summary[:512],
+        operation=operation,
+        record_type=record_type,
+        record_ids=_jsonable(list(record_ids)),
+        change=_jsonable(change),
+    )
+    ctx.session.add(event)
+    return event
+
+
+def audit_query(record_type: str | None = None, operation: str | None = None) -> Select[Any]:
+    stmt = select(AuditEvent).order_by(AuditEvent.id.desc())
+    if record_type:
+        stmt = stmt.where(AuditEvent.record_type == record_type)
+    if operation:
+        stmt = stmt.where(AuditEvent.operation == operation)
+    return stmt

@@ -1,0 +1,124 @@
+"""Children, guardians and the register, as the policy lets each principal see them.
+
+Lists are filtered in SQL with the compiled policy (``authz.filters.scope_filter``) before
+ORDER BY / LIMIT; single reads go through the same filter, so a child outside the caller's
+domain is indistinguishable from one that does not exist.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from sqlalchemy import ColumnElement, Select, exists, select
+
+from authz.filters import scope_filter
+from authz.masking import SensitiveField
+from models.child import Child, ChildGroup, Guardian
+from models.enums import EnrolmentStatus, SpecialGroup
+from models.reference import Agency
+from models.school import Enrolment, School
+from workflow.context import ServiceContext
+
+# Groups that reveal family poverty or health: shown, and usable as a filter, only where the
+# caller may unmask that field; otherwise a filter would disclose what the mask hides.
+GROUP_FIELD = {
+    SpecialGroup.REGISTERED_POOR: SensitiveField.FAMILY_INCOME,
+    SpecialGroup.SUBSISTENCE_ALLOWANCE: SensitiveField.FAMILY_INCOME,
+    SpecialGroup.DISABLED: SensitiveField.HEALTH,
+    SpecialGroup.LEARNING_DIFFICULTY: SensitiveField.HEALTH,
+}
+
+
+@dataclass(frozen=True)
+class ChildFilter:
+    school_id: int | None = None
+    township_code: str | None = None
+    special_group: SpecialGroup | None = None
+    status: EnrolmentStatus | None = None
+
+
+def visible(ctx: ServiceContext) -> ColumnElement[bool]:
+    return scope_filter(ctx.authz, ctx.principal, "child", "read", Child.scope_path)
+
+
+def children_query(ctx: ServiceContext, f: ChildFilter) -> Select[Child]:
+    stmt = select(Child).where(visible(ctx))
+    if f.township_code is not None:
+        stmt = stmt.where(Child.township_code == f.township_code)
+    if f.school_id is not None or f.status is not None:
+        enrol = select(Enrolment.id).where(Enrolment.child_id == Child.id)
+        if f.school_id is not None:
+            enrol = enrol.where(Enrolment.school_id == f.school_id)
+        if f.status is not None:
+            enrol = enrol.where(Enrolment.status == f.status)
+        stmt = stmt.where(exists(enrol))
+    if f.special_group is not None:
+        guarded = GROUP_FIELD.get(f.special_group)
+        if guarded is not None:
+            stmt = stmt.where(
+                scope_filter(ctx.authz, ctx.principal, guarded.obj, "unmask", Child.scope_path)
+            )
+        stmt = stmt.where(
+            exists(
+                select(ChildGroup.child_id).where(
+                    ChildGroup.child_id == Child.id, ChildGroup.group == f.special_group
+                )
+            )
+        )
+    return stmt
+
+
+async def get_children(ctx: ServiceContext, ids: Sequence[int]) -> list[Child | None]:
+    rows = (
+        await ctx.session.execute(select(Child).where(Child.id.in_(ids), visible(ctx)))
+    ).scalars()
+    found = {c.id: c for c in rows}
+    return [found.get(i) for i in ids]
+
+
+async def guardians_of(ctx: ServiceContext, child_ids: Sequence[int]) -> list[list[Guardian]]:
+    """Guardians per child. Callers pass children they were already allowed to read."""
+    rows = (
+        await ctx.session.execute(
+            select(Guardian).where(Guardian.child_id.in_(child_ids)).order_by(Guardian.id)
+        )
+    ).scalars()
+    by_child: dict[int, list[Guardian]] = {}
+    for g in rows:
+        by_child.setdefault(g.child_id, []).append(g)
+    return [by_child.get(i, []) for i in child_ids]
+
+
+async def groups_of(ctx: ServiceContext, child_ids: Sequence[int]) -> list[list[SpecialGroup]]:
+    rows = (
+        await ctx.session.execute(
+            select(ChildGroup.child_id, ChildGroup.group).where(ChildGroup.child_id.in_(child_ids))
+        )
+    ).all()
+    by_child: dict[int, list[SpecialGroup]] = {}
+    for child_id, group in rows:
+        by_child.setdefault(child_id, []).append(group)
+    return [sorted(by_child.get(i, [])) for i in child_ids]
+
+
+@dataclass(frozen=True)
+class EnrolmentView:
+    enrolment: Enrolment
+    school: School
+    school_agency_id: int
+
+
+async def enrolments_of(
+    ctx: ServiceContext, child_ids: Sequence[int]
+) -> list[EnrolmentView | None]:
+    rows = (
+        await ctx.session.execute(
+            select(Enrolment, School, Agency.id)
+            .join(School, School.id == Enrolment.school_id)
+            .join(Agency, Agency.id == School.agency_id)
+            .where(Enrolment.child_id.in_(child_ids))
+        )
+    ).all()
+    by_child = {e.child_id: EnrolmentView(e, s, a) for e, s, a in rows}
+    return [by_child.get(i) for i in child_ids]

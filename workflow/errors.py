@@ -1,0 +1,57 @@
+"""Errors with machine-readable codes.
+
+Services raise these; the GraphQL layer turns ``UserError`` subclasses into ``userErrors`` on
+mutation payloads and everything else into top-level errors with ``extensions.code``.
+"""
+
+from __future__ import annotations
+
+
+class LianbaoError(Exception):
+    code = "INTERNAL"
+
+    def __init__(self, message: str, *, field: str | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.field = field
+
+
+class Unauthenticated(LianbaoError):
+    code = "UNAUTHENTICATED"
+
+
+class Forbidden(LianbaoError):
+    """Denied by policy. The message never says whether the record exists."""
+
+    code = "FORBIDDEN"
+
+    def __init__(self, message: str = "not allowed", *, field: str | None = None) -> None:
+        super().__init__(message, field=field)
+
+
+class UserError(LianbaoError):
+    """An expected business failure the client should show to its user."""
+
+    code = "BAD_INPUT"
+
+
+class InvalidInput(UserError):
+    code = "BAD_INPUT"
+
+
+class NotFound(UserError):
+    code = "NOT_FOUND"
+
+
+class Conflict(UserError):
+    """Someone else changed the record first (optimistic version check failed)."""
+
+    code = "CONFLICT"
+
+
+class WrongStage(UserError):
+    code = "WRONG_STAGE"
+
+
+class Duplicate(UserError):
+    code = "DUPLICATE"

@@ -1,0 +1,92 @@
+"""Changing the authorization policy through the API (administrators only, audited).
+
+Administrators add rules scoped to a domain they administer (typically a deny, or a grant
+for a local arrangement); the shipped rules (domain ``*``) change only with a new release of
+``authz/policy.csv``, so no district can widen another district's access.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+
+from authz.policy import PolicyError, Rule
+from authz.store import bump_version, load_policy
+from models.policy import AuthzRule
+from workflow import audit
+from workflow.context import ServiceContext
+from workflow.errors import Duplicate, InvalidInput, NotFound
+
+
+async def list_rules(ctx: ServiceContext) -> Sequence[AuthzRule]:
+    ctx.authz.require(ctx.principal, "policy", "read", ctx.principal.agency_scope)
+    return (await ctx.session.execute(select(AuthzRule).order_by(AuthzRule.id))).scalars().all()
+
+
+def _reload_after_commit(ctx: ServiceContext) -> None:
+    async def reload() -> None:
+        rules, version = await load_policy(ctx.session)
+        ctx.authz.reload(rules, version)
+
+    ctx.after_commit.append(reload)
+
+
+async def add_rule(ctx: ServiceContext, rule: Rule) -> AuthzRule:
+    try:
+        rule.validate()
+    except PolicyError as exc:
+        raise InvalidInput(str(exc), field="rule") from exc
+    if rule.domain == "*":
+        raise InvalidInput("rules added through the API must name a domain", field="domain")
+    ctx.authz.require(ctx.principal, "policy", "manage", rule.domain)
+    row = AuthzRule(
+        role=rule.role,
+        domain=rule.domain,
+        obj=rule.obj,
+        act=rule.act,
+        stage=rule.stage,
+        effect=rule.effect,
+        source=rule.source[:200],
+        created_by=ctx.principal.user_id,
+    )
+    ctx.session.add(row)
+    try:
+        async with ctx.session.begin_nested():
+            await ctx.session.flush()
+    except IntegrityError as exc:
+        raise Duplicate("this rule exists already", field="rule") from exc
+    version = await bump_version(ctx.session)
+    audit.record(
+        ctx,
+        "add_policy_rule",
+        "authz_rule",
+        [row.id],
+        {"rule": rule.as_casbin(), "source": rule.source, "version": version},
+    )
+    _reload_after_commit(ctx)
+    return row
+
+
+async def remove_rule(ctx: ServiceContext, rule_id: int) -> AuthzRule:
+    row = await ctx.session.get(AuthzRule, rule_id)
+    if row is None:
+        raise NotFound("no such rule", field="ruleId")
+    if row.domain == "*":
+        raise InvalidInput("shipped rules change with a release of the policy file", field="ruleId")
+    ctx.authz.require(ctx.principal, "policy", "manage", row.domain)
+    await ctx.session.delete(row)
+    version = await bump_version(ctx.session)
+    audit.record(
+        ctx,
+        "remove_policy_rule",
+        "authz_rule",
+        [rule_id],
+        {
+            "rule": [row.role, row.domain, row.obj, row.act, row.stage, row.effect],
+            "version": version,
+        },
+    )
+    _reload_after_commit(ctx)
+    return row

@@ -1,0 +1,143 @@
+"""Reference data: the jurisdiction tree, agencies and the duty catalogue.
+
+``load_reference_data`` is idempotent (insert what is missing, update what changed), so it
+runs on every ``lianbao migrate`` and after every upgrade of the shipped JSON files.
+Reads go through the policy like everything else: ``reference``/``read``.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import Select, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from models.enums import AgencyKind, JurisdictionLevel
+from models.reference import Agency, Duty, Jurisdiction
+from workflow.context import ServiceContext
+
+DATA_DIR = Path(__file__).with_name("reference_data")
+
+
+def _read(name: str) -> list[dict[str, Any]]:
+    data: list[dict[str, Any]] = json.loads((DATA_DIR / name).read_text(encoding="utf-8"))
+    return data
+
+
+async def load_reference_data(session: AsyncSession) -> dict[str, int]:
+    """Upsert jurisdictions and duties from the shipped JSON; returns counts written."""
+    existing = {j.code: j for j in (await session.execute(select(Jurisdiction))).scalars()}
+    written = {"jurisdictions": 0, "duties": 0}
+    paths: dict[str, str] = {code: j.path for code, j in existing.items()}
+    for row in _read("jurisdictions.json"):
+        parent = row.get("parent")
+        path = f"{paths[parent]}/{row['code']}" if parent else row["code"]
+        paths[row["code"]] = path
+        values = {
+            "name": row["name"],
+            "level": JurisdictionLevel(row["level"]),
+            "parent_code": parent,
+            "path": path,
+        }
+        current = existing.get(row["code"])
+        if current is None:
+            session.add(Jurisdiction(code=row["code"], **values))
+            written["jurisdictions"] += 1
+        elif any(getattr(current, k) != v for k, v in values.items()):
+            for k, v in values.items():
+                setattr(current, k, v)
+            written["jurisdictions"] += 1
+        await session.flush()
+    duties = {(d.agency_kind, d.code): d for d in (await session.execute(select(Duty))).scalars()}
+    for row in _read("duties.json"):
+        key = (AgencyKind(row["agency"]), row["code"])
+        values = {
+            "title": row["title"],
+            "title_en": row["title_en"],
+            "source_key": row["source_key"],
+            "article": row["article"],
+            "quote": row["quote"],
+        }
+        duty = duties.get(key)
+        if duty is None:
+            session.add(Duty(agency_kind=key[0], code=key[1], **values))
+            written["duties"] += 1
+        elif any(getattr(duty, k) != v for k, v in values.items()):
+            for k, v in values.items():
+                setattr(duty, k, v)
+            written["duties"] += 1
+    await session.flush()
+    return written
+
+
+def _require_read(ctx: ServiceContext) -> None:
+    ctx.authz.require(ctx.principal, "reference", "read", ctx.principal.agency_scope)
+
+
+async def list_jurisdictions(
+    ctx: ServiceContext,
+    *,
+    parent_code: str | None = None,
+    level: JurisdictionLevel | None = None,
+    roots_only: bool = False,
+) -> Sequence[Jurisdiction]:
+    _require_read(ctx)
+    stmt = select(Jurisdiction).order_by(Jurisdiction.code)
+    if roots_only:
+        stmt = stmt.where(Jurisdiction.parent_code.is_(None))
+    if parent_code is not None:
+        stmt = stmt.where(Jurisdiction.parent_code == parent_code)
+    if level is not None:
+        stmt = stmt.where(Jurisdiction.level == level)
+    return (await ctx.session.execute(stmt)).scalars().all()
+
+
+async def get_jurisdictions(ctx: ServiceContext, codes: Sequence[str]) -> list[Jurisdiction | None]:
+    _require_read(ctx)
+    rows = (
+        await ctx.session.execute(select(Jurisdiction).where(Jurisdiction.code.in_(codes)))
+    ).scalars()
+    found = {j.code: j for j in rows}
+    return [found.get(c) for c in codes]
+
+
+def agencies_query(
+    ctx: ServiceContext, *, kind: AgencyKind | None = None, jurisdiction_code: str | None = None
+) -> Select[Agency]:
+    _require_read(ctx)
+    stmt = select(Agency)
+    if kind is not None:
+        stmt = stmt.where(Agency.kind == kind)
+    if jurisdiction_code is not None:
+        # An agency "in" a jurisdiction includes those of the townships below it.
+        prefix = select(Jurisdiction.path).where(Jurisdiction.code == jurisdiction_code)
+        stmt = stmt.join(Jurisdiction, Jurisdiction.code == Agency.jurisdiction_code).where(
+            (Jurisdiction.path == prefix.scalar_subquery())
+            | Jurisdiction.path.startswith(prefix.scalar_subquery() + "/", autoescape=False)
+        )
+    return stmt
+
+
+async def get_agencies(ctx: ServiceContext, ids: Sequence[int]) -> list[Agency | None]:
+    _require_read(ctx)
+    rows = (await ctx.session.execute(select(Agency).where(Agency.id.in_(ids)))).scalars()
+    found = {a.id: a for a in rows}
+    return [found.get(i) for i in ids]
+
+
+async def list_duties(ctx: ServiceContext, agency: AgencyKind | None = None) -> Sequence[Duty]:
+    _require_read(ctx)
+    stmt = select(Duty).order_by(Duty.agency_kind, Duty.id)
+    if agency is not None:
+        stmt = stmt.where(Duty.agency_kind == agency)
+    return (await ctx.session.execute(stmt)).scalars().all()
+
+
+async def get_duties(ctx: ServiceContext, ids: Sequence[int]) -> list[Duty | None]:
+    _require_read(ctx)
+    rows = (await ctx.session.execute(select(Duty).where(Duty.id.in_(ids)))).scalars()
+    found = {d.id: d for d in rows}
+    return [found.get(i) for i in ids]
