@@ -39,6 +39,7 @@ from schema.context import Context
 from schema.loaders import Loaders
 from schema.root import build_schema
 from workflow import access_log
+from workflow import engine as deadline_engine
 from workflow.clock import Clock, SystemClock
 from workflow.context import ServiceContext
 from workflow.user import load_principal
@@ -195,6 +196,23 @@ async def readyz(request: Request) -> Response:
     return JSONResponse({"status": "ready"})
 
 
+async def run_ticks(state: AppState) -> None:
+    """The deadline engine inside the server: a plain periodic call of ``engine.tick``, safe
+    with several processes (the tick itself takes an advisory lock on PostgreSQL)."""
+    while True:
+        await asyncio.sleep(state.settings.tick_interval_seconds)
+        try:
+            async with state.sessions() as session:
+                report = await deadline_engine.tick(session, state.clock.now())
+                await session.commit()
+            if report.steps_entered or report.breaches:
+                log.info("tick: %s steps, %s tasks, %s reminders, %s breaches",
+                         report.steps_entered, report.tasks_created, report.reminders,
+                         report.breaches)
+        except Exception:  # the next tick tries again; never take the server down
+            log.exception("deadline engine tick failed")
+
+
 def create_app(
     settings: Settings | None = None,
     *,
@@ -227,6 +245,10 @@ def create_app(
             sync = PolicySync(engine, state.authz)
             await sync.refresh(force=True)
             state.background.append(asyncio.create_task(sync.run(), name="policy-sync"))
+        if settings.tick_interval_seconds > 0:
+            state.background.append(
+                asyncio.create_task(run_ticks(state), name="deadline-engine")
+            )
         yield
         for task in state.background:
             task.cancel()

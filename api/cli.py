@@ -11,7 +11,7 @@ import asyncio
 import json
 import sys
 from collections.abc import Callable, Coroutine
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import select
@@ -20,10 +20,11 @@ from sqlalchemy.orm import joinedload
 from api import migrate as migrations
 from api.auth import issue_dev_token
 from api.settings import VAR_DIR, Settings
-from authz.store import ensure_default_policy
+from authz.enforcer import Authorizer
+from authz.store import ensure_default_policy, load_policy
 from models.session import create_engine, session_factory
 from models.user import RoleGrant, User
-from workflow import reference
+from workflow import engine, ladder, reference
 
 
 def _run(coro_fn: Callable[[Settings], Coroutine[Any, Any, int]], settings: Settings) -> int:
@@ -38,6 +39,7 @@ async def _migrate(settings: Settings) -> int:
     async with session_factory(engine)() as session:
         counts = await reference.load_reference_data(session)
         counts["policy_rules"] = await ensure_default_policy(session)
+        counts["ladders"] = await ladder.install_templates(session)
         await session.commit()
     await engine.dispose()
     print(f"database at head; reference data: {counts}")
@@ -57,6 +59,11 @@ async def _seed(settings: Settings, if_empty: bool, children: int) -> int:
                 print("the database already holds children; refusing to seed", file=sys.stderr)
                 return 1
             counts = await demo.seed_demo(session, children=children)
+            await session.commit()
+            rules, version = await load_policy(session)
+            counts["cases"] = await demo.seed_demo_cases(
+                session, Authorizer(rules, version), datetime.now(UTC)
+            )
             await session.commit()
             print(f"demo county 山亭区 loaded: {counts}")
             return 0
@@ -104,6 +111,24 @@ def cmd_users(settings: Settings, as_json: bool) -> int:
     for r in rows:
         roles = ",".join(r["roles"]) or "-"
         print(f"{r['username']:<18} {r['agency']:<20} {roles:<50} {r['agency_name']}")
+    return 0
+
+
+async def _tick(settings: Settings, now: datetime | None) -> int:
+    engine_ = create_engine(settings.database_url, pool=False)
+    try:
+        async with session_factory(engine_)() as session:
+            report = await engine.tick(session, now or datetime.now(UTC))
+            await session.commit()
+    finally:
+        await engine_.dispose()
+    if report.skipped:
+        print("another tick is running; nothing done")
+    else:
+        print(
+            f"steps entered: {report.steps_entered}, tasks created: {report.tasks_created}, "
+            f"reminders: {report.reminders}, breaches: {report.breaches}"
+        )
     return 0
 
 
@@ -170,6 +195,9 @@ def main(argv: list[str] | None = None) -> int:
     serve.add_argument("--port", type=int)
     serve.add_argument("--workers", type=int, default=1)
     sub.add_parser("hello", help="print how to reach the server and get a token")
+    tick = sub.add_parser("tick", help="run the deadline engine once (safe to run twice)")
+    tick.add_argument("--now", type=datetime.fromisoformat,
+                      help="ISO timestamp to run as (default: now); naive means UTC")
     sub.add_parser("export-schema", help="print the GraphQL SDL")
     sub.add_parser("authz-docs", help="print docs/authz.md from the policy file")
 
@@ -192,6 +220,11 @@ def main(argv: list[str] | None = None) -> int:
             return cmd_serve(settings, args.host, args.port, args.workers)
         case "hello":
             return cmd_hello(settings)
+        case "tick":
+            now = args.now
+            if now is not None and now.tzinfo is None:
+                now = now.replace(tzinfo=UTC)
+            return asyncio.run(_tick(settings, now))
         case "export-schema":
             return cmd_export_schema()
         case "authz-docs":

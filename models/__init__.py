@@ -7,10 +7,20 @@ Alembic owns the DDL (``migrations/``); importing this package registers every m
 from models.access_log import SensitiveAccess
 from models.audit import AuditEvent
 from models.base import Base
+from models.case import (
+    CaseAttachment,
+    CaseEvent,
+    CasePlan,
+    CaseStepDue,
+    DropoutCase,
+    PersuasionAttempt,
+)
 from models.child import Child, ChildGroup, Guardian
+from models.ladder import Ladder, LadderStep, LadderTask, SchoolHoliday, SchoolTerm
 from models.policy import AuthzRule, PolicyVersion
 from models.reference import Agency, Duty, Jurisdiction
-from models.school import Enrolment, School
+from models.school import Enrolment, RegisterEvent, School
+from models.task import Task
 from models.user import RoleGrant, User
 
 __all__ = [
@@ -18,15 +28,28 @@ __all__ = [
     "AuditEvent",
     "AuthzRule",
     "Base",
+    "CaseAttachment",
+    "CaseEvent",
+    "CasePlan",
+    "CaseStepDue",
     "Child",
     "ChildGroup",
+    "DropoutCase",
     "Duty",
     "Enrolment",
     "Guardian",
     "Jurisdiction",
+    "Ladder",
+    "LadderStep",
+    "LadderTask",
+    "PersuasionAttempt",
     "PolicyVersion",
+    "RegisterEvent",
     "RoleGrant",
     "School",
+    "SchoolHoliday",
+    "SchoolTerm",
     "SensitiveAccess",
+    "Task",
     "User",
 ]

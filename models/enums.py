@@ -109,3 +109,67 @@ class CaseStage(enum.StrEnum):
 
 
 _STAGE_ORDER = {stage: i + 1 for i, stage in enumerate(CaseStage)}
+
+
+class CaseStatus(enum.StrEnum):
+    OPEN = "open"
+    CLOSED = "closed"
+
+
+class ClosureReason(enum.StrEnum):
+    """How a dropout case ends (domain brief, "A case ends when …")."""
+
+    RETURNED = "returned"  # 复学
+    STUDYING_ELSEWHERE = "studying_elsewhere"
+    HOME_TEACHING = "home_teaching"  # 送教上门
+    DEFERRAL_GRANTED = "deferral_granted"
+    EXEMPTION_GRANTED = "exemption_granted"
+    MOVED_AWAY = "moved_away"
+    DECEASED = "deceased"
+    REGISTER_ERROR = "register_error"
+
+
+class PersuasionMethod(enum.StrEnum):
+    PHONE = "phone"
+    HOME_VISIT = "home_visit"
+    JOINT_VISIT = "joint_visit"
+    SCHOOL_TALK = "school_talk"
+
+
+class PersuasionOutcome(enum.StrEnum):
+    PROMISED_RETURN = "promised_return"
+    REFUSED = "refused"
+    UNREACHABLE = "unreachable"
+    RETURNED = "returned"
+    OTHER = "other"
+
+
+class DropoutCause(enum.StrEnum):
+    LEARNING_DIFFICULTY = "learning_difficulty"
+    SCHOOL_AVERSION = "school_aversion"
+    FAMILY_POVERTY = "family_poverty"
+    ILLNESS_OR_DISABILITY = "illness_or_disability"
+    WORKING = "working"
+    EARLY_MARRIAGE = "early_marriage"
+    RELIGIOUS_INSTRUCTION = "religious_instruction"
+    FAMILY_NEGLECT = "family_neglect"
+    OTHER = "other"
+
+
+class TaskStatus(enum.StrEnum):
+    OPEN = "open"
+    CLAIMED = "claimed"
+    DONE = "done"
+    CANCELLED = "cancelled"
+
+
+class StepEntry(enum.StrEnum):
+    """How a ladder step is entered: by its deadline passing, or by an agency's action."""
+
+    DEADLINE = "deadline"
+    ACTION = "action"
+
+
+class DayKind(enum.StrEnum):
+    CALENDAR = "calendar"
+    SCHOOL = "school"

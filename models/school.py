@@ -43,3 +43,19 @@ class Enrolment(Base):
     )
     status_since: Mapped[date] = mapped_column(Date)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, onupdate=utcnow)
+
+
+class RegisterEvent(Base):
+    """A dated change of a child's register entry (enrolled, dropout mark, return, transfer…)."""
+
+    __tablename__ = "register_event"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    child_id: Mapped[int] = mapped_column(ForeignKey("child.id"), index=True)
+    school_id: Mapped[int | None] = mapped_column(ForeignKey("school.id"))
+    on_date: Mapped[date] = mapped_column(Date)
+    from_status: Mapped[EnrolmentStatus | None] = mapped_column(StrEnumType(EnrolmentStatus))
+    to_status: Mapped[EnrolmentStatus] = mapped_column(StrEnumType(EnrolmentStatus))
+    reason: Mapped[str] = mapped_column(String(200), default="")
+    recorded_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    recorded_by: Mapped[int | None] = mapped_column(ForeignKey("app_user.id"), default=None)

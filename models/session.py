@@ -8,6 +8,7 @@ keys, which SQLite leaves off by default.
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 from sqlalchemy import event
@@ -58,5 +59,57 @@ def _sqlite_listeners(engine: AsyncEngine) -> None:
         conn.exec_driver_sql("BEGIN")
 
 
+class SerialSession(AsyncSession):
+    """An ``AsyncSession`` whose database calls take turns.
+
+    GraphQL resolves sibling fields concurrently, and DataLoaders for different relations
+    dispatch their batches as concurrent tasks over the one request session; SQLAlchemy's
+    AsyncSession must not be used by concurrent tasks. A per-session lock makes each call
+    wait for the previous one (none of these methods calls another of them, so it cannot
+    deadlock), keeping batching's one-statement-per-relation without any sharing hazard.
+    """
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._turn = asyncio.Lock()
+
+    async def execute(self, *args: Any, **kwargs: Any) -> Any:
+        async with self._turn:
+            return await super().execute(*args, **kwargs)
+
+    async def scalar(self, *args: Any, **kwargs: Any) -> Any:
+        async with self._turn:
+            return await super().scalar(*args, **kwargs)
+
+    async def scalars(self, *args: Any, **kwargs: Any) -> Any:
+        async with self._turn:
+            return await super().scalars(*args, **kwargs)
+
+    async def get(self, *args: Any, **kwargs: Any) -> Any:
+        async with self._turn:
+            return await super().get(*args, **kwargs)
+
+    async def flush(self, *args: Any, **kwargs: Any) -> None:
+        async with self._turn:
+            await super().flush(*args, **kwargs)
+
+    async def refresh(self, *args: Any, **kwargs: Any) -> None:
+        async with self._turn:
+            await super().refresh(*args, **kwargs)
+
+    async def commit(self) -> None:
+        async with self._turn:
+            await super().commit()
+
+    async def rollback(self) -> None:
+        async with self._turn:
+            await super().rollback()
+
+    async def connection(self, *args: Any, **kwargs: Any) -> Any:
+        async with self._turn:
+            return await super().connection(*args, **kwargs)
+
+
 def session_factory(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
-    return async_sessionmaker(engine, expire_on_commit=False, autoflush=False)
+    return async_sessionmaker(engine, class_=SerialSession, expire_on_commit=False,
+                              autoflush=False)

@@ -10,7 +10,7 @@ from strawberry import relay
 
 from authz.masking import SensitiveField
 from models import child as m
-from models.enums import RegisterType, SpecialGroup
+from models.enums import CaseStage, RegisterType, SpecialGroup
 from schema.context import Info
 from schema.enums import EnrolmentStatus, SchoolKind, Sex
 from schema.pagination import keyset_page, page_info
@@ -20,11 +20,13 @@ from workflow import child as service
 
 strawberry.enum(RegisterType)
 
+
 @strawberry.type(name="Guardian")
 class GuardianType:
     id_: strawberry.Private[int]
     child_id: strawberry.Private[int]
     scope: strawberry.Private[str]
+    stage: strawberry.Private[CaseStage | None]
     name: str
     relation: str
     phone_raw: strawberry.Private[str | None]
@@ -37,6 +39,7 @@ class GuardianType:
             record_type="guardian",
             record_id=self.id_,
             domain=self.scope,
+            stage=self.stage,
         )
         return SensitiveValue.of(shown)
 
@@ -75,27 +78,27 @@ class EnrolmentType:
 class ChildNode(relay.Node):
     child_id: relay.NodeID[int]
     row: strawberry.Private[m.Child]
+    # Reached through a case, the case's stage counts ("from stage S on" unmask grants).
+    stage: strawberry.Private[CaseStage | None] = None
 
     @classmethod
-    def from_model(cls, c: m.Child) -> ChildNode:
-        return cls(child_id=c.id, row=c)
+    def from_model(cls, c: m.Child, stage: CaseStage | None = None) -> ChildNode:
+        return cls(child_id=c.id, row=c, stage=stage)
 
     def _show(self, info: Info, fld: SensitiveField, value: str | None) -> SensitiveValue:
         shown = info.context.guard.show(
-            fld, value, record_type="child", record_id=self.row.id, domain=self.row.scope_path
+            fld,
+            value,
+            record_type="child",
+            record_id=self.row.id,
+            domain=self.row.scope_path,
+            stage=self.stage,
         )
         return SensitiveValue.of(shown)
 
     @strawberry.field(description="Full name, or surname and stars without the name grant.")
     def name(self, info: Info) -> str:
-        shown = info.context.guard.show(
-            SensitiveField.NAME,
-            self.row.name,
-            record_type="child",
-            record_id=self.row.id,
-            domain=self.row.scope_path,
-        )
-        return shown.value or ""
+        return self._show(info, SensitiveField.NAME, self.row.name).value or ""
 
     @strawberry.field
     def sex(self) -> Sex:
@@ -158,6 +161,7 @@ class ChildNode(relay.Node):
                     record_type="child",
                     record_id=self.row.id,
                     domain=self.row.scope_path,
+                    stage=self.stage,
                 ).masked
                 is False
             ):
@@ -172,6 +176,7 @@ class ChildNode(relay.Node):
                 id_=g.id,
                 child_id=g.child_id,
                 scope=self.row.scope_path,
+                stage=self.stage,
                 name=g.name,
                 relation=g.relation.value,
                 phone_raw=g.phone,

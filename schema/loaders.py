@@ -6,10 +6,12 @@ from collections.abc import Sequence
 
 from strawberry.dataloader import DataLoader
 
-from models.child import Guardian
+from models.case import CaseEvent, CasePlan
+from models.child import Child, Guardian
 from models.enums import SpecialGroup
 from models.reference import Agency, Jurisdiction
-from workflow import child, reference
+from models.task import Task
+from workflow import case, child, reference
 from workflow.child import EnrolmentView
 from workflow.context import ServiceContext
 
@@ -35,6 +37,22 @@ class Loaders:
         async def enrolments(ids: Sequence[int]) -> list[EnrolmentView | None]:
             return await child.enrolments_of(ctx, ids)
 
+        async def case_events(ids: Sequence[int]) -> list[list[CaseEvent]]:
+            return await case.timeline(ctx, ids)
+
+        async def case_tasks(ids: Sequence[int]) -> list[list[Task]]:
+            return await case.tasks_of(ctx, ids)
+
+        async def case_plans(ids: Sequence[int]) -> list[CasePlan | None]:
+            return await case.plans_of(ctx, ids)
+
+        async def case_children(ids: Sequence[int]) -> list[Child]:
+            return await case.children_of(ctx, ids)
+
+        self.case_events: DataLoader[int, list[CaseEvent]] = DataLoader(case_events)
+        self.case_tasks: DataLoader[int, list[Task]] = DataLoader(case_tasks)
+        self.case_plan: DataLoader[int, CasePlan | None] = DataLoader(case_plans)
+        self.case_child: DataLoader[int, Child] = DataLoader(case_children)
         self.jurisdiction: DataLoader[str, Jurisdiction | None] = DataLoader(jurisdictions)
         self.agency: DataLoader[int, Agency | None] = DataLoader(agencies)
         self.guardians: DataLoader[int, list[Guardian]] = DataLoader(guardians)

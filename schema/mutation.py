@@ -11,6 +11,7 @@ from collections.abc import Awaitable, Callable
 from typing import TypeVar
 
 import strawberry
+from sqlalchemy.orm.exc import StaleDataError
 
 from schema.context import Info
 from workflow.context import ServiceContext
@@ -37,6 +38,16 @@ async def run(
     except ServiceUserError as exc:
         await session.rollback()
         return None, [UserError(field=exc.field, message=exc.message, code=exc.code)]
+    except StaleDataError:
+        # The optimistic version check in the UPDATE found someone else's write.
+        await session.rollback()
+        return None, [
+            UserError(
+                field="expectedVersion",
+                code="CONFLICT",
+                message="the record changed concurrently; reload and retry",
+            )
+        ]
     except BaseException:
         await session.rollback()
         raise

@@ -18,15 +18,17 @@ from strawberry.extensions.max_aliases import create_validator as alias_validato
 from strawberry.extensions.query_depth_limiter import create_validator as depth_validator
 
 from schema.admin import AdminMutation, AdminQuery
+from schema.case import CaseMutation, CaseQuery
 from schema.child import ChildQuery
 from schema.context import Info
 from schema.errors import ErrorCodes
+from schema.ladder import LadderMutation, LadderQuery
 from schema.reference import ReferenceQuery
 from schema.user import UserQuery
 
 
 @strawberry.type
-class Query(UserQuery, ReferenceQuery, ChildQuery, AdminQuery):
+class Query(UserQuery, ReferenceQuery, ChildQuery, CaseQuery, LadderQuery, AdminQuery):
     # Plain resolvers rather than relay.node(): that field binds itself to the first schema
     # built, and tests (and a production-mode app) build more than one.
     @strawberry.field(description="Refetch any object by its global id.")
@@ -40,7 +42,7 @@ class Query(UserQuery, ReferenceQuery, ChildQuery, AdminQuery):
 
 
 @strawberry.type
-class Mutation(AdminMutation):
+class Mutation(CaseMutation, LadderMutation, AdminMutation):
     pass
 
 

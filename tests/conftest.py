@@ -33,8 +33,8 @@ from api.settings import Settings
 from authz.enforcer import Authorizer
 from authz.policy import default_rules
 from authz.store import ensure_default_policy
-from models.session import create_engine
-from workflow import demo, reference
+from models.session import SerialSession, create_engine
+from workflow import demo, ladder, reference
 from workflow.clock import FixedClock
 
 PG_ADMIN_URL = os.environ.get(
@@ -124,6 +124,7 @@ async def database(
     async with AsyncSession(engine, expire_on_commit=False) as session:
         await reference.load_reference_data(session)
         await ensure_default_policy(session)
+        await ladder.install_templates(session)
         await demo.seed_demo(session, children=DEMO_CHILDREN)
         await session.commit()
     yield Database(request.param, url, engine)
@@ -147,6 +148,7 @@ async def conn(database: Database) -> AsyncIterator[AsyncConnection]:
 def sessions(conn: AsyncConnection) -> async_sessionmaker[AsyncSession]:
     return async_sessionmaker(
         bind=conn,
+        class_=SerialSession,
         expire_on_commit=False,
         autoflush=False,
         join_transaction_mode="create_savepoint",

@@ -117,7 +117,120 @@ async def probe_access_log(api: Api, user: str) -> bool:
                      ("accessLog", "totalCount"))
 
 
+CASE_READERS = {"edu_officer", "edu_admin", "principal", "head_teacher", "township_officer",
+                "inspector"}
+REPORTERS = {"edu_officer", "edu_admin", "principal", "head_teacher", "township_officer",
+             "police_officer"}
+PERSUADERS = {"edu_officer", "edu_admin", "principal", "head_teacher", "township_officer"}
+EDU_ADMINS = {"edu_admin"}
+
+
+async def _pupils(api: Api) -> list[str]:
+    if "pupils" not in api.scratch:
+        data = await api.gql("{ children(first: 50) { edges { node { id } } } }",
+                             user="principal")
+        api.scratch["pupils"] = [e["node"]["id"] for e in data["children"]["edges"]]
+        assert len(api.scratch["pupils"]) >= 6
+    pupils: list[str] = api.scratch["pupils"]
+    return pupils
+
+
+async def fresh_case(api: Api, user: str) -> tuple[str, int]:
+    """A case at stage REPORTED of its own for each user (while pupils last)."""
+    pupils = await _pupils(api)
+    child = pupils[USERS.index(user) % len(pupils)]
+    data = await api.gql("""mutation($c: ID!) { reportAbsence(input: {childId: $c,
+        firstAbsence: "2026-11-02"}) { case { id version status } userErrors { code } } }""",
+                         {"c": child}, user="head_teacher")
+    case = data["reportAbsence"]["case"]
+    if case["status"] == "CLOSED":
+        raise AssertionError("probe reused a closed case")
+    return case["id"], case["version"]
+
+
+async def probe_cases(api: Api, user: str) -> bool:
+    await fresh_case(api, "edu_officer")
+    return await _ok(api, user, "{ cases(first: 5) { totalCount } }", None,
+                     ("cases", "totalCount"))
+
+
+async def probe_report(api: Api, user: str) -> bool:
+    pupils = await _pupils(api)
+    return await _ok(api, user, """mutation($c: ID!) { reportAbsence(input: {childId: $c,
+        firstAbsence: "2026-11-01"}) { case { id } userErrors { code } } }""",
+                     {"c": pupils[0]}, ("reportAbsence",))
+
+
+def case_probe(mutation: str, field: str, prepare: str | None = None) -> Probe:
+    async def probe(api: Api, user: str) -> bool:
+        case_id, version = await fresh_case(api, user)
+        if prepare is not None:
+            done = await api.gql(prepare, {"case": case_id, "v": version}, user="principal")
+            version = next(iter(done.values()))["case"]["version"]
+        variables: dict[str, Any] = {"case": case_id}
+        if "$v:" in mutation:
+            variables["v"] = version
+        return await _ok(api, user, mutation, variables, (field,))
+
+    return probe
+
+
+CLOSE_AS_PRINCIPAL = """mutation($case: ID!, $v: Int!) { closeCase(input: {caseId: $case,
+    expectedVersion: $v, reason: STUDYING_ELSEWHERE}) { case { version } userErrors { code } } }"""
+ADOPT = """mutation { adoptLadder(input: {jurisdictionCode: "370406", template: "SPT"})
+    { ladder { version } userErrors { code } } }"""
+CALENDAR = """mutation { setSchoolCalendar(input: {jurisdictionCode: "370406", terms: [{name:
+    "秋季学期", startsOn: "2026-09-01", endsOn: "2027-01-22"}], holidays: []})
+    { calendar { jurisdictionCode } userErrors { code } } }"""
+
+
+async def probe_define(api: Api, user: str) -> bool:
+    steps = [{"code": "a", "stage": "reported", "anchor": "day0", "tasks": [{"agency": "school",
+              "kind": "contact", "title": "联系家长", "due_days": 1}],
+              "legal_basis": {"source_key": "SPT", "article": "7"}}]
+    return await _ok(api, user, """mutation($s: JSON!) { defineLadder(input: {jurisdictionCode:
+        "370406", name: "本地流程", steps: $s}) { ladder { version } userErrors { code } } }""",
+                     {"s": steps}, ("defineLadder",))
+
+
 PROBES: dict[str, tuple[Probe, set[str]]] = {
+    "cases": (probe_cases, CASE_READERS),
+    "ladder": (lambda api, u: _ok(api, u, '{ ladder(jurisdictionCode: "370406") { version } }'),
+               EVERYONE),
+    "ladderTemplates": (lambda api, u: _ok(api, u, "{ ladderTemplates { code } }", None,
+                                           ("ladderTemplates",)), EVERYONE),
+    "schoolCalendar": (lambda api, u: _ok(api, u, '{ schoolCalendar(jurisdictionCode: "370406")'
+                                          " { terms { name } } }", None,
+                                          ("schoolCalendar", "terms")), EVERYONE),
+    "reportAbsence": (probe_report, REPORTERS),
+    "recordPersuasion": (case_probe("""mutation($case: ID!) { recordPersuasion(input:
+        {caseId: $case, method: PHONE, outcome: UNREACHABLE, attemptedAt:
+        "2026-11-02T01:00:00Z"}) { case { id } userErrors { code } } }""", "recordPersuasion"),
+                         PERSUADERS),
+    "markDropout": (case_probe("""mutation($case: ID!, $v: Int!) { markDropout(input: {caseId:
+        $case, expectedVersion: $v}) { case { id } userErrors { code } } }""", "markDropout"),
+                    {"edu_officer", "edu_admin", "principal"}),
+    "recordReturn": (case_probe("""mutation($case: ID!, $v: Int!) { recordReturn(input: {caseId:
+        $case, expectedVersion: $v, returnedOn: "2026-11-02"}) { case { id } userErrors
+        { code } } }""", "recordReturn"), {"edu_officer", "edu_admin", "principal",
+                                          "head_teacher"}),
+    "closeCase": (case_probe(CLOSE_AS_PRINCIPAL, "closeCase"),
+                  {"edu_officer", "edu_admin", "principal"}),
+    "reopenCase": (case_probe("""mutation($case: ID!, $v: Int!) { reopenCase(input: {caseId:
+        $case, expectedVersion: $v, reason: "再次辍学"}) { case { id } userErrors { code } } }""",
+                              "reopenCase", prepare=CLOSE_AS_PRINCIPAL),
+                   {"edu_officer", "edu_admin"}),
+    "addCaseNote": (case_probe("""mutation($case: ID!) { addCaseNote(input: {caseId:
+        $case, text: "家长外出务工"}) { case { id } userErrors { code } } }""", "addCaseNote"),
+                    PERSUADERS),
+    "setCasePlan": (case_probe("""mutation($case: ID!) { setCasePlan(input: {caseId:
+        $case, cause: SCHOOL_AVERSION, measures: "结对帮扶", responsiblePerson: "刘芳",
+        responsibleAgency: SCHOOL}) { case { id } userErrors { code } } }""", "setCasePlan"),
+                    {"edu_officer", "edu_admin", "principal"}),
+    "adoptLadder": (lambda api, u: _ok(api, u, ADOPT, None, ("adoptLadder",)), EDU_ADMINS),
+    "defineLadder": (probe_define, EDU_ADMINS),
+    "setSchoolCalendar": (lambda api, u: _ok(api, u, CALENDAR, None, ("setSchoolCalendar",)),
+                          EDU_ADMINS),
     "me": (lambda api, u: _ok(api, u, "{ me { username } }"), EVERYONE),
     "jurisdictions": (lambda api, u: _ok(api, u, "{ jurisdictions { code } }",
                                          None, ("jurisdictions",)), EVERYONE),

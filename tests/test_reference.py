@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import re
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -35,7 +36,8 @@ def test_jurisdiction_codes_are_well_formed() -> None:
         assert re.fullmatch(rf"\d{{{width}}}", j["code"]), j
         if j["parent"]:
             assert j["parent"] in codes
-            assert j["code"].startswith(j["parent"][: 2 if j["level"] == "city" else 4])
+            prefix = {"city": 2, "district": 4, "township": 6}[j["level"]]
+            assert j["code"][:prefix] == j["parent"][:prefix], j
     for district in ("370406", "640502", "330382", "150785", "540100"):
         assert district in codes
 
@@ -100,3 +102,28 @@ async def test_bad_page_size_is_a_coded_error(api: Api) -> None:
     assert errors[0]["extensions"]["code"] == "BAD_INPUT"
     errors = await api.errors("{ agencies(first: 100000) { totalCount } }")
     assert errors[0]["extensions"]["code"] == "BAD_INPUT"
+
+
+LADDERS = json.loads((DATA_DIR / "ladders.json").read_text(encoding="utf-8"))
+
+
+@pytest.mark.parametrize(
+    "step", [(lad["code"], s) for lad in LADDERS for s in lad["steps"]],
+    ids=lambda p: f"{p[0]}-{p[1]['code']}",
+)
+def test_every_ladder_step_cites_its_basis(step: tuple[str, dict[str, Any]],
+                                           seeds_dir: Path) -> None:
+    _, s = step
+    basis = s["legal_basis"]
+    text = (seeds_dir / f"{basis['source_key']}.txt").read_text(encoding="utf-8")
+    marker = text.find(basis["article_marker"])
+    assert marker >= 0 and basis["quote"] in text[marker:]
+
+
+def test_the_five_seed_variants_are_shipped() -> None:
+    assert {lad["code"] for lad in LADDERS} == {"SPT", "YQ", "ST", "LS", "GH"}
+    stages = {lad["code"]: [s["stage"] for s in lad["steps"]] for lad in LADDERS}
+    assert "judicial_document" in stages["ST"] and "judicial_document" in stages["YQ"]
+    assert "judicial_document" not in stages["LS"]
+    spt = {s["code"]: s["offset_days"] for s in LADDERS[0]["steps"] if s["anchor"] == "day0"}
+    assert sorted(spt.values()) == [0, 3, 7, 15]

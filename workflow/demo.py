@@ -8,12 +8,12 @@ code, each with the roles its duty needs at the right level.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime, timedelta
 
 from sqlalchemy import func, insert, select
 from sqlalchemy.ext.asyncio import AsyncSession
-from workflow.demo_data import generate_county
 
+from authz.enforcer import Authorizer
 from models.child import Child, ChildGroup, Guardian
 from models.enums import (
     AgencyKind,
@@ -25,9 +25,17 @@ from models.enums import (
     Sex,
     SpecialGroup,
 )
+from models.ladder import SchoolHoliday, SchoolTerm
 from models.reference import Agency, Jurisdiction
 from models.school import Enrolment, School
 from models.user import RoleGrant, User
+from workflow import case as case_service
+from workflow.calendar import local_date
+from workflow.clock import FixedClock
+from workflow.context import ServiceContext
+from workflow.demo_data import generate_county
+from workflow.engine import tick
+from workflow.user import load_principal
 
 DISTRICT = "370406"
 
@@ -284,6 +292,8 @@ async def seed_demo(
                 )
             )
     await session.flush()
+    _add_calendar(session, district.code)
+    await session.flush()
     return {
         "agencies": len(agencies) + len(township_agencies) + 1 + len(schools),
         "schools": len(schools),
@@ -291,3 +301,60 @@ async def seed_demo(
         "guardians": len(guardians),
         "users": len(DEMO_USERS),
     }
+
+
+# 2026–27 school year of Shandong primary and junior schools (terms and public holidays).
+CALENDAR_TERMS = [
+    ("2026年秋季学期", date(2026, 9, 1), date(2027, 1, 22)),
+    ("2027年春季学期", date(2027, 2, 22), date(2027, 7, 9)),
+]
+CALENDAR_HOLIDAYS = [
+    ("中秋节", date(2026, 9, 25), date(2026, 9, 27)),
+    ("国庆节", date(2026, 10, 1), date(2026, 10, 8)),
+    ("元旦", date(2027, 1, 1), date(2027, 1, 3)),
+    ("清明节", date(2027, 4, 3), date(2027, 4, 5)),
+    ("劳动节", date(2027, 5, 1), date(2027, 5, 5)),
+    ("端午节", date(2027, 6, 9), date(2027, 6, 11)),
+]
+
+
+def _add_calendar(session: AsyncSession, district_code: str) -> None:
+    session.add_all(
+        [
+            SchoolTerm(jurisdiction_code=district_code, name=n, starts_on=s, ends_on=e)
+            for n, s, e in CALENDAR_TERMS
+        ]
+        + [
+            SchoolHoliday(jurisdiction_code=district_code, name=n, starts_on=s, ends_on=e)
+            for n, s, e in CALENDAR_HOLIDAYS
+        ]
+    )
+
+
+async def seed_demo_cases(
+    session: AsyncSession, authz: Authorizer, now: datetime, count: int = 24
+) -> int:
+    """Open a spread of dropout cases (first absences over the last six weeks) as the
+    education bureau would, then run the deadline engine so each case stands where its
+    ladder puts it today. Uses the same services as the API, so timelines and audit rows
+    are real."""
+    principal = await load_principal(session, "edu_officer")
+    if principal is None:
+        raise RuntimeError("the demo users are missing")
+    ctx = ServiceContext(session, principal, authz, FixedClock(now), request_id="seed-demo")
+    children = (
+        await session.execute(
+            select(Child.id).where(Child.national_id.is_not(None)).order_by(Child.id)
+            .limit(count * 7)
+        )
+    ).scalars().all()
+    today = local_date(now)
+    opened = 0
+    for i, child_id in enumerate(children[::7][:count]):
+        first_absence = today - timedelta(days=(i * 41) % 43)
+        await case_service.report_absence(ctx, child_id=child_id, first_absence=first_absence,
+                                          note="演示数据：连续无故缺课")
+        opened += 1
+    await tick(session, now)
+    await session.flush()
+    return opened

@@ -1,0 +1,48 @@
+"""Tasks: the work queue of each agency.
+
+A task is addressed to an agency kind within a domain (``scope_path``: usually the case's),
+not to one office: the township government, the school or the district bureau whose scope
+covers that path sees it in its queue. That needs no lookup of which office is which when
+the deadline engine creates thousands of tasks in one statement.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Any
+
+from sqlalchemy import Date, ForeignKey, Index, Integer, String, Text
+from sqlalchemy.orm import Mapped, mapped_column
+
+from models.base import Base, JsonDoc, StrEnumType, UTCDateTime, utcnow
+from models.enums import AgencyKind, TaskStatus
+
+
+class Task(Base):
+    __tablename__ = "task"
+    __table_args__ = (
+        Index("ix_task_queue", "agency_kind", "status", "due_on", "id"),
+        Index("ix_task_scope", "scope_path"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    kind: Mapped[str] = mapped_column(String(48))
+    title: Mapped[str] = mapped_column(String(200))
+    case_id: Mapped[int | None] = mapped_column(ForeignKey("dropout_case.id"), index=True)
+    step_position: Mapped[int | None] = mapped_column(Integer, default=None)
+    agency_kind: Mapped[AgencyKind] = mapped_column(StrEnumType(AgencyKind))
+    scope_path: Mapped[str] = mapped_column(String(160))
+    assignee_id: Mapped[int | None] = mapped_column(ForeignKey("app_user.id"), index=True)
+    due_on: Mapped[date] = mapped_column(Date)
+    priority: Mapped[int] = mapped_column(Integer, default=2)
+    status: Mapped[TaskStatus] = mapped_column(StrEnumType(TaskStatus), default=TaskStatus.OPEN)
+    outcome: Mapped[str | None] = mapped_column(Text, default=None)
+    evidence: Mapped[dict[str, Any]] = mapped_column(JsonDoc, default=dict)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    completed_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), default=None)
+    reminded_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), default=None)
+    breached_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), default=None)
+    version: Mapped[int] = mapped_column(Integer, default=1)
+
+    __mapper_args__ = {"version_id_col": version}  # noqa: RUF012

@@ -1,0 +1,463 @@
+"""GraphQL for dropout cases: the case, its timeline and plan, and the operations on it."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import date, datetime
+from typing import Any
+
+import strawberry
+from strawberry import relay
+
+from models import case as m
+from models.enums import (
+    AgencyKind,
+    CaseStage,
+    CaseStatus,
+    ClosureReason,
+    DropoutCause,
+    PersuasionMethod,
+    PersuasionOutcome,
+    SpecialGroup,
+)
+from schema.child import ChildNode
+from schema.context import Info
+from schema.mutation import UserError, run
+from schema.pagination import keyset_page, page_info
+from schema.task import TaskType
+from workflow import case as service
+from workflow.calendar import local_date
+from workflow.context import ServiceContext
+from workflow.errors import InvalidInput
+
+for _enum in (CaseStatus, ClosureReason, DropoutCause, PersuasionMethod, PersuasionOutcome):
+    strawberry.enum(_enum)
+
+
+@strawberry.type(name="CaseEvent", description="One entry of a case's timeline.")
+class CaseEventType:
+    occurred_at: datetime
+    kind: str = strawberry.field(
+        description="opened, absence_reported, stage_change, "
+        "persuasion, note, plan, reminder, breach, closed, reopened…"
+    )
+    actor_username: str
+    actor_agency_kind: AgencyKind | None
+    from_stage: CaseStage | None
+    to_stage: CaseStage | None
+    reason: str
+    data: Any = strawberry.field(graphql_type=strawberry.scalars.JSON)
+
+    @classmethod
+    def from_model(cls, e: m.CaseEvent) -> CaseEventType:
+        return cls(
+            occurred_at=e.occurred_at,
+            kind=e.kind,
+            actor_username=e.actor_username,
+            actor_agency_kind=e.actor_agency_kind,
+            from_stage=e.from_stage,
+            to_stage=e.to_stage,
+            reason=e.reason,
+            data=e.data,
+        )
+
+
+@strawberry.type(name="CasePlan", description="一生一案: cause, measures, who is responsible.")
+class CasePlanType:
+    cause: DropoutCause
+    measures: str
+    responsible_person: str
+    responsible_agency: AgencyKind
+    updated_at: datetime
+    version: int
+
+    @classmethod
+    def from_model(cls, p: m.CasePlan) -> CasePlanType:
+        return cls(
+            cause=p.cause,
+            measures=p.measures,
+            responsible_person=p.responsible_person,
+            responsible_agency=p.responsible_agency_kind,
+            updated_at=p.updated_at,
+            version=p.version,
+        )
+
+
+@strawberry.type(name="PersuasionAttempt")
+class PersuasionType:
+    attempted_at: datetime
+    method: PersuasionMethod
+    outcome: PersuasionOutcome
+    agency_kind: AgencyKind | None
+    participants: str
+    note: str
+
+
+@strawberry.type(name="DropoutCase", description="A pupil who stopped coming to school.")
+class CaseNode(relay.Node):
+    case_id: relay.NodeID[int]
+    row: strawberry.Private[m.DropoutCase]
+
+    @classmethod
+    def from_model(cls, c: m.DropoutCase) -> CaseNode:
+        return cls(case_id=c.id, row=c)
+
+    @strawberry.field(description="Optimistic version: send it back with every change.")
+    def version(self) -> int:
+        return self.row.version
+
+    @strawberry.field
+    def status(self) -> CaseStatus:
+        return self.row.status
+
+    @strawberry.field
+    def stage(self) -> CaseStage:
+        return self.row.stage
+
+    @strawberry.field(description="Day 0: the first unexplained absence.")
+    def first_absence(self) -> date:
+        return self.row.day0
+
+    @strawberry.field(description="Position of the ladder step the case is on.")
+    def step_position(self) -> int:
+        return self.row.step_position
+
+    @strawberry.field(description="When the next timed step falls due, if one is scheduled.")
+    def next_due_on(self) -> date | None:
+        return self.row.next_due_on
+
+    @strawberry.field
+    def opened_at(self) -> datetime:
+        return self.row.opened_at
+
+    @strawberry.field
+    def closed_at(self) -> datetime | None:
+        return self.row.closed_at
+
+    @strawberry.field
+    def closure_reason(self) -> ClosureReason | None:
+        return self.row.closure_reason
+
+    @strawberry.field(description="Some open task of the case is past its due date.")
+    async def overdue(self, info: Info) -> bool:
+        today = local_date(info.context.services.clock.now())
+        tasks = await info.context.loaders.case_tasks.load(self.row.id)
+        return any(t.status.value in ("open", "claimed") and t.due_on < today for t in tasks)
+
+    @strawberry.field
+    async def child(self, info: Info) -> ChildNode:
+        child = await info.context.loaders.case_child.load(self.row.child_id)
+        return ChildNode.from_model(child, stage=self.row.stage)
+
+    @strawberry.field(description="The timeline, oldest first.")
+    async def timeline(self, info: Info) -> list[CaseEventType]:
+        events = await info.context.loaders.case_events.load(self.row.id)
+        return [CaseEventType.from_model(e) for e in events]
+
+    @strawberry.field
+    async def persuasions(self, info: Info) -> list[PersuasionType]:
+        events = await info.context.loaders.case_events.load(self.row.id)
+        return [
+            PersuasionType(
+                attempted_at=datetime.fromisoformat(e.data["attempted_at"]),
+                method=PersuasionMethod(e.data["method"]),
+                outcome=PersuasionOutcome(e.data["outcome"]),
+                agency_kind=e.actor_agency_kind,
+                participants=e.data.get("participants", ""),
+                note=e.reason,
+            )
+            for e in events
+            if e.kind == "persuasion"
+        ]
+
+    @strawberry.field
+    async def plan(self, info: Info) -> CasePlanType | None:
+        plan = await info.context.loaders.case_plan.load(self.row.id)
+        return CasePlanType.from_model(plan) if plan else None
+
+    @strawberry.field(description="The case's tasks, all agencies' (the case is visible).")
+    async def tasks(self, info: Info) -> list[TaskType]:
+        return [
+            TaskType.from_model(t) for t in await info.context.loaders.case_tasks.load(self.row.id)
+        ]
+
+    @classmethod
+    async def resolve_nodes(  # type: ignore[override]
+        cls, *, info: Info, node_ids: Iterable[str], required: bool = False
+    ) -> list[CaseNode | None]:
+        rows = await service.get_cases(info.context.services, [int(i) for i in node_ids])
+        return [cls.from_model(c) if c else None for c in rows]
+
+
+@strawberry.type
+class CaseEdge:
+    cursor: str
+    node: CaseNode
+
+
+@strawberry.type
+class CaseConnection:
+    edges: list[CaseEdge]
+    page_info: relay.PageInfo
+    total_count: int
+
+
+@strawberry.input
+class CaseFilterInput:
+    status: CaseStatus | None = None
+    stage: CaseStage | None = None
+    overdue: bool | None = None
+    township_code: str | None = None
+    school_id: int | None = None
+    special_group: SpecialGroup | None = None
+
+
+@strawberry.type
+class CaseQuery:
+    @strawberry.field(description="Dropout cases the caller may see, filtered in SQL.")
+    async def cases(
+        self,
+        info: Info,
+        filter: CaseFilterInput | None = None,
+        first: int | None = None,
+        after: str | None = None,
+    ) -> CaseConnection:
+        services = info.context.services
+        f = filter or CaseFilterInput()
+        stmt = service.cases_query(
+            services,
+            service.CaseFilter(
+                status=f.status,
+                stage=f.stage,
+                overdue=f.overdue,
+                township_code=f.township_code,
+                school_id=f.school_id,
+                special_group=f.special_group,
+            ),
+        )
+        page = await keyset_page(
+            services.session,
+            stmt,
+            m.DropoutCase.id,
+            lambda c: c.id,
+            prefix="case",
+            first=first,
+            after=after,
+            cap=info.context.extra.get("max_page_size", 100),
+        )
+        return CaseConnection(
+            edges=[
+                CaseEdge(cursor=c, node=CaseNode.from_model(x))
+                for c, x in zip(page.cursors, page.items, strict=True)
+            ],
+            page_info=page_info(page),
+            total_count=page.total_count,
+        )
+
+
+def _id(gid: strawberry.ID, type_name: str, field: str) -> int:
+    try:
+        parsed = relay.GlobalID.from_id(gid)
+        if parsed.type_name != type_name:
+            raise ValueError(parsed.type_name)
+        return int(parsed.node_id)
+    except (ValueError, TypeError) as exc:
+        raise InvalidInput(f"not a {type_name} id", field=field) from exc
+
+
+@strawberry.type
+class CasePayload:
+    case: CaseNode | None
+    user_errors: list[UserError]
+
+
+async def _case_op(info: Info, op: Any) -> CasePayload:
+    row, errors = await run(info, op)
+    return CasePayload(case=CaseNode.from_model(row) if row else None, user_errors=errors)
+
+
+@strawberry.input
+class ReportAbsenceInput:
+    child_id: strawberry.ID
+    first_absence: date = strawberry.field(description="Day 0 of the ladder.")
+    note: str = ""
+
+
+@strawberry.input
+class RecordPersuasionInput:
+    case_id: strawberry.ID
+    method: PersuasionMethod
+    outcome: PersuasionOutcome
+    attempted_at: datetime
+    participants: str = ""
+    note: str = ""
+
+
+@strawberry.input
+class MarkDropoutInput:
+    case_id: strawberry.ID
+    expected_version: int
+    reason: str = ""
+
+
+@strawberry.input
+class RecordReturnInput:
+    case_id: strawberry.ID
+    expected_version: int
+    returned_on: date
+    note: str = ""
+
+
+@strawberry.input
+class CloseCaseInput:
+    case_id: strawberry.ID
+    expected_version: int
+    reason: ClosureReason
+    note: str = ""
+    destination_code: str | None = strawberry.field(
+        default=None, description="Moved away: the county the file passes to."
+    )
+    police_reference: str | None = strawberry.field(
+        default=None, description="Deceased: the police confirmation's reference."
+    )
+
+
+@strawberry.input
+class ReopenCaseInput:
+    case_id: strawberry.ID
+    expected_version: int
+    reason: str
+
+
+@strawberry.input
+class AddCaseNoteInput:
+    case_id: strawberry.ID
+    text: str
+
+
+@strawberry.input
+class SetCasePlanInput:
+    case_id: strawberry.ID
+    cause: DropoutCause
+    measures: str
+    responsible_person: str
+    responsible_agency: AgencyKind
+    expected_version: int | None = strawberry.field(
+        default=None, description="The plan's version when revising it."
+    )
+
+
+@strawberry.type
+class CaseMutation:
+    @strawberry.mutation(description="A school (or village, police…) reports an absence.")
+    async def report_absence(self, info: Info, input: ReportAbsenceInput) -> CasePayload:
+        async def op(ctx: ServiceContext) -> m.DropoutCase:
+            return await service.report_absence(
+                ctx,
+                child_id=_id(input.child_id, "Child", "childId"),
+                first_absence=input.first_absence,
+                note=input.note,
+            )
+
+        return await _case_op(info, op)
+
+    @strawberry.mutation(description="Log a persuasion attempt (劝返).")
+    async def record_persuasion(self, info: Info, input: RecordPersuasionInput) -> CasePayload:
+        async def op(ctx: ServiceContext) -> m.DropoutCase:
+            case_id = _id(input.case_id, "DropoutCase", "caseId")
+            await service.record_persuasion(
+                ctx,
+                case_id=case_id,
+                method=input.method,
+                outcome=input.outcome,
+                attempted_at=input.attempted_at,
+                participants=input.participants,
+                note=input.note,
+            )
+            (case,) = await service.get_cases(ctx, [case_id])
+            assert case is not None
+            return case
+
+        return await _case_op(info, op)
+
+    @strawberry.mutation(description="Mark the pupil as dropped out; the register entry stays.")
+    async def mark_dropout(self, info: Info, input: MarkDropoutInput) -> CasePayload:
+        async def op(ctx: ServiceContext) -> m.DropoutCase:
+            return await service.mark_dropout(
+                ctx,
+                case_id=_id(input.case_id, "DropoutCase", "caseId"),
+                expected_version=input.expected_version,
+                reason=input.reason,
+            )
+
+        return await _case_op(info, op)
+
+    @strawberry.mutation(description="复学: the pupil is back; closes the case.")
+    async def record_return(self, info: Info, input: RecordReturnInput) -> CasePayload:
+        async def op(ctx: ServiceContext) -> m.DropoutCase:
+            return await service.record_return(
+                ctx,
+                case_id=_id(input.case_id, "DropoutCase", "caseId"),
+                expected_version=input.expected_version,
+                returned_on=input.returned_on,
+                note=input.note,
+            )
+
+        return await _case_op(info, op)
+
+    @strawberry.mutation(description="Close a case for a reason other than a return.")
+    async def close_case(self, info: Info, input: CloseCaseInput) -> CasePayload:
+        async def op(ctx: ServiceContext) -> m.DropoutCase:
+            return await service.close_case(
+                ctx,
+                case_id=_id(input.case_id, "DropoutCase", "caseId"),
+                expected_version=input.expected_version,
+                reason=input.reason,
+                note=input.note,
+                destination_code=input.destination_code,
+                police_reference=input.police_reference,
+            )
+
+        return await _case_op(info, op)
+
+    @strawberry.mutation
+    async def reopen_case(self, info: Info, input: ReopenCaseInput) -> CasePayload:
+        async def op(ctx: ServiceContext) -> m.DropoutCase:
+            return await service.reopen_case(
+                ctx,
+                case_id=_id(input.case_id, "DropoutCase", "caseId"),
+                expected_version=input.expected_version,
+                reason=input.reason,
+            )
+
+        return await _case_op(info, op)
+
+    @strawberry.mutation
+    async def add_case_note(self, info: Info, input: AddCaseNoteInput) -> CasePayload:
+        async def op(ctx: ServiceContext) -> m.DropoutCase:
+            case_id = _id(input.case_id, "DropoutCase", "caseId")
+            await service.add_note(ctx, case_id=case_id, text=input.text)
+            (case,) = await service.get_cases(ctx, [case_id])
+            assert case is not None
+            return case
+
+        return await _case_op(info, op)
+
+    @strawberry.mutation(description="一生一案: write or revise the case plan.")
+    async def set_case_plan(self, info: Info, input: SetCasePlanInput) -> CasePayload:
+        async def op(ctx: ServiceContext) -> m.DropoutCase:
+            case_id = _id(input.case_id, "DropoutCase", "caseId")
+            await service.set_plan(
+                ctx,
+                case_id=case_id,
+                cause=input.cause,
+                measures=input.measures,
+                responsible_person=input.responsible_person,
+                responsible_agency=input.responsible_agency,
+                expected_version=input.expected_version,
+            )
+            (case,) = await service.get_cases(ctx, [case_id])
+            assert case is not None
+            return case
+
+        return await _case_op(info, op)

@@ -1,0 +1,254 @@
+"""GraphQL for ladders (read by everyone, changed by education-bureau administrators) and
+the school calendar their school-day offsets count on."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Any
+
+import strawberry
+
+from models import ladder as m
+from models.enums import AgencyKind, CaseStage, DayKind, StepEntry
+from schema.context import Info
+from schema.mutation import UserError, run
+from workflow import ladder as service
+from workflow import school_calendar
+from workflow.context import ServiceContext
+
+strawberry.enum(DayKind)
+strawberry.enum(StepEntry)
+
+
+@strawberry.type(name="LadderTask")
+class LadderTaskType:
+    agency: AgencyKind
+    kind: str
+    title: str
+    due_days: int
+
+
+@strawberry.type(name="LegalBasis", description="The rule a step rests on.")
+class LegalBasis:
+    source_key: str
+    article: str
+    quote: str
+
+    @strawberry.field
+    def citation(self) -> str:
+        return f"{self.source_key} {self.article}"
+
+
+@strawberry.type(name="LadderStep")
+class LadderStepType:
+    position: int
+    code: str
+    stage: CaseStage
+    entry: StepEntry
+    anchor: str = strawberry.field(description="day0, previous, or served:<document kind>")
+    offset_days: int
+    day_kind: DayKind
+    document_kind: str | None
+    legal_basis: LegalBasis
+    tasks: list[LadderTaskType]
+
+
+@strawberry.type(name="Ladder", description="A district's escalation ladder, one version.")
+class LadderType:
+    ladder_id: int
+    jurisdiction_code: str
+    version: int
+    code: str
+    name: str
+    description: str
+    based_on: str | None
+    created_at: datetime
+    steps: list[LadderStepType]
+
+    @classmethod
+    def from_model(cls, lad: m.Ladder) -> LadderType:
+        return cls(
+            ladder_id=lad.id,
+            jurisdiction_code=lad.jurisdiction_code,
+            version=lad.version,
+            code=lad.code,
+            name=lad.name,
+            description=lad.description,
+            based_on=lad.based_on,
+            created_at=lad.created_at,
+            steps=[
+                LadderStepType(
+                    position=s.position,
+                    code=s.code,
+                    stage=s.stage,
+                    entry=s.entry,
+                    anchor=s.anchor,
+                    offset_days=s.offset_days,
+                    day_kind=s.day_kind,
+                    document_kind=s.document_kind,
+                    legal_basis=LegalBasis(
+                        source_key=s.basis_key, article=s.basis_article, quote=s.basis_quote
+                    ),
+                    tasks=[
+                        LadderTaskType(
+                            agency=t.agency_kind, kind=t.kind, title=t.title, due_days=t.due_days
+                        )
+                        for t in s.tasks
+                    ],
+                )
+                for s in lad.steps
+            ],
+        )
+
+
+@strawberry.type(name="LadderTemplate", description="A shipped variant of one seed rule.")
+class LadderTemplate:
+    code: str
+    name: str
+    description: str
+    jurisdiction_code: str
+
+
+@strawberry.type(name="SchoolPeriod")
+class SchoolPeriod:
+    name: str
+    starts_on: date
+    ends_on: date
+
+
+@strawberry.type(name="SchoolCalendar")
+class SchoolCalendarType:
+    jurisdiction_code: str
+    terms: list[SchoolPeriod]
+    holidays: list[SchoolPeriod]
+
+
+@strawberry.type
+class LadderQuery:
+    @strawberry.field(
+        description="The ladder in force for a jurisdiction (or its nearest ancestor with one)."
+    )
+    async def ladder(self, info: Info, jurisdiction_code: str) -> LadderType:
+        return LadderType.from_model(
+            await service.read_current(info.context.services, jurisdiction_code)
+        )
+
+    @strawberry.field(description="The shipped variants a district may adopt.")
+    async def ladder_templates(self, info: Info) -> list[LadderTemplate]:
+        services = info.context.services
+        services.authz.require(
+            services.principal, "ladder", "read", services.principal.agency_scope
+        )
+        return [
+            LadderTemplate(
+                code=code,
+                name=t["name"],
+                description=t.get("description", ""),
+                jurisdiction_code=t["jurisdiction"],
+            )
+            for code, t in service.templates().items()
+        ]
+
+    @strawberry.field
+    async def school_calendar(self, info: Info, jurisdiction_code: str) -> SchoolCalendarType:
+        terms, holidays = await school_calendar.read(info.context.services, jurisdiction_code)
+        return SchoolCalendarType(
+            jurisdiction_code=jurisdiction_code,
+            terms=[
+                SchoolPeriod(name=t.name, starts_on=t.starts_on, ends_on=t.ends_on) for t in terms
+            ],
+            holidays=[
+                SchoolPeriod(name=h.name, starts_on=h.starts_on, ends_on=h.ends_on)
+                for h in holidays
+            ],
+        )
+
+
+@strawberry.type
+class LadderPayload:
+    ladder: LadderType | None
+    user_errors: list[UserError]
+
+
+@strawberry.input
+class AdoptLadderInput:
+    jurisdiction_code: str
+    template: str = strawberry.field(description="SPT, YQ, ST, LS or GH.")
+
+
+@strawberry.input
+class DefineLadderInput:
+    jurisdiction_code: str
+    name: str
+    steps: Any = strawberry.field(
+        graphql_type=strawberry.scalars.JSON,
+        description="Steps as in reference_data/ladders.json: code, stage, enter, anchor, "
+        "offset_days, day_kind, tasks [{agency, kind, title, due_days}], document, "
+        "legal_basis {source_key, article, quote}.",
+    )
+
+
+@strawberry.input
+class SchoolPeriodInput:
+    name: str
+    starts_on: date
+    ends_on: date
+
+
+@strawberry.input
+class SetSchoolCalendarInput:
+    jurisdiction_code: str
+    terms: list[SchoolPeriodInput]
+    holidays: list[SchoolPeriodInput]
+
+
+@strawberry.type
+class SchoolCalendarPayload:
+    calendar: SchoolCalendarType | None
+    user_errors: list[UserError]
+
+
+@strawberry.type
+class LadderMutation:
+    @strawberry.mutation(description="A district adopts a shipped variant (new version).")
+    async def adopt_ladder(self, info: Info, input: AdoptLadderInput) -> LadderPayload:
+        async def op(ctx: ServiceContext) -> m.Ladder:
+            return await service.adopt_template(ctx, input.jurisdiction_code, input.template)
+
+        row, errors = await run(info, op)
+        return LadderPayload(ladder=LadderType.from_model(row) if row else None, user_errors=errors)
+
+    @strawberry.mutation(description="A district defines its own ladder (new version).")
+    async def define_ladder(self, info: Info, input: DefineLadderInput) -> LadderPayload:
+        async def op(ctx: ServiceContext) -> m.Ladder:
+            steps = input.steps if isinstance(input.steps, list) else []
+            return await service.define_ladder(ctx, input.jurisdiction_code, input.name, steps)
+
+        row, errors = await run(info, op)
+        return LadderPayload(ladder=LadderType.from_model(row) if row else None, user_errors=errors)
+
+    @strawberry.mutation(description="Replace a district's terms and holidays.")
+    async def set_school_calendar(
+        self, info: Info, input: SetSchoolCalendarInput
+    ) -> SchoolCalendarPayload:
+        async def op(ctx: ServiceContext) -> SchoolCalendarType:
+            await school_calendar.replace(
+                ctx,
+                input.jurisdiction_code,
+                [(p.name, p.starts_on, p.ends_on) for p in input.terms],
+                [(p.name, p.starts_on, p.ends_on) for p in input.holidays],
+            )
+            return SchoolCalendarType(
+                jurisdiction_code=input.jurisdiction_code,
+                terms=[
+                    SchoolPeriod(name=p.name, starts_on=p.starts_on, ends_on=p.ends_on)
+                    for p in input.terms
+                ],
+                holidays=[
+                    SchoolPeriod(name=p.name, starts_on=p.starts_on, ends_on=p.ends_on)
+                    for p in input.holidays
+                ],
+            )
+
+        cal, errors = await run(info, op)
+        return SchoolCalendarPayload(calendar=cal, user_errors=errors)

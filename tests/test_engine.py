@@ -1,0 +1,248 @@
+"""The deadline engine: ladders walked with an injected clock, school days, idempotence,
+concurrent ticks, reminders and breaches, ladder versions."""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+from datetime import date, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from authz.enforcer import Authorizer
+from models.case import CaseEvent, DropoutCase
+from models.child import Child
+from models.enums import DayKind
+from models.task import Task
+from tests.conftest import Api, create_empty_database
+from tests.test_cases import report
+from workflow import engine, ladder
+from workflow.calendar import LOCAL, SchoolCalendar
+from workflow.clock import FixedClock
+
+LADDER = """query { ladder(jurisdictionCode: "370406") { version code steps { position code stage
+  entry anchor offsetDays dayKind tasks { agency kind dueDays } legalBasis { citation } } } }"""
+CASE = """query($id: ID!) { node(id: $id) { ... on DropoutCase { stage version stepPosition
+  timeline { kind toStage reason } tasks { agency kind dueOn stepPosition } } } }"""
+
+
+def test_school_days_skip_weekends_and_holidays() -> None:
+    cal = SchoolCalendar(terms=[(date(2026, 9, 1), date(2027, 1, 22))],
+                         holidays=[(date(2026, 10, 1), date(2026, 10, 8))])
+    friday = date(2026, 9, 25)
+    assert cal.add(friday, 1, DayKind.SCHOOL) == date(2026, 9, 28)  # Monday
+    assert cal.add(friday, 3, DayKind.CALENDAR) == date(2026, 9, 28)
+    # Tuesday 29 Sep + 3 school days: 30 Sep, then the National Day week, then 9 and 12 Oct
+    assert cal.add(date(2026, 9, 29), 3, DayKind.SCHOOL) == date(2026, 10, 12)
+    # after the term ends nothing counts until the next term (none on record: error)
+    with pytest.raises(ValueError):
+        cal.add(date(2027, 1, 20), 10, DayKind.SCHOOL)
+    assert SchoolCalendar().add(friday, 1, DayKind.SCHOOL) == date(2026, 9, 28)
+
+
+async def _tick(sessions: async_sessionmaker[AsyncSession], now: datetime) -> engine.TickReport:
+    async with sessions() as s:
+        result = await engine.tick(s, now)
+        await s.commit()
+    return result
+
+
+@pytest.mark.parametrize("template", sorted(ladder.templates()))
+async def test_walk_each_ladder_variant(
+    api: Api, clock: FixedClock, sessions: async_sessionmaker[AsyncSession], template: str
+) -> None:
+    adopted = await api.gql(
+        """mutation($t: String!) { adoptLadder(input: {jurisdictionCode: "370406",
+        template: $t}) { ladder { version code } userErrors { code message } } }""",
+        {"t": template}, user="edu_admin")
+    assert adopted["adoptLadder"]["userErrors"] == []
+    steps = (await api.gql(LADDER))["ladder"]["steps"]
+    assert (await api.gql(LADDER))["ladder"]["code"] == template
+    day0 = clock.now().date()
+    case = (await report(api, day0))["case"]
+    calendar = await _calendar(sessions)
+    entered_on = day0
+    seen = 1
+    for step in steps[1:]:
+        if step["entry"] != "DEADLINE" or step["anchor"] not in ("day0", "previous"):
+            break  # the rest waits for an agency's action or a served document
+        base = day0 if step["anchor"] == "day0" else entered_on
+        due = calendar.add(base, step["offsetDays"], DayKind(step["dayKind"].lower()))
+        if due > entered_on:
+            clock.current = _at(due - timedelta(days=1))
+            await _tick(sessions, clock.now())
+            before = (await api.gql(CASE, {"id": case["id"]}))["node"]
+            assert before["stepPosition"] < step["position"], "entered before its deadline"
+        clock.current = _at(due)
+        report_ = await _tick(sessions, clock.now())
+        node = (await api.gql(CASE, {"id": case["id"]}))["node"]
+        assert node["stepPosition"] == step["position"], (template, step["code"])
+        assert node["stage"] == step["stage"]
+        new_tasks = [t for t in node["tasks"] if t["stepPosition"] == step["position"]]
+        assert sorted((t["agency"], t["kind"], t["dueOn"]) for t in new_tasks) == sorted(
+            (t["agency"], t["kind"],
+             calendar.add(due, t["dueDays"], DayKind(step["dayKind"].lower())).isoformat())
+            for t in step["tasks"])
+        changes = [e for e in node["timeline"] if e["kind"] == "stage_change"]
+        assert changes[-1]["toStage"] == step["stage"]
+        assert changes[-1]["reason"] == "deadline passed"
+        assert report_.steps_entered >= 1
+        entered_on = due
+        seen += 1
+    assert seen >= 2, f"{template}: no timed step after day 0"
+
+
+def _at(day: date) -> datetime:
+    return datetime(day.year, day.month, day.day, 2, 0, tzinfo=LOCAL)
+
+
+async def _calendar(sessions: async_sessionmaker[AsyncSession]) -> SchoolCalendar:
+    async with sessions() as s:
+        return await engine.Calendars(s).of("370406")
+
+
+async def test_tick_twice_changes_nothing_the_second_time(
+    api: Api, clock: FixedClock, sessions: async_sessionmaker[AsyncSession]
+) -> None:
+    await report(api, clock.now().date() - timedelta(days=1))
+    later = clock.now() + timedelta(days=20)
+    first = await _tick(sessions, later)
+    assert first.steps_entered >= 1
+    async with sessions() as s:
+        counts = ((await s.execute(select(func.count()).select_from(CaseEvent))).scalar_one(),
+                  (await s.execute(select(func.count()).select_from(Task))).scalar_one())
+    second = await _tick(sessions, later)
+    assert (second.steps_entered, second.tasks_created, second.reminders,
+            second.breaches) == (0, 0, 0, 0)
+    async with sessions() as s:
+        assert counts == ((await s.execute(select(func.count()).select_from(CaseEvent)))
+                          .scalar_one(),
+                          (await s.execute(select(func.count()).select_from(Task))).scalar_one())
+
+
+async def test_reminders_then_breaches_each_once(
+    api: Api, clock: FixedClock, sessions: async_sessionmaker[AsyncSession]
+) -> None:
+    case = (await report(api, clock.now().date()))["case"]
+    due = min(date.fromisoformat(t["dueOn"]) for t in case["tasks"])
+    r1 = await _tick(sessions, _at(due))
+    r2 = await _tick(sessions, _at(due))
+    assert r1.reminders >= 1 and r2.reminders == 0
+    b1 = await _tick(sessions, _at(due + timedelta(days=1)))
+    b2 = await _tick(sessions, _at(due + timedelta(days=1)))
+    assert b1.breaches >= 1 and b2.breaches == 0
+    node = (await api.gql(CASE, {"id": case["id"]}))["node"]
+    kinds = [e["kind"] for e in node["timeline"]]
+    assert "reminder" in kinds and "breach" in kinds
+    assert await _overdue(api) == 0  # as of the report's day nothing is late yet
+    clock.current = _at(due + timedelta(days=1))
+    assert await _overdue(api) >= 1
+
+
+async def _overdue(api: Api) -> int:
+    data = await api.gql("{ cases(filter: {overdue: true}) { totalCount } }")
+    total: int = data["cases"]["totalCount"]
+    return total
+
+
+async def test_a_running_case_keeps_its_ladder_version(
+    api: Api, clock: FixedClock, sessions: async_sessionmaker[AsyncSession]
+) -> None:
+    case = (await report(api, clock.now().date()))["case"]
+    async with sessions() as s:
+        row = await s.get(DropoutCase, int(_key(case["id"])))
+        assert row is not None
+        original = row.ladder_id
+    await api.gql("""mutation { adoptLadder(input: {jurisdictionCode: "370406",
+        template: "LS"}) { userErrors { code } } }""", user="edu_admin")
+    await _tick(sessions, clock.now() + timedelta(days=30))
+    async with sessions() as s:
+        row = await s.get(DropoutCase, int(_key(case["id"])), populate_existing=True)
+        assert row is not None and row.ladder_id == original
+
+
+def _key(gid: str) -> str:
+    return base64.b64decode(gid).decode().split(":")[1]
+
+
+async def test_only_education_admins_change_ladders(api: Api) -> None:
+    for user in ("edu_officer", "principal", "township_officer", "admin"):
+        body = (await api.post("""mutation { adoptLadder(input: {jurisdictionCode: "370406",
+            template: "SPT"}) { userErrors { code } } }""", user=user)).json()
+        assert body["errors"][0]["extensions"]["code"] == "FORBIDDEN", user
+    steps = [
+        {"code": "a", "stage": "enrol_notice", "anchor": "day0",
+         "legal_basis": {"source_key": "ST", "article": "4"}},
+        {"code": "b", "stage": "reported", "anchor": "previous",
+         "legal_basis": {"source_key": "ST", "article": "4"}},
+    ]
+    bad = await api.gql("""mutation($steps: JSON!) { defineLadder(input: {jurisdictionCode:
+        "370406", name: "x", steps: $steps}) { ladder { version } userErrors { code field } } }""",
+                        {"steps": steps}, user="edu_admin")
+    assert bad["defineLadder"]["userErrors"] == [{"code": "BAD_INPUT", "field": "steps"}]
+
+
+@pytest.mark.postgres_only
+async def test_concurrent_ticks_on_postgres_create_nothing_twice(
+    tmp_path: Path, authorizer: Authorizer
+) -> None:
+    from api import migrate
+    from authz.store import ensure_default_policy
+    from models.session import create_engine
+    from workflow import case as case_service
+    from workflow import demo, reference
+    from workflow.context import ServiceContext
+    from workflow.user import load_principal
+
+    url, drop = await create_empty_database("postgresql", tmp_path)
+    db = create_engine(url)
+    try:
+        migrate.upgrade(url)
+        now = datetime(2026, 11, 2, 2, tzinfo=LOCAL)
+        async with AsyncSession(db, expire_on_commit=False) as s:
+            await reference.load_reference_data(s)
+            await ensure_default_policy(s)
+            await ladder.install_templates(s)
+            await demo.seed_demo(s, children=120)
+            await s.commit()
+            principal = await load_principal(s, "edu_officer")
+            assert principal is not None
+            ctx = ServiceContext(s, principal, authorizer, FixedClock(now))
+            ids = (await s.execute(select(Child.id).limit(40))).scalars().all()
+            for child_id in ids:
+                await case_service.report_absence(ctx, child_id=child_id, first_absence=now.date())
+            await s.commit()
+
+        later = now + timedelta(days=25)
+
+        async def one() -> Any:
+            async with AsyncSession(db) as s:
+                r = await engine.tick(s, later)
+                await asyncio.sleep(0.2)  # hold the lock while the other tries
+                await s.commit()
+                return r
+
+        reports = await asyncio.gather(one(), one(), one())
+        assert sum(r.skipped for r in reports) >= 1
+        async with AsyncSession(db) as s:
+            dupes = (await s.execute(
+                select(Task.case_id, Task.step_position, Task.kind, Task.agency_kind, func.count())
+                .group_by(Task.case_id, Task.step_position, Task.kind, Task.agency_kind)
+                .having(func.count() > 1))).all()
+            assert dupes == []
+            entered = (await s.execute(
+                select(func.count()).select_from(CaseEvent)
+                .where(CaseEvent.kind == "stage_change"))).scalar_one()
+        assert entered == sum(r.steps_entered for r in reports) + len(ids)
+        # and a tick after them finds nothing left to do
+        async with AsyncSession(db) as s:
+            again = await engine.tick(s, later)
+            await s.commit()
+        assert again.steps_entered == 0
+    finally:
+        await db.dispose()
+        await drop()

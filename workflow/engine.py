@@ -1,0 +1,342 @@
+"""The deadline engine: moves cases up their ladder when a step's deadline passes.
+
+``tick(now)`` is one set-based pass: it selects every case whose next timed step is due, and
+enters those steps with a fixed number of statements whatever the number of cases (events,
+tasks, case updates and the next due dates are each one bulk statement). It is idempotent —
+a step entered is marked ``reached_at`` and never selected again — and safe with several
+processes: on PostgreSQL one transaction-level advisory lock admits one tick at a time and
+the due rows are taken ``FOR UPDATE SKIP LOCKED``. Manual operations (a school marking a
+dropout early) enter steps through the same ``enter_steps``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+from typing import cast
+
+from sqlalchemy import Table, and_, bindparam, insert, select, text, update
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import selectinload
+
+from authz.principal import SYSTEM, Principal
+from models.case import CaseEvent, CaseStepDue, DropoutCase
+from models.enums import CaseStatus, StepEntry, TaskStatus
+from models.ladder import LadderStep
+from models.task import Task
+from workflow.calendar import SchoolCalendar, load_calendar, local_date
+from workflow.ladder import ancestors
+
+TICK_LOCK = 8_122_601  # pg advisory lock key: "one tick at a time"
+REMIND_DAYS = 2
+MAX_ROUNDS = 12  # a case more than this many steps behind catches up over several ticks
+
+
+@dataclass(frozen=True)
+class Entering:
+    """A case about to enter the step at ``position`` of its ladder."""
+
+    case_id: int
+    ladder_id: int
+    position: int
+    scope_path: str
+    district_code: str
+    day0: date
+    from_stage: str | None
+
+
+@dataclass
+class TickReport:
+    skipped: bool = False
+    steps_entered: int = 0
+    tasks_created: int = 0
+    reminders: int = 0
+    breaches: int = 0
+    cases: set[int] = field(default_factory=set)
+
+
+class Calendars:
+    """Loads each district's calendar once per pass."""
+
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+        self._cache: dict[str, SchoolCalendar] = {}
+
+    async def of(self, district_code: str) -> SchoolCalendar:
+        if district_code not in self._cache:
+            codes = await ancestors(self.session, district_code)
+            self._cache[district_code] = await load_calendar(self.session, codes)
+        return self._cache[district_code]
+
+
+async def _steps(session: AsyncSession, ladder_ids: set[int]) -> dict[tuple[int, int], LadderStep]:
+    rows = (
+        (
+            await session.execute(
+                select(LadderStep)
+                .options(selectinload(LadderStep.tasks))
+                .where(LadderStep.ladder_id.in_(ladder_ids))
+            )
+        )
+        .scalars()
+        .all()
+    )
+    return {(s.ladder_id, s.position): s for s in rows}
+
+
+async def enter_steps(
+    session: AsyncSession,
+    items: Sequence[Entering],
+    *,
+    now: datetime,
+    actor: Principal,
+    reason: str,
+    calendars: Calendars | None = None,
+) -> tuple[int, int]:
+    """Enter each item's step: stage, tasks, timeline, next due date. Returns (steps, tasks)."""
+    if not items:
+        return 0, 0
+    calendars = calendars or Calendars(session)
+    steps = await _steps(session, {i.ladder_id for i in items})
+    today = local_date(now)
+    events, tasks, updates, dues = [], [], [], []
+    for item in items:
+        step = steps[(item.ladder_id, item.position)]
+        calendar = await calendars.of(item.district_code)
+        events.append(
+            {
+                "case_id": item.case_id,
+                "occurred_at": now,
+                "kind": "stage_change",
+                "actor_user_id": actor.user_id,
+                "actor_username": actor.username,
+                "actor_agency_kind": actor.agency_kind,
+                "from_stage": item.from_stage,
+                "to_stage": step.stage,
+                "reason": reason,
+                "data": {
+                    "step": step.code,
+                    "position": step.position,
+                    "basis": f"{step.basis_key} {step.basis_article}",
+                },
+            }
+        )
+        for t in step.tasks:
+            tasks.append(
+                {
+                    "kind": t.kind,
+                    "title": t.title,
+                    "case_id": item.case_id,
+                    "step_position": step.position,
+                    "agency_kind": t.agency_kind,
+                    "scope_path": item.scope_path,
+                    "due_on": calendar.add(today, t.due_days, step.day_kind),
+                    "priority": 1 if step.stage.ordinal >= 4 else 2,
+                    "status": TaskStatus.OPEN,
+                    "evidence": {},
+                    "created_at": now,
+                    "updated_at": now,
+                    "version": 1,
+                }
+            )
+        updates.append(
+            {
+                "case_id": item.case_id,
+                "stage": step.stage,
+                "stage_rank": step.stage.ordinal,
+                "step_position": step.position,
+                "updated_at": now,
+            }
+        )
+        following = steps.get((item.ladder_id, item.position + 1))
+        if following is not None and following.entry is StepEntry.DEADLINE:
+            if following.anchor == "previous":
+                dues.append(
+                    {
+                        "case_id": item.case_id,
+                        "position": following.position,
+                        "due_on": calendar.add(today, following.offset_days, following.day_kind),
+                    }
+                )
+            elif following.anchor == "day0":
+                pass  # scheduled when the case opened
+    await session.execute(insert(CaseEvent), events)
+    if tasks:
+        await session.execute(insert(Task), tasks)
+    # Core statements (executemany): the ORM's bulk UPDATE allows no WHERE of our own.
+    cases = cast(Table, DropoutCase.__table__)
+    dues_table = cast(Table, CaseStepDue.__table__)
+    conn = await session.connection()
+    await conn.execute(
+        update(cases)
+        .where(cases.c.id == bindparam("b_case_id"))
+        .values(
+            stage=bindparam("b_stage"),
+            stage_rank=bindparam("b_stage_rank"),
+            step_position=bindparam("b_step_position"),
+            updated_at=bindparam("b_updated_at"),
+            version=cases.c.version + 1,
+        ),
+        [{f"b_{k}": v for k, v in u.items()} for u in updates],
+    )
+    # Every timed step at or before the one entered is now behind the case.
+    await conn.execute(
+        update(dues_table)
+        .where(
+            dues_table.c.case_id == bindparam("b_case_id"),
+            dues_table.c.position <= bindparam("b_step_position"),
+            dues_table.c.reached_at.is_(None),
+        )
+        .values(reached_at=now),
+        [{"b_case_id": u["case_id"], "b_step_position": u["step_position"]} for u in updates],
+    )
+    if dues:
+        await session.execute(insert(CaseStepDue), dues)
+    await _refresh_next_due(session, [i.case_id for i in items])
+    return len(items), len(tasks)
+
+
+async def _refresh_next_due(session: AsyncSession, case_ids: Sequence[int]) -> None:
+    """``dropout_case.next_due_on``: the earliest pending timed step, for lists and sorting."""
+    pending = (
+        select(CaseStepDue.due_on)
+        .where(CaseStepDue.case_id == DropoutCase.id, CaseStepDue.reached_at.is_(None))
+        .order_by(CaseStepDue.due_on)
+        .limit(1)
+        .scalar_subquery()
+    )
+    await session.execute(
+        update(DropoutCase)
+        .where(DropoutCase.id.in_(case_ids))
+        .values(next_due_on=pending)
+        .execution_options(synchronize_session=False)
+    )
+
+
+async def advance_due(
+    session: AsyncSession,
+    now: datetime,
+    *,
+    case_ids: Sequence[int] | None = None,
+    report: TickReport | None = None,
+    batch: int = 5000,
+) -> TickReport:
+    """Enter every timed step that has fallen due (for some cases, or all)."""
+    report = report or TickReport()
+    today = local_date(now)
+    calendars = Calendars(session)
+    postgres = session.bind is not None and session.bind.dialect.name == "postgresql"
+    for _ in range(MAX_ROUNDS):
+        stmt = (
+            select(
+                CaseStepDue.case_id,
+                CaseStepDue.position,
+                DropoutCase.ladder_id,
+                DropoutCase.scope_path,
+                DropoutCase.district_code,
+                DropoutCase.day0,
+                DropoutCase.stage,
+            )
+            .join(DropoutCase, DropoutCase.id == CaseStepDue.case_id)
+            .where(
+                CaseStepDue.reached_at.is_(None),
+                CaseStepDue.due_on <= today,
+                DropoutCase.status == CaseStatus.OPEN,
+                CaseStepDue.position == DropoutCase.step_position + 1,
+            )
+            .order_by(CaseStepDue.case_id)
+            .limit(batch)
+        )
+        if case_ids is not None:
+            stmt = stmt.where(CaseStepDue.case_id.in_(case_ids))
+        if postgres:
+            stmt = stmt.with_for_update(skip_locked=True, of=CaseStepDue)
+        rows = (await session.execute(stmt)).all()
+        if not rows:
+            break
+        items = [
+            Entering(
+                r.case_id, r.ladder_id, r.position, r.scope_path, r.district_code, r.day0, r.stage
+            )
+            for r in rows
+        ]
+        steps, tasks = await enter_steps(
+            session, items, now=now, actor=SYSTEM, reason="deadline passed", calendars=calendars
+        )
+        report.steps_entered += steps
+        report.tasks_created += tasks
+        report.cases.update(i.case_id for i in items)
+    return report
+
+
+async def _task_marks(session: AsyncSession, now: datetime, report: TickReport) -> None:
+    """Reminders before a task's due date and breach records after it, each once."""
+    today = local_date(now)
+    live = Task.status.in_([TaskStatus.OPEN, TaskStatus.CLAIMED])
+    for kind, condition, column in (
+        (
+            "reminder",
+            and_(
+                Task.reminded_at.is_(None),
+                Task.due_on >= today,
+                Task.due_on <= today + timedelta(days=REMIND_DAYS),
+            ),
+            "reminded_at",
+        ),
+        ("breach", and_(Task.breached_at.is_(None), Task.due_on < today), "breached_at"),
+    ):
+        rows = (
+            await session.execute(
+                select(Task.id, Task.case_id, Task.kind, Task.agency_kind, Task.due_on)
+                .where(live, condition)
+                .with_for_update(skip_locked=True)
+                if session.bind is not None and session.bind.dialect.name == "postgresql"
+                else select(Task.id, Task.case_id, Task.kind, Task.agency_kind, Task.due_on).where(
+                    live, condition
+                )
+            )
+        ).all()
+        if not rows:
+            continue
+        await session.execute(
+            update(Task)
+            .where(Task.id.in_([r.id for r in rows]))
+            .values({column: now})
+            .execution_options(synchronize_session=False)
+        )
+        events = [
+            {
+                "case_id": r.case_id,
+                "occurred_at": now,
+                "kind": kind,
+                "actor_user_id": None,
+                "actor_username": SYSTEM.username,
+                "actor_agency_kind": None,
+                "from_stage": None,
+                "to_stage": None,
+                "reason": f"task {r.kind} for {r.agency_kind} due {r.due_on}",
+                "data": {"task_id": r.id},
+            }
+            for r in rows
+            if r.case_id is not None
+        ]
+        if events:
+            await session.execute(insert(CaseEvent), events)
+        if kind == "reminder":
+            report.reminders += len(rows)
+        else:
+            report.breaches += len(rows)
+
+
+async def tick(session: AsyncSession, now: datetime) -> TickReport:
+    """One pass of the deadline engine. The caller commits (and so releases the lock)."""
+    if session.bind is not None and session.bind.dialect.name == "postgresql":
+        got = (
+            await session.execute(text("SELECT pg_try_advisory_xact_lock(:k)"), {"k": TICK_LOCK})
+        ).scalar_one()
+        if not got:
+            return TickReport(skipped=True)
+    report = await advance_due(session, now)
+    await _task_marks(session, now, report)
+    return report
