@@ -347,6 +347,27 @@ class SetCasePlanInput:
     )
 
 
+@strawberry.input
+class RecordDocumentServedInput:
+    case_id: strawberry.ID
+    document_kind: str = strawberry.field(
+        description="enrol_notice, township_order, judicial_referral or judicial."
+    )
+    served_on: date
+    served_to: str = strawberry.field(description="Who received it (a guardian's name).")
+    method: str = strawberry.field(
+        default="in_person", description="in_person, post, left_at_home…"
+    )
+
+
+@strawberry.input
+class EscalateCaseInput:
+    case_id: strawberry.ID
+    expected_version: int
+    step_code: str = strawberry.field(description="The ladder's next action step.")
+    reason: str
+
+
 @strawberry.type
 class CaseMutation:
     @strawberry.mutation(description="A school (or village, police…) reports an absence.")
@@ -459,5 +480,37 @@ class CaseMutation:
             (case,) = await service.get_cases(ctx, [case_id])
             assert case is not None
             return case
+
+        return await _case_op(info, op)
+
+    @strawberry.mutation(description="A document was served: starts the deadlines anchored on it.")
+    async def record_document_served(
+        self, info: Info, input: RecordDocumentServedInput
+    ) -> CasePayload:
+        async def op(ctx: ServiceContext) -> m.DropoutCase:
+            return await service.record_served(
+                ctx,
+                case_id=_id(input.case_id, "DropoutCase", "caseId"),
+                document_kind=input.document_kind,
+                served_on=input.served_on,
+                served_to=input.served_to,
+                method=input.method,
+            )
+
+        return await _case_op(info, op)
+
+    @strawberry.mutation(
+        description="Enter the ladder's next action step (referral, judicial "
+        "document, legal action) once its deadline has passed."
+    )
+    async def escalate_case(self, info: Info, input: EscalateCaseInput) -> CasePayload:
+        async def op(ctx: ServiceContext) -> m.DropoutCase:
+            return await service.escalate(
+                ctx,
+                case_id=_id(input.case_id, "DropoutCase", "caseId"),
+                expected_version=input.expected_version,
+                step_code=input.step_code,
+                reason=input.reason,
+            )
 
         return await _case_op(info, op)

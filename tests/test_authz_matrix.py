@@ -165,8 +165,11 @@ def case_probe(mutation: str, field: str, prepare: str | None = None) -> Probe:
     async def probe(api: Api, user: str) -> bool:
         case_id, version = await fresh_case(api, user)
         if prepare is not None:
-            done = await api.gql(prepare, {"case": case_id, "v": version}, user="principal")
-            version = next(iter(done.values()))["case"]["version"]
+            await api.gql(prepare, {"case": case_id, "v": version}, user="principal")
+            # (a reused case may be prepared already: then the step above changed nothing)
+            node = await api.gql("query($id: ID!) { node(id: $id) { ... on DropoutCase"
+                                 " { version } } }", {"id": case_id}, user="edu_officer")
+            version = node["node"]["version"]
         variables: dict[str, Any] = {"case": case_id}
         if "$v:" in mutation:
             variables["v"] = version
@@ -177,6 +180,8 @@ def case_probe(mutation: str, field: str, prepare: str | None = None) -> Probe:
 
 CLOSE_AS_PRINCIPAL = """mutation($case: ID!, $v: Int!) { closeCase(input: {caseId: $case,
     expectedVersion: $v, reason: STUDYING_ELSEWHERE}) { case { version } userErrors { code } } }"""
+MARK_AS_PRINCIPAL = """mutation($case: ID!, $v: Int!) { markDropout(input: {caseId: $case,
+    expectedVersion: $v}) { case { version } userErrors { code } } }"""
 ADOPT = """mutation { adoptLadder(input: {jurisdictionCode: "370406", template: "SPT"})
     { ladder { version } userErrors { code } } }"""
 CALENDAR = """mutation { setSchoolCalendar(input: {jurisdictionCode: "370406", terms: [{name:
@@ -227,6 +232,16 @@ PROBES: dict[str, tuple[Probe, set[str]]] = {
         $case, cause: SCHOOL_AVERSION, measures: "结对帮扶", responsiblePerson: "刘芳",
         responsibleAgency: SCHOOL}) { case { id } userErrors { code } } }""", "setCasePlan"),
                     {"edu_officer", "edu_admin", "principal"}),
+    # enrol_notice is served from stage dropout_reported: prepare by marking the dropout
+    "recordDocumentServed": (case_probe("""mutation($case: ID!) { recordDocumentServed(input:
+        {caseId: $case, documentKind: "enrol_notice", servedOn: "2026-11-02",
+        servedTo: "监护人"}) { case { id } userErrors { code } } }""", "recordDocumentServed",
+        prepare=MARK_AS_PRINCIPAL), {"edu_officer", "edu_admin", "township_officer"}),
+    # the first action step is the referral, from the township's order on: not reachable
+    # here, so every agency is refused (FORBIDDEN, or NOT_FOUND where the case is unseen)
+    "escalateCase": (case_probe("""mutation($case: ID!, $v: Int!) { escalateCase(input:
+        {caseId: $case, expectedVersion: $v, stepCode: "judicial_referral", reason: "逾期"})
+        { case { id } userErrors { code } } }""", "escalateCase"), set()),
     "adoptLadder": (lambda api, u: _ok(api, u, ADOPT, None, ("adoptLadder",)), EDU_ADMINS),
     "defineLadder": (probe_define, EDU_ADMINS),
     "setSchoolCalendar": (lambda api, u: _ok(api, u, CALENDAR, None, ("setSchoolCalendar",)),

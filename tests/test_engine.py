@@ -25,7 +25,8 @@ from workflow.calendar import LOCAL, SchoolCalendar
 from workflow.clock import FixedClock
 
 LADDER = """query { ladder(jurisdictionCode: "370406") { version code steps { position code stage
-  entry anchor offsetDays dayKind tasks { agency kind dueDays } legalBasis { citation } } } }"""
+  entry anchor offsetDays dayKind documentKind tasks { agency kind dueDays }
+  legalBasis { citation } } } }"""
 CASE = """query($id: ID!) { node(id: $id) { ... on DropoutCase { stage version stepPosition
   timeline { kind toStage reason } tasks { agency kind dueOn stepPosition } } } }"""
 
@@ -51,49 +52,86 @@ async def _tick(sessions: async_sessionmaker[AsyncSession], now: datetime) -> en
     return result
 
 
+SERVES = {"enrol_notice": "township_officer", "township_order": "township_officer",
+          "judicial": "judicial_officer"}
+SERVE = """mutation($case: ID!, $kind: String!, $on: Date!) { recordDocumentServed(input:
+  {caseId: $case, documentKind: $kind, servedOn: $on, servedTo: "监护人 张某"})
+  { case { version } userErrors { code field message } } }"""
+ESCALATE = """mutation($case: ID!, $v: Int!, $step: String!) { escalateCase(input: {caseId: $case,
+  expectedVersion: $v, stepCode: $step, reason: "期限届满仍未复学"}) { case { version stage }
+  userErrors { code field message } } }"""
+
+
+def _actor(template: str, step: dict[str, Any]) -> str:
+    if step["documentKind"] == "judicial":
+        return "judicial_officer"
+    if step["documentKind"] is None and template == "GH":
+        return "police_officer"
+    return "township_officer"
+
+
 @pytest.mark.parametrize("template", sorted(ladder.templates()))
 async def test_walk_each_ladder_variant(
     api: Api, clock: FixedClock, sessions: async_sessionmaker[AsyncSession], template: str
 ) -> None:
+    """From the first absence to the last step, with the clock moved to each deadline."""
     adopted = await api.gql(
         """mutation($t: String!) { adoptLadder(input: {jurisdictionCode: "370406",
         template: $t}) { ladder { version code } userErrors { code message } } }""",
         {"t": template}, user="edu_admin")
     assert adopted["adoptLadder"]["userErrors"] == []
     steps = (await api.gql(LADDER))["ladder"]["steps"]
-    assert (await api.gql(LADDER))["ladder"]["code"] == template
     day0 = clock.now().date()
     case = (await report(api, day0))["case"]
     calendar = await _calendar(sessions)
-    entered_on = day0
-    seen = 1
+    today = day0
     for step in steps[1:]:
-        if step["entry"] != "DEADLINE" or step["anchor"] not in ("day0", "previous"):
-            break  # the rest waits for an agency's action or a served document
-        base = day0 if step["anchor"] == "day0" else entered_on
-        due = calendar.add(base, step["offsetDays"], DayKind(step["dayKind"].lower()))
-        if due > entered_on:
-            clock.current = _at(due - timedelta(days=1))
-            await _tick(sessions, clock.now())
-            before = (await api.gql(CASE, {"id": case["id"]}))["node"]
-            assert before["stepPosition"] < step["position"], "entered before its deadline"
-        clock.current = _at(due)
-        report_ = await _tick(sessions, clock.now())
+        kind = DayKind(step["dayKind"].lower())
+        anchor = step["anchor"]
+        if anchor.startswith("served:"):
+            document = anchor.split(":", 1)[1]
+            served = await api.gql(SERVE, {"case": case["id"], "kind": document,
+                                           "on": today.isoformat()}, user=SERVES[document])
+            assert served["recordDocumentServed"]["userErrors"] == [], (template, step["code"])
+            due = calendar.add(today, step["offsetDays"], kind)
+        elif anchor == "previous":
+            due = calendar.add(today, step["offsetDays"], kind)
+        else:
+            due = calendar.add(day0, step["offsetDays"], kind)
+        if step["entry"] == "ACTION":
+            if due > today:
+                clock.current = _at(due - timedelta(days=1))
+                version = (await api.gql(CASE, {"id": case["id"]}))["node"]["version"]
+                early = await api.gql(ESCALATE, {"case": case["id"], "v": version,
+                                                 "step": step["code"]},
+                                      user=_actor(template, step))
+                assert early["escalateCase"]["userErrors"][0]["code"] == "WRONG_STAGE"
+            clock.current = _at(due)
+            version = (await api.gql(CASE, {"id": case["id"]}))["node"]["version"]
+            done = await api.gql(ESCALATE, {"case": case["id"], "v": version,
+                                            "step": step["code"]}, user=_actor(template, step))
+            assert done["escalateCase"]["userErrors"] == [], (template, step["code"])
+            reason = "期限届满仍未复学"
+        else:
+            if due > today:
+                clock.current = _at(due - timedelta(days=1))
+                await _tick(sessions, clock.now())
+                before = (await api.gql(CASE, {"id": case["id"]}))["node"]
+                assert before["stepPosition"] < step["position"], "entered before its deadline"
+            clock.current = _at(due)
+            assert (await _tick(sessions, clock.now())).steps_entered >= 1
+            reason = "deadline passed"
         node = (await api.gql(CASE, {"id": case["id"]}))["node"]
         assert node["stepPosition"] == step["position"], (template, step["code"])
         assert node["stage"] == step["stage"]
         new_tasks = [t for t in node["tasks"] if t["stepPosition"] == step["position"]]
         assert sorted((t["agency"], t["kind"], t["dueOn"]) for t in new_tasks) == sorted(
-            (t["agency"], t["kind"],
-             calendar.add(due, t["dueDays"], DayKind(step["dayKind"].lower())).isoformat())
+            (t["agency"], t["kind"], calendar.add(due, t["dueDays"], kind).isoformat())
             for t in step["tasks"])
         changes = [e for e in node["timeline"] if e["kind"] == "stage_change"]
-        assert changes[-1]["toStage"] == step["stage"]
-        assert changes[-1]["reason"] == "deadline passed"
-        assert report_.steps_entered >= 1
-        entered_on = due
-        seen += 1
-    assert seen >= 2, f"{template}: no timed step after day 0"
+        assert changes[-1]["toStage"] == step["stage"] and changes[-1]["reason"] == reason
+        today = due
+    assert node["stepPosition"] == steps[-1]["position"], f"{template} stopped early"
 
 
 def _at(day: date) -> datetime:

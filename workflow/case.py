@@ -46,7 +46,7 @@ from workflow import audit
 from workflow.calendar import local_date
 from workflow.child import GROUP_FIELD
 from workflow.context import ServiceContext
-from workflow.engine import Calendars, Entering, advance_due, enter_steps
+from workflow.engine import Calendars, Entering, advance_due, enter_steps, refresh_next_due
 from workflow.errors import Conflict, Duplicate, InvalidInput, NotFound, WrongStage
 from workflow.ladder import current_ladder, get_ladder
 
@@ -662,6 +662,84 @@ async def reopen_case(
         {"reason": reason, "stage": [CaseStage.CLOSED, restored]},
     )
     await ctx.session.flush()
+    return case
+
+
+async def record_served(
+    ctx: ServiceContext, *, case_id: int, document_kind: str, served_on: date,
+    served_to: str, method: str,
+) -> DropoutCase:
+    """A document was served on the parents: the steps anchored on it get their deadline
+    (served date + the step's offset)."""
+    case = await _case(ctx, case_id, "read")
+    ctx.authz.require(ctx.principal, f"document:{document_kind}", "serve", case.scope_path,
+                      case.stage)
+    if case.status is not CaseStatus.OPEN:
+        raise WrongStage("the case is closed", field="caseId")
+    if served_on > local_date(ctx.clock.now()):
+        raise InvalidInput("the serving date cannot be in the future", field="servedOn")
+    if not served_to.strip():
+        raise InvalidInput("say to whom the document was served", field="servedTo")
+    ladder = await get_ladder(ctx.session, case.ladder_id)
+    anchored = [s for s in ladder.steps if s.anchor == f"served:{document_kind}"
+                and s.position > case.step_position]
+    if not anchored:
+        raise WrongStage(f"no pending step of this case waits for a served {document_kind}",
+                         field="documentKind")
+    calendar = await Calendars(ctx.session).of(case.district_code)
+    for step in anchored:
+        due = calendar.add(served_on, step.offset_days, step.day_kind)
+        existing = await ctx.session.get(CaseStepDue, (case.id, step.position))
+        if existing is None:
+            ctx.session.add(CaseStepDue(case_id=case.id, position=step.position, due_on=due))
+        elif existing.reached_at is None:
+            existing.due_on = due  # served again (e.g. after a reissue): the later date counts
+    _event(ctx, case, "document_served", f"{document_kind} served on {served_to}",
+           {"document_kind": document_kind, "served_on": served_on.isoformat(),
+            "served_to": served_to, "method": method})
+    await ctx.session.flush()
+    await refresh_next_due(ctx.session, [case.id])
+    audit.record(ctx, "record_served", "dropout_case", [case.id],
+                 {"document_kind": document_kind, "served_on": served_on, "method": method})
+    await ctx.session.refresh(case)
+    return case
+
+
+async def escalate(
+    ctx: ServiceContext, *, case_id: int, expected_version: int | None, step_code: str,
+    reason: str,
+) -> DropoutCase:
+    """Enter an action step (a referral to the judicial bureau, a judicial document, legal
+    action): allowed to the agency whose duty it is, only as the case's next step, and only
+    once the deadline it waits for has passed."""
+    case = await _case(ctx, case_id, "read")
+    _check_version(case, expected_version)
+    if case.status is not CaseStatus.OPEN:
+        raise WrongStage("the case is closed", field="caseId")
+    ladder = await get_ladder(ctx.session, case.ladder_id)
+    step = next((s for s in ladder.steps if s.code == step_code), None)
+    if step is None:
+        raise InvalidInput(f"the case's ladder has no step {step_code!r}", field="stepCode")
+    if step.document_kind:
+        ctx.authz.require(ctx.principal, f"document:{step.document_kind}", "issue",
+                          case.scope_path, case.stage)
+    else:
+        ctx.authz.require(ctx.principal, OBJ, "escalate", case.scope_path, case.stage)
+    if step.entry is not StepEntry.ACTION or step.position != case.step_position + 1:
+        raise WrongStage(f"{step_code} is not the case's next action step", field="stepCode")
+    if step.anchor.startswith("served:"):
+        gate = await ctx.session.get(CaseStepDue, (case.id, step.position))
+        today = local_date(ctx.clock.now())
+        if gate is None:
+            raise WrongStage(f"the {step.anchor[7:]} has not been served", field="stepCode")
+        if gate.due_on > today:
+            raise WrongStage(f"the deadline runs until {gate.due_on}", field="stepCode")
+    if not reason.strip():
+        raise InvalidInput("say why the case is escalated", field="reason")
+    await _enter_now(ctx, case, step.position, reason.strip())
+    audit.record(ctx, "escalate_case", "dropout_case", [case.id],
+                 {"step": step_code, "stage": [case.stage, step.stage], "reason": reason})
+    await ctx.session.refresh(case)
     return case
 
 

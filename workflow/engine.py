@@ -193,11 +193,11 @@ async def enter_steps(
     )
     if dues:
         await session.execute(insert(CaseStepDue), dues)
-    await _refresh_next_due(session, [i.case_id for i in items])
+    await refresh_next_due(session, [i.case_id for i in items])
     return len(items), len(tasks)
 
 
-async def _refresh_next_due(session: AsyncSession, case_ids: Sequence[int]) -> None:
+async def refresh_next_due(session: AsyncSession, case_ids: Sequence[int]) -> None:
     """``dropout_case.next_due_on``: the earliest pending timed step, for lists and sorting."""
     pending = (
         select(CaseStepDue.due_on)
@@ -239,7 +239,11 @@ async def advance_due(
                 DropoutCase.stage,
             )
             .join(DropoutCase, DropoutCase.id == CaseStepDue.case_id)
+            .join(LadderStep, and_(LadderStep.ladder_id == DropoutCase.ladder_id,
+                                   LadderStep.position == CaseStepDue.position))
             .where(
+                # An action step's due row only says from when the action is allowed.
+                LadderStep.entry == StepEntry.DEADLINE,
                 CaseStepDue.reached_at.is_(None),
                 CaseStepDue.due_on <= today,
                 DropoutCase.status == CaseStatus.OPEN,
