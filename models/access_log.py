@@ -13,7 +13,14 @@ from models.enums import AgencyKind
 
 class SensitiveAccess(Base):
     __tablename__ = "sensitive_access"
-    __table_args__ = (Index("ix_sensitive_access_subject", "subject_scope", "occurred_at"),)
+    __table_args__ = (
+        Index(
+            "ix_sensitive_access_subject",
+            "subject_scope",
+            "occurred_at",
+            postgresql_ops={"subject_scope": "varchar_pattern_ops"},
+        ),
+    )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
     occurred_at: Mapped[datetime] = mapped_column(UTCDateTime())

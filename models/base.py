@@ -24,6 +24,10 @@ class Base(DeclarativeBase):
     metadata = MetaData(naming_convention=NAMING_CONVENTION)
 
 
+# Scope paths are matched by prefix (``LIKE 'path/%'``). PostgreSQL uses a B-tree for that
+# only with a pattern operator class when the database collation is not "C"; the indexes on
+# scope paths say so with ``postgresql_ops`` (SQLite gets ``case_sensitive_like``).
+
 # SQLite only aliases INTEGER PRIMARY KEY to the rowid; BIGINT would never autoincrement there.
 BigId = BigInteger().with_variant(Integer(), "sqlite")
 

@@ -34,7 +34,12 @@ class DropoutCase(Base):
             postgresql_where=text("status = 'open'"),
             sqlite_where=text("status = 'open'"),
         ),
-        Index("ix_dropout_case_scope", "scope_path", "stage_rank"),
+        Index(
+            "ix_dropout_case_scope",
+            "scope_path",
+            "stage_rank",
+            postgresql_ops={"scope_path": "varchar_pattern_ops"},
+        ),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)

@@ -18,6 +18,9 @@ from models.enums import GuardianRelation, RegisterType, Sex, SpecialGroup
 
 class Child(Base):
     __tablename__ = "child"
+    __table_args__ = (
+        Index("ix_child_scope", "scope_path", postgresql_ops={"scope_path": "varchar_pattern_ops"}),
+    )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     name: Mapped[str] = mapped_column(String(64))
@@ -31,7 +34,7 @@ class Child(Base):
     village: Mapped[str] = mapped_column(String(64), default="")
     # The Casbin domain of the child's records: the school's scope path while enrolled, else
     # the home township's path. Kept here so list filters are one indexed prefix test.
-    scope_path: Mapped[str] = mapped_column(String(160), index=True)
+    scope_path: Mapped[str] = mapped_column(String(160))
     health_note: Mapped[str | None] = mapped_column(Text, default=None)
     family_income_note: Mapped[str | None] = mapped_column(Text, default=None)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from sqlalchemy import ForeignKey, Integer, String, Text, UniqueConstraint
+from sqlalchemy import ForeignKey, Index, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from models.base import Base, StrEnumType
@@ -39,14 +39,19 @@ class Agency(Base):
     """
 
     __tablename__ = "agency"
-    __table_args__ = (UniqueConstraint("jurisdiction_code", "kind", "name"),)
+    __table_args__ = (
+        UniqueConstraint("jurisdiction_code", "kind", "name"),
+        Index(
+            "ix_agency_scope", "scope_path", postgresql_ops={"scope_path": "varchar_pattern_ops"}
+        ),
+    )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     kind: Mapped[AgencyKind] = mapped_column(StrEnumType(AgencyKind), index=True)
     name: Mapped[str] = mapped_column(String(128))
     short_name: Mapped[str] = mapped_column(String(32), default="")
     jurisdiction_code: Mapped[str] = mapped_column(ForeignKey("jurisdiction.code"), index=True)
-    scope_path: Mapped[str] = mapped_column(String(160), index=True)
+    scope_path: Mapped[str] = mapped_column(String(160))
 
     jurisdiction: Mapped[Jurisdiction] = relationship(lazy="raise")
 

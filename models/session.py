@@ -50,6 +50,9 @@ def _sqlite_listeners(engine: AsyncEngine) -> None:
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.execute("PRAGMA journal_mode=WAL")
         cursor.execute("PRAGMA busy_timeout=30000")
+        # Lets SQLite answer ``scope LIKE 'path/%'`` from the index (paths have no letters
+        # whose case could differ).
+        cursor.execute("PRAGMA case_sensitive_like=ON")
         cursor.close()
 
     @event.listens_for(sync_engine, "begin")
@@ -111,5 +114,4 @@ class SerialSession(AsyncSession):
 
 
 def session_factory(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
-    return async_sessionmaker(engine, class_=SerialSession, expire_on_commit=False,
-                              autoflush=False)
+    return async_sessionmaker(engine, class_=SerialSession, expire_on_commit=False, autoflush=False)

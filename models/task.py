@@ -22,7 +22,7 @@ class Task(Base):
     __tablename__ = "task"
     __table_args__ = (
         Index("ix_task_queue", "agency_kind", "status", "due_on", "id"),
-        Index("ix_task_scope", "scope_path"),
+        Index("ix_task_scope", "scope_path", postgresql_ops={"scope_path": "varchar_pattern_ops"}),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)

@@ -239,8 +239,13 @@ async def advance_due(
                 DropoutCase.stage,
             )
             .join(DropoutCase, DropoutCase.id == CaseStepDue.case_id)
-            .join(LadderStep, and_(LadderStep.ladder_id == DropoutCase.ladder_id,
-                                   LadderStep.position == CaseStepDue.position))
+            .join(
+                LadderStep,
+                and_(
+                    LadderStep.ladder_id == DropoutCase.ladder_id,
+                    LadderStep.position == CaseStepDue.position,
+                ),
+            )
             .where(
                 # An action step's due row only says from when the action is allowed.
                 LadderStep.entry == StepEntry.DEADLINE,
@@ -290,25 +295,19 @@ async def _task_marks(session: AsyncSession, now: datetime, report: TickReport) 
         ),
         ("breach", and_(Task.breached_at.is_(None), Task.due_on < today), "breached_at"),
     ):
+        # One UPDATE … RETURNING, however many tasks: a concurrent tick blocks on the same
+        # rows, then finds them marked already and skips them.
         rows = (
             await session.execute(
-                select(Task.id, Task.case_id, Task.kind, Task.agency_kind, Task.due_on)
+                update(Task)
                 .where(live, condition)
-                .with_for_update(skip_locked=True)
-                if session.bind is not None and session.bind.dialect.name == "postgresql"
-                else select(Task.id, Task.case_id, Task.kind, Task.agency_kind, Task.due_on).where(
-                    live, condition
-                )
+                .values({column: now})
+                .returning(Task.id, Task.case_id, Task.kind, Task.agency_kind, Task.due_on)
+                .execution_options(synchronize_session=False)
             )
         ).all()
         if not rows:
             continue
-        await session.execute(
-            update(Task)
-            .where(Task.id.in_([r.id for r in rows]))
-            .values({column: now})
-            .execution_options(synchronize_session=False)
-        )
         events = [
             {
                 "case_id": r.case_id,

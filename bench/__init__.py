@@ -1,0 +1,1 @@
+"""Benchmarks: data generators and measured runs (not part of the test suite)."""
