@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test lint typecheck pytest schema docs clean
+.PHONY: run test lint typecheck pytest schema clean bench-data bench-cases bench-tick
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -35,6 +35,18 @@ pytest: $(STAMP)
 schema: $(STAMP)
 	$(BIN)/lianbao export-schema > schema.graphql
 	$(BIN)/lianbao authz-docs > docs/authz.md
+
+## Benchmarks (PostgreSQL; BENCH_URL defaults to the local server's lianbao_bench database).
+BENCH_URL ?= postgresql+asyncpg://postgres@127.0.0.1:5432/lianbao_bench
+
+bench-data: $(STAMP)
+	$(BIN)/python -m bench.generate --url $(BENCH_URL) --children 200000 --cases 200000 --tasks 200000
+
+bench-cases: $(STAMP)
+	$(BIN)/python -m bench.cases_list --url $(BENCH_URL)
+
+bench-tick: $(STAMP)
+	$(BIN)/python -m bench.tick --url $(BENCH_URL)
 
 clean:
 	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache

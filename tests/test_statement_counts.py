@@ -1,0 +1,62 @@
+"""No N+1: the statements a page costs do not grow with the page size."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import timedelta
+from typing import Any
+
+from sqlalchemy import event
+
+from tests.conftest import Api, Database
+from tests.test_cases import report
+from workflow.clock import FixedClock
+
+CHILDREN = """query($n: Int!) { children(first: $n) { totalCount edges { node { id name
+  nationalId { value } specialGroups guardians { name phone { value } }
+  enrolment { grade status school { name township { name } } } township { name } } } } }"""
+CASES = """query($n: Int!) { cases(first: $n) { totalCount edges { node { id stage overdue
+  child { name enrolment { school { name } } } timeline { kind } tasks { kind dueOn }
+  plan { cause } persuasions { method } } } } }"""
+
+
+@contextmanager
+def counting(database: Database) -> Iterator[list[str]]:
+    statements: list[str] = []
+
+    def count(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
+        statements.append(statement)
+
+    event.listen(database.engine.sync_engine, "before_cursor_execute", count)
+    try:
+        yield statements
+    finally:
+        event.remove(database.engine.sync_engine, "before_cursor_execute", count)
+
+
+async def _cost(api: Api, database: Database, query: str, n: int, user: str) -> int:
+    with counting(database) as statements:
+        data = await api.gql(query, {"n": n}, user=user)
+    first = next(iter(data.values()))
+    assert len(first["edges"]) == min(n, first["totalCount"])
+    return len(statements)
+
+
+async def test_children_page_costs_the_same_for_2_and_40(api: Api, database: Database) -> None:
+    small = await _cost(api, database, CHILDREN, 2, "edu_officer")
+    large = await _cost(api, database, CHILDREN, 40, "edu_officer")
+    assert large == small, (small, large)
+    assert small <= 12
+
+
+async def test_cases_page_costs_the_same_for_2_and_20(
+    api: Api, database: Database, clock: FixedClock
+) -> None:
+    data = await api.gql("{ children(first: 25) { edges { node { id } } } }")
+    for i, edge in enumerate(data["children"]["edges"]):
+        await report(api, clock.now().date() - timedelta(days=i % 9), user="edu_officer",
+                     child=edge["node"]["id"])
+    small = await _cost(api, database, CASES, 2, "edu_officer")
+    large = await _cost(api, database, CASES, 20, "edu_officer")
+    assert large == small, (small, large)
