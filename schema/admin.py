@@ -20,7 +20,7 @@ from models import user as mu
 from schema.context import Info
 from schema.enums import AgencyKind
 from schema.mutation import UserError, run
-from schema.pagination import keyset_page, page_info
+from schema.pagination import Connection, keyset_page, to_connection
 from schema.reference import AgencyNode
 from workflow import access_log, policy, user
 from workflow.errors import Forbidden, InvalidInput
@@ -78,19 +78,6 @@ class UserNode(relay.Node):
         return [cls.from_model(found[i]) if i in found else None for i in ids]
 
 
-@strawberry.type
-class UserEdge:
-    cursor: str
-    node: UserNode
-
-
-@strawberry.type
-class UserConnection:
-    edges: list[UserEdge]
-    page_info: relay.PageInfo
-    total_count: int
-
-
 @strawberry.type(name="PolicyRule", description="One policy line: role may act on obj.")
 class PolicyRule:
     rule_id: int
@@ -132,18 +119,17 @@ class AccessLogEntry:
     field: str
     request_id: str | None
 
-
-@strawberry.type
-class AccessLogEdge:
-    cursor: str
-    node: AccessLogEntry
-
-
-@strawberry.type
-class AccessLogConnection:
-    edges: list[AccessLogEdge]
-    page_info: relay.PageInfo
-    total_count: int
+    @classmethod
+    def from_model(cls, a: ma.SensitiveAccess) -> AccessLogEntry:
+        return cls(
+            occurred_at=a.occurred_at,
+            username=a.username,
+            agency_kind=a.agency_kind,
+            record_type=a.record_type,
+            record_id=a.record_id,
+            field=a.field,
+            request_id=a.request_id,
+        )
 
 
 @strawberry.type(name="AuditEvent")
@@ -164,7 +150,7 @@ class AdminQuery:
     @strawberry.field(description="Users in the agencies the caller administers.")
     async def users(
         self, info: Info, first: int | None = None, after: str | None = None
-    ) -> UserConnection:
+    ) -> Connection[UserNode]:
         services = info.context.services
         page = await keyset_page(
             services.session,
@@ -176,14 +162,7 @@ class AdminQuery:
             after=after,
             cap=info.context.extra.get("max_page_size", 100),
         )
-        return UserConnection(
-            edges=[
-                UserEdge(cursor=c, node=UserNode.from_model(u))
-                for c, u in zip(page.cursors, page.items, strict=True)
-            ],
-            page_info=page_info(page),
-            total_count=page.total_count,
-        )
+        return to_connection(page, UserNode.from_model)
 
     @strawberry.field(description="The authorization policy in force, with its version.")
     async def policy(self, info: Info) -> PolicyView:
@@ -202,7 +181,7 @@ class AdminQuery:
         record_id: int | None = None,
         first: int | None = None,
         after: str | None = None,
-    ) -> AccessLogConnection:
+    ) -> Connection[AccessLogEntry]:
         services = info.context.services
         stmt = access_log.access_log_query(services, record_type=record_type, record_id=record_id)
         page = await keyset_page(
@@ -215,25 +194,7 @@ class AdminQuery:
             after=after,
             cap=info.context.extra.get("max_page_size", 100),
         )
-        return AccessLogConnection(
-            edges=[
-                AccessLogEdge(
-                    cursor=c,
-                    node=AccessLogEntry(
-                        occurred_at=a.occurred_at,
-                        username=a.username,
-                        agency_kind=a.agency_kind,
-                        record_type=a.record_type,
-                        record_id=a.record_id,
-                        field=a.field,
-                        request_id=a.request_id,
-                    ),
-                )
-                for c, a in zip(page.cursors, page.items, strict=True)
-            ],
-            page_info=page_info(page),
-            total_count=page.total_count,
-        )
+        return to_connection(page, AccessLogEntry.from_model)
 
     @strawberry.field(description="The newest audit events (administrators and inspectors).")
     async def audit_events(

@@ -23,7 +23,7 @@ from models.enums import (
 from schema.child import ChildNode
 from schema.context import Info
 from schema.mutation import UserError, run
-from schema.pagination import keyset_page, page_info
+from schema.pagination import Connection, keyset_page, to_connection
 from schema.task import TaskType
 from workflow import case as service
 from workflow.calendar import local_date
@@ -189,19 +189,6 @@ class CaseNode(relay.Node):
         return [cls.from_model(c) if c else None for c in rows]
 
 
-@strawberry.type
-class CaseEdge:
-    cursor: str
-    node: CaseNode
-
-
-@strawberry.type
-class CaseConnection:
-    edges: list[CaseEdge]
-    page_info: relay.PageInfo
-    total_count: int
-
-
 @strawberry.input
 class CaseFilterInput:
     status: CaseStatus | None = None
@@ -221,7 +208,7 @@ class CaseQuery:
         filter: CaseFilterInput | None = None,
         first: int | None = None,
         after: str | None = None,
-    ) -> CaseConnection:
+    ) -> Connection[CaseNode]:
         services = info.context.services
         f = filter or CaseFilterInput()
         stmt = service.cases_query(
@@ -245,14 +232,7 @@ class CaseQuery:
             after=after,
             cap=info.context.extra.get("max_page_size", 100),
         )
-        return CaseConnection(
-            edges=[
-                CaseEdge(cursor=c, node=CaseNode.from_model(x))
-                for c, x in zip(page.cursors, page.items, strict=True)
-            ],
-            page_info=page_info(page),
-            total_count=page.total_count,
-        )
+        return to_connection(page, CaseNode.from_model)
 
 
 def _id(gid: strawberry.ID, type_name: str, field: str) -> int:

@@ -13,7 +13,7 @@ from models import child as m
 from models.enums import CaseStage, RegisterType, SpecialGroup
 from schema.context import Info
 from schema.enums import EnrolmentStatus, SchoolKind, Sex
-from schema.pagination import keyset_page, page_info
+from schema.pagination import Connection, keyset_page, to_connection
 from schema.reference import AgencyNode, JurisdictionNode
 from schema.sensitive import SensitiveValue
 from workflow import child as service
@@ -213,19 +213,6 @@ class ChildNode(relay.Node):
 
 
 @strawberry.type
-class ChildEdge:
-    cursor: str
-    node: ChildNode
-
-
-@strawberry.type
-class ChildConnection:
-    edges: list[ChildEdge]
-    page_info: relay.PageInfo
-    total_count: int
-
-
-@strawberry.type
 class ChildQuery:
     @strawberry.field(description="Children the caller may see, filtered in the database.")
     async def children(
@@ -237,7 +224,7 @@ class ChildQuery:
         status: EnrolmentStatus | None = None,
         first: int | None = None,
         after: str | None = None,
-    ) -> ChildConnection:
+    ) -> Connection[ChildNode]:
         services = info.context.services
         stmt = service.children_query(
             services,
@@ -258,11 +245,4 @@ class ChildQuery:
             after=after,
             cap=info.context.extra.get("max_page_size", 100),
         )
-        return ChildConnection(
-            edges=[
-                ChildEdge(cursor=c, node=ChildNode.from_model(x))
-                for c, x in zip(page.cursors, page.items, strict=True)
-            ],
-            page_info=page_info(page),
-            total_count=page.total_count,
-        )
+        return to_connection(page, ChildNode.from_model)

@@ -12,6 +12,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
+import strawberry
 from sqlalchemy import ColumnElement, Select, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import InstrumentedAttribute
@@ -20,6 +21,7 @@ from strawberry import relay
 from workflow.errors import InvalidInput
 
 T = TypeVar("T")
+N = TypeVar("N")
 
 DEFAULT_PAGE = 20
 
@@ -93,4 +95,25 @@ def page_info(page: Page[Any]) -> relay.PageInfo:
         has_previous_page=page.has_previous,
         start_cursor=page.cursors[0] if page.cursors else None,
         end_cursor=page.cursors[-1] if page.cursors else None,
+    )
+
+
+@strawberry.type(description="An item of a list, with the cursor to continue after it.")
+class Edge(Generic[N]):
+    cursor: str
+    node: N
+
+
+@strawberry.type(description="One page of a list that can grow (a Relay connection).")
+class Connection(Generic[N]):
+    edges: list[Edge[N]]
+    page_info: relay.PageInfo
+    total_count: int
+
+
+def to_connection(page: Page[T], node: Callable[[T], N]) -> Connection[N]:
+    return Connection(
+        edges=[Edge(cursor=c, node=node(x)) for c, x in zip(page.cursors, page.items, strict=True)],
+        page_info=page_info(page),
+        total_count=page.total_count,
     )

@@ -10,7 +10,7 @@ from strawberry import relay
 from models import reference as m
 from schema.context import Info
 from schema.enums import AgencyKind, JurisdictionLevel
-from schema.pagination import keyset_page, page_info
+from schema.pagination import Connection, keyset_page, to_connection
 from workflow import reference
 
 
@@ -117,19 +117,6 @@ class DutyNode(relay.Node):
 
 
 @strawberry.type
-class AgencyEdge:
-    cursor: str
-    node: AgencyNode
-
-
-@strawberry.type
-class AgencyConnection:
-    edges: list[AgencyEdge]
-    page_info: relay.PageInfo
-    total_count: int
-
-
-@strawberry.type
 class ReferenceQuery:
     @strawberry.field(description="Jurisdictions; by default the roots (provinces).")
     async def jurisdictions(
@@ -159,7 +146,7 @@ class ReferenceQuery:
         jurisdiction_code: str | None = None,
         first: int | None = None,
         after: str | None = None,
-    ) -> AgencyConnection:
+    ) -> Connection[AgencyNode]:
         services = info.context.services
         stmt = reference.agencies_query(services, kind=kind, jurisdiction_code=jurisdiction_code)
         page = await keyset_page(
@@ -172,14 +159,7 @@ class ReferenceQuery:
             after=after,
             cap=info.context.extra.get("max_page_size", 100),
         )
-        return AgencyConnection(
-            edges=[
-                AgencyEdge(cursor=c, node=AgencyNode.from_model(a))
-                for c, a in zip(page.cursors, page.items, strict=True)
-            ],
-            page_info=page_info(page),
-            total_count=page.total_count,
-        )
+        return to_connection(page, AgencyNode.from_model)
 
     @strawberry.field(description="The duty catalogue, optionally for one agency kind.")
     async def duties(self, info: Info, agency: AgencyKind | None = None) -> list[DutyNode]:
