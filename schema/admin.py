@@ -7,14 +7,12 @@ from datetime import datetime
 from typing import Any
 
 import strawberry
-from sqlalchemy import select
 from strawberry import relay
 from strawberry.scalars import JSON
 
 from authz.policy import Rule
 from authz.store import current_version
 from models import access_log as ma
-from models import audit as mau
 from models import policy as mp
 from models import user as mu
 from schema.context import Info
@@ -22,8 +20,8 @@ from schema.enums import AgencyKind
 from schema.mutation import UserError, run
 from schema.pagination import Connection, keyset_page, to_connection
 from schema.reference import AgencyNode
-from workflow import access_log, policy, user
-from workflow.errors import Forbidden, InvalidInput
+from workflow import access_log, audit, policy, user
+from workflow.errors import InvalidInput
 
 
 @strawberry.type(name="RoleAssignment", description="A role a user holds in a domain.")
@@ -200,16 +198,7 @@ class AdminQuery:
     async def audit_events(
         self, info: Info, operation: str | None = None, last: int = 50
     ) -> list[AuditEventType]:
-        services = info.context.services
-        p = services.principal
-        if not services.authz.allowed(p, "audit", "read", p.agency_scope):
-            raise Forbidden("not allowed to read audit")
-        if not 0 < last <= 200:
-            raise InvalidInput("last must be between 1 and 200", field="last")
-        stmt = select(mau.AuditEvent).order_by(mau.AuditEvent.id.desc()).limit(last)
-        if operation:
-            stmt = stmt.where(mau.AuditEvent.operation == operation)
-        rows = (await services.session.execute(stmt)).scalars().all()
+        rows = await audit.latest(info.context.services, operation=operation, last=last)
         return [
             AuditEventType(
                 occurred_at=e.occurred_at,

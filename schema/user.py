@@ -48,9 +48,11 @@ class Me:
 class UserQuery:
     @strawberry.field(description="The signed-in user, their agency, roles and jurisdiction.")
     def me(self, info: Info) -> Me:
-        p = info.context.services.principal
+        services = info.context.services
+        p = services.principal
         if p.user_id is None or p.agency_id is None:
             raise Unauthenticated("no user is signed in")
+        services.authz.require(p, "self", "read", p.agency_scope)
         return Me(
             user_id=p.user_id,
             username=p.username,

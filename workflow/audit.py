@@ -10,10 +10,13 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Select, select
+from sqlalchemy import select
 
+from authz.filters import scope_filter
 from models.audit import AuditEvent
+from models.reference import Agency
 from workflow.context import ServiceContext
+from workflow.errors import InvalidInput
 
 
 def _jsonable(value: Any) -> Any:
@@ -55,10 +58,20 @@ def record(
     return event
 
 
-def audit_query(record_type: str | None = None, operation: str | None = None) -> Select[Any]:
-    stmt = select(AuditEvent).order_by(AuditEvent.id.desc())
-    if record_type:
-        stmt = stmt.where(AuditEvent.record_type == record_type)
+async def latest(
+    ctx: ServiceContext, *, operation: str | None = None, last: int = 50
+) -> Sequence[AuditEvent]:
+    """The newest audit events of actors whose agency lies in the caller's audit domain
+    (administrators and inspectors), filtered in SQL like every list."""
+    if not 0 < last <= 200:
+        raise InvalidInput("last must be between 1 and 200", field="last")
+    stmt = (
+        select(AuditEvent)
+        .join(Agency, Agency.id == AuditEvent.actor_agency_id)
+        .where(scope_filter(ctx.authz, ctx.principal, "audit", "read", Agency.scope_path))
+        .order_by(AuditEvent.id.desc())
+        .limit(last)
+    )
     if operation:
         stmt = stmt.where(AuditEvent.operation == operation)
-    return stmt
+    return (await ctx.session.execute(stmt)).scalars().all()
