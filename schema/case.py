@@ -93,6 +93,25 @@ class PersuasionType:
     note: str
 
 
+@strawberry.type(name="CaseAttachment", description="Metadata of a file attached to a case.")
+class AttachmentType:
+    filename: str
+    content_type: str
+    size_bytes: int
+    sha256: str
+    uploaded_at: datetime
+
+    @classmethod
+    def from_model(cls, a: m.CaseAttachment) -> AttachmentType:
+        return cls(
+            filename=a.filename,
+            content_type=a.content_type,
+            size_bytes=a.size_bytes,
+            sha256=a.sha256,
+            uploaded_at=a.uploaded_at,
+        )
+
+
 @strawberry.type(name="DropoutCase", description="A pupil who stopped coming to school.")
 class CaseNode(relay.Node):
     case_id: relay.NodeID[int]
@@ -174,6 +193,11 @@ class CaseNode(relay.Node):
     async def plan(self, info: Info) -> CasePlanType | None:
         plan = await info.context.loaders.case_plan.load(self.row.id)
         return CasePlanType.from_model(plan) if plan else None
+
+    @strawberry.field
+    async def attachments(self, info: Info) -> list[AttachmentType]:
+        rows = await info.context.loaders.case_attachments.load(self.row.id)
+        return [AttachmentType.from_model(a) for a in rows]
 
     @strawberry.field(description="The case's tasks, all agencies' (the case is visible).")
     async def tasks(self, info: Info) -> list[TaskType]:
@@ -348,6 +372,15 @@ class EscalateCaseInput:
     reason: str
 
 
+@strawberry.input
+class AddCaseAttachmentInput:
+    case_id: strawberry.ID
+    filename: str
+    content_type: str
+    size_bytes: int
+    sha256: str = strawberry.field(description="Hex SHA-256 of the file's bytes.")
+
+
 @strawberry.type
 class CaseMutation:
     @strawberry.mutation(description="A school (or village, police…) reports an absence.")
@@ -492,5 +525,23 @@ class CaseMutation:
                 step_code=input.step_code,
                 reason=input.reason,
             )
+
+        return await _case_op(info, op)
+
+    @strawberry.mutation(description="Record a file attached to the case (metadata only).")
+    async def add_case_attachment(self, info: Info, input: AddCaseAttachmentInput) -> CasePayload:
+        async def op(ctx: ServiceContext) -> m.DropoutCase:
+            case_id = _id(input.case_id, "DropoutCase", "caseId")
+            await service.add_attachment(
+                ctx,
+                case_id=case_id,
+                filename=input.filename,
+                content_type=input.content_type,
+                size_bytes=input.size_bytes,
+                sha256=input.sha256,
+            )
+            (case,) = await service.get_cases(ctx, [case_id])
+            assert case is not None
+            return case
 
         return await _case_op(info, op)

@@ -6,7 +6,7 @@ from collections.abc import Sequence
 
 from strawberry.dataloader import DataLoader
 
-from models.case import CaseEvent, CasePlan
+from models.case import CaseAttachment, CaseEvent, CasePlan
 from models.child import Child, Guardian
 from models.enums import SpecialGroup
 from models.reference import Agency, Jurisdiction
@@ -49,6 +49,12 @@ class Loaders:
         async def case_children(ids: Sequence[int]) -> list[Child]:
             return await case.children_of(ctx, ids)
 
+        async def case_attachments(ids: Sequence[int]) -> list[list[CaseAttachment]]:
+            return await case.attachments_of(ctx, ids)
+
+        self.case_attachments: DataLoader[int, list[CaseAttachment]] = DataLoader(
+            case_attachments
+        )
         self.case_events: DataLoader[int, list[CaseEvent]] = DataLoader(case_events)
         self.case_tasks: DataLoader[int, list[Task]] = DataLoader(case_tasks)
         self.case_plan: DataLoader[int, CasePlan | None] = DataLoader(case_plans)

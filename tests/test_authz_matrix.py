@@ -234,6 +234,10 @@ PROBES: dict[str, tuple[Probe, set[str]]] = {
     "addCaseNote": (case_probe("""mutation($case: ID!) { addCaseNote(input: {caseId:
         $case, text: "家长外出务工"}) { case { id } userErrors { code } } }""", "addCaseNote"),
                     PERSUADERS),
+    "addCaseAttachment": (case_probe("""mutation($case: ID!) { addCaseAttachment(input: {caseId:
+        $case, filename: "家访记录.pdf", contentType: "application/pdf", sizeBytes: 1024,
+        sha256: "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08"})
+        { case { id } userErrors { code } } }""", "addCaseAttachment"), PERSUADERS),
     "setCasePlan": (case_probe("""mutation($case: ID!) { setCasePlan(input: {caseId:
         $case, cause: SCHOOL_AVERSION, measures: "结对帮扶", responsiblePerson: "刘芳",
         responsibleAgency: SCHOOL}) { case { id } userErrors { code } } }""", "setCasePlan"),

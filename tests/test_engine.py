@@ -12,6 +12,7 @@ from typing import Any
 import pytest
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.orm.exc import StaleDataError
 
 from authz.enforcer import Authorizer
 from models.case import CaseEvent, DropoutCase
@@ -281,6 +282,101 @@ async def test_concurrent_ticks_on_postgres_create_nothing_twice(
             again = await engine.tick(s, later)
             await s.commit()
         assert again.steps_entered == 0
+    finally:
+        await db.dispose()
+        await drop()
+
+
+async def test_school_day_offsets_follow_the_district_calendar(
+    api: Api, clock: FixedClock, sessions: async_sessionmaker[AsyncSession]
+) -> None:
+    steps = [
+        {"code": "contact", "stage": "reported", "anchor": "day0",
+         "tasks": [{"agency": "school", "kind": "contact", "title": "联系家长", "due_days": 1}],
+         "legal_basis": {"source_key": "SPT", "article": "7"}},
+        {"code": "persuade", "stage": "school_persuasion", "anchor": "day0", "offset_days": 3,
+         "day_kind": "school",
+         "tasks": [{"agency": "school", "kind": "persuade", "title": "学校劝返", "due_days": 1}],
+         "legal_basis": {"source_key": "SPT", "article": "7"}},
+    ]
+    defined = await api.gql("""mutation($s: JSON!) { defineLadder(input: {jurisdictionCode:
+        "370406", name: "按教学日计算", steps: $s}) { ladder { version } userErrors { code } } }""",
+                            {"s": steps}, user="edu_admin")
+    assert defined["defineLadder"]["userErrors"] == []
+    tuesday = date(2026, 9, 29)  # then 30 Sep, the National Day week off, Fri 9 and Mon 12 Oct
+    clock.current = _at(tuesday)
+    case = (await report(api, tuesday))["case"]
+    assert case["nextDueOn"] == "2026-10-12"
+    await _tick(sessions, _at(date(2026, 10, 9)))
+    assert (await api.gql(CASE, {"id": case["id"]}))["node"]["stage"] == "REPORTED"
+    await _tick(sessions, _at(date(2026, 10, 12)))
+    node = (await api.gql(CASE, {"id": case["id"]}))["node"]
+    assert node["stage"] == "SCHOOL_PERSUASION"
+    assert {t["dueOn"] for t in node["tasks"] if t["stepPosition"] == 2} == {"2026-10-13"}
+
+
+async def test_two_agencies_at_once_one_wins_one_conflicts(
+    tmp_path: Path, authorizer: Authorizer
+) -> None:
+    """Truly concurrent writes (two connections) on PostgreSQL: no lost update."""
+    from api import migrate
+    from authz.store import ensure_default_policy
+    from models.enums import ClosureReason
+    from models.session import create_engine, session_factory
+    from workflow import case as case_service
+    from workflow import demo, reference
+    from workflow.context import ServiceContext
+    from workflow.errors import Conflict
+    from workflow.user import load_principal
+
+    url, drop = await create_empty_database("postgresql", tmp_path)
+    db = create_engine(url)
+    make = session_factory(db)
+    try:
+        migrate.upgrade(url)
+        now = datetime(2026, 11, 2, 2, tzinfo=LOCAL)
+        async with make() as s:
+            await reference.load_reference_data(s)
+            await ensure_default_policy(s)
+            await ladder.install_templates(s)
+            await demo.seed_demo(s, children=60)
+            await s.commit()
+            edu = await load_principal(s, "edu_officer")
+            assert edu is not None
+            child_id = (await s.execute(select(Child.id).limit(1))).scalar_one()
+            opened = await case_service.report_absence(
+                ServiceContext(s, edu, authorizer, FixedClock(now)), child_id=child_id,
+                first_absence=now.date())
+            await s.commit()
+            case_id, version = opened.id, opened.version
+
+        async def act(kind: str) -> str:
+            async with make() as s:
+                principal = await load_principal(s, "edu_officer")
+                assert principal is not None
+                ctx = ServiceContext(s, principal, authorizer, FixedClock(now))
+                try:
+                    if kind == "mark":
+                        await case_service.mark_dropout(ctx, case_id=case_id,
+                                                        expected_version=version)
+                    else:
+                        await case_service.close_case(
+                            ctx, case_id=case_id, expected_version=version,
+                            reason=ClosureReason.STUDYING_ELSEWHERE)
+                    await s.commit()
+                    return "ok"
+                except (Conflict, StaleDataError):
+                    await s.rollback()
+                    return "conflict"
+
+        outcomes = await asyncio.gather(act("mark"), act("close"))
+        assert sorted(outcomes) == ["conflict", "ok"], outcomes
+        async with make() as s:
+            row = await s.get(DropoutCase, case_id)
+            assert row is not None and row.version == version + 1
+            kinds = (await s.execute(select(CaseEvent.kind).where(
+                CaseEvent.case_id == case_id))).scalars().all()
+            assert ("closed" in kinds) != (row.stage.value == "dropout_reported")
     finally:
         await db.dispose()
         await drop()

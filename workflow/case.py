@@ -18,6 +18,7 @@ from sqlalchemy.exc import IntegrityError
 
 from authz.filters import scope_filter
 from models.case import (
+    CaseAttachment,
     CaseEvent,
     CasePlan,
     CaseStepDue,
@@ -170,8 +171,19 @@ async def get_cases(ctx: ServiceContext, ids: Sequence[int]) -> list[DropoutCase
 
 
 async def _case(ctx: ServiceContext, case_id: int, act: str) -> DropoutCase:
-    """The case, if the caller may ``act`` on it now; NOT_FOUND when it may not even see it."""
-    case = await ctx.session.get(DropoutCase, case_id, populate_existing=True)
+    """The case, locked for change, if the caller may ``act`` on it now; NOT_FOUND when it
+    may not even see it."""
+    # Every operation that changes a case locks its row first (PostgreSQL; SQLite has one
+    # writer anyway): concurrent operations queue here, in one order, instead of taking row
+    # locks in different orders (a deadlock), and the later one then sees the new version.
+    case = (
+        await ctx.session.execute(
+            select(DropoutCase)
+            .where(DropoutCase.id == case_id)
+            .with_for_update()
+            .execution_options(populate_existing=True)
+        )
+    ).scalar_one_or_none()
     if case is None or not ctx.authz.allowed(
         ctx.principal, OBJ, "read", case.scope_path, case.stage
     ):
@@ -666,14 +678,20 @@ async def reopen_case(
 
 
 async def record_served(
-    ctx: ServiceContext, *, case_id: int, document_kind: str, served_on: date,
-    served_to: str, method: str,
+    ctx: ServiceContext,
+    *,
+    case_id: int,
+    document_kind: str,
+    served_on: date,
+    served_to: str,
+    method: str,
 ) -> DropoutCase:
     """A document was served on the parents: the steps anchored on it get their deadline
     (served date + the step's offset)."""
     case = await _case(ctx, case_id, "read")
-    ctx.authz.require(ctx.principal, f"document:{document_kind}", "serve", case.scope_path,
-                      case.stage)
+    ctx.authz.require(
+        ctx.principal, f"document:{document_kind}", "serve", case.scope_path, case.stage
+    )
     if case.status is not CaseStatus.OPEN:
         raise WrongStage("the case is closed", field="caseId")
     if served_on > local_date(ctx.clock.now()):
@@ -681,11 +699,15 @@ async def record_served(
     if not served_to.strip():
         raise InvalidInput("say to whom the document was served", field="servedTo")
     ladder = await get_ladder(ctx.session, case.ladder_id)
-    anchored = [s for s in ladder.steps if s.anchor == f"served:{document_kind}"
-                and s.position > case.step_position]
+    anchored = [
+        s
+        for s in ladder.steps
+        if s.anchor == f"served:{document_kind}" and s.position > case.step_position
+    ]
     if not anchored:
-        raise WrongStage(f"no pending step of this case waits for a served {document_kind}",
-                         field="documentKind")
+        raise WrongStage(
+            f"no pending step of this case waits for a served {document_kind}", field="documentKind"
+        )
     calendar = await Calendars(ctx.session).of(case.district_code)
     for step in anchored:
         due = calendar.add(served_on, step.offset_days, step.day_kind)
@@ -694,19 +716,37 @@ async def record_served(
             ctx.session.add(CaseStepDue(case_id=case.id, position=step.position, due_on=due))
         elif existing.reached_at is None:
             existing.due_on = due  # served again (e.g. after a reissue): the later date counts
-    _event(ctx, case, "document_served", f"{document_kind} served on {served_to}",
-           {"document_kind": document_kind, "served_on": served_on.isoformat(),
-            "served_to": served_to, "method": method})
+    _event(
+        ctx,
+        case,
+        "document_served",
+        f"{document_kind} served on {served_to}",
+        {
+            "document_kind": document_kind,
+            "served_on": served_on.isoformat(),
+            "served_to": served_to,
+            "method": method,
+        },
+    )
     await ctx.session.flush()
     await refresh_next_due(ctx.session, [case.id])
-    audit.record(ctx, "record_served", "dropout_case", [case.id],
-                 {"document_kind": document_kind, "served_on": served_on, "method": method})
+    audit.record(
+        ctx,
+        "record_served",
+        "dropout_case",
+        [case.id],
+        {"document_kind": document_kind, "served_on": served_on, "method": method},
+    )
     await ctx.session.refresh(case)
     return case
 
 
 async def escalate(
-    ctx: ServiceContext, *, case_id: int, expected_version: int | None, step_code: str,
+    ctx: ServiceContext,
+    *,
+    case_id: int,
+    expected_version: int | None,
+    step_code: str,
     reason: str,
 ) -> DropoutCase:
     """Enter an action step (a referral to the judicial bureau, a judicial document, legal
@@ -721,8 +761,9 @@ async def escalate(
     if step is None:
         raise InvalidInput(f"the case's ladder has no step {step_code!r}", field="stepCode")
     if step.document_kind:
-        ctx.authz.require(ctx.principal, f"document:{step.document_kind}", "issue",
-                          case.scope_path, case.stage)
+        ctx.authz.require(
+            ctx.principal, f"document:{step.document_kind}", "issue", case.scope_path, case.stage
+        )
     else:
         ctx.authz.require(ctx.principal, OBJ, "escalate", case.scope_path, case.stage)
     if step.entry is not StepEntry.ACTION or step.position != case.step_position + 1:
@@ -737,10 +778,77 @@ async def escalate(
     if not reason.strip():
         raise InvalidInput("say why the case is escalated", field="reason")
     await _enter_now(ctx, case, step.position, reason.strip())
-    audit.record(ctx, "escalate_case", "dropout_case", [case.id],
-                 {"step": step_code, "stage": [case.stage, step.stage], "reason": reason})
+    audit.record(
+        ctx,
+        "escalate_case",
+        "dropout_case",
+        [case.id],
+        {"step": step_code, "stage": [case.stage, step.stage], "reason": reason},
+    )
     await ctx.session.refresh(case)
     return case
+
+
+async def add_attachment(
+    ctx: ServiceContext,
+    *,
+    case_id: int,
+    filename: str,
+    content_type: str,
+    size_bytes: int,
+    sha256: str,
+) -> CaseAttachment:
+    """Record an attachment's metadata (a scanned report, a photo of a served notice); the
+    bytes live in the document store, addressed by their hash."""
+    case = await _case(ctx, case_id, "note")
+    if not filename.strip() or "/" in filename or len(filename) > 200:
+        raise InvalidInput("a plain file name of at most 200 characters", field="filename")
+    if size_bytes <= 0 or size_bytes > 50 * 1024 * 1024:
+        raise InvalidInput("attachments are 1 byte to 50 MiB", field="sizeBytes")
+    if len(sha256) != 64 or any(c not in "0123456789abcdef" for c in sha256):
+        raise InvalidInput("sha256 is 64 lowercase hex digits", field="sha256")
+    attachment = CaseAttachment(
+        case_id=case.id,
+        filename=filename.strip(),
+        content_type=content_type[:100],
+        size_bytes=size_bytes,
+        sha256=sha256,
+        uploaded_at=ctx.clock.now(),
+        uploaded_by=ctx.principal.user_id,
+    )
+    ctx.session.add(attachment)
+    await ctx.session.flush()
+    _event(
+        ctx,
+        case,
+        "attachment",
+        filename.strip(),
+        {"attachment_id": attachment.id, "sha256": sha256, "size_bytes": size_bytes},
+    )
+    audit.record(
+        ctx,
+        "add_case_attachment",
+        "dropout_case",
+        [case.id],
+        {"attachment_id": attachment.id, "filename": filename, "sha256": sha256},
+    )
+    return attachment
+
+
+async def attachments_of(
+    ctx: ServiceContext, case_ids: Sequence[int]
+) -> list[list[CaseAttachment]]:
+    rows = (
+        await ctx.session.execute(
+            select(CaseAttachment)
+            .where(CaseAttachment.case_id.in_(case_ids))
+            .order_by(CaseAttachment.id)
+        )
+    ).scalars()
+    by_case: dict[int, list[CaseAttachment]] = {}
+    for a in rows:
+        by_case.setdefault(a.case_id, []).append(a)
+    return [by_case.get(i, []) for i in case_ids]
 
 
 async def add_note(ctx: ServiceContext, *, case_id: int, text: str) -> CaseEvent:

@@ -5,7 +5,7 @@ enters those steps with a fixed number of statements whatever the number of case
 tasks, case updates and the next due dates are each one bulk statement). It is idempotent —
 a step entered is marked ``reached_at`` and never selected again — and safe with several
 processes: on PostgreSQL one transaction-level advisory lock admits one tick at a time and
-the due rows are taken ``FOR UPDATE SKIP LOCKED``. Manual operations (a school marking a
+the due cases are taken ``FOR UPDATE SKIP LOCKED``. Manual operations (a school marking a
 dropout early) enter steps through the same ``enter_steps``.
 """
 
@@ -260,7 +260,9 @@ async def advance_due(
         if case_ids is not None:
             stmt = stmt.where(CaseStepDue.case_id.in_(case_ids))
         if postgres:
-            stmt = stmt.with_for_update(skip_locked=True, of=CaseStepDue)
+            # Lock order everywhere is case, then its rows: a case being edited right now
+            # is skipped (SKIP LOCKED) and caught up by the next tick.
+            stmt = stmt.with_for_update(skip_locked=True, of=DropoutCase)
         rows = (await session.execute(stmt)).all()
         if not rows:
             break
