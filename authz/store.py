@@ -14,7 +14,7 @@ import contextlib
 import logging
 from typing import Any
 
-from sqlalchemy import func, insert, select, text, update
+from sqlalchemy import insert, select, text, update
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 from authz.enforcer import Authorizer
@@ -32,28 +32,37 @@ def to_rule(row: AuthzRule) -> Rule:
 
 
 async def ensure_default_policy(session: AsyncSession) -> int:
-    """Seed the shipped policy into an empty table. Returns the number of rules written."""
-    count = (await session.execute(select(func.count()).select_from(AuthzRule))).scalar_one()
-    if count:
-        return 0
-    rules = default_rules()
-    await session.execute(
-        insert(AuthzRule),
-        [
-            {
-                "role": r.role,
-                "domain": r.domain,
-                "obj": r.obj,
-                "act": r.act,
-                "stage": r.stage,
-                "effect": r.effect,
-                "source": r.source[:200],
-            }
-            for r in rules
-        ],
-    )
-    await bump_version(session)
-    return len(rules)
+    """Make the shipped rules (domain ``*``) in the database equal ``authz/policy.csv``.
+
+    Runs on every ``lianbao migrate``: a release that changes the policy file changes the
+    policy in force. Rules administrators added for their own domains are left alone.
+    Returns the number of rules added or removed (0 when already in step).
+    """
+    wanted = {tuple(r.as_casbin()): r for r in default_rules()}
+    rows = (
+        await session.execute(select(AuthzRule).where(AuthzRule.domain == "*"))
+    ).scalars().all()
+    have = {(r.role, r.domain, r.obj, r.act, r.stage, r.effect): r for r in rows}
+    stale = [row for key, row in have.items() if key not in wanted]
+    fresh = [rule for key, rule in wanted.items() if key not in have]
+    for row in stale:
+        await session.delete(row)
+    if fresh:
+        await session.execute(
+            insert(AuthzRule),
+            [
+                {"role": r.role, "domain": r.domain, "obj": r.obj, "act": r.act,
+                 "stage": r.stage, "effect": r.effect, "source": r.source[:200]}
+                for r in fresh
+            ],
+        )
+    for key, row in have.items():
+        if key in wanted and row.source != wanted[key].source[:200]:
+            row.source = wanted[key].source[:200]
+    if stale or fresh:
+        await session.flush()
+        await bump_version(session)
+    return len(stale) + len(fresh)
 
 
 async def load_policy(session: AsyncSession) -> tuple[list[Rule], int]:

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from sqlalchemy.ext.asyncio import AsyncSession
+
 from authz.docs import render
 from authz.policy import PolicyError, default_rules, parse_policy
 
@@ -33,3 +35,29 @@ def test_bad_lines_are_refused() -> None:
         except PolicyError:
             continue
         raise AssertionError(f"accepted {line!r}")
+
+
+async def test_migrate_keeps_the_shipped_policy_in_step(session: AsyncSession) -> None:
+    """A release that changes policy.csv changes the rules in force; local rules stay."""
+    from sqlalchemy import select
+
+    from authz.store import current_version, ensure_default_policy
+    from models.policy import AuthzRule
+
+    assert await ensure_default_policy(session) == 0  # already in step
+    shipped = (await session.execute(select(AuthzRule).where(AuthzRule.domain == "*")
+                                      .limit(1))).scalar_one()
+    await session.delete(shipped)
+    session.add(AuthzRule(role="police_officer", domain="*", obj="child", act="delete",
+                          stage="*", effect="allow", source="not in the file"))
+    local = AuthzRule(role="police_officer", domain="370000/370400/370406", obj="child",
+                      act="read", stage="*", effect="deny", source="ST 8 (local)")
+    session.add(local)
+    await session.flush()
+    before = await current_version(session)
+    assert await ensure_default_policy(session) == 2
+    assert await current_version(session) == before + 1
+    rows = (await session.execute(select(AuthzRule))).scalars().all()
+    assert len([r for r in rows if r.domain == "*"]) == len(default_rules())
+    assert not any(r.act == "delete" for r in rows)
+    assert any(r.source == "ST 8 (local)" for r in rows)
