@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import inspect
 from functools import partial
 
 import strawberry
-from graphql import ASTValidationRule
+from graphql import ASTValidationRule, GraphQLError
 from graphql.validation import NoSchemaIntrospectionCustomRule
 from strawberry import relay
 from strawberry.extensions import (
@@ -16,6 +17,7 @@ from strawberry.extensions import (
 )
 from strawberry.extensions.max_aliases import create_validator as alias_validator
 from strawberry.extensions.query_depth_limiter import create_validator as depth_validator
+from strawberry.types import ExecutionContext
 
 from schema.admin import AdminMutation, AdminQuery
 from schema.case import CaseMutation, CaseQuery
@@ -25,6 +27,7 @@ from schema.errors import ErrorCodes
 from schema.ladder import LadderMutation, LadderQuery
 from schema.reference import ReferenceQuery
 from schema.user import UserQuery
+from workflow.errors import LianbaoError
 
 
 @strawberry.type
@@ -38,7 +41,28 @@ class Query(UserQuery, ReferenceQuery, ChildQuery, CaseQuery, LadderQuery, Admin
 
     @strawberry.field(description="Refetch several objects by their global ids.")
     async def nodes(self, info: Info, ids: list[relay.GlobalID]) -> list[relay.Node | None]:
-        return [await gid.resolve_node(info, required=False) for gid in ids]
+        # One batched lookup per type, not one per id.
+        by_type: dict[type[relay.Node], list[str]] = {}
+        for gid in ids:
+            by_type.setdefault(gid.resolve_type(info), []).append(gid.node_id)
+        found: dict[tuple[str, str], relay.Node | None] = {}
+        for node_type, keys in by_type.items():
+            result = node_type.resolve_nodes(info=info, node_ids=keys, required=False)
+            nodes = await result if inspect.isawaitable(result) else result
+            for key, node in zip(keys, list(nodes), strict=True):
+                found[(node_type.__name__, key)] = node
+        return [found[(gid.resolve_type(info).__name__, gid.node_id)] for gid in ids]
+
+
+class LianbaoSchema(strawberry.Schema):
+    """Logs only unexpected errors: a FORBIDDEN or a bad cursor is an answer, not a fault."""
+
+    def process_errors(
+        self, errors: list[GraphQLError], execution_context: ExecutionContext | None = None
+    ) -> None:
+        unexpected = [e for e in errors if not isinstance(e.original_error, LianbaoError)
+                      and e.original_error is not None]
+        super().process_errors(unexpected, execution_context)
 
 
 @strawberry.type
@@ -65,7 +89,7 @@ def build_schema(
     ]
     if not introspection:
         rules.append(NoSchemaIntrospectionCustomRule)
-    return strawberry.Schema(
+    return LianbaoSchema(
         query=Query,
         mutation=Mutation,
         # Factories, not instances: an instance would be shared by concurrent requests. The

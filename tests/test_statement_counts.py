@@ -60,3 +60,16 @@ async def test_cases_page_costs_the_same_for_2_and_20(
     small = await _cost(api, database, CASES, 2, "edu_officer")
     large = await _cost(api, database, CASES, 20, "edu_officer")
     assert large == small, (small, large)
+
+
+async def test_nodes_batches_per_type(api: Api, database: Database) -> None:
+    data = await api.gql("{ children(first: 6) { edges { node { id } } } }")
+    ids = [e["node"]["id"] for e in data["children"]["edges"]]
+    query = "query($ids: [ID!]!) { nodes(ids: $ids) { id } }"
+    with counting(database) as few:
+        small = await api.gql(query, {"ids": ids[:2] + ["SnVyaXNkaWN0aW9uOjM3MDQwNg=="]})
+    with counting(database) as many:
+        large = await api.gql(query, {"ids": ids + ["SnVyaXNkaWN0aW9uOjM3MDQwNg=="]})
+    assert [n["id"] for n in large["nodes"]] == [*ids, "SnVyaXNkaWN0aW9uOjM3MDQwNg=="]
+    assert len(small["nodes"]) == 3
+    assert len(many) == len(few)
