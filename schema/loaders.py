@@ -6,12 +6,14 @@ from collections.abc import Sequence
 
 from strawberry.dataloader import DataLoader
 
-from models.case import CaseAttachment, CaseEvent, CasePlan
+from models.case import CaseAttachment, CaseEvent, CasePlan, DropoutCase
 from models.child import Child, Guardian
 from models.enums import SpecialGroup
 from models.reference import Agency, Jurisdiction
+from models.school import School
 from models.task import Task
-from workflow import case, child, reference
+from models.user import User
+from workflow import case, child, reference, task
 from workflow.child import EnrolmentView
 from workflow.context import ServiceContext
 
@@ -55,6 +57,26 @@ class Loaders:
         self.case_attachments: DataLoader[int, list[CaseAttachment]] = DataLoader(
             case_attachments
         )
+        async def cases(ids: Sequence[int]) -> list[DropoutCase | None]:
+            return await case.get_cases(ctx, ids)
+
+        async def subjects(ids: Sequence[int]) -> list[task.TaskSubject | None]:
+            return await task.subjects_of(ctx, ids)
+
+        async def children(ids: Sequence[int]) -> list[Child]:
+            return await case.children_of(ctx, ids)
+
+        async def users(ids: Sequence[int]) -> list[User | None]:
+            return await task.users_by_id(ctx, ids)
+
+        async def schools(ids: Sequence[int]) -> list[School | None]:
+            return await child.schools_by_id(ctx, ids)
+
+        self.case: DataLoader[int, DropoutCase | None] = DataLoader(cases)
+        self.task_subject: DataLoader[int, task.TaskSubject | None] = DataLoader(subjects)
+        self.child: DataLoader[int, Child] = DataLoader(children)
+        self.user: DataLoader[int, User | None] = DataLoader(users)
+        self.school: DataLoader[int, School | None] = DataLoader(schools)
         self.case_events: DataLoader[int, list[CaseEvent]] = DataLoader(case_events)
         self.case_tasks: DataLoader[int, list[Task]] = DataLoader(case_tasks)
         self.case_plan: DataLoader[int, CasePlan | None] = DataLoader(case_plans)

@@ -26,12 +26,15 @@ from schema.context import Info
 from schema.errors import ErrorCodes
 from schema.ladder import LadderMutation, LadderQuery
 from schema.reference import ReferenceQuery
+from schema.task import TaskMutation, TaskQuery
 from schema.user import UserQuery
 from workflow.errors import LianbaoError
 
 
 @strawberry.type
-class Query(UserQuery, ReferenceQuery, ChildQuery, CaseQuery, LadderQuery, AdminQuery):
+class Query(
+    UserQuery, ReferenceQuery, ChildQuery, CaseQuery, TaskQuery, LadderQuery, AdminQuery
+):
     # Plain resolvers rather than relay.node(): that field binds itself to the first schema
     # built, and tests (and a production-mode app) build more than one.
     @strawberry.field(description="Refetch any object by its global id.")
@@ -66,7 +69,7 @@ class LianbaoSchema(strawberry.Schema):
 
 
 @strawberry.type
-class Mutation(CaseMutation, LadderMutation, AdminMutation):
+class Mutation(CaseMutation, TaskMutation, LadderMutation, AdminMutation):
     pass
 
 

@@ -1,18 +1,37 @@
-"""GraphQL type of a task (the queue operations live with the task service)."""
+"""GraphQL for agency work queues: the task, my tasks, my agency's queue, and the claim /
+assign / complete operations."""
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import date, datetime
+from typing import TYPE_CHECKING, Annotated, Any
 
 import strawberry
 from strawberry import relay
 
 from models import task as m
-from models.enums import AgencyKind, TaskStatus
+from models.enums import AgencyKind, CaseStage, SpecialGroup, TaskStatus
 from schema.context import Info
+from schema.mutation import UserError, run
+from schema.pagination import Connection, Page, check_first, to_connection
+from workflow import task as service
 from workflow.calendar import local_date
+from workflow.context import ServiceContext
+from workflow.errors import InvalidInput
+
+if TYPE_CHECKING:
+    from schema.case import CaseNode
+    from schema.child import ChildNode, SchoolType
 
 strawberry.enum(TaskStatus)
+TaskOrder = strawberry.enum(service.TaskOrder, name="TaskOrder")
+
+
+@strawberry.type(name="Assignee")
+class Assignee:
+    username: str
+    display_name: str
 
 
 @strawberry.type(name="Task", description="A piece of work for one agency, with a due date.")
@@ -40,7 +59,7 @@ class TaskType(relay.Node):
     def due_on(self) -> date:
         return self.row.due_on
 
-    @strawberry.field
+    @strawberry.field(description="1 is the most urgent.")
     def priority(self) -> int:
         return self.row.priority
 
@@ -58,6 +77,11 @@ class TaskType(relay.Node):
     def outcome(self) -> str | None:
         return self.row.outcome
 
+    @strawberry.field(description="Evidence metadata recorded on completion.",
+                      graphql_type=strawberry.scalars.JSON)
+    def evidence(self) -> Any:
+        return self.row.evidence
+
     @strawberry.field
     def step_position(self) -> int | None:
         return self.row.step_position
@@ -71,5 +95,191 @@ class TaskType(relay.Node):
         return self.row.updated_at
 
     @strawberry.field
+    def completed_at(self) -> datetime | None:
+        return self.row.completed_at
+
+    @strawberry.field
     def version(self) -> int:
         return self.row.version
+
+    @strawberry.field
+    async def assignee(self, info: Info) -> Assignee | None:
+        if self.row.assignee_id is None:
+            return None
+        user = await info.context.loaders.user.load(self.row.assignee_id)
+        return Assignee(username=user.username, display_name=user.display_name) if user else None
+
+    @strawberry.field(description="The case, when the caller may read it.")
+    async def case(
+        self, info: Info
+    ) -> Annotated[CaseNode, strawberry.lazy("schema.case")] | None:
+        from schema.case import CaseNode
+
+        if self.row.case_id is None:
+            return None
+        row = await info.context.loaders.case.load(self.row.case_id)
+        return CaseNode.from_model(row) if row else None
+
+    @strawberry.field(description="The child the task is about, masked as the policy says.")
+    async def child(
+        self, info: Info
+    ) -> Annotated[ChildNode, strawberry.lazy("schema.child")] | None:
+        from schema.child import ChildNode
+
+        if self.row.case_id is None:
+            return None
+        subject = await info.context.loaders.task_subject.load(self.row.case_id)
+        if subject is None:
+            return None
+        child = await info.context.loaders.child.load(subject.child_id)
+        return ChildNode.from_model(child, stage=subject.stage)
+
+    @strawberry.field
+    async def school(
+        self, info: Info
+    ) -> Annotated[SchoolType, strawberry.lazy("schema.child")] | None:
+        from schema.child import SchoolType
+
+        if self.row.case_id is None:
+            return None
+        subject = await info.context.loaders.task_subject.load(self.row.case_id)
+        if subject is None or subject.school_id is None:
+            return None
+        s = await info.context.loaders.school.load(subject.school_id)
+        if s is None:
+            return None
+        return SchoolType(school_id=s.id, name=s.name, kind=s.kind, agency_id=s.agency_id,
+                          township_code=s.township_code)
+
+    @classmethod
+    async def resolve_nodes(  # type: ignore[override]
+        cls, *, info: Info, node_ids: Iterable[str], required: bool = False
+    ) -> list[TaskType | None]:
+        rows = await service.get_tasks(info.context.services, [int(i) for i in node_ids])
+        return [cls.from_model(t) if t else None for t in rows]
+
+
+@strawberry.input
+class TaskFilterInput:
+    status: TaskStatus | None = None
+    overdue: bool | None = None
+    due_before: date | None = None
+    due_after: date | None = None
+    case_kind: str | None = strawberry.field(default=None, description="dropout")
+    stage: CaseStage | None = None
+    township_code: str | None = None
+    school_id: int | None = None
+    special_group: SpecialGroup | None = None
+
+
+async def _list(
+    info: Info, f: TaskFilterInput | None, order: service.TaskOrder, first: int | None,
+    after: str | None, mine: bool,
+) -> Connection[TaskType]:
+    services = info.context.services
+    f = f or TaskFilterInput()
+    limit = check_first(first, info.context.extra.get("max_page_size", 100))
+    page = await service.page(
+        services,
+        service.TaskFilter(status=f.status, overdue=f.overdue, due_before=f.due_before,
+                           due_after=f.due_after, case_kind=f.case_kind, stage=f.stage,
+                           township_code=f.township_code, school_id=f.school_id,
+                           special_group=f.special_group, mine=mine),
+        order, limit, after)
+    return to_connection(
+        Page(page.items, page.cursors, page.has_next, page.has_previous, page.total_count),
+        TaskType.from_model)
+
+
+@strawberry.type
+class TaskQuery:
+    @strawberry.field(description="Tasks assigned to the caller.")
+    async def my_tasks(
+        self, info: Info, filter: TaskFilterInput | None = None,
+        order_by: TaskOrder = service.TaskOrder.DUE,  # type: ignore[valid-type]
+        first: int | None = None, after: str | None = None,
+    ) -> Connection[TaskType]:
+        return await _list(info, filter, order_by, first, after, mine=True)
+
+    @strawberry.field(description="The caller's agency's queue (its tasks in the caller's "
+                      "domain).")
+    async def agency_queue(
+        self, info: Info, filter: TaskFilterInput | None = None,
+        order_by: TaskOrder = service.TaskOrder.DUE,  # type: ignore[valid-type]
+        first: int | None = None, after: str | None = None,
+    ) -> Connection[TaskType]:
+        return await _list(info, filter, order_by, first, after, mine=False)
+
+
+def _task_id(gid: strawberry.ID) -> int:
+    try:
+        parsed = relay.GlobalID.from_id(gid)
+        if parsed.type_name != "Task":
+            raise ValueError(parsed.type_name)
+        return int(parsed.node_id)
+    except (ValueError, TypeError) as exc:
+        raise InvalidInput("not a Task id", field="taskId") from exc
+
+
+@strawberry.type
+class TaskPayload:
+    task: TaskType | None
+    user_errors: list[UserError]
+
+
+@strawberry.input
+class ClaimTaskInput:
+    task_id: strawberry.ID
+    expected_version: int
+
+
+@strawberry.input
+class AssignTaskInput:
+    task_id: strawberry.ID
+    user_id: strawberry.ID = strawberry.field(description="The member's User id.")
+    expected_version: int
+
+
+@strawberry.input
+class CompleteTaskInput:
+    task_id: strawberry.ID
+    expected_version: int
+    outcome: str
+    evidence: Any = strawberry.field(default_factory=dict, graphql_type=strawberry.scalars.JSON,
+                                     description="Metadata: photos' hashes, visit notes…")
+
+
+async def _task_op(info: Info, op: Any) -> TaskPayload:
+    row, errors = await run(info, op)
+    return TaskPayload(task=TaskType.from_model(row) if row else None, user_errors=errors)
+
+
+@strawberry.type
+class TaskMutation:
+    @strawberry.mutation(description="Take an open task of your agency's queue.")
+    async def claim_task(self, info: Info, input: ClaimTaskInput) -> TaskPayload:
+        async def op(ctx: ServiceContext) -> m.Task:
+            return await service.claim(ctx, task_id=_task_id(input.task_id),
+                                       expected_version=input.expected_version)
+        return await _task_op(info, op)
+
+    @strawberry.mutation(description="Supervisors: assign or reassign a task to a member.")
+    async def assign_task(self, info: Info, input: AssignTaskInput) -> TaskPayload:
+        async def op(ctx: ServiceContext) -> m.Task:
+            try:
+                parsed = relay.GlobalID.from_id(input.user_id)
+                user_id = int(parsed.node_id) if parsed.type_name == "User" else -1
+            except (ValueError, TypeError):
+                user_id = -1
+            return await service.assign(ctx, task_id=_task_id(input.task_id), user_id=user_id,
+                                        expected_version=input.expected_version)
+        return await _task_op(info, op)
+
+    @strawberry.mutation(description="Complete a task with its outcome and evidence.")
+    async def complete_task(self, info: Info, input: CompleteTaskInput) -> TaskPayload:
+        async def op(ctx: ServiceContext) -> m.Task:
+            evidence = input.evidence if isinstance(input.evidence, dict) else {}
+            return await service.complete(ctx, task_id=_task_id(input.task_id),
+                                          expected_version=input.expected_version,
+                                          outcome=input.outcome, evidence=evidence)
+        return await _task_op(info, op)

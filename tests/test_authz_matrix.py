@@ -204,7 +204,58 @@ async def probe_define(api: Api, user: str) -> bool:
                      {"s": steps}, ("defineLadder",))
 
 
+QUEUE_READERS = {"edu_officer", "edu_admin", "principal", "head_teacher", "township_officer"}
+SCHOOL = {"principal", "head_teacher"}
+
+
+async def _school_task(api: Api, user: str) -> tuple[str, int]:
+    """The open school task of a case of this user's own (created by a fresh report)."""
+    case_id, _ = await fresh_case(api, user)
+    data = await api.gql("query($id: ID!) { node(id: $id) { ... on DropoutCase { tasks"
+                         " { id agency status version } } } }", {"id": case_id},
+                         user="edu_officer")
+    task = next(t for t in data["node"]["tasks"] if t["agency"] == "SCHOOL")
+    return task["id"], task["version"]
+
+
+def task_probe(mutation: str, field: str) -> Probe:
+    async def probe(api: Api, user: str) -> bool:
+        task_id, version = await _school_task(api, user)
+        variables: dict[str, Any] = {"task": task_id, "v": version}
+        if "$member" in mutation:
+            variables["member"] = await _user_gid(api, "head_teacher")
+        return await _ok(api, user, mutation, variables, (field,))
+
+    return probe
+
+
+async def probe_queue(api: Api, user: str) -> bool:
+    case_id, version = await fresh_case(api, "edu_officer")
+    await api.gql(MARK_AS_PRINCIPAL, {"case": case_id, "v": version}, user="principal")
+    return await _ok(api, user, "{ agencyQueue(first: 5) { totalCount } }", None,
+                     ("agencyQueue", "totalCount"))
+
+
+async def probe_my_tasks(api: Api, user: str) -> bool:
+    task_id, version = await _school_task(api, user)
+    await api.post("""mutation($t: ID!, $v: Int!) { claimTask(input: {taskId: $t,
+        expectedVersion: $v}) { task { id } } }""", {"t": task_id, "v": version}, user=user)
+    return await _ok(api, user, "{ myTasks(first: 5) { totalCount } }", None,
+                     ("myTasks", "totalCount"))
+
+
 PROBES: dict[str, tuple[Probe, set[str]]] = {
+    "agencyQueue": (probe_queue, QUEUE_READERS),
+    "myTasks": (probe_my_tasks, SCHOOL),
+    "claimTask": (task_probe("""mutation($task: ID!, $v: Int!) { claimTask(input: {taskId:
+        $task, expectedVersion: $v}) { task { id } userErrors { code } } }""", "claimTask"),
+                  SCHOOL),
+    "assignTask": (task_probe("""mutation($task: ID!, $v: Int!, $member: ID!) { assignTask(
+        input: {taskId: $task, expectedVersion: $v, userId: $member}) { task { id }
+        userErrors { code } } }""", "assignTask"), {"principal"}),
+    "completeTask": (task_probe("""mutation($task: ID!, $v: Int!) { completeTask(input:
+        {taskId: $task, expectedVersion: $v, outcome: "已电话联系家长"}) { task { id }
+        userErrors { code } } }""", "completeTask"), SCHOOL),
     "cases": (probe_cases, CASE_READERS),
     "ladder": (lambda api, u: _ok(api, u, '{ ladder(jurisdictionCode: "370406") { version } }'),
                EVERYONE),

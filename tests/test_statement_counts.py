@@ -67,9 +67,9 @@ async def test_nodes_batches_per_type(api: Api, database: Database) -> None:
     ids = [e["node"]["id"] for e in data["children"]["edges"]]
     query = "query($ids: [ID!]!) { nodes(ids: $ids) { id } }"
     with counting(database) as few:
-        small = await api.gql(query, {"ids": ids[:2] + ["SnVyaXNkaWN0aW9uOjM3MDQwNg=="]})
+        small = await api.gql(query, {"ids": [*ids[:2], "SnVyaXNkaWN0aW9uOjM3MDQwNg=="]})
     with counting(database) as many:
-        large = await api.gql(query, {"ids": ids + ["SnVyaXNkaWN0aW9uOjM3MDQwNg=="]})
+        large = await api.gql(query, {"ids": [*ids, "SnVyaXNkaWN0aW9uOjM3MDQwNg=="]})
     assert [n["id"] for n in large["nodes"]] == [*ids, "SnVyaXNkaWN0aW9uOjM3MDQwNg=="]
     assert len(small["nodes"]) == 3
     assert len(many) == len(few)

@@ -122,3 +122,10 @@ async def enrolments_of(
     ).all()
     by_child = {e.child_id: EnrolmentView(e, s, a) for e, s, a in rows}
     return [by_child.get(i) for i in child_ids]
+
+
+async def schools_by_id(ctx: ServiceContext, ids: Sequence[int]) -> list[School | None]:
+    """Schools are reference data: anyone signed in may read their names."""
+    rows = (await ctx.session.execute(select(School).where(School.id.in_(ids)))).scalars()
+    found = {s.id: s for s in rows}
+    return [found.get(i) for i in ids]

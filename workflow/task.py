@@ -1,0 +1,278 @@
+"""Agency work queues: list, claim, assign, complete (each audited).
+
+A task belongs to an agency kind within a domain. A principal sees the tasks of its own
+agency kind whose domain its ``task``/``read`` grants cover, filtered in SQL; members claim,
+supervisors assign and reassign within the agency, anyone with the grant completes.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import date, datetime
+from enum import StrEnum
+from typing import Any
+
+from sqlalchemy import ColumnElement, Select, and_, exists, func, or_, select
+
+from authz.enforcer import domain_covers
+from authz.filters import scope_filter
+from models.case import DropoutCase
+from models.child import ChildGroup
+from models.enums import CaseStage, SpecialGroup, TaskStatus
+from models.reference import Agency
+from models.task import Task
+from models.user import User
+from workflow import audit
+from workflow.calendar import local_date
+from workflow.child import GROUP_FIELD
+from workflow.context import ServiceContext
+from workflow.errors import Conflict, Forbidden, InvalidInput, NotFound, WrongStage
+
+LIVE = (TaskStatus.OPEN, TaskStatus.CLAIMED)
+
+
+class TaskOrder(StrEnum):
+    DUE = "due"
+    PRIORITY = "priority"
+    UPDATED = "updated"
+
+
+@dataclass(frozen=True)
+class TaskFilter:
+    status: TaskStatus | None = None
+    overdue: bool | None = None
+    due_before: date | None = None
+    due_after: date | None = None
+    case_kind: str | None = None
+    stage: CaseStage | None = None
+    township_code: str | None = None
+    school_id: int | None = None
+    special_group: SpecialGroup | None = None
+    mine: bool = False
+
+
+def visible(ctx: ServiceContext) -> ColumnElement[bool]:
+    """Own agency kind's tasks, in the domains the principal's task grants cover."""
+    kind = ctx.principal.agency_kind
+    if kind is None:
+        return Task.id.is_(None)
+    return and_(Task.agency_kind == kind,
+                scope_filter(ctx.authz, ctx.principal, "task", "read", Task.scope_path))
+
+
+def queue_query(ctx: ServiceContext, f: TaskFilter) -> Select[Task]:
+    stmt = select(Task).where(visible(ctx))
+    today = local_date(ctx.clock.now())
+    if f.mine:
+        stmt = stmt.where(Task.assignee_id == ctx.principal.user_id)
+    if f.status is not None:
+        stmt = stmt.where(Task.status == f.status)
+    if f.overdue is not None:
+        late = and_(Task.status.in_(LIVE), Task.due_on < today)
+        stmt = stmt.where(late if f.overdue else ~late)
+    if f.due_before is not None:
+        stmt = stmt.where(Task.due_on <= f.due_before)
+    if f.due_after is not None:
+        stmt = stmt.where(Task.due_on >= f.due_after)
+    case_terms: list[ColumnElement[bool]] = []
+    if f.case_kind is not None:
+        case_terms.append(DropoutCase.kind == f.case_kind)
+    if f.stage is not None:
+        case_terms.append(DropoutCase.stage == f.stage)
+    if f.township_code is not None:
+        case_terms.append(DropoutCase.township_code == f.township_code)
+    if f.school_id is not None:
+        case_terms.append(DropoutCase.school_id == f.school_id)
+    if f.special_group is not None:
+        guarded = GROUP_FIELD.get(f.special_group)
+        if guarded is not None:
+            case_terms.append(scope_filter(ctx.authz, ctx.principal, guarded.obj, "unmask",
+                                           DropoutCase.scope_path, DropoutCase.stage_rank))
+        case_terms.append(exists(select(ChildGroup.child_id).where(
+            ChildGroup.child_id == DropoutCase.child_id, ChildGroup.group == f.special_group)))
+    if case_terms:
+        stmt = stmt.where(exists(select(DropoutCase.id).where(
+            DropoutCase.id == Task.case_id, *case_terms)))
+    return stmt
+
+
+# --- keyset pagination on (sort value, id) -------------------------------------------------
+
+_SORT: dict[TaskOrder, tuple[Any, Callable[[Any], Any]]] = {
+    TaskOrder.DUE: (Task.due_on, date.fromisoformat),
+    TaskOrder.PRIORITY: (Task.priority, int),
+    TaskOrder.UPDATED: (Task.updated_at, datetime.fromisoformat),
+}
+
+
+def sort_value(task: Task, order: TaskOrder) -> Any:
+    return {TaskOrder.DUE: task.due_on, TaskOrder.PRIORITY: task.priority,
+            TaskOrder.UPDATED: task.updated_at}[order]
+
+
+def encode_cursor(task: Task, order: TaskOrder) -> str:
+    value = sort_value(task, order)
+    raw = json.dumps([order.value, value.isoformat() if hasattr(value, "isoformat") else value,
+                      task.id])
+    return base64.urlsafe_b64encode(raw.encode()).decode()
+
+
+def _decode(cursor: str, order: TaskOrder) -> tuple[Any, int]:
+    try:
+        kind, value, key = json.loads(base64.urlsafe_b64decode(cursor.encode()).decode())
+        if kind != order.value:
+            raise ValueError(kind)
+        return _SORT[order][1](value), int(key)
+    except (ValueError, TypeError, binascii.Error, json.JSONDecodeError) as exc:
+        raise InvalidInput("the cursor is not valid for this list and order",
+                           field="after") from exc
+
+
+@dataclass
+class TaskPage:
+    items: Sequence[Task]
+    cursors: list[str]
+    has_next: bool
+    has_previous: bool
+    total_count: int
+
+
+async def page(
+    ctx: ServiceContext, f: TaskFilter, order: TaskOrder, first: int, after: str | None,
+    *, count: bool = True,
+) -> TaskPage:
+    """Ordered by (sort value, id) ascending — priority 1 first, soonest due first; the id
+    makes the order total, so a page never repeats or skips a task when others are added."""
+    stmt = queue_query(ctx, f)
+    column = _SORT[order][0]
+    total = 0
+    if count:
+        total = (await ctx.session.execute(
+            select(func.count()).select_from(stmt.subquery()))).scalar_one()
+    if after is not None:
+        value, key = _decode(after, order)
+        stmt = stmt.where(or_(column > value, and_(column == value, Task.id > key)))
+    rows = list((await ctx.session.execute(
+        stmt.order_by(column, Task.id).limit(first + 1))).scalars().all())
+    has_next = len(rows) > first
+    rows = rows[:first]
+    return TaskPage(rows, [encode_cursor(t, order) for t in rows], has_next, after is not None,
+                    total)
+
+
+async def get_tasks(ctx: ServiceContext, ids: Sequence[int]) -> list[Task | None]:
+    rows = (await ctx.session.execute(select(Task).where(Task.id.in_(ids), visible(ctx))))
+    found = {t.id: t for t in rows.scalars()}
+    return [found.get(i) for i in ids]
+
+
+# --- changing tasks -----------------------------------------------------------------------
+
+
+async def _task(ctx: ServiceContext, task_id: int, act: str, expected: int | None) -> Task:
+    task = (await ctx.session.execute(
+        select(Task).where(Task.id == task_id, visible(ctx)).with_for_update()
+        .execution_options(populate_existing=True))).scalar_one_or_none()
+    if task is None:
+        raise NotFound("no such task", field="taskId")
+    ctx.authz.require(ctx.principal, "task", act, task.scope_path)
+    if expected is not None and task.version != expected:
+        raise Conflict(f"the task changed since you read it (version {expected}, now "
+                       f"{task.version})", field="expectedVersion")
+    return task
+
+
+async def claim(ctx: ServiceContext, *, task_id: int, expected_version: int | None) -> Task:
+    task = await _task(ctx, task_id, "claim", expected_version)
+    if task.status is not TaskStatus.OPEN:
+        raise WrongStage(f"only an open task can be claimed (it is {task.status})",
+                         field="taskId")
+    task.status = TaskStatus.CLAIMED
+    task.assignee_id = ctx.principal.user_id
+    task.updated_at = ctx.clock.now()
+    await ctx.session.flush()
+    audit.record(ctx, "claim_task", "task", [task.id], {"assignee": ctx.principal.username})
+    return task
+
+
+async def assign(
+    ctx: ServiceContext, *, task_id: int, user_id: int, expected_version: int | None
+) -> Task:
+    """A supervisor (re)assigns a live task to a member of the agency that holds it."""
+    task = await _task(ctx, task_id, "assign", expected_version)
+    if task.status not in LIVE:
+        raise WrongStage(f"a {task.status} task cannot be assigned", field="taskId")
+    member = (await ctx.session.execute(
+        select(User, Agency).join(Agency, Agency.id == User.agency_id)
+        .where(User.id == user_id, User.is_active.is_(True)))).first()
+    if member is None or member[1].kind != task.agency_kind or not (
+        domain_covers(task.scope_path, member[1].scope_path)
+    ):
+        raise InvalidInput("the assignee must be an active member of the agency that holds "
+                           "the task", field="userId")
+    before = task.assignee_id
+    task.assignee_id = user_id
+    task.status = TaskStatus.CLAIMED
+    task.updated_at = ctx.clock.now()
+    await ctx.session.flush()
+    audit.record(ctx, "assign_task", "task", [task.id], {"assignee": [before, user_id]})
+    return task
+
+
+async def complete(
+    ctx: ServiceContext, *, task_id: int, expected_version: int | None, outcome: str,
+    evidence: dict[str, Any],
+) -> Task:
+    if not outcome.strip():
+        raise InvalidInput("say what was done", field="outcome")
+    task = await _task(ctx, task_id, "complete", expected_version)
+    if task.status not in LIVE:
+        raise WrongStage(f"a {task.status} task cannot be completed", field="taskId")
+    if task.status is TaskStatus.CLAIMED and task.assignee_id not in (
+        None, ctx.principal.user_id
+    ) and not ctx.authz.allowed(ctx.principal, "task", "assign", task.scope_path):
+        raise Forbidden("the task is claimed by a colleague; a supervisor may reassign it")
+    now = ctx.clock.now()
+    task.status = TaskStatus.DONE
+    task.outcome = outcome.strip()
+    task.evidence = evidence
+    task.completed_at = now
+    task.updated_at = now
+    if task.assignee_id is None:
+        task.assignee_id = ctx.principal.user_id
+    await ctx.session.flush()
+    audit.record(ctx, "complete_task", "task", [task.id],
+                 {"outcome": outcome.strip(), "evidence": evidence})
+    return task
+
+
+@dataclass(frozen=True)
+class TaskSubject:
+    """What a task is about, as far as its agency needs to know it."""
+
+    child_id: int
+    scope_path: str
+    stage: CaseStage
+    school_id: int | None
+
+
+async def subjects_of(ctx: ServiceContext, case_ids: Sequence[int]) -> list[TaskSubject | None]:
+    """The child (and school) behind each task's case. A task is the agency's need-to-know:
+    its holder sees the child even where it may not read the case; fields stay masked by the
+    holder's own unmask grants."""
+    rows = (await ctx.session.execute(
+        select(DropoutCase.id, DropoutCase.child_id, DropoutCase.scope_path,
+               DropoutCase.stage, DropoutCase.school_id)
+        .where(DropoutCase.id.in_(case_ids)))).all()
+    found = {r.id: TaskSubject(r.child_id, r.scope_path, r.stage, r.school_id) for r in rows}
+    return [found.get(i) for i in case_ids]
+
+
+async def users_by_id(ctx: ServiceContext, ids: Sequence[int]) -> list[User | None]:
+    rows = (await ctx.session.execute(select(User).where(User.id.in_(ids)))).scalars()
+    found = {u.id: u for u in rows}
+    return [found.get(i) for i in ids]
