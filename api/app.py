@@ -20,11 +20,13 @@ from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
-from starlette.routing import Route
+from starlette.routing import Route, WebSocketRoute
 from starlette.types import Receive, Scope, Send
 from strawberry.asgi import GraphQL
+from strawberry.exceptions import ConnectionRejectionError
 from strawberry.http import GraphQLHTTPResponse
 from strawberry.types import ExecutionResult
+from strawberry.types.unset import UNSET, UnsetType
 
 from api.auth import TokenError, TokenVerifier
 from api.logs import RequestIdMiddleware
@@ -32,7 +34,7 @@ from api.migrate import schema_status
 from api.settings import Settings
 from authz.enforcer import Authorizer
 from authz.guard import FieldGuard
-from authz.principal import Principal
+from authz.principal import SYSTEM, Principal
 from authz.store import PolicySync
 from models.session import create_engine, session_factory
 from schema.context import Context
@@ -42,6 +44,7 @@ from workflow import access_log
 from workflow import engine as deadline_engine
 from workflow.clock import Clock, SystemClock
 from workflow.context import ServiceContext
+from workflow.events import LocalBus, make_bus
 from workflow.user import load_principal
 
 log = logging.getLogger("lianbao.app")
@@ -55,6 +58,7 @@ class AppState:
     authz: Authorizer
     verifier: TokenVerifier
     clock: Clock
+    bus: LocalBus
     background: list[asyncio.Task[None]] = field(default_factory=list)
 
 
@@ -95,6 +99,8 @@ class LianbaoGraphQL(GraphQL[Context, None]):
         self.state = state
 
     async def get_context(self, request: Any, response: Any) -> Context:
+        if request.scope["type"] == "websocket":
+            return self._socket_context(request)
         session, principal = request.scope["state"]["lianbao"]
         services = ServiceContext(
             session=session,
@@ -111,8 +117,42 @@ class LianbaoGraphQL(GraphQL[Context, None]):
             guard=guard,
             request=request,
             response=response,
-            extra={"max_page_size": self.state.settings.max_page_size},
+            extra=self._extra(),
         )
+
+    def _extra(self) -> dict[str, Any]:
+        return {
+            "max_page_size": self.state.settings.max_page_size,
+            "bus": self.state.bus,
+            "sessions": self.state.sessions,
+        }
+
+    def _socket_context(self, request: Any) -> Context:
+        """A subscription's context: nobody is signed in until ``connection_init`` carries a
+        token (``on_ws_connect``); each event then gets its own short session."""
+        services = ServiceContext(
+            session=self.state.sessions(), principal=SYSTEM, authz=self.state.authz,
+            clock=self.state.clock,
+        )
+        return Context(
+            services=services, loaders=Loaders(services),
+            guard=FieldGuard(self.state.authz, SYSTEM, self.state.clock.now()),
+            request=request, extra=self._extra(),
+        )
+
+    async def on_ws_connect(self, context: Context) -> UnsetType | dict[str, object] | None:
+        params = context.connection_params or {}
+        header = params.get("Authorization") or params.get("authorization")
+        try:
+            async with self.state.sessions() as session:
+                principal = await GraphQLEndpoint.authenticate_with(
+                    self.state, session, header if isinstance(header, str) else None
+                )
+        except TokenError as error:
+            raise ConnectionRejectionError({"code": error.code, "reason": error.reason}) from error
+        context.services.principal = principal
+        ack: UnsetType = UNSET
+        return ack
 
     async def process_result(self, request: Any, result: ExecutionResult) -> GraphQLHTTPResponse:
         """Write the access log of unmasked reads before any of them leaves the server."""
@@ -167,7 +207,13 @@ class GraphQLEndpoint:
             await self.graphql(scope, receive, send)
 
     async def authenticate(self, session: AsyncSession, header: str | None) -> Principal:
-        claims = self.state.verifier.verify_header(header)
+        return await self.authenticate_with(self.state, session, header)
+
+    @staticmethod
+    async def authenticate_with(
+        state: AppState, session: AsyncSession, header: str | None
+    ) -> Principal:
+        claims = state.verifier.verify_header(header)
         principal = await load_principal(session, claims.username)
         if principal is None:
             raise TokenError("the token's user is unknown or inactive", "unknown_user")
@@ -205,6 +251,7 @@ async def run_ticks(state: AppState) -> None:
             async with state.sessions() as session:
                 report = await deadline_engine.tick(session, state.clock.now())
                 await session.commit()
+            await state.bus.publish(report.events)
             if report.steps_entered or report.breaches:
                 log.info("tick: %s steps, %s tasks, %s reminders, %s breaches",
                          report.steps_entered, report.tasks_created, report.reminders,
@@ -220,6 +267,7 @@ def create_app(
     sessions: async_sessionmaker[AsyncSession] | None = None,
     authz: Authorizer | None = None,
     clock: Clock | None = None,
+    bus: LocalBus | None = None,
     check_schema: bool = True,
 ) -> Starlette:
     settings = settings or Settings.from_env()
@@ -232,6 +280,7 @@ def create_app(
         authz=authz or Authorizer([], version=-1),
         verifier=TokenVerifier(settings),
         clock=clock or SystemClock(),
+        bus=bus or make_bus(engine),
     )
 
     @contextlib.asynccontextmanager
@@ -245,6 +294,7 @@ def create_app(
             sync = PolicySync(engine, state.authz)
             await sync.refresh(force=True)
             state.background.append(asyncio.create_task(sync.run(), name="policy-sync"))
+        await state.bus.start()
         if settings.tick_interval_seconds > 0:
             state.background.append(
                 asyncio.create_task(run_ticks(state), name="deadline-engine")
@@ -252,12 +302,14 @@ def create_app(
         yield
         for task in state.background:
             task.cancel()
+        await state.bus.stop()
         await engine.dispose()
 
     endpoint = GraphQLEndpoint(state)
     app = Starlette(
         routes=[
             Route("/graphql", endpoint, methods=["GET", "POST"]),
+            WebSocketRoute("/graphql", endpoint),
             Route("/healthz", healthz),
             Route("/readyz", readyz),
         ],

@@ -25,6 +25,7 @@ from authz.store import ensure_default_policy, load_policy
 from models.session import create_engine, session_factory
 from models.user import RoleGrant, User
 from workflow import engine, ladder, reference
+from workflow.events import notify
 
 
 def _run(coro_fn: Callable[[Settings], Coroutine[Any, Any, int]], settings: Settings) -> int:
@@ -120,6 +121,9 @@ async def _tick(settings: Settings, now: datetime | None) -> int:
         async with session_factory(engine_)() as session:
             report = await engine.tick(session, now or datetime.now(UTC))
             await session.commit()
+        if engine_.dialect.name == "postgresql":
+            # Running servers hear about the new tasks, reminders and breaches.
+            await notify(engine_, report.events)
     finally:
         await engine_.dispose()
     if report.skipped:

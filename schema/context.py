@@ -20,6 +20,8 @@ class Context:
     request: Any = None
     response: Any = None
     extra: dict[str, Any] = field(default_factory=dict)
+    # graphql-transport-ws: the connection_init payload (it carries the token).
+    connection_params: dict[str, Any] | None = None
 
 
 Info = _Info[Context, None]

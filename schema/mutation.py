@@ -37,10 +37,12 @@ async def run(
         await session.commit()
     except ServiceUserError as exc:
         await session.rollback()
+        ctx.events.clear()
         return None, [UserError(field=exc.field, message=exc.message, code=exc.code)]
     except StaleDataError:
         # The optimistic version check in the UPDATE found someone else's write.
         await session.rollback()
+        ctx.events.clear()
         return None, [
             UserError(
                 field="expectedVersion",
@@ -50,8 +52,13 @@ async def run(
         ]
     except BaseException:
         await session.rollback()
+        ctx.events.clear()
         raise
     hooks, ctx.after_commit = ctx.after_commit, []
     for hook in hooks:
         await hook()
+    events, ctx.events = ctx.events, []
+    bus = info.context.extra.get("bus")
+    if bus is not None and events:
+        await bus.publish(events)
     return result, []

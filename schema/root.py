@@ -26,7 +26,7 @@ from schema.context import Info
 from schema.errors import ErrorCodes
 from schema.ladder import LadderMutation, LadderQuery
 from schema.reference import ReferenceQuery
-from schema.task import TaskMutation, TaskQuery
+from schema.task import TaskMutation, TaskQuery, TaskSubscription
 from schema.user import UserQuery
 from workflow.errors import LianbaoError
 
@@ -55,6 +55,11 @@ class Query(
             for key, node in zip(keys, list(nodes), strict=True):
                 found[(node_type.__name__, key)] = node
         return [found[(gid.resolve_type(info).__name__, gid.node_id)] for gid in ids]
+
+
+@strawberry.type
+class Subscription(TaskSubscription):
+    pass
 
 
 class LianbaoSchema(strawberry.Schema):
@@ -95,6 +100,7 @@ def build_schema(
     return LianbaoSchema(
         query=Query,
         mutation=Mutation,
+        subscription=Subscription,
         # Factories, not instances: an instance would be shared by concurrent requests. The
         # parse and validation caches are module-level in strawberry, so they still persist.
         extensions=[

@@ -3,22 +3,26 @@ assign / complete operations."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import AsyncGenerator, Iterable
 from datetime import date, datetime
+from enum import Enum
 from typing import TYPE_CHECKING, Annotated, Any
 
 import strawberry
 from strawberry import relay
 
+from authz.guard import FieldGuard
 from models import task as m
 from models.enums import AgencyKind, CaseStage, SpecialGroup, TaskStatus
 from schema.context import Info
+from schema.loaders import Loaders
 from schema.mutation import UserError, run
 from schema.pagination import Connection, Page, check_first, to_connection
+from workflow import access_log
 from workflow import task as service
 from workflow.calendar import local_date
 from workflow.context import ServiceContext
-from workflow.errors import InvalidInput
+from workflow.errors import InvalidInput, Unauthenticated
 
 if TYPE_CHECKING:
     from schema.case import CaseNode
@@ -283,3 +287,52 @@ class TaskMutation:
                                           expected_version=input.expected_version,
                                           outcome=input.outcome, evidence=evidence)
         return await _task_op(info, op)
+
+
+@strawberry.enum(name="TaskUpdateKind")
+class TaskUpdateKind(Enum):
+    CREATED = "created"
+    CHANGED = "changed"
+    REMINDER = "reminder"
+    OVERDUE = "overdue"
+
+
+@strawberry.type(description="A task of the caller's agency appeared, changed, is due soon, "
+                 "or became overdue.")
+class TaskUpdate:
+    kind: TaskUpdateKind
+    task: TaskType
+
+
+@strawberry.type
+class TaskSubscription:
+    @strawberry.subscription(description="Live updates of the caller's agency queue "
+                             "(graphql-transport-ws; send the token in connection_init as "
+                             "{\"Authorization\": \"Bearer …\"}).")
+    async def task_updates(self, info: Info) -> AsyncGenerator[TaskUpdate, None]:
+        context = info.context
+        principal = context.services.principal
+        if principal.user_id is None or principal.agency_kind is None:
+            raise Unauthenticated("sign in with connection_init before subscribing")
+        bus = context.extra["bus"]
+        sessions = context.extra["sessions"]
+        authz, clock = context.services.authz, context.services.clock
+        async with bus.subscribe() as queue:
+            while True:
+                event = await queue.get()
+                if event.agency_kind != principal.agency_kind.value:
+                    continue
+                async with sessions() as session:
+                    services = ServiceContext(session, principal, authz, clock)
+                    # The same authorized read as the queue: nothing leaks through events.
+                    (task,) = await service.get_tasks(services, [event.task_id])
+                    if task is None:
+                        continue
+                    context.services = services
+                    context.loaders = Loaders(services)
+                    context.guard = FieldGuard(authz, principal, clock.now())
+                    yield TaskUpdate(kind=TaskUpdateKind(event.kind),
+                                     task=TaskType.from_model(task))
+                    if context.guard.entries:
+                        await access_log.write(session, principal, context.guard.entries, None)
+                        await session.commit()

@@ -50,6 +50,7 @@ from workflow.context import ServiceContext
 from workflow.engine import Calendars, Entering, advance_due, enter_steps, refresh_next_due
 from workflow.errors import Conflict, Duplicate, InvalidInput, NotFound, WrongStage
 from workflow.ladder import current_ladder, get_ladder
+from workflow.task import changed
 
 OBJ = "case:dropout"
 
@@ -326,15 +327,17 @@ async def report_absence(
     )
     await _schedule_from_day0(ctx, case, ladder)
     await ctx.session.flush()
-    await enter_steps(
+    _, created = await enter_steps(
         ctx.session,
         [_entering(case, 1)],
         now=ctx.clock.now(),
         actor=ctx.principal,
         reason="absence reported",
     )
+    ctx.events.extend(created)
     # A report made days after the first absence catches up with the steps already due.
-    await advance_due(ctx.session, ctx.clock.now(), case_ids=[case.id])
+    caught_up = await advance_due(ctx.session, ctx.clock.now(), case_ids=[case.id])
+    ctx.events.extend(caught_up.events)
     await ctx.session.refresh(case)
     audit.record(
         ctx,
@@ -457,13 +460,14 @@ async def mark_dropout(
 
 async def _enter_now(ctx: ServiceContext, case: DropoutCase, position: int, reason: str) -> None:
     await ctx.session.flush()
-    await enter_steps(
+    _, created = await enter_steps(
         ctx.session,
         [_entering(case, position)],
         now=ctx.clock.now(),
         actor=ctx.principal,
         reason=reason,
     )
+    ctx.events.extend(created)
 
 
 async def _set_register(
@@ -515,21 +519,24 @@ async def record_return(
         helper, task_kind, task_title = ASSISTANCE_BY_CAUSE[plan.cause]
         follow_up.append((helper, task_kind, task_title, 14))
     now = ctx.clock.now()
-    for agency, kind, title, days in follow_up:
-        ctx.session.add(
-            Task(
-                kind=kind,
-                title=title,
-                case_id=case.id,
-                agency_kind=agency,
-                scope_path=case.scope_path,
-                due_on=returned_on + timedelta(days=days),
-                priority=2,
-                status=TaskStatus.OPEN,
-                created_at=now,
-                updated_at=now,
-            )
+    follow_tasks = [
+        Task(
+            kind=kind,
+            title=title,
+            case_id=case.id,
+            agency_kind=agency,
+            scope_path=case.scope_path,
+            due_on=returned_on + timedelta(days=days),
+            priority=2,
+            status=TaskStatus.OPEN,
+            created_at=now,
+            updated_at=now,
         )
+        for agency, kind, title, days in follow_up
+    ]
+    ctx.session.add_all(follow_tasks)
+    await ctx.session.flush()
+    ctx.events.extend(changed(t, "created") for t in follow_tasks)
     return case
 
 
@@ -548,6 +555,7 @@ async def close_case(
     case = await _case(ctx, case_id, "close")
     _check_version(case, expected_version)
     details: dict[str, Any] = {}
+    destination: Jurisdiction | None = None
     if reason is ClosureReason.DECEASED:
         if not police_reference or not police_reference.strip():
             raise InvalidInput(
@@ -561,23 +569,26 @@ async def close_case(
         if destination is None:
             raise InvalidInput("name the county the family moved to", field="destinationCode")
         details["destination"] = destination.code
-        now = ctx.clock.now()
-        # The file passes to the home county's education bureau.
-        ctx.session.add(
-            Task(
-                kind="receive_transferred_case",
-                title="接收迁入学生控辍档案并核查入学",
-                case_id=case.id,
-                agency_kind=AgencyKind.EDUCATION,
-                scope_path=destination.path,
-                due_on=local_date(now) + timedelta(days=15),
-                priority=1,
-                status=TaskStatus.OPEN,
-                created_at=now,
-                updated_at=now,
-            )
-        )
     await _close(ctx, case, reason, note, details)
+    if destination is not None:
+        now = ctx.clock.now()
+        # The file passes to the home county's education bureau (after closing, which
+        # cancels the case's open tasks).
+        handover = Task(
+            kind="receive_transferred_case",
+            title="接收迁入学生控辍档案并核查入学",
+            case_id=case.id,
+            agency_kind=AgencyKind.EDUCATION,
+            scope_path=destination.path,
+            due_on=local_date(now) + timedelta(days=15),
+            priority=1,
+            status=TaskStatus.OPEN,
+            created_at=now,
+            updated_at=now,
+        )
+        ctx.session.add(handover)
+        await ctx.session.flush()
+        ctx.events.append(changed(handover, "created"))
     return case
 
 
@@ -617,6 +628,7 @@ async def _close(
     for task in cancelled:
         task.status = TaskStatus.CANCELLED
         task.updated_at = now
+        ctx.events.append(changed(task))
     _event(
         ctx,
         case,

@@ -10,6 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from authz.enforcer import Authorizer
 from authz.principal import Principal
 from workflow.clock import Clock
+from workflow.events import TaskEvent
 
 
 @dataclass
@@ -22,3 +23,5 @@ class ServiceContext:
     # Work to do once the transaction has committed (reload a policy, publish an event):
     # never before, so nobody acts on a change that was rolled back.
     after_commit: list[Callable[[], Awaitable[None]]] = field(default_factory=list)
+    # Task events to publish once the transaction has committed (workflow/events.py).
+    events: list[TaskEvent] = field(default_factory=list)

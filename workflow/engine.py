@@ -26,6 +26,7 @@ from models.enums import CaseStatus, StepEntry, TaskStatus
 from models.ladder import LadderStep
 from models.task import Task
 from workflow.calendar import SchoolCalendar, load_calendar, local_date
+from workflow.events import TaskEvent
 from workflow.ladder import ancestors
 
 TICK_LOCK = 8_122_601  # pg advisory lock key: "one tick at a time"
@@ -54,6 +55,7 @@ class TickReport:
     reminders: int = 0
     breaches: int = 0
     cases: set[int] = field(default_factory=set)
+    events: list[TaskEvent] = field(default_factory=list)
 
 
 class Calendars:
@@ -93,18 +95,20 @@ async def enter_steps(
     actor: Principal,
     reason: str,
     calendars: Calendars | None = None,
-) -> tuple[int, int]:
-    """Enter each item's step: stage, tasks, timeline, next due date. Returns (steps, tasks)."""
+) -> tuple[int, list[TaskEvent]]:
+    """Enter each item's step: stage, tasks, timeline, next due date. Returns the number of
+    steps entered and an event for each task created (to publish after commit)."""
     if not items:
-        return 0, 0
+        return 0, []
     calendars = calendars or Calendars(session)
     steps = await _steps(session, {i.ladder_id for i in items})
     today = local_date(now)
-    events, tasks, updates, dues = [], [], [], []
+    events: list[TaskEvent] = []
+    timeline, tasks, updates, dues = [], [], [], []
     for item in items:
         step = steps[(item.ladder_id, item.position)]
         calendar = await calendars.of(item.district_code)
-        events.append(
+        timeline.append(
             {
                 "case_id": item.case_id,
                 "occurred_at": now,
@@ -161,9 +165,14 @@ async def enter_steps(
                 )
             elif following.anchor == "day0":
                 pass  # scheduled when the case opened
-    await session.execute(insert(CaseEvent), events)
+    await session.execute(insert(CaseEvent), timeline)
     if tasks:
-        await session.execute(insert(Task), tasks)
+        created = (
+            await session.execute(
+                insert(Task).returning(Task.id, Task.agency_kind, Task.scope_path), tasks
+            )
+        ).all()
+        events = [TaskEvent("created", r.id, r.agency_kind.value, r.scope_path) for r in created]
     # Core statements (executemany): the ORM's bulk UPDATE allows no WHERE of our own.
     cases = cast(Table, DropoutCase.__table__)
     dues_table = cast(Table, CaseStepDue.__table__)
@@ -194,7 +203,7 @@ async def enter_steps(
     if dues:
         await session.execute(insert(CaseStepDue), dues)
     await refresh_next_due(session, [i.case_id for i in items])
-    return len(items), len(tasks)
+    return len(items), events
 
 
 async def refresh_next_due(session: AsyncSession, case_ids: Sequence[int]) -> None:
@@ -272,11 +281,12 @@ async def advance_due(
             )
             for r in rows
         ]
-        steps, tasks = await enter_steps(
+        steps, created = await enter_steps(
             session, items, now=now, actor=SYSTEM, reason="deadline passed", calendars=calendars
         )
         report.steps_entered += steps
-        report.tasks_created += tasks
+        report.tasks_created += len(created)
+        report.events.extend(created)
         report.cases.update(i.case_id for i in items)
     return report
 
@@ -304,7 +314,8 @@ async def _task_marks(session: AsyncSession, now: datetime, report: TickReport) 
                 update(Task)
                 .where(live, condition)
                 .values({column: now})
-                .returning(Task.id, Task.case_id, Task.kind, Task.agency_kind, Task.due_on)
+                .returning(Task.id, Task.case_id, Task.kind, Task.agency_kind, Task.due_on,
+                           Task.scope_path)
                 .execution_options(synchronize_session=False)
             )
         ).all()
@@ -328,6 +339,11 @@ async def _task_marks(session: AsyncSession, now: datetime, report: TickReport) 
         ]
         if events:
             await session.execute(insert(CaseEvent), events)
+        report.events.extend(
+            TaskEvent("reminder" if kind == "reminder" else "overdue", r.id,
+                      r.agency_kind.value, r.scope_path)
+            for r in rows
+        )
         if kind == "reminder":
             report.reminders += len(rows)
         else:

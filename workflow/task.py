@@ -31,6 +31,7 @@ from workflow.calendar import local_date
 from workflow.child import GROUP_FIELD
 from workflow.context import ServiceContext
 from workflow.errors import Conflict, Forbidden, InvalidInput, NotFound, WrongStage
+from workflow.events import TaskEvent
 
 LIVE = (TaskStatus.OPEN, TaskStatus.CLAIMED)
 
@@ -196,6 +197,7 @@ async def claim(ctx: ServiceContext, *, task_id: int, expected_version: int | No
     task.updated_at = ctx.clock.now()
     await ctx.session.flush()
     audit.record(ctx, "claim_task", "task", [task.id], {"assignee": ctx.principal.username})
+    ctx.events.append(changed(task))
     return task
 
 
@@ -220,6 +222,7 @@ async def assign(
     task.updated_at = ctx.clock.now()
     await ctx.session.flush()
     audit.record(ctx, "assign_task", "task", [task.id], {"assignee": [before, user_id]})
+    ctx.events.append(changed(task))
     return task
 
 
@@ -247,7 +250,12 @@ async def complete(
     await ctx.session.flush()
     audit.record(ctx, "complete_task", "task", [task.id],
                  {"outcome": outcome.strip(), "evidence": evidence})
+    ctx.events.append(changed(task))
     return task
+
+
+def changed(task: Task, kind: str = "changed") -> TaskEvent:
+    return TaskEvent(kind, task.id, task.agency_kind.value, task.scope_path)
 
 
 @dataclass(frozen=True)
