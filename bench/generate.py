@@ -269,7 +269,26 @@ async def _fill(
             "version",
         ],
     )
-    for table in ("agency", "child", "dropout_case", "task"):
+    # Users for the load run: the first district's education officer and a teacher of the
+    # school with the most open tasks of that district.
+    first_district = districts()[0][1]
+    bureau = next(a for a in agencies if a[1] == "education" and a[3] == first_district)
+    school_scope = await conn.fetchval(
+        "SELECT scope_path FROM task WHERE agency_kind = 'school' AND status = 'open'"
+        " AND scope_path LIKE $1 GROUP BY scope_path ORDER BY count(*) DESC LIMIT 1",
+        f"{bureau[4]}/%")
+    school = next(a for a in agencies if a[4] == school_scope)
+    await conn.executemany(
+        "INSERT INTO app_user (id, username, display_name, agency_id, is_active, created_at)"
+        " VALUES ($1, $2, $3, $4, true, now())",
+        [(900001, "bench_edu", "基准教育干部", bureau[0]),
+         (900002, "bench_teacher", "基准班主任", school[0])])
+    await conn.executemany(
+        "INSERT INTO role_grant (user_id, role, jurisdiction_code, domain, granted_at)"
+        " VALUES ($1, $2, $3, $4, now())",
+        [(900001, "education_officer", first_district, bureau[4]),
+         (900002, "school_staff", school[3], school[4])])
+    for table in ("agency", "child", "dropout_case", "task", "app_user"):
         await conn.execute(
             f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), (SELECT max(id) FROM {table}))"
         )
