@@ -23,6 +23,16 @@ class Task(Base):
     __table_args__ = (
         Index("ix_task_queue", "agency_kind", "status", "due_on", "id"),
         Index("ix_task_scope", "scope_path", postgresql_ops={"scope_path": "varchar_pattern_ops"}),
+        # An agency's queue in a domain: kind, then the path prefix, with the sort keys along
+        # so the page's candidates come from the index, not from scattered heap pages.
+        Index(
+            "ix_task_agency_scope",
+            "agency_kind",
+            "scope_path",
+            "due_on",
+            "id",
+            postgresql_ops={"scope_path": "varchar_pattern_ops"},
+        ),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
