@@ -118,13 +118,15 @@ def run(url: str, duration: int, connections: int) -> None:
             page = httpx.post(endpoint, json={"query": TASK_PAGE}, headers=headers).json()
             assert not page.get("errors") and page["data"]["agencyQueue"]["edges"], page
             cases = httpx.post(endpoint, headers=headers, json={
-                "query": "{ cases(first: 1, filter: {status: OPEN}) { edges { node { id } } } }"
+                "query": "{ cases(first: 2, filter: {status: OPEN}) { edges { node { id } } } }"
             }).json()
-            case_id = cases["data"]["cases"]["edges"][0]["node"]["id"]
+            # Persuasions pile up on their case run after run: the timeline is read from
+            # another one, so it stays a realistic size.
+            case_id, timeline_id = (e["node"]["id"] for e in cases["data"]["cases"]["edges"])
             for name, body in (
                 ("tasks page (Lianbao)", {"query": TASK_PAGE}),
                 ("case + timeline (Lianbao)", {"query": CASE_TIMELINE,
-                                               "variables": {"id": case_id}}),
+                                               "variables": {"id": timeline_id}}),
                 ("record persuasion (Lianbao)", {"query": PERSUADE, "variables": {
                     "id": case_id, "at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())}}),
             ):
