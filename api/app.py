@@ -1,4 +1,4 @@
-"""The ASGI application: ``/graphql``, ``/healthz``, ``/readyz``.
+"""The ASGI application: ``/graphql``, ``/documents/{id}/pdf``, ``/healthz``, ``/readyz``.
 
 Wiring is explicit: ``create_app`` receives or builds every collaborator (engine, session
 factory, authorizer, token verifier, clock) and hands them down, so tests build the same app
@@ -29,6 +29,7 @@ from strawberry.types import ExecutionResult
 from strawberry.types.unset import UNSET, UnsetType
 
 from api.auth import TokenError, TokenVerifier
+from api.documents import document_pdf
 from api.logs import RequestIdMiddleware
 from api.migrate import schema_status
 from api.settings import Settings
@@ -40,7 +41,7 @@ from models.session import create_engine, session_factory
 from schema.context import Context
 from schema.loaders import Loaders
 from schema.root import build_schema
-from workflow import access_log
+from workflow import access_log, pdf
 from workflow import engine as deadline_engine
 from workflow.clock import Clock, SystemClock
 from workflow.context import ServiceContext
@@ -272,6 +273,7 @@ def create_app(
 ) -> Starlette:
     settings = settings or Settings.from_env()
     engine = engine or create_engine(settings.database_url)
+    pdf.use_font(settings.pdf_font)
     state = AppState(
         settings=settings,
         engine=engine,
@@ -310,6 +312,7 @@ def create_app(
         routes=[
             Route("/graphql", endpoint, methods=["GET", "POST"]),
             WebSocketRoute("/graphql", endpoint),
+            Route("/documents/{document_id}/pdf", document_pdf),
             Route("/healthz", healthz),
             Route("/readyz", readyz),
         ],

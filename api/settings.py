@@ -63,6 +63,8 @@ class Settings:
     max_tokens: int = 2000
     max_page_size: int = 100
     tick_interval_seconds: float = 300.0
+    # A TrueType font to embed in documents' PDFs; None references STSong-Light (workflow/pdf.py).
+    pdf_font: str | None = None
     extra: dict[str, str] = field(default_factory=dict)
 
     @property
@@ -96,4 +98,5 @@ class Settings:
             port=int(os.environ.get("LIANBAO_PORT", "8000")),
             log_level=os.environ.get("LIANBAO_LOG_LEVEL", "INFO"),
             tick_interval_seconds=float(os.environ.get("LIANBAO_TICK_INTERVAL", "300")),
+            pdf_font=os.environ.get("LIANBAO_PDF_FONT") or None,
         )

@@ -16,6 +16,7 @@ from models.case import (
     PersuasionAttempt,
 )
 from models.child import Child, ChildGroup, Guardian
+from models.document import DocumentSequence, LegalDocument
 from models.ladder import Ladder, LadderStep, LadderTask, SchoolHoliday, SchoolTerm
 from models.policy import AuthzRule, PolicyVersion
 from models.reference import Agency, Duty, Jurisdiction
@@ -34,6 +35,7 @@ __all__ = [
     "CaseStepDue",
     "Child",
     "ChildGroup",
+    "DocumentSequence",
     "DropoutCase",
     "Duty",
     "Enrolment",
@@ -42,6 +44,7 @@ __all__ = [
     "Ladder",
     "LadderStep",
     "LadderTask",
+    "LegalDocument",
     "PersuasionAttempt",
     "PolicyVersion",
     "RegisterEvent",

@@ -173,3 +173,22 @@ class StepEntry(enum.StrEnum):
 class DayKind(enum.StrEnum):
     CALENDAR = "calendar"
     SCHOOL = "school"
+
+
+class DocumentStatus(enum.StrEnum):
+    """A legal document's life: drafted, issued (numbered, frozen), served, or voided."""
+
+    DRAFT = "draft"
+    ISSUED = "issued"
+    SERVED = "served"
+    VOIDED = "voided"
+
+
+class ServiceMethod(enum.StrEnum):
+    """How a document reached its addressee (送达方式)."""
+
+    IN_PERSON = "in_person"  # 直接送达
+    LEFT_AT_RESIDENCE = "left_at_residence"  # 留置送达
+    POSTAL = "postal"  # 邮寄送达
+    ENTRUSTED = "entrusted"  # 委托送达
+    PUBLIC_NOTICE = "public_notice"  # 公告送达

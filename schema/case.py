@@ -22,6 +22,7 @@ from models.enums import (
 )
 from schema.child import ChildNode
 from schema.context import Info
+from schema.document import DocumentNode
 from schema.mutation import UserError, run
 from schema.pagination import Connection, keyset_page, to_connection
 from schema.task import TaskType
@@ -198,6 +199,11 @@ class CaseNode(relay.Node):
     async def attachments(self, info: Info) -> list[AttachmentType]:
         rows = await info.context.loaders.case_attachments.load(self.row.id)
         return [AttachmentType.from_model(a) for a in rows]
+
+    @strawberry.field(description="The case's legal documents the caller may read.")
+    async def documents(self, info: Info) -> list[DocumentNode]:
+        rows = await info.context.loaders.case_documents.load(self.row.id)
+        return [DocumentNode.from_model(d) for d in rows]
 
     @strawberry.field(description="The case's tasks, all agencies' (the case is visible).")
     async def tasks(self, info: Info) -> list[TaskType]:
@@ -496,7 +502,10 @@ class CaseMutation:
 
         return await _case_op(info, op)
 
-    @strawberry.mutation(description="A document was served: starts the deadlines anchored on it.")
+    @strawberry.mutation(
+        description="A document was served: starts the deadlines anchored on it.",
+        deprecation_reason="Use serveDocument: it records the numbered document served.",
+    )
     async def record_document_served(
         self, info: Info, input: RecordDocumentServedInput
     ) -> CasePayload:

@@ -8,12 +8,13 @@ from strawberry.dataloader import DataLoader
 
 from models.case import CaseAttachment, CaseEvent, CasePlan, DropoutCase
 from models.child import Child, Guardian
+from models.document import LegalDocument
 from models.enums import SpecialGroup
 from models.reference import Agency, Jurisdiction
 from models.school import School
 from models.task import Task
 from models.user import User
-from workflow import case, child, reference, task
+from workflow import case, child, document, reference, task
 from workflow.child import EnrolmentView
 from workflow.context import ServiceContext
 
@@ -54,9 +55,13 @@ class Loaders:
         async def case_attachments(ids: Sequence[int]) -> list[list[CaseAttachment]]:
             return await case.attachments_of(ctx, ids)
 
+        async def case_documents(ids: Sequence[int]) -> list[list[LegalDocument]]:
+            return await document.documents_of_cases(ctx, ids)
+
         self.case_attachments: DataLoader[int, list[CaseAttachment]] = DataLoader(
             case_attachments
         )
+        self.case_documents: DataLoader[int, list[LegalDocument]] = DataLoader(case_documents)
         async def cases(ids: Sequence[int]) -> list[DropoutCase | None]:
             return await case.get_cases(ctx, ids)
 

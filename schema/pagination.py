@@ -69,14 +69,17 @@ async def keyset_page(
     first: int | None,
     after: str | None,
     cap: int,
+    descending: bool = False,
 ) -> Page[T]:
     limit = check_first(first, cap)
     total = (await session.execute(select(func.count()).select_from(stmt.subquery()))).scalar_one()
     paged = stmt
     if after is not None:
-        paged = paged.where(key > decode_cursor(prefix, after))
+        cursor = decode_cursor(prefix, after)
+        paged = paged.where(key < cursor if descending else key > cursor)
+    order = key.desc() if descending else key
     rows: list[Any] = list(
-        (await session.execute(paged.order_by(key).limit(limit + 1))).scalars().all()
+        (await session.execute(paged.order_by(order).limit(limit + 1))).scalars().all()
     )
     has_next = len(rows) > limit
     rows = rows[:limit]

@@ -23,6 +23,7 @@ from schema.admin import AdminMutation, AdminQuery
 from schema.case import CaseMutation, CaseQuery
 from schema.child import ChildQuery
 from schema.context import Info
+from schema.document import DocumentMutation, DocumentQuery
 from schema.errors import ErrorCodes
 from schema.ladder import LadderMutation, LadderQuery
 from schema.reference import ReferenceQuery
@@ -33,7 +34,14 @@ from workflow.errors import LianbaoError
 
 @strawberry.type
 class Query(
-    UserQuery, ReferenceQuery, ChildQuery, CaseQuery, TaskQuery, LadderQuery, AdminQuery
+    UserQuery,
+    ReferenceQuery,
+    ChildQuery,
+    CaseQuery,
+    TaskQuery,
+    DocumentQuery,
+    LadderQuery,
+    AdminQuery,
 ):
     # Plain resolvers rather than relay.node(): that field binds itself to the first schema
     # built, and tests (and a production-mode app) build more than one.
@@ -74,7 +82,7 @@ class LianbaoSchema(strawberry.Schema):
 
 
 @strawberry.type
-class Mutation(CaseMutation, TaskMutation, LadderMutation, AdminMutation):
+class Mutation(CaseMutation, TaskMutation, DocumentMutation, LadderMutation, AdminMutation):
     pass
 
 

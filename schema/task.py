@@ -27,6 +27,7 @@ from workflow.errors import InvalidInput, Unauthenticated
 if TYPE_CHECKING:
     from schema.case import CaseNode
     from schema.child import ChildNode, SchoolType
+    from schema.document import DocumentNode
 
 strawberry.enum(TaskStatus)
 TaskOrder = strawberry.enum(service.TaskOrder, name="TaskOrder")
@@ -123,6 +124,17 @@ class TaskType(relay.Node):
             return None
         row = await info.context.loaders.case.load(self.row.case_id)
         return CaseNode.from_model(row) if row else None
+
+    @strawberry.field(description="The legal documents of the task's case the caller may read.")
+    async def documents(
+        self, info: Info
+    ) -> list[Annotated[DocumentNode, strawberry.lazy("schema.document")]]:
+        from schema.document import DocumentNode
+
+        if self.row.case_id is None:
+            return []
+        rows = await info.context.loaders.case_documents.load(self.row.case_id)
+        return [DocumentNode.from_model(d) for d in rows]
 
     @strawberry.field(description="The child the task is about, masked as the policy says.")
     async def child(

@@ -244,6 +244,54 @@ async def probe_my_tasks(api: Api, user: str) -> bool:
                      ("myTasks", "totalCount"))
 
 
+DOC_FIELDS = "{ document { id number status } userErrors { code } }"
+
+
+async def _issued_report(api: Api, user: str, *, issue: bool = True) -> str:
+    """A written dropout report drafted (and issued) by the principal on the user's case."""
+    case_id, version = await fresh_case(api, user)
+    await api.gql(MARK_AS_PRINCIPAL, {"case": case_id, "v": version}, user="principal")
+    drafted = await api.gql("""mutation($case: ID!) { draftDocument(input: {caseId: $case,
+        kind: "dropout_report"}) """ + DOC_FIELDS + " }", {"case": case_id}, user="principal")
+    doc: str = drafted["draftDocument"]["document"]["id"]
+    if issue:
+        await api.gql("mutation($d: ID!) { issueDocument(input: {documentId: $d}) "
+                      + DOC_FIELDS + " }", {"d": doc}, user="principal")
+    return doc
+
+
+def document_probe(mutation: str, field: str, *, issue: bool = True) -> Probe:
+    async def probe(api: Api, user: str) -> bool:
+        doc = await _issued_report(api, user, issue=issue)
+        return await _ok(api, user, mutation, {"d": doc}, (field,))
+
+    return probe
+
+
+async def probe_draft(api: Api, user: str) -> bool:
+    # enrol_notice, from the dropout report on: the bureau and the township draft it
+    case_id, version = await fresh_case(api, user)
+    await api.gql(MARK_AS_PRINCIPAL, {"case": case_id, "v": version}, user="principal")
+    return await _ok(api, user, """mutation($case: ID!) { draftDocument(input: {caseId: $case,
+        kind: "enrol_notice"}) """ + DOC_FIELDS + " }", {"case": case_id}, ("draftDocument",))
+
+
+async def probe_documents(api: Api, user: str) -> bool:
+    await _issued_report(api, "edu_officer")
+    return await _ok(api, user, "{ documents(first: 5) { totalCount } }", None,
+                     ("documents", "totalCount"))
+
+
+async def probe_verify(api: Api, user: str) -> bool:
+    if "code" not in api.scratch:
+        doc = await _issued_report(api, "edu_officer")
+        node = await api.gql("query($d: ID!) { node(id: $d) { ... on LegalDocument "
+                             "{ verificationCode } } }", {"d": doc}, user="principal")
+        api.scratch["code"] = node["node"]["verificationCode"]
+    return await _ok(api, user, "query($c: String!) { verifyDocument(code: $c) { valid } }",
+                     {"c": api.scratch["code"]}, ("verifyDocument", "valid"))
+
+
 PROBES: dict[str, tuple[Probe, set[str]]] = {
     "agencyQueue": (probe_queue, QUEUE_READERS),
     "myTasks": (probe_my_tasks, SCHOOL),
@@ -303,6 +351,20 @@ PROBES: dict[str, tuple[Probe, set[str]]] = {
     "escalateCase": (case_probe("""mutation($case: ID!, $v: Int!) { escalateCase(input:
         {caseId: $case, expectedVersion: $v, stepCode: "judicial_referral", reason: "逾期"})
         { case { id } userErrors { code } } }""", "escalateCase"), set()),
+    "draftDocument": (probe_draft, {"edu_officer", "edu_admin", "township_officer"}),
+    "issueDocument": (document_probe("mutation($d: ID!) { issueDocument(input: {documentId:"
+                                     " $d}) " + DOC_FIELDS + " }", "issueDocument",
+                                     issue=False), {"principal"}),
+    "serveDocument": (document_probe("""mutation($d: ID!) { serveDocument(input: {documentId:
+        $d, servedOn: "2026-11-02", method: IN_PERSON, servedTo: "区教体局 收文"}) """
+                                     + DOC_FIELDS + " }", "serveDocument"), {"principal"}),
+    "voidDocument": (document_probe("""mutation($d: ID!) { voidDocument(input: {documentId:
+        $d, reason: "事实有误"}) """ + DOC_FIELDS + " }", "voidDocument"), {"principal"}),
+    "reissueDocument": (document_probe("""mutation($d: ID!) { reissueDocument(input:
+        {documentId: $d, reason: "事实有误"}) """ + DOC_FIELDS + " }", "reissueDocument"),
+                        {"principal"}),
+    "documents": (probe_documents, {"edu_officer", "edu_admin", "principal"}),
+    "verifyDocument": (probe_verify, EVERYONE),
     "adoptLadder": (lambda api, u: _ok(api, u, ADOPT, None, ("adoptLadder",)), EDU_ADMINS),
     "defineLadder": (probe_define, EDU_ADMINS),
     "setSchoolCalendar": (lambda api, u: _ok(api, u, CALENDAR, None, ("setSchoolCalendar",)),

@@ -18,7 +18,7 @@ CHILDREN = """query($n: Int!) { children(first: $n) { totalCount edges { node { 
   enrolment { grade status school { name township { name } } } township { name } } } } }"""
 CASES = """query($n: Int!) { cases(first: $n) { totalCount edges { node { id stage overdue
   child { name enrolment { school { name } } } timeline { kind } tasks { kind dueOn }
-  plan { cause } persuasions { method } } } } }"""
+  plan { cause } persuasions { method } documents { number status } } } } }"""
 
 
 @contextmanager

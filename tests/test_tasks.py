@@ -14,7 +14,7 @@ from workflow.clock import FixedClock
 QUEUE = """query($f: TaskFilterInput, $o: TaskOrder!, $n: Int, $after: String) {
   agencyQueue(filter: $f, orderBy: $o, first: $n, after: $after) { totalCount
   pageInfo { hasNextPage endCursor } edges { cursor node { id kind agency dueOn priority status
-  overdue version case { stage } child { name } school { name } } } } }"""
+  overdue version case { stage } child { name } school { name } documents { number } } } } }"""
 CLAIM = """mutation($t: ID!, $v: Int!) { claimTask(input: {taskId: $t, expectedVersion: $v})
   { task { status version assignee { username } } userErrors { code field } } }"""
 ASSIGN = """mutation($t: ID!, $v: Int!, $u: ID!) { assignTask(input: {taskId: $t,

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, exists, func, insert, select
+from sqlalchemy import ColumnElement, Select, delete, exists, func, insert, select
 from sqlalchemy.exc import IntegrityError
 
 from authz.filters import scope_filter
@@ -39,7 +39,7 @@ from models.enums import (
     StepEntry,
     TaskStatus,
 )
-from models.ladder import Ladder
+from models.ladder import Ladder, LadderStep
 from models.reference import Jurisdiction
 from models.school import Enrolment, RegisterEvent
 from models.task import Task
@@ -191,6 +191,27 @@ async def _case(ctx: ServiceContext, case_id: int, act: str) -> DropoutCase:
         raise NotFound("no such case", field="caseId")
     ctx.authz.require(ctx.principal, OBJ, act, case.scope_path, case.stage)
     return case
+
+
+async def lock_case(ctx: ServiceContext, case_id: int) -> DropoutCase:
+    """The case, locked, if the caller may read it: for services of other concepts (the
+    case's documents) that check their own object in the policy."""
+    return await _case(ctx, case_id, "read")
+
+
+def check_version_of(current: int, expected: int | None, what: str) -> None:
+    if expected is not None and current != expected:
+        raise Conflict(
+            f"{what} changed since you read it (version {expected}, now {current})",
+            field="expectedVersion",
+        )
+
+
+def case_event(
+    ctx: ServiceContext, case: DropoutCase, kind: str, reason: str, data: dict[str, Any]
+) -> CaseEvent:
+    """A timeline entry written by another concept's service (documents, inspections)."""
+    return _event(ctx, case, kind, reason, data)
 
 
 def _check_version(case: DropoutCase, expected: int | None) -> None:
@@ -689,6 +710,74 @@ async def reopen_case(
     return case
 
 
+async def anchor_served(
+    ctx: ServiceContext, case: DropoutCase, document_kind: str, served_on: date
+) -> int:
+    """Give the pending steps anchored on a served ``document_kind`` their deadline (served
+    date + the step's offset, in the step's kind of days); returns how many there were."""
+    ladder = await get_ladder(ctx.session, case.ladder_id)
+    anchored = [
+        s
+        for s in ladder.steps
+        if s.anchor == f"served:{document_kind}" and s.position > case.step_position
+    ]
+    if not anchored:
+        return 0
+    calendar = await Calendars(ctx.session).of(case.district_code)
+    for step in anchored:
+        due = calendar.add(served_on, step.offset_days, step.day_kind)
+        existing = await ctx.session.get(CaseStepDue, (case.id, step.position))
+        if existing is None:
+            ctx.session.add(CaseStepDue(case_id=case.id, position=step.position, due_on=due))
+        elif existing.reached_at is None:
+            existing.due_on = due  # served again (e.g. after a reissue): the later date counts
+    await ctx.session.flush()
+    await refresh_next_due(ctx.session, [case.id])
+    return len(anchored)
+
+
+async def unanchor_served(ctx: ServiceContext, case: DropoutCase, document_kind: str) -> int:
+    """The served document was voided: the deadlines it started, not yet reached, are gone
+    until a reissued document is served."""
+    ladder = await get_ladder(ctx.session, case.ladder_id)
+    positions = [
+        s.position
+        for s in ladder.steps
+        if s.anchor == f"served:{document_kind}" and s.position > case.step_position
+    ]
+    if not positions:
+        return 0
+    result = await ctx.session.execute(
+        delete(CaseStepDue).where(
+            CaseStepDue.case_id == case.id,
+            CaseStepDue.position.in_(positions),
+            CaseStepDue.reached_at.is_(None),
+        )
+    )
+    await refresh_next_due(ctx.session, [case.id])
+    return int(result.rowcount or 0)  # type: ignore[attr-defined]
+
+
+async def check_action_gate(ctx: ServiceContext, case: DropoutCase, step: LadderStep) -> None:
+    """An action step is entered only as the case's next step, and only once the deadline it
+    waits for (a served document's) has passed."""
+    if step.entry is not StepEntry.ACTION or step.position != case.step_position + 1:
+        raise WrongStage(f"{step.code} is not the case's next action step", field="stepCode")
+    if step.anchor.startswith("served:"):
+        gate = await ctx.session.get(CaseStepDue, (case.id, step.position))
+        today = local_date(ctx.clock.now())
+        if gate is None:
+            raise WrongStage(f"the {step.anchor[7:]} has not been served", field="stepCode")
+        if gate.due_on > today:
+            raise WrongStage(f"the deadline runs until {gate.due_on}", field="stepCode")
+
+
+async def enter_action_step(
+    ctx: ServiceContext, case: DropoutCase, step: LadderStep, reason: str
+) -> None:
+    await _enter_now(ctx, case, step.position, reason)
+
+
 async def record_served(
     ctx: ServiceContext,
     *,
@@ -710,24 +799,10 @@ async def record_served(
         raise InvalidInput("the serving date cannot be in the future", field="servedOn")
     if not served_to.strip():
         raise InvalidInput("say to whom the document was served", field="servedTo")
-    ladder = await get_ladder(ctx.session, case.ladder_id)
-    anchored = [
-        s
-        for s in ladder.steps
-        if s.anchor == f"served:{document_kind}" and s.position > case.step_position
-    ]
-    if not anchored:
+    if not await anchor_served(ctx, case, document_kind, served_on):
         raise WrongStage(
             f"no pending step of this case waits for a served {document_kind}", field="documentKind"
         )
-    calendar = await Calendars(ctx.session).of(case.district_code)
-    for step in anchored:
-        due = calendar.add(served_on, step.offset_days, step.day_kind)
-        existing = await ctx.session.get(CaseStepDue, (case.id, step.position))
-        if existing is None:
-            ctx.session.add(CaseStepDue(case_id=case.id, position=step.position, due_on=due))
-        elif existing.reached_at is None:
-            existing.due_on = due  # served again (e.g. after a reissue): the later date counts
     _event(
         ctx,
         case,
@@ -740,8 +815,6 @@ async def record_served(
             "method": method,
         },
     )
-    await ctx.session.flush()
-    await refresh_next_due(ctx.session, [case.id])
     audit.record(
         ctx,
         "record_served",
@@ -749,6 +822,7 @@ async def record_served(
         [case.id],
         {"document_kind": document_kind, "served_on": served_on, "method": method},
     )
+    await ctx.session.flush()
     await ctx.session.refresh(case)
     return case
 
@@ -778,15 +852,7 @@ async def escalate(
         )
     else:
         ctx.authz.require(ctx.principal, OBJ, "escalate", case.scope_path, case.stage)
-    if step.entry is not StepEntry.ACTION or step.position != case.step_position + 1:
-        raise WrongStage(f"{step_code} is not the case's next action step", field="stepCode")
-    if step.anchor.startswith("served:"):
-        gate = await ctx.session.get(CaseStepDue, (case.id, step.position))
-        today = local_date(ctx.clock.now())
-        if gate is None:
-            raise WrongStage(f"the {step.anchor[7:]} has not been served", field="stepCode")
-        if gate.due_on > today:
-            raise WrongStage(f"the deadline runs until {gate.due_on}", field="stepCode")
+    await check_action_gate(ctx, case, step)
     if not reason.strip():
         raise InvalidInput("say why the case is escalated", field="reason")
     await _enter_now(ctx, case, step.position, reason.strip())

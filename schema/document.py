@@ -1,0 +1,390 @@
+"""GraphQL for legal documents (法律文书): the document, its PDF link, and its operations."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import date, datetime
+from typing import TYPE_CHECKING, Annotated, Any
+
+import strawberry
+from strawberry import relay
+
+from models import document as m
+from models.enums import AgencyKind, DocumentStatus, ServiceMethod
+from schema.context import Info
+from schema.mutation import UserError, run
+from schema.pagination import Connection, keyset_page, to_connection
+from schema.reference import AgencyNode
+from workflow import document as service
+from workflow.context import ServiceContext
+from workflow.errors import InvalidInput
+
+if TYPE_CHECKING:
+    from schema.case import CaseNode
+
+strawberry.enum(DocumentStatus)
+strawberry.enum(ServiceMethod)
+
+
+@strawberry.type(
+    name="DocumentLegalBasis", description="A rule a document cites, with the title of its source."
+)
+class LegalBasisType:
+    source_key: str
+    source: str
+    article: str
+    quote: str
+
+
+@strawberry.type(
+    name="LegalDocument",
+    description="A numbered legal document on a case: drafted, issued, served or voided. "
+    "Issued documents are never edited: they are voided and reissued.",
+)
+class DocumentNode(relay.Node):
+    document_id: relay.NodeID[int]
+    row: strawberry.Private[m.LegalDocument]
+
+    @classmethod
+    def from_model(cls, d: m.LegalDocument) -> DocumentNode:
+        return cls(document_id=d.id, row=d)
+
+    @strawberry.field(
+        description="enrol_notice, township_order, judicial_referral, judicial, "
+        "dropout_report, return_order, penalty_decision"
+    )
+    def kind(self) -> str:
+        return self.row.kind
+
+    @strawberry.field(description="The title printed on the document, e.g. 限期入学通知书.")
+    def title(self) -> str:
+        return self.row.title
+
+    @strawberry.field
+    def status(self) -> DocumentStatus:
+        return self.row.status
+
+    @strawberry.field(description="Optimistic version: send it back when issuing.")
+    def version(self) -> int:
+        return self.row.version
+
+    @strawberry.field(description="The issuing agency's number, e.g. 山司教督〔2026〕12号.")
+    def number(self) -> str | None:
+        return self.row.number
+
+    @strawberry.field
+    def addressee(self) -> str:
+        return self.row.addressee
+
+    @strawberry.field(
+        description="The rendered text; the child appears masked as the "
+        "addressee's agency may see it."
+    )
+    def body(self) -> str:
+        return self.row.body
+
+    @strawberry.field
+    def legal_basis(self) -> list[LegalBasisType]:
+        return [
+            LegalBasisType(
+                source_key=b["source_key"],
+                source=b.get("source", ""),
+                article=b["article"],
+                quote=b.get("quote", ""),
+            )
+            for b in self.row.legal_basis
+        ]
+
+    @strawberry.field(description="Days the addressee is given after serving, if any.")
+    def deadline_days(self) -> int | None:
+        days: Any = self.row.fields.get("deadline_days")
+        return int(days) if days is not None else None
+
+    @strawberry.field
+    def issuer_agency_kind(self) -> AgencyKind:
+        return self.row.issuer_agency_kind
+
+    @strawberry.field
+    async def issuer(self, info: Info) -> AgencyNode | None:
+        agency = await info.context.loaders.agency.load(self.row.issuer_agency_id)
+        return AgencyNode.from_model(agency) if agency else None
+
+    @strawberry.field
+    async def case(self, info: Info) -> Annotated[CaseNode, strawberry.lazy("schema.case")] | None:
+        from schema.case import CaseNode
+
+        if self.row.case_id is None:
+            return None
+        case = await info.context.loaders.case.load(self.row.case_id)
+        return CaseNode.from_model(case) if case else None
+
+    @strawberry.field
+    def drafted_at(self) -> datetime:
+        return self.row.drafted_at
+
+    @strawberry.field
+    def issued_on(self) -> date | None:
+        return self.row.issued_on
+
+    @strawberry.field
+    def served_on(self) -> date | None:
+        return self.row.served_on
+
+    @strawberry.field
+    def served_to(self) -> str | None:
+        return self.row.served_to
+
+    @strawberry.field
+    def service_method(self) -> ServiceMethod | None:
+        return self.row.service_method
+
+    @strawberry.field
+    def voided_at(self) -> datetime | None:
+        return self.row.voided_at
+
+    @strawberry.field
+    def void_reason(self) -> str | None:
+        return self.row.void_reason
+
+    @strawberry.field(description="The voided document this one replaces.")
+    def replaces_id(self) -> strawberry.ID | None:
+        if self.row.replaces_id is None:
+            return None
+        return strawberry.ID(str(relay.GlobalID("LegalDocument", str(self.row.replaces_id))))
+
+    @strawberry.field(description="SHA-256 of the issued PDF, hex.")
+    def pdf_sha256(self) -> str | None:
+        return self.row.pdf_sha256
+
+    @strawberry.field(description="Printed on the document: lets anyone signed in check it.")
+    def verification_code(self) -> str | None:
+        return self.row.verification_code
+
+    @strawberry.field(description="Where to GET the PDF (send the same bearer token).")
+    def pdf_url(self) -> str | None:
+        return f"/documents/{self.row.id}/pdf" if self.row.pdf_sha256 else None
+
+    @classmethod
+    async def resolve_nodes(  # type: ignore[override]
+        cls, *, info: Info, node_ids: Iterable[str], required: bool = False
+    ) -> list[DocumentNode | None]:
+        rows = await service.get_documents(info.context.services, [int(i) for i in node_ids])
+        return [cls.from_model(d) if d else None for d in rows]
+
+
+@strawberry.type(name="DocumentVerification")
+class VerificationType:
+    genuine: bool
+    number: str | None
+    title: str | None
+    issuer: str | None
+    issued_on: date | None
+    status: DocumentStatus | None
+    void_reason: str | None
+    pdf_sha256: str | None
+    hash_matches: bool | None = strawberry.field(
+        description="Whether the hash given matches the issued PDF (null if none was given)."
+    )
+
+    @strawberry.field(description="Genuine and neither voided nor replaced.")
+    def valid(self) -> bool:
+        return self.genuine and self.status in (DocumentStatus.ISSUED, DocumentStatus.SERVED)
+
+
+@strawberry.input
+class DocumentFilterInput:
+    case_id: strawberry.ID | None = None
+    kind: str | None = None
+    status: DocumentStatus | None = None
+    issued_by_my_agency: bool = strawberry.field(
+        default=False, description="Only documents drafted or issued by the caller's agency."
+    )
+
+
+def _id(gid: strawberry.ID, type_name: str, field: str) -> int:
+    try:
+        parsed = relay.GlobalID.from_id(gid)
+        if parsed.type_name != type_name:
+            raise ValueError(parsed.type_name)
+        return int(parsed.node_id)
+    except (ValueError, TypeError) as exc:
+        raise InvalidInput(f"not a {type_name} id", field=field) from exc
+
+
+@strawberry.type
+class DocumentQuery:
+    @strawberry.field(
+        description="Documents the caller may read, newest first, by case or "
+        "by agency; filtered in SQL."
+    )
+    async def documents(
+        self,
+        info: Info,
+        filter: DocumentFilterInput | None = None,
+        first: int | None = None,
+        after: str | None = None,
+    ) -> Connection[DocumentNode]:
+        services = info.context.services
+        f = filter or DocumentFilterInput()
+        if f.kind is not None:
+            service.kind_config(f.kind)
+        stmt = service.documents_query(
+            services,
+            case_id=_id(f.case_id, "DropoutCase", "caseId") if f.case_id else None,
+            kind=f.kind,
+            status=f.status,
+            issued_by_my_agency=f.issued_by_my_agency,
+        )
+        page = await keyset_page(
+            services.session,
+            stmt,
+            m.LegalDocument.id,
+            lambda d: d.id,
+            prefix="document",
+            first=first,
+            after=after,
+            cap=info.context.extra.get("max_page_size", 100),
+            descending=True,
+        )
+        return to_connection(page, DocumentNode.from_model)
+
+    @strawberry.field(description="Check a document by the code printed on it.")
+    async def verify_document(
+        self, info: Info, code: str, pdf_sha256: str | None = None
+    ) -> VerificationType:
+        v = await service.verify(info.context.services, code, pdf_sha256)
+        return VerificationType(
+            genuine=v.genuine,
+            number=v.number,
+            title=v.title,
+            issuer=v.issuer,
+            issued_on=v.issued_on,
+            status=v.status,
+            void_reason=v.void_reason,
+            pdf_sha256=v.pdf_sha256,
+            hash_matches=v.hash_matches,
+        )
+
+
+@strawberry.type
+class DocumentPayload:
+    document: DocumentNode | None
+    user_errors: list[UserError]
+
+
+async def _document_op(info: Info, op: Any) -> DocumentPayload:
+    row, errors = await run(info, op)
+    return DocumentPayload(
+        document=DocumentNode.from_model(row) if row else None, user_errors=errors
+    )
+
+
+@strawberry.input
+class DraftDocumentInput:
+    case_id: strawberry.ID
+    kind: str
+    addressee: str | None = strawberry.field(
+        default=None, description="Defaults to the child's guardians or the receiving agency."
+    )
+    facts: str = ""
+    deadline_days: int | None = strawberry.field(
+        default=None, description="Fixed by the ladder where a step waits on this document."
+    )
+    amount: int | None = strawberry.field(default=None, description="Yuan (penalties).")
+
+
+@strawberry.input
+class IssueDocumentInput:
+    document_id: strawberry.ID
+    expected_version: int | None = None
+
+
+@strawberry.input
+class ServeDocumentInput:
+    document_id: strawberry.ID
+    served_on: date
+    method: ServiceMethod
+    served_to: str
+
+
+@strawberry.input
+class VoidDocumentInput:
+    document_id: strawberry.ID
+    reason: str
+
+
+@strawberry.input
+class ReissueDocumentInput:
+    document_id: strawberry.ID
+    reason: str
+    addressee: str | None = None
+    facts: str | None = None
+
+
+@strawberry.type
+class DocumentMutation:
+    @strawberry.mutation(description="拟稿: draft a document on a case (not numbered yet).")
+    async def draft_document(self, info: Info, input: DraftDocumentInput) -> DocumentPayload:
+        async def op(ctx: ServiceContext) -> m.LegalDocument:
+            return await service.draft(
+                ctx,
+                case_id=_id(input.case_id, "DropoutCase", "caseId"),
+                kind=input.kind,
+                addressee=input.addressee,
+                facts=input.facts,
+                deadline_days=input.deadline_days,
+                amount=input.amount,
+            )
+
+        return await _document_op(info, op)
+
+    @strawberry.mutation(
+        description="签发: number, render and freeze a draft; an action "
+        "step of the ladder (referral, judicial document) is entered."
+    )
+    async def issue_document(self, info: Info, input: IssueDocumentInput) -> DocumentPayload:
+        async def op(ctx: ServiceContext) -> m.LegalDocument:
+            return await service.issue(
+                ctx,
+                document_id=_id(input.document_id, "LegalDocument", "documentId"),
+                expected_version=input.expected_version,
+            )
+
+        return await _document_op(info, op)
+
+    @strawberry.mutation(description="送达: record serving; the deadlines anchored on it start.")
+    async def serve_document(self, info: Info, input: ServeDocumentInput) -> DocumentPayload:
+        async def op(ctx: ServiceContext) -> m.LegalDocument:
+            return await service.serve(
+                ctx,
+                document_id=_id(input.document_id, "LegalDocument", "documentId"),
+                served_on=input.served_on,
+                method=input.method,
+                served_to=input.served_to,
+            )
+
+        return await _document_op(info, op)
+
+    @strawberry.mutation(description="作废: void a draft or an issued document, with a reason.")
+    async def void_document(self, info: Info, input: VoidDocumentInput) -> DocumentPayload:
+        async def op(ctx: ServiceContext) -> m.LegalDocument:
+            return await service.void(
+                ctx,
+                document_id=_id(input.document_id, "LegalDocument", "documentId"),
+                reason=input.reason,
+            )
+
+        return await _document_op(info, op)
+
+    @strawberry.mutation(description="Void an issued document and issue its replacement.")
+    async def reissue_document(self, info: Info, input: ReissueDocumentInput) -> DocumentPayload:
+        async def op(ctx: ServiceContext) -> m.LegalDocument:
+            return await service.reissue(
+                ctx,
+                document_id=_id(input.document_id, "LegalDocument", "documentId"),
+                reason=input.reason,
+                addressee=input.addressee,
+                facts=input.facts,
+            )
+
+        return await _document_op(info, op)

@@ -1,0 +1,386 @@
+"""Legal documents end to end over HTTP: the ST ladder walked with numbered documents, the
+PDF's text, serving that starts deadlines, voiding and reissuing, verification, who may do
+what, bad input, and gapless numbering under 50 concurrent issues on PostgreSQL."""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import io
+import re
+from datetime import date, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pypdf
+import pytest
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from authz.enforcer import Authorizer
+from models.audit import AuditEvent
+from models.case import CaseStepDue, DropoutCase
+from models.child import Child
+from models.document import LegalDocument
+from models.school import Enrolment
+from tests.conftest import Api, create_empty_database
+from tests.test_cases import report
+from workflow import engine
+from workflow.calendar import LOCAL
+from workflow.clock import FixedClock
+
+DOC = """id kind title status number version addressee body deadlineDays pdfUrl pdfSha256
+  verificationCode servedOn replacesId legalBasis { sourceKey article quote source }
+  issuer { name } case { id stage nextDueOn }"""
+DRAFT = f"""mutation($case: ID!, $kind: String!, $days: Int, $facts: String! = "") {{
+  draftDocument(input: {{caseId: $case, kind: $kind, deadlineDays: $days, facts: $facts}})
+  {{ document {{ {DOC} }} userErrors {{ code field message }} }} }}"""
+ISSUE = f"""mutation($doc: ID!) {{ issueDocument(input: {{documentId: $doc}})
+  {{ document {{ {DOC} }} userErrors {{ code field message }} }} }}"""
+SERVE = f"""mutation($doc: ID!, $on: Date!) {{ serveDocument(input: {{documentId: $doc,
+  servedOn: $on, method: IN_PERSON, servedTo: "监护人 本人签收"}})
+  {{ document {{ {DOC} }} userErrors {{ code field message }} }} }}"""
+VOID = f"""mutation($doc: ID!, $reason: String!) {{ voidDocument(input: {{documentId: $doc,
+  reason: $reason}}) {{ document {{ {DOC} }} userErrors {{ code field message }} }} }}"""
+REISSUE = f"""mutation($doc: ID!) {{ reissueDocument(input: {{documentId: $doc,
+  reason: "监护人姓名有误"}}) {{ document {{ {DOC} }} userErrors {{ code field message }} }} }}"""
+VERIFY = """query($code: String!, $sha: String) { verifyDocument(code: $code, pdfSha256: $sha)
+  { genuine valid number status voidReason hashMatches issuer } }"""
+MARK = """mutation($case: ID!, $v: Int!) { markDropout(input: {caseId: $case,
+  expectedVersion: $v}) { case { stage } userErrors { code } } }"""
+CASE = """query($id: ID!) { node(id: $id) { ... on DropoutCase { stage stepPosition nextDueOn
+  version documents { number status kind } timeline { kind reason } } } }"""
+NUMBER = re.compile(r"^(\S+?)〔(\d{4})〕(\d+)号$")
+
+
+def _at(day: date) -> datetime:
+    return datetime(day.year, day.month, day.day, 2, 0, tzinfo=LOCAL)
+
+
+async def _tick(sessions: async_sessionmaker[AsyncSession], clock: FixedClock) -> None:
+    async with sessions() as s:
+        await engine.tick(s, clock.now())
+        await s.commit()
+
+
+async def _ok(api: Api, query: str, variables: dict[str, Any], user: str) -> dict[str, Any]:
+    data = await api.gql(query, variables, user=user)
+    (payload,) = data.values()
+    assert payload["userErrors"] == [], payload["userErrors"]
+    document: dict[str, Any] = payload["document"]
+    return document
+
+
+async def _error(api: Api, query: str, variables: dict[str, Any], user: str) -> str:
+    """The code of a refusal, whether a userError or a top-level error."""
+    body = (await api.post(query, variables, user=user)).json()
+    if body.get("errors"):
+        code: str = body["errors"][0]["extensions"]["code"]
+        return code
+    (payload,) = body["data"].values()
+    assert payload["userErrors"], payload
+    code = payload["userErrors"][0]["code"]
+    return code
+
+
+async def _pdf_text(api: Api, url: str, user: str) -> tuple[str, bytes]:
+    response = await api.client.get(url, headers={"Authorization": f"Bearer {api.token(user)}"})
+    assert response.status_code == 200, response.text
+    assert response.headers["content-type"] == "application/pdf"
+    reader = pypdf.PdfReader(io.BytesIO(response.content))
+    return "".join(page.extract_text() for page in reader.pages), response.content
+
+
+async def _case_at_enrol_notice(
+    api: Api, clock: FixedClock, sessions: async_sessionmaker[AsyncSession]
+) -> tuple[str, date]:
+    day0 = clock.now().date()
+    case = (await report(api, day0))["case"]
+    marked = await api.gql(MARK, {"case": case["id"], "v": case["version"]}, user="principal")
+    assert marked["markDropout"][
+        "userErrors"
+    ] == []
+    clock.current = _at(day0 + timedelta(days=15))
+    await _tick(sessions, clock)
+    node = (await api.gql(CASE, {"id": case["id"]}))["node"]
+    assert node["stage"] == "ENROL_NOTICE"
+    return case["id"], day0
+
+
+async def test_the_st_ladder_with_its_documents(
+    api: Api, clock: FixedClock, sessions: async_sessionmaker[AsyncSession]
+) -> None:
+    case_id, _ = await _case_at_enrol_notice(api, clock, sessions)
+    today = clock.now().date()
+
+    # 限期入学通知书: drafted and issued by the education bureau, numbered, printable.
+    draft = await _ok(api, DRAFT, {"case": case_id, "kind": "enrol_notice"}, "edu_officer")
+    assert draft["status"] == "DRAFT" and draft["number"] is None and draft["pdfUrl"] is None
+    assert draft["deadlineDays"] == 10, "the ladder's township_order step waits 10 days"
+    notice = await _ok(api, ISSUE, {"doc": draft["id"]}, "edu_officer")
+    assert notice["status"] == "ISSUED"
+    match = NUMBER.match(notice["number"])
+    assert match and match.group(1) == "山教体入通" and match.group(2) == str(today.year)
+    assert notice["legalBasis"][0]["sourceKey"] == "SPT"
+    text, raw = await _pdf_text(api, notice["pdfUrl"], "township_officer")
+    assert hashlib.sha256(raw).hexdigest() == notice["pdfSha256"]
+    async with sessions() as s:
+        real = (await s.execute(
+            select(Child.name, Child.national_id)
+            .join(DropoutCase, DropoutCase.child_id == Child.id)
+            .join(LegalDocument, LegalDocument.case_id == DropoutCase.id)
+            .where(LegalDocument.number == notice["number"]))).one()
+    masked = real.name[0] + "*" * (len(real.name) - 1)
+    flat = text.replace("\n", "")
+    assert masked in flat and real.name not in flat, "the child's name is masked"
+    assert notice["number"] in flat
+    assert "限期入学通知书" in flat and "沙坡头区义务教育控辍保学管理办法" in flat
+    assert "由教育行政部门联合属地乡镇下发《限期入学通知书》" in flat, "the legal basis, quoted"
+    assert real.national_id not in flat and real.national_id[-4:] in flat
+
+    # Serving it starts the township order's deadline: served date + 10 days.
+    served_on = today
+    served = await _ok(api, SERVE, {"doc": notice["id"], "on": served_on.isoformat()},
+                       "township_officer")
+    assert served["status"] == "SERVED"
+    assert served["case"]["nextDueOn"] == (served_on + timedelta(days=10)).isoformat()
+    clock.current = _at(served_on + timedelta(days=9))
+    await _tick(sessions, clock)
+    assert (await api.gql(CASE, {"id": case_id}))["node"]["stage"] == "ENROL_NOTICE"
+    clock.current = _at(served_on + timedelta(days=10))
+    await _tick(sessions, clock)
+    assert (await api.gql(CASE, {"id": case_id}))["node"]["stage"] == "TOWNSHIP_ORDER"
+
+    # 责令限期改正: the township orders, cites the notice it follows, serves.
+    order = await _ok(api, ISSUE, {"doc": (await _ok(api, DRAFT, {
+        "case": case_id, "kind": "township_order"}, "township_officer"))["id"]},
+        "township_officer")
+    assert notice["number"] in order["body"]
+    assert order["number"].startswith("山城责改〔")
+    order_served = clock.now().date()
+    await _ok(api, SERVE, {"doc": order["id"], "on": order_served.isoformat()},
+              "township_officer")
+
+    # The referral is an action step: not before the order's deadline has passed.
+    referral = await _ok(api, DRAFT, {"case": case_id, "kind": "judicial_referral"},
+                         "township_officer")
+    assert referral["addressee"] == "山亭区司法局"
+    assert await _error(api, ISSUE, {"doc": referral["id"]}, "township_officer") == "WRONG_STAGE"
+    # …and the judicial bureau cannot act on a case nobody referred (it cannot even see it).
+    assert await _error(api, DRAFT, {"case": case_id, "kind": "judicial"},
+                        "judicial_officer") == "NOT_FOUND"
+    clock.current = _at(order_served + timedelta(days=10))
+    referral = await _ok(api, ISSUE, {"doc": referral["id"]}, "township_officer")
+    assert referral["case"]["stage"] == "REFERRED_TO_JUDICIAL"
+
+    # 司法文书: only the judicial bureau, only now; issuing enters the judicial step.
+    for user in ("township_officer", "edu_officer", "police_officer"):
+        assert await _error(api, DRAFT, {"case": case_id, "kind": "judicial"}, user) in {
+            "FORBIDDEN", "NOT_FOUND"}
+    judicial = await _ok(api, DRAFT, {"case": case_id, "kind": "judicial", "days": 7},
+                         "judicial_officer")
+    judicial = await _ok(api, ISSUE, {"doc": judicial["id"]}, "judicial_officer")
+    assert judicial["number"].startswith("山司教督〔") and judicial["case"]["stage"] == (
+        "JUDICIAL_DOCUMENT")
+    assert referral["number"] in judicial["body"]
+    text, _ = await _pdf_text(api, judicial["pdfUrl"], "judicial_officer")
+    assert judicial["number"] in text.replace("\n", "") and masked in text.replace("\n", "")
+    assert "依法发放相关司法文书，敦促辍学学生尽早复学" in text.replace("\n", "")
+
+    timeline = (await api.gql(CASE, {"id": case_id}))["node"]["timeline"]
+    kinds = [e["kind"] for e in timeline]
+    assert kinds.count("document_issued") == 4 and kinds.count("document_served") == 2
+    async with sessions() as s:
+        ops = (await s.execute(select(AuditEvent.operation).where(
+            AuditEvent.record_type == "legal_document"))).scalars().all()
+    assert {"draft_document", "issue_document", "serve_document"} <= set(ops)
+
+
+async def test_void_withdraws_deadlines_and_reissue_numbers_anew(
+    api: Api, clock: FixedClock, sessions: async_sessionmaker[AsyncSession]
+) -> None:
+    case_id, _ = await _case_at_enrol_notice(api, clock, sessions)
+    today = clock.now().date()
+    draft = await _ok(api, DRAFT, {"case": case_id, "kind": "enrol_notice"}, "edu_officer")
+    notice = await _ok(api, ISSUE, {"doc": draft["id"]}, "edu_officer")
+    await _ok(api, SERVE, {"doc": notice["id"], "on": today.isoformat()}, "township_officer")
+    seq = int(NUMBER.match(notice["number"]).group(3))  # type: ignore[union-attr]
+
+    # A second notice while one is in force: refused.
+    again = await _ok(api, DRAFT, {"case": case_id, "kind": "enrol_notice"}, "edu_officer")
+    assert await _error(api, ISSUE, {"doc": again["id"]}, "edu_officer") == "DUPLICATE"
+    # An issued document is never issued twice, nor served twice.
+    assert await _error(api, ISSUE, {"doc": notice["id"]}, "edu_officer") == "WRONG_STAGE"
+    assert await _error(api, SERVE, {"doc": notice["id"], "on": today.isoformat()},
+                        "township_officer") == "WRONG_STAGE"
+
+    new = await _ok(api, REISSUE, {"doc": notice["id"]}, "edu_officer")
+    assert new["status"] == "ISSUED" and new["replacesId"] == notice["id"]
+    assert int(NUMBER.match(new["number"]).group(3)) == seq + 1  # type: ignore[union-attr]
+    async with sessions() as s:
+        pending = (await s.execute(select(CaseStepDue).where(
+            CaseStepDue.reached_at.is_(None)))).scalars().all()
+    node = (await api.gql(CASE, {"id": case_id}))["node"]
+    assert node["nextDueOn"] is None, "the voided notice's deadline is withdrawn"
+    assert not [p for p in pending if p.due_on == today + timedelta(days=10)]
+    statuses = {d["number"]: d["status"] for d in node["documents"] if d["number"]}
+    assert statuses[notice["number"]] == "VOIDED" and statuses[new["number"]] == "ISSUED"
+
+    old = (await api.gql(VERIFY, {"code": notice["verificationCode"]}, user="police_officer"))
+    assert old["verifyDocument"] == {
+        "genuine": True, "valid": False, "number": notice["number"], "status": "VOIDED",
+        "voidReason": "监护人姓名有误", "hashMatches": None, "issuer": "山亭区教育和体育局"}
+    ok = (await api.gql(VERIFY, {"code": new["verificationCode"].lower(),
+                                 "sha": new["pdfSha256"]}, user="market_officer"))
+    assert ok["verifyDocument"]["valid"] and ok["verifyDocument"]["hashMatches"]
+    bad = (await api.gql(VERIFY, {"code": new["verificationCode"], "sha": "0" * 64},
+                         user="market_officer"))
+    assert bad["verifyDocument"]["hashMatches"] is False
+    forged = (await api.gql(VERIFY, {"code": "ZZZZZZZZZZZZ"}, user="market_officer"))
+    assert forged["verifyDocument"] == {"genuine": False, "valid": False, "number": None,
+                                         "status": None, "voidReason": None,
+                                         "hashMatches": None, "issuer": None}
+
+    # Served again, the reissued notice restarts the deadline.
+    served = await _ok(api, SERVE, {"doc": new["id"], "on": today.isoformat()},
+                       "township_officer")
+    assert served["case"]["nextDueOn"] == (today + timedelta(days=10)).isoformat()
+
+
+async def test_documents_are_listed_by_case_and_agency_as_the_policy_says(
+    api: Api, clock: FixedClock, sessions: async_sessionmaker[AsyncSession]
+) -> None:
+    case_id, _ = await _case_at_enrol_notice(api, clock, sessions)
+    report_draft = await _ok(api, DRAFT, {"case": case_id, "kind": "dropout_report",
+                                          "facts": "家长带其外出务工。"}, "principal")
+    report_doc = await _ok(api, ISSUE, {"doc": report_draft["id"]}, "principal")
+    assert report_doc["addressee"] == "山亭区教育和体育局"
+    assert "家长带其外出务工" in report_doc["body"] and "辍学标注" in report_doc["body"]
+    await _ok(api, ISSUE, {"doc": (await _ok(api, DRAFT, {"case": case_id,
+              "kind": "enrol_notice"}, "edu_officer"))["id"]}, "edu_officer")
+    listing = """query($case: ID, $mine: Boolean! = false) { documents(filter: {caseId: $case,
+      issuedByMyAgency: $mine}) { totalCount edges { node { kind number } } } }"""
+    seen = {}
+    for user in ("edu_officer", "principal", "township_officer", "judicial_officer",
+                 "market_officer"):
+        data = await api.gql(listing, {"case": case_id}, user=user)
+        seen[user] = sorted(e["node"]["kind"] for e in data["documents"]["edges"])
+    assert seen == {
+        "edu_officer": ["dropout_report", "enrol_notice"],
+        "principal": ["dropout_report"],
+        "township_officer": ["enrol_notice"],
+        "judicial_officer": [],
+        "market_officer": [],
+    }
+    mine = await api.gql(listing, {"case": None, "mine": True}, user="principal")
+    assert [e["node"]["number"] for e in mine["documents"]["edges"]] == [report_doc["number"]]
+    # The PDF route refuses those who may not read the document, and anonymous callers.
+    denied = await api.client.get(report_doc["pdfUrl"], headers={
+        "Authorization": f"Bearer {api.token('township_officer')}"})
+    assert denied.status_code == 404 and denied.json()["code"] == "NOT_FOUND"
+    assert (await api.client.get(report_doc["pdfUrl"])).status_code == 401
+
+
+async def test_bad_input_is_refused_with_codes_and_writes_nothing(
+    api: Api, clock: FixedClock, sessions: async_sessionmaker[AsyncSession]
+) -> None:
+    case_id, _ = await _case_at_enrol_notice(api, clock, sessions)
+    today = clock.now().date()
+    assert await _error(api, DRAFT, {"case": case_id, "kind": "love_letter"},
+                        "edu_officer") == "BAD_INPUT"
+    assert await _error(api, DRAFT, {"case": case_id, "kind": "enrol_notice", "days": 30},
+                        "edu_officer") == "BAD_INPUT", "the ladder fixes 10 days"
+    # A township order before the case reached that step.
+    order = await _ok(api, DRAFT, {"case": case_id, "kind": "township_order"},
+                      "township_officer")
+    assert await _error(api, ISSUE, {"doc": order["id"]}, "township_officer") == "WRONG_STAGE"
+    notice = await _ok(api, ISSUE, {"doc": (await _ok(api, DRAFT, {
+        "case": case_id, "kind": "enrol_notice"}, "edu_officer"))["id"]}, "edu_officer")
+    tomorrow = (today + timedelta(days=1)).isoformat()
+    assert await _error(api, SERVE, {"doc": notice["id"], "on": tomorrow},
+                        "township_officer") == "BAD_INPUT"
+    assert await _error(api, VOID, {"doc": notice["id"], "reason": " "},
+                        "edu_officer") == "BAD_INPUT"
+    # Only the drafting agency issues its draft, and only agencies with the grant act at all.
+    draft = await _ok(api, DRAFT, {"case": case_id, "kind": "dropout_report"}, "principal")
+    assert await _error(api, ISSUE, {"doc": draft["id"]}, "edu_officer") == "FORBIDDEN"
+    assert await _error(api, ISSUE, {"doc": "bm90IGEgZG9j"}, "edu_officer") == "BAD_INPUT"
+    async with sessions() as s:
+        issued = (await s.execute(select(LegalDocument.number).where(
+            LegalDocument.number.is_not(None)))).scalars().all()
+        served = (await s.execute(select(LegalDocument).where(
+            LegalDocument.served_on.is_not(None)))).scalars().all()
+    assert issued == [notice["number"]] and served == []
+
+
+@pytest.mark.postgres_only
+async def test_fifty_concurrent_issues_get_fifty_consecutive_numbers(
+    tmp_path: Path, authorizer: Authorizer
+) -> None:
+    from api.migrate import upgrade
+    from authz.store import ensure_default_policy
+    from models.session import create_engine
+    from workflow import case as case_service
+    from workflow import demo, ladder, reference
+    from workflow import document as document_service
+    from workflow.context import ServiceContext
+    from workflow.user import load_principal
+
+    url, drop = await create_empty_database("postgresql", tmp_path)
+    db = create_engine(url)
+    try:
+        upgrade(url)
+        now = datetime(2026, 11, 2, 2, tzinfo=LOCAL)
+        clock = FixedClock(now)
+        async with AsyncSession(db, expire_on_commit=False) as s:
+            await reference.load_reference_data(s)
+            await ensure_default_policy(s)
+            await ladder.install_templates(s)
+            await demo.seed_demo(s, children=120)
+            await s.commit()
+            principal = await load_principal(s, "principal")
+            assert principal is not None
+            ctx = ServiceContext(s, principal, authorizer, clock)
+            # Fifty pupils of the principal's school, each with a case marked as a dropout
+            # and a written report drafted: fifty drafts of one agency, waiting to be issued.
+            model = (await s.execute(
+                select(Child).where(Child.scope_path == principal.agency_scope).limit(1)
+            )).scalar_one()
+            enrolment = (await s.execute(
+                select(Enrolment).where(Enrolment.child_id == model.id))).scalar_one()
+            drafts: list[int] = []
+            for i in range(50):
+                child = Child(name=f"孙{i}", sex=model.sex, birth_date=model.birth_date,
+                              register_type=model.register_type, student_no=f"T{i:05d}",
+                              township_code=model.township_code, scope_path=model.scope_path)
+                s.add(child)
+                await s.flush()
+                s.add(Enrolment(child_id=child.id, school_id=enrolment.school_id,
+                                grade=enrolment.grade, status=enrolment.status,
+                                status_since=enrolment.status_since))
+                await s.flush()
+                case = await case_service.report_absence(ctx, child_id=child.id,
+                                                         first_absence=now.date())
+                await case_service.mark_dropout(ctx, case_id=case.id, expected_version=None)
+                doc = await document_service.draft(ctx, case_id=case.id, kind="dropout_report")
+                drafts.append(doc.id)
+            await s.commit()
+        assert len(drafts) == 50
+
+        async def issue(document_id: int) -> str:
+            async with AsyncSession(db, expire_on_commit=False) as s:
+                p = await load_principal(s, "principal")
+                assert p is not None
+                doc = await document_service.issue(
+                    ServiceContext(s, p, authorizer, clock), document_id=document_id)
+                await s.commit()
+                assert doc.number is not None
+                return doc.number
+
+        numbers = await asyncio.gather(*(issue(d) for d in drafts))
+        seqs = sorted(int(NUMBER.match(n).group(3)) for n in numbers)  # type: ignore[union-attr]
+        assert seqs == list(range(1, 51)), seqs
+        assert len(set(numbers)) == 50
+    finally:
+        await db.dispose()
+        await drop()

@@ -1,0 +1,831 @@
+"""Legal documents (法律文书): draft, issue, serve, void, reissue, print, verify.
+
+The kinds — 限期入学通知书 ``enrol_notice``, 责令限期改正通知书 ``township_order``, the
+referral to the judicial bureau ``judicial_referral``, the judicial document urging return
+``judicial`` (司法文书), the written dropout report ``dropout_report``, the return order for
+a child labourer ``return_order`` and the penalty decision ``penalty_decision`` — their titles,
+number words and fallback legal basis are data (``reference_data/documents.json``); their
+wording is a Jinja2 template per kind, overridable per jurisdiction
+(``templates/documents/<district code>/<kind>.txt.j2``).
+
+Issuing is a step of the case: the policy says who may issue which kind from which stage; the
+case's ladder says what must exist first. A kind that a ladder *action* step names (the
+referral, the judicial document) is issued only as that step, once its gate has passed, and
+issuing it enters the step. A kind a *deadline* step names is issued once the case has reached
+that step. Serving a document starts the deadlines anchored on it. An issued document is never
+edited: it is voided with a reason and reissued under a new number.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import secrets
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+import jinja2
+from sqlalchemy import ColumnElement, Select, and_, or_, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import undefer
+
+from authz.enforcer import Authorizer
+from authz.filters import scope_filter
+from authz.masking import SensitiveField, mask_id_number, mask_name
+from authz.principal import Grant, Principal
+from models.case import CasePlan, DropoutCase, PersuasionAttempt
+from models.child import Child
+from models.document import DocumentSequence, LegalDocument
+from models.enums import (
+    AgencyKind,
+    CaseStage,
+    CaseStatus,
+    DocumentStatus,
+    ServiceMethod,
+    StepEntry,
+)
+from models.ladder import LadderStep
+from models.reference import Agency
+from models.school import School
+from workflow import audit, pdf
+from workflow import case as cases
+from workflow.calendar import local_date
+from workflow.context import ServiceContext
+from workflow.errors import Duplicate, Forbidden, InvalidInput, NotFound, WrongStage
+from workflow.ladder import get_ladder
+
+DATA = Path(__file__).resolve().parent / "reference_data" / "documents.json"
+TEMPLATES = Path(__file__).resolve().parent / "templates" / "documents"
+LIVE = (DocumentStatus.ISSUED, DocumentStatus.SERVED)
+# Crockford's alphabet: no I, L, O, U, so a code read over the phone is not misheard.
+CODE_ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
+
+STAGE_ZH = {
+    CaseStage.REPORTED: "已报告",
+    CaseStage.SCHOOL_PERSUASION: "学校劝返",
+    CaseStage.DROPOUT_REPORTED: "辍学上报",
+    CaseStage.ENROL_NOTICE: "限期入学通知",
+    CaseStage.TOWNSHIP_ORDER: "乡镇责令改正",
+    CaseStage.REFERRED_TO_JUDICIAL: "移送司法",
+    CaseStage.JUDICIAL_DOCUMENT: "司法文书",
+    CaseStage.LEGAL_ACTION: "依法追责",
+    CaseStage.CLOSED: "已结案",
+}
+METHOD_ZH = {
+    "phone": "电话",
+    "home_visit": "家访",
+    "joint_visit": "联合家访",
+    "school_talk": "到校谈话",
+}
+OUTCOME_ZH = {
+    "promised_return": "承诺返校",
+    "refused": "拒绝",
+    "unreachable": "未联系上",
+    "returned": "已返校",
+    "other": "其他",
+}
+CAUSE_ZH = {
+    "learning_difficulty": "学习困难",
+    "school_aversion": "厌学",
+    "family_poverty": "家庭经济困难",
+    "illness_or_disability": "疾病或残疾",
+    "working": "外出务工",
+    "early_marriage": "早婚早育",
+    "religious_instruction": "宗教活动影响",
+    "family_neglect": "家庭监护缺失",
+    "other": "其他",
+}
+
+
+@dataclass(frozen=True)
+class KindConfig:
+    code: str
+    title: str
+    number_word: str
+    addressee: str  # "guardian", "employer" or "agency:<kind>"
+    recipient_role: str | None
+    basis: tuple[dict[str, str], ...]
+    default_deadline_days: int | None
+
+
+@dataclass(frozen=True)
+class Config:
+    sources: dict[str, str]
+    kinds: dict[str, KindConfig]
+
+
+@cache
+def config() -> Config:
+    raw = json.loads(DATA.read_text(encoding="utf-8"))
+    kinds = {
+        code: KindConfig(
+            code=code,
+            title=k["title"],
+            number_word=k["number_word"],
+            addressee=k["addressee"],
+            recipient_role=k.get("recipient_role"),
+            basis=tuple(k["basis"]),
+            default_deadline_days=k.get("default_deadline_days"),
+        )
+        for code, k in raw["kinds"].items()
+    }
+    return Config(sources=raw["sources"], kinds=kinds)
+
+
+def kind_config(kind: str) -> KindConfig:
+    found = config().kinds.get(kind)
+    if found is None:
+        raise InvalidInput(f"no document kind {kind!r}", field="kind")
+    return found
+
+
+@cache
+def _templates() -> jinja2.Environment:
+    return jinja2.Environment(
+        loader=jinja2.FileSystemLoader(TEMPLATES),
+        undefined=jinja2.StrictUndefined,
+        autoescape=False,  # plain text; the PDF writer escapes for its own markup
+        keep_trailing_newline=False,
+    )
+
+
+def zh_date(day: date) -> str:
+    return f"{day.year}年{day.month}月{day.day}日"
+
+
+# --- reading ---------------------------------------------------------------------------
+
+
+def visible(authz: Authorizer, principal: Principal) -> ColumnElement[bool]:
+    """The documents this principal may read, per kind, at the case's current stage."""
+    return or_(
+        *(
+            and_(
+                LegalDocument.kind == kind,
+                scope_filter(
+                    authz,
+                    principal,
+                    f"document:{kind}",
+                    "read",
+                    LegalDocument.scope_path,
+                    DropoutCase.stage_rank,
+                ),
+            )
+            for kind in config().kinds
+        )
+    )
+
+
+def documents_query(
+    ctx: ServiceContext,
+    *,
+    case_id: int | None = None,
+    kind: str | None = None,
+    status: DocumentStatus | None = None,
+    issued_by_my_agency: bool = False,
+) -> Select[LegalDocument]:
+    stmt = (
+        select(LegalDocument)
+        .outerjoin(DropoutCase, DropoutCase.id == LegalDocument.case_id)
+        .where(visible(ctx.authz, ctx.principal))
+    )
+    if case_id is not None:
+        stmt = stmt.where(LegalDocument.case_id == case_id)
+    if kind is not None:
+        stmt = stmt.where(LegalDocument.kind == kind)
+    if status is not None:
+        stmt = stmt.where(LegalDocument.status == status)
+    if issued_by_my_agency:
+        stmt = stmt.where(LegalDocument.issuer_agency_id == ctx.principal.agency_id)
+    return stmt
+
+
+async def get_documents(ctx: ServiceContext, ids: Sequence[int]) -> list[LegalDocument | None]:
+    rows = (
+        (await ctx.session.execute(documents_query(ctx).where(LegalDocument.id.in_(ids))))
+        .scalars()
+        .all()
+    )
+    found = {d.id: d for d in rows}
+    return [found.get(i) for i in ids]
+
+
+async def documents_of_cases(
+    ctx: ServiceContext, case_ids: Sequence[int]
+) -> list[list[LegalDocument]]:
+    """The visible documents of each case, oldest first: one statement for all cases."""
+    rows = (
+        (
+            await ctx.session.execute(
+                documents_query(ctx)
+                .where(LegalDocument.case_id.in_(case_ids))
+                .order_by(LegalDocument.id)
+            )
+        )
+        .scalars()
+        .all()
+    )
+    by_case: dict[int, list[LegalDocument]] = {i: [] for i in case_ids}
+    for d in rows:
+        if d.case_id is not None:
+            by_case[d.case_id].append(d)
+    return [by_case[i] for i in case_ids]
+
+
+async def issuers(ctx: ServiceContext, agency_ids: Sequence[int]) -> list[Agency | None]:
+    rows = (await ctx.session.execute(select(Agency).where(Agency.id.in_(agency_ids)))).scalars()
+    found = {a.id: a for a in rows}
+    return [found.get(i) for i in agency_ids]
+
+
+async def pdf_of(ctx: ServiceContext, document_id: int) -> LegalDocument:
+    """The document with its PDF bytes, if the caller may read it and it was issued."""
+    doc = (
+        await ctx.session.execute(
+            documents_query(ctx)
+            .where(LegalDocument.id == document_id)
+            .options(undefer(LegalDocument.pdf))
+        )
+    ).scalar_one_or_none()
+    if doc is None:
+        raise NotFound("no such document", field="documentId")
+    if doc.pdf is None:
+        raise WrongStage("a draft has no PDF: issue it first", field="documentId")
+    return doc
+
+
+@dataclass(frozen=True)
+class Verification:
+    """What anyone signed in learns from a verification code: enough to tell a genuine,
+    valid document from a forged or voided one, and nothing about the child."""
+
+    genuine: bool
+    number: str | None = None
+    title: str | None = None
+    issuer: str | None = None
+    issued_on: date | None = None
+    status: DocumentStatus | None = None
+    void_reason: str | None = None
+    pdf_sha256: str | None = None
+    hash_matches: bool | None = None
+
+
+async def verify(ctx: ServiceContext, code: str, sha256: str | None = None) -> Verification:
+    ctx.authz.require(ctx.principal, "document", "verify", ctx.principal.agency_scope or "*")
+    normalised = code.strip().upper().replace(" ", "")
+    doc = (
+        await ctx.session.execute(
+            select(LegalDocument).where(LegalDocument.verification_code == normalised)
+        )
+    ).scalar_one_or_none()
+    if doc is None:
+        return Verification(genuine=False)
+    (agency,) = await issuers(ctx, [doc.issuer_agency_id])
+    return Verification(
+        genuine=True,
+        number=doc.number,
+        title=doc.title,
+        issuer=agency.name if agency else None,
+        issued_on=doc.issued_on,
+        status=doc.status,
+        void_reason=doc.void_reason,
+        pdf_sha256=doc.pdf_sha256,
+        hash_matches=None if sha256 is None else sha256.strip().lower() == doc.pdf_sha256,
+    )
+
+
+# --- changing --------------------------------------------------------------------------
+
+
+async def _document(
+    ctx: ServiceContext, document_id: int, act: str
+) -> tuple[LegalDocument, DropoutCase]:
+    """The document and its case, both locked (case first, the order every case operation
+    takes), if the caller may ``act`` on this kind at the case's stage."""
+    case_id = (
+        await ctx.session.execute(
+            select(LegalDocument.case_id)
+            .join(DropoutCase, DropoutCase.id == LegalDocument.case_id)
+            .where(LegalDocument.id == document_id, visible(ctx.authz, ctx.principal))
+        )
+    ).scalar_one_or_none()
+    if case_id is None:
+        raise NotFound("no such document", field="documentId")
+    case = await cases.lock_case(ctx, case_id)
+    doc = (
+        await ctx.session.execute(
+            select(LegalDocument)
+            .where(LegalDocument.id == document_id)
+            .with_for_update()
+            .execution_options(populate_existing=True)
+        )
+    ).scalar_one()
+    ctx.authz.require(ctx.principal, f"document:{doc.kind}", act, case.scope_path, case.stage)
+    return doc, case
+
+
+def _require_issuer(ctx: ServiceContext) -> int:
+    if ctx.principal.agency_id is None:
+        raise Forbidden("documents are issued by an agency")
+    return ctx.principal.agency_id
+
+
+async def _step_for(case: DropoutCase, ctx: ServiceContext, kind: str) -> LadderStep | None:
+    ladder = await get_ladder(ctx.session, case.ladder_id)
+    return next((s for s in ladder.steps if s.document_kind == kind), None)
+
+
+async def _deadline_days(
+    ctx: ServiceContext, case: DropoutCase, cfg: KindConfig, requested: int | None
+) -> int | None:
+    """The days the addressee is given: fixed by the ladder where a step waits on this
+    document being served (the notice must say what the engine will count), else asked."""
+    ladder = await get_ladder(ctx.session, case.ladder_id)
+    anchored = next((s for s in ladder.steps if s.anchor == f"served:{cfg.code}"), None)
+    if anchored is not None:
+        if requested is not None and requested != anchored.offset_days:
+            raise InvalidInput(
+                f"this district's ladder gives {anchored.offset_days} days after serving",
+                field="deadlineDays",
+            )
+        return anchored.offset_days
+    if requested is not None:
+        if not 1 <= requested <= 90:
+            raise InvalidInput("a deadline is 1 to 90 days", field="deadlineDays")
+        return requested
+    return cfg.default_deadline_days
+
+
+async def _default_addressee(
+    ctx: ServiceContext, case: DropoutCase, cfg: KindConfig, child: Child
+) -> str:
+    if cfg.addressee == "guardian":
+        return f"{mask_name(child.name)}的父母或者其他法定监护人"
+    if cfg.addressee.startswith("agency:"):
+        kind = AgencyKind(cfg.addressee.split(":", 1)[1])
+        name = (
+            (
+                await ctx.session.execute(
+                    select(Agency.name).where(
+                        Agency.kind == kind, Agency.jurisdiction_code == case.district_code
+                    )
+                )
+            )
+            .scalars()
+            .first()
+        )
+        if name:
+            return str(name)
+    raise InvalidInput("say to whom the document is addressed", field="addressee")
+
+
+async def draft(
+    ctx: ServiceContext,
+    *,
+    case_id: int,
+    kind: str,
+    addressee: str | None = None,
+    facts: str = "",
+    deadline_days: int | None = None,
+    amount: int | None = None,
+) -> LegalDocument:
+    """拟稿: a draft on the case, with what the template needs; nothing is numbered yet."""
+    cfg = kind_config(kind)
+    case = await cases.lock_case(ctx, case_id)
+    ctx.authz.require(ctx.principal, f"document:{kind}", "draft", case.scope_path, case.stage)
+    issuer = _require_issuer(ctx)
+    if case.status is not CaseStatus.OPEN:
+        raise WrongStage("the case is closed", field="caseId")
+    if amount is not None and amount <= 0:
+        raise InvalidInput("an amount is a positive number of yuan", field="amount")
+    if len(facts) > 4000:
+        raise InvalidInput("facts are at most 4,000 characters", field="facts")
+    child = await ctx.session.get_one(Child, case.child_id)
+    days = await _deadline_days(ctx, case, cfg, deadline_days)
+    name = (addressee or "").strip() or await _default_addressee(ctx, case, cfg, child)
+    doc = LegalDocument(
+        kind=kind,
+        case_id=case.id,
+        scope_path=case.scope_path,
+        status=DocumentStatus.DRAFT,
+        title=cfg.title,
+        issuer_agency_id=issuer,
+        issuer_agency_kind=ctx.principal.agency_kind,
+        addressee=name[:200],
+        fields={"facts": facts.strip(), "deadline_days": days, "amount": amount},
+        drafted_at=ctx.clock.now(),
+        drafted_by=ctx.principal.user_id,
+        updated_at=ctx.clock.now(),
+    )
+    ctx.session.add(doc)
+    await ctx.session.flush()
+    doc.body, doc.legal_basis = await _render(
+        ctx, doc, case, number="〔草稿〕", issued_on=local_date(ctx.clock.now())
+    )
+    cases.case_event(
+        ctx, case, "document_drafted", cfg.title, {"document_id": doc.id, "kind": kind}
+    )
+    audit.record(
+        ctx,
+        "draft_document",
+        "legal_document",
+        [doc.id],
+        {"kind": kind, "case_id": case.id, "addressee": doc.addressee},
+    )
+    await ctx.session.flush()
+    return doc
+
+
+async def issue(
+    ctx: ServiceContext, *, document_id: int, expected_version: int | None = None
+) -> LegalDocument:
+    """签发: number the draft, render its final text and PDF, hash it; enter the ladder step
+    it stands for, if it is an action step."""
+    doc, case = await _document(ctx, document_id, "issue")
+    cases.check_version_of(doc.version, expected_version, "the document")
+    if doc.status is not DocumentStatus.DRAFT:
+        raise WrongStage(f"the document is {doc.status.value}, not a draft", field="documentId")
+    if case.status is not CaseStatus.OPEN:
+        raise WrongStage("the case is closed", field="documentId")
+    if doc.issuer_agency_id != ctx.principal.agency_id:
+        raise Forbidden("only the drafting agency issues its draft")
+    live = (
+        (
+            await ctx.session.execute(
+                select(LegalDocument.number).where(
+                    LegalDocument.case_id == case.id,
+                    LegalDocument.kind == doc.kind,
+                    LegalDocument.status.in_(LIVE),
+                )
+            )
+        )
+        .scalars()
+        .first()
+    )
+    if live is not None:
+        raise Duplicate(f"{live} is in force: void it or reissue it", field="documentId")
+    step = await _step_for(case, ctx, doc.kind)
+    enters: LadderStep | None = None
+    if step is not None and step.entry is StepEntry.ACTION:
+        if case.step_position >= step.position:
+            if doc.replaces_id is None:
+                raise WrongStage(
+                    f"the case is past {step.code}: reissue the voided document", field="documentId"
+                )
+        else:
+            await cases.check_action_gate(ctx, case, step)
+            enters = step
+    elif step is not None and case.step_position < step.position:
+        raise WrongStage(f"the case has not reached the {step.code} step", field="documentId")
+    elif step is None and doc.kind in LADDER_KINDS:
+        raise WrongStage(f"this district's ladder has no {doc.kind} step", field="documentId")
+
+    today = local_date(ctx.clock.now())
+    agency = await ctx.session.get_one(Agency, doc.issuer_agency_id)
+    seq = await next_number(ctx, doc.issuer_agency_id, today.year)
+    doc.number_year, doc.number_seq = today.year, seq
+    doc.number = (
+        f"{agency.short_name or agency.name}{kind_config(doc.kind).number_word}"
+        f"〔{today.year}〕{seq}号"
+    )
+    doc.verification_code = _new_code()
+    doc.body, doc.legal_basis = await _render(ctx, doc, case, number=doc.number, issued_on=today)
+    doc.pdf = pdf.render(
+        pdf.Printable(
+            issuer=agency.name,
+            title=doc.title,
+            number=doc.number,
+            body=doc.body,
+            issued_on=zh_date(today),
+            verification_code=_format_code(doc.verification_code),
+            basis=_basis_line(doc.legal_basis),
+        )
+    )
+    doc.pdf_sha256 = hashlib.sha256(doc.pdf).hexdigest()
+    doc.status = DocumentStatus.ISSUED
+    doc.issued_at, doc.issued_on, doc.issued_by = ctx.clock.now(), today, ctx.principal.user_id
+    doc.updated_at = ctx.clock.now()
+    await ctx.session.flush()
+    cases.case_event(
+        ctx,
+        case,
+        "document_issued",
+        f"{doc.title} {doc.number}",
+        {"document_id": doc.id, "kind": doc.kind, "number": doc.number},
+    )
+    if enters is not None:
+        await cases.enter_action_step(ctx, case, enters, f"{doc.title} {doc.number}")
+    audit.record(
+        ctx,
+        "issue_document",
+        "legal_document",
+        [doc.id],
+        {
+            "number": doc.number,
+            "sha256": doc.pdf_sha256,
+            "entered_step": enters.code if enters else None,
+        },
+    )
+    await ctx.session.flush()
+    return doc
+
+
+LADDER_KINDS = frozenset({"enrol_notice", "township_order", "judicial_referral", "judicial"})
+"""Kinds that exist only as a step of a ladder: a district whose ladder has no such step
+does not issue them."""
+
+
+async def next_number(ctx: ServiceContext, agency_id: int, year: int) -> int:
+    """The agency's next number this year, gapless: the counter row is incremented in the
+    issuing transaction, so concurrent issuers queue on its row lock and a rolled-back issue
+    takes its number back with it."""
+    dialect = ctx.session.get_bind().dialect.name
+    insert_ = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    await ctx.session.execute(
+        insert_(DocumentSequence)
+        .values(agency_id=agency_id, year=year, last_number=0)
+        .on_conflict_do_nothing(index_elements=["agency_id", "year"])
+    )
+    number = (
+        await ctx.session.execute(
+            update(DocumentSequence)
+            .where(DocumentSequence.agency_id == agency_id, DocumentSequence.year == year)
+            .values(last_number=DocumentSequence.last_number + 1)
+            .returning(DocumentSequence.last_number)
+        )
+    ).scalar_one()
+    return int(number)
+
+
+def _new_code() -> str:
+    return "".join(secrets.choice(CODE_ALPHABET) for _ in range(12))
+
+
+def _format_code(code: str) -> str:
+    return "-".join(code[i : i + 4] for i in range(0, len(code), 4))
+
+
+def _basis_line(basis: list[dict[str, Any]]) -> str:
+    return "；".join(f"{b['source']}第{b['article']}条（项）" for b in basis)
+
+
+async def serve(
+    ctx: ServiceContext,
+    *,
+    document_id: int,
+    served_on: date,
+    method: ServiceMethod,
+    served_to: str,
+) -> LegalDocument:
+    """送达: record date, manner and recipient; the deadlines anchored on this kind start."""
+    doc, case = await _document(ctx, document_id, "serve")
+    if doc.status is not DocumentStatus.ISSUED:
+        raise WrongStage(
+            f"the document is {doc.status.value}; only an issued one is served", field="documentId"
+        )
+    assert doc.issued_on is not None
+    if served_on > local_date(ctx.clock.now()):
+        raise InvalidInput("the serving date cannot be in the future", field="servedOn")
+    if served_on < doc.issued_on:
+        raise InvalidInput(
+            "a document is served on or after the day it was issued", field="servedOn"
+        )
+    if not served_to.strip():
+        raise InvalidInput("say to whom the document was served", field="servedTo")
+    doc.status = DocumentStatus.SERVED
+    doc.served_on, doc.service_method = served_on, method
+    doc.served_to, doc.served_recorded_by = served_to.strip()[:200], ctx.principal.user_id
+    doc.updated_at = ctx.clock.now()
+    await ctx.session.flush()
+    anchored = 0
+    if case.status is CaseStatus.OPEN:
+        anchored = await cases.anchor_served(ctx, case, doc.kind, served_on)
+    cases.case_event(
+        ctx,
+        case,
+        "document_served",
+        f"{doc.number} served on {doc.served_to}",
+        {
+            "document_id": doc.id,
+            "document_kind": doc.kind,
+            "number": doc.number,
+            "served_on": served_on.isoformat(),
+            "served_to": doc.served_to,
+            "method": method.value,
+        },
+    )
+    audit.record(
+        ctx,
+        "serve_document",
+        "legal_document",
+        [doc.id],
+        {"served_on": served_on, "method": method.value, "steps_started": anchored},
+    )
+    await ctx.session.flush()
+    return doc
+
+
+async def void(ctx: ServiceContext, *, document_id: int, reason: str) -> LegalDocument:
+    """作废: never deleted, never edited; its number stays used. A served document's
+    deadlines are withdrawn until a reissued one is served."""
+    doc, case = await _document(ctx, document_id, "void")
+    if doc.status is DocumentStatus.VOIDED:
+        raise WrongStage("the document is already void", field="documentId")
+    if not reason.strip():
+        raise InvalidInput("say why the document is voided", field="reason")
+    was = doc.status
+    doc.status = DocumentStatus.VOIDED
+    doc.voided_at, doc.voided_by = ctx.clock.now(), ctx.principal.user_id
+    doc.void_reason = reason.strip()
+    doc.updated_at = ctx.clock.now()
+    await ctx.session.flush()
+    withdrawn = 0
+    if was is DocumentStatus.SERVED and case.status is CaseStatus.OPEN:
+        withdrawn = await cases.unanchor_served(ctx, case, doc.kind)
+    cases.case_event(
+        ctx,
+        case,
+        "document_voided",
+        f"{doc.number or doc.title}: {doc.void_reason}",
+        {"document_id": doc.id, "number": doc.number, "was": was.value},
+    )
+    audit.record(
+        ctx,
+        "void_document",
+        "legal_document",
+        [doc.id],
+        {
+            "status": [was.value, "voided"],
+            "reason": doc.void_reason,
+            "deadlines_withdrawn": withdrawn,
+        },
+    )
+    await ctx.session.flush()
+    return doc
+
+
+async def reissue(
+    ctx: ServiceContext,
+    *,
+    document_id: int,
+    reason: str,
+    addressee: str | None = None,
+    facts: str | None = None,
+) -> LegalDocument:
+    """Void an issued document and issue its replacement under a new number, at once."""
+    old, _ = await _document(ctx, document_id, "issue")
+    if old.status not in LIVE:
+        raise WrongStage("only an issued or served document is reissued", field="documentId")
+    await void(ctx, document_id=document_id, reason=reason)
+    assert old.case_id is not None
+    new = await draft(
+        ctx,
+        case_id=old.case_id,
+        kind=old.kind,
+        addressee=addressee if addressee is not None else old.addressee,
+        facts=facts if facts is not None else str(old.fields.get("facts") or ""),
+        deadline_days=old.fields.get("deadline_days"),
+        amount=old.fields.get("amount"),
+    )
+    new.replaces_id = old.id
+    await ctx.session.flush()
+    return await issue(ctx, document_id=new.id)
+
+
+# --- rendering -------------------------------------------------------------------------
+
+
+def _recipient_may(
+    authz: Authorizer, role: str | None, fld: SensitiveField, case: DropoutCase
+) -> bool:
+    """Whether the agency a document goes to may see ``fld`` of this child: the text shows
+    no more than its reader is entitled to, whoever prints it."""
+    if role is None:
+        return False
+    recipient = Principal(
+        user_id=None,
+        username=f"recipient:{role}",
+        display_name=role,
+        agency_id=None,
+        agency_kind=None,
+        agency_name="",
+        agency_scope=case.scope_path,
+        jurisdiction_code="",
+        grants=(Grant(role, case.scope_path, case.district_code),),
+    )
+    return authz.allowed(recipient, fld.obj, "unmask", case.scope_path, case.stage)
+
+
+async def _render(
+    ctx: ServiceContext, doc: LegalDocument, case: DropoutCase, *, number: str, issued_on: date
+) -> tuple[str, list[dict[str, Any]]]:
+    cfg = kind_config(doc.kind)
+    child = await ctx.session.get_one(Child, case.child_id)
+    school = await ctx.session.get(School, case.school_id) if case.school_id else None
+    role = cfg.recipient_role
+    name = (
+        child.name
+        if _recipient_may(ctx.authz, role, SensitiveField.NAME, case)
+        else mask_name(child.name)
+    )
+    if child.national_id is None:
+        national_id = "无"
+    elif _recipient_may(ctx.authz, role, SensitiveField.NATIONAL_ID, case):
+        national_id = child.national_id
+    else:
+        national_id = mask_id_number(child.national_id)
+    step = await _step_for(case, ctx, doc.kind)
+    basis_rows = (
+        [{"source_key": step.basis_key, "article": step.basis_article, "quote": step.basis_quote}]
+        if step is not None and step.basis_quote
+        else list(cfg.basis)
+    )
+    sources = config().sources
+    basis = [{**b, "source": sources.get(b["source_key"], b["source_key"])} for b in basis_rows]
+    persuasions = (
+        (
+            await ctx.session.execute(
+                select(PersuasionAttempt)
+                .where(PersuasionAttempt.case_id == case.id)
+                .order_by(PersuasionAttempt.attempted_at)
+            )
+        )
+        .scalars()
+        .all()
+    )
+    attempts = [
+        {
+            "date": zh_date(local_date(p.attempted_at)),
+            "agency": _AGENCY_ZH.get(p.agency_kind, "有关部门") if p.agency_kind else "有关部门",
+            "method": METHOD_ZH.get(p.method.value, p.method.value),
+            "outcome": OUTCOME_ZH.get(p.outcome.value, p.outcome.value),
+        }
+        for p in persuasions
+    ]
+    plan = (
+        await ctx.session.execute(select(CasePlan).where(CasePlan.case_id == case.id))
+    ).scalar_one_or_none()
+    earlier = await _served_documents(ctx, case.id)
+    referral = earlier.get("judicial_referral")
+    context = {
+        "number": number,
+        "title": doc.title,
+        "issued_on": zh_date(issued_on),
+        "addressee": doc.addressee,
+        "child": {"name": name, "national_id": national_id},
+        "school_name": school.name if school else "原就读学校",
+        "case": {"first_absence": zh_date(case.day0), "stage": STAGE_ZH[case.stage]},
+        "deadline_days": doc.fields.get("deadline_days"),
+        "amount": doc.fields.get("amount"),
+        "facts": doc.fields.get("facts") or "",
+        "basis": basis,
+        "persuasions": attempts,
+        "plan": {
+            "cause": CAUSE_ZH.get(plan.cause.value, plan.cause.value),
+            "measures": plan.measures,
+            "responsible_person": plan.responsible_person,
+        }
+        if plan
+        else None,
+        "served_notice": earlier.get("enrol_notice"),
+        "served_order": earlier.get("township_order"),
+        "referral": referral,
+    }
+    district = case.district_code
+    template = _templates().select_template([f"{district}/{doc.kind}.txt.j2", f"{doc.kind}.txt.j2"])
+    body = template.render(context).strip()
+    return body, basis
+
+
+_AGENCY_ZH = {
+    AgencyKind.SCHOOL: "学校",
+    AgencyKind.TOWNSHIP: "乡镇（街道）",
+    AgencyKind.EDUCATION: "教育部门",
+    AgencyKind.VILLAGE: "村（居）委会",
+    AgencyKind.POLICE: "公安机关",
+    AgencyKind.JUDICIAL: "司法行政部门",
+    AgencyKind.CIVIL_AFFAIRS: "民政部门",
+}
+
+
+async def _served_documents(ctx: ServiceContext, case_id: int) -> dict[str, dict[str, str]]:
+    """The live documents already on the case, by kind: later documents cite them."""
+    rows = (
+        await ctx.session.execute(
+            select(LegalDocument.kind, LegalDocument.number, LegalDocument.served_on, Agency.name)
+            .join(Agency, Agency.id == LegalDocument.issuer_agency_id)
+            .where(LegalDocument.case_id == case_id, LegalDocument.status.in_(LIVE))
+        )
+    ).all()
+    return {
+        kind: {
+            "number": number or "",
+            "issuer": issuer,
+            "served_on": zh_date(served) if served else "（未送达）",
+        }
+        for kind, number, served, issuer in rows
+    }
