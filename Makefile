@@ -4,7 +4,8 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test lint typecheck pytest schema clean bench-data bench-cases bench-tick
+.PHONY: run test lint typecheck pytest schema clean bench-data bench-cases bench-tick \
+	bench-province bench-load bench-profile
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -47,6 +48,19 @@ bench-cases: $(STAMP)
 
 bench-tick: $(STAMP)
 	$(BIN)/python -m bench.tick --url $(BENCH_URL)
+
+## The province for the load run: 2,000,000 children, 200,000 cases, 500,000 tasks.
+bench-province: $(STAMP)
+	$(BIN)/python -m bench.generate --url $(BENCH_URL)
+
+## wrk against one pinned uvicorn worker and the hand-written floor (apt-get install wrk).
+bench-load: $(STAMP)
+	DATABASE_URL=$(BENCH_URL) $(BIN)/lianbao migrate
+	$(BIN)/python -m bench.load --url $(BENCH_URL)
+
+## One task page at a time, in process: database time against everything else.
+bench-profile: $(STAMP)
+	$(BIN)/python -m bench.profile_page --url $(BENCH_URL)
 
 clean:
 	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache
