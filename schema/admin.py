@@ -17,11 +17,11 @@ from models import policy as mp
 from models import user as mu
 from schema.context import Info
 from schema.enums import AgencyKind
+from schema.ids import node_id
 from schema.mutation import UserError, run
 from schema.pagination import Connection, keyset_page, to_connection
 from schema.reference import AgencyNode
 from workflow import access_log, audit, policy, user
-from workflow.errors import InvalidInput
 
 
 @strawberry.type(name="RoleAssignment", description="A role a user holds in a domain.")
@@ -274,16 +274,6 @@ class PolicyRulePayload:
     user_errors: list[UserError]
 
 
-def _node_id(gid: strawberry.ID, type_name: str) -> int:
-    try:
-        parsed = relay.GlobalID.from_id(gid)
-        if parsed.type_name != type_name:
-            raise ValueError(parsed.type_name)
-        return int(parsed.node_id)
-    except (ValueError, TypeError) as exc:
-        raise InvalidInput(f"not a {type_name} id", field=type_name[0].lower() + "Id") from exc
-
-
 @strawberry.type
 class AdminMutation:
     @strawberry.mutation
@@ -293,7 +283,7 @@ class AdminMutation:
                 ctx,
                 username=input.username,
                 display_name=input.display_name,
-                agency_id=_node_id(input.agency_id, "Agency"),
+                agency_id=node_id(input.agency_id, "Agency", "agencyId"),
             )
 
         row, errors = await run(info, op)
@@ -302,7 +292,8 @@ class AdminMutation:
     @strawberry.mutation
     async def set_user_active(self, info: Info, input: SetUserActiveInput) -> UserPayload:
         async def op(ctx: Any) -> mu.User:
-            return await user.set_user_active(ctx, _node_id(input.user_id, "User"), input.active)
+            user_id = node_id(input.user_id, "User", "userId")
+            return await user.set_user_active(ctx, user_id, input.active)
 
         row, errors = await run(info, op)
         return UserPayload(user=UserNode.from_model(row) if row else None, user_errors=errors)
@@ -311,7 +302,10 @@ class AdminMutation:
     async def grant_role(self, info: Info, input: GrantRoleInput) -> RoleGrantPayload:
         async def op(ctx: Any) -> mu.RoleGrant:
             return await user.grant_role(
-                ctx, user_id=_node_id(input.user_id, "User"), role=input.role, domain=input.domain
+                ctx,
+                user_id=node_id(input.user_id, "User", "userId"),
+                role=input.role,
+                domain=input.domain,
             )
 
         row, errors = await run(info, op)

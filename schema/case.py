@@ -23,13 +23,13 @@ from models.enums import (
 from schema.child import ChildNode
 from schema.context import Info
 from schema.document import DocumentNode
+from schema.ids import node_id
 from schema.mutation import UserError, run
 from schema.pagination import Connection, keyset_page, to_connection
 from schema.task import TaskType
 from workflow import case as service
 from workflow.calendar import local_date
 from workflow.context import ServiceContext
-from workflow.errors import InvalidInput
 
 for _enum in (CaseStatus, ClosureReason, DropoutCause, PersuasionMethod, PersuasionOutcome):
     strawberry.enum(_enum)
@@ -265,16 +265,6 @@ class CaseQuery:
         return to_connection(page, CaseNode.from_model)
 
 
-def _id(gid: strawberry.ID, type_name: str, field: str) -> int:
-    try:
-        parsed = relay.GlobalID.from_id(gid)
-        if parsed.type_name != type_name:
-            raise ValueError(parsed.type_name)
-        return int(parsed.node_id)
-    except (ValueError, TypeError) as exc:
-        raise InvalidInput(f"not a {type_name} id", field=field) from exc
-
-
 @strawberry.type
 class CasePayload:
     case: CaseNode | None
@@ -394,7 +384,7 @@ class CaseMutation:
         async def op(ctx: ServiceContext) -> m.DropoutCase:
             return await service.report_absence(
                 ctx,
-                child_id=_id(input.child_id, "Child", "childId"),
+                child_id=node_id(input.child_id, "Child", "childId"),
                 first_absence=input.first_absence,
                 note=input.note,
             )
@@ -404,7 +394,7 @@ class CaseMutation:
     @strawberry.mutation(description="Log a persuasion attempt (劝返).")
     async def record_persuasion(self, info: Info, input: RecordPersuasionInput) -> CasePayload:
         async def op(ctx: ServiceContext) -> m.DropoutCase:
-            case_id = _id(input.case_id, "DropoutCase", "caseId")
+            case_id = node_id(input.case_id, "DropoutCase", "caseId")
             await service.record_persuasion(
                 ctx,
                 case_id=case_id,
@@ -425,7 +415,7 @@ class CaseMutation:
         async def op(ctx: ServiceContext) -> m.DropoutCase:
             return await service.mark_dropout(
                 ctx,
-                case_id=_id(input.case_id, "DropoutCase", "caseId"),
+                case_id=node_id(input.case_id, "DropoutCase", "caseId"),
                 expected_version=input.expected_version,
                 reason=input.reason,
             )
@@ -437,7 +427,7 @@ class CaseMutation:
         async def op(ctx: ServiceContext) -> m.DropoutCase:
             return await service.record_return(
                 ctx,
-                case_id=_id(input.case_id, "DropoutCase", "caseId"),
+                case_id=node_id(input.case_id, "DropoutCase", "caseId"),
                 expected_version=input.expected_version,
                 returned_on=input.returned_on,
                 note=input.note,
@@ -450,7 +440,7 @@ class CaseMutation:
         async def op(ctx: ServiceContext) -> m.DropoutCase:
             return await service.close_case(
                 ctx,
-                case_id=_id(input.case_id, "DropoutCase", "caseId"),
+                case_id=node_id(input.case_id, "DropoutCase", "caseId"),
                 expected_version=input.expected_version,
                 reason=input.reason,
                 note=input.note,
@@ -465,7 +455,7 @@ class CaseMutation:
         async def op(ctx: ServiceContext) -> m.DropoutCase:
             return await service.reopen_case(
                 ctx,
-                case_id=_id(input.case_id, "DropoutCase", "caseId"),
+                case_id=node_id(input.case_id, "DropoutCase", "caseId"),
                 expected_version=input.expected_version,
                 reason=input.reason,
             )
@@ -475,7 +465,7 @@ class CaseMutation:
     @strawberry.mutation
     async def add_case_note(self, info: Info, input: AddCaseNoteInput) -> CasePayload:
         async def op(ctx: ServiceContext) -> m.DropoutCase:
-            case_id = _id(input.case_id, "DropoutCase", "caseId")
+            case_id = node_id(input.case_id, "DropoutCase", "caseId")
             await service.add_note(ctx, case_id=case_id, text=input.text)
             (case,) = await service.get_cases(ctx, [case_id])
             assert case is not None
@@ -486,7 +476,7 @@ class CaseMutation:
     @strawberry.mutation(description="一生一案: write or revise the case plan.")
     async def set_case_plan(self, info: Info, input: SetCasePlanInput) -> CasePayload:
         async def op(ctx: ServiceContext) -> m.DropoutCase:
-            case_id = _id(input.case_id, "DropoutCase", "caseId")
+            case_id = node_id(input.case_id, "DropoutCase", "caseId")
             await service.set_plan(
                 ctx,
                 case_id=case_id,
@@ -512,7 +502,7 @@ class CaseMutation:
         async def op(ctx: ServiceContext) -> m.DropoutCase:
             return await service.record_served(
                 ctx,
-                case_id=_id(input.case_id, "DropoutCase", "caseId"),
+                case_id=node_id(input.case_id, "DropoutCase", "caseId"),
                 document_kind=input.document_kind,
                 served_on=input.served_on,
                 served_to=input.served_to,
@@ -529,7 +519,7 @@ class CaseMutation:
         async def op(ctx: ServiceContext) -> m.DropoutCase:
             return await service.escalate(
                 ctx,
-                case_id=_id(input.case_id, "DropoutCase", "caseId"),
+                case_id=node_id(input.case_id, "DropoutCase", "caseId"),
                 expected_version=input.expected_version,
                 step_code=input.step_code,
                 reason=input.reason,
@@ -540,7 +530,7 @@ class CaseMutation:
     @strawberry.mutation(description="Record a file attached to the case (metadata only).")
     async def add_case_attachment(self, info: Info, input: AddCaseAttachmentInput) -> CasePayload:
         async def op(ctx: ServiceContext) -> m.DropoutCase:
-            case_id = _id(input.case_id, "DropoutCase", "caseId")
+            case_id = node_id(input.case_id, "DropoutCase", "caseId")
             await service.add_attachment(
                 ctx,
                 case_id=case_id,

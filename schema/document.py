@@ -12,12 +12,12 @@ from strawberry import relay
 from models import document as m
 from models.enums import AgencyKind, DocumentStatus, ServiceMethod
 from schema.context import Info
+from schema.ids import node_id
 from schema.mutation import UserError, run
 from schema.pagination import Connection, keyset_page, to_connection
 from schema.reference import AgencyNode
 from workflow import document as service
 from workflow.context import ServiceContext
-from workflow.errors import InvalidInput
 
 if TYPE_CHECKING:
     from schema.case import CaseNode
@@ -201,16 +201,6 @@ class DocumentFilterInput:
     )
 
 
-def _id(gid: strawberry.ID, type_name: str, field: str) -> int:
-    try:
-        parsed = relay.GlobalID.from_id(gid)
-        if parsed.type_name != type_name:
-            raise ValueError(parsed.type_name)
-        return int(parsed.node_id)
-    except (ValueError, TypeError) as exc:
-        raise InvalidInput(f"not a {type_name} id", field=field) from exc
-
-
 @strawberry.type
 class DocumentQuery:
     @strawberry.field(
@@ -230,7 +220,7 @@ class DocumentQuery:
             service.kind_config(f.kind)
         stmt = service.documents_query(
             services,
-            case_id=_id(f.case_id, "DropoutCase", "caseId") if f.case_id else None,
+            case_id=node_id(f.case_id, "DropoutCase", "caseId") if f.case_id else None,
             kind=f.kind,
             status=f.status,
             issued_by_my_agency=f.issued_by_my_agency,
@@ -328,7 +318,7 @@ class DocumentMutation:
         async def op(ctx: ServiceContext) -> m.LegalDocument:
             return await service.draft(
                 ctx,
-                case_id=_id(input.case_id, "DropoutCase", "caseId"),
+                case_id=node_id(input.case_id, "DropoutCase", "caseId"),
                 kind=input.kind,
                 addressee=input.addressee,
                 facts=input.facts,
@@ -346,7 +336,7 @@ class DocumentMutation:
         async def op(ctx: ServiceContext) -> m.LegalDocument:
             return await service.issue(
                 ctx,
-                document_id=_id(input.document_id, "LegalDocument", "documentId"),
+                document_id=node_id(input.document_id, "LegalDocument", "documentId"),
                 expected_version=input.expected_version,
             )
 
@@ -357,7 +347,7 @@ class DocumentMutation:
         async def op(ctx: ServiceContext) -> m.LegalDocument:
             return await service.serve(
                 ctx,
-                document_id=_id(input.document_id, "LegalDocument", "documentId"),
+                document_id=node_id(input.document_id, "LegalDocument", "documentId"),
                 served_on=input.served_on,
                 method=input.method,
                 served_to=input.served_to,
@@ -370,7 +360,7 @@ class DocumentMutation:
         async def op(ctx: ServiceContext) -> m.LegalDocument:
             return await service.void(
                 ctx,
-                document_id=_id(input.document_id, "LegalDocument", "documentId"),
+                document_id=node_id(input.document_id, "LegalDocument", "documentId"),
                 reason=input.reason,
             )
 
@@ -381,7 +371,7 @@ class DocumentMutation:
         async def op(ctx: ServiceContext) -> m.LegalDocument:
             return await service.reissue(
                 ctx,
-                document_id=_id(input.document_id, "LegalDocument", "documentId"),
+                document_id=node_id(input.document_id, "LegalDocument", "documentId"),
                 reason=input.reason,
                 addressee=input.addressee,
                 facts=input.facts,

@@ -15,6 +15,7 @@ from authz.guard import FieldGuard
 from models import task as m
 from models.enums import AgencyKind, CaseStage, SpecialGroup, TaskStatus
 from schema.context import Info
+from schema.ids import node_id
 from schema.loaders import Loaders
 from schema.mutation import UserError, run
 from schema.pagination import Connection, Page, check_first, to_connection
@@ -22,7 +23,7 @@ from workflow import access_log
 from workflow import task as service
 from workflow.calendar import local_date
 from workflow.context import ServiceContext
-from workflow.errors import InvalidInput, Unauthenticated
+from workflow.errors import Unauthenticated
 
 if TYPE_CHECKING:
     from schema.case import CaseNode
@@ -227,16 +228,6 @@ class TaskQuery:
         return await _list(info, filter, order_by, first, after, mine=False)
 
 
-def _task_id(gid: strawberry.ID) -> int:
-    try:
-        parsed = relay.GlobalID.from_id(gid)
-        if parsed.type_name != "Task":
-            raise ValueError(parsed.type_name)
-        return int(parsed.node_id)
-    except (ValueError, TypeError) as exc:
-        raise InvalidInput("not a Task id", field="taskId") from exc
-
-
 @strawberry.type
 class TaskPayload:
     task: TaskType | None
@@ -275,7 +266,7 @@ class TaskMutation:
     @strawberry.mutation(description="Take an open task of your agency's queue.")
     async def claim_task(self, info: Info, input: ClaimTaskInput) -> TaskPayload:
         async def op(ctx: ServiceContext) -> m.Task:
-            return await service.claim(ctx, task_id=_task_id(input.task_id),
+            return await service.claim(ctx, task_id=node_id(input.task_id, "Task", "taskId"),
                                        expected_version=input.expected_version)
         return await _task_op(info, op)
 
@@ -287,15 +278,15 @@ class TaskMutation:
                 user_id = int(parsed.node_id) if parsed.type_name == "User" else -1
             except (ValueError, TypeError):
                 user_id = -1
-            return await service.assign(ctx, task_id=_task_id(input.task_id), user_id=user_id,
-                                        expected_version=input.expected_version)
+            return await service.assign(ctx, task_id=node_id(input.task_id, "Task", "taskId"),
+                                        user_id=user_id, expected_version=input.expected_version)
         return await _task_op(info, op)
 
     @strawberry.mutation(description="Complete a task with its outcome and evidence.")
     async def complete_task(self, info: Info, input: CompleteTaskInput) -> TaskPayload:
         async def op(ctx: ServiceContext) -> m.Task:
             evidence = input.evidence if isinstance(input.evidence, dict) else {}
-            return await service.complete(ctx, task_id=_task_id(input.task_id),
+            return await service.complete(ctx, task_id=node_id(input.task_id, "Task", "taskId"),
                                           expected_version=input.expected_version,
                                           outcome=input.outcome, evidence=evidence)
         return await _task_op(info, op)
