@@ -45,7 +45,7 @@ class Authorizer:
     def __init__(self, rules: Iterable[Rule], version: int = 0) -> None:
         self._lock = threading.Lock()
         self._links: dict[str, frozenset[tuple[str, str]]] = {}
-        self._decisions: dict[tuple[object, ...], bool] = {}
+        self._decisions: dict[tuple[Any, ...], bool] = {}
         self.version = version
         self.rules: tuple[Rule, ...] = ()
         self._enforcer = self._build(rules)
@@ -97,13 +97,27 @@ class Authorizer:
         # grants, which are part of the key: casbin's matcher costs about a millisecond per
         # call, and a page of 50 rows in 30 schools would otherwise pay it 30 times per request.
         key = (principal.subject, principal.grants, obj, act, domain, stage_ordinal(stage))
+        return self._decide(key, principal.subject, principal)
+
+    def role_allowed(
+        self, role: str, obj: str, act: str, domain: str, stage: CaseStage | None = None
+    ) -> bool:
+        """Whether a holder of ``role`` granted on ``domain`` may act: for parties that are not
+        signed in, such as the agency a document is addressed to. casbin links a name to itself,
+        so the role stands as its own subject without a grouping row."""
+        return self._decide((f"role:{role}", (), obj, act, domain, stage_ordinal(stage)), role)
+
+    def _decide(
+        self, key: tuple[Any, ...], subject: str, principal: Principal | None = None
+    ) -> bool:
+        """A remembered decision, or casbin's (key: who, grants, obj, act, domain, stage)."""
+        _, _, obj, act, domain, stage = key
         with self._lock:
             decision = self._decisions.get(key)
             if decision is None:
-                self._sync(principal)
-                decision = bool(
-                    self._enforcer.enforce(principal.subject, domain, obj, act, key[5])
-                )
+                if principal is not None:
+                    self._sync(principal)
+                decision = bool(self._enforcer.enforce(subject, domain, obj, act, stage))
                 if len(self._decisions) >= DECISION_CACHE_SIZE:
                     self._decisions.clear()
                 self._decisions[key] = decision

@@ -12,6 +12,7 @@ it is unreachable the PostgreSQL half is skipped, except with ``CI=true``, where
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import uuid
 from collections.abc import AsyncIterator, Callable, Iterator
@@ -106,6 +107,31 @@ class Database:
         return self.backend == "postgresql"
 
 
+async def load_demo_county(engine: AsyncEngine, children: int) -> None:
+    """What ``lianbao migrate`` and ``seed-demo`` put in a migrated database."""
+    async with AsyncSession(engine, expire_on_commit=False) as session:
+        await reference.load_reference_data(session)
+        await ensure_default_policy(session)
+        await ladder.install_templates(session)
+        await demo.seed_demo(session, children=children)
+        await session.commit()
+
+
+@contextlib.asynccontextmanager
+async def scratch_postgres(tmp_path: Path, children: int) -> AsyncIterator[AsyncEngine]:
+    """A PostgreSQL database of its own, migrated and seeded, for tests whose transactions
+    must really commit and contend (concurrency), dropped afterwards."""
+    url, drop = await create_empty_database("postgresql", tmp_path)
+    engine = create_engine(url)
+    try:
+        migrate.upgrade(url)
+        await load_demo_county(engine, children)
+        yield engine
+    finally:
+        await engine.dispose()
+        await drop()
+
+
 @pytest.fixture(scope="session")
 def settings_factory() -> Callable[[str], Settings]:
     def make(url: str) -> Settings:
@@ -121,12 +147,7 @@ async def database(
     url, drop = await create_empty_database(request.param, tmp_path_factory.mktemp("db"))
     migrate.upgrade(url)
     engine = create_engine(url)
-    async with AsyncSession(engine, expire_on_commit=False) as session:
-        await reference.load_reference_data(session)
-        await ensure_default_policy(session)
-        await ladder.install_templates(session)
-        await demo.seed_demo(session, children=DEMO_CHILDREN)
-        await session.commit()
+    await load_demo_county(engine, DEMO_CHILDREN)
     yield Database(request.param, url, engine)
     await engine.dispose()
     await drop()

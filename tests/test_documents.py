@@ -23,7 +23,7 @@ from models.case import CaseStepDue, DropoutCase
 from models.child import Child
 from models.document import LegalDocument
 from models.school import Enrolment
-from tests.conftest import Api, create_empty_database
+from tests.conftest import Api, scratch_postgres
 from tests.test_cases import report
 from workflow import engine
 from workflow.calendar import LOCAL
@@ -256,6 +256,16 @@ async def test_documents_are_listed_by_case_and_agency_as_the_policy_says(
     report_doc = await _ok(api, ISSUE, {"doc": report_draft["id"]}, "principal")
     assert report_doc["addressee"] == "山亭区教育和体育局"
     assert "家长带其外出务工" in report_doc["body"] and "辍学标注" in report_doc["body"]
+    # Addressed to the education bureau, which may see names (SPT 4) and ID numbers (ST 1):
+    # the report carries both whole, unlike the notices to guardians.
+    async with sessions() as s:
+        real = (await s.execute(
+            select(Child.name, Child.national_id)
+            .join(DropoutCase, DropoutCase.child_id == Child.id)
+            .join(LegalDocument, LegalDocument.case_id == DropoutCase.id)
+            .where(LegalDocument.number == report_doc["number"]))).one()
+    assert real.national_id in report_doc["body"]
+    assert real.name in report_doc["body"]
     await _ok(api, ISSUE, {"doc": (await _ok(api, DRAFT, {"case": case_id,
               "kind": "enrol_notice"}, "edu_officer"))["id"]}, "edu_officer")
     listing = """query($case: ID, $mine: Boolean! = false) { documents(filter: {caseId: $case,
@@ -317,27 +327,15 @@ async def test_bad_input_is_refused_with_codes_and_writes_nothing(
 async def test_fifty_concurrent_issues_get_fifty_consecutive_numbers(
     tmp_path: Path, authorizer: Authorizer
 ) -> None:
-    from api.migrate import upgrade
-    from authz.store import ensure_default_policy
-    from models.session import create_engine
     from workflow import case as case_service
-    from workflow import demo, ladder, reference
     from workflow import document as document_service
     from workflow.context import ServiceContext
     from workflow.user import load_principal
 
-    url, drop = await create_empty_database("postgresql", tmp_path)
-    db = create_engine(url)
-    try:
-        upgrade(url)
+    async with scratch_postgres(tmp_path, children=120) as db:
         now = datetime(2026, 11, 2, 2, tzinfo=LOCAL)
         clock = FixedClock(now)
         async with AsyncSession(db, expire_on_commit=False) as s:
-            await reference.load_reference_data(s)
-            await ensure_default_policy(s)
-            await ladder.install_templates(s)
-            await demo.seed_demo(s, children=120)
-            await s.commit()
             principal = await load_principal(s, "principal")
             assert principal is not None
             ctx = ServiceContext(s, principal, authorizer, clock)
@@ -381,6 +379,3 @@ async def test_fifty_concurrent_issues_get_fifty_consecutive_numbers(
         seqs = sorted(int(NUMBER.match(n).group(3)) for n in numbers)  # type: ignore[union-attr]
         assert seqs == list(range(1, 51)), seqs
         assert len(set(numbers)) == 50
-    finally:
-        await db.dispose()
-        await drop()

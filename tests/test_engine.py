@@ -19,7 +19,7 @@ from models.case import CaseEvent, DropoutCase
 from models.child import Child
 from models.enums import DayKind
 from models.task import Task
-from tests.conftest import Api, create_empty_database
+from tests.conftest import Api, scratch_postgres
 from tests.test_cases import report
 from workflow import engine, ladder
 from workflow.calendar import LOCAL, SchoolCalendar
@@ -229,25 +229,13 @@ async def test_only_education_admins_change_ladders(api: Api) -> None:
 async def test_concurrent_ticks_on_postgres_create_nothing_twice(
     tmp_path: Path, authorizer: Authorizer
 ) -> None:
-    from api import migrate
-    from authz.store import ensure_default_policy
-    from models.session import create_engine
     from workflow import case as case_service
-    from workflow import demo, reference
     from workflow.context import ServiceContext
     from workflow.user import load_principal
 
-    url, drop = await create_empty_database("postgresql", tmp_path)
-    db = create_engine(url)
-    try:
-        migrate.upgrade(url)
+    async with scratch_postgres(tmp_path, children=120) as db:
         now = datetime(2026, 11, 2, 2, tzinfo=LOCAL)
         async with AsyncSession(db, expire_on_commit=False) as s:
-            await reference.load_reference_data(s)
-            await ensure_default_policy(s)
-            await ladder.install_templates(s)
-            await demo.seed_demo(s, children=120)
-            await s.commit()
             principal = await load_principal(s, "edu_officer")
             assert principal is not None
             ctx = ServiceContext(s, principal, authorizer, FixedClock(now))
@@ -282,9 +270,6 @@ async def test_concurrent_ticks_on_postgres_create_nothing_twice(
             again = await engine.tick(s, later)
             await s.commit()
         assert again.steps_entered == 0
-    finally:
-        await db.dispose()
-        await drop()
 
 
 async def test_school_day_offsets_follow_the_district_calendar(
@@ -319,28 +304,17 @@ async def test_two_agencies_at_once_one_wins_one_conflicts(
     tmp_path: Path, authorizer: Authorizer
 ) -> None:
     """Truly concurrent writes (two connections) on PostgreSQL: no lost update."""
-    from api import migrate
-    from authz.store import ensure_default_policy
     from models.enums import ClosureReason
-    from models.session import create_engine, session_factory
+    from models.session import session_factory
     from workflow import case as case_service
-    from workflow import demo, reference
     from workflow.context import ServiceContext
     from workflow.errors import Conflict
     from workflow.user import load_principal
 
-    url, drop = await create_empty_database("postgresql", tmp_path)
-    db = create_engine(url)
-    make = session_factory(db)
-    try:
-        migrate.upgrade(url)
+    async with scratch_postgres(tmp_path, children=60) as db:
+        make = session_factory(db)
         now = datetime(2026, 11, 2, 2, tzinfo=LOCAL)
         async with make() as s:
-            await reference.load_reference_data(s)
-            await ensure_default_policy(s)
-            await ladder.install_templates(s)
-            await demo.seed_demo(s, children=60)
-            await s.commit()
             edu = await load_principal(s, "edu_officer")
             assert edu is not None
             child_id = (await s.execute(select(Child.id).limit(1))).scalar_one()
@@ -377,6 +351,3 @@ async def test_two_agencies_at_once_one_wins_one_conflicts(
             kinds = (await s.execute(select(CaseEvent.kind).where(
                 CaseEvent.case_id == case_id))).scalars().all()
             assert ("closed" in kinds) != (row.stage.value == "dropout_reported")
-    finally:
-        await db.dispose()
-        await drop()

@@ -215,11 +215,7 @@ def case_event(
 
 
 def _check_version(case: DropoutCase, expected: int | None) -> None:
-    if expected is not None and case.version != expected:
-        raise Conflict(
-            f"the case changed since you read it (version {expected}, now {case.version})",
-            field="expectedVersion",
-        )
+    check_version_of(case.version, expected, "the case")
 
 
 def _event(

@@ -36,7 +36,7 @@ from sqlalchemy.orm import undefer
 from authz.enforcer import Authorizer
 from authz.filters import scope_filter
 from authz.masking import SensitiveField, mask_id_number, mask_name
-from authz.principal import Grant, Principal
+from authz.principal import Principal
 from models.case import CasePlan, DropoutCase, PersuasionAttempt
 from models.child import Child
 from models.document import DocumentSequence, LegalDocument
@@ -48,7 +48,7 @@ from models.enums import (
     ServiceMethod,
     StepEntry,
 )
-from models.ladder import LadderStep
+from models.ladder import Ladder, LadderStep
 from models.reference import Agency
 from models.school import School
 from workflow import audit, pdf
@@ -110,6 +110,8 @@ class KindConfig:
     recipient_role: str | None
     basis: tuple[dict[str, str], ...]
     default_deadline_days: int | None
+    # Exists only as a step of a ladder: a district whose ladder has no such step issues none.
+    needs_ladder_step: bool
 
 
 @dataclass(frozen=True)
@@ -130,6 +132,7 @@ def config() -> Config:
             recipient_role=k.get("recipient_role"),
             basis=tuple(k["basis"]),
             default_deadline_days=k.get("default_deadline_days"),
+            needs_ladder_step=bool(k.get("needs_ladder_step", False)),
         )
         for code, k in raw["kinds"].items()
     }
@@ -334,17 +337,13 @@ def _require_issuer(ctx: ServiceContext) -> int:
     return ctx.principal.agency_id
 
 
-async def _step_for(case: DropoutCase, ctx: ServiceContext, kind: str) -> LadderStep | None:
-    ladder = await get_ladder(ctx.session, case.ladder_id)
+def _step_for(ladder: Ladder, kind: str) -> LadderStep | None:
     return next((s for s in ladder.steps if s.document_kind == kind), None)
 
 
-async def _deadline_days(
-    ctx: ServiceContext, case: DropoutCase, cfg: KindConfig, requested: int | None
-) -> int | None:
+def _deadline_days(ladder: Ladder, cfg: KindConfig, requested: int | None) -> int | None:
     """The days the addressee is given: fixed by the ladder where a step waits on this
     document being served (the notice must say what the engine will count), else asked."""
-    ladder = await get_ladder(ctx.session, case.ladder_id)
     anchored = next((s for s in ladder.steps if s.anchor == f"served:{cfg.code}"), None)
     if anchored is not None:
         if requested is not None and requested != anchored.offset_days:
@@ -405,7 +404,8 @@ async def draft(
     if len(facts) > 4000:
         raise InvalidInput("facts are at most 4,000 characters", field="facts")
     child = await ctx.session.get_one(Child, case.child_id)
-    days = await _deadline_days(ctx, case, cfg, deadline_days)
+    ladder = await get_ladder(ctx.session, case.ladder_id)
+    days = _deadline_days(ladder, cfg, deadline_days)
     name = (addressee or "").strip() or await _default_addressee(ctx, case, cfg, child)
     doc = LegalDocument(
         kind=kind,
@@ -424,7 +424,7 @@ async def draft(
     ctx.session.add(doc)
     await ctx.session.flush()
     doc.body, doc.legal_basis = await _render(
-        ctx, doc, case, number="〔草稿〕", issued_on=local_date(ctx.clock.now())
+        ctx, doc, case, ladder, number="〔草稿〕", issued_on=local_date(ctx.clock.now())
     )
     cases.case_event(
         ctx, case, "document_drafted", cfg.title, {"document_id": doc.id, "kind": kind}
@@ -468,7 +468,9 @@ async def issue(
     )
     if live is not None:
         raise Duplicate(f"{live} is in force: void it or reissue it", field="documentId")
-    step = await _step_for(case, ctx, doc.kind)
+    cfg = kind_config(doc.kind)
+    ladder = await get_ladder(ctx.session, case.ladder_id)
+    step = _step_for(ladder, doc.kind)
     enters: LadderStep | None = None
     if step is not None and step.entry is StepEntry.ACTION:
         if case.step_position >= step.position:
@@ -481,19 +483,18 @@ async def issue(
             enters = step
     elif step is not None and case.step_position < step.position:
         raise WrongStage(f"the case has not reached the {step.code} step", field="documentId")
-    elif step is None and doc.kind in LADDER_KINDS:
+    elif step is None and cfg.needs_ladder_step:
         raise WrongStage(f"this district's ladder has no {doc.kind} step", field="documentId")
 
     today = local_date(ctx.clock.now())
     agency = await ctx.session.get_one(Agency, doc.issuer_agency_id)
     seq = await next_number(ctx, doc.issuer_agency_id, today.year)
     doc.number_year, doc.number_seq = today.year, seq
-    doc.number = (
-        f"{agency.short_name or agency.name}{kind_config(doc.kind).number_word}"
-        f"〔{today.year}〕{seq}号"
-    )
+    doc.number = f"{agency.short_name or agency.name}{cfg.number_word}〔{today.year}〕{seq}号"
     doc.verification_code = _new_code()
-    doc.body, doc.legal_basis = await _render(ctx, doc, case, number=doc.number, issued_on=today)
+    doc.body, doc.legal_basis = await _render(
+        ctx, doc, case, ladder, number=doc.number, issued_on=today
+    )
     doc.pdf = pdf.render(
         pdf.Printable(
             issuer=agency.name,
@@ -532,11 +533,6 @@ async def issue(
     )
     await ctx.session.flush()
     return doc
-
-
-LADDER_KINDS = frozenset({"enrol_notice", "township_order", "judicial_referral", "judicial"})
-"""Kinds that exist only as a step of a ladder: a district whose ladder has no such step
-does not issue them."""
 
 
 async def next_number(ctx: ServiceContext, agency_id: int, year: int) -> int:
@@ -706,22 +702,17 @@ def _recipient_may(
     no more than its reader is entitled to, whoever prints it."""
     if role is None:
         return False
-    recipient = Principal(
-        user_id=None,
-        username=f"recipient:{role}",
-        display_name=role,
-        agency_id=None,
-        agency_kind=None,
-        agency_name="",
-        agency_scope=case.scope_path,
-        jurisdiction_code="",
-        grants=(Grant(role, case.scope_path, case.district_code),),
-    )
-    return authz.allowed(recipient, fld.obj, "unmask", case.scope_path, case.stage)
+    return authz.role_allowed(role, fld.obj, "unmask", case.scope_path, case.stage)
 
 
 async def _render(
-    ctx: ServiceContext, doc: LegalDocument, case: DropoutCase, *, number: str, issued_on: date
+    ctx: ServiceContext,
+    doc: LegalDocument,
+    case: DropoutCase,
+    ladder: Ladder,
+    *,
+    number: str,
+    issued_on: date,
 ) -> tuple[str, list[dict[str, Any]]]:
     cfg = kind_config(doc.kind)
     child = await ctx.session.get_one(Child, case.child_id)
@@ -738,7 +729,7 @@ async def _render(
         national_id = child.national_id
     else:
         national_id = mask_id_number(child.national_id)
-    step = await _step_for(case, ctx, doc.kind)
+    step = _step_for(ladder, doc.kind)
     basis_rows = (
         [{"source_key": step.basis_key, "article": step.basis_article, "quote": step.basis_quote}]
         if step is not None and step.basis_quote
