@@ -17,6 +17,10 @@ from models.case import (
 )
 from models.child import Child, ChildGroup, Guardian
 from models.document import DocumentSequence, LegalDocument
+from models.employer import Employer
+from models.enforcement import EnforcementAction, EnforcementFinding
+from models.finding import LabourFinding
+from models.inspection import Campaign, Inspection, InspectionParticipant, InspectionVisit
 from models.ladder import Ladder, LadderStep, LadderTask, SchoolHoliday, SchoolTerm
 from models.policy import AuthzRule, PolicyVersion
 from models.reference import Agency, Duty, Jurisdiction
@@ -29,6 +33,7 @@ __all__ = [
     "AuditEvent",
     "AuthzRule",
     "Base",
+    "Campaign",
     "CaseAttachment",
     "CaseEvent",
     "CasePlan",
@@ -38,9 +43,16 @@ __all__ = [
     "DocumentSequence",
     "DropoutCase",
     "Duty",
+    "Employer",
+    "EnforcementAction",
+    "EnforcementFinding",
     "Enrolment",
     "Guardian",
+    "Inspection",
+    "InspectionParticipant",
+    "InspectionVisit",
     "Jurisdiction",
+    "LabourFinding",
     "Ladder",
     "LadderStep",
     "LadderTask",

@@ -192,3 +192,50 @@ class ServiceMethod(enum.StrEnum):
     POSTAL = "postal"  # 邮寄送达
     ENTRUSTED = "entrusted"  # 委托送达
     PUBLIC_NOTICE = "public_notice"  # 公告送达
+
+
+class EmployerKind(enum.StrEnum):
+    """From the credit code's first two characters (GB 32100): 91, 92, 93, else other."""
+
+    ENTERPRISE = "enterprise"  # 企业
+    INDIVIDUAL_BUSINESS = "individual_business"  # 个体工商户
+    COOPERATIVE = "cooperative"  # 农民专业合作社
+    OTHER = "other"
+
+
+class LicenceStatus(enum.StrEnum):
+    """The business licence (营业执照) as market supervision records it."""
+
+    ACTIVE = "active"
+    SUSPENDED = "suspended"
+    REVOKED = "revoked"  # 吊销
+    UNLICENSED = "unlicensed"  # trading without one (禁止使用童工规定 art. 9)
+
+
+class InspectionKind(enum.StrEnum):
+    PLANNED = "planned"  # 定期检查
+    AD_HOC = "ad_hoc"  # 不定期检查 / 巡查
+
+
+class InspectionStatus(enum.StrEnum):
+    PLANNED = "planned"
+    IN_PROGRESS = "in_progress"
+    COMPLETED = "completed"
+    CANCELLED = "cancelled"
+
+
+class EnforcementKind(enum.StrEnum):
+    """What the authorities order an employer of children (禁止使用童工规定 arts. 6, 9)."""
+
+    RETURN_ORDER = "return_order"  # 责令限期送回童工
+    FINE = "fine"  # 罚款
+    LICENCE_REVOCATION = "licence_revocation"  # 吊销营业执照
+
+
+class EnforcementStatus(enum.StrEnum):
+    ISSUED = "issued"
+    SERVED = "served"
+    COMPLIED = "complied"  # a return order carried out (on time or late)
+    OVERDUE = "overdue"  # a return order's deadline passed without compliance
+    PAID = "paid"  # a fine settled
+    VOIDED = "voided"

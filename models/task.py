@@ -40,6 +40,10 @@ class Task(Base):
     title: Mapped[str] = mapped_column(String(200))
     case_id: Mapped[int | None] = mapped_column(ForeignKey("dropout_case.id"), index=True)
     step_position: Mapped[int | None] = mapped_column(Integer, default=None)
+    # The child-labour finding a task follows from (return order, penalty review, …).
+    finding_id: Mapped[int | None] = mapped_column(
+        ForeignKey("labour_finding.id"), index=True, default=None
+    )
     agency_kind: Mapped[AgencyKind] = mapped_column(StrEnumType(AgencyKind))
     scope_path: Mapped[str] = mapped_column(String(160))
     assignee_id: Mapped[int | None] = mapped_column(ForeignKey("app_user.id"), index=True)

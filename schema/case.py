@@ -23,6 +23,8 @@ from models.enums import (
 from schema.child import ChildNode
 from schema.context import Info
 from schema.document import DocumentNode
+from schema.enforcement import EnforcementNode
+from schema.finding import FindingNode
 from schema.ids import node_id
 from schema.mutation import UserError, run
 from schema.pagination import Connection, keyset_page, to_connection
@@ -204,6 +206,16 @@ class CaseNode(relay.Node):
     async def documents(self, info: Info) -> list[DocumentNode]:
         rows = await info.context.loaders.case_documents.load(self.row.id)
         return [DocumentNode.from_model(d) for d in rows]
+
+    @strawberry.field(description="Child-labour findings that opened or joined the case.")
+    async def findings(self, info: Info) -> list[FindingNode]:
+        rows = await info.context.loaders.case_findings.load(self.row.id)
+        return [FindingNode.from_model(f) for f in rows]
+
+    @strawberry.field(description="Enforcement against the employers of the child (visible).")
+    async def enforcement_actions(self, info: Info) -> list[EnforcementNode]:
+        rows = await info.context.loaders.case_actions.load(self.row.id)
+        return [EnforcementNode.from_model(a) for a in rows]
 
     @strawberry.field(description="The case's tasks, all agencies' (the case is visible).")
     async def tasks(self, info: Info) -> list[TaskType]:

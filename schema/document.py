@@ -38,7 +38,8 @@ class LegalBasisType:
 
 @strawberry.type(
     name="LegalDocument",
-    description="A numbered legal document on a case: drafted, issued, served or voided. "
+    description="A numbered legal document on a case (or, for enforcement, on an employer): "
+    "drafted, issued, served or voided. "
     "Issued documents are never edited: they are voided and reissued.",
 )
 class DocumentNode(relay.Node):
@@ -51,7 +52,7 @@ class DocumentNode(relay.Node):
 
     @strawberry.field(
         description="enrol_notice, township_order, judicial_referral, judicial, "
-        "dropout_report, return_order, penalty_decision"
+        "dropout_report, return_order, penalty_decision, licence_revocation"
     )
     def kind(self) -> str:
         return self.row.kind

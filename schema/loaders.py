@@ -2,21 +2,39 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
+from typing import TypeVar
 
 from strawberry.dataloader import DataLoader
 
 from models.case import CaseAttachment, CaseEvent, CasePlan, DropoutCase
 from models.child import Child, Guardian
 from models.document import LegalDocument
-from models.enums import SpecialGroup
+from models.employer import Employer
+from models.enforcement import EnforcementAction
+from models.enums import CaseStage, SpecialGroup
+from models.finding import LabourFinding
+from models.inspection import Campaign, Inspection, InspectionParticipant, InspectionVisit
 from models.reference import Agency, Jurisdiction
 from models.school import School
 from models.task import Task
 from models.user import User
-from workflow import case, child, document, reference, task
+from workflow import (
+    case,
+    child,
+    document,
+    employer,
+    enforcement,
+    finding,
+    inspection,
+    reference,
+    task,
+)
 from workflow.child import EnrolmentView
 from workflow.context import ServiceContext
+
+K = TypeVar("K")
+V = TypeVar("V")
 
 
 class Loaders:
@@ -91,3 +109,52 @@ class Loaders:
         self.guardians: DataLoader[int, list[Guardian]] = DataLoader(guardians)
         self.child_groups: DataLoader[int, list[SpecialGroup]] = DataLoader(groups)
         self.enrolment: DataLoader[int, EnrolmentView | None] = DataLoader(enrolments)
+        self._labour(ctx)
+
+    def _labour(self, ctx: ServiceContext) -> None:
+        """Employers, inspections, findings and enforcement, and the relations among them."""
+
+        def load(
+            fn: Callable[[ServiceContext, Sequence[K]], Awaitable[list[V]]],
+        ) -> DataLoader[K, V]:
+            async def batch(keys: Sequence[K]) -> list[V]:
+                return await fn(ctx, keys)
+
+            return DataLoader(batch)
+
+        self.employer: DataLoader[int, Employer | None] = load(employer.get_employers)
+        self.inspection: DataLoader[int, Inspection | None] = load(inspection.get_inspections)
+        self.campaign: DataLoader[int, Campaign | None] = load(inspection.campaigns_of)
+        self.participants: DataLoader[int, list[InspectionParticipant]] = load(
+            inspection.participants_of
+        )
+        self.visits: DataLoader[int, list[InspectionVisit]] = load(inspection.visits_of)
+        self.inspection_progress: DataLoader[int, list[inspection.AgencyPart]] = load(
+            inspection.progress_of
+        )
+        self.employer_visits: DataLoader[int, list[InspectionVisit]] = load(
+            inspection.visits_of_employers
+        )
+        self.finding: DataLoader[int, LabourFinding | None] = load(finding.get_findings)
+        self.inspection_findings: DataLoader[int, list[LabourFinding]] = load(
+            finding.findings_of_inspections
+        )
+        self.case_findings: DataLoader[int, list[LabourFinding]] = load(finding.findings_of_cases)
+        self.employer_findings: DataLoader[int, list[LabourFinding]] = load(
+            finding.findings_of_employers
+        )
+        self.finding_tasks: DataLoader[int, list[Task]] = load(finding.tasks_of)
+        self.case_stage: DataLoader[int, CaseStage | None] = load(finding.case_stages)
+        self.registered_child: DataLoader[int, Child | None] = load(child.get_children)
+        self.action: DataLoader[int, EnforcementAction | None] = load(enforcement.get_actions)
+        self.inspection_actions: DataLoader[int, list[EnforcementAction]] = load(
+            enforcement.actions_of_inspections
+        )
+        self.case_actions: DataLoader[int, list[EnforcementAction]] = load(
+            enforcement.actions_of_cases
+        )
+        self.employer_actions: DataLoader[int, list[EnforcementAction]] = load(
+            enforcement.actions_of_employers
+        )
+        self.action_finding_ids: DataLoader[int, list[int]] = load(enforcement.finding_ids_of)
+        self.document: DataLoader[int, LegalDocument | None] = load(document.get_documents)

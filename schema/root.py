@@ -24,7 +24,11 @@ from schema.case import CaseMutation, CaseQuery
 from schema.child import ChildQuery
 from schema.context import Info
 from schema.document import DocumentMutation, DocumentQuery
+from schema.employer import EmployerMutation, EmployerQuery
+from schema.enforcement import EnforcementMutation, EnforcementQuery
 from schema.errors import ErrorCodes
+from schema.finding import FindingMutation, FindingQuery
+from schema.inspection import InspectionMutation, InspectionQuery
 from schema.ladder import LadderMutation, LadderQuery
 from schema.reference import ReferenceQuery
 from schema.task import TaskMutation, TaskQuery, TaskSubscription
@@ -40,6 +44,10 @@ class Query(
     CaseQuery,
     TaskQuery,
     DocumentQuery,
+    EmployerQuery,
+    InspectionQuery,
+    FindingQuery,
+    EnforcementQuery,
     LadderQuery,
     AdminQuery,
 ):
@@ -82,7 +90,17 @@ class LianbaoSchema(strawberry.Schema):
 
 
 @strawberry.type
-class Mutation(CaseMutation, TaskMutation, DocumentMutation, LadderMutation, AdminMutation):
+class Mutation(
+    CaseMutation,
+    TaskMutation,
+    DocumentMutation,
+    EmployerMutation,
+    InspectionMutation,
+    FindingMutation,
+    EnforcementMutation,
+    LadderMutation,
+    AdminMutation,
+):
     pass
 
 

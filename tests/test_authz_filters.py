@@ -24,7 +24,7 @@ DISTRICTS = [f"{PROVINCE}/3704/3704{d:02d}" for d in (1, 6)]
 TOWNSHIPS = [f"{d}/{d[-6:]}{t:03d}" for d in DISTRICTS for t in (100, 101, 102)]
 SCHOOLS = [f"{t}/school:{s}" for t in TOWNSHIPS for s in (1, 2)]
 DOMAINS = [PROVINCE, *DISTRICTS, *TOWNSHIPS, *SCHOOLS]
-KINDS = ["case:dropout", "case:child_labour"]
+KINDS = ["case:dropout", "finding"]
 ROLES = ["education_officer", "police_officer", "township_officer", "judicial_officer"]
 STAGES = [None, *CaseStage]
 

@@ -10,6 +10,7 @@ import pytest
 
 from schema.root import build_schema
 from tests.conftest import Api
+from workflow import uscc
 from workflow.demo import DEMO_USERS
 
 USERS = [u.username for u in DEMO_USERS]
@@ -292,6 +293,190 @@ async def probe_verify(api: Api, user: str) -> bool:
                      {"c": api.scratch["code"]}, ("verifyDocument", "valid"))
 
 
+# --- child-labour inspections ----------------------------------------------------------
+
+LABOUR_READERS = {"hr_officer", "market_officer", "police_officer", "township_officer",
+                  "edu_officer", "edu_admin", "inspector"}
+FINDING_READERS = LABOUR_READERS | {"civil_affairs"}
+INSPECTION_READERS = FINDING_READERS
+EMPLOYER_WRITERS = {"hr_officer", "market_officer", "police_officer"}
+HR = {"hr_officer"}
+ENFORCEMENT = """{ action { id status version } userErrors { code } }"""
+FINDING = """mutation($e: ID!, $i: ID!, $k: String!) { recordFinding(input: {idempotencyKey: $k,
+    employerId: $e, inspectionId: $i, foundOn: "2026-11-02", work: "洗碗", childName: "小李",
+    age: 14}) { finding { id } userErrors { code } } }"""
+
+
+async def _labour(api: Api) -> dict[str, str]:
+    """An employer in the township officer's township, a township inspection under way with it,
+    and a finding there (made once per test)."""
+    if "labour" not in api.scratch:
+        me = await api.gql("{ me { jurisdiction { code } } }", user="township_officer")
+        township = me["me"]["jurisdiction"]["code"]
+        employer = await api.gql("""mutation($c: String!, $t: String!) { registerEmployer(input:
+            {creditCode: $c, name: "某某五金加工店", address: "某路1号", townshipCode: $t})
+            { employer { id version } } }""", {"c": uscc.make("92", "370406", "MA0000000"),
+                                              "t": township}, user="hr_officer")
+        e = employer["registerEmployer"]["employer"]
+        planned = await api.gql("""mutation($e: ID!, $t: String!) { planInspection(input:
+            {kind: PLANNED, title: "乡镇用工检查", plannedOn: "2026-11-02", employerIds: [$e],
+            townshipCode: $t}) { inspection { id } } }""", {"e": e["id"], "t": township},
+                                user="hr_officer")
+        inspection = planned["planInspection"]["inspection"]["id"]
+        found = await api.gql(FINDING, {"e": e["id"], "i": inspection, "k": "setup-finding"},
+                              user="police_officer")
+        api.scratch["labour"] = {"employer": e["id"], "version": e["version"],
+                                 "inspection": inspection, "township": township,
+                                 "finding": found["recordFinding"]["finding"]["id"]}
+    labour: dict[str, str] = api.scratch["labour"]
+    return labour
+
+
+async def _fresh_finding(api: Api, user: str) -> str:
+    labour = await _labour(api)
+    found = await api.gql(FINDING, {"e": labour["employer"], "i": labour["inspection"],
+                                    "k": f"probe-finding-{user}"}, user="police_officer")
+    finding: str = found["recordFinding"]["finding"]["id"]
+    return finding
+
+
+async def _action(api: Api, user: str, kind: str, issuer: str, serve: bool) -> dict[str, Any]:
+    labour = await _labour(api)
+    finding = await _fresh_finding(api, user)
+    issued = await api.gql("""mutation($k: EnforcementKind!, $e: ID!, $f: ID!) {
+        issueEnforcementAction(input: {kind: $k, employerId: $e, findingIds: [$f]}) """
+                           + ENFORCEMENT + " }", {"k": kind, "e": labour["employer"],
+                                                  "f": finding}, user=issuer)
+    action: dict[str, Any] = issued["issueEnforcementAction"]["action"]
+    if serve:
+        await api.gql(SERVE_ACTION, {"a": action["id"]}, user=issuer)
+    return action
+
+
+SERVE_ACTION = """mutation($a: ID!) { serveEnforcementAction(input: {actionId: $a, servedOn:
+    "2026-11-02", method: IN_PERSON, servedTo: "负责人"}) """ + ENFORCEMENT + " }"
+
+
+def action_probe(mutation: str, field: str, kind: str, issuer: str, serve: bool) -> Probe:
+    async def probe(api: Api, user: str) -> bool:
+        action = await _action(api, user, kind, issuer, serve)
+        return await _ok(api, user, mutation, {"a": action["id"]}, (field,))
+
+    return probe
+
+
+async def probe_register_employer(api: Api, user: str) -> bool:
+    labour = await _labour(api)
+    code = uscc.make("92", "370406", f"MA{USERS.index(user) + 1:07d}")
+    return await _ok(api, user, """mutation($c: String!, $t: String!) { registerEmployer(input:
+        {creditCode: $c, name: "某某超市", address: "某路2号", townshipCode: $t})
+        { employer { id } userErrors { code } } }""", {"c": code, "t": labour["township"]},
+                     ("registerEmployer",))
+
+
+async def probe_update_employer(api: Api, user: str) -> bool:
+    labour = await _labour(api)
+    return await _ok(api, user, """mutation($e: ID!) { updateEmployer(input: {employerId: $e,
+        address: "某路1号之一"}) { employer { id } userErrors { code } } }""",
+                     {"e": labour["employer"]}, ("updateEmployer",))
+
+
+async def _planned(api: Api) -> str:
+    labour = await _labour(api)
+    planned = await api.gql("""mutation($e: ID!, $t: String!) { planInspection(input:
+        {kind: PLANNED, title: "复查", plannedOn: "2026-11-02", employerIds: [$e],
+        townshipCode: $t}) { inspection { id } } }""", {"e": labour["employer"],
+                                                        "t": labour["township"]},
+                            user="hr_officer")
+    inspection: str = planned["planInspection"]["inspection"]["id"]
+    return inspection
+
+
+def inspection_probe(mutation: str, field: str, *, started: bool) -> Probe:
+    async def probe(api: Api, user: str) -> bool:
+        labour = await _labour(api)
+        inspection = await _planned(api)
+        if started:
+            await api.gql("mutation($i: ID!) { startInspection(input: {inspectionId: $i}) "
+                          "{ inspection { id } } }", {"i": inspection}, user="hr_officer")
+        return await _ok(api, user, mutation, {"i": inspection, "e": labour["employer"]},
+                         (field,))
+
+    return probe
+
+
+async def probe_labour_list(api: Api, user: str, query: str, field: str) -> bool:
+    await _action(api, "list", "RETURN_ORDER", "hr_officer", serve=False)
+    return await _ok(api, user, query, None, (field, "totalCount"))
+
+
+LABOUR_PROBES: dict[str, tuple[Probe, set[str]]] = {
+    "employers": (lambda api, u: probe_labour_list(api, u, "{ employers(first: 5) "
+                                                   "{ totalCount } }", "employers"),
+                  LABOUR_READERS),
+    "inspections": (lambda api, u: probe_labour_list(api, u, "{ inspections(first: 5) "
+                                                     "{ totalCount } }", "inspections"),
+                    INSPECTION_READERS | {"police_officer", "market_officer"}),
+    "findings": (lambda api, u: probe_labour_list(api, u, "{ findings(first: 5) "
+                                                  "{ totalCount } }", "findings"),
+                 FINDING_READERS),
+    "enforcementActions": (lambda api, u: probe_labour_list(
+        api, u, "{ enforcementActions(first: 5) { totalCount } }", "enforcementActions"),
+                           LABOUR_READERS),
+    "registerEmployer": (probe_register_employer, EMPLOYER_WRITERS),
+    "updateEmployer": (probe_update_employer, EMPLOYER_WRITERS),
+    "createCampaign": (lambda api, u: _ok(api, u, """mutation { createCampaign(input: {name:
+        "寒假童工专项检查", startsOn: "2027-01-20", endsOn: "2027-02-20"}) { campaign { id }
+        userErrors { code } } }""", None, ("createCampaign",)), HR),
+    "planInspection": (inspection_probe("""mutation($e: ID!) { planInspection(input: {kind:
+        AD_HOC, title: "巡查", plannedOn: "2026-11-03", employerIds: [$e]}) { inspection { id }
+        userErrors { code } } }""", "planInspection", started=False), HR),
+    "startInspection": (inspection_probe("""mutation($i: ID!) { startInspection(input:
+        {inspectionId: $i}) { inspection { id } userErrors { code } } }""", "startInspection",
+                                         started=False), HR),
+    "recordInspectionVisit": (inspection_probe("""mutation($i: ID!, $e: ID!) {
+        recordInspectionVisit(input: {inspectionId: $i, employerId: $e, visitedOn:
+        "2026-11-02"}) { inspection { id } userErrors { code } } }""", "recordInspectionVisit",
+                                               started=True), HR),
+    "completeInspection": (inspection_probe("""mutation($i: ID!) { completeInspection(input:
+        {inspectionId: $i, summary: "未发现童工"}) { inspection { id } userErrors { code } } }""",
+                                            "completeInspection", started=True), HR),
+    "cancelInspection": (inspection_probe("""mutation($i: ID!) { cancelInspection(input:
+        {inspectionId: $i, reason: "改期"}) { inspection { id } userErrors { code } } }""",
+                                          "cancelInspection", started=False), HR),
+    "recordFinding": (lambda api, u: _probe_finding(api, u), {"police_officer", "hr_officer"}),
+    "issueEnforcementAction": (lambda api, u: _probe_issue(api, u), HR),
+    "serveEnforcementAction": (action_probe(SERVE_ACTION, "serveEnforcementAction",
+                                            "RETURN_ORDER", "hr_officer", serve=False), HR),
+    "recordReturnCompliance": (action_probe("""mutation($a: ID!) { recordReturnCompliance(input:
+        {actionId: $a, compliedOn: "2026-11-02", note: "已送回监护人"}) """ + ENFORCEMENT + " }",
+                                            "recordReturnCompliance", "RETURN_ORDER",
+                                            "hr_officer", serve=True), HR),
+    "recordFinePayment": (action_probe("""mutation($a: ID!) { recordFinePayment(input:
+        {actionId: $a, paidOn: "2026-11-02"}) """ + ENFORCEMENT + " }", "recordFinePayment",
+                                       "FINE", "market_officer", serve=True),
+                          {"market_officer"}),
+    "voidEnforcementAction": (action_probe("""mutation($a: ID!) { voidEnforcementAction(input:
+        {actionId: $a, reason: "事实有误"}) """ + ENFORCEMENT + " }", "voidEnforcementAction",
+                                           "RETURN_ORDER", "hr_officer", serve=False), HR),
+}
+
+
+async def _probe_finding(api: Api, user: str) -> bool:
+    labour = await _labour(api)
+    return await _ok(api, user, FINDING, {"e": labour["employer"], "i": labour["inspection"],
+                                          "k": f"matrix-{user}"}, ("recordFinding",))
+
+
+async def _probe_issue(api: Api, user: str) -> bool:
+    labour = await _labour(api)
+    finding = await _fresh_finding(api, user)
+    return await _ok(api, user, """mutation($e: ID!, $f: ID!) { issueEnforcementAction(input:
+        {kind: RETURN_ORDER, employerId: $e, findingIds: [$f]}) """ + ENFORCEMENT + " }",
+                     {"e": labour["employer"], "f": finding}, ("issueEnforcementAction",))
+
+
+
 PROBES: dict[str, tuple[Probe, set[str]]] = {
     "agencyQueue": (probe_queue, QUEUE_READERS),
     "myTasks": (probe_my_tasks, SCHOOL),
@@ -395,6 +580,8 @@ PROBES: dict[str, tuple[Probe, set[str]]] = {
     "addPolicyRule": (probe_add_rule, ADMINS),
     "removePolicyRule": (probe_remove_rule, ADMINS),
 }
+
+PROBES.update(LABOUR_PROBES)
 
 
 def test_every_operation_is_covered() -> None:

@@ -277,7 +277,21 @@ async def report_absence(
     if child is None or not ctx.authz.allowed(ctx.principal, "child", "read", child.scope_path):
         raise NotFound("no such child", field="childId")
     ctx.authz.require(ctx.principal, OBJ, "report_absence", child.scope_path)
+    case, _ = await open_or_join(ctx, child, first_absence, note)
+    return case
 
+
+async def open_or_join(
+    ctx: ServiceContext,
+    child: Child,
+    first_absence: date,
+    note: str = "",
+    source: dict[str, Any] | None = None,
+) -> tuple[DropoutCase, bool]:
+    """The child's open case, joined (a timeline entry), or a new one opened at day 0; and
+    whether it was opened. The caller has authorized the act that leads here: a report of
+    absence, or a child-labour finding (``source`` names it on the timeline)."""
+    extra = source or {}
     existing = (
         await ctx.session.execute(
             select(DropoutCase).where(
@@ -291,16 +305,16 @@ async def report_absence(
             existing,
             "absence_reported",
             note,
-            {"first_absence": first_absence.isoformat(), "repeat": True},
+            {"first_absence": first_absence.isoformat(), "repeat": True, **extra},
         )
         audit.record(
             ctx,
             "report_absence",
             "dropout_case",
             [existing.id],
-            {"child_id": child.id, "first_absence": first_absence, "repeat": True},
+            {"child_id": child.id, "first_absence": first_absence, "repeat": True, **extra},
         )
-        return existing
+        return existing, False
 
     township = await ctx.session.get(Jurisdiction, child.township_code)
     assert township is not None and township.parent_code is not None
@@ -339,7 +353,11 @@ async def report_absence(
         case,
         "opened",
         note,
-        {"first_absence": first_absence.isoformat(), "ladder": f"{ladder.code} v{ladder.version}"},
+        {
+            "first_absence": first_absence.isoformat(),
+            "ladder": f"{ladder.code} v{ladder.version}",
+            **extra,
+        },
         to_stage=first.stage,
     )
     await _schedule_from_day0(ctx, case, ladder)
@@ -361,9 +379,9 @@ async def report_absence(
         "report_absence",
         "dropout_case",
         [case.id],
-        {"child_id": child.id, "first_absence": first_absence, "ladder_id": ladder.id},
+        {"child_id": child.id, "first_absence": first_absence, "ladder_id": ladder.id, **extra},
     )
-    return case
+    return case, True
 
 
 def _entering(case: DropoutCase, position: int) -> Entering:

@@ -112,6 +112,8 @@ class KindConfig:
     default_deadline_days: int | None
     # Exists only as a step of a ladder: a district whose ladder has no such step issues none.
     needs_ladder_step: bool
+    # Issued as an enforcement action on an employer (workflow/enforcement.py), not on a case.
+    via_enforcement: bool
 
 
 @dataclass(frozen=True)
@@ -133,6 +135,7 @@ def config() -> Config:
             basis=tuple(k["basis"]),
             default_deadline_days=k.get("default_deadline_days"),
             needs_ladder_step=bool(k.get("needs_ladder_step", False)),
+            via_enforcement=bool(k.get("via_enforcement", False)),
         )
         for code, k in raw["kinds"].items()
     }
@@ -309,15 +312,21 @@ async def _document(
 ) -> tuple[LegalDocument, DropoutCase]:
     """The document and its case, both locked (case first, the order every case operation
     takes), if the caller may ``act`` on this kind at the case's stage."""
-    case_id = (
+    found = (
         await ctx.session.execute(
             select(LegalDocument.case_id)
-            .join(DropoutCase, DropoutCase.id == LegalDocument.case_id)
+            .outerjoin(DropoutCase, DropoutCase.id == LegalDocument.case_id)
             .where(LegalDocument.id == document_id, visible(ctx.authz, ctx.principal))
         )
-    ).scalar_one_or_none()
-    if case_id is None:
+    ).one_or_none()
+    if found is None:
         raise NotFound("no such document", field="documentId")
+    case_id = found[0]
+    if case_id is None:
+        raise WrongStage(
+            "an enforcement document changes through its enforcement action",
+            field="documentId",
+        )
     case = await cases.lock_case(ctx, case_id)
     doc = (
         await ctx.session.execute(
@@ -394,6 +403,10 @@ async def draft(
 ) -> LegalDocument:
     """拟稿: a draft on the case, with what the template needs; nothing is numbered yet."""
     cfg = kind_config(kind)
+    if cfg.via_enforcement:
+        raise WrongStage(
+            f"a {kind} is issued as an enforcement action on the employer", field="kind"
+        )
     case = await cases.lock_case(ctx, case_id)
     ctx.authz.require(ctx.principal, f"document:{kind}", "draft", case.scope_path, case.stage)
     issuer = _require_issuer(ctx)
@@ -535,6 +548,117 @@ async def issue(
     return doc
 
 
+async def issue_standalone(
+    ctx: ServiceContext,
+    *,
+    kind: str,
+    scope_path: str,
+    district_code: str,
+    addressee: str,
+    basis_rows: Sequence[dict[str, str]],
+    context: dict[str, Any],
+    fields: dict[str, Any],
+) -> LegalDocument:
+    """Number, render and freeze a document that belongs to no case (an enforcement action
+    on an employer): the caller has checked the policy for its own object."""
+    cfg = kind_config(kind)
+    issuer = _require_issuer(ctx)
+    today = local_date(ctx.clock.now())
+    agency = await ctx.session.get_one(Agency, issuer)
+    seq = await next_number(ctx, issuer, today.year)
+    number = f"{agency.short_name or agency.name}{cfg.number_word}〔{today.year}〕{seq}号"
+    sources = config().sources
+    basis = [{**b, "source": sources.get(b["source_key"], b["source_key"])} for b in basis_rows]
+    template = _templates().select_template([f"{district_code}/{kind}.txt.j2", f"{kind}.txt.j2"])
+    body = template.render(
+        {
+            **context,
+            "number": number,
+            "title": cfg.title,
+            "issued_on": zh_date(today),
+            "addressee": addressee,
+            "basis": basis,
+        }
+    ).strip()
+    doc = LegalDocument(
+        kind=kind,
+        case_id=None,
+        scope_path=scope_path,
+        status=DocumentStatus.ISSUED,
+        title=cfg.title,
+        issuer_agency_id=issuer,
+        issuer_agency_kind=ctx.principal.agency_kind,
+        addressee=addressee[:200],
+        fields=fields,
+        body=body,
+        legal_basis=basis,
+        number_year=today.year,
+        number_seq=seq,
+        number=number,
+        verification_code=_new_code(),
+        drafted_at=ctx.clock.now(),
+        drafted_by=ctx.principal.user_id,
+        issued_at=ctx.clock.now(),
+        issued_on=today,
+        issued_by=ctx.principal.user_id,
+        updated_at=ctx.clock.now(),
+    )
+    assert doc.verification_code is not None
+    doc.pdf = pdf.render(
+        pdf.Printable(
+            issuer=agency.name,
+            title=cfg.title,
+            number=number,
+            body=body,
+            issued_on=zh_date(today),
+            verification_code=_format_code(doc.verification_code),
+            basis=_basis_line(basis),
+        )
+    )
+    doc.pdf_sha256 = hashlib.sha256(doc.pdf).hexdigest()
+    ctx.session.add(doc)
+    await ctx.session.flush()
+    audit.record(
+        ctx,
+        "issue_document",
+        "legal_document",
+        [doc.id],
+        {"kind": kind, "number": number, "sha256": doc.pdf_sha256, "addressee": doc.addressee},
+    )
+    return doc
+
+
+def mark_served(
+    ctx: ServiceContext, doc: LegalDocument, served_on: date, method: ServiceMethod, served_to: str
+) -> None:
+    """送达 of a document without a case: the same checks and fields as ``serve``."""
+    if doc.status is not DocumentStatus.ISSUED:
+        raise WrongStage(
+            f"the document is {doc.status.value}; only an issued one is served",
+            field="documentId",
+        )
+    assert doc.issued_on is not None
+    if served_on > local_date(ctx.clock.now()):
+        raise InvalidInput("the serving date cannot be in the future", field="servedOn")
+    if served_on < doc.issued_on:
+        raise InvalidInput(
+            "a document is served on or after the day it was issued", field="servedOn"
+        )
+    if not served_to.strip():
+        raise InvalidInput("say to whom the document was served", field="servedTo")
+    doc.status = DocumentStatus.SERVED
+    doc.served_on, doc.service_method = served_on, method
+    doc.served_to, doc.served_recorded_by = served_to.strip()[:200], ctx.principal.user_id
+    doc.updated_at = ctx.clock.now()
+
+
+def mark_voided(ctx: ServiceContext, doc: LegalDocument, reason: str) -> None:
+    doc.status = DocumentStatus.VOIDED
+    doc.voided_at, doc.voided_by = ctx.clock.now(), ctx.principal.user_id
+    doc.void_reason = reason.strip()
+    doc.updated_at = ctx.clock.now()
+
+
 async def next_number(ctx: ServiceContext, agency_id: int, year: int) -> int:
     """The agency's next number this year, gapless: the counter row is incremented in the
     issuing transaction, so concurrent issuers queue on its row lock and a rolled-back issue
@@ -579,23 +703,7 @@ async def serve(
 ) -> LegalDocument:
     """送达: record date, manner and recipient; the deadlines anchored on this kind start."""
     doc, case = await _document(ctx, document_id, "serve")
-    if doc.status is not DocumentStatus.ISSUED:
-        raise WrongStage(
-            f"the document is {doc.status.value}; only an issued one is served", field="documentId"
-        )
-    assert doc.issued_on is not None
-    if served_on > local_date(ctx.clock.now()):
-        raise InvalidInput("the serving date cannot be in the future", field="servedOn")
-    if served_on < doc.issued_on:
-        raise InvalidInput(
-            "a document is served on or after the day it was issued", field="servedOn"
-        )
-    if not served_to.strip():
-        raise InvalidInput("say to whom the document was served", field="servedTo")
-    doc.status = DocumentStatus.SERVED
-    doc.served_on, doc.service_method = served_on, method
-    doc.served_to, doc.served_recorded_by = served_to.strip()[:200], ctx.principal.user_id
-    doc.updated_at = ctx.clock.now()
+    mark_served(ctx, doc, served_on, method, served_to)
     await ctx.session.flush()
     anchored = 0
     if case.status is CaseStatus.OPEN:
@@ -634,10 +742,7 @@ async def void(ctx: ServiceContext, *, document_id: int, reason: str) -> LegalDo
     if not reason.strip():
         raise InvalidInput("say why the document is voided", field="reason")
     was = doc.status
-    doc.status = DocumentStatus.VOIDED
-    doc.voided_at, doc.voided_by = ctx.clock.now(), ctx.principal.user_id
-    doc.void_reason = reason.strip()
-    doc.updated_at = ctx.clock.now()
+    mark_voided(ctx, doc, reason)
     await ctx.session.flush()
     withdrawn = 0
     if was is DocumentStatus.SERVED and case.status is CaseStatus.OPEN:

@@ -54,6 +54,7 @@ class TickReport:
     tasks_created: int = 0
     reminders: int = 0
     breaches: int = 0
+    orders_escalated: int = 0
     cases: set[int] = field(default_factory=set)
     events: list[TaskEvent] = field(default_factory=list)
 
@@ -360,4 +361,11 @@ async def tick(session: AsyncSession, now: datetime) -> TickReport:
             return TickReport(skipped=True)
     report = await advance_due(session, now)
     await _task_marks(session, now, report)
+    # Imported here: enforcement builds on the case services, which build on this engine.
+    from workflow.enforcement import escalate_overdue
+
+    escalated = await escalate_overdue(session, now)
+    report.orders_escalated = escalated.orders
+    report.tasks_created += escalated.tasks_created
+    report.events.extend(escalated.events or [])
     return report

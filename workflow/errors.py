@@ -55,3 +55,21 @@ class WrongStage(UserError):
 
 class Duplicate(UserError):
     code = "DUPLICATE"
+
+
+class BadIdNumber(InvalidInput):
+    """A national ID number that fails GB 11643 (length, date or check character)."""
+
+    code = "INVALID_ID_NUMBER"
+
+
+class BadCreditCode(InvalidInput):
+    """A Unified Social Credit Code that fails GB 32100 (alphabet or check character)."""
+
+    code = "INVALID_CREDIT_CODE"
+
+
+class IdempotencyKeyReused(UserError):
+    """The same idempotency key sent with a different request: refused, not merged."""
+
+    code = "IDEMPOTENCY_KEY_REUSED"

@@ -1,0 +1,210 @@
+"""GraphQL for employers (用人单位): the register entry, its history, search and changes."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import TYPE_CHECKING, Annotated
+
+import strawberry
+from strawberry import relay
+
+from models import employer as m
+from models.enums import EmployerKind, LicenceStatus
+from schema.context import Info
+from schema.ids import node_id
+from schema.mutation import UserError, run
+from schema.pagination import Connection, keyset_page, to_connection
+from workflow import employer as service
+from workflow.context import ServiceContext
+
+if TYPE_CHECKING:
+    from schema.enforcement import EnforcementNode
+    from schema.finding import FindingNode
+    from schema.inspection import InspectionVisitType
+
+strawberry.enum(EmployerKind)
+strawberry.enum(LicenceStatus)
+
+
+@strawberry.type(
+    name="Employer",
+    description="An enterprise or individual business, keyed by its unified social credit code.",
+)
+class EmployerNode(relay.Node):
+    employer_id: relay.NodeID[int]
+    row: strawberry.Private[m.Employer]
+
+    @classmethod
+    def from_model(cls, e: m.Employer) -> EmployerNode:
+        return cls(employer_id=e.id, row=e)
+
+    @strawberry.field(description="统一社会信用代码 (GB 32100).")
+    def credit_code(self) -> str:
+        return self.row.credit_code
+
+    @strawberry.field
+    def name(self) -> str:
+        return self.row.name
+
+    @strawberry.field
+    def kind(self) -> EmployerKind:
+        return self.row.kind
+
+    @strawberry.field
+    def address(self) -> str:
+        return self.row.address
+
+    @strawberry.field
+    def legal_representative(self) -> str:
+        return self.row.legal_representative
+
+    @strawberry.field
+    def township_code(self) -> str:
+        return self.row.township_code
+
+    @strawberry.field(description="营业执照: revoked only by a licence revocation decision.")
+    def licence_status(self) -> LicenceStatus:
+        return self.row.licence_status
+
+    @strawberry.field(description="Optimistic version: send it back when updating.")
+    def version(self) -> int:
+        return self.row.version
+
+    @strawberry.field(description="Inspections that listed or visited the employer, newest first.")
+    async def inspections(
+        self, info: Info
+    ) -> list[Annotated[InspectionVisitType, strawberry.lazy("schema.inspection")]]:
+        from schema.inspection import InspectionVisitType
+
+        rows = await info.context.loaders.employer_visits.load(self.row.id)
+        return [InspectionVisitType.from_model(v) for v in rows]
+
+    @strawberry.field(description="Children found working there (as far as the caller may see).")
+    async def findings(
+        self, info: Info
+    ) -> list[Annotated[FindingNode, strawberry.lazy("schema.finding")]]:
+        from schema.finding import FindingNode
+
+        rows = await info.context.loaders.employer_findings.load(self.row.id)
+        return [FindingNode.from_model(f) for f in rows]
+
+    @strawberry.field(description="Return orders, fines and revocations against it.")
+    async def enforcement_actions(
+        self, info: Info
+    ) -> list[Annotated[EnforcementNode, strawberry.lazy("schema.enforcement")]]:
+        from schema.enforcement import EnforcementNode
+
+        rows = await info.context.loaders.employer_actions.load(self.row.id)
+        return [EnforcementNode.from_model(a) for a in rows]
+
+    @classmethod
+    async def resolve_nodes(  # type: ignore[override]
+        cls, *, info: Info, node_ids: Iterable[str], required: bool = False
+    ) -> list[EmployerNode | None]:
+        rows = await service.get_employers(info.context.services, [int(i) for i in node_ids])
+        return [cls.from_model(e) if e else None for e in rows]
+
+
+@strawberry.input
+class EmployerFilterInput:
+    search: str | None = strawberry.field(
+        default=None, description="Part of the name, or the start of the credit code."
+    )
+    township_code: str | None = None
+    licence_status: LicenceStatus | None = None
+
+
+@strawberry.type
+class EmployerQuery:
+    @strawberry.field(description="Employers in the caller's domains, filtered in SQL.")
+    async def employers(
+        self,
+        info: Info,
+        filter: EmployerFilterInput | None = None,
+        first: int | None = None,
+        after: str | None = None,
+    ) -> Connection[EmployerNode]:
+        services = info.context.services
+        f = filter or EmployerFilterInput()
+        stmt = service.employers_query(
+            services,
+            service.EmployerFilter(
+                search=f.search, township_code=f.township_code, licence_status=f.licence_status
+            ),
+        )
+        page = await keyset_page(
+            services.session,
+            stmt,
+            m.Employer.id,
+            lambda e: e.id,
+            prefix="employer",
+            first=first,
+            after=after,
+            cap=info.context.extra.get("max_page_size", 100),
+        )
+        return to_connection(page, EmployerNode.from_model)
+
+
+@strawberry.type
+class EmployerPayload:
+    employer: EmployerNode | None
+    user_errors: list[UserError]
+
+
+@strawberry.input
+class RegisterEmployerInput:
+    credit_code: str
+    name: str
+    address: str
+    township_code: str
+    legal_representative: str = ""
+    licence_status: LicenceStatus = LicenceStatus.ACTIVE
+
+
+@strawberry.input
+class UpdateEmployerInput:
+    employer_id: strawberry.ID
+    expected_version: int | None = None
+    name: str | None = None
+    address: str | None = None
+    legal_representative: str | None = None
+    licence_status: LicenceStatus | None = None
+
+
+@strawberry.type
+class EmployerMutation:
+    @strawberry.mutation(description="Put an employer on the register (credit code checked).")
+    async def register_employer(self, info: Info, input: RegisterEmployerInput) -> EmployerPayload:
+        async def op(ctx: ServiceContext) -> m.Employer:
+            return await service.register(
+                ctx,
+                credit_code=input.credit_code,
+                name=input.name,
+                address=input.address,
+                township_code=input.township_code,
+                legal_representative=input.legal_representative,
+                licence_status=input.licence_status,
+            )
+
+        row, errors = await run(info, op)
+        return EmployerPayload(
+            employer=EmployerNode.from_model(row) if row else None, user_errors=errors
+        )
+
+    @strawberry.mutation(description="Correct an employer's name, address or licence status.")
+    async def update_employer(self, info: Info, input: UpdateEmployerInput) -> EmployerPayload:
+        async def op(ctx: ServiceContext) -> m.Employer:
+            return await service.update(
+                ctx,
+                employer_id=node_id(input.employer_id, "Employer", "employerId"),
+                expected_version=input.expected_version,
+                name=input.name,
+                address=input.address,
+                legal_representative=input.legal_representative,
+                licence_status=input.licence_status,
+            )
+
+        row, errors = await run(info, op)
+        return EmployerPayload(
+            employer=EmployerNode.from_model(row) if row else None, user_errors=errors
+        )

@@ -1,0 +1,321 @@
+"""GraphQL for enforcement against employers: return orders, fines, licence revocations."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import date, datetime
+from typing import TYPE_CHECKING, Annotated, Any
+
+import strawberry
+from strawberry import relay
+
+from models import enforcement as m
+from models.enums import AgencyKind, EnforcementKind, EnforcementStatus, ServiceMethod
+from schema.context import Info
+from schema.document import DocumentNode
+from schema.employer import EmployerNode
+from schema.finding import FindingNode
+from schema.ids import node_id
+from schema.mutation import UserError, run
+from schema.pagination import Connection, keyset_page, to_connection
+from workflow import enforcement as service
+from workflow.context import ServiceContext
+
+if TYPE_CHECKING:
+    from schema.inspection import InspectionNode
+
+strawberry.enum(EnforcementKind)
+strawberry.enum(EnforcementStatus)
+
+
+@strawberry.type(
+    name="EnforcementAction",
+    description="A return order, fine or licence revocation: a numbered document with a state.",
+)
+class EnforcementNode(relay.Node):
+    action_id: relay.NodeID[int]
+    row: strawberry.Private[m.EnforcementAction]
+
+    @classmethod
+    def from_model(cls, a: m.EnforcementAction) -> EnforcementNode:
+        return cls(action_id=a.id, row=a)
+
+    @strawberry.field
+    def kind(self) -> EnforcementKind:
+        return self.row.kind
+
+    @strawberry.field
+    def status(self) -> EnforcementStatus:
+        return self.row.status
+
+    @strawberry.field(description="Optimistic version: send it back when changing it.")
+    def version(self) -> int:
+        return self.row.version
+
+    @strawberry.field(description="The agency that issued it.")
+    def agency_kind(self) -> AgencyKind:
+        return self.row.agency_kind
+
+    @strawberry.field
+    async def employer(self, info: Info) -> EmployerNode | None:
+        e = await info.context.loaders.employer.load(self.row.employer_id)
+        return EmployerNode.from_model(e) if e else None
+
+    @strawberry.field
+    async def inspection(
+        self, info: Info
+    ) -> Annotated[InspectionNode, strawberry.lazy("schema.inspection")] | None:
+        from schema.inspection import InspectionNode
+
+        if self.row.inspection_id is None:
+            return None
+        i = await info.context.loaders.inspection.load(self.row.inspection_id)
+        return InspectionNode.from_model(i) if i else None
+
+    @strawberry.field(description="The numbered document, if the caller may read its kind.")
+    async def document(self, info: Info) -> DocumentNode | None:
+        d = await info.context.loaders.document.load(self.row.document_id)
+        return DocumentNode.from_model(d) if d else None
+
+    @strawberry.field(description="The children it covers, as far as the caller may see them.")
+    async def findings(self, info: Info) -> list[FindingNode]:
+        ids = await info.context.loaders.action_finding_ids.load(self.row.id)
+        rows = await info.context.loaders.finding.load_many(ids)
+        return [FindingNode.from_model(f) for f in rows if f is not None]
+
+    @strawberry.field(description="Days given to return the children (return orders).")
+    def deadline_days(self) -> int | None:
+        return self.row.deadline_days
+
+    @strawberry.field
+    def served_on(self) -> date | None:
+        return self.row.served_on
+
+    @strawberry.field(description="The last day to return the children (served return orders).")
+    def due_on(self) -> date | None:
+        return self.row.due_on
+
+    @strawberry.field
+    def complied_on(self) -> date | None:
+        return self.row.complied_on
+
+    @strawberry.field
+    def compliance_note(self) -> str:
+        return self.row.compliance_note
+
+    @strawberry.field(description="Yuan (fines).")
+    def amount(self) -> int | None:
+        return self.row.amount
+
+    @strawberry.field(
+        description="How the fine was reached: months and rate per child, escalation, "
+        "unlicensed and repeat-offence factors.",
+        graphql_type=strawberry.scalars.JSON,
+    )
+    def calculation(self) -> Any:
+        return self.row.calculation
+
+    @strawberry.field(description="A return order whose deadline passed without compliance.")
+    def escalated(self) -> bool:
+        return self.row.escalated
+
+    @strawberry.field
+    def paid_on(self) -> date | None:
+        return self.row.paid_on
+
+    @strawberry.field
+    def issued_at(self) -> datetime:
+        return self.row.issued_at
+
+    @classmethod
+    async def resolve_nodes(  # type: ignore[override]
+        cls, *, info: Info, node_ids: Iterable[str], required: bool = False
+    ) -> list[EnforcementNode | None]:
+        rows = await service.get_actions(info.context.services, [int(i) for i in node_ids])
+        return [cls.from_model(a) if a else None for a in rows]
+
+
+@strawberry.input
+class EnforcementFilterInput:
+    employer_id: strawberry.ID | None = None
+    inspection_id: strawberry.ID | None = None
+    kind: EnforcementKind | None = None
+    status: EnforcementStatus | None = None
+
+
+@strawberry.type
+class EnforcementQuery:
+    @strawberry.field(description="Enforcement actions the caller may read, newest first.")
+    async def enforcement_actions(
+        self,
+        info: Info,
+        filter: EnforcementFilterInput | None = None,
+        first: int | None = None,
+        after: str | None = None,
+    ) -> Connection[EnforcementNode]:
+        services = info.context.services
+        f = filter or EnforcementFilterInput()
+        stmt = service.actions_query(
+            services,
+            service.EnforcementFilter(
+                employer_id=node_id(f.employer_id, "Employer", "employerId")
+                if f.employer_id
+                else None,
+                inspection_id=node_id(f.inspection_id, "Inspection", "inspectionId")
+                if f.inspection_id
+                else None,
+                kind=f.kind,
+                status=f.status,
+            ),
+        )
+        page = await keyset_page(
+            services.session,
+            stmt,
+            m.EnforcementAction.id,
+            lambda a: a.id,
+            prefix="enforcement",
+            first=first,
+            after=after,
+            cap=info.context.extra.get("max_page_size", 100),
+            descending=True,
+        )
+        return to_connection(page, EnforcementNode.from_model)
+
+
+@strawberry.type
+class EnforcementPayload:
+    action: EnforcementNode | None
+    user_errors: list[UserError]
+
+
+async def _op(info: Info, op: Any) -> EnforcementPayload:
+    row, errors = await run(info, op)
+    return EnforcementPayload(
+        action=EnforcementNode.from_model(row) if row else None, user_errors=errors
+    )
+
+
+@strawberry.input
+class IssueEnforcementInput:
+    kind: EnforcementKind
+    employer_id: strawberry.ID
+    finding_ids: list[strawberry.ID] = strawberry.field(
+        default_factory=list, description="The children it covers (optional for a revocation)."
+    )
+    facts: str = ""
+    amount: int | None = strawberry.field(
+        default=None,
+        description="Fines: defaults to the national standard; more may be set, never less.",
+    )
+
+
+@strawberry.input
+class ServeEnforcementInput:
+    action_id: strawberry.ID
+    served_on: date
+    method: ServiceMethod
+    served_to: str
+
+
+@strawberry.input
+class RecordComplianceInput:
+    action_id: strawberry.ID
+    complied_on: date
+    note: str
+    expected_version: int | None = None
+
+
+@strawberry.input
+class RecordPaymentInput:
+    action_id: strawberry.ID
+    paid_on: date
+    expected_version: int | None = None
+
+
+@strawberry.input
+class VoidEnforcementInput:
+    action_id: strawberry.ID
+    reason: str
+
+
+def _action_id(gid: strawberry.ID) -> int:
+    return node_id(gid, "EnforcementAction", "actionId")
+
+
+@strawberry.type
+class EnforcementMutation:
+    @strawberry.mutation(
+        description="Issue a return order (human resources), a fine or a licence revocation "
+        "(market supervision, as the district's rules say) as a numbered document."
+    )
+    async def issue_enforcement_action(
+        self, info: Info, input: IssueEnforcementInput
+    ) -> EnforcementPayload:
+        async def op(ctx: ServiceContext) -> m.EnforcementAction:
+            return await service.issue(
+                ctx,
+                kind=input.kind,
+                employer_id=node_id(input.employer_id, "Employer", "employerId"),
+                finding_ids=[node_id(f, "LabourFinding", "findingIds") for f in input.finding_ids],
+                facts=input.facts,
+                amount=input.amount,
+            )
+
+        return await _op(info, op)
+
+    @strawberry.mutation(
+        description="送达: a return order's deadline starts; a revocation takes effect."
+    )
+    async def serve_enforcement_action(
+        self, info: Info, input: ServeEnforcementInput
+    ) -> EnforcementPayload:
+        async def op(ctx: ServiceContext) -> m.EnforcementAction:
+            return await service.serve(
+                ctx,
+                action_id=_action_id(input.action_id),
+                served_on=input.served_on,
+                method=input.method,
+                served_to=input.served_to,
+            )
+
+        return await _op(info, op)
+
+    @strawberry.mutation(description="复查: the children were returned to their guardians.")
+    async def record_return_compliance(
+        self, info: Info, input: RecordComplianceInput
+    ) -> EnforcementPayload:
+        async def op(ctx: ServiceContext) -> m.EnforcementAction:
+            return await service.record_compliance(
+                ctx,
+                action_id=_action_id(input.action_id),
+                complied_on=input.complied_on,
+                note=input.note,
+                expected_version=input.expected_version,
+            )
+
+        return await _op(info, op)
+
+    @strawberry.mutation(description="A served fine was paid.")
+    async def record_fine_payment(
+        self, info: Info, input: RecordPaymentInput
+    ) -> EnforcementPayload:
+        async def op(ctx: ServiceContext) -> m.EnforcementAction:
+            return await service.record_payment(
+                ctx,
+                action_id=_action_id(input.action_id),
+                paid_on=input.paid_on,
+                expected_version=input.expected_version,
+            )
+
+        return await _op(info, op)
+
+    @strawberry.mutation(description="作废 an enforcement action and its document, with a reason.")
+    async def void_enforcement_action(
+        self, info: Info, input: VoidEnforcementInput
+    ) -> EnforcementPayload:
+        async def op(ctx: ServiceContext) -> m.EnforcementAction:
+            return await service.void(
+                ctx, action_id=_action_id(input.action_id), reason=input.reason
+            )
+
+        return await _op(info, op)

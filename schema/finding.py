@@ -1,0 +1,320 @@
+"""GraphQL for child-labour findings (童工查处记录): the finding, its child, what followed."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import date, datetime
+from typing import TYPE_CHECKING, Annotated, Any
+
+import strawberry
+from strawberry import relay
+
+from authz.masking import SensitiveField
+from models import finding as m
+from models.enums import Sex
+from schema.child import ChildNode
+from schema.context import Info
+from schema.employer import EmployerNode
+from schema.ids import node_id
+from schema.mutation import UserError, run
+from schema.pagination import Connection, keyset_page, to_connection
+from schema.sensitive import SensitiveValue
+from schema.task import TaskType
+from workflow import finding as service
+from workflow.context import ServiceContext
+
+if TYPE_CHECKING:
+    from schema.case import CaseNode
+    from schema.inspection import InspectionNode
+
+
+@strawberry.type(name="FindingEvidence", description="Metadata of a photo, statement or record.")
+class EvidenceType:
+    kind: str
+    description: str
+    filename: str | None
+    sha256: str | None
+    taken_at: str | None
+
+
+@strawberry.type(
+    name="LabourFinding",
+    description="A child found working at an employer. The child's name and ID number are "
+    "masked for agencies without need-to-know (market supervision never sees the ID number).",
+)
+class FindingNode(relay.Node):
+    finding_id: relay.NodeID[int]
+    row: strawberry.Private[m.LabourFinding]
+
+    @classmethod
+    def from_model(cls, f: m.LabourFinding) -> FindingNode:
+        return cls(finding_id=f.id, row=f)
+
+    async def _show(self, info: Info, fld: SensitiveField, value: str | None) -> SensitiveValue:
+        stage = (
+            await info.context.loaders.case_stage.load(self.row.case_id)
+            if self.row.case_id
+            else None
+        )
+        shown = info.context.guard.show(
+            fld,
+            value,
+            record_type="labour_finding",
+            record_id=self.row.id,
+            domain=self.row.scope_path,
+            stage=stage,
+        )
+        return SensitiveValue.of(shown)
+
+    @strawberry.field
+    async def child_name(self, info: Info) -> SensitiveValue:
+        return await self._show(info, SensitiveField.NAME, self.row.child_name)
+
+    @strawberry.field(description="Null when the child had none (or gave none).")
+    async def national_id(self, info: Info) -> SensitiveValue:
+        return await self._show(info, SensitiveField.NATIONAL_ID, self.row.national_id)
+
+    @strawberry.field
+    def sex(self) -> Sex | None:
+        return self.row.sex
+
+    @strawberry.field(description="Age on the day found (from the ID number where there is one).")
+    def age_at_finding(self) -> int:
+        return self.row.age_at_finding
+
+    @strawberry.field(description="Below the district's child-labour age limit (16).")
+    def under_16(self) -> bool:
+        return self.row.under_16
+
+    @strawberry.field
+    def found_on(self) -> date:
+        return self.row.found_on
+
+    @strawberry.field
+    def employed_since(self) -> date | None:
+        return self.row.employed_since
+
+    @strawberry.field
+    def work(self) -> str:
+        return self.row.work
+
+    @strawberry.field
+    def hours_per_day(self) -> int | None:
+        return self.row.hours_per_day
+
+    @strawberry.field
+    def conditions(self) -> str:
+        return self.row.conditions
+
+    @strawberry.field
+    def hazardous(self) -> bool:
+        return self.row.hazardous
+
+    @strawberry.field
+    def evidence(self) -> list[EvidenceType]:
+        return [
+            EvidenceType(
+                kind=e.get("kind", ""),
+                description=e.get("description", ""),
+                filename=e.get("filename"),
+                sha256=e.get("sha256"),
+                taken_at=e.get("taken_at"),
+            )
+            for e in self.row.evidence
+        ]
+
+    @strawberry.field
+    def recorded_at(self) -> datetime:
+        return self.row.recorded_at
+
+    @strawberry.field(description="Whether the child was matched to the register.")
+    def on_register(self) -> bool:
+        return self.row.child_id is not None
+
+    @strawberry.field(description="The register entry, for agencies that may read children.")
+    async def child(self, info: Info) -> ChildNode | None:
+        if self.row.child_id is None:
+            return None
+        child = await info.context.loaders.registered_child.load(self.row.child_id)
+        return ChildNode.from_model(child) if child else None
+
+    @strawberry.field
+    async def employer(self, info: Info) -> EmployerNode | None:
+        e = await info.context.loaders.employer.load(self.row.employer_id)
+        return EmployerNode.from_model(e) if e else None
+
+    @strawberry.field
+    async def inspection(
+        self, info: Info
+    ) -> Annotated[InspectionNode, strawberry.lazy("schema.inspection")] | None:
+        from schema.inspection import InspectionNode
+
+        if self.row.inspection_id is None:
+            return None
+        i = await info.context.loaders.inspection.load(self.row.inspection_id)
+        return InspectionNode.from_model(i) if i else None
+
+    @strawberry.field(description="The dropout case the finding opened or joined.")
+    async def case(self, info: Info) -> Annotated[CaseNode, strawberry.lazy("schema.case")] | None:
+        from schema.case import CaseNode
+
+        if self.row.case_id is None:
+            return None
+        c = await info.context.loaders.case.load(self.row.case_id)
+        return CaseNode.from_model(c) if c else None
+
+    @strawberry.field(description="Tasks that followed from it, in the caller's queue.")
+    async def tasks(self, info: Info) -> list[TaskType]:
+        rows = await info.context.loaders.finding_tasks.load(self.row.id)
+        return [TaskType.from_model(t) for t in rows]
+
+    @classmethod
+    async def resolve_nodes(  # type: ignore[override]
+        cls, *, info: Info, node_ids: Iterable[str], required: bool = False
+    ) -> list[FindingNode | None]:
+        rows = await service.get_findings(info.context.services, [int(i) for i in node_ids])
+        return [cls.from_model(f) if f else None for f in rows]
+
+
+@strawberry.input
+class FindingFilterInput:
+    inspection_id: strawberry.ID | None = None
+    employer_id: strawberry.ID | None = None
+    case_id: strawberry.ID | None = None
+    under_16: bool | None = None
+
+
+@strawberry.type
+class FindingQuery:
+    @strawberry.field(description="Findings the caller may read, newest first; filtered in SQL.")
+    async def findings(
+        self,
+        info: Info,
+        filter: FindingFilterInput | None = None,
+        first: int | None = None,
+        after: str | None = None,
+    ) -> Connection[FindingNode]:
+        services = info.context.services
+        f = filter or FindingFilterInput()
+        stmt = service.findings_query(
+            services,
+            service.FindingFilter(
+                inspection_id=node_id(f.inspection_id, "Inspection", "inspectionId")
+                if f.inspection_id
+                else None,
+                employer_id=node_id(f.employer_id, "Employer", "employerId")
+                if f.employer_id
+                else None,
+                case_id=node_id(f.case_id, "DropoutCase", "caseId") if f.case_id else None,
+                under_16=f.under_16,
+            ),
+        )
+        page = await keyset_page(
+            services.session,
+            stmt,
+            m.LabourFinding.id,
+            lambda x: x.id,
+            prefix="finding",
+            first=first,
+            after=after,
+            cap=info.context.extra.get("max_page_size", 100),
+            descending=True,
+        )
+        return to_connection(page, FindingNode.from_model)
+
+
+@strawberry.input
+class EvidenceInput:
+    kind: str = strawberry.field(description="photo, statement, payroll, contract, video…")
+    description: str = ""
+    filename: str | None = None
+    sha256: str | None = None
+    taken_at: str | None = None
+
+
+@strawberry.input
+class RecordFindingInput:
+    idempotency_key: str = strawberry.field(
+        description="Chosen by the client (8–64 characters) and resent on retry: "
+        "a retried request returns the finding already recorded."
+    )
+    employer_id: strawberry.ID
+    found_on: date
+    work: str
+    inspection_id: strawberry.ID | None = None
+    national_id: str | None = strawberry.field(
+        default=None, description="Matched against the register when given."
+    )
+    child_name: str | None = strawberry.field(
+        default=None, description="Required when the child is not matched by ID number."
+    )
+    sex: Sex | None = None
+    birth_date: date | None = None
+    age: int | None = strawberry.field(
+        default=None, description="An estimate, when neither ID number nor birth date is known."
+    )
+    employed_since: date | None = None
+    hours_per_day: int | None = None
+    conditions: str = ""
+    hazardous: bool = False
+    absent_since: date | None = strawberry.field(
+        default=None,
+        description="Day 0 of the dropout case if one opens; the finding's date by default.",
+    )
+    evidence: list[EvidenceInput] = strawberry.field(default_factory=list)
+
+
+@strawberry.type
+class FindingPayload:
+    finding: FindingNode | None
+    user_errors: list[UserError]
+
+
+@strawberry.type
+class FindingMutation:
+    @strawberry.mutation(
+        description="Record a child found working; a child under 16 on the register has the "
+        "dropout case opened or joined, and each agency gets its task."
+    )
+    async def record_finding(self, info: Info, input: RecordFindingInput) -> FindingPayload:
+        async def op(ctx: ServiceContext) -> m.LabourFinding:
+            data: dict[str, Any] = {
+                "employer_id": node_id(input.employer_id, "Employer", "employerId"),
+                "inspection_id": node_id(input.inspection_id, "Inspection", "inspectionId")
+                if input.inspection_id
+                else None,
+                "evidence": tuple(
+                    service.Evidence(
+                        kind=e.kind,
+                        description=e.description,
+                        filename=e.filename,
+                        sha256=e.sha256,
+                        taken_at=e.taken_at,
+                    )
+                    for e in input.evidence
+                ),
+            }
+            return await service.record(
+                ctx,
+                service.FindingIn(
+                    found_on=input.found_on,
+                    work=input.work,
+                    idempotency_key=input.idempotency_key,
+                    national_id=input.national_id,
+                    child_name=input.child_name,
+                    sex=input.sex,
+                    birth_date=input.birth_date,
+                    age=input.age,
+                    employed_since=input.employed_since,
+                    hours_per_day=input.hours_per_day,
+                    conditions=input.conditions,
+                    hazardous=input.hazardous,
+                    absent_since=input.absent_since,
+                    **data,
+                ),
+            )
+
+        row, errors = await run(info, op)
+        return FindingPayload(
+            finding=FindingNode.from_model(row) if row else None, user_errors=errors
+        )

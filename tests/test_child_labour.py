@@ -1,0 +1,433 @@
+"""Child-labour inspections end to end over HTTP: an inspection finds two children at one
+employer; each agency's tasks, documents and view; the return order's deadline passes and the
+penalty escalates; a retried finding is recorded once; bad codes are refused with nothing
+written."""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from models.case import DropoutCase
+from models.child import Child
+from models.enums import CaseStatus
+from models.finding import LabourFinding
+from models.reference import Agency
+from models.task import Task
+from tests.conftest import Api
+from workflow import engine, uscc
+from workflow.clock import FixedClock
+
+TODAY = date(2026, 11, 2)
+CODE = uscc.make("92", "370406", "MA3C8Q2X1")
+REGISTER = """mutation($code: String!, $township: String!) { registerEmployer(input: {
+  creditCode: $code, name: "山亭区张记餐馆", address: "山亭区北京路18号", townshipCode: $township,
+  legalRepresentative: "张某"}) { employer { id creditCode kind licenceStatus }
+  userErrors { code field message } } }"""
+PLAN = """mutation($e: [ID!]!, $p: [ParticipantInput!]!) { planInspection(input: {kind: AD_HOC,
+  title: "暑期童工专项巡查", plannedOn: "2026-11-02", employerIds: $e, participants: $p})
+  { inspection { id status version participants { agencyKind } visits { employer { name } } }
+  userErrors { code field message } } }"""
+FINDING = """mutation($in: RecordFindingInput!) { recordFinding(input: $in) { finding { id
+  ageAtFinding under16 onRegister childName { value masked } nationalId { value masked }
+  case { id stage } tasks { kind dueOn } } userErrors { code field message } } }"""
+ISSUE = """mutation($kind: EnforcementKind!, $e: ID!, $f: [ID!]!) { issueEnforcementAction(input:
+  {kind: $kind, employerId: $e, findingIds: $f}) { action { id kind status amount calculation
+  deadlineDays version document { number title body status } }
+  userErrors { code field message } } }"""
+SERVE = """mutation($a: ID!, $on: Date!) { serveEnforcementAction(input: {actionId: $a,
+  servedOn: $on, method: IN_PERSON, servedTo: "张某 本人签收"}) { action { id status dueOn
+  servedOn } userErrors { code field message } } }"""
+QUEUE = """{ agencyQueue(first: 50) { edges { node { kind dueOn status } } } }"""
+INSPECTION = """query($id: ID!) { node(id: $id) { ... on Inspection { status findings { id }
+  enforcementActions { kind status } progress { agencyKind open done overdue nextDueOn } } } }"""
+
+
+async def _children(sessions: async_sessionmaker[AsyncSession], n: int) -> list[Child]:
+    """Pupils aged 12 to 15 with ID numbers and no open case, in one township."""
+    async with sessions() as s:
+        open_case = select(DropoutCase.child_id).where(DropoutCase.status == CaseStatus.OPEN)
+        rows = (
+            (
+                await s.execute(
+                    select(Child)
+                    .where(
+                        Child.national_id.is_not(None),
+                        Child.birth_date > TODAY.replace(year=TODAY.year - 16),
+                        Child.birth_date < TODAY.replace(year=TODAY.year - 12),
+                        Child.id.not_in(open_case),
+                    )
+                    .order_by(Child.id)
+                    .limit(200)
+                )
+            )
+            .scalars()
+            .all()
+        )
+    by_township: dict[str, list[Child]] = {}
+    for c in rows:
+        by_township.setdefault(c.township_code, []).append(c)
+    return next(v for v in by_township.values() if len(v) >= n)[:n]
+
+
+async def _agency_gid(sessions: async_sessionmaker[AsyncSession], kind: str) -> str:
+    import base64
+
+    async with sessions() as s:
+        agency_id = (
+            (await s.execute(select(Agency.id).where(Agency.kind == kind).order_by(Agency.id)))
+            .scalars()
+            .first()
+        )
+    return base64.b64encode(f"Agency:{agency_id}".encode()).decode()
+
+
+def _payload(data: dict[str, Any]) -> dict[str, Any]:
+    (payload,) = data.values()
+    assert payload["userErrors"] == [], payload["userErrors"]
+    return payload
+
+
+async def _setup(api: Api, sessions: async_sessionmaker[AsyncSession]) -> dict[str, Any]:
+    kids = await _children(sessions, 2)
+    employer = _payload(
+        await api.gql(
+            REGISTER, {"code": CODE, "township": kids[0].township_code}, user="hr_officer"
+        )
+    )["employer"]
+    assert employer["kind"] == "INDIVIDUAL_BUSINESS"
+    participants = [
+        {"agencyId": await _agency_gid(sessions, k), "officerName": name}
+        for k, name in (("police", "赵刚"), ("market_supervision", "吴涛"), ("civil_affairs", ""))
+    ]
+    inspection = _payload(
+        await api.gql(PLAN, {"e": [employer["id"]], "p": participants}, user="hr_officer")
+    )["inspection"]
+    assert {p["agencyKind"] for p in inspection["participants"]} == {
+        "HUMAN_RESOURCES",
+        "POLICE",
+        "MARKET_SUPERVISION",
+        "CIVIL_AFFAIRS",
+    }
+    return {"kids": kids, "employer": employer, "inspection": inspection}
+
+
+def _finding_input(state: dict[str, Any], i: int, key: str, **extra: Any) -> dict[str, Any]:
+    return {
+        "idempotencyKey": key,
+        "employerId": state["employer"]["id"],
+        "inspectionId": state["inspection"]["id"],
+        "foundOn": TODAY.isoformat(),
+        "nationalId": state["kids"][i].national_id,
+        "work": "后厨洗碗、传菜",
+        "hoursPerDay": 10,
+        "employedSince": (TODAY - timedelta(days=45)).isoformat(),
+        "conditions": "夜间工作至22时",
+        "evidence": [{"kind": "photo", "filename": "现场.jpg", "sha256": "a" * 64}],
+        **extra,
+    }
+
+
+async def _queue(api: Api, user: str) -> list[dict[str, Any]]:
+    data = await api.gql(QUEUE, user=user)
+    return [e["node"] for e in data["agencyQueue"]["edges"]]
+
+
+async def test_inspection_finds_two_children_and_the_penalty_escalates(
+    api: Api, sessions: async_sessionmaker[AsyncSession], clock: FixedClock
+) -> None:
+    state = await _setup(api, sessions)
+    findings = []
+    for i in range(2):
+        f = _payload(
+            await api.gql(
+                FINDING,
+                {"in": _finding_input(state, i, f"patrol-2026-11-02-{i}")},
+                user="police_officer",
+            )
+        )["finding"]
+        assert f["under16"] and f["onRegister"]
+        assert f["nationalId"]["masked"] is False  # police hold household registers (ST 8)
+        assert f["case"] is None  # police see dropout cases only from the dropout report on
+        findings.append(f)
+
+    # Each finding opened the child's dropout case, so persuasion and enrolment follow.
+    async with sessions() as s:
+        cases = (
+            (
+                await s.execute(
+                    select(DropoutCase).where(
+                        DropoutCase.child_id.in_([k.id for k in state["kids"]]),
+                        DropoutCase.status == CaseStatus.OPEN,
+                    )
+                )
+            )
+            .scalars()
+            .all()
+        )
+        assert len(cases) == 2
+        tasks = (await s.execute(select(Task).where(Task.finding_id.is_not(None)))).scalars().all()
+    due = {(t.agency_kind.value, t.kind): t.due_on for t in tasks}
+    assert due == {
+        ("human_resources", "labour_return_order"): TODAY + timedelta(days=1),
+        ("market_supervision", "labour_penalty_review"): TODAY + timedelta(days=15),
+        ("civil_affairs", "labour_assistance_check"): TODAY + timedelta(days=7),
+        ("school", "labour_enrolment"): TODAY + timedelta(days=7),
+    }
+    assert len(tasks) == 8
+
+    # Each agency's queue holds its own part, with its due dates.
+    hr = [t for t in await _queue(api, "hr_officer") if t["kind"].startswith("labour_")]
+    assert [(t["kind"], t["dueOn"]) for t in hr] == [("labour_return_order", "2026-11-03")] * 2
+    market = [t for t in await _queue(api, "market_officer") if t["kind"].startswith("labour_")]
+    assert [t["kind"] for t in market] == ["labour_penalty_review"] * 2
+    civil = [t for t in await _queue(api, "civil_affairs") if t["kind"].startswith("labour_")]
+    assert [t["dueOn"] for t in civil] == ["2026-11-09"] * 2
+
+    # The education bureau sees the cases with the findings linked.
+    case_view = await api.gql(
+        """query($id: ID!) { node(id: $id) { ... on DropoutCase { stage findings { id work
+        nationalId { masked } employer { name } } tasks { kind agency } timeline { kind } } } }""",
+        {"id": _gid("DropoutCase", cases[0].id)},
+    )
+    node = case_view["node"]
+    assert node["findings"][0]["employer"]["name"] == "山亭区张记餐馆"
+    assert node["findings"][0]["nationalId"]["masked"] is False
+    assert "labour_finding" in {e["kind"] for e in node["timeline"]}
+
+    # Human resources orders the children returned: one numbered order naming both.
+    order = _payload(
+        await api.gql(
+            ISSUE,
+            {
+                "kind": "RETURN_ORDER",
+                "e": state["employer"]["id"],
+                "f": [f["id"] for f in findings],
+            },
+            user="hr_officer",
+        )
+    )
+    order = order["action"]
+    assert order["deadlineDays"] == 7 and order["status"] == "ISSUED"
+    assert order["document"]["number"] == "山人社童返〔2026〕1号"
+    body = order["document"]["body"]
+    assert "7日内" in body and "全部由你单位承担" in body
+    for kid in state["kids"]:
+        assert kid.national_id not in body and kid.name not in body  # the employer sees masks
+    hr = [t for t in await _queue(api, "hr_officer") if t["kind"] == "labour_return_order"]
+    assert [t["status"] for t in hr] == ["DONE", "DONE"]  # issuing the order did them
+    served = _payload(
+        await api.gql(SERVE, {"a": order["id"], "on": "2026-11-02"}, user="hr_officer")
+    )["action"]
+    assert served["dueOn"] == "2026-11-09"
+
+    # Market supervision cannot yet revoke the licence: nothing serious has happened.
+    early = await api.gql(
+        ISSUE,
+        {"kind": "LICENCE_REVOCATION", "e": state["employer"]["id"], "f": []},
+        user="market_officer",
+    )
+    assert early["issueEnforcementAction"]["userErrors"][0]["code"] == "WRONG_STAGE"
+
+    # The deadline passes without compliance: the scheduler escalates, once.
+    clock.advance(days=8)
+    for _ in range(2):
+        async with sessions() as s:
+            report = await engine.tick(s, clock.now())
+            await s.commit()
+        assert report.orders_escalated in (0, 1)
+    view = await api.gql(INSPECTION, {"id": state["inspection"]["id"]}, user="hr_officer")
+    actions = view["node"]["enforcementActions"]
+    assert actions == [{"kind": "RETURN_ORDER", "status": "OVERDUE"}]
+    market = [
+        t for t in await _queue(api, "market_officer") if t["kind"] == "labour_licence_review"
+    ]
+    assert len(market) == 2
+
+    # The fine now counts the ignored deadline at the higher rate (禁止使用童工规定 art. 6).
+    fine = _payload(
+        await api.gql(
+            ISSUE,
+            {"kind": "FINE", "e": state["employer"]["id"], "f": [f["id"] for f in findings]},
+            user="market_officer",
+        )
+    )["action"]
+    # 45 days worked: 2 months × 5,000; 1 month overdue × 10,000; two children.
+    assert fine["amount"] == 2 * (2 * 5000 + 1 * 10000)
+    assert fine["calculation"]["children"][0]["overdue_months"] == 1
+    assert "1万元" in fine["document"]["body"] or "10000" in fine["document"]["body"]
+    revoke = _payload(
+        await api.gql(
+            ISSUE,
+            {"kind": "LICENCE_REVOCATION", "e": state["employer"]["id"], "f": []},
+            user="market_officer",
+        )
+    )["action"]
+    _payload(await api.gql(SERVE, {"a": revoke["id"], "on": "2026-11-10"}, user="market_officer"))
+    employer = await api.gql(
+        "query($id: ID!) { node(id: $id) { ... on Employer { licenceStatus "
+        "enforcementActions { kind status } } } }",
+        {"id": state["employer"]["id"]},
+        user="market_officer",
+    )
+    assert employer["node"]["licenceStatus"] == "REVOKED"
+    assert {(a["kind"], a["status"]) for a in employer["node"]["enforcementActions"]} == {
+        ("RETURN_ORDER", "OVERDUE"),
+        ("FINE", "ISSUED"),
+        ("LICENCE_REVOCATION", "SERVED"),
+    }
+    market = [t for t in await _queue(api, "market_officer") if t["kind"].startswith("labour_")]
+    assert {t["status"] for t in market} == {"DONE"}  # the fine and the revocation did them
+
+    # Roll-up: each agency's part of the inspection.
+    view = await api.gql(INSPECTION, {"id": state["inspection"]["id"]}, user="hr_officer")
+    parts = {p["agencyKind"]: p for p in view["node"]["progress"]}
+    assert parts["HUMAN_RESOURCES"]["done"] == 2 and parts["HUMAN_RESOURCES"]["overdue"] == 2
+    assert parts["MARKET_SUPERVISION"]["done"] == 4  # penalty reviews, licence reviews
+    assert parts["CIVIL_AFFAIRS"]["open"] == 2 and parts["CIVIL_AFFAIRS"]["overdue"] == 2
+    assert parts["SCHOOL"]["open"] == 2
+
+    # Each agency's view is only its part.
+    market_view = await api.gql(
+        "{ findings(first: 10) { edges { node { childName { value masked }"
+        " nationalId { value masked } case { id } } } } }",
+        user="market_officer",
+    )
+    for edge in market_view["findings"]["edges"]:
+        node = edge["node"]
+        assert node["nationalId"]["masked"] is True
+        assert node["nationalId"]["value"] not in {k.national_id for k in state["kids"]}
+        assert node["case"] is None
+    market_cases = await api.gql("{ cases(first: 1) { totalCount } }", user="market_officer")
+    assert market_cases["cases"]["totalCount"] == 0
+    judicial = await api.gql("{ findings(first: 10) { totalCount } }", user="judicial_officer")
+    assert judicial["findings"]["totalCount"] == 0
+    for query in (
+        "{ employers(first: 1) { totalCount } }",
+        "{ inspections(first: 1) { totalCount } }",
+        "{ enforcementActions(first: 1) { totalCount } }",
+    ):
+        errors = await api.post(query, user="judicial_officer")
+        body = errors.json()
+        assert body.get("errors") or next(iter(body["data"].values()))["totalCount"] == 0
+    hr_view = await api.gql(
+        "{ findings(first: 10) { edges { node { nationalId { masked } } } } }", user="hr_officer"
+    )
+    assert all(e["node"]["nationalId"]["masked"] for e in hr_view["findings"]["edges"])
+    refused = await api.post(
+        ISSUE,
+        {"kind": "FINE", "e": state["employer"]["id"], "f": [findings[0]["id"]]},
+        user="police_officer",
+    )
+    assert refused.json()["errors"][0]["extensions"]["code"] == "FORBIDDEN"
+
+
+def _gid(type_name: str, pk: int) -> str:
+    import base64
+
+    return base64.b64encode(f"{type_name}:{pk}".encode()).decode()
+
+
+async def test_a_retried_finding_is_recorded_once(
+    api: Api, sessions: async_sessionmaker[AsyncSession]
+) -> None:
+    state = await _setup(api, sessions)
+    payload = {"in": _finding_input(state, 0, "retry-key-0001")}
+    first = _payload(await api.gql(FINDING, payload, user="police_officer"))["finding"]
+    again = _payload(await api.gql(FINDING, payload, user="police_officer"))["finding"]
+    assert again["id"] == first["id"]
+    async with sessions() as s:
+        count = (await s.execute(select(func.count()).select_from(LabourFinding))).scalar_one()
+        tasks = (
+            await s.execute(
+                select(func.count()).select_from(Task).where(Task.finding_id.is_not(None))
+            )
+        ).scalar_one()
+    assert count == 1 and tasks == 4
+    changed = {"in": _finding_input(state, 0, "retry-key-0001", work="搬运")}
+    reused = (await api.gql(FINDING, changed, user="police_officer"))["recordFinding"]
+    assert reused["userErrors"][0]["code"] == "IDEMPOTENCY_KEY_REUSED"
+
+
+async def test_bad_codes_are_refused_and_nothing_is_written(
+    api: Api, sessions: async_sessionmaker[AsyncSession]
+) -> None:
+    bad = CODE[:-1] + ("0" if CODE[-1] != "0" else "1")
+    data = await api.gql(REGISTER, {"code": bad, "township": "370406100"}, user="hr_officer")
+    errors = data["registerEmployer"]["userErrors"]
+    assert (
+        errors and errors[0]["code"] == "INVALID_CREDIT_CODE" and errors[0]["field"] == "creditCode"
+    )
+    data = await api.gql(
+        REGISTER, {"code": "91370406MA3C8Q2XIO", "township": "370406100"}, user="hr_officer"
+    )
+    assert data["registerEmployer"]["userErrors"][0]["code"] == "INVALID_CREDIT_CODE"
+
+    state = await _setup(api, sessions)
+    kid = state["kids"][0].national_id
+    wrong = kid[:-1] + ("0" if kid[-1] != "0" else "1")
+    for number in (wrong, "37040620101301123X", "12345"):
+        data = await api.gql(
+            FINDING,
+            {"in": _finding_input(state, 0, f"bad-id-{number}", nationalId=number)},
+            user="police_officer",
+        )
+        err = data["recordFinding"]["userErrors"]
+        assert err[0]["code"] == "INVALID_ID_NUMBER" and err[0]["field"] == "nationalId"
+    async with sessions() as s:
+        assert (await s.execute(select(func.count()).select_from(LabourFinding))).scalar_one() == 0
+        assert (
+            await s.execute(
+                select(func.count()).select_from(Task).where(Task.finding_id.is_not(None))
+            )
+        ).scalar_one() == 0
+        visits = (
+            await s.execute(
+                select(func.count())
+                .select_from(DropoutCase)
+                .where(
+                    DropoutCase.child_id == state["kids"][0].id,
+                    DropoutCase.status == CaseStatus.OPEN,
+                )
+            )
+        ).scalar_one()
+    assert visits == 0
+
+
+async def test_a_child_not_on_the_register_is_recorded_and_the_township_identifies_them(
+    api: Api, sessions: async_sessionmaker[AsyncSession]
+) -> None:
+    state = await _setup(api, sessions)
+    data = _payload(
+        await api.gql(
+            FINDING,
+            {
+                "in": _finding_input(
+                    state, 0, "no-id-child-01", nationalId=None, childName="小李", age=13
+                )
+            },
+            user="police_officer",
+        )
+    )["finding"]
+    assert data["onRegister"] is False and data["case"] is None and data["under16"]
+    async with sessions() as s:
+        kinds = {
+            (t.agency_kind.value, t.kind)
+            for t in (await s.execute(select(Task).where(Task.finding_id.is_not(None)))).scalars()
+        }
+    assert ("township", "labour_enrolment") in kinds
+    older = _payload(
+        await api.gql(
+            FINDING,
+            {
+                "in": _finding_input(
+                    state, 0, "no-id-child-02", nationalId=None, childName="小王", age=16
+                )
+            },
+            user="police_officer",
+        )
+    )["finding"]
+    assert older["under16"] is False and older["tasks"] == []
