@@ -8,6 +8,7 @@ from datetime import timedelta
 from typing import Any
 
 from sqlalchemy import event
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from tests.conftest import Api, Database
 from tests.test_cases import report
@@ -73,3 +74,37 @@ async def test_nodes_batches_per_type(api: Api, database: Database) -> None:
     assert [n["id"] for n in large["nodes"]] == [*ids, "SnVyaXNkaWN0aW9uOjM3MDQwNg=="]
     assert len(small["nodes"]) == 3
     assert len(many) == len(few)
+
+
+FINDINGS = """query($n: Int!) { findings(first: $n) { totalCount edges { node { id childName
+  { value } nationalId { value } employer { name } inspection { title progress { open } }
+  case { stage } tasks { kind } child { name } } } } }"""
+INSPECTIONS = """query($n: Int!) { inspections(first: $n) { totalCount edges { node { id
+  participants { agencyKind agency { name } } visits { employer { name } }
+  findings { work } enforcementActions { kind document { number } findings { work } }
+  progress { agencyKind open } campaign { name } } } } }"""
+
+
+async def test_labour_pages_cost_the_same_for_2_and_12(
+    api: Api, database: Database, sessions: async_sessionmaker[AsyncSession]
+) -> None:
+    from tests.test_child_labour import FINDING, ISSUE, _children, _finding_input, _setup
+
+    state = await _setup(api, sessions)
+    kids = await _children(sessions, 12)
+    for i, kid in enumerate(kids):  # twelve inspections alike: a pupil found, an order issued
+        planned = await api.gql("""mutation($e: ID!) { planInspection(input: {kind: AD_HOC,
+            title: "复查", plannedOn: "2026-11-02", employerIds: [$e]}) { inspection { id } } }""",
+                                {"e": state["employer"]["id"]}, user="hr_officer")
+        inspection = planned["planInspection"]["inspection"]["id"]
+        found = await api.gql(FINDING, {"in": {**_finding_input(state, 0, f"count-{i}-finding"),
+                                               "inspectionId": inspection,
+                                               "nationalId": kid.national_id}},
+                              user="police_officer")
+        finding = found["recordFinding"]["finding"]["id"]
+        await api.gql(ISSUE, {"kind": "RETURN_ORDER", "e": state["employer"]["id"],
+                              "f": [finding]}, user="hr_officer")
+    for query in (FINDINGS, INSPECTIONS):
+        small = await _cost(api, database, query, 2, "edu_officer")
+        large = await _cost(api, database, query, 12, "edu_officer")
+        assert large == small, (query[:30], small, large)
