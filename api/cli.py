@@ -62,9 +62,9 @@ async def _seed(settings: Settings, if_empty: bool, children: int) -> int:
             counts = await demo.seed_demo(session, children=children)
             await session.commit()
             rules, version = await load_policy(session)
-            counts["cases"] = await demo.seed_demo_cases(
-                session, Authorizer(rules, version), datetime.now(UTC)
-            )
+            authz = Authorizer(rules, version)
+            counts["cases"] = await demo.seed_demo_cases(session, authz, datetime.now(UTC))
+            counts["employers"] = await demo.seed_demo_labour(session, authz, datetime.now(UTC))
             await session.commit()
             print(f"demo county 山亭区 loaded: {counts}")
             return 0
@@ -131,7 +131,8 @@ async def _tick(settings: Settings, now: datetime | None) -> int:
     else:
         print(
             f"steps entered: {report.steps_entered}, tasks created: {report.tasks_created}, "
-            f"reminders: {report.reminders}, breaches: {report.breaches}"
+            f"reminders: {report.reminders}, breaches: {report.breaches}, "
+            f"return orders overdue: {report.orders_escalated}"
         )
     return 0
 

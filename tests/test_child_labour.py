@@ -5,21 +5,28 @@ written."""
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+import asyncio
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from authz.enforcer import Authorizer
 from models.case import DropoutCase
 from models.child import Child
-from models.enums import CaseStatus
+from models.enforcement import EnforcementAction
+from models.enums import CaseStatus, EnforcementStatus
 from models.finding import LabourFinding
 from models.reference import Agency
 from models.task import Task
-from tests.conftest import Api
-from workflow import engine, uscc
+from tests.conftest import Api, scratch_postgres
+from workflow import employer as employers
+from workflow import engine, finding, uscc
 from workflow.clock import FixedClock
+from workflow.context import ServiceContext
+from workflow.user import load_principal
 
 TODAY = date(2026, 11, 2)
 CODE = uscc.make("92", "370406", "MA3C8Q2X1")
@@ -431,3 +438,71 @@ async def test_a_child_not_on_the_register_is_recorded_and_the_township_identifi
         )
     )["finding"]
     assert older["under16"] is False and older["tasks"] == []
+
+
+async def test_the_demo_county_has_a_campaign_under_way(
+    session: AsyncSession, authorizer: Authorizer, clock: FixedClock
+) -> None:
+    from workflow import demo
+
+    assert await demo.seed_demo_labour(session, authorizer, clock.now()) == 6
+    action = (await session.execute(select(EnforcementAction))).scalar_one()
+    assert action.status is EnforcementStatus.SERVED and action.due_on is not None
+    finding = (await session.execute(select(LabourFinding))).scalar_one()
+    assert finding.case_id is not None and finding.under_16
+
+
+async def test_concurrent_retries_record_one_finding(
+    tmp_path: Path, authorizer: Authorizer
+) -> None:
+    """Eight copies of one request race on PostgreSQL: one finding, one set of tasks."""
+    async with scratch_postgres(tmp_path, children=60) as db:
+        clock = FixedClock(datetime(2026, 11, 2, 2, tzinfo=UTC))
+        async with AsyncSession(db, expire_on_commit=False) as s:
+            hr = await load_principal(s, "hr_officer")
+            police = await load_principal(s, "police_officer")
+            assert hr is not None and police is not None
+            township = (await s.execute(select(Child.township_code).limit(1))).scalar_one()
+            pupil = (
+                await s.execute(
+                    select(Child)
+                    .where(
+                        Child.national_id.is_not(None),
+                        Child.birth_date > date(2011, 1, 1),
+                    )
+                    .limit(1)
+                )
+            ).scalar_one()
+            employer = await employers.register(
+                ServiceContext(s, hr, authorizer, clock),
+                credit_code=CODE,
+                name="某某餐馆",
+                address="某路1号",
+                township_code=township,
+            )
+            await s.commit()
+
+        data = finding.FindingIn(
+            employer_id=employer.id,
+            found_on=TODAY,
+            work="传菜",
+            national_id=pupil.national_id,
+            idempotency_key="race-0000-0001",
+        )
+
+        async def attempt() -> int:
+            async with AsyncSession(db, expire_on_commit=False) as s:
+                row = await finding.record(ServiceContext(s, police, authorizer, clock), data)
+                await s.commit()
+                return row.id
+
+        ids = await asyncio.gather(*(attempt() for _ in range(8)))
+        assert len(set(ids)) == 1
+        async with AsyncSession(db) as s:
+            count = (await s.execute(select(func.count()).select_from(LabourFinding))).scalar_one()
+            tasks = (
+                await s.execute(
+                    select(func.count()).select_from(Task).where(Task.finding_id.is_not(None))
+                )
+            ).scalar_one()
+        assert (count, tasks) == (1, 4)

@@ -135,9 +135,10 @@ async def register(
         created_by=ctx.principal.user_id,
         updated_at=ctx.clock.now(),
     )
-    ctx.session.add(employer)
     try:
+        # Added inside the savepoint: begin_nested() flushes what is pending before it starts.
         async with ctx.session.begin_nested():
+            ctx.session.add(employer)
             await ctx.session.flush()
     except IntegrityError as exc:
         raise Duplicate(f"{info.code} is already registered", field="creditCode") from exc

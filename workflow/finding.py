@@ -291,13 +291,16 @@ async def record(ctx: ServiceContext, data: FindingIn) -> LabourFinding:
         idempotency_key=key,
         request_hash=digest,
     )
-    ctx.session.add(finding)
     try:
+        # Added inside the savepoint: begin_nested() flushes what is pending before it starts.
         async with ctx.session.begin_nested():
+            ctx.session.add(finding)
             await ctx.session.flush()
     except IntegrityError:
-        # The same key committed by a concurrent retry while this request was checking.
-        ctx.session.expunge(finding)
+        # The same key committed by a concurrent retry while this request was checking; the
+        # savepoint's rollback has already dropped the pending row from the session.
+        if finding in ctx.session:
+            ctx.session.expunge(finding)
         again = await _replay(ctx, key, digest)
         if again is None:
             raise
