@@ -241,11 +241,13 @@ async def test_inspection_finds_two_children_and_the_penalty_escalates(
 
     # The deadline passes without compliance: the scheduler escalates, once.
     clock.advance(days=8)
+    escalated = []
     for _ in range(2):
         async with sessions() as s:
             report = await engine.tick(s, clock.now())
             await s.commit()
-        assert report.orders_escalated in (0, 1)
+        escalated.append(report.orders_escalated)
+    assert escalated == [1, 0]
     view = await api.gql(INSPECTION, {"id": state["inspection"]["id"]}, user="hr_officer")
     actions = view["node"]["enforcementActions"]
     assert actions == [{"kind": "RETURN_ORDER", "status": "OVERDUE"}]
@@ -265,7 +267,8 @@ async def test_inspection_finds_two_children_and_the_penalty_escalates(
     # 45 days worked: 2 months × 5,000; 1 month overdue × 10,000; two children.
     assert fine["amount"] == 2 * (2 * 5000 + 1 * 10000)
     assert fine["calculation"]["children"][0]["overdue_months"] == 1
-    assert "1万元" in fine["document"]["body"] or "10000" in fine["document"]["body"]
+    assert "逾期未送回1个月，每月10000元" in fine["document"]["body"]
+    assert "罚款人民币40000元" in fine["document"]["body"]
     revoke = _payload(
         await api.gql(
             ISSUE,
@@ -506,3 +509,17 @@ async def test_concurrent_retries_record_one_finding(
                 )
             ).scalar_one()
         assert (count, tasks) == (1, 4)
+
+
+async def test_a_campaign_is_seen_only_by_those_who_see_inspections(api: Api) -> None:
+    created = await api.gql(
+        """mutation { createCampaign(input: {name: "寒假童工专项检查", startsOn: "2027-01-20",
+        endsOn: "2027-02-20"}) { campaign { id } userErrors { code } } }""",
+        user="hr_officer",
+    )
+    gid = created["createCampaign"]["campaign"]["id"]
+    query = "query($id: ID!) { node(id: $id) { ... on InspectionCampaign { name } } }"
+    seen = await api.gql(query, {"id": gid}, user="market_officer")
+    assert seen["node"] == {"name": "寒假童工专项检查"}
+    unseen = await api.gql(query, {"id": gid}, user="judicial_officer")
+    assert unseen["node"] is None

@@ -25,7 +25,7 @@ from workflow import audit
 from workflow.calendar import local_date
 from workflow.case import check_version_of
 from workflow.context import ServiceContext
-from workflow.employer import visible_employer
+from workflow.employer import get_employers, visible_employer
 from workflow.errors import Forbidden, InvalidInput, NotFound, WrongStage
 
 OBJ = "inspection"
@@ -87,7 +87,11 @@ async def visible_inspection(
 
 
 async def campaigns_of(ctx: ServiceContext, ids: Sequence[int]) -> list[Campaign | None]:
-    rows = (await ctx.session.execute(select(Campaign).where(Campaign.id.in_(ids)))).scalars()
+    """Campaigns the caller may see: the inspection policy over the campaign's district."""
+    visible_campaign = scope_filter(ctx.authz, ctx.principal, OBJ, "read", Campaign.scope_path)
+    rows = (
+        await ctx.session.execute(select(Campaign).where(Campaign.id.in_(ids), visible_campaign))
+    ).scalars()
     found = {c.id: c for c in rows}
     return [found.get(i) for i in ids]
 
@@ -287,7 +291,10 @@ async def plan(
         raise InvalidInput("an employer is listed twice", field="employerIds")
     if len(employer_ids) > 200:
         raise InvalidInput("at most 200 employers per inspection", field="employerIds")
-    employers = [await visible_employer(ctx, e) for e in employer_ids]
+    found = await get_employers(ctx, employer_ids)
+    if any(e is None for e in found):
+        raise NotFound("no such employer", field="employerIds")
+    employers = [e for e in found if e is not None]
     for e in employers:
         if not (e.scope_path == scope or e.scope_path.startswith(scope + "/")):
             raise InvalidInput(f"{e.name} is outside the inspection's area", field="employerIds")
