@@ -20,7 +20,8 @@ Column = ColumnElement[str] | InstrumentedAttribute[str]
 IntColumn = ColumnElement[int] | InstrumentedAttribute[int]
 
 
-def _escape_like(value: str) -> str:
+def escape_like(value: str) -> str:
+    """A literal for LIKE with ``escape="\\"``: ``%`` and ``_`` match only themselves."""
     return value.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
 
 
@@ -28,7 +29,7 @@ def covers(scope: Column, domain: str) -> ColumnElement[bool]:
     """SQL for ``domain_covers(scope, domain)``: equal, or below on a whole path segment."""
     if domain == "*":
         return true()
-    return or_(scope == domain, scope.like(_escape_like(domain) + "/%", escape="\\"))
+    return or_(scope == domain, scope.like(escape_like(domain) + "/%", escape="\\"))
 
 
 def scope_filter(

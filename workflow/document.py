@@ -500,29 +500,12 @@ async def issue(
         raise WrongStage(f"this district's ladder has no {doc.kind} step", field="documentId")
 
     today = local_date(ctx.clock.now())
-    agency = await ctx.session.get_one(Agency, doc.issuer_agency_id)
-    seq = await next_number(ctx, doc.issuer_agency_id, today.year)
-    doc.number_year, doc.number_seq = today.year, seq
-    doc.number = f"{agency.short_name or agency.name}{cfg.number_word}〔{today.year}〕{seq}号"
-    doc.verification_code = _new_code()
+    agency = await _number(ctx, doc, cfg, today)
+    assert doc.number is not None
     doc.body, doc.legal_basis = await _render(
         ctx, doc, case, ladder, number=doc.number, issued_on=today
     )
-    doc.pdf = pdf.render(
-        pdf.Printable(
-            issuer=agency.name,
-            title=doc.title,
-            number=doc.number,
-            body=doc.body,
-            issued_on=zh_date(today),
-            verification_code=_format_code(doc.verification_code),
-            basis=_basis_line(doc.legal_basis),
-        )
-    )
-    doc.pdf_sha256 = hashlib.sha256(doc.pdf).hexdigest()
-    doc.status = DocumentStatus.ISSUED
-    doc.issued_at, doc.issued_on, doc.issued_by = ctx.clock.now(), today, ctx.principal.user_id
-    doc.updated_at = ctx.clock.now()
+    _freeze(ctx, doc, agency, today)
     await ctx.session.flush()
     cases.case_event(
         ctx,
@@ -548,6 +531,46 @@ async def issue(
     return doc
 
 
+async def _number(ctx: ServiceContext, doc: LegalDocument, cfg: KindConfig, today: date) -> Agency:
+    """Give the document its agency's next number this year and a verification code."""
+    agency = await ctx.session.get_one(Agency, doc.issuer_agency_id)
+    seq = await next_number(ctx, doc.issuer_agency_id, today.year)
+    doc.number_year, doc.number_seq = today.year, seq
+    doc.number = f"{agency.short_name or agency.name}{cfg.number_word}〔{today.year}〕{seq}号"
+    doc.verification_code = _new_code()
+    return agency
+
+
+def _freeze(ctx: ServiceContext, doc: LegalDocument, agency: Agency, today: date) -> None:
+    """Print the numbered, rendered document, hash the PDF, and mark it issued."""
+    assert doc.number is not None and doc.verification_code is not None
+    doc.pdf = pdf.render(
+        pdf.Printable(
+            issuer=agency.name,
+            title=doc.title,
+            number=doc.number,
+            body=doc.body,
+            issued_on=zh_date(today),
+            verification_code=_format_code(doc.verification_code),
+            basis=_basis_line(doc.legal_basis),
+        )
+    )
+    doc.pdf_sha256 = hashlib.sha256(doc.pdf).hexdigest()
+    doc.status = DocumentStatus.ISSUED
+    doc.issued_at, doc.issued_on, doc.issued_by = ctx.clock.now(), today, ctx.principal.user_id
+    doc.updated_at = ctx.clock.now()
+
+
+def _with_sources(basis_rows: Sequence[dict[str, str]]) -> list[dict[str, Any]]:
+    sources = config().sources
+    return [{**b, "source": sources.get(b["source_key"], b["source_key"])} for b in basis_rows]
+
+
+def _template(district_code: str, kind: str) -> jinja2.Template:
+    """The district's wording of a kind, else the default one."""
+    return _templates().select_template([f"{district_code}/{kind}.txt.j2", f"{kind}.txt.j2"])
+
+
 async def issue_standalone(
     ctx: ServiceContext,
     *,
@@ -562,60 +585,36 @@ async def issue_standalone(
     """Number, render and freeze a document that belongs to no case (an enforcement action
     on an employer): the caller has checked the policy for its own object."""
     cfg = kind_config(kind)
-    issuer = _require_issuer(ctx)
     today = local_date(ctx.clock.now())
-    agency = await ctx.session.get_one(Agency, issuer)
-    seq = await next_number(ctx, issuer, today.year)
-    number = f"{agency.short_name or agency.name}{cfg.number_word}〔{today.year}〕{seq}号"
-    sources = config().sources
-    basis = [{**b, "source": sources.get(b["source_key"], b["source_key"])} for b in basis_rows]
-    template = _templates().select_template([f"{district_code}/{kind}.txt.j2", f"{kind}.txt.j2"])
-    body = template.render(
-        {
-            **context,
-            "number": number,
-            "title": cfg.title,
-            "issued_on": zh_date(today),
-            "addressee": addressee,
-            "basis": basis,
-        }
-    ).strip()
     doc = LegalDocument(
         kind=kind,
         case_id=None,
         scope_path=scope_path,
-        status=DocumentStatus.ISSUED,
         title=cfg.title,
-        issuer_agency_id=issuer,
+        issuer_agency_id=_require_issuer(ctx),
         issuer_agency_kind=ctx.principal.agency_kind,
         addressee=addressee[:200],
         fields=fields,
-        body=body,
-        legal_basis=basis,
-        number_year=today.year,
-        number_seq=seq,
-        number=number,
-        verification_code=_new_code(),
+        legal_basis=_with_sources(basis_rows),
         drafted_at=ctx.clock.now(),
         drafted_by=ctx.principal.user_id,
-        issued_at=ctx.clock.now(),
-        issued_on=today,
-        issued_by=ctx.principal.user_id,
-        updated_at=ctx.clock.now(),
     )
-    assert doc.verification_code is not None
-    doc.pdf = pdf.render(
-        pdf.Printable(
-            issuer=agency.name,
-            title=cfg.title,
-            number=number,
-            body=body,
-            issued_on=zh_date(today),
-            verification_code=_format_code(doc.verification_code),
-            basis=_basis_line(basis),
+    agency = await _number(ctx, doc, cfg, today)
+    doc.body = (
+        _template(district_code, kind)
+        .render(
+            {
+                **context,
+                "number": doc.number,
+                "title": cfg.title,
+                "issued_on": zh_date(today),
+                "addressee": doc.addressee,
+                "basis": doc.legal_basis,
+            }
         )
+        .strip()
     )
-    doc.pdf_sha256 = hashlib.sha256(doc.pdf).hexdigest()
+    _freeze(ctx, doc, agency, today)
     ctx.session.add(doc)
     await ctx.session.flush()
     audit.record(
@@ -623,7 +622,7 @@ async def issue_standalone(
         "issue_document",
         "legal_document",
         [doc.id],
-        {"kind": kind, "number": number, "sha256": doc.pdf_sha256, "addressee": doc.addressee},
+        {"kind": kind, "number": doc.number, "sha256": doc.pdf_sha256, "addressee": doc.addressee},
     )
     return doc
 
@@ -840,8 +839,7 @@ async def _render(
         if step is not None and step.basis_quote
         else list(cfg.basis)
     )
-    sources = config().sources
-    basis = [{**b, "source": sources.get(b["source_key"], b["source_key"])} for b in basis_rows]
+    basis = _with_sources(basis_rows)
     persuasions = (
         (
             await ctx.session.execute(
@@ -892,7 +890,7 @@ async def _render(
         "referral": referral,
     }
     district = case.district_code
-    template = _templates().select_template([f"{district}/{doc.kind}.txt.j2", f"{doc.kind}.txt.j2"])
+    template = _template(district, doc.kind)
     body = template.render(context).strip()
     return body, basis
 

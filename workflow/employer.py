@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from sqlalchemy import ColumnElement, Select, or_, select
 from sqlalchemy.exc import IntegrityError
 
-from authz.filters import scope_filter
+from authz.filters import escape_like, scope_filter
 from models.employer import Employer
 from models.enums import EmployerKind, JurisdictionLevel, LicenceStatus
 from models.reference import Jurisdiction
@@ -37,10 +37,6 @@ class EmployerFilter:
     licence_status: LicenceStatus | None = None
 
 
-def _escape_like(value: str) -> str:
-    return value.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-
-
 def employers_query(ctx: ServiceContext, f: EmployerFilter) -> Select[Employer]:
     stmt = select(Employer).where(visible(ctx))
     if f.search:
@@ -49,8 +45,8 @@ def employers_query(ctx: ServiceContext, f: EmployerFilter) -> Select[Employer]:
             raise InvalidInput("a search term is at most 100 characters", field="search")
         stmt = stmt.where(
             or_(
-                Employer.name.like(f"%{_escape_like(term)}%", escape="\\"),
-                Employer.credit_code.like(f"{_escape_like(term.upper())}%", escape="\\"),
+                Employer.name.like(f"%{escape_like(term)}%", escape="\\"),
+                Employer.credit_code.like(f"{escape_like(term.upper())}%", escape="\\"),
             )
         )
     if f.township_code is not None:

@@ -24,14 +24,14 @@ from datetime import date, datetime, timedelta
 from functools import cache
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, insert, select
+from sqlalchemy import ColumnElement, Select, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from authz.enforcer import Authorizer
 from authz.filters import scope_filter
 from authz.masking import mask_id_number, mask_name
 from authz.principal import SYSTEM
-from models.case import CaseEvent, DropoutCase
+from models.case import DropoutCase
 from models.document import LegalDocument
 from models.employer import Employer
 from models.enforcement import EnforcementAction, EnforcementFinding
@@ -115,27 +115,34 @@ async def get_actions(ctx: ServiceContext, ids: Sequence[int]) -> list[Enforceme
 
 
 async def _by(
-    ctx: ServiceContext, column: Any, keys: Sequence[int]
+    ctx: ServiceContext, column: Any, keys: Sequence[int], stmt: Select[Any] | None = None
 ) -> list[list[EnforcementAction]]:
-    stmt = actions_query(ctx, EnforcementFilter()).add_columns(column)
-    if column.class_ is EnforcementFinding or column.class_ is LabourFinding:
-        stmt = stmt.join(EnforcementFinding, EnforcementFinding.action_id == EnforcementAction.id)
-        if column.class_ is LabourFinding:
-            stmt = stmt.join(LabourFinding, LabourFinding.id == EnforcementFinding.finding_id)
+    """Visible actions grouped by ``column`` (one statement); ``stmt`` brings the joins."""
+    base = stmt if stmt is not None else actions_query(ctx, EnforcementFilter())
     rows = (
-        await ctx.session.execute(stmt.where(column.in_(keys)).order_by(EnforcementAction.id))
+        await ctx.session.execute(
+            base.add_columns(column)
+            .where(column.in_(keys))
+            .distinct()
+            .order_by(EnforcementAction.id)
+        )
     ).all()
     by: dict[int, list[EnforcementAction]] = {k: [] for k in keys}
     for action, key in rows:
-        if action not in by[key]:
-            by[key].append(action)
+        by[key].append(action)
     return [by[k] for k in keys]
 
 
 async def actions_of_cases(
     ctx: ServiceContext, case_ids: Sequence[int]
 ) -> list[list[EnforcementAction]]:
-    return await _by(ctx, LabourFinding.case_id, case_ids)
+    # Through the findings: one order may name two findings of one child.
+    via_findings = (
+        actions_query(ctx, EnforcementFilter())
+        .join(EnforcementFinding, EnforcementFinding.action_id == EnforcementAction.id)
+        .join(LabourFinding, LabourFinding.id == EnforcementFinding.finding_id)
+    )
+    return await _by(ctx, LabourFinding.case_id, case_ids, via_findings)
 
 
 async def actions_of_inspections(
@@ -406,7 +413,7 @@ async def issue(
     ctx.session.add(action)
     await ctx.session.flush()
     ctx.session.add_all(EnforcementFinding(action_id=action.id, finding_id=f.id) for f in rows)
-    done = await _complete_tasks(
+    done = await _close_tasks(
         ctx,
         [f.id for f in rows] or await _employer_finding_ids(ctx, employer),
         rules.task_kinds_completed_by(kind),
@@ -441,9 +448,15 @@ async def _employer_finding_ids(ctx: ServiceContext, employer: Employer) -> list
     )
 
 
-async def _complete_tasks(
-    ctx: ServiceContext, finding_ids: Sequence[int], kinds: set[str], outcome: str
+async def _close_tasks(
+    ctx: ServiceContext,
+    finding_ids: Sequence[int],
+    kinds: set[str],
+    outcome: str,
+    status: TaskStatus = TaskStatus.DONE,
 ) -> list[int]:
+    """Close the open tasks of these kinds on these findings: the action answered them (done)
+    or withdrew their reason (cancelled)."""
     if not finding_ids or not kinds:
         return []
     now = ctx.clock.now()
@@ -463,7 +476,9 @@ async def _complete_tasks(
         .all()
     )
     for t in rows:
-        t.status, t.outcome, t.completed_at, t.updated_at = TaskStatus.DONE, outcome, now, now
+        t.status, t.outcome, t.updated_at = status, outcome, now
+        if status is TaskStatus.DONE:
+            t.completed_at = now
     await ctx.session.flush()
     ctx.events.extend(changed(t) for t in rows)
     return [t.id for t in rows]
@@ -609,7 +624,7 @@ async def record_compliance(
     action.updated_at = ctx.clock.now()
     rules = rules_for(action.district_code)
     rows = await _action_findings(ctx, action)
-    await _complete_tasks(ctx, [f.id for f in rows], {rules.compliance_task[0]}, note.strip())
+    await _close_tasks(ctx, [f.id for f in rows], {rules.compliance_task[0]}, note.strip())
     await ctx.session.flush()
     late = action.due_on is not None and complied_on > action.due_on
     await _case_events(
@@ -664,7 +679,13 @@ async def void(ctx: ServiceContext, *, action_id: int, reason: str) -> Enforceme
     if action.kind is EnforcementKind.RETURN_ORDER:
         rules = rules_for(action.district_code)
         rows = await _action_findings(ctx, action)
-        await _cancel_tasks(ctx, [f.id for f in rows], {rules.compliance_task[0]})
+        await _close_tasks(
+            ctx,
+            [f.id for f in rows],
+            {rules.compliance_task[0]},
+            "责令通知书已作废",
+            TaskStatus.CANCELLED,
+        )
     await ctx.session.flush()
     audit.record(
         ctx,
@@ -674,26 +695,6 @@ async def void(ctx: ServiceContext, *, action_id: int, reason: str) -> Enforceme
         {"status": [was.value, "voided"], "reason": reason.strip(), "document": doc.number},
     )
     return action
-
-
-async def _cancel_tasks(ctx: ServiceContext, finding_ids: Sequence[int], kinds: set[str]) -> None:
-    rows = (
-        (
-            await ctx.session.execute(
-                select(Task).where(
-                    Task.finding_id.in_(finding_ids),
-                    Task.kind.in_(kinds),
-                    Task.status.in_(OPEN_TASK),
-                )
-            )
-        )
-        .scalars()
-        .all()
-    )
-    now = ctx.clock.now()
-    for t in rows:
-        t.status, t.outcome, t.updated_at = TaskStatus.CANCELLED, "责令通知书已作废", now
-    ctx.events.extend(changed(t) for t in rows)
 
 
 # --- the scheduler ------------------------------------------------------------------------
@@ -747,25 +748,7 @@ async def escalate_overdue(session: AsyncSession, now: datetime) -> EscalationRe
             ctx, rows, rules_for(action.district_code).on_overdue
         )
         report.tasks_created += len(tasks)
-        case_ids = sorted({f.case_id for f in rows if f.case_id is not None})
-        if case_ids:
-            await session.execute(
-                insert(CaseEvent),
-                [
-                    {
-                        "case_id": c,
-                        "occurred_at": now,
-                        "kind": "enforcement_overdue",
-                        "actor_username": SYSTEM.username,
-                        "reason": "逾期未将童工送回监护人",
-                        "data": {
-                            "enforcement_id": action.id,
-                            "due_on": action.due_on.isoformat() if action.due_on else None,
-                        },
-                    }
-                    for c in case_ids
-                ],
-            )
+        await _case_events(ctx, rows, "enforcement_overdue", "逾期未将童工送回监护人", action)
         audit.record(
             ctx,
             "escalate_enforcement",

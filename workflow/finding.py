@@ -121,13 +121,6 @@ async def findings_of_employers(
     return await _grouped(ctx, LabourFinding.employer_id, ids)
 
 
-async def registered_children(ctx: ServiceContext, ids: Sequence[int]) -> list[Child | None]:
-    """The register entries of findings the caller could read (masking still applies)."""
-    rows = (await ctx.session.execute(select(Child).where(Child.id.in_(ids)))).scalars()
-    found = {c.id: c for c in rows}
-    return [found.get(i) for i in ids]
-
-
 # --- recording -------------------------------------------------------------------------
 
 

@@ -70,10 +70,6 @@ def _raw() -> dict[str, Any]:
     return data
 
 
-def sources() -> dict[str, str]:
-    return dict(_raw()["sources"])
-
-
 def _merge(base: dict[str, Any], override: dict[str, Any]) -> dict[str, Any]:
     out = dict(base)
     for key, value in override.items():
