@@ -28,6 +28,7 @@ from strawberry.http import GraphQLHTTPResponse
 from strawberry.types import ExecutionResult
 from strawberry.types.unset import UNSET, UnsetType
 
+from api import db_roles
 from api.auth import TokenError, TokenVerifier
 from api.documents import document_pdf
 from api.logs import RequestIdMiddleware
@@ -301,6 +302,12 @@ def create_app(
             if problem:
                 # Refuse to serve a database whose tables do not match the code.
                 raise RuntimeError(f"Lianbao will not start: {problem}")
+        if engine.dialect.name == "postgresql":
+            async with engine.connect() as conn:
+                unsafe = await db_roles.privilege_problem(conn)
+            if unsafe:
+                # It could truncate or rewrite the audit trail; see docs/scale.md (roles).
+                log.warning("%s: run it as the app role (lianbao create-app-role)", unsafe)
         if authz is None:
             sync = PolicySync(engine, state.authz, settings.policy_poll_seconds, listener)
             await sync.refresh(force=True)

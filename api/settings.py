@@ -87,6 +87,11 @@ class Settings:
         return self.environment == "production"
 
     @property
+    def migration_url(self) -> str:
+        """Where ``lianbao migrate`` connects: the schema owner, not the server's role."""
+        return self.migration_database_url or self.database_url
+
+    @property
     def is_sqlite(self) -> bool:
         return self.database_url.startswith("sqlite")
 
