@@ -50,8 +50,9 @@ async def _migrate(settings: Settings) -> int:
             await session.commit()
         if settings.app_role and engine.dialect.name == "postgresql":
             async with engine.begin() as conn:
-                await db_roles.grant_app_role(conn, settings.app_role)
-            print(f"privileges of {settings.app_role} re-applied")
+                granted = await db_roles.grant_app_role(conn, settings.app_role)
+            print(f"privileges of {settings.app_role} re-applied" if granted else
+                  f"role {settings.app_role} does not exist yet: run `lianbao create-app-role`")
     finally:
         await engine.dispose()
     print(f"database at head; reference data: {counts}")

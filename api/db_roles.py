@@ -58,19 +58,28 @@ def grant_statements(role: str) -> list[str]:
     ]
 
 
-async def grant_app_role(conn: AsyncConnection, role: str) -> None:
-    """Apply the app role's privileges on the current database (run as the owner)."""
+async def role_exists(conn: AsyncConnection, role: str) -> bool:
+    found = (
+        await conn.execute(text("SELECT 1 FROM pg_roles WHERE rolname = :r"), {"r": role})
+    ).scalar_one_or_none()
+    return found is not None
+
+
+async def grant_app_role(conn: AsyncConnection, role: str) -> bool:
+    """Apply the app role's privileges on the current database (run as the owner).
+    False, doing nothing, when the role does not exist yet."""
+    if not await role_exists(conn, check_role_name(role)):
+        return False
     for statement in grant_statements(role):
         await conn.execute(text(statement))
+    return True
 
 
 async def create_app_role(conn: AsyncConnection, role: str, password: str | None = None) -> bool:
     """Create the login role if it is missing (never a superuser, never an owner of
     anything), set its password when given, and grant it. True if the role was created."""
     r = check_role_name(role)
-    exists = (
-        await conn.execute(text("SELECT 1 FROM pg_roles WHERE rolname = :r"), {"r": r})
-    ).scalar_one_or_none()
+    exists = await role_exists(conn, r)
     if not exists:
         await conn.execute(text(
             f"CREATE ROLE {r} LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE NOREPLICATION "
