@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import sqlite3
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import replace
@@ -255,3 +256,33 @@ async def test_unreachable_database_in_a_resolver_is_coded(
     body = await pg.post(READ, {"id": gid})
     (error,) = body["errors"]
     assert error["extensions"] == {"code": "DATABASE_UNAVAILABLE", "retryable": True}, error
+
+
+async def test_statement_timeout_in_a_resolver_is_coded(
+    pg: Client, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    gid, _ = await open_case(pg)
+    original = case_service.get_cases
+
+    async def slow(ctx: ServiceContext, ids: Any) -> Any:
+        # A runaway query, cut short by PostgreSQL's statement_timeout (57014).
+        await ctx.session.execute(text("SET LOCAL statement_timeout = 100"))
+        await ctx.session.execute(text("SELECT pg_sleep(2)"))
+        return await original(ctx, ids)
+
+    monkeypatch.setattr(case_service, "get_cases", slow)
+    body, took = await timed(pg.post(READ, {"id": gid}), 5)
+    (error,) = body["errors"]
+    assert error["extensions"] == {"code": "STATEMENT_TIMEOUT", "retryable": True}, error
+    assert took < 1.5
+
+
+def test_only_database_faults_are_classified() -> None:
+    """Other errors stay bugs (INTERNAL): a missing file or an asyncio timeout is not
+    "the database is unavailable"."""
+    assert classify(FileNotFoundError(2, "no such file")) is None
+    assert classify(TimeoutError()) is None
+    assert classify(ValueError("x")) is None
+    locked = sa_exc.OperationalError("INSERT …", {}, sqlite3.OperationalError("database is locked"))
+    fault = classify(locked)
+    assert fault is not None and fault.code == "LOCK_TIMEOUT" and not fault.retry_in_server
