@@ -28,6 +28,7 @@ from strawberry.http import GraphQLHTTPResponse
 from strawberry.types import ExecutionResult
 from strawberry.types.unset import UNSET, UnsetType
 
+from api import db_roles
 from api.auth import TokenError, TokenVerifier
 from api.documents import document_pdf
 from api.logs import RequestIdMiddleware
@@ -37,6 +38,7 @@ from authz.enforcer import Authorizer
 from authz.guard import FieldGuard
 from authz.principal import SYSTEM, Principal
 from authz.store import PolicySync
+from models.listen import make_listener
 from models.session import create_engine, session_factory
 from schema.context import Context
 from schema.loaders import Loaders
@@ -272,8 +274,16 @@ def create_app(
     check_schema: bool = True,
 ) -> Starlette:
     settings = settings or Settings.from_env()
-    engine = engine or create_engine(settings.database_url)
+    engine = engine or create_engine(
+        settings.database_url,
+        lock_timeout_ms=settings.db_lock_timeout_ms,
+        statement_timeout_ms=settings.db_statement_timeout_ms,
+        idle_in_transaction_timeout_ms=settings.db_idle_in_transaction_timeout_ms,
+        pool_timeout_seconds=settings.db_pool_timeout_seconds,
+    )
     pdf.use_font(settings.pdf_font)
+    # One LISTEN connection per process, shared by the task bus and the policy sync.
+    listener = make_listener(engine)
     state = AppState(
         settings=settings,
         engine=engine,
@@ -282,7 +292,7 @@ def create_app(
         authz=authz or Authorizer([], version=-1),
         verifier=TokenVerifier(settings),
         clock=clock or SystemClock(),
-        bus=bus or make_bus(engine),
+        bus=bus or make_bus(engine, listener),
     )
 
     @contextlib.asynccontextmanager
@@ -292,8 +302,14 @@ def create_app(
             if problem:
                 # Refuse to serve a database whose tables do not match the code.
                 raise RuntimeError(f"Lianbao will not start: {problem}")
+        if engine.dialect.name == "postgresql":
+            async with engine.connect() as conn:
+                unsafe = await db_roles.privilege_problem(conn)
+            if unsafe:
+                # It could truncate or rewrite the audit trail; see docs/scale.md (roles).
+                log.warning("%s: run it as the app role (lianbao create-app-role)", unsafe)
         if authz is None:
-            sync = PolicySync(engine, state.authz)
+            sync = PolicySync(engine, state.authz, settings.policy_poll_seconds, listener)
             await sync.refresh(force=True)
             state.background.append(asyncio.create_task(sync.run(), name="policy-sync"))
         await state.bus.start()
@@ -304,6 +320,8 @@ def create_app(
         yield
         for task in state.background:
             task.cancel()
+        # Let them finish (the policy sync releases the shared listener) before disposing.
+        await asyncio.gather(*state.background, return_exceptions=True)
         await state.bus.stop()
         await engine.dispose()
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import os
 import sys
 from collections.abc import Callable, Coroutine
 from datetime import UTC, datetime, timedelta
@@ -17,6 +18,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import joinedload
 
+from api import db_roles
 from api import migrate as migrations
 from api.auth import issue_dev_token
 from api.settings import VAR_DIR, Settings
@@ -33,17 +35,51 @@ def _run(coro_fn: Callable[[Settings], Coroutine[Any, Any, int]], settings: Sett
 
 
 async def _migrate(settings: Settings) -> int:
+    """As the schema owner (``MIGRATION_DATABASE_URL``): upgrade, load reference data, and
+    re-grant the server's role so that tables a migration added are covered too."""
     if settings.is_sqlite:
         VAR_DIR.mkdir(parents=True, exist_ok=True)
-    migrations.upgrade(settings.database_url)
-    engine = create_engine(settings.database_url, pool=False)
-    async with session_factory(engine)() as session:
-        counts = await reference.load_reference_data(session)
-        counts["policy_rules"] = await ensure_default_policy(session)
-        counts["ladders"] = await ladder.install_templates(session)
-        await session.commit()
-    await engine.dispose()
+    url = settings.migration_url
+    migrations.upgrade(url)
+    engine = create_engine(url, pool=False)
+    try:
+        async with session_factory(engine)() as session:
+            counts = await reference.load_reference_data(session)
+            counts["policy_rules"] = await ensure_default_policy(session)
+            counts["ladders"] = await ladder.install_templates(session)
+            await session.commit()
+        if settings.app_role and engine.dialect.name == "postgresql":
+            async with engine.begin() as conn:
+                granted = await db_roles.grant_app_role(conn, settings.app_role)
+            print(f"privileges of {settings.app_role} re-applied" if granted else
+                  f"role {settings.app_role} does not exist yet: run `lianbao create-app-role`")
+    finally:
+        await engine.dispose()
     print(f"database at head; reference data: {counts}")
+    return 0
+
+
+async def _create_app_role(settings: Settings, role: str, password_env: str | None) -> int:
+    url = settings.migration_url
+    engine = create_engine(url, pool=False)
+    if engine.dialect.name != "postgresql":
+        print("create-app-role is for PostgreSQL; SQLite has no roles", file=sys.stderr)
+        await engine.dispose()
+        return 2
+    password = None
+    if password_env is not None:
+        password = os.environ.get(password_env)
+        if not password:
+            print(f"{password_env} is empty", file=sys.stderr)
+            await engine.dispose()
+            return 2
+    try:
+        async with engine.begin() as conn:
+            created = await db_roles.create_app_role(conn, role, password)
+    finally:
+        await engine.dispose()
+    print(f"role {role} {'created' if created else 'exists'}; privileges granted. Serve with "
+          f"DATABASE_URL=postgresql+asyncpg://{role}@…/… LIANBAO_APP_ROLE={role}")
     return 0
 
 
@@ -185,6 +221,11 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="lianbao", description="Lianbao (联保) backend")
     sub = parser.add_subparsers(dest="command", required=True)
     sub.add_parser("migrate", help="upgrade the database to head and load reference data")
+    role = sub.add_parser("create-app-role", help="create/grant the PostgreSQL role the server "
+                          "runs as (connects as MIGRATION_DATABASE_URL, the owner)")
+    role.add_argument("role", nargs="?", help="default: LIANBAO_APP_ROLE or lianbao_app")
+    role.add_argument("--password-env", metavar="VAR",
+                      help="set the role's password from this environment variable")
     down = sub.add_parser("downgrade", help="downgrade the database (default: to base)")
     down.add_argument("revision", nargs="?", default="base")
     seed = sub.add_parser("seed-demo", help="load the demo county 山亭区 into an empty database")
@@ -211,8 +252,11 @@ def main(argv: list[str] | None = None) -> int:
     match args.command:
         case "migrate":
             return _run(_migrate, settings)
+        case "create-app-role":
+            return asyncio.run(_create_app_role(
+                settings, args.role or settings.app_role or "lianbao_app", args.password_env))
         case "downgrade":
-            migrations.downgrade(settings.database_url, args.revision)
+            migrations.downgrade(settings.migration_url, args.revision)
             return 0
         case "seed-demo":
             return asyncio.run(_seed(settings, args.if_empty, args.children))

@@ -65,11 +65,31 @@ class Settings:
     tick_interval_seconds: float = 300.0
     # A TrueType font to embed in documents' PDFs; None references STSong-Light (workflow/pdf.py).
     pdf_font: str | None = None
+    # How often each process re-reads the policy version as a safety net behind NOTIFY.
+    policy_poll_seconds: float = 2.0
+    # PostgreSQL timeouts, set on every server connection (models/session.py): a request
+    # waiting on a row lock, a runaway statement or a transaction left open fails fast with a
+    # retryable code instead of holding a pooled connection; 0 turns one off.
+    db_lock_timeout_ms: int = 3000
+    db_statement_timeout_ms: int = 15000
+    db_idle_in_transaction_timeout_ms: int = 30000
+    # How long a request waits for a pooled connection before DATABASE_UNAVAILABLE.
+    db_pool_timeout_seconds: float = 5.0
+    # The owner (DDL) connection for ``lianbao migrate`` / ``create-app-role``; None: DATABASE_URL.
+    migration_database_url: str | None = None
+    # The login role the server runs as on PostgreSQL: owns nothing, may not alter the audit
+    # trail (``lianbao create-app-role``; ``lianbao migrate`` re-grants it after upgrading).
+    app_role: str | None = None
     extra: dict[str, str] = field(default_factory=dict)
 
     @property
     def is_production(self) -> bool:
         return self.environment == "production"
+
+    @property
+    def migration_url(self) -> str:
+        """Where ``lianbao migrate`` connects: the schema owner, not the server's role."""
+        return self.migration_database_url or self.database_url
 
     @property
     def is_sqlite(self) -> bool:
@@ -99,4 +119,13 @@ class Settings:
             log_level=os.environ.get("LIANBAO_LOG_LEVEL", "INFO"),
             tick_interval_seconds=float(os.environ.get("LIANBAO_TICK_INTERVAL", "300")),
             pdf_font=os.environ.get("LIANBAO_PDF_FONT") or None,
+            policy_poll_seconds=float(os.environ.get("LIANBAO_POLICY_POLL_SECONDS", "2")),
+            db_lock_timeout_ms=int(os.environ.get("LIANBAO_DB_LOCK_TIMEOUT_MS", "3000")),
+            db_statement_timeout_ms=int(os.environ.get("LIANBAO_DB_STATEMENT_TIMEOUT_MS", "15000")),
+            db_idle_in_transaction_timeout_ms=int(
+                os.environ.get("LIANBAO_DB_IDLE_IN_TRANSACTION_TIMEOUT_MS", "30000")
+            ),
+            db_pool_timeout_seconds=float(os.environ.get("LIANBAO_DB_POOL_TIMEOUT", "5")),
+            migration_database_url=os.environ.get("MIGRATION_DATABASE_URL") or None,
+            app_role=os.environ.get("LIANBAO_APP_ROLE") or None,
         )

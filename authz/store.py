@@ -12,7 +12,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from typing import Any
 
 from sqlalchemy import insert, select, text, update
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
@@ -20,6 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 from authz.enforcer import Authorizer
 from authz.policy import Rule, default_rules
 from models.base import utcnow
+from models.listen import Listener
 from models.policy import AuthzRule, PolicyVersion
 
 log = logging.getLogger("lianbao.authz")
@@ -91,13 +91,31 @@ async def bump_version(session: AsyncSession) -> int:
 
 
 class PolicySync:
-    """Keeps one process's authorizer at the database's policy version."""
+    """Keeps one process's authorizer at the database's policy version.
 
-    def __init__(self, engine: AsyncEngine, authz: Authorizer, poll_seconds: float = 2.0) -> None:
+    On PostgreSQL it wakes on ``NOTIFY lianbao_policy`` through the process's shared
+    ``Listener`` (``models/listen.py``), which reconnects after a dropped connection and then
+    wakes this sync once, since a notification may have been missed. The version poll stays
+    as the last safety net.
+    """
+
+    def __init__(
+        self,
+        engine: AsyncEngine,
+        authz: Authorizer,
+        poll_seconds: float = 2.0,
+        listener: Listener | None = None,
+    ) -> None:
         self.engine = engine
         self.authz = authz
         self.poll_seconds = poll_seconds
         self._wake = asyncio.Event()
+        if listener is None and engine.dialect.name == "postgresql":
+            listener = Listener(engine)
+        self.listener = listener
+        if listener is not None:
+            listener.add_handler(CHANNEL, lambda _payload: self._wake.set())
+            listener.on_reconnect(self._wake.set)
 
     async def refresh(self, *, force: bool = False) -> bool:
         """Reload when the stored version differs from the loaded one. True if reloaded."""
@@ -111,7 +129,8 @@ class PolicySync:
         return True
 
     async def run(self) -> None:
-        listener = asyncio.create_task(self._listen()) if self._is_postgres else None
+        if self.listener is not None:
+            await self.listener.start()
         try:
             while True:
                 with contextlib.suppress(TimeoutError):
@@ -122,32 +141,5 @@ class PolicySync:
                 except Exception:  # the next poll tries again; never kill the server
                     log.exception("policy refresh failed")
         finally:
-            if listener is not None:
-                listener.cancel()
-
-    @property
-    def _is_postgres(self) -> bool:
-        return self.engine.dialect.name == "postgresql"
-
-    async def _listen(self) -> None:
-        while True:
-            try:
-                async with self.engine.connect() as conn:
-                    raw: Any = (await conn.get_raw_connection()).driver_connection
-
-                    def wake(*_: Any) -> None:
-                        self._wake.set()
-
-                    await raw.add_listener(CHANNEL, wake)
-                    try:
-                        # A notification may have been missed while disconnected.
-                        self._wake.set()
-                        await asyncio.Event().wait()  # until cancelled
-                    finally:
-                        with contextlib.suppress(Exception):
-                            await raw.remove_listener(CHANNEL, wake)
-            except asyncio.CancelledError:
-                raise
-            except Exception:
-                log.exception("policy listener lost its connection; reconnecting")
-                await asyncio.sleep(self.poll_seconds)
+            if self.listener is not None:
+                await asyncio.shield(self.listener.stop())

@@ -21,7 +21,26 @@ from sqlalchemy.ext.asyncio import (
 from sqlalchemy.pool import NullPool
 
 
-def create_engine(url: str, *, echo: bool = False, pool: bool = True) -> AsyncEngine:
+def create_engine(
+    url: str,
+    *,
+    echo: bool = False,
+    pool: bool = True,
+    lock_timeout_ms: int | None = None,
+    statement_timeout_ms: int | None = None,
+    idle_in_transaction_timeout_ms: int | None = None,
+    pool_timeout_seconds: float | None = None,
+) -> AsyncEngine:
+    """An engine; on PostgreSQL the timeouts are set per connection (asyncpg
+    ``server_settings``, so they hold from the first statement, for every session).
+
+    Without them one session holding a row lock (a psql user, a stuck worker) makes every
+    request that touches the row wait, each holding a pooled connection, until the pools are
+    exhausted and even reads that need no lock queue for a connection. With them the waiter
+    fails fast with a retryable error (``models/faults.py``) and gives its connection back.
+    None or 0 leaves PostgreSQL's default (no limit). The server passes its settings; the
+    command line (migrations, ticks, benchmarks) leaves long work unlimited.
+    """
     if url.startswith("sqlite"):
         engine = create_async_engine(
             url,
@@ -36,6 +55,19 @@ def create_engine(url: str, *, echo: bool = False, pool: bool = True) -> AsyncEn
         kwargs["poolclass"] = NullPool
     else:
         kwargs.update(pool_size=10, max_overflow=10)
+        if pool_timeout_seconds:
+            kwargs["pool_timeout"] = pool_timeout_seconds
+    server_settings = {
+        name: str(value)
+        for name, value in (
+            ("lock_timeout", lock_timeout_ms),
+            ("statement_timeout", statement_timeout_ms),
+            ("idle_in_transaction_session_timeout", idle_in_transaction_timeout_ms),
+        )
+        if value
+    }
+    if server_settings:
+        kwargs["connect_args"] = {"server_settings": server_settings}
     return create_async_engine(url, echo=echo, **kwargs)
 
 

@@ -2,7 +2,9 @@
 
 Every top-level error carries ``extensions.code``: our own ``LianbaoError`` subclasses give
 theirs; GraphQL syntax and validation failures get ``GRAPHQL_PARSE_FAILED`` /
-``GRAPHQL_VALIDATION_FAILED``; anything unexpected is logged with the request id and replaced
+``GRAPHQL_VALIDATION_FAILED``; database faults a client can retry (a lock or statement
+timeout, a deadlock, an unreachable database: ``models/faults.py``) get their own code and
+``extensions.retryable: true``; anything unexpected is logged with the request id and replaced
 by ``INTERNAL`` so no stack detail or data leaks to the client.
 """
 
@@ -14,6 +16,7 @@ from collections.abc import Iterator
 from graphql import GraphQLError
 from strawberry.extensions import SchemaExtension
 
+from models.faults import classify
 from workflow.errors import LianbaoError
 
 log = logging.getLogger("lianbao.graphql")
@@ -55,6 +58,19 @@ def coded(error: GraphQLError) -> GraphQLError:
             error.path,
             None,
             extensions,
+        )
+    fault = classify(original)
+    if fault is not None:
+        # Not a bug: the database refused or could not serve this now; the client may retry.
+        log.warning("database fault %s in resolver: %s", fault.code, original)
+        return GraphQLError(
+            fault.message,
+            error.nodes,
+            error.source,
+            error.positions,
+            error.path,
+            None,
+            {"code": fault.code, "retryable": fault.retryable},
         )
     log.error("unexpected error in resolver", exc_info=original)
     return GraphQLError(

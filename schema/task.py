@@ -24,6 +24,7 @@ from workflow import task as service
 from workflow.calendar import local_date
 from workflow.context import ServiceContext
 from workflow.errors import Unauthenticated
+from workflow.events import RESYNC
 
 if TYPE_CHECKING:
     from schema.case import CaseNode
@@ -298,13 +299,15 @@ class TaskUpdateKind(Enum):
     CHANGED = "changed"
     REMINDER = "reminder"
     OVERDUE = "overdue"
+    RESYNC = "resync"
 
 
 @strawberry.type(description="A task of the caller's agency appeared, changed, is due soon, "
-                 "or became overdue.")
+                 "or became overdue; or RESYNC (task null): the server's event feed was "
+                 "interrupted and updates may have been missed, so refetch the queue.")
 class TaskUpdate:
     kind: TaskUpdateKind
-    task: TaskType
+    task: TaskType | None
 
 
 @strawberry.type
@@ -323,6 +326,9 @@ class TaskSubscription:
         async with bus.subscribe() as queue:
             while True:
                 event = await queue.get()
+                if event.kind == RESYNC.kind:
+                    yield TaskUpdate(kind=TaskUpdateKind.RESYNC, task=None)
+                    continue
                 if event.agency_kind != principal.agency_kind.value:
                     continue
                 async with sessions() as session:

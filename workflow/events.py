@@ -15,10 +15,11 @@ import json
 import logging
 from collections.abc import AsyncIterator, Sequence
 from dataclasses import asdict, dataclass
-from typing import Any
 
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
+
+from models.listen import Listener
 
 log = logging.getLogger("lianbao.events")
 
@@ -29,10 +30,15 @@ PAYLOAD_EVENTS = 40  # NOTIFY payloads stay well under PostgreSQL's 8,000 bytes
 
 @dataclass(frozen=True)
 class TaskEvent:
-    kind: str  # created, changed, reminder, overdue
+    kind: str  # created, changed, reminder, overdue; resync (refetch, see RESYNC)
     task_id: int
     agency_kind: str
     scope_path: str
+
+
+# Sent to every subscriber after the LISTEN connection was re-established: events may have
+# been missed meanwhile, so clients refetch their queue (the database is the truth).
+RESYNC = TaskEvent("resync", 0, "*", "")
 
 
 class LocalBus:
@@ -91,48 +97,38 @@ async def notify(engine: AsyncEngine, events: Sequence[TaskEvent]) -> None:
 
 
 class PostgresBus(LocalBus):
-    def __init__(self, engine: AsyncEngine) -> None:
+    """Publishes through ``NOTIFY`` and fans out what the process's shared ``Listener``
+    (``models/listen.py``) hears. Events notified while the listener was reconnecting are
+    lost, so after each reconnect every subscriber gets a ``resync`` event: refetch the queue."""
+
+    def __init__(self, engine: AsyncEngine, listener: Listener | None = None) -> None:
         super().__init__()
         self.engine = engine
-        self._task: asyncio.Task[None] | None = None
+        self.listener = listener or Listener(engine)
+        self.listener.add_handler(CHANNEL, self._received)
+        self.listener.on_reconnect(self._resync)
+
+    def _received(self, payload: str) -> None:
+        try:
+            self.deliver(decode(payload))
+        except (ValueError, TypeError):
+            log.warning("ignored a malformed task event payload")
+
+    def _resync(self) -> None:
+        if self._subscribers:
+            log.info("telling %s task subscribers to refetch", len(self._subscribers))
+            self.deliver([RESYNC])
 
     async def publish(self, events: Sequence[TaskEvent]) -> None:
         # Delivered back to this process by the listener, like to every other one.
         await notify(self.engine, events)
 
     async def start(self) -> None:
-        self._task = asyncio.create_task(self._listen(), name="task-events")
+        await self.listener.start()
 
     async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-
-    async def _listen(self) -> None:
-        while True:
-            try:
-                async with self.engine.connect() as conn:
-                    raw: Any = (await conn.get_raw_connection()).driver_connection
-
-                    def received(_conn: Any, _pid: int, _channel: str, payload: str) -> None:
-                        try:
-                            self.deliver(decode(payload))
-                        except (ValueError, TypeError):
-                            log.warning("ignored a malformed task event payload")
-
-                    await raw.add_listener(CHANNEL, received)
-                    try:
-                        await asyncio.Event().wait()
-                    finally:
-                        with contextlib.suppress(Exception):
-                            await raw.remove_listener(CHANNEL, received)
-            except asyncio.CancelledError:
-                raise
-            except Exception:
-                log.exception("task event listener lost its connection; reconnecting")
-                await asyncio.sleep(2)
+        await self.listener.stop()
 
 
-def make_bus(engine: AsyncEngine) -> LocalBus:
-    return PostgresBus(engine) if engine.dialect.name == "postgresql" else LocalBus()
+def make_bus(engine: AsyncEngine, listener: Listener | None = None) -> LocalBus:
+    return PostgresBus(engine, listener) if engine.dialect.name == "postgresql" else LocalBus()
