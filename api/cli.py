@@ -296,15 +296,17 @@ Lianbao is starting on {base}
 def cmd_serve(settings: Settings, host: str | None, port: int | None, workers: int) -> int:
     import uvicorn
 
-    from api.logs import configure_logging
+    from api.logs import logging_config
 
-    configure_logging(settings.log_level)
+    # uvicorn applies log_config in the parent and again in every worker process it spawns,
+    # so all of them write JSON lines with request ids.
     uvicorn.run(
         "api.main:app",
         host=host or settings.host,
         port=port or settings.port,
         workers=workers,
-        log_config=None,
+        log_config=logging_config(settings.log_level),
+        access_log=False,
         ws="websockets-sansio",
     )
     return 0
