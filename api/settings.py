@@ -20,7 +20,6 @@ import difflib
 import os
 import re
 import secrets
-from collections.abc import Mapping
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
@@ -174,13 +173,9 @@ class Settings(BaseSettings):
         return names
 
     @classmethod
-    def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
-        """The settings of this process; raises ``SettingsError`` naming every bad variable.
-
-        ``environ`` defaults to ``os.environ`` and is only consulted for unknown names; the
-        values are read by pydantic-settings from the process environment.
-        """
-        env = os.environ if environ is None else environ
+    def from_env(cls) -> Settings:
+        """The settings of this process; raises ``SettingsError`` naming every bad variable."""
+        env = os.environ
         known = set(cls.env_names().values())
         unknown = sorted(
             k for k in env if k.upper().startswith(ENV_PREFIX) and k.upper() not in known
