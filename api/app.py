@@ -18,6 +18,7 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
+from starlette.middleware.cors import CORSMiddleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route, WebSocketRoute
@@ -31,6 +32,7 @@ from strawberry.types.unset import UNSET, UnsetType
 from api import db_roles
 from api.auth import TokenError, TokenVerifier
 from api.documents import document_pdf
+from api.limits import BodySizeLimitMiddleware
 from api.logs import RequestIdMiddleware
 from api.migrate import schema_status
 from api.settings import Settings
@@ -334,7 +336,19 @@ def create_app(
             Route("/healthz", healthz),
             Route("/readyz", readyz),
         ],
-        middleware=[Middleware(RequestIdMiddleware)],
+        # Outermost first: every response carries the request id; CORS headers reach the 413 too.
+        middleware=[
+            Middleware(RequestIdMiddleware),
+            Middleware(
+                CORSMiddleware,
+                allow_origins=list(settings.cors_origins),
+                allow_methods=["GET", "POST"],
+                allow_headers=["Authorization", "Content-Type", "X-Request-ID"],
+                expose_headers=["X-Request-ID"],
+                max_age=600,
+            ),
+            Middleware(BodySizeLimitMiddleware, max_bytes=settings.max_body_bytes),
+        ],
         lifespan=lifespan,
     )
     app.state.lianbao = state

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import getpass
 import json
 import os
 import sys
@@ -15,19 +16,49 @@ from collections.abc import Callable, Coroutine
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import select
+from alembic.util import CommandError
+from sqlalchemy import make_url, select
 from sqlalchemy.orm import joinedload
 
 from api import db_roles
 from api import migrate as migrations
 from api.auth import issue_dev_token
-from api.settings import VAR_DIR, Settings
+from api.settings import VAR_DIR, Settings, SettingsError
 from authz.enforcer import Authorizer
+from authz.principal import Principal
 from authz.store import ensure_default_policy, load_policy
+from models.enums import AgencyKind
 from models.session import create_engine, session_factory
 from models.user import RoleGrant, User
 from workflow import engine, ladder, reference
+from workflow.clock import SystemClock
+from workflow.context import ServiceContext
+from workflow.errors import LianbaoError
 from workflow.events import notify
+from workflow.user import create_first_admin, load_principal
+
+
+def _fail(message: str, code: int = 1) -> int:
+    """A refusal or failure the operator can act on: one line on stderr, no traceback."""
+    print(f"lianbao: {message}", file=sys.stderr)
+    return code
+
+
+def _confirm(question: str, assume_yes: bool) -> bool:
+    """Ask before anything destructive; only the word ``yes`` (or ``--yes``) goes ahead.
+
+    The answer is read from stdin, so a script must say ``--yes`` (or pipe ``yes``): an
+    unattended run with no answer is refused rather than assumed.
+    """
+    if assume_yes:
+        return True
+    print(f"{question}\nType 'yes' to continue: ", end="", file=sys.stderr, flush=True)
+    answer = sys.stdin.readline()
+    return answer.strip().lower() == "yes"
+
+
+def _shown_url(url: str) -> str:
+    return make_url(url).render_as_string(hide_password=True)
 
 
 def _run(coro_fn: Callable[[Settings], Coroutine[Any, Any, int]], settings: Settings) -> int:
@@ -106,6 +137,113 @@ async def _seed(settings: Settings, if_empty: bool, children: int) -> int:
             return 0
     finally:
         await engine.dispose()
+
+
+def cmd_downgrade(settings: Settings, revision: str, assume_yes: bool) -> int:
+    where = _shown_url(settings.database_url)
+    question = (
+        f"This downgrades {where} to revision {revision!r}: every table and column added by "
+        "later revisions is dropped, with its data."
+    )
+    if not _confirm(question, assume_yes):
+        return _fail("downgrade not confirmed; nothing changed (pass --yes to skip the question)")
+    try:
+        migrations.downgrade(settings.migration_url, revision)
+    except CommandError as exc:
+        return _fail(f"cannot downgrade to {revision!r}: {exc}")
+    print(f"database {where} downgraded to {revision}")
+    return 0
+
+
+def _operator() -> Principal:
+    """Who acts from the server's shell, as the audit trail names them."""
+    try:
+        who = getpass.getuser()
+    except (KeyError, OSError):  # no passwd entry (containers)
+        who = "unknown"
+    return Principal(
+        user_id=None,
+        username=f"cli:{who}"[:64],
+        display_name="lianbao command line",
+        agency_id=None,
+        agency_kind=None,
+        agency_name="",
+        agency_scope="",
+        jurisdiction_code="",
+    )
+
+
+async def _create_admin(
+    settings: Settings,
+    username: str,
+    display_name: str,
+    jurisdiction: str,
+    agency_kind: AgencyKind,
+    agency_name: str | None,
+) -> int:
+    engine_ = create_engine(settings.database_url, pool=False)
+    try:
+        async with session_factory(engine_)() as session:
+            # Nothing is authorized through the policy here (there is nobody to authorize
+            # yet); create_first_admin refuses once an administrator exists.
+            ctx = ServiceContext(
+                session=session,
+                principal=_operator(),
+                authz=Authorizer([], version=-1),
+                clock=SystemClock(),
+            )
+            try:
+                user = await create_first_admin(
+                    ctx,
+                    username=username,
+                    display_name=display_name,
+                    jurisdiction_code=jurisdiction,
+                    agency_kind=agency_kind,
+                    agency_name=agency_name,
+                )
+            except LianbaoError as exc:
+                await session.rollback()
+                return _fail(f"create-admin refused: {exc.message}")
+            await session.commit()
+            print(
+                f"administrator {user.username} created with the admin role over {jurisdiction}; "
+                "they sign in through the identity provider (token subject "
+                f"{user.username!r}) and create further users with createUser"
+            )
+            return 0
+    finally:
+        await engine_.dispose()
+
+
+async def _token(settings: Settings, username: str, hours: float) -> int:
+    if settings.is_production:
+        return _fail(
+            "development tokens are not issued in production (LIANBAO_ENV=production refuses "
+            "HS256): users get their tokens from the county's identity provider"
+        )
+    if not settings.jwt_secret:
+        return _fail(
+            "no LIANBAO_JWT_SECRET: this server verifies the identity provider's tokens only, "
+            "so development tokens would not be accepted"
+        )
+    if hours <= 0:
+        return _fail("--hours must be positive")
+    engine_ = create_engine(settings.database_url, pool=False)
+    try:
+        async with session_factory(engine_)() as session:
+            principal = await load_principal(session, username)
+            if principal is None:
+                known = await session.execute(
+                    select(User.is_active).where(User.username == username)
+                )
+                row = known.first()
+                if row is None:
+                    return _fail(f"no user {username!r} (`lianbao users` lists them)")
+                return _fail(f"user {username!r} is deactivated; no token issued")
+    finally:
+        await engine_.dispose()
+    print(issue_dev_token(settings, username, timedelta(hours=hours)))
+    return 0
 
 
 async def _users(settings: Settings) -> list[dict[str, Any]]:
@@ -194,15 +332,17 @@ Lianbao is starting on {base}
 def cmd_serve(settings: Settings, host: str | None, port: int | None, workers: int) -> int:
     import uvicorn
 
-    from api.logs import configure_logging
+    from api.logs import logging_config
 
-    configure_logging(settings.log_level)
+    # uvicorn applies log_config in the parent and again in every worker process it spawns,
+    # so all of them write JSON lines with request ids.
     uvicorn.run(
         "api.main:app",
         host=host or settings.host,
         port=port or settings.port,
         workers=workers,
-        log_config=None,
+        log_config=logging_config(settings.log_level),
+        access_log=False,
         ws="websockets-sansio",
     )
     return 0
@@ -226,13 +366,30 @@ def main(argv: list[str] | None = None) -> int:
     role.add_argument("role", nargs="?", help="default: LIANBAO_APP_ROLE or lianbao_app")
     role.add_argument("--password-env", metavar="VAR",
                       help="set the role's password from this environment variable")
-    down = sub.add_parser("downgrade", help="downgrade the database (default: to base)")
-    down.add_argument("revision", nargs="?", default="base")
+    down = sub.add_parser(
+        "downgrade",
+        help="downgrade the database to REVISION ('base' drops every table); asks first",
+    )
+    down.add_argument("revision", help="target revision, e.g. 0006, -1 or base")
+    down.add_argument("--yes", action="store_true", help="do not ask for confirmation")
     seed = sub.add_parser("seed-demo", help="load the demo county 山亭区 into an empty database")
     seed.add_argument("--if-empty", action="store_true", help="do nothing when data exists")
     seed.add_argument("--children", type=int, default=3000)
     users = sub.add_parser("users", help="list users with agency and roles")
     users.add_argument("--json", action="store_true")
+    admin = sub.add_parser(
+        "create-admin",
+        help="create the first administrator of a fresh database (refused once one exists)",
+    )
+    admin.add_argument("username")
+    admin.add_argument("--display-name", required=True)
+    admin.add_argument("--jurisdiction", required=True,
+                       help="code of the jurisdiction administered, e.g. 370406")
+    admin.add_argument("--agency-kind", default=AgencyKind.EDUCATION.value,
+                       choices=[k.value for k in AgencyKind],
+                       help="the administrator's agency (default: education)")
+    admin.add_argument("--agency-name",
+                       help="the agency's name, to create it when the jurisdiction has none")
     token = sub.add_parser("token", help="print a development token for USERNAME")
     token.add_argument("username")
     token.add_argument("--hours", type=float, default=12.0)
@@ -248,7 +405,10 @@ def main(argv: list[str] | None = None) -> int:
     sub.add_parser("authz-docs", help="print docs/authz.md from the policy file")
 
     args = parser.parse_args(argv)
-    settings = Settings.from_env()
+    try:
+        settings = Settings.from_env()
+    except SettingsError as exc:
+        return _fail(str(exc), code=2)
     match args.command:
         case "migrate":
             return _run(_migrate, settings)
@@ -256,15 +416,24 @@ def main(argv: list[str] | None = None) -> int:
             return asyncio.run(_create_app_role(
                 settings, args.role or settings.app_role or "lianbao_app", args.password_env))
         case "downgrade":
-            migrations.downgrade(settings.migration_url, args.revision)
-            return 0
+            return cmd_downgrade(settings, args.revision, args.yes)
+        case "create-admin":
+            return asyncio.run(
+                _create_admin(
+                    settings,
+                    args.username,
+                    args.display_name,
+                    args.jurisdiction,
+                    AgencyKind(args.agency_kind),
+                    args.agency_name,
+                )
+            )
         case "seed-demo":
             return asyncio.run(_seed(settings, args.if_empty, args.children))
         case "users":
             return cmd_users(settings, args.json)
         case "token":
-            print(issue_dev_token(settings, args.username, timedelta(hours=args.hours)))
-            return 0
+            return asyncio.run(_token(settings, args.username, args.hours))
         case "serve":
             return cmd_serve(settings, args.host, args.port, args.workers)
         case "hello":

@@ -8,8 +8,8 @@ from __future__ import annotations
 
 import json
 import logging
+import logging.config
 import re
-import sys
 import time
 import uuid
 from contextvars import ContextVar
@@ -31,6 +31,8 @@ class JsonFormatter(logging.Formatter):
             "level": record.levelname,
             "logger": record.name,
             "msg": record.getMessage(),
+            # With several workers the pid tells their lines apart.
+            "pid": record.process,
         }
         rid = request_id_var.get()
         if rid:
@@ -43,15 +45,36 @@ class JsonFormatter(logging.Formatter):
         return json.dumps(entry, ensure_ascii=False)
 
 
+def logging_config(level: str = "INFO") -> dict[str, Any]:
+    """The ``logging.config.dictConfig`` of every Lianbao process: JSON lines on stderr.
+
+    ``lianbao serve`` hands it to uvicorn as ``log_config``, which applies it in each worker
+    process it spawns (configuring only the parent left the workers' tracebacks in plain
+    text without request ids). uvicorn's own access lines are dropped: ``RequestIdMiddleware``
+    writes one per request with the request id.
+    """
+    return {
+        "version": 1,
+        "disable_existing_loggers": False,
+        "formatters": {"json": {"()": JsonFormatter}},
+        "handlers": {
+            "stderr": {
+                "class": "logging.StreamHandler",
+                "formatter": "json",
+                "stream": "ext://sys.stderr",
+            }
+        },
+        "root": {"handlers": ["stderr"], "level": level},
+        "loggers": {
+            "uvicorn": {"handlers": [], "propagate": True},
+            "uvicorn.error": {"handlers": [], "propagate": True},
+            "uvicorn.access": {"handlers": [], "propagate": False},
+        },
+    }
+
+
 def configure_logging(level: str = "INFO") -> None:
-    handler = logging.StreamHandler(sys.stderr)
-    handler.setFormatter(JsonFormatter())
-    root = logging.getLogger()
-    root.handlers[:] = [handler]
-    root.setLevel(level)
-    for name in ("uvicorn", "uvicorn.error", "uvicorn.access"):
-        logging.getLogger(name).handlers[:] = []
-        logging.getLogger(name).propagate = name != "uvicorn.access"
+    logging.config.dictConfig(logging_config(level))
 
 
 class RequestIdMiddleware:
@@ -80,8 +103,15 @@ class RequestIdMiddleware:
                 message = {**message, "headers": headers}
             await send(message)
 
+        failed = False
         try:
             await self.app(scope, receive, send_with_id)
+        except BaseException:
+            # Keep the id set: the server logs this exception's traceback right after, in this
+            # request's own task (uvicorn runs each request in one), and it must carry the id.
+            failed = True
+            status = status or 500  # the error middleware outside answers 500
+            raise
         finally:
             if scope["type"] == "http":
                 access_log.info(
@@ -93,4 +123,5 @@ class RequestIdMiddleware:
                         "duration_ms": round((time.perf_counter() - started) * 1000, 2),
                     },
                 )
-            request_id_var.reset(token)
+            if not failed:
+                request_id_var.reset(token)

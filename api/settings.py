@@ -2,25 +2,46 @@
 
 Everything that differs between a developer's laptop and a county's server is here, so that
 the rest of the code never reads ``os.environ`` itself and tests can build a ``Settings`` by hand.
+
+The settings are a closed, validated set (pydantic-settings): ``LIANBAO_ENV=prod``, a port of
+``80a`` or an unknown ``LIANBAO_*`` variable stops the process with a message naming the
+variable, because a typo that silently falls back to a development default (an HS256 secret,
+GraphiQL, introspection) is how a county server ends up open.
+
+Adding a setting: one annotated field with a default below. Its variable is ``LIANBAO_`` plus
+the field name in capitals (``request_timeout: float = 30.0`` is ``LIANBAO_REQUEST_TIMEOUT``)
+unless the field names another with ``validation_alias``; pydantic parses and checks the value.
+Document it in README.md's Configuration table (``tests/test_settings.py`` fails otherwise).
 """
 
 from __future__ import annotations
 
+import difflib
 import os
+import re
 import secrets
-from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Annotated, Any, Literal
+
+from pydantic import Field, ValidationError, field_validator, model_validator
+from pydantic_settings import (
+    BaseSettings,
+    NoDecode,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+)
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 VAR_DIR = PROJECT_ROOT / "var"
 DEFAULT_SQLITE_URL = f"sqlite+aiosqlite:///{VAR_DIR / 'lianbao.db'}"
+ENV_PREFIX = "LIANBAO_"
+
+Environment = Literal["development", "production"]
+LogLevel = Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"]
 
 
-def _flag(name: str, default: bool) -> bool:
-    raw = os.environ.get(name)
-    if raw is None or raw == "":
-        return default
-    return raw.strip().lower() in {"1", "true", "yes", "on"}
+class SettingsError(ValueError):
+    """The environment does not describe a valid configuration; the message says what to fix."""
 
 
 def _dev_secret() -> str:
@@ -37,50 +58,121 @@ def _dev_secret() -> str:
     return path.read_text().strip()
 
 
-@dataclass(frozen=True)
-class Settings:
+class Settings(BaseSettings):
     """Runtime configuration.
 
     ``environment`` is ``development`` or ``production``. Production refuses the HS256 shared
-    secret and the GraphiQL IDE unless explicitly configured, because a county server must only
-    trust tokens from its identity provider.
+    secret and, unless explicitly turned on, the GraphiQL IDE and introspection, because a
+    county server must only trust tokens from its identity provider.
+
+    ``Settings(...)`` takes exactly the keyword arguments given (the environment is not read, so
+    tests are hermetic); ``Settings.from_env()`` reads the environment.
     """
 
-    database_url: str = DEFAULT_SQLITE_URL
-    environment: str = "development"
+    model_config = SettingsConfigDict(
+        env_prefix=ENV_PREFIX,
+        case_sensitive=False,
+        env_ignore_empty=True,  # VAR= means "not set", as it always has
+        extra="forbid",
+        frozen=True,
+        validate_by_name=True,
+        validate_by_alias=True,
+    )
+
+    database_url: str = Field(
+        default=DEFAULT_SQLITE_URL, validation_alias="DATABASE_URL", min_length=1
+    )
+    environment: Environment = Field(default="development", validation_alias="LIANBAO_ENV")
     jwt_secret: str | None = None
     jwt_public_key_file: str | None = None
     jwt_jwks_file: str | None = None
     jwt_issuer: str = "lianbao-dev"
     jwt_audience: str = "lianbao"
+    # Both default to "not production" (the validator below), so production is closed by default.
     graphiql: bool = True
     introspection: bool = True
     host: str = "127.0.0.1"
-    port: int = 8000
-    log_level: str = "INFO"
-    max_query_depth: int = 12
-    max_aliases: int = 30
-    max_tokens: int = 2000
-    max_page_size: int = 100
-    tick_interval_seconds: float = 300.0
+    port: int = Field(default=8000, ge=1, le=65535)
+    log_level: LogLevel = "INFO"
+    max_query_depth: int = Field(default=12, ge=1)
+    max_aliases: int = Field(default=30, ge=0)
+    max_tokens: int = Field(default=2000, ge=1)
+    max_page_size: int = Field(default=100, ge=1)
+    # 0 turns the in-server deadline engine off (then run `lianbao tick` from cron).
+    tick_interval_seconds: float = Field(
+        default=300.0, ge=0, validation_alias="LIANBAO_TICK_INTERVAL"
+    )
     # A TrueType font to embed in documents' PDFs; None references STSong-Light (workflow/pdf.py).
     pdf_font: str | None = None
     # How often each process re-reads the policy version as a safety net behind NOTIFY.
-    policy_poll_seconds: float = 2.0
+    policy_poll_seconds: float = Field(default=2.0, gt=0)
     # PostgreSQL timeouts, set on every server connection (models/session.py): a request
     # waiting on a row lock, a runaway statement or a transaction left open fails fast with a
     # retryable code instead of holding a pooled connection; 0 turns one off.
-    db_lock_timeout_ms: int = 3000
-    db_statement_timeout_ms: int = 15000
-    db_idle_in_transaction_timeout_ms: int = 30000
+    db_lock_timeout_ms: int = Field(default=3000, ge=0)
+    db_statement_timeout_ms: int = Field(default=15000, ge=0)
+    db_idle_in_transaction_timeout_ms: int = Field(default=30000, ge=0)
     # How long a request waits for a pooled connection before DATABASE_UNAVAILABLE.
-    db_pool_timeout_seconds: float = 5.0
+    db_pool_timeout_seconds: float = Field(
+        default=5.0, gt=0, validation_alias="LIANBAO_DB_POOL_TIMEOUT"
+    )
     # The owner (DDL) connection for ``lianbao migrate`` / ``create-app-role``; None: DATABASE_URL.
-    migration_database_url: str | None = None
+    migration_database_url: str | None = Field(
+        default=None, validation_alias="MIGRATION_DATABASE_URL"
+    )
     # The login role the server runs as on PostgreSQL: owns nothing, may not alter the audit
     # trail (``lianbao create-app-role``; ``lianbao migrate`` re-grants it after upgrading).
     app_role: str | None = None
-    extra: dict[str, str] = field(default_factory=dict)
+    # Browser origins allowed to call the API (CORS), comma-separated; none by default.
+    cors_origins: Annotated[tuple[str, ...], NoDecode] = ()
+    # The largest request body accepted, on every route (api/limits.py answers 413 above it).
+    max_body_bytes: int = Field(default=1024 * 1024, ge=1)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _closed_by_default_in_production(cls, data: Any) -> Any:
+        """GraphiQL and introspection follow the environment unless set explicitly."""
+        if not isinstance(data, dict):
+            return data
+        env = data.get("environment", data.get("LIANBAO_ENV", "development"))
+        for name in ("graphiql", "introspection"):
+            if name not in data and name.upper() not in data:
+                data = {**data, name: env != "production"}
+        return data
+
+    @field_validator("log_level", mode="before")
+    @classmethod
+    def _upper_level(cls, value: Any) -> Any:
+        return value.upper() if isinstance(value, str) else value
+
+    @field_validator("cors_origins", mode="before")
+    @classmethod
+    def _split_origins(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            return tuple(o.strip() for o in value.split(",") if o.strip())
+        return value
+
+    @field_validator("cors_origins")
+    @classmethod
+    def _origins_are_origins(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        # An origin is scheme://host[:port]; a path or a trailing slash never matches a browser's
+        # Origin header, so it would silently allow nothing.
+        for origin in value:
+            if origin != "*" and not re.fullmatch(r"https?://[^/\s]+", origin):
+                raise ValueError(f"{origin!r} is not an origin like https://host[:port]")
+        return value
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        # The constructor is hermetic; _FromEnvironment adds the environment.
+        return (init_settings,)
 
     @property
     def is_production(self) -> bool:
@@ -96,36 +188,72 @@ class Settings:
         return self.database_url.startswith("sqlite")
 
     @classmethod
+    def env_names(cls) -> dict[str, str]:
+        """Field name → the environment variable that sets it."""
+        names: dict[str, str] = {}
+        for name, info in cls.model_fields.items():
+            alias = info.validation_alias
+            names[name] = alias if isinstance(alias, str) else f"{ENV_PREFIX}{name.upper()}"
+        return names
+
+    @classmethod
     def from_env(cls) -> Settings:
-        environment = os.environ.get("LIANBAO_ENV", "development")
-        production = environment == "production"
-        public_key = os.environ.get("LIANBAO_JWT_PUBLIC_KEY_FILE") or None
-        jwks = os.environ.get("LIANBAO_JWT_JWKS_FILE") or None
-        secret = os.environ.get("LIANBAO_JWT_SECRET") or None
-        if secret is None and not production and public_key is None and jwks is None:
-            secret = _dev_secret()
-        return cls(
-            database_url=os.environ.get("DATABASE_URL") or DEFAULT_SQLITE_URL,
-            environment=environment,
-            jwt_secret=secret,
-            jwt_public_key_file=public_key,
-            jwt_jwks_file=jwks,
-            jwt_issuer=os.environ.get("LIANBAO_JWT_ISSUER", "lianbao-dev"),
-            jwt_audience=os.environ.get("LIANBAO_JWT_AUDIENCE", "lianbao"),
-            graphiql=_flag("LIANBAO_GRAPHIQL", not production),
-            introspection=_flag("LIANBAO_INTROSPECTION", not production),
-            host=os.environ.get("LIANBAO_HOST", "127.0.0.1"),
-            port=int(os.environ.get("LIANBAO_PORT", "8000")),
-            log_level=os.environ.get("LIANBAO_LOG_LEVEL", "INFO"),
-            tick_interval_seconds=float(os.environ.get("LIANBAO_TICK_INTERVAL", "300")),
-            pdf_font=os.environ.get("LIANBAO_PDF_FONT") or None,
-            policy_poll_seconds=float(os.environ.get("LIANBAO_POLICY_POLL_SECONDS", "2")),
-            db_lock_timeout_ms=int(os.environ.get("LIANBAO_DB_LOCK_TIMEOUT_MS", "3000")),
-            db_statement_timeout_ms=int(os.environ.get("LIANBAO_DB_STATEMENT_TIMEOUT_MS", "15000")),
-            db_idle_in_transaction_timeout_ms=int(
-                os.environ.get("LIANBAO_DB_IDLE_IN_TRANSACTION_TIMEOUT_MS", "30000")
-            ),
-            db_pool_timeout_seconds=float(os.environ.get("LIANBAO_DB_POOL_TIMEOUT", "5")),
-            migration_database_url=os.environ.get("MIGRATION_DATABASE_URL") or None,
-            app_role=os.environ.get("LIANBAO_APP_ROLE") or None,
+        """The settings of this process; raises ``SettingsError`` naming every bad variable."""
+        env = os.environ
+        known = set(cls.env_names().values())
+        unknown = sorted(
+            k for k in env if k.upper().startswith(ENV_PREFIX) and k.upper() not in known
         )
+        problems = [f"{k}: not a Lianbao setting{_suggest(k, known)}" for k in unknown]
+        loaded: Settings | None = None
+        try:
+            loaded = _FromEnvironment()
+        except ValidationError as exc:
+            problems.extend(_describe(exc))
+        if problems or loaded is None:
+            raise SettingsError(
+                "invalid configuration:\n" + "\n".join(f"  {p}" for p in problems)
+            )
+        settings = Settings.model_validate(loaded.model_dump())
+        if (
+            settings.jwt_secret is None
+            and not settings.is_production
+            and settings.jwt_public_key_file is None
+            and settings.jwt_jwks_file is None
+        ):
+            settings = settings.model_copy(update={"jwt_secret": _dev_secret()})
+        return settings
+
+
+class _FromEnvironment(Settings):
+    """``Settings`` read from the process environment (only ``from_env`` builds it)."""
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        return (init_settings, env_settings)
+
+
+def _suggest(name: str, known: set[str]) -> str:
+    close = difflib.get_close_matches(name.upper(), sorted(known), n=1, cutoff=0.6)
+    return f" (did you mean {close[0]}?)" if close else " (see README.md, Configuration)"
+
+
+def _describe(exc: ValidationError) -> list[str]:
+    """One line per bad value, named by its environment variable rather than the field."""
+    by_alias = {v: v for v in Settings.env_names().values()}
+    by_field = Settings.env_names()
+    lines = []
+    for error in exc.errors():
+        loc = str(error["loc"][0]) if error["loc"] else ""
+        variable = by_alias.get(loc.upper()) or by_field.get(loc, loc)
+        value = error.get("input")
+        shown = f" (got {value!r})" if isinstance(value, str | int | float) else ""
+        lines.append(f"{variable}: {error['msg']}{shown}")
+    return lines

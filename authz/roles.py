@@ -10,6 +10,8 @@ from __future__ import annotations
 from models.enums import AgencyKind
 
 MEMBER = "member"
+# Manages users and role grants; `lianbao create-admin` grants the first one.
+ADMIN = "admin"
 
 ROLE_AGENCY: dict[str, AgencyKind | None] = {
     "school_staff": AgencyKind.SCHOOL,

@@ -19,7 +19,6 @@ import base64
 import sqlite3
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
-from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -70,9 +69,9 @@ async def pg(tmp_path: Path) -> AsyncIterator[Client]:
     server's timeouts (a short lock timeout so the test is quick)."""
     async with scratch_postgres(tmp_path, 40) as scratch:
         url = scratch.url.render_as_string(hide_password=False)
-        settings = replace(Settings(database_url=url, jwt_secret=TEST_SECRET),
-                           db_lock_timeout_ms=LOCK_MS, db_statement_timeout_ms=5000,
-                           db_pool_timeout_seconds=2.0, tick_interval_seconds=0)
+        settings = Settings(database_url=url, jwt_secret=TEST_SECRET,
+                            db_lock_timeout_ms=LOCK_MS, db_statement_timeout_ms=5000,
+                            db_pool_timeout_seconds=2.0, tick_interval_seconds=0)
         app = create_app(settings, authz=Authorizer(default_rules()), clock=FixedClock(NOW),
                          check_schema=False)
         transport = httpx.ASGITransport(app=app)

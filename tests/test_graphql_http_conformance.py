@@ -69,11 +69,15 @@ def _free_port() -> int:
 
 
 @pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    db = tmp_path_factory.mktemp("conformance") / "lianbao.db"
+def server_db(tmp_path_factory: pytest.TempPathFactory) -> str:
+    return f"sqlite+aiosqlite:///{tmp_path_factory.mktemp('conformance') / 'lianbao.db'}"
+
+
+@pytest.fixture(scope="module")
+def server(server_db: str) -> Iterator[str]:
     env = {
         **os.environ,
-        "DATABASE_URL": f"sqlite+aiosqlite:///{db}",
+        "DATABASE_URL": server_db,
         "LIANBAO_JWT_SECRET": TEST_SECRET,
         "LIANBAO_LOG_LEVEL": "WARNING",
     }
@@ -108,12 +112,13 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         proc.wait(timeout=10)
 
 
-def test_graphql_http_audit_passes_every_must(server: str) -> None:
+def test_graphql_http_audit_passes_every_must(server: str, server_db: str) -> None:
     node = _node()
     modules = _graphql_http_dir()
     token = subprocess.run(
         [sys.executable, "-m", "api.cli", "token", "edu_officer"],
-        env={**os.environ, "LIANBAO_JWT_SECRET": TEST_SECRET},
+        # The server's database: `token` refuses users it does not hold.
+        env={**os.environ, "LIANBAO_JWT_SECRET": TEST_SECRET, "DATABASE_URL": server_db},
         cwd=ROOT,
         check=True,
         capture_output=True,

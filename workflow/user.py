@@ -12,8 +12,9 @@ from sqlalchemy.orm import joinedload
 from authz.enforcer import domain_covers
 from authz.filters import scope_filter
 from authz.principal import Grant, Principal
-from authz.roles import MEMBER, ROLE_AGENCY
-from models.reference import Agency
+from authz.roles import ADMIN, MEMBER, ROLE_AGENCY
+from models.enums import AgencyKind
+from models.reference import Agency, Jurisdiction
 from models.user import RoleGrant, User
 from workflow import audit
 from workflow.context import ServiceContext
@@ -206,3 +207,111 @@ async def grants_of(ctx: ServiceContext, user_ids: Sequence[int]) -> list[list[R
     for g in rows:
         by_user.setdefault(g.user_id, []).append(g)
     return [by_user.get(i, []) for i in user_ids]
+
+
+# --- the first administrator (``lianbao create-admin``) ---
+
+
+async def admin_exists(session: AsyncSession) -> bool:
+    """Whether any active user holds the administrator role anywhere."""
+    found = await session.execute(
+        select(RoleGrant.id)
+        .join(User, User.id == RoleGrant.user_id)
+        .where(RoleGrant.role == ADMIN, User.is_active.is_(True))
+        .limit(1)
+    )
+    return found.first() is not None
+
+
+async def create_first_admin(
+    ctx: ServiceContext,
+    *,
+    username: str,
+    display_name: str,
+    jurisdiction_code: str,
+    agency_kind: AgencyKind = AgencyKind.EDUCATION,
+    agency_name: str | None = None,
+) -> User:
+    """Bootstrap: the first administrator of a fresh database, with the ``admin`` role over
+    ``jurisdiction_code``.
+
+    ``createUser`` needs an administrator, so a new county could never get its first one
+    through the API. This is the one operation the policy cannot authorize (there is nobody to
+    authorize yet); it is therefore refused as soon as any active administrator exists, and it
+    is reachable only from the server's command line. It writes the same audit rows
+    (``create_agency`` when the agency is new, ``create_user``, ``grant_role``) as the API.
+    """
+    if await admin_exists(ctx.session):
+        raise Duplicate(
+            "an administrator exists already: further users are created with createUser",
+            field="username",
+        )
+    if not USERNAME.fullmatch(username):
+        raise InvalidInput("usernames are 3–64 letters, digits, '.', '_' or '-'", field="username")
+    if not display_name.strip():
+        raise InvalidInput("a display name is required", field="displayName")
+    jurisdiction = await ctx.session.get(Jurisdiction, jurisdiction_code)
+    if jurisdiction is None:
+        raise NotFound(
+            f"no jurisdiction {jurisdiction_code!r} (run `lianbao migrate` to load them)",
+            field="jurisdiction",
+        )
+    if (await ctx.session.execute(select(User.id).where(User.username == username))).first():
+        raise Duplicate("that username is taken", field="username")
+    agency = (
+        await ctx.session.execute(
+            select(Agency)
+            .where(Agency.jurisdiction_code == jurisdiction.code, Agency.kind == agency_kind)
+            .order_by(Agency.id)
+            .limit(1)
+        )
+    ).scalar_one_or_none()
+    if agency is None:
+        if not agency_name or not agency_name.strip():
+            raise InvalidInput(
+                f"{jurisdiction.name} has no {agency_kind.value} agency yet: name it "
+                "(e.g. --agency-name 山亭区教育和体育局)",
+                field="agencyName",
+            )
+        agency = Agency(
+            kind=agency_kind,
+            name=agency_name.strip(),
+            jurisdiction_code=jurisdiction.code,
+            scope_path=jurisdiction.path,
+        )
+        ctx.session.add(agency)
+        await ctx.session.flush()
+        audit.record(
+            ctx,
+            "create_agency",
+            "agency",
+            [agency.id],
+            {"kind": agency_kind, "name": agency.name, "jurisdiction": jurisdiction.code},
+        )
+    now = ctx.clock.now()
+    user = User(
+        username=username, display_name=display_name.strip(), agency_id=agency.id, created_at=now
+    )
+    ctx.session.add(user)
+    await ctx.session.flush()
+    audit.record(
+        ctx, "create_user", "user", [user.id], {"username": username, "agency_id": agency.id}
+    )
+    grant = RoleGrant(
+        user_id=user.id,
+        role=ADMIN,
+        domain=jurisdiction.path,
+        jurisdiction_code=jurisdiction.code,
+        granted_at=now,
+        granted_by=None,
+    )
+    ctx.session.add(grant)
+    await ctx.session.flush()
+    audit.record(
+        ctx,
+        "grant_role",
+        "role_grant",
+        [grant.id],
+        {"user_id": user.id, "role": ADMIN, "domain": jurisdiction.path},
+    )
+    return user

@@ -1,0 +1,98 @@
+"""A request body size limit on every route, enforced while the body streams in.
+
+Without it a client could post a body of any size and the server would hold all of it in
+memory before strawberry even parsed it. The limit is checked twice: up front against
+``Content-Length`` (nothing is read), and as chunks arrive, for chunked bodies or a
+``Content-Length`` that lies. Either way the answer is 413 with a GraphQL-style error whose
+``extensions.code`` is ``REQUEST_TOO_LARGE``.
+"""
+
+from __future__ import annotations
+
+import json
+
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+TOO_LARGE = "REQUEST_TOO_LARGE"
+
+
+class _BodyTooLarge(Exception):
+    """Raised from ``receive`` to stop the application reading any further."""
+
+
+def too_large_body(limit: int) -> bytes:
+    return json.dumps(
+        {
+            "data": None,
+            "errors": [
+                {
+                    "message": f"the request body is larger than {limit} bytes",
+                    "extensions": {"code": TOO_LARGE, "limit": limit},
+                }
+            ],
+        }
+    ).encode()
+
+
+async def _send_too_large(send: Send, limit: int) -> None:
+    body = too_large_body(limit)
+    await send(
+        {
+            "type": "http.response.start",
+            "status": 413,
+            "headers": [
+                (b"content-type", b"application/json"),
+                (b"content-length", str(len(body)).encode()),
+                # The rest of the body is not read, so the connection cannot be reused.
+                (b"connection", b"close"),
+            ],
+        }
+    )
+    await send({"type": "http.response.body", "body": body})
+
+
+class BodySizeLimitMiddleware:
+    """ASGI middleware: refuse HTTP request bodies above ``max_bytes``."""
+
+    def __init__(self, app: ASGIApp, max_bytes: int) -> None:
+        self.app = app
+        self.max_bytes = max_bytes
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        for name, value in scope.get("headers") or []:
+            if name == b"content-length":
+                try:
+                    declared = int(value)
+                except ValueError:
+                    continue  # the server rejects a malformed length; counting still applies
+                if declared > self.max_bytes:
+                    await _send_too_large(send, self.max_bytes)
+                    return
+        received = 0
+        started = False
+
+        async def counting_receive() -> Message:
+            nonlocal received
+            message = await receive()
+            if message["type"] == "http.request":
+                received += len(message.get("body", b""))
+                if received > self.max_bytes:
+                    raise _BodyTooLarge
+            return message
+
+        async def tracking_send(message: Message) -> None:
+            nonlocal started
+            if message["type"] == "http.response.start":
+                started = True
+            await send(message)
+
+        try:
+            await self.app(scope, counting_receive, tracking_send)
+        except _BodyTooLarge:
+            if started:
+                # The application answered before reading all of the body; its answer stands.
+                return
+            await _send_too_large(send, self.max_bytes)
