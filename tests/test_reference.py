@@ -47,7 +47,7 @@ CLAUSE_END = "，。；：、）)”》（("
 
 def test_the_data_files_cite_rules() -> None:
     files = {where.split(".")[0].split("[")[0] for where, _ in CITATIONS}
-    assert {"duties", "ladders", "documents", "child_labour"} <= files
+    assert {"duties", "ladders", "documents", "child_labour", "special_groups"} <= files
 
 
 @pytest.mark.parametrize("citation", CITATIONS, ids=lambda c: c[0])

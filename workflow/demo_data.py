@@ -38,6 +38,20 @@ FLAG_RATES = {
     "prisoner_child": 0.003,
     "learning_difficulty": 0.03,
 }
+# The groups SPT 9, ST 7 and the national practice add, drawn from a second generator so the
+# groups above (and so the demo cases built on them) stay what they were.
+EXTRA_FLAG_RATES = {
+    "disabled_parent": 0.02,
+    "unstable_poverty_exit": 0.02,
+    "sudden_hardship": 0.01,
+    "rural_extreme_poverty": 0.006,
+    "no_de_facto_carer": 0.005,
+}
+EXTRA_INCOME_NOTES = {
+    "unstable_poverty_exit": "脱贫不稳定户（防返贫监测对象）",
+    "sudden_hardship": "突发严重困难户",
+    "rural_extreme_poverty": "农村特困人员救助供养",
+}
 DISABILITIES = ("肢体残疾二级", "听力残疾三级", "视力残疾二级", "智力残疾三级", "言语残疾四级")
 
 SchoolKindName = Literal["primary", "junior", "nine_year"]
@@ -133,9 +147,10 @@ def generate_county(
     seed: int = 370406,
     today: date = date(2026, 9, 1),
 ) -> DemoCounty:
-    """The same county for the same arguments (only ``random.Random(seed)`` is used)."""
+    """The same county for the same arguments (only generators seeded from ``seed`` are used)."""
     del district_name
     rng = random.Random(seed)
+    extra = random.Random(f"{seed}:groups")
     schools = _schools(townships, rng)
     by_township: dict[str, list[DemoSchool]] = {}
     for s in schools:
@@ -162,6 +177,7 @@ def generate_county(
         surname = rng.choice(SURNAMES)
         name = surname + _given(rng, BOY if sex == "male" else GIRL)
         flags = frozenset(f for f, rate in FLAG_RATES.items() if rng.random() < rate)
+        flags |= {f for f, rate in EXTRA_FLAG_RATES.items() if extra.random() < rate}
         id_number: str | None = None
         if rng.random() >= 0.01:
             # Sequence numbers are odd for boys, even for girls, unique per birth date.
@@ -190,6 +206,8 @@ def generate_county(
             income = f"建档立卡贫困户（{rng.randint(2014, 2019)}年识别）"
         elif "subsistence_allowance" in flags:
             income = "农村最低生活保障家庭"
+        else:
+            income = next((n for f, n in EXTRA_INCOME_NOTES.items() if f in flags), None)
         kids.append(
             DemoChild(
                 key=f"c{n + 1:05d}", name=name, sex=sex, birth_date=birth, id_number=id_number,
