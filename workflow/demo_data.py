@@ -1,4 +1,5 @@
-"""A deterministic, realistic demo county: schools and children of 山亭区 (370406).
+"""A deterministic, realistic demo county: schools and children of a district (山亭区 370406,
+沙坡头区 640502).
 
 Pure data (no database): ``generate_county`` returns the same county for the same seed, with
 plausible names, valid ID numbers (GB 11643) and special-group rates close to a rural county's.
@@ -99,7 +100,9 @@ class DemoCounty:
     children: tuple[DemoChild, ...]
 
 
-def _schools(townships: Sequence[tuple[str, str]], rng: random.Random) -> list[DemoSchool]:
+def _schools(
+    townships: Sequence[tuple[str, str]], rng: random.Random, district_name: str
+) -> list[DemoSchool]:
     schools: list[DemoSchool] = []
 
     def add(name: str, kind: SchoolKindName, code: str) -> None:
@@ -109,19 +112,19 @@ def _schools(townships: Sequence[tuple[str, str]], rng: random.Random) -> list[D
     for i, (code, name) in enumerate(townships):
         short = name.removesuffix("街道").removesuffix("镇").removesuffix("乡")
         if name.endswith("街道"):
-            add("山亭区实验小学", "primary", code)
-            add("山亭区第二实验小学", "primary", code)
-            add("山亭区实验中学", "junior", code)
-            add("山亭区第一中学", "junior", code)
+            add(f"{district_name}实验小学", "primary", code)
+            add(f"{district_name}第二实验小学", "primary", code)
+            add(f"{district_name}实验中学", "junior", code)
+            add(f"{district_name}第一中学", "junior", code)
             continue
-        add(f"山亭区{name}中心小学", "primary", code)
+        add(f"{district_name}{name}中心小学", "primary", code)
         for v in range(2):
             stem = VILLAGE_STEMS[(i * 3 + v) % len(VILLAGE_STEMS)]
-            add(f"山亭区{name}{stem}庄小学", "primary", code)
+            add(f"{district_name}{name}{stem}庄小学", "primary", code)
         if i % 4 == 1:
-            add(f"山亭区{short}九年一贯制学校", "nine_year", code)
+            add(f"{district_name}{short}九年一贯制学校", "nine_year", code)
         else:
-            add(f"山亭区{name}中学", "junior", code)
+            add(f"{district_name}{name}中学", "junior", code)
     del rng
     return schools
 
@@ -148,10 +151,9 @@ def generate_county(
     today: date = date(2026, 9, 1),
 ) -> DemoCounty:
     """The same county for the same arguments (only generators seeded from ``seed`` are used)."""
-    del district_name
     rng = random.Random(seed)
     extra = random.Random(f"{seed}:groups")
-    schools = _schools(townships, rng)
+    schools = _schools(townships, rng, district_name)
     by_township: dict[str, list[DemoSchool]] = {}
     for s in schools:
         by_township.setdefault(s.township_code, []).append(s)
