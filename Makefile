@@ -13,7 +13,7 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install --quiet -e ".[dev]"
 	touch $(STAMP)
 
-## Serve the demo county on 127.0.0.1:8000 with an SQLite file (var/lianbao.db).
+## Serve the demo districts (山亭区, 沙坡头区) on 127.0.0.1:8000 with an SQLite file (var/lianbao.db).
 run: $(STAMP)
 	$(BIN)/lianbao migrate
 	$(BIN)/lianbao seed-demo --if-empty

@@ -133,7 +133,7 @@ async def _seed(settings: Settings, if_empty: bool, children: int) -> int:
             counts["cases"] = await demo.seed_demo_cases(session, authz, datetime.now(UTC))
             counts["employers"] = await demo.seed_demo_labour(session, authz, datetime.now(UTC))
             await session.commit()
-            print(f"demo county 山亭区 loaded: {counts}")
+            print(f"demo districts 山亭区 (370406) and 沙坡头区 (640502) loaded: {counts}")
             return 0
     finally:
         await engine.dispose()
@@ -283,9 +283,12 @@ def cmd_users(settings: Settings, as_json: bool) -> int:
     if as_json:
         print(json.dumps(rows, ensure_ascii=False, indent=2))
         return 0
+    # Columns as wide as the longest name (沙坡头's users are spt_…, longer than 山亭's).
+    width = max((len(r["username"]) for r in rows), default=0)
     for r in rows:
         roles = ",".join(r["roles"]) or "-"
-        print(f"{r['username']:<18} {r['agency']:<20} {roles:<50} {r['agency_name']}")
+        print(f"{r['username']:<{width}} {r['agency']:<20} {r['jurisdiction']:<10} {roles:<50}"
+              f" {r['agency_name']}")
     return 0
 
 
@@ -319,7 +322,7 @@ def cmd_hello(settings: Settings) -> int:
 Lianbao is starting on {base}
   GraphQL endpoint:  {base}/graphql{ide}
   Demo users:        .venv/bin/lianbao users
-  A token:           .venv/bin/lianbao token edu_officer
+  A token:           .venv/bin/lianbao token edu_officer   (沙坡头区: spt_edu_officer)
   Try:  curl -s {base}/graphql \\
           -H "Authorization: Bearer $(.venv/bin/lianbao token edu_officer)" \\
           -H 'Content-Type: application/json' \\
@@ -372,7 +375,9 @@ def main(argv: list[str] | None = None) -> int:
     )
     down.add_argument("revision", help="target revision, e.g. 0006, -1 or base")
     down.add_argument("--yes", action="store_true", help="do not ask for confirmation")
-    seed = sub.add_parser("seed-demo", help="load the demo county 山亭区 into an empty database")
+    seed = sub.add_parser(
+        "seed-demo", help="load the demo districts 山亭区 and 沙坡头区 into an empty database"
+    )
     seed.add_argument("--if-empty", action="store_true", help="do nothing when data exists")
     seed.add_argument("--children", type=int, default=3000)
     users = sub.add_parser("users", help="list users with agency and roles")

@@ -53,7 +53,9 @@ class RegisterType(enum.StrEnum):
 
 
 class SpecialGroup(enum.StrEnum):
-    """Children to watch (SPT 6, 9; ST 1, 7)."""
+    """Children to watch (SPT 6, 9; ST 1, 7; national practice). Each value's name, the rule
+    naming it and the grant it needs are data: ``workflow/reference_data/special_groups.json``.
+    Stored as VARCHAR (``StrEnumType``), so a new value needs no migration."""
 
     LEFT_BEHIND = "left_behind"
     MIGRANT = "migrant"
@@ -64,6 +66,11 @@ class SpecialGroup(enum.StrEnum):
     SINGLE_PARENT = "single_parent"
     PRISONER_CHILD = "prisoner_child"
     LEARNING_DIFFICULTY = "learning_difficulty"
+    DISABLED_PARENT = "disabled_parent"  # 残疾人子女 (SPT 9)
+    UNSTABLE_POVERTY_EXIT = "unstable_poverty_exit"  # 脱贫不稳定户 (SPT 9)
+    SUDDEN_HARDSHIP = "sudden_hardship"  # 突发严重困难户 (SPT 9)
+    RURAL_EXTREME_POVERTY = "rural_extreme_poverty"  # 农村特困救助供养 (ST 7)
+    NO_DE_FACTO_CARER = "no_de_facto_carer"  # 事实无人抚养 (民发〔2019〕62号; national practice)
 
 
 class EnrolmentStatus(enum.StrEnum):

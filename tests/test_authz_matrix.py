@@ -454,8 +454,8 @@ LABOUR_PROBES: dict[str, tuple[Probe, set[str]]] = {
                                             "hr_officer", serve=True), HR),
     "recordFinePayment": (action_probe("""mutation($a: ID!) { recordFinePayment(input:
         {actionId: $a, paidOn: "2026-11-02"}) """ + ENFORCEMENT + " }", "recordFinePayment",
-                                       "FINE", "market_officer", serve=True),
-                          {"market_officer"}),
+                                       "FINE", "hr_officer", serve=True),
+                          HR),  # 山亭 fines by the labour department (禁止使用童工规定 art. 6)
     "voidEnforcementAction": (action_probe("""mutation($a: ID!) { voidEnforcementAction(input:
         {actionId: $a, reason: "事实有误"}) """ + ENFORCEMENT + " }", "voidEnforcementAction",
                                            "RETURN_ORDER", "hr_officer", serve=False), HR),

@@ -6,10 +6,12 @@ written."""
 from __future__ import annotations
 
 import asyncio
+import json
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+import pytest
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -17,13 +19,13 @@ from authz.enforcer import Authorizer
 from models.case import DropoutCase
 from models.child import Child
 from models.enforcement import EnforcementAction
-from models.enums import CaseStatus, EnforcementStatus
+from models.enums import AgencyKind, CaseStatus, EnforcementKind, EnforcementStatus
 from models.finding import LabourFinding
 from models.reference import Agency
 from models.task import Task
 from tests.conftest import Api, scratch_postgres
 from workflow import employer as employers
-from workflow import engine, finding, uscc
+from workflow import engine, finding, labour_rules, uscc
 from workflow.clock import FixedClock
 from workflow.context import ServiceContext
 from workflow.user import load_principal
@@ -48,6 +50,7 @@ ISSUE = """mutation($kind: EnforcementKind!, $e: ID!, $f: [ID!]!) { issueEnforce
 SERVE = """mutation($a: ID!, $on: Date!) { serveEnforcementAction(input: {actionId: $a,
   servedOn: $on, method: IN_PERSON, servedTo: "张某 本人签收"}) { action { id status dueOn
   servedOn } userErrors { code field message } } }"""
+FINE_TASKS = ("labour_penalty_review", "labour_overdue_fine")
 QUEUE = """{ agencyQueue(first: 50) { edges { node { kind dueOn status } } } }"""
 INSPECTION = """query($id: ID!) { node(id: $id) { ... on Inspection { status findings { id }
   enforcementActions { kind status } progress { agencyKind open done overdue nextDueOn } } } }"""
@@ -180,17 +183,24 @@ async def test_inspection_finds_two_children_and_the_penalty_escalates(
     due = {(t.agency_kind.value, t.kind): t.due_on for t in tasks}
     assert due == {
         ("human_resources", "labour_return_order"): TODAY + timedelta(days=1),
-        ("market_supervision", "labour_penalty_review"): TODAY + timedelta(days=15),
+        ("human_resources", "labour_penalty_review"): TODAY + timedelta(days=15),
         ("civil_affairs", "labour_assistance_check"): TODAY + timedelta(days=7),
         ("school", "labour_enrolment"): TODAY + timedelta(days=7),
     }
     assert len(tasks) == 8
 
     # Each agency's queue holds its own part, with its due dates.
+    # 山亭 follows the national rule: the labour department orders the return and fines
+    # (禁止使用童工规定 art. 6); market supervision has nothing to do yet.
     hr = [t for t in await _queue(api, "hr_officer") if t["kind"].startswith("labour_")]
-    assert [(t["kind"], t["dueOn"]) for t in hr] == [("labour_return_order", "2026-11-03")] * 2
+    assert sorted((t["kind"], t["dueOn"]) for t in hr) == [
+        ("labour_penalty_review", "2026-11-17"),
+        ("labour_penalty_review", "2026-11-17"),
+        ("labour_return_order", "2026-11-03"),
+        ("labour_return_order", "2026-11-03"),
+    ]
     market = [t for t in await _queue(api, "market_officer") if t["kind"].startswith("labour_")]
-    assert [t["kind"] for t in market] == ["labour_penalty_review"] * 2
+    assert market == []
     civil = [t for t in await _queue(api, "civil_affairs") if t["kind"].startswith("labour_")]
     assert [t["dueOn"] for t in civil] == ["2026-11-09"] * 2
 
@@ -226,6 +236,8 @@ async def test_inspection_finds_two_children_and_the_penalty_escalates(
         assert kid.national_id not in body and kid.name not in body  # the employer sees masks
     hr = [t for t in await _queue(api, "hr_officer") if t["kind"] == "labour_return_order"]
     assert [t["status"] for t in hr] == ["DONE", "DONE"]  # issuing the order did them
+    hr = [t for t in await _queue(api, "hr_officer") if t["kind"] == "labour_penalty_review"]
+    assert [t["status"] for t in hr] == ["OPEN", "OPEN"]  # a return order is no fine
     served = _payload(
         await api.gql(SERVE, {"a": order["id"], "on": "2026-11-02"}, user="hr_officer")
     )["action"]
@@ -255,15 +267,35 @@ async def test_inspection_finds_two_children_and_the_penalty_escalates(
         t for t in await _queue(api, "market_officer") if t["kind"] == "labour_licence_review"
     ]
     assert len(market) == 2
+    hr = [t for t in await _queue(api, "hr_officer") if t["kind"] == "labour_overdue_fine"]
+    assert len(hr) == 2
+
+    # Outside 根河 market supervision does not fine: the rule gives fines to the labour
+    # department (art. 6), and GH 二(七) binds 根河 only.
+    refused = await api.post(
+        ISSUE,
+        {"kind": "FINE", "e": state["employer"]["id"], "f": [f["id"] for f in findings]},
+        user="market_officer",
+    )
+    assert refused.json()["errors"][0]["extensions"]["code"] == "FORBIDDEN"
 
     # The fine now counts the ignored deadline at the higher rate (禁止使用童工规定 art. 6).
     fine = _payload(
         await api.gql(
             ISSUE,
             {"kind": "FINE", "e": state["employer"]["id"], "f": [f["id"] for f in findings]},
-            user="market_officer",
+            user="hr_officer",
         )
     )["action"]
+    assert fine["document"]["number"].startswith("山人社罚〔2026〕")
+    # Only the issuing agency carries a fine on, though the policy lets both agencies fine.
+    settle = await api.post(
+        """mutation($a: ID!) { recordFinePayment(input: {actionId: $a, paidOn: "2026-11-10"})
+        { action { id } userErrors { code } } }""",
+        {"a": fine["id"]},
+        user="market_officer",
+    )
+    assert settle.json()["errors"][0]["extensions"]["code"] == "FORBIDDEN"
     # 45 days worked: 2 months × 5,000; 1 month overdue × 10,000; two children.
     assert fine["amount"] == 2 * (2 * 5000 + 1 * 10000)
     assert fine["calculation"]["children"][0]["overdue_months"] == 1
@@ -290,13 +322,16 @@ async def test_inspection_finds_two_children_and_the_penalty_escalates(
         ("LICENCE_REVOCATION", "SERVED"),
     }
     market = [t for t in await _queue(api, "market_officer") if t["kind"].startswith("labour_")]
-    assert {t["status"] for t in market} == {"DONE"}  # the fine and the revocation did them
+    assert {t["status"] for t in market} == {"DONE"}  # the revocation did them
+    hr = [t for t in await _queue(api, "hr_officer") if t["kind"] in FINE_TASKS]
+    assert {t["status"] for t in hr} == {"DONE"}  # the fine did the reviews and overdue fines
 
     # Roll-up: each agency's part of the inspection.
     view = await api.gql(INSPECTION, {"id": state["inspection"]["id"]}, user="hr_officer")
     parts = {p["agencyKind"]: p for p in view["node"]["progress"]}
-    assert parts["HUMAN_RESOURCES"]["done"] == 2 and parts["HUMAN_RESOURCES"]["overdue"] == 2
-    assert parts["MARKET_SUPERVISION"]["done"] == 4  # penalty reviews, licence reviews
+    # Return orders, penalty reviews and overdue fines done; the compliance checks overdue.
+    assert parts["HUMAN_RESOURCES"]["done"] == 6 and parts["HUMAN_RESOURCES"]["overdue"] == 2
+    assert parts["MARKET_SUPERVISION"]["done"] == 2  # licence reviews
     assert parts["CIVIL_AFFAIRS"]["open"] == 2 and parts["CIVIL_AFFAIRS"]["overdue"] == 2
     assert parts["SCHOOL"]["open"] == 2
 
@@ -523,3 +558,65 @@ async def test_a_campaign_is_seen_only_by_those_who_see_inspections(api: Api) ->
     assert seen["node"] == {"name": "寒假童工专项检查"}
     unseen = await api.gql(query, {"id": gid}, user="judicial_officer")
     assert unseen["node"] is None
+
+
+def test_fines_go_to_the_labour_department_except_in_genhe() -> None:
+    """禁止使用童工规定 art. 6 gives fines to the labour department (human resources); GH 二(七)
+    gives them to market supervision in 根河 only. Licence revocation stays with market
+    supervision everywhere (art. 6: 工商行政管理部门吊销其营业执照)."""
+    national = labour_rules.rules_for("370406")
+    genhe = labour_rules.rules_for("150785")
+    assert national.action(EnforcementKind.FINE).agency is AgencyKind.HUMAN_RESOURCES
+    assert {(b["source_key"], b["article"]) for b in national.action(EnforcementKind.FINE).basis} \
+        == {("NCL", "6")}
+    assert genhe.action(EnforcementKind.FINE).agency is AgencyKind.MARKET_SUPERVISION
+    assert ("GH", "二(七)") in {
+        (b["source_key"], b["article"]) for b in genhe.action(EnforcementKind.FINE).basis
+    }
+    for rules in (national, genhe, labour_rules.rules_for("640502")):
+        assert rules.action(EnforcementKind.LICENCE_REVOCATION).agency is (
+            AgencyKind.MARKET_SUPERVISION
+        )
+        fining = rules.action(EnforcementKind.FINE).agency.value
+        # Whoever fines gets the tasks a fine completes, on a finding and after an ignored order.
+        for follow_up in (*rules.on_finding, *rules.on_overdue):
+            if "fine" in follow_up.completed_by:
+                assert follow_up.agency == fining, (rules.district_code, follow_up.kind)
+
+
+def _numbers(node: Any, where: str = "") -> list[str]:
+    """Paths of numbers that stand bare, not as {value, basis} (task due days and priorities
+    are scheduling, not rates)."""
+    if isinstance(node, dict):
+        if "value" in node:
+            return []
+        return [
+            p
+            for k, v in node.items()
+            if k not in ("due_days", "priority")
+            for p in _numbers(v, f"{where}.{k}")
+        ]
+    if isinstance(node, list):
+        return [p for i, v in enumerate(node) for p in _numbers(v, f"{where}[{i}]")]
+    return [where] if isinstance(node, int | float) and not isinstance(node, bool) else []
+
+
+def test_every_labour_number_states_its_basis() -> None:
+    """A rate, factor or deadline cites the rule that fixes it or says it is a local setting
+    (the repeat factor and the return deadline: no rule fixes them)."""
+    raw = json.loads(labour_rules.DATA.read_text(encoding="utf-8"))
+    assert _numbers(raw) == []
+    fine = raw["default"]["fine"]
+    assert fine["repeat_multiplier"]["basis"] == labour_rules.LOCAL_SETTING
+    assert fine["unlicensed_multiplier"]["basis"][0]["article"] == "9"
+    assert raw["districts"]["640502"]["return_order"]["deadline_days"] == {
+        "value": 5, "basis": labour_rules.LOCAL_SETTING
+    }
+    docs = (Path(__file__).resolve().parent.parent / "docs" / "child_labour.md").read_text(
+        encoding="utf-8"
+    )
+    assert "local setting" in docs
+    with pytest.raises(ValueError, match="cites no basis"):
+        labour_rules._setting({"value": 3}, "fine.repeat_multiplier")
+    with pytest.raises(ValueError, match="must be"):
+        labour_rules._setting(3, "fine.repeat_multiplier")

@@ -7,8 +7,10 @@ domain is indistinguishable from one that does not exist.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 from dataclasses import dataclass
+from pathlib import Path
 
 from sqlalchemy import ColumnElement, Select, exists, select
 
@@ -20,14 +22,26 @@ from models.reference import Agency
 from models.school import Enrolment, School
 from workflow.context import ServiceContext
 
-# Groups that reveal family poverty or health: shown, and usable as a filter, only where the
-# caller may unmask that field; otherwise a filter would disclose what the mask hides.
-GROUP_FIELD = {
-    SpecialGroup.REGISTERED_POOR: SensitiveField.FAMILY_INCOME,
-    SpecialGroup.SUBSISTENCE_ALLOWANCE: SensitiveField.FAMILY_INCOME,
-    SpecialGroup.DISABLED: SensitiveField.HEALTH,
-    SpecialGroup.LEARNING_DIFFICULTY: SensitiveField.HEALTH,
-}
+SPECIAL_GROUPS = Path(__file__).resolve().parent / "reference_data" / "special_groups.json"
+
+
+def _group_fields() -> dict[SpecialGroup, SensitiveField]:
+    """Groups that reveal family poverty or health: shown, and usable as a filter, only where
+    the caller may unmask that field; otherwise a filter would disclose what the mask hides.
+    Read from the data file, which must list every group exactly once (a group missing there
+    would be shown unguarded by default)."""
+    rows = json.loads(SPECIAL_GROUPS.read_text(encoding="utf-8"))["groups"]
+    codes = [r["code"] for r in rows]
+    if sorted(codes) != sorted(g.value for g in SpecialGroup):
+        raise ValueError("special_groups.json must list every SpecialGroup exactly once")
+    return {
+        SpecialGroup(r["code"]): SensitiveField(r["guarded_by"])
+        for r in rows
+        if r["guarded_by"] is not None
+    }
+
+
+GROUP_FIELD = _group_fields()
 
 
 @dataclass(frozen=True)

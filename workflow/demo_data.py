@@ -1,4 +1,5 @@
-"""A deterministic, realistic demo county: schools and children of 山亭区 (370406).
+"""A deterministic, realistic demo county: schools and children of a district (山亭区 370406,
+沙坡头区 640502).
 
 Pure data (no database): ``generate_county`` returns the same county for the same seed, with
 plausible names, valid ID numbers (GB 11643) and special-group rates close to a rural county's.
@@ -37,6 +38,20 @@ FLAG_RATES = {
     "single_parent": 0.07,
     "prisoner_child": 0.003,
     "learning_difficulty": 0.03,
+}
+# The groups SPT 9, ST 7 and the national practice add, drawn from a second generator so the
+# groups above (and so the demo cases built on them) stay what they were.
+EXTRA_FLAG_RATES = {
+    "disabled_parent": 0.02,
+    "unstable_poverty_exit": 0.02,
+    "sudden_hardship": 0.01,
+    "rural_extreme_poverty": 0.006,
+    "no_de_facto_carer": 0.005,
+}
+EXTRA_INCOME_NOTES = {
+    "unstable_poverty_exit": "脱贫不稳定户（防返贫监测对象）",
+    "sudden_hardship": "突发严重困难户",
+    "rural_extreme_poverty": "农村特困人员救助供养",
 }
 DISABILITIES = ("肢体残疾二级", "听力残疾三级", "视力残疾二级", "智力残疾三级", "言语残疾四级")
 
@@ -85,7 +100,9 @@ class DemoCounty:
     children: tuple[DemoChild, ...]
 
 
-def _schools(townships: Sequence[tuple[str, str]], rng: random.Random) -> list[DemoSchool]:
+def _schools(
+    townships: Sequence[tuple[str, str]], rng: random.Random, district_name: str
+) -> list[DemoSchool]:
     schools: list[DemoSchool] = []
 
     def add(name: str, kind: SchoolKindName, code: str) -> None:
@@ -95,19 +112,19 @@ def _schools(townships: Sequence[tuple[str, str]], rng: random.Random) -> list[D
     for i, (code, name) in enumerate(townships):
         short = name.removesuffix("街道").removesuffix("镇").removesuffix("乡")
         if name.endswith("街道"):
-            add("山亭区实验小学", "primary", code)
-            add("山亭区第二实验小学", "primary", code)
-            add("山亭区实验中学", "junior", code)
-            add("山亭区第一中学", "junior", code)
+            add(f"{district_name}实验小学", "primary", code)
+            add(f"{district_name}第二实验小学", "primary", code)
+            add(f"{district_name}实验中学", "junior", code)
+            add(f"{district_name}第一中学", "junior", code)
             continue
-        add(f"山亭区{name}中心小学", "primary", code)
+        add(f"{district_name}{name}中心小学", "primary", code)
         for v in range(2):
             stem = VILLAGE_STEMS[(i * 3 + v) % len(VILLAGE_STEMS)]
-            add(f"山亭区{name}{stem}庄小学", "primary", code)
+            add(f"{district_name}{name}{stem}庄小学", "primary", code)
         if i % 4 == 1:
-            add(f"山亭区{short}九年一贯制学校", "nine_year", code)
+            add(f"{district_name}{short}九年一贯制学校", "nine_year", code)
         else:
-            add(f"山亭区{name}中学", "junior", code)
+            add(f"{district_name}{name}中学", "junior", code)
     del rng
     return schools
 
@@ -133,10 +150,10 @@ def generate_county(
     seed: int = 370406,
     today: date = date(2026, 9, 1),
 ) -> DemoCounty:
-    """The same county for the same arguments (only ``random.Random(seed)`` is used)."""
-    del district_name
+    """The same county for the same arguments (only generators seeded from ``seed`` are used)."""
     rng = random.Random(seed)
-    schools = _schools(townships, rng)
+    extra = random.Random(f"{seed}:groups")
+    schools = _schools(townships, rng, district_name)
     by_township: dict[str, list[DemoSchool]] = {}
     for s in schools:
         by_township.setdefault(s.township_code, []).append(s)
@@ -162,6 +179,7 @@ def generate_county(
         surname = rng.choice(SURNAMES)
         name = surname + _given(rng, BOY if sex == "male" else GIRL)
         flags = frozenset(f for f, rate in FLAG_RATES.items() if rng.random() < rate)
+        flags |= {f for f, rate in EXTRA_FLAG_RATES.items() if extra.random() < rate}
         id_number: str | None = None
         if rng.random() >= 0.01:
             # Sequence numbers are odd for boys, even for girls, unique per birth date.
@@ -190,6 +208,8 @@ def generate_county(
             income = f"建档立卡贫困户（{rng.randint(2014, 2019)}年识别）"
         elif "subsistence_allowance" in flags:
             income = "农村最低生活保障家庭"
+        else:
+            income = next((n for f, n in EXTRA_INCOME_NOTES.items() if f in flags), None)
         kids.append(
             DemoChild(
                 key=f"c{n + 1:05d}", name=name, sex=sex, birth_date=birth, id_number=id_number,

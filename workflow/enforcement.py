@@ -522,6 +522,10 @@ async def _action(
     ):
         raise NotFound("no such enforcement action", field="actionId")
     ctx.authz.require(ctx.principal, obj(action.kind), act, action.scope_path)
+    # The policy lets both labour and market officers act on fines (which one fines is the
+    # district's rule, child_labour.json); only the agency that issued an action carries it on.
+    if ctx.principal.agency_kind is not action.agency_kind:
+        raise Forbidden(f"this {action.kind.value} was issued by {action.agency_kind.value}")
     check_version_of(action.version, expected_version, "the enforcement action")
     doc = await ctx.session.get_one(LegalDocument, action.document_id, with_for_update=True)
     return action, doc

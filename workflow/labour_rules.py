@@ -95,6 +95,20 @@ def _follow_ups(rows: list[dict[str, Any]]) -> tuple[FollowUp, ...]:
     )
 
 
+LOCAL_SETTING = "local setting"
+
+
+def _setting(node: Any, name: str) -> int:
+    """The value of a ``{value, basis}`` setting, checking it states where it comes from."""
+    if not isinstance(node, dict) or "value" not in node:
+        raise ValueError(f"child_labour.json: {name} must be {{value, basis}}")
+    basis = node.get("basis")
+    cited = isinstance(basis, list) and bool(basis) and all("quote" in b for b in basis)
+    if not cited and basis != LOCAL_SETTING:
+        raise ValueError(f"child_labour.json: {name} cites no basis and is not a local setting")
+    return int(node["value"])
+
+
 @cache
 def rules_for(district_code: str) -> LabourRules:
     raw = _raw()
@@ -102,16 +116,22 @@ def rules_for(district_code: str) -> LabourRules:
     fine = d["fine"]
     return LabourRules(
         district_code=district_code,
-        age_limit=int(d["age_limit"]),
-        return_deadline_days=int(d["return_order"]["deadline_days"]),
+        age_limit=_setting(d["age_limit"], "age_limit"),
+        return_deadline_days=_setting(
+            d["return_order"]["deadline_days"], "return_order.deadline_days"
+        ),
         compliance_task=(
             d["return_order"]["compliance_task"]["kind"],
             d["return_order"]["compliance_task"]["title"],
         ),
-        fine_per_child_month=int(fine["per_child_per_month"]),
-        overdue_per_child_month=int(fine["overdue_per_child_per_month"]),
-        unlicensed_multiplier=int(fine["unlicensed_multiplier"]),
-        repeat_multiplier=int(fine["repeat_multiplier"]),
+        fine_per_child_month=_setting(fine["per_child_per_month"], "fine.per_child_per_month"),
+        overdue_per_child_month=_setting(
+            fine["overdue_per_child_per_month"], "fine.overdue_per_child_per_month"
+        ),
+        unlicensed_multiplier=_setting(
+            fine["unlicensed_multiplier"], "fine.unlicensed_multiplier"
+        ),
+        repeat_multiplier=_setting(fine["repeat_multiplier"], "fine.repeat_multiplier"),
         overdue_basis=tuple(fine["overdue_basis"]),
         actions={
             kind: Action(
