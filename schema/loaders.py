@@ -18,7 +18,7 @@ from models.inspection import Campaign, Inspection, InspectionParticipant, Inspe
 from models.reference import Agency, Jurisdiction
 from models.school import School
 from models.task import Task
-from models.user import User
+from models.user import RoleGrant, User
 from workflow import (
     case,
     child,
@@ -29,6 +29,7 @@ from workflow import (
     inspection,
     reference,
     task,
+    user,
 )
 from workflow.child import EnrolmentView
 from workflow.context import ServiceContext
@@ -92,6 +93,9 @@ class Loaders:
         async def users(ids: Sequence[int]) -> list[User | None]:
             return await task.users_by_id(ctx, ids)
 
+        async def role_grants(ids: Sequence[int]) -> list[list[RoleGrant]]:
+            return await user.grants_of(ctx, ids)
+
         async def schools(ids: Sequence[int]) -> list[School | None]:
             return await child.schools_by_id(ctx, ids)
 
@@ -100,6 +104,7 @@ class Loaders:
         self.child: DataLoader[int, Child] = DataLoader(children)
         self.user: DataLoader[int, User | None] = DataLoader(users)
         self.school: DataLoader[int, School | None] = DataLoader(schools)
+        self.role_grants: DataLoader[int, list[RoleGrant]] = DataLoader(role_grants)
         self.case_events: DataLoader[int, list[CaseEvent]] = DataLoader(case_events)
         self.case_tasks: DataLoader[int, list[Task]] = DataLoader(case_tasks)
         self.case_plan: DataLoader[int, CasePlan | None] = DataLoader(case_plans)
