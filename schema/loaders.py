@@ -47,6 +47,9 @@ class Loaders:
         async def jurisdictions(codes: Sequence[str]) -> list[Jurisdiction | None]:
             return await reference.get_jurisdictions(ctx, codes)
 
+        async def jurisdiction_children(codes: Sequence[str]) -> list[list[Jurisdiction]]:
+            return await reference.children_of(ctx, codes)
+
         async def agencies(ids: Sequence[int]) -> list[Agency | None]:
             return await reference.get_agencies(ctx, ids)
 
@@ -110,6 +113,9 @@ class Loaders:
         self.case_plan: DataLoader[int, CasePlan | None] = DataLoader(case_plans)
         self.case_child: DataLoader[int, Child] = DataLoader(case_children)
         self.jurisdiction: DataLoader[str, Jurisdiction | None] = DataLoader(jurisdictions)
+        self.jurisdiction_children: DataLoader[str, list[Jurisdiction]] = DataLoader(
+            jurisdiction_children
+        )
         self.agency: DataLoader[int, Agency | None] = DataLoader(agencies)
         self.guardians: DataLoader[int, list[Guardian]] = DataLoader(guardians)
         self.child_groups: DataLoader[int, list[SpecialGroup]] = DataLoader(groups)
