@@ -157,9 +157,11 @@ class DocumentNode(relay.Node):
     def pdf_sha256(self) -> str | None:
         return self.row.pdf_sha256
 
-    @strawberry.field(description="Printed on the document: lets anyone signed in check it.")
+    @strawberry.field(
+        description="Printed on the document (XXXX-XXXX-XXXX): lets anyone signed in check it."
+    )
     def verification_code(self) -> str | None:
-        return self.row.verification_code
+        return service.printed_code(self.row.verification_code)
 
     @strawberry.field(description="Where to GET the PDF (send the same bearer token).")
     def pdf_url(self) -> str | None:

@@ -379,3 +379,44 @@ async def test_fifty_concurrent_issues_get_fifty_consecutive_numbers(
         seqs = sorted(int(NUMBER.match(n).group(3)) for n in numbers)  # type: ignore[union-attr]
         assert seqs == list(range(1, 51)), seqs
         assert len(set(numbers)) == 50
+
+
+def test_a_code_reads_back_however_it_is_typed() -> None:
+    from workflow.document import CODE_ALPHABET, normalise_code
+
+    assert normalise_code("WF6K-XNHV-8A9Q") == "WF6KXNHV8A9Q"
+    assert normalise_code(" wf6k xnhv 8a9q ") == "WF6KXNHV8A9Q"
+    # full width, as a Chinese input method types it
+    assert normalise_code("ＷＦ６Ｋ－ＸＮＨＶ－８Ａ９Ｑ") == "WF6KXNHV8A9Q"
+    assert normalise_code("wf6k–xnhv—8a9q") == "WF6KXNHV8A9Q"  # dashes a word processor makes
+    assert normalise_code("1O0I-L1oi-0000") == "100111010000"
+    assert not set("OIL") & set(CODE_ALPHABET), "look-alikes map only onto letters left out"
+
+
+async def test_the_printed_code_verifies(
+    api: Api, clock: FixedClock, sessions: async_sessionmaker[AsyncSession]
+) -> None:
+    """The code as printed on the PDF (with hyphens) verifies, and so does what a reader types
+    from it: spaces, lower case, full width, O/I/L for 0/1."""
+    case_id, _ = await _case_at_enrol_notice(api, clock, sessions)
+    draft = await _ok(api, DRAFT, {"case": case_id, "kind": "enrol_notice"}, "edu_officer")
+    notice = await _ok(api, ISSUE, {"doc": draft["id"]}, "edu_officer")
+    text, _ = await _pdf_text(api, notice["pdfUrl"], "edu_officer")
+    found = re.search(r"核验码：([0-9A-Z]{4}-[0-9A-Z]{4}-[0-9A-Z]{4})", text.replace("\n", ""))
+    assert found, text
+    printed = found.group(1)
+    assert notice["verificationCode"] == printed, "the API shows the code as printed"
+    typed = [
+        printed,
+        printed.replace("-", " ").lower(),
+        printed.replace("-", ""),
+        "".join(chr(ord(c) + 0xFEE0) for c in printed),  # full-width
+        printed.replace("0", "O").replace("1", "l"),
+        f"  {printed.replace('-', '—')} ",
+    ]
+    for code in typed:
+        got = (await api.gql(VERIFY, {"code": code}, user="market_officer"))["verifyDocument"]
+        assert got["genuine"] and got["valid"] and got["number"] == notice["number"], code
+    wrong = printed[:-1] + ("2" if printed[-1] != "2" else "3")
+    assert not (await api.gql(VERIFY, {"code": wrong}, user="market_officer"))[
+        "verifyDocument"]["genuine"]

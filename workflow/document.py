@@ -21,6 +21,7 @@ from __future__ import annotations
 import hashlib
 import json
 import secrets
+import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
@@ -63,6 +64,9 @@ TEMPLATES = Path(__file__).resolve().parent / "templates" / "documents"
 LIVE = (DocumentStatus.ISSUED, DocumentStatus.SERVED)
 # Crockford's alphabet: no I, L, O, U, so a code read over the phone is not misheard.
 CODE_ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
+# ... and, as Crockford decodes, the left-out letters typed by mistake read as the digits they
+# look like (U stays out: it resembles V only in some hands and is simply not a code letter).
+_LOOKALIKES = str.maketrans({"O": "0", "I": "1", "L": "1"})
 
 STAGE_ZH = {
     CaseStage.REPORTED: "已报告",
@@ -282,7 +286,7 @@ class Verification:
 
 async def verify(ctx: ServiceContext, code: str, sha256: str | None = None) -> Verification:
     ctx.authz.require(ctx.principal, "document", "verify", ctx.principal.agency_scope or "*")
-    normalised = code.strip().upper().replace(" ", "")
+    normalised = normalise_code(code)
     doc = (
         await ctx.session.execute(
             select(LegalDocument).where(LegalDocument.verification_code == normalised)
@@ -685,7 +689,22 @@ def _new_code() -> str:
 
 
 def _format_code(code: str) -> str:
+    """The code as printed and shown: groups of four, ``WF6K-XNHV-8A9Q``."""
     return "-".join(code[i : i + 4] for i in range(0, len(code), 4))
+
+
+def printed_code(code: str | None) -> str | None:
+    return None if code is None else _format_code(code)
+
+
+def normalise_code(text: str) -> str:
+    """A code as someone typed it, read back to the stored form; every verification path
+    goes through here. What is printed (``WF6K-XNHV-8A9Q``) must verify, and so must what a
+    reader types from it: separators of any kind (hyphens, dashes, spaces, dots), either case,
+    full-width characters from a Chinese input method (NFKC), and the look-alike letters the
+    alphabet leaves out (O for 0, I and L for 1)."""
+    folded = unicodedata.normalize("NFKC", text).upper()
+    return "".join(ch for ch in folded if ch.isascii() and ch.isalnum()).translate(_LOOKALIKES)
 
 
 def _basis_line(basis: list[dict[str, Any]]) -> str:
