@@ -34,6 +34,10 @@ class LegalBasisType:
     source: str
     article: str
     quote: str
+    citation: str = strawberry.field(
+        description="The provision as the source numbers it and the document prints it: "
+        "第七条, 第六条第（八）项, 第10点, 二（七）."
+    )
 
 
 @strawberry.type(
@@ -92,6 +96,7 @@ class DocumentNode(relay.Node):
                 source=b.get("source", ""),
                 article=b["article"],
                 quote=b.get("quote", ""),
+                citation=service.citation_of(b),
             )
             for b in self.row.legal_basis
         ]
