@@ -146,6 +146,10 @@ def test_shanting_cites_its_own_rule_or_national_law() -> None:
         rules_for("370406").action(EnforcementKind.FINE).basis))
     assert {b["source_key"] for b in fine} == {"NCL", "ST"}
     assert document.citations("enrol_notice", "640502", [])[0]["citation"] == "第七条"
+    # A ladder a district defined may name a source the data does not know: not cited.
+    unknown = [{"source_key": "XYZ", "article": "1", "quote": "…"}]
+    assert {b["source_key"] for b in document.citations("enrol_notice", "370406", unknown)} == {
+        "CEL", "MPL"}
 
 
 def test_provisions_print_as_their_sources_number_them() -> None:

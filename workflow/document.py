@@ -136,7 +136,8 @@ class Source:
             return article.replace("(", "（").replace(")", "）")
         found = _PROVISION.fullmatch(article)
         if found is None:
-            raise ValueError(f"{self.key}: {article!r} is not a provision of the form 7 or 6(8)")
+            # A ladder a district defined itself may write the provision out already.
+            return article
         number, item = int(found.group(1)), found.group(2)
         head = f"第{zh_numeral(number)}条" if self.numbering == "article" else f"第{number}点"
         return head + (f"第（{zh_numeral(int(item))}）项" if item else "")
@@ -233,7 +234,10 @@ def citations(
             raise ValueError(f"{kind}: no legal source {row['source_key']!r}")
         return found
 
-    rows = [r for r in given if source(r).in_force_in(district_code)]
+    # A row of a source the data does not know (a ladder a district defined) cannot be shown
+    # to be in force here, so it is not cited.
+    rows = [r for r in given if r["source_key"] in sources
+            and source(r).in_force_in(district_code)]
     if not any(not source(r).national for r in rows):
         rows += [r for r in cfg.basis if source(r).in_force_in(district_code)]
     if not any(not source(r).national for r in rows):
