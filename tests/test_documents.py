@@ -123,7 +123,7 @@ async def test_the_st_ladder_with_its_documents(
     assert match and match.group(1) == "山教体入通" and match.group(2) == str(today.year)
     # 山亭区's own rule says nothing of the notice: it cites national law, not Shapotou's rule.
     assert [(b["sourceKey"], b["citation"]) for b in notice["legalBasis"]] == [
-        ("CEL", "第五条"), ("MPL", "第八十三条")]
+        ("MPL", "第八十三条"), ("CEL", "第五条")]
     text, raw = await _pdf_text(api, notice["pdfUrl"], "township_officer")
     assert hashlib.sha256(raw).hexdigest() == notice["pdfSha256"]
     async with sessions() as s:
