@@ -49,10 +49,14 @@ class FieldGuard:
         domain: str,
         stage: CaseStage | None = None,
     ) -> Shown:
-        if value is None:
-            return Shown(None, masked=False)
+        # Decide before looking at the value: ``masked`` and ``reason`` must depend only on the
+        # caller's grant. Answering ``masked: false`` for an absent note to a caller without the
+        # grant, and ``masked: true`` for a present one, would tell police which children have
+        # a health note (a disability) without ever showing it (PIPL arts. 28, 51).
         if not self.may_unmask(fld, domain, stage):
             return masked(fld, value)
+        if value is None:
+            return Shown(None, masked=False)
         if fld.logged:
             key = (record_type, record_id, fld.value)
             if key not in self._logged:

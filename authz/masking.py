@@ -63,9 +63,16 @@ _PARTIAL = {
 
 
 def masked(field: SensitiveField, value: str | None) -> Shown:
-    if value is None:
-        return Shown(None, masked=False)
+    """What a caller without the grant sees.
+
+    ``masked`` is always true and the reason is the field's own, whether or not a value is
+    held: a withheld field (income, health) then reads the same for a child with a note and a
+    child without one, so the answer discloses nothing. A partially masked field (ID number,
+    phone, name) shows its partial form, which by design tells that a value exists; with no
+    value it is null under the same flag and reason.
+    """
     partial = _PARTIAL.get(field)
     if partial is not None:
-        return Shown(partial(value), masked=True, reason=f"needs unmask on {field.obj}")
+        shown = None if value is None else partial(value)
+        return Shown(shown, masked=True, reason=f"needs unmask on {field.obj}")
     return Shown(None, masked=True, reason=f"withheld: needs unmask on {field.obj}")

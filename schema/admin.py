@@ -60,10 +60,18 @@ class UserNode(relay.Node):
         assert a is not None
         return AgencyNode.from_model(a)
 
-    @strawberry.field
-    async def roles(self, info: Info) -> list[RoleAssignment]:
-        grants = await user.grants_of(info.context.services, [self.user_id])
-        return [RoleAssignment.from_model(g) for g in grants[0]]
+    @strawberry.field(
+        description="The user's role grants; null unless the caller administers the user's "
+        "agency (a supervisor sees colleagues to assign work, not their grants)."
+    )
+    async def roles(self, info: Info) -> list[RoleAssignment] | None:
+        # Both loads are batched per request: a page costs one statement for the agencies and
+        # one for the grants, whatever its size.
+        agency = await info.context.loaders.agency.load(self.agency_id)
+        if agency is None or not user.may_administer(info.context.services, agency):
+            return None
+        grants = await info.context.loaders.role_grants.load(self.user_id)
+        return [RoleAssignment.from_model(g) for g in grants]
 
     @classmethod
     async def resolve_nodes(  # type: ignore[override]
@@ -145,7 +153,10 @@ class AuditEventType:
 
 @strawberry.type
 class AdminQuery:
-    @strawberry.field(description="Users in the agencies the caller administers.")
+    @strawberry.field(
+        description="Users in the agencies the caller administers, and a task supervisor's "
+        "own agency's members (to assign work to)."
+    )
     async def users(
         self, info: Info, first: int | None = None, after: str | None = None
     ) -> Connection[UserNode]:

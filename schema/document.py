@@ -34,6 +34,10 @@ class LegalBasisType:
     source: str
     article: str
     quote: str
+    citation: str = strawberry.field(
+        description="The provision as the source numbers it and the document prints it: "
+        "第七条, 第六条第（八）项, 第10点, 二（七）."
+    )
 
 
 @strawberry.type(
@@ -92,6 +96,7 @@ class DocumentNode(relay.Node):
                 source=b.get("source", ""),
                 article=b["article"],
                 quote=b.get("quote", ""),
+                citation=service.citation_of(b),
             )
             for b in self.row.legal_basis
         ]
@@ -157,9 +162,11 @@ class DocumentNode(relay.Node):
     def pdf_sha256(self) -> str | None:
         return self.row.pdf_sha256
 
-    @strawberry.field(description="Printed on the document: lets anyone signed in check it.")
+    @strawberry.field(
+        description="Printed on the document (XXXX-XXXX-XXXX): lets anyone signed in check it."
+    )
     def verification_code(self) -> str | None:
-        return self.row.verification_code
+        return service.printed_code(self.row.verification_code)
 
     @strawberry.field(description="Where to GET the PDF (send the same bearer token).")
     def pdf_url(self) -> str | None:

@@ -18,7 +18,7 @@ from models.inspection import Campaign, Inspection, InspectionParticipant, Inspe
 from models.reference import Agency, Jurisdiction
 from models.school import School
 from models.task import Task
-from models.user import User
+from models.user import RoleGrant, User
 from workflow import (
     case,
     child,
@@ -29,6 +29,7 @@ from workflow import (
     inspection,
     reference,
     task,
+    user,
 )
 from workflow.child import EnrolmentView
 from workflow.context import ServiceContext
@@ -45,6 +46,9 @@ class Loaders:
 
         async def jurisdictions(codes: Sequence[str]) -> list[Jurisdiction | None]:
             return await reference.get_jurisdictions(ctx, codes)
+
+        async def jurisdiction_children(codes: Sequence[str]) -> list[list[Jurisdiction]]:
+            return await reference.children_of(ctx, codes)
 
         async def agencies(ids: Sequence[int]) -> list[Agency | None]:
             return await reference.get_agencies(ctx, ids)
@@ -92,6 +96,9 @@ class Loaders:
         async def users(ids: Sequence[int]) -> list[User | None]:
             return await task.users_by_id(ctx, ids)
 
+        async def role_grants(ids: Sequence[int]) -> list[list[RoleGrant]]:
+            return await user.grants_of(ctx, ids)
+
         async def schools(ids: Sequence[int]) -> list[School | None]:
             return await child.schools_by_id(ctx, ids)
 
@@ -100,11 +107,15 @@ class Loaders:
         self.child: DataLoader[int, Child] = DataLoader(children)
         self.user: DataLoader[int, User | None] = DataLoader(users)
         self.school: DataLoader[int, School | None] = DataLoader(schools)
+        self.role_grants: DataLoader[int, list[RoleGrant]] = DataLoader(role_grants)
         self.case_events: DataLoader[int, list[CaseEvent]] = DataLoader(case_events)
         self.case_tasks: DataLoader[int, list[Task]] = DataLoader(case_tasks)
         self.case_plan: DataLoader[int, CasePlan | None] = DataLoader(case_plans)
         self.case_child: DataLoader[int, Child] = DataLoader(case_children)
         self.jurisdiction: DataLoader[str, Jurisdiction | None] = DataLoader(jurisdictions)
+        self.jurisdiction_children: DataLoader[str, list[Jurisdiction]] = DataLoader(
+            jurisdiction_children
+        )
         self.agency: DataLoader[int, Agency | None] = DataLoader(agencies)
         self.guardians: DataLoader[int, list[Guardian]] = DataLoader(guardians)
         self.child_groups: DataLoader[int, list[SpecialGroup]] = DataLoader(groups)

@@ -43,7 +43,7 @@ class JurisdictionNode(relay.Node):
 
     @strawberry.field
     async def children(self, info: Info) -> list[JurisdictionNode]:
-        rows = await reference.list_jurisdictions(info.context.services, parent_code=self.code)
+        rows = await info.context.loaders.jurisdiction_children.load(self.code)
         return [JurisdictionNode.from_model(j) for j in rows]
 
     @classmethod

@@ -7,7 +7,7 @@ the marker to the end of the file accepted quotes taken from any later article, 
 paragraph or the distribution list, which is how wrong citations slipped in.
 
 The seeds use these numbering styles (ranks: lower contains higher):
-- 第N章 (chapter, 0) > 第N条 (article, 1) > （N） (item, 2)            — LS, SPT, NCL
+- 第N章 (chapter, 0) > 第N条 (article, 1) > （N） (item, 2)            — LS, SPT, NCL, CEL, MPL
 - 一、 (part, 1) > （一） (item, 2) > N. (point, 3)                    — GH, YQ, MCA
 - N. (point, 1)                                                        — ST
 Page breaks in the originals split paragraphs mid-sentence; a marker is only recognised at
@@ -29,6 +29,8 @@ CN_DIGITS = {"一": 1, "二": 2, "三": 3, "四": 4, "五": 5, "六": 6, "七": 
 BODY_END = {
     "LS": None,
     "NCL": None,
+    "CEL": None,
+    "MPL": None,
     "MCA": None,
     "SPT": "沙坡头区人民政府办公室文件",
     "ST": "各镇街、区直各部门、各单位要统一思想",
@@ -42,7 +44,8 @@ CLOSING = "末段"
 
 # Which styles a rule's top-level numbers use: article style (第N条 with （N） items) or
 # part style (一、 with （一） items and N. points), or ST's plain points.
-STYLE = {"LS": "article", "SPT": "article", "NCL": "article", "GH": "part", "YQ": "part",
+STYLE = {"LS": "article", "SPT": "article", "NCL": "article", "CEL": "article",
+         "MPL": "article", "GH": "part", "YQ": "part",
          "MCA": "part", "ST": "point"}
 
 _CN = "一二三四五六七八九十百"

@@ -19,6 +19,7 @@ CHILD_READERS = {"edu_officer", "edu_admin", "principal", "head_teacher", "towns
                  "police_officer", "civil_affairs", "poverty_office", "disabled_fed"}
 ACCESS_LOG_READERS = {"edu_officer", "edu_admin", "principal", "inspector"}
 ADMINS = {"admin"}
+SUPERVISORS = {"edu_admin", "principal", "township_officer"}  # see their own agency
 AUDIT_READERS = {"admin", "inspector"}
 
 Probe = Callable[[Api, str], Awaitable[bool]]
@@ -569,7 +570,7 @@ PROBES: dict[str, tuple[Probe, set[str]]] = {
     "children": (lambda api, u: _ok(api, u, "{ children(first: 3) { totalCount } }", None,
                                     ("children", "totalCount")), CHILD_READERS),
     "users": (lambda api, u: _ok(api, u, "{ users(first: 3) { totalCount } }", None,
-                                 ("users", "totalCount")), ADMINS),
+                                 ("users", "totalCount")), ADMINS | SUPERVISORS),
     "policy": (lambda api, u: _ok(api, u, "{ policy { version } }"), ADMINS),
     "accessLog": (probe_access_log, ACCESS_LOG_READERS),
     "auditEvents": (probe_audit, AUDIT_READERS),

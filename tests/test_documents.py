@@ -30,7 +30,7 @@ from workflow.calendar import LOCAL
 from workflow.clock import FixedClock
 
 DOC = """id kind title status number version addressee body deadlineDays pdfUrl pdfSha256
-  verificationCode servedOn replacesId legalBasis { sourceKey article quote source }
+  verificationCode servedOn replacesId legalBasis { sourceKey article quote source citation }
   issuer { name } case { id stage nextDueOn }"""
 DRAFT = f"""mutation($case: ID!, $kind: String!, $days: Int, $facts: String! = "") {{
   draftDocument(input: {{caseId: $case, kind: $kind, deadlineDays: $days, facts: $facts}})
@@ -121,7 +121,9 @@ async def test_the_st_ladder_with_its_documents(
     assert notice["status"] == "ISSUED"
     match = NUMBER.match(notice["number"])
     assert match and match.group(1) == "山教体入通" and match.group(2) == str(today.year)
-    assert notice["legalBasis"][0]["sourceKey"] == "SPT"
+    # 山亭区's own rule says nothing of the notice: it cites national law, not Shapotou's rule.
+    assert [(b["sourceKey"], b["citation"]) for b in notice["legalBasis"]] == [
+        ("MPL", "第八十三条"), ("CEL", "第五条")]
     text, raw = await _pdf_text(api, notice["pdfUrl"], "township_officer")
     assert hashlib.sha256(raw).hexdigest() == notice["pdfSha256"]
     async with sessions() as s:
@@ -134,8 +136,9 @@ async def test_the_st_ladder_with_its_documents(
     flat = text.replace("\n", "")
     assert masked in flat and real.name not in flat, "the child's name is masked"
     assert notice["number"] in flat
-    assert "限期入学通知书" in flat and "沙坡头区义务教育控辍保学管理办法" in flat
-    assert "由教育行政部门联合属地乡镇下发《限期入学通知书》" in flat, "the legal basis, quoted"
+    assert "限期入学通知书" in flat and "沙坡头" not in flat and "（项）" not in flat
+    assert "《中华人民共和国未成年人保护法》第八十三条" in flat, "the provision as numbered"
+    assert "对尚未完成义务教育的辍学未成年学生" in flat, "the legal basis, quoted"
     assert real.national_id not in flat and real.national_id[-4:] in flat
 
     # Serving it starts the township order's deadline: served date + 10 days.
@@ -177,8 +180,10 @@ async def test_the_st_ladder_with_its_documents(
     for user in ("township_officer", "edu_officer", "police_officer"):
         assert await _error(api, DRAFT, {"case": case_id, "kind": "judicial"}, user) in {
             "FORBIDDEN", "NOT_FOUND"}
-    judicial = await _ok(api, DRAFT, {"case": case_id, "kind": "judicial", "days": 7},
-                         "judicial_officer")
+    # Drafted without deadlineDays (the ST ladder fixes none): the configured default, never
+    # "None日内".
+    judicial = await _ok(api, DRAFT, {"case": case_id, "kind": "judicial"}, "judicial_officer")
+    assert judicial["deadlineDays"] == 10 and "自本文书送达之日起10日内" in judicial["body"]
     judicial = await _ok(api, ISSUE, {"doc": judicial["id"]}, "judicial_officer")
     assert judicial["number"].startswith("山司教督〔") and judicial["case"]["stage"] == (
         "JUDICIAL_DOCUMENT")
@@ -379,3 +384,44 @@ async def test_fifty_concurrent_issues_get_fifty_consecutive_numbers(
         seqs = sorted(int(NUMBER.match(n).group(3)) for n in numbers)  # type: ignore[union-attr]
         assert seqs == list(range(1, 51)), seqs
         assert len(set(numbers)) == 50
+
+
+def test_a_code_reads_back_however_it_is_typed() -> None:
+    from workflow.document import CODE_ALPHABET, normalise_code
+
+    assert normalise_code("WF6K-XNHV-8A9Q") == "WF6KXNHV8A9Q"
+    assert normalise_code(" wf6k xnhv 8a9q ") == "WF6KXNHV8A9Q"
+    # full width, as a Chinese input method types it
+    assert normalise_code("ＷＦ６Ｋ－ＸＮＨＶ－８Ａ９Ｑ") == "WF6KXNHV8A9Q"
+    assert normalise_code("wf6k–xnhv—8a9q") == "WF6KXNHV8A9Q"  # dashes a word processor makes
+    assert normalise_code("1O0I-L1oi-0000") == "100111010000"
+    assert not set("OIL") & set(CODE_ALPHABET), "look-alikes map only onto letters left out"
+
+
+async def test_the_printed_code_verifies(
+    api: Api, clock: FixedClock, sessions: async_sessionmaker[AsyncSession]
+) -> None:
+    """The code as printed on the PDF (with hyphens) verifies, and so does what a reader types
+    from it: spaces, lower case, full width, O/I/L for 0/1."""
+    case_id, _ = await _case_at_enrol_notice(api, clock, sessions)
+    draft = await _ok(api, DRAFT, {"case": case_id, "kind": "enrol_notice"}, "edu_officer")
+    notice = await _ok(api, ISSUE, {"doc": draft["id"]}, "edu_officer")
+    text, _ = await _pdf_text(api, notice["pdfUrl"], "edu_officer")
+    found = re.search(r"核验码：([0-9A-Z]{4}-[0-9A-Z]{4}-[0-9A-Z]{4})", text.replace("\n", ""))
+    assert found, text
+    printed = found.group(1)
+    assert notice["verificationCode"] == printed, "the API shows the code as printed"
+    typed = [
+        printed,
+        printed.replace("-", " ").lower(),
+        printed.replace("-", ""),
+        "".join(chr(ord(c) + 0xFEE0) for c in printed),  # full-width
+        printed.replace("0", "O").replace("1", "l"),
+        f"  {printed.replace('-', '—')} ",
+    ]
+    for code in typed:
+        got = (await api.gql(VERIFY, {"code": code}, user="market_officer"))["verifyDocument"]
+        assert got["genuine"] and got["valid"] and got["number"] == notice["number"], code
+    wrong = printed[:-1] + ("2" if printed[-1] != "2" else "3")
+    assert not (await api.gql(VERIFY, {"code": wrong}, user="market_officer"))[
+        "verifyDocument"]["genuine"]

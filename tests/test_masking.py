@@ -5,14 +5,19 @@ from __future__ import annotations
 
 import base64
 import re
+from typing import Any
 
 import pytest
 import pytest_asyncio
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from authz.enforcer import Authorizer
+from authz.guard import FieldGuard
+from authz.masking import SensitiveField
+from authz.principal import Principal
 from models.child import Child, Guardian
-from tests.conftest import Api
+from tests.conftest import NOW, Api
 from workflow.user import load_principal
 
 RAW, MASKED, WITHHELD = "raw", "masked", "withheld"
@@ -120,3 +125,75 @@ async def test_poverty_groups_hidden_without_the_grant(api: Api) -> None:
     assert edu["children"]["totalCount"] > 0
     for edge in edu["children"]["edges"]:
         assert "REGISTERED_POOR" in edge["node"]["specialGroups"]
+
+
+@pytest_asyncio.fixture
+async def held_and_absent(session: AsyncSession) -> tuple[str, str]:
+    """Two pupils of the principal's school: one with every nullable sensitive field held, one
+    with none held (no ID number, no guardian phone, no income or health note)."""
+    principal = await load_principal(session, "principal")
+    assert principal is not None
+    held, absent = (
+        await session.execute(
+            select(Child).where(Child.scope_path == principal.agency_scope,
+                                Child.national_id.is_not(None)).order_by(Child.id).limit(2)
+        )
+    ).scalars().all()
+    held.health_note, held.family_income_note = "肢体残疾二级", "低保户"
+    absent.health_note = absent.family_income_note = absent.national_id = None
+    for child, phone in ((held, "13812345678"), (absent, None)):
+        for g in (await session.execute(
+            select(Guardian).where(Guardian.child_id == child.id)
+        )).scalars():
+            g.phone = phone
+    await session.commit()
+    return tuple(base64.b64encode(f"Child:{c.id}".encode()).decode() for c in (held, absent))  # type: ignore[return-value]
+
+
+NULLABLE = {"nationalId": 1, "phone": 2, "familyIncomeNote": 3, "healthNote": 4}
+
+
+@pytest.mark.parametrize("user", sorted(EXPECTED))
+async def test_a_withheld_value_and_an_absent_one_look_the_same(
+    api: Api, held_and_absent: tuple[str, str], user: str
+) -> None:
+    """Without the grant, ``masked`` and ``reason`` do not depend on whether a value is held:
+    police must not learn which children have a health note (a disability) from the flag."""
+    nodes = [(await api.gql(QUERY, {"id": gid}, user=user))["node"] for gid in held_and_absent]
+
+    def fields(node: dict[str, Any]) -> dict[str, dict[str, Any]]:
+        return {"nationalId": node["nationalId"], "phone": node["guardians"][0]["phone"],
+                "familyIncomeNote": node["familyIncomeNote"], "healthNote": node["healthNote"]}
+
+    held, absent = (fields(n) for n in nodes)
+    for name, column in NULLABLE.items():
+        want = EXPECTED[user][column]
+        assert absent[name]["value"] is None, (user, name)
+        if want == RAW:
+            assert held[name]["value"] and not held[name]["masked"], (user, name)
+            assert absent[name] == {"value": None, "masked": False, "reason": None}
+            continue
+        # Same flag, same reason; a withheld field reads identically in full.
+        assert held[name]["masked"] is True and held[name]["reason"], (user, name)
+        assert (absent[name]["masked"], absent[name]["reason"]) == (
+            True, held[name]["reason"]), (user, name)
+        if want == WITHHELD:
+            assert absent[name] == held[name] == {
+                "value": None, "masked": True, "reason": held[name]["reason"]}, (user, name)
+
+
+@pytest.mark.parametrize("fld", list(SensitiveField))
+def test_guard_answers_by_grant_not_by_value(authorizer: Authorizer, fld: SensitiveField) -> None:
+    """Every sensitive field type (children's and findings' alike go through the guard): for a
+    caller without the grant, an absent value carries the same flag and reason as a held one,
+    and a withheld field reads identically in full."""
+    nobody = Principal(None, "nobody", "nobody", None, None, "", "", "")
+    guard = FieldGuard(authorizer, nobody, NOW)
+    domain = "370000/370400/370406"
+    held = guard.show(fld, "370406200801011234", record_type="child", record_id=1, domain=domain)
+    absent = guard.show(fld, None, record_type="child", record_id=1, domain=domain)
+    assert held.masked and absent.masked and held.reason and absent.reason == held.reason
+    assert absent.value is None
+    if held.value is None:  # withheld (income, health): nothing tells the two apart
+        assert absent == held
+    assert not guard.entries

@@ -2,16 +2,29 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import re
+from collections import Counter
+from collections.abc import Awaitable, Callable, Iterator
 from contextlib import contextmanager
 from datetime import timedelta
-from typing import Any
+from typing import Any, cast
 
+import pytest
+from graphql import (
+    GraphQLObjectType,
+    Undefined,
+    get_named_type,
+    is_leaf_type,
+    is_non_null_type,
+    is_object_type,
+)
 from sqlalchemy import event
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from tests.conftest import Api, Database
+from schema.root import build_schema
+from tests.conftest import NOW, Api, Database
 from tests.test_cases import report
+from workflow import uscc
 from workflow.clock import FixedClock
 
 CHILDREN = """query($n: Int!) { children(first: $n) { totalCount edges { node { id name
@@ -108,3 +121,156 @@ async def test_labour_pages_cost_the_same_for_2_and_12(
         small = await _cost(api, database, query, 2, "edu_officer")
         large = await _cost(api, database, query, 12, "edu_officer")
         assert large == small, (query[:30], small, large)
+
+
+# --- every connection of Query: a page of 2 costs what a page of 12 costs ---------------------
+#
+# The schema is walked, so a connection added without a row in CONNECTIONS fails
+# ``test_every_connection_has_a_count``. Each query selects every field of the node that takes
+# no required argument, down to NODE_DEPTH levels (lists and objects alike), so a relation
+# resolved one row at a time anywhere on the node shows as statements growing with the page.
+
+NODE_DEPTH = 3
+
+
+def _shape(statement: str) -> str:
+    """A statement without what varies by page: savepoint names, the length of IN lists."""
+    statement = re.sub(r"sa_savepoint_\d+", "sa_savepoint", statement)
+    return re.sub(r"\((?:\?|\$\d+::\w+|\$\d+)(?:, (?:\?|\$\d+::\w+|\$\d+))*\)", "(…)",
+                  " ".join(statement.split()))
+
+
+def _selection(t: GraphQLObjectType, depth: int) -> str:
+    parts: list[str] = []
+    for name, f in t.fields.items():
+        if any(is_non_null_type(a.type) and a.default_value is Undefined
+               for a in f.args.values()):
+            continue
+        named = get_named_type(f.type)
+        if is_leaf_type(named):
+            parts.append(name)
+        elif is_object_type(named) and depth > 0 and not named.name.endswith("Connection"):
+            inner = _selection(cast(GraphQLObjectType, named), depth - 1)
+            if inner:
+                parts.append(f"{name} {{ {inner} }}")
+    return " ".join(parts)
+
+
+def _connections() -> dict[str, GraphQLObjectType]:
+    """Query's connection fields and their node types."""
+    query = build_schema()._schema.query_type
+    assert query is not None
+    found: dict[str, GraphQLObjectType] = {}
+    for name, f in query.fields.items():
+        conn = get_named_type(f.type)
+        if is_object_type(conn) and conn.name.endswith("Connection"):
+            edge = get_named_type(cast(GraphQLObjectType, conn).fields["edges"].type)
+            node = get_named_type(cast(GraphQLObjectType, edge).fields["node"].type)
+            found[name] = cast(GraphQLObjectType, node)
+    return found
+
+
+Seed = Callable[[Api, async_sessionmaker[AsyncSession]], Awaitable[None]]
+
+
+async def _no_seed(api: Api, sessions: async_sessionmaker[AsyncSession]) -> None:
+    """The demo county already has a dozen or more of these for the reader."""
+
+
+async def _cases(api: Api, sessions: async_sessionmaker[AsyncSession]) -> None:
+    """Fourteen absences at the principal's school: fourteen cases, each with its tasks in
+    the school's queue."""
+    data = await api.gql("{ children(first: 14) { edges { node { id } } } }", user="principal")
+    for i, edge in enumerate(data["children"]["edges"]):
+        await report(api, NOW.date() - timedelta(days=i % 9), user="principal",
+                     child=edge["node"]["id"])
+
+
+async def _claim_tasks(api: Api, sessions: async_sessionmaker[AsyncSession]) -> None:
+    """Twelve tasks of the school's queue claimed by its principal."""
+    await _cases(api, sessions)
+    data = await api.gql("""{ agencyQueue(first: 12, filter: {status: OPEN}) {
+        edges { node { id version } } } }""", user="principal")
+    edges = data["agencyQueue"]["edges"]
+    assert len(edges) == 12
+    for e in edges:
+        await api.gql("""mutation($t: ID!, $v: Int!) { claimTask(input: {taskId: $t,
+            expectedVersion: $v}) { userErrors { code } } }""",
+                      {"t": e["node"]["id"], "v": e["node"]["version"]}, user="principal")
+
+
+async def _labour(api: Api, sessions: async_sessionmaker[AsyncSession]) -> None:
+    """Twelve employers, each inspected, a pupil found at each and a return order issued."""
+    from tests.test_child_labour import FINDING, ISSUE, _children, _finding_input, _setup
+
+    state = await _setup(api, sessions)
+    kids = await _children(sessions, 12)
+    for i, kid in enumerate(kids):
+        employer = await api.gql("""mutation($c: String!, $t: String!) { registerEmployer(input:
+            {creditCode: $c, name: $c, address: "山亭区某路1号", townshipCode: $t})
+            { employer { id } userErrors { code } } }""",
+                                 {"c": uscc.make("92", "370406", f"MA{i:07d}"),
+                                  "t": kid.township_code}, user="hr_officer")
+        assert employer["registerEmployer"]["userErrors"] == [], employer
+        eid = employer["registerEmployer"]["employer"]["id"]
+        planned = await api.gql("""mutation($e: ID!) { planInspection(input: {kind: AD_HOC,
+            title: "复查", plannedOn: "2026-11-02", employerIds: [$e]}) { inspection { id } } }""",
+                                {"e": eid}, user="hr_officer")
+        inspection = planned["planInspection"]["inspection"]["id"]
+        found = await api.gql(FINDING, {"in": {**_finding_input(state, 0, f"walk-finding-{i}"),
+                                               "employerId": eid, "inspectionId": inspection,
+                                               "nationalId": kid.national_id}},
+                              user="police_officer")
+        assert found["recordFinding"]["userErrors"] == [], found
+        await api.gql(ISSUE, {"kind": "RETURN_ORDER", "e": eid,
+                              "f": [found["recordFinding"]["finding"]["id"]]}, user="hr_officer")
+
+
+async def _raw_reads(api: Api, sessions: async_sessionmaker[AsyncSession]) -> None:
+    """Police read twelve ID numbers: twelve access-log entries."""
+    await api.gql("{ children(first: 12) { edges { node { nationalId { value } } } } }",
+                  user="police_officer")
+
+
+# connection -> (reader, seed)
+CONNECTIONS: dict[str, tuple[str, Seed]] = {
+    "agencies": ("edu_officer", _no_seed),
+    "children": ("edu_officer", _no_seed),
+    "cases": ("edu_officer", _cases),
+    "myTasks": ("principal", _claim_tasks),
+    "agencyQueue": ("principal", _cases),
+    "documents": ("hr_officer", _labour),
+    "employers": ("hr_officer", _labour),
+    "inspections": ("hr_officer", _labour),
+    "findings": ("hr_officer", _labour),
+    "enforcementActions": ("hr_officer", _labour),
+    "users": ("admin", _no_seed),
+    "accessLog": ("edu_officer", _raw_reads),
+}
+
+
+def test_every_connection_has_a_count() -> None:
+    assert set(_connections()) == set(CONNECTIONS)
+
+
+@pytest.mark.parametrize("field", sorted(CONNECTIONS))
+async def test_connection_page_costs_the_same_for_2_and_12(
+    api: Api, database: Database, sessions: async_sessionmaker[AsyncSession], field: str
+) -> None:
+    reader, seed = CONNECTIONS[field]
+    await seed(api, sessions)
+    node = _connections()[field]
+    query = (f"query($n: Int!) {{ {field}(first: $n) {{ totalCount edges {{ node {{ "
+             f"{_selection(node, NODE_DEPTH)} }} }} }} }}")
+    with counting(database) as warm:  # the first request also loads the policy, once
+        data = await api.gql(query, {"n": 12}, user=reader)
+    assert data[field]["totalCount"] >= 12, (field, data[field]["totalCount"])
+    del warm
+    with counting(database) as small:
+        await api.gql(query, {"n": 2}, user=reader)
+    with counting(database) as large:
+        data = await api.gql(query, {"n": 12}, user=reader)
+    assert len(data[field]["edges"]) == 12
+    # On failure, name the statements a bigger page repeats: that is the relation to batch.
+    grown = Counter(map(_shape, large)) - Counter(map(_shape, small))
+    assert len(large) == len(small), (field, len(small), len(large), sorted(grown)[:3])

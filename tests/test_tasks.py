@@ -163,3 +163,40 @@ async def test_queue_page_costs_the_same_for_2_and_30(
         assert len(page["edges"]) == min(n, page["totalCount"])
         costs.append(len(statements))
     assert costs[0] == costs[1], costs
+
+
+USERS = """{ users(first: 100) { totalCount edges { node { id username isActive
+  agency { name } roles { role } } } } }"""
+
+
+async def test_supervisors_list_their_own_agency_to_assign(api: Api, clock: FixedClock) -> None:
+    """A supervisor holds ``assignTask``, so ``users`` lists the members of their own agency
+    (and no one else, and not their role grants); the id found there assigns the task."""
+    everyone = (await api.gql(USERS, user="admin"))["users"]["edges"]
+    agency_of = {e["node"]["username"]: e["node"]["agency"]["name"] for e in everyone}
+    assert all(e["node"]["roles"] is not None for e in everyone)  # the administrator sees grants
+    for supervisor in ("principal", "edu_admin", "township_officer"):
+        seen = (await api.gql(USERS, user=supervisor))["users"]
+        names = {e["node"]["username"] for e in seen["edges"]}
+        want = {u for u, a in agency_of.items() if a == agency_of[supervisor]}
+        assert names == want and seen["totalCount"] == len(want), supervisor
+        assert all(e["node"]["roles"] is None for e in seen["edges"]), supervisor
+    # edu_admin's bureau shares its scope path with police, judicial, ...: still only the bureau
+    assert {"police_officer", "judicial_officer", "admin"} & {
+        e["node"]["username"] for e in (await api.gql(USERS, user="edu_admin"))["users"]["edges"]
+    } == {"admin"}
+    for member in ("head_teacher", "police_officer"):  # no supervisor role: nothing
+        assert (await api.gql(USERS, user=member))["users"]["totalCount"] == 0, member
+    police = next(e["node"]["id"] for e in everyone if e["node"]["username"] == "police_officer")
+    node = await api.gql("query($id: ID!) { node(id: $id) { id } }", {"id": police},
+                         user="principal")
+    assert node["node"] is None
+
+    await report(api, clock.now().date())
+    task = (await queue(api, "principal"))["edges"][0]["node"]
+    colleagues = (await api.gql(USERS, user="principal"))["users"]["edges"]
+    teacher = next(e["node"]["id"] for e in colleagues
+                   if e["node"]["username"] == "head_teacher")
+    moved = await api.gql(ASSIGN, {"t": task["id"], "v": task["version"], "u": teacher},
+                          user="principal")
+    assert moved["assignTask"]["task"]["assignee"]["username"] == "head_teacher"

@@ -20,7 +20,9 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 import secrets
+import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
@@ -29,6 +31,7 @@ from pathlib import Path
 from typing import Any
 
 import jinja2
+import jinja2.meta
 from sqlalchemy import ColumnElement, Select, and_, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import undefer
@@ -63,6 +66,9 @@ TEMPLATES = Path(__file__).resolve().parent / "templates" / "documents"
 LIVE = (DocumentStatus.ISSUED, DocumentStatus.SERVED)
 # Crockford's alphabet: no I, L, O, U, so a code read over the phone is not misheard.
 CODE_ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
+# ... and, as Crockford decodes, the left-out letters typed by mistake read as the digits they
+# look like (U stays out: it resembles V only in some hands and is simply not a code letter).
+_LOOKALIKES = str.maketrans({"O": "0", "I": "1", "L": "1"})
 
 STAGE_ZH = {
     CaseStage.REPORTED: "已报告",
@@ -102,13 +108,71 @@ CAUSE_ZH = {
 
 
 @dataclass(frozen=True)
+class Source:
+    """A legal source a document may cite: where it is in force, how it numbers provisions."""
+
+    key: str
+    title: str
+    in_force: str  # "national", or the GB/T 2260 code of the district or city that issued it
+    numbering: str  # "article" (条, 项), "point" (点) or "part" (二（七）)
+
+    @property
+    def national(self) -> bool:
+        return self.in_force == "national"
+
+    def in_force_in(self, district_code: str) -> bool:
+        """National law everywhere; a local rule in its own district, or, for a city's rule,
+        in the districts below it (540100 covers 540102: GB/T 2260 codes nest by prefix)."""
+        if self.national:
+            return True
+        prefix = self.in_force
+        while prefix.endswith("00"):
+            prefix = prefix[:-2]
+        return district_code.startswith(prefix)
+
+    def cite(self, article: str) -> str:
+        """The provision as the source numbers it: 第七条, 第六条第（八）项, 第10点, 二（七）."""
+        if self.numbering == "part":
+            return article.replace("(", "（").replace(")", "）")
+        found = _PROVISION.fullmatch(article)
+        if found is None:
+            # A ladder a district defined itself may write the provision out already.
+            return article
+        number, item = int(found.group(1)), found.group(2)
+        head = f"第{zh_numeral(number)}条" if self.numbering == "article" else f"第{number}点"
+        return head + (f"第（{zh_numeral(int(item))}）项" if item else "")
+
+
+_PROVISION = re.compile(r"(\d+)(?:\((\d+)\))?")
+_DIGITS = "零一二三四五六七八九"
+
+
+def zh_numeral(n: int) -> str:
+    """1 → 一, 10 → 十, 16 → 十六, 58 → 五十八, 118 → 一百一十八 (how articles are numbered)."""
+    if not 0 < n < 1000:
+        raise ValueError(f"no article {n}")
+    hundreds, rest = divmod(n, 100)
+    tens, ones = divmod(rest, 10)
+    out = f"{_DIGITS[hundreds]}百" if hundreds else ""
+    if tens:
+        out += ("" if tens == 1 and not hundreds else _DIGITS[tens]) + "十"
+    elif hundreds and ones:
+        out += "零"
+    return out + (_DIGITS[ones] if ones else "")
+
+
+@dataclass(frozen=True)
 class KindConfig:
     code: str
     title: str
     number_word: str
     addressee: str  # "guardian", "employer" or "agency:<kind>"
     recipient_role: str | None
+    # The kind's own citations, per district's rule; cited where the rows given for the
+    # document (ladder step, labour rules) include none of the district's own rule.
     basis: tuple[dict[str, str], ...]
+    # National law, cited where the district's own rule is silent.
+    national: tuple[dict[str, str], ...]
     default_deadline_days: int | None
     # Exists only as a step of a ladder: a district whose ladder has no such step issues none.
     needs_ladder_step: bool
@@ -118,13 +182,17 @@ class KindConfig:
 
 @dataclass(frozen=True)
 class Config:
-    sources: dict[str, str]
+    sources: dict[str, Source]
     kinds: dict[str, KindConfig]
 
 
 @cache
 def config() -> Config:
     raw = json.loads(DATA.read_text(encoding="utf-8"))
+    sources = {
+        key: Source(key=key, title=v["title"], in_force=v["in_force"], numbering=v["numbering"])
+        for key, v in raw["sources"].items()
+    }
     kinds = {
         code: KindConfig(
             code=code,
@@ -133,13 +201,62 @@ def config() -> Config:
             addressee=k["addressee"],
             recipient_role=k.get("recipient_role"),
             basis=tuple(k["basis"]),
+            national=tuple(k["national"]),
             default_deadline_days=k.get("default_deadline_days"),
             needs_ladder_step=bool(k.get("needs_ladder_step", False)),
             via_enforcement=bool(k.get("via_enforcement", False)),
         )
         for code, k in raw["kinds"].items()
     }
-    return Config(sources=raw["sources"], kinds=kinds)
+    for k in kinds.values():
+        for row in (*k.basis, *k.national):
+            if row["source_key"] not in sources:
+                raise ValueError(f"documents.json: {k.code} cites unknown {row['source_key']}")
+            if (row in k.national) != sources[row["source_key"]].national:
+                raise ValueError(f"documents.json: {k.code}: national rows cite national law")
+    return Config(sources=sources, kinds=kinds)
+
+
+def citations(
+    kind: str, district_code: str, given: Sequence[dict[str, str]]
+) -> list[dict[str, Any]]:
+    """What a document of ``kind`` issued in ``district_code`` cites: only what is in force
+    there. Of the rows given for it (the ladder step's, the district's labour rules), those
+    in force; if none is the district's own rule, the kind's rows of that rule; if the local
+    rule is silent, the kind's national law. National law first, as its rank has it; each row
+    with the source's title and the provision as the source numbers it (``citation``)."""
+    cfg = kind_config(kind)
+    sources = config().sources
+
+    def source(row: dict[str, str]) -> Source:
+        found = sources.get(row["source_key"])
+        if found is None:
+            raise ValueError(f"{kind}: no legal source {row['source_key']!r}")
+        return found
+
+    # A row of a source the data does not know (a ladder a district defined) cannot be shown
+    # to be in force here, so it is not cited.
+    rows = [r for r in given if r["source_key"] in sources
+            and source(r).in_force_in(district_code)]
+    if not any(not source(r).national for r in rows):
+        rows += [r for r in cfg.basis if source(r).in_force_in(district_code)]
+    if not any(not source(r).national for r in rows):
+        rows += list(cfg.national)
+    seen: set[tuple[str, str, str]] = set()
+    out: list[dict[str, Any]] = []
+    for r in sorted(rows, key=lambda r: not source(r).national):
+        key = (r["source_key"], r["article"], r.get("quote", ""))
+        if key in seen:
+            continue
+        seen.add(key)
+        src = source(r)
+        out.append({
+            "source_key": r["source_key"], "article": r["article"], "quote": r.get("quote", ""),
+            "source": src.title, "citation": src.cite(r["article"]),
+        })
+    if not out:
+        raise ValueError(f"documents.json: {kind} has nothing to cite in {district_code}")
+    return out
 
 
 def kind_config(kind: str) -> KindConfig:
@@ -149,14 +266,84 @@ def kind_config(kind: str) -> KindConfig:
     return found
 
 
+def _printable(value: Any) -> Any:
+    """Every ``{{ … }}`` of a template passes here. StrictUndefined catches a name the
+    context lacks; this catches one it holds as None or "", which would print "None" or leave
+    a gap in a legal text ("自本文书送达之日起None日内"). Optional parts are guarded with
+    ``{% if %}`` in the template; anything else printed must have a value."""
+    if value is None or (isinstance(value, str) and not value.strip()):
+        raise jinja2.UndefinedError("a document template printed an empty value")
+    return value
+
+
 @cache
 def _templates() -> jinja2.Environment:
     return jinja2.Environment(
         loader=jinja2.FileSystemLoader(TEMPLATES),
         undefined=jinja2.StrictUndefined,
+        finalize=_printable,
         autoescape=False,  # plain text; the PDF writer escapes for its own markup
         keep_trailing_newline=False,
     )
+
+
+# Values a drafter supplies (or data defaults), by the name templates use and the input field.
+DRAFTED = {"deadline_days": "deadlineDays", "amount": "amount"}
+
+
+@cache
+def template_needs(district_code: str, kind: str) -> frozenset[str]:
+    """The names the district's template of ``kind`` (with what it includes) prints or tests."""
+    env = _templates()
+    template = _template(district_code, kind)
+    assert env.loader is not None and template.name is not None
+    names: set[str] = set()
+    pending, done = [template.name], set()
+    while pending:
+        name = pending.pop()
+        done.add(name)
+        ast = env.parse(env.loader.get_source(env, name)[0])
+        names |= jinja2.meta.find_undeclared_variables(ast)
+        pending += [
+            str(ref) for ref in jinja2.meta.find_referenced_templates(ast)
+            if ref is not None and ref not in done
+        ]
+    return frozenset(names)
+
+
+def drafted_fields(
+    ladder: Ladder,
+    cfg: KindConfig,
+    district_code: str,
+    *,
+    deadline_days: int | None,
+    amount: int | None,
+) -> dict[str, int | None]:
+    """The drafter's values a document keeps: the period (the ladder's, else the one asked,
+    else the kind's configured default) and the amount. A value the district's template
+    prints is required: missing, it is refused here with the input field to fill in, rather
+    than printed as "None" at issue."""
+    values = {"deadline_days": _deadline_days(ladder, cfg, deadline_days), "amount": amount}
+    needs = template_needs(district_code, cfg.code)
+    for name, input_field in DRAFTED.items():
+        if name in needs and values[name] is None:
+            raise InvalidInput(
+                f"a {cfg.code} states its {input_field}: give one", field=input_field
+            )
+    return values
+
+
+def what_follows(ladder: Ladder, kind: str) -> dict[str, bool]:
+    """What the district's ladder does after the step this document stands for, so that a
+    document warns only of steps the ladder has (no judicial step where there is none)."""
+    step = _step_for(ladder, kind)
+    after = [s for s in ladder.steps if step is None or s.position > step.position]
+    kinds = {s.document_kind for s in after}
+    return {
+        "township_order": "township_order" in kinds,
+        "judicial": bool(kinds & {"judicial_referral", "judicial"}),
+        "legal_action": any(s.stage is CaseStage.LEGAL_ACTION for s in after),
+    }
 
 
 def zh_date(day: date) -> str:
@@ -282,7 +469,7 @@ class Verification:
 
 async def verify(ctx: ServiceContext, code: str, sha256: str | None = None) -> Verification:
     ctx.authz.require(ctx.principal, "document", "verify", ctx.principal.agency_scope or "*")
-    normalised = code.strip().upper().replace(" ", "")
+    normalised = normalise_code(code)
     doc = (
         await ctx.session.execute(
             select(LegalDocument).where(LegalDocument.verification_code == normalised)
@@ -418,7 +605,9 @@ async def draft(
         raise InvalidInput("facts are at most 4,000 characters", field="facts")
     child = await ctx.session.get_one(Child, case.child_id)
     ladder = await get_ladder(ctx.session, case.ladder_id)
-    days = _deadline_days(ladder, cfg, deadline_days)
+    drafted = drafted_fields(
+        ladder, cfg, case.district_code, deadline_days=deadline_days, amount=amount
+    )
     name = (addressee or "").strip() or await _default_addressee(ctx, case, cfg, child)
     doc = LegalDocument(
         kind=kind,
@@ -429,7 +618,7 @@ async def draft(
         issuer_agency_id=issuer,
         issuer_agency_kind=ctx.principal.agency_kind,
         addressee=name[:200],
-        fields={"facts": facts.strip(), "deadline_days": days, "amount": amount},
+        fields={"facts": facts.strip(), **drafted},
         drafted_at=ctx.clock.now(),
         drafted_by=ctx.principal.user_id,
         updated_at=ctx.clock.now(),
@@ -561,11 +750,6 @@ def _freeze(ctx: ServiceContext, doc: LegalDocument, agency: Agency, today: date
     doc.updated_at = ctx.clock.now()
 
 
-def _with_sources(basis_rows: Sequence[dict[str, str]]) -> list[dict[str, Any]]:
-    sources = config().sources
-    return [{**b, "source": sources.get(b["source_key"], b["source_key"])} for b in basis_rows]
-
-
 def _template(district_code: str, kind: str) -> jinja2.Template:
     """The district's wording of a kind, else the default one."""
     return _templates().select_template([f"{district_code}/{kind}.txt.j2", f"{kind}.txt.j2"])
@@ -595,24 +779,22 @@ async def issue_standalone(
         issuer_agency_kind=ctx.principal.agency_kind,
         addressee=addressee[:200],
         fields=fields,
-        legal_basis=_with_sources(basis_rows),
+        legal_basis=citations(kind, district_code, basis_rows),
         drafted_at=ctx.clock.now(),
         drafted_by=ctx.principal.user_id,
     )
     agency = await _number(ctx, doc, cfg, today)
-    doc.body = (
-        _template(district_code, kind)
-        .render(
-            {
-                **context,
-                "number": doc.number,
-                "title": cfg.title,
-                "issued_on": zh_date(today),
-                "addressee": doc.addressee,
-                "basis": doc.legal_basis,
-            }
-        )
-        .strip()
+    doc.body = render_text(
+        district_code,
+        kind,
+        {
+            **context,
+            "number": doc.number,
+            "title": cfg.title,
+            "issued_on": zh_date(today),
+            "addressee": doc.addressee,
+            "basis": doc.legal_basis,
+        },
     )
     _freeze(ctx, doc, agency, today)
     ctx.session.add(doc)
@@ -685,11 +867,34 @@ def _new_code() -> str:
 
 
 def _format_code(code: str) -> str:
+    """The code as printed and shown: groups of four, ``WF6K-XNHV-8A9Q``."""
     return "-".join(code[i : i + 4] for i in range(0, len(code), 4))
 
 
+def printed_code(code: str | None) -> str | None:
+    return None if code is None else _format_code(code)
+
+
+def normalise_code(text: str) -> str:
+    """A code as someone typed it, read back to the stored form; every verification path
+    goes through here. What is printed (``WF6K-XNHV-8A9Q``) must verify, and so must what a
+    reader types from it: separators of any kind (hyphens, dashes, spaces, dots), either case,
+    full-width characters from a Chinese input method (NFKC), and the look-alike letters the
+    alphabet leaves out (O for 0, I and L for 1)."""
+    folded = unicodedata.normalize("NFKC", text).upper()
+    return "".join(ch for ch in folded if ch.isascii() and ch.isalnum()).translate(_LOOKALIKES)
+
+
+def citation_of(row: dict[str, Any]) -> str:
+    """A stored row's provision as printed (rows frozen before ``citation`` was kept)."""
+    if row.get("citation"):
+        return str(row["citation"])
+    found = config().sources.get(row["source_key"])
+    return found.cite(row["article"]) if found else str(row["article"])
+
+
 def _basis_line(basis: list[dict[str, Any]]) -> str:
-    return "；".join(f"{b['source']}第{b['article']}条（项）" for b in basis)
+    return "；".join(f"{b['source']}{b['citation']}" for b in basis)
 
 
 async def serve(
@@ -837,9 +1042,9 @@ async def _render(
     basis_rows = (
         [{"source_key": step.basis_key, "article": step.basis_article, "quote": step.basis_quote}]
         if step is not None and step.basis_quote
-        else list(cfg.basis)
+        else []
     )
-    basis = _with_sources(basis_rows)
+    basis = citations(doc.kind, case.district_code, basis_rows)
     persuasions = (
         (
             await ctx.session.execute(
@@ -888,11 +1093,14 @@ async def _render(
         "served_notice": earlier.get("enrol_notice"),
         "served_order": earlier.get("township_order"),
         "referral": referral,
+        "then": what_follows(ladder, doc.kind),
     }
-    district = case.district_code
-    template = _template(district, doc.kind)
-    body = template.render(context).strip()
-    return body, basis
+    return render_text(case.district_code, doc.kind, context), basis
+
+
+def render_text(district_code: str, kind: str, context: dict[str, Any]) -> str:
+    """The district's wording of ``kind`` filled in; a missing or empty value fails here."""
+    return _template(district_code, kind).render(context).strip()
 
 
 _AGENCY_ZH = {

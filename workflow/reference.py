@@ -95,6 +95,22 @@ async def list_jurisdictions(
     return (await ctx.session.execute(stmt)).scalars().all()
 
 
+async def children_of(ctx: ServiceContext, codes: Sequence[str]) -> list[list[Jurisdiction]]:
+    """The jurisdictions directly below each code, in code order: one statement for a batch."""
+    _require_read(ctx)
+    rows = (
+        await ctx.session.execute(
+            select(Jurisdiction).where(Jurisdiction.parent_code.in_(codes))
+            .order_by(Jurisdiction.code)
+        )
+    ).scalars()
+    by_parent: dict[str, list[Jurisdiction]] = {}
+    for j in rows:
+        assert j.parent_code is not None
+        by_parent.setdefault(j.parent_code, []).append(j)
+    return [by_parent.get(c, []) for c in codes]
+
+
 async def get_jurisdictions(ctx: ServiceContext, codes: Sequence[str]) -> list[Jurisdiction | None]:
     _require_read(ctx)
     rows = (

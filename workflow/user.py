@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 
-from sqlalchemy import Select, select
+from sqlalchemy import Select, and_, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import joinedload
 
@@ -61,12 +61,27 @@ async def load_principal(session: AsyncSession, username: str) -> Principal | No
 # --- administration (admin role: users and role grants, never case content) ---
 
 
+# Colleagues: the members of the caller's own agency, for whoever the policy lets assign work
+# within it (task supervisors). The rule's domain test alone cannot say "own agency": the
+# district agencies share one scope path, so the agency id is the SQL filter beside it.
+COLLEAGUE = "user:colleague"
+
+
 def users_query(ctx: ServiceContext) -> Select[User]:
-    return (
-        select(User)
-        .join(Agency, Agency.id == User.agency_id)
-        .where(scope_filter(ctx.authz, ctx.principal, "user", "read", Agency.scope_path))
-    )
+    """Users the caller administers (``user`` read), plus their own agency's members when the
+    policy grants ``user:colleague`` read; one WHERE clause, before ORDER BY / LIMIT."""
+    p = ctx.principal
+    visible = scope_filter(ctx.authz, p, "user", "read", Agency.scope_path)
+    if p.agency_id is not None:
+        colleagues = scope_filter(ctx.authz, p, COLLEAGUE, "read", Agency.scope_path)
+        visible = or_(visible, and_(User.agency_id == p.agency_id, colleagues))
+    return select(User).join(Agency, Agency.id == User.agency_id).where(visible)
+
+
+def may_administer(ctx: ServiceContext, agency: Agency) -> bool:
+    """Role grants are administration data (PIPL art. 51): shown only to whoever may read the
+    agency's users as an administrator, not to a supervisor who sees colleagues to assign."""
+    return ctx.authz.allowed(ctx.principal, "user", "read", agency.scope_path)
 
 
 async def _agency(ctx: ServiceContext, agency_id: int) -> Agency:

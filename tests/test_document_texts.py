@@ -1,0 +1,212 @@
+"""Every document kind rendered in every shipped district: what it cites is in force there
+and numbered as its source numbers it, no value prints as "None" or leaves a gap, and what a
+document warns of follows the district's ladder."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from pathlib import Path
+from typing import Any
+
+import jinja2
+import pytest
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from models.enums import EnforcementKind
+from models.ladder import Ladder
+from workflow import document
+from workflow.errors import InvalidInput
+from workflow.labour_rules import rules_for
+from workflow.ladder import current_ladder, templates
+from workflow.reference import DATA_DIR
+
+DISTRICTS = sorted({t["jurisdiction"] for t in templates().values()})
+KINDS = sorted(document.config().kinds)
+ENFORCEMENT = {"return_order": EnforcementKind.RETURN_ORDER,
+               "penalty_decision": EnforcementKind.FINE,
+               "licence_revocation": EnforcementKind.LICENCE_REVOCATION}
+RAW = json.loads((DATA_DIR / "documents.json").read_text(encoding="utf-8"))
+# Signs of a value missing from a legal text.
+GAPS = ("None", "（项）", "第条", "：“”", "（）", "依据，", "起日内", "，，", "。。")
+
+
+def _own(district: str, row: dict[str, Any]) -> bool:
+    src = document.config().sources[row["source_key"]]
+    return not src.national and src.in_force_in(district)
+
+
+def _given(ladder: Ladder, kind: str, district: str, overdue: bool) -> list[dict[str, str]]:
+    """The rows the services hand to ``citations``: the ladder step's, or the labour rules'."""
+    if kind in ENFORCEMENT:
+        rules = rules_for(district)
+        rows = list(rules.action(ENFORCEMENT[kind]).basis)
+        return rows + list(rules.overdue_basis) if overdue and kind == "penalty_decision" else rows
+    step = next((s for s in ladder.steps if s.document_kind == kind), None)
+    if step is None or not step.basis_quote:
+        return []
+    return [{"source_key": step.basis_key, "article": step.basis_article,
+             "quote": step.basis_quote}]
+
+
+def _context(ladder: Ladder, kind: str, district: str, full: bool) -> dict[str, Any]:
+    """What the services put before a template: the drafter's values through the same
+    function drafting uses, the rest as a case or an inspection would give it (optional parts
+    present when ``full``, absent otherwise)."""
+    cfg = document.kind_config(kind)
+    basis = document.citations(kind, district, _given(ladder, kind, district, full))
+    common = {"number": "山教体入通〔2026〕3号", "title": cfg.title,
+              "issued_on": "二〇二六年十一月二日", "basis": basis,
+              "facts": "经核实，该生随父母外出。" if full else ""}
+    if kind in ENFORCEMENT:
+        rules = rules_for(district)
+        fine = kind == "penalty_decision"
+        return {
+            **common, "addressee": "山亭区张记餐馆",
+            "employer": {"name": "山亭区张记餐馆", "credit_code": "92370406MA3C8Q2X1X",
+                         "address": "山亭区北京路18号"},
+            "children": [{"name": "张*", "national_id": "3704**********1234", "age": 14,
+                          "work": "后厨洗碗", "found_on": "二〇二六年十一月二日"}],
+            "deadline_days": rules.return_deadline_days if kind == "return_order" else None,
+            "amount": 20000 if fine else None,
+            "calculation": {
+                "children": [{"months": 2, "rate": 5000, "overdue_months": 1 if full else 0,
+                              "overdue_rate": 10000}],
+                "unlicensed": full, "repeat_offence": full,
+            } if fine else {"repeat_offence": full, "licence_before": "valid"},
+        }
+    fields = document.drafted_fields(ladder, cfg, district, deadline_days=None, amount=None)
+    served = {"number": "山城责改〔2026〕1号", "issuer": "山城街道办事处",
+              "served_on": "二〇二六年十一月二日"}
+    return {
+        **common, "addressee": "张*的父母或者其他法定监护人",
+        "child": {"name": "张*", "national_id": "3704**********1234"},
+        "school_name": "山亭区第一中学",
+        "case": {"first_absence": "二〇二六年十月一日", "stage": "限期入学通知"},
+        **fields,
+        "persuasions": [{"date": "二〇二六年十月二日", "agency": "学校", "method": "家访",
+                         "outcome": "拒绝"}] if full else [],
+        "plan": {"cause": "厌学", "measures": "结对帮扶", "responsible_person": "刘芳"}
+        if full else None,
+        "served_notice": served if full else None,
+        "served_order": served if full else None,
+        "referral": served if full else None,
+        "then": document.what_follows(ladder, kind),
+    }
+
+
+def _issuable(ladder: Ladder, kind: str) -> bool:
+    cfg = document.kind_config(kind)
+    return not cfg.needs_ladder_step or any(s.document_kind == kind for s in ladder.steps)
+
+
+@pytest.mark.parametrize("district", DISTRICTS)
+async def test_every_kind_renders_whole_and_cites_what_is_in_force(
+    session: AsyncSession, district: str
+) -> None:
+    ladder = await current_ladder(session, district)
+    rendered = 0
+    for kind in KINDS:
+        if not _issuable(ladder, kind):
+            continue
+        for full in (False, True):
+            context = _context(ladder, kind, district, full)
+            text = document.render_text(district, kind, context)
+            for gap in GAPS:
+                assert gap not in text, (district, kind, full, gap, text)
+            basis = context["basis"]
+            assert basis, (district, kind)
+            for b in basis:
+                src = document.config().sources[b["source_key"]]
+                assert src.in_force_in(district), (district, kind, b)
+                assert f"{b['source']}{b['citation']}" in text, (district, kind, b)
+            own = [b for b in basis if _own(district, b)]
+            offered = [r for r in (*_given(ladder, kind, district, full),
+                                   *document.kind_config(kind).basis) if _own(district, r)]
+            if offered:  # the district's own rule speaks: it is cited
+                assert own, (district, kind)
+            else:  # it is silent: national law is
+                assert {(b["source_key"], b["article"]) for b in basis} >= {
+                    (r["source_key"], r["article"]) for r in document.kind_config(kind).national}
+            rendered += 1
+    assert rendered >= 2 * 5, (district, rendered)  # each ladder has at least 2 of its kinds
+
+
+def test_shanting_cites_its_own_rule_or_national_law() -> None:
+    """山亭区's documents once cited Shapotou's and Genhe's rules."""
+    for kind in KINDS:
+        given = [{"source_key": k, "article": a, "quote": "…"} for k, a in
+                 (("SPT", "7"), ("SPT", "6(8)"), ("GH", "二(七)"), ("NCL", "6"))]
+        keys = {b["source_key"] for b in document.citations(kind, "370406", given)}
+        assert keys <= {"ST", "CEL", "MPL", "NCL"} and keys, (kind, keys)
+    order = document.citations("return_order", "370406", list(
+        rules_for("370406").action(EnforcementKind.RETURN_ORDER).basis))
+    assert [(b["source_key"], b["citation"]) for b in order] == [("NCL", "第六条"), ("ST", "第8点")]
+    fine = document.citations("penalty_decision", "370406", list(
+        rules_for("370406").action(EnforcementKind.FINE).basis))
+    assert {b["source_key"] for b in fine} == {"NCL", "ST"}
+    assert document.citations("enrol_notice", "640502", [])[0]["citation"] == "第七条"
+    # A ladder a district defined may name a source the data does not know: not cited.
+    unknown = [{"source_key": "XYZ", "article": "1", "quote": "…"}]
+    assert {b["source_key"] for b in document.citations("enrol_notice", "370406", unknown)} == {
+        "CEL", "MPL"}
+
+
+def test_provisions_print_as_their_sources_number_them() -> None:
+    src = document.config().sources
+    assert src["SPT"].cite("7") == "第七条"
+    assert src["SPT"].cite("6(8)") == "第六条第（八）项"
+    assert src["LS"].cite("13(6)") == "第十三条第（六）项"
+    assert src["CEL"].cite("58") == "第五十八条"
+    assert src["MPL"].cite("16(5)") == "第十六条第（五）项"
+    assert src["ST"].cite("10") == "第10点"
+    assert src["GH"].cite("二(七)") == "二（七）"
+    assert src["YQ"].cite("三(一)2") == "三（一）2"
+    assert [document.zh_numeral(n) for n in (1, 10, 11, 20, 83, 100, 105, 118)] == [
+        "一", "十", "十一", "二十", "八十三", "一百", "一百零五", "一百一十八"]
+
+
+def test_local_citations_quote_their_seed(seeds_dir: Path) -> None:
+    """Each local row of documents.json stands in the cited provision of its seed rule."""
+    for code, kind in RAW["kinds"].items():
+        for row in kind["basis"]:
+            text = (seeds_dir / f"{row['source_key']}.txt").read_text(encoding="utf-8")
+            marker = text.find(row["article_marker"])
+            assert marker >= 0 and row["quote"] in text[marker:], (code, row)
+        assert kind["national"], code
+        for row in kind["national"]:
+            assert document.config().sources[row["source_key"]].national, (code, row)
+
+
+async def test_a_period_the_text_states_is_required_or_defaulted(session: AsyncSession) -> None:
+    """A judicial document drafted without deadlineDays once printed "None日内"."""
+    ladder = await current_ladder(session, "370406")
+    cfg = document.kind_config("judicial")
+    fields = document.drafted_fields(ladder, cfg, "370406", deadline_days=None, amount=None)
+    assert fields["deadline_days"] == cfg.default_deadline_days == 10
+    text = document.render_text("370406", "judicial", _context(ladder, "judicial", "370406", True))
+    assert "自本文书送达之日起10日内" in text
+    undefaulted = dataclasses.replace(cfg, default_deadline_days=None)
+    with pytest.raises(InvalidInput) as refused:
+        document.drafted_fields(ladder, undefaulted, "370406", deadline_days=None, amount=None)
+    assert refused.value.field == "deadlineDays"
+    # A value missing from the context, or held as None, fails loudly instead of printing.
+    context = _context(ladder, "judicial", "370406", True)
+    for broken in ({**context, "deadline_days": None},
+                   {k: v for k, v in context.items() if k != "school_name"}):
+        with pytest.raises(jinja2.UndefinedError):
+            document.render_text("370406", "judicial", broken)
+
+
+@pytest.mark.parametrize("district", DISTRICTS)
+async def test_warnings_follow_the_ladder(session: AsyncSession, district: str) -> None:
+    """The township order warns of a judicial step only where the ladder has one."""
+    ladder = await current_ladder(session, district)
+    judicial = any(s.document_kind in {"judicial_referral", "judicial"} for s in ladder.steps)
+    for kind in ("enrol_notice", "township_order"):
+        if not _issuable(ladder, kind):
+            continue
+        text = document.render_text(district, kind, _context(ladder, kind, district, False))
+        assert ("司法文书" in text) is judicial, (district, kind, text)
+    if district in {"640502", "540100", "150785"}:
+        assert not judicial
