@@ -2,8 +2,9 @@
 
 Every top-level error carries ``extensions.code``: our own ``LianbaoError`` subclasses give
 theirs; GraphQL syntax and validation failures get ``GRAPHQL_PARSE_FAILED`` /
-``GRAPHQL_VALIDATION_FAILED``; anything unexpected is logged with the request id and replaced
-by ``INTERNAL`` so no stack detail or data leaks to the client.
+``GRAPHQL_VALIDATION_FAILED``; a database that cannot be reached gives the retryable
+``DATABASE_UNAVAILABLE`` (the HTTP edge turns it into a 503); anything unexpected is logged
+with the request id and replaced by ``INTERNAL`` so no stack detail or data leaks to the client.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from collections.abc import Iterator
 from graphql import GraphQLError
 from strawberry.extensions import SchemaExtension
 
+from models.availability import is_database_unavailable
 from workflow.errors import LianbaoError
 
 log = logging.getLogger("lianbao.graphql")
@@ -40,7 +42,7 @@ def coded(error: GraphQLError) -> GraphQLError:
             original,
             extensions,
         )
-    if original is None:
+    if original is None or is_input_coercion(error):
         code = (
             "GRAPHQL_PARSE_FAILED"
             if "Syntax Error" in error.message
@@ -56,6 +58,17 @@ def coded(error: GraphQLError) -> GraphQLError:
             None,
             extensions,
         )
+    if is_database_unavailable(original):
+        log.warning("database unavailable in resolver: %s: %s", type(original).__name__, original)
+        return GraphQLError(
+            "the database is unavailable; try again shortly",
+            error.nodes,
+            error.source,
+            error.positions,
+            error.path,
+            None,
+            {"code": "DATABASE_UNAVAILABLE", "retryable": True},
+        )
     log.error("unexpected error in resolver", exc_info=original)
     return GraphQLError(
         "internal error",
@@ -65,6 +78,16 @@ def coded(error: GraphQLError) -> GraphQLError:
         error.path,
         None,
         {"code": "INTERNAL"},
+    )
+
+
+def is_input_coercion(error: GraphQLError) -> bool:
+    """A variable graphql-core could not coerce (an unknown enum value, a scalar whose parser
+    refused the text): bad input, even though graphql-core keeps the parser's exception as
+    ``original_error``. Its message is graphql-core's own, written for the client."""
+    return error.path is None and (
+        isinstance(error.original_error, GraphQLError)
+        or error.message.startswith("Variable '$")
     )
 
 
