@@ -108,7 +108,7 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         proc.wait(timeout=10)
 
 
-def test_graphql_http_audit_passes_every_must(server: str) -> None:
+def test_graphql_http_audit_passes_every_must_and_should(server: str) -> None:
     node = _node()
     modules = _graphql_http_dir()
     token = subprocess.run(
@@ -135,6 +135,9 @@ def test_graphql_http_audit_passes_every_must(server: str) -> None:
     results = json.loads(out.stdout)
     assert len(results) > 40
     musts = [r for r in results if r["name"].startswith("MUST")]
+    shoulds = [r for r in results if r["name"].startswith("SHOULD")]
     assert len(musts) >= 10  # the suite's MUST audits really ran (13 in 1.23.1)
-    failed = [r for r in musts if r["status"] != "ok"]
+    # The SHOULDs are mostly about application/graphql-response+json (21 in 1.23.1).
+    assert len(shoulds) >= 15
+    failed = [r for r in musts + shoulds if r["status"] != "ok"]
     assert failed == [], json.dumps(failed, ensure_ascii=False, indent=2)
