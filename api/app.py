@@ -198,10 +198,11 @@ class LianbaoGraphQL(GraphQL[Context, None]):
         if "DATABASE_UNAVAILABLE" in codes:
             state[STATUS_KEY] = 503
         elif result.data is None and errors and all(e.path is None for e in errors):
-            # A request error (parse, validation, variable coercion): execution never began,
-            # so the response has no data entry, and graphql-response+json answers 400.
+            # Execution never began, so the response has no data entry. A request error
+            # (parse, validation, variable coercion) is a 400 with graphql-response+json; a
+            # fault before execution (an extension failing) is a 500 with either media type.
             response.pop("data", None)
-            state[STATUS_KEY] = 400
+            state[STATUS_KEY] = 500 if "INTERNAL" in codes else 400
         return response
 
 

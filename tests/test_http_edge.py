@@ -414,6 +414,21 @@ async def test_a_fault_outside_graphql_is_a_coded_json_500(
     }
 
 
+async def test_a_fault_before_execution_is_500_not_a_request_error(
+    api: Api, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def broken(*args: Any, **kwargs: Any) -> None:
+        raise RuntimeError("validation crashed")
+
+    monkeypatch.setattr("schema.root._validate", broken)
+    for accept in (GRAPHQL_RESPONSE, "application/json"):
+        response = await _post(api, {"query": "{ me { username agency { name } } }"}, accept)
+        assert response.status_code == 500, response.text
+        assert "data" not in response.json()
+        assert response.json()["errors"][0]["extensions"] == {"code": "INTERNAL"}
+        assert "crashed" not in response.text
+
+
 # --- 5. No "Did you mean …?" when introspection is off --------------------------------------
 
 MISSPELT = [
