@@ -316,6 +316,10 @@ async def test_unreachable_database_is_a_retryable_503(url: str, accept: str | N
     async with _client(create_app(settings, check_schema=False)) as client:
         response = await client.post("/graphql", json={"query": ME}, headers=headers)
         get = await client.get("/graphql", params={"query": ME}, headers=headers)
+        pdf = await client.get("/documents/1/pdf", headers=headers)
+    assert pdf.status_code == 503, pdf.text
+    assert pdf.headers["retry-after"]
+    assert pdf.json()["code"] == "DATABASE_UNAVAILABLE" and pdf.json()["retryable"] is True
     for r in (response, get):
         assert r.status_code == 503, r.text
         assert int(r.headers["retry-after"]) > 0
