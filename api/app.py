@@ -1,4 +1,5 @@
-"""The ASGI application: ``/graphql``, ``/documents/{id}/pdf``, ``/healthz``, ``/readyz``.
+"""The ASGI application: ``/graphql``, ``/documents/{id}/pdf``, ``/healthz``, ``/readyz``,
+and the GraphiQL IDE's own assets under ``/static/graphiql`` (when the IDE is on).
 
 Wiring is explicit: ``create_app`` receives or builds every collaborator (engine, session
 factory, authorizer, token verifier, clock) and hands them down, so tests build the same app
@@ -14,6 +15,7 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from typing import Any
 
+from cross_web import HTTPException
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from starlette.applications import Starlette
@@ -21,18 +23,21 @@ from starlette.middleware import Middleware
 from starlette.middleware.cors import CORSMiddleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
-from starlette.routing import Route, WebSocketRoute
+from starlette.routing import BaseRoute, Mount, Route, WebSocketRoute
 from starlette.types import Receive, Scope, Send
 from strawberry.asgi import GraphQL
 from strawberry.exceptions import ConnectionRejectionError
 from strawberry.http import GraphQLHTTPResponse
+from strawberry.http.base import BaseRequestProtocol
+from strawberry.schema.exceptions import InvalidOperationTypeError
 from strawberry.types import ExecutionResult
 from strawberry.types.unset import UNSET, UnsetType
 
-from api import db_roles
+from api import db_roles, graphiql
+from api import http as edge
 from api.auth import TokenError, TokenVerifier
 from api.documents import document_pdf
-from api.limits import BodySizeLimitMiddleware
+from api.limits import BodySizeLimitMiddleware, BodyTooLarge
 from api.logs import RequestIdMiddleware
 from api.migrate import schema_status
 from api.settings import Settings
@@ -54,6 +59,9 @@ from workflow.user import load_principal
 
 log = logging.getLogger("lianbao.app")
 
+# Per-request HTTP status decided while the result is processed (see process_result).
+STATUS_KEY = "lianbao.status"
+
 
 @dataclass
 class AppState:
@@ -67,21 +75,17 @@ class AppState:
     background: list[asyncio.Task[None]] = field(default_factory=list)
 
 
-def unauthenticated(error: TokenError) -> JSONResponse:
-    return JSONResponse(
-        {
-            "data": None,
-            "errors": [
-                {
-                    "message": error.message,
-                    "extensions": {"code": error.code, "reason": error.reason},
-                }
-            ],
-        },
-        status_code=401,
+def unauthenticated(error: TokenError, media_type: str = edge.APPLICATION_JSON) -> JSONResponse:
+    return edge.error_response(
+        401,
+        error.message,
+        error.code,
+        media_type,
+        extensions={"reason": error.reason},
         headers={
             "WWW-Authenticate": f'Bearer error="invalid_token", error_description="{error.reason}"'
         },
+        with_data=True,
     )
 
 
@@ -97,11 +101,22 @@ class LianbaoGraphQL(GraphQL[Context, None]):
                 max_tokens=settings.max_tokens,
                 introspection=settings.introspection,
             ),
-            graphql_ide="graphiql" if settings.graphiql else None,
+            # The IDE page is served by GraphQLEndpoint from local assets (api/graphiql.py).
+            graphql_ide=None,
             allow_queries_via_get=True,
             **kwargs,
         )
         self.state = state
+
+    def should_render_graphql_ide(self, request: BaseRequestProtocol) -> bool:
+        # GraphQLEndpoint decides about the IDE before authentication; here a GET without a
+        # query is just a bad request (a coded 400), whatever its Accept header.
+        return False
+
+    def parse_json(self, data: str | bytes) -> Any:
+        """Strict decoding of the POST body and the GET ``variables`` / ``extensions``: invalid
+        UTF-8, lone surrogates and absurd nesting are coded 400s (api/http.py)."""
+        return edge.decode_json(data)
 
     async def get_context(self, request: Any, response: Any) -> Context:
         if request.scope["type"] == "websocket":
@@ -160,7 +175,8 @@ class LianbaoGraphQL(GraphQL[Context, None]):
         return ack
 
     async def process_result(self, request: Any, result: ExecutionResult) -> GraphQLHTTPResponse:
-        """Write the access log of unmasked reads before any of them leaves the server."""
+        """Write the access log of unmasked reads before any of them leaves the server, and
+        decide the HTTP status the result gets (GraphQLEndpoint applies it per media type)."""
         state = request.scope["state"]
         guard: FieldGuard | None = state.get("guard")
         if guard is not None and guard.entries:
@@ -168,14 +184,29 @@ class LianbaoGraphQL(GraphQL[Context, None]):
             try:
                 await access_log.write(session, principal, guard.entries, state.get("request_id"))
                 await session.commit()
-            except Exception:
-                log.exception("could not write the access log; withholding the result")
-                return {
-                    "data": None,
-                    "errors": [{"message": "internal error", "extensions": {"code": "INTERNAL"}}],
-                }
+            except Exception as exc:
+                if edge.is_database_unavailable(exc):
+                    log.warning("access log not written (database unavailable); withheld")
+                    state[STATUS_KEY] = 503
+                    error = edge.unavailable_error()
+                else:
+                    log.exception("could not write the access log; withholding the result")
+                    state[STATUS_KEY] = 500
+                    error = {"message": "internal error", "extensions": {"code": "INTERNAL"}}
+                return {"data": None, "errors": [error]}
             guard.entries.clear()
-        return await super().process_result(request, result)
+        response = await super().process_result(request, result)
+        errors = result.errors or []
+        codes = {(e.extensions or {}).get("code") for e in errors}
+        if "DATABASE_UNAVAILABLE" in codes:
+            state[STATUS_KEY] = 503
+        elif result.data is None and errors and all(e.path is None for e in errors):
+            # Execution never began, so the response has no data entry. A request error
+            # (parse, validation, variable coercion) is a 400 with graphql-response+json; a
+            # fault before execution (an extension failing) is a 500 with either media type.
+            response.pop("data", None)
+            state[STATUS_KEY] = 500 if "INTERNAL" in codes else 400
+        return response
 
 
 class GraphQLEndpoint:
@@ -183,6 +214,12 @@ class GraphQLEndpoint:
 
     The GraphiQL page itself (a browser GET asking for HTML) is served without a token: it
     holds no data, and the IDE sends the token with each query it runs.
+
+    Every answer over HTTP is GraphQL-shaped JSON with ``extensions.code`` in the negotiated
+    media type (api/http.py): a malformed request is a 400, a mutation over GET a 405, a bad
+    token a 401, an unreachable database a retryable 503; with
+    ``application/graphql-response+json`` a request error (parse, validation, variable
+    coercion) is a 400 too, while ``application/json`` keeps those at 200 as the spec says.
     """
 
     def __init__(self, state: AppState) -> None:
@@ -194,22 +231,62 @@ class GraphQLEndpoint:
             await self.graphql(scope, receive, send)
             return
         request = Request(scope, receive)
-        wants_ide = (
+        if self.state.settings.graphiql and self.wants_ide(request):
+            await graphiql.graphiql_page(request)(scope, receive, send)
+            return
+        media_type = edge.negotiate(request.headers.get("accept"))
+        response = await self.respond(request, media_type)
+        await response(scope, receive, send)
+
+    @staticmethod
+    def wants_ide(request: Request) -> bool:
+        return (
             request.method == "GET"
             and "text/html" in request.headers.get("accept", "")
             and "query" not in request.query_params
         )
-        if wants_ide and self.state.settings.graphiql:
-            await self.graphql(scope, receive, send)
-            return
-        async with self.state.sessions() as session:
-            try:
+
+    async def respond(self, request: Request, media_type: str) -> Response:
+        state = request.scope.setdefault("state", {})
+        try:
+            if request.method == "GET":
+                edge.check_query_string(request.scope.get("query_string", b""))
+            async with self.state.sessions() as session:
                 principal = await self.authenticate(session, request.headers.get("authorization"))
-            except TokenError as error:
-                await unauthenticated(error)(scope, receive, send)
-                return
-            scope.setdefault("state", {})["lianbao"] = (session, principal)
-            await self.graphql(scope, receive, send)
+                state["lianbao"] = (session, principal)
+                response = await self.graphql.run(request)
+        except TokenError as error:
+            return unauthenticated(error, media_type)
+        except HTTPException as error:
+            return self.rejected(error, media_type)
+        except BodyTooLarge:
+            raise  # the body-limit middleware answers 413 (api/limits.py)
+        except Exception as error:
+            if edge.is_database_unavailable(error):
+                log.warning("database unavailable: %s: %s", type(error).__name__, error)
+                return edge.database_unavailable(media_type)
+            # A fault of ours: logged with the request id, and still a coded JSON answer.
+            log.exception("unexpected error answering a GraphQL request")
+            return edge.error_response(500, "internal error", "INTERNAL", media_type)
+        status = state.get(STATUS_KEY)
+        response.headers["content-type"] = f"{media_type}; charset=utf-8"
+        if status == 503:
+            response.status_code = 503
+            response.headers["retry-after"] = str(edge.RETRY_AFTER_SECONDS)
+        elif status == 500 or (status == 400 and media_type == edge.GRAPHQL_RESPONSE_JSON):
+            response.status_code = status
+        return response
+
+    @staticmethod
+    def rejected(error: HTTPException, media_type: str) -> Response:
+        """Strawberry's (and our decoder's) refusals, as coded GraphQL errors."""
+        if isinstance(error.__cause__, InvalidOperationTypeError):
+            # GraphQL over HTTP: a mutation over GET is 405, naming the method that works.
+            return edge.error_response(
+                405, error.reason, "METHOD_NOT_ALLOWED", media_type, headers={"Allow": "POST"}
+            )
+        code = error.code if isinstance(error, edge.RequestRejected) else "BAD_REQUEST"
+        return edge.error_response(error.status_code, error.reason, code, media_type)
 
     async def authenticate(self, session: AsyncSession, header: str | None) -> Principal:
         return await self.authenticate_with(self.state, session, header)
@@ -328,14 +405,17 @@ def create_app(
         await engine.dispose()
 
     endpoint = GraphQLEndpoint(state)
+    routes: list[BaseRoute] = [
+        Route("/graphql", endpoint, methods=["GET", "POST"]),
+        WebSocketRoute("/graphql", endpoint),
+        Route("/documents/{document_id}/pdf", document_pdf),
+        Route("/healthz", healthz),
+        Route("/readyz", readyz),
+    ]
+    if settings.graphiql:
+        routes.append(Mount(graphiql.ASSETS_PATH, app=graphiql.assets(), name="graphiql"))
     app = Starlette(
-        routes=[
-            Route("/graphql", endpoint, methods=["GET", "POST"]),
-            WebSocketRoute("/graphql", endpoint),
-            Route("/documents/{document_id}/pdf", document_pdf),
-            Route("/healthz", healthz),
-            Route("/readyz", readyz),
-        ],
+        routes=routes,
         # Outermost first: every response carries the request id; CORS headers reach the 413 too.
         middleware=[
             Middleware(RequestIdMiddleware),

@@ -8,6 +8,8 @@ file or a JWKS file, and refuses HS256 altogether so a leaked shared secret cann
 from __future__ import annotations
 
 import json
+import logging
+import math
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -20,6 +22,8 @@ from api.settings import Settings
 from workflow.errors import Unauthenticated
 
 ASYMMETRIC = ["RS256", "ES256"]
+
+log = logging.getLogger("lianbao.auth")
 
 
 class TokenError(Unauthenticated):
@@ -63,7 +67,7 @@ class TokenVerifier:
         if None in self._keys and len(self._keys) == 1:
             return self._keys[None]
         kid = jwt.get_unverified_header(token).get("kid")
-        if kid not in self._keys:
+        if not isinstance(kid, str) or kid not in self._keys:
             raise TokenError("the token's signing key is not known", "unknown_key")
         return self._keys[kid]
 
@@ -76,6 +80,18 @@ class TokenVerifier:
         return self.verify(token.strip())
 
     def verify(self, token: str) -> Claims:
+        """The token's claims, or a ``TokenError`` (a coded 401) for every token that cannot be
+        accepted, including those no specific check foresaw: a token is input from anyone, and
+        no token may turn into a 500."""
+        try:
+            return self._verify(token)
+        except TokenError:
+            raise
+        except Exception as exc:
+            log.warning("unreadable token refused: %s: %s", type(exc).__name__, exc)
+            raise TokenError("the token could not be read", "malformed") from exc
+
+    def _verify(self, token: str) -> Claims:
         try:
             payload = jwt.decode(
                 token,
@@ -102,7 +118,21 @@ class TokenVerifier:
         sub = payload.get("sub")
         if not isinstance(sub, str) or not sub:
             raise TokenError("the token's subject is empty", "malformed")
-        return Claims(username=sub, expires_at=datetime.fromtimestamp(payload["exp"], UTC))
+        return Claims(username=sub, expires_at=_expiry(payload["exp"]))
+
+
+def _expiry(exp: object) -> datetime:
+    """``exp`` as a datetime. RFC 7519 makes it a JSON number of seconds; PyJWT also lets a
+    numeric string or a boolean through, and a number past year 9999 (or infinite) cannot be a
+    datetime at all: each is a malformed token, not a crash."""
+    if isinstance(exp, bool) or not isinstance(exp, int | float):
+        raise TokenError("the token's exp claim is not a number", "malformed")
+    if isinstance(exp, float) and not math.isfinite(exp):
+        raise TokenError("the token's exp claim is not a finite number", "malformed")
+    try:
+        return datetime.fromtimestamp(exp, UTC)
+    except (OverflowError, ValueError, OSError) as exc:
+        raise TokenError("the token's exp claim is out of range", "malformed") from exc
 
 
 def issue_dev_token(settings: Settings, username: str, ttl: timedelta = timedelta(hours=12)) -> str:

@@ -11,6 +11,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
 from api.auth import TokenError
+from api.http import RETRY_AFTER_SECONDS, UNAVAILABLE_MESSAGE, is_database_unavailable
 from workflow import document
 from workflow.context import ServiceContext
 from workflow.errors import LianbaoError
@@ -26,26 +27,36 @@ async def document_pdf(request: Request) -> Response:
         document_id = int(request.path_params["document_id"])
     except ValueError:
         return JSONResponse({"code": "BAD_INPUT", "message": "not a document id"}, 400)
-    async with state.sessions() as session:
-        try:
-            principal = await GraphQLEndpoint.authenticate_with(
-                state, session, request.headers.get("authorization")
+    try:
+        async with state.sessions() as session:
+            try:
+                principal = await GraphQLEndpoint.authenticate_with(
+                    state, session, request.headers.get("authorization")
+                )
+            except TokenError as error:
+                return unauthenticated(error)
+            ctx = ServiceContext(
+                session,
+                principal,
+                state.authz,
+                state.clock,
+                request_id=request.scope.get("state", {}).get("request_id"),
             )
-        except TokenError as error:
-            return unauthenticated(error)
-        ctx = ServiceContext(
-            session,
-            principal,
-            state.authz,
-            state.clock,
-            request_id=request.scope.get("state", {}).get("request_id"),
+            try:
+                doc = await document.pdf_of(ctx, document_id)
+            except LianbaoError as error:
+                return JSONResponse(
+                    {"code": error.code, "message": error.message}, STATUS.get(error.code, 500)
+                )
+    except Exception as exc:
+        # As on /graphql: an unreachable database is a retryable 503, not a bare 500.
+        if not is_database_unavailable(exc):
+            raise
+        return JSONResponse(
+            {"code": "DATABASE_UNAVAILABLE", "message": UNAVAILABLE_MESSAGE, "retryable": True},
+            503,
+            headers={"Retry-After": str(RETRY_AFTER_SECONDS)},
         )
-        try:
-            doc = await document.pdf_of(ctx, document_id)
-        except LianbaoError as error:
-            return JSONResponse(
-                {"code": error.code, "message": error.message}, STATUS.get(error.code, 500)
-            )
     assert doc.pdf is not None and doc.pdf_sha256 is not None
     if request.headers.get("if-none-match") == f'"{doc.pdf_sha256}"':
         return Response(status_code=304)

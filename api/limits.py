@@ -16,7 +16,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 TOO_LARGE = "REQUEST_TOO_LARGE"
 
 
-class _BodyTooLarge(Exception):
+class BodyTooLarge(Exception):
     """Raised from ``receive`` to stop the application reading any further."""
 
 
@@ -80,7 +80,7 @@ class BodySizeLimitMiddleware:
             if message["type"] == "http.request":
                 received += len(message.get("body", b""))
                 if received > self.max_bytes:
-                    raise _BodyTooLarge
+                    raise BodyTooLarge
             return message
 
         async def tracking_send(message: Message) -> None:
@@ -91,7 +91,7 @@ class BodySizeLimitMiddleware:
 
         try:
             await self.app(scope, counting_receive, tracking_send)
-        except _BodyTooLarge:
+        except BodyTooLarge:
             if started:
                 # The application answered before reading all of the body; its answer stands.
                 return

@@ -91,6 +91,29 @@ def _unreachable(error: BaseException) -> bool:
     return type(error) is OSError and "Connect call failed" in str(error)
 
 
+# SQLite reports faults in the statement itself (an unmigrated table, a misspelt column) as
+# OperationalError too, where PostgreSQL says ProgrammingError: those are bugs, not outages.
+_SQLITE_STATEMENT_ERRORS = ("no such table", "no such column", "no such function", "syntax error",
+                            "near \"", "table ", "index ")
+
+
+def _sqlite_unreachable(error: BaseException) -> bool:
+    """SQLite's connection-level failures (a missing or unreadable file) have no SQLSTATE."""
+    orig = error.orig if isinstance(error, sa_exc.OperationalError) else None
+    if orig is None or type(orig).__module__ != "sqlite3":
+        return False
+    message = str(orig).lower()
+    return "locked" not in message and not message.startswith(_SQLITE_STATEMENT_ERRORS)
+
+
+def is_database_unavailable(error: BaseException) -> bool:
+    """For the HTTP edge, whose only work is the database's (loading the principal, writing
+    the access log, streaming a PDF): any retryable fault answers a 503, and so does a timeout
+    while connecting, which asyncpg raises as a bare ``TimeoutError``. In resolvers
+    ``classify`` decides alone: there a bare timeout may be a bug of ours."""
+    return classify(error) is not None or any(isinstance(e, TimeoutError) for e in _chain(error))
+
+
 def classify(error: BaseException) -> Fault | None:
     """The fault ``error`` stands for, or None when it is not a database fault (a bug)."""
     chain = _chain(error)
@@ -102,6 +125,8 @@ def classify(error: BaseException) -> Fault | None:
             return DATABASE_UNAVAILABLE
         if isinstance(item, sqlite3.OperationalError) and "locked" in str(item):
             return LOCK_TIMEOUT  # SQLite's busy_timeout ran out
+        if _sqlite_unreachable(item):
+            return DATABASE_UNAVAILABLE
         if isinstance(item, sa_exc.DBAPIError) and item.connection_invalidated:
             return DATABASE_UNAVAILABLE
         if _unreachable(item):

@@ -43,7 +43,7 @@ def coded(error: GraphQLError) -> GraphQLError:
             original,
             extensions,
         )
-    if original is None:
+    if original is None or is_input_coercion(error):
         code = (
             "GRAPHQL_PARSE_FAILED"
             if "Syntax Error" in error.message
@@ -81,6 +81,16 @@ def coded(error: GraphQLError) -> GraphQLError:
         error.path,
         None,
         {"code": "INTERNAL"},
+    )
+
+
+def is_input_coercion(error: GraphQLError) -> bool:
+    """A variable graphql-core could not coerce (an unknown enum value, a scalar whose parser
+    refused the text): bad input, even though graphql-core keeps the parser's exception as
+    ``original_error``. Its message is graphql-core's own, written for the client."""
+    return error.path is None and (
+        isinstance(error.original_error, GraphQLError)
+        or error.message.startswith("Variable '$")
     )
 
 

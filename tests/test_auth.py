@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import base64
+import hashlib
+import hmac
 import json
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -149,3 +152,81 @@ def test_jwks_file_verification(tmp_path: Path) -> None:
     with pytest.raises(TokenError) as caught:
         verifier.verify(unknown)
     assert caught.value.reason == "unknown_key"
+
+
+def _signed(payload_json: str, header: str = '{"alg":"HS256","typ":"JWT"}') -> str:
+    """An HS256 token over exactly these JSON texts (PyJWT cannot write Infinity or 1e400)."""
+
+    def b64(raw: bytes) -> str:
+        return base64.urlsafe_b64encode(raw).rstrip(b"=").decode()
+
+    signing_input = f"{b64(header.encode())}.{b64(payload_json.encode())}"
+    signature = hmac.new(TEST_SECRET.encode(), signing_input.encode(), hashlib.sha256).digest()
+    return f"{signing_input}.{b64(signature)}"
+
+
+def _claims(**overrides: object) -> str:
+    return json.dumps(_payload(**overrides))
+
+
+_GOOD = '"sub":"edu_officer","iss":"lianbao-dev","aud":"lianbao"'
+
+
+@pytest.mark.parametrize(
+    "token",
+    [
+        _signed(_claims(exp=10**30)),  # far future: past year 9999
+        _signed(_claims(exp=253402300800)),  # 10000-01-01
+        _signed(_claims(exp=1e308)),
+        _signed("{" + _GOOD + ',"exp":1e400}'),  # parses as infinity
+        _signed("{" + _GOOD + ',"exp":Infinity}'),
+        _signed("{" + _GOOD + ',"exp":NaN}'),
+        _signed(_claims(exp="4102444800")),  # a numeric string: not a NumericDate
+        _signed(_claims(exp="tomorrow")),
+        _signed(_claims(exp=None)),
+        _signed(_claims(exp=[1])),
+        _signed(_claims(sub=42)),
+        _signed(_claims(sub=["edu_officer"])),
+        _signed(_claims(sub="")),
+        _signed(_claims(iat="x")),
+        _signed(_claims(iat=10**30)),
+        _signed(_claims(nbf=10**30)),
+        _signed(_claims(iss=5)),
+        _signed(_claims(aud={"a": 1})),
+        _signed("{" + _GOOD + "}"),  # no exp
+        _signed('{"exp":4102444800}'),  # no sub, iss, aud
+        _signed("[1, 2]"),
+        _signed('"just a string"'),
+        _signed("[" * 100_000),
+        _signed(_claims(), header='{"alg":"HS256","kid":[1]}'),
+        _signed(_claims(), header='{"alg":["HS256"]}'),
+        _signed(_claims(), header="[" * 100_000),
+    ],
+)
+async def test_every_unusable_token_is_a_coded_401(api: Api, token: str) -> None:
+    response = await api.post(ME, user=None, headers={"Authorization": f"Bearer {token}"})
+    assert response.status_code == 401, response.text
+    (error,) = response.json()["errors"]
+    assert error["extensions"]["code"] == "UNAUTHENTICATED"
+    assert error["extensions"]["reason"] in {"malformed", "expired", "wrong_audience",
+                                             "bad_algorithm"}
+
+
+def test_jwks_refuses_a_kid_that_is_not_a_string(tmp_path: Path) -> None:
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    jwk = json.loads(jwt.algorithms.RSAAlgorithm.to_jwk(key.public_key()))
+    jwk.update(kid="k1", alg="RS256", use="sig")
+    (tmp_path / "jwks.json").write_text(json.dumps({"keys": [jwk]}))
+    verifier = TokenVerifier(Settings(environment="production",
+                                      jwt_jwks_file=str(tmp_path / "jwks.json"),
+                                      jwt_issuer="https://idp.example"))
+    good = jwt.encode(_payload(iss="https://idp.example"), key, algorithm="RS256",
+                      headers={"kid": "k1"})
+    _, claims, signature = good.split(".")
+    for kid in ([1], {"k": "k1"}, 7, None):
+        # PyJWT will not write such a header; the key is chosen before the signature counts.
+        header = json.dumps({"alg": "RS256", "kid": kid}).encode()
+        token = f"{base64.urlsafe_b64encode(header).rstrip(b'=').decode()}.{claims}.{signature}"
+        with pytest.raises(TokenError) as caught:
+            verifier.verify(token)
+        assert caught.value.reason in {"unknown_key", "malformed"}

@@ -112,7 +112,7 @@ def server(server_db: str) -> Iterator[str]:
         proc.wait(timeout=10)
 
 
-def test_graphql_http_audit_passes_every_must(server: str, server_db: str) -> None:
+def test_graphql_http_audit_passes_every_must_and_should(server: str, server_db: str) -> None:
     node = _node()
     modules = _graphql_http_dir()
     token = subprocess.run(
@@ -140,6 +140,9 @@ def test_graphql_http_audit_passes_every_must(server: str, server_db: str) -> No
     results = json.loads(out.stdout)
     assert len(results) > 40
     musts = [r for r in results if r["name"].startswith("MUST")]
+    shoulds = [r for r in results if r["name"].startswith("SHOULD")]
     assert len(musts) >= 10  # the suite's MUST audits really ran (13 in 1.23.1)
-    failed = [r for r in musts if r["status"] != "ok"]
+    # The SHOULDs are mostly about application/graphql-response+json (21 in 1.23.1).
+    assert len(shoulds) >= 15
+    failed = [r for r in musts + shoulds if r["status"] != "ok"]
     assert failed == [], json.dumps(failed, ensure_ascii=False, indent=2)

@@ -14,7 +14,6 @@ import pytest
 from models.enums import AgencyKind
 from tests.conftest import Api
 from tests.seed_articles import article_text, cited_units, squeeze
-from workflow import document
 from workflow.reference import DATA_DIR
 
 DUTIES = json.loads((DATA_DIR / "duties.json").read_text(encoding="utf-8"))
