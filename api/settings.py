@@ -23,6 +23,11 @@ def _flag(name: str, default: bool) -> bool:
     return raw.strip().lower() in {"1", "true", "yes", "on"}
 
 
+def _int_or_none(name: str) -> int | None:
+    raw = os.environ.get(name)
+    return int(raw) if raw else None
+
+
 def _dev_secret() -> str:
     """A per-checkout development signing secret, created on first use.
 
@@ -65,6 +70,19 @@ class Settings:
     tick_interval_seconds: float = 300.0
     # A TrueType font to embed in documents' PDFs; None references STSong-Light (workflow/pdf.py).
     pdf_font: str | None = None
+    # Database connection pool (models/session.py): None keeps the backend's default size
+    # (SQLite 5 + 10 overflow, PostgreSQL 10 + 10); a request waits at most pool_timeout for
+    # a connection and then fails instead of hanging.
+    db_pool_size: int | None = None
+    db_max_overflow: int | None = None
+    db_pool_timeout: float = 30.0
+    # GraphQL over WebSocket (api/sockets.py): sockets one user may hold open in one server
+    # process (more are closed with 4429), operations in flight on one socket (more are
+    # refused with TOO_MANY_SUBSCRIPTIONS), and how often an open socket re-checks that its
+    # user is still active and what they may do (and it is closed with 4403 when not).
+    ws_max_sockets_per_user: int = 8
+    ws_max_subscriptions_per_socket: int = 10
+    ws_recheck_seconds: float = 60.0
     extra: dict[str, str] = field(default_factory=dict)
 
     @property
@@ -99,4 +117,12 @@ class Settings:
             log_level=os.environ.get("LIANBAO_LOG_LEVEL", "INFO"),
             tick_interval_seconds=float(os.environ.get("LIANBAO_TICK_INTERVAL", "300")),
             pdf_font=os.environ.get("LIANBAO_PDF_FONT") or None,
+            db_pool_size=_int_or_none("LIANBAO_DB_POOL_SIZE"),
+            db_max_overflow=_int_or_none("LIANBAO_DB_MAX_OVERFLOW"),
+            db_pool_timeout=float(os.environ.get("LIANBAO_DB_POOL_TIMEOUT") or "30"),
+            ws_max_sockets_per_user=int(os.environ.get("LIANBAO_WS_MAX_SOCKETS_PER_USER") or "8"),
+            ws_max_subscriptions_per_socket=int(
+                os.environ.get("LIANBAO_WS_MAX_SUBSCRIPTIONS_PER_SOCKET") or "10"
+            ),
+            ws_recheck_seconds=float(os.environ.get("LIANBAO_WS_RECHECK_SECONDS") or "60"),
         )

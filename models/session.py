@@ -21,13 +21,31 @@ from sqlalchemy.ext.asyncio import (
 from sqlalchemy.pool import NullPool
 
 
-def create_engine(url: str, *, echo: bool = False, pool: bool = True) -> AsyncEngine:
+def create_engine(
+    url: str,
+    *,
+    echo: bool = False,
+    pool: bool = True,
+    pool_size: int | None = None,
+    max_overflow: int | None = None,
+    pool_timeout: float = 30.0,
+) -> AsyncEngine:
+    """An engine for either backend. ``pool_size``/``max_overflow`` of None keep the
+    backend's default (SQLite 5 + 10, PostgreSQL 10 + 10); ``pool=False`` opens a connection
+    per use (commands that run once)."""
     if url.startswith("sqlite"):
+        pooling: dict[str, Any] = {"poolclass": NullPool}
+        if pool:
+            pooling = {"pool_timeout": pool_timeout}
+            if pool_size is not None:
+                pooling["pool_size"] = pool_size
+            if max_overflow is not None:
+                pooling["max_overflow"] = max_overflow
         engine = create_async_engine(
             url,
             echo=echo,
             connect_args={"timeout": 30},
-            **({} if pool else {"poolclass": NullPool}),
+            **pooling,
         )
         _sqlite_listeners(engine)
         return engine
@@ -35,7 +53,11 @@ def create_engine(url: str, *, echo: bool = False, pool: bool = True) -> AsyncEn
     if not pool:
         kwargs["poolclass"] = NullPool
     else:
-        kwargs.update(pool_size=10, max_overflow=10)
+        kwargs.update(
+            pool_size=10 if pool_size is None else pool_size,
+            max_overflow=10 if max_overflow is None else max_overflow,
+            pool_timeout=pool_timeout,
+        )
     return create_async_engine(url, echo=echo, **kwargs)
 
 
