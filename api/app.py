@@ -26,12 +26,10 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Mount, Route, WebSocketRoute
 from starlette.types import Receive, Scope, Send
 from strawberry.asgi import GraphQL
-from strawberry.exceptions import ConnectionRejectionError
 from strawberry.http import GraphQLHTTPResponse
 from strawberry.http.base import BaseRequestProtocol
 from strawberry.schema.exceptions import InvalidOperationTypeError
 from strawberry.types import ExecutionResult
-from strawberry.types.unset import UNSET, UnsetType
 
 from api import db_roles, graphiql
 from api import http as edge
@@ -41,9 +39,15 @@ from api.limits import BodySizeLimitMiddleware, BodyTooLarge
 from api.logs import RequestIdMiddleware
 from api.migrate import schema_status
 from api.settings import Settings
+from api.sockets import (
+    SOCKET_OPTIONS,
+    LianbaoTransportWSHandler,
+    SocketRegistry,
+    connection_context,
+)
 from authz.enforcer import Authorizer
 from authz.guard import FieldGuard
-from authz.principal import SYSTEM, Principal
+from authz.principal import Principal
 from authz.store import PolicySync
 from models.listen import make_listener
 from models.session import create_engine, session_factory
@@ -73,6 +77,7 @@ class AppState:
     clock: Clock
     bus: LocalBus
     background: list[asyncio.Task[None]] = field(default_factory=list)
+    sockets: SocketRegistry = field(default_factory=SocketRegistry)
 
 
 def unauthenticated(error: TokenError, media_type: str = edge.APPLICATION_JSON) -> JSONResponse:
@@ -104,6 +109,7 @@ class LianbaoGraphQL(GraphQL[Context, None]):
             # The IDE page is served by GraphQLEndpoint from local assets (api/graphiql.py).
             graphql_ide=None,
             allow_queries_via_get=True,
+            **SOCKET_OPTIONS,
             **kwargs,
         )
         self.state = state
@@ -118,9 +124,12 @@ class LianbaoGraphQL(GraphQL[Context, None]):
         UTF-8, lone surrogates and absurd nesting are coded 400s (api/http.py)."""
         return edge.decode_json(data)
 
+    # Sockets: authentication, caps and a session per operation (api/sockets.py).
+    graphql_transport_ws_handler_class = LianbaoTransportWSHandler
+
     async def get_context(self, request: Any, response: Any) -> Context:
         if request.scope["type"] == "websocket":
-            return self._socket_context(request)
+            return connection_context(self.state, request, self._extra())
         session, principal = request.scope["state"]["lianbao"]
         services = ServiceContext(
             session=session,
@@ -146,33 +155,6 @@ class LianbaoGraphQL(GraphQL[Context, None]):
             "bus": self.state.bus,
             "sessions": self.state.sessions,
         }
-
-    def _socket_context(self, request: Any) -> Context:
-        """A subscription's context: nobody is signed in until ``connection_init`` carries a
-        token (``on_ws_connect``); each event then gets its own short session."""
-        services = ServiceContext(
-            session=self.state.sessions(), principal=SYSTEM, authz=self.state.authz,
-            clock=self.state.clock,
-        )
-        return Context(
-            services=services, loaders=Loaders(services),
-            guard=FieldGuard(self.state.authz, SYSTEM, self.state.clock.now()),
-            request=request, extra=self._extra(),
-        )
-
-    async def on_ws_connect(self, context: Context) -> UnsetType | dict[str, object] | None:
-        params = context.connection_params or {}
-        header = params.get("Authorization") or params.get("authorization")
-        try:
-            async with self.state.sessions() as session:
-                principal = await GraphQLEndpoint.authenticate_with(
-                    self.state, session, header if isinstance(header, str) else None
-                )
-        except TokenError as error:
-            raise ConnectionRejectionError({"code": error.code, "reason": error.reason}) from error
-        context.services.principal = principal
-        ack: UnsetType = UNSET
-        return ack
 
     async def process_result(self, request: Any, result: ExecutionResult) -> GraphQLHTTPResponse:
         """Write the access log of unmasked reads before any of them leaves the server, and
@@ -359,6 +341,8 @@ def create_app(
         statement_timeout_ms=settings.db_statement_timeout_ms,
         idle_in_transaction_timeout_ms=settings.db_idle_in_transaction_timeout_ms,
         pool_timeout_seconds=settings.db_pool_timeout_seconds,
+        pool_size=settings.db_pool_size,
+        max_overflow=settings.db_max_overflow,
     )
     pdf.use_font(settings.pdf_font)
     # One LISTEN connection per process, shared by the task bus and the policy sync.

@@ -123,6 +123,17 @@ class Settings(BaseSettings):
     # The login role the server runs as on PostgreSQL: owns nothing, may not alter the audit
     # trail (``lianbao create-app-role``; ``lianbao migrate`` re-grants it after upgrading).
     app_role: str | None = None
+    # Database connection pool (models/session.py): None keeps the backend's default size
+    # (SQLite 5 + 10 overflow, PostgreSQL 10 + 10).
+    db_pool_size: int | None = Field(default=None, ge=1)
+    db_max_overflow: int | None = Field(default=None, ge=0)
+    # GraphQL over WebSocket (api/sockets.py): sockets one user may hold open in one server
+    # process (more are closed with 4429), operations in flight on one socket (more are
+    # refused with TOO_MANY_SUBSCRIPTIONS), and how often an open socket re-checks that its
+    # user is still active and what they may do (and it is closed with 4403 when not).
+    ws_max_sockets_per_user: int = Field(default=8, ge=1)
+    ws_max_subscriptions_per_socket: int = Field(default=10, ge=1)
+    ws_recheck_seconds: float = Field(default=60.0, gt=0)
     # Browser origins allowed to call the API (CORS), comma-separated; none by default.
     cors_origins: Annotated[tuple[str, ...], NoDecode] = ()
     # The largest request body accepted, on every route (api/limits.py answers 413 above it).

@@ -26,37 +26,49 @@ def create_engine(
     *,
     echo: bool = False,
     pool: bool = True,
+    pool_size: int | None = None,
+    max_overflow: int | None = None,
+    pool_timeout_seconds: float | None = None,
     lock_timeout_ms: int | None = None,
     statement_timeout_ms: int | None = None,
     idle_in_transaction_timeout_ms: int | None = None,
-    pool_timeout_seconds: float | None = None,
 ) -> AsyncEngine:
-    """An engine; on PostgreSQL the timeouts are set per connection (asyncpg
-    ``server_settings``, so they hold from the first statement, for every session).
+    """An engine for either backend. ``pool_size``/``max_overflow`` of None keep the
+    backend's default (SQLite 5 + 10, PostgreSQL 10 + 10); ``pool=False`` opens a connection
+    per use (commands that run once).
 
-    Without them one session holding a row lock (a psql user, a stuck worker) makes every
-    request that touches the row wait, each holding a pooled connection, until the pools are
-    exhausted and even reads that need no lock queue for a connection. With them the waiter
-    fails fast with a retryable error (``models/faults.py``) and gives its connection back.
-    None or 0 leaves PostgreSQL's default (no limit). The server passes its settings; the
-    command line (migrations, ticks, benchmarks) leaves long work unlimited.
+    On PostgreSQL the timeouts are set per connection (asyncpg ``server_settings``, so they
+    hold from the first statement, for every session). Without them one session holding a row
+    lock (a psql user, a stuck worker) makes every request that touches the row wait, each
+    holding a pooled connection, until the pools are exhausted and even reads that need no
+    lock queue for a connection. With them the waiter fails fast with a retryable error
+    (``models/faults.py``) and gives its connection back. None or 0 leaves PostgreSQL's
+    default (no limit). The server passes its settings; the command line (migrations, ticks,
+    benchmarks) leaves long work unlimited.
     """
+    pooling: dict[str, Any] = {}
+    if not pool:
+        pooling["poolclass"] = NullPool
+    else:
+        if pool_timeout_seconds:
+            pooling["pool_timeout"] = pool_timeout_seconds
+        if pool_size is not None:
+            pooling["pool_size"] = pool_size
+        if max_overflow is not None:
+            pooling["max_overflow"] = max_overflow
     if url.startswith("sqlite"):
         engine = create_async_engine(
             url,
             echo=echo,
             connect_args={"timeout": 30},
-            **({} if pool else {"poolclass": NullPool}),
+            **pooling,
         )
         _sqlite_listeners(engine)
         return engine
-    kwargs: dict[str, Any] = {"pool_pre_ping": True}
-    if not pool:
-        kwargs["poolclass"] = NullPool
-    else:
-        kwargs.update(pool_size=10, max_overflow=10)
-        if pool_timeout_seconds:
-            kwargs["pool_timeout"] = pool_timeout_seconds
+    kwargs: dict[str, Any] = {"pool_pre_ping": True, **pooling}
+    if pool:
+        kwargs.setdefault("pool_size", 10)
+        kwargs.setdefault("max_overflow", 10)
     server_settings = {
         name: str(value)
         for name, value in (

@@ -19,7 +19,6 @@ from schema.ids import node_id
 from schema.loaders import Loaders
 from schema.mutation import UserError, run
 from schema.pagination import Connection, Page, check_first, to_connection
-from workflow import access_log
 from workflow import task as service
 from workflow.calendar import local_date
 from workflow.context import ServiceContext
@@ -332,16 +331,26 @@ class TaskSubscription:
                 if event.agency_kind != principal.agency_kind.value:
                     continue
                 async with sessions() as session:
+                    if context.reauthenticate is not None:
+                        # The socket outlives its token and its user's grants: check both
+                        # again before anything is read for this event.
+                        fresh = await context.reauthenticate(session)
+                        if fresh is None:
+                            return  # expired or deactivated: the socket is being closed
+                        principal = fresh
+                        if principal.agency_kind is None or (
+                            event.agency_kind != principal.agency_kind.value
+                        ):
+                            continue
                     services = ServiceContext(session, principal, authz, clock)
                     # The same authorized read as the queue: nothing leaks through events.
                     (task,) = await service.get_tasks(services, [event.task_id])
                     if task is None:
                         continue
+                    # The transport writes the access log of this event's unmasked reads
+                    # with this session before the result is sent (api/sockets.py).
                     context.services = services
                     context.loaders = Loaders(services)
                     context.guard = FieldGuard(authz, principal, clock.now())
                     yield TaskUpdate(kind=TaskUpdateKind(event.kind),
                                      task=TaskType.from_model(task))
-                    if context.guard.entries:
-                        await access_log.write(session, principal, context.guard.entries, None)
-                        await session.commit()

@@ -11,6 +11,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -50,9 +51,9 @@ def _serve(env: dict[str, str]) -> tuple[subprocess.Popen[bytes], int]:
     raise RuntimeError("server did not become ready")
 
 
-def _servers(url: str, count: int) -> Iterator[list[int]]:
+def _servers(url: str, count: int, extra_env: dict[str, str] | None = None) -> Iterator[list[int]]:
     env = {**os.environ, "DATABASE_URL": url, "LIANBAO_JWT_SECRET": TEST_SECRET,
-           "LIANBAO_LOG_LEVEL": "WARNING", "LIANBAO_TICK_INTERVAL": "0"}
+           "LIANBAO_LOG_LEVEL": "WARNING", "LIANBAO_TICK_INTERVAL": "0", **(extra_env or {})}
     for command in (["migrate"], ["seed-demo", "--children", "60"]):
         subprocess.run([sys.executable, "-m", "api.cli", *command], env=env, cwd=ROOT,
                        check=True, capture_output=True)
@@ -65,17 +66,23 @@ def _servers(url: str, count: int) -> Iterator[list[int]]:
             proc.wait(timeout=10)
 
 
-def token(user: str) -> str:
-    return issue_dev_token(Settings(jwt_secret=TEST_SECRET), user)
+def token(user: str, ttl: timedelta = timedelta(hours=12)) -> str:
+    return issue_dev_token(Settings(jwt_secret=TEST_SECRET), user, ttl)
 
 
-async def subscribe(port: int, user: str) -> Any:
+async def connect(port: int, user: str, bearer: str | None = None) -> Any:
+    """A signed-in graphql-transport-ws socket (connection_ack received)."""
     ws = await websockets.connect(f"ws://127.0.0.1:{port}/graphql",
                                   subprotocols=["graphql-transport-ws"])  # type: ignore[list-item]
     await ws.send(json.dumps({"type": "connection_init",
-                              "payload": {"Authorization": f"Bearer {token(user)}"}}))
+                              "payload": {"Authorization": f"Bearer {bearer or token(user)}"}}))
     ack = json.loads(await ws.recv())
     assert ack["type"] == "connection_ack", ack
+    return ws
+
+
+async def subscribe(port: int, user: str) -> Any:
+    ws = await connect(port, user)
     await ws.send(json.dumps({"id": "1", "type": "subscribe", "payload": {"query": SUBSCRIBE}}))
     await asyncio.sleep(0.3)  # the subscription is registered before anything happens
     return ws
