@@ -269,6 +269,16 @@ def document_probe(mutation: str, field: str, *, issue: bool = True) -> Probe:
     return probe
 
 
+async def probe_served_by_kind(api: Api, user: str) -> bool:
+    doc = await _issued_report(api, user)
+    node = await api.gql("query($d: ID!) { node(id: $d) { ... on LegalDocument { case { id } }"
+                         " } }", {"d": doc}, user="principal")
+    return await _ok(api, user, """mutation($case: ID!) { recordDocumentServed(input:
+        {caseId: $case, documentKind: "dropout_report", servedOn: "2026-11-02",
+        servedTo: "区教体局"}) { case { id } userErrors { code } } }""",
+                     {"case": node["node"]["case"]["id"]}, ("recordDocumentServed",))
+
+
 async def probe_draft(api: Api, user: str) -> bool:
     # enrol_notice, from the dropout report on: the bureau and the township draft it
     case_id, version = await fresh_case(api, user)
@@ -526,11 +536,9 @@ PROBES: dict[str, tuple[Probe, set[str]]] = {
         $case, cause: SCHOOL_AVERSION, measures: "结对帮扶", responsiblePerson: "刘芳",
         responsibleAgency: SCHOOL}) { case { id } userErrors { code } } }""", "setCasePlan"),
                     {"edu_officer", "edu_admin", "principal"}),
-    # enrol_notice is served from stage dropout_reported: prepare by marking the dropout
-    "recordDocumentServed": (case_probe("""mutation($case: ID!) { recordDocumentServed(input:
-        {caseId: $case, documentKind: "enrol_notice", servedOn: "2026-11-02",
-        servedTo: "监护人"}) { case { id } userErrors { code } } }""", "recordDocumentServed",
-        prepare=MARK_AS_PRINCIPAL), {"edu_officer", "edu_admin", "township_officer"}),
+    # serves the case's issued document of the kind: an issued dropout report, which only
+    # the school's principal serves (on the bureau and the township)
+    "recordDocumentServed": (probe_served_by_kind, {"principal"}),
     # the first action step is the referral, from the township's order on: not reachable
     # here, so every agency is refused (FORBIDDEN, or NOT_FOUND where the case is unseen)
     "escalateCase": (case_probe("""mutation($case: ID!, $v: Int!) { escalateCase(input:

@@ -379,3 +379,52 @@ async def test_fifty_concurrent_issues_get_fifty_consecutive_numbers(
         seqs = sorted(int(NUMBER.match(n).group(3)) for n in numbers)  # type: ignore[union-attr]
         assert seqs == list(range(1, 51)), seqs
         assert len(set(numbers)) == 50
+
+
+SERVED_BY_KIND = """mutation($case: ID!, $kind: String!, $on: Date!) { recordDocumentServed(
+  input: {caseId: $case, documentKind: $kind, servedOn: $on, servedTo: "监护人 张某"})
+  { case { stage nextDueOn } userErrors { code field message } } }"""
+
+
+async def test_no_deadline_runs_from_a_document_never_issued_or_served_before_its_issue(
+    api: Api, clock: FixedClock, sessions: async_sessionmaker[AsyncSession]
+) -> None:
+    """The deprecated recordDocumentServed used to start the township order's deadline from a
+    notice that was never issued, back-dated at will; the next tick then moved the case on."""
+    case_id, day0 = await _case_at_enrol_notice(api, clock, sessions)
+    today = clock.now().date()
+    back_dated = (day0 + timedelta(days=1)).isoformat()
+    refused = (await api.gql(SERVED_BY_KIND, {"case": case_id, "kind": "enrol_notice",
+                                              "on": back_dated}, user="township_officer"))
+    assert refused["recordDocumentServed"]["userErrors"][0]["code"] == "WRONG_STAGE"
+    async with sessions() as s:
+        dues = (await s.execute(select(CaseStepDue).join(
+            DropoutCase, DropoutCase.id == CaseStepDue.case_id).where(
+            CaseStepDue.position == 5))).scalars().all()
+    assert dues == [], "no deadline was started"
+    clock.current = _at(today + timedelta(days=11))
+    await _tick(sessions, clock)
+    assert (await api.gql(CASE, {"id": case_id}))["node"]["stage"] == "ENROL_NOTICE"
+
+    # Issued today: serving it before today is refused on both paths, as is the future.
+    notice = await _ok(api, ISSUE, {"doc": (await _ok(api, DRAFT, {
+        "case": case_id, "kind": "enrol_notice"}, "edu_officer"))["id"]}, "edu_officer")
+    issued_on = clock.now().date()
+    before = (issued_on - timedelta(days=1)).isoformat()
+    future = (issued_on + timedelta(days=1)).isoformat()
+    for on in (before, future):
+        assert await _error(api, SERVE, {"doc": notice["id"], "on": on},
+                            "township_officer") == "BAD_INPUT", on
+        old = await api.gql(SERVED_BY_KIND, {"case": case_id, "kind": "enrol_notice",
+                                             "on": on}, user="township_officer")
+        assert old["recordDocumentServed"]["userErrors"][0]["code"] == "BAD_INPUT", on
+    # On the issue date, through the deprecated path: it serves the issued notice itself.
+    ok = await api.gql(SERVED_BY_KIND, {"case": case_id, "kind": "enrol_notice",
+                                        "on": issued_on.isoformat()}, user="township_officer")
+    assert ok["recordDocumentServed"]["userErrors"] == []
+    assert ok["recordDocumentServed"]["case"]["nextDueOn"] == (
+        issued_on + timedelta(days=10)).isoformat()
+    async with sessions() as s:
+        doc = (await s.execute(select(LegalDocument).where(
+            LegalDocument.number == notice["number"]))).scalar_one()
+    assert doc.status == "served" and doc.served_on == issued_on

@@ -53,22 +53,37 @@ async def _tick(sessions: async_sessionmaker[AsyncSession], now: datetime) -> en
     return result
 
 
-SERVES = {"enrol_notice": "township_officer", "township_order": "township_officer",
-          "judicial": "judicial_officer"}
-SERVE = """mutation($case: ID!, $kind: String!, $on: Date!) { recordDocumentServed(input:
-  {caseId: $case, documentKind: $kind, servedOn: $on, servedTo: "监护人 张某"})
-  { case { version } userErrors { code field message } } }"""
+# Who drafts, issues and serves each kind in the walk (the policy's issuers).
+ISSUERS = {"enrol_notice": "township_officer", "township_order": "township_officer",
+           "judicial_referral": "township_officer", "judicial": "judicial_officer"}
+DRAFT = """mutation($case: ID!, $kind: String!) { draftDocument(input: {caseId: $case,
+  kind: $kind}) { document { id } userErrors { code field message } } }"""
+ISSUE = """mutation($doc: ID!) { issueDocument(input: {documentId: $doc})
+  { document { id title number } userErrors { code field message } } }"""
+SERVE = """mutation($doc: ID!, $on: Date!) { serveDocument(input: {documentId: $doc,
+  servedOn: $on, method: IN_PERSON, servedTo: "监护人 张某"})
+  { document { id } userErrors { code field message } } }"""
 ESCALATE = """mutation($case: ID!, $v: Int!, $step: String!) { escalateCase(input: {caseId: $case,
   expectedVersion: $v, stepCode: $step, reason: "期限届满仍未复学"}) { case { version stage }
   userErrors { code field message } } }"""
 
 
+async def _draft(api: Api, case_id: str, kind: str) -> str:
+    data = await api.gql(DRAFT, {"case": case_id, "kind": kind}, user=ISSUERS[kind])
+    assert data["draftDocument"]["userErrors"] == [], (kind, data)
+    doc_id: str = data["draftDocument"]["document"]["id"]
+    return doc_id
+
+
+async def _issue(api: Api, doc_id: str, kind: str) -> dict[str, Any]:
+    data = await api.gql(ISSUE, {"doc": doc_id}, user=ISSUERS[kind])
+    payload: dict[str, Any] = data["issueDocument"]
+    return payload
+
+
 def _actor(template: str, step: dict[str, Any]) -> str:
-    if step["documentKind"] == "judicial":
-        return "judicial_officer"
-    if step["documentKind"] is None and template == "GH":
-        return "police_officer"
-    return "township_officer"
+    """Who enters an action step that rests on no document (legal action)."""
+    return "police_officer" if template == "GH" else "township_officer"
 
 
 @pytest.mark.parametrize("template", sorted(ladder.templates()))
@@ -90,16 +105,36 @@ async def test_walk_each_ladder_variant(
         kind = DayKind(step["dayKind"].lower())
         anchor = step["anchor"]
         if anchor.startswith("served:"):
+            # The deadline runs from the serving of a real, issued document.
             document = anchor.split(":", 1)[1]
-            served = await api.gql(SERVE, {"case": case["id"], "kind": document,
-                                           "on": today.isoformat()}, user=SERVES[document])
-            assert served["recordDocumentServed"]["userErrors"] == [], (template, step["code"])
+            issued = await _issue(api, await _draft(api, case["id"], document), document)
+            assert issued["userErrors"] == [], (template, step["code"], issued)
+            served = await api.gql(SERVE, {"doc": issued["document"]["id"],
+                                           "on": today.isoformat()}, user=ISSUERS[document])
+            assert served["serveDocument"]["userErrors"] == [], (template, step["code"])
             due = calendar.add(today, step["offsetDays"], kind)
         elif anchor == "previous":
             due = calendar.add(today, step["offsetDays"], kind)
         else:
             due = calendar.add(day0, step["offsetDays"], kind)
-        if step["entry"] == "ACTION":
+        if step["entry"] == "ACTION" and step["documentKind"]:
+            # An action step that rests on a document is entered by issuing it.
+            document = step["documentKind"]
+            doc_id = await _draft(api, case["id"], document)
+            if due > today:
+                clock.current = _at(due - timedelta(days=1))
+                early = await _issue(api, doc_id, document)
+                assert early["userErrors"][0]["code"] == "WRONG_STAGE"
+            clock.current = _at(due)
+            version = (await api.gql(CASE, {"id": case["id"]}))["node"]["version"]
+            without = await api.gql(ESCALATE, {"case": case["id"], "v": version,
+                                               "step": step["code"]}, user=ISSUERS[document])
+            assert without["escalateCase"]["userErrors"][0]["code"] == "WRONG_STAGE", (
+                "no step that rests on a document is entered without it")
+            issued = await _issue(api, doc_id, document)
+            assert issued["userErrors"] == [], (template, step["code"], issued)
+            reason = f"{issued['document']['title']} {issued['document']['number']}"
+        elif step["entry"] == "ACTION":
             if due > today:
                 clock.current = _at(due - timedelta(days=1))
                 version = (await api.gql(CASE, {"id": case["id"]}))["node"]["version"]
@@ -264,7 +299,11 @@ async def test_concurrent_ticks_on_postgres_create_nothing_twice(
             entered = (await s.execute(
                 select(func.count()).select_from(CaseEvent)
                 .where(CaseEvent.kind == "stage_change"))).scalar_one()
-        assert entered == sum(r.steps_entered for r in reports) + len(ids)
+            opened_at_first_step = (await s.execute(
+                select(func.count()).select_from(CaseEvent)
+                .where(CaseEvent.kind == "step_entered"))).scalar_one()
+        assert entered == sum(r.steps_entered for r in reports)
+        assert opened_at_first_step == len(ids), "each case entered its first step on opening"
         # and a tick after them finds nothing left to do
         async with AsyncSession(db) as s:
             again = await engine.tick(s, later)

@@ -480,7 +480,8 @@ async def mark_dropout(
         raise WrongStage(
             f"a case at stage {case.stage} cannot be marked as dropped out", field="caseId"
         )
-    await _set_register(ctx, case, EnrolmentStatus.DROPOUT_MARKED, reason or "dropout marked")
+    # Entering the dropout step marks the register (workflow/engine.py: mark_register), as it
+    # does when the engine enters it on day 7: one mechanism, whoever moves the case.
     await _enter_now(ctx, case, target.position, reason or "dropout marked by decision")
     audit.record(
         ctx,
@@ -792,55 +793,6 @@ async def enter_action_step(
     await _enter_now(ctx, case, step.position, reason)
 
 
-async def record_served(
-    ctx: ServiceContext,
-    *,
-    case_id: int,
-    document_kind: str,
-    served_on: date,
-    served_to: str,
-    method: str,
-) -> DropoutCase:
-    """A document was served on the parents: the steps anchored on it get their deadline
-    (served date + the step's offset)."""
-    case = await _case(ctx, case_id, "read")
-    ctx.authz.require(
-        ctx.principal, f"document:{document_kind}", "serve", case.scope_path, case.stage
-    )
-    if case.status is not CaseStatus.OPEN:
-        raise WrongStage("the case is closed", field="caseId")
-    if served_on > local_date(ctx.clock.now()):
-        raise InvalidInput("the serving date cannot be in the future", field="servedOn")
-    if not served_to.strip():
-        raise InvalidInput("say to whom the document was served", field="servedTo")
-    if not await anchor_served(ctx, case, document_kind, served_on):
-        raise WrongStage(
-            f"no pending step of this case waits for a served {document_kind}", field="documentKind"
-        )
-    _event(
-        ctx,
-        case,
-        "document_served",
-        f"{document_kind} served on {served_to}",
-        {
-            "document_kind": document_kind,
-            "served_on": served_on.isoformat(),
-            "served_to": served_to,
-            "method": method,
-        },
-    )
-    audit.record(
-        ctx,
-        "record_served",
-        "dropout_case",
-        [case.id],
-        {"document_kind": document_kind, "served_on": served_on, "method": method},
-    )
-    await ctx.session.flush()
-    await ctx.session.refresh(case)
-    return case
-
-
 async def escalate(
     ctx: ServiceContext,
     *,
@@ -867,6 +819,15 @@ async def escalate(
     else:
         ctx.authz.require(ctx.principal, OBJ, "escalate", case.scope_path, case.stage)
     await check_action_gate(ctx, case, step)
+    if step.document_kind:
+        # A step that rests on a document (the referral, the judicial document) is entered by
+        # issuing that document (workflow/document.py: issue), never without it: the legal
+        # chain must not run ahead of the paper the next agency and the parents receive.
+        raise WrongStage(
+            f"{step.code} is entered by issuing its {step.document_kind} document "
+            "(draftDocument, issueDocument)",
+            field="stepCode",
+        )
     if not reason.strip():
         raise InvalidInput("say why the case is escalated", field="reason")
     await _enter_now(ctx, case, step.position, reason.strip())

@@ -732,6 +732,59 @@ async def serve(
     return doc
 
 
+# The deprecated ``recordDocumentServed`` names its method in free text.
+_METHOD_ALIASES = {"post": ServiceMethod.POSTAL, "left_at_home": ServiceMethod.LEFT_AT_RESIDENCE}
+
+
+async def serve_by_kind(
+    ctx: ServiceContext,
+    *,
+    case_id: int,
+    document_kind: str,
+    served_on: date,
+    served_to: str,
+    method: str,
+) -> DropoutCase:
+    """The deprecated ``recordDocumentServed``: serves the case's issued document of this
+    kind through ``serve``. A deadline anchored on a served document starts only from a
+    document that exists, was issued, and was served on or after its issue date: without one
+    the legal chain would move on a notice the parents never received."""
+    case = await cases.lock_case(ctx, case_id)
+    ctx.authz.require(
+        ctx.principal, f"document:{document_kind}", "serve", case.scope_path, case.stage
+    )
+    kind_config(document_kind)
+    try:
+        how = _METHOD_ALIASES.get(method) or ServiceMethod(method)
+    except ValueError as exc:
+        raise InvalidInput(
+            f"a method is one of {', '.join(m.value for m in ServiceMethod)}", field="method"
+        ) from exc
+    issued = (
+        (
+            await ctx.session.execute(
+                select(LegalDocument.id)
+                .where(
+                    LegalDocument.case_id == case.id,
+                    LegalDocument.kind == document_kind,
+                    LegalDocument.status == DocumentStatus.ISSUED,
+                )
+                .order_by(LegalDocument.id.desc())
+            )
+        )
+        .scalars()
+        .first()
+    )
+    if issued is None:
+        raise WrongStage(
+            f"the case has no issued {document_kind} to serve: draft and issue it first",
+            field="documentKind",
+        )
+    await serve(ctx, document_id=issued, served_on=served_on, method=how, served_to=served_to)
+    await ctx.session.refresh(case)
+    return case
+
+
 async def void(ctx: ServiceContext, *, document_id: int, reason: str) -> LegalDocument:
     """作废: never deleted, never edited; its number stays used. A served document's
     deadlines are withdrawn until a reissued one is served."""

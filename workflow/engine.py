@@ -22,8 +22,9 @@ from sqlalchemy.orm import selectinload
 
 from authz.principal import SYSTEM, Principal
 from models.case import CaseEvent, CaseStepDue, DropoutCase
-from models.enums import CaseStatus, StepEntry, TaskStatus
+from models.enums import CaseStage, CaseStatus, EnrolmentStatus, StepEntry, TaskStatus
 from models.ladder import LadderStep
+from models.school import Enrolment, RegisterEvent
 from models.task import Task
 from workflow.calendar import SchoolCalendar, load_calendar, local_date
 from workflow.events import TaskEvent
@@ -32,6 +33,10 @@ from workflow.ladder import ancestors
 TICK_LOCK = 8_122_601  # pg advisory lock key: "one tick at a time"
 REMIND_DAYS = 2
 MAX_ROUNDS = 12  # a case more than this many steps behind catches up over several ticks
+# SPT 7: "学校要在学籍系统中做辍学标注，为其保留学籍" — a case that reaches the dropout stage
+# (by the engine's deadline or by a school's early decision) is marked in the register, and
+# the register entry is kept. Every ladder maps its day-7 step onto this canonical stage.
+REGISTER_MARK_FROM = CaseStage.DROPOUT_REPORTED
 
 
 @dataclass(frozen=True)
@@ -109,16 +114,19 @@ async def enter_steps(
     for item in items:
         step = steps[(item.ladder_id, item.position)]
         calendar = await calendars.of(item.district_code)
+        # A step that keeps the case's stage (the first step, entered as the case opens at
+        # that stage) is not a stage change: "REPORTED→REPORTED" would misstate the history.
+        moves = item.from_stage != step.stage
         timeline.append(
             {
                 "case_id": item.case_id,
                 "occurred_at": now,
-                "kind": "stage_change",
+                "kind": "stage_change" if moves else "step_entered",
                 "actor_user_id": actor.user_id,
                 "actor_username": actor.username,
                 "actor_agency_kind": actor.agency_kind,
-                "from_stage": item.from_stage,
-                "to_stage": step.stage,
+                "from_stage": item.from_stage if moves else None,
+                "to_stage": step.stage if moves else None,
                 "reason": reason,
                 "data": {
                     "step": step.code,
@@ -203,8 +211,67 @@ async def enter_steps(
     )
     if dues:
         await session.execute(insert(CaseStepDue), dues)
+    marked = [
+        item.case_id
+        for item in items
+        if steps[(item.ladder_id, item.position)].stage.ordinal >= REGISTER_MARK_FROM.ordinal
+    ]
+    await mark_register(session, marked, now=now, actor=actor, reason=reason)
     await refresh_next_due(session, [i.case_id for i in items])
     return len(items), events
+
+
+async def mark_register(
+    session: AsyncSession,
+    case_ids: Sequence[int],
+    *,
+    now: datetime,
+    actor: Principal,
+    reason: str,
+) -> int:
+    """Mark the register entry of each case's child as dropped out, keeping the entry (SPT 7),
+    with a dated register event; a child whose entry is not ``enrolled`` (already marked,
+    transferred, deferred…) is left as it is. Two statements however many cases: it runs
+    inside every step entry, the engine's bulk pass included."""
+    if not case_ids:
+        return 0
+    today = local_date(now)
+    rows = (
+        await session.execute(
+            select(Enrolment.id, Enrolment.child_id, Enrolment.school_id)
+            .join(DropoutCase, DropoutCase.child_id == Enrolment.child_id)
+            .where(
+                DropoutCase.id.in_(case_ids), Enrolment.status == EnrolmentStatus.ENROLLED
+            )
+        )
+    ).all()
+    if not rows:
+        return 0
+    await session.execute(
+        insert(RegisterEvent),
+        [
+            {
+                "child_id": r.child_id,
+                "school_id": r.school_id,
+                "on_date": today,
+                "from_status": EnrolmentStatus.ENROLLED,
+                "to_status": EnrolmentStatus.DROPOUT_MARKED,
+                "reason": f"辍学标注（保留学籍，SPT 7）: {reason}"[:200],
+                "recorded_at": now,
+                "recorded_by": actor.user_id,
+            }
+            for r in rows
+        ],
+    )
+    await session.execute(
+        update(Enrolment)
+        .where(
+            Enrolment.id.in_([r.id for r in rows]), Enrolment.status == EnrolmentStatus.ENROLLED
+        )
+        .values(status=EnrolmentStatus.DROPOUT_MARKED, status_since=today, updated_at=now)
+        .execution_options(synchronize_session="fetch")
+    )
+    return len(rows)
 
 
 async def refresh_next_due(session: AsyncSession, case_ids: Sequence[int]) -> None:
