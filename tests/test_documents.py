@@ -16,6 +16,7 @@ import pypdf
 import pytest
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from strawberry import relay
 
 from authz.enforcer import Authorizer
 from models.audit import AuditEvent
@@ -23,6 +24,7 @@ from models.case import CaseStepDue, DropoutCase
 from models.child import Child
 from models.document import LegalDocument
 from models.school import Enrolment
+from models.task import Task
 from tests.conftest import Api, scratch_postgres
 from tests.test_cases import report
 from workflow import engine
@@ -428,3 +430,70 @@ async def test_no_deadline_runs_from_a_document_never_issued_or_served_before_it
         doc = (await s.execute(select(LegalDocument).where(
             LegalDocument.number == notice["number"]))).scalar_one()
     assert doc.status == "served" and doc.served_on == issued_on
+
+
+async def _tasks_of(sessions: async_sessionmaker[AsyncSession], case_gid: str) -> dict[str, Task]:
+    case_id = int(relay.GlobalID.from_id(case_gid).node_id)
+    async with sessions() as s:
+        rows = (await s.execute(select(Task).where(Task.case_id == case_id))).scalars().all()
+    return {t.kind: t for t in rows}
+
+
+async def test_the_act_that_answers_a_ladder_task_closes_it_and_no_breach_follows(
+    api: Api, clock: FixedClock, sessions: async_sessionmaker[AsyncSession]
+) -> None:
+    """Issuing and serving the notice, issuing and serving the judicial document close the
+    tasks that asked for them (task_answers.json), in the same transaction, audited; the
+    engine then records no breach for them however late it runs."""
+    case_id, _ = await _case_at_enrol_notice(api, clock, sessions)
+    named = ("issue_enrol_notice", "serve_enrol_notice", "review_referral",
+             "serve_judicial_document")
+    tasks = await _tasks_of(sessions, case_id)
+    assert tasks["issue_enrol_notice"].status == "open"
+    assert tasks["serve_enrol_notice"].status == "open"
+
+    notice = await _ok(api, ISSUE, {"doc": (await _ok(api, DRAFT, {
+        "case": case_id, "kind": "enrol_notice"}, "edu_officer"))["id"]}, "edu_officer")
+    tasks = await _tasks_of(sessions, case_id)
+    assert tasks["issue_enrol_notice"].status == "done"
+    assert tasks["issue_enrol_notice"].outcome == f"{notice['title']} {notice['number']}"
+    assert tasks["serve_enrol_notice"].status == "open", "issuing is not serving"
+    served_on = clock.now().date()
+    await _ok(api, SERVE, {"doc": notice["id"], "on": served_on.isoformat()},
+              "township_officer")
+    assert (await _tasks_of(sessions, case_id))["serve_enrol_notice"].status == "done"
+
+    clock.current = _at(served_on + timedelta(days=10))
+    await _tick(sessions, clock)
+    order = await _ok(api, ISSUE, {"doc": (await _ok(api, DRAFT, {
+        "case": case_id, "kind": "township_order"}, "township_officer"))["id"]},
+        "township_officer")
+    await _ok(api, SERVE, {"doc": order["id"], "on": clock.now().date().isoformat()},
+              "township_officer")
+    clock.current = _at(clock.now().date() + timedelta(days=10))
+    await _ok(api, ISSUE, {"doc": (await _ok(api, DRAFT, {
+        "case": case_id, "kind": "judicial_referral"}, "township_officer"))["id"]},
+        "township_officer")
+    assert (await _tasks_of(sessions, case_id))["review_referral"].status == "open"
+    judicial = await _ok(api, ISSUE, {"doc": (await _ok(api, DRAFT, {
+        "case": case_id, "kind": "judicial", "days": 7}, "judicial_officer"))["id"]},
+        "judicial_officer")
+    tasks = await _tasks_of(sessions, case_id)
+    assert tasks["review_referral"].status == "done"
+    assert tasks["serve_judicial_document"].status == "open"
+    await _ok(api, SERVE, {"doc": judicial["id"], "on": clock.now().date().isoformat()},
+              "judicial_officer")
+    tasks = await _tasks_of(sessions, case_id)
+    assert all(tasks[k].status == "done" and tasks[k].completed_at is not None for k in named)
+
+    # Long after every due date: the engine records no breach for work that was done.
+    clock.current = _at(clock.now().date() + timedelta(days=60))
+    await _tick(sessions, clock)
+    tasks = await _tasks_of(sessions, case_id)
+    assert [k for k in named if tasks[k].breached_at is not None] == []
+    breached_ids = {t.id for t in tasks.values() if t.breached_at is not None}
+    assert breached_ids.isdisjoint({tasks[k].id for k in named})
+    async with sessions() as s:
+        audited = (await s.execute(select(AuditEvent.change).where(
+            AuditEvent.operation == "answer_tasks"))).scalars().all()
+    assert {k for change in audited for k in change["kinds"]} >= set(named)

@@ -53,6 +53,7 @@ from models.reference import Agency
 from models.school import School
 from workflow import audit, pdf
 from workflow import case as cases
+from workflow import task as tasks
 from workflow.calendar import local_date
 from workflow.context import ServiceContext
 from workflow.errors import Duplicate, Forbidden, InvalidInput, NotFound, WrongStage
@@ -516,6 +517,10 @@ async def issue(
     )
     if enters is not None:
         await cases.enter_action_step(ctx, case, enters, f"{doc.title} {doc.number}")
+    # Issuing answers the tasks it was the work of (the bureau's "issue the notice", the
+    # judicial bureau's "review the referral"): closed now, not left to breach.
+    await tasks.answer(ctx, case.id, f"document_issued:{doc.kind}", f"{doc.title} {doc.number}",
+                       {"document_id": doc.id, "number": doc.number})
     audit.record(
         ctx,
         "issue_document",
@@ -707,6 +712,10 @@ async def serve(
     anchored = 0
     if case.status is CaseStatus.OPEN:
         anchored = await cases.anchor_served(ctx, case, doc.kind, served_on)
+        await tasks.answer(ctx, case.id, f"document_served:{doc.kind}",
+                           f"{doc.number} served on {doc.served_to} ({served_on.isoformat()})",
+                           {"document_id": doc.id, "number": doc.number,
+                            "served_on": served_on.isoformat()})
     cases.case_event(
         ctx,
         case,
