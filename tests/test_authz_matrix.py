@@ -556,7 +556,8 @@ PROBES: dict[str, tuple[Probe, set[str]]] = {
     "reissueDocument": (document_probe("""mutation($d: ID!) { reissueDocument(input:
         {documentId: $d, reason: "事实有误"}) """ + DOC_FIELDS + " }", "reissueDocument"),
                         {"principal"}),
-    "documents": (probe_documents, {"edu_officer", "edu_admin", "principal"}),
+    # the dropout report goes to the bureau and the township (SPT 7, ST 4, GH 三(二), YQ 三(一)2)
+    "documents": (probe_documents, {"edu_officer", "edu_admin", "principal", "township_officer"}),
     "verifyDocument": (probe_verify, EVERYONE),
     "adoptLadder": (lambda api, u: _ok(api, u, ADOPT, None, ("adoptLadder",)), EDU_ADMINS),
     "defineLadder": (probe_define, EDU_ADMINS),

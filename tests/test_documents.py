@@ -23,6 +23,7 @@ from models.audit import AuditEvent
 from models.case import CaseStepDue, DropoutCase
 from models.child import Child
 from models.document import LegalDocument
+from models.reference import Agency
 from models.school import Enrolment
 from models.task import Task
 from tests.conftest import Api, scratch_postgres
@@ -256,18 +257,23 @@ async def test_documents_are_listed_by_case_and_agency_as_the_policy_says(
     report_draft = await _ok(api, DRAFT, {"case": case_id, "kind": "dropout_report",
                                           "facts": "家长带其外出务工。"}, "principal")
     report_doc = await _ok(api, ISSUE, {"doc": report_draft["id"]}, "principal")
-    assert report_doc["addressee"] == "山亭区教育和体育局"
-    assert "家长带其外出务工" in report_doc["body"] and "辍学标注" in report_doc["body"]
-    # Addressed to the education bureau, which may see names (SPT 4) and ID numbers (ST 1):
-    # the report carries both whole, unlike the notices to guardians.
+    # Reported to the education bureau and, at the same time, to the township (SPT 7 "由学校
+    # 上报教育主管部门，同时上报乡镇人民政府"; ST 4; GH 三(二); YQ 三(一)2).
     async with sessions() as s:
         real = (await s.execute(
-            select(Child.name, Child.national_id)
+            select(Child.name, Child.national_id, Agency.name.label("township"))
             .join(DropoutCase, DropoutCase.child_id == Child.id)
             .join(LegalDocument, LegalDocument.case_id == DropoutCase.id)
+            .join(Agency, (Agency.jurisdiction_code == DropoutCase.township_code)
+                  & (Agency.kind == "township"))
             .where(LegalDocument.number == report_doc["number"]))).one()
-    assert real.national_id in report_doc["body"]
+    assert report_doc["addressee"] == f"山亭区教育和体育局、{real.township}"
+    assert "家长带其外出务工" in report_doc["body"] and "辍学标注" in report_doc["body"]
+    # Both may see names (SPT 4, SPT 5); only the bureau may see ID numbers (ST 1): the one
+    # text they both read carries the name whole and the ID number masked.
     assert real.name in report_doc["body"]
+    assert real.national_id not in report_doc["body"]
+    assert real.national_id[-4:] in report_doc["body"]
     await _ok(api, ISSUE, {"doc": (await _ok(api, DRAFT, {"case": case_id,
               "kind": "enrol_notice"}, "edu_officer"))["id"]}, "edu_officer")
     listing = """query($case: ID, $mine: Boolean! = false) { documents(filter: {caseId: $case,
@@ -280,15 +286,19 @@ async def test_documents_are_listed_by_case_and_agency_as_the_policy_says(
     assert seen == {
         "edu_officer": ["dropout_report", "enrol_notice"],
         "principal": ["dropout_report"],
-        "township_officer": ["enrol_notice"],
+        "township_officer": ["dropout_report", "enrol_notice"],
         "judicial_officer": [],
         "market_officer": [],
     }
     mine = await api.gql(listing, {"case": None, "mine": True}, user="principal")
     assert [e["node"]["number"] for e in mine["documents"]["edges"]] == [report_doc["number"]]
-    # The PDF route refuses those who may not read the document, and anonymous callers.
+    # Both addressees print it; the PDF route refuses those who may not read the document,
+    # and anonymous callers.
+    for reader in ("edu_officer", "township_officer"):
+        text, _ = await _pdf_text(api, report_doc["pdfUrl"], reader)
+        assert report_doc["number"] in text.replace("\n", "")
     denied = await api.client.get(report_doc["pdfUrl"], headers={
-        "Authorization": f"Bearer {api.token('township_officer')}"})
+        "Authorization": f"Bearer {api.token('judicial_officer')}"})
     assert denied.status_code == 404 and denied.json()["code"] == "NOT_FOUND"
     assert (await api.client.get(report_doc["pdfUrl"])).status_code == 401
 
@@ -497,3 +507,18 @@ async def test_the_act_that_answers_a_ladder_task_closes_it_and_no_breach_follow
         audited = (await s.execute(select(AuditEvent.change).where(
             AuditEvent.operation == "answer_tasks"))).scalars().all()
     assert {k for change in audited for k in change["kinds"]} >= set(named)
+
+
+def test_every_agency_a_document_goes_to_may_read_it() -> None:
+    """A document kind's addressee roles (recipient and copies) are granted to read it: the
+    policy and the addressee data cannot drift apart again."""
+    from authz.policy import default_rules
+    from workflow.document import config
+
+    readers = {(r.role, r.obj) for r in default_rules()
+               if r.act == "read" and r.effect == "allow"}
+    for kind in config().kinds.values():
+        roles = ([kind.recipient_role] if kind.recipient_role else []) + list(kind.copy_roles)
+        assert len(kind.copy_roles) == len(kind.copies_to), kind.code
+        for role in roles:
+            assert (role, f"document:{kind.code}") in readers, (kind.code, role)

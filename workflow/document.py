@@ -115,6 +115,11 @@ class KindConfig:
     needs_ladder_step: bool
     # Issued as an enforcement action on an employer (workflow/enforcement.py), not on a case.
     via_enforcement: bool
+    # Further agencies the document goes to ("agency:<kind>", the case's own township for
+    # ``agency:township``) and the roles that read it there: the school's dropout report goes
+    # to the bureau *and* the township (SPT 7, ST 4, GH 三(二), YQ 三(一)2).
+    copies_to: tuple[str, ...] = ()
+    copy_roles: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -137,6 +142,8 @@ def config() -> Config:
             default_deadline_days=k.get("default_deadline_days"),
             needs_ladder_step=bool(k.get("needs_ladder_step", False)),
             via_enforcement=bool(k.get("via_enforcement", False)),
+            copies_to=tuple(k.get("copies_to", ())),
+            copy_roles=tuple(k.get("copy_roles", ())),
         )
         for code, k in raw["kinds"].items()
     }
@@ -375,21 +382,29 @@ async def _default_addressee(
     if cfg.addressee == "guardian":
         return f"{mask_name(child.name)}的父母或者其他法定监护人"
     if cfg.addressee.startswith("agency:"):
-        kind = AgencyKind(cfg.addressee.split(":", 1)[1])
-        name = (
-            (
-                await ctx.session.execute(
-                    select(Agency.name).where(
-                        Agency.kind == kind, Agency.jurisdiction_code == case.district_code
-                    )
-                )
-            )
-            .scalars()
-            .first()
-        )
-        if name:
-            return str(name)
+        names = [await _agency_name(ctx, case, to) for to in (cfg.addressee, *cfg.copies_to)]
+        if all(names):
+            return "、".join(n for n in names if n)
     raise InvalidInput("say to whom the document is addressed", field="addressee")
+
+
+async def _agency_name(ctx: ServiceContext, case: DropoutCase, to: str) -> str | None:
+    """The name of the case's agency of kind ``agency:<kind>``: a township is the case's own,
+    any other the district's."""
+    kind = AgencyKind(to.split(":", 1)[1])
+    where = case.township_code if kind is AgencyKind.TOWNSHIP else case.district_code
+    name = (
+        (
+            await ctx.session.execute(
+                select(Agency.name)
+                .where(Agency.kind == kind, Agency.jurisdiction_code == where)
+                .order_by(Agency.id)
+            )
+        )
+        .scalars()
+        .first()
+    )
+    return str(name) if name else None
 
 
 async def draft(
@@ -862,13 +877,16 @@ async def reissue(
 
 
 def _recipient_may(
-    authz: Authorizer, role: str | None, fld: SensitiveField, case: DropoutCase
+    authz: Authorizer, roles: Sequence[str], fld: SensitiveField, case: DropoutCase
 ) -> bool:
-    """Whether the agency a document goes to may see ``fld`` of this child: the text shows
-    no more than its reader is entitled to, whoever prints it."""
-    if role is None:
+    """Whether every agency a document goes to may see ``fld`` of this child: the text shows
+    no more than its least entitled reader is entitled to, whoever prints it."""
+    if not roles:
         return False
-    return authz.role_allowed(role, fld.obj, "unmask", case.scope_path, case.stage)
+    return all(
+        authz.role_allowed(role, fld.obj, "unmask", case.scope_path, case.stage)
+        for role in roles
+    )
 
 
 async def _render(
@@ -883,7 +901,7 @@ async def _render(
     cfg = kind_config(doc.kind)
     child = await ctx.session.get_one(Child, case.child_id)
     school = await ctx.session.get(School, case.school_id) if case.school_id else None
-    role = cfg.recipient_role
+    role = (cfg.recipient_role, *cfg.copy_roles) if cfg.recipient_role else ()
     name = (
         child.name
         if _recipient_may(ctx.authz, role, SensitiveField.NAME, case)
