@@ -327,16 +327,82 @@ async def test_school_day_offsets_follow_the_district_calendar(
         "370406", name: "按教学日计算", steps: $s}) { ladder { version } userErrors { code } } }""",
                             {"s": steps}, user="edu_admin")
     assert defined["defineLadder"]["userErrors"] == []
-    tuesday = date(2026, 9, 29)  # then 30 Sep, the National Day week off, Fri 9 and Mon 12 Oct
+    # The national schedule of 2026: 国庆 1–7 Oct off, Sat 10 Oct a make-up working day.
+    tuesday = date(2026, 9, 29)  # then 30 Sep, the National Day week off, Thu 8 and Fri 9 Oct
     clock.current = _at(tuesday)
     case = (await report(api, tuesday))["case"]
-    assert case["nextDueOn"] == "2026-10-12"
-    await _tick(sessions, _at(date(2026, 10, 9)))
+    assert case["nextDueOn"] == "2026-10-09"
+    await _tick(sessions, _at(date(2026, 10, 8)))
     assert (await api.gql(CASE, {"id": case["id"]}))["node"]["stage"] == "REPORTED"
-    await _tick(sessions, _at(date(2026, 10, 12)))
+    await _tick(sessions, _at(date(2026, 10, 9)))
     node = (await api.gql(CASE, {"id": case["id"]}))["node"]
     assert node["stage"] == "SCHOOL_PERSUASION"
-    assert {t["dueOn"] for t in node["tasks"] if t["stepPosition"] == 2} == {"2026-10-13"}
+    # one school day after Friday 9 Oct: the make-up Saturday
+    assert {t["dueOn"] for t in node["tasks"] if t["stepPosition"] == 2} == {"2026-10-10"}
+
+
+def test_the_national_schedule_has_make_up_working_days() -> None:
+    """Seeded from chinese-calendar: 国庆 2026 is 1–7 Oct, with Sun 20 Sep and Sat 10 Oct
+    worked; 7 school days from Mon 28 Sep end on Tue 13 Oct (the old demo calendar, with
+    its own 1–8 Oct holiday and no make-up days, said 15 Oct)."""
+    from models.enums import CalendarDayKind
+    from workflow.calendar import national_days
+
+    national = {r["on_date"]: r["kind"] for r in national_days()}
+    assert all(national[date(2026, 10, d)] is CalendarDayKind.HOLIDAY for d in range(1, 8))
+    assert national[date(2026, 9, 20)] is CalendarDayKind.SCHOOL_DAY
+    assert national[date(2026, 10, 10)] is CalendarDayKind.SCHOOL_DAY
+    cal = SchoolCalendar(terms=[(date(2026, 9, 1), date(2027, 1, 22))], national=national)
+    assert cal.add(date(2026, 9, 28), 7, DayKind.SCHOOL) == date(2026, 10, 13)
+    assert cal.is_school_day(date(2026, 10, 10)), "a make-up Saturday is a school day"
+    assert cal.is_school_day(date(2026, 9, 20)), "so is a make-up Sunday"
+    assert cal.is_school_day(date(2026, 10, 8)) and not cal.is_school_day(date(2026, 10, 7))
+    assert not cal.is_school_day(date(2026, 10, 11)), "an ordinary Sunday is not"
+    # …but not outside the terms: a make-up day in the summer break is no school day
+    summer = SchoolCalendar(terms=[(date(2026, 9, 1), date(2027, 1, 22))],
+                            national={date(2026, 8, 8): CalendarDayKind.SCHOOL_DAY})
+    assert not summer.is_school_day(date(2026, 8, 8))
+
+
+CALENDAR = """query($start: Date!) { schoolCalendar(jurisdictionCode: "370406") {
+  days { day kind name } addSchoolDays(start: $start, days: 7)
+  nationalDays(year: 2026) { day kind name } } }"""
+SET_DAYS = """mutation($days: [CalendarDayInput!]) { setSchoolCalendar(input: {jurisdictionCode:
+  "370406", terms: [{name: "2026年秋季学期", startsOn: "2026-09-01", endsOn: "2027-01-22"}],
+  holidays: [], days: $days}) { calendar { days { day kind name } } userErrors { code field } }
+  }"""
+
+
+async def test_a_district_adds_its_own_days_over_the_national_schedule(api: Api) -> None:
+    start = {"start": "2026-09-28"}
+    cal = (await api.gql(CALENDAR, start))["schoolCalendar"]
+    assert cal["addSchoolDays"] == "2026-10-13", "the national schedule, as the State Council set"
+    national = {(d["day"], d["kind"]) for d in cal["nationalDays"]}
+    assert {("2026-09-20", "SCHOOL_DAY"), ("2026-10-10", "SCHOOL_DAY"),
+            ("2026-10-01", "HOLIDAY")} <= national
+    assert next(d["name"] for d in cal["nationalDays"] if d["day"] == "2026-10-01") == "国庆节"
+    # A district holiday of its own (a sports day) moves the count on by one…
+    own = await api.gql(SET_DAYS, {"days": [{"day": "2026-10-12", "kind": "HOLIDAY",
+                                              "name": "全区中小学运动会"}]}, user="edu_admin")
+    assert own["setSchoolCalendar"]["userErrors"] == []
+    assert (await api.gql(CALENDAR, start))["schoolCalendar"]["addSchoolDays"] == "2026-10-14"
+    # …an extra school day on a Sunday, and a district holiday on the make-up Saturday.
+    own = await api.gql(SET_DAYS, {"days": [
+        {"day": "2026-10-11", "kind": "SCHOOL_DAY", "name": "补上运动会停课"},
+        {"day": "2026-10-10", "kind": "HOLIDAY", "name": "本区不调休"}]}, user="edu_admin")
+    assert own["setSchoolCalendar"]["calendar"]["days"] == [
+        {"day": "2026-10-10", "kind": "HOLIDAY", "name": "本区不调休"},
+        {"day": "2026-10-11", "kind": "SCHOOL_DAY", "name": "补上运动会停课"}]
+    assert (await api.gql(CALENDAR, start))["schoolCalendar"]["addSchoolDays"] == "2026-10-13"
+    # omitting days keeps them; a day twice, or without a name, is refused
+    kept = await api.gql(SET_DAYS.replace(", days: $days", "").replace(
+        "($days: [CalendarDayInput!])", ""), {}, user="edu_admin")
+    assert len(kept["setSchoolCalendar"]["calendar"]["days"]) == 2
+    bad = await api.gql(SET_DAYS, {"days": [{"day": "2026-10-11", "kind": "HOLIDAY",
+                                             "name": " "}]}, user="edu_admin")
+    assert bad["setSchoolCalendar"]["userErrors"] == [{"code": "BAD_INPUT", "field": "days"}]
+    refused = (await api.post(SET_DAYS, {"days": []}, user="principal")).json()
+    assert refused["errors"][0]["extensions"]["code"] == "FORBIDDEN"
 
 
 async def test_two_agencies_at_once_one_wins_one_conflicts(
