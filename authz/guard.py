@@ -48,11 +48,16 @@ class FieldGuard:
         record_id: int,
         domain: str,
         stage: CaseStage | None = None,
+        also: str = "",
     ) -> Shown:
+        """``also``: the record's second domain (a child's residence), which a grant may
+        cover instead; the access log names the domain whose grant allowed the read."""
         if value is None:
             return Shown(None, masked=False)
         if not self.may_unmask(fld, domain, stage):
-            return masked(fld, value)
+            if not also or not self.may_unmask(fld, also, stage):
+                return masked(fld, value)
+            domain = also
         if fld.logged:
             key = (record_type, record_id, fld.value)
             if key not in self._logged:

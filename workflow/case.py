@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, delete, exists, func, insert, select
+from sqlalchemy import ColumnElement, Select, delete, exists, func, insert, or_, select
 from sqlalchemy.exc import IntegrityError
 
 from authz.filters import scope_filter
@@ -45,7 +45,7 @@ from models.school import Enrolment, RegisterEvent
 from models.task import Task
 from workflow import audit
 from workflow.calendar import local_date
-from workflow.child import GROUP_FIELD
+from workflow.child import GROUP_FIELD, child_allowed
 from workflow.context import ServiceContext
 from workflow.engine import Calendars, Entering, advance_due, enter_steps, refresh_next_due
 from workflow.errors import Conflict, Duplicate, InvalidInput, NotFound, WrongStage
@@ -101,9 +101,34 @@ REGISTER_AFTER_CLOSE = {
 
 
 def visible(ctx: ServiceContext) -> ColumnElement[bool]:
-    return scope_filter(
-        ctx.authz, ctx.principal, OBJ, "read", DropoutCase.scope_path, DropoutCase.stage_rank
+    """Cases in either of their domains: the school's, or where the child lives (LS 14)."""
+    return or_(
+        scope_filter(
+            ctx.authz, ctx.principal, OBJ, "read", DropoutCase.scope_path, DropoutCase.stage_rank
+        ),
+        scope_filter(
+            ctx.authz,
+            ctx.principal,
+            OBJ,
+            "read",
+            DropoutCase.residence_path,
+            DropoutCase.stage_rank,
+        ),
     )
+
+
+def case_allowed(ctx: ServiceContext, case: DropoutCase, obj: str, act: str) -> bool:
+    """``visible`` for one case and any object and act: a grant on either domain."""
+    return any(
+        ctx.authz.allowed(ctx.principal, obj, act, path, case.stage)
+        for path in (case.scope_path, case.residence_path)
+        if path
+    )
+
+
+def require_on_case(ctx: ServiceContext, case: DropoutCase, obj: str, act: str) -> None:
+    if not case_allowed(ctx, case, obj, act):
+        ctx.authz.require(ctx.principal, obj, act, case.scope_path, case.stage)
 
 
 @dataclass(frozen=True)
@@ -185,11 +210,9 @@ async def _case(ctx: ServiceContext, case_id: int, act: str) -> DropoutCase:
             .execution_options(populate_existing=True)
         )
     ).scalar_one_or_none()
-    if case is None or not ctx.authz.allowed(
-        ctx.principal, OBJ, "read", case.scope_path, case.stage
-    ):
+    if case is None or not case_allowed(ctx, case, OBJ, "read"):
         raise NotFound("no such case", field="caseId")
-    ctx.authz.require(ctx.principal, OBJ, act, case.scope_path, case.stage)
+    require_on_case(ctx, case, OBJ, act)
     return case
 
 
@@ -274,9 +297,10 @@ async def report_absence(
     if first_absence < today - timedelta(days=365):
         raise InvalidInput("the first absence is more than a year ago", field="firstAbsence")
     child = await ctx.session.get(Child, child_id)
-    if child is None or not ctx.authz.allowed(ctx.principal, "child", "read", child.scope_path):
+    if child is None or not child_allowed(ctx, child, "child", "read"):
         raise NotFound("no such child", field="childId")
-    ctx.authz.require(ctx.principal, OBJ, "report_absence", child.scope_path)
+    if not child_allowed(ctx, child, OBJ, "report_absence"):
+        ctx.authz.require(ctx.principal, OBJ, "report_absence", child.scope_path)
     case, _ = await open_or_join(ctx, child, first_absence, note)
     return case
 
@@ -327,6 +351,7 @@ async def open_or_join(
         child_id=child.id,
         school_id=enrolment.school_id if enrolment else None,
         scope_path=child.scope_path,
+        residence_path=child.residence_path,
         township_code=child.township_code,
         district_code=township.parent_code,
         ladder_id=ladder.id,
@@ -390,6 +415,7 @@ def _entering(case: DropoutCase, position: int) -> Entering:
         case.ladder_id,
         position,
         case.scope_path,
+        case.residence_path,
         case.district_code,
         case.day0,
         case.stage.value if case.stage else None,

@@ -229,6 +229,10 @@ async def seed_demo(
             "township_code": c.township_code,
             "village": c.village,
             "scope_path": school_scope[c.school_key],
+            # The demo's one village committee covers the children living in its village.
+            "residence_path": village.scope_path
+            if (c.township_code, c.village) == (first_child.township_code, first_child.village)
+            else by_code[c.township_code].path,
             "health_note": c.health_note,
             "family_income_note": c.family_income_note,
         }

@@ -22,7 +22,14 @@ from sqlalchemy.orm import selectinload
 
 from authz.principal import SYSTEM, Principal
 from models.case import CaseEvent, CaseStepDue, DropoutCase
-from models.enums import CaseStage, CaseStatus, EnrolmentStatus, StepEntry, TaskStatus
+from models.enums import (
+    AgencyKind,
+    CaseStage,
+    CaseStatus,
+    EnrolmentStatus,
+    StepEntry,
+    TaskStatus,
+)
 from models.ladder import LadderStep
 from models.school import Enrolment, RegisterEvent
 from models.task import Task
@@ -47,6 +54,7 @@ class Entering:
     ladder_id: int
     position: int
     scope_path: str
+    residence_path: str
     district_code: str
     day0: date
     from_stage: str | None
@@ -76,6 +84,18 @@ class Calendars:
             codes = await ancestors(self.session, district_code)
             self._cache[district_code] = await load_calendar(self.session, codes)
         return self._cache[district_code]
+
+
+# Agencies that work where the child lives, not where it goes to school: their tasks sit in
+# the case's residence domain, so a village committee's queue holds its residents' cases
+# (LS 14: villages find and report dropouts and help the families).
+BY_RESIDENCE = frozenset({AgencyKind.VILLAGE})
+
+
+def _task_scope(agency: AgencyKind, item: Entering) -> str:
+    if agency in BY_RESIDENCE and item.residence_path:
+        return item.residence_path
+    return item.scope_path
 
 
 async def _steps(session: AsyncSession, ladder_ids: set[int]) -> dict[tuple[int, int], LadderStep]:
@@ -143,7 +163,7 @@ async def enter_steps(
                     "case_id": item.case_id,
                     "step_position": step.position,
                     "agency_kind": t.agency_kind,
-                    "scope_path": item.scope_path,
+                    "scope_path": _task_scope(t.agency_kind, item),
                     "due_on": calendar.add(today, t.due_days, step.day_kind),
                     "priority": 1 if step.stage.ordinal >= 4 else 2,
                     "status": TaskStatus.OPEN,
@@ -311,6 +331,7 @@ async def advance_due(
                 CaseStepDue.position,
                 DropoutCase.ladder_id,
                 DropoutCase.scope_path,
+                DropoutCase.residence_path,
                 DropoutCase.district_code,
                 DropoutCase.day0,
                 DropoutCase.stage,
@@ -345,7 +366,14 @@ async def advance_due(
             break
         items = [
             Entering(
-                r.case_id, r.ladder_id, r.position, r.scope_path, r.district_code, r.day0, r.stage
+                r.case_id,
+                r.ladder_id,
+                r.position,
+                r.scope_path,
+                r.residence_path,
+                r.district_code,
+                r.day0,
+                r.stage,
             )
             for r in rows
         ]

@@ -1,4 +1,4 @@
-"""National holiday schedule and district days; register marks of cases past the dropout stage
+"""Calendar days (national and district), residence paths, register marks past the dropout stage
 
 Revision ID: 0008l
 Revises: 0007
@@ -6,7 +6,10 @@ Create Date: 2026-12-01 20:10:00
 
 Schema: ``national_calendar_day`` (the State Council's schedule with make-up working days,
 filled by ``lianbao migrate`` from the chinese-calendar package) and ``school_calendar_day``
-(a district's own holidays and extra school days).
+(a district's own holidays and extra school days); ``child.residence_path`` and
+``dropout_case.residence_path``, the domain of where the child lives (LS 14: the village
+committee's grant covers the children resident in its village). Existing children get their
+home township's path (no village committee is linked to them yet); their cases, the child's.
 
 Data: before this revision the deadline engine moved cases to ``dropout_reported`` without
 the register mark SPT 7 requires (only ``markDropout`` made it). Every open case at or past
@@ -54,6 +57,27 @@ def upgrade() -> None:
             "jurisdiction_code", "on_date", name=op.f("pk_school_calendar_day")
         ),
     )
+    for table in ("child", "dropout_case"):
+        with op.batch_alter_table(table, schema=None) as batch_op:
+            batch_op.add_column(
+                sa.Column(
+                    "residence_path", sa.String(length=160), server_default="", nullable=False
+                )
+            )
+            batch_op.create_index(
+                f"ix_{table}_residence",
+                ["residence_path"],
+                unique=False,
+                postgresql_ops={"residence_path": "varchar_pattern_ops"},
+            )
+    op.execute(
+        "UPDATE child SET residence_path = (SELECT j.path FROM jurisdiction j"
+        " WHERE j.code = child.township_code)"
+    )
+    op.execute(
+        "UPDATE dropout_case SET residence_path = (SELECT c.residence_path FROM child c"
+        " WHERE c.id = dropout_case.child_id)"
+    )
     _mark_registers()
 
 
@@ -89,5 +113,9 @@ def _mark_registers() -> None:
 
 def downgrade() -> None:
     # The register marks stay: they record what SPT 7 required, and the register is a record.
+    for table in ("dropout_case", "child"):
+        with op.batch_alter_table(table, schema=None) as batch_op:
+            batch_op.drop_index(f"ix_{table}_residence")
+            batch_op.drop_column("residence_path")
     op.drop_table("school_calendar_day")
     op.drop_table("national_calendar_day")
