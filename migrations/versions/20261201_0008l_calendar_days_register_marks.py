@@ -113,9 +113,10 @@ def _mark_registers() -> None:
 
 def downgrade() -> None:
     # The register marks stay: they record what SPT 7 required, and the register is a record.
+    # Plain ALTER TABLE … DROP COLUMN (SQLite 3.35+ has it): batch mode would copy the
+    # tables, which their foreign keys refuse once cases exist.
     for table in ("dropout_case", "child"):
-        with op.batch_alter_table(table, schema=None) as batch_op:
-            batch_op.drop_index(f"ix_{table}_residence")
-            batch_op.drop_column("residence_path")
+        op.drop_index(f"ix_{table}_residence", table_name=table)
+        op.drop_column(table, "residence_path")
     op.drop_table("school_calendar_day")
     op.drop_table("national_calendar_day")
