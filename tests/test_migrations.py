@@ -80,6 +80,9 @@ async def test_0008l_marks_the_register_of_cases_the_engine_left_unmarked(
             past = (await conn.execute(text(
                 "SELECT child_id FROM dropout_case WHERE stage_rank >= 3"))).scalars().all()
             assert past, "the demo spread reaches the dropout stage"
+            demo_marked = (await conn.execute(text(
+                "SELECT child_id FROM enrolment WHERE status = 'dropout_marked'"))).scalars()
+            assert sorted(demo_marked) == sorted(past), "the demo's engine-moved cases are marked"
             # what the old engine left behind: the entry still 'enrolled', no register event
             await conn.execute(text("DELETE FROM register_event"))
             await conn.execute(text("UPDATE enrolment SET status = 'enrolled'"))

@@ -778,6 +778,8 @@ async def serve_by_kind(
         ctx.principal, f"document:{document_kind}", "serve", case.scope_path, case.stage
     )
     kind_config(document_kind)
+    if case.status is not CaseStatus.OPEN:
+        raise WrongStage("the case is closed", field="caseId")
     try:
         how = _METHOD_ALIASES.get(method) or ServiceMethod(method)
     except ValueError as exc:
