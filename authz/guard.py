@@ -48,13 +48,18 @@ class FieldGuard:
         record_id: int,
         domain: str,
         stage: CaseStage | None = None,
+        also: str = "",
     ) -> Shown:
+        """``also``: the record's second domain (a child's residence), which a grant may
+        cover instead; the access log names the domain whose grant allowed the read."""
         # Decide before looking at the value: ``masked`` and ``reason`` must depend only on the
         # caller's grant. Answering ``masked: false`` for an absent note to a caller without the
         # grant, and ``masked: true`` for a present one, would tell police which children have
         # a health note (a disability) without ever showing it (PIPL arts. 28, 51).
         if not self.may_unmask(fld, domain, stage):
-            return masked(fld, value)
+            if not also or not self.may_unmask(fld, also, stage):
+                return masked(fld, value)
+            domain = also
         if value is None:
             return Shown(None, masked=False)
         if fld.logged:

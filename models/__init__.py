@@ -21,7 +21,15 @@ from models.employer import Employer
 from models.enforcement import EnforcementAction, EnforcementFinding
 from models.finding import LabourFinding
 from models.inspection import Campaign, Inspection, InspectionParticipant, InspectionVisit
-from models.ladder import Ladder, LadderStep, LadderTask, SchoolHoliday, SchoolTerm
+from models.ladder import (
+    Ladder,
+    LadderStep,
+    LadderTask,
+    NationalCalendarDay,
+    SchoolCalendarDay,
+    SchoolHoliday,
+    SchoolTerm,
+)
 from models.policy import AuthzRule, PolicyVersion
 from models.reference import Agency, Duty, Jurisdiction
 from models.school import Enrolment, RegisterEvent, School
@@ -57,11 +65,13 @@ __all__ = [
     "LadderStep",
     "LadderTask",
     "LegalDocument",
+    "NationalCalendarDay",
     "PersuasionAttempt",
     "PolicyVersion",
     "RegisterEvent",
     "RoleGrant",
     "School",
+    "SchoolCalendarDay",
     "SchoolHoliday",
     "SchoolTerm",
     "SensitiveAccess",

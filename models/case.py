@@ -40,6 +40,11 @@ class DropoutCase(Base):
             "stage_rank",
             postgresql_ops={"scope_path": "varchar_pattern_ops"},
         ),
+        Index(
+            "ix_dropout_case_residence",
+            "residence_path",
+            postgresql_ops={"residence_path": "varchar_pattern_ops"},
+        ),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
@@ -48,6 +53,9 @@ class DropoutCase(Base):
     school_id: Mapped[int | None] = mapped_column(ForeignKey("school.id"), index=True)
     # The Casbin domain of the case: the child's school (or home township) path.
     scope_path: Mapped[str] = mapped_column(String(160))
+    # Its second domain, copied from the child when the case opens: where the child lives
+    # (the village committee's tasks and view of the case, LS 14); '' when unknown.
+    residence_path: Mapped[str] = mapped_column(String(160), server_default="")
     township_code: Mapped[str] = mapped_column(ForeignKey("jurisdiction.code"), index=True)
     district_code: Mapped[str] = mapped_column(ForeignKey("jurisdiction.code"))
     ladder_id: Mapped[int] = mapped_column(ForeignKey("ladder.id"))

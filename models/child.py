@@ -20,6 +20,11 @@ class Child(Base):
     __tablename__ = "child"
     __table_args__ = (
         Index("ix_child_scope", "scope_path", postgresql_ops={"scope_path": "varchar_pattern_ops"}),
+        Index(
+            "ix_child_residence",
+            "residence_path",
+            postgresql_ops={"residence_path": "varchar_pattern_ops"},
+        ),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
@@ -35,6 +40,11 @@ class Child(Base):
     # The Casbin domain of the child's records: the school's scope path while enrolled, else
     # the home township's path. Kept here so list filters are one indexed prefix test.
     scope_path: Mapped[str] = mapped_column(String(160))
+    # The second domain of the child's records: where the child lives — the village
+    # committee's path when one covers the child's village, else the home township's; ''
+    # when unknown. A village committee finds and reports the children living in it (LS 14)
+    # whichever school they attend, and sees no others: its grant sits on this path.
+    residence_path: Mapped[str] = mapped_column(String(160), server_default="")
     health_note: Mapped[str | None] = mapped_column(Text, default=None)
     family_income_note: Mapped[str | None] = mapped_column(Text, default=None)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)

@@ -182,6 +182,14 @@ class DayKind(enum.StrEnum):
     SCHOOL = "school"
 
 
+class CalendarDayKind(enum.StrEnum):
+    """One dated exception to the week: a day off (holiday) or a day at school (a make-up
+    working day on a weekend, 调休补班, or a district's own extra school day)."""
+
+    HOLIDAY = "holiday"
+    SCHOOL_DAY = "school_day"
+
+
 class DocumentStatus(enum.StrEnum):
     """A legal document's life: drafted, issued (numbered, frozen), served, or voided."""
 

@@ -12,7 +12,7 @@ from sqlalchemy import Date, ForeignKey, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from models.base import Base, StrEnumType, UTCDateTime, utcnow
-from models.enums import AgencyKind, CaseStage, DayKind, StepEntry
+from models.enums import AgencyKind, CalendarDayKind, CaseStage, DayKind, StepEntry
 
 
 class Ladder(Base):
@@ -91,3 +91,31 @@ class SchoolHoliday(Base):
     name: Mapped[str] = mapped_column(String(64))
     starts_on: Mapped[date] = mapped_column(Date)
     ends_on: Mapped[date] = mapped_column(Date)
+
+
+class NationalCalendarDay(Base):
+    """The State Council's holiday schedule, one row per day that differs from the plain
+    week: a public-holiday day off, or a make-up working day (调休补班) on a weekend. Seeded
+    on every ``lianbao migrate`` from the maintained ``chinese-calendar`` package (its
+    version is in ``source``), never typed in by hand."""
+
+    __tablename__ = "national_calendar_day"
+
+    on_date: Mapped[date] = mapped_column(Date, primary_key=True)
+    kind: Mapped[CalendarDayKind] = mapped_column(StrEnumType(CalendarDayKind))
+    name: Mapped[str] = mapped_column(String(64))
+    source: Mapped[str] = mapped_column(String(64))
+
+
+class SchoolCalendarDay(Base):
+    """A district's own day: a local holiday, or an extra school day. It overrides the
+    national schedule for that date in the district and the jurisdictions below it."""
+
+    __tablename__ = "school_calendar_day"
+
+    jurisdiction_code: Mapped[str] = mapped_column(
+        ForeignKey("jurisdiction.code"), primary_key=True
+    )
+    on_date: Mapped[date] = mapped_column(Date, primary_key=True)
+    kind: Mapped[CalendarDayKind] = mapped_column(StrEnumType(CalendarDayKind))
+    name: Mapped[str] = mapped_column(String(64))

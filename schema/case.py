@@ -30,6 +30,7 @@ from schema.mutation import UserError, run
 from schema.pagination import Connection, keyset_page, to_connection
 from schema.task import TaskType
 from workflow import case as service
+from workflow import document as document_service
 from workflow.calendar import local_date
 from workflow.context import ServiceContext
 
@@ -41,8 +42,8 @@ for _enum in (CaseStatus, ClosureReason, DropoutCause, PersuasionMethod, Persuas
 class CaseEventType:
     occurred_at: datetime
     kind: str = strawberry.field(
-        description="opened, absence_reported, stage_change, "
-        "persuasion, note, plan, reminder, breach, closed, reopened…"
+        description="opened, absence_reported, stage_change, step_entered (a step that "
+        "keeps the stage), persuasion, note, plan, reminder, breach, closed, reopened…"
     )
     actor_username: str
     actor_agency_kind: AgencyKind | None
@@ -512,7 +513,7 @@ class CaseMutation:
         self, info: Info, input: RecordDocumentServedInput
     ) -> CasePayload:
         async def op(ctx: ServiceContext) -> m.DropoutCase:
-            return await service.record_served(
+            return await document_service.serve_by_kind(
                 ctx,
                 case_id=node_id(input.case_id, "DropoutCase", "caseId"),
                 document_kind=input.document_kind,

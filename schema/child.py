@@ -30,6 +30,7 @@ class GuardianType:
     name: str
     relation: str
     phone_raw: strawberry.Private[str | None]
+    residence: strawberry.Private[str] = ""
 
     @strawberry.field
     def phone(self, info: Info) -> SensitiveValue:
@@ -40,6 +41,7 @@ class GuardianType:
             record_id=self.id_,
             domain=self.scope,
             stage=self.stage,
+            also=self.residence,
         )
         return SensitiveValue.of(shown)
 
@@ -93,6 +95,7 @@ class ChildNode(relay.Node):
             record_id=self.row.id,
             domain=self.row.scope_path,
             stage=self.stage,
+            also=self.row.residence_path,
         )
         return SensitiveValue.of(shown)
 
@@ -162,6 +165,7 @@ class ChildNode(relay.Node):
                     record_id=self.row.id,
                     domain=self.row.scope_path,
                     stage=self.stage,
+                    also=self.row.residence_path,
                 ).masked
                 is False
             ):
@@ -176,6 +180,7 @@ class ChildNode(relay.Node):
                 id_=g.id,
                 child_id=g.child_id,
                 scope=self.row.scope_path,
+                residence=self.row.residence_path,
                 stage=self.stage,
                 name=g.name,
                 relation=g.relation.value,

@@ -9,7 +9,7 @@ from typing import Any
 import strawberry
 
 from models import ladder as m
-from models.enums import AgencyKind, CaseStage, DayKind, StepEntry
+from models.enums import AgencyKind, CalendarDayKind, CaseStage, DayKind, StepEntry
 from schema.context import Info
 from schema.mutation import UserError, run
 from workflow import ladder as service
@@ -18,6 +18,7 @@ from workflow.context import ServiceContext
 
 strawberry.enum(DayKind)
 strawberry.enum(StepEntry)
+strawberry.enum(CalendarDayKind)
 
 
 @strawberry.type(name="LadderTask")
@@ -116,11 +117,41 @@ class SchoolPeriod:
     ends_on: date
 
 
+@strawberry.type(name="CalendarDay", description="A dated exception to the week: a day off "
+                 "(HOLIDAY) or a school day on a weekend (SCHOOL_DAY, e.g. 调休补班).")
+class CalendarDay:
+    day: date
+    kind: CalendarDayKind
+    name: str
+
+
 @strawberry.type(name="SchoolCalendar")
 class SchoolCalendarType:
     jurisdiction_code: str
     terms: list[SchoolPeriod]
     holidays: list[SchoolPeriod]
+    days: list[CalendarDay] = strawberry.field(
+        description="The district's own days (a local holiday, an extra school day); they "
+        "override the national schedule on their dates."
+    )
+
+    @strawberry.field(
+        description="The national holiday schedule of a year (State Council, from the "
+        "chinese-calendar package): public-holiday days off and make-up working days."
+    )
+    async def national_days(self, info: Info, year: int) -> list[CalendarDay]:
+        rows = await school_calendar.national_days(info.context.services, year)
+        return [CalendarDay(day=r.on_date, kind=r.kind, name=r.name) for r in rows]
+
+    @strawberry.field(
+        description="The date that is the given number of school days after a date, as a "
+        "ladder's school-day offset counts them here (national schedule, terms, holidays "
+        "and the district's own days)."
+    )
+    async def add_school_days(self, info: Info, start: date, days: int) -> date:
+        return await school_calendar.add_school_days(
+            info.context.services, self.jurisdiction_code, start, days
+        )
 
 
 @strawberry.type
@@ -151,16 +182,18 @@ class LadderQuery:
 
     @strawberry.field
     async def school_calendar(self, info: Info, jurisdiction_code: str) -> SchoolCalendarType:
-        terms, holidays = await school_calendar.read(info.context.services, jurisdiction_code)
+        view = await school_calendar.read(info.context.services, jurisdiction_code)
         return SchoolCalendarType(
             jurisdiction_code=jurisdiction_code,
             terms=[
-                SchoolPeriod(name=t.name, starts_on=t.starts_on, ends_on=t.ends_on) for t in terms
+                SchoolPeriod(name=t.name, starts_on=t.starts_on, ends_on=t.ends_on)
+                for t in view.terms
             ],
             holidays=[
                 SchoolPeriod(name=h.name, starts_on=h.starts_on, ends_on=h.ends_on)
-                for h in holidays
+                for h in view.holidays
             ],
+            days=[CalendarDay(day=d.on_date, kind=d.kind, name=d.name) for d in view.days],
         )
 
 
@@ -196,10 +229,21 @@ class SchoolPeriodInput:
 
 
 @strawberry.input
+class CalendarDayInput:
+    day: date
+    kind: CalendarDayKind
+    name: str
+
+
+@strawberry.input
 class SetSchoolCalendarInput:
     jurisdiction_code: str
     terms: list[SchoolPeriodInput]
     holidays: list[SchoolPeriodInput]
+    days: list[CalendarDayInput] | None = strawberry.field(
+        default=None,
+        description="The district's own days, replacing those on record; omitted: kept.",
+    )
 
 
 @strawberry.type
@@ -227,7 +271,9 @@ class LadderMutation:
         row, errors = await run(info, op)
         return LadderPayload(ladder=LadderType.from_model(row) if row else None, user_errors=errors)
 
-    @strawberry.mutation(description="Replace a district's terms and holidays.")
+    @strawberry.mutation(
+        description="Replace a district's terms and holidays (and its own days, if given)."
+    )
     async def set_school_calendar(
         self, info: Info, input: SetSchoolCalendarInput
     ) -> SchoolCalendarPayload:
@@ -237,17 +283,22 @@ class LadderMutation:
                 input.jurisdiction_code,
                 [(p.name, p.starts_on, p.ends_on) for p in input.terms],
                 [(p.name, p.starts_on, p.ends_on) for p in input.holidays],
+                None
+                if input.days is None
+                else [(d.day, d.kind, d.name) for d in input.days],
             )
+            view = await school_calendar.read(ctx, input.jurisdiction_code)
             return SchoolCalendarType(
                 jurisdiction_code=input.jurisdiction_code,
                 terms=[
                     SchoolPeriod(name=p.name, starts_on=p.starts_on, ends_on=p.ends_on)
-                    for p in input.terms
+                    for p in view.terms
                 ],
                 holidays=[
                     SchoolPeriod(name=p.name, starts_on=p.starts_on, ends_on=p.ends_on)
-                    for p in input.holidays
+                    for p in view.holidays
                 ],
+                days=[CalendarDay(day=d.on_date, kind=d.kind, name=d.name) for d in view.days],
             )
 
         cal, errors = await run(info, op)

@@ -5,7 +5,7 @@ test connects as it and tries every way of changing history: UPDATE, DELETE, TRU
 ALTER, disabling the triggers (by ALTER TABLE, by dropping them, by
 ``session_replication_role``), on ``audit_event`` and the access log. Each is refused with
 ``insufficient_privilege``. The same role then runs the app (``{ me }``, a mutation that
-writes an audit row). The owner, too, cannot TRUNCATE the trail (the 0008f trigger).
+writes an audit row). The owner, too, cannot TRUNCATE the trail (the 0008 trigger).
 """
 
 from __future__ import annotations

@@ -270,6 +270,16 @@ def document_probe(mutation: str, field: str, *, issue: bool = True) -> Probe:
     return probe
 
 
+async def probe_served_by_kind(api: Api, user: str) -> bool:
+    doc = await _issued_report(api, user)
+    node = await api.gql("query($d: ID!) { node(id: $d) { ... on LegalDocument { case { id } }"
+                         " } }", {"d": doc}, user="principal")
+    return await _ok(api, user, """mutation($case: ID!) { recordDocumentServed(input:
+        {caseId: $case, documentKind: "dropout_report", servedOn: "2026-11-02",
+        servedTo: "区教体局"}) { case { id } userErrors { code } } }""",
+                     {"case": node["node"]["case"]["id"]}, ("recordDocumentServed",))
+
+
 async def probe_draft(api: Api, user: str) -> bool:
     # enrol_notice, from the dropout report on: the bureau and the township draft it
     case_id, version = await fresh_case(api, user)
@@ -527,11 +537,9 @@ PROBES: dict[str, tuple[Probe, set[str]]] = {
         $case, cause: SCHOOL_AVERSION, measures: "结对帮扶", responsiblePerson: "刘芳",
         responsibleAgency: SCHOOL}) { case { id } userErrors { code } } }""", "setCasePlan"),
                     {"edu_officer", "edu_admin", "principal"}),
-    # enrol_notice is served from stage dropout_reported: prepare by marking the dropout
-    "recordDocumentServed": (case_probe("""mutation($case: ID!) { recordDocumentServed(input:
-        {caseId: $case, documentKind: "enrol_notice", servedOn: "2026-11-02",
-        servedTo: "监护人"}) { case { id } userErrors { code } } }""", "recordDocumentServed",
-        prepare=MARK_AS_PRINCIPAL), {"edu_officer", "edu_admin", "township_officer"}),
+    # serves the case's issued document of the kind: an issued dropout report, which only
+    # the school's principal serves (on the bureau and the township)
+    "recordDocumentServed": (probe_served_by_kind, {"principal"}),
     # the first action step is the referral, from the township's order on: not reachable
     # here, so every agency is refused (FORBIDDEN, or NOT_FOUND where the case is unseen)
     "escalateCase": (case_probe("""mutation($case: ID!, $v: Int!) { escalateCase(input:
@@ -549,7 +557,8 @@ PROBES: dict[str, tuple[Probe, set[str]]] = {
     "reissueDocument": (document_probe("""mutation($d: ID!) { reissueDocument(input:
         {documentId: $d, reason: "事实有误"}) """ + DOC_FIELDS + " }", "reissueDocument"),
                         {"principal"}),
-    "documents": (probe_documents, {"edu_officer", "edu_admin", "principal"}),
+    # the dropout report goes to the bureau and the township (SPT 7, ST 4, GH 三(二), YQ 三(一)2)
+    "documents": (probe_documents, {"edu_officer", "edu_admin", "principal", "township_officer"}),
     "verifyDocument": (probe_verify, EVERYONE),
     "adoptLadder": (lambda api, u: _ok(api, u, ADOPT, None, ("adoptLadder",)), EDU_ADMINS),
     "defineLadder": (probe_define, EDU_ADMINS),
@@ -568,7 +577,9 @@ PROBES: dict[str, tuple[Probe, set[str]]] = {
     "nodes": (lambda api, u: _ok(api, u, '{ nodes(ids: ["SnVyaXNkaWN0aW9uOjM3MDQwNg=="]) '
                                  "{ id } }", None, ("nodes",)), EVERYONE),
     "children": (lambda api, u: _ok(api, u, "{ children(first: 3) { totalCount } }", None,
-                                    ("children", "totalCount")), CHILD_READERS),
+                                    ("children", "totalCount")),
+                 # the village committee reads the children living in it (LS 14)
+                 CHILD_READERS | {"village_officer"}),
     "users": (lambda api, u: _ok(api, u, "{ users(first: 3) { totalCount } }", None,
                                  ("users", "totalCount")), ADMINS | SUPERVISORS),
     "policy": (lambda api, u: _ok(api, u, "{ policy { version } }"), ADMINS),

@@ -4,16 +4,20 @@ reopening, conflicts and bad input."""
 from __future__ import annotations
 
 import base64
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 
 import pytest
 from sqlalchemy import select
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from strawberry import relay
 
 from models.audit import AuditEvent
-from models.school import Enrolment
+from models.case import DropoutCase
+from models.school import Enrolment, RegisterEvent
 from tests.conftest import Api
+from workflow import engine
+from workflow.calendar import LOCAL
 from workflow.clock import FixedClock
 
 CASE_FIELDS = """id version stage status firstAbsence stepPosition nextDueOn overdue
@@ -49,7 +53,13 @@ async def test_report_opens_a_case_on_day0(api: Api, clock: FixedClock) -> None:
     case = payload["case"]
     assert case["stage"] == "REPORTED" and case["status"] == "OPEN"
     assert case["firstAbsence"] == today.isoformat()
-    assert [e["kind"] for e in case["timeline"]] == ["opened", "stage_change"]
+    # The case opens at its first stage: one opening entry, then the first step entered in
+    # that stage (no "REPORTED→REPORTED" stage change).
+    assert [e["kind"] for e in case["timeline"]] == ["opened", "step_entered"]
+    opened, first_step = case["timeline"]
+    assert (opened["fromStage"], opened["toStage"]) == (None, "REPORTED")
+    assert (first_step["fromStage"], first_step["toStage"]) == (None, None)
+    assert not [e for e in case["timeline"] if e["fromStage"] and e["fromStage"] == e["toStage"]]
     assert case["tasks"], "day 0 creates the head teacher's task"
     assert {t["agency"] for t in case["tasks"]} == {"SCHOOL"}
     assert case["nextDueOn"] is not None
@@ -66,8 +76,10 @@ async def test_reporting_again_adds_to_the_open_case(api: Api, clock: FixedClock
 async def test_late_report_catches_up_with_due_steps(api: Api, clock: FixedClock) -> None:
     payload = await report(api, clock.now().date() - timedelta(days=8))
     case = payload["case"]
-    stages = [e["toStage"] for e in case["timeline"] if e["kind"] == "stage_change"]
-    assert len(stages) >= 3 and stages[-1] == "DROPOUT_REPORTED", stages
+    changes = [(e["fromStage"], e["toStage"]) for e in case["timeline"]
+               if e["kind"] == "stage_change"]
+    assert changes == [("REPORTED", "SCHOOL_PERSUASION"),
+                       ("SCHOOL_PERSUASION", "DROPOUT_REPORTED")], changes
 
 
 @pytest.mark.parametrize(
@@ -149,6 +161,58 @@ async def test_mark_dropout_keeps_the_register_entry(
     # head teachers may persuade but not mark
     body = (await api.post(MARK, {"case": case["id"], "v": 1}, user="head_teacher")).json()
     assert body["errors"][0]["extensions"]["code"] == "FORBIDDEN"
+
+
+async def _register_of(
+    session: AsyncSession, case_gid: str
+) -> tuple[Enrolment | None, list[RegisterEvent]]:
+    case = await session.get_one(DropoutCase, int(relay.GlobalID.from_id(case_gid).node_id))
+    enrolment = (await session.execute(select(Enrolment).where(
+        Enrolment.child_id == case.child_id).execution_options(populate_existing=True))
+    ).scalar_one_or_none()
+    events = (await session.execute(select(RegisterEvent).where(
+        RegisterEvent.child_id == case.child_id))).scalars().all()
+    return enrolment, list(events)
+
+
+async def test_the_engine_marks_the_register_on_day_7_and_keeps_the_entry(
+    api: Api, clock: FixedClock, session: AsyncSession,
+    sessions: async_sessionmaker[AsyncSession],
+) -> None:
+    """SPT 7: the dropout mark is made however the case reaches the dropout stage — here by
+    the deadline engine, not by markDropout — and the register entry is kept."""
+    day0 = clock.now().date()
+    case = (await report(api, day0))["case"]
+    enrolment, events = await _register_of(session, case["id"])
+    assert enrolment is not None and enrolment.status == "enrolled" and events == []
+    seventh = day0 + timedelta(days=7)
+    for _ in range(2):  # a second pass at the same moment marks nothing twice
+        async with sessions() as s:
+            await engine.tick(s, datetime(seventh.year, seventh.month, seventh.day, 2,
+                                          tzinfo=LOCAL))
+            await s.commit()
+    clock.current = datetime(seventh.year, seventh.month, seventh.day, 3, tzinfo=LOCAL)
+    node = (await api.gql("query($id: ID!) { node(id: $id) { ... on DropoutCase { stage "
+                          "version } } }", {"id": case["id"]}, user="principal"))["node"]
+    assert node["stage"] == "DROPOUT_REPORTED"
+    enrolment, events = await _register_of(session, case["id"])
+    assert enrolment is not None, "the register entry is kept, not deleted"
+    assert enrolment.status == "dropout_marked" and enrolment.status_since == seventh
+    assert [(e.from_status, e.to_status, e.on_date) for e in events] == [
+        ("enrolled", "dropout_marked", seventh)]
+    # the mark is made: markDropout has nothing left to do
+    again = await api.gql(MARK, {"case": case["id"], "v": node["version"]}, user="principal")
+    assert again["markDropout"]["userErrors"][0]["code"] == "WRONG_STAGE"
+
+
+async def test_a_late_report_marks_the_register_as_it_catches_up(
+    api: Api, clock: FixedClock, session: AsyncSession
+) -> None:
+    case = (await report(api, clock.now().date() - timedelta(days=9)))["case"]
+    assert case["stage"] == "DROPOUT_REPORTED"
+    enrolment, events = await _register_of(session, case["id"])
+    assert enrolment is not None and enrolment.status == "dropout_marked"
+    assert [e.to_status for e in events] == ["dropout_marked"]
 
 
 async def test_stale_version_is_a_conflict_and_nothing_is_lost(

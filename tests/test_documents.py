@@ -16,13 +16,16 @@ import pypdf
 import pytest
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from strawberry import relay
 
 from authz.enforcer import Authorizer
 from models.audit import AuditEvent
 from models.case import CaseStepDue, DropoutCase
 from models.child import Child
 from models.document import LegalDocument
+from models.reference import Agency
 from models.school import Enrolment
+from models.task import Task
 from tests.conftest import Api, scratch_postgres
 from tests.test_cases import report
 from workflow import engine
@@ -259,18 +262,23 @@ async def test_documents_are_listed_by_case_and_agency_as_the_policy_says(
     report_draft = await _ok(api, DRAFT, {"case": case_id, "kind": "dropout_report",
                                           "facts": "家长带其外出务工。"}, "principal")
     report_doc = await _ok(api, ISSUE, {"doc": report_draft["id"]}, "principal")
-    assert report_doc["addressee"] == "山亭区教育和体育局"
-    assert "家长带其外出务工" in report_doc["body"] and "辍学标注" in report_doc["body"]
-    # Addressed to the education bureau, which may see names (SPT 4) and ID numbers (ST 1):
-    # the report carries both whole, unlike the notices to guardians.
+    # Reported to the education bureau and, at the same time, to the township (SPT 7 "由学校
+    # 上报教育主管部门，同时上报乡镇人民政府"; ST 4; GH 三(二); YQ 三(一)2).
     async with sessions() as s:
         real = (await s.execute(
-            select(Child.name, Child.national_id)
+            select(Child.name, Child.national_id, Agency.name.label("township"))
             .join(DropoutCase, DropoutCase.child_id == Child.id)
             .join(LegalDocument, LegalDocument.case_id == DropoutCase.id)
+            .join(Agency, (Agency.jurisdiction_code == DropoutCase.township_code)
+                  & (Agency.kind == "township"))
             .where(LegalDocument.number == report_doc["number"]))).one()
-    assert real.national_id in report_doc["body"]
+    assert report_doc["addressee"] == f"山亭区教育和体育局、{real.township}"
+    assert "家长带其外出务工" in report_doc["body"] and "辍学标注" in report_doc["body"]
+    # Both may see names (SPT 4, SPT 5); only the bureau may see ID numbers (ST 1): the one
+    # text they both read carries the name whole and the ID number masked.
     assert real.name in report_doc["body"]
+    assert real.national_id not in report_doc["body"]
+    assert real.national_id[-4:] in report_doc["body"]
     await _ok(api, ISSUE, {"doc": (await _ok(api, DRAFT, {"case": case_id,
               "kind": "enrol_notice"}, "edu_officer"))["id"]}, "edu_officer")
     listing = """query($case: ID, $mine: Boolean! = false) { documents(filter: {caseId: $case,
@@ -283,15 +291,19 @@ async def test_documents_are_listed_by_case_and_agency_as_the_policy_says(
     assert seen == {
         "edu_officer": ["dropout_report", "enrol_notice"],
         "principal": ["dropout_report"],
-        "township_officer": ["enrol_notice"],
+        "township_officer": ["dropout_report", "enrol_notice"],
         "judicial_officer": [],
         "market_officer": [],
     }
     mine = await api.gql(listing, {"case": None, "mine": True}, user="principal")
     assert [e["node"]["number"] for e in mine["documents"]["edges"]] == [report_doc["number"]]
-    # The PDF route refuses those who may not read the document, and anonymous callers.
+    # Both addressees print it; the PDF route refuses those who may not read the document,
+    # and anonymous callers.
+    for reader in ("edu_officer", "township_officer"):
+        text, _ = await _pdf_text(api, report_doc["pdfUrl"], reader)
+        assert report_doc["number"] in text.replace("\n", "")
     denied = await api.client.get(report_doc["pdfUrl"], headers={
-        "Authorization": f"Bearer {api.token('township_officer')}"})
+        "Authorization": f"Bearer {api.token('judicial_officer')}"})
     assert denied.status_code == 404 and denied.json()["code"] == "NOT_FOUND"
     assert (await api.client.get(report_doc["pdfUrl"])).status_code == 401
 
@@ -425,3 +437,134 @@ async def test_the_printed_code_verifies(
     wrong = printed[:-1] + ("2" if printed[-1] != "2" else "3")
     assert not (await api.gql(VERIFY, {"code": wrong}, user="market_officer"))[
         "verifyDocument"]["genuine"]
+
+
+SERVED_BY_KIND = """mutation($case: ID!, $kind: String!, $on: Date!) { recordDocumentServed(
+  input: {caseId: $case, documentKind: $kind, servedOn: $on, servedTo: "监护人 张某"})
+  { case { stage nextDueOn } userErrors { code field message } } }"""
+
+
+async def test_no_deadline_runs_from_a_document_never_issued_or_served_before_its_issue(
+    api: Api, clock: FixedClock, sessions: async_sessionmaker[AsyncSession]
+) -> None:
+    """The deprecated recordDocumentServed used to start the township order's deadline from a
+    notice that was never issued, back-dated at will; the next tick then moved the case on."""
+    case_id, day0 = await _case_at_enrol_notice(api, clock, sessions)
+    today = clock.now().date()
+    back_dated = (day0 + timedelta(days=1)).isoformat()
+    refused = (await api.gql(SERVED_BY_KIND, {"case": case_id, "kind": "enrol_notice",
+                                              "on": back_dated}, user="township_officer"))
+    assert refused["recordDocumentServed"]["userErrors"][0]["code"] == "WRONG_STAGE"
+    async with sessions() as s:
+        dues = (await s.execute(select(CaseStepDue).join(
+            DropoutCase, DropoutCase.id == CaseStepDue.case_id).where(
+            CaseStepDue.position == 5))).scalars().all()
+    assert dues == [], "no deadline was started"
+    clock.current = _at(today + timedelta(days=11))
+    await _tick(sessions, clock)
+    assert (await api.gql(CASE, {"id": case_id}))["node"]["stage"] == "ENROL_NOTICE"
+
+    # Issued today: serving it before today is refused on both paths, as is the future.
+    notice = await _ok(api, ISSUE, {"doc": (await _ok(api, DRAFT, {
+        "case": case_id, "kind": "enrol_notice"}, "edu_officer"))["id"]}, "edu_officer")
+    issued_on = clock.now().date()
+    before = (issued_on - timedelta(days=1)).isoformat()
+    future = (issued_on + timedelta(days=1)).isoformat()
+    for on in (before, future):
+        assert await _error(api, SERVE, {"doc": notice["id"], "on": on},
+                            "township_officer") == "BAD_INPUT", on
+        old = await api.gql(SERVED_BY_KIND, {"case": case_id, "kind": "enrol_notice",
+                                             "on": on}, user="township_officer")
+        assert old["recordDocumentServed"]["userErrors"][0]["code"] == "BAD_INPUT", on
+    # On the issue date, through the deprecated path: it serves the issued notice itself.
+    ok = await api.gql(SERVED_BY_KIND, {"case": case_id, "kind": "enrol_notice",
+                                        "on": issued_on.isoformat()}, user="township_officer")
+    assert ok["recordDocumentServed"]["userErrors"] == []
+    assert ok["recordDocumentServed"]["case"]["nextDueOn"] == (
+        issued_on + timedelta(days=10)).isoformat()
+    async with sessions() as s:
+        doc = (await s.execute(select(LegalDocument).where(
+            LegalDocument.number == notice["number"]))).scalar_one()
+    assert doc.status == "served" and doc.served_on == issued_on
+
+
+async def _tasks_of(sessions: async_sessionmaker[AsyncSession], case_gid: str) -> dict[str, Task]:
+    case_id = int(relay.GlobalID.from_id(case_gid).node_id)
+    async with sessions() as s:
+        rows = (await s.execute(select(Task).where(Task.case_id == case_id))).scalars().all()
+    return {t.kind: t for t in rows}
+
+
+async def test_the_act_that_answers_a_ladder_task_closes_it_and_no_breach_follows(
+    api: Api, clock: FixedClock, sessions: async_sessionmaker[AsyncSession]
+) -> None:
+    """Issuing and serving the notice, issuing and serving the judicial document close the
+    tasks that asked for them (task_answers.json), in the same transaction, audited; the
+    engine then records no breach for them however late it runs."""
+    case_id, _ = await _case_at_enrol_notice(api, clock, sessions)
+    named = ("issue_enrol_notice", "serve_enrol_notice", "review_referral",
+             "serve_judicial_document")
+    tasks = await _tasks_of(sessions, case_id)
+    assert tasks["issue_enrol_notice"].status == "open"
+    assert tasks["serve_enrol_notice"].status == "open"
+
+    notice = await _ok(api, ISSUE, {"doc": (await _ok(api, DRAFT, {
+        "case": case_id, "kind": "enrol_notice"}, "edu_officer"))["id"]}, "edu_officer")
+    tasks = await _tasks_of(sessions, case_id)
+    assert tasks["issue_enrol_notice"].status == "done"
+    assert tasks["issue_enrol_notice"].outcome == f"{notice['title']} {notice['number']}"
+    assert tasks["serve_enrol_notice"].status == "open", "issuing is not serving"
+    served_on = clock.now().date()
+    await _ok(api, SERVE, {"doc": notice["id"], "on": served_on.isoformat()},
+              "township_officer")
+    assert (await _tasks_of(sessions, case_id))["serve_enrol_notice"].status == "done"
+
+    clock.current = _at(served_on + timedelta(days=10))
+    await _tick(sessions, clock)
+    order = await _ok(api, ISSUE, {"doc": (await _ok(api, DRAFT, {
+        "case": case_id, "kind": "township_order"}, "township_officer"))["id"]},
+        "township_officer")
+    await _ok(api, SERVE, {"doc": order["id"], "on": clock.now().date().isoformat()},
+              "township_officer")
+    clock.current = _at(clock.now().date() + timedelta(days=10))
+    await _ok(api, ISSUE, {"doc": (await _ok(api, DRAFT, {
+        "case": case_id, "kind": "judicial_referral"}, "township_officer"))["id"]},
+        "township_officer")
+    assert (await _tasks_of(sessions, case_id))["review_referral"].status == "open"
+    judicial = await _ok(api, ISSUE, {"doc": (await _ok(api, DRAFT, {
+        "case": case_id, "kind": "judicial", "days": 7}, "judicial_officer"))["id"]},
+        "judicial_officer")
+    tasks = await _tasks_of(sessions, case_id)
+    assert tasks["review_referral"].status == "done"
+    assert tasks["serve_judicial_document"].status == "open"
+    await _ok(api, SERVE, {"doc": judicial["id"], "on": clock.now().date().isoformat()},
+              "judicial_officer")
+    tasks = await _tasks_of(sessions, case_id)
+    assert all(tasks[k].status == "done" and tasks[k].completed_at is not None for k in named)
+
+    # Long after every due date: the engine records no breach for work that was done.
+    clock.current = _at(clock.now().date() + timedelta(days=60))
+    await _tick(sessions, clock)
+    tasks = await _tasks_of(sessions, case_id)
+    assert [k for k in named if tasks[k].breached_at is not None] == []
+    breached_ids = {t.id for t in tasks.values() if t.breached_at is not None}
+    assert breached_ids.isdisjoint({tasks[k].id for k in named})
+    async with sessions() as s:
+        audited = (await s.execute(select(AuditEvent.change).where(
+            AuditEvent.operation == "answer_tasks"))).scalars().all()
+    assert {k for change in audited for k in change["kinds"]} >= set(named)
+
+
+def test_every_agency_a_document_goes_to_may_read_it() -> None:
+    """A document kind's addressee roles (recipient and copies) are granted to read it: the
+    policy and the addressee data cannot drift apart again."""
+    from authz.policy import default_rules
+    from workflow.document import config
+
+    readers = {(r.role, r.obj) for r in default_rules()
+               if r.act == "read" and r.effect == "allow"}
+    for kind in config().kinds.values():
+        roles = ([kind.recipient_role] if kind.recipient_role else []) + list(kind.copy_roles)
+        assert len(kind.copy_roles) == len(kind.copies_to), kind.code
+        for role in roles:
+            assert (role, f"document:{kind.code}") in readers, (kind.code, role)

@@ -53,22 +53,37 @@ async def _tick(sessions: async_sessionmaker[AsyncSession], now: datetime) -> en
     return result
 
 
-SERVES = {"enrol_notice": "township_officer", "township_order": "township_officer",
-          "judicial": "judicial_officer"}
-SERVE = """mutation($case: ID!, $kind: String!, $on: Date!) { recordDocumentServed(input:
-  {caseId: $case, documentKind: $kind, servedOn: $on, servedTo: "监护人 张某"})
-  { case { version } userErrors { code field message } } }"""
+# Who drafts, issues and serves each kind in the walk (the policy's issuers).
+ISSUERS = {"enrol_notice": "township_officer", "township_order": "township_officer",
+           "judicial_referral": "township_officer", "judicial": "judicial_officer"}
+DRAFT = """mutation($case: ID!, $kind: String!) { draftDocument(input: {caseId: $case,
+  kind: $kind}) { document { id } userErrors { code field message } } }"""
+ISSUE = """mutation($doc: ID!) { issueDocument(input: {documentId: $doc})
+  { document { id title number } userErrors { code field message } } }"""
+SERVE = """mutation($doc: ID!, $on: Date!) { serveDocument(input: {documentId: $doc,
+  servedOn: $on, method: IN_PERSON, servedTo: "监护人 张某"})
+  { document { id } userErrors { code field message } } }"""
 ESCALATE = """mutation($case: ID!, $v: Int!, $step: String!) { escalateCase(input: {caseId: $case,
   expectedVersion: $v, stepCode: $step, reason: "期限届满仍未复学"}) { case { version stage }
   userErrors { code field message } } }"""
 
 
+async def _draft(api: Api, case_id: str, kind: str) -> str:
+    data = await api.gql(DRAFT, {"case": case_id, "kind": kind}, user=ISSUERS[kind])
+    assert data["draftDocument"]["userErrors"] == [], (kind, data)
+    doc_id: str = data["draftDocument"]["document"]["id"]
+    return doc_id
+
+
+async def _issue(api: Api, doc_id: str, kind: str) -> dict[str, Any]:
+    data = await api.gql(ISSUE, {"doc": doc_id}, user=ISSUERS[kind])
+    payload: dict[str, Any] = data["issueDocument"]
+    return payload
+
+
 def _actor(template: str, step: dict[str, Any]) -> str:
-    if step["documentKind"] == "judicial":
-        return "judicial_officer"
-    if step["documentKind"] is None and template == "GH":
-        return "police_officer"
-    return "township_officer"
+    """Who enters an action step that rests on no document (legal action)."""
+    return "police_officer" if template == "GH" else "township_officer"
 
 
 @pytest.mark.parametrize("template", sorted(ladder.templates()))
@@ -90,16 +105,36 @@ async def test_walk_each_ladder_variant(
         kind = DayKind(step["dayKind"].lower())
         anchor = step["anchor"]
         if anchor.startswith("served:"):
+            # The deadline runs from the serving of a real, issued document.
             document = anchor.split(":", 1)[1]
-            served = await api.gql(SERVE, {"case": case["id"], "kind": document,
-                                           "on": today.isoformat()}, user=SERVES[document])
-            assert served["recordDocumentServed"]["userErrors"] == [], (template, step["code"])
+            issued = await _issue(api, await _draft(api, case["id"], document), document)
+            assert issued["userErrors"] == [], (template, step["code"], issued)
+            served = await api.gql(SERVE, {"doc": issued["document"]["id"],
+                                           "on": today.isoformat()}, user=ISSUERS[document])
+            assert served["serveDocument"]["userErrors"] == [], (template, step["code"])
             due = calendar.add(today, step["offsetDays"], kind)
         elif anchor == "previous":
             due = calendar.add(today, step["offsetDays"], kind)
         else:
             due = calendar.add(day0, step["offsetDays"], kind)
-        if step["entry"] == "ACTION":
+        if step["entry"] == "ACTION" and step["documentKind"]:
+            # An action step that rests on a document is entered by issuing it.
+            document = step["documentKind"]
+            doc_id = await _draft(api, case["id"], document)
+            if due > today:
+                clock.current = _at(due - timedelta(days=1))
+                early = await _issue(api, doc_id, document)
+                assert early["userErrors"][0]["code"] == "WRONG_STAGE"
+            clock.current = _at(due)
+            version = (await api.gql(CASE, {"id": case["id"]}))["node"]["version"]
+            without = await api.gql(ESCALATE, {"case": case["id"], "v": version,
+                                               "step": step["code"]}, user=ISSUERS[document])
+            assert without["escalateCase"]["userErrors"][0]["code"] == "WRONG_STAGE", (
+                "no step that rests on a document is entered without it")
+            issued = await _issue(api, doc_id, document)
+            assert issued["userErrors"] == [], (template, step["code"], issued)
+            reason = f"{issued['document']['title']} {issued['document']['number']}"
+        elif step["entry"] == "ACTION":
             if due > today:
                 clock.current = _at(due - timedelta(days=1))
                 version = (await api.gql(CASE, {"id": case["id"]}))["node"]["version"]
@@ -264,7 +299,11 @@ async def test_concurrent_ticks_on_postgres_create_nothing_twice(
             entered = (await s.execute(
                 select(func.count()).select_from(CaseEvent)
                 .where(CaseEvent.kind == "stage_change"))).scalar_one()
-        assert entered == sum(r.steps_entered for r in reports) + len(ids)
+            opened_at_first_step = (await s.execute(
+                select(func.count()).select_from(CaseEvent)
+                .where(CaseEvent.kind == "step_entered"))).scalar_one()
+        assert entered == sum(r.steps_entered for r in reports)
+        assert opened_at_first_step == len(ids), "each case entered its first step on opening"
         # and a tick after them finds nothing left to do
         async with AsyncSession(db) as s:
             again = await engine.tick(s, later)
@@ -288,16 +327,82 @@ async def test_school_day_offsets_follow_the_district_calendar(
         "370406", name: "按教学日计算", steps: $s}) { ladder { version } userErrors { code } } }""",
                             {"s": steps}, user="edu_admin")
     assert defined["defineLadder"]["userErrors"] == []
-    tuesday = date(2026, 9, 29)  # then 30 Sep, the National Day week off, Fri 9 and Mon 12 Oct
+    # The national schedule of 2026: 国庆 1–7 Oct off, Sat 10 Oct a make-up working day.
+    tuesday = date(2026, 9, 29)  # then 30 Sep, the National Day week off, Thu 8 and Fri 9 Oct
     clock.current = _at(tuesday)
     case = (await report(api, tuesday))["case"]
-    assert case["nextDueOn"] == "2026-10-12"
-    await _tick(sessions, _at(date(2026, 10, 9)))
+    assert case["nextDueOn"] == "2026-10-09"
+    await _tick(sessions, _at(date(2026, 10, 8)))
     assert (await api.gql(CASE, {"id": case["id"]}))["node"]["stage"] == "REPORTED"
-    await _tick(sessions, _at(date(2026, 10, 12)))
+    await _tick(sessions, _at(date(2026, 10, 9)))
     node = (await api.gql(CASE, {"id": case["id"]}))["node"]
     assert node["stage"] == "SCHOOL_PERSUASION"
-    assert {t["dueOn"] for t in node["tasks"] if t["stepPosition"] == 2} == {"2026-10-13"}
+    # one school day after Friday 9 Oct: the make-up Saturday
+    assert {t["dueOn"] for t in node["tasks"] if t["stepPosition"] == 2} == {"2026-10-10"}
+
+
+def test_the_national_schedule_has_make_up_working_days() -> None:
+    """Seeded from chinese-calendar: 国庆 2026 is 1–7 Oct, with Sun 20 Sep and Sat 10 Oct
+    worked; 7 school days from Mon 28 Sep end on Tue 13 Oct (the old demo calendar, with
+    its own 1–8 Oct holiday and no make-up days, said 15 Oct)."""
+    from models.enums import CalendarDayKind
+    from workflow.calendar import national_days
+
+    national = {r["on_date"]: r["kind"] for r in national_days()}
+    assert all(national[date(2026, 10, d)] is CalendarDayKind.HOLIDAY for d in range(1, 8))
+    assert national[date(2026, 9, 20)] is CalendarDayKind.SCHOOL_DAY
+    assert national[date(2026, 10, 10)] is CalendarDayKind.SCHOOL_DAY
+    cal = SchoolCalendar(terms=[(date(2026, 9, 1), date(2027, 1, 22))], national=national)
+    assert cal.add(date(2026, 9, 28), 7, DayKind.SCHOOL) == date(2026, 10, 13)
+    assert cal.is_school_day(date(2026, 10, 10)), "a make-up Saturday is a school day"
+    assert cal.is_school_day(date(2026, 9, 20)), "so is a make-up Sunday"
+    assert cal.is_school_day(date(2026, 10, 8)) and not cal.is_school_day(date(2026, 10, 7))
+    assert not cal.is_school_day(date(2026, 10, 11)), "an ordinary Sunday is not"
+    # …but not outside the terms: a make-up day in the summer break is no school day
+    summer = SchoolCalendar(terms=[(date(2026, 9, 1), date(2027, 1, 22))],
+                            national={date(2026, 8, 8): CalendarDayKind.SCHOOL_DAY})
+    assert not summer.is_school_day(date(2026, 8, 8))
+
+
+CALENDAR = """query($start: Date!) { schoolCalendar(jurisdictionCode: "370406") {
+  days { day kind name } addSchoolDays(start: $start, days: 7)
+  nationalDays(year: 2026) { day kind name } } }"""
+SET_DAYS = """mutation($days: [CalendarDayInput!]) { setSchoolCalendar(input: {jurisdictionCode:
+  "370406", terms: [{name: "2026年秋季学期", startsOn: "2026-09-01", endsOn: "2027-01-22"}],
+  holidays: [], days: $days}) { calendar { days { day kind name } } userErrors { code field } }
+  }"""
+
+
+async def test_a_district_adds_its_own_days_over_the_national_schedule(api: Api) -> None:
+    start = {"start": "2026-09-28"}
+    cal = (await api.gql(CALENDAR, start))["schoolCalendar"]
+    assert cal["addSchoolDays"] == "2026-10-13", "the national schedule, as the State Council set"
+    national = {(d["day"], d["kind"]) for d in cal["nationalDays"]}
+    assert {("2026-09-20", "SCHOOL_DAY"), ("2026-10-10", "SCHOOL_DAY"),
+            ("2026-10-01", "HOLIDAY")} <= national
+    assert next(d["name"] for d in cal["nationalDays"] if d["day"] == "2026-10-01") == "国庆节"
+    # A district holiday of its own (a sports day) moves the count on by one…
+    own = await api.gql(SET_DAYS, {"days": [{"day": "2026-10-12", "kind": "HOLIDAY",
+                                              "name": "全区中小学运动会"}]}, user="edu_admin")
+    assert own["setSchoolCalendar"]["userErrors"] == []
+    assert (await api.gql(CALENDAR, start))["schoolCalendar"]["addSchoolDays"] == "2026-10-14"
+    # …an extra school day on a Sunday, and a district holiday on the make-up Saturday.
+    own = await api.gql(SET_DAYS, {"days": [
+        {"day": "2026-10-11", "kind": "SCHOOL_DAY", "name": "补上运动会停课"},
+        {"day": "2026-10-10", "kind": "HOLIDAY", "name": "本区不调休"}]}, user="edu_admin")
+    assert own["setSchoolCalendar"]["calendar"]["days"] == [
+        {"day": "2026-10-10", "kind": "HOLIDAY", "name": "本区不调休"},
+        {"day": "2026-10-11", "kind": "SCHOOL_DAY", "name": "补上运动会停课"}]
+    assert (await api.gql(CALENDAR, start))["schoolCalendar"]["addSchoolDays"] == "2026-10-13"
+    # omitting days keeps them; a day twice, or without a name, is refused
+    kept = await api.gql(SET_DAYS.replace(", days: $days", "").replace(
+        "($days: [CalendarDayInput!])", ""), {}, user="edu_admin")
+    assert len(kept["setSchoolCalendar"]["calendar"]["days"]) == 2
+    bad = await api.gql(SET_DAYS, {"days": [{"day": "2026-10-11", "kind": "HOLIDAY",
+                                             "name": " "}]}, user="edu_admin")
+    assert bad["setSchoolCalendar"]["userErrors"] == [{"code": "BAD_INPUT", "field": "days"}]
+    refused = (await api.post(SET_DAYS, {"days": []}, user="principal")).json()
+    assert refused["errors"][0]["extensions"]["code"] == "FORBIDDEN"
 
 
 async def test_two_agencies_at_once_one_wins_one_conflicts(

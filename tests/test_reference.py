@@ -266,3 +266,23 @@ def test_the_five_seed_variants_are_shipped() -> None:
     assert "judicial_document" not in stages["LS"]
     spt = {s["code"]: s["offset_days"] for s in LADDERS[0]["steps"] if s["anchor"] == "day0"}
     assert sorted(spt.values()) == [0, 3, 7, 15]
+
+
+ANSWERS = json.loads((DATA_DIR / "task_answers.json").read_text(encoding="utf-8"))["answers"]
+DOCUMENT_KINDS = json.loads((DATA_DIR / "documents.json").read_text(encoding="utf-8"))["kinds"]
+
+
+@pytest.mark.parametrize("answer", ANSWERS, ids=lambda a: a["task_kind"])
+def test_every_task_answer_names_real_kinds_and_cites_its_basis(
+    answer: dict[str, Any], seeds_dir: Path
+) -> None:
+    """A task closed by an act: the task kind is one a shipped ladder creates, the act is the
+    issuing or serving of a known document kind, and the basis stands in the cited article."""
+    task_kinds = {t["kind"] for lad in LADDERS for s in lad["steps"] for t in s["tasks"]}
+    assert answer["task_kind"] in task_kinds
+    verb, _, kind = answer["act"].partition(":")
+    assert verb in {"document_issued", "document_served"} and kind in DOCUMENT_KINDS
+    basis = answer["legal_basis"]
+    text = (seeds_dir / f"{basis['source_key']}.txt").read_text(encoding="utf-8")
+    marker = text.find(basis["article_marker"])
+    assert marker >= 0 and basis["quote"] in text[marker:]

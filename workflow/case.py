@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, delete, exists, func, insert, select
+from sqlalchemy import ColumnElement, Select, delete, exists, func, insert, or_, select
 from sqlalchemy.exc import IntegrityError
 
 from authz.filters import scope_filter
@@ -45,7 +45,7 @@ from models.school import Enrolment, RegisterEvent
 from models.task import Task
 from workflow import audit
 from workflow.calendar import local_date
-from workflow.child import GROUP_FIELD
+from workflow.child import GROUP_FIELD, child_allowed
 from workflow.context import ServiceContext
 from workflow.engine import Calendars, Entering, advance_due, enter_steps, refresh_next_due
 from workflow.errors import Conflict, Duplicate, InvalidInput, NotFound, WrongStage
@@ -101,9 +101,34 @@ REGISTER_AFTER_CLOSE = {
 
 
 def visible(ctx: ServiceContext) -> ColumnElement[bool]:
-    return scope_filter(
-        ctx.authz, ctx.principal, OBJ, "read", DropoutCase.scope_path, DropoutCase.stage_rank
+    """Cases in either of their domains: the school's, or where the child lives (LS 14)."""
+    return or_(
+        scope_filter(
+            ctx.authz, ctx.principal, OBJ, "read", DropoutCase.scope_path, DropoutCase.stage_rank
+        ),
+        scope_filter(
+            ctx.authz,
+            ctx.principal,
+            OBJ,
+            "read",
+            DropoutCase.residence_path,
+            DropoutCase.stage_rank,
+        ),
     )
+
+
+def case_allowed(ctx: ServiceContext, case: DropoutCase, obj: str, act: str) -> bool:
+    """``visible`` for one case and any object and act: a grant on either domain."""
+    return any(
+        ctx.authz.allowed(ctx.principal, obj, act, path, case.stage)
+        for path in (case.scope_path, case.residence_path)
+        if path
+    )
+
+
+def require_on_case(ctx: ServiceContext, case: DropoutCase, obj: str, act: str) -> None:
+    if not case_allowed(ctx, case, obj, act):
+        ctx.authz.require(ctx.principal, obj, act, case.scope_path, case.stage)
 
 
 @dataclass(frozen=True)
@@ -185,11 +210,9 @@ async def _case(ctx: ServiceContext, case_id: int, act: str) -> DropoutCase:
             .execution_options(populate_existing=True)
         )
     ).scalar_one_or_none()
-    if case is None or not ctx.authz.allowed(
-        ctx.principal, OBJ, "read", case.scope_path, case.stage
-    ):
+    if case is None or not case_allowed(ctx, case, OBJ, "read"):
         raise NotFound("no such case", field="caseId")
-    ctx.authz.require(ctx.principal, OBJ, act, case.scope_path, case.stage)
+    require_on_case(ctx, case, OBJ, act)
     return case
 
 
@@ -274,9 +297,10 @@ async def report_absence(
     if first_absence < today - timedelta(days=365):
         raise InvalidInput("the first absence is more than a year ago", field="firstAbsence")
     child = await ctx.session.get(Child, child_id)
-    if child is None or not ctx.authz.allowed(ctx.principal, "child", "read", child.scope_path):
+    if child is None or not child_allowed(ctx, child, "child", "read"):
         raise NotFound("no such child", field="childId")
-    ctx.authz.require(ctx.principal, OBJ, "report_absence", child.scope_path)
+    if not child_allowed(ctx, child, OBJ, "report_absence"):
+        ctx.authz.require(ctx.principal, OBJ, "report_absence", child.scope_path)
     case, _ = await open_or_join(ctx, child, first_absence, note)
     return case
 
@@ -327,6 +351,7 @@ async def open_or_join(
         child_id=child.id,
         school_id=enrolment.school_id if enrolment else None,
         scope_path=child.scope_path,
+        residence_path=child.residence_path,
         township_code=child.township_code,
         district_code=township.parent_code,
         ladder_id=ladder.id,
@@ -390,6 +415,7 @@ def _entering(case: DropoutCase, position: int) -> Entering:
         case.ladder_id,
         position,
         case.scope_path,
+        case.residence_path,
         case.district_code,
         case.day0,
         case.stage.value if case.stage else None,
@@ -480,7 +506,8 @@ async def mark_dropout(
         raise WrongStage(
             f"a case at stage {case.stage} cannot be marked as dropped out", field="caseId"
         )
-    await _set_register(ctx, case, EnrolmentStatus.DROPOUT_MARKED, reason or "dropout marked")
+    # Entering the dropout step marks the register (workflow/engine.py: mark_register), as it
+    # does when the engine enters it on day 7: one mechanism, whoever moves the case.
     await _enter_now(ctx, case, target.position, reason or "dropout marked by decision")
     audit.record(
         ctx,
@@ -792,55 +819,6 @@ async def enter_action_step(
     await _enter_now(ctx, case, step.position, reason)
 
 
-async def record_served(
-    ctx: ServiceContext,
-    *,
-    case_id: int,
-    document_kind: str,
-    served_on: date,
-    served_to: str,
-    method: str,
-) -> DropoutCase:
-    """A document was served on the parents: the steps anchored on it get their deadline
-    (served date + the step's offset)."""
-    case = await _case(ctx, case_id, "read")
-    ctx.authz.require(
-        ctx.principal, f"document:{document_kind}", "serve", case.scope_path, case.stage
-    )
-    if case.status is not CaseStatus.OPEN:
-        raise WrongStage("the case is closed", field="caseId")
-    if served_on > local_date(ctx.clock.now()):
-        raise InvalidInput("the serving date cannot be in the future", field="servedOn")
-    if not served_to.strip():
-        raise InvalidInput("say to whom the document was served", field="servedTo")
-    if not await anchor_served(ctx, case, document_kind, served_on):
-        raise WrongStage(
-            f"no pending step of this case waits for a served {document_kind}", field="documentKind"
-        )
-    _event(
-        ctx,
-        case,
-        "document_served",
-        f"{document_kind} served on {served_to}",
-        {
-            "document_kind": document_kind,
-            "served_on": served_on.isoformat(),
-            "served_to": served_to,
-            "method": method,
-        },
-    )
-    audit.record(
-        ctx,
-        "record_served",
-        "dropout_case",
-        [case.id],
-        {"document_kind": document_kind, "served_on": served_on, "method": method},
-    )
-    await ctx.session.flush()
-    await ctx.session.refresh(case)
-    return case
-
-
 async def escalate(
     ctx: ServiceContext,
     *,
@@ -867,6 +845,15 @@ async def escalate(
     else:
         ctx.authz.require(ctx.principal, OBJ, "escalate", case.scope_path, case.stage)
     await check_action_gate(ctx, case, step)
+    if step.document_kind:
+        # A step that rests on a document (the referral, the judicial document) is entered by
+        # issuing that document (workflow/document.py: issue), never without it: the legal
+        # chain must not run ahead of the paper the next agency and the parents receive.
+        raise WrongStage(
+            f"{step.code} is entered by issuing its {step.document_kind} document "
+            "(draftDocument, issueDocument)",
+            field="stepCode",
+        )
     if not reason.strip():
         raise InvalidInput("say why the case is escalated", field="reason")
     await _enter_now(ctx, case, step.position, reason.strip())

@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from sqlalchemy import ColumnElement, Select, exists, select
+from sqlalchemy import ColumnElement, Select, exists, or_, select
 
 from authz.filters import scope_filter
 from authz.masking import SensitiveField
@@ -52,8 +52,23 @@ class ChildFilter:
     status: EnrolmentStatus | None = None
 
 
-def visible(ctx: ServiceContext) -> ColumnElement[bool]:
-    return scope_filter(ctx.authz, ctx.principal, "child", "read", Child.scope_path)
+def visible(ctx: ServiceContext, act: str = "read") -> ColumnElement[bool]:
+    """A child's records sit in two domains: its school's (``scope_path``) and where it lives
+    (``residence_path``); a grant covering either lets the principal see it. A village
+    committee's grant sits on its own path, which only residence paths lie under (LS 14)."""
+    return or_(
+        scope_filter(ctx.authz, ctx.principal, "child", act, Child.scope_path),
+        scope_filter(ctx.authz, ctx.principal, "child", act, Child.residence_path),
+    )
+
+
+def child_allowed(ctx: ServiceContext, child: Child, obj: str, act: str) -> bool:
+    """``visible`` for one child: the grant covers either of its domains."""
+    return any(
+        ctx.authz.allowed(ctx.principal, obj, act, path)
+        for path in (child.scope_path, child.residence_path)
+        if path
+    )
 
 
 def children_query(ctx: ServiceContext, f: ChildFilter) -> Select[Child]:
@@ -71,7 +86,12 @@ def children_query(ctx: ServiceContext, f: ChildFilter) -> Select[Child]:
         guarded = GROUP_FIELD.get(f.special_group)
         if guarded is not None:
             stmt = stmt.where(
-                scope_filter(ctx.authz, ctx.principal, guarded.obj, "unmask", Child.scope_path)
+                or_(
+                    scope_filter(ctx.authz, ctx.principal, guarded.obj, "unmask",
+                                 Child.scope_path),
+                    scope_filter(ctx.authz, ctx.principal, guarded.obj, "unmask",
+                                 Child.residence_path),
+                )
             )
         stmt = stmt.where(
             exists(

@@ -311,6 +311,11 @@ async def _seed_district(
             "township_code": c.township_code,
             "village": c.village,
             "scope_path": school_scope[c.school_key],
+            # The demo's one village committee covers the children living in its village.
+            "residence_path": village.scope_path
+            if village is not None
+            and (c.township_code, c.village) == (first_child.township_code, first_child.village)
+            else by_code[c.township_code].path,
             "health_note": c.health_note,
             "family_income_note": c.family_income_note,
         }
@@ -393,14 +398,15 @@ async def _seed_district(
     }
 
 
-# 2026–27 school year of Shandong primary and junior schools (terms and public holidays).
+# 2026–27 school year of Shandong primary and junior schools. The public holidays and
+# make-up working days of 2026 are the national schedule's (national_calendar_day, from the
+# chinese-calendar package), not repeated here; 2027's are not published yet, so the
+# district holds provisional periods for them until the package carries the official ones.
 CALENDAR_TERMS = [
     ("2026年秋季学期", date(2026, 9, 1), date(2027, 1, 22)),
     ("2027年春季学期", date(2027, 2, 22), date(2027, 7, 9)),
 ]
 CALENDAR_HOLIDAYS = [
-    ("中秋节", date(2026, 9, 25), date(2026, 9, 27)),
-    ("国庆节", date(2026, 10, 1), date(2026, 10, 8)),
     ("元旦", date(2027, 1, 1), date(2027, 1, 3)),
     ("清明节", date(2027, 4, 3), date(2027, 4, 5)),
     ("劳动节", date(2027, 5, 1), date(2027, 5, 5)),

@@ -56,6 +56,7 @@ from models.reference import Agency
 from models.school import School
 from workflow import audit, pdf
 from workflow import case as cases
+from workflow import task as tasks
 from workflow.calendar import local_date
 from workflow.context import ServiceContext
 from workflow.errors import Duplicate, Forbidden, InvalidInput, NotFound, WrongStage
@@ -178,6 +179,11 @@ class KindConfig:
     needs_ladder_step: bool
     # Issued as an enforcement action on an employer (workflow/enforcement.py), not on a case.
     via_enforcement: bool
+    # Further agencies the document goes to ("agency:<kind>", the case's own township for
+    # ``agency:township``) and the roles that read it there: the school's dropout report goes
+    # to the bureau *and* the township (SPT 7, ST 4, GH 三(二), YQ 三(一)2).
+    copies_to: tuple[str, ...] = ()
+    copy_roles: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -205,6 +211,8 @@ def config() -> Config:
             default_deadline_days=k.get("default_deadline_days"),
             needs_ladder_step=bool(k.get("needs_ladder_step", False)),
             via_enforcement=bool(k.get("via_enforcement", False)),
+            copies_to=tuple(k.get("copies_to", ())),
+            copy_roles=tuple(k.get("copy_roles", ())),
         )
         for code, k in raw["kinds"].items()
     }
@@ -561,21 +569,29 @@ async def _default_addressee(
     if cfg.addressee == "guardian":
         return f"{mask_name(child.name)}的父母或者其他法定监护人"
     if cfg.addressee.startswith("agency:"):
-        kind = AgencyKind(cfg.addressee.split(":", 1)[1])
-        name = (
-            (
-                await ctx.session.execute(
-                    select(Agency.name).where(
-                        Agency.kind == kind, Agency.jurisdiction_code == case.district_code
-                    )
-                )
-            )
-            .scalars()
-            .first()
-        )
-        if name:
-            return str(name)
+        names = [await _agency_name(ctx, case, to) for to in (cfg.addressee, *cfg.copies_to)]
+        if all(names):
+            return "、".join(n for n in names if n)
     raise InvalidInput("say to whom the document is addressed", field="addressee")
+
+
+async def _agency_name(ctx: ServiceContext, case: DropoutCase, to: str) -> str | None:
+    """The name of the case's agency of kind ``agency:<kind>``: a township is the case's own,
+    any other the district's."""
+    kind = AgencyKind(to.split(":", 1)[1])
+    where = case.township_code if kind is AgencyKind.TOWNSHIP else case.district_code
+    name = (
+        (
+            await ctx.session.execute(
+                select(Agency.name)
+                .where(Agency.kind == kind, Agency.jurisdiction_code == where)
+                .order_by(Agency.id)
+            )
+        )
+        .scalars()
+        .first()
+    )
+    return str(name) if name else None
 
 
 async def draft(
@@ -705,6 +721,10 @@ async def issue(
     )
     if enters is not None:
         await cases.enter_action_step(ctx, case, enters, f"{doc.title} {doc.number}")
+    # Issuing answers the tasks it was the work of (the bureau's "issue the notice", the
+    # judicial bureau's "review the referral"): closed now, not left to breach.
+    await tasks.answer(ctx, case.id, f"document_issued:{doc.kind}", f"{doc.title} {doc.number}",
+                       {"document_id": doc.id, "number": doc.number})
     audit.record(
         ctx,
         "issue_document",
@@ -912,6 +932,10 @@ async def serve(
     anchored = 0
     if case.status is CaseStatus.OPEN:
         anchored = await cases.anchor_served(ctx, case, doc.kind, served_on)
+        await tasks.answer(ctx, case.id, f"document_served:{doc.kind}",
+                           f"{doc.number} served on {doc.served_to} ({served_on.isoformat()})",
+                           {"document_id": doc.id, "number": doc.number,
+                            "served_on": served_on.isoformat()})
     cases.case_event(
         ctx,
         case,
@@ -935,6 +959,61 @@ async def serve(
     )
     await ctx.session.flush()
     return doc
+
+
+# The deprecated ``recordDocumentServed`` names its method in free text.
+_METHOD_ALIASES = {"post": ServiceMethod.POSTAL, "left_at_home": ServiceMethod.LEFT_AT_RESIDENCE}
+
+
+async def serve_by_kind(
+    ctx: ServiceContext,
+    *,
+    case_id: int,
+    document_kind: str,
+    served_on: date,
+    served_to: str,
+    method: str,
+) -> DropoutCase:
+    """The deprecated ``recordDocumentServed``: serves the case's issued document of this
+    kind through ``serve``. A deadline anchored on a served document starts only from a
+    document that exists, was issued, and was served on or after its issue date: without one
+    the legal chain would move on a notice the parents never received."""
+    case = await cases.lock_case(ctx, case_id)
+    ctx.authz.require(
+        ctx.principal, f"document:{document_kind}", "serve", case.scope_path, case.stage
+    )
+    kind_config(document_kind)
+    if case.status is not CaseStatus.OPEN:
+        raise WrongStage("the case is closed", field="caseId")
+    try:
+        how = _METHOD_ALIASES.get(method) or ServiceMethod(method)
+    except ValueError as exc:
+        raise InvalidInput(
+            f"a method is one of {', '.join(m.value for m in ServiceMethod)}", field="method"
+        ) from exc
+    issued = (
+        (
+            await ctx.session.execute(
+                select(LegalDocument.id)
+                .where(
+                    LegalDocument.case_id == case.id,
+                    LegalDocument.kind == document_kind,
+                    LegalDocument.status == DocumentStatus.ISSUED,
+                )
+                .order_by(LegalDocument.id.desc())
+            )
+        )
+        .scalars()
+        .first()
+    )
+    if issued is None:
+        raise WrongStage(
+            f"the case has no issued {document_kind} to serve: draft and issue it first",
+            field="documentKind",
+        )
+    await serve(ctx, document_id=issued, served_on=served_on, method=how, served_to=served_to)
+    await ctx.session.refresh(case)
+    return case
 
 
 async def void(ctx: ServiceContext, *, document_id: int, reason: str) -> LegalDocument:
@@ -1005,13 +1084,16 @@ async def reissue(
 
 
 def _recipient_may(
-    authz: Authorizer, role: str | None, fld: SensitiveField, case: DropoutCase
+    authz: Authorizer, roles: Sequence[str], fld: SensitiveField, case: DropoutCase
 ) -> bool:
-    """Whether the agency a document goes to may see ``fld`` of this child: the text shows
-    no more than its reader is entitled to, whoever prints it."""
-    if role is None:
+    """Whether every agency a document goes to may see ``fld`` of this child: the text shows
+    no more than its least entitled reader is entitled to, whoever prints it."""
+    if not roles:
         return False
-    return authz.role_allowed(role, fld.obj, "unmask", case.scope_path, case.stage)
+    return all(
+        authz.role_allowed(role, fld.obj, "unmask", case.scope_path, case.stage)
+        for role in roles
+    )
 
 
 async def _render(
@@ -1026,7 +1108,7 @@ async def _render(
     cfg = kind_config(doc.kind)
     child = await ctx.session.get_one(Child, case.child_id)
     school = await ctx.session.get(School, case.school_id) if case.school_id else None
-    role = cfg.recipient_role
+    role = (cfg.recipient_role, *cfg.copy_roles) if cfg.recipient_role else ()
     name = (
         child.name
         if _recipient_may(ctx.authz, role, SensitiveField.NAME, case)

@@ -48,6 +48,7 @@ from workflow import audit
 from workflow import case as cases
 from workflow import document as documents
 from workflow import finding as findings
+from workflow import task as task_service
 from workflow.calendar import local_date
 from workflow.case import check_version_of
 from workflow.clock import FixedClock
@@ -58,7 +59,6 @@ from workflow.events import TaskEvent
 from workflow.labour_rules import LabourRules, rules_for
 from workflow.task import changed
 
-OPEN_TASK = (TaskStatus.OPEN, TaskStatus.CLAIMED)
 LIVE = (
     EnforcementStatus.ISSUED,
     EnforcementStatus.SERVED,
@@ -455,32 +455,13 @@ async def _close_tasks(
     outcome: str,
     status: TaskStatus = TaskStatus.DONE,
 ) -> list[int]:
-    """Close the open tasks of these kinds on these findings: the action answered them (done)
-    or withdrew their reason (cancelled)."""
-    if not finding_ids or not kinds:
+    """Close the open tasks of these kinds on these findings (workflow/task.py: close_tasks,
+    the one closing mechanism): the action answered them (done) or withdrew their reason."""
+    if not finding_ids:
         return []
-    now = ctx.clock.now()
-    rows = (
-        (
-            await ctx.session.execute(
-                select(Task)
-                .where(
-                    Task.finding_id.in_(finding_ids),
-                    Task.kind.in_(kinds),
-                    Task.status.in_(OPEN_TASK),
-                )
-                .with_for_update()
-            )
-        )
-        .scalars()
-        .all()
+    rows = await task_service.close_tasks(
+        ctx, Task.finding_id.in_(finding_ids), kinds, outcome, status
     )
-    for t in rows:
-        t.status, t.outcome, t.updated_at = status, outcome, now
-        if status is TaskStatus.DONE:
-            t.completed_at = now
-    await ctx.session.flush()
-    ctx.events.extend(changed(t) for t in rows)
     return [t.id for t in rows]
 
 

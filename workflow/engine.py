@@ -22,8 +22,16 @@ from sqlalchemy.orm import selectinload
 
 from authz.principal import SYSTEM, Principal
 from models.case import CaseEvent, CaseStepDue, DropoutCase
-from models.enums import CaseStatus, StepEntry, TaskStatus
+from models.enums import (
+    AgencyKind,
+    CaseStage,
+    CaseStatus,
+    EnrolmentStatus,
+    StepEntry,
+    TaskStatus,
+)
 from models.ladder import LadderStep
+from models.school import Enrolment, RegisterEvent
 from models.task import Task
 from workflow.calendar import SchoolCalendar, load_calendar, local_date
 from workflow.events import TaskEvent
@@ -32,6 +40,10 @@ from workflow.ladder import ancestors
 TICK_LOCK = 8_122_601  # pg advisory lock key: "one tick at a time"
 REMIND_DAYS = 2
 MAX_ROUNDS = 12  # a case more than this many steps behind catches up over several ticks
+# SPT 7: "学校要在学籍系统中做辍学标注，为其保留学籍" — a case that reaches the dropout stage
+# (by the engine's deadline or by a school's early decision) is marked in the register, and
+# the register entry is kept. Every ladder maps its day-7 step onto this canonical stage.
+REGISTER_MARK_FROM = CaseStage.DROPOUT_REPORTED
 
 
 @dataclass(frozen=True)
@@ -42,6 +54,7 @@ class Entering:
     ladder_id: int
     position: int
     scope_path: str
+    residence_path: str
     district_code: str
     day0: date
     from_stage: str | None
@@ -71,6 +84,18 @@ class Calendars:
             codes = await ancestors(self.session, district_code)
             self._cache[district_code] = await load_calendar(self.session, codes)
         return self._cache[district_code]
+
+
+# Agencies that work where the child lives, not where it goes to school: their tasks sit in
+# the case's residence domain, so a village committee's queue holds its residents' cases
+# (LS 14: villages find and report dropouts and help the families).
+BY_RESIDENCE = frozenset({AgencyKind.VILLAGE})
+
+
+def _task_scope(agency: AgencyKind, item: Entering) -> str:
+    if agency in BY_RESIDENCE and item.residence_path:
+        return item.residence_path
+    return item.scope_path
 
 
 async def _steps(session: AsyncSession, ladder_ids: set[int]) -> dict[tuple[int, int], LadderStep]:
@@ -109,16 +134,19 @@ async def enter_steps(
     for item in items:
         step = steps[(item.ladder_id, item.position)]
         calendar = await calendars.of(item.district_code)
+        # A step that keeps the case's stage (the first step, entered as the case opens at
+        # that stage) is not a stage change: "REPORTED→REPORTED" would misstate the history.
+        moves = item.from_stage != step.stage
         timeline.append(
             {
                 "case_id": item.case_id,
                 "occurred_at": now,
-                "kind": "stage_change",
+                "kind": "stage_change" if moves else "step_entered",
                 "actor_user_id": actor.user_id,
                 "actor_username": actor.username,
                 "actor_agency_kind": actor.agency_kind,
-                "from_stage": item.from_stage,
-                "to_stage": step.stage,
+                "from_stage": item.from_stage if moves else None,
+                "to_stage": step.stage if moves else None,
                 "reason": reason,
                 "data": {
                     "step": step.code,
@@ -135,7 +163,7 @@ async def enter_steps(
                     "case_id": item.case_id,
                     "step_position": step.position,
                     "agency_kind": t.agency_kind,
-                    "scope_path": item.scope_path,
+                    "scope_path": _task_scope(t.agency_kind, item),
                     "due_on": calendar.add(today, t.due_days, step.day_kind),
                     "priority": 1 if step.stage.ordinal >= 4 else 2,
                     "status": TaskStatus.OPEN,
@@ -203,8 +231,67 @@ async def enter_steps(
     )
     if dues:
         await session.execute(insert(CaseStepDue), dues)
+    marked = [
+        item.case_id
+        for item in items
+        if steps[(item.ladder_id, item.position)].stage.ordinal >= REGISTER_MARK_FROM.ordinal
+    ]
+    await mark_register(session, marked, now=now, actor=actor, reason=reason)
     await refresh_next_due(session, [i.case_id for i in items])
     return len(items), events
+
+
+async def mark_register(
+    session: AsyncSession,
+    case_ids: Sequence[int],
+    *,
+    now: datetime,
+    actor: Principal,
+    reason: str,
+) -> int:
+    """Mark the register entry of each case's child as dropped out, keeping the entry (SPT 7),
+    with a dated register event; a child whose entry is not ``enrolled`` (already marked,
+    transferred, deferred…) is left as it is. Two statements however many cases: it runs
+    inside every step entry, the engine's bulk pass included."""
+    if not case_ids:
+        return 0
+    today = local_date(now)
+    rows = (
+        await session.execute(
+            select(Enrolment.id, Enrolment.child_id, Enrolment.school_id)
+            .join(DropoutCase, DropoutCase.child_id == Enrolment.child_id)
+            .where(
+                DropoutCase.id.in_(case_ids), Enrolment.status == EnrolmentStatus.ENROLLED
+            )
+        )
+    ).all()
+    if not rows:
+        return 0
+    await session.execute(
+        insert(RegisterEvent),
+        [
+            {
+                "child_id": r.child_id,
+                "school_id": r.school_id,
+                "on_date": today,
+                "from_status": EnrolmentStatus.ENROLLED,
+                "to_status": EnrolmentStatus.DROPOUT_MARKED,
+                "reason": f"辍学标注（保留学籍，SPT 7）: {reason}"[:200],
+                "recorded_at": now,
+                "recorded_by": actor.user_id,
+            }
+            for r in rows
+        ],
+    )
+    await session.execute(
+        update(Enrolment)
+        .where(
+            Enrolment.id.in_([r.id for r in rows]), Enrolment.status == EnrolmentStatus.ENROLLED
+        )
+        .values(status=EnrolmentStatus.DROPOUT_MARKED, status_since=today, updated_at=now)
+        .execution_options(synchronize_session="fetch")
+    )
+    return len(rows)
 
 
 async def refresh_next_due(session: AsyncSession, case_ids: Sequence[int]) -> None:
@@ -244,6 +331,7 @@ async def advance_due(
                 CaseStepDue.position,
                 DropoutCase.ladder_id,
                 DropoutCase.scope_path,
+                DropoutCase.residence_path,
                 DropoutCase.district_code,
                 DropoutCase.day0,
                 DropoutCase.stage,
@@ -278,7 +366,14 @@ async def advance_due(
             break
         items = [
             Entering(
-                r.case_id, r.ladder_id, r.position, r.scope_path, r.district_code, r.day0, r.stage
+                r.case_id,
+                r.ladder_id,
+                r.position,
+                r.scope_path,
+                r.residence_path,
+                r.district_code,
+                r.day0,
+                r.stage,
             )
             for r in rows
         ]

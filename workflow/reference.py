@@ -17,6 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from models.enums import AgencyKind, JurisdictionLevel
 from models.reference import Agency, Duty, Jurisdiction
+from workflow.calendar import load_national_schedule
 from workflow.context import ServiceContext
 
 DATA_DIR = Path(__file__).with_name("reference_data")
@@ -69,6 +70,9 @@ async def load_reference_data(session: AsyncSession) -> dict[str, int]:
             for k, v in values.items():
                 setattr(duty, k, v)
             written["duties"] += 1
+    await session.flush()
+    # The national holiday schedule with its make-up working days, from its maintained package.
+    written["national_calendar_days"] = await load_national_schedule(session)
     await session.flush()
     return written
 

@@ -14,6 +14,8 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from enum import StrEnum
+from functools import cache
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy import ColumnElement, Select, and_, exists, func, or_, select
@@ -34,6 +36,7 @@ from workflow.errors import Conflict, Forbidden, InvalidInput, NotFound, WrongSt
 from workflow.events import TaskEvent
 
 LIVE = (TaskStatus.OPEN, TaskStatus.CLAIMED)
+ANSWERS = Path(__file__).resolve().parent / "reference_data" / "task_answers.json"
 
 
 class TaskOrder(StrEnum):
@@ -252,6 +255,79 @@ async def complete(
                  {"outcome": outcome.strip(), "evidence": evidence})
     ctx.events.append(changed(task))
     return task
+
+
+# --- tasks answered by an act ---------------------------------------------------------
+
+
+@cache
+def answers() -> dict[str, frozenset[str]]:
+    """Act (``document_issued:<kind>``, ``document_served:<kind>``) → the task kinds it
+    answers, from ``reference_data/task_answers.json`` (each pair cites its legal basis)."""
+    raw = json.loads(ANSWERS.read_text(encoding="utf-8"))
+    by_act: dict[str, set[str]] = {}
+    for row in raw["answers"]:
+        by_act.setdefault(row["act"], set()).add(row["task_kind"])
+    return {act: frozenset(kinds) for act, kinds in by_act.items()}
+
+
+async def close_tasks(
+    ctx: ServiceContext,
+    where: ColumnElement[bool],
+    kinds: set[str] | frozenset[str],
+    outcome: str,
+    status: TaskStatus = TaskStatus.DONE,
+) -> list[Task]:
+    """Close the live tasks of these kinds that ``where`` selects (a case's, a finding's):
+    the act answered them (done) or withdrew their reason (cancelled). Locked, then changed
+    in the caller's transaction; a task event for each, for subscribers after commit."""
+    if not kinds:
+        return []
+    now = ctx.clock.now()
+    rows = (
+        (
+            await ctx.session.execute(
+                select(Task)
+                .where(where, Task.kind.in_(sorted(kinds)), Task.status.in_(LIVE))
+                .order_by(Task.id)
+                .with_for_update()
+            )
+        )
+        .scalars()
+        .all()
+    )
+    for t in rows:
+        t.status, t.outcome, t.updated_at = status, outcome, now
+        if status is TaskStatus.DONE:
+            t.completed_at = now
+    await ctx.session.flush()
+    ctx.events.extend(changed(t) for t in rows)
+    return list(rows)
+
+
+async def answer(
+    ctx: ServiceContext, case_id: int, act: str, outcome: str, evidence: dict[str, Any]
+) -> list[int]:
+    """The act answers the case's open tasks of the kinds the data names for it: they are
+    done now, by whoever did the act, so the engine records no breach for work that was
+    done, and the accountability figures count it as done. Audited with the act."""
+    kinds = answers().get(act, frozenset())
+    closed = await close_tasks(ctx, Task.case_id == case_id, kinds, outcome)
+    for t in closed:
+        t.evidence = {**(t.evidence or {}), "answered_by": act, **evidence}
+        if t.assignee_id is None:
+            t.assignee_id = ctx.principal.user_id
+    if closed:
+        await ctx.session.flush()
+        audit.record(
+            ctx,
+            "answer_tasks",
+            "task",
+            [t.id for t in closed],
+            {"act": act, "case_id": case_id, "kinds": sorted({t.kind for t in closed}),
+             **evidence},
+        )
+    return [t.id for t in closed]
 
 
 def changed(task: Task, kind: str = "changed") -> TaskEvent:

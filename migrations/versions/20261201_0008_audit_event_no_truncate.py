@@ -5,7 +5,7 @@ The row triggers of 0001 refuse UPDATE and DELETE, but TRUNCATE fires no row tri
 refuses it for every role, the owner included; the server's own role additionally lacks the
 privilege (api/db_roles.py). SQLite has no TRUNCATE (its ``DELETE`` is caught by 0001).
 
-Revision ID: 0008f
+Revision ID: 0008
 Revises: 0007
 Create Date: 2026-12-01 20:00:00
 """
@@ -14,7 +14,7 @@ from collections.abc import Sequence
 
 from alembic import op
 
-revision: str = "0008f"
+revision: str = "0008"
 down_revision: str | None = "0007"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
