@@ -62,6 +62,12 @@ class Settings:
     max_aliases: int = 30
     max_tokens: int = 2000
     max_page_size: int = 100
+    # Query cost limit (schema/limits.py): an upper bound on the field values a response holds.
+    max_query_cost: int = 5_000
+    # Most ids one nodes(ids:) call may ask for.
+    max_node_ids: int = 100
+    # What an unpaged list (a case's tasks, its timeline) counts as in the cost.
+    cost_list_size: int = 10
     tick_interval_seconds: float = 300.0
     # A TrueType font to embed in documents' PDFs; None references STSong-Light (workflow/pdf.py).
     pdf_font: str | None = None
@@ -99,4 +105,11 @@ class Settings:
             log_level=os.environ.get("LIANBAO_LOG_LEVEL", "INFO"),
             tick_interval_seconds=float(os.environ.get("LIANBAO_TICK_INTERVAL", "300")),
             pdf_font=os.environ.get("LIANBAO_PDF_FONT") or None,
+            max_query_depth=int(os.environ.get("LIANBAO_MAX_QUERY_DEPTH", "12")),
+            max_aliases=int(os.environ.get("LIANBAO_MAX_ALIASES", "30")),
+            max_tokens=int(os.environ.get("LIANBAO_MAX_TOKENS", "2000")),
+            max_page_size=int(os.environ.get("LIANBAO_MAX_PAGE_SIZE", "100")),
+            max_query_cost=int(os.environ.get("LIANBAO_MAX_QUERY_COST", "5000")),
+            max_node_ids=int(os.environ.get("LIANBAO_MAX_NODE_IDS", "100")),
+            cost_list_size=int(os.environ.get("LIANBAO_COST_LIST_SIZE", "10")),
         )

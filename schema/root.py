@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import inspect
 from functools import partial
+from typing import Any
 
 import strawberry
 from graphql import ASTValidationRule, GraphQLError
@@ -15,9 +16,7 @@ from strawberry.extensions import (
     ParserCache,
     ValidationCache,
 )
-from strawberry.extensions.max_aliases import create_validator as alias_validator
-from strawberry.extensions.query_depth_limiter import create_validator as depth_validator
-from strawberry.types import ExecutionContext
+from strawberry.types import ExecutionContext, ExecutionResult
 
 from schema.admin import AdminMutation, AdminQuery
 from schema.case import CaseMutation, CaseQuery
@@ -26,14 +25,17 @@ from schema.context import Info
 from schema.document import DocumentMutation, DocumentQuery
 from schema.employer import EmployerMutation, EmployerQuery
 from schema.enforcement import EnforcementMutation, EnforcementQuery
-from schema.errors import ErrorCodes
+from schema.errors import ErrorCodes, coded
 from schema.finding import FindingMutation, FindingQuery
+from schema.ids import parse_global_id
+from schema.inputs import SCALAR_OVERRIDES, guard_inputs
 from schema.inspection import InspectionMutation, InspectionQuery
 from schema.ladder import LadderMutation, LadderQuery
+from schema.limits import QueryLimits, limits_rule
 from schema.reference import ReferenceQuery
 from schema.task import TaskMutation, TaskQuery, TaskSubscription
 from schema.user import UserQuery
-from workflow.errors import LianbaoError
+from workflow.errors import InvalidInput, LianbaoError, TooManyIds
 
 
 @strawberry.type
@@ -52,25 +54,59 @@ class Query(
     AdminQuery,
 ):
     # Plain resolvers rather than relay.node(): that field binds itself to the first schema
-    # built, and tests (and a production-mode app) build more than one.
+    # built, and tests (and a production-mode app) build more than one. The ids are plain
+    # ``ID``s decoded by schema.ids, so a malformed one is BAD_INPUT, not a resolver crash.
     @strawberry.field(description="Refetch any object by its global id.")
-    async def node(self, info: Info, id: relay.GlobalID) -> relay.Node | None:
-        resolved: relay.Node | None = await id.resolve_node(info, required=False)
-        return resolved
+    async def node(self, info: Info, id: strawberry.ID) -> relay.Node | None:
+        node_type, key = _node_key(info, id, "id")
+        (found,) = await _resolve(info, node_type, [key])
+        return found
 
-    @strawberry.field(description="Refetch several objects by their global ids.")
-    async def nodes(self, info: Info, ids: list[relay.GlobalID]) -> list[relay.Node | None]:
+    @strawberry.field(
+        description="Refetch several objects by their global ids (at most the configured "
+        "number, 100 by default)."
+    )
+    async def nodes(self, info: Info, ids: list[strawberry.ID]) -> list[relay.Node | None]:
+        limit = _limits(info).max_node_ids
+        if len(ids) > limit:
+            raise TooManyIds(
+                f"nodes takes at most {limit} ids", field="ids", limit=limit, size=len(ids)
+            )
+        keys = [_node_key(info, gid, "ids") for gid in ids]
         # One batched lookup per type, not one per id.
         by_type: dict[type[relay.Node], list[str]] = {}
-        for gid in ids:
-            by_type.setdefault(gid.resolve_type(info), []).append(gid.node_id)
+        for node_type, key in keys:
+            by_type.setdefault(node_type, []).append(key)
         found: dict[tuple[str, str], relay.Node | None] = {}
-        for node_type, keys in by_type.items():
-            result = node_type.resolve_nodes(info=info, node_ids=keys, required=False)
-            nodes = await result if inspect.isawaitable(result) else result
-            for key, node in zip(keys, list(nodes), strict=True):
+        for node_type, type_keys in by_type.items():
+            resolved = await _resolve(info, node_type, type_keys)
+            for key, node in zip(type_keys, resolved, strict=True):
                 found[(node_type.__name__, key)] = node
-        return [found[(gid.resolve_type(info).__name__, gid.node_id)] for gid in ids]
+        return [found[(node_type.__name__, key)] for node_type, key in keys]
+
+
+def _node_key(info: Info, gid: str, field: str) -> tuple[type[relay.Node], str]:
+    """The Node type and database key a global id names; BAD_INPUT when the type is unknown
+    or not a Node (``Nope:1``, ``Query:1``)."""
+    parsed = parse_global_id(gid, field)
+    try:
+        node_type = parsed.resolve_type(info)
+    except (ValueError, TypeError) as exc:
+        raise InvalidInput("not the id of an object", field=field) from exc
+    return node_type, parsed.node_id
+
+
+async def _resolve(
+    info: Info, node_type: type[relay.Node], keys: list[str]
+) -> list[relay.Node | None]:
+    result = node_type.resolve_nodes(info=info, node_ids=keys, required=False)
+    nodes = await result if inspect.isawaitable(result) else result
+    return list(nodes)
+
+
+def _limits(info: Info) -> QueryLimits:
+    schema = info.schema
+    return schema.limits if isinstance(schema, LianbaoSchema) else QueryLimits()
 
 
 @strawberry.type
@@ -79,7 +115,22 @@ class Subscription(TaskSubscription):
 
 
 class LianbaoSchema(strawberry.Schema):
-    """Logs only unexpected errors: a FORBIDDEN or a bad cursor is an answer, not a fault."""
+    """Logs only unexpected errors: a FORBIDDEN or a bad cursor is an answer, not a fault.
+
+    Carries its query limits, so that ``nodes`` refuses the same id count the cost rule
+    assumed. Every result, including the parse and validation failures strawberry returns
+    without running the ``on_operation`` hooks to their end, goes through ``coded``.
+    """
+
+    limits: QueryLimits = QueryLimits()
+
+    async def execute(
+        self, *args: Any, **kwargs: Any
+    ) -> ExecutionResult:
+        result = await super().execute(*args, **kwargs)
+        if result.errors:
+            result.errors = [coded(e) for e in result.errors]
+        return result
 
     def process_errors(
         self, errors: list[GraphQLError], execution_context: ExecutionContext | None = None
@@ -106,27 +157,25 @@ class Mutation(
 
 def build_schema(
     *,
-    max_depth: int = 12,
-    max_aliases: int = 30,
+    limits: QueryLimits | None = None,
     max_tokens: int = 2000,
     introspection: bool = True,
 ) -> strawberry.Schema:
     """Build the schema once per process.
 
-    The depth and alias limits are turned into validation rules once here and handed over
+    The depth, alias and cost limits are one validation rule built once here and handed over
     with ``AddValidationRules``: strawberry's own limiter extensions build a new rule per
     request, which defeats ``ValidationCache`` (strawberry issue 4635).
     """
-    rules: list[type[ASTValidationRule]] = [
-        depth_validator(max_depth, None),
-        alias_validator(max_aliases),
-    ]
+    limits = limits or QueryLimits()
+    rules: list[type[ASTValidationRule]] = [limits_rule(limits)]
     if not introspection:
         rules.append(NoSchemaIntrospectionCustomRule)
-    return LianbaoSchema(
+    schema = LianbaoSchema(
         query=Query,
         mutation=Mutation,
         subscription=Subscription,
+        scalar_overrides=SCALAR_OVERRIDES,
         # Factories, not instances: an instance would be shared by concurrent requests. The
         # parse and validation caches are module-level in strawberry, so they still persist.
         extensions=[
@@ -137,3 +186,6 @@ def build_schema(
             partial(ValidationCache, maxsize=512),
         ],
     )
+    schema.limits = limits
+    guard_inputs(schema._schema)
+    return schema

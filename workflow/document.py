@@ -505,7 +505,7 @@ async def issue(
     doc.body, doc.legal_basis = await _render(
         ctx, doc, case, ladder, number=doc.number, issued_on=today
     )
-    _freeze(ctx, doc, agency, today)
+    await _freeze(ctx, doc, agency, today)
     await ctx.session.flush()
     cases.case_event(
         ctx,
@@ -541,10 +541,10 @@ async def _number(ctx: ServiceContext, doc: LegalDocument, cfg: KindConfig, toda
     return agency
 
 
-def _freeze(ctx: ServiceContext, doc: LegalDocument, agency: Agency, today: date) -> None:
+async def _freeze(ctx: ServiceContext, doc: LegalDocument, agency: Agency, today: date) -> None:
     """Print the numbered, rendered document, hash the PDF, and mark it issued."""
     assert doc.number is not None and doc.verification_code is not None
-    doc.pdf = pdf.render(
+    doc.pdf = await pdf.render_async(
         pdf.Printable(
             issuer=agency.name,
             title=doc.title,
@@ -614,7 +614,7 @@ async def issue_standalone(
         )
         .strip()
     )
-    _freeze(ctx, doc, agency, today)
+    await _freeze(ctx, doc, agency, today)
     ctx.session.add(doc)
     await ctx.session.flush()
     audit.record(
