@@ -114,7 +114,7 @@ KEY = 128  # idempotency keys, content types, ids and cursors
 NAME = 200  # a person's or an organisation's name, a title, a file name
 ADDRESS = 500  # a postal address; the people present at a visit
 TEXT = 4000  # a note, a reason, a plan's measures, a summary
-FACTS = 20_000  # the statement of facts printed in a legal document
+FACTS = 4000  # the statement of facts in a legal document (the services say the same)
 JSON_SIZE = 20_000  # an evidence object, serialised
 DEFAULT_TEXT = NAME  # any string input not named below
 

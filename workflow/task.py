@@ -240,9 +240,9 @@ async def complete(
     ctx: ServiceContext, *, task_id: int, expected_version: int | None, outcome: str,
     evidence: dict[str, Any],
 ) -> Task:
+    task = await _task(ctx, task_id, "complete", expected_version)
     if not outcome.strip():
         raise InvalidInput("say what was done", field="outcome")
-    task = await _task(ctx, task_id, "complete", expected_version)
     if task.status not in LIVE:
         raise WrongStage(f"a {task.status} task cannot be completed", field="taskId")
     if task.status is TaskStatus.CLAIMED and task.assignee_id not in (
