@@ -1,18 +1,19 @@
-"""Query size limits checked while validating: depth, aliases and cost (amount of work).
+"""Query size limits: depth, aliases and cost (amount of work), all before any resolver runs.
 
-Why one rule, built once: the limits are a property of the query text alone, so the result is
-cached by ``ValidationCache`` with the rest of validation (strawberry's own per-request limiter
-extensions defeat that cache, strawberry issue 4635). The rule never runs a resolver, so an
-expensive query is refused in microseconds instead of holding the event loop for seconds.
+Depth and aliases depend on the document alone: they are one validation rule built once
+(``limits_rule``), cached with the rest of validation by ``ValidationCache`` (strawberry's
+own per-request limiter extensions defeat that cache, strawberry issue 4635). The cost depends
+on the page sizes requested, which front-ends send in variables, so ``QueryCost`` computes it
+right after validation with the variables at hand, still before execution: an expensive
+query is refused in microseconds instead of holding the event loop for seconds.
 
 Cost model (an upper bound on the field values the response can hold):
 
 - every selected field costs 1, plus the cost of its selection;
 - a field with ``first``/``last`` is a page: the list inside it (``edges``) multiplies its
-  children by the page size requested, the argument's default when absent, and the largest
-  page allowed (``max_page_size``) when the size comes from a variable, because the rule must
-  hold for every value the client can send;
-- ``nodes(ids:)`` multiplies by the number of ids (``max_node_ids`` when from a variable);
+  children by the page size requested (literal or variable), the argument's default when
+  absent (20);
+- ``nodes(ids:)`` multiplies by the number of ids;
 - any other list (``tasks``, ``timeline``) multiplies by ``assumed_list_size``: those lists
   are bounded by the data, not by the query, and nesting them (``cases { tasks { case { tasks
   … } } }``) is exactly what makes a query explode. ``LIST_SIZES`` names the lists whose
@@ -26,12 +27,13 @@ Refusals carry ``extensions.code`` (``QUERY_TOO_COSTLY``, ``QUERY_TOO_DEEP``,
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 from graphql import (
     ASTValidationRule,
+    DocumentNode,
     FieldNode,
     FragmentDefinitionNode,
     FragmentSpreadNode,
@@ -42,16 +44,18 @@ from graphql import (
     GraphQLNonNull,
     GraphQLObjectType,
     GraphQLOutputType,
+    GraphQLSchema,
     InlineFragmentNode,
     IntValueNode,
     ListValueNode,
     OperationDefinitionNode,
     SelectionSetNode,
-    ValidationContext,
     ValidationRule,
     VariableNode,
     get_named_type,
 )
+from graphql import ExecutionResult as GraphQLExecutionResult
+from strawberry.extensions import SchemaExtension
 
 PAGE_ARGUMENTS = ("first", "last")
 ID_LIST_ARGUMENTS = ("ids",)
@@ -85,11 +89,18 @@ def _is_list(type_: GraphQLOutputType) -> bool:
 
 
 class _Walker:
-    def __init__(self, context: ValidationContext, limits: QueryLimits) -> None:
-        self.context = context
+    def __init__(
+        self,
+        schema: GraphQLSchema,
+        fragments: Mapping[str, FragmentDefinitionNode],
+        limits: QueryLimits,
+        variables: Mapping[str, Any] | None = None,
+    ) -> None:
+        self.schema = schema
+        self.fragments = fragments
         self.limits = limits
+        self.variables = variables or {}
         self.aliases = 0
-        self.max_seen_depth = 0
         self._cost_memo: dict[tuple[str, int | None], int] = {}
         self._depth_memo: dict[str, int] = {}
         self._alias_seen: set[int] = set()
@@ -108,7 +119,12 @@ class _Walker:
                 except ValueError:
                     return self.limits.max_page_size
             if isinstance(value, VariableNode):
-                return self.limits.max_page_size
+                # The size requested: the variable's value (coerced later; anything that is
+                # not an integer fails there, so it counts as the default page here).
+                sent = self.variables.get(value.name.value)
+                if isinstance(sent, int) and not isinstance(sent, bool):
+                    return max(sent, 0)
+                return None
             return None  # null or a wrong type: another rule or the resolver refuses it
         return default if isinstance(default, int) and not isinstance(default, bool) else None
 
@@ -123,7 +139,10 @@ class _Walker:
                     if arg.name.value == name:
                         if isinstance(arg.value, ListValueNode):
                             return len(arg.value.values)
-                        return self.limits.max_node_ids
+                        if isinstance(arg.value, VariableNode):
+                            sent = self.variables.get(arg.value.name.value)
+                            return len(sent) if isinstance(sent, list) else 1
+                        return 1
                 return 0
         return None
 
@@ -132,10 +151,10 @@ class _Walker:
     def _type_named(self, name: str | None, fallback: GraphQLNamedType | None) -> Any:
         if name is None:
             return fallback
-        return self.context.schema.get_type(name)
+        return self.schema.get_type(name)
 
     def _fragment(self, name: str) -> FragmentDefinitionNode | None:
-        return self.context.get_fragment(name)
+        return self.fragments.get(name)
 
     def cost(
         self, selection_set: SelectionSetNode | None, parent: Any, page: int | None
@@ -237,8 +256,84 @@ class _Walker:
             self.aliases += 1
 
 
+def _fragments(document: DocumentNode) -> dict[str, FragmentDefinitionNode]:
+    return {
+        d.name.value: d for d in document.definitions if isinstance(d, FragmentDefinitionNode)
+    }
+
+
+def query_cost(
+    schema: GraphQLSchema,
+    document: DocumentNode,
+    operation_name: str | None,
+    variables: Mapping[str, Any] | None,
+    limits: QueryLimits,
+) -> int:
+    """The cost of the operation that will run, with the page sizes its variables request.
+
+    Fragments are costed once per page size (memoised), so the walk stays linear in the
+    document, which the token limit bounds: microseconds for a front-end query.
+    """
+    operations = [d for d in document.definitions if isinstance(d, OperationDefinitionNode)]
+    chosen = [
+        op for op in operations
+        if operation_name is None or (op.name is not None and op.name.value == operation_name)
+    ]
+    if not chosen:
+        return 0
+    op = chosen[0]
+    values = dict(variables or {})
+    for definition in op.variable_definitions or ():
+        name = definition.variable.name.value
+        if name not in values and isinstance(definition.default_value, IntValueNode):
+            values[name] = int(definition.default_value.value)
+    walker = _Walker(schema, _fragments(document), limits, values)
+    return walker.cost(op.selection_set, schema.get_root_type(op.operation), None)
+
+
+class QueryCost(SchemaExtension):
+    """Refuses an operation whose cost is over the limit, after validation and before any
+    resolver runs.
+
+    Why not inside the validation rule: the page sizes requested usually come in variables,
+    which validation (cached per document text) does not see; counting every variable page
+    as the largest allowed refused ordinary front-end queries.
+    """
+
+    def __init__(self, *, limits: QueryLimits) -> None:
+        super().__init__()
+        self.limits = limits
+
+    def on_execute(self) -> Iterator[None]:
+        context = self.execution_context
+        document = context.graphql_document
+        if document is not None and context.result is None:
+            cost = query_cost(
+                context.schema._schema, document, context.operation_name, context.variables,
+                self.limits,
+            )
+            if cost > self.limits.max_cost:
+                context.result = GraphQLExecutionResult(
+                    data=None,
+                    errors=[
+                        GraphQLError(
+                            f"the query would cost {cost}; the cost limit is "
+                            f"{self.limits.max_cost}: ask for smaller pages (first/last), "
+                            "fewer ids or fewer nested lists",
+                            extensions={
+                                "code": "QUERY_TOO_COSTLY",
+                                "cost": cost,
+                                "limit": self.limits.max_cost,
+                            },
+                        )
+                    ],
+                )
+        yield
+
+
 def limits_rule(limits: QueryLimits) -> type[ASTValidationRule]:
-    """A validation rule class carrying ``limits``; build it once per schema."""
+    """A validation rule class carrying ``limits``: depth, aliases and empty selections,
+    which depend on the document alone; build it once per schema."""
 
     class QueryLimitsRule(ValidationRule):
         def enter_selection_set(self, node: SelectionSetNode, *_args: object) -> None:
@@ -255,7 +350,7 @@ def limits_rule(limits: QueryLimits) -> type[ASTValidationRule]:
         def enter_operation_definition(
             self, node: OperationDefinitionNode, *_args: object
         ) -> None:
-            walker = _Walker(self.context, limits)
+            walker = _Walker(self.context.schema, _fragments(self.context.document), limits)
             name = node.name.value if node.name else "anonymous"
             # Counted like strawberry's QueryDepthLimiter (a root field is level 0), so the
             # configured depth keeps its meaning.
@@ -273,16 +368,6 @@ def limits_rule(limits: QueryLimits) -> type[ASTValidationRule]:
                     node, "TOO_MANY_ALIASES", aliases=walker.aliases, limit=limits.max_aliases,
                 )
                 return
-            root = self.context.schema.get_root_type(node.operation)
-            # Fragments are costed once per page size (memoised), so the walk stays linear
-            # in the document, which the token limit bounds.
-            cost = walker.cost(node.selection_set, root, None)
-            if cost > limits.max_cost:
-                self._refuse(
-                    f"'{name}' would cost {cost}; the cost limit is {limits.max_cost}: ask "
-                    "for smaller pages (first/last), fewer ids or fewer nested lists",
-                    node, "QUERY_TOO_COSTLY", cost=cost, limit=limits.max_cost,
-                )
 
         def _refuse(
             self, message: str, node: OperationDefinitionNode, code: str, **extra: int

@@ -31,7 +31,7 @@ from schema.ids import parse_global_id
 from schema.inputs import SCALAR_OVERRIDES, guard_inputs
 from schema.inspection import InspectionMutation, InspectionQuery
 from schema.ladder import LadderMutation, LadderQuery
-from schema.limits import QueryLimits, limits_rule
+from schema.limits import QueryCost, QueryLimits, limits_rule
 from schema.reference import ReferenceQuery
 from schema.task import TaskMutation, TaskQuery, TaskSubscription
 from schema.user import UserQuery
@@ -163,9 +163,10 @@ def build_schema(
 ) -> strawberry.Schema:
     """Build the schema once per process.
 
-    The depth, alias and cost limits are one validation rule built once here and handed over
-    with ``AddValidationRules``: strawberry's own limiter extensions build a new rule per
-    request, which defeats ``ValidationCache`` (strawberry issue 4635).
+    The depth and alias limits are one validation rule built once here and handed over with
+    ``AddValidationRules``: strawberry's own limiter extensions build a new rule per request,
+    which defeats ``ValidationCache`` (strawberry issue 4635). The cost, which depends on the
+    page sizes in the variables, is checked by ``QueryCost`` between validation and execution.
     """
     limits = limits or QueryLimits()
     rules: list[type[ASTValidationRule]] = [limits_rule(limits)]
@@ -184,6 +185,7 @@ def build_schema(
             partial(ParserCache, maxsize=512),
             partial(AddValidationRules, rules),
             partial(ValidationCache, maxsize=512),
+            partial(QueryCost, limits=limits),
         ],
     )
     schema.limits = limits
