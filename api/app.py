@@ -52,6 +52,7 @@ from authz.store import PolicySync
 from models.listen import make_listener
 from models.session import create_engine, session_factory
 from schema.context import Context
+from schema.limits import QueryLimits
 from schema.loaders import Loaders
 from schema.root import build_schema
 from workflow import access_log, pdf
@@ -101,8 +102,14 @@ class LianbaoGraphQL(GraphQL[Context, None]):
         settings = state.settings
         super().__init__(
             build_schema(
-                max_depth=settings.max_query_depth,
-                max_aliases=settings.max_aliases,
+                limits=QueryLimits(
+                    max_depth=settings.max_query_depth,
+                    max_aliases=settings.max_aliases,
+                    max_cost=settings.max_query_cost,
+                    max_page_size=settings.max_page_size,
+                    max_node_ids=settings.max_node_ids,
+                    assumed_list_size=settings.cost_list_size,
+                ),
                 max_tokens=settings.max_tokens,
                 introspection=settings.introspection,
             ),

@@ -98,6 +98,12 @@ class Settings(BaseSettings):
     max_aliases: int = Field(default=30, ge=0)
     max_tokens: int = Field(default=2000, ge=1)
     max_page_size: int = Field(default=100, ge=1)
+    # Query cost limit (schema/limits.py): an upper bound on the field values a response holds.
+    max_query_cost: int = Field(default=5_000, ge=1)
+    # Most ids one nodes(ids:) call may ask for.
+    max_node_ids: int = Field(default=100, ge=1)
+    # What an unpaged list (a case's tasks, its timeline) counts as in the cost.
+    cost_list_size: int = Field(default=10, ge=1)
     # 0 turns the in-server deadline engine off (then run `lianbao tick` from cron).
     tick_interval_seconds: float = Field(
         default=300.0, ge=0, validation_alias="LIANBAO_TICK_INTERVAL"

@@ -28,6 +28,10 @@ class Base(DeclarativeBase):
 # only with a pattern operator class when the database collation is not "C"; the indexes on
 # scope paths say so with ``postgresql_ops`` (SQLite gets ``case_sensitive_like``).
 
+# The largest key a client may send: primary keys are SQL INTEGER (32-bit on PostgreSQL), and a
+# larger number in an id or cursor must be refused as input, not overflow in the driver.
+MAX_INT_KEY = 2**31 - 1
+
 # SQLite only aliases INTEGER PRIMARY KEY to the rowid; BIGINT would never autoincrement there.
 BigId = BigInteger().with_variant(Integer(), "sqlite")
 

@@ -12,7 +12,7 @@ from strawberry import relay
 from models import document as m
 from models.enums import AgencyKind, DocumentStatus, ServiceMethod
 from schema.context import Info
-from schema.ids import node_id
+from schema.ids import node_id, optional_node_id
 from schema.mutation import UserError, run
 from schema.pagination import Connection, keyset_page, to_connection
 from schema.reference import AgencyNode
@@ -228,7 +228,7 @@ class DocumentQuery:
             service.kind_config(f.kind)
         stmt = service.documents_query(
             services,
-            case_id=node_id(f.case_id, "DropoutCase", "caseId") if f.case_id else None,
+            case_id=optional_node_id(f.case_id, "DropoutCase", "caseId"),
             kind=f.kind,
             status=f.status,
             issued_by_my_agency=f.issued_by_my_agency,

@@ -15,7 +15,7 @@ from schema.context import Info
 from schema.document import DocumentNode
 from schema.employer import EmployerNode
 from schema.finding import FindingNode
-from schema.ids import node_id
+from schema.ids import node_id, optional_node_id
 from schema.mutation import UserError, run
 from schema.pagination import Connection, keyset_page, to_connection
 from workflow import enforcement as service
@@ -158,12 +158,8 @@ class EnforcementQuery:
         stmt = service.actions_query(
             services,
             service.EnforcementFilter(
-                employer_id=node_id(f.employer_id, "Employer", "employerId")
-                if f.employer_id
-                else None,
-                inspection_id=node_id(f.inspection_id, "Inspection", "inspectionId")
-                if f.inspection_id
-                else None,
+                employer_id=optional_node_id(f.employer_id, "Employer", "employerId"),
+                inspection_id=optional_node_id(f.inspection_id, "Inspection", "inspectionId"),
                 kind=f.kind,
                 status=f.status,
             ),

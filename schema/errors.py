@@ -1,9 +1,11 @@
 """Error codes in ``extensions``.
 
 Every top-level error carries ``extensions.code``: our own ``LianbaoError`` subclasses give
-theirs; GraphQL syntax and validation failures get ``GRAPHQL_PARSE_FAILED`` /
-``GRAPHQL_VALIDATION_FAILED``; database faults a client can retry (a lock or statement
-timeout, a deadlock, an unreachable database: ``models/faults.py``) get their own code and
+theirs (plus their ``extra``: a limit, a size); GraphQL syntax errors and the token limit get
+``GRAPHQL_PARSE_FAILED``, validation failures ``GRAPHQL_VALIDATION_FAILED``, variables that do
+not coerce to their type (an invalid date, an unknown enum value, ``1e30`` for an ``Int``)
+``BAD_INPUT``; database faults a client can retry (a lock or statement timeout, a deadlock,
+an unreachable database: ``models/faults.py``) get their own code and
 ``extensions.retryable: true``; anything unexpected is logged with the request id and replaced
 by ``INTERNAL`` so no stack detail or data leaks to the client.
 """
@@ -34,6 +36,7 @@ def coded(error: GraphQLError) -> GraphQLError:
         reason = getattr(original, "reason", None)
         if reason:
             extensions["reason"] = reason
+        extensions.update(original.extra)
         return GraphQLError(
             original.message,
             error.nodes,
@@ -43,13 +46,8 @@ def coded(error: GraphQLError) -> GraphQLError:
             original,
             extensions,
         )
-    if original is None or is_input_coercion(error):
-        code = (
-            "GRAPHQL_PARSE_FAILED"
-            if "Syntax Error" in error.message
-            else ("GRAPHQL_VALIDATION_FAILED" if error.path is None else "BAD_INPUT")
-        )
-        extensions["code"] = code
+    if is_request_error(error):
+        extensions["code"] = _request_error_code(error)
         return GraphQLError(
             error.message,
             error.nodes,
@@ -59,7 +57,7 @@ def coded(error: GraphQLError) -> GraphQLError:
             None,
             extensions,
         )
-    fault = classify(original)
+    fault = classify(original) if original is not None else None
     if fault is not None:
         # Not a bug: the database refused or could not serve this now; the client may retry.
         log.warning("database fault %s in resolver: %s", fault.code, original)
@@ -84,14 +82,30 @@ def coded(error: GraphQLError) -> GraphQLError:
     )
 
 
-def is_input_coercion(error: GraphQLError) -> bool:
-    """A variable graphql-core could not coerce (an unknown enum value, a scalar whose parser
-    refused the text): bad input, even though graphql-core keeps the parser's exception as
-    ``original_error``. Its message is graphql-core's own, written for the client."""
-    return error.path is None and (
-        isinstance(error.original_error, GraphQLError)
-        or error.message.startswith("Variable '$")
-    )
+def is_request_error(error: GraphQLError) -> bool:
+    """A failure of the request itself (syntax, validation, variable coercion), not a fault.
+
+    graphql-core reports those before any resolver runs (no ``path``) and points at the
+    document (``nodes`` or ``positions``); a scalar's ``ValueError`` or the inner error of a
+    variable's coercion rides along as ``original_error``. A resolver error without our code
+    has a ``path`` and stays a fault.
+    """
+    original = error.original_error
+    if original is None:
+        return True
+    if error.path is not None:
+        return False
+    return isinstance(original, GraphQLError) or bool(error.nodes) or bool(error.positions)
+
+
+def _request_error_code(error: GraphQLError) -> str:
+    if error.message.startswith("Syntax Error"):
+        return "GRAPHQL_PARSE_FAILED"  # includes the token limit ("Document contains more…")
+    if error.path is not None:
+        return "BAD_INPUT"
+    if error.message.startswith("Variable '$"):
+        return "BAD_INPUT"
+    return "GRAPHQL_VALIDATION_FAILED"
 
 
 class ErrorCodes(SchemaExtension):

@@ -15,7 +15,7 @@ from models.enums import Sex
 from schema.child import ChildNode
 from schema.context import Info
 from schema.employer import EmployerNode
-from schema.ids import node_id
+from schema.ids import node_id, optional_node_id
 from schema.mutation import UserError, run
 from schema.pagination import Connection, keyset_page, to_connection
 from schema.sensitive import SensitiveValue
@@ -199,13 +199,9 @@ class FindingQuery:
         stmt = service.findings_query(
             services,
             service.FindingFilter(
-                inspection_id=node_id(f.inspection_id, "Inspection", "inspectionId")
-                if f.inspection_id
-                else None,
-                employer_id=node_id(f.employer_id, "Employer", "employerId")
-                if f.employer_id
-                else None,
-                case_id=node_id(f.case_id, "DropoutCase", "caseId") if f.case_id else None,
+                inspection_id=optional_node_id(f.inspection_id, "Inspection", "inspectionId"),
+                employer_id=optional_node_id(f.employer_id, "Employer", "employerId"),
+                case_id=optional_node_id(f.case_id, "DropoutCase", "caseId"),
                 under_16=f.under_16,
             ),
         )
@@ -280,9 +276,9 @@ class FindingMutation:
         async def op(ctx: ServiceContext) -> m.LabourFinding:
             data: dict[str, Any] = {
                 "employer_id": node_id(input.employer_id, "Employer", "employerId"),
-                "inspection_id": node_id(input.inspection_id, "Inspection", "inspectionId")
-                if input.inspection_id
-                else None,
+                "inspection_id": optional_node_id(
+                    input.inspection_id, "Inspection", "inspectionId"
+                ),
                 "evidence": tuple(
                     service.Evidence(
                         kind=e.kind,

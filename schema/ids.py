@@ -1,20 +1,51 @@
-"""Global ids in mutation inputs: decoded in one place, refused with one error."""
+"""Global ids: decoded in one place, refused with one error.
+
+Every id a client sends (``node``, ``nodes`` and every ``…Id`` input) comes through here, so
+garbage (``""``, ``"abc"``, ``Child:abc``), a type that does not exist (``Nope:1``) or is not a
+record (``Query:1``), and numbers the database cannot hold (PostgreSQL ``integer`` overflows
+at 2**31) are answered ``BAD_INPUT`` on the field instead of reaching SQL as a fault.
+"""
 
 from __future__ import annotations
 
 import strawberry
 from strawberry import relay
 
+from models.base import MAX_INT_KEY
 from workflow.errors import InvalidInput
+
+
+def db_int(raw: str, what: str, field: str) -> int:
+    """A database key written as decimal text; ``BAD_INPUT`` on ``field`` unless it is a
+    positive integer the key columns can hold (no sign, no spaces, no underscores)."""
+    if not (raw.isascii() and raw.isdigit()) or len(raw) > 10:
+        raise InvalidInput(f"not a {what} id", field=field)
+    value = int(raw)
+    if not 0 < value <= MAX_INT_KEY:
+        raise InvalidInput(f"not a {what} id", field=field)
+    return value
+
+
+def parse_global_id(gid: str, field: str) -> relay.GlobalID:
+    """The decoded id (type name and key), or ``BAD_INPUT`` on ``field``."""
+    try:
+        parsed = relay.GlobalID.from_id(gid)
+    except (ValueError, TypeError) as exc:
+        raise InvalidInput("not a valid id", field=field) from exc
+    db_int(parsed.node_id, parsed.type_name or "valid", field)
+    return parsed
 
 
 def node_id(gid: strawberry.ID, type_name: str, field: str) -> int:
     """The database id inside a Relay global id of ``type_name``; BAD_INPUT on ``field``
-    for anything else (another type's id, garbage)."""
-    try:
-        parsed = relay.GlobalID.from_id(gid)
-        if parsed.type_name != type_name:
-            raise ValueError(parsed.type_name)
-        return int(parsed.node_id)
-    except (ValueError, TypeError) as exc:
-        raise InvalidInput(f"not a {type_name} id", field=field) from exc
+    for anything else (another type's id, garbage, a number out of the key range)."""
+    parsed = parse_global_id(gid, field)
+    if parsed.type_name != type_name:
+        raise InvalidInput(f"not a {type_name} id", field=field)
+    return int(parsed.node_id)
+
+
+def optional_node_id(gid: strawberry.ID | None, type_name: str, field: str) -> int | None:
+    """``node_id`` for an optional id: absent (null) is None; anything sent, even ``""``, is
+    decoded, so a malformed filter is refused instead of silently dropped."""
+    return None if gid is None else node_id(gid, type_name, field)

@@ -15,7 +15,7 @@ from schema.context import Info
 from schema.employer import EmployerNode
 from schema.enforcement import EnforcementNode
 from schema.finding import FindingNode
-from schema.ids import node_id
+from schema.ids import node_id, optional_node_id
 from schema.mutation import UserError, run
 from schema.pagination import Connection, keyset_page, to_connection
 from schema.reference import AgencyNode
@@ -223,12 +223,8 @@ class InspectionQuery:
             services,
             service.InspectionFilter(
                 status=f.status,
-                campaign_id=node_id(f.campaign_id, "InspectionCampaign", "campaignId")
-                if f.campaign_id
-                else None,
-                employer_id=node_id(f.employer_id, "Employer", "employerId")
-                if f.employer_id
-                else None,
+                campaign_id=optional_node_id(f.campaign_id, "InspectionCampaign", "campaignId"),
+                employer_id=optional_node_id(f.employer_id, "Employer", "employerId"),
                 planned_from=f.planned_from,
                 planned_to=f.planned_to,
             ),
@@ -354,9 +350,7 @@ class InspectionMutation:
                     )
                     for p in input.participants
                 ],
-                campaign_id=node_id(input.campaign_id, "InspectionCampaign", "campaignId")
-                if input.campaign_id
-                else None,
+                campaign_id=optional_node_id(input.campaign_id, "InspectionCampaign", "campaignId"),
                 township_code=input.township_code,
             )
 

@@ -18,6 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import InstrumentedAttribute
 from strawberry import relay
 
+from models.base import MAX_INT_KEY
 from workflow.errors import InvalidInput
 
 T = TypeVar("T")
@@ -35,7 +36,11 @@ def decode_cursor(prefix: str, cursor: str) -> int:
         kind, _, raw = base64.urlsafe_b64decode(cursor.encode()).decode().partition(":")
         if kind != prefix:
             raise ValueError(kind)
-        return int(raw)
+        # A key the INTEGER column cannot hold would overflow in the driver (PostgreSQL).
+        key = int(raw)
+        if not -MAX_INT_KEY <= key <= MAX_INT_KEY:
+            raise ValueError(raw)
+        return key
     except (ValueError, binascii.Error, UnicodeDecodeError) as exc:
         raise InvalidInput("the cursor is not valid for this list", field="after") from exc
 

@@ -17,8 +17,6 @@ from strawberry.extensions import (
     ParserCache,
     SchemaExtension,
 )
-from strawberry.extensions.max_aliases import create_validator as alias_validator
-from strawberry.extensions.query_depth_limiter import create_validator as depth_validator
 from strawberry.schema.validation_rules.maybe_null import MaybeNullValidationRule
 from strawberry.schema.validation_rules.one_of import OneOfInputValidationRule
 from strawberry.types import ExecutionContext, ExecutionResult
@@ -30,14 +28,17 @@ from schema.context import Info
 from schema.document import DocumentMutation, DocumentQuery
 from schema.employer import EmployerMutation, EmployerQuery
 from schema.enforcement import EnforcementMutation, EnforcementQuery
-from schema.errors import ErrorCodes, coded, is_input_coercion
+from schema.errors import ErrorCodes, coded, is_request_error
 from schema.finding import FindingMutation, FindingQuery
+from schema.ids import parse_global_id
+from schema.inputs import SCALAR_OVERRIDES, guard_inputs
 from schema.inspection import InspectionMutation, InspectionQuery
 from schema.ladder import LadderMutation, LadderQuery
+from schema.limits import QueryCost, QueryLimits, limits_rule
 from schema.reference import ReferenceQuery
 from schema.task import TaskMutation, TaskQuery, TaskSubscription
 from schema.user import UserQuery
-from workflow.errors import LianbaoError
+from workflow.errors import InvalidInput, LianbaoError, TooManyIds
 
 
 @strawberry.type
@@ -56,25 +57,59 @@ class Query(
     AdminQuery,
 ):
     # Plain resolvers rather than relay.node(): that field binds itself to the first schema
-    # built, and tests (and a production-mode app) build more than one.
+    # built, and tests (and a production-mode app) build more than one. The ids are plain
+    # ``ID``s decoded by schema.ids, so a malformed one is BAD_INPUT, not a resolver crash.
     @strawberry.field(description="Refetch any object by its global id.")
-    async def node(self, info: Info, id: relay.GlobalID) -> relay.Node | None:
-        resolved: relay.Node | None = await id.resolve_node(info, required=False)
-        return resolved
+    async def node(self, info: Info, id: strawberry.ID) -> relay.Node | None:
+        node_type, key = _node_key(info, id, "id")
+        (found,) = await _resolve(info, node_type, [key])
+        return found
 
-    @strawberry.field(description="Refetch several objects by their global ids.")
-    async def nodes(self, info: Info, ids: list[relay.GlobalID]) -> list[relay.Node | None]:
+    @strawberry.field(
+        description="Refetch several objects by their global ids (at most the configured "
+        "number, 100 by default)."
+    )
+    async def nodes(self, info: Info, ids: list[strawberry.ID]) -> list[relay.Node | None]:
+        limit = _limits(info).max_node_ids
+        if len(ids) > limit:
+            raise TooManyIds(
+                f"nodes takes at most {limit} ids", field="ids", limit=limit, size=len(ids)
+            )
+        keys = [_node_key(info, gid, "ids") for gid in ids]
         # One batched lookup per type, not one per id.
         by_type: dict[type[relay.Node], list[str]] = {}
-        for gid in ids:
-            by_type.setdefault(gid.resolve_type(info), []).append(gid.node_id)
+        for node_type, key in keys:
+            by_type.setdefault(node_type, []).append(key)
         found: dict[tuple[str, str], relay.Node | None] = {}
-        for node_type, keys in by_type.items():
-            result = node_type.resolve_nodes(info=info, node_ids=keys, required=False)
-            nodes = await result if inspect.isawaitable(result) else result
-            for key, node in zip(keys, list(nodes), strict=True):
+        for node_type, type_keys in by_type.items():
+            resolved = await _resolve(info, node_type, type_keys)
+            for key, node in zip(type_keys, resolved, strict=True):
                 found[(node_type.__name__, key)] = node
-        return [found[(gid.resolve_type(info).__name__, gid.node_id)] for gid in ids]
+        return [found[(node_type.__name__, key)] for node_type, key in keys]
+
+
+def _node_key(info: Info, gid: str, field: str) -> tuple[type[relay.Node], str]:
+    """The Node type and database key a global id names; BAD_INPUT when the type is unknown
+    or not a Node (``Nope:1``, ``Query:1``)."""
+    parsed = parse_global_id(gid, field)
+    try:
+        node_type = parsed.resolve_type(info)
+    except (ValueError, TypeError) as exc:
+        raise InvalidInput("not the id of an object", field=field) from exc
+    return node_type, parsed.node_id
+
+
+async def _resolve(
+    info: Info, node_type: type[relay.Node], keys: list[str]
+) -> list[relay.Node | None]:
+    result = node_type.resolve_nodes(info=info, node_ids=keys, required=False)
+    nodes = await result if inspect.isawaitable(result) else result
+    return list(nodes)
+
+
+def _limits(info: Info) -> QueryLimits:
+    schema = info.schema
+    return schema.limits if isinstance(schema, LianbaoSchema) else QueryLimits()
 
 
 @strawberry.type
@@ -104,6 +139,9 @@ class LianbaoSchema(strawberry.Schema):
             kwargs["hide_suggestions"] = True
         return kwargs
 
+    # Its query limits, so that ``nodes`` refuses the same id count the cost rule assumed.
+    limits: QueryLimits = QueryLimits()
+
     async def execute(self, *args: Any, **kwargs: Any) -> ExecutionResult:
         """Code every error once more: a syntax error raised by ``ParserCache`` escapes the
         operation hooks (so ``ErrorCodes`` never sees it) and would reach the client bare."""
@@ -116,7 +154,7 @@ class LianbaoSchema(strawberry.Schema):
         self, errors: list[GraphQLError], execution_context: ExecutionContext | None = None
     ) -> None:
         unexpected = [e for e in errors if not isinstance(e.original_error, LianbaoError)
-                      and e.original_error is not None and not is_input_coercion(e)]
+                      and e.original_error is not None and not is_request_error(e)]
         super().process_errors(unexpected, execution_context)
 
 
@@ -166,29 +204,28 @@ class CachedValidation(SchemaExtension):
 
 def build_schema(
     *,
-    max_depth: int = 12,
-    max_aliases: int = 30,
+    limits: QueryLimits | None = None,
     max_tokens: int = 2000,
     introspection: bool = True,
 ) -> strawberry.Schema:
     """Build the schema once per process.
 
-    The depth and alias limits are turned into validation rules once here and handed over
-    with ``AddValidationRules``: strawberry's own limiter extensions build a new rule per
-    request, which defeats ``ValidationCache`` (strawberry issue 4635).
+    The depth and alias limits are one validation rule built once here and handed over with
+    ``AddValidationRules``: strawberry's own limiter extensions build a new rule per request,
+    which defeats ``ValidationCache`` (strawberry issue 4635). The cost, which depends on the
+    page sizes in the variables, is checked by ``QueryCost`` between validation and execution.
     """
-    rules: list[type[ASTValidationRule]] = [
-        depth_validator(max_depth, None),
-        alias_validator(max_aliases),
-    ]
+    limits = limits or QueryLimits()
+    rules: list[type[ASTValidationRule]] = [limits_rule(limits)]
     if not introspection:
         rules.append(NoSchemaIntrospectionCustomRule)
     # Without introspection the schema is not public: no "Did you mean …?" either.
     hide_suggestions = not introspection
-    return LianbaoSchema(
+    schema = LianbaoSchema(
         query=Query,
         mutation=Mutation,
         subscription=Subscription,
+        scalar_overrides=SCALAR_OVERRIDES,
         # Factories, not instances: an instance would be shared by concurrent requests. The
         # parse and validation caches are module-level in strawberry, so they still persist.
         extensions=[
@@ -197,6 +234,10 @@ def build_schema(
             partial(ParserCache, maxsize=512),
             partial(AddValidationRules, rules),
             partial(CachedValidation, hide_suggestions=hide_suggestions),
+            partial(QueryCost, limits=limits),
         ],
         hide_suggestions=hide_suggestions,
     )
+    schema.limits = limits
+    guard_inputs(schema._schema)
+    return schema

@@ -22,7 +22,7 @@ from schema.pagination import Connection, Page, check_first, to_connection
 from workflow import task as service
 from workflow.calendar import local_date
 from workflow.context import ServiceContext
-from workflow.errors import Unauthenticated
+from workflow.errors import InvalidInput, Unauthenticated
 from workflow.events import RESYNC
 
 if TYPE_CHECKING:
@@ -252,8 +252,11 @@ class CompleteTaskInput:
     task_id: strawberry.ID
     expected_version: int
     outcome: str
-    evidence: Any = strawberry.field(default_factory=dict, graphql_type=strawberry.scalars.JSON,
-                                     description="Metadata: photos' hashes, visit notes…")
+    # Default null, not {}: graphql-core cannot print an object as a JSON scalar's default,
+    # so `= {}` broke the standard introspection query.
+    evidence: Any = strawberry.field(
+        default=None, graphql_type=strawberry.scalars.JSON | None,
+        description="Metadata (a JSON object): photos' hashes, visit notes…; null means {}.")
 
 
 async def _task_op(info: Info, op: Any) -> TaskPayload:
@@ -273,19 +276,17 @@ class TaskMutation:
     @strawberry.mutation(description="Supervisors: assign or reassign a task to a member.")
     async def assign_task(self, info: Info, input: AssignTaskInput) -> TaskPayload:
         async def op(ctx: ServiceContext) -> m.Task:
-            try:
-                parsed = relay.GlobalID.from_id(input.user_id)
-                user_id = int(parsed.node_id) if parsed.type_name == "User" else -1
-            except (ValueError, TypeError):
-                user_id = -1
             return await service.assign(ctx, task_id=node_id(input.task_id, "Task", "taskId"),
-                                        user_id=user_id, expected_version=input.expected_version)
+                                        user_id=node_id(input.user_id, "User", "userId"),
+                                        expected_version=input.expected_version)
         return await _task_op(info, op)
 
     @strawberry.mutation(description="Complete a task with its outcome and evidence.")
     async def complete_task(self, info: Info, input: CompleteTaskInput) -> TaskPayload:
         async def op(ctx: ServiceContext) -> m.Task:
-            evidence = input.evidence if isinstance(input.evidence, dict) else {}
+            evidence = {} if input.evidence is None else input.evidence
+            if not isinstance(evidence, dict):
+                raise InvalidInput("evidence must be a JSON object", field="evidence")
             return await service.complete(ctx, task_id=node_id(input.task_id, "Task", "taskId"),
                                           expected_version=input.expected_version,
                                           outcome=input.outcome, evidence=evidence)

@@ -21,8 +21,9 @@ from graphql import (
 from sqlalchemy import event
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from api.settings import Settings
 from schema.root import build_schema
-from tests.conftest import NOW, Api, Database
+from tests.conftest import NOW, TEST_SECRET, Api, Database
 from tests.test_cases import report
 from workflow import uscc
 from workflow.clock import FixedClock
@@ -230,6 +231,18 @@ async def _raw_reads(api: Api, sessions: async_sessionmaker[AsyncSession]) -> No
     """Police read twelve ID numbers: twelve access-log entries."""
     await api.gql("{ children(first: 12) { edges { node { nationalId { value } } } } }",
                   user="police_officer")
+
+
+@pytest.fixture
+def settings_factory() -> Callable[[str], Settings]:
+    """The walk below selects every field three levels deep, far over the query cost limit a
+    front-end lives with: this module counts statements, so it lifts that one limit."""
+
+    def make(url: str) -> Settings:
+        return Settings(database_url=url, jwt_secret=TEST_SECRET, environment="development",
+                        max_query_cost=10_000_000)
+
+    return make
 
 
 # connection -> (reader, seed)

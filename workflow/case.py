@@ -48,7 +48,7 @@ from workflow.calendar import local_date
 from workflow.child import GROUP_FIELD, child_allowed
 from workflow.context import ServiceContext
 from workflow.engine import Calendars, Entering, advance_due, enter_steps, refresh_next_due
-from workflow.errors import Conflict, Duplicate, InvalidInput, NotFound, WrongStage
+from workflow.errors import Conflict, Duplicate, Forbidden, InvalidInput, NotFound, WrongStage
 from workflow.ladder import current_ladder, get_ladder
 from workflow.task import changed
 
@@ -291,16 +291,18 @@ async def report_absence(
 
     One open case per child: a second report adds to the open case instead of opening one.
     """
-    today = local_date(ctx.clock.now())
-    if first_absence > today:
-        raise InvalidInput("the first absence cannot be in the future", field="firstAbsence")
-    if first_absence < today - timedelta(days=365):
-        raise InvalidInput("the first absence is more than a year ago", field="firstAbsence")
+    # The record first, then the caller's right on it, then the input: an answer about the
+    # input would otherwise tell a caller without rights something about the record.
     child = await ctx.session.get(Child, child_id)
     if child is None or not child_allowed(ctx, child, "child", "read"):
         raise NotFound("no such child", field="childId")
     if not child_allowed(ctx, child, OBJ, "report_absence"):
         ctx.authz.require(ctx.principal, OBJ, "report_absence", child.scope_path)
+    today = local_date(ctx.clock.now())
+    if first_absence > today:
+        raise InvalidInput("the first absence cannot be in the future", field="firstAbsence")
+    if first_absence < today - timedelta(days=365):
+        raise InvalidInput("the first absence is more than a year ago", field="firstAbsence")
     case, _ = await open_or_join(ctx, child, first_absence, note)
     return case
 
@@ -612,9 +614,11 @@ async def close_case(
     destination_code: str | None = None,
     police_reference: str | None = None,
 ) -> DropoutCase:
+    # Authorized before the reason is judged: "use recordReturn" told a caller who may not
+    # touch the case that it exists.
+    case = await _case(ctx, case_id, "close")
     if reason is ClosureReason.RETURNED:
         raise InvalidInput("use recordReturn for a pupil back at school", field="reason")
-    case = await _case(ctx, case_id, "close")
     _check_version(case, expected_version)
     details: dict[str, Any] = {}
     destination: Jurisdiction | None = None
@@ -717,9 +721,9 @@ def _plain(values: dict[str, Any]) -> dict[str, Any]:
 async def reopen_case(
     ctx: ServiceContext, *, case_id: int, expected_version: int | None, reason: str
 ) -> DropoutCase:
+    case = await _case(ctx, case_id, "reopen")
     if not reason.strip():
         raise InvalidInput("say why the case is reopened", field="reason")
-    case = await _case(ctx, case_id, "reopen")
     _check_version(case, expected_version)
     if case.status is not CaseStatus.CLOSED:
         raise WrongStage("only a closed case can be reopened", field="caseId")
@@ -831,10 +835,22 @@ async def escalate(
     action): allowed to the agency whose duty it is, only as the case's next step, and only
     once the deadline it waits for has passed."""
     case = await _case(ctx, case_id, "read")
+    ladder = await get_ladder(ctx.session, case.ladder_id)
+
+    def may_enter(s: LadderStep) -> bool:
+        if s.document_kind:
+            return ctx.authz.allowed(
+                ctx.principal, f"document:{s.document_kind}", "issue", case.scope_path, case.stage
+            )
+        return ctx.authz.allowed(ctx.principal, OBJ, "escalate", case.scope_path, case.stage)
+
+    # A reader who may enter none of the ladder's steps is refused before the version, the
+    # status or the step named are judged (each would tell it about the case).
+    if not any(may_enter(s) for s in ladder.steps):
+        raise Forbidden()
     _check_version(case, expected_version)
     if case.status is not CaseStatus.OPEN:
         raise WrongStage("the case is closed", field="caseId")
-    ladder = await get_ladder(ctx.session, case.ladder_id)
     step = next((s for s in ladder.steps if s.code == step_code), None)
     if step is None:
         raise InvalidInput(f"the case's ladder has no step {step_code!r}", field="stepCode")
@@ -931,9 +947,9 @@ async def attachments_of(
 
 
 async def add_note(ctx: ServiceContext, *, case_id: int, text: str) -> CaseEvent:
+    case = await _case(ctx, case_id, "note")
     if not text.strip():
         raise InvalidInput("the note is empty", field="text")
-    case = await _case(ctx, case_id, "note")
     event = _event(ctx, case, "note", text.strip())
     await ctx.session.flush()
     audit.record(ctx, "add_case_note", "dropout_case", [case.id], {"event_id": event.id})

@@ -605,13 +605,25 @@ async def draft(
     amount: int | None = None,
 ) -> LegalDocument:
     """拟稿: a draft on the case, with what the template needs; nothing is numbered yet."""
-    cfg = kind_config(kind)
-    if cfg.via_enforcement:
+    # The case and the caller's right first: judging the kind before told a caller who may
+    # not draft here (market supervision asking for a penalty decision) WRONG_STAGE.
+    case = await cases.lock_case(ctx, case_id)
+    kinds = config().kinds
+    if kind not in kinds or kinds[kind].via_enforcement:
+        # Only a caller who may draft some document on this case at its stage hears what is
+        # wrong with the kind; anyone else is simply not allowed.
+        if not any(
+            ctx.authz.allowed(ctx.principal, f"document:{k}", "draft", case.scope_path, case.stage)
+            for k, c in kinds.items()
+            if not c.via_enforcement
+        ):
+            raise Forbidden()
+        kind_config(kind)  # BAD_INPUT for a kind that does not exist
         raise WrongStage(
             f"a {kind} is issued as an enforcement action on the employer", field="kind"
         )
-    case = await cases.lock_case(ctx, case_id)
     ctx.authz.require(ctx.principal, f"document:{kind}", "draft", case.scope_path, case.stage)
+    cfg = kind_config(kind)
     issuer = _require_issuer(ctx)
     if case.status is not CaseStatus.OPEN:
         raise WrongStage("the case is closed", field="caseId")
@@ -710,7 +722,7 @@ async def issue(
     doc.body, doc.legal_basis = await _render(
         ctx, doc, case, ladder, number=doc.number, issued_on=today
     )
-    _freeze(ctx, doc, agency, today)
+    await _freeze(ctx, doc, agency, today)
     await ctx.session.flush()
     cases.case_event(
         ctx,
@@ -750,10 +762,10 @@ async def _number(ctx: ServiceContext, doc: LegalDocument, cfg: KindConfig, toda
     return agency
 
 
-def _freeze(ctx: ServiceContext, doc: LegalDocument, agency: Agency, today: date) -> None:
+async def _freeze(ctx: ServiceContext, doc: LegalDocument, agency: Agency, today: date) -> None:
     """Print the numbered, rendered document, hash the PDF, and mark it issued."""
     assert doc.number is not None and doc.verification_code is not None
-    doc.pdf = pdf.render(
+    doc.pdf = await pdf.render_async(
         pdf.Printable(
             issuer=agency.name,
             title=doc.title,
@@ -816,7 +828,7 @@ async def issue_standalone(
             "basis": doc.legal_basis,
         },
     )
-    _freeze(ctx, doc, agency, today)
+    await _freeze(ctx, doc, agency, today)
     ctx.session.add(doc)
     await ctx.session.flush()
     audit.record(

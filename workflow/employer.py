@@ -112,9 +112,9 @@ async def register(
     legal_representative: str = "",
     licence_status: LicenceStatus = LicenceStatus.ACTIVE,
 ) -> Employer:
-    info = parse_credit_code(credit_code)
     township = await _township(ctx, township_code)
     ctx.authz.require(ctx.principal, OBJ, "write", township.path)
+    info = parse_credit_code(credit_code)
     if licence_status is LicenceStatus.REVOKED:
         raise WrongStage("a licence is revoked by a numbered decision", field="licenceStatus")
     employer = Employer(

@@ -14,6 +14,8 @@ class LianbaoError(Exception):
         super().__init__(message)
         self.message = message
         self.field = field
+        # Machine-readable detail for ``extensions`` (a limit and the size sent).
+        self.extra: dict[str, object] = {}
 
 
 class Unauthenticated(LianbaoError):
@@ -27,6 +29,27 @@ class Forbidden(LianbaoError):
 
     def __init__(self, message: str = "not allowed", *, field: str | None = None) -> None:
         super().__init__(message, field=field)
+
+
+class LimitExceeded(LianbaoError):
+    """A request over one of the server's size limits; a top-level error that names the
+    limit (``extensions.limit``) and what was sent, so a client can split its request."""
+
+    code = "LIMIT_EXCEEDED"
+
+    def __init__(self, message: str, *, field: str | None = None, **extra: object) -> None:
+        super().__init__(message, field=field)
+        self.extra = dict(extra)
+
+
+class TooManyIds(LimitExceeded):
+    code = "TOO_MANY_IDS"
+
+
+class TextTooLong(LimitExceeded):
+    """A free-text input longer than its field's limit (schema/inputs.py)."""
+
+    code = "TEXT_TOO_LONG"
 
 
 class UserError(LianbaoError):

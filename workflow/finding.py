@@ -216,6 +216,9 @@ def _check(data: FindingIn, today: date) -> None:
 
 async def record(ctx: ServiceContext, data: FindingIn) -> LabourFinding:
     """Record a finding; open or join the child's case and create each agency's task."""
+    # The employer and the caller's right over it first, then the input.
+    employer = await visible_employer(ctx, data.employer_id)
+    ctx.authz.require(ctx.principal, OBJ, "write", employer.scope_path)
     today = local_date(ctx.clock.now())
     _check(data, today)
     key = data.idempotency_key.strip()
@@ -224,8 +227,6 @@ async def record(ctx: ServiceContext, data: FindingIn) -> LabourFinding:
     if replay is not None:
         return replay
 
-    employer = await visible_employer(ctx, data.employer_id)
-    ctx.authz.require(ctx.principal, OBJ, "write", employer.scope_path)
     rules = rules_for(employer.district_code)
     inspection: Inspection | None = None
     if data.inspection_id is not None:

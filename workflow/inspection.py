@@ -269,13 +269,15 @@ async def plan(
     """Plan an inspection: its employers and the agencies joining the lead."""
     agency_id, jurisdiction = _lead(ctx)
     district = await _district(ctx, jurisdiction)
+    # The right over the district first, then the township named in the input.
+    ctx.authz.require(ctx.principal, OBJ, "write", district.path)
     scope = district.path
     if township_code is not None:
         township = await ctx.session.get(Jurisdiction, township_code)
         if township is None or township.parent_code != district.code:
             raise InvalidInput("not a township of the lead's district", field="townshipCode")
         scope = township.path
-    ctx.authz.require(ctx.principal, OBJ, "write", scope)
+        ctx.authz.require(ctx.principal, OBJ, "write", scope)
     if not title.strip() or len(title.strip()) > 200:
         raise InvalidInput("an inspection has a title of 1 to 200 characters", field="title")
     today = local_date(ctx.clock.now())

@@ -244,19 +244,26 @@ async def read_current(ctx: ServiceContext, jurisdiction_code: str) -> Ladder:
     return await current_ladder(ctx.session, jurisdiction_code)
 
 
+async def _managed(ctx: ServiceContext, jurisdiction_code: str) -> Jurisdiction:
+    """The jurisdiction whose ladder changes, if the caller manages ladders there: asked
+    before the template, name or steps are judged, so a caller without the right learns
+    nothing from the validation."""
+    j = await ctx.session.get(Jurisdiction, jurisdiction_code)
+    if j is None:
+        raise NotFound("no such jurisdiction", field="jurisdictionCode")
+    ctx.authz.require(ctx.principal, "ladder", "manage", j.path)
+    return j
+
+
 async def _new_version(
     ctx: ServiceContext,
-    jurisdiction_code: str,
+    j: Jurisdiction,
     code: str,
     name: str,
     description: str,
     based_on: str | None,
     steps: Sequence[StepSpec],
 ) -> Ladder:
-    j = await ctx.session.get(Jurisdiction, jurisdiction_code)
-    if j is None:
-        raise NotFound("no such jurisdiction", field="jurisdictionCode")
-    ctx.authz.require(ctx.principal, "ladder", "manage", j.path)
     latest = (
         await ctx.session.execute(
             select(func.max(Ladder.version)).where(Ladder.jurisdiction_code == j.code)
@@ -286,6 +293,7 @@ async def _new_version(
 
 
 async def adopt_template(ctx: ServiceContext, jurisdiction_code: str, template: str) -> Ladder:
+    j = await _managed(ctx, jurisdiction_code)
     tpl = templates().get(template)
     if tpl is None:
         raise InvalidInput(
@@ -293,7 +301,7 @@ async def adopt_template(ctx: ServiceContext, jurisdiction_code: str, template: 
         )
     return await _new_version(
         ctx,
-        jurisdiction_code,
+        j,
         template,
         tpl["name"],
         tpl.get("description", ""),
@@ -305,8 +313,7 @@ async def adopt_template(ctx: ServiceContext, jurisdiction_code: str, template: 
 async def define_ladder(
     ctx: ServiceContext, jurisdiction_code: str, name: str, steps: Sequence[dict[str, Any]]
 ) -> Ladder:
+    j = await _managed(ctx, jurisdiction_code)
     if not name.strip():
         raise InvalidInput("a ladder needs a name", field="name")
-    return await _new_version(
-        ctx, jurisdiction_code, "custom", name.strip(), "", None, parse_steps(steps)
-    )
+    return await _new_version(ctx, j, "custom", name.strip(), "", None, parse_steps(steps))

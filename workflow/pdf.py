@@ -10,7 +10,9 @@ and reportlab embeds the subset it uses. Output is byte-for-byte reproducible
 
 from __future__ import annotations
 
+import asyncio
 import io
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from xml.sax.saxutils import escape
@@ -51,6 +53,17 @@ class Printable:
     issued_on: str
     verification_code: str
     basis: str
+
+
+# Rendering is CPU-bound (tens of milliseconds a page) and reportlab keeps module state, so
+# documents are rendered one at a time on a worker thread: the event loop keeps serving
+# other requests meanwhile.
+_RENDERER = ThreadPoolExecutor(max_workers=1, thread_name_prefix="lianbao-pdf")
+
+
+async def render_async(doc: Printable) -> bytes:
+    """``render`` off the event loop."""
+    return await asyncio.get_running_loop().run_in_executor(_RENDERER, render, doc)
 
 
 def render(doc: Printable) -> bytes:

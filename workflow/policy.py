@@ -34,13 +34,15 @@ def _reload_after_commit(ctx: ServiceContext) -> None:
 
 
 async def add_rule(ctx: ServiceContext, rule: Rule) -> AuthzRule:
+    # The right over the rule's domain first: a caller who may not manage it learns nothing
+    # from the rule's validation.
+    ctx.authz.require(ctx.principal, "policy", "manage", rule.domain)
     try:
         rule.validate()
     except PolicyError as exc:
         raise InvalidInput(str(exc), field="rule") from exc
     if rule.domain == "*":
         raise InvalidInput("rules added through the API must name a domain", field="domain")
-    ctx.authz.require(ctx.principal, "policy", "manage", rule.domain)
     row = AuthzRule(
         role=rule.role,
         domain=rule.domain,
@@ -71,11 +73,11 @@ async def add_rule(ctx: ServiceContext, rule: Rule) -> AuthzRule:
 
 async def remove_rule(ctx: ServiceContext, rule_id: int) -> AuthzRule:
     row = await ctx.session.get(AuthzRule, rule_id)
-    if row is None:
+    if row is None or not ctx.authz.allowed(ctx.principal, "policy", "manage", row.domain):
+        # Same answer for "not yours" and "not there".
         raise NotFound("no such rule", field="ruleId")
     if row.domain == "*":
         raise InvalidInput("shipped rules change with a release of the policy file", field="ruleId")
-    ctx.authz.require(ctx.principal, "policy", "manage", row.domain)
     await ctx.session.delete(row)
     version = await bump_version(ctx.session)
     audit.record(

@@ -22,6 +22,7 @@ from sqlalchemy import ColumnElement, Select, and_, exists, func, or_, select
 
 from authz.enforcer import domain_covers
 from authz.filters import scope_filter
+from models.base import MAX_INT_KEY
 from models.case import DropoutCase
 from models.child import ChildGroup
 from models.enums import CaseStage, SpecialGroup, TaskStatus
@@ -130,7 +131,16 @@ def _decode(cursor: str, order: TaskOrder) -> tuple[Any, int]:
         kind, value, key = json.loads(base64.urlsafe_b64decode(cursor.encode()).decode())
         if kind != order.value:
             raise ValueError(kind)
-        return _SORT[order][1](value), int(key)
+        sort_key, row_key = _SORT[order][1](value), int(key)
+        # Values the columns cannot hold or compare (an overflowing integer, a time without
+        # its offset) would fail in the driver: they are a bad cursor, not a fault.
+        if not -MAX_INT_KEY <= row_key <= MAX_INT_KEY:
+            raise ValueError(key)
+        if isinstance(sort_key, int) and not -MAX_INT_KEY <= sort_key <= MAX_INT_KEY:
+            raise ValueError(value)
+        if isinstance(sort_key, datetime) and sort_key.tzinfo is None:
+            raise ValueError(value)
+        return sort_key, row_key
     except (ValueError, TypeError, binascii.Error, json.JSONDecodeError) as exc:
         raise InvalidInput("the cursor is not valid for this list and order",
                            field="after") from exc
@@ -233,9 +243,9 @@ async def complete(
     ctx: ServiceContext, *, task_id: int, expected_version: int | None, outcome: str,
     evidence: dict[str, Any],
 ) -> Task:
+    task = await _task(ctx, task_id, "complete", expected_version)
     if not outcome.strip():
         raise InvalidInput("say what was done", field="outcome")
-    task = await _task(ctx, task_id, "complete", expected_version)
     if task.status not in LIVE:
         raise WrongStage(f"a {task.status} task cannot be completed", field="taskId")
     if task.status is TaskStatus.CLAIMED and task.assignee_id not in (

@@ -94,12 +94,12 @@ async def _agency(ctx: ServiceContext, agency_id: int) -> Agency:
 async def create_user(
     ctx: ServiceContext, *, username: str, display_name: str, agency_id: int
 ) -> User:
+    agency = await _agency(ctx, agency_id)
+    ctx.authz.require(ctx.principal, "user", "manage", agency.scope_path)
     if not USERNAME.fullmatch(username):
         raise InvalidInput("usernames are 3–64 letters, digits, '.', '_' or '-'", field="username")
     if not display_name.strip():
         raise InvalidInput("a display name is required", field="displayName")
-    agency = await _agency(ctx, agency_id)
-    ctx.authz.require(ctx.principal, "user", "manage", agency.scope_path)
     exists_ = await ctx.session.execute(select(User.id).where(User.username == username))
     if exists_.first() is not None:
         raise Duplicate("that username is taken", field="username")
