@@ -25,30 +25,30 @@ ASSETS_PATH = "/static/graphiql"
 # Vendored files and their published SRI hashes (sha384 of the exact npm-tarball bytes).
 STYLES: tuple[tuple[str, str | None], ...] = (
     (
-        "graphiql/graphiql.min.css",
+        "vendor/graphiql/graphiql.min.css",
         "sha384-Mq3vbRBY71jfjQAt/DcjxUIYY33ksal4cgdRt9U/hNPvHBCaT2JfJ/PTRiPKf0aM",
     ),
     (
-        "plugin-explorer/style.css",
+        "vendor/plugin-explorer/style.css",
         "sha384-5DFJlDPW2tSATRbM8kzoP1j194jexLswuNmClWoRr2Q0x7R68JIQzPHZ02Faktwi",
     ),
     ("lianbao-graphiql.css", None),
 )
 SCRIPTS: tuple[tuple[str, str | None], ...] = (
     (
-        "react/react.production.min.js",
+        "vendor/react/react.production.min.js",
         "sha384-tMH8h3BGESGckSAVGZ82T9n90ztNXxvdwvdM6UoR56cYcf+0iGXBliJ29D+wZ/x8",
     ),
     (
-        "react-dom/react-dom.production.min.js",
+        "vendor/react-dom/react-dom.production.min.js",
         "sha384-bm7MnzvK++ykSwVJ2tynSE5TRdN+xL418osEVF2DE/L/gfWHj91J2Sphe582B1Bh",
     ),
     (
-        "graphiql/graphiql.min.js",
+        "vendor/graphiql/graphiql.min.js",
         "sha384-HbRVEFG0JGJZeAHCJ9Xm2+tpknBQ7QZmNlO/DgZtkZ0aJSypT96YYGRNod99l9Ie",
     ),
     (
-        "plugin-explorer/index.umd.js",
+        "vendor/plugin-explorer/index.umd.js",
         "sha384-2oonKe47vfHIZnmB6ZZ10vl7T0Y+qrHQF2cmNTaFDuPshpKqpUMGMc9jgj9MLDZ9",
     ),
     ("lianbao-graphiql.js", None),

@@ -141,7 +141,7 @@ async def test_ide_is_off_in_production_mode() -> None:
         page = await client.get("/graphql", headers={"Accept": "text/html"})
         assert page.status_code == 401  # no IDE: a GraphQL request without a token
         assert page.json()["errors"][0]["extensions"]["code"] == "UNAUTHENTICATED"
-        asset = await client.get("/static/graphiql/graphiql/graphiql.min.js")
+        asset = await client.get("/static/graphiql/vendor/graphiql/graphiql.min.js")
         assert asset.status_code == 404
 
 
