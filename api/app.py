@@ -375,8 +375,13 @@ def create_app(
         if engine.dialect.name == "postgresql":
             async with engine.connect() as conn:
                 unsafe = await db_roles.privilege_problem(conn)
-            if unsafe:
+            if unsafe and settings.is_production:
                 # It could truncate or rewrite the audit trail; see docs/scale.md (roles).
+                raise RuntimeError(
+                    f"Lianbao will not start in production: {unsafe}; run it as the app role "
+                    "(lianbao create-app-role, docs/scale.md)"
+                )
+            if unsafe:
                 log.warning("%s: run it as the app role (lianbao create-app-role)", unsafe)
         if authz is None:
             sync = PolicySync(engine, state.authz, settings.policy_poll_seconds, listener)

@@ -23,7 +23,7 @@ from urllib.parse import unquote_to_bytes
 from cross_web import HTTPException
 from starlette.responses import JSONResponse
 
-from models.faults import is_database_unavailable
+from models.faults import DATABASE_UNAVAILABLE, is_database_unavailable
 
 GRAPHQL_RESPONSE_JSON = "application/graphql-response+json"
 APPLICATION_JSON = "application/json"
@@ -155,7 +155,7 @@ def error_response(
                         media_type=f"{media_type}; charset=utf-8")
 
 
-UNAVAILABLE_MESSAGE = "the database is unavailable; try again shortly"
+UNAVAILABLE_MESSAGE = DATABASE_UNAVAILABLE.message  # the same words as a resolver's
 
 
 def unavailable_error() -> dict[str, Any]:

@@ -13,6 +13,7 @@ by ``INTERNAL`` so no stack detail or data leaks to the client.
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Iterator
 
 from graphql import GraphQLError
@@ -103,9 +104,18 @@ def _request_error_code(error: GraphQLError) -> str:
         return "GRAPHQL_PARSE_FAILED"  # includes the token limit ("Document contains more…")
     if error.path is not None:
         return "BAD_INPUT"
-    if error.message.startswith("Variable '$"):
+    if _COERCION.match(error.message):
         return "BAD_INPUT"
     return "GRAPHQL_VALIDATION_FAILED"
+
+
+# graphql-core's messages for a variable's value that does not coerce to its type (bad input),
+# as opposed to validation's messages about the document's variables ("Variable '$x' is never
+# used.", "… is not defined", "… used in position expecting …"), which stay validation failures.
+_COERCION = re.compile(
+    r"Variable '\$\w+' (got invalid value|has invalid value|of required type .* was not provided"
+    r"|of non-null type .* must not be null)"
+)
 
 
 class ErrorCodes(SchemaExtension):

@@ -17,6 +17,8 @@ from pathlib import Path
 import httpx
 import pytest
 import pytest_asyncio
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import ec
 from sqlalchemy import exc as sa_exc
 from sqlalchemy import text
 from sqlalchemy.engine import make_url
@@ -131,6 +133,26 @@ async def test_app_role_serves(owner_and_app: tuple[AsyncEngine, AsyncEngine]) -
         written = (await conn.execute(text(
             "SELECT count(*) FROM audit_event WHERE operation = 'report_absence'"))).scalar_one()
     assert written >= 1
+
+
+async def test_production_refuses_to_serve_as_the_owner(
+    owner_and_app: tuple[AsyncEngine, AsyncEngine], tmp_path: Path
+) -> None:
+    """A superuser or the tables' owner could truncate or rewrite the audit trail: in
+    production the server will not start on such a connection (development only warns)."""
+    owner, _ = owner_and_app
+    pem = tmp_path / "idp.pem"
+    key = ec.generate_private_key(ec.SECP256R1())
+    pem.write_bytes(key.public_key().public_bytes(
+        serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo))
+    settings = Settings(database_url=owner.url.render_as_string(hide_password=False),
+                        environment="production", jwt_public_key_file=str(pem),
+                        tick_interval_seconds=0)
+    app = create_app(settings, engine=owner, authz=Authorizer(default_rules()),
+                     clock=FixedClock(NOW), check_schema=False)
+    with pytest.raises(RuntimeError, match="will not start in production: the server connects"):
+        async with app.router.lifespan_context(app):
+            pass
 
 
 def test_role_names_are_plain_identifiers() -> None:

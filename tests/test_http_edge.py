@@ -180,6 +180,8 @@ async def _post(api: Api, body: Any, accept: str | None, *, raw: bytes | None = 
     [
         ({"query": "{"}, "GRAPHQL_PARSE_FAILED"),
         ({"query": "{ noSuchField }"}, "GRAPHQL_VALIDATION_FAILED"),
+        # About the document's variables, not their values: a validation failure.
+        ({"query": "query Q($x: Int) { me { username } }"}, "GRAPHQL_VALIDATION_FAILED"),
         # Variables that do not coerce (null for a non-null, an unknown enum value, where
         # graphql-core keeps the enum's exception as the original error): bad input, a 400
         # like any request error, never INTERNAL (docs/api.md).
@@ -329,7 +331,7 @@ async def test_unreachable_database_is_a_retryable_503(url: str, accept: str | N
         assert r.json() == {
             "errors": [
                 {
-                    "message": "the database is unavailable; try again shortly",
+                    "message": "the database is unavailable at the moment; retry shortly",
                     "extensions": {"code": "DATABASE_UNAVAILABLE", "retryable": True},
                 }
             ]
