@@ -12,7 +12,6 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import AsyncIterator
-from dataclasses import dataclass, field
 from typing import Any
 
 from cross_web import HTTPException
@@ -42,9 +41,9 @@ from api.settings import Settings
 from api.sockets import (
     SOCKET_OPTIONS,
     LianbaoTransportWSHandler,
-    SocketRegistry,
     connection_context,
 )
+from api.state import AppState, authenticate, unauthenticated
 from authz.enforcer import Authorizer
 from authz.guard import FieldGuard
 from authz.principal import Principal
@@ -60,39 +59,11 @@ from workflow import engine as deadline_engine
 from workflow.clock import Clock, SystemClock
 from workflow.context import ServiceContext
 from workflow.events import LocalBus, make_bus
-from workflow.user import load_principal
 
 log = logging.getLogger("lianbao.app")
 
 # Per-request HTTP status decided while the result is processed (see process_result).
 STATUS_KEY = "lianbao.status"
-
-
-@dataclass
-class AppState:
-    settings: Settings
-    engine: AsyncEngine
-    sessions: async_sessionmaker[AsyncSession]
-    authz: Authorizer
-    verifier: TokenVerifier
-    clock: Clock
-    bus: LocalBus
-    background: list[asyncio.Task[None]] = field(default_factory=list)
-    sockets: SocketRegistry = field(default_factory=SocketRegistry)
-
-
-def unauthenticated(error: TokenError, media_type: str = edge.APPLICATION_JSON) -> JSONResponse:
-    return edge.error_response(
-        401,
-        error.message,
-        error.code,
-        media_type,
-        extensions={"reason": error.reason},
-        headers={
-            "WWW-Authenticate": f'Bearer error="invalid_token", error_description="{error.reason}"'
-        },
-        with_data=True,
-    )
 
 
 class LianbaoGraphQL(GraphQL[Context, None]):
@@ -278,17 +249,8 @@ class GraphQLEndpoint:
         return edge.error_response(error.status_code, error.reason, code, media_type)
 
     async def authenticate(self, session: AsyncSession, header: str | None) -> Principal:
-        return await self.authenticate_with(self.state, session, header)
+        return await authenticate(self.state, session, header)
 
-    @staticmethod
-    async def authenticate_with(
-        state: AppState, session: AsyncSession, header: str | None
-    ) -> Principal:
-        claims = state.verifier.verify_header(header)
-        principal = await load_principal(session, claims.username)
-        if principal is None:
-            raise TokenError("the token's user is unknown or inactive", "unknown_user")
-        return principal
 
 
 async def healthz(request: Request) -> Response:
@@ -320,7 +282,7 @@ async def run_ticks(state: AppState) -> None:
         await asyncio.sleep(state.settings.tick_interval_seconds)
         try:
             async with state.sessions() as session:
-                report = await deadline_engine.tick(session, state.clock.now())
+                report = await deadline_engine.tick(session, state.clock.now(), state.jobs)
                 await session.commit()
             await state.bus.publish(report.events)
             if report.steps_entered or report.breaches:

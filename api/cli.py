@@ -25,6 +25,7 @@ from api import migrate as migrations
 from api.auth import issue_dev_token
 from api.settings import VAR_DIR, Settings, SettingsError
 from authz.enforcer import Authorizer
+from authz.errors import LianbaoError
 from authz.principal import Principal
 from authz.store import ensure_default_policy, load_policy
 from models.enums import AgencyKind
@@ -33,8 +34,8 @@ from models.user import RoleGrant, User
 from workflow import engine, ladder, reference
 from workflow.clock import SystemClock
 from workflow.context import ServiceContext
-from workflow.errors import LianbaoError
 from workflow.events import notify
+from workflow.jobs import SCHEDULED_JOBS
 from workflow.user import create_first_admin, load_principal
 
 
@@ -296,7 +297,7 @@ async def _tick(settings: Settings, now: datetime | None) -> int:
     engine_ = create_engine(settings.database_url, pool=False)
     try:
         async with session_factory(engine_)() as session:
-            report = await engine.tick(session, now or datetime.now(UTC))
+            report = await engine.tick(session, now or datetime.now(UTC), SCHEDULED_JOBS)
             await session.commit()
         if engine_.dialect.name == "postgresql":
             # Running servers hear about the new tasks, reminders and breaches.

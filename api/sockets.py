@@ -65,7 +65,7 @@ if TYPE_CHECKING:
     from strawberry.schema import BaseSchema
     from strawberry.schema.schema import StreamResult
 
-    from api.app import AppState
+    from api.state import AppState
 
 log = logging.getLogger("lianbao.sockets")
 
@@ -218,7 +218,7 @@ class LianbaoTransportWSHandler(BaseGraphQLTransportWSHandler[Context, None]):
         self.connection_acknowledged = True
 
     async def _sign_in(self, header: str | None) -> tuple[Principal, datetime]:
-        # The same two steps as GraphQLEndpoint.authenticate_with; the expiry is kept too,
+        # The same two steps as api.state.authenticate; the expiry is kept too,
         # because the socket must close when the token would no longer be accepted.
         claims = self.app.verifier.verify_header(header)
         if claims.expires_at <= self.app.clock.now():

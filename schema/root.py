@@ -21,6 +21,7 @@ from strawberry.schema.validation_rules.maybe_null import MaybeNullValidationRul
 from strawberry.schema.validation_rules.one_of import OneOfInputValidationRule
 from strawberry.types import ExecutionContext, ExecutionResult
 
+from authz.errors import LianbaoError
 from schema.admin import AdminMutation, AdminQuery
 from schema.case import CaseMutation, CaseQuery
 from schema.child import ChildQuery
@@ -38,7 +39,7 @@ from schema.limits import QueryCost, QueryLimits, limits_rule
 from schema.reference import ReferenceQuery
 from schema.task import TaskMutation, TaskQuery, TaskSubscription
 from schema.user import UserQuery
-from workflow.errors import InvalidInput, LianbaoError, TooManyIds
+from workflow.errors import InvalidInput, TooManyIds
 
 
 @strawberry.type

@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 import strawberry
 from strawberry import relay
 
+from authz.errors import Unauthenticated
 from authz.guard import FieldGuard
 from models import task as m
 from models.enums import AgencyKind, CaseStage, SpecialGroup, TaskStatus
@@ -21,8 +22,9 @@ from schema.mutation import UserError, run
 from schema.pagination import Connection, Page, check_first, to_connection
 from workflow import task as service
 from workflow.calendar import local_date
+from workflow.common import OPEN_TASK_STATUSES
 from workflow.context import ServiceContext
-from workflow.errors import InvalidInput, Unauthenticated
+from workflow.errors import InvalidInput
 from workflow.events import RESYNC
 
 if TYPE_CHECKING:
@@ -75,7 +77,7 @@ class TaskType(relay.Node):
 
     @strawberry.field(description="Past its due date and not done: derived from now.")
     def overdue(self, info: Info) -> bool:
-        return self.row.status in (TaskStatus.OPEN, TaskStatus.CLAIMED) and (
+        return self.row.status in OPEN_TASK_STATUSES and (
             self.row.due_on < local_date(info.context.services.clock.now())
         )
 

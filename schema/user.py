@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import strawberry
 
+from authz.errors import Unauthenticated
 from schema.context import Info
 from schema.reference import AgencyNode, JurisdictionNode
-from workflow.errors import Unauthenticated
 
 
 @strawberry.type

@@ -28,6 +28,7 @@ from workflow import employer as employers
 from workflow import engine, finding, labour_rules, uscc
 from workflow.clock import FixedClock
 from workflow.context import ServiceContext
+from workflow.jobs import SCHEDULED_JOBS
 from workflow.user import load_principal
 
 TODAY = date(2026, 11, 2)
@@ -256,7 +257,7 @@ async def test_inspection_finds_two_children_and_the_penalty_escalates(
     escalated = []
     for _ in range(2):
         async with sessions() as s:
-            report = await engine.tick(s, clock.now())
+            report = await engine.tick(s, clock.now(), SCHEDULED_JOBS)
             await s.commit()
         escalated.append(report.orders_escalated)
     assert escalated == [1, 0]

@@ -16,6 +16,7 @@ from typing import Any
 from sqlalchemy import ColumnElement, Select, delete, exists, func, insert, or_, select
 from sqlalchemy.exc import IntegrityError
 
+from authz.errors import Forbidden
 from authz.filters import scope_filter
 from models.case import (
     CaseAttachment,
@@ -46,9 +47,10 @@ from models.task import Task
 from workflow import audit
 from workflow.calendar import local_date
 from workflow.child import GROUP_FIELD, child_allowed
+from workflow.common import check_version, fetch_visible, in_order, open_task
 from workflow.context import ServiceContext
 from workflow.engine import Calendars, Entering, advance_due, enter_steps, refresh_next_due
-from workflow.errors import Conflict, Duplicate, Forbidden, InvalidInput, NotFound, WrongStage
+from workflow.errors import Conflict, Duplicate, InvalidInput, NotFound, WrongStage
 from workflow.ladder import current_ladder, get_ladder
 from workflow.task import changed
 
@@ -146,7 +148,7 @@ def overdue_clause(today: date) -> ColumnElement[bool]:
     return exists(
         select(Task.id).where(
             Task.case_id == DropoutCase.id,
-            Task.status.in_([TaskStatus.OPEN, TaskStatus.CLAIMED]),
+            open_task(),
             Task.due_on < today,
         )
     )
@@ -192,8 +194,7 @@ async def get_cases(ctx: ServiceContext, ids: Sequence[int]) -> list[DropoutCase
     rows = (
         await ctx.session.execute(select(DropoutCase).where(DropoutCase.id.in_(ids), visible(ctx)))
     ).scalars()
-    found = {c.id: c for c in rows}
-    return [found.get(i) for i in ids]
+    return in_order(rows, ids)
 
 
 async def _case(ctx: ServiceContext, case_id: int, act: str) -> DropoutCase:
@@ -202,16 +203,15 @@ async def _case(ctx: ServiceContext, case_id: int, act: str) -> DropoutCase:
     # Every operation that changes a case locks its row first (PostgreSQL; SQLite has one
     # writer anyway): concurrent operations queue here, in one order, instead of taking row
     # locks in different orders (a deadlock), and the later one then sees the new version.
-    case = (
-        await ctx.session.execute(
-            select(DropoutCase)
-            .where(DropoutCase.id == case_id)
-            .with_for_update()
-            .execution_options(populate_existing=True)
-        )
-    ).scalar_one_or_none()
-    if case is None or not case_allowed(ctx, case, OBJ, "read"):
-        raise NotFound("no such case", field="caseId")
+    case = await fetch_visible(
+        ctx,
+        DropoutCase,
+        case_id,
+        visible=lambda c: case_allowed(ctx, c, OBJ, "read"),
+        lock=True,
+        not_found="no such case",
+        field="caseId",
+    )
     require_on_case(ctx, case, OBJ, act)
     return case
 
@@ -222,14 +222,6 @@ async def lock_case(ctx: ServiceContext, case_id: int) -> DropoutCase:
     return await _case(ctx, case_id, "read")
 
 
-def check_version_of(current: int, expected: int | None, what: str) -> None:
-    if expected is not None and current != expected:
-        raise Conflict(
-            f"{what} changed since you read it (version {expected}, now {current})",
-            field="expectedVersion",
-        )
-
-
 def case_event(
     ctx: ServiceContext, case: DropoutCase, kind: str, reason: str, data: dict[str, Any]
 ) -> CaseEvent:
@@ -238,7 +230,7 @@ def case_event(
 
 
 def _check_version(case: DropoutCase, expected: int | None) -> None:
-    check_version_of(case.version, expected, "the case")
+    check_version(case.version, expected, "the case")
 
 
 def _event(
@@ -684,7 +676,7 @@ async def _close(
         (
             await ctx.session.execute(
                 select(Task).where(
-                    Task.case_id == case.id, Task.status.in_([TaskStatus.OPEN, TaskStatus.CLAIMED])
+                    Task.case_id == case.id, open_task()
                 )
             )
         )
@@ -1033,8 +1025,7 @@ async def plans_of(ctx: ServiceContext, case_ids: Sequence[int]) -> list[CasePla
     rows = (
         await ctx.session.execute(select(CasePlan).where(CasePlan.case_id.in_(case_ids)))
     ).scalars()
-    found = {p.case_id: p for p in rows}
-    return [found.get(i) for i in case_ids]
+    return in_order(rows, case_ids, key=lambda p: p.case_id)
 
 
 async def count_open(ctx: ServiceContext) -> int:

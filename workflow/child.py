@@ -20,6 +20,7 @@ from models.child import Child, ChildGroup, Guardian
 from models.enums import EnrolmentStatus, SpecialGroup
 from models.reference import Agency
 from models.school import Enrolment, School
+from workflow.common import in_order
 from workflow.context import ServiceContext
 
 SPECIAL_GROUPS = Path(__file__).resolve().parent / "reference_data" / "special_groups.json"
@@ -107,8 +108,7 @@ async def get_children(ctx: ServiceContext, ids: Sequence[int]) -> list[Child | 
     rows = (
         await ctx.session.execute(select(Child).where(Child.id.in_(ids), visible(ctx)))
     ).scalars()
-    found = {c.id: c for c in rows}
-    return [found.get(i) for i in ids]
+    return in_order(rows, ids)
 
 
 async def guardians_of(ctx: ServiceContext, child_ids: Sequence[int]) -> list[list[Guardian]]:
@@ -161,5 +161,4 @@ async def enrolments_of(
 async def schools_by_id(ctx: ServiceContext, ids: Sequence[int]) -> list[School | None]:
     """Schools are reference data: anyone signed in may read their names."""
     rows = (await ctx.session.execute(select(School).where(School.id.in_(ids)))).scalars()
-    found = {s.id: s for s in rows}
-    return [found.get(i) for i in ids]
+    return in_order(rows, ids)

@@ -44,6 +44,7 @@ from workflow.clock import FixedClock
 from workflow.context import ServiceContext
 from workflow.demo_data import generate_county
 from workflow.engine import tick
+from workflow.jobs import SCHEDULED_JOBS
 from workflow.user import load_principal
 
 DISTRICT = "370406"
@@ -456,7 +457,7 @@ async def seed_demo_cases(
             await case_service.report_absence(ctx, child_id=child_id, first_absence=first_absence,
                                               note="演示数据：连续无故缺课")
             opened += 1
-    await tick(session, now)
+    await tick(session, now, SCHEDULED_JOBS)
     await session.flush()
     return opened
 

@@ -37,6 +37,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import undefer
 
 from authz.enforcer import Authorizer
+from authz.errors import Forbidden
 from authz.filters import scope_filter
 from authz.masking import SensitiveField, mask_id_number, mask_name
 from authz.principal import Principal
@@ -58,8 +59,9 @@ from workflow import audit, pdf
 from workflow import case as cases
 from workflow import task as tasks
 from workflow.calendar import local_date
+from workflow.common import check_version, fetch_visible, in_order
 from workflow.context import ServiceContext
-from workflow.errors import Duplicate, Forbidden, InvalidInput, NotFound, WrongStage
+from workflow.errors import Duplicate, InvalidInput, NotFound, WrongStage
 from workflow.ladder import get_ladder
 
 DATA = Path(__file__).resolve().parent / "reference_data" / "documents.json"
@@ -411,8 +413,7 @@ async def get_documents(ctx: ServiceContext, ids: Sequence[int]) -> list[LegalDo
         .scalars()
         .all()
     )
-    found = {d.id: d for d in rows}
-    return [found.get(i) for i in ids]
+    return in_order(rows, ids)
 
 
 async def documents_of_cases(
@@ -439,8 +440,7 @@ async def documents_of_cases(
 
 async def issuers(ctx: ServiceContext, agency_ids: Sequence[int]) -> list[Agency | None]:
     rows = (await ctx.session.execute(select(Agency).where(Agency.id.in_(agency_ids)))).scalars()
-    found = {a.id: a for a in rows}
-    return [found.get(i) for i in agency_ids]
+    return in_order(rows, agency_ids)
 
 
 async def pdf_of(ctx: ServiceContext, document_id: int) -> LegalDocument:
@@ -523,14 +523,12 @@ async def _document(
             field="documentId",
         )
     case = await cases.lock_case(ctx, case_id)
-    doc = (
-        await ctx.session.execute(
-            select(LegalDocument)
-            .where(LegalDocument.id == document_id)
-            .with_for_update()
-            .execution_options(populate_existing=True)
-        )
-    ).scalar_one()
+    # Seen above through the list's filter; now locked, after its case (the order every case
+    # operation takes).
+    doc = await fetch_visible(
+        ctx, LegalDocument, document_id, lock=True, not_found="no such document",
+        field="documentId",
+    )
     ctx.authz.require(ctx.principal, f"document:{doc.kind}", act, case.scope_path, case.stage)
     return doc, case
 
@@ -676,7 +674,7 @@ async def issue(
     """签发: number the draft, render its final text and PDF, hash it; enter the ladder step
     it stands for, if it is an action step."""
     doc, case = await _document(ctx, document_id, "issue")
-    cases.check_version_of(doc.version, expected_version, "the document")
+    check_version(doc.version, expected_version, "the document")
     if doc.status is not DocumentStatus.DRAFT:
         raise WrongStage(f"the document is {doc.status.value}, not a draft", field="documentId")
     if case.status is not CaseStatus.OPEN:

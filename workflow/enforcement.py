@@ -28,6 +28,7 @@ from sqlalchemy import ColumnElement, Select, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from authz.enforcer import Authorizer
+from authz.errors import Forbidden
 from authz.filters import scope_filter
 from authz.masking import mask_id_number, mask_name
 from authz.principal import SYSTEM
@@ -50,12 +51,12 @@ from workflow import document as documents
 from workflow import finding as findings
 from workflow import task as task_service
 from workflow.calendar import local_date
-from workflow.case import check_version_of
 from workflow.clock import FixedClock
+from workflow.common import check_version, fetch_visible, in_order
 from workflow.context import ServiceContext
 from workflow.employer import visible_employer
-from workflow.errors import Duplicate, Forbidden, InvalidInput, NotFound, WrongStage
-from workflow.events import TaskEvent
+from workflow.engine import TickReport
+from workflow.errors import Duplicate, InvalidInput, NotFound, WrongStage
 from workflow.labour_rules import LabourRules, rules_for
 from workflow.task import changed
 
@@ -110,8 +111,7 @@ async def get_actions(ctx: ServiceContext, ids: Sequence[int]) -> list[Enforceme
             actions_query(ctx, EnforcementFilter()).where(EnforcementAction.id.in_(ids))
         )
     ).scalars()
-    found = {a.id: a for a in rows}
-    return [found.get(i) for i in ids]
+    return in_order(rows, ids)
 
 
 async def _by(
@@ -490,24 +490,21 @@ async def _case_events(
 async def _action(
     ctx: ServiceContext, action_id: int, act: str, expected_version: int | None = None
 ) -> tuple[EnforcementAction, LegalDocument]:
-    action = (
-        await ctx.session.execute(
-            select(EnforcementAction)
-            .where(EnforcementAction.id == action_id)
-            .with_for_update()
-            .execution_options(populate_existing=True)
-        )
-    ).scalar_one_or_none()
-    if action is None or not ctx.authz.allowed(
-        ctx.principal, "enforcement", "read", action.scope_path
-    ):
-        raise NotFound("no such enforcement action", field="actionId")
+    action = await fetch_visible(
+        ctx,
+        EnforcementAction,
+        action_id,
+        visible=lambda a: ctx.authz.allowed(ctx.principal, "enforcement", "read", a.scope_path),
+        lock=True,
+        not_found="no such enforcement action",
+        field="actionId",
+    )
     ctx.authz.require(ctx.principal, obj(action.kind), act, action.scope_path)
     # The policy lets both labour and market officers act on fines (which one fines is the
     # district's rule, child_labour.json); only the agency that issued an action carries it on.
     if ctx.principal.agency_kind is not action.agency_kind:
         raise Forbidden(f"this {action.kind.value} was issued by {action.agency_kind.value}")
-    check_version_of(action.version, expected_version, "the enforcement action")
+    check_version(action.version, expected_version, "the enforcement action")
     doc = await ctx.session.get_one(LegalDocument, action.document_id, with_for_update=True)
     return action, doc
 
@@ -685,13 +682,6 @@ async def void(ctx: ServiceContext, *, action_id: int, reason: str) -> Enforceme
 # --- the scheduler ------------------------------------------------------------------------
 
 
-@dataclass
-class EscalationReport:
-    orders: int = 0
-    tasks_created: int = 0
-    events: list[TaskEvent] | None = None
-
-
 @cache
 def _no_rules() -> Authorizer:
     # The scheduler checks no policy (it acts on the rules' own deadlines); a context still
@@ -699,10 +689,12 @@ def _no_rules() -> Authorizer:
     return Authorizer(())
 
 
-async def escalate_overdue(session: AsyncSession, now: datetime) -> EscalationReport:
+async def escalate_overdue(session: AsyncSession, now: datetime, report: TickReport) -> None:
     """Served return orders whose deadline has passed without compliance become overdue: the
     fine rises to the higher rate from the order's date and market supervision is asked to
-    penalise and consider revoking the licence. Safe to run twice: an order escalates once."""
+    penalise and consider revoking the licence. Safe to run twice: an order escalates once.
+
+    A scheduled job of the deadline engine (``workflow/jobs.py``); counts go on its report."""
     today = local_date(now)
     due = (
         (
@@ -720,9 +712,8 @@ async def escalate_overdue(session: AsyncSession, now: datetime) -> EscalationRe
         .scalars()
         .all()
     )
-    report = EscalationReport(events=[])
     if not due:
-        return report
+        return
     ctx = ServiceContext(session, SYSTEM, _no_rules(), FixedClock(now), request_id="scheduler")
     for action in due:
         action.status = EnforcementStatus.OVERDUE
@@ -745,7 +736,6 @@ async def escalate_overdue(session: AsyncSession, now: datetime) -> EscalationRe
                 "tasks": [t.id for t in tasks],
             },
         )
-        report.orders += 1
+        report.orders_escalated += 1
     await session.flush()
-    report.events = list(ctx.events)
-    return report
+    report.events.extend(ctx.events)

@@ -11,7 +11,7 @@ dropout early) enter steps through the same ``enter_steps``.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import cast
@@ -34,6 +34,7 @@ from models.ladder import LadderStep
 from models.school import Enrolment, RegisterEvent
 from models.task import Task
 from workflow.calendar import SchoolCalendar, load_calendar, local_date
+from workflow.common import open_task
 from workflow.events import TaskEvent
 from workflow.ladder import ancestors
 
@@ -70,6 +71,11 @@ class TickReport:
     orders_escalated: int = 0
     cases: set[int] = field(default_factory=set)
     events: list[TaskEvent] = field(default_factory=list)
+
+
+# A feature's scheduled work, run once per pass after the ladders' timed steps; it adds what
+# it did to the pass's report.
+ScheduledJob = Callable[[AsyncSession, datetime, TickReport], Awaitable[None]]
 
 
 class Calendars:
@@ -390,7 +396,7 @@ async def advance_due(
 async def _task_marks(session: AsyncSession, now: datetime, report: TickReport) -> None:
     """Reminders before a task's due date and breach records after it, each once."""
     today = local_date(now)
-    live = Task.status.in_([TaskStatus.OPEN, TaskStatus.CLAIMED])
+    live = open_task()
     for kind, condition, column in (
         (
             "reminder",
@@ -446,8 +452,14 @@ async def _task_marks(session: AsyncSession, now: datetime, report: TickReport) 
             report.breaches += len(rows)
 
 
-async def tick(session: AsyncSession, now: datetime) -> TickReport:
-    """One pass of the deadline engine. The caller commits (and so releases the lock)."""
+async def tick(
+    session: AsyncSession, now: datetime, jobs: Sequence[ScheduledJob]
+) -> TickReport:
+    """One pass of the deadline engine. The caller commits (and so releases the lock).
+
+    ``jobs`` are the features' own scheduled work (``workflow/jobs.py: SCHEDULED_JOBS``),
+    handed in by whoever starts the engine: the engine sits below the features that build on
+    it and must not import them."""
     if session.bind is not None and session.bind.dialect.name == "postgresql":
         got = (
             await session.execute(text("SELECT pg_try_advisory_xact_lock(:k)"), {"k": TICK_LOCK})
@@ -456,11 +468,6 @@ async def tick(session: AsyncSession, now: datetime) -> TickReport:
             return TickReport(skipped=True)
     report = await advance_due(session, now)
     await _task_marks(session, now, report)
-    # Imported here: enforcement builds on the case services, which build on this engine.
-    from workflow.enforcement import escalate_overdue
-
-    escalated = await escalate_overdue(session, now)
-    report.orders_escalated = escalated.orders
-    report.tasks_created += escalated.tasks_created
-    report.events.extend(escalated.events or [])
+    for job in jobs:
+        await job(session, now, report)
     return report

@@ -33,6 +33,7 @@ from models.task import Task
 from workflow import audit, id_number
 from workflow import case as cases
 from workflow.calendar import local_date
+from workflow.common import in_order
 from workflow.context import ServiceContext
 from workflow.employer import visible_employer
 from workflow.errors import BadIdNumber, IdempotencyKeyReused, InvalidInput
@@ -83,8 +84,7 @@ async def get_findings(ctx: ServiceContext, ids: Sequence[int]) -> list[LabourFi
         .scalars()
         .all()
     )
-    found = {f.id: f for f in rows}
-    return [found.get(i) for i in ids]
+    return in_order(rows, ids)
 
 
 async def _grouped(
@@ -432,5 +432,4 @@ async def case_stages(ctx: ServiceContext, case_ids: Sequence[int]) -> list[Case
             select(DropoutCase.id, DropoutCase.stage).where(DropoutCase.id.in_(case_ids))
         )
     ).all()
-    found = {i: s for i, s in rows}
-    return [found.get(i) for i in case_ids]
+    return [None if r is None else r.stage for r in in_order(rows, case_ids, key=lambda r: r.id)]

@@ -14,6 +14,7 @@ from datetime import date, timedelta
 
 from sqlalchemy import ColumnElement, Select, case, func, select
 
+from authz.errors import Forbidden
 from authz.filters import scope_filter
 from models.employer import Employer
 from models.enums import AgencyKind, InspectionKind, InspectionStatus, JurisdictionLevel, TaskStatus
@@ -23,13 +24,12 @@ from models.reference import Agency, Jurisdiction
 from models.task import Task
 from workflow import audit
 from workflow.calendar import local_date
-from workflow.case import check_version_of
+from workflow.common import check_version, fetch_visible, in_order, open_task
 from workflow.context import ServiceContext
 from workflow.employer import get_employers, visible_employer
-from workflow.errors import Forbidden, InvalidInput, NotFound, WrongStage
+from workflow.errors import InvalidInput, NotFound, WrongStage
 
 OBJ = "inspection"
-OPEN = (TaskStatus.OPEN, TaskStatus.CLAIMED)
 
 
 def visible(ctx: ServiceContext) -> ColumnElement[bool]:
@@ -70,20 +70,21 @@ async def get_inspections(ctx: ServiceContext, ids: Sequence[int]) -> list[Inspe
     rows = (
         await ctx.session.execute(select(Inspection).where(Inspection.id.in_(ids), visible(ctx)))
     ).scalars()
-    found = {i.id: i for i in rows}
-    return [found.get(i) for i in ids]
+    return in_order(rows, ids)
 
 
 async def visible_inspection(
     ctx: ServiceContext, inspection_id: int, *, lock: bool = False
 ) -> Inspection:
-    stmt = select(Inspection).where(Inspection.id == inspection_id)
-    if lock:
-        stmt = stmt.with_for_update().execution_options(populate_existing=True)
-    found = (await ctx.session.execute(stmt)).scalar_one_or_none()
-    if found is None or not ctx.authz.allowed(ctx.principal, OBJ, "read", found.scope_path):
-        raise NotFound("no such inspection", field="inspectionId")
-    return found
+    return await fetch_visible(
+        ctx,
+        Inspection,
+        inspection_id,
+        visible=lambda i: ctx.authz.allowed(ctx.principal, OBJ, "read", i.scope_path),
+        lock=lock,
+        not_found="no such inspection",
+        field="inspectionId",
+    )
 
 
 async def campaigns_of(ctx: ServiceContext, ids: Sequence[int]) -> list[Campaign | None]:
@@ -92,8 +93,7 @@ async def campaigns_of(ctx: ServiceContext, ids: Sequence[int]) -> list[Campaign
     rows = (
         await ctx.session.execute(select(Campaign).where(Campaign.id.in_(ids), visible_campaign))
     ).scalars()
-    found = {c.id: c for c in rows}
-    return [found.get(i) for i in ids]
+    return in_order(rows, ids)
 
 
 async def participants_of(
@@ -160,7 +160,7 @@ async def progress_of(ctx: ServiceContext, ids: Sequence[int]) -> list[list[Agen
     """Per inspection, per agency: tasks open, done, overdue, and the nearest due date. One
     grouped statement for all inspections; counts reveal no child to any reader."""
     today = local_date(ctx.clock.now())
-    is_open = Task.status.in_(OPEN)
+    is_open = open_task()
     rows = (
         await ctx.session.execute(
             select(
@@ -371,7 +371,7 @@ async def _changing(
 ) -> Inspection:
     inspection = await visible_inspection(ctx, inspection_id, lock=True)
     ctx.authz.require(ctx.principal, OBJ, "write", inspection.scope_path)
-    check_version_of(inspection.version, expected_version, "the inspection")
+    check_version(inspection.version, expected_version, "the inspection")
     return inspection
 
 

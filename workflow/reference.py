@@ -18,6 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from models.enums import AgencyKind, JurisdictionLevel
 from models.reference import Agency, Duty, Jurisdiction
 from workflow.calendar import load_national_schedule
+from workflow.common import in_order
 from workflow.context import ServiceContext
 
 DATA_DIR = Path(__file__).with_name("reference_data")
@@ -120,8 +121,7 @@ async def get_jurisdictions(ctx: ServiceContext, codes: Sequence[str]) -> list[J
     rows = (
         await ctx.session.execute(select(Jurisdiction).where(Jurisdiction.code.in_(codes)))
     ).scalars()
-    found = {j.code: j for j in rows}
-    return [found.get(c) for c in codes]
+    return in_order(rows, codes, key=lambda j: j.code)
 
 
 def agencies_query(
@@ -144,8 +144,7 @@ def agencies_query(
 async def get_agencies(ctx: ServiceContext, ids: Sequence[int]) -> list[Agency | None]:
     _require_read(ctx)
     rows = (await ctx.session.execute(select(Agency).where(Agency.id.in_(ids)))).scalars()
-    found = {a.id: a for a in rows}
-    return [found.get(i) for i in ids]
+    return in_order(rows, ids)
 
 
 async def list_duties(ctx: ServiceContext, agency: AgencyKind | None = None) -> Sequence[Duty]:
@@ -159,5 +158,4 @@ async def list_duties(ctx: ServiceContext, agency: AgencyKind | None = None) -> 
 async def get_duties(ctx: ServiceContext, ids: Sequence[int]) -> list[Duty | None]:
     _require_read(ctx)
     rows = (await ctx.session.execute(select(Duty).where(Duty.id.in_(ids)))).scalars()
-    found = {d.id: d for d in rows}
-    return [found.get(i) for i in ids]
+    return in_order(rows, ids)

@@ -21,6 +21,7 @@ from typing import Any
 from sqlalchemy import ColumnElement, Select, and_, exists, func, or_, select
 
 from authz.enforcer import domain_covers
+from authz.errors import Forbidden
 from authz.filters import scope_filter
 from models.base import MAX_INT_KEY
 from models.case import DropoutCase
@@ -32,11 +33,11 @@ from models.user import User
 from workflow import audit
 from workflow.calendar import local_date
 from workflow.child import GROUP_FIELD
+from workflow.common import OPEN_TASK_STATUSES, check_version, fetch_visible, in_order, open_task
 from workflow.context import ServiceContext
-from workflow.errors import Conflict, Forbidden, InvalidInput, NotFound, WrongStage
+from workflow.errors import InvalidInput, WrongStage
 from workflow.events import TaskEvent
 
-LIVE = (TaskStatus.OPEN, TaskStatus.CLAIMED)
 ANSWERS = Path(__file__).resolve().parent / "reference_data" / "task_answers.json"
 
 
@@ -77,7 +78,7 @@ def queue_query(ctx: ServiceContext, f: TaskFilter) -> Select[Task]:
     if f.status is not None:
         stmt = stmt.where(Task.status == f.status)
     if f.overdue is not None:
-        late = and_(Task.status.in_(LIVE), Task.due_on < today)
+        late = and_(open_task(), Task.due_on < today)
         stmt = stmt.where(late if f.overdue else ~late)
     if f.due_before is not None:
         stmt = stmt.where(Task.due_on <= f.due_before)
@@ -180,23 +181,17 @@ async def page(
 
 async def get_tasks(ctx: ServiceContext, ids: Sequence[int]) -> list[Task | None]:
     rows = (await ctx.session.execute(select(Task).where(Task.id.in_(ids), visible(ctx))))
-    found = {t.id: t for t in rows.scalars()}
-    return [found.get(i) for i in ids]
+    return in_order(rows.scalars(), ids)
 
 
 # --- changing tasks -----------------------------------------------------------------------
 
 
 async def _task(ctx: ServiceContext, task_id: int, act: str, expected: int | None) -> Task:
-    task = (await ctx.session.execute(
-        select(Task).where(Task.id == task_id, visible(ctx)).with_for_update()
-        .execution_options(populate_existing=True))).scalar_one_or_none()
-    if task is None:
-        raise NotFound("no such task", field="taskId")
+    task = await fetch_visible(ctx, Task, task_id, where=visible(ctx), lock=True,
+                               not_found="no such task", field="taskId")
     ctx.authz.require(ctx.principal, "task", act, task.scope_path)
-    if expected is not None and task.version != expected:
-        raise Conflict(f"the task changed since you read it (version {expected}, now "
-                       f"{task.version})", field="expectedVersion")
+    check_version(task.version, expected, "the task")
     return task
 
 
@@ -219,7 +214,7 @@ async def assign(
 ) -> Task:
     """A supervisor (re)assigns a live task to a member of the agency that holds it."""
     task = await _task(ctx, task_id, "assign", expected_version)
-    if task.status not in LIVE:
+    if task.status not in OPEN_TASK_STATUSES:
         raise WrongStage(f"a {task.status} task cannot be assigned", field="taskId")
     member = (await ctx.session.execute(
         select(User, Agency).join(Agency, Agency.id == User.agency_id)
@@ -246,7 +241,7 @@ async def complete(
     task = await _task(ctx, task_id, "complete", expected_version)
     if not outcome.strip():
         raise InvalidInput("say what was done", field="outcome")
-    if task.status not in LIVE:
+    if task.status not in OPEN_TASK_STATUSES:
         raise WrongStage(f"a {task.status} task cannot be completed", field="taskId")
     if task.status is TaskStatus.CLAIMED and task.assignee_id not in (
         None, ctx.principal.user_id
@@ -298,7 +293,7 @@ async def close_tasks(
         (
             await ctx.session.execute(
                 select(Task)
-                .where(where, Task.kind.in_(sorted(kinds)), Task.status.in_(LIVE))
+                .where(where, Task.kind.in_(sorted(kinds)), open_task())
                 .order_by(Task.id)
                 .with_for_update()
             )
@@ -362,11 +357,13 @@ async def subjects_of(ctx: ServiceContext, case_ids: Sequence[int]) -> list[Task
         select(DropoutCase.id, DropoutCase.child_id, DropoutCase.scope_path,
                DropoutCase.stage, DropoutCase.school_id)
         .where(DropoutCase.id.in_(case_ids)))).all()
-    found = {r.id: TaskSubject(r.child_id, r.scope_path, r.stage, r.school_id) for r in rows}
-    return [found.get(i) for i in case_ids]
+    subjects = in_order(rows, case_ids, key=lambda r: r.id)
+    return [
+        None if r is None else TaskSubject(r.child_id, r.scope_path, r.stage, r.school_id)
+        for r in subjects
+    ]
 
 
 async def users_by_id(ctx: ServiceContext, ids: Sequence[int]) -> list[User | None]:
     rows = (await ctx.session.execute(select(User).where(User.id.in_(ids)))).scalars()
-    found = {u.id: u for u in rows}
-    return [found.get(i) for i in ids]
+    return in_order(rows, ids)
