@@ -54,11 +54,12 @@ from schema.context import Context
 from schema.limits import QueryLimits
 from schema.loaders import Loaders
 from schema.root import build_schema
-from workflow import access_log, pdf
+from workflow import access_log
 from workflow import engine as deadline_engine
 from workflow.clock import Clock, SystemClock
 from workflow.context import ServiceContext
-from workflow.events import LocalBus, make_bus
+from workflow.infra import pdf
+from workflow.infra.events import LocalBus, make_bus
 
 log = logging.getLogger("lianbao.app")
 

@@ -34,7 +34,7 @@ from models.user import RoleGrant, User
 from workflow import engine, ladder, reference
 from workflow.clock import SystemClock
 from workflow.context import ServiceContext
-from workflow.events import notify
+from workflow.infra.events import notify
 from workflow.jobs import SCHEDULED_JOBS
 from workflow.user import create_first_admin, load_principal
 
@@ -116,7 +116,7 @@ async def _create_app_role(settings: Settings, role: str, password_env: str | No
 
 
 async def _seed(settings: Settings, if_empty: bool, children: int) -> int:
-    from workflow import demo
+    from workflow.demo import seed as demo
 
     engine = create_engine(settings.database_url, pool=False)
     try:

@@ -21,7 +21,7 @@ from authz.enforcer import Authorizer
 from authz.principal import Principal
 from workflow.clock import Clock
 from workflow.engine import ScheduledJob
-from workflow.events import LocalBus
+from workflow.infra.events import LocalBus
 from workflow.jobs import SCHEDULED_JOBS
 from workflow.user import load_principal
 

@@ -25,7 +25,7 @@ from workflow.calendar import local_date
 from workflow.common import OPEN_TASK_STATUSES
 from workflow.context import ServiceContext
 from workflow.errors import InvalidInput
-from workflow.events import RESYNC
+from workflow.infra.events import RESYNC
 
 if TYPE_CHECKING:
     from schema.case import CaseNode

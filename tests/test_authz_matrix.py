@@ -10,8 +10,8 @@ import pytest
 
 from schema.root import build_schema
 from tests.conftest import Api
-from workflow import uscc
-from workflow.demo import DEMO_USERS
+from workflow.demo.seed import DEMO_USERS
+from workflow.infra import uscc
 
 USERS = [u.username for u in DEMO_USERS]
 EVERYONE = set(USERS)

@@ -16,8 +16,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from authz.enforcer import Authorizer
 from tests.conftest import Api
-from workflow import demo
 from workflow.clock import FixedClock
+from workflow.demo import seed as demo
 
 DENIED = {"FORBIDDEN", "NOT_FOUND"}
 # Agencies in the demo county that hold no role at all.

@@ -25,8 +25,8 @@ from api.settings import Settings
 from schema.root import build_schema
 from tests.conftest import NOW, TEST_SECRET, Api, Database
 from tests.test_cases import report
-from workflow import uscc
 from workflow.clock import FixedClock
+from workflow.infra import uscc
 
 CHILDREN = """query($n: Int!) { children(first: $n) { totalCount edges { node { id name
   nationalId { value } specialGroups guardians { name phone { value } }

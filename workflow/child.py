@@ -7,10 +7,8 @@ domain is indistinguishable from one that does not exist.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
 from dataclasses import dataclass
-from pathlib import Path
 
 from sqlalchemy import ColumnElement, Select, exists, or_, select
 
@@ -22,8 +20,7 @@ from models.reference import Agency
 from models.school import Enrolment, School
 from workflow.common import in_order
 from workflow.context import ServiceContext
-
-SPECIAL_GROUPS = Path(__file__).resolve().parent / "reference_data" / "special_groups.json"
+from workflow.infra import reference_json
 
 
 def _group_fields() -> dict[SpecialGroup, SensitiveField]:
@@ -31,7 +28,7 @@ def _group_fields() -> dict[SpecialGroup, SensitiveField]:
     the caller may unmask that field; otherwise a filter would disclose what the mask hides.
     Read from the data file, which must list every group exactly once (a group missing there
     would be shown unguarded by default)."""
-    rows = json.loads(SPECIAL_GROUPS.read_text(encoding="utf-8"))["groups"]
+    rows = reference_json.load("special_groups.json")["groups"]
     codes = [r["code"] for r in rows]
     if sorted(codes) != sorted(g.value for g in SpecialGroup):
         raise ValueError("special_groups.json must list every SpecialGroup exactly once")

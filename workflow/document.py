@@ -19,7 +19,6 @@ edited: it is voided with a reason and reissued under a new number.
 from __future__ import annotations
 
 import hashlib
-import json
 import re
 import secrets
 import unicodedata
@@ -55,17 +54,17 @@ from models.enums import (
 from models.ladder import Ladder, LadderStep
 from models.reference import Agency
 from models.school import School
-from workflow import audit, pdf
+from workflow import audit
 from workflow import case as cases
 from workflow import task as tasks
 from workflow.calendar import local_date
 from workflow.common import check_version, fetch_visible, in_order
 from workflow.context import ServiceContext
 from workflow.errors import Duplicate, InvalidInput, NotFound, WrongStage
+from workflow.infra import pdf, reference_json
 from workflow.ladder import get_ladder
 
-DATA = Path(__file__).resolve().parent / "reference_data" / "documents.json"
-TEMPLATES = Path(__file__).resolve().parent / "templates" / "documents"
+TEMPLATES = Path(pdf.__file__).resolve().parent / "templates" / "documents"
 LIVE = (DocumentStatus.ISSUED, DocumentStatus.SERVED)
 # Crockford's alphabet: no I, L, O, U, so a code read over the phone is not misheard.
 CODE_ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
@@ -196,7 +195,7 @@ class Config:
 
 @cache
 def config() -> Config:
-    raw = json.loads(DATA.read_text(encoding="utf-8"))
+    raw = reference_json.load("documents.json")
     sources = {
         key: Source(key=key, title=v["title"], in_force=v["in_force"], numbering=v["numbering"])
         for key, v in raw["sources"].items()
@@ -730,7 +729,7 @@ async def issue(
         {"document_id": doc.id, "kind": doc.kind, "number": doc.number},
     )
     if enters is not None:
-        await cases.enter_action_step(ctx, case, enters, f"{doc.title} {doc.number}")
+        await cases.enter_step(ctx, case, enters.position, f"{doc.title} {doc.number}")
     # Issuing answers the tasks it was the work of (the bureau's "issue the notice", the
     # judicial bureau's "review the referral"): closed now, not left to breach.
     await tasks.answer(ctx, case.id, f"document_issued:{doc.kind}", f"{doc.title} {doc.number}",

@@ -18,10 +18,11 @@ from authz.filters import escape_like, scope_filter
 from models.employer import Employer
 from models.enums import EmployerKind, JurisdictionLevel, LicenceStatus
 from models.reference import Jurisdiction
-from workflow import audit, uscc
+from workflow import audit
 from workflow.common import check_version, fetch_visible, in_order
 from workflow.context import ServiceContext
 from workflow.errors import BadCreditCode, Duplicate, InvalidInput, WrongStage
+from workflow.infra import uscc
 
 OBJ = "employer"
 

@@ -35,7 +35,7 @@ from models.school import Enrolment, RegisterEvent
 from models.task import Task
 from workflow.calendar import SchoolCalendar, load_calendar, local_date
 from workflow.common import open_task
-from workflow.events import TaskEvent
+from workflow.infra.events import TaskEvent
 from workflow.ladder import ancestors
 
 TICK_LOCK = 8_122_601  # pg advisory lock key: "one tick at a time"

@@ -30,13 +30,14 @@ from models.enums import AgencyKind, CaseStage, Sex, TaskStatus
 from models.finding import LabourFinding
 from models.inspection import Inspection
 from models.task import Task
-from workflow import audit, id_number
+from workflow import audit
 from workflow import case as cases
 from workflow.calendar import local_date
 from workflow.common import in_order
 from workflow.context import ServiceContext
 from workflow.employer import visible_employer
 from workflow.errors import BadIdNumber, IdempotencyKeyReused, InvalidInput
+from workflow.infra import id_number
 from workflow.inspection import ensure_visit, visible_inspection
 from workflow.labour_rules import FollowUp, rules_for
 from workflow.task import changed

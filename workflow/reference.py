@@ -7,9 +7,7 @@ Reads go through the policy like everything else: ``reference``/``read``.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
-from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Select, select
@@ -20,12 +18,11 @@ from models.reference import Agency, Duty, Jurisdiction
 from workflow.calendar import load_national_schedule
 from workflow.common import in_order
 from workflow.context import ServiceContext
-
-DATA_DIR = Path(__file__).with_name("reference_data")
+from workflow.infra import reference_json
 
 
 def _read(name: str) -> list[dict[str, Any]]:
-    data: list[dict[str, Any]] = json.loads((DATA_DIR / name).read_text(encoding="utf-8"))
+    data: list[dict[str, Any]] = reference_json.load(name)
     return data
 
 

@@ -15,7 +15,6 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from enum import StrEnum
 from functools import cache
-from pathlib import Path
 from typing import Any
 
 from sqlalchemy import ColumnElement, Select, and_, exists, func, or_, select
@@ -36,9 +35,8 @@ from workflow.child import GROUP_FIELD
 from workflow.common import OPEN_TASK_STATUSES, check_version, fetch_visible, in_order, open_task
 from workflow.context import ServiceContext
 from workflow.errors import InvalidInput, WrongStage
-from workflow.events import TaskEvent
-
-ANSWERS = Path(__file__).resolve().parent / "reference_data" / "task_answers.json"
+from workflow.infra import reference_json
+from workflow.infra.events import TaskEvent
 
 
 class TaskOrder(StrEnum):
@@ -269,7 +267,7 @@ async def complete(
 def answers() -> dict[str, frozenset[str]]:
     """Act (``document_issued:<kind>``, ``document_served:<kind>``) → the task kinds it
     answers, from ``reference_data/task_answers.json`` (each pair cites its legal basis)."""
-    raw = json.loads(ANSWERS.read_text(encoding="utf-8"))
+    raw = reference_json.load("task_answers.json")
     by_act: dict[str, set[str]] = {}
     for row in raw["answers"]:
         by_act.setdefault(row["act"], set()).add(row["task_kind"])

@@ -38,12 +38,12 @@ from models.reference import Agency, Jurisdiction
 from models.school import Enrolment, School
 from models.user import RoleGrant, User
 from workflow import case as case_service
-from workflow import uscc
 from workflow.calendar import local_date
 from workflow.clock import FixedClock
 from workflow.context import ServiceContext
-from workflow.demo_data import generate_county
+from workflow.demo.data import generate_county
 from workflow.engine import tick
+from workflow.infra import uscc
 from workflow.jobs import SCHEDULED_JOBS
 from workflow.user import load_principal
 
