@@ -255,40 +255,36 @@ class ParticipantIn:
     officer_name: str = ""
 
 
-async def plan(
-    ctx: ServiceContext,
-    *,
-    kind: InspectionKind,
-    title: str,
-    planned_on: date,
-    employer_ids: Sequence[int],
-    participants: Sequence[ParticipantIn] = (),
-    campaign_id: int | None = None,
-    township_code: str | None = None,
-) -> Inspection:
-    """Plan an inspection: its employers and the agencies joining the lead."""
-    agency_id, jurisdiction = _lead(ctx)
-    district = await _district(ctx, jurisdiction)
-    # The right over the district first, then the township named in the input.
-    ctx.authz.require(ctx.principal, OBJ, "write", district.path)
-    scope = district.path
-    if township_code is not None:
-        township = await ctx.session.get(Jurisdiction, township_code)
-        if township is None or township.parent_code != district.code:
-            raise InvalidInput("not a township of the lead's district", field="townshipCode")
-        scope = township.path
-        ctx.authz.require(ctx.principal, OBJ, "write", scope)
-    if not title.strip() or len(title.strip()) > 200:
-        raise InvalidInput("an inspection has a title of 1 to 200 characters", field="title")
-    today = local_date(ctx.clock.now())
-    if planned_on < today - timedelta(days=30):
-        raise InvalidInput("an inspection is planned at most 30 days back", field="plannedOn")
-    if campaign_id is not None:
-        campaign = await ctx.session.get(Campaign, campaign_id)
-        if campaign is None or campaign.district_code != district.code:
-            raise NotFound("no such campaign", field="campaignId")
-        if not campaign.starts_on <= planned_on <= campaign.ends_on:
-            raise InvalidInput("the date is outside the campaign's period", field="plannedOn")
+async def _plan_scope(
+    ctx: ServiceContext, district: Jurisdiction, township_code: str | None
+) -> str:
+    """The inspection's area: the district, or a township of it the caller may write in."""
+    if township_code is None:
+        return district.path
+    township = await ctx.session.get(Jurisdiction, township_code)
+    if township is None or township.parent_code != district.code:
+        raise InvalidInput("not a township of the lead's district", field="townshipCode")
+    ctx.authz.require(ctx.principal, OBJ, "write", township.path)
+    return township.path
+
+
+async def _check_campaign(
+    ctx: ServiceContext, campaign_id: int | None, district: Jurisdiction, planned_on: date
+) -> None:
+    """A campaign named must be the district's, and the date within its period."""
+    if campaign_id is None:
+        return
+    campaign = await ctx.session.get(Campaign, campaign_id)
+    if campaign is None or campaign.district_code != district.code:
+        raise NotFound("no such campaign", field="campaignId")
+    if not campaign.starts_on <= planned_on <= campaign.ends_on:
+        raise InvalidInput("the date is outside the campaign's period", field="plannedOn")
+
+
+async def _employers_in(
+    ctx: ServiceContext, employer_ids: Sequence[int], scope: str
+) -> list[Employer]:
+    """The employers to visit: each listed once, visible, and inside the area."""
     if len(set(employer_ids)) != len(employer_ids):
         raise InvalidInput("an employer is listed twice", field="employerIds")
     if len(employer_ids) > 200:
@@ -300,21 +296,17 @@ async def plan(
     for e in employers:
         if not (e.scope_path == scope or e.scope_path.startswith(scope + "/")):
             raise InvalidInput(f"{e.name} is outside the inspection's area", field="employerIds")
-    inspection = Inspection(
-        campaign_id=campaign_id,
-        kind=kind,
-        status=InspectionStatus.PLANNED,
-        title=title.strip(),
-        lead_agency_id=agency_id,
-        district_code=district.code,
-        scope_path=scope,
-        planned_on=planned_on,
-        created_at=ctx.clock.now(),
-        created_by=ctx.principal.user_id,
-        updated_at=ctx.clock.now(),
-    )
-    ctx.session.add(inspection)
-    await ctx.session.flush()
+    return employers
+
+
+async def _participants(
+    ctx: ServiceContext,
+    inspection: Inspection,
+    agency_id: int,
+    district: Jurisdiction,
+    participants: Sequence[ParticipantIn],
+) -> list[InspectionParticipant]:
+    """The lead's officer, then each agency of the district joining, each listed once."""
     seen: set[tuple[int, str]] = set()
     rows = [
         InspectionParticipant(
@@ -345,6 +337,49 @@ async def plan(
                 officer_name=p.officer_name.strip()[:64],
             )
         )
+    return rows
+
+
+async def plan(
+    ctx: ServiceContext,
+    *,
+    kind: InspectionKind,
+    title: str,
+    planned_on: date,
+    employer_ids: Sequence[int],
+    participants: Sequence[ParticipantIn] = (),
+    campaign_id: int | None = None,
+    township_code: str | None = None,
+) -> Inspection:
+    """Plan an inspection: its employers and the agencies joining the lead."""
+    agency_id, jurisdiction = _lead(ctx)
+    district = await _district(ctx, jurisdiction)
+    # The right over the district first, then the township named in the input.
+    ctx.authz.require(ctx.principal, OBJ, "write", district.path)
+    scope = await _plan_scope(ctx, district, township_code)
+    if not title.strip() or len(title.strip()) > 200:
+        raise InvalidInput("an inspection has a title of 1 to 200 characters", field="title")
+    today = local_date(ctx.clock.now())
+    if planned_on < today - timedelta(days=30):
+        raise InvalidInput("an inspection is planned at most 30 days back", field="plannedOn")
+    await _check_campaign(ctx, campaign_id, district, planned_on)
+    employers = await _employers_in(ctx, employer_ids, scope)
+    inspection = Inspection(
+        campaign_id=campaign_id,
+        kind=kind,
+        status=InspectionStatus.PLANNED,
+        title=title.strip(),
+        lead_agency_id=agency_id,
+        district_code=district.code,
+        scope_path=scope,
+        planned_on=planned_on,
+        created_at=ctx.clock.now(),
+        created_by=ctx.principal.user_id,
+        updated_at=ctx.clock.now(),
+    )
+    ctx.session.add(inspection)
+    await ctx.session.flush()
+    rows = await _participants(ctx, inspection, agency_id, district, participants)
     ctx.session.add_all(rows)
     ctx.session.add_all(
         InspectionVisit(inspection_id=inspection.id, employer_id=e.id) for e in employers

@@ -8,7 +8,7 @@ passes this registry to ``engine.tick``. A new feature with timed work adds its 
 
 from __future__ import annotations
 
-from workflow.enforcement import escalate_overdue
+from workflow.enforcement.scheduler import escalate_overdue
 from workflow.engine import ScheduledJob
 
 # Run in this order after the ladders' timed steps and the task reminders of each pass.

@@ -36,41 +36,35 @@ from workflow.errors import Conflict, InvalidInput, WrongStage
 from workflow.ladder import current_ladder, get_ladder
 
 
-async def open_or_join(
+def _join(
     ctx: ServiceContext,
+    case: DropoutCase,
     child: Child,
     first_absence: date,
-    note: str = "",
-    source: dict[str, Any] | None = None,
-) -> tuple[DropoutCase, bool]:
-    """The child's open case, joined (a timeline entry), or a new one opened at day 0; and
-    whether it was opened. The caller has authorized the act that leads here: a report of
-    absence, or a child-labour finding (``source`` names it on the timeline)."""
-    extra = source or {}
-    existing = (
-        await ctx.session.execute(
-            select(DropoutCase).where(
-                DropoutCase.child_id == child.id, DropoutCase.status == CaseStatus.OPEN
-            )
-        )
-    ).scalar_one_or_none()
-    if existing is not None:
-        case_event(
-            ctx,
-            existing,
-            "absence_reported",
-            note,
-            {"first_absence": first_absence.isoformat(), "repeat": True, **extra},
-        )
-        audit.record(
-            ctx,
-            "report_absence",
-            "dropout_case",
-            [existing.id],
-            {"child_id": child.id, "first_absence": first_absence, "repeat": True, **extra},
-        )
-        return existing, False
+    note: str,
+    extra: dict[str, Any],
+) -> None:
+    """A repeated report of the child's open case: on its timeline and in the audit."""
+    case_event(
+        ctx,
+        case,
+        "absence_reported",
+        note,
+        {"first_absence": first_absence.isoformat(), "repeat": True, **extra},
+    )
+    audit.record(
+        ctx,
+        "report_absence",
+        "dropout_case",
+        [case.id],
+        {"child_id": child.id, "first_absence": first_absence, "repeat": True, **extra},
+    )
 
+
+async def _new_case(
+    ctx: ServiceContext, child: Child, first_absence: date
+) -> tuple[DropoutCase, Ladder]:
+    """An unsaved case at day 0 on the district's current ladder, at its first step's stage."""
     township = await ctx.session.get(Jurisdiction, child.township_code)
     assert township is not None and township.parent_code is not None
     ladder = await current_ladder(ctx.session, township.parent_code)
@@ -95,6 +89,32 @@ async def open_or_join(
         opened_by=ctx.principal.user_id,
         updated_at=ctx.clock.now(),
     )
+    return case, ladder
+
+
+async def open_or_join(
+    ctx: ServiceContext,
+    child: Child,
+    first_absence: date,
+    note: str = "",
+    source: dict[str, Any] | None = None,
+) -> tuple[DropoutCase, bool]:
+    """The child's open case, joined (a timeline entry), or a new one opened at day 0; and
+    whether it was opened. The caller has authorized the act that leads here: a report of
+    absence, or a child-labour finding (``source`` names it on the timeline)."""
+    extra = source or {}
+    existing = (
+        await ctx.session.execute(
+            select(DropoutCase).where(
+                DropoutCase.child_id == child.id, DropoutCase.status == CaseStatus.OPEN
+            )
+        )
+    ).scalar_one_or_none()
+    if existing is not None:
+        _join(ctx, existing, child, first_absence, note, extra)
+        return existing, False
+
+    case, ladder = await _new_case(ctx, child, first_absence)
     ctx.session.add(case)
     try:
         async with ctx.session.begin_nested():
@@ -114,7 +134,7 @@ async def open_or_join(
             "ladder": f"{ladder.code} v{ladder.version}",
             **extra,
         },
-        to_stage=first.stage,
+        to_stage=ladder.steps[0].stage,
     )
     await _schedule_from_day0(ctx, case, ladder)
     await ctx.session.flush()

@@ -19,6 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from authz.enforcer import Authorizer
 from models.case import DropoutCase
 from models.child import Child, ChildGroup, Guardian
+from models.employer import Employer
 from models.enums import (
     AgencyKind,
     CaseStatus,
@@ -33,15 +34,18 @@ from models.enums import (
     Sex,
     SpecialGroup,
 )
+from models.inspection import Inspection
 from models.ladder import SchoolHoliday, SchoolTerm
 from models.reference import Agency, Jurisdiction
 from models.school import Enrolment, School
 from models.user import RoleGrant, User
 from workflow import case as case_service
+from workflow import employer as employers
+from workflow import enforcement, finding, inspection
 from workflow.calendar import local_date
 from workflow.clock import FixedClock
 from workflow.context import ServiceContext
-from workflow.demo.data import generate_county
+from workflow.demo.data import DemoCounty, generate_county
 from workflow.engine import tick
 from workflow.infra import uscc
 from workflow.jobs import SCHEDULED_JOBS
@@ -230,13 +234,20 @@ async def seed_demo(
     return totals
 
 
-async def _seed_district(
-    session: AsyncSession, d: DemoDistrict, *, children: int, today: date | None
-) -> dict[str, int]:
-    district = await session.get(Jurisdiction, d.code)
-    if district is None:
-        raise RuntimeError("reference data is missing: run `lianbao migrate` first")
-    townships = list(
+@dataclass
+class _Agencies:
+    """The district's agencies as seeded: by kind, per township, and the one village
+    committee (where a demo user works in a village)."""
+
+    district: dict[AgencyKind, Agency]
+    townships: dict[str, Agency]
+    village: Agency | None
+    home: Jurisdiction
+
+
+async def _townships(session: AsyncSession, d: DemoDistrict) -> list[Jurisdiction]:
+    """The district's first ``d.townships`` townships, by code."""
+    return list(
         (
             await session.execute(
                 select(Jurisdiction)
@@ -248,16 +259,18 @@ async def _seed_district(
             )
         ).scalars()
     )[: d.townships]
-    by_code = {t.code: t for t in townships}
-    townships_arg = [(t.code, t.name) for t in townships]
-    county = (
-        generate_county(townships_arg, district_code=d.code, district_name=d.name,
-                        children=children, seed=int(d.code), today=today)
-        if today
-        else generate_county(townships_arg, district_code=d.code, district_name=d.name,
-                             children=children, seed=int(d.code))
-    )
 
+
+async def _seed_agencies(
+    session: AsyncSession,
+    d: DemoDistrict,
+    district: Jurisdiction,
+    townships: list[Jurisdiction],
+    county: DemoCounty,
+) -> _Agencies:
+    """The district's own agencies, each township's government, and the village committee
+    of the first child's village (LS 14) when a demo user needs it."""
+    by_code = {t.code: t for t in townships}
     agencies: dict[AgencyKind, Agency] = {}
     for kind, name, short in d.agencies:
         agencies[kind] = await _add_agency(session, kind, name, short, district)
@@ -279,7 +292,13 @@ async def _seed_district(
             home,
             unit="village",
         )
+    return _Agencies(agencies, township_agencies, village, home)
 
+
+async def _seed_schools(
+    session: AsyncSession, county: DemoCounty, by_code: dict[str, Jurisdiction]
+) -> dict[str, School]:
+    """Each generated school, with its agency (a unit below its township)."""
     schools: dict[str, School] = {}
     for s in county.schools:
         t = by_code[s.township_code]
@@ -295,12 +314,26 @@ async def _seed_district(
         session.add(school)
         schools[s.key] = school
     await session.flush()
+    return schools
 
+
+async def _seed_children(
+    session: AsyncSession,
+    d: DemoDistrict,
+    county: DemoCounty,
+    schools: dict[str, School],
+    seeded: _Agencies,
+    by_code: dict[str, Jurisdiction],
+) -> tuple[int, int]:
+    """The children (set-based inserts), their guardians, groups and enrolments; returns the
+    numbers of children and guardians."""
     school_scope = {}
     for key, school in schools.items():
         agency_row = await session.get(Agency, school.agency_id)
         assert agency_row is not None
         school_scope[key] = agency_row.scope_path
+    first_child = county.children[0]
+    village = seeded.village
     child_rows = [
         {
             "name": c.name,
@@ -329,6 +362,7 @@ async def _seed_district(
             )
         ).scalars()
     )
+    pairs = list(zip(ids, county.children, strict=True))
     guardians = [
         {
             "child_id": cid,
@@ -336,12 +370,12 @@ async def _seed_district(
             "relation": GuardianRelation(g.relation),
             "phone": g.phone,
         }
-        for cid, c in zip(ids, county.children, strict=True)
+        for cid, c in pairs
         for g in c.guardians
     ]
     groups = [
         {"child_id": cid, "group": SpecialGroup(flag)}
-        for cid, c in zip(ids, county.children, strict=True)
+        for cid, c in pairs
         for flag in sorted(c.flags)
     ]
     enrolments = [
@@ -353,12 +387,24 @@ async def _seed_district(
             "status": EnrolmentStatus.ENROLLED,
             "status_since": date(c.birth_date.year + 6 + (c.birth_date.month > 8), 9, 1),
         }
-        for cid, c in zip(ids, county.children, strict=True)
+        for cid, c in pairs
     ]
     for model, rows in ((Guardian, guardians), (ChildGroup, groups), (Enrolment, enrolments)):
         if rows:
             await session.execute(insert(model), rows)
+    return len(ids), len(guardians)
 
+
+async def _seed_users(
+    session: AsyncSession,
+    d: DemoDistrict,
+    district: Jurisdiction,
+    county: DemoCounty,
+    schools: dict[str, School],
+    seeded: _Agencies,
+    by_code: dict[str, Jurisdiction],
+) -> None:
+    """The district's demo users, each with its roles over its agency's domain."""
     first_school = schools[county.schools[0].key]
     school_agency = await session.get(Agency, first_school.agency_id)
     assert school_agency is not None
@@ -367,12 +413,12 @@ async def _seed_district(
         if u.scope == "school":
             agency, domain_j = school_agency, principal_school_township
         elif u.scope == "township":
-            agency = township_agencies[principal_school_township.code]
+            agency = seeded.townships[principal_school_township.code]
             domain_j = principal_school_township
-        elif u.scope == "village" and village is not None:
-            agency, domain_j = village, home
+        elif u.scope == "village" and seeded.village is not None:
+            agency, domain_j = seeded.village, seeded.home
         else:
-            agency, domain_j = agencies[u.agency_kind], district
+            agency, domain_j = seeded.district[u.agency_kind], district
         user = User(username=u.username, display_name=u.display_name, agency_id=agency.id)
         session.add(user)
         await session.flush()
@@ -386,15 +432,37 @@ async def _seed_district(
                 )
             )
     await session.flush()
+
+
+async def _seed_district(
+    session: AsyncSession, d: DemoDistrict, *, children: int, today: date | None
+) -> dict[str, int]:
+    district = await session.get(Jurisdiction, d.code)
+    if district is None:
+        raise RuntimeError("reference data is missing: run `lianbao migrate` first")
+    townships = await _townships(session, d)
+    by_code = {t.code: t for t in townships}
+    townships_arg = [(t.code, t.name) for t in townships]
+    county = (
+        generate_county(townships_arg, district_code=d.code, district_name=d.name,
+                        children=children, seed=int(d.code), today=today)
+        if today
+        else generate_county(townships_arg, district_code=d.code, district_name=d.name,
+                             children=children, seed=int(d.code))
+    )
+    seeded = await _seed_agencies(session, d, district, townships, county)
+    schools = await _seed_schools(session, county, by_code)
+    n_children, n_guardians = await _seed_children(session, d, county, schools, seeded, by_code)
+    await _seed_users(session, d, district, county, schools, seeded, by_code)
     if d.calendar:
         _add_calendar(session, district.code)
     await session.flush()
     return {
-        "agencies": len(agencies) + len(township_agencies) + (village is not None)
+        "agencies": len(seeded.district) + len(seeded.townships) + (seeded.village is not None)
         + len(schools),
         "schools": len(schools),
-        "children": len(ids),
-        "guardians": len(guardians),
+        "children": n_children,
+        "guardians": n_guardians,
         "users": len(d.users),
     }
 
@@ -472,21 +540,10 @@ DEMO_EMPLOYERS = [
 ]
 
 
-async def seed_demo_labour(session: AsyncSession, authz: Authorizer, now: datetime) -> int:
-    """A child-labour campaign in the demo county, through the same services as the API:
-    employers on the register, an inspection under way that found a pupil working (so a
-    case, each agency's task and a served return order exist), and one planned."""
-    from workflow import employer as employers
-    from workflow import enforcement, finding, inspection
-
-    hr = await load_principal(session, "hr_officer")
-    police = await load_principal(session, "police_officer")
-    if hr is None or police is None:
-        raise RuntimeError("the demo users are missing")
-    clock = FixedClock(now)
-    as_hr = ServiceContext(session, hr, authz, clock, request_id="seed-demo")
-    as_police = ServiceContext(session, police, authz, clock, request_id="seed-demo")
-    today = local_date(now)
+async def _register_employers(
+    session: AsyncSession, as_hr: ServiceContext
+) -> list[Employer]:
+    """The demo employers on the register, spread over 山亭's townships."""
     townships = list(
         (
             await session.execute(
@@ -508,6 +565,13 @@ async def seed_demo_labour(session: AsyncSession, authz: Authorizer, now: dateti
                 legal_representative="（演示）",
             )
         )
+    return registered
+
+
+async def _plan_inspections(
+    session: AsyncSession, as_hr: ServiceContext, registered: list[Employer], today: date
+) -> Inspection:
+    """A campaign with two joint inspections: one under way (returned), one planned."""
     campaign = await inspection.create_campaign(
         as_hr,
         name=f"{today.year}年冬季用工专项检查",
@@ -550,12 +614,16 @@ async def seed_demo_labour(session: AsyncSession, authz: Authorizer, now: dateti
         participants=joined,
         campaign_id=campaign.id,
     )
+    return under_way
+
+
+async def _working_pupil(session: AsyncSession, today: date) -> Child:
+    """A pupil of 山亭 (the employers are there) aged 14–16 with no open case."""
     open_cases = select(DropoutCase.child_id).where(DropoutCase.status == CaseStatus.OPEN)
-    # A pupil of 山亭 (the employers are there), not of the second demo district.
     district_path = (
         await session.execute(select(Jurisdiction.path).where(Jurisdiction.code == DISTRICT))
     ).scalar_one()
-    pupil = (
+    return (
         await session.execute(
             select(Child)
             .where(
@@ -569,6 +637,23 @@ async def seed_demo_labour(session: AsyncSession, authz: Authorizer, now: dateti
             .limit(1)
         )
     ).scalar_one()
+
+
+async def seed_demo_labour(session: AsyncSession, authz: Authorizer, now: datetime) -> int:
+    """A child-labour campaign in the demo county, through the same services as the API:
+    employers on the register, an inspection under way that found a pupil working (so a
+    case, each agency's task and a served return order exist), and one planned."""
+    hr = await load_principal(session, "hr_officer")
+    police = await load_principal(session, "police_officer")
+    if hr is None or police is None:
+        raise RuntimeError("the demo users are missing")
+    clock = FixedClock(now)
+    as_hr = ServiceContext(session, hr, authz, clock, request_id="seed-demo")
+    as_police = ServiceContext(session, police, authz, clock, request_id="seed-demo")
+    today = local_date(now)
+    registered = await _register_employers(session, as_hr)
+    under_way = await _plan_inspections(session, as_hr, registered, today)
+    pupil = await _working_pupil(session, today)
     found = await finding.record(
         as_police,
         finding.FindingIn(

@@ -1,0 +1,122 @@
+"""Reading legal documents under the policy: the list filter and the batches the GraphQL
+loaders ask for, and the PDF of one document.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from sqlalchemy import ColumnElement, Select, and_, or_, select
+from sqlalchemy.orm import undefer
+
+from authz.enforcer import Authorizer
+from authz.filters import scope_filter
+from authz.principal import Principal
+from models.case import DropoutCase
+from models.document import LegalDocument
+from models.enums import (
+    DocumentStatus,
+)
+from models.reference import Agency
+from workflow.common import in_order
+from workflow.context import ServiceContext
+from workflow.document.kinds import config
+from workflow.errors import NotFound, WrongStage
+
+# --- reading ---------------------------------------------------------------------------
+
+
+def visible(authz: Authorizer, principal: Principal) -> ColumnElement[bool]:
+    """The documents this principal may read, per kind, at the case's current stage."""
+    return or_(
+        *(
+            and_(
+                LegalDocument.kind == kind,
+                scope_filter(
+                    authz,
+                    principal,
+                    f"document:{kind}",
+                    "read",
+                    LegalDocument.scope_path,
+                    DropoutCase.stage_rank,
+                ),
+            )
+            for kind in config().kinds
+        )
+    )
+
+
+def documents_query(
+    ctx: ServiceContext,
+    *,
+    case_id: int | None = None,
+    kind: str | None = None,
+    status: DocumentStatus | None = None,
+    issued_by_my_agency: bool = False,
+) -> Select[LegalDocument]:
+    stmt = (
+        select(LegalDocument)
+        .outerjoin(DropoutCase, DropoutCase.id == LegalDocument.case_id)
+        .where(visible(ctx.authz, ctx.principal))
+    )
+    if case_id is not None:
+        stmt = stmt.where(LegalDocument.case_id == case_id)
+    if kind is not None:
+        stmt = stmt.where(LegalDocument.kind == kind)
+    if status is not None:
+        stmt = stmt.where(LegalDocument.status == status)
+    if issued_by_my_agency:
+        stmt = stmt.where(LegalDocument.issuer_agency_id == ctx.principal.agency_id)
+    return stmt
+
+
+async def get_documents(ctx: ServiceContext, ids: Sequence[int]) -> list[LegalDocument | None]:
+    rows = (
+        (await ctx.session.execute(documents_query(ctx).where(LegalDocument.id.in_(ids))))
+        .scalars()
+        .all()
+    )
+    return in_order(rows, ids)
+
+
+async def documents_of_cases(
+    ctx: ServiceContext, case_ids: Sequence[int]
+) -> list[list[LegalDocument]]:
+    """The visible documents of each case, oldest first: one statement for all cases."""
+    rows = (
+        (
+            await ctx.session.execute(
+                documents_query(ctx)
+                .where(LegalDocument.case_id.in_(case_ids))
+                .order_by(LegalDocument.id)
+            )
+        )
+        .scalars()
+        .all()
+    )
+    by_case: dict[int, list[LegalDocument]] = {i: [] for i in case_ids}
+    for d in rows:
+        if d.case_id is not None:
+            by_case[d.case_id].append(d)
+    return [by_case[i] for i in case_ids]
+
+
+async def issuers(ctx: ServiceContext, agency_ids: Sequence[int]) -> list[Agency | None]:
+    rows = (await ctx.session.execute(select(Agency).where(Agency.id.in_(agency_ids)))).scalars()
+    return in_order(rows, agency_ids)
+
+
+async def pdf_of(ctx: ServiceContext, document_id: int) -> LegalDocument:
+    """The document with its PDF bytes, if the caller may read it and it was issued."""
+    doc = (
+        await ctx.session.execute(
+            documents_query(ctx)
+            .where(LegalDocument.id == document_id)
+            .options(undefer(LegalDocument.pdf))
+        )
+    ).scalar_one_or_none()
+    if doc is None:
+        raise NotFound("no such document", field="documentId")
+    if doc.pdf is None:
+        raise WrongStage("a draft has no PDF: issue it first", field="documentId")
+    return doc
