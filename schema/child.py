@@ -12,9 +12,10 @@ from authz.masking import SensitiveField
 from models import child as m
 from models.enums import CaseStage, RegisterType, SpecialGroup
 from schema.context import Info
-from schema.enums import EnrolmentStatus, SchoolKind, Sex
+from schema.enums import EnrolmentStatus, Sex
 from schema.pagination import Connection, keyset_page, to_connection
-from schema.reference import AgencyNode, JurisdictionNode
+from schema.reference import JurisdictionNode
+from schema.school import SchoolType
 from schema.sensitive import SensitiveValue
 from workflow import child as service
 
@@ -44,27 +45,6 @@ class GuardianType:
             also=self.residence,
         )
         return SensitiveValue.of(shown)
-
-
-@strawberry.type(name="School")
-class SchoolType:
-    school_id: int
-    name: str
-    kind: SchoolKind
-    agency_id: strawberry.Private[int]
-    township_code: strawberry.Private[str]
-
-    @strawberry.field
-    async def agency(self, info: Info) -> AgencyNode:
-        a = await info.context.loaders.agency.load(self.agency_id)
-        assert a is not None
-        return AgencyNode.from_model(a)
-
-    @strawberry.field
-    async def township(self, info: Info) -> JurisdictionNode:
-        j = await info.context.loaders.jurisdiction.load(self.township_code)
-        assert j is not None
-        return JurisdictionNode.from_model(j)
 
 
 @strawberry.type(name="Enrolment", description="The child's register entry (学籍).")

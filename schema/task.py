@@ -19,6 +19,7 @@ from schema.ids import node_id
 from schema.loaders import Loaders
 from schema.mutation import UserError, run
 from schema.pagination import Connection, Page, check_first, to_connection
+from schema.school import SchoolType
 from workflow import task as service
 from workflow.calendar import local_date
 from workflow.context import ServiceContext
@@ -27,7 +28,7 @@ from workflow.events import RESYNC
 
 if TYPE_CHECKING:
     from schema.case import CaseNode
-    from schema.child import ChildNode, SchoolType
+    from schema.child import ChildNode
     from schema.document import DocumentNode
 
 strawberry.enum(TaskStatus)
@@ -154,9 +155,7 @@ class TaskType(relay.Node):
     @strawberry.field
     async def school(
         self, info: Info
-    ) -> Annotated[SchoolType, strawberry.lazy("schema.child")] | None:
-        from schema.child import SchoolType
-
+    ) -> SchoolType | None:
         if self.row.case_id is None:
             return None
         subject = await info.context.loaders.task_subject.load(self.row.case_id)

@@ -1,25 +1,22 @@
-"""The caller: ``me``."""
+"""GraphQL types, queries and mutations for users: the caller (``me``) and the user directory."""
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+from typing import Any
+
 import strawberry
+from strawberry import relay
 
+from models import user as mu
 from schema.context import Info
+from schema.ids import node_id
+from schema.mutation import UserError, run
+from schema.pagination import Connection, keyset_page, to_connection
 from schema.reference import AgencyNode, JurisdictionNode
+from schema.role import RoleAssignment, RoleGrant
+from workflow import user
 from workflow.errors import Unauthenticated
-
-
-@strawberry.type
-class RoleGrant:
-    role: str
-    domain: str = strawberry.field(description="The path the role covers (jurisdiction or unit).")
-    jurisdiction_code: strawberry.Private[str]
-
-    @strawberry.field
-    async def jurisdiction(self, info: Info) -> JurisdictionNode:
-        j = await info.context.loaders.jurisdiction.load(self.jurisdiction_code)
-        assert j is not None
-        return JurisdictionNode.from_model(j)
 
 
 @strawberry.type
@@ -64,3 +61,118 @@ class UserQuery:
                 for g in p.grants
             ],
         )
+
+
+@strawberry.type(name="User")
+class UserNode(relay.Node):
+    user_id: relay.NodeID[int]
+    username: str
+    display_name: str
+    is_active: bool
+    agency_id: strawberry.Private[int]
+
+    @classmethod
+    def from_model(cls, u: mu.User) -> UserNode:
+        return cls(
+            user_id=u.id,
+            username=u.username,
+            display_name=u.display_name,
+            is_active=u.is_active,
+            agency_id=u.agency_id,
+        )
+
+    @strawberry.field
+    async def agency(self, info: Info) -> AgencyNode:
+        a = await info.context.loaders.agency.load(self.agency_id)
+        assert a is not None
+        return AgencyNode.from_model(a)
+
+    @strawberry.field(
+        description="The user's role grants; null unless the caller administers the user's "
+        "agency (a supervisor sees colleagues to assign work, not their grants)."
+    )
+    async def roles(self, info: Info) -> list[RoleAssignment] | None:
+        # Both loads are batched per request: a page costs one statement for the agencies and
+        # one for the grants, whatever its size.
+        agency = await info.context.loaders.agency.load(self.agency_id)
+        if agency is None or not user.may_administer(info.context.services, agency):
+            return None
+        grants = await info.context.loaders.role_grants.load(self.user_id)
+        return [RoleAssignment.from_model(g) for g in grants]
+
+    @classmethod
+    async def resolve_nodes(  # type: ignore[override]
+        cls, *, info: Info, node_ids: Iterable[str], required: bool = False
+    ) -> list[UserNode | None]:
+        services = info.context.services
+        ids = [int(i) for i in node_ids]
+        stmt = user.users_query(services).where(mu.User.id.in_(ids))
+        found = {u.id: u for u in (await services.session.execute(stmt)).scalars()}
+        return [cls.from_model(found[i]) if i in found else None for i in ids]
+
+
+@strawberry.type
+class UserDirectoryQuery:
+    @strawberry.field(
+        description="Users in the agencies the caller administers, and a task supervisor's "
+        "own agency's members (to assign work to)."
+    )
+    async def users(
+        self, info: Info, first: int | None = None, after: str | None = None
+    ) -> Connection[UserNode]:
+        services = info.context.services
+        page = await keyset_page(
+            services.session,
+            user.users_query(services),
+            mu.User.id,
+            lambda u: u.id,
+            prefix="user",
+            first=first,
+            after=after,
+            cap=info.context.extra.get("max_page_size", 100),
+        )
+        return to_connection(page, UserNode.from_model)
+
+
+@strawberry.input
+class CreateUserInput:
+    username: str
+    display_name: str
+    agency_id: strawberry.ID = strawberry.field(description="The agency's global id.")
+
+
+@strawberry.type
+class UserPayload:
+    user: UserNode | None
+    user_errors: list[UserError]
+
+
+@strawberry.input
+class SetUserActiveInput:
+    user_id: strawberry.ID
+    active: bool
+
+
+@strawberry.type
+class UserMutation:
+    @strawberry.mutation
+    async def create_user(self, info: Info, input: CreateUserInput) -> UserPayload:
+        async def op(ctx: Any) -> mu.User:
+            return await user.create_user(
+                ctx,
+                username=input.username,
+                display_name=input.display_name,
+                agency_id=node_id(input.agency_id, "Agency", "agencyId"),
+            )
+
+        row, errors = await run(info, op)
+        return UserPayload(user=UserNode.from_model(row) if row else None, user_errors=errors)
+
+    @strawberry.mutation
+    async def set_user_active(self, info: Info, input: SetUserActiveInput) -> UserPayload:
+        async def op(ctx: Any) -> mu.User:
+            user_id = node_id(input.user_id, "User", "userId")
+            return await user.set_user_active(ctx, user_id, input.active)
+
+        row, errors = await run(info, op)
+        return UserPayload(user=UserNode.from_model(row) if row else None, user_errors=errors)
