@@ -26,8 +26,9 @@ from schema.document import DocumentNode
 from schema.enforcement import EnforcementNode
 from schema.finding import FindingNode
 from schema.ids import node_id
-from schema.mutation import UserError, run
+from schema.mutation import UserError, mutate
 from schema.pagination import Connection, keyset_page, to_connection
+from schema.shape import maybe, maybe_each
 from schema.task import TaskType
 from workflow import case as service
 from workflow import document as document_service
@@ -196,7 +197,7 @@ class CaseNode(relay.Node):
     @strawberry.field
     async def plan(self, info: Info) -> CasePlanType | None:
         plan = await info.context.loaders.case_plan.load(self.row.id)
-        return CasePlanType.from_model(plan) if plan else None
+        return maybe(CasePlanType.from_model, plan)
 
     @strawberry.field
     async def attachments(self, info: Info) -> list[AttachmentType]:
@@ -229,7 +230,7 @@ class CaseNode(relay.Node):
         cls, *, info: Info, node_ids: Iterable[str], required: bool = False
     ) -> list[CaseNode | None]:
         rows = await service.get_cases(info.context.services, [int(i) for i in node_ids])
-        return [cls.from_model(c) if c else None for c in rows]
+        return maybe_each(cls.from_model, rows)
 
 
 @strawberry.input
@@ -283,10 +284,6 @@ class CasePayload:
     case: CaseNode | None
     user_errors: list[UserError]
 
-
-async def _case_op(info: Info, op: Any) -> CasePayload:
-    row, errors = await run(info, op)
-    return CasePayload(case=CaseNode.from_model(row) if row else None, user_errors=errors)
 
 
 @strawberry.input
@@ -402,7 +399,7 @@ class CaseMutation:
                 note=input.note,
             )
 
-        return await _case_op(info, op)
+        return await mutate(info, CasePayload, CaseNode.from_model, op)
 
     @strawberry.mutation(description="Log a persuasion attempt (劝返).")
     async def record_persuasion(self, info: Info, input: RecordPersuasionInput) -> CasePayload:
@@ -421,7 +418,7 @@ class CaseMutation:
             assert case is not None
             return case
 
-        return await _case_op(info, op)
+        return await mutate(info, CasePayload, CaseNode.from_model, op)
 
     @strawberry.mutation(description="Mark the pupil as dropped out; the register entry stays.")
     async def mark_dropout(self, info: Info, input: MarkDropoutInput) -> CasePayload:
@@ -433,7 +430,7 @@ class CaseMutation:
                 reason=input.reason,
             )
 
-        return await _case_op(info, op)
+        return await mutate(info, CasePayload, CaseNode.from_model, op)
 
     @strawberry.mutation(description="复学: the pupil is back; closes the case.")
     async def record_return(self, info: Info, input: RecordReturnInput) -> CasePayload:
@@ -446,7 +443,7 @@ class CaseMutation:
                 note=input.note,
             )
 
-        return await _case_op(info, op)
+        return await mutate(info, CasePayload, CaseNode.from_model, op)
 
     @strawberry.mutation(description="Close a case for a reason other than a return.")
     async def close_case(self, info: Info, input: CloseCaseInput) -> CasePayload:
@@ -461,7 +458,7 @@ class CaseMutation:
                 police_reference=input.police_reference,
             )
 
-        return await _case_op(info, op)
+        return await mutate(info, CasePayload, CaseNode.from_model, op)
 
     @strawberry.mutation
     async def reopen_case(self, info: Info, input: ReopenCaseInput) -> CasePayload:
@@ -473,7 +470,7 @@ class CaseMutation:
                 reason=input.reason,
             )
 
-        return await _case_op(info, op)
+        return await mutate(info, CasePayload, CaseNode.from_model, op)
 
     @strawberry.mutation
     async def add_case_note(self, info: Info, input: AddCaseNoteInput) -> CasePayload:
@@ -484,7 +481,7 @@ class CaseMutation:
             assert case is not None
             return case
 
-        return await _case_op(info, op)
+        return await mutate(info, CasePayload, CaseNode.from_model, op)
 
     @strawberry.mutation(description="一生一案: write or revise the case plan.")
     async def set_case_plan(self, info: Info, input: SetCasePlanInput) -> CasePayload:
@@ -503,7 +500,7 @@ class CaseMutation:
             assert case is not None
             return case
 
-        return await _case_op(info, op)
+        return await mutate(info, CasePayload, CaseNode.from_model, op)
 
     @strawberry.mutation(
         description="A document was served: starts the deadlines anchored on it.",
@@ -522,7 +519,7 @@ class CaseMutation:
                 method=input.method,
             )
 
-        return await _case_op(info, op)
+        return await mutate(info, CasePayload, CaseNode.from_model, op)
 
     @strawberry.mutation(
         description="Enter the ladder's next action step (referral, judicial "
@@ -538,7 +535,7 @@ class CaseMutation:
                 reason=input.reason,
             )
 
-        return await _case_op(info, op)
+        return await mutate(info, CasePayload, CaseNode.from_model, op)
 
     @strawberry.mutation(description="Record a file attached to the case (metadata only).")
     async def add_case_attachment(self, info: Info, input: AddCaseAttachmentInput) -> CasePayload:
@@ -556,4 +553,4 @@ class CaseMutation:
             assert case is not None
             return case
 
-        return await _case_op(info, op)
+        return await mutate(info, CasePayload, CaseNode.from_model, op)

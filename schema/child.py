@@ -17,6 +17,7 @@ from schema.pagination import Connection, keyset_page, to_connection
 from schema.reference import JurisdictionNode
 from schema.school import SchoolType
 from schema.sensitive import SensitiveValue
+from schema.shape import maybe_each
 from workflow import child as service
 
 strawberry.enum(RegisterType)
@@ -194,7 +195,7 @@ class ChildNode(relay.Node):
         cls, *, info: Info, node_ids: Iterable[str], required: bool = False
     ) -> list[ChildNode | None]:
         rows = await service.get_children(info.context.services, [int(i) for i in node_ids])
-        return [cls.from_model(c) if c else None for c in rows]
+        return maybe_each(cls.from_model, rows)
 
 
 @strawberry.type

@@ -13,9 +13,10 @@ from models import document as m
 from models.enums import AgencyKind, DocumentStatus, ServiceMethod
 from schema.context import Info
 from schema.ids import node_id, optional_node_id
-from schema.mutation import UserError, run
+from schema.mutation import UserError, mutate
 from schema.pagination import Connection, keyset_page, to_connection
 from schema.reference import AgencyNode
+from schema.shape import maybe, maybe_each
 from workflow import document as service
 from workflow.context import ServiceContext
 
@@ -113,7 +114,7 @@ class DocumentNode(relay.Node):
     @strawberry.field
     async def issuer(self, info: Info) -> AgencyNode | None:
         agency = await info.context.loaders.agency.load(self.row.issuer_agency_id)
-        return AgencyNode.from_model(agency) if agency else None
+        return maybe(AgencyNode.from_model, agency)
 
     @strawberry.field
     async def case(self, info: Info) -> Annotated[CaseNode, strawberry.lazy("schema.case")] | None:
@@ -122,7 +123,7 @@ class DocumentNode(relay.Node):
         if self.row.case_id is None:
             return None
         case = await info.context.loaders.case.load(self.row.case_id)
-        return CaseNode.from_model(case) if case else None
+        return maybe(CaseNode.from_model, case)
 
     @strawberry.field
     def drafted_at(self) -> datetime:
@@ -177,7 +178,7 @@ class DocumentNode(relay.Node):
         cls, *, info: Info, node_ids: Iterable[str], required: bool = False
     ) -> list[DocumentNode | None]:
         rows = await service.get_documents(info.context.services, [int(i) for i in node_ids])
-        return [cls.from_model(d) if d else None for d in rows]
+        return maybe_each(cls.from_model, rows)
 
 
 @strawberry.type(name="DocumentVerification")
@@ -270,12 +271,6 @@ class DocumentPayload:
     user_errors: list[UserError]
 
 
-async def _document_op(info: Info, op: Any) -> DocumentPayload:
-    row, errors = await run(info, op)
-    return DocumentPayload(
-        document=DocumentNode.from_model(row) if row else None, user_errors=errors
-    )
-
 
 @strawberry.input
 class DraftDocumentInput:
@@ -334,7 +329,7 @@ class DocumentMutation:
                 amount=input.amount,
             )
 
-        return await _document_op(info, op)
+        return await mutate(info, DocumentPayload, DocumentNode.from_model, op)
 
     @strawberry.mutation(
         description="签发: number, render and freeze a draft; an action "
@@ -348,7 +343,7 @@ class DocumentMutation:
                 expected_version=input.expected_version,
             )
 
-        return await _document_op(info, op)
+        return await mutate(info, DocumentPayload, DocumentNode.from_model, op)
 
     @strawberry.mutation(description="送达: record serving; the deadlines anchored on it start.")
     async def serve_document(self, info: Info, input: ServeDocumentInput) -> DocumentPayload:
@@ -361,7 +356,7 @@ class DocumentMutation:
                 served_to=input.served_to,
             )
 
-        return await _document_op(info, op)
+        return await mutate(info, DocumentPayload, DocumentNode.from_model, op)
 
     @strawberry.mutation(description="作废: void a draft or an issued document, with a reason.")
     async def void_document(self, info: Info, input: VoidDocumentInput) -> DocumentPayload:
@@ -372,7 +367,7 @@ class DocumentMutation:
                 reason=input.reason,
             )
 
-        return await _document_op(info, op)
+        return await mutate(info, DocumentPayload, DocumentNode.from_model, op)
 
     @strawberry.mutation(description="Void an issued document and issue its replacement.")
     async def reissue_document(self, info: Info, input: ReissueDocumentInput) -> DocumentPayload:
@@ -385,4 +380,4 @@ class DocumentMutation:
                 facts=input.facts,
             )
 
-        return await _document_op(info, op)
+        return await mutate(info, DocumentPayload, DocumentNode.from_model, op)

@@ -12,8 +12,9 @@ from models import employer as m
 from models.enums import EmployerKind, LicenceStatus
 from schema.context import Info
 from schema.ids import node_id
-from schema.mutation import UserError, run
+from schema.mutation import UserError, mutate
 from schema.pagination import Connection, keyset_page, to_connection
+from schema.shape import maybe_each
 from workflow import employer as service
 from workflow.context import ServiceContext
 
@@ -102,7 +103,7 @@ class EmployerNode(relay.Node):
         cls, *, info: Info, node_ids: Iterable[str], required: bool = False
     ) -> list[EmployerNode | None]:
         rows = await service.get_employers(info.context.services, [int(i) for i in node_ids])
-        return [cls.from_model(e) if e else None for e in rows]
+        return maybe_each(cls.from_model, rows)
 
 
 @strawberry.input
@@ -186,10 +187,7 @@ class EmployerMutation:
                 licence_status=input.licence_status,
             )
 
-        row, errors = await run(info, op)
-        return EmployerPayload(
-            employer=EmployerNode.from_model(row) if row else None, user_errors=errors
-        )
+        return await mutate(info, EmployerPayload, EmployerNode.from_model, op)
 
     @strawberry.mutation(description="Correct an employer's name, address or licence status.")
     async def update_employer(self, info: Info, input: UpdateEmployerInput) -> EmployerPayload:
@@ -204,7 +202,4 @@ class EmployerMutation:
                 licence_status=input.licence_status,
             )
 
-        row, errors = await run(info, op)
-        return EmployerPayload(
-            employer=EmployerNode.from_model(row) if row else None, user_errors=errors
-        )
+        return await mutate(info, EmployerPayload, EmployerNode.from_model, op)

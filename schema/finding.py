@@ -16,9 +16,10 @@ from schema.child import ChildNode
 from schema.context import Info
 from schema.employer import EmployerNode
 from schema.ids import node_id, optional_node_id
-from schema.mutation import UserError, run
+from schema.mutation import UserError, mutate
 from schema.pagination import Connection, keyset_page, to_connection
 from schema.sensitive import SensitiveValue
+from schema.shape import maybe, maybe_each
 from schema.task import TaskType
 from workflow import finding as service
 from workflow.context import ServiceContext
@@ -136,12 +137,12 @@ class FindingNode(relay.Node):
         if self.row.child_id is None:
             return None
         child = await info.context.loaders.registered_child.load(self.row.child_id)
-        return ChildNode.from_model(child) if child else None
+        return maybe(ChildNode.from_model, child)
 
     @strawberry.field
     async def employer(self, info: Info) -> EmployerNode | None:
         e = await info.context.loaders.employer.load(self.row.employer_id)
-        return EmployerNode.from_model(e) if e else None
+        return maybe(EmployerNode.from_model, e)
 
     @strawberry.field
     async def inspection(
@@ -152,7 +153,7 @@ class FindingNode(relay.Node):
         if self.row.inspection_id is None:
             return None
         i = await info.context.loaders.inspection.load(self.row.inspection_id)
-        return InspectionNode.from_model(i) if i else None
+        return maybe(InspectionNode.from_model, i)
 
     @strawberry.field(description="The dropout case the finding opened or joined.")
     async def case(self, info: Info) -> Annotated[CaseNode, strawberry.lazy("schema.case")] | None:
@@ -161,7 +162,7 @@ class FindingNode(relay.Node):
         if self.row.case_id is None:
             return None
         c = await info.context.loaders.case.load(self.row.case_id)
-        return CaseNode.from_model(c) if c else None
+        return maybe(CaseNode.from_model, c)
 
     @strawberry.field(description="Tasks that followed from it, in the caller's queue.")
     async def tasks(self, info: Info) -> list[TaskType]:
@@ -173,7 +174,7 @@ class FindingNode(relay.Node):
         cls, *, info: Info, node_ids: Iterable[str], required: bool = False
     ) -> list[FindingNode | None]:
         rows = await service.get_findings(info.context.services, [int(i) for i in node_ids])
-        return [cls.from_model(f) if f else None for f in rows]
+        return maybe_each(cls.from_model, rows)
 
 
 @strawberry.input
@@ -310,7 +311,4 @@ class FindingMutation:
                 ),
             )
 
-        row, errors = await run(info, op)
-        return FindingPayload(
-            finding=FindingNode.from_model(row) if row else None, user_errors=errors
-        )
+        return await mutate(info, FindingPayload, FindingNode.from_model, op)

@@ -10,7 +10,7 @@ from authz.policy import Rule
 from authz.store import current_version
 from models import policy as mp
 from schema.context import Info
-from schema.mutation import UserError, run
+from schema.mutation import UserError, mutate
 from workflow import policy
 
 
@@ -90,10 +90,7 @@ class PolicyMutation:
         async def op(ctx: Any) -> mp.AuthzRule:
             return await policy.add_rule(ctx, rule)
 
-        row, errors = await run(info, op)
-        return PolicyRulePayload(
-            rule=PolicyRule.from_model(row) if row else None, user_errors=errors
-        )
+        return await mutate(info, PolicyRulePayload, PolicyRule.from_model, op)
 
     @strawberry.mutation
     async def remove_policy_rule(
@@ -102,7 +99,4 @@ class PolicyMutation:
         async def op(ctx: Any) -> mp.AuthzRule:
             return await policy.remove_rule(ctx, input.rule_id)
 
-        row, errors = await run(info, op)
-        return PolicyRulePayload(
-            rule=PolicyRule.from_model(row) if row else None, user_errors=errors
-        )
+        return await mutate(info, PolicyRulePayload, PolicyRule.from_model, op)

@@ -11,6 +11,7 @@ from models import reference as m
 from schema.context import Info
 from schema.enums import AgencyKind, JurisdictionLevel
 from schema.pagination import Connection, keyset_page, to_connection
+from schema.shape import maybe, maybe_each
 from workflow import reference
 
 
@@ -39,7 +40,7 @@ class JurisdictionNode(relay.Node):
         if self.parent_code is None:
             return None
         parent = await info.context.loaders.jurisdiction.load(self.parent_code)
-        return JurisdictionNode.from_model(parent) if parent else None
+        return maybe(JurisdictionNode.from_model, parent)
 
     @strawberry.field
     async def children(self, info: Info) -> list[JurisdictionNode]:
@@ -51,7 +52,7 @@ class JurisdictionNode(relay.Node):
         cls, *, info: Info, node_ids: Iterable[str], required: bool = False
     ) -> list[JurisdictionNode | None]:
         rows = await reference.get_jurisdictions(info.context.services, list(node_ids))
-        return [cls.from_model(j) if j else None for j in rows]
+        return maybe_each(cls.from_model, rows)
 
 
 @strawberry.type(name="Agency", description="An office of an agency kind, bound to a jurisdiction.")
@@ -77,7 +78,7 @@ class AgencyNode(relay.Node):
     ) -> list[AgencyNode | None]:
         ids = [int(i) for i in node_ids]
         rows = await reference.get_agencies(info.context.services, ids)
-        return [cls.from_model(a) if a else None for a in rows]
+        return maybe_each(cls.from_model, rows)
 
 
 @strawberry.type(name="Duty", description="A duty an agency holds, citing its source rule.")
@@ -113,7 +114,7 @@ class DutyNode(relay.Node):
         cls, *, info: Info, node_ids: Iterable[str], required: bool = False
     ) -> list[DutyNode | None]:
         rows = await reference.get_duties(info.context.services, [int(i) for i in node_ids])
-        return [cls.from_model(d) if d else None for d in rows]
+        return maybe_each(cls.from_model, rows)
 
 
 @strawberry.type
@@ -136,7 +137,7 @@ class ReferenceQuery:
     @strawberry.field
     async def jurisdiction(self, info: Info, code: str) -> JurisdictionNode | None:
         (row,) = await reference.get_jurisdictions(info.context.services, [code])
-        return JurisdictionNode.from_model(row) if row else None
+        return maybe(JurisdictionNode.from_model, row)
 
     @strawberry.field(description="Agencies, optionally of one kind and within a jurisdiction.")
     async def agencies(

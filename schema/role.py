@@ -10,7 +10,7 @@ import strawberry
 from models import user as mu
 from schema.context import Info
 from schema.ids import node_id
-from schema.mutation import UserError, run
+from schema.mutation import UserError, mutate
 from schema.reference import JurisdictionNode
 from workflow import user
 
@@ -70,17 +70,11 @@ class RoleMutation:
                 domain=input.domain,
             )
 
-        row, errors = await run(info, op)
-        return RoleGrantPayload(
-            grant=RoleAssignment.from_model(row) if row else None, user_errors=errors
-        )
+        return await mutate(info, RoleGrantPayload, RoleAssignment.from_model, op)
 
     @strawberry.mutation
     async def revoke_role(self, info: Info, input: RevokeRoleInput) -> RoleGrantPayload:
         async def op(ctx: Any) -> mu.RoleGrant:
             return await user.revoke_role(ctx, input.grant_id)
 
-        row, errors = await run(info, op)
-        return RoleGrantPayload(
-            grant=RoleAssignment.from_model(row) if row else None, user_errors=errors
-        )
+        return await mutate(info, RoleGrantPayload, RoleAssignment.from_model, op)

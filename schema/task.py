@@ -17,9 +17,10 @@ from models.enums import AgencyKind, CaseStage, SpecialGroup, TaskStatus
 from schema.context import Info
 from schema.ids import node_id
 from schema.loaders import Loaders
-from schema.mutation import UserError, run
+from schema.mutation import UserError, mutate
 from schema.pagination import Connection, Page, check_first, to_connection
 from schema.school import SchoolType
+from schema.shape import maybe, maybe_each
 from workflow import task as service
 from workflow.calendar import local_date
 from workflow.context import ServiceContext
@@ -125,7 +126,7 @@ class TaskType(relay.Node):
         if self.row.case_id is None:
             return None
         row = await info.context.loaders.case.load(self.row.case_id)
-        return CaseNode.from_model(row) if row else None
+        return maybe(CaseNode.from_model, row)
 
     @strawberry.field(description="The legal documents of the task's case the caller may read.")
     async def documents(
@@ -172,7 +173,7 @@ class TaskType(relay.Node):
         cls, *, info: Info, node_ids: Iterable[str], required: bool = False
     ) -> list[TaskType | None]:
         rows = await service.get_tasks(info.context.services, [int(i) for i in node_ids])
-        return [cls.from_model(t) if t else None for t in rows]
+        return maybe_each(cls.from_model, rows)
 
 
 @strawberry.input
@@ -258,10 +259,6 @@ class CompleteTaskInput:
         description="Metadata (a JSON object): photos' hashes, visit notes…; null means {}.")
 
 
-async def _task_op(info: Info, op: Any) -> TaskPayload:
-    row, errors = await run(info, op)
-    return TaskPayload(task=TaskType.from_model(row) if row else None, user_errors=errors)
-
 
 @strawberry.type
 class TaskMutation:
@@ -270,7 +267,7 @@ class TaskMutation:
         async def op(ctx: ServiceContext) -> m.Task:
             return await service.claim(ctx, task_id=node_id(input.task_id, "Task", "taskId"),
                                        expected_version=input.expected_version)
-        return await _task_op(info, op)
+        return await mutate(info, TaskPayload, TaskType.from_model, op)
 
     @strawberry.mutation(description="Supervisors: assign or reassign a task to a member.")
     async def assign_task(self, info: Info, input: AssignTaskInput) -> TaskPayload:
@@ -278,7 +275,7 @@ class TaskMutation:
             return await service.assign(ctx, task_id=node_id(input.task_id, "Task", "taskId"),
                                         user_id=node_id(input.user_id, "User", "userId"),
                                         expected_version=input.expected_version)
-        return await _task_op(info, op)
+        return await mutate(info, TaskPayload, TaskType.from_model, op)
 
     @strawberry.mutation(description="Complete a task with its outcome and evidence.")
     async def complete_task(self, info: Info, input: CompleteTaskInput) -> TaskPayload:
@@ -289,7 +286,7 @@ class TaskMutation:
             return await service.complete(ctx, task_id=node_id(input.task_id, "Task", "taskId"),
                                           expected_version=input.expected_version,
                                           outcome=input.outcome, evidence=evidence)
-        return await _task_op(info, op)
+        return await mutate(info, TaskPayload, TaskType.from_model, op)
 
 
 @strawberry.enum(name="TaskUpdateKind")

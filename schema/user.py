@@ -11,7 +11,7 @@ from strawberry import relay
 from models import user as mu
 from schema.context import Info
 from schema.ids import node_id
-from schema.mutation import UserError, run
+from schema.mutation import UserError, mutate
 from schema.pagination import Connection, keyset_page, to_connection
 from schema.reference import AgencyNode, JurisdictionNode
 from schema.role import RoleAssignment, RoleGrant
@@ -165,8 +165,7 @@ class UserMutation:
                 agency_id=node_id(input.agency_id, "Agency", "agencyId"),
             )
 
-        row, errors = await run(info, op)
-        return UserPayload(user=UserNode.from_model(row) if row else None, user_errors=errors)
+        return await mutate(info, UserPayload, UserNode.from_model, op)
 
     @strawberry.mutation
     async def set_user_active(self, info: Info, input: SetUserActiveInput) -> UserPayload:
@@ -174,5 +173,4 @@ class UserMutation:
             user_id = node_id(input.user_id, "User", "userId")
             return await user.set_user_active(ctx, user_id, input.active)
 
-        row, errors = await run(info, op)
-        return UserPayload(user=UserNode.from_model(row) if row else None, user_errors=errors)
+        return await mutate(info, UserPayload, UserNode.from_model, op)
