@@ -57,6 +57,6 @@ class AccessLogQuery:
             prefix="access",
             first=first,
             after=after,
-            cap=info.context.extra.get("max_page_size", 100),
+            cap=info.context.app.max_page_size,
         )
         return to_connection(page, AccessLogEntry.from_model)

@@ -10,7 +10,11 @@ import strawberry
 from strawberry import relay
 
 from models import case as m
-from models.enums import (
+from schema.child import ChildNode
+from schema.context import Info
+from schema.document import DocumentNode
+from schema.enforcement import EnforcementNode
+from schema.enums import (
     AgencyKind,
     CaseStage,
     CaseStatus,
@@ -20,10 +24,6 @@ from models.enums import (
     PersuasionOutcome,
     SpecialGroup,
 )
-from schema.child import ChildNode
-from schema.context import Info
-from schema.document import DocumentNode
-from schema.enforcement import EnforcementNode
 from schema.finding import FindingNode
 from schema.ids import node_id
 from schema.mutation import UserError, mutate
@@ -34,9 +34,6 @@ from workflow import case as service
 from workflow import document as document_service
 from workflow.calendar import local_date
 from workflow.context import ServiceContext
-
-for _enum in (CaseStatus, ClosureReason, DropoutCause, PersuasionMethod, PersuasionOutcome):
-    strawberry.enum(_enum)
 
 
 @strawberry.type(name="CaseEvent", description="One entry of a case's timeline.")
@@ -274,7 +271,7 @@ class CaseQuery:
             prefix="case",
             first=first,
             after=after,
-            cap=info.context.extra.get("max_page_size", 100),
+            cap=info.context.app.max_page_size,
         )
         return to_connection(page, CaseNode.from_model)
 

@@ -10,17 +10,14 @@ from strawberry import relay
 
 from authz.masking import SensitiveField
 from models import child as m
-from models.enums import CaseStage, RegisterType, SpecialGroup
 from schema.context import Info
-from schema.enums import EnrolmentStatus, Sex
+from schema.enums import CaseStage, EnrolmentStatus, RegisterType, Sex, SpecialGroup
 from schema.pagination import Connection, keyset_page, to_connection
 from schema.reference import JurisdictionNode
 from schema.school import SchoolType
 from schema.sensitive import SensitiveValue
 from schema.shape import maybe_each
 from workflow import child as service
-
-strawberry.enum(RegisterType)
 
 
 @strawberry.type(name="Guardian")
@@ -229,6 +226,6 @@ class ChildQuery:
             prefix="child",
             first=first,
             after=after,
-            cap=info.context.extra.get("max_page_size", 100),
+            cap=info.context.app.max_page_size,
         )
         return to_connection(page, ChildNode.from_model)

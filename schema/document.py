@@ -10,8 +10,8 @@ import strawberry
 from strawberry import relay
 
 from models import document as m
-from models.enums import AgencyKind, DocumentStatus, ServiceMethod
 from schema.context import Info
+from schema.enums import AgencyKind, DocumentStatus, ServiceMethod
 from schema.ids import node_id, optional_node_id
 from schema.mutation import UserError, mutate
 from schema.pagination import Connection, keyset_page, to_connection
@@ -23,8 +23,6 @@ from workflow.context import ServiceContext
 if TYPE_CHECKING:
     from schema.case import CaseNode
 
-strawberry.enum(DocumentStatus)
-strawberry.enum(ServiceMethod)
 
 
 @strawberry.type(
@@ -242,7 +240,7 @@ class DocumentQuery:
             prefix="document",
             first=first,
             after=after,
-            cap=info.context.extra.get("max_page_size", 100),
+            cap=info.context.app.max_page_size,
             descending=True,
         )
         return to_connection(page, DocumentNode.from_model)

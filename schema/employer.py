@@ -9,8 +9,8 @@ import strawberry
 from strawberry import relay
 
 from models import employer as m
-from models.enums import EmployerKind, LicenceStatus
 from schema.context import Info
+from schema.enums import EmployerKind, LicenceStatus
 from schema.ids import node_id
 from schema.mutation import UserError, mutate
 from schema.pagination import Connection, keyset_page, to_connection
@@ -23,8 +23,6 @@ if TYPE_CHECKING:
     from schema.finding import FindingNode
     from schema.inspection import InspectionVisitType
 
-strawberry.enum(EmployerKind)
-strawberry.enum(LicenceStatus)
 
 
 @strawberry.type(
@@ -141,7 +139,7 @@ class EmployerQuery:
             prefix="employer",
             first=first,
             after=after,
-            cap=info.context.extra.get("max_page_size", 100),
+            cap=info.context.app.max_page_size,
         )
         return to_connection(page, EmployerNode.from_model)
 

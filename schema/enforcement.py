@@ -10,10 +10,10 @@ import strawberry
 from strawberry import relay
 
 from models import enforcement as m
-from models.enums import AgencyKind, EnforcementKind, EnforcementStatus, ServiceMethod
 from schema.context import Info
 from schema.document import DocumentNode
 from schema.employer import EmployerNode
+from schema.enums import AgencyKind, EnforcementKind, EnforcementStatus, ServiceMethod
 from schema.finding import FindingNode
 from schema.ids import node_id, optional_node_id
 from schema.mutation import UserError, mutate
@@ -25,8 +25,6 @@ from workflow.context import ServiceContext
 if TYPE_CHECKING:
     from schema.inspection import InspectionNode
 
-strawberry.enum(EnforcementKind)
-strawberry.enum(EnforcementStatus)
 
 
 @strawberry.type(
@@ -173,7 +171,7 @@ class EnforcementQuery:
             prefix="enforcement",
             first=first,
             after=after,
-            cap=info.context.extra.get("max_page_size", 100),
+            cap=info.context.app.max_page_size,
             descending=True,
         )
         return to_connection(page, EnforcementNode.from_model)

@@ -11,10 +11,10 @@ from strawberry import relay
 
 from authz.masking import SensitiveField
 from models import finding as m
-from models.enums import Sex
 from schema.child import ChildNode
 from schema.context import Info
 from schema.employer import EmployerNode
+from schema.enums import Sex
 from schema.ids import node_id, optional_node_id
 from schema.mutation import UserError, mutate
 from schema.pagination import Connection, keyset_page, to_connection
@@ -214,7 +214,7 @@ class FindingQuery:
             prefix="finding",
             first=first,
             after=after,
-            cap=info.context.extra.get("max_page_size", 100),
+            cap=info.context.app.max_page_size,
             descending=True,
         )
         return to_connection(page, FindingNode.from_model)

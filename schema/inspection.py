@@ -9,10 +9,10 @@ import strawberry
 from strawberry import relay
 
 from models import inspection as m
-from models.enums import AgencyKind, InspectionKind, InspectionStatus
 from schema.context import Info
 from schema.employer import EmployerNode
 from schema.enforcement import EnforcementNode
+from schema.enums import AgencyKind, InspectionKind, InspectionStatus
 from schema.finding import FindingNode
 from schema.ids import node_id, optional_node_id
 from schema.mutation import UserError, mutate
@@ -21,9 +21,6 @@ from schema.reference import AgencyNode
 from schema.shape import maybe, maybe_each
 from workflow import inspection as service
 from workflow.context import ServiceContext
-
-strawberry.enum(InspectionKind)
-strawberry.enum(InspectionStatus)
 
 
 @strawberry.type(name="InspectionCampaign", description="专项检查: inspections over a period.")
@@ -237,7 +234,7 @@ class InspectionQuery:
             prefix="inspection",
             first=first,
             after=after,
-            cap=info.context.extra.get("max_page_size", 100),
+            cap=info.context.app.max_page_size,
             descending=True,
         )
         return to_connection(page, InspectionNode.from_model)

@@ -10,16 +10,12 @@ from typing import Any
 import strawberry
 
 from models import ladder as m
-from models.enums import AgencyKind, CalendarDayKind, CaseStage, DayKind, StepEntry
 from schema.context import Info
+from schema.enums import AgencyKind, CalendarDayKind, CaseStage, DayKind, StepEntry
 from schema.mutation import UserError, mutate
 from workflow import ladder as service
 from workflow import school_calendar
 from workflow.context import ServiceContext
-
-strawberry.enum(DayKind)
-strawberry.enum(StepEntry)
-strawberry.enum(CalendarDayKind)
 
 
 @strawberry.type(name="LadderTask")

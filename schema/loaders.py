@@ -12,13 +12,13 @@ from models.child import Child, Guardian
 from models.document import LegalDocument
 from models.employer import Employer
 from models.enforcement import EnforcementAction
-from models.enums import CaseStage, SpecialGroup
 from models.finding import LabourFinding
 from models.inspection import Campaign, Inspection, InspectionParticipant, InspectionVisit
 from models.reference import Agency, Jurisdiction
 from models.school import School
 from models.task import Task
 from models.user import RoleGrant, User
+from schema.enums import CaseStage, SpecialGroup
 from workflow import (
     case,
     child,

@@ -96,7 +96,7 @@ async def run(
     for hook in hooks:
         await hook()
     events, ctx.events = ctx.events, []
-    bus = info.context.extra.get("bus")
+    bus = info.context.app.bus
     if bus is not None and events:
         await bus.publish(events)
     return result, []

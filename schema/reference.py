@@ -158,7 +158,7 @@ class ReferenceQuery:
             prefix="agency",
             first=first,
             after=after,
-            cap=info.context.extra.get("max_page_size", 100),
+            cap=info.context.app.max_page_size,
         )
         return to_connection(page, AgencyNode.from_model)
 

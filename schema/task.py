@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from collections.abc import AsyncGenerator, Iterable
 from datetime import date, datetime
-from enum import Enum
 from typing import TYPE_CHECKING, Annotated, Any
 
 import strawberry
@@ -13,8 +12,8 @@ from strawberry import relay
 
 from authz.guard import FieldGuard
 from models import task as m
-from models.enums import AgencyKind, CaseStage, SpecialGroup, TaskStatus
 from schema.context import Info
+from schema.enums import AgencyKind, CaseStage, SpecialGroup, TaskOrder, TaskStatus, TaskUpdateKind
 from schema.ids import node_id
 from schema.loaders import Loaders
 from schema.mutation import UserError, mutate
@@ -32,8 +31,6 @@ if TYPE_CHECKING:
     from schema.child import ChildNode
     from schema.document import DocumentNode
 
-strawberry.enum(TaskStatus)
-TaskOrder = strawberry.enum(service.TaskOrder, name="TaskOrder")
 
 
 @strawberry.type(name="Assignee")
@@ -190,12 +187,12 @@ class TaskFilterInput:
 
 
 async def _list(
-    info: Info, f: TaskFilterInput | None, order: service.TaskOrder, first: int | None,
+    info: Info, f: TaskFilterInput | None, order: TaskOrder, first: int | None,
     after: str | None, mine: bool,
 ) -> Connection[TaskType]:
     services = info.context.services
     f = f or TaskFilterInput()
-    limit = check_first(first, info.context.extra.get("max_page_size", 100))
+    limit = check_first(first, info.context.app.max_page_size)
     page = await service.page(
         services,
         service.TaskFilter(status=f.status, overdue=f.overdue, due_before=f.due_before,
@@ -213,7 +210,7 @@ class TaskQuery:
     @strawberry.field(description="Tasks assigned to the caller.")
     async def my_tasks(
         self, info: Info, filter: TaskFilterInput | None = None,
-        order_by: TaskOrder = service.TaskOrder.DUE,  # type: ignore[valid-type]
+        order_by: TaskOrder = TaskOrder.DUE,
         first: int | None = None, after: str | None = None,
     ) -> Connection[TaskType]:
         return await _list(info, filter, order_by, first, after, mine=True)
@@ -222,7 +219,7 @@ class TaskQuery:
                       "domain).")
     async def agency_queue(
         self, info: Info, filter: TaskFilterInput | None = None,
-        order_by: TaskOrder = service.TaskOrder.DUE,  # type: ignore[valid-type]
+        order_by: TaskOrder = TaskOrder.DUE,
         first: int | None = None, after: str | None = None,
     ) -> Connection[TaskType]:
         return await _list(info, filter, order_by, first, after, mine=False)
@@ -289,15 +286,6 @@ class TaskMutation:
         return await mutate(info, TaskPayload, TaskType.from_model, op)
 
 
-@strawberry.enum(name="TaskUpdateKind")
-class TaskUpdateKind(Enum):
-    CREATED = "created"
-    CHANGED = "changed"
-    REMINDER = "reminder"
-    OVERDUE = "overdue"
-    RESYNC = "resync"
-
-
 @strawberry.type(description="A task of the caller's agency appeared, changed, is due soon, "
                  "or became overdue; or RESYNC (task null): the server's event feed was "
                  "interrupted and updates may have been missed, so refetch the queue.")
@@ -316,8 +304,9 @@ class TaskSubscription:
         principal = context.services.principal
         if principal.user_id is None or principal.agency_kind is None:
             raise Unauthenticated("sign in with connection_init before subscribing")
-        bus = context.extra["bus"]
-        sessions = context.extra["sessions"]
+        bus, sessions = context.app.bus, context.app.sessions
+        if bus is None or sessions is None:
+            raise RuntimeError("subscriptions need the app's event bus and session factory")
         authz, clock = context.services.authz, context.services.clock
         async with bus.subscribe() as queue:
             while True:

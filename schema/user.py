@@ -129,7 +129,7 @@ class UserDirectoryQuery:
             prefix="user",
             first=first,
             after=after,
-            cap=info.context.extra.get("max_page_size", 100),
+            cap=info.context.app.max_page_size,
         )
         return to_connection(page, UserNode.from_model)
 
