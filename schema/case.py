@@ -28,6 +28,7 @@ from schema.finding import FindingNode
 from schema.ids import node_id
 from schema.mutation import UserError, mutate
 from schema.pagination import Connection, keyset_page, to_connection
+from schema.school import school_key
 from schema.shape import maybe, maybe_each
 from schema.task import TaskType
 from workflow import case as service
@@ -236,7 +237,12 @@ class CaseFilterInput:
     stage: CaseStage | None = None
     overdue: bool | None = None
     township_code: str | None = None
-    school_id: int | None = None
+    school: strawberry.ID | None = strawberry.field(
+        default=None, description="The School's global id."
+    )
+    school_id: int | None = strawberry.field(
+        default=None, deprecation_reason="A raw database key: use school, the School's global id."
+    )
     special_group: SpecialGroup | None = None
 
 
@@ -259,7 +265,7 @@ class CaseQuery:
                 stage=f.stage,
                 overdue=f.overdue,
                 township_code=f.township_code,
-                school_id=f.school_id,
+                school_id=school_key(f.school, f.school_id, "school"),
                 special_group=f.special_group,
             ),
         )

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from datetime import date
+from typing import Annotated
 
 import strawberry
 from strawberry import relay
@@ -14,7 +15,7 @@ from schema.context import Info
 from schema.enums import CaseStage, EnrolmentStatus, RegisterType, Sex, SpecialGroup
 from schema.pagination import Connection, keyset_page, to_connection
 from schema.reference import JurisdictionNode
-from schema.school import SchoolType
+from schema.school import SchoolNode, school_key
 from schema.sensitive import SensitiveValue
 from schema.shape import maybe_each
 from workflow import child as service
@@ -47,7 +48,7 @@ class GuardianType:
 
 @strawberry.type(name="Enrolment", description="The child's register entry (学籍).")
 class EnrolmentType:
-    school: SchoolType
+    school: SchoolNode
     grade: int
     class_no: int
     status: EnrolmentStatus
@@ -174,13 +175,7 @@ class ChildNode(relay.Node):
             return None
         s = view.school
         return EnrolmentType(
-            school=SchoolType(
-                school_id=s.id,
-                name=s.name,
-                kind=s.kind,
-                agency_id=s.agency_id,
-                township_code=s.township_code,
-            ),
+            school=SchoolNode.from_model(s),
             grade=view.enrolment.grade,
             class_no=view.enrolment.class_no,
             status=view.enrolment.status,
@@ -201,7 +196,15 @@ class ChildQuery:
     async def children(
         self,
         info: Info,
-        school_id: int | None = None,
+        school: Annotated[
+            strawberry.ID | None, strawberry.argument(description="The School's global id.")
+        ] = None,
+        school_id: Annotated[
+            int | None,
+            strawberry.argument(
+                deprecation_reason="A raw database key: use school, the School's global id."
+            ),
+        ] = None,
         township_code: str | None = None,
         special_group: SpecialGroup | None = None,
         status: EnrolmentStatus | None = None,
@@ -212,7 +215,7 @@ class ChildQuery:
         stmt = service.children_query(
             services,
             service.ChildFilter(
-                school_id=school_id,
+                school_id=school_key(school, school_id, "school"),
                 township_code=township_code,
                 special_group=special_group,
                 status=status,

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 import strawberry
 
 from authz.policy import Rule
@@ -12,6 +10,7 @@ from models import policy as mp
 from schema.context import Info
 from schema.mutation import UserError, mutate
 from workflow import policy
+from workflow.context import ServiceContext
 
 
 @strawberry.type(name="PolicyRule", description="One policy line: role may act on obj.")
@@ -87,7 +86,7 @@ class PolicyMutation:
             input.role, input.domain, input.obj, input.act, input.stage, input.effect, input.source
         )
 
-        async def op(ctx: Any) -> mp.AuthzRule:
+        async def op(ctx: ServiceContext) -> mp.AuthzRule:
             return await policy.add_rule(ctx, rule)
 
         return await mutate(info, PolicyRulePayload, PolicyRule.from_model, op)
@@ -96,7 +95,7 @@ class PolicyMutation:
     async def remove_policy_rule(
         self, info: Info, input: RemovePolicyRuleInput
     ) -> PolicyRulePayload:
-        async def op(ctx: Any) -> mp.AuthzRule:
+        async def op(ctx: ServiceContext) -> mp.AuthzRule:
             return await policy.remove_rule(ctx, input.rule_id)
 
         return await mutate(info, PolicyRulePayload, PolicyRule.from_model, op)

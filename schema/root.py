@@ -39,6 +39,7 @@ from schema.limits import QueryCost, QueryLimits, limits_rule
 from schema.policy import PolicyMutation, PolicyQuery
 from schema.reference import ReferenceQuery
 from schema.role import RoleMutation
+from schema.school import SchoolQuery
 from schema.task import TaskMutation, TaskQuery, TaskSubscription
 from schema.user import UserDirectoryQuery, UserMutation, UserQuery
 from workflow.errors import InvalidInput, LianbaoError, TooManyIds
@@ -49,6 +50,7 @@ class Query(
     UserQuery,
     ReferenceQuery,
     ChildQuery,
+    SchoolQuery,
     CaseQuery,
     TaskQuery,
     DocumentQuery,

@@ -2,7 +2,7 @@
 
 A relation that is not set, a record the caller may not see and a failed mutation all come
 back as None; every resolver maps None to null the same way, so they share one function
-instead of each writing its own ``X.from_model(x) if x else None``.
+instead of each writing its own null ternary around ``from_model``.
 """
 
 from __future__ import annotations

@@ -18,7 +18,7 @@ from schema.ids import node_id
 from schema.loaders import Loaders
 from schema.mutation import UserError, mutate
 from schema.pagination import Connection, Page, check_first, to_connection
-from schema.school import SchoolType
+from schema.school import SchoolNode, school_key
 from schema.shape import maybe, maybe_each
 from workflow import task as service
 from workflow.calendar import local_date
@@ -147,13 +147,13 @@ class TaskType(relay.Node):
         subject = await info.context.loaders.task_subject.load(self.row.case_id)
         if subject is None:
             return None
-        child = await info.context.loaders.child.load(subject.child_id)
+        child = await info.context.loaders.case_child.load(subject.child_id)
         return ChildNode.from_model(child, stage=subject.stage)
 
     @strawberry.field
     async def school(
         self, info: Info
-    ) -> SchoolType | None:
+    ) -> SchoolNode | None:
         if self.row.case_id is None:
             return None
         subject = await info.context.loaders.task_subject.load(self.row.case_id)
@@ -162,8 +162,7 @@ class TaskType(relay.Node):
         s = await info.context.loaders.school.load(subject.school_id)
         if s is None:
             return None
-        return SchoolType(school_id=s.id, name=s.name, kind=s.kind, agency_id=s.agency_id,
-                          township_code=s.township_code)
+        return SchoolNode.from_model(s)
 
     @classmethod
     async def resolve_nodes(  # type: ignore[override]
@@ -182,7 +181,12 @@ class TaskFilterInput:
     case_kind: str | None = strawberry.field(default=None, description="dropout")
     stage: CaseStage | None = None
     township_code: str | None = None
-    school_id: int | None = None
+    school: strawberry.ID | None = strawberry.field(
+        default=None, description="The School's global id."
+    )
+    school_id: int | None = strawberry.field(
+        default=None, deprecation_reason="A raw database key: use school, the School's global id."
+    )
     special_group: SpecialGroup | None = None
 
 
@@ -193,11 +197,12 @@ async def _list(
     services = info.context.services
     f = f or TaskFilterInput()
     limit = check_first(first, info.context.app.max_page_size)
+    school_id = school_key(f.school, f.school_id, "school")
     page = await service.page(
         services,
         service.TaskFilter(status=f.status, overdue=f.overdue, due_before=f.due_before,
                            due_after=f.due_after, case_kind=f.case_kind, stage=f.stage,
-                           township_code=f.township_code, school_id=f.school_id,
+                           township_code=f.township_code, school_id=school_id,
                            special_group=f.special_group, mine=mine),
         order, limit, after)
     return to_connection(

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
-from typing import Any
 
 import strawberry
 from strawberry import relay
@@ -14,8 +13,11 @@ from schema.ids import node_id
 from schema.mutation import UserError, mutate
 from schema.pagination import Connection, keyset_page, to_connection
 from schema.reference import AgencyNode, JurisdictionNode
-from schema.role import RoleAssignment, RoleGrant
+from schema.role import RoleGrant
+from schema.shape import maybe_each
 from workflow import user
+from workflow.batch import in_order
+from workflow.context import ServiceContext
 from workflow.errors import Unauthenticated
 
 
@@ -56,10 +58,7 @@ class UserQuery:
             display_name=p.display_name,
             agency_id=p.agency_id,
             jurisdiction_code=p.jurisdiction_code,
-            roles=[
-                RoleGrant(role=g.role, domain=g.domain, jurisdiction_code=g.jurisdiction_code)
-                for g in p.grants
-            ],
+            roles=[RoleGrant.held(g) for g in p.grants],
         )
 
 
@@ -91,14 +90,14 @@ class UserNode(relay.Node):
         description="The user's role grants; null unless the caller administers the user's "
         "agency (a supervisor sees colleagues to assign work, not their grants)."
     )
-    async def roles(self, info: Info) -> list[RoleAssignment] | None:
+    async def roles(self, info: Info) -> list[RoleGrant] | None:
         # Both loads are batched per request: a page costs one statement for the agencies and
         # one for the grants, whatever its size.
         agency = await info.context.loaders.agency.load(self.agency_id)
         if agency is None or not user.may_administer(info.context.services, agency):
             return None
         grants = await info.context.loaders.role_grants.load(self.user_id)
-        return [RoleAssignment.from_model(g) for g in grants]
+        return [RoleGrant.from_model(g) for g in grants]
 
     @classmethod
     async def resolve_nodes(  # type: ignore[override]
@@ -107,8 +106,9 @@ class UserNode(relay.Node):
         services = info.context.services
         ids = [int(i) for i in node_ids]
         stmt = user.users_query(services).where(mu.User.id.in_(ids))
-        found = {u.id: u for u in (await services.session.execute(stmt)).scalars()}
-        return [cls.from_model(found[i]) if i in found else None for i in ids]
+        rows = (await services.session.execute(stmt)).scalars()
+        found: list[mu.User | None] = in_order(rows, ids, key=lambda u: u.id)
+        return maybe_each(cls.from_model, found)
 
 
 @strawberry.type
@@ -157,7 +157,7 @@ class SetUserActiveInput:
 class UserMutation:
     @strawberry.mutation
     async def create_user(self, info: Info, input: CreateUserInput) -> UserPayload:
-        async def op(ctx: Any) -> mu.User:
+        async def op(ctx: ServiceContext) -> mu.User:
             return await user.create_user(
                 ctx,
                 username=input.username,
@@ -169,7 +169,7 @@ class UserMutation:
 
     @strawberry.mutation
     async def set_user_active(self, info: Info, input: SetUserActiveInput) -> UserPayload:
-        async def op(ctx: Any) -> mu.User:
+        async def op(ctx: ServiceContext) -> mu.User:
             user_id = node_id(input.user_id, "User", "userId")
             return await user.set_user_active(ctx, user_id, input.active)
 
