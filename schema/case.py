@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from datetime import date, datetime
 from typing import Any
 
@@ -29,7 +28,7 @@ from schema.ids import node_id
 from schema.mutation import UserError, mutate
 from schema.pagination import Connection, keyset_page, to_connection
 from schema.school import school_key
-from schema.shape import maybe, maybe_each
+from schema.shape import fetched_by, maybe
 from schema.task import TaskType
 from workflow import case as service
 from workflow import document as document_service
@@ -115,6 +114,7 @@ class AttachmentType:
         )
 
 
+@fetched_by(service.get_cases)
 @strawberry.type(name="DropoutCase", description="A pupil who stopped coming to school.")
 class CaseNode(relay.Node):
     case_id: relay.NodeID[int]
@@ -223,13 +223,6 @@ class CaseNode(relay.Node):
             TaskType.from_model(t) for t in await info.context.loaders.case_tasks.load(self.row.id)
         ]
 
-    @classmethod
-    async def resolve_nodes(  # type: ignore[override]
-        cls, *, info: Info, node_ids: Iterable[str], required: bool = False
-    ) -> list[CaseNode | None]:
-        rows = await service.get_cases(info.context.services, [int(i) for i in node_ids])
-        return maybe_each(cls.from_model, rows)
-
 
 @strawberry.input
 class CaseFilterInput:
@@ -286,7 +279,6 @@ class CaseQuery:
 class CasePayload:
     case: CaseNode | None
     user_errors: list[UserError]
-
 
 
 @strawberry.input

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from datetime import date
 from typing import Annotated
 
@@ -14,11 +13,14 @@ from models import child as m
 from schema.context import Info
 from schema.enums import CaseStage, EnrolmentStatus, RegisterType, Sex, SpecialGroup
 from schema.pagination import Connection, keyset_page, to_connection
-from schema.reference import JurisdictionNode
+from schema.reference import JurisdictionNode, jurisdiction_at
 from schema.school import SchoolNode, school_key
 from schema.sensitive import SensitiveValue
-from schema.shape import maybe_each
+from schema.shape import fetched_by
 from workflow import child as service
+
+# Declared as a method (not a resolver field) to keep the field where the SDL has it.
+_township = jurisdiction_at("row.township_code")
 
 
 @strawberry.type(name="Guardian")
@@ -55,6 +57,7 @@ class EnrolmentType:
     status_since: date
 
 
+@fetched_by(service.get_children)
 @strawberry.type(name="Child", description="A child of compulsory-school age.")
 class ChildNode(relay.Node):
     child_id: relay.NodeID[int]
@@ -116,9 +119,7 @@ class ChildNode(relay.Node):
 
     @strawberry.field
     async def township(self, info: Info) -> JurisdictionNode:
-        j = await info.context.loaders.jurisdiction.load(self.row.township_code)
-        assert j is not None
-        return JurisdictionNode.from_model(j)
+        return await _township(self, info)
 
     @strawberry.field(description="Health or disability details (withheld without the grant).")
     def health_note(self, info: Info) -> SensitiveValue:
@@ -181,13 +182,6 @@ class ChildNode(relay.Node):
             status=view.enrolment.status,
             status_since=view.enrolment.status_since,
         )
-
-    @classmethod
-    async def resolve_nodes(  # type: ignore[override]
-        cls, *, info: Info, node_ids: Iterable[str], required: bool = False
-    ) -> list[ChildNode | None]:
-        rows = await service.get_children(info.context.services, [int(i) for i in node_ids])
-        return maybe_each(cls.from_model, rows)
 
 
 @strawberry.type

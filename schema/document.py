@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from datetime import date, datetime
 from typing import TYPE_CHECKING, Annotated, Any
 
@@ -16,13 +15,12 @@ from schema.ids import node_id, optional_node_id
 from schema.mutation import UserError, mutate
 from schema.pagination import Connection, keyset_page, to_connection
 from schema.reference import AgencyNode
-from schema.shape import maybe, maybe_each
+from schema.shape import fetched_by, maybe
 from workflow import document as service
 from workflow.context import ServiceContext
 
 if TYPE_CHECKING:
     from schema.case import CaseNode
-
 
 
 @strawberry.type(
@@ -39,6 +37,7 @@ class LegalBasisType:
     )
 
 
+@fetched_by(service.get_documents)
 @strawberry.type(
     name="LegalDocument",
     description="A numbered legal document on a case (or, for enforcement, on an employer): "
@@ -171,13 +170,6 @@ class DocumentNode(relay.Node):
     def pdf_url(self) -> str | None:
         return f"/documents/{self.row.id}/pdf" if self.row.pdf_sha256 else None
 
-    @classmethod
-    async def resolve_nodes(  # type: ignore[override]
-        cls, *, info: Info, node_ids: Iterable[str], required: bool = False
-    ) -> list[DocumentNode | None]:
-        rows = await service.get_documents(info.context.services, [int(i) for i in node_ids])
-        return maybe_each(cls.from_model, rows)
-
 
 @strawberry.type(name="DocumentVerification")
 class VerificationType:
@@ -267,7 +259,6 @@ class DocumentQuery:
 class DocumentPayload:
     document: DocumentNode | None
     user_errors: list[UserError]
-
 
 
 @strawberry.input

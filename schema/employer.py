@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from typing import TYPE_CHECKING, Annotated
 
 import strawberry
@@ -14,7 +13,7 @@ from schema.enums import EmployerKind, LicenceStatus
 from schema.ids import node_id
 from schema.mutation import UserError, mutate
 from schema.pagination import Connection, keyset_page, to_connection
-from schema.shape import maybe_each
+from schema.shape import fetched_by
 from workflow import employer as service
 from workflow.context import ServiceContext
 
@@ -24,7 +23,7 @@ if TYPE_CHECKING:
     from schema.inspection import InspectionVisitType
 
 
-
+@fetched_by(service.get_employers)
 @strawberry.type(
     name="Employer",
     description="An enterprise or individual business, keyed by its unified social credit code.",
@@ -95,13 +94,6 @@ class EmployerNode(relay.Node):
 
         rows = await info.context.loaders.employer_actions.load(self.row.id)
         return [EnforcementNode.from_model(a) for a in rows]
-
-    @classmethod
-    async def resolve_nodes(  # type: ignore[override]
-        cls, *, info: Info, node_ids: Iterable[str], required: bool = False
-    ) -> list[EmployerNode | None]:
-        rows = await service.get_employers(info.context.services, [int(i) for i in node_ids])
-        return maybe_each(cls.from_model, rows)
 
 
 @strawberry.input

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from datetime import date, datetime
 from typing import TYPE_CHECKING, Annotated, Any
 
@@ -18,7 +17,7 @@ from schema.finding import FindingNode
 from schema.ids import node_id, optional_node_id
 from schema.mutation import UserError, mutate
 from schema.pagination import Connection, keyset_page, to_connection
-from schema.shape import maybe, maybe_each
+from schema.shape import fetched_by, maybe
 from workflow import enforcement as service
 from workflow.context import ServiceContext
 
@@ -26,7 +25,7 @@ if TYPE_CHECKING:
     from schema.inspection import InspectionNode
 
 
-
+@fetched_by(service.get_actions)
 @strawberry.type(
     name="EnforcementAction",
     description="A return order, fine or licence revocation: a numbered document with a state.",
@@ -126,13 +125,6 @@ class EnforcementNode(relay.Node):
     def issued_at(self) -> datetime:
         return self.row.issued_at
 
-    @classmethod
-    async def resolve_nodes(  # type: ignore[override]
-        cls, *, info: Info, node_ids: Iterable[str], required: bool = False
-    ) -> list[EnforcementNode | None]:
-        rows = await service.get_actions(info.context.services, [int(i) for i in node_ids])
-        return maybe_each(cls.from_model, rows)
-
 
 @strawberry.input
 class EnforcementFilterInput:
@@ -181,7 +173,6 @@ class EnforcementQuery:
 class EnforcementPayload:
     action: EnforcementNode | None
     user_errors: list[UserError]
-
 
 
 @strawberry.input

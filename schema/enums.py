@@ -42,33 +42,9 @@ from models.enums import (
 )
 from workflow.task import TaskOrder
 
-for _enum in (
-    AgencyKind,
-    CalendarDayKind,
-    CaseStage,
-    CaseStatus,
-    ClosureReason,
-    DayKind,
-    DocumentStatus,
-    DropoutCause,
-    EmployerKind,
-    EnforcementKind,
-    EnforcementStatus,
-    EnrolmentStatus,
-    InspectionKind,
-    InspectionStatus,
-    JurisdictionLevel,
-    LicenceStatus,
-    PersuasionMethod,
-    PersuasionOutcome,
-    RegisterType,
-    SchoolKind,
-    ServiceMethod,
-    Sex,
-    SpecialGroup,
-    StepEntry,
-    TaskStatus,
-):
+# Importing a model enum here is what exposes it: each one imported above is registered.
+for _enum in [v for v in list(globals().values())
+              if isinstance(v, type) and issubclass(v, Enum) and v.__module__ == "models.enums"]:
     strawberry.enum(_enum)
 
 strawberry.enum(TaskOrder, name="TaskOrder")

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from datetime import date, datetime
 from typing import TYPE_CHECKING, Annotated, Any
 
@@ -19,7 +18,7 @@ from schema.ids import node_id, optional_node_id
 from schema.mutation import UserError, mutate
 from schema.pagination import Connection, keyset_page, to_connection
 from schema.sensitive import SensitiveValue
-from schema.shape import maybe, maybe_each
+from schema.shape import fetched_by, maybe
 from schema.task import TaskType
 from workflow import finding as service
 from workflow.context import ServiceContext
@@ -38,6 +37,7 @@ class EvidenceType:
     taken_at: str | None
 
 
+@fetched_by(service.get_findings)
 @strawberry.type(
     name="LabourFinding",
     description="A child found working at an employer. The child's name and ID number are "
@@ -168,13 +168,6 @@ class FindingNode(relay.Node):
     async def tasks(self, info: Info) -> list[TaskType]:
         rows = await info.context.loaders.finding_tasks.load(self.row.id)
         return [TaskType.from_model(t) for t in rows]
-
-    @classmethod
-    async def resolve_nodes(  # type: ignore[override]
-        cls, *, info: Info, node_ids: Iterable[str], required: bool = False
-    ) -> list[FindingNode | None]:
-        rows = await service.get_findings(info.context.services, [int(i) for i in node_ids])
-        return maybe_each(cls.from_model, rows)
 
 
 @strawberry.input

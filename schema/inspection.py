@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from datetime import date, datetime
 
 import strawberry
@@ -18,11 +17,12 @@ from schema.ids import node_id, optional_node_id
 from schema.mutation import UserError, mutate
 from schema.pagination import Connection, keyset_page, to_connection
 from schema.reference import AgencyNode
-from schema.shape import maybe, maybe_each
+from schema.shape import fetched_by, maybe
 from workflow import inspection as service
 from workflow.context import ServiceContext
 
 
+@fetched_by(service.campaigns_of)
 @strawberry.type(name="InspectionCampaign", description="专项检查: inspections over a period.")
 class CampaignNode(relay.Node):
     campaign_id: relay.NodeID[int]
@@ -33,13 +33,6 @@ class CampaignNode(relay.Node):
     @classmethod
     def from_model(cls, c: m.Campaign) -> CampaignNode:
         return cls(campaign_id=c.id, name=c.name, starts_on=c.starts_on, ends_on=c.ends_on)
-
-    @classmethod
-    async def resolve_nodes(  # type: ignore[override]
-        cls, *, info: Info, node_ids: Iterable[str], required: bool = False
-    ) -> list[CampaignNode | None]:
-        rows = await service.campaigns_of(info.context.services, [int(i) for i in node_ids])
-        return maybe_each(cls.from_model, rows)
 
 
 @strawberry.type(name="InspectionParticipant")
@@ -94,6 +87,7 @@ class AgencyPartType:
     next_due_on: date | None
 
 
+@fetched_by(service.get_inspections)
 @strawberry.type(name="Inspection", description="An inspection of employers for child labour.")
 class InspectionNode(relay.Node):
     inspection_id: relay.NodeID[int]
@@ -187,13 +181,6 @@ class InspectionNode(relay.Node):
             for p in parts
         ]
 
-    @classmethod
-    async def resolve_nodes(  # type: ignore[override]
-        cls, *, info: Info, node_ids: Iterable[str], required: bool = False
-    ) -> list[InspectionNode | None]:
-        rows = await service.get_inspections(info.context.services, [int(i) for i in node_ids])
-        return maybe_each(cls.from_model, rows)
-
 
 @strawberry.input
 class InspectionFilterInput:
@@ -250,7 +237,6 @@ class InspectionPayload:
 class CampaignPayload:
     campaign: CampaignNode | None
     user_errors: list[UserError]
-
 
 
 def _inspection_id(gid: strawberry.ID) -> int:

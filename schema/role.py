@@ -12,7 +12,7 @@ from models import user as mu
 from schema.context import Info
 from schema.ids import global_or_raw_id, node_id
 from schema.mutation import UserError, mutate
-from schema.reference import JurisdictionNode
+from schema.reference import JurisdictionNode, jurisdiction_at
 from workflow import user
 from workflow.context import ServiceContext
 from workflow.errors import InvalidInput
@@ -52,11 +52,7 @@ class RoleGrant:
     def grant_id(self) -> int | None:
         return self.key
 
-    @strawberry.field
-    async def jurisdiction(self, info: Info) -> JurisdictionNode:
-        j = await info.context.loaders.jurisdiction.load(self.jurisdiction_code)
-        assert j is not None
-        return JurisdictionNode.from_model(j)
+    jurisdiction: JurisdictionNode = strawberry.field(resolver=jurisdiction_at("jurisdiction_code"))
 
 
 @strawberry.input

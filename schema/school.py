@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-
 import strawberry
 from strawberry import relay
 
@@ -12,11 +10,12 @@ from schema.context import Info
 from schema.enums import SchoolKind
 from schema.ids import global_or_raw_id
 from schema.pagination import Connection, keyset_page, to_connection
-from schema.reference import AgencyNode, JurisdictionNode
-from schema.shape import maybe_each
+from schema.reference import AgencyNode, JurisdictionNode, agency_at, jurisdiction_at
+from schema.shape import fetched_by
 from workflow import school as service
 
 
+@fetched_by(service.get_schools)
 @strawberry.type(name="School", description="A school: reference data every member may read.")
 class SchoolNode(relay.Node):
     key: relay.NodeID[int]
@@ -42,24 +41,9 @@ class SchoolNode(relay.Node):
     def school_id(self) -> int:
         return self.key
 
-    @strawberry.field
-    async def agency(self, info: Info) -> AgencyNode:
-        a = await info.context.loaders.agency.load(self.agency_id)
-        assert a is not None
-        return AgencyNode.from_model(a)
+    agency: AgencyNode = strawberry.field(resolver=agency_at("agency_id"))
 
-    @strawberry.field
-    async def township(self, info: Info) -> JurisdictionNode:
-        j = await info.context.loaders.jurisdiction.load(self.township_code)
-        assert j is not None
-        return JurisdictionNode.from_model(j)
-
-    @classmethod
-    async def resolve_nodes(  # type: ignore[override]
-        cls, *, info: Info, node_ids: Iterable[str], required: bool = False
-    ) -> list[SchoolNode | None]:
-        rows = await service.get_schools(info.context.services, [int(i) for i in node_ids])
-        return maybe_each(cls.from_model, rows)
+    township: JurisdictionNode = strawberry.field(resolver=jurisdiction_at("township_code"))
 
 
 def school_key(school: strawberry.ID | None, school_id: int | None, field: str) -> int | None:

@@ -3,7 +3,7 @@ assign / complete operations."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncGenerator, Iterable
+from collections.abc import AsyncGenerator
 from datetime import date, datetime
 from typing import TYPE_CHECKING, Annotated, Any
 
@@ -19,7 +19,7 @@ from schema.loaders import Loaders
 from schema.mutation import UserError, mutate
 from schema.pagination import Connection, Page, check_first, to_connection
 from schema.school import SchoolNode, school_key
-from schema.shape import maybe, maybe_each
+from schema.shape import fetched_by, maybe
 from workflow import task as service
 from workflow.calendar import local_date
 from workflow.context import ServiceContext
@@ -32,13 +32,13 @@ if TYPE_CHECKING:
     from schema.document import DocumentNode
 
 
-
 @strawberry.type(name="Assignee")
 class Assignee:
     username: str
     display_name: str
 
 
+@fetched_by(service.get_tasks)
 @strawberry.type(name="Task", description="A piece of work for one agency, with a due date.")
 class TaskType(relay.Node):
     task_id: relay.NodeID[int]
@@ -164,13 +164,6 @@ class TaskType(relay.Node):
             return None
         return SchoolNode.from_model(s)
 
-    @classmethod
-    async def resolve_nodes(  # type: ignore[override]
-        cls, *, info: Info, node_ids: Iterable[str], required: bool = False
-    ) -> list[TaskType | None]:
-        rows = await service.get_tasks(info.context.services, [int(i) for i in node_ids])
-        return maybe_each(cls.from_model, rows)
-
 
 @strawberry.input
 class TaskFilterInput:
@@ -259,7 +252,6 @@ class CompleteTaskInput:
     evidence: Any = strawberry.field(
         default=None, graphql_type=strawberry.scalars.JSON | None,
         description="Metadata (a JSON object): photos' hashes, visit notes…; null means {}.")
-
 
 
 @strawberry.type

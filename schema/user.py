@@ -12,7 +12,7 @@ from schema.context import Info
 from schema.ids import node_id
 from schema.mutation import UserError, mutate
 from schema.pagination import Connection, keyset_page, to_connection
-from schema.reference import AgencyNode, JurisdictionNode
+from schema.reference import AgencyNode, JurisdictionNode, agency_at, jurisdiction_at
 from schema.role import RoleGrant
 from schema.shape import maybe_each
 from workflow import user
@@ -30,17 +30,9 @@ class Me:
     jurisdiction_code: strawberry.Private[str]
     roles: list[RoleGrant]
 
-    @strawberry.field
-    async def agency(self, info: Info) -> AgencyNode:
-        a = await info.context.loaders.agency.load(self.agency_id)
-        assert a is not None
-        return AgencyNode.from_model(a)
+    agency: AgencyNode = strawberry.field(resolver=agency_at("agency_id"))
 
-    @strawberry.field
-    async def jurisdiction(self, info: Info) -> JurisdictionNode:
-        j = await info.context.loaders.jurisdiction.load(self.jurisdiction_code)
-        assert j is not None
-        return JurisdictionNode.from_model(j)
+    jurisdiction: JurisdictionNode = strawberry.field(resolver=jurisdiction_at("jurisdiction_code"))
 
 
 @strawberry.type
@@ -80,11 +72,7 @@ class UserNode(relay.Node):
             agency_id=u.agency_id,
         )
 
-    @strawberry.field
-    async def agency(self, info: Info) -> AgencyNode:
-        a = await info.context.loaders.agency.load(self.agency_id)
-        assert a is not None
-        return AgencyNode.from_model(a)
+    agency: AgencyNode = strawberry.field(resolver=agency_at("agency_id"))
 
     @strawberry.field(
         description="The user's role grants; null unless the caller administers the user's "
