@@ -50,7 +50,7 @@ from authz.principal import Principal
 from authz.store import PolicySync
 from models.listen import make_listener
 from models.session import create_engine, session_factory
-from schema.context import Context
+from schema.context import AppResources, Context
 from schema.limits import QueryLimits
 from schema.loaders import Loaders
 from schema.root import build_schema
@@ -108,7 +108,7 @@ class LianbaoGraphQL(GraphQL[Context, None]):
 
     async def get_context(self, request: Any, response: Any) -> Context:
         if request.scope["type"] == "websocket":
-            return connection_context(self.state, request, self._extra())
+            return connection_context(self.state, request, self.resources())
         session, principal = request.scope["state"]["lianbao"]
         services = ServiceContext(
             session=session,
@@ -125,15 +125,16 @@ class LianbaoGraphQL(GraphQL[Context, None]):
             guard=guard,
             request=request,
             response=response,
-            extra=self._extra(),
+            app=self.resources(),
         )
 
-    def _extra(self) -> dict[str, Any]:
-        return {
-            "max_page_size": self.state.settings.max_page_size,
-            "bus": self.state.bus,
-            "sessions": self.state.sessions,
-        }
+    def resources(self) -> AppResources:
+        """What every request and socket operation borrows from the app, typed and named."""
+        return AppResources(
+            bus=self.state.bus,
+            sessions=self.state.sessions,
+            max_page_size=self.state.settings.max_page_size,
+        )
 
     async def process_result(self, request: Any, result: ExecutionResult) -> GraphQLHTTPResponse:
         """Write the access log of unmasked reads before any of them leaves the server, and

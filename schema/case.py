@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from datetime import date, datetime
 from typing import Any
 
@@ -10,7 +9,11 @@ import strawberry
 from strawberry import relay
 
 from models import case as m
-from models.enums import (
+from schema.child import ChildNode
+from schema.context import Info
+from schema.document import DocumentNode
+from schema.enforcement import EnforcementNode
+from schema.enums import (
     AgencyKind,
     CaseStage,
     CaseStatus,
@@ -20,22 +23,17 @@ from models.enums import (
     PersuasionOutcome,
     SpecialGroup,
 )
-from schema.child import ChildNode
-from schema.context import Info
-from schema.document import DocumentNode
-from schema.enforcement import EnforcementNode
 from schema.finding import FindingNode
 from schema.ids import node_id
-from schema.mutation import UserError, run
+from schema.mutation import UserError, mutate
 from schema.pagination import Connection, keyset_page, to_connection
+from schema.school import school_key
+from schema.shape import fetched_by, maybe
 from schema.task import TaskType
 from workflow import case as service
 from workflow import document as document_service
 from workflow.calendar import local_date
 from workflow.context import ServiceContext
-
-for _enum in (CaseStatus, ClosureReason, DropoutCause, PersuasionMethod, PersuasionOutcome):
-    strawberry.enum(_enum)
 
 
 @strawberry.type(name="CaseEvent", description="One entry of a case's timeline.")
@@ -116,6 +114,7 @@ class AttachmentType:
         )
 
 
+@fetched_by(service.get_cases)
 @strawberry.type(name="DropoutCase", description="A pupil who stopped coming to school.")
 class CaseNode(relay.Node):
     case_id: relay.NodeID[int]
@@ -196,7 +195,7 @@ class CaseNode(relay.Node):
     @strawberry.field
     async def plan(self, info: Info) -> CasePlanType | None:
         plan = await info.context.loaders.case_plan.load(self.row.id)
-        return CasePlanType.from_model(plan) if plan else None
+        return maybe(CasePlanType.from_model, plan)
 
     @strawberry.field
     async def attachments(self, info: Info) -> list[AttachmentType]:
@@ -224,13 +223,6 @@ class CaseNode(relay.Node):
             TaskType.from_model(t) for t in await info.context.loaders.case_tasks.load(self.row.id)
         ]
 
-    @classmethod
-    async def resolve_nodes(  # type: ignore[override]
-        cls, *, info: Info, node_ids: Iterable[str], required: bool = False
-    ) -> list[CaseNode | None]:
-        rows = await service.get_cases(info.context.services, [int(i) for i in node_ids])
-        return [cls.from_model(c) if c else None for c in rows]
-
 
 @strawberry.input
 class CaseFilterInput:
@@ -238,7 +230,12 @@ class CaseFilterInput:
     stage: CaseStage | None = None
     overdue: bool | None = None
     township_code: str | None = None
-    school_id: int | None = None
+    school: strawberry.ID | None = strawberry.field(
+        default=None, description="The School's global id."
+    )
+    school_id: int | None = strawberry.field(
+        default=None, deprecation_reason="A raw database key: use school, the School's global id."
+    )
     special_group: SpecialGroup | None = None
 
 
@@ -261,7 +258,7 @@ class CaseQuery:
                 stage=f.stage,
                 overdue=f.overdue,
                 township_code=f.township_code,
-                school_id=f.school_id,
+                school_id=school_key(f.school, f.school_id, "school"),
                 special_group=f.special_group,
             ),
         )
@@ -273,7 +270,7 @@ class CaseQuery:
             prefix="case",
             first=first,
             after=after,
-            cap=info.context.extra.get("max_page_size", 100),
+            cap=info.context.app.max_page_size,
         )
         return to_connection(page, CaseNode.from_model)
 
@@ -282,11 +279,6 @@ class CaseQuery:
 class CasePayload:
     case: CaseNode | None
     user_errors: list[UserError]
-
-
-async def _case_op(info: Info, op: Any) -> CasePayload:
-    row, errors = await run(info, op)
-    return CasePayload(case=CaseNode.from_model(row) if row else None, user_errors=errors)
 
 
 @strawberry.input
@@ -402,7 +394,7 @@ class CaseMutation:
                 note=input.note,
             )
 
-        return await _case_op(info, op)
+        return await mutate(info, CasePayload, CaseNode.from_model, op)
 
     @strawberry.mutation(description="Log a persuasion attempt (劝返).")
     async def record_persuasion(self, info: Info, input: RecordPersuasionInput) -> CasePayload:
@@ -421,7 +413,7 @@ class CaseMutation:
             assert case is not None
             return case
 
-        return await _case_op(info, op)
+        return await mutate(info, CasePayload, CaseNode.from_model, op)
 
     @strawberry.mutation(description="Mark the pupil as dropped out; the register entry stays.")
     async def mark_dropout(self, info: Info, input: MarkDropoutInput) -> CasePayload:
@@ -433,7 +425,7 @@ class CaseMutation:
                 reason=input.reason,
             )
 
-        return await _case_op(info, op)
+        return await mutate(info, CasePayload, CaseNode.from_model, op)
 
     @strawberry.mutation(description="复学: the pupil is back; closes the case.")
     async def record_return(self, info: Info, input: RecordReturnInput) -> CasePayload:
@@ -446,7 +438,7 @@ class CaseMutation:
                 note=input.note,
             )
 
-        return await _case_op(info, op)
+        return await mutate(info, CasePayload, CaseNode.from_model, op)
 
     @strawberry.mutation(description="Close a case for a reason other than a return.")
     async def close_case(self, info: Info, input: CloseCaseInput) -> CasePayload:
@@ -461,7 +453,7 @@ class CaseMutation:
                 police_reference=input.police_reference,
             )
 
-        return await _case_op(info, op)
+        return await mutate(info, CasePayload, CaseNode.from_model, op)
 
     @strawberry.mutation
     async def reopen_case(self, info: Info, input: ReopenCaseInput) -> CasePayload:
@@ -473,7 +465,7 @@ class CaseMutation:
                 reason=input.reason,
             )
 
-        return await _case_op(info, op)
+        return await mutate(info, CasePayload, CaseNode.from_model, op)
 
     @strawberry.mutation
     async def add_case_note(self, info: Info, input: AddCaseNoteInput) -> CasePayload:
@@ -484,7 +476,7 @@ class CaseMutation:
             assert case is not None
             return case
 
-        return await _case_op(info, op)
+        return await mutate(info, CasePayload, CaseNode.from_model, op)
 
     @strawberry.mutation(description="一生一案: write or revise the case plan.")
     async def set_case_plan(self, info: Info, input: SetCasePlanInput) -> CasePayload:
@@ -503,7 +495,7 @@ class CaseMutation:
             assert case is not None
             return case
 
-        return await _case_op(info, op)
+        return await mutate(info, CasePayload, CaseNode.from_model, op)
 
     @strawberry.mutation(
         description="A document was served: starts the deadlines anchored on it.",
@@ -522,7 +514,7 @@ class CaseMutation:
                 method=input.method,
             )
 
-        return await _case_op(info, op)
+        return await mutate(info, CasePayload, CaseNode.from_model, op)
 
     @strawberry.mutation(
         description="Enter the ladder's next action step (referral, judicial "
@@ -538,7 +530,7 @@ class CaseMutation:
                 reason=input.reason,
             )
 
-        return await _case_op(info, op)
+        return await mutate(info, CasePayload, CaseNode.from_model, op)
 
     @strawberry.mutation(description="Record a file attached to the case (metadata only).")
     async def add_case_attachment(self, info: Info, input: AddCaseAttachmentInput) -> CasePayload:
@@ -556,4 +548,4 @@ class CaseMutation:
             assert case is not None
             return case
 
-        return await _case_op(info, op)
+        return await mutate(info, CasePayload, CaseNode.from_model, op)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from datetime import date, datetime
 from typing import TYPE_CHECKING, Annotated, Any
 
@@ -10,20 +9,18 @@ import strawberry
 from strawberry import relay
 
 from models import document as m
-from models.enums import AgencyKind, DocumentStatus, ServiceMethod
 from schema.context import Info
+from schema.enums import AgencyKind, DocumentStatus, ServiceMethod
 from schema.ids import node_id, optional_node_id
-from schema.mutation import UserError, run
+from schema.mutation import UserError, mutate
 from schema.pagination import Connection, keyset_page, to_connection
 from schema.reference import AgencyNode
+from schema.shape import fetched_by, maybe
 from workflow import document as service
 from workflow.context import ServiceContext
 
 if TYPE_CHECKING:
     from schema.case import CaseNode
-
-strawberry.enum(DocumentStatus)
-strawberry.enum(ServiceMethod)
 
 
 @strawberry.type(
@@ -40,6 +37,7 @@ class LegalBasisType:
     )
 
 
+@fetched_by(service.get_documents)
 @strawberry.type(
     name="LegalDocument",
     description="A numbered legal document on a case (or, for enforcement, on an employer): "
@@ -113,7 +111,7 @@ class DocumentNode(relay.Node):
     @strawberry.field
     async def issuer(self, info: Info) -> AgencyNode | None:
         agency = await info.context.loaders.agency.load(self.row.issuer_agency_id)
-        return AgencyNode.from_model(agency) if agency else None
+        return maybe(AgencyNode.from_model, agency)
 
     @strawberry.field
     async def case(self, info: Info) -> Annotated[CaseNode, strawberry.lazy("schema.case")] | None:
@@ -122,7 +120,7 @@ class DocumentNode(relay.Node):
         if self.row.case_id is None:
             return None
         case = await info.context.loaders.case.load(self.row.case_id)
-        return CaseNode.from_model(case) if case else None
+        return maybe(CaseNode.from_model, case)
 
     @strawberry.field
     def drafted_at(self) -> datetime:
@@ -171,13 +169,6 @@ class DocumentNode(relay.Node):
     @strawberry.field(description="Where to GET the PDF (send the same bearer token).")
     def pdf_url(self) -> str | None:
         return f"/documents/{self.row.id}/pdf" if self.row.pdf_sha256 else None
-
-    @classmethod
-    async def resolve_nodes(  # type: ignore[override]
-        cls, *, info: Info, node_ids: Iterable[str], required: bool = False
-    ) -> list[DocumentNode | None]:
-        rows = await service.get_documents(info.context.services, [int(i) for i in node_ids])
-        return [cls.from_model(d) if d else None for d in rows]
 
 
 @strawberry.type(name="DocumentVerification")
@@ -241,7 +232,7 @@ class DocumentQuery:
             prefix="document",
             first=first,
             after=after,
-            cap=info.context.extra.get("max_page_size", 100),
+            cap=info.context.app.max_page_size,
             descending=True,
         )
         return to_connection(page, DocumentNode.from_model)
@@ -268,13 +259,6 @@ class DocumentQuery:
 class DocumentPayload:
     document: DocumentNode | None
     user_errors: list[UserError]
-
-
-async def _document_op(info: Info, op: Any) -> DocumentPayload:
-    row, errors = await run(info, op)
-    return DocumentPayload(
-        document=DocumentNode.from_model(row) if row else None, user_errors=errors
-    )
 
 
 @strawberry.input
@@ -334,7 +318,7 @@ class DocumentMutation:
                 amount=input.amount,
             )
 
-        return await _document_op(info, op)
+        return await mutate(info, DocumentPayload, DocumentNode.from_model, op)
 
     @strawberry.mutation(
         description="签发: number, render and freeze a draft; an action "
@@ -348,7 +332,7 @@ class DocumentMutation:
                 expected_version=input.expected_version,
             )
 
-        return await _document_op(info, op)
+        return await mutate(info, DocumentPayload, DocumentNode.from_model, op)
 
     @strawberry.mutation(description="送达: record serving; the deadlines anchored on it start.")
     async def serve_document(self, info: Info, input: ServeDocumentInput) -> DocumentPayload:
@@ -361,7 +345,7 @@ class DocumentMutation:
                 served_to=input.served_to,
             )
 
-        return await _document_op(info, op)
+        return await mutate(info, DocumentPayload, DocumentNode.from_model, op)
 
     @strawberry.mutation(description="作废: void a draft or an issued document, with a reason.")
     async def void_document(self, info: Info, input: VoidDocumentInput) -> DocumentPayload:
@@ -372,7 +356,7 @@ class DocumentMutation:
                 reason=input.reason,
             )
 
-        return await _document_op(info, op)
+        return await mutate(info, DocumentPayload, DocumentNode.from_model, op)
 
     @strawberry.mutation(description="Void an issued document and issue its replacement.")
     async def reissue_document(self, info: Info, input: ReissueDocumentInput) -> DocumentPayload:
@@ -385,4 +369,4 @@ class DocumentMutation:
                 facts=input.facts,
             )
 
-        return await _document_op(info, op)
+        return await mutate(info, DocumentPayload, DocumentNode.from_model, op)

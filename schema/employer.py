@@ -2,18 +2,18 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from typing import TYPE_CHECKING, Annotated
 
 import strawberry
 from strawberry import relay
 
 from models import employer as m
-from models.enums import EmployerKind, LicenceStatus
 from schema.context import Info
+from schema.enums import EmployerKind, LicenceStatus
 from schema.ids import node_id
-from schema.mutation import UserError, run
+from schema.mutation import UserError, mutate
 from schema.pagination import Connection, keyset_page, to_connection
+from schema.shape import fetched_by
 from workflow import employer as service
 from workflow.context import ServiceContext
 
@@ -22,10 +22,8 @@ if TYPE_CHECKING:
     from schema.finding import FindingNode
     from schema.inspection import InspectionVisitType
 
-strawberry.enum(EmployerKind)
-strawberry.enum(LicenceStatus)
 
-
+@fetched_by(service.get_employers)
 @strawberry.type(
     name="Employer",
     description="An enterprise or individual business, keyed by its unified social credit code.",
@@ -97,13 +95,6 @@ class EmployerNode(relay.Node):
         rows = await info.context.loaders.employer_actions.load(self.row.id)
         return [EnforcementNode.from_model(a) for a in rows]
 
-    @classmethod
-    async def resolve_nodes(  # type: ignore[override]
-        cls, *, info: Info, node_ids: Iterable[str], required: bool = False
-    ) -> list[EmployerNode | None]:
-        rows = await service.get_employers(info.context.services, [int(i) for i in node_ids])
-        return [cls.from_model(e) if e else None for e in rows]
-
 
 @strawberry.input
 class EmployerFilterInput:
@@ -140,7 +131,7 @@ class EmployerQuery:
             prefix="employer",
             first=first,
             after=after,
-            cap=info.context.extra.get("max_page_size", 100),
+            cap=info.context.app.max_page_size,
         )
         return to_connection(page, EmployerNode.from_model)
 
@@ -186,10 +177,7 @@ class EmployerMutation:
                 licence_status=input.licence_status,
             )
 
-        row, errors = await run(info, op)
-        return EmployerPayload(
-            employer=EmployerNode.from_model(row) if row else None, user_errors=errors
-        )
+        return await mutate(info, EmployerPayload, EmployerNode.from_model, op)
 
     @strawberry.mutation(description="Correct an employer's name, address or licence status.")
     async def update_employer(self, info: Info, input: UpdateEmployerInput) -> EmployerPayload:
@@ -204,7 +192,4 @@ class EmployerMutation:
                 licence_status=input.licence_status,
             )
 
-        row, errors = await run(info, op)
-        return EmployerPayload(
-            employer=EmployerNode.from_model(row) if row else None, user_errors=errors
-        )
+        return await mutate(info, EmployerPayload, EmployerNode.from_model, op)

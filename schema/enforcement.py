@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from datetime import date, datetime
 from typing import TYPE_CHECKING, Annotated, Any
 
@@ -10,24 +9,23 @@ import strawberry
 from strawberry import relay
 
 from models import enforcement as m
-from models.enums import AgencyKind, EnforcementKind, EnforcementStatus, ServiceMethod
 from schema.context import Info
 from schema.document import DocumentNode
 from schema.employer import EmployerNode
+from schema.enums import AgencyKind, EnforcementKind, EnforcementStatus, ServiceMethod
 from schema.finding import FindingNode
 from schema.ids import node_id, optional_node_id
-from schema.mutation import UserError, run
+from schema.mutation import UserError, mutate
 from schema.pagination import Connection, keyset_page, to_connection
+from schema.shape import fetched_by, maybe
 from workflow import enforcement as service
 from workflow.context import ServiceContext
 
 if TYPE_CHECKING:
     from schema.inspection import InspectionNode
 
-strawberry.enum(EnforcementKind)
-strawberry.enum(EnforcementStatus)
 
-
+@fetched_by(service.get_actions)
 @strawberry.type(
     name="EnforcementAction",
     description="A return order, fine or licence revocation: a numbered document with a state.",
@@ -59,7 +57,7 @@ class EnforcementNode(relay.Node):
     @strawberry.field
     async def employer(self, info: Info) -> EmployerNode | None:
         e = await info.context.loaders.employer.load(self.row.employer_id)
-        return EmployerNode.from_model(e) if e else None
+        return maybe(EmployerNode.from_model, e)
 
     @strawberry.field
     async def inspection(
@@ -70,12 +68,12 @@ class EnforcementNode(relay.Node):
         if self.row.inspection_id is None:
             return None
         i = await info.context.loaders.inspection.load(self.row.inspection_id)
-        return InspectionNode.from_model(i) if i else None
+        return maybe(InspectionNode.from_model, i)
 
     @strawberry.field(description="The numbered document, if the caller may read its kind.")
     async def document(self, info: Info) -> DocumentNode | None:
         d = await info.context.loaders.document.load(self.row.document_id)
-        return DocumentNode.from_model(d) if d else None
+        return maybe(DocumentNode.from_model, d)
 
     @strawberry.field(description="The children it covers, as far as the caller may see them.")
     async def findings(self, info: Info) -> list[FindingNode]:
@@ -127,13 +125,6 @@ class EnforcementNode(relay.Node):
     def issued_at(self) -> datetime:
         return self.row.issued_at
 
-    @classmethod
-    async def resolve_nodes(  # type: ignore[override]
-        cls, *, info: Info, node_ids: Iterable[str], required: bool = False
-    ) -> list[EnforcementNode | None]:
-        rows = await service.get_actions(info.context.services, [int(i) for i in node_ids])
-        return [cls.from_model(a) if a else None for a in rows]
-
 
 @strawberry.input
 class EnforcementFilterInput:
@@ -172,7 +163,7 @@ class EnforcementQuery:
             prefix="enforcement",
             first=first,
             after=after,
-            cap=info.context.extra.get("max_page_size", 100),
+            cap=info.context.app.max_page_size,
             descending=True,
         )
         return to_connection(page, EnforcementNode.from_model)
@@ -182,13 +173,6 @@ class EnforcementQuery:
 class EnforcementPayload:
     action: EnforcementNode | None
     user_errors: list[UserError]
-
-
-async def _op(info: Info, op: Any) -> EnforcementPayload:
-    row, errors = await run(info, op)
-    return EnforcementPayload(
-        action=EnforcementNode.from_model(row) if row else None, user_errors=errors
-    )
 
 
 @strawberry.input
@@ -257,7 +241,7 @@ class EnforcementMutation:
                 amount=input.amount,
             )
 
-        return await _op(info, op)
+        return await mutate(info, EnforcementPayload, EnforcementNode.from_model, op)
 
     @strawberry.mutation(
         description="送达: a return order's deadline starts; a revocation takes effect."
@@ -274,7 +258,7 @@ class EnforcementMutation:
                 served_to=input.served_to,
             )
 
-        return await _op(info, op)
+        return await mutate(info, EnforcementPayload, EnforcementNode.from_model, op)
 
     @strawberry.mutation(description="复查: the children were returned to their guardians.")
     async def record_return_compliance(
@@ -289,7 +273,7 @@ class EnforcementMutation:
                 expected_version=input.expected_version,
             )
 
-        return await _op(info, op)
+        return await mutate(info, EnforcementPayload, EnforcementNode.from_model, op)
 
     @strawberry.mutation(description="A served fine was paid.")
     async def record_fine_payment(
@@ -303,7 +287,7 @@ class EnforcementMutation:
                 expected_version=input.expected_version,
             )
 
-        return await _op(info, op)
+        return await mutate(info, EnforcementPayload, EnforcementNode.from_model, op)
 
     @strawberry.mutation(description="作废 an enforcement action and its document, with a reason.")
     async def void_enforcement_action(
@@ -314,4 +298,4 @@ class EnforcementMutation:
                 ctx, action_id=_action_id(input.action_id), reason=input.reason
             )
 
-        return await _op(info, op)
+        return await mutate(info, EnforcementPayload, EnforcementNode.from_model, op)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from datetime import date, datetime
 from typing import TYPE_CHECKING, Annotated, Any
 
@@ -11,14 +10,15 @@ from strawberry import relay
 
 from authz.masking import SensitiveField
 from models import finding as m
-from models.enums import Sex
 from schema.child import ChildNode
 from schema.context import Info
 from schema.employer import EmployerNode
+from schema.enums import Sex
 from schema.ids import node_id, optional_node_id
-from schema.mutation import UserError, run
+from schema.mutation import UserError, mutate
 from schema.pagination import Connection, keyset_page, to_connection
 from schema.sensitive import SensitiveValue
+from schema.shape import fetched_by, maybe
 from schema.task import TaskType
 from workflow import finding as service
 from workflow.context import ServiceContext
@@ -37,6 +37,7 @@ class EvidenceType:
     taken_at: str | None
 
 
+@fetched_by(service.get_findings)
 @strawberry.type(
     name="LabourFinding",
     description="A child found working at an employer. The child's name and ID number are "
@@ -136,12 +137,12 @@ class FindingNode(relay.Node):
         if self.row.child_id is None:
             return None
         child = await info.context.loaders.registered_child.load(self.row.child_id)
-        return ChildNode.from_model(child) if child else None
+        return maybe(ChildNode.from_model, child)
 
     @strawberry.field
     async def employer(self, info: Info) -> EmployerNode | None:
         e = await info.context.loaders.employer.load(self.row.employer_id)
-        return EmployerNode.from_model(e) if e else None
+        return maybe(EmployerNode.from_model, e)
 
     @strawberry.field
     async def inspection(
@@ -152,7 +153,7 @@ class FindingNode(relay.Node):
         if self.row.inspection_id is None:
             return None
         i = await info.context.loaders.inspection.load(self.row.inspection_id)
-        return InspectionNode.from_model(i) if i else None
+        return maybe(InspectionNode.from_model, i)
 
     @strawberry.field(description="The dropout case the finding opened or joined.")
     async def case(self, info: Info) -> Annotated[CaseNode, strawberry.lazy("schema.case")] | None:
@@ -161,19 +162,12 @@ class FindingNode(relay.Node):
         if self.row.case_id is None:
             return None
         c = await info.context.loaders.case.load(self.row.case_id)
-        return CaseNode.from_model(c) if c else None
+        return maybe(CaseNode.from_model, c)
 
     @strawberry.field(description="Tasks that followed from it, in the caller's queue.")
     async def tasks(self, info: Info) -> list[TaskType]:
         rows = await info.context.loaders.finding_tasks.load(self.row.id)
         return [TaskType.from_model(t) for t in rows]
-
-    @classmethod
-    async def resolve_nodes(  # type: ignore[override]
-        cls, *, info: Info, node_ids: Iterable[str], required: bool = False
-    ) -> list[FindingNode | None]:
-        rows = await service.get_findings(info.context.services, [int(i) for i in node_ids])
-        return [cls.from_model(f) if f else None for f in rows]
 
 
 @strawberry.input
@@ -213,7 +207,7 @@ class FindingQuery:
             prefix="finding",
             first=first,
             after=after,
-            cap=info.context.extra.get("max_page_size", 100),
+            cap=info.context.app.max_page_size,
             descending=True,
         )
         return to_connection(page, FindingNode.from_model)
@@ -310,7 +304,4 @@ class FindingMutation:
                 ),
             )
 
-        row, errors = await run(info, op)
-        return FindingPayload(
-            finding=FindingNode.from_model(row) if row else None, user_errors=errors
-        )
+        return await mutate(info, FindingPayload, FindingNode.from_model, op)

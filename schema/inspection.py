@@ -2,30 +2,27 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from datetime import date, datetime
-from typing import Any
 
 import strawberry
 from strawberry import relay
 
 from models import inspection as m
-from models.enums import AgencyKind, InspectionKind, InspectionStatus
 from schema.context import Info
 from schema.employer import EmployerNode
 from schema.enforcement import EnforcementNode
+from schema.enums import AgencyKind, InspectionKind, InspectionStatus
 from schema.finding import FindingNode
 from schema.ids import node_id, optional_node_id
-from schema.mutation import UserError, run
+from schema.mutation import UserError, mutate
 from schema.pagination import Connection, keyset_page, to_connection
 from schema.reference import AgencyNode
+from schema.shape import fetched_by, maybe
 from workflow import inspection as service
 from workflow.context import ServiceContext
 
-strawberry.enum(InspectionKind)
-strawberry.enum(InspectionStatus)
 
-
+@fetched_by(service.campaigns_of)
 @strawberry.type(name="InspectionCampaign", description="专项检查: inspections over a period.")
 class CampaignNode(relay.Node):
     campaign_id: relay.NodeID[int]
@@ -37,13 +34,6 @@ class CampaignNode(relay.Node):
     def from_model(cls, c: m.Campaign) -> CampaignNode:
         return cls(campaign_id=c.id, name=c.name, starts_on=c.starts_on, ends_on=c.ends_on)
 
-    @classmethod
-    async def resolve_nodes(  # type: ignore[override]
-        cls, *, info: Info, node_ids: Iterable[str], required: bool = False
-    ) -> list[CampaignNode | None]:
-        rows = await service.campaigns_of(info.context.services, [int(i) for i in node_ids])
-        return [cls.from_model(c) if c else None for c in rows]
-
 
 @strawberry.type(name="InspectionParticipant")
 class ParticipantType:
@@ -54,7 +44,7 @@ class ParticipantType:
     @strawberry.field
     async def agency(self, info: Info) -> AgencyNode | None:
         a = await info.context.loaders.agency.load(self.agency_id)
-        return AgencyNode.from_model(a) if a else None
+        return maybe(AgencyNode.from_model, a)
 
 
 @strawberry.type(name="InspectionVisit", description="An employer on an inspection's list.")
@@ -76,12 +66,12 @@ class InspectionVisitType:
     @strawberry.field
     async def employer(self, info: Info) -> EmployerNode | None:
         e = await info.context.loaders.employer.load(self.row.employer_id)
-        return EmployerNode.from_model(e) if e else None
+        return maybe(EmployerNode.from_model, e)
 
     @strawberry.field
     async def inspection(self, info: Info) -> InspectionNode | None:
         i = await info.context.loaders.inspection.load(self.row.inspection_id)
-        return InspectionNode.from_model(i) if i else None
+        return maybe(InspectionNode.from_model, i)
 
 
 @strawberry.type(
@@ -97,6 +87,7 @@ class AgencyPartType:
     next_due_on: date | None
 
 
+@fetched_by(service.get_inspections)
 @strawberry.type(name="Inspection", description="An inspection of employers for child labour.")
 class InspectionNode(relay.Node):
     inspection_id: relay.NodeID[int]
@@ -141,14 +132,14 @@ class InspectionNode(relay.Node):
     @strawberry.field
     async def lead_agency(self, info: Info) -> AgencyNode | None:
         a = await info.context.loaders.agency.load(self.row.lead_agency_id)
-        return AgencyNode.from_model(a) if a else None
+        return maybe(AgencyNode.from_model, a)
 
     @strawberry.field
     async def campaign(self, info: Info) -> CampaignNode | None:
         if self.row.campaign_id is None:
             return None
         c = await info.context.loaders.campaign.load(self.row.campaign_id)
-        return CampaignNode.from_model(c) if c else None
+        return maybe(CampaignNode.from_model, c)
 
     @strawberry.field
     async def participants(self, info: Info) -> list[ParticipantType]:
@@ -190,13 +181,6 @@ class InspectionNode(relay.Node):
             for p in parts
         ]
 
-    @classmethod
-    async def resolve_nodes(  # type: ignore[override]
-        cls, *, info: Info, node_ids: Iterable[str], required: bool = False
-    ) -> list[InspectionNode | None]:
-        rows = await service.get_inspections(info.context.services, [int(i) for i in node_ids])
-        return [cls.from_model(i) if i else None for i in rows]
-
 
 @strawberry.input
 class InspectionFilterInput:
@@ -237,7 +221,7 @@ class InspectionQuery:
             prefix="inspection",
             first=first,
             after=after,
-            cap=info.context.extra.get("max_page_size", 100),
+            cap=info.context.app.max_page_size,
             descending=True,
         )
         return to_connection(page, InspectionNode.from_model)
@@ -253,13 +237,6 @@ class InspectionPayload:
 class CampaignPayload:
     campaign: CampaignNode | None
     user_errors: list[UserError]
-
-
-async def _op(info: Info, op: Any) -> InspectionPayload:
-    row, errors = await run(info, op)
-    return InspectionPayload(
-        inspection=InspectionNode.from_model(row) if row else None, user_errors=errors
-    )
 
 
 def _inspection_id(gid: strawberry.ID) -> int:
@@ -329,10 +306,7 @@ class InspectionMutation:
                 ctx, name=input.name, starts_on=input.starts_on, ends_on=input.ends_on
             )
 
-        row, errors = await run(info, op)
-        return CampaignPayload(
-            campaign=CampaignNode.from_model(row) if row else None, user_errors=errors
-        )
+        return await mutate(info, CampaignPayload, CampaignNode.from_model, op)
 
     @strawberry.mutation(description="Plan an inspection: employers, agencies joining the lead.")
     async def plan_inspection(self, info: Info, input: PlanInspectionInput) -> InspectionPayload:
@@ -354,7 +328,7 @@ class InspectionMutation:
                 township_code=input.township_code,
             )
 
-        return await _op(info, op)
+        return await mutate(info, InspectionPayload, InspectionNode.from_model, op)
 
     @strawberry.mutation(description="The team sets out: planned → in progress.")
     async def start_inspection(
@@ -367,7 +341,7 @@ class InspectionMutation:
                 expected_version=input.expected_version,
             )
 
-        return await _op(info, op)
+        return await mutate(info, InspectionPayload, InspectionNode.from_model, op)
 
     @strawberry.mutation(description="Record a visit (an unplanned employer is added).")
     async def record_inspection_visit(
@@ -382,7 +356,7 @@ class InspectionMutation:
                 note=input.note,
             )
 
-        return await _op(info, op)
+        return await mutate(info, InspectionPayload, InspectionNode.from_model, op)
 
     @strawberry.mutation(description="Close an inspection under way, with its summary.")
     async def complete_inspection(
@@ -396,7 +370,7 @@ class InspectionMutation:
                 summary=input.summary,
             )
 
-        return await _op(info, op)
+        return await mutate(info, InspectionPayload, InspectionNode.from_model, op)
 
     @strawberry.mutation(description="Cancel a planned inspection, with the reason.")
     async def cancel_inspection(
@@ -410,4 +384,4 @@ class InspectionMutation:
                 reason=input.reason,
             )
 
-        return await _op(info, op)
+        return await mutate(info, InspectionPayload, InspectionNode.from_model, op)

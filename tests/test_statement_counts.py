@@ -249,6 +249,7 @@ def settings_factory() -> Callable[[str], Settings]:
 CONNECTIONS: dict[str, tuple[str, Seed]] = {
     "agencies": ("edu_officer", _no_seed),
     "children": ("edu_officer", _no_seed),
+    "schools": ("edu_officer", _no_seed),
     "cases": ("edu_officer", _cases),
     "myTasks": ("principal", _claim_tasks),
     "agencyQueue": ("principal", _cases),

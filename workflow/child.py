@@ -18,7 +18,7 @@ from models.child import Child, ChildGroup, Guardian
 from models.enums import EnrolmentStatus, SpecialGroup
 from models.reference import Agency
 from models.school import Enrolment, School
-from workflow.common import in_order
+from workflow.batch import in_order
 from workflow.context import ServiceContext
 from workflow.infra import reference_json
 
@@ -105,7 +105,7 @@ async def get_children(ctx: ServiceContext, ids: Sequence[int]) -> list[Child | 
     rows = (
         await ctx.session.execute(select(Child).where(Child.id.in_(ids), visible(ctx)))
     ).scalars()
-    return in_order(rows, ids)
+    return in_order(rows, ids, key=lambda r: r.id)
 
 
 async def guardians_of(ctx: ServiceContext, child_ids: Sequence[int]) -> list[list[Guardian]]:
@@ -158,4 +158,4 @@ async def enrolments_of(
 async def schools_by_id(ctx: ServiceContext, ids: Sequence[int]) -> list[School | None]:
     """Schools are reference data: anyone signed in may read their names."""
     rows = (await ctx.session.execute(select(School).where(School.id.in_(ids)))).scalars()
-    return in_order(rows, ids)
+    return in_order(rows, ids, key=lambda r: r.id)

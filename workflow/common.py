@@ -1,14 +1,14 @@
-"""What several services share: version checks, the locked-and-authorized fetch, the open
-task set, and putting a batch back in the order its ids were asked.
+"""What several services share: version checks, the locked-and-authorized fetch and the
+open task set (putting a batch back in the order its ids were asked is ``workflow/batch.py``).
 
 Each of these was once written in every feature (a fetch under seven names, "open task"
-three times and inline four more, the reordering loop some thirty times); a feature that
-needs one imports it from here, never another feature's private helper.
+three times and inline four more); a feature that needs one imports it from here, never
+another feature's private helper.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Hashable, Iterable, Sequence
+from collections.abc import Callable
 from typing import TypeVar
 
 from sqlalchemy import ColumnElement, inspect, select
@@ -29,19 +29,6 @@ def open_task() -> ColumnElement[bool]:
 
 
 M = TypeVar("M", bound=Base)
-T = TypeVar("T")
-Key = TypeVar("Key", bound=Hashable)
-
-
-def in_order(
-    rows: Iterable[T], ids: Sequence[Key], key: Callable[[T], Key] | None = None
-) -> list[T | None]:
-    """``rows`` (fetched with ``IN (ids)``, in any order, some perhaps missing or not
-    visible) as one entry per id in ``ids``, None where a row is missing: what a DataLoader
-    batch function must return. ``key`` gives a row's id (default: its ``id``)."""
-    get = key or (lambda row: row.id)  # type: ignore[attr-defined]
-    found = {get(row): row for row in rows}
-    return [found.get(i) for i in ids]
 
 
 def check_version(current: int, expected: int | None, what: str) -> None:

@@ -19,7 +19,8 @@ from models.employer import Employer
 from models.enums import EmployerKind, JurisdictionLevel, LicenceStatus
 from models.reference import Jurisdiction
 from workflow import audit
-from workflow.common import check_version, fetch_visible, in_order
+from workflow.batch import in_order
+from workflow.common import check_version, fetch_visible
 from workflow.context import ServiceContext
 from workflow.errors import BadCreditCode, Duplicate, InvalidInput, WrongStage
 from workflow.infra import uscc
@@ -61,7 +62,7 @@ async def get_employers(ctx: ServiceContext, ids: Sequence[int]) -> list[Employe
     rows = (
         await ctx.session.execute(select(Employer).where(Employer.id.in_(ids), visible(ctx)))
     ).scalars()
-    return in_order(rows, ids)
+    return in_order(rows, ids, key=lambda r: r.id)
 
 
 async def visible_employer(

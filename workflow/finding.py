@@ -32,8 +32,8 @@ from models.inspection import Inspection
 from models.task import Task
 from workflow import audit
 from workflow import case as cases
+from workflow.batch import in_order
 from workflow.calendar import local_date
-from workflow.common import in_order
 from workflow.context import ServiceContext
 from workflow.employer import visible_employer
 from workflow.errors import BadIdNumber, IdempotencyKeyReused, InvalidInput
@@ -85,7 +85,7 @@ async def get_findings(ctx: ServiceContext, ids: Sequence[int]) -> list[LabourFi
         .scalars()
         .all()
     )
-    return in_order(rows, ids)
+    return in_order(rows, ids, key=lambda r: r.id)
 
 
 async def _grouped(

@@ -23,8 +23,9 @@ from models.inspection import Campaign, Inspection, InspectionParticipant, Inspe
 from models.reference import Agency, Jurisdiction
 from models.task import Task
 from workflow import audit
+from workflow.batch import in_order
 from workflow.calendar import local_date
-from workflow.common import check_version, fetch_visible, in_order, open_task
+from workflow.common import check_version, fetch_visible, open_task
 from workflow.context import ServiceContext
 from workflow.employer import get_employers, visible_employer
 from workflow.errors import InvalidInput, NotFound, WrongStage
@@ -70,7 +71,7 @@ async def get_inspections(ctx: ServiceContext, ids: Sequence[int]) -> list[Inspe
     rows = (
         await ctx.session.execute(select(Inspection).where(Inspection.id.in_(ids), visible(ctx)))
     ).scalars()
-    return in_order(rows, ids)
+    return in_order(rows, ids, key=lambda r: r.id)
 
 
 async def visible_inspection(
@@ -93,7 +94,7 @@ async def campaigns_of(ctx: ServiceContext, ids: Sequence[int]) -> list[Campaign
     rows = (
         await ctx.session.execute(select(Campaign).where(Campaign.id.in_(ids), visible_campaign))
     ).scalars()
-    return in_order(rows, ids)
+    return in_order(rows, ids, key=lambda r: r.id)
 
 
 async def participants_of(

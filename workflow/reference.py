@@ -15,8 +15,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from models.enums import AgencyKind, JurisdictionLevel
 from models.reference import Agency, Duty, Jurisdiction
+from workflow.batch import in_order
 from workflow.calendar import load_national_schedule
-from workflow.common import in_order
 from workflow.context import ServiceContext
 from workflow.infra import reference_json
 
@@ -141,7 +141,7 @@ def agencies_query(
 async def get_agencies(ctx: ServiceContext, ids: Sequence[int]) -> list[Agency | None]:
     _require_read(ctx)
     rows = (await ctx.session.execute(select(Agency).where(Agency.id.in_(ids)))).scalars()
-    return in_order(rows, ids)
+    return in_order(rows, ids, key=lambda r: r.id)
 
 
 async def list_duties(ctx: ServiceContext, agency: AgencyKind | None = None) -> Sequence[Duty]:
@@ -155,4 +155,4 @@ async def list_duties(ctx: ServiceContext, agency: AgencyKind | None = None) -> 
 async def get_duties(ctx: ServiceContext, ids: Sequence[int]) -> list[Duty | None]:
     _require_read(ctx)
     rows = (await ctx.session.execute(select(Duty).where(Duty.id.in_(ids)))).scalars()
-    return in_order(rows, ids)
+    return in_order(rows, ids, key=lambda r: r.id)

@@ -30,9 +30,10 @@ from models.reference import Agency
 from models.task import Task
 from models.user import User
 from workflow import audit
+from workflow.batch import in_order
 from workflow.calendar import local_date
 from workflow.child import GROUP_FIELD
-from workflow.common import OPEN_TASK_STATUSES, check_version, fetch_visible, in_order, open_task
+from workflow.common import OPEN_TASK_STATUSES, check_version, fetch_visible, open_task
 from workflow.context import ServiceContext
 from workflow.errors import InvalidInput, WrongStage
 from workflow.infra import reference_json
@@ -179,7 +180,7 @@ async def page(
 
 async def get_tasks(ctx: ServiceContext, ids: Sequence[int]) -> list[Task | None]:
     rows = (await ctx.session.execute(select(Task).where(Task.id.in_(ids), visible(ctx))))
-    return in_order(rows.scalars(), ids)
+    return in_order(rows.scalars(), ids, key=lambda r: r.id)
 
 
 # --- changing tasks -----------------------------------------------------------------------
@@ -364,4 +365,4 @@ async def subjects_of(ctx: ServiceContext, case_ids: Sequence[int]) -> list[Task
 
 async def users_by_id(ctx: ServiceContext, ids: Sequence[int]) -> list[User | None]:
     rows = (await ctx.session.execute(select(User).where(User.id.in_(ids)))).scalars()
-    return in_order(rows, ids)
+    return in_order(rows, ids, key=lambda r: r.id)

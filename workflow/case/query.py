@@ -22,9 +22,10 @@ from models.enums import (
     SpecialGroup,
 )
 from models.task import Task
+from workflow.batch import in_order
 from workflow.calendar import local_date
 from workflow.child import GROUP_FIELD
-from workflow.common import fetch_visible, in_order, open_task
+from workflow.common import fetch_visible, open_task
 from workflow.context import ServiceContext
 
 OBJ = "case:dropout"
@@ -125,7 +126,7 @@ async def get_cases(ctx: ServiceContext, ids: Sequence[int]) -> list[DropoutCase
     rows = (
         await ctx.session.execute(select(DropoutCase).where(DropoutCase.id.in_(ids), visible(ctx)))
     ).scalars()
-    return in_order(rows, ids)
+    return in_order(rows, ids, key=lambda r: r.id)
 
 
 async def lock_case(ctx: ServiceContext, case_id: int, act: str = "read") -> DropoutCase:

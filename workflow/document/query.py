@@ -18,7 +18,7 @@ from models.enums import (
     DocumentStatus,
 )
 from models.reference import Agency
-from workflow.common import in_order
+from workflow.batch import in_order
 from workflow.context import ServiceContext
 from workflow.document.kinds import config
 from workflow.errors import NotFound, WrongStage
@@ -76,7 +76,7 @@ async def get_documents(ctx: ServiceContext, ids: Sequence[int]) -> list[LegalDo
         .scalars()
         .all()
     )
-    return in_order(rows, ids)
+    return in_order(rows, ids, key=lambda r: r.id)
 
 
 async def documents_of_cases(
@@ -103,7 +103,7 @@ async def documents_of_cases(
 
 async def issuers(ctx: ServiceContext, agency_ids: Sequence[int]) -> list[Agency | None]:
     rows = (await ctx.session.execute(select(Agency).where(Agency.id.in_(agency_ids)))).scalars()
-    return in_order(rows, agency_ids)
+    return in_order(rows, agency_ids, key=lambda r: r.id)
 
 
 async def pdf_of(ctx: ServiceContext, document_id: int) -> LegalDocument:

@@ -17,7 +17,7 @@ from models.enums import (
     EnforcementStatus,
 )
 from models.finding import LabourFinding
-from workflow.common import in_order
+from workflow.batch import in_order
 from workflow.context import ServiceContext
 
 LIVE = (
@@ -73,7 +73,7 @@ async def get_actions(ctx: ServiceContext, ids: Sequence[int]) -> list[Enforceme
             actions_query(ctx, EnforcementFilter()).where(EnforcementAction.id.in_(ids))
         )
     ).scalars()
-    return in_order(rows, ids)
+    return in_order(rows, ids, key=lambda r: r.id)
 
 
 async def _by(

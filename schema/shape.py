@@ -1,0 +1,52 @@
+"""Shaping service results into GraphQL objects, where a result may be absent.
+
+A relation that is not set, a record the caller may not see and a failed mutation all come
+back as None; every resolver maps None to null the same way, so they share one function
+instead of each writing its own null ternary around ``from_model``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, Iterable, Sequence
+from typing import Any, TypeVar
+
+from schema.context import Info
+from workflow.context import ServiceContext
+
+R = TypeVar("R")
+N = TypeVar("N")
+T = TypeVar("T")
+
+
+def maybe(shape: Callable[[R], N], value: R | None) -> N | None:
+    """``shape(value)``, or None when there is no value (``is None``: a falsy row still counts)."""
+    return None if value is None else shape(value)
+
+
+def maybe_each(shape: Callable[[R], N], values: Iterable[R | None]) -> list[N | None]:
+    """``maybe`` over a batch, keeping its order and its gaps (``resolve_nodes`` answers one
+    entry per id asked for, null where the id names nothing the caller may see)."""
+    return [None if v is None else shape(v) for v in values]
+
+
+def fetched_by(
+    fetch: Callable[[ServiceContext, list[int]], Awaitable[Sequence[object | None]]],
+) -> Callable[[type[T]], type[T]]:
+    """Give a Node type its ``resolve_nodes`` (what ``node``/``nodes`` call): ``fetch`` is the
+    service's batched lookup under the policy (one entry per key, None where the caller may
+    not see the record) and the type's ``from_model`` shapes each row. Every integer-keyed Node
+    refetches the same way, so the plumbing is written here once."""
+
+    def give(node_type: type[T]) -> type[T]:
+        async def resolve_nodes(
+            cls: Any, *, info: Info, node_ids: Iterable[str], required: bool = False
+        ) -> list[Any]:
+            rows = await fetch(info.context.services, [int(i) for i in node_ids])
+            return maybe_each(cls.from_model, rows)
+
+        # Set after strawberry processed the type: resolve_nodes is a classmethod it looks
+        # up at run time, not a field.
+        setattr(node_type, "resolve_nodes", classmethod(resolve_nodes))  # noqa: B010
+        return node_type
+
+    return give

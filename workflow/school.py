@@ -1,0 +1,47 @@
+"""Schools as the API lists them: reference data, read under the ``reference`` policy.
+
+Every signed-in member may read schools' names and kinds (policy.csv: ``member, reference,
+read``, SPT 4: each agency's part is public), as they read agencies and jurisdictions; the list
+filters in SQL, so a page costs the same whatever the county's size.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from sqlalchemy import Select, select
+
+from models.enums import SchoolKind
+from models.reference import Jurisdiction
+from models.school import School
+from workflow.batch import in_order
+from workflow.context import ServiceContext
+
+
+def _require_read(ctx: ServiceContext) -> None:
+    ctx.authz.require(ctx.principal, "reference", "read", ctx.principal.agency_scope)
+
+
+def schools_query(
+    ctx: ServiceContext, *, kind: SchoolKind | None = None, jurisdiction_code: str | None = None
+) -> Select[School]:
+    """Schools, optionally of one kind and within a jurisdiction (a township, or a district
+    and the townships below it); Forbidden without the reference grant."""
+    _require_read(ctx)
+    stmt = select(School)
+    if kind is not None:
+        stmt = stmt.where(School.kind == kind)
+    if jurisdiction_code is not None:
+        prefix = select(Jurisdiction.path).where(Jurisdiction.code == jurisdiction_code)
+        stmt = stmt.join(Jurisdiction, Jurisdiction.code == School.township_code).where(
+            (Jurisdiction.path == prefix.scalar_subquery())
+            | Jurisdiction.path.startswith(prefix.scalar_subquery() + "/", autoescape=False)
+        )
+    return stmt
+
+
+async def get_schools(ctx: ServiceContext, ids: Sequence[int]) -> list[School | None]:
+    """Schools by id, in the order asked (``node``/``nodes``); Forbidden as ``schools_query``."""
+    _require_read(ctx)
+    rows = (await ctx.session.execute(select(School).where(School.id.in_(ids)))).scalars()
+    return in_order(rows, ids, key=lambda s: s.id)
