@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from typing import Any
 
 from cross_web import HTTPException
@@ -48,7 +48,7 @@ from authz.enforcer import Authorizer
 from authz.guard import FieldGuard
 from authz.principal import Principal
 from authz.store import PolicySync
-from models.listen import make_listener
+from models.listen import Listener, make_listener
 from models.session import create_engine, session_factory
 from schema.context import AppResources, Context
 from schema.limits import QueryLimits
@@ -295,6 +295,47 @@ async def run_ticks(state: AppState) -> None:
             log.exception("deadline engine tick failed")
 
 
+def _lifespan(
+    state: AppState, listener: Listener | None, *, sync_policy: bool, check_schema: bool
+) -> Callable[[Starlette], contextlib.AbstractAsyncContextManager[None]]:
+    """Start-up and shut-down: check the schema and the role, load and follow the policy
+    (unless the caller handed in an authorizer), start the bus and the deadline engine."""
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        if check_schema:
+            problem = await schema_status(state.engine)
+            if problem:
+                # Refuse to serve a database whose tables do not match the code.
+                raise RuntimeError(f"Lianbao will not start: {problem}")
+        if state.engine.dialect.name == "postgresql":
+            async with state.engine.connect() as conn:
+                unsafe = await db_roles.privilege_problem(conn)
+            if unsafe:
+                # It could truncate or rewrite the audit trail; see docs/scale.md (roles).
+                log.warning("%s: run it as the app role (lianbao create-app-role)", unsafe)
+        if sync_policy:
+            sync = PolicySync(
+                state.engine, state.authz, state.settings.policy_poll_seconds, listener
+            )
+            await sync.refresh(force=True)
+            state.background.append(asyncio.create_task(sync.run(), name="policy-sync"))
+        await state.bus.start()
+        if state.settings.tick_interval_seconds > 0:
+            state.background.append(
+                asyncio.create_task(run_ticks(state), name="deadline-engine")
+            )
+        yield
+        for task in state.background:
+            task.cancel()
+        # Let them finish (the policy sync releases the shared listener) before disposing.
+        await asyncio.gather(*state.background, return_exceptions=True)
+        await state.bus.stop()
+        await state.engine.dispose()
+
+    return lifespan
+
+
 def create_app(
     settings: Settings | None = None,
     *,
@@ -329,36 +370,7 @@ def create_app(
         bus=bus or make_bus(engine, listener),
     )
 
-    @contextlib.asynccontextmanager
-    async def lifespan(app: Starlette) -> AsyncIterator[None]:
-        if check_schema:
-            problem = await schema_status(engine)
-            if problem:
-                # Refuse to serve a database whose tables do not match the code.
-                raise RuntimeError(f"Lianbao will not start: {problem}")
-        if engine.dialect.name == "postgresql":
-            async with engine.connect() as conn:
-                unsafe = await db_roles.privilege_problem(conn)
-            if unsafe:
-                # It could truncate or rewrite the audit trail; see docs/scale.md (roles).
-                log.warning("%s: run it as the app role (lianbao create-app-role)", unsafe)
-        if authz is None:
-            sync = PolicySync(engine, state.authz, settings.policy_poll_seconds, listener)
-            await sync.refresh(force=True)
-            state.background.append(asyncio.create_task(sync.run(), name="policy-sync"))
-        await state.bus.start()
-        if settings.tick_interval_seconds > 0:
-            state.background.append(
-                asyncio.create_task(run_ticks(state), name="deadline-engine")
-            )
-        yield
-        for task in state.background:
-            task.cancel()
-        # Let them finish (the policy sync releases the shared listener) before disposing.
-        await asyncio.gather(*state.background, return_exceptions=True)
-        await state.bus.stop()
-        await engine.dispose()
-
+    lifespan = _lifespan(state, listener, sync_policy=authz is None, check_schema=check_schema)
     endpoint = GraphQLEndpoint(state)
     routes: list[BaseRoute] = [
         Route("/graphql", endpoint, methods=["GET", "POST"]),

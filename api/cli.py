@@ -116,6 +116,7 @@ async def _create_app_role(settings: Settings, role: str, password_env: str | No
 
 
 async def _seed(settings: Settings, if_empty: bool, children: int) -> int:
+    from workflow.demo import labour
     from workflow.demo import seed as demo
 
     engine = create_engine(settings.database_url, pool=False)
@@ -132,7 +133,7 @@ async def _seed(settings: Settings, if_empty: bool, children: int) -> int:
             rules, version = await load_policy(session)
             authz = Authorizer(rules, version)
             counts["cases"] = await demo.seed_demo_cases(session, authz, datetime.now(UTC))
-            counts["employers"] = await demo.seed_demo_labour(session, authz, datetime.now(UTC))
+            counts["employers"] = await labour.seed_demo_labour(session, authz, datetime.now(UTC))
             await session.commit()
             print(f"demo districts 山亭区 (370406) and 沙坡头区 (640502) loaded: {counts}")
             return 0
@@ -361,7 +362,8 @@ def cmd_export_schema() -> int:
     return 0
 
 
-def main(argv: list[str] | None = None) -> int:
+def _parser() -> argparse.ArgumentParser:
+    """The command line: one sub-command per operator task."""
     parser = argparse.ArgumentParser(prog="lianbao", description="Lianbao (联保) backend")
     sub = parser.add_subparsers(dest="command", required=True)
     sub.add_parser("migrate", help="upgrade the database to head and load reference data")
@@ -410,6 +412,11 @@ def main(argv: list[str] | None = None) -> int:
     sub.add_parser("export-schema", help="print the GraphQL SDL")
     sub.add_parser("authz-docs", help="print docs/authz.md from the policy file")
 
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = _parser()
     args = parser.parse_args(argv)
     try:
         settings = Settings.from_env()

@@ -17,7 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from authz.enforcer import Authorizer
 from tests.conftest import Api
 from workflow.clock import FixedClock
-from workflow.demo import seed as demo
+from workflow.demo import labour
 
 DENIED = {"FORBIDDEN", "NOT_FOUND"}
 # Agencies in the demo county that hold no role at all.
@@ -178,7 +178,7 @@ async def test_every_mutation_refuses_a_caller_without_rights_whatever_the_input
 ) -> None:
     # The demo county's child-labour campaign (employers, inspections, a finding, a served
     # return order), so that every id in the sweep names a real record.
-    await demo.seed_demo_labour(session, authorizer, clock.now())
+    await labour.seed_demo_labour(session, authorizer, clock.now())
     await session.commit()
     introspection = await api.gql(get_introspection_query())
     types = {t["name"]: t for t in introspection["__schema"]["types"]}

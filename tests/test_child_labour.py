@@ -482,9 +482,9 @@ async def test_a_child_not_on_the_register_is_recorded_and_the_township_identifi
 async def test_the_demo_county_has_a_campaign_under_way(
     session: AsyncSession, authorizer: Authorizer, clock: FixedClock
 ) -> None:
-    from workflow.demo import seed as demo
+    from workflow.demo import labour
 
-    assert await demo.seed_demo_labour(session, authorizer, clock.now()) == 6
+    assert await labour.seed_demo_labour(session, authorizer, clock.now()) == 6
     action = (await session.execute(select(EnforcementAction))).scalar_one()
     assert action.status is EnforcementStatus.SERVED and action.due_on is not None
     finding = (await session.execute(select(LabourFinding))).scalar_one()
