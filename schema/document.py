@@ -52,12 +52,11 @@ class DocumentNode(relay.Node):
     def from_model(cls, d: m.LegalDocument) -> DocumentNode:
         return cls(document_id=d.id, row=d)
 
-    @strawberry.field(
+    kind = row_field(
+        "kind", str,
         description="enrol_notice, township_order, judicial_referral, judicial, "
-        "dropout_report, return_order, penalty_decision, licence_revocation"
+        "dropout_report, return_order, penalty_decision, licence_revocation",
     )
-    def kind(self) -> str:
-        return self.row.kind
 
     title = row_field(
         "title", str, description="The title printed on the document, e.g. 限期入学通知书."
@@ -74,12 +73,11 @@ class DocumentNode(relay.Node):
 
     addressee = row_field("addressee", str)
 
-    @strawberry.field(
+    body = row_field(
+        "body", str,
         description="The rendered text; the child appears masked as the "
-        "addressee's agency may see it."
+        "addressee's agency may see it.",
     )
-    def body(self) -> str:
-        return self.row.body
 
     @strawberry.field
     def legal_basis(self) -> list[LegalBasisType]:

@@ -88,13 +88,12 @@ class EnforcementNode(relay.Node):
     compliance_note = row_field("compliance_note", str)
     amount = row_field("amount", int | None, description="Yuan (fines).")
 
-    @strawberry.field(
+    calculation = row_field(
+        "calculation", Any,
         description="How the fine was reached: months and rate per child, escalation, "
         "unlicensed and repeat-offence factors.",
         graphql_type=strawberry.scalars.JSON,
     )
-    def calculation(self) -> Any:
-        return self.row.calculation
 
     escalated = row_field(
         "escalated", bool, description="A return order whose deadline passed without compliance."
