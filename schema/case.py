@@ -28,7 +28,7 @@ from schema.ids import node_id
 from schema.mutation import UserError, mutate
 from schema.pagination import Connection, keyset_page, to_connection
 from schema.school import school_key
-from schema.shape import fetched_by, maybe
+from schema.shape import fetched_by, maybe, row_field
 from schema.task import TaskType
 from workflow import case as service
 from workflow import document as document_service
@@ -124,41 +124,25 @@ class CaseNode(relay.Node):
     def from_model(cls, c: m.DropoutCase) -> CaseNode:
         return cls(case_id=c.id, row=c)
 
-    @strawberry.field(description="Optimistic version: send it back with every change.")
-    def version(self) -> int:
-        return self.row.version
+    version = row_field(
+        "version", int, description="Optimistic version: send it back with every change."
+    )
 
-    @strawberry.field
-    def status(self) -> CaseStatus:
-        return self.row.status
+    status = row_field("status", CaseStatus)
+    stage = row_field("stage", CaseStage)
+    first_absence = row_field("day0", date, description="Day 0: the first unexplained absence.")
+    step_position = row_field(
+        "step_position", int, description="Position of the ladder step the case is on."
+    )
 
-    @strawberry.field
-    def stage(self) -> CaseStage:
-        return self.row.stage
+    next_due_on = row_field(
+        "next_due_on", date | None,
+        description="When the next timed step falls due, if one is scheduled."
+    )
 
-    @strawberry.field(description="Day 0: the first unexplained absence.")
-    def first_absence(self) -> date:
-        return self.row.day0
-
-    @strawberry.field(description="Position of the ladder step the case is on.")
-    def step_position(self) -> int:
-        return self.row.step_position
-
-    @strawberry.field(description="When the next timed step falls due, if one is scheduled.")
-    def next_due_on(self) -> date | None:
-        return self.row.next_due_on
-
-    @strawberry.field
-    def opened_at(self) -> datetime:
-        return self.row.opened_at
-
-    @strawberry.field
-    def closed_at(self) -> datetime | None:
-        return self.row.closed_at
-
-    @strawberry.field
-    def closure_reason(self) -> ClosureReason | None:
-        return self.row.closure_reason
+    opened_at = row_field("opened_at", datetime)
+    closed_at = row_field("closed_at", datetime | None)
+    closure_reason = row_field("closure_reason", ClosureReason | None)
 
     @strawberry.field(description="Some open task of the case is past its due date.")
     async def overdue(self, info: Info) -> bool:

@@ -16,7 +16,7 @@ from schema.pagination import Connection, keyset_page, to_connection
 from schema.reference import JurisdictionNode, jurisdiction_at
 from schema.school import SchoolNode, school_key
 from schema.sensitive import SensitiveValue
-from schema.shape import fetched_by
+from schema.shape import fetched_by, row_field
 from workflow import child as service
 
 # Declared as a method (not a resolver field) to keep the field where the SDL has it.
@@ -85,13 +85,8 @@ class ChildNode(relay.Node):
     def name(self, info: Info) -> str:
         return self._show(info, SensitiveField.NAME, self.row.name).value or ""
 
-    @strawberry.field
-    def sex(self) -> Sex:
-        return self.row.sex
-
-    @strawberry.field
-    def birth_date(self) -> date:
-        return self.row.birth_date
+    sex = row_field("sex", Sex)
+    birth_date = row_field("birth_date", date)
 
     @strawberry.field(description="Age in whole years today.")
     def age(self, info: Info) -> int:
@@ -99,9 +94,7 @@ class ChildNode(relay.Node):
         b = self.row.birth_date
         return today.year - b.year - ((today.month, today.day) < (b.month, b.day))
 
-    @strawberry.field
-    def register_type(self) -> RegisterType:
-        return self.row.register_type
+    register_type = row_field("register_type", RegisterType)
 
     @strawberry.field(description="National ID number (GB 11643).")
     def national_id(self, info: Info) -> SensitiveValue:
@@ -113,9 +106,7 @@ class ChildNode(relay.Node):
     def student_no(self, info: Info) -> SensitiveValue:
         return self._show(info, SensitiveField.NATIONAL_ID, self.row.student_no)
 
-    @strawberry.field
-    def village(self) -> str:
-        return self.row.village
+    village = row_field("village", str)
 
     @strawberry.field
     async def township(self, info: Info) -> JurisdictionNode:

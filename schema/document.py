@@ -15,7 +15,7 @@ from schema.ids import node_id, optional_node_id
 from schema.mutation import UserError, mutate
 from schema.pagination import Connection, keyset_page, to_connection
 from schema.reference import AgencyNode
-from schema.shape import fetched_by, maybe
+from schema.shape import fetched_by, maybe, row_field
 from workflow import document as service
 from workflow.context import ServiceContext
 
@@ -52,39 +52,32 @@ class DocumentNode(relay.Node):
     def from_model(cls, d: m.LegalDocument) -> DocumentNode:
         return cls(document_id=d.id, row=d)
 
-    @strawberry.field(
+    kind = row_field(
+        "kind", str,
         description="enrol_notice, township_order, judicial_referral, judicial, "
-        "dropout_report, return_order, penalty_decision, licence_revocation"
+        "dropout_report, return_order, penalty_decision, licence_revocation",
     )
-    def kind(self) -> str:
-        return self.row.kind
 
-    @strawberry.field(description="The title printed on the document, e.g. 限期入学通知书.")
-    def title(self) -> str:
-        return self.row.title
+    title = row_field(
+        "title", str, description="The title printed on the document, e.g. 限期入学通知书."
+    )
 
-    @strawberry.field
-    def status(self) -> DocumentStatus:
-        return self.row.status
+    status = row_field("status", DocumentStatus)
+    version = row_field(
+        "version", int, description="Optimistic version: send it back when issuing."
+    )
 
-    @strawberry.field(description="Optimistic version: send it back when issuing.")
-    def version(self) -> int:
-        return self.row.version
+    number = row_field(
+        "number", str | None, description="The issuing agency's number, e.g. 山司教督〔2026〕12号."
+    )
 
-    @strawberry.field(description="The issuing agency's number, e.g. 山司教督〔2026〕12号.")
-    def number(self) -> str | None:
-        return self.row.number
+    addressee = row_field("addressee", str)
 
-    @strawberry.field
-    def addressee(self) -> str:
-        return self.row.addressee
-
-    @strawberry.field(
+    body = row_field(
+        "body", str,
         description="The rendered text; the child appears masked as the "
-        "addressee's agency may see it."
+        "addressee's agency may see it.",
     )
-    def body(self) -> str:
-        return self.row.body
 
     @strawberry.field
     def legal_basis(self) -> list[LegalBasisType]:
@@ -104,9 +97,7 @@ class DocumentNode(relay.Node):
         days: Any = self.row.fields.get("deadline_days")
         return int(days) if days is not None else None
 
-    @strawberry.field
-    def issuer_agency_kind(self) -> AgencyKind:
-        return self.row.issuer_agency_kind
+    issuer_agency_kind = row_field("issuer_agency_kind", AgencyKind)
 
     @strawberry.field
     async def issuer(self, info: Info) -> AgencyNode | None:
@@ -122,33 +113,13 @@ class DocumentNode(relay.Node):
         case = await info.context.loaders.case.load(self.row.case_id)
         return maybe(CaseNode.from_model, case)
 
-    @strawberry.field
-    def drafted_at(self) -> datetime:
-        return self.row.drafted_at
-
-    @strawberry.field
-    def issued_on(self) -> date | None:
-        return self.row.issued_on
-
-    @strawberry.field
-    def served_on(self) -> date | None:
-        return self.row.served_on
-
-    @strawberry.field
-    def served_to(self) -> str | None:
-        return self.row.served_to
-
-    @strawberry.field
-    def service_method(self) -> ServiceMethod | None:
-        return self.row.service_method
-
-    @strawberry.field
-    def voided_at(self) -> datetime | None:
-        return self.row.voided_at
-
-    @strawberry.field
-    def void_reason(self) -> str | None:
-        return self.row.void_reason
+    drafted_at = row_field("drafted_at", datetime)
+    issued_on = row_field("issued_on", date | None)
+    served_on = row_field("served_on", date | None)
+    served_to = row_field("served_to", str | None)
+    service_method = row_field("service_method", ServiceMethod | None)
+    voided_at = row_field("voided_at", datetime | None)
+    void_reason = row_field("void_reason", str | None)
 
     @strawberry.field(description="The voided document this one replaces.")
     def replaces_id(self) -> strawberry.ID | None:
@@ -156,9 +127,7 @@ class DocumentNode(relay.Node):
             return None
         return strawberry.ID(str(relay.GlobalID("LegalDocument", str(self.row.replaces_id))))
 
-    @strawberry.field(description="SHA-256 of the issued PDF, hex.")
-    def pdf_sha256(self) -> str | None:
-        return self.row.pdf_sha256
+    pdf_sha256 = row_field("pdf_sha256", str | None, description="SHA-256 of the issued PDF, hex.")
 
     @strawberry.field(
         description="Printed on the document (XXXX-XXXX-XXXX): lets anyone signed in check it."

@@ -13,7 +13,7 @@ from schema.enums import EmployerKind, LicenceStatus
 from schema.ids import node_id
 from schema.mutation import UserError, mutate
 from schema.pagination import Connection, keyset_page, to_connection
-from schema.shape import fetched_by
+from schema.shape import fetched_by, row_field
 from workflow import employer as service
 from workflow.context import ServiceContext
 
@@ -36,37 +36,20 @@ class EmployerNode(relay.Node):
     def from_model(cls, e: m.Employer) -> EmployerNode:
         return cls(employer_id=e.id, row=e)
 
-    @strawberry.field(description="统一社会信用代码 (GB 32100).")
-    def credit_code(self) -> str:
-        return self.row.credit_code
+    credit_code = row_field("credit_code", str, description="统一社会信用代码 (GB 32100).")
+    name = row_field("name", str)
+    kind = row_field("kind", EmployerKind)
+    address = row_field("address", str)
+    legal_representative = row_field("legal_representative", str)
+    township_code = row_field("township_code", str)
+    licence_status = row_field(
+        "licence_status", LicenceStatus,
+        description="营业执照: revoked only by a licence revocation decision."
+    )
 
-    @strawberry.field
-    def name(self) -> str:
-        return self.row.name
-
-    @strawberry.field
-    def kind(self) -> EmployerKind:
-        return self.row.kind
-
-    @strawberry.field
-    def address(self) -> str:
-        return self.row.address
-
-    @strawberry.field
-    def legal_representative(self) -> str:
-        return self.row.legal_representative
-
-    @strawberry.field
-    def township_code(self) -> str:
-        return self.row.township_code
-
-    @strawberry.field(description="营业执照: revoked only by a licence revocation decision.")
-    def licence_status(self) -> LicenceStatus:
-        return self.row.licence_status
-
-    @strawberry.field(description="Optimistic version: send it back when updating.")
-    def version(self) -> int:
-        return self.row.version
+    version = row_field(
+        "version", int, description="Optimistic version: send it back when updating."
+    )
 
     @strawberry.field(description="Inspections that listed or visited the employer, newest first.")
     async def inspections(

@@ -17,7 +17,7 @@ from schema.finding import FindingNode
 from schema.ids import node_id, optional_node_id
 from schema.mutation import UserError, mutate
 from schema.pagination import Connection, keyset_page, to_connection
-from schema.shape import fetched_by, maybe
+from schema.shape import fetched_by, maybe, row_field
 from workflow import enforcement as service
 from workflow.context import ServiceContext
 
@@ -38,21 +38,13 @@ class EnforcementNode(relay.Node):
     def from_model(cls, a: m.EnforcementAction) -> EnforcementNode:
         return cls(action_id=a.id, row=a)
 
-    @strawberry.field
-    def kind(self) -> EnforcementKind:
-        return self.row.kind
+    kind = row_field("kind", EnforcementKind)
+    status = row_field("status", EnforcementStatus)
+    version = row_field(
+        "version", int, description="Optimistic version: send it back when changing it."
+    )
 
-    @strawberry.field
-    def status(self) -> EnforcementStatus:
-        return self.row.status
-
-    @strawberry.field(description="Optimistic version: send it back when changing it.")
-    def version(self) -> int:
-        return self.row.version
-
-    @strawberry.field(description="The agency that issued it.")
-    def agency_kind(self) -> AgencyKind:
-        return self.row.agency_kind
+    agency_kind = row_field("agency_kind", AgencyKind, description="The agency that issued it.")
 
     @strawberry.field
     async def employer(self, info: Info) -> EmployerNode | None:
@@ -81,49 +73,34 @@ class EnforcementNode(relay.Node):
         rows = await info.context.loaders.finding.load_many(ids)
         return [FindingNode.from_model(f) for f in rows if f is not None]
 
-    @strawberry.field(description="Days given to return the children (return orders).")
-    def deadline_days(self) -> int | None:
-        return self.row.deadline_days
+    deadline_days = row_field(
+        "deadline_days", int | None,
+        description="Days given to return the children (return orders)."
+    )
 
-    @strawberry.field
-    def served_on(self) -> date | None:
-        return self.row.served_on
+    served_on = row_field("served_on", date | None)
+    due_on = row_field(
+        "due_on", date | None,
+        description="The last day to return the children (served return orders)."
+    )
 
-    @strawberry.field(description="The last day to return the children (served return orders).")
-    def due_on(self) -> date | None:
-        return self.row.due_on
+    complied_on = row_field("complied_on", date | None)
+    compliance_note = row_field("compliance_note", str)
+    amount = row_field("amount", int | None, description="Yuan (fines).")
 
-    @strawberry.field
-    def complied_on(self) -> date | None:
-        return self.row.complied_on
-
-    @strawberry.field
-    def compliance_note(self) -> str:
-        return self.row.compliance_note
-
-    @strawberry.field(description="Yuan (fines).")
-    def amount(self) -> int | None:
-        return self.row.amount
-
-    @strawberry.field(
+    calculation = row_field(
+        "calculation", Any,
         description="How the fine was reached: months and rate per child, escalation, "
         "unlicensed and repeat-offence factors.",
         graphql_type=strawberry.scalars.JSON,
     )
-    def calculation(self) -> Any:
-        return self.row.calculation
 
-    @strawberry.field(description="A return order whose deadline passed without compliance.")
-    def escalated(self) -> bool:
-        return self.row.escalated
+    escalated = row_field(
+        "escalated", bool, description="A return order whose deadline passed without compliance."
+    )
 
-    @strawberry.field
-    def paid_on(self) -> date | None:
-        return self.row.paid_on
-
-    @strawberry.field
-    def issued_at(self) -> datetime:
-        return self.row.issued_at
+    paid_on = row_field("paid_on", date | None)
+    issued_at = row_field("issued_at", datetime)
 
 
 @strawberry.input

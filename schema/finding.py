@@ -18,7 +18,7 @@ from schema.ids import node_id, optional_node_id
 from schema.mutation import UserError, mutate
 from schema.pagination import Connection, keyset_page, to_connection
 from schema.sensitive import SensitiveValue
-from schema.shape import fetched_by, maybe
+from schema.shape import fetched_by, maybe, row_field
 from schema.task import TaskType
 from workflow import finding as service
 from workflow.context import ServiceContext
@@ -75,41 +75,22 @@ class FindingNode(relay.Node):
     async def national_id(self, info: Info) -> SensitiveValue:
         return await self._show(info, SensitiveField.NATIONAL_ID, self.row.national_id)
 
-    @strawberry.field
-    def sex(self) -> Sex | None:
-        return self.row.sex
+    sex = row_field("sex", Sex | None)
+    age_at_finding = row_field(
+        "age_at_finding", int,
+        description="Age on the day found (from the ID number where there is one)."
+    )
 
-    @strawberry.field(description="Age on the day found (from the ID number where there is one).")
-    def age_at_finding(self) -> int:
-        return self.row.age_at_finding
+    under_16 = row_field(
+        "under_16", bool, description="Below the district's child-labour age limit (16)."
+    )
 
-    @strawberry.field(description="Below the district's child-labour age limit (16).")
-    def under_16(self) -> bool:
-        return self.row.under_16
-
-    @strawberry.field
-    def found_on(self) -> date:
-        return self.row.found_on
-
-    @strawberry.field
-    def employed_since(self) -> date | None:
-        return self.row.employed_since
-
-    @strawberry.field
-    def work(self) -> str:
-        return self.row.work
-
-    @strawberry.field
-    def hours_per_day(self) -> int | None:
-        return self.row.hours_per_day
-
-    @strawberry.field
-    def conditions(self) -> str:
-        return self.row.conditions
-
-    @strawberry.field
-    def hazardous(self) -> bool:
-        return self.row.hazardous
+    found_on = row_field("found_on", date)
+    employed_since = row_field("employed_since", date | None)
+    work = row_field("work", str)
+    hours_per_day = row_field("hours_per_day", int | None)
+    conditions = row_field("conditions", str)
+    hazardous = row_field("hazardous", bool)
 
     @strawberry.field
     def evidence(self) -> list[EvidenceType]:
@@ -124,9 +105,7 @@ class FindingNode(relay.Node):
             for e in self.row.evidence
         ]
 
-    @strawberry.field
-    def recorded_at(self) -> datetime:
-        return self.row.recorded_at
+    recorded_at = row_field("recorded_at", datetime)
 
     @strawberry.field(description="Whether the child was matched to the register.")
     def on_register(self) -> bool:

@@ -17,7 +17,7 @@ from schema.ids import node_id, optional_node_id
 from schema.mutation import UserError, mutate
 from schema.pagination import Connection, keyset_page, to_connection
 from schema.reference import AgencyNode
-from schema.shape import fetched_by, maybe
+from schema.shape import fetched_by, maybe, row_field
 from workflow import inspection as service
 from workflow.context import ServiceContext
 
@@ -55,13 +55,11 @@ class InspectionVisitType:
     def from_model(cls, v: m.InspectionVisit) -> InspectionVisitType:
         return cls(row=v)
 
-    @strawberry.field(description="Null until the team has been there.")
-    def visited_on(self) -> date | None:
-        return self.row.visited_on
+    visited_on = row_field(
+        "visited_on", date | None, description="Null until the team has been there."
+    )
 
-    @strawberry.field
-    def note(self) -> str:
-        return self.row.note
+    note = row_field("note", str)
 
     @strawberry.field
     async def employer(self, info: Info) -> EmployerNode | None:
@@ -97,37 +95,19 @@ class InspectionNode(relay.Node):
     def from_model(cls, i: m.Inspection) -> InspectionNode:
         return cls(inspection_id=i.id, row=i)
 
-    @strawberry.field
-    def kind(self) -> InspectionKind:
-        return self.row.kind
+    kind = row_field("kind", InspectionKind)
+    status = row_field("status", InspectionStatus)
+    title = row_field("title", str)
+    planned_on = row_field("planned_on", date)
+    started_at = row_field("started_at", datetime | None)
+    completed_at = row_field("completed_at", datetime | None)
+    summary = row_field(
+        "summary", str, description="The summary on completion, or the reason it was cancelled."
+    )
 
-    @strawberry.field
-    def status(self) -> InspectionStatus:
-        return self.row.status
-
-    @strawberry.field
-    def title(self) -> str:
-        return self.row.title
-
-    @strawberry.field
-    def planned_on(self) -> date:
-        return self.row.planned_on
-
-    @strawberry.field
-    def started_at(self) -> datetime | None:
-        return self.row.started_at
-
-    @strawberry.field
-    def completed_at(self) -> datetime | None:
-        return self.row.completed_at
-
-    @strawberry.field(description="The summary on completion, or the reason it was cancelled.")
-    def summary(self) -> str:
-        return self.row.summary
-
-    @strawberry.field(description="Optimistic version: send it back when changing it.")
-    def version(self) -> int:
-        return self.row.version
+    version = row_field(
+        "version", int, description="Optimistic version: send it back when changing it."
+    )
 
     @strawberry.field
     async def lead_agency(self, info: Info) -> AgencyNode | None:

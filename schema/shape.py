@@ -8,7 +8,10 @@ instead of each writing its own null ternary around ``from_model``.
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Iterable, Sequence
+from operator import attrgetter
 from typing import Any, TypeVar
+
+import strawberry
 
 from schema.context import Info
 from workflow.context import ServiceContext
@@ -50,3 +53,20 @@ def fetched_by(
         return node_type
 
     return give
+
+
+def row_field(path: str, type_: object, **options: Any) -> Any:
+    """A field that answers one attribute of the wrapped model row (``self.row.<path>``):
+    ``stage = row_field("stage", CaseStage)``.
+
+    Types that wrap a row expose most columns unchanged; this keeps each such field one line.
+    The type is the resolver's return annotation (as a written-out method's would be), so the
+    field keeps its place among the type's other resolvers in the SDL. ``options`` are
+    ``strawberry.field``'s (a description, a deprecation)."""
+    get = attrgetter(path)
+
+    def resolve(root: Any) -> Any:
+        return get(root.row)
+
+    resolve.__annotations__["return"] = type_
+    return strawberry.field(resolver=resolve, **options)

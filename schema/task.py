@@ -20,7 +20,7 @@ from schema.loaders import Loaders
 from schema.mutation import UserError, mutate
 from schema.pagination import Connection, Page, check_first, to_connection
 from schema.school import SchoolNode, school_key
-from schema.shape import fetched_by, maybe
+from schema.shape import fetched_by, maybe, row_field
 from workflow import task as service
 from workflow.calendar import local_date
 from workflow.common import OPEN_TASK_STATUSES
@@ -50,29 +50,15 @@ class TaskType(relay.Node):
     def from_model(cls, t: m.Task) -> TaskType:
         return cls(task_id=t.id, row=t)
 
-    @strawberry.field
-    def kind(self) -> str:
-        return self.row.kind
+    kind = row_field("kind", str)
+    title = row_field("title", str)
+    agency = row_field(
+        "agency_kind", AgencyKind, description="The agency whose queue holds the task."
+    )
 
-    @strawberry.field
-    def title(self) -> str:
-        return self.row.title
-
-    @strawberry.field(description="The agency whose queue holds the task.")
-    def agency(self) -> AgencyKind:
-        return self.row.agency_kind
-
-    @strawberry.field
-    def due_on(self) -> date:
-        return self.row.due_on
-
-    @strawberry.field(description="1 is the most urgent.")
-    def priority(self) -> int:
-        return self.row.priority
-
-    @strawberry.field
-    def status(self) -> TaskStatus:
-        return self.row.status
+    due_on = row_field("due_on", date)
+    priority = row_field("priority", int, description="1 is the most urgent.")
+    status = row_field("status", TaskStatus)
 
     @strawberry.field(description="Past its due date and not done: derived from now.")
     def overdue(self, info: Info) -> bool:
@@ -80,34 +66,17 @@ class TaskType(relay.Node):
             self.row.due_on < local_date(info.context.services.clock.now())
         )
 
-    @strawberry.field
-    def outcome(self) -> str | None:
-        return self.row.outcome
+    outcome = row_field("outcome", str | None)
+    evidence = row_field(
+        "evidence", Any, description="Evidence metadata recorded on completion.",
+        graphql_type=strawberry.scalars.JSON,
+    )
 
-    @strawberry.field(description="Evidence metadata recorded on completion.",
-                      graphql_type=strawberry.scalars.JSON)
-    def evidence(self) -> Any:
-        return self.row.evidence
-
-    @strawberry.field
-    def step_position(self) -> int | None:
-        return self.row.step_position
-
-    @strawberry.field
-    def created_at(self) -> datetime:
-        return self.row.created_at
-
-    @strawberry.field
-    def updated_at(self) -> datetime:
-        return self.row.updated_at
-
-    @strawberry.field
-    def completed_at(self) -> datetime | None:
-        return self.row.completed_at
-
-    @strawberry.field
-    def version(self) -> int:
-        return self.row.version
+    step_position = row_field("step_position", int | None)
+    created_at = row_field("created_at", datetime)
+    updated_at = row_field("updated_at", datetime)
+    completed_at = row_field("completed_at", datetime | None)
+    version = row_field("version", int)
 
     @strawberry.field
     async def assignee(self, info: Info) -> Assignee | None:

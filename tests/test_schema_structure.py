@@ -85,3 +85,9 @@ def test_modules_and_functions_stay_small(path: Path) -> None:
         if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
             length = (node.end_lineno or node.lineno) - node.lineno + 1
             assert length <= 80, (path.name, node.name, length)
+
+
+def test_plain_row_columns_use_row_field() -> None:
+    # A method that only returns ``self.row.<column>`` is what row_field is for.
+    pattern = re.compile(r"def \w+\(self\) -> [^:\n]+:\n        return self\.row\.[\w.]+\n")
+    assert [p.name for p in MODULES if pattern.search(_source(p))] == []
