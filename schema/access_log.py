@@ -9,7 +9,7 @@ import strawberry
 from models import access_log as ma
 from schema.context import Info
 from schema.enums import AgencyKind
-from schema.pagination import Connection, keyset_page, to_connection
+from schema.pagination import Connection, page_request, to_connection
 from workflow import access_log
 
 
@@ -48,15 +48,7 @@ class AccessLogQuery:
         after: str | None = None,
     ) -> Connection[AccessLogEntry]:
         services = info.context.services
-        stmt = access_log.access_log_query(services, record_type=record_type, record_id=record_id)
-        page = await keyset_page(
-            services.session,
-            stmt,
-            ma.SensitiveAccess.id,
-            lambda a: a.id,
-            prefix="access",
-            first=first,
-            after=after,
-            cap=info.context.app.max_page_size,
+        page = await access_log.access_log_page(
+            services, page_request(info, first, after), record_type=record_type, record_id=record_id
         )
         return to_connection(page, AccessLogEntry.from_model)

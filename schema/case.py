@@ -26,7 +26,7 @@ from schema.enums import (
 from schema.finding import FindingNode
 from schema.ids import node_id
 from schema.mutation import UserError, mutate
-from schema.pagination import Connection, keyset_page, to_connection
+from schema.pagination import Connection, page_request, to_connection
 from schema.school import school_key
 from schema.shape import fetched_by, maybe, row_field
 from schema.task import TaskType
@@ -235,7 +235,7 @@ class CaseQuery:
     ) -> Connection[CaseNode]:
         services = info.context.services
         f = filter or CaseFilterInput()
-        stmt = service.cases_query(
+        page = await service.cases_page(
             services,
             service.CaseFilter(
                 status=f.status,
@@ -245,16 +245,7 @@ class CaseQuery:
                 school_id=school_key(f.school, f.school_id, "school"),
                 special_group=f.special_group,
             ),
-        )
-        page = await keyset_page(
-            services.session,
-            stmt,
-            m.DropoutCase.id,
-            lambda c: c.id,
-            prefix="case",
-            first=first,
-            after=after,
-            cap=info.context.app.max_page_size,
+            page_request(info, first, after),
         )
         return to_connection(page, CaseNode.from_model)
 

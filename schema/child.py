@@ -12,7 +12,7 @@ from authz.masking import SensitiveField
 from models import child as m
 from schema.context import Info
 from schema.enums import CaseStage, EnrolmentStatus, RegisterType, Sex, SpecialGroup
-from schema.pagination import Connection, keyset_page, to_connection
+from schema.pagination import Connection, page_request, to_connection
 from schema.reference import JurisdictionNode, jurisdiction_at
 from schema.school import SchoolNode, school_key
 from schema.sensitive import SensitiveValue
@@ -197,7 +197,7 @@ class ChildQuery:
         after: str | None = None,
     ) -> Connection[ChildNode]:
         services = info.context.services
-        stmt = service.children_query(
+        page = await service.children_page(
             services,
             service.ChildFilter(
                 school_id=school_key(school, school_id, "school"),
@@ -205,15 +205,6 @@ class ChildQuery:
                 special_group=special_group,
                 status=status,
             ),
-        )
-        page = await keyset_page(
-            services.session,
-            stmt,
-            m.Child.id,
-            lambda c: c.id,
-            prefix="child",
-            first=first,
-            after=after,
-            cap=info.context.app.max_page_size,
+            page_request(info, first, after),
         )
         return to_connection(page, ChildNode.from_model)

@@ -13,7 +13,7 @@ from schema.context import Info
 from schema.enums import AgencyKind, DocumentStatus, ServiceMethod
 from schema.ids import node_id, optional_node_id
 from schema.mutation import UserError, mutate
-from schema.pagination import Connection, keyset_page, to_connection
+from schema.pagination import Connection, page_request, to_connection
 from schema.reference import AgencyNode
 from schema.shape import fetched_by, maybe, row_field
 from workflow import document as service
@@ -186,23 +186,13 @@ class DocumentQuery:
         f = filter or DocumentFilterInput()
         if f.kind is not None:
             service.kind_config(f.kind)
-        stmt = service.documents_query(
+        page = await service.documents_page(
             services,
+            page_request(info, first, after),
             case_id=optional_node_id(f.case_id, "DropoutCase", "caseId"),
             kind=f.kind,
             status=f.status,
             issued_by_my_agency=f.issued_by_my_agency,
-        )
-        page = await keyset_page(
-            services.session,
-            stmt,
-            m.LegalDocument.id,
-            lambda d: d.id,
-            prefix="document",
-            first=first,
-            after=after,
-            cap=info.context.app.max_page_size,
-            descending=True,
         )
         return to_connection(page, DocumentNode.from_model)
 

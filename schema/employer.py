@@ -12,7 +12,7 @@ from schema.context import Info
 from schema.enums import EmployerKind, LicenceStatus
 from schema.ids import node_id
 from schema.mutation import UserError, mutate
-from schema.pagination import Connection, keyset_page, to_connection
+from schema.pagination import Connection, page_request, to_connection
 from schema.shape import fetched_by, row_field
 from workflow import employer as service
 from workflow.context import ServiceContext
@@ -100,21 +100,12 @@ class EmployerQuery:
     ) -> Connection[EmployerNode]:
         services = info.context.services
         f = filter or EmployerFilterInput()
-        stmt = service.employers_query(
+        page = await service.employers_page(
             services,
             service.EmployerFilter(
                 search=f.search, township_code=f.township_code, licence_status=f.licence_status
             ),
-        )
-        page = await keyset_page(
-            services.session,
-            stmt,
-            m.Employer.id,
-            lambda e: e.id,
-            prefix="employer",
-            first=first,
-            after=after,
-            cap=info.context.app.max_page_size,
+            page_request(info, first, after),
         )
         return to_connection(page, EmployerNode.from_model)
 

@@ -16,7 +16,7 @@ from schema.enums import AgencyKind, EnforcementKind, EnforcementStatus, Service
 from schema.finding import FindingNode
 from schema.ids import node_id, optional_node_id
 from schema.mutation import UserError, mutate
-from schema.pagination import Connection, keyset_page, to_connection
+from schema.pagination import Connection, page_request, to_connection
 from schema.shape import fetched_by, maybe, row_field
 from workflow import enforcement as service
 from workflow.context import ServiceContext
@@ -123,7 +123,7 @@ class EnforcementQuery:
     ) -> Connection[EnforcementNode]:
         services = info.context.services
         f = filter or EnforcementFilterInput()
-        stmt = service.actions_query(
+        page = await service.actions_page(
             services,
             service.EnforcementFilter(
                 employer_id=optional_node_id(f.employer_id, "Employer", "employerId"),
@@ -131,17 +131,7 @@ class EnforcementQuery:
                 kind=f.kind,
                 status=f.status,
             ),
-        )
-        page = await keyset_page(
-            services.session,
-            stmt,
-            m.EnforcementAction.id,
-            lambda a: a.id,
-            prefix="enforcement",
-            first=first,
-            after=after,
-            cap=info.context.app.max_page_size,
-            descending=True,
+            page_request(info, first, after),
         )
         return to_connection(page, EnforcementNode.from_model)
 

@@ -16,7 +16,7 @@ from schema.employer import EmployerNode
 from schema.enums import Sex
 from schema.ids import node_id, optional_node_id
 from schema.mutation import UserError, mutate
-from schema.pagination import Connection, keyset_page, to_connection
+from schema.pagination import Connection, page_request, to_connection
 from schema.sensitive import SensitiveValue
 from schema.shape import fetched_by, maybe, row_field
 from schema.task import TaskType
@@ -169,7 +169,7 @@ class FindingQuery:
     ) -> Connection[FindingNode]:
         services = info.context.services
         f = filter or FindingFilterInput()
-        stmt = service.findings_query(
+        page = await service.findings_page(
             services,
             service.FindingFilter(
                 inspection_id=optional_node_id(f.inspection_id, "Inspection", "inspectionId"),
@@ -177,17 +177,7 @@ class FindingQuery:
                 case_id=optional_node_id(f.case_id, "DropoutCase", "caseId"),
                 under_16=f.under_16,
             ),
-        )
-        page = await keyset_page(
-            services.session,
-            stmt,
-            m.LabourFinding.id,
-            lambda x: x.id,
-            prefix="finding",
-            first=first,
-            after=after,
-            cap=info.context.app.max_page_size,
-            descending=True,
+            page_request(info, first, after),
         )
         return to_connection(page, FindingNode.from_model)
 

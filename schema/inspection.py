@@ -15,7 +15,7 @@ from schema.enums import AgencyKind, InspectionKind, InspectionStatus
 from schema.finding import FindingNode
 from schema.ids import node_id, optional_node_id
 from schema.mutation import UserError, mutate
-from schema.pagination import Connection, keyset_page, to_connection
+from schema.pagination import Connection, page_request, to_connection
 from schema.reference import AgencyNode
 from schema.shape import fetched_by, maybe, row_field
 from workflow import inspection as service
@@ -183,7 +183,7 @@ class InspectionQuery:
     ) -> Connection[InspectionNode]:
         services = info.context.services
         f = filter or InspectionFilterInput()
-        stmt = service.inspections_query(
+        page = await service.inspections_page(
             services,
             service.InspectionFilter(
                 status=f.status,
@@ -192,17 +192,7 @@ class InspectionQuery:
                 planned_from=f.planned_from,
                 planned_to=f.planned_to,
             ),
-        )
-        page = await keyset_page(
-            services.session,
-            stmt,
-            m.Inspection.id,
-            lambda i: i.id,
-            prefix="inspection",
-            first=first,
-            after=after,
-            cap=info.context.app.max_page_size,
-            descending=True,
+            page_request(info, first, after),
         )
         return to_connection(page, InspectionNode.from_model)
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 import strawberry
 
 from authz.policy import Rule
-from authz.store import current_version
 from models import policy as mp
 from schema.context import Info
 from schema.mutation import UserError, mutate
@@ -51,7 +50,7 @@ class PolicyQuery:
         services = info.context.services
         rows = await policy.list_rules(services)
         return PolicyView(
-            version=await current_version(services.session),
+            version=await policy.policy_version(services),
             rules=[PolicyRule.from_model(r) for r in rows],
         )
 

@@ -12,7 +12,7 @@ from strawberry import relay
 from models import reference as m
 from schema.context import Info
 from schema.enums import AgencyKind, JurisdictionLevel
-from schema.pagination import Connection, keyset_page, to_connection
+from schema.pagination import Connection, page_request, to_connection
 from schema.shape import fetched_by, maybe, maybe_each
 from workflow import reference
 
@@ -160,16 +160,11 @@ class ReferenceQuery:
         after: str | None = None,
     ) -> Connection[AgencyNode]:
         services = info.context.services
-        stmt = reference.agencies_query(services, kind=kind, jurisdiction_code=jurisdiction_code)
-        page = await keyset_page(
-            services.session,
-            stmt,
-            m.Agency.id,
-            lambda a: a.id,
-            prefix="agency",
-            first=first,
-            after=after,
-            cap=info.context.app.max_page_size,
+        page = await reference.agencies_page(
+            services,
+            page_request(info, first, after),
+            kind=kind,
+            jurisdiction_code=jurisdiction_code,
         )
         return to_connection(page, AgencyNode.from_model)
 
@@ -177,4 +172,3 @@ class ReferenceQuery:
     async def duties(self, info: Info, agency: AgencyKind | None = None) -> list[DutyNode]:
         rows = await reference.list_duties(info.context.services, agency)
         return [DutyNode.from_model(d) for d in rows]
-

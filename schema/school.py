@@ -9,7 +9,7 @@ from models import school as m
 from schema.context import Info
 from schema.enums import SchoolKind
 from schema.ids import global_or_raw_id
-from schema.pagination import Connection, keyset_page, to_connection
+from schema.pagination import Connection, page_request, to_connection
 from schema.reference import AgencyNode, JurisdictionNode, agency_at, jurisdiction_at
 from schema.shape import fetched_by
 from workflow import school as service
@@ -66,15 +66,10 @@ class SchoolQuery:
         after: str | None = None,
     ) -> Connection[SchoolNode]:
         services = info.context.services
-        stmt = service.schools_query(services, kind=kind, jurisdiction_code=jurisdiction_code)
-        page = await keyset_page(
-            services.session,
-            stmt,
-            m.School.id,
-            lambda s: s.id,
-            prefix="school",
-            first=first,
-            after=after,
-            cap=info.context.app.max_page_size,
+        page = await service.schools_page(
+            services,
+            page_request(info, first, after),
+            kind=kind,
+            jurisdiction_code=jurisdiction_code,
         )
         return to_connection(page, SchoolNode.from_model)

@@ -18,7 +18,7 @@ from schema.enums import AgencyKind, CaseStage, SpecialGroup, TaskOrder, TaskSta
 from schema.ids import node_id
 from schema.loaders import Loaders
 from schema.mutation import UserError, mutate
-from schema.pagination import Connection, Page, check_first, to_connection
+from schema.pagination import Connection, page_request, to_connection
 from schema.school import SchoolNode, school_key
 from schema.shape import fetched_by, maybe, row_field
 from workflow import task as service
@@ -160,7 +160,6 @@ async def _list(
 ) -> Connection[TaskType]:
     services = info.context.services
     f = f or TaskFilterInput()
-    limit = check_first(first, info.context.app.max_page_size)
     school_id = school_key(f.school, f.school_id, "school")
     page = await service.page(
         services,
@@ -168,10 +167,8 @@ async def _list(
                            due_after=f.due_after, case_kind=f.case_kind, stage=f.stage,
                            township_code=f.township_code, school_id=school_id,
                            special_group=f.special_group, mine=mine),
-        order, limit, after)
-    return to_connection(
-        Page(page.items, page.cursors, page.has_next, page.has_previous, page.total_count),
-        TaskType.from_model)
+        order, page_request(info, first, after))
+    return to_connection(page, TaskType.from_model)
 
 
 @strawberry.type

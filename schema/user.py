@@ -12,12 +12,11 @@ from models import user as mu
 from schema.context import Info
 from schema.ids import node_id
 from schema.mutation import UserError, mutate
-from schema.pagination import Connection, keyset_page, to_connection
+from schema.pagination import Connection, page_request, to_connection
 from schema.reference import AgencyNode, JurisdictionNode, agency_at, jurisdiction_at
 from schema.role import RoleGrant
 from schema.shape import maybe_each
 from workflow import user
-from workflow.batch import in_order
 from workflow.context import ServiceContext
 
 
@@ -93,10 +92,7 @@ class UserNode(relay.Node):
     ) -> list[UserNode | None]:
         services = info.context.services
         ids = [int(i) for i in node_ids]
-        stmt = user.users_query(services).where(mu.User.id.in_(ids))
-        rows = (await services.session.execute(stmt)).scalars()
-        found: list[mu.User | None] = in_order(rows, ids, key=lambda u: u.id)
-        return maybe_each(cls.from_model, found)
+        return maybe_each(cls.from_model, await user.get_users(services, ids))
 
 
 @strawberry.type
@@ -109,16 +105,7 @@ class UserDirectoryQuery:
         self, info: Info, first: int | None = None, after: str | None = None
     ) -> Connection[UserNode]:
         services = info.context.services
-        page = await keyset_page(
-            services.session,
-            user.users_query(services),
-            mu.User.id,
-            lambda u: u.id,
-            prefix="user",
-            first=first,
-            after=after,
-            cap=info.context.app.max_page_size,
-        )
+        page = await user.users_page(services, page_request(info, first, after))
         return to_connection(page, UserNode.from_model)
 
 

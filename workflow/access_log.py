@@ -13,6 +13,7 @@ from authz.guard import AccessEntry
 from authz.principal import Principal
 from models.access_log import SensitiveAccess
 from workflow.context import ServiceContext
+from workflow.pagination import Page, PageRequest, keyset_page
 
 
 async def write(
@@ -54,3 +55,15 @@ def access_log_query(
     if record_id is not None:
         stmt = stmt.where(SensitiveAccess.record_id == record_id)
     return stmt
+
+
+async def access_log_page(
+    ctx: ServiceContext,
+    request: PageRequest,
+    *,
+    record_type: str | None = None,
+    record_id: int | None = None,
+) -> Page[SensitiveAccess]:
+    """One page of the raw reads of sensitive fields the caller may audit (``access_log_query``)."""
+    stmt = access_log_query(ctx, record_type=record_type, record_id=record_id)
+    return await keyset_page(ctx, stmt, SensitiveAccess.id, request, prefix="access")

@@ -21,6 +21,7 @@ from models.school import Enrolment, School
 from workflow.batch import in_order
 from workflow.context import ServiceContext
 from workflow.infra import reference_json
+from workflow.pagination import Page, PageRequest, keyset_page
 
 
 def _group_fields() -> dict[SpecialGroup, SensitiveField]:
@@ -99,6 +100,11 @@ def children_query(ctx: ServiceContext, f: ChildFilter) -> Select[Child]:
             )
         )
     return stmt
+
+
+async def children_page(ctx: ServiceContext, f: ChildFilter, request: PageRequest) -> Page[Child]:
+    """One page of the children the caller may see (``children_query``)."""
+    return await keyset_page(ctx, children_query(ctx, f), Child.id, request, prefix="child")
 
 
 async def get_children(ctx: ServiceContext, ids: Sequence[int]) -> list[Child | None]:

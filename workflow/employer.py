@@ -24,6 +24,7 @@ from workflow.common import check_version, fetch_visible
 from workflow.context import ServiceContext
 from workflow.errors import BadCreditCode, Duplicate, InvalidInput, WrongStage
 from workflow.infra import uscc
+from workflow.pagination import Page, PageRequest, keyset_page
 
 OBJ = "employer"
 
@@ -56,6 +57,13 @@ def employers_query(ctx: ServiceContext, f: EmployerFilter) -> Select[Employer]:
     if f.licence_status is not None:
         stmt = stmt.where(Employer.licence_status == f.licence_status)
     return stmt
+
+
+async def employers_page(
+    ctx: ServiceContext, f: EmployerFilter, request: PageRequest
+) -> Page[Employer]:
+    """One page of the employers the caller may see (``employers_query``)."""
+    return await keyset_page(ctx, employers_query(ctx, f), Employer.id, request, prefix="employer")
 
 
 async def get_employers(ctx: ServiceContext, ids: Sequence[int]) -> list[Employer | None]:

@@ -40,6 +40,7 @@ from workflow.errors import BadIdNumber, IdempotencyKeyReused, InvalidInput
 from workflow.infra import id_number
 from workflow.inspection import ensure_visit, visible_inspection
 from workflow.labour_rules import FollowUp, rules_for
+from workflow.pagination import Page, PageRequest, keyset_page
 from workflow.task import changed
 from workflow.task import visible as task_visible
 
@@ -77,6 +78,15 @@ def findings_query(ctx: ServiceContext, f: FindingFilter) -> Select[LabourFindin
     if f.under_16 is not None:
         stmt = stmt.where(LabourFinding.under_16.is_(f.under_16))
     return stmt
+
+
+async def findings_page(
+    ctx: ServiceContext, f: FindingFilter, request: PageRequest
+) -> Page[LabourFinding]:
+    """One page of the findings the caller may see, newest first (``findings_query``)."""
+    return await keyset_page(
+        ctx, findings_query(ctx, f), LabourFinding.id, request, prefix="finding", descending=True
+    )
 
 
 async def get_findings(ctx: ServiceContext, ids: Sequence[int]) -> list[LabourFinding | None]:

@@ -29,6 +29,7 @@ from workflow.common import check_version, fetch_visible, open_task
 from workflow.context import ServiceContext
 from workflow.employer import get_employers, visible_employer
 from workflow.errors import InvalidInput, NotFound, WrongStage
+from workflow.pagination import Page, PageRequest, keyset_page
 
 OBJ = "inspection"
 
@@ -65,6 +66,16 @@ def inspections_query(ctx: ServiceContext, f: InspectionFilter) -> Select[Inspec
     if f.planned_to is not None:
         stmt = stmt.where(Inspection.planned_on <= f.planned_to)
     return stmt
+
+
+async def inspections_page(
+    ctx: ServiceContext, f: InspectionFilter, request: PageRequest
+) -> Page[Inspection]:
+    """One page of the inspections the caller may see, newest first
+    (``inspections_query``)."""
+    return await keyset_page(
+        ctx, inspections_query(ctx, f), Inspection.id, request, prefix="inspection", descending=True
+    )
 
 
 async def get_inspections(ctx: ServiceContext, ids: Sequence[int]) -> list[Inspection | None]:

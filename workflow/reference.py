@@ -19,6 +19,7 @@ from workflow.batch import in_order
 from workflow.calendar import load_national_schedule
 from workflow.context import ServiceContext
 from workflow.infra import reference_json
+from workflow.pagination import Page, PageRequest, keyset_page
 
 
 def _read(name: str) -> list[dict[str, Any]]:
@@ -136,6 +137,18 @@ def agencies_query(
             | Jurisdiction.path.startswith(prefix.scalar_subquery() + "/", autoescape=False)
         )
     return stmt
+
+
+async def agencies_page(
+    ctx: ServiceContext,
+    request: PageRequest,
+    *,
+    kind: AgencyKind | None = None,
+    jurisdiction_code: str | None = None,
+) -> Page[Agency]:
+    """One page of the agencies (``agencies_query``)."""
+    stmt = agencies_query(ctx, kind=kind, jurisdiction_code=jurisdiction_code)
+    return await keyset_page(ctx, stmt, Agency.id, request, prefix="agency")
 
 
 async def get_agencies(ctx: ServiceContext, ids: Sequence[int]) -> list[Agency | None]:

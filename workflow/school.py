@@ -16,6 +16,7 @@ from models.reference import Jurisdiction
 from models.school import School
 from workflow.batch import in_order
 from workflow.context import ServiceContext
+from workflow.pagination import Page, PageRequest, keyset_page
 
 
 def _require_read(ctx: ServiceContext) -> None:
@@ -38,6 +39,18 @@ def schools_query(
             | Jurisdiction.path.startswith(prefix.scalar_subquery() + "/", autoescape=False)
         )
     return stmt
+
+
+async def schools_page(
+    ctx: ServiceContext,
+    request: PageRequest,
+    *,
+    kind: SchoolKind | None = None,
+    jurisdiction_code: str | None = None,
+) -> Page[School]:
+    """One page of the schools (``schools_query``)."""
+    stmt = schools_query(ctx, kind=kind, jurisdiction_code=jurisdiction_code)
+    return await keyset_page(ctx, stmt, School.id, request, prefix="school")
 
 
 async def get_schools(ctx: ServiceContext, ids: Sequence[int]) -> list[School | None]:

@@ -7,9 +7,6 @@ supervisors assign and reassign within the agency, anyone with the grant complet
 
 from __future__ import annotations
 
-import base64
-import binascii
-import json
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -17,7 +14,7 @@ from enum import StrEnum
 from functools import cache
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, and_, exists, func, or_, select
+from sqlalchemy import ColumnElement, Select, and_, exists, or_, select
 
 from authz.enforcer import domain_covers
 from authz.errors import Forbidden
@@ -38,6 +35,8 @@ from workflow.context import ServiceContext
 from workflow.errors import InvalidInput, WrongStage
 from workflow.infra import reference_json
 from workflow.infra.events import TaskEvent
+from workflow.pagination import Page, PageRequest, decode_cursor, encode_cursor, int_key
+from workflow.pagination import count as count_rows
 
 
 class TaskOrder(StrEnum):
@@ -107,6 +106,8 @@ def queue_query(ctx: ServiceContext, f: TaskFilter) -> Select[Task]:
 
 # --- keyset pagination on (sort value, id) -------------------------------------------------
 
+QUEUE = "task"
+
 _SORT: dict[TaskOrder, tuple[Any, Callable[[Any], Any]]] = {
     TaskOrder.DUE: (Task.due_on, date.fromisoformat),
     TaskOrder.PRIORITY: (Task.priority, int),
@@ -119,63 +120,52 @@ def sort_value(task: Task, order: TaskOrder) -> Any:
             TaskOrder.UPDATED: task.updated_at}[order]
 
 
-def encode_cursor(task: Task, order: TaskOrder) -> str:
+def task_cursor(task: Task, order: TaskOrder) -> str:
+    """The queue's cursor after ``task``: in the one cursor format (``workflow/pagination``),
+    the order, the id and the sort value (last: a timestamp holds colons)."""
     value = sort_value(task, order)
-    raw = json.dumps([order.value, value.isoformat() if hasattr(value, "isoformat") else value,
-                      task.id])
-    return base64.urlsafe_b64encode(raw.encode()).decode()
+    text = value.isoformat() if hasattr(value, "isoformat") else value
+    return encode_cursor(QUEUE, order.value, task.id, text)
 
 
 def _decode(cursor: str, order: TaskOrder) -> tuple[Any, int]:
+    kind, key, value = decode_cursor(QUEUE, cursor, parts=3)
+    row_key = int_key(key)
     try:
-        kind, value, key = json.loads(base64.urlsafe_b64decode(cursor.encode()).decode())
         if kind != order.value:
             raise ValueError(kind)
-        sort_key, row_key = _SORT[order][1](value), int(key)
+        sort_key = _SORT[order][1](value)
         # Values the columns cannot hold or compare (an overflowing integer, a time without
         # its offset) would fail in the driver: they are a bad cursor, not a fault.
-        if not -MAX_INT_KEY <= row_key <= MAX_INT_KEY:
-            raise ValueError(key)
         if isinstance(sort_key, int) and not -MAX_INT_KEY <= sort_key <= MAX_INT_KEY:
             raise ValueError(value)
         if isinstance(sort_key, datetime) and sort_key.tzinfo is None:
             raise ValueError(value)
         return sort_key, row_key
-    except (ValueError, TypeError, binascii.Error, json.JSONDecodeError) as exc:
+    except (ValueError, TypeError) as exc:
         raise InvalidInput("the cursor is not valid for this list and order",
                            field="after") from exc
 
 
-@dataclass
-class TaskPage:
-    items: Sequence[Task]
-    cursors: list[str]
-    has_next: bool
-    has_previous: bool
-    total_count: int
-
-
 async def page(
-    ctx: ServiceContext, f: TaskFilter, order: TaskOrder, first: int, after: str | None,
+    ctx: ServiceContext, f: TaskFilter, order: TaskOrder, request: PageRequest,
     *, count: bool = True,
-) -> TaskPage:
+) -> Page[Task]:
     """Ordered by (sort value, id) ascending — priority 1 first, soonest due first; the id
     makes the order total, so a page never repeats or skips a task when others are added."""
+    first = request.limit
     stmt = queue_query(ctx, f)
     column = _SORT[order][0]
-    total = 0
-    if count:
-        total = (await ctx.session.execute(
-            select(func.count()).select_from(stmt.subquery()))).scalar_one()
-    if after is not None:
-        value, key = _decode(after, order)
+    total = await count_rows(ctx, stmt) if count else 0
+    if request.after is not None:
+        value, key = _decode(request.after, order)
         stmt = stmt.where(or_(column > value, and_(column == value, Task.id > key)))
     rows = list((await ctx.session.execute(
         stmt.order_by(column, Task.id).limit(first + 1))).scalars().all())
     has_next = len(rows) > first
     rows = rows[:first]
-    return TaskPage(rows, [encode_cursor(t, order) for t in rows], has_next, after is not None,
-                    total)
+    return Page(rows, [task_cursor(t, order) for t in rows], has_next,
+                request.after is not None, total)
 
 
 async def get_tasks(ctx: ServiceContext, ids: Sequence[int]) -> list[Task | None]:

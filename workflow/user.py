@@ -17,8 +17,10 @@ from models.enums import AgencyKind
 from models.reference import Agency, Jurisdiction
 from models.user import RoleGrant, User
 from workflow import audit
+from workflow.batch import in_order
 from workflow.context import ServiceContext
 from workflow.errors import Duplicate, InvalidInput, NotFound
+from workflow.pagination import Page, PageRequest, keyset_page
 
 USERNAME = re.compile(r"[A-Za-z0-9._-]{3,64}")
 
@@ -76,6 +78,17 @@ def users_query(ctx: ServiceContext) -> Select[User]:
         colleagues = scope_filter(ctx.authz, p, COLLEAGUE, "read", Agency.scope_path)
         visible = or_(visible, and_(User.agency_id == p.agency_id, colleagues))
     return select(User).join(Agency, Agency.id == User.agency_id).where(visible)
+
+
+async def get_users(ctx: ServiceContext, ids: Sequence[int]) -> list[User | None]:
+    """The users of ``ids`` the caller may see (None for the others), in order."""
+    rows = (await ctx.session.execute(users_query(ctx).where(User.id.in_(ids)))).scalars()
+    return in_order(rows, ids, key=lambda r: r.id)
+
+
+async def users_page(ctx: ServiceContext, request: PageRequest) -> Page[User]:
+    """One page of the users the caller may see (``users_query``)."""
+    return await keyset_page(ctx, users_query(ctx), User.id, request, prefix="user")
 
 
 def may_administer(ctx: ServiceContext, agency: Agency) -> bool:

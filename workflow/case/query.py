@@ -27,6 +27,7 @@ from workflow.calendar import local_date
 from workflow.child import GROUP_FIELD
 from workflow.common import fetch_visible, open_task
 from workflow.context import ServiceContext
+from workflow.pagination import Page, PageRequest, keyset_page
 
 OBJ = "case:dropout"
 
@@ -120,6 +121,11 @@ def cases_query(ctx: ServiceContext, f: CaseFilter) -> Select[DropoutCase]:
             )
         )
     return stmt
+
+
+async def cases_page(ctx: ServiceContext, f: CaseFilter, request: PageRequest) -> Page[DropoutCase]:
+    """One page of the cases the caller may see (``cases_query``)."""
+    return await keyset_page(ctx, cases_query(ctx, f), DropoutCase.id, request, prefix="case")
 
 
 async def get_cases(ctx: ServiceContext, ids: Sequence[int]) -> list[DropoutCase | None]:

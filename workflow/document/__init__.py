@@ -63,6 +63,7 @@ from workflow.document.operations import (
 )
 from workflow.document.query import (
     documents_of_cases,
+    documents_page,
     documents_query,
     get_documents,
     issuers,
@@ -96,6 +97,7 @@ __all__ = [
     "citations",
     "config",
     "documents_of_cases",
+    "documents_page",
     "documents_query",
     "draft",
     "drafted_fields",

@@ -22,6 +22,7 @@ from workflow.batch import in_order
 from workflow.context import ServiceContext
 from workflow.document.kinds import config
 from workflow.errors import NotFound, WrongStage
+from workflow.pagination import Page, PageRequest, keyset_page
 
 # --- reading ---------------------------------------------------------------------------
 
@@ -68,6 +69,24 @@ def documents_query(
     if issued_by_my_agency:
         stmt = stmt.where(LegalDocument.issuer_agency_id == ctx.principal.agency_id)
     return stmt
+
+
+async def documents_page(
+    ctx: ServiceContext,
+    request: PageRequest,
+    *,
+    case_id: int | None = None,
+    kind: str | None = None,
+    status: DocumentStatus | None = None,
+    issued_by_my_agency: bool = False,
+) -> Page[LegalDocument]:
+    """One page of the documents the caller may see, newest first (``documents_query``)."""
+    stmt = documents_query(
+        ctx, case_id=case_id, kind=kind, status=status, issued_by_my_agency=issued_by_my_agency
+    )
+    return await keyset_page(
+        ctx, stmt, LegalDocument.id, request, prefix="document", descending=True
+    )
 
 
 async def get_documents(ctx: ServiceContext, ids: Sequence[int]) -> list[LegalDocument | None]:

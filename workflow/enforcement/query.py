@@ -19,6 +19,7 @@ from models.enums import (
 from models.finding import LabourFinding
 from workflow.batch import in_order
 from workflow.context import ServiceContext
+from workflow.pagination import Page, PageRequest, keyset_page
 
 LIVE = (
     EnforcementStatus.ISSUED,
@@ -65,6 +66,21 @@ def actions_query(ctx: ServiceContext, f: EnforcementFilter) -> Select[Enforceme
     if f.status is not None:
         stmt = stmt.where(EnforcementAction.status == f.status)
     return stmt
+
+
+async def actions_page(
+    ctx: ServiceContext, f: EnforcementFilter, request: PageRequest
+) -> Page[EnforcementAction]:
+    """One page of the enforcement actions the caller may see, newest first
+    (``actions_query``)."""
+    return await keyset_page(
+        ctx,
+        actions_query(ctx, f),
+        EnforcementAction.id,
+        request,
+        prefix="enforcement",
+        descending=True,
+    )
 
 
 async def get_actions(ctx: ServiceContext, ids: Sequence[int]) -> list[EnforcementAction | None]:
