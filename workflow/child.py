@@ -18,7 +18,7 @@ from models.child import Child, ChildGroup, Guardian
 from models.enums import EnrolmentStatus, SpecialGroup
 from models.reference import Agency
 from models.school import Enrolment, School
-from workflow.batch import in_order
+from workflow.common import rows_by_ids
 from workflow.context import ServiceContext
 from workflow.infra import reference_json
 from workflow.pagination import Page, PageRequest, keyset_page
@@ -108,10 +108,7 @@ async def children_page(ctx: ServiceContext, f: ChildFilter, request: PageReques
 
 
 async def get_children(ctx: ServiceContext, ids: Sequence[int]) -> list[Child | None]:
-    rows = (
-        await ctx.session.execute(select(Child).where(Child.id.in_(ids), visible(ctx)))
-    ).scalars()
-    return in_order(rows, ids, key=lambda r: r.id)
+    return await rows_by_ids(ctx, select(Child).where(visible(ctx)), Child.id, ids)
 
 
 async def guardians_of(ctx: ServiceContext, child_ids: Sequence[int]) -> list[list[Guardian]]:
@@ -163,5 +160,4 @@ async def enrolments_of(
 
 async def schools_by_id(ctx: ServiceContext, ids: Sequence[int]) -> list[School | None]:
     """Schools are reference data: anyone signed in may read their names."""
-    rows = (await ctx.session.execute(select(School).where(School.id.in_(ids)))).scalars()
-    return in_order(rows, ids, key=lambda r: r.id)
+    return await rows_by_ids(ctx, select(School), School.id, ids)

@@ -1,5 +1,6 @@
-"""What several services share: version checks, the locked-and-authorized fetch and the
-open task set (putting a batch back in the order its ids were asked is ``workflow/batch.py``).
+"""What several services share: version checks, the locked-and-authorized fetch, the
+batch of visible rows by id, and the open task set (putting a batch back in the order its
+ids were asked is ``workflow/batch.py``).
 
 Each of these was once written in every feature (a fetch under seven names, "open task"
 three times and inline four more); a feature that needs one imports it from here, never
@@ -8,14 +9,16 @@ another feature's private helper.
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from typing import TypeVar
+from collections.abc import Callable, Hashable, Sequence
+from typing import TypeVar, cast
 
-from sqlalchemy import ColumnElement, inspect, select
+from sqlalchemy import ColumnElement, Select, inspect, select
+from sqlalchemy.orm import InstrumentedAttribute
 
 from models.base import Base
 from models.enums import TaskStatus
 from models.task import Task
+from workflow.batch import in_order
 from workflow.context import ServiceContext
 from workflow.errors import Conflict, NotFound
 
@@ -29,6 +32,8 @@ def open_task() -> ColumnElement[bool]:
 
 
 M = TypeVar("M", bound=Base)
+R = TypeVar("R")
+K = TypeVar("K", bound=Hashable)
 
 
 def check_version(current: int, expected: int | None, what: str) -> None:
@@ -38,6 +43,15 @@ def check_version(current: int, expected: int | None, what: str) -> None:
             f"{what} changed since you read it (version {expected}, now {current})",
             field="expectedVersion",
         )
+
+
+async def rows_by_ids(
+    ctx: ServiceContext, stmt: Select[R], key: InstrumentedAttribute[K], ids: Sequence[K]
+) -> list[R | None]:
+    """A DataLoader batch: the rows of ``stmt`` (already filtered to what the caller may see)
+    whose ``key`` is in ``ids``, one entry per id in order, None where none is visible."""
+    rows = (await ctx.session.execute(stmt.where(key.in_(ids)))).scalars()
+    return in_order(rows, ids, key=lambda row: cast(K, getattr(row, key.key)))
 
 
 async def fetch_visible(

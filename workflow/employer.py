@@ -19,8 +19,7 @@ from models.employer import Employer
 from models.enums import EmployerKind, JurisdictionLevel, LicenceStatus
 from models.reference import Jurisdiction
 from workflow import audit
-from workflow.batch import in_order
-from workflow.common import check_version, fetch_visible
+from workflow.common import check_version, fetch_visible, rows_by_ids
 from workflow.context import ServiceContext
 from workflow.errors import BadCreditCode, Duplicate, InvalidInput, WrongStage
 from workflow.infra import uscc
@@ -67,10 +66,7 @@ async def employers_page(
 
 
 async def get_employers(ctx: ServiceContext, ids: Sequence[int]) -> list[Employer | None]:
-    rows = (
-        await ctx.session.execute(select(Employer).where(Employer.id.in_(ids), visible(ctx)))
-    ).scalars()
-    return in_order(rows, ids, key=lambda r: r.id)
+    return await rows_by_ids(ctx, select(Employer).where(visible(ctx)), Employer.id, ids)
 
 
 async def visible_employer(

@@ -34,6 +34,7 @@ from workflow import audit
 from workflow import case as cases
 from workflow.batch import in_order
 from workflow.calendar import local_date
+from workflow.common import rows_by_ids
 from workflow.context import ServiceContext
 from workflow.employer import visible_employer
 from workflow.errors import BadIdNumber, IdempotencyKeyReused, InvalidInput
@@ -90,12 +91,7 @@ async def findings_page(
 
 
 async def get_findings(ctx: ServiceContext, ids: Sequence[int]) -> list[LabourFinding | None]:
-    rows = (
-        (await ctx.session.execute(_base().where(LabourFinding.id.in_(ids), visible(ctx))))
-        .scalars()
-        .all()
-    )
-    return in_order(rows, ids, key=lambda r: r.id)
+    return await rows_by_ids(ctx, _base().where(visible(ctx)), LabourFinding.id, ids)
 
 
 async def _grouped(

@@ -23,9 +23,8 @@ from models.inspection import Campaign, Inspection, InspectionParticipant, Inspe
 from models.reference import Agency, Jurisdiction
 from models.task import Task
 from workflow import audit
-from workflow.batch import in_order
 from workflow.calendar import local_date
-from workflow.common import check_version, fetch_visible, open_task
+from workflow.common import check_version, fetch_visible, open_task, rows_by_ids
 from workflow.context import ServiceContext
 from workflow.employer import get_employers, visible_employer
 from workflow.errors import InvalidInput, NotFound, WrongStage
@@ -79,10 +78,7 @@ async def inspections_page(
 
 
 async def get_inspections(ctx: ServiceContext, ids: Sequence[int]) -> list[Inspection | None]:
-    rows = (
-        await ctx.session.execute(select(Inspection).where(Inspection.id.in_(ids), visible(ctx)))
-    ).scalars()
-    return in_order(rows, ids, key=lambda r: r.id)
+    return await rows_by_ids(ctx, select(Inspection).where(visible(ctx)), Inspection.id, ids)
 
 
 async def visible_inspection(
@@ -102,10 +98,7 @@ async def visible_inspection(
 async def campaigns_of(ctx: ServiceContext, ids: Sequence[int]) -> list[Campaign | None]:
     """Campaigns the caller may see: the inspection policy over the campaign's district."""
     visible_campaign = scope_filter(ctx.authz, ctx.principal, OBJ, "read", Campaign.scope_path)
-    rows = (
-        await ctx.session.execute(select(Campaign).where(Campaign.id.in_(ids), visible_campaign))
-    ).scalars()
-    return in_order(rows, ids, key=lambda r: r.id)
+    return await rows_by_ids(ctx, select(Campaign).where(visible_campaign), Campaign.id, ids)
 
 
 async def participants_of(

@@ -15,8 +15,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from models.enums import AgencyKind, JurisdictionLevel
 from models.reference import Agency, Duty, Jurisdiction
-from workflow.batch import in_order
 from workflow.calendar import load_national_schedule
+from workflow.common import rows_by_ids
 from workflow.context import ServiceContext
 from workflow.infra import reference_json
 from workflow.pagination import Page, PageRequest, keyset_page
@@ -116,10 +116,7 @@ async def children_of(ctx: ServiceContext, codes: Sequence[str]) -> list[list[Ju
 
 async def get_jurisdictions(ctx: ServiceContext, codes: Sequence[str]) -> list[Jurisdiction | None]:
     _require_read(ctx)
-    rows = (
-        await ctx.session.execute(select(Jurisdiction).where(Jurisdiction.code.in_(codes)))
-    ).scalars()
-    return in_order(rows, codes, key=lambda j: j.code)
+    return await rows_by_ids(ctx, select(Jurisdiction), Jurisdiction.code, codes)
 
 
 def agencies_query(
@@ -153,8 +150,7 @@ async def agencies_page(
 
 async def get_agencies(ctx: ServiceContext, ids: Sequence[int]) -> list[Agency | None]:
     _require_read(ctx)
-    rows = (await ctx.session.execute(select(Agency).where(Agency.id.in_(ids)))).scalars()
-    return in_order(rows, ids, key=lambda r: r.id)
+    return await rows_by_ids(ctx, select(Agency), Agency.id, ids)
 
 
 async def list_duties(ctx: ServiceContext, agency: AgencyKind | None = None) -> Sequence[Duty]:
@@ -167,5 +163,4 @@ async def list_duties(ctx: ServiceContext, agency: AgencyKind | None = None) -> 
 
 async def get_duties(ctx: ServiceContext, ids: Sequence[int]) -> list[Duty | None]:
     _require_read(ctx)
-    rows = (await ctx.session.execute(select(Duty).where(Duty.id.in_(ids)))).scalars()
-    return in_order(rows, ids, key=lambda r: r.id)
+    return await rows_by_ids(ctx, select(Duty), Duty.id, ids)

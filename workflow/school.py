@@ -14,7 +14,7 @@ from sqlalchemy import Select, select
 from models.enums import SchoolKind
 from models.reference import Jurisdiction
 from models.school import School
-from workflow.batch import in_order
+from workflow.common import rows_by_ids
 from workflow.context import ServiceContext
 from workflow.pagination import Page, PageRequest, keyset_page
 
@@ -56,5 +56,4 @@ async def schools_page(
 async def get_schools(ctx: ServiceContext, ids: Sequence[int]) -> list[School | None]:
     """Schools by id, in the order asked (``node``/``nodes``); Forbidden as ``schools_query``."""
     _require_read(ctx)
-    rows = (await ctx.session.execute(select(School).where(School.id.in_(ids)))).scalars()
-    return in_order(rows, ids, key=lambda s: s.id)
+    return await rows_by_ids(ctx, select(School), School.id, ids)

@@ -30,7 +30,7 @@ from workflow import audit
 from workflow.batch import in_order
 from workflow.calendar import local_date
 from workflow.child import GROUP_FIELD
-from workflow.common import OPEN_TASK_STATUSES, check_version, fetch_visible, open_task
+from workflow.common import OPEN_TASK_STATUSES, check_version, fetch_visible, open_task, rows_by_ids
 from workflow.context import ServiceContext
 from workflow.errors import InvalidInput, WrongStage
 from workflow.infra import reference_json
@@ -169,8 +169,7 @@ async def page(
 
 
 async def get_tasks(ctx: ServiceContext, ids: Sequence[int]) -> list[Task | None]:
-    rows = (await ctx.session.execute(select(Task).where(Task.id.in_(ids), visible(ctx))))
-    return in_order(rows.scalars(), ids, key=lambda r: r.id)
+    return await rows_by_ids(ctx, select(Task).where(visible(ctx)), Task.id, ids)
 
 
 # --- changing tasks -----------------------------------------------------------------------
@@ -354,5 +353,4 @@ async def subjects_of(ctx: ServiceContext, case_ids: Sequence[int]) -> list[Task
 
 
 async def users_by_id(ctx: ServiceContext, ids: Sequence[int]) -> list[User | None]:
-    rows = (await ctx.session.execute(select(User).where(User.id.in_(ids)))).scalars()
-    return in_order(rows, ids, key=lambda r: r.id)
+    return await rows_by_ids(ctx, select(User), User.id, ids)

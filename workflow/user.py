@@ -17,7 +17,7 @@ from models.enums import AgencyKind
 from models.reference import Agency, Jurisdiction
 from models.user import RoleGrant, User
 from workflow import audit
-from workflow.batch import in_order
+from workflow.common import rows_by_ids
 from workflow.context import ServiceContext
 from workflow.errors import Duplicate, InvalidInput, NotFound
 from workflow.pagination import Page, PageRequest, keyset_page
@@ -82,8 +82,7 @@ def users_query(ctx: ServiceContext) -> Select[User]:
 
 async def get_users(ctx: ServiceContext, ids: Sequence[int]) -> list[User | None]:
     """The users of ``ids`` the caller may see (None for the others), in order."""
-    rows = (await ctx.session.execute(users_query(ctx).where(User.id.in_(ids)))).scalars()
-    return in_order(rows, ids, key=lambda r: r.id)
+    return await rows_by_ids(ctx, users_query(ctx), User.id, ids)
 
 
 async def users_page(ctx: ServiceContext, request: PageRequest) -> Page[User]:

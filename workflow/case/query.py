@@ -22,10 +22,9 @@ from models.enums import (
     SpecialGroup,
 )
 from models.task import Task
-from workflow.batch import in_order
 from workflow.calendar import local_date
 from workflow.child import GROUP_FIELD
-from workflow.common import fetch_visible, open_task
+from workflow.common import fetch_visible, open_task, rows_by_ids
 from workflow.context import ServiceContext
 from workflow.pagination import Page, PageRequest, keyset_page
 
@@ -129,10 +128,7 @@ async def cases_page(ctx: ServiceContext, f: CaseFilter, request: PageRequest) -
 
 
 async def get_cases(ctx: ServiceContext, ids: Sequence[int]) -> list[DropoutCase | None]:
-    rows = (
-        await ctx.session.execute(select(DropoutCase).where(DropoutCase.id.in_(ids), visible(ctx)))
-    ).scalars()
-    return in_order(rows, ids, key=lambda r: r.id)
+    return await rows_by_ids(ctx, select(DropoutCase).where(visible(ctx)), DropoutCase.id, ids)
 
 
 async def lock_case(ctx: ServiceContext, case_id: int, act: str = "read") -> DropoutCase:
@@ -175,10 +171,7 @@ async def tasks_of(ctx: ServiceContext, case_ids: Sequence[int]) -> list[list[Ta
 
 
 async def plans_of(ctx: ServiceContext, case_ids: Sequence[int]) -> list[CasePlan | None]:
-    rows = (
-        await ctx.session.execute(select(CasePlan).where(CasePlan.case_id.in_(case_ids)))
-    ).scalars()
-    return in_order(rows, case_ids, key=lambda p: p.case_id)
+    return await rows_by_ids(ctx, select(CasePlan), CasePlan.case_id, case_ids)
 
 
 async def count_open(ctx: ServiceContext) -> int:

@@ -18,7 +18,7 @@ from models.enums import (
     DocumentStatus,
 )
 from models.reference import Agency
-from workflow.batch import in_order
+from workflow.common import rows_by_ids
 from workflow.context import ServiceContext
 from workflow.document.kinds import config
 from workflow.errors import NotFound, WrongStage
@@ -90,12 +90,7 @@ async def documents_page(
 
 
 async def get_documents(ctx: ServiceContext, ids: Sequence[int]) -> list[LegalDocument | None]:
-    rows = (
-        (await ctx.session.execute(documents_query(ctx).where(LegalDocument.id.in_(ids))))
-        .scalars()
-        .all()
-    )
-    return in_order(rows, ids, key=lambda r: r.id)
+    return await rows_by_ids(ctx, documents_query(ctx), LegalDocument.id, ids)
 
 
 async def documents_of_cases(
@@ -121,8 +116,7 @@ async def documents_of_cases(
 
 
 async def issuers(ctx: ServiceContext, agency_ids: Sequence[int]) -> list[Agency | None]:
-    rows = (await ctx.session.execute(select(Agency).where(Agency.id.in_(agency_ids)))).scalars()
-    return in_order(rows, agency_ids, key=lambda r: r.id)
+    return await rows_by_ids(ctx, select(Agency), Agency.id, agency_ids)
 
 
 async def pdf_of(ctx: ServiceContext, document_id: int) -> LegalDocument:

@@ -17,7 +17,7 @@ from models.enums import (
     EnforcementStatus,
 )
 from models.finding import LabourFinding
-from workflow.batch import in_order
+from workflow.common import rows_by_ids
 from workflow.context import ServiceContext
 from workflow.pagination import Page, PageRequest, keyset_page
 
@@ -84,12 +84,8 @@ async def actions_page(
 
 
 async def get_actions(ctx: ServiceContext, ids: Sequence[int]) -> list[EnforcementAction | None]:
-    rows = (
-        await ctx.session.execute(
-            actions_query(ctx, EnforcementFilter()).where(EnforcementAction.id.in_(ids))
-        )
-    ).scalars()
-    return in_order(rows, ids, key=lambda r: r.id)
+    stmt = actions_query(ctx, EnforcementFilter())
+    return await rows_by_ids(ctx, stmt, EnforcementAction.id, ids)
 
 
 async def _by(
