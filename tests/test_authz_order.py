@@ -113,7 +113,8 @@ async def real_ids(api: Api) -> dict[str, str]:
              enforcementActions(first: 1) { edges { node { id } } } }""",
         user="hr_officer",
     )
-    users = await api.gql("{ users(first: 1) { edges { node { id } } } }", user="admin")
+    users = await api.gql("{ users(first: 20) { edges { node { id roles { id } } } } }",
+                          user="admin")
     case = a["node"]
     inspection = labour["inspections"]["edges"][0]["node"]
     ids = {
@@ -126,6 +127,9 @@ async def real_ids(api: Api) -> dict[str, str]:
         "findingId": labour["findings"]["edges"][0]["node"]["id"],
         "actionId": labour["enforcementActions"]["edges"][0]["node"]["id"],
         "userId": users["users"]["edges"][0]["node"]["id"],
+        # revokeRole names its grant by the RoleGrant's global id.
+        "grant": next(r["id"] for e in users["users"]["edges"] for r in e["node"]["roles"] or []
+                      if r["id"]),
     }
     document = drafted["draftDocument"]["document"]
     assert document, drafted
