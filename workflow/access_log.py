@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from sqlalchemy import Select, insert, select
+from sqlalchemy import insert, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from authz.filters import scope_filter
@@ -44,17 +44,6 @@ async def write(
     )
 
 
-def access_log_query(
-    ctx: ServiceContext, *, record_type: str | None = None, record_id: int | None = None
-) -> Select[SensitiveAccess]:
-    stmt = select(SensitiveAccess).where(
-        scope_filter(ctx.authz, ctx.principal, "access_log", "read", SensitiveAccess.subject_scope)
-    )
-    if record_type is not None:
-        stmt = stmt.where(SensitiveAccess.record_type == record_type)
-    if record_id is not None:
-        stmt = stmt.where(SensitiveAccess.record_id == record_id)
-    return stmt
 
 
 async def access_log_page(
@@ -64,6 +53,12 @@ async def access_log_page(
     record_type: str | None = None,
     record_id: int | None = None,
 ) -> Page[SensitiveAccess]:
-    """One page of the raw reads of sensitive fields the caller may audit (``access_log_query``)."""
-    stmt = access_log_query(ctx, record_type=record_type, record_id=record_id)
+    """One page of the raw reads of sensitive fields the caller may audit."""
+    stmt = select(SensitiveAccess).where(
+        scope_filter(ctx.authz, ctx.principal, "access_log", "read", SensitiveAccess.subject_scope)
+    )
+    if record_type is not None:
+        stmt = stmt.where(SensitiveAccess.record_type == record_type)
+    if record_id is not None:
+        stmt = stmt.where(SensitiveAccess.record_id == record_id)
     return await keyset_page(ctx, stmt, SensitiveAccess.id, request, prefix="access")

@@ -8,10 +8,11 @@ Reads go through the policy like everything else: ``reference``/``read``.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import Select, select
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import InstrumentedAttribute
 
 from models.enums import AgencyKind, JurisdictionLevel
 from models.reference import Agency, Duty, Jurisdiction
@@ -20,6 +21,8 @@ from workflow.common import rows_by_ids
 from workflow.context import ServiceContext
 from workflow.infra import reference_json
 from workflow.pagination import Page, PageRequest, keyset_page
+
+T = TypeVar("T")
 
 
 def _read(name: str) -> list[dict[str, Any]]:
@@ -119,21 +122,16 @@ async def get_jurisdictions(ctx: ServiceContext, codes: Sequence[str]) -> list[J
     return await rows_by_ids(ctx, select(Jurisdiction), Jurisdiction.code, codes)
 
 
-def agencies_query(
-    ctx: ServiceContext, *, kind: AgencyKind | None = None, jurisdiction_code: str | None = None
-) -> Select[Agency]:
-    _require_read(ctx)
-    stmt = select(Agency)
-    if kind is not None:
-        stmt = stmt.where(Agency.kind == kind)
-    if jurisdiction_code is not None:
-        # An agency "in" a jurisdiction includes those of the townships below it.
-        prefix = select(Jurisdiction.path).where(Jurisdiction.code == jurisdiction_code)
-        stmt = stmt.join(Jurisdiction, Jurisdiction.code == Agency.jurisdiction_code).where(
-            (Jurisdiction.path == prefix.scalar_subquery())
-            | Jurisdiction.path.startswith(prefix.scalar_subquery() + "/", autoescape=False)
-        )
-    return stmt
+
+
+def within(stmt: Select[T], code: InstrumentedAttribute[str], jurisdiction_code: str) -> Select[T]:
+    """``stmt`` limited to rows whose jurisdiction (the column ``code``) is
+    ``jurisdiction_code`` or lies below it (a district's townships), by path prefix."""
+    path = select(Jurisdiction.path).where(Jurisdiction.code == jurisdiction_code)
+    return stmt.join(Jurisdiction, Jurisdiction.code == code).where(
+        (Jurisdiction.path == path.scalar_subquery())
+        | Jurisdiction.path.startswith(path.scalar_subquery() + "/", autoescape=False)
+    )
 
 
 async def agencies_page(
@@ -143,8 +141,14 @@ async def agencies_page(
     kind: AgencyKind | None = None,
     jurisdiction_code: str | None = None,
 ) -> Page[Agency]:
-    """One page of the agencies (``agencies_query``)."""
-    stmt = agencies_query(ctx, kind=kind, jurisdiction_code=jurisdiction_code)
+    """One page of the agencies."""
+    _require_read(ctx)
+    stmt = select(Agency)
+    if kind is not None:
+        stmt = stmt.where(Agency.kind == kind)
+    if jurisdiction_code is not None:
+        # An agency "in" a jurisdiction includes those of the townships below it.
+        stmt = within(stmt, Agency.jurisdiction_code, jurisdiction_code)
     return await keyset_page(ctx, stmt, Agency.id, request, prefix="agency")
 
 

@@ -9,36 +9,20 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from sqlalchemy import Select, select
+from sqlalchemy import select
 
 from models.enums import SchoolKind
-from models.reference import Jurisdiction
 from models.school import School
 from workflow.common import rows_by_ids
 from workflow.context import ServiceContext
 from workflow.pagination import Page, PageRequest, keyset_page
+from workflow.reference import within
 
 
 def _require_read(ctx: ServiceContext) -> None:
     ctx.authz.require(ctx.principal, "reference", "read", ctx.principal.agency_scope)
 
 
-def schools_query(
-    ctx: ServiceContext, *, kind: SchoolKind | None = None, jurisdiction_code: str | None = None
-) -> Select[School]:
-    """Schools, optionally of one kind and within a jurisdiction (a township, or a district
-    and the townships below it); Forbidden without the reference grant."""
-    _require_read(ctx)
-    stmt = select(School)
-    if kind is not None:
-        stmt = stmt.where(School.kind == kind)
-    if jurisdiction_code is not None:
-        prefix = select(Jurisdiction.path).where(Jurisdiction.code == jurisdiction_code)
-        stmt = stmt.join(Jurisdiction, Jurisdiction.code == School.township_code).where(
-            (Jurisdiction.path == prefix.scalar_subquery())
-            | Jurisdiction.path.startswith(prefix.scalar_subquery() + "/", autoescape=False)
-        )
-    return stmt
 
 
 async def schools_page(
@@ -48,12 +32,18 @@ async def schools_page(
     kind: SchoolKind | None = None,
     jurisdiction_code: str | None = None,
 ) -> Page[School]:
-    """One page of the schools (``schools_query``)."""
-    stmt = schools_query(ctx, kind=kind, jurisdiction_code=jurisdiction_code)
+    """One page of the schools, optionally of one kind and within a jurisdiction (a township,
+    or a district and the townships below it); Forbidden without the reference grant."""
+    _require_read(ctx)
+    stmt = select(School)
+    if kind is not None:
+        stmt = stmt.where(School.kind == kind)
+    if jurisdiction_code is not None:
+        stmt = within(stmt, School.township_code, jurisdiction_code)
     return await keyset_page(ctx, stmt, School.id, request, prefix="school")
 
 
 async def get_schools(ctx: ServiceContext, ids: Sequence[int]) -> list[School | None]:
-    """Schools by id, in the order asked (``node``/``nodes``); Forbidden as ``schools_query``."""
+    """Schools by id, in the order asked (``node``/``nodes``); Forbidden as ``schools_page``."""
     _require_read(ctx)
     return await rows_by_ids(ctx, select(School), School.id, ids)
