@@ -571,6 +571,9 @@ PROBES: dict[str, tuple[Probe, set[str]]] = {
                      EVERYONE),
     "agencies": (lambda api, u: _ok(api, u, "{ agencies(first: 3) { totalCount } }", None,
                                     ("agencies", "totalCount")), EVERYONE),
+    # Schools are reference data like agencies (policy: member, reference, read).
+    "schools": (lambda api, u: _ok(api, u, "{ schools(first: 3) { totalCount } }", None,
+                                   ("schools", "totalCount")), EVERYONE),
     "duties": (lambda api, u: _ok(api, u, "{ duties { code } }", None, ("duties",)), EVERYONE),
     "node": (lambda api, u: _ok(api, u, '{ node(id: "SnVyaXNkaWN0aW9uOjM3MDQwNg==") { id } }'),
              EVERYONE),
