@@ -11,6 +11,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from sqlalchemy import ColumnElement, Select, exists, or_, select
+from sqlalchemy.orm import InstrumentedAttribute
 
 from authz.filters import scope_filter
 from authz.masking import SensitiveField
@@ -49,6 +50,17 @@ class ChildFilter:
     township_code: str | None = None
     special_group: SpecialGroup | None = None
     status: EnrolmentStatus | None = None
+
+
+def in_group(
+    child_id: ColumnElement[int] | InstrumentedAttribute[int], group: SpecialGroup
+) -> ColumnElement[bool]:
+    """The child of ``child_id`` belongs to the special group (the lists of children, cases
+    and tasks filter by it the same way)."""
+    member = select(ChildGroup.child_id).where(
+        ChildGroup.child_id == child_id, ChildGroup.group == group
+    )
+    return exists(member)
 
 
 def visible(ctx: ServiceContext, act: str = "read") -> ColumnElement[bool]:
@@ -92,13 +104,7 @@ def children_query(ctx: ServiceContext, f: ChildFilter) -> Select[Child]:
                                  Child.residence_path),
                 )
             )
-        stmt = stmt.where(
-            exists(
-                select(ChildGroup.child_id).where(
-                    ChildGroup.child_id == Child.id, ChildGroup.group == f.special_group
-                )
-            )
-        )
+        stmt = stmt.where(in_group(Child.id, f.special_group))
     return stmt
 
 

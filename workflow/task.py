@@ -21,7 +21,6 @@ from authz.errors import Forbidden
 from authz.filters import scope_filter
 from models.base import MAX_INT_KEY
 from models.case import DropoutCase
-from models.child import ChildGroup
 from models.enums import CaseStage, SpecialGroup, TaskStatus
 from models.reference import Agency
 from models.task import Task
@@ -29,7 +28,7 @@ from models.user import User
 from workflow import audit
 from workflow.batch import in_order
 from workflow.calendar import local_date
-from workflow.child import GROUP_FIELD
+from workflow.child import GROUP_FIELD, in_group
 from workflow.common import OPEN_TASK_STATUSES, check_version, fetch_visible, open_task, rows_by_ids
 from workflow.context import ServiceContext
 from workflow.errors import InvalidInput, WrongStage
@@ -96,8 +95,7 @@ def queue_query(ctx: ServiceContext, f: TaskFilter) -> Select[Task]:
         if guarded is not None:
             case_terms.append(scope_filter(ctx.authz, ctx.principal, guarded.obj, "unmask",
                                            DropoutCase.scope_path, DropoutCase.stage_rank))
-        case_terms.append(exists(select(ChildGroup.child_id).where(
-            ChildGroup.child_id == DropoutCase.child_id, ChildGroup.group == f.special_group)))
+        case_terms.append(in_group(DropoutCase.child_id, f.special_group))
     if case_terms:
         stmt = stmt.where(exists(select(DropoutCase.id).where(
             DropoutCase.id == Task.case_id, *case_terms)))

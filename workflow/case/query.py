@@ -15,7 +15,7 @@ from models.case import (
     CasePlan,
     DropoutCase,
 )
-from models.child import Child, ChildGroup
+from models.child import Child
 from models.enums import (
     CaseStage,
     CaseStatus,
@@ -23,7 +23,7 @@ from models.enums import (
 )
 from models.task import Task
 from workflow.calendar import local_date
-from workflow.child import GROUP_FIELD
+from workflow.child import GROUP_FIELD, in_group
 from workflow.common import fetch_visible, open_task, rows_by_ids
 from workflow.context import ServiceContext
 from workflow.pagination import Page, PageRequest, keyset_page
@@ -112,13 +112,7 @@ def cases_query(ctx: ServiceContext, f: CaseFilter) -> Select[DropoutCase]:
                     DropoutCase.stage_rank,
                 )
             )
-        stmt = stmt.where(
-            exists(
-                select(ChildGroup.child_id).where(
-                    ChildGroup.child_id == DropoutCase.child_id, ChildGroup.group == f.special_group
-                )
-            )
-        )
+        stmt = stmt.where(in_group(DropoutCase.child_id, f.special_group))
     return stmt
 
 
