@@ -11,8 +11,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import AsyncIterator
-from dataclasses import dataclass, field
+from collections.abc import AsyncIterator, Callable
 from typing import Any
 
 from cross_web import HTTPException
@@ -42,57 +41,30 @@ from api.settings import Settings
 from api.sockets import (
     SOCKET_OPTIONS,
     LianbaoTransportWSHandler,
-    SocketRegistry,
     connection_context,
 )
+from api.state import AppState, authenticate, unauthenticated
 from authz.enforcer import Authorizer
 from authz.guard import FieldGuard
 from authz.principal import Principal
 from authz.store import PolicySync
-from models.listen import make_listener
+from models.listen import Listener, make_listener
 from models.session import create_engine, session_factory
-from schema.context import Context
+from schema.context import AppResources, Context
 from schema.limits import QueryLimits
 from schema.loaders import Loaders
 from schema.root import build_schema
-from workflow import access_log, pdf
+from workflow import access_log
 from workflow import engine as deadline_engine
 from workflow.clock import Clock, SystemClock
 from workflow.context import ServiceContext
-from workflow.events import LocalBus, make_bus
-from workflow.user import load_principal
+from workflow.infra import pdf
+from workflow.infra.events import LocalBus, make_bus
 
 log = logging.getLogger("lianbao.app")
 
 # Per-request HTTP status decided while the result is processed (see process_result).
 STATUS_KEY = "lianbao.status"
-
-
-@dataclass
-class AppState:
-    settings: Settings
-    engine: AsyncEngine
-    sessions: async_sessionmaker[AsyncSession]
-    authz: Authorizer
-    verifier: TokenVerifier
-    clock: Clock
-    bus: LocalBus
-    background: list[asyncio.Task[None]] = field(default_factory=list)
-    sockets: SocketRegistry = field(default_factory=SocketRegistry)
-
-
-def unauthenticated(error: TokenError, media_type: str = edge.APPLICATION_JSON) -> JSONResponse:
-    return edge.error_response(
-        401,
-        error.message,
-        error.code,
-        media_type,
-        extensions={"reason": error.reason},
-        headers={
-            "WWW-Authenticate": f'Bearer error="invalid_token", error_description="{error.reason}"'
-        },
-        with_data=True,
-    )
 
 
 class LianbaoGraphQL(GraphQL[Context, None]):
@@ -136,7 +108,7 @@ class LianbaoGraphQL(GraphQL[Context, None]):
 
     async def get_context(self, request: Any, response: Any) -> Context:
         if request.scope["type"] == "websocket":
-            return connection_context(self.state, request, self._extra())
+            return connection_context(self.state, request, self.resources())
         session, principal = request.scope["state"]["lianbao"]
         services = ServiceContext(
             session=session,
@@ -153,15 +125,16 @@ class LianbaoGraphQL(GraphQL[Context, None]):
             guard=guard,
             request=request,
             response=response,
-            extra=self._extra(),
+            app=self.resources(),
         )
 
-    def _extra(self) -> dict[str, Any]:
-        return {
-            "max_page_size": self.state.settings.max_page_size,
-            "bus": self.state.bus,
-            "sessions": self.state.sessions,
-        }
+    def resources(self) -> AppResources:
+        """What every request and socket operation borrows from the app, typed and named."""
+        return AppResources(
+            bus=self.state.bus,
+            sessions=self.state.sessions,
+            max_page_size=self.state.settings.max_page_size,
+        )
 
     async def process_result(self, request: Any, result: ExecutionResult) -> GraphQLHTTPResponse:
         """Write the access log of unmasked reads before any of them leaves the server, and
@@ -278,17 +251,8 @@ class GraphQLEndpoint:
         return edge.error_response(error.status_code, error.reason, code, media_type)
 
     async def authenticate(self, session: AsyncSession, header: str | None) -> Principal:
-        return await self.authenticate_with(self.state, session, header)
+        return await authenticate(self.state, session, header)
 
-    @staticmethod
-    async def authenticate_with(
-        state: AppState, session: AsyncSession, header: str | None
-    ) -> Principal:
-        claims = state.verifier.verify_header(header)
-        principal = await load_principal(session, claims.username)
-        if principal is None:
-            raise TokenError("the token's user is unknown or inactive", "unknown_user")
-        return principal
 
 
 async def healthz(request: Request) -> Response:
@@ -320,7 +284,7 @@ async def run_ticks(state: AppState) -> None:
         await asyncio.sleep(state.settings.tick_interval_seconds)
         try:
             async with state.sessions() as session:
-                report = await deadline_engine.tick(session, state.clock.now())
+                report = await deadline_engine.tick(session, state.clock.now(), state.jobs)
                 await session.commit()
             await state.bus.publish(report.events)
             if report.steps_entered or report.breaches:
@@ -329,6 +293,52 @@ async def run_ticks(state: AppState) -> None:
                          report.breaches)
         except Exception:  # the next tick tries again; never take the server down
             log.exception("deadline engine tick failed")
+
+
+def _lifespan(
+    state: AppState, listener: Listener | None, *, sync_policy: bool, check_schema: bool
+) -> Callable[[Starlette], contextlib.AbstractAsyncContextManager[None]]:
+    """Start-up and shut-down: check the schema and the role, load and follow the policy
+    (unless the caller handed in an authorizer), start the bus and the deadline engine."""
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        if check_schema:
+            problem = await schema_status(state.engine)
+            if problem:
+                # Refuse to serve a database whose tables do not match the code.
+                raise RuntimeError(f"Lianbao will not start: {problem}")
+        if state.engine.dialect.name == "postgresql":
+            async with state.engine.connect() as conn:
+                unsafe = await db_roles.privilege_problem(conn)
+            if unsafe and state.settings.is_production:
+                # It could truncate or rewrite the audit trail; see docs/scale.md (roles).
+                raise RuntimeError(
+                    f"Lianbao will not start in production: {unsafe}; run it as the app role "
+                    "(lianbao create-app-role, docs/scale.md)"
+                )
+            if unsafe:
+                log.warning("%s: run it as the app role (lianbao create-app-role)", unsafe)
+        if sync_policy:
+            sync = PolicySync(
+                state.engine, state.authz, state.settings.policy_poll_seconds, listener
+            )
+            await sync.refresh(force=True)
+            state.background.append(asyncio.create_task(sync.run(), name="policy-sync"))
+        await state.bus.start()
+        if state.settings.tick_interval_seconds > 0:
+            state.background.append(
+                asyncio.create_task(run_ticks(state), name="deadline-engine")
+            )
+        yield
+        for task in state.background:
+            task.cancel()
+        # Let them finish (the policy sync releases the shared listener) before disposing.
+        await asyncio.gather(*state.background, return_exceptions=True)
+        await state.bus.stop()
+        await state.engine.dispose()
+
+    return lifespan
 
 
 def create_app(
@@ -365,41 +375,7 @@ def create_app(
         bus=bus or make_bus(engine, listener),
     )
 
-    @contextlib.asynccontextmanager
-    async def lifespan(app: Starlette) -> AsyncIterator[None]:
-        if check_schema:
-            problem = await schema_status(engine)
-            if problem:
-                # Refuse to serve a database whose tables do not match the code.
-                raise RuntimeError(f"Lianbao will not start: {problem}")
-        if engine.dialect.name == "postgresql":
-            async with engine.connect() as conn:
-                unsafe = await db_roles.privilege_problem(conn)
-            if unsafe and settings.is_production:
-                # It could truncate or rewrite the audit trail; see docs/scale.md (roles).
-                raise RuntimeError(
-                    f"Lianbao will not start in production: {unsafe}; run it as the app role "
-                    "(lianbao create-app-role, docs/scale.md)"
-                )
-            if unsafe:
-                log.warning("%s: run it as the app role (lianbao create-app-role)", unsafe)
-        if authz is None:
-            sync = PolicySync(engine, state.authz, settings.policy_poll_seconds, listener)
-            await sync.refresh(force=True)
-            state.background.append(asyncio.create_task(sync.run(), name="policy-sync"))
-        await state.bus.start()
-        if settings.tick_interval_seconds > 0:
-            state.background.append(
-                asyncio.create_task(run_ticks(state), name="deadline-engine")
-            )
-        yield
-        for task in state.background:
-            task.cancel()
-        # Let them finish (the policy sync releases the shared listener) before disposing.
-        await asyncio.gather(*state.background, return_exceptions=True)
-        await state.bus.stop()
-        await engine.dispose()
-
+    lifespan = _lifespan(state, listener, sync_policy=authz is None, check_schema=check_schema)
     endpoint = GraphQLEndpoint(state)
     routes: list[BaseRoute] = [
         Route("/graphql", endpoint, methods=["GET", "POST"]),

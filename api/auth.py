@@ -19,7 +19,7 @@ import jwt
 from jwt import PyJWK
 
 from api.settings import Settings
-from workflow.errors import Unauthenticated
+from authz.errors import Unauthenticated
 
 ASYMMETRIC = ["RS256", "ES256"]
 

@@ -25,6 +25,7 @@ from api import migrate as migrations
 from api.auth import issue_dev_token
 from api.settings import VAR_DIR, Settings, SettingsError
 from authz.enforcer import Authorizer
+from authz.errors import LianbaoError
 from authz.principal import Principal
 from authz.store import ensure_default_policy, load_policy
 from models.enums import AgencyKind
@@ -33,8 +34,8 @@ from models.user import RoleGrant, User
 from workflow import engine, ladder, reference
 from workflow.clock import SystemClock
 from workflow.context import ServiceContext
-from workflow.errors import LianbaoError
-from workflow.events import notify
+from workflow.infra.events import notify
+from workflow.jobs import SCHEDULED_JOBS
 from workflow.user import create_first_admin, load_principal
 
 
@@ -115,7 +116,8 @@ async def _create_app_role(settings: Settings, role: str, password_env: str | No
 
 
 async def _seed(settings: Settings, if_empty: bool, children: int) -> int:
-    from workflow import demo
+    from workflow.demo import labour
+    from workflow.demo import seed as demo
 
     engine = create_engine(settings.database_url, pool=False)
     try:
@@ -131,7 +133,7 @@ async def _seed(settings: Settings, if_empty: bool, children: int) -> int:
             rules, version = await load_policy(session)
             authz = Authorizer(rules, version)
             counts["cases"] = await demo.seed_demo_cases(session, authz, datetime.now(UTC))
-            counts["employers"] = await demo.seed_demo_labour(session, authz, datetime.now(UTC))
+            counts["employers"] = await labour.seed_demo_labour(session, authz, datetime.now(UTC))
             await session.commit()
             print(f"demo districts 山亭区 (370406) and 沙坡头区 (640502) loaded: {counts}")
             return 0
@@ -296,7 +298,7 @@ async def _tick(settings: Settings, now: datetime | None) -> int:
     engine_ = create_engine(settings.database_url, pool=False)
     try:
         async with session_factory(engine_)() as session:
-            report = await engine.tick(session, now or datetime.now(UTC))
+            report = await engine.tick(session, now or datetime.now(UTC), SCHEDULED_JOBS)
             await session.commit()
         if engine_.dialect.name == "postgresql":
             # Running servers hear about the new tasks, reminders and breaches.
@@ -360,7 +362,8 @@ def cmd_export_schema() -> int:
     return 0
 
 
-def main(argv: list[str] | None = None) -> int:
+def _parser() -> argparse.ArgumentParser:
+    """The command line: one sub-command per operator task."""
     parser = argparse.ArgumentParser(prog="lianbao", description="Lianbao (联保) backend")
     sub = parser.add_subparsers(dest="command", required=True)
     sub.add_parser("migrate", help="upgrade the database to head and load reference data")
@@ -409,6 +412,11 @@ def main(argv: list[str] | None = None) -> int:
     sub.add_parser("export-schema", help="print the GraphQL SDL")
     sub.add_parser("authz-docs", help="print docs/authz.md from the policy file")
 
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = _parser()
     args = parser.parse_args(argv)
     try:
         settings = Settings.from_env()

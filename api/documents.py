@@ -12,16 +12,15 @@ from starlette.responses import JSONResponse, Response
 
 from api.auth import TokenError
 from api.http import RETRY_AFTER_SECONDS, UNAVAILABLE_MESSAGE, is_database_unavailable
+from api.state import AppState, authenticate, unauthenticated
+from authz.errors import LianbaoError
 from workflow import document
 from workflow.context import ServiceContext
-from workflow.errors import LianbaoError
 
 STATUS = {"NOT_FOUND": 404, "WRONG_STAGE": 409, "FORBIDDEN": 403, "BAD_INPUT": 400}
 
 
 async def document_pdf(request: Request) -> Response:
-    from api.app import AppState, GraphQLEndpoint, unauthenticated
-
     state: AppState = request.app.state.lianbao
     try:
         document_id = int(request.path_params["document_id"])
@@ -30,7 +29,7 @@ async def document_pdf(request: Request) -> Response:
     try:
         async with state.sessions() as session:
             try:
-                principal = await GraphQLEndpoint.authenticate_with(
+                principal = await authenticate(
                     state, session, request.headers.get("authorization")
                 )
             except TokenError as error:

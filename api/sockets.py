@@ -54,7 +54,7 @@ from strawberry.utils.aio import aclosing
 from api.auth import TokenError
 from authz.guard import FieldGuard
 from authz.principal import SYSTEM, Principal
-from schema.context import Context
+from schema.context import AppResources, Context
 from schema.loaders import Loaders
 from workflow import access_log
 from workflow.context import ServiceContext
@@ -65,7 +65,7 @@ if TYPE_CHECKING:
     from strawberry.schema import BaseSchema
     from strawberry.schema.schema import StreamResult
 
-    from api.app import AppState
+    from api.state import AppState
 
 log = logging.getLogger("lianbao.sockets")
 
@@ -118,10 +118,10 @@ class SocketRegistry:
 class _View(Protocol):
     state: AppState
 
-    def _extra(self) -> dict[str, Any]: ...
+    def resources(self) -> AppResources: ...
 
 
-def connection_context(state: AppState, request: Any, extra: dict[str, Any]) -> Context:
+def connection_context(state: AppState, request: Any, app: AppResources) -> Context:
     """The connection's own context: it carries ``connection_params`` and nothing that can
     reach the database. Its session is bound to no engine, so any use of it fails at once
     instead of pinning a pooled connection for the socket's life; operations run with
@@ -134,7 +134,7 @@ def connection_context(state: AppState, request: Any, extra: dict[str, Any]) -> 
         loaders=Loaders(services),
         guard=FieldGuard(state.authz, SYSTEM, state.clock.now()),
         request=request,
-        extra=extra,
+        app=app,
     )
 
 
@@ -162,7 +162,7 @@ class LianbaoTransportWSHandler(BaseGraphQLTransportWSHandler[Context, None]):
         )
         lianbao = cast(_View, view)
         self.app = lianbao.state
-        self.extra = lianbao._extra()
+        self.resources = lianbao.resources()
         self.request_id: str | None = (context.request.scope.get("state") or {}).get(
             "request_id"
         ) if context.request is not None else None
@@ -218,7 +218,7 @@ class LianbaoTransportWSHandler(BaseGraphQLTransportWSHandler[Context, None]):
         self.connection_acknowledged = True
 
     async def _sign_in(self, header: str | None) -> tuple[Principal, datetime]:
-        # The same two steps as GraphQLEndpoint.authenticate_with; the expiry is kept too,
+        # The same two steps as api.state.authenticate; the expiry is kept too,
         # because the socket must close when the token would no longer be accepted.
         claims = self.app.verifier.verify_header(header)
         if claims.expires_at <= self.app.clock.now():
@@ -327,7 +327,7 @@ class LianbaoTransportWSHandler(BaseGraphQLTransportWSHandler[Context, None]):
             guard=FieldGuard(self.app.authz, principal, services.clock.now()),
             request=self.context.request,
             response=self.context.response,
-            extra=self.extra,
+            app=self.resources,
             connection_params=self.context.connection_params,
             reauthenticate=self.reauthenticate,
         )

@@ -1,5 +1,6 @@
 """Authorization: the Casbin model and policy, the principal, SQL filters and field masking.
 
 One enforcement path: services call ``Authorizer.require`` for single operations and
-``Authorizer.sql_filter`` for lists; nothing else decides who may do what.
+``authz.filters.scope_filter`` (one SQL boolean compiled from the same
+rules) for lists; nothing else decides who may do what.
 """

@@ -15,10 +15,10 @@ from typing import Any
 import casbin
 from casbin.model import Model
 
+from authz.errors import Forbidden
 from authz.policy import MODEL_FILE, Rule
 from authz.principal import Principal
 from models.enums import CaseStage
-from workflow.errors import Forbidden
 
 
 def domain_covers(request_domain: str, pattern: str) -> bool:

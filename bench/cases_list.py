@@ -27,10 +27,10 @@ from bench.stats import row
 from models.case import DropoutCase
 from models.enums import AgencyKind
 from models.session import create_engine
-from schema.pagination import keyset_page
 from workflow import case as cases
 from workflow.clock import FixedClock
 from workflow.context import ServiceContext
+from workflow.pagination import PageRequest
 
 
 def officer(role: str, kind: AgencyKind, domain: str) -> Principal:
@@ -83,15 +83,8 @@ async def run(url: str, iterations: int) -> None:
             for _ in range(iterations):
                 statements = 0
                 t0 = time.perf_counter()
-                page = await keyset_page(
-                    session,
-                    cases.cases_query(ctx, cases.CaseFilter()),
-                    DropoutCase.id,
-                    lambda c: c.id,
-                    prefix="case",
-                    first=50,
-                    after=None,
-                    cap=100,
+                page = await cases.cases_page(
+                    ctx, cases.CaseFilter(), PageRequest(first=50, after=None, cap=100)
                 )
                 samples.append((time.perf_counter() - t0) * 1000)
                 visible = page.total_count

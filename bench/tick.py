@@ -23,6 +23,7 @@ from models.case import DropoutCase
 from models.enums import CaseStatus
 from models.session import create_engine
 from workflow import engine as deadline
+from workflow.jobs import SCHEDULED_JOBS
 
 
 async def run(url: str) -> None:
@@ -39,7 +40,7 @@ async def run(url: str) -> None:
                           ("second, same moment", True)):
         async with AsyncSession(engine) as session:
             t0 = time.perf_counter()
-            report = await deadline.tick(session, now)
+            report = await deadline.tick(session, now, SCHEDULED_JOBS)
             if commit:
                 await session.commit()
             else:

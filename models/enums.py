@@ -6,7 +6,9 @@ import enum
 
 
 class AgencyKind(enum.StrEnum):
-    """Agency codes from the domain brief (shared/domain.md)."""
+    """The kinds of agency that take part in 控辍保学 (education bureau, schools, townships,
+    village committees, police, judicial bureau, ...): one per demo user
+    (``lianbao users``), each with its own rows in ``authz/policy.csv``."""
 
     EDUCATION = "education"
     SCHOOL = "school"

@@ -9,6 +9,10 @@ keys, which SQLite leaves off by default.
 from __future__ import annotations
 
 import asyncio
+import functools
+import inspect
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
 from typing import Any
 
 from sqlalchemy import event
@@ -106,55 +110,78 @@ def _sqlite_listeners(engine: AsyncEngine) -> None:
         conn.exec_driver_sql("BEGIN")
 
 
+class _Turn:
+    """A per-session lock that the task holding it may take again.
+
+    Some ``AsyncSession`` coroutines call others on ``self`` (``scalars`` awaits
+    ``execute``, ``stream_scalars`` awaits ``stream``, ``aclose`` awaits ``close``); with a
+    plain ``asyncio.Lock`` the inner call would wait forever for the outer one. Only the
+    outermost call of the owning task takes and releases the lock.
+    """
+
+    def __init__(self) -> None:
+        self._lock = asyncio.Lock()
+        self._owner: asyncio.Task[Any] | None = None
+
+    @asynccontextmanager
+    async def __call__(self) -> AsyncIterator[None]:
+        me = asyncio.current_task()
+        if me is not None and self._owner is me:
+            yield
+            return
+        async with self._lock:
+            self._owner = me
+            try:
+                yield
+            finally:
+                self._owner = None
+
+
+def _taking_turns(name: str, method: Callable[..., Awaitable[Any]]) -> Callable[..., Any]:
+    @functools.wraps(method)
+    async def wrapper(self: SerialSession, *args: Any, **kwargs: Any) -> Any:
+        async with self._turn():
+            return await method(self, *args, **kwargs)
+
+    wrapper.__name__ = name
+    return wrapper
+
+
 class SerialSession(AsyncSession):
     """An ``AsyncSession`` whose database calls take turns.
 
     GraphQL resolves sibling fields concurrently, and DataLoaders for different relations
     dispatch their batches as concurrent tasks over the one request session; SQLAlchemy's
     AsyncSession must not be used by concurrent tasks. A per-session lock makes each call
-    wait for the previous one (none of these methods calls another of them, so it cannot
-    deadlock), keeping batching's one-statement-per-relation without any sharing hazard.
+    wait for the previous one, keeping batching's one-statement-per-relation without any
+    sharing hazard.
+
+    Every public coroutine method of ``AsyncSession`` is wrapped, found by introspection
+    below rather than listed by hand: a hand-written list let ``get_one`` and ``delete``
+    (and any method a SQLAlchemy upgrade adds) run outside the lock. The lock is reentrant
+    for its owning task (``_Turn``), since some of these methods call others.
+    ``__aexit__`` is left alone: it runs ``close`` in a task of its own, which takes the
+    lock itself.
     """
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self._turn = asyncio.Lock()
+        self._turn = _Turn()
 
-    async def execute(self, *args: Any, **kwargs: Any) -> Any:
-        async with self._turn:
-            return await super().execute(*args, **kwargs)
 
-    async def scalar(self, *args: Any, **kwargs: Any) -> Any:
-        async with self._turn:
-            return await super().scalar(*args, **kwargs)
+def _serialise_coroutines(cls: type[AsyncSession]) -> frozenset[str]:
+    """Wrap each public instance coroutine method of ``AsyncSession`` on ``cls``."""
+    wrapped = set()
+    for name, member in vars(AsyncSession).items():
+        if name.startswith("_") or not inspect.iscoroutinefunction(member):
+            continue
+        setattr(cls, name, _taking_turns(name, member))
+        wrapped.add(name)
+    return frozenset(wrapped)
 
-    async def scalars(self, *args: Any, **kwargs: Any) -> Any:
-        async with self._turn:
-            return await super().scalars(*args, **kwargs)
 
-    async def get(self, *args: Any, **kwargs: Any) -> Any:
-        async with self._turn:
-            return await super().get(*args, **kwargs)
-
-    async def flush(self, *args: Any, **kwargs: Any) -> None:
-        async with self._turn:
-            await super().flush(*args, **kwargs)
-
-    async def refresh(self, *args: Any, **kwargs: Any) -> None:
-        async with self._turn:
-            await super().refresh(*args, **kwargs)
-
-    async def commit(self) -> None:
-        async with self._turn:
-            await super().commit()
-
-    async def rollback(self) -> None:
-        async with self._turn:
-            await super().rollback()
-
-    async def connection(self, *args: Any, **kwargs: Any) -> Any:
-        async with self._turn:
-            return await super().connection(*args, **kwargs)
+# The method names that take turns (tests check it covers every coroutine method).
+SERIALISED = _serialise_coroutines(SerialSession)
 
 
 def session_factory(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from datetime import date, datetime
 from typing import Any
 
@@ -10,7 +9,11 @@ import strawberry
 from strawberry import relay
 
 from models import case as m
-from models.enums import (
+from schema.child import ChildNode
+from schema.context import Info
+from schema.document import DocumentNode
+from schema.enforcement import EnforcementNode
+from schema.enums import (
     AgencyKind,
     CaseStage,
     CaseStatus,
@@ -20,22 +23,17 @@ from models.enums import (
     PersuasionOutcome,
     SpecialGroup,
 )
-from schema.child import ChildNode
-from schema.context import Info
-from schema.document import DocumentNode
-from schema.enforcement import EnforcementNode
 from schema.finding import FindingNode
 from schema.ids import node_id
-from schema.mutation import UserError, run
-from schema.pagination import Connection, keyset_page, to_connection
+from schema.mutation import UserError, mutate
+from schema.pagination import Connection, page_request, to_connection
+from schema.school import school_key
+from schema.shape import fetched_by, maybe, row_field
 from schema.task import TaskType
 from workflow import case as service
 from workflow import document as document_service
 from workflow.calendar import local_date
 from workflow.context import ServiceContext
-
-for _enum in (CaseStatus, ClosureReason, DropoutCause, PersuasionMethod, PersuasionOutcome):
-    strawberry.enum(_enum)
 
 
 @strawberry.type(name="CaseEvent", description="One entry of a case's timeline.")
@@ -116,6 +114,7 @@ class AttachmentType:
         )
 
 
+@fetched_by(service.get_cases)
 @strawberry.type(name="DropoutCase", description="A pupil who stopped coming to school.")
 class CaseNode(relay.Node):
     case_id: relay.NodeID[int]
@@ -125,41 +124,25 @@ class CaseNode(relay.Node):
     def from_model(cls, c: m.DropoutCase) -> CaseNode:
         return cls(case_id=c.id, row=c)
 
-    @strawberry.field(description="Optimistic version: send it back with every change.")
-    def version(self) -> int:
-        return self.row.version
+    version = row_field(
+        "version", int, description="Optimistic version: send it back with every change."
+    )
 
-    @strawberry.field
-    def status(self) -> CaseStatus:
-        return self.row.status
+    status = row_field("status", CaseStatus)
+    stage = row_field("stage", CaseStage)
+    first_absence = row_field("day0", date, description="Day 0: the first unexplained absence.")
+    step_position = row_field(
+        "step_position", int, description="Position of the ladder step the case is on."
+    )
 
-    @strawberry.field
-    def stage(self) -> CaseStage:
-        return self.row.stage
+    next_due_on = row_field(
+        "next_due_on", date | None,
+        description="When the next timed step falls due, if one is scheduled."
+    )
 
-    @strawberry.field(description="Day 0: the first unexplained absence.")
-    def first_absence(self) -> date:
-        return self.row.day0
-
-    @strawberry.field(description="Position of the ladder step the case is on.")
-    def step_position(self) -> int:
-        return self.row.step_position
-
-    @strawberry.field(description="When the next timed step falls due, if one is scheduled.")
-    def next_due_on(self) -> date | None:
-        return self.row.next_due_on
-
-    @strawberry.field
-    def opened_at(self) -> datetime:
-        return self.row.opened_at
-
-    @strawberry.field
-    def closed_at(self) -> datetime | None:
-        return self.row.closed_at
-
-    @strawberry.field
-    def closure_reason(self) -> ClosureReason | None:
-        return self.row.closure_reason
+    opened_at = row_field("opened_at", datetime)
+    closed_at = row_field("closed_at", datetime | None)
+    closure_reason = row_field("closure_reason", ClosureReason | None)
 
     @strawberry.field(description="Some open task of the case is past its due date.")
     async def overdue(self, info: Info) -> bool:
@@ -196,7 +179,7 @@ class CaseNode(relay.Node):
     @strawberry.field
     async def plan(self, info: Info) -> CasePlanType | None:
         plan = await info.context.loaders.case_plan.load(self.row.id)
-        return CasePlanType.from_model(plan) if plan else None
+        return maybe(CasePlanType.from_model, plan)
 
     @strawberry.field
     async def attachments(self, info: Info) -> list[AttachmentType]:
@@ -224,13 +207,6 @@ class CaseNode(relay.Node):
             TaskType.from_model(t) for t in await info.context.loaders.case_tasks.load(self.row.id)
         ]
 
-    @classmethod
-    async def resolve_nodes(  # type: ignore[override]
-        cls, *, info: Info, node_ids: Iterable[str], required: bool = False
-    ) -> list[CaseNode | None]:
-        rows = await service.get_cases(info.context.services, [int(i) for i in node_ids])
-        return [cls.from_model(c) if c else None for c in rows]
-
 
 @strawberry.input
 class CaseFilterInput:
@@ -238,7 +214,12 @@ class CaseFilterInput:
     stage: CaseStage | None = None
     overdue: bool | None = None
     township_code: str | None = None
-    school_id: int | None = None
+    school: strawberry.ID | None = strawberry.field(
+        default=None, description="The School's global id."
+    )
+    school_id: int | None = strawberry.field(
+        default=None, deprecation_reason="A raw database key: use school, the School's global id."
+    )
     special_group: SpecialGroup | None = None
 
 
@@ -254,26 +235,17 @@ class CaseQuery:
     ) -> Connection[CaseNode]:
         services = info.context.services
         f = filter or CaseFilterInput()
-        stmt = service.cases_query(
+        page = await service.cases_page(
             services,
             service.CaseFilter(
                 status=f.status,
                 stage=f.stage,
                 overdue=f.overdue,
                 township_code=f.township_code,
-                school_id=f.school_id,
+                school_id=school_key(f.school, f.school_id, "school"),
                 special_group=f.special_group,
             ),
-        )
-        page = await keyset_page(
-            services.session,
-            stmt,
-            m.DropoutCase.id,
-            lambda c: c.id,
-            prefix="case",
-            first=first,
-            after=after,
-            cap=info.context.extra.get("max_page_size", 100),
+            page_request(info, first, after),
         )
         return to_connection(page, CaseNode.from_model)
 
@@ -282,11 +254,6 @@ class CaseQuery:
 class CasePayload:
     case: CaseNode | None
     user_errors: list[UserError]
-
-
-async def _case_op(info: Info, op: Any) -> CasePayload:
-    row, errors = await run(info, op)
-    return CasePayload(case=CaseNode.from_model(row) if row else None, user_errors=errors)
 
 
 @strawberry.input
@@ -402,7 +369,7 @@ class CaseMutation:
                 note=input.note,
             )
 
-        return await _case_op(info, op)
+        return await mutate(info, CasePayload, CaseNode.from_model, op)
 
     @strawberry.mutation(description="Log a persuasion attempt (劝返).")
     async def record_persuasion(self, info: Info, input: RecordPersuasionInput) -> CasePayload:
@@ -421,7 +388,7 @@ class CaseMutation:
             assert case is not None
             return case
 
-        return await _case_op(info, op)
+        return await mutate(info, CasePayload, CaseNode.from_model, op)
 
     @strawberry.mutation(description="Mark the pupil as dropped out; the register entry stays.")
     async def mark_dropout(self, info: Info, input: MarkDropoutInput) -> CasePayload:
@@ -433,7 +400,7 @@ class CaseMutation:
                 reason=input.reason,
             )
 
-        return await _case_op(info, op)
+        return await mutate(info, CasePayload, CaseNode.from_model, op)
 
     @strawberry.mutation(description="复学: the pupil is back; closes the case.")
     async def record_return(self, info: Info, input: RecordReturnInput) -> CasePayload:
@@ -446,7 +413,7 @@ class CaseMutation:
                 note=input.note,
             )
 
-        return await _case_op(info, op)
+        return await mutate(info, CasePayload, CaseNode.from_model, op)
 
     @strawberry.mutation(description="Close a case for a reason other than a return.")
     async def close_case(self, info: Info, input: CloseCaseInput) -> CasePayload:
@@ -461,7 +428,7 @@ class CaseMutation:
                 police_reference=input.police_reference,
             )
 
-        return await _case_op(info, op)
+        return await mutate(info, CasePayload, CaseNode.from_model, op)
 
     @strawberry.mutation
     async def reopen_case(self, info: Info, input: ReopenCaseInput) -> CasePayload:
@@ -473,7 +440,7 @@ class CaseMutation:
                 reason=input.reason,
             )
 
-        return await _case_op(info, op)
+        return await mutate(info, CasePayload, CaseNode.from_model, op)
 
     @strawberry.mutation
     async def add_case_note(self, info: Info, input: AddCaseNoteInput) -> CasePayload:
@@ -484,7 +451,7 @@ class CaseMutation:
             assert case is not None
             return case
 
-        return await _case_op(info, op)
+        return await mutate(info, CasePayload, CaseNode.from_model, op)
 
     @strawberry.mutation(description="一生一案: write or revise the case plan.")
     async def set_case_plan(self, info: Info, input: SetCasePlanInput) -> CasePayload:
@@ -503,7 +470,7 @@ class CaseMutation:
             assert case is not None
             return case
 
-        return await _case_op(info, op)
+        return await mutate(info, CasePayload, CaseNode.from_model, op)
 
     @strawberry.mutation(
         description="A document was served: starts the deadlines anchored on it.",
@@ -522,7 +489,7 @@ class CaseMutation:
                 method=input.method,
             )
 
-        return await _case_op(info, op)
+        return await mutate(info, CasePayload, CaseNode.from_model, op)
 
     @strawberry.mutation(
         description="Enter the ladder's next action step (referral, judicial "
@@ -538,7 +505,7 @@ class CaseMutation:
                 reason=input.reason,
             )
 
-        return await _case_op(info, op)
+        return await mutate(info, CasePayload, CaseNode.from_model, op)
 
     @strawberry.mutation(description="Record a file attached to the case (metadata only).")
     async def add_case_attachment(self, info: Info, input: AddCaseAttachmentInput) -> CasePayload:
@@ -556,4 +523,4 @@ class CaseMutation:
             assert case is not None
             return case
 
-        return await _case_op(info, op)
+        return await mutate(info, CasePayload, CaseNode.from_model, op)

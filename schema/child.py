@@ -2,23 +2,25 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from datetime import date
+from typing import Annotated
 
 import strawberry
 from strawberry import relay
 
 from authz.masking import SensitiveField
 from models import child as m
-from models.enums import CaseStage, RegisterType, SpecialGroup
 from schema.context import Info
-from schema.enums import EnrolmentStatus, SchoolKind, Sex
-from schema.pagination import Connection, keyset_page, to_connection
-from schema.reference import AgencyNode, JurisdictionNode
+from schema.enums import CaseStage, EnrolmentStatus, RegisterType, Sex, SpecialGroup
+from schema.pagination import Connection, page_request, to_connection
+from schema.reference import JurisdictionNode, jurisdiction_at
+from schema.school import SchoolNode, school_key
 from schema.sensitive import SensitiveValue
+from schema.shape import fetched_by, row_field
 from workflow import child as service
 
-strawberry.enum(RegisterType)
+# Declared as a method (not a resolver field) to keep the field where the SDL has it.
+_township = jurisdiction_at("row.township_code")
 
 
 @strawberry.type(name="Guardian")
@@ -46,36 +48,16 @@ class GuardianType:
         return SensitiveValue.of(shown)
 
 
-@strawberry.type(name="School")
-class SchoolType:
-    school_id: int
-    name: str
-    kind: SchoolKind
-    agency_id: strawberry.Private[int]
-    township_code: strawberry.Private[str]
-
-    @strawberry.field
-    async def agency(self, info: Info) -> AgencyNode:
-        a = await info.context.loaders.agency.load(self.agency_id)
-        assert a is not None
-        return AgencyNode.from_model(a)
-
-    @strawberry.field
-    async def township(self, info: Info) -> JurisdictionNode:
-        j = await info.context.loaders.jurisdiction.load(self.township_code)
-        assert j is not None
-        return JurisdictionNode.from_model(j)
-
-
 @strawberry.type(name="Enrolment", description="The child's register entry (学籍).")
 class EnrolmentType:
-    school: SchoolType
+    school: SchoolNode
     grade: int
     class_no: int
     status: EnrolmentStatus
     status_since: date
 
 
+@fetched_by(service.get_children)
 @strawberry.type(name="Child", description="A child of compulsory-school age.")
 class ChildNode(relay.Node):
     child_id: relay.NodeID[int]
@@ -103,13 +85,8 @@ class ChildNode(relay.Node):
     def name(self, info: Info) -> str:
         return self._show(info, SensitiveField.NAME, self.row.name).value or ""
 
-    @strawberry.field
-    def sex(self) -> Sex:
-        return self.row.sex
-
-    @strawberry.field
-    def birth_date(self) -> date:
-        return self.row.birth_date
+    sex = row_field("sex", Sex)
+    birth_date = row_field("birth_date", date)
 
     @strawberry.field(description="Age in whole years today.")
     def age(self, info: Info) -> int:
@@ -117,9 +94,7 @@ class ChildNode(relay.Node):
         b = self.row.birth_date
         return today.year - b.year - ((today.month, today.day) < (b.month, b.day))
 
-    @strawberry.field
-    def register_type(self) -> RegisterType:
-        return self.row.register_type
+    register_type = row_field("register_type", RegisterType)
 
     @strawberry.field(description="National ID number (GB 11643).")
     def national_id(self, info: Info) -> SensitiveValue:
@@ -131,15 +106,11 @@ class ChildNode(relay.Node):
     def student_no(self, info: Info) -> SensitiveValue:
         return self._show(info, SensitiveField.NATIONAL_ID, self.row.student_no)
 
-    @strawberry.field
-    def village(self) -> str:
-        return self.row.village
+    village = row_field("village", str)
 
     @strawberry.field
     async def township(self, info: Info) -> JurisdictionNode:
-        j = await info.context.loaders.jurisdiction.load(self.row.township_code)
-        assert j is not None
-        return JurisdictionNode.from_model(j)
+        return await _township(self, info)
 
     @strawberry.field(description="Health or disability details (withheld without the grant).")
     def health_note(self, info: Info) -> SensitiveValue:
@@ -196,25 +167,12 @@ class ChildNode(relay.Node):
             return None
         s = view.school
         return EnrolmentType(
-            school=SchoolType(
-                school_id=s.id,
-                name=s.name,
-                kind=s.kind,
-                agency_id=s.agency_id,
-                township_code=s.township_code,
-            ),
+            school=SchoolNode.from_model(s),
             grade=view.enrolment.grade,
             class_no=view.enrolment.class_no,
             status=view.enrolment.status,
             status_since=view.enrolment.status_since,
         )
-
-    @classmethod
-    async def resolve_nodes(  # type: ignore[override]
-        cls, *, info: Info, node_ids: Iterable[str], required: bool = False
-    ) -> list[ChildNode | None]:
-        rows = await service.get_children(info.context.services, [int(i) for i in node_ids])
-        return [cls.from_model(c) if c else None for c in rows]
 
 
 @strawberry.type
@@ -223,7 +181,15 @@ class ChildQuery:
     async def children(
         self,
         info: Info,
-        school_id: int | None = None,
+        school: Annotated[
+            strawberry.ID | None, strawberry.argument(description="The School's global id.")
+        ] = None,
+        school_id: Annotated[
+            int | None,
+            strawberry.argument(
+                deprecation_reason="A raw database key: use school, the School's global id."
+            ),
+        ] = None,
         township_code: str | None = None,
         special_group: SpecialGroup | None = None,
         status: EnrolmentStatus | None = None,
@@ -231,23 +197,14 @@ class ChildQuery:
         after: str | None = None,
     ) -> Connection[ChildNode]:
         services = info.context.services
-        stmt = service.children_query(
+        page = await service.children_page(
             services,
             service.ChildFilter(
-                school_id=school_id,
+                school_id=school_key(school, school_id, "school"),
                 township_code=township_code,
                 special_group=special_group,
                 status=status,
             ),
-        )
-        page = await keyset_page(
-            services.session,
-            stmt,
-            m.Child.id,
-            lambda c: c.id,
-            prefix="child",
-            first=first,
-            after=after,
-            cap=info.context.extra.get("max_page_size", 100),
+            page_request(info, first, after),
         )
         return to_connection(page, ChildNode.from_model)

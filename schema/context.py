@@ -1,4 +1,5 @@
-"""Per-request GraphQL context: the service context plus the request's DataLoaders."""
+"""Per-request GraphQL context: the service context, the request's DataLoaders, and what the
+running app lends every request (``AppResources``), each under its own name and type."""
 
 from __future__ import annotations
 
@@ -6,13 +7,28 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from strawberry.types import Info as _Info
 
 from authz.guard import FieldGuard
 from authz.principal import Principal
 from schema.loaders import Loaders
 from workflow.context import ServiceContext
+from workflow.infra.events import LocalBus
+
+
+@dataclass(frozen=True)
+class AppResources:
+    """What the running app lends each request. Built once per app (api/app.py) and shared by
+    every request and socket operation; the defaults are what a schema run without an app
+    (tests printing the SDL, the statement-count walk) needs."""
+
+    # Where committed mutations publish their task events, and what a subscription listens to.
+    bus: LocalBus | None = None
+    # A subscription opens a short session per event it delivers (its socket has none).
+    sessions: async_sessionmaker[AsyncSession] | None = None
+    # The largest ``first`` a connection serves (settings.max_page_size).
+    max_page_size: int = 100
 
 
 @dataclass
@@ -22,7 +38,7 @@ class Context:
     guard: FieldGuard
     request: Any = None
     response: Any = None
-    extra: dict[str, Any] = field(default_factory=dict)
+    app: AppResources = field(default_factory=AppResources)
     # graphql-transport-ws: the connection_init payload (it carries the token).
     connection_params: dict[str, Any] | None = None
     # graphql-transport-ws: a socket outlives its token and its user's grants, so a

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from datetime import date, datetime
 from typing import TYPE_CHECKING, Annotated, Any
 
@@ -10,20 +9,18 @@ import strawberry
 from strawberry import relay
 
 from models import document as m
-from models.enums import AgencyKind, DocumentStatus, ServiceMethod
 from schema.context import Info
+from schema.enums import AgencyKind, DocumentStatus, ServiceMethod
 from schema.ids import node_id, optional_node_id
-from schema.mutation import UserError, run
-from schema.pagination import Connection, keyset_page, to_connection
+from schema.mutation import UserError, mutate
+from schema.pagination import Connection, page_request, to_connection
 from schema.reference import AgencyNode
+from schema.shape import fetched_by, maybe, row_field
 from workflow import document as service
 from workflow.context import ServiceContext
 
 if TYPE_CHECKING:
     from schema.case import CaseNode
-
-strawberry.enum(DocumentStatus)
-strawberry.enum(ServiceMethod)
 
 
 @strawberry.type(
@@ -40,6 +37,7 @@ class LegalBasisType:
     )
 
 
+@fetched_by(service.get_documents)
 @strawberry.type(
     name="LegalDocument",
     description="A numbered legal document on a case (or, for enforcement, on an employer): "
@@ -54,39 +52,32 @@ class DocumentNode(relay.Node):
     def from_model(cls, d: m.LegalDocument) -> DocumentNode:
         return cls(document_id=d.id, row=d)
 
-    @strawberry.field(
+    kind = row_field(
+        "kind", str,
         description="enrol_notice, township_order, judicial_referral, judicial, "
-        "dropout_report, return_order, penalty_decision, licence_revocation"
+        "dropout_report, return_order, penalty_decision, licence_revocation",
     )
-    def kind(self) -> str:
-        return self.row.kind
 
-    @strawberry.field(description="The title printed on the document, e.g. 限期入学通知书.")
-    def title(self) -> str:
-        return self.row.title
+    title = row_field(
+        "title", str, description="The title printed on the document, e.g. 限期入学通知书."
+    )
 
-    @strawberry.field
-    def status(self) -> DocumentStatus:
-        return self.row.status
+    status = row_field("status", DocumentStatus)
+    version = row_field(
+        "version", int, description="Optimistic version: send it back when issuing."
+    )
 
-    @strawberry.field(description="Optimistic version: send it back when issuing.")
-    def version(self) -> int:
-        return self.row.version
+    number = row_field(
+        "number", str | None, description="The issuing agency's number, e.g. 山司教督〔2026〕12号."
+    )
 
-    @strawberry.field(description="The issuing agency's number, e.g. 山司教督〔2026〕12号.")
-    def number(self) -> str | None:
-        return self.row.number
+    addressee = row_field("addressee", str)
 
-    @strawberry.field
-    def addressee(self) -> str:
-        return self.row.addressee
-
-    @strawberry.field(
+    body = row_field(
+        "body", str,
         description="The rendered text; the child appears masked as the "
-        "addressee's agency may see it."
+        "addressee's agency may see it.",
     )
-    def body(self) -> str:
-        return self.row.body
 
     @strawberry.field
     def legal_basis(self) -> list[LegalBasisType]:
@@ -106,14 +97,12 @@ class DocumentNode(relay.Node):
         days: Any = self.row.fields.get("deadline_days")
         return int(days) if days is not None else None
 
-    @strawberry.field
-    def issuer_agency_kind(self) -> AgencyKind:
-        return self.row.issuer_agency_kind
+    issuer_agency_kind = row_field("issuer_agency_kind", AgencyKind)
 
     @strawberry.field
     async def issuer(self, info: Info) -> AgencyNode | None:
         agency = await info.context.loaders.agency.load(self.row.issuer_agency_id)
-        return AgencyNode.from_model(agency) if agency else None
+        return maybe(AgencyNode.from_model, agency)
 
     @strawberry.field
     async def case(self, info: Info) -> Annotated[CaseNode, strawberry.lazy("schema.case")] | None:
@@ -122,35 +111,15 @@ class DocumentNode(relay.Node):
         if self.row.case_id is None:
             return None
         case = await info.context.loaders.case.load(self.row.case_id)
-        return CaseNode.from_model(case) if case else None
+        return maybe(CaseNode.from_model, case)
 
-    @strawberry.field
-    def drafted_at(self) -> datetime:
-        return self.row.drafted_at
-
-    @strawberry.field
-    def issued_on(self) -> date | None:
-        return self.row.issued_on
-
-    @strawberry.field
-    def served_on(self) -> date | None:
-        return self.row.served_on
-
-    @strawberry.field
-    def served_to(self) -> str | None:
-        return self.row.served_to
-
-    @strawberry.field
-    def service_method(self) -> ServiceMethod | None:
-        return self.row.service_method
-
-    @strawberry.field
-    def voided_at(self) -> datetime | None:
-        return self.row.voided_at
-
-    @strawberry.field
-    def void_reason(self) -> str | None:
-        return self.row.void_reason
+    drafted_at = row_field("drafted_at", datetime)
+    issued_on = row_field("issued_on", date | None)
+    served_on = row_field("served_on", date | None)
+    served_to = row_field("served_to", str | None)
+    service_method = row_field("service_method", ServiceMethod | None)
+    voided_at = row_field("voided_at", datetime | None)
+    void_reason = row_field("void_reason", str | None)
 
     @strawberry.field(description="The voided document this one replaces.")
     def replaces_id(self) -> strawberry.ID | None:
@@ -158,9 +127,7 @@ class DocumentNode(relay.Node):
             return None
         return strawberry.ID(str(relay.GlobalID("LegalDocument", str(self.row.replaces_id))))
 
-    @strawberry.field(description="SHA-256 of the issued PDF, hex.")
-    def pdf_sha256(self) -> str | None:
-        return self.row.pdf_sha256
+    pdf_sha256 = row_field("pdf_sha256", str | None, description="SHA-256 of the issued PDF, hex.")
 
     @strawberry.field(
         description="Printed on the document (XXXX-XXXX-XXXX): lets anyone signed in check it."
@@ -171,13 +138,6 @@ class DocumentNode(relay.Node):
     @strawberry.field(description="Where to GET the PDF (send the same bearer token).")
     def pdf_url(self) -> str | None:
         return f"/documents/{self.row.id}/pdf" if self.row.pdf_sha256 else None
-
-    @classmethod
-    async def resolve_nodes(  # type: ignore[override]
-        cls, *, info: Info, node_ids: Iterable[str], required: bool = False
-    ) -> list[DocumentNode | None]:
-        rows = await service.get_documents(info.context.services, [int(i) for i in node_ids])
-        return [cls.from_model(d) if d else None for d in rows]
 
 
 @strawberry.type(name="DocumentVerification")
@@ -226,23 +186,13 @@ class DocumentQuery:
         f = filter or DocumentFilterInput()
         if f.kind is not None:
             service.kind_config(f.kind)
-        stmt = service.documents_query(
+        page = await service.documents_page(
             services,
+            page_request(info, first, after),
             case_id=optional_node_id(f.case_id, "DropoutCase", "caseId"),
             kind=f.kind,
             status=f.status,
             issued_by_my_agency=f.issued_by_my_agency,
-        )
-        page = await keyset_page(
-            services.session,
-            stmt,
-            m.LegalDocument.id,
-            lambda d: d.id,
-            prefix="document",
-            first=first,
-            after=after,
-            cap=info.context.extra.get("max_page_size", 100),
-            descending=True,
         )
         return to_connection(page, DocumentNode.from_model)
 
@@ -268,13 +218,6 @@ class DocumentQuery:
 class DocumentPayload:
     document: DocumentNode | None
     user_errors: list[UserError]
-
-
-async def _document_op(info: Info, op: Any) -> DocumentPayload:
-    row, errors = await run(info, op)
-    return DocumentPayload(
-        document=DocumentNode.from_model(row) if row else None, user_errors=errors
-    )
 
 
 @strawberry.input
@@ -334,7 +277,7 @@ class DocumentMutation:
                 amount=input.amount,
             )
 
-        return await _document_op(info, op)
+        return await mutate(info, DocumentPayload, DocumentNode.from_model, op)
 
     @strawberry.mutation(
         description="签发: number, render and freeze a draft; an action "
@@ -348,7 +291,7 @@ class DocumentMutation:
                 expected_version=input.expected_version,
             )
 
-        return await _document_op(info, op)
+        return await mutate(info, DocumentPayload, DocumentNode.from_model, op)
 
     @strawberry.mutation(description="送达: record serving; the deadlines anchored on it start.")
     async def serve_document(self, info: Info, input: ServeDocumentInput) -> DocumentPayload:
@@ -361,7 +304,7 @@ class DocumentMutation:
                 served_to=input.served_to,
             )
 
-        return await _document_op(info, op)
+        return await mutate(info, DocumentPayload, DocumentNode.from_model, op)
 
     @strawberry.mutation(description="作废: void a draft or an issued document, with a reason.")
     async def void_document(self, info: Info, input: VoidDocumentInput) -> DocumentPayload:
@@ -372,7 +315,7 @@ class DocumentMutation:
                 reason=input.reason,
             )
 
-        return await _document_op(info, op)
+        return await mutate(info, DocumentPayload, DocumentNode.from_model, op)
 
     @strawberry.mutation(description="Void an issued document and issue its replacement.")
     async def reissue_document(self, info: Info, input: ReissueDocumentInput) -> DocumentPayload:
@@ -385,4 +328,4 @@ class DocumentMutation:
                 facts=input.facts,
             )
 
-        return await _document_op(info, op)
+        return await mutate(info, DocumentPayload, DocumentNode.from_model, op)

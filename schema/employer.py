@@ -2,18 +2,18 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from typing import TYPE_CHECKING, Annotated
 
 import strawberry
 from strawberry import relay
 
 from models import employer as m
-from models.enums import EmployerKind, LicenceStatus
 from schema.context import Info
+from schema.enums import EmployerKind, LicenceStatus
 from schema.ids import node_id
-from schema.mutation import UserError, run
-from schema.pagination import Connection, keyset_page, to_connection
+from schema.mutation import UserError, mutate
+from schema.pagination import Connection, page_request, to_connection
+from schema.shape import fetched_by, row_field
 from workflow import employer as service
 from workflow.context import ServiceContext
 
@@ -22,10 +22,8 @@ if TYPE_CHECKING:
     from schema.finding import FindingNode
     from schema.inspection import InspectionVisitType
 
-strawberry.enum(EmployerKind)
-strawberry.enum(LicenceStatus)
 
-
+@fetched_by(service.get_employers)
 @strawberry.type(
     name="Employer",
     description="An enterprise or individual business, keyed by its unified social credit code.",
@@ -38,37 +36,20 @@ class EmployerNode(relay.Node):
     def from_model(cls, e: m.Employer) -> EmployerNode:
         return cls(employer_id=e.id, row=e)
 
-    @strawberry.field(description="统一社会信用代码 (GB 32100).")
-    def credit_code(self) -> str:
-        return self.row.credit_code
+    credit_code = row_field("credit_code", str, description="统一社会信用代码 (GB 32100).")
+    name = row_field("name", str)
+    kind = row_field("kind", EmployerKind)
+    address = row_field("address", str)
+    legal_representative = row_field("legal_representative", str)
+    township_code = row_field("township_code", str)
+    licence_status = row_field(
+        "licence_status", LicenceStatus,
+        description="营业执照: revoked only by a licence revocation decision."
+    )
 
-    @strawberry.field
-    def name(self) -> str:
-        return self.row.name
-
-    @strawberry.field
-    def kind(self) -> EmployerKind:
-        return self.row.kind
-
-    @strawberry.field
-    def address(self) -> str:
-        return self.row.address
-
-    @strawberry.field
-    def legal_representative(self) -> str:
-        return self.row.legal_representative
-
-    @strawberry.field
-    def township_code(self) -> str:
-        return self.row.township_code
-
-    @strawberry.field(description="营业执照: revoked only by a licence revocation decision.")
-    def licence_status(self) -> LicenceStatus:
-        return self.row.licence_status
-
-    @strawberry.field(description="Optimistic version: send it back when updating.")
-    def version(self) -> int:
-        return self.row.version
+    version = row_field(
+        "version", int, description="Optimistic version: send it back when updating."
+    )
 
     @strawberry.field(description="Inspections that listed or visited the employer, newest first.")
     async def inspections(
@@ -97,13 +78,6 @@ class EmployerNode(relay.Node):
         rows = await info.context.loaders.employer_actions.load(self.row.id)
         return [EnforcementNode.from_model(a) for a in rows]
 
-    @classmethod
-    async def resolve_nodes(  # type: ignore[override]
-        cls, *, info: Info, node_ids: Iterable[str], required: bool = False
-    ) -> list[EmployerNode | None]:
-        rows = await service.get_employers(info.context.services, [int(i) for i in node_ids])
-        return [cls.from_model(e) if e else None for e in rows]
-
 
 @strawberry.input
 class EmployerFilterInput:
@@ -126,21 +100,12 @@ class EmployerQuery:
     ) -> Connection[EmployerNode]:
         services = info.context.services
         f = filter or EmployerFilterInput()
-        stmt = service.employers_query(
+        page = await service.employers_page(
             services,
             service.EmployerFilter(
                 search=f.search, township_code=f.township_code, licence_status=f.licence_status
             ),
-        )
-        page = await keyset_page(
-            services.session,
-            stmt,
-            m.Employer.id,
-            lambda e: e.id,
-            prefix="employer",
-            first=first,
-            after=after,
-            cap=info.context.extra.get("max_page_size", 100),
+            page_request(info, first, after),
         )
         return to_connection(page, EmployerNode.from_model)
 
@@ -186,10 +151,7 @@ class EmployerMutation:
                 licence_status=input.licence_status,
             )
 
-        row, errors = await run(info, op)
-        return EmployerPayload(
-            employer=EmployerNode.from_model(row) if row else None, user_errors=errors
-        )
+        return await mutate(info, EmployerPayload, EmployerNode.from_model, op)
 
     @strawberry.mutation(description="Correct an employer's name, address or licence status.")
     async def update_employer(self, info: Info, input: UpdateEmployerInput) -> EmployerPayload:
@@ -204,7 +166,4 @@ class EmployerMutation:
                 licence_status=input.licence_status,
             )
 
-        row, errors = await run(info, op)
-        return EmployerPayload(
-            employer=EmployerNode.from_model(row) if row else None, user_errors=errors
-        )
+        return await mutate(info, EmployerPayload, EmployerNode.from_model, op)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from datetime import date, datetime
 from typing import TYPE_CHECKING, Annotated, Any
 
@@ -10,24 +9,23 @@ import strawberry
 from strawberry import relay
 
 from models import enforcement as m
-from models.enums import AgencyKind, EnforcementKind, EnforcementStatus, ServiceMethod
 from schema.context import Info
 from schema.document import DocumentNode
 from schema.employer import EmployerNode
+from schema.enums import AgencyKind, EnforcementKind, EnforcementStatus, ServiceMethod
 from schema.finding import FindingNode
 from schema.ids import node_id, optional_node_id
-from schema.mutation import UserError, run
-from schema.pagination import Connection, keyset_page, to_connection
+from schema.mutation import UserError, mutate
+from schema.pagination import Connection, page_request, to_connection
+from schema.shape import fetched_by, maybe, row_field
 from workflow import enforcement as service
 from workflow.context import ServiceContext
 
 if TYPE_CHECKING:
     from schema.inspection import InspectionNode
 
-strawberry.enum(EnforcementKind)
-strawberry.enum(EnforcementStatus)
 
-
+@fetched_by(service.get_actions)
 @strawberry.type(
     name="EnforcementAction",
     description="A return order, fine or licence revocation: a numbered document with a state.",
@@ -40,26 +38,18 @@ class EnforcementNode(relay.Node):
     def from_model(cls, a: m.EnforcementAction) -> EnforcementNode:
         return cls(action_id=a.id, row=a)
 
-    @strawberry.field
-    def kind(self) -> EnforcementKind:
-        return self.row.kind
+    kind = row_field("kind", EnforcementKind)
+    status = row_field("status", EnforcementStatus)
+    version = row_field(
+        "version", int, description="Optimistic version: send it back when changing it."
+    )
 
-    @strawberry.field
-    def status(self) -> EnforcementStatus:
-        return self.row.status
-
-    @strawberry.field(description="Optimistic version: send it back when changing it.")
-    def version(self) -> int:
-        return self.row.version
-
-    @strawberry.field(description="The agency that issued it.")
-    def agency_kind(self) -> AgencyKind:
-        return self.row.agency_kind
+    agency_kind = row_field("agency_kind", AgencyKind, description="The agency that issued it.")
 
     @strawberry.field
     async def employer(self, info: Info) -> EmployerNode | None:
         e = await info.context.loaders.employer.load(self.row.employer_id)
-        return EmployerNode.from_model(e) if e else None
+        return maybe(EmployerNode.from_model, e)
 
     @strawberry.field
     async def inspection(
@@ -70,12 +60,12 @@ class EnforcementNode(relay.Node):
         if self.row.inspection_id is None:
             return None
         i = await info.context.loaders.inspection.load(self.row.inspection_id)
-        return InspectionNode.from_model(i) if i else None
+        return maybe(InspectionNode.from_model, i)
 
     @strawberry.field(description="The numbered document, if the caller may read its kind.")
     async def document(self, info: Info) -> DocumentNode | None:
         d = await info.context.loaders.document.load(self.row.document_id)
-        return DocumentNode.from_model(d) if d else None
+        return maybe(DocumentNode.from_model, d)
 
     @strawberry.field(description="The children it covers, as far as the caller may see them.")
     async def findings(self, info: Info) -> list[FindingNode]:
@@ -83,56 +73,34 @@ class EnforcementNode(relay.Node):
         rows = await info.context.loaders.finding.load_many(ids)
         return [FindingNode.from_model(f) for f in rows if f is not None]
 
-    @strawberry.field(description="Days given to return the children (return orders).")
-    def deadline_days(self) -> int | None:
-        return self.row.deadline_days
+    deadline_days = row_field(
+        "deadline_days", int | None,
+        description="Days given to return the children (return orders)."
+    )
 
-    @strawberry.field
-    def served_on(self) -> date | None:
-        return self.row.served_on
+    served_on = row_field("served_on", date | None)
+    due_on = row_field(
+        "due_on", date | None,
+        description="The last day to return the children (served return orders)."
+    )
 
-    @strawberry.field(description="The last day to return the children (served return orders).")
-    def due_on(self) -> date | None:
-        return self.row.due_on
+    complied_on = row_field("complied_on", date | None)
+    compliance_note = row_field("compliance_note", str)
+    amount = row_field("amount", int | None, description="Yuan (fines).")
 
-    @strawberry.field
-    def complied_on(self) -> date | None:
-        return self.row.complied_on
-
-    @strawberry.field
-    def compliance_note(self) -> str:
-        return self.row.compliance_note
-
-    @strawberry.field(description="Yuan (fines).")
-    def amount(self) -> int | None:
-        return self.row.amount
-
-    @strawberry.field(
+    calculation = row_field(
+        "calculation", Any,
         description="How the fine was reached: months and rate per child, escalation, "
         "unlicensed and repeat-offence factors.",
         graphql_type=strawberry.scalars.JSON,
     )
-    def calculation(self) -> Any:
-        return self.row.calculation
 
-    @strawberry.field(description="A return order whose deadline passed without compliance.")
-    def escalated(self) -> bool:
-        return self.row.escalated
+    escalated = row_field(
+        "escalated", bool, description="A return order whose deadline passed without compliance."
+    )
 
-    @strawberry.field
-    def paid_on(self) -> date | None:
-        return self.row.paid_on
-
-    @strawberry.field
-    def issued_at(self) -> datetime:
-        return self.row.issued_at
-
-    @classmethod
-    async def resolve_nodes(  # type: ignore[override]
-        cls, *, info: Info, node_ids: Iterable[str], required: bool = False
-    ) -> list[EnforcementNode | None]:
-        rows = await service.get_actions(info.context.services, [int(i) for i in node_ids])
-        return [cls.from_model(a) if a else None for a in rows]
+    paid_on = row_field("paid_on", date | None)
+    issued_at = row_field("issued_at", datetime)
 
 
 @strawberry.input
@@ -155,7 +123,7 @@ class EnforcementQuery:
     ) -> Connection[EnforcementNode]:
         services = info.context.services
         f = filter or EnforcementFilterInput()
-        stmt = service.actions_query(
+        page = await service.actions_page(
             services,
             service.EnforcementFilter(
                 employer_id=optional_node_id(f.employer_id, "Employer", "employerId"),
@@ -163,17 +131,7 @@ class EnforcementQuery:
                 kind=f.kind,
                 status=f.status,
             ),
-        )
-        page = await keyset_page(
-            services.session,
-            stmt,
-            m.EnforcementAction.id,
-            lambda a: a.id,
-            prefix="enforcement",
-            first=first,
-            after=after,
-            cap=info.context.extra.get("max_page_size", 100),
-            descending=True,
+            page_request(info, first, after),
         )
         return to_connection(page, EnforcementNode.from_model)
 
@@ -182,13 +140,6 @@ class EnforcementQuery:
 class EnforcementPayload:
     action: EnforcementNode | None
     user_errors: list[UserError]
-
-
-async def _op(info: Info, op: Any) -> EnforcementPayload:
-    row, errors = await run(info, op)
-    return EnforcementPayload(
-        action=EnforcementNode.from_model(row) if row else None, user_errors=errors
-    )
 
 
 @strawberry.input
@@ -257,7 +208,7 @@ class EnforcementMutation:
                 amount=input.amount,
             )
 
-        return await _op(info, op)
+        return await mutate(info, EnforcementPayload, EnforcementNode.from_model, op)
 
     @strawberry.mutation(
         description="送达: a return order's deadline starts; a revocation takes effect."
@@ -274,7 +225,7 @@ class EnforcementMutation:
                 served_to=input.served_to,
             )
 
-        return await _op(info, op)
+        return await mutate(info, EnforcementPayload, EnforcementNode.from_model, op)
 
     @strawberry.mutation(description="复查: the children were returned to their guardians.")
     async def record_return_compliance(
@@ -289,7 +240,7 @@ class EnforcementMutation:
                 expected_version=input.expected_version,
             )
 
-        return await _op(info, op)
+        return await mutate(info, EnforcementPayload, EnforcementNode.from_model, op)
 
     @strawberry.mutation(description="A served fine was paid.")
     async def record_fine_payment(
@@ -303,7 +254,7 @@ class EnforcementMutation:
                 expected_version=input.expected_version,
             )
 
-        return await _op(info, op)
+        return await mutate(info, EnforcementPayload, EnforcementNode.from_model, op)
 
     @strawberry.mutation(description="作废 an enforcement action and its document, with a reason.")
     async def void_enforcement_action(
@@ -314,4 +265,4 @@ class EnforcementMutation:
                 ctx, action_id=_action_id(input.action_id), reason=input.reason
             )
 
-        return await _op(info, op)
+        return await mutate(info, EnforcementPayload, EnforcementNode.from_model, op)

@@ -1,37 +1,90 @@
-"""GraphQL enums: the model enums registered with strawberry, so there is one closed set per
-concept. Annotate GraphQL fields with the classes re-exported here."""
+"""GraphQL enums, all registered here and nowhere else.
+
+Registering a Python enum with strawberry changes the class itself, so where it happens must not
+depend on which schema module was imported first: every enum the API exposes is registered by
+this module, and schema modules import their enums from here (tests/test_schema_structure.py
+holds them to it). The model enums keep their one closed set per concept; ``TaskOrder`` is the
+task service's sort order; ``TaskUpdateKind`` exists only in the API.
+"""
 
 from __future__ import annotations
+
+from enum import Enum
 
 import strawberry
 
 from models.enums import (
     AgencyKind,
+    CalendarDayKind,
     CaseStage,
+    CaseStatus,
+    ClosureReason,
+    DayKind,
+    DocumentStatus,
+    DropoutCause,
+    EmployerKind,
+    EnforcementKind,
+    EnforcementStatus,
     EnrolmentStatus,
+    InspectionKind,
+    InspectionStatus,
     JurisdictionLevel,
+    LicenceStatus,
+    PersuasionMethod,
+    PersuasionOutcome,
+    RegisterType,
     SchoolKind,
+    ServiceMethod,
     Sex,
     SpecialGroup,
+    StepEntry,
+    TaskStatus,
 )
+from workflow.task import TaskOrder
 
-for _enum in (
-    AgencyKind,
-    CaseStage,
-    EnrolmentStatus,
-    JurisdictionLevel,
-    SchoolKind,
-    Sex,
-    SpecialGroup,
-):
+# Importing a model enum here is what exposes it: each one imported above is registered.
+for _enum in [v for v in list(globals().values())
+              if isinstance(v, type) and issubclass(v, Enum) and v.__module__ == "models.enums"]:
     strawberry.enum(_enum)
+
+strawberry.enum(TaskOrder, name="TaskOrder")
+
+
+@strawberry.enum(name="TaskUpdateKind")
+class TaskUpdateKind(Enum):
+    CREATED = "created"
+    CHANGED = "changed"
+    REMINDER = "reminder"
+    OVERDUE = "overdue"
+    RESYNC = "resync"
+
 
 __all__ = [
     "AgencyKind",
+    "CalendarDayKind",
     "CaseStage",
+    "CaseStatus",
+    "ClosureReason",
+    "DayKind",
+    "DocumentStatus",
+    "DropoutCause",
+    "EmployerKind",
+    "EnforcementKind",
+    "EnforcementStatus",
     "EnrolmentStatus",
+    "InspectionKind",
+    "InspectionStatus",
     "JurisdictionLevel",
+    "LicenceStatus",
+    "PersuasionMethod",
+    "PersuasionOutcome",
+    "RegisterType",
     "SchoolKind",
+    "ServiceMethod",
     "Sex",
     "SpecialGroup",
+    "StepEntry",
+    "TaskOrder",
+    "TaskStatus",
+    "TaskUpdateKind",
 ]

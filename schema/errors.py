@@ -19,8 +19,8 @@ from collections.abc import Iterator
 from graphql import GraphQLError
 from strawberry.extensions import SchemaExtension
 
+from authz.errors import LianbaoError
 from models.faults import classify
-from workflow.errors import LianbaoError
 
 log = logging.getLogger("lianbao.graphql")
 

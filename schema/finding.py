@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from datetime import date, datetime
 from typing import TYPE_CHECKING, Annotated, Any
 
@@ -11,14 +10,15 @@ from strawberry import relay
 
 from authz.masking import SensitiveField
 from models import finding as m
-from models.enums import Sex
 from schema.child import ChildNode
 from schema.context import Info
 from schema.employer import EmployerNode
+from schema.enums import Sex
 from schema.ids import node_id, optional_node_id
-from schema.mutation import UserError, run
-from schema.pagination import Connection, keyset_page, to_connection
+from schema.mutation import UserError, mutate
+from schema.pagination import Connection, page_request, to_connection
 from schema.sensitive import SensitiveValue
+from schema.shape import fetched_by, maybe, row_field
 from schema.task import TaskType
 from workflow import finding as service
 from workflow.context import ServiceContext
@@ -37,6 +37,7 @@ class EvidenceType:
     taken_at: str | None
 
 
+@fetched_by(service.get_findings)
 @strawberry.type(
     name="LabourFinding",
     description="A child found working at an employer. The child's name and ID number are "
@@ -74,41 +75,22 @@ class FindingNode(relay.Node):
     async def national_id(self, info: Info) -> SensitiveValue:
         return await self._show(info, SensitiveField.NATIONAL_ID, self.row.national_id)
 
-    @strawberry.field
-    def sex(self) -> Sex | None:
-        return self.row.sex
+    sex = row_field("sex", Sex | None)
+    age_at_finding = row_field(
+        "age_at_finding", int,
+        description="Age on the day found (from the ID number where there is one)."
+    )
 
-    @strawberry.field(description="Age on the day found (from the ID number where there is one).")
-    def age_at_finding(self) -> int:
-        return self.row.age_at_finding
+    under_16 = row_field(
+        "under_16", bool, description="Below the district's child-labour age limit (16)."
+    )
 
-    @strawberry.field(description="Below the district's child-labour age limit (16).")
-    def under_16(self) -> bool:
-        return self.row.under_16
-
-    @strawberry.field
-    def found_on(self) -> date:
-        return self.row.found_on
-
-    @strawberry.field
-    def employed_since(self) -> date | None:
-        return self.row.employed_since
-
-    @strawberry.field
-    def work(self) -> str:
-        return self.row.work
-
-    @strawberry.field
-    def hours_per_day(self) -> int | None:
-        return self.row.hours_per_day
-
-    @strawberry.field
-    def conditions(self) -> str:
-        return self.row.conditions
-
-    @strawberry.field
-    def hazardous(self) -> bool:
-        return self.row.hazardous
+    found_on = row_field("found_on", date)
+    employed_since = row_field("employed_since", date | None)
+    work = row_field("work", str)
+    hours_per_day = row_field("hours_per_day", int | None)
+    conditions = row_field("conditions", str)
+    hazardous = row_field("hazardous", bool)
 
     @strawberry.field
     def evidence(self) -> list[EvidenceType]:
@@ -123,9 +105,7 @@ class FindingNode(relay.Node):
             for e in self.row.evidence
         ]
 
-    @strawberry.field
-    def recorded_at(self) -> datetime:
-        return self.row.recorded_at
+    recorded_at = row_field("recorded_at", datetime)
 
     @strawberry.field(description="Whether the child was matched to the register.")
     def on_register(self) -> bool:
@@ -136,12 +116,12 @@ class FindingNode(relay.Node):
         if self.row.child_id is None:
             return None
         child = await info.context.loaders.registered_child.load(self.row.child_id)
-        return ChildNode.from_model(child) if child else None
+        return maybe(ChildNode.from_model, child)
 
     @strawberry.field
     async def employer(self, info: Info) -> EmployerNode | None:
         e = await info.context.loaders.employer.load(self.row.employer_id)
-        return EmployerNode.from_model(e) if e else None
+        return maybe(EmployerNode.from_model, e)
 
     @strawberry.field
     async def inspection(
@@ -152,7 +132,7 @@ class FindingNode(relay.Node):
         if self.row.inspection_id is None:
             return None
         i = await info.context.loaders.inspection.load(self.row.inspection_id)
-        return InspectionNode.from_model(i) if i else None
+        return maybe(InspectionNode.from_model, i)
 
     @strawberry.field(description="The dropout case the finding opened or joined.")
     async def case(self, info: Info) -> Annotated[CaseNode, strawberry.lazy("schema.case")] | None:
@@ -161,19 +141,12 @@ class FindingNode(relay.Node):
         if self.row.case_id is None:
             return None
         c = await info.context.loaders.case.load(self.row.case_id)
-        return CaseNode.from_model(c) if c else None
+        return maybe(CaseNode.from_model, c)
 
     @strawberry.field(description="Tasks that followed from it, in the caller's queue.")
     async def tasks(self, info: Info) -> list[TaskType]:
         rows = await info.context.loaders.finding_tasks.load(self.row.id)
         return [TaskType.from_model(t) for t in rows]
-
-    @classmethod
-    async def resolve_nodes(  # type: ignore[override]
-        cls, *, info: Info, node_ids: Iterable[str], required: bool = False
-    ) -> list[FindingNode | None]:
-        rows = await service.get_findings(info.context.services, [int(i) for i in node_ids])
-        return [cls.from_model(f) if f else None for f in rows]
 
 
 @strawberry.input
@@ -196,7 +169,7 @@ class FindingQuery:
     ) -> Connection[FindingNode]:
         services = info.context.services
         f = filter or FindingFilterInput()
-        stmt = service.findings_query(
+        page = await service.findings_page(
             services,
             service.FindingFilter(
                 inspection_id=optional_node_id(f.inspection_id, "Inspection", "inspectionId"),
@@ -204,17 +177,7 @@ class FindingQuery:
                 case_id=optional_node_id(f.case_id, "DropoutCase", "caseId"),
                 under_16=f.under_16,
             ),
-        )
-        page = await keyset_page(
-            services.session,
-            stmt,
-            m.LabourFinding.id,
-            lambda x: x.id,
-            prefix="finding",
-            first=first,
-            after=after,
-            cap=info.context.extra.get("max_page_size", 100),
-            descending=True,
+            page_request(info, first, after),
         )
         return to_connection(page, FindingNode.from_model)
 
@@ -310,7 +273,4 @@ class FindingMutation:
                 ),
             )
 
-        row, errors = await run(info, op)
-        return FindingPayload(
-            finding=FindingNode.from_model(row) if row else None, user_errors=errors
-        )
+        return await mutate(info, FindingPayload, FindingNode.from_model, op)

@@ -49,3 +49,16 @@ def optional_node_id(gid: strawberry.ID | None, type_name: str, field: str) -> i
     """``node_id`` for an optional id: absent (null) is None; anything sent, even ``""``, is
     decoded, so a malformed filter is refused instead of silently dropped."""
     return None if gid is None else node_id(gid, type_name, field)
+
+
+def global_or_raw_id(
+    gid: strawberry.ID | None, raw: int | None, type_name: str, field: str
+) -> int | None:
+    """The key an input names by its global id (``field``), or by the deprecated raw key
+    beside it while clients move over (``schoolId``, ``grantId``); BAD_INPUT on ``field`` when
+    both are sent and disagree. None when neither is."""
+    key = optional_node_id(gid, type_name, field)
+    if key is not None and raw is not None and key != raw:
+        raise InvalidInput(f"{field} and its deprecated raw id name different records",
+                           field=field)
+    return raw if key is None else key

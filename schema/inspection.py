@@ -2,30 +2,27 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from datetime import date, datetime
-from typing import Any
 
 import strawberry
 from strawberry import relay
 
 from models import inspection as m
-from models.enums import AgencyKind, InspectionKind, InspectionStatus
 from schema.context import Info
 from schema.employer import EmployerNode
 from schema.enforcement import EnforcementNode
+from schema.enums import AgencyKind, InspectionKind, InspectionStatus
 from schema.finding import FindingNode
 from schema.ids import node_id, optional_node_id
-from schema.mutation import UserError, run
-from schema.pagination import Connection, keyset_page, to_connection
+from schema.mutation import UserError, mutate
+from schema.pagination import Connection, page_request, to_connection
 from schema.reference import AgencyNode
+from schema.shape import fetched_by, maybe, row_field
 from workflow import inspection as service
 from workflow.context import ServiceContext
 
-strawberry.enum(InspectionKind)
-strawberry.enum(InspectionStatus)
 
-
+@fetched_by(service.campaigns_of)
 @strawberry.type(name="InspectionCampaign", description="专项检查: inspections over a period.")
 class CampaignNode(relay.Node):
     campaign_id: relay.NodeID[int]
@@ -37,13 +34,6 @@ class CampaignNode(relay.Node):
     def from_model(cls, c: m.Campaign) -> CampaignNode:
         return cls(campaign_id=c.id, name=c.name, starts_on=c.starts_on, ends_on=c.ends_on)
 
-    @classmethod
-    async def resolve_nodes(  # type: ignore[override]
-        cls, *, info: Info, node_ids: Iterable[str], required: bool = False
-    ) -> list[CampaignNode | None]:
-        rows = await service.campaigns_of(info.context.services, [int(i) for i in node_ids])
-        return [cls.from_model(c) if c else None for c in rows]
-
 
 @strawberry.type(name="InspectionParticipant")
 class ParticipantType:
@@ -54,7 +44,7 @@ class ParticipantType:
     @strawberry.field
     async def agency(self, info: Info) -> AgencyNode | None:
         a = await info.context.loaders.agency.load(self.agency_id)
-        return AgencyNode.from_model(a) if a else None
+        return maybe(AgencyNode.from_model, a)
 
 
 @strawberry.type(name="InspectionVisit", description="An employer on an inspection's list.")
@@ -65,23 +55,21 @@ class InspectionVisitType:
     def from_model(cls, v: m.InspectionVisit) -> InspectionVisitType:
         return cls(row=v)
 
-    @strawberry.field(description="Null until the team has been there.")
-    def visited_on(self) -> date | None:
-        return self.row.visited_on
+    visited_on = row_field(
+        "visited_on", date | None, description="Null until the team has been there."
+    )
 
-    @strawberry.field
-    def note(self) -> str:
-        return self.row.note
+    note = row_field("note", str)
 
     @strawberry.field
     async def employer(self, info: Info) -> EmployerNode | None:
         e = await info.context.loaders.employer.load(self.row.employer_id)
-        return EmployerNode.from_model(e) if e else None
+        return maybe(EmployerNode.from_model, e)
 
     @strawberry.field
     async def inspection(self, info: Info) -> InspectionNode | None:
         i = await info.context.loaders.inspection.load(self.row.inspection_id)
-        return InspectionNode.from_model(i) if i else None
+        return maybe(InspectionNode.from_model, i)
 
 
 @strawberry.type(
@@ -97,6 +85,7 @@ class AgencyPartType:
     next_due_on: date | None
 
 
+@fetched_by(service.get_inspections)
 @strawberry.type(name="Inspection", description="An inspection of employers for child labour.")
 class InspectionNode(relay.Node):
     inspection_id: relay.NodeID[int]
@@ -106,49 +95,31 @@ class InspectionNode(relay.Node):
     def from_model(cls, i: m.Inspection) -> InspectionNode:
         return cls(inspection_id=i.id, row=i)
 
-    @strawberry.field
-    def kind(self) -> InspectionKind:
-        return self.row.kind
+    kind = row_field("kind", InspectionKind)
+    status = row_field("status", InspectionStatus)
+    title = row_field("title", str)
+    planned_on = row_field("planned_on", date)
+    started_at = row_field("started_at", datetime | None)
+    completed_at = row_field("completed_at", datetime | None)
+    summary = row_field(
+        "summary", str, description="The summary on completion, or the reason it was cancelled."
+    )
 
-    @strawberry.field
-    def status(self) -> InspectionStatus:
-        return self.row.status
-
-    @strawberry.field
-    def title(self) -> str:
-        return self.row.title
-
-    @strawberry.field
-    def planned_on(self) -> date:
-        return self.row.planned_on
-
-    @strawberry.field
-    def started_at(self) -> datetime | None:
-        return self.row.started_at
-
-    @strawberry.field
-    def completed_at(self) -> datetime | None:
-        return self.row.completed_at
-
-    @strawberry.field(description="The summary on completion, or the reason it was cancelled.")
-    def summary(self) -> str:
-        return self.row.summary
-
-    @strawberry.field(description="Optimistic version: send it back when changing it.")
-    def version(self) -> int:
-        return self.row.version
+    version = row_field(
+        "version", int, description="Optimistic version: send it back when changing it."
+    )
 
     @strawberry.field
     async def lead_agency(self, info: Info) -> AgencyNode | None:
         a = await info.context.loaders.agency.load(self.row.lead_agency_id)
-        return AgencyNode.from_model(a) if a else None
+        return maybe(AgencyNode.from_model, a)
 
     @strawberry.field
     async def campaign(self, info: Info) -> CampaignNode | None:
         if self.row.campaign_id is None:
             return None
         c = await info.context.loaders.campaign.load(self.row.campaign_id)
-        return CampaignNode.from_model(c) if c else None
+        return maybe(CampaignNode.from_model, c)
 
     @strawberry.field
     async def participants(self, info: Info) -> list[ParticipantType]:
@@ -190,13 +161,6 @@ class InspectionNode(relay.Node):
             for p in parts
         ]
 
-    @classmethod
-    async def resolve_nodes(  # type: ignore[override]
-        cls, *, info: Info, node_ids: Iterable[str], required: bool = False
-    ) -> list[InspectionNode | None]:
-        rows = await service.get_inspections(info.context.services, [int(i) for i in node_ids])
-        return [cls.from_model(i) if i else None for i in rows]
-
 
 @strawberry.input
 class InspectionFilterInput:
@@ -219,7 +183,7 @@ class InspectionQuery:
     ) -> Connection[InspectionNode]:
         services = info.context.services
         f = filter or InspectionFilterInput()
-        stmt = service.inspections_query(
+        page = await service.inspections_page(
             services,
             service.InspectionFilter(
                 status=f.status,
@@ -228,17 +192,7 @@ class InspectionQuery:
                 planned_from=f.planned_from,
                 planned_to=f.planned_to,
             ),
-        )
-        page = await keyset_page(
-            services.session,
-            stmt,
-            m.Inspection.id,
-            lambda i: i.id,
-            prefix="inspection",
-            first=first,
-            after=after,
-            cap=info.context.extra.get("max_page_size", 100),
-            descending=True,
+            page_request(info, first, after),
         )
         return to_connection(page, InspectionNode.from_model)
 
@@ -253,13 +207,6 @@ class InspectionPayload:
 class CampaignPayload:
     campaign: CampaignNode | None
     user_errors: list[UserError]
-
-
-async def _op(info: Info, op: Any) -> InspectionPayload:
-    row, errors = await run(info, op)
-    return InspectionPayload(
-        inspection=InspectionNode.from_model(row) if row else None, user_errors=errors
-    )
 
 
 def _inspection_id(gid: strawberry.ID) -> int:
@@ -329,10 +276,7 @@ class InspectionMutation:
                 ctx, name=input.name, starts_on=input.starts_on, ends_on=input.ends_on
             )
 
-        row, errors = await run(info, op)
-        return CampaignPayload(
-            campaign=CampaignNode.from_model(row) if row else None, user_errors=errors
-        )
+        return await mutate(info, CampaignPayload, CampaignNode.from_model, op)
 
     @strawberry.mutation(description="Plan an inspection: employers, agencies joining the lead.")
     async def plan_inspection(self, info: Info, input: PlanInspectionInput) -> InspectionPayload:
@@ -354,7 +298,7 @@ class InspectionMutation:
                 township_code=input.township_code,
             )
 
-        return await _op(info, op)
+        return await mutate(info, InspectionPayload, InspectionNode.from_model, op)
 
     @strawberry.mutation(description="The team sets out: planned → in progress.")
     async def start_inspection(
@@ -367,7 +311,7 @@ class InspectionMutation:
                 expected_version=input.expected_version,
             )
 
-        return await _op(info, op)
+        return await mutate(info, InspectionPayload, InspectionNode.from_model, op)
 
     @strawberry.mutation(description="Record a visit (an unplanned employer is added).")
     async def record_inspection_visit(
@@ -382,7 +326,7 @@ class InspectionMutation:
                 note=input.note,
             )
 
-        return await _op(info, op)
+        return await mutate(info, InspectionPayload, InspectionNode.from_model, op)
 
     @strawberry.mutation(description="Close an inspection under way, with its summary.")
     async def complete_inspection(
@@ -396,7 +340,7 @@ class InspectionMutation:
                 summary=input.summary,
             )
 
-        return await _op(info, op)
+        return await mutate(info, InspectionPayload, InspectionNode.from_model, op)
 
     @strawberry.mutation(description="Cancel a planned inspection, with the reason.")
     async def cancel_inspection(
@@ -410,4 +354,4 @@ class InspectionMutation:
                 reason=input.reason,
             )
 
-        return await _op(info, op)
+        return await mutate(info, InspectionPayload, InspectionNode.from_model, op)

@@ -4,21 +4,18 @@ the school calendar their school-day offsets count on."""
 from __future__ import annotations
 
 from datetime import date, datetime
+from functools import partial
 from typing import Any
 
 import strawberry
 
 from models import ladder as m
-from models.enums import AgencyKind, CalendarDayKind, CaseStage, DayKind, StepEntry
 from schema.context import Info
-from schema.mutation import UserError, run
+from schema.enums import AgencyKind, CalendarDayKind, CaseStage, DayKind, StepEntry
+from schema.mutation import UserError, mutate
 from workflow import ladder as service
 from workflow import school_calendar
 from workflow.context import ServiceContext
-
-strawberry.enum(DayKind)
-strawberry.enum(StepEntry)
-strawberry.enum(CalendarDayKind)
 
 
 @strawberry.type(name="LadderTask")
@@ -135,6 +132,17 @@ class SchoolCalendarType:
         "override the national schedule on their dates."
     )
 
+    @classmethod
+    def of(cls, jurisdiction_code: str, view: school_calendar.CalendarView) -> SchoolCalendarType:
+        return cls(
+            jurisdiction_code=jurisdiction_code,
+            terms=[SchoolPeriod(name=t.name, starts_on=t.starts_on, ends_on=t.ends_on)
+                   for t in view.terms],
+            holidays=[SchoolPeriod(name=h.name, starts_on=h.starts_on, ends_on=h.ends_on)
+                      for h in view.holidays],
+            days=[CalendarDay(day=d.on_date, kind=d.kind, name=d.name) for d in view.days],
+        )
+
     @strawberry.field(
         description="The national holiday schedule of a year (State Council, from the "
         "chinese-calendar package): public-holiday days off and make-up working days."
@@ -183,18 +191,7 @@ class LadderQuery:
     @strawberry.field
     async def school_calendar(self, info: Info, jurisdiction_code: str) -> SchoolCalendarType:
         view = await school_calendar.read(info.context.services, jurisdiction_code)
-        return SchoolCalendarType(
-            jurisdiction_code=jurisdiction_code,
-            terms=[
-                SchoolPeriod(name=t.name, starts_on=t.starts_on, ends_on=t.ends_on)
-                for t in view.terms
-            ],
-            holidays=[
-                SchoolPeriod(name=h.name, starts_on=h.starts_on, ends_on=h.ends_on)
-                for h in view.holidays
-            ],
-            days=[CalendarDay(day=d.on_date, kind=d.kind, name=d.name) for d in view.days],
-        )
+        return SchoolCalendarType.of(jurisdiction_code, view)
 
 
 @strawberry.type
@@ -259,8 +256,7 @@ class LadderMutation:
         async def op(ctx: ServiceContext) -> m.Ladder:
             return await service.adopt_template(ctx, input.jurisdiction_code, input.template)
 
-        row, errors = await run(info, op)
-        return LadderPayload(ladder=LadderType.from_model(row) if row else None, user_errors=errors)
+        return await mutate(info, LadderPayload, LadderType.from_model, op)
 
     @strawberry.mutation(description="A district defines its own ladder (new version).")
     async def define_ladder(self, info: Info, input: DefineLadderInput) -> LadderPayload:
@@ -268,8 +264,7 @@ class LadderMutation:
             steps = input.steps if isinstance(input.steps, list) else []
             return await service.define_ladder(ctx, input.jurisdiction_code, input.name, steps)
 
-        row, errors = await run(info, op)
-        return LadderPayload(ladder=LadderType.from_model(row) if row else None, user_errors=errors)
+        return await mutate(info, LadderPayload, LadderType.from_model, op)
 
     @strawberry.mutation(
         description="Replace a district's terms and holidays (and its own days, if given)."
@@ -277,7 +272,7 @@ class LadderMutation:
     async def set_school_calendar(
         self, info: Info, input: SetSchoolCalendarInput
     ) -> SchoolCalendarPayload:
-        async def op(ctx: ServiceContext) -> SchoolCalendarType:
+        async def op(ctx: ServiceContext) -> school_calendar.CalendarView:
             await school_calendar.replace(
                 ctx,
                 input.jurisdiction_code,
@@ -287,19 +282,7 @@ class LadderMutation:
                 if input.days is None
                 else [(d.day, d.kind, d.name) for d in input.days],
             )
-            view = await school_calendar.read(ctx, input.jurisdiction_code)
-            return SchoolCalendarType(
-                jurisdiction_code=input.jurisdiction_code,
-                terms=[
-                    SchoolPeriod(name=p.name, starts_on=p.starts_on, ends_on=p.ends_on)
-                    for p in view.terms
-                ],
-                holidays=[
-                    SchoolPeriod(name=p.name, starts_on=p.starts_on, ends_on=p.ends_on)
-                    for p in view.holidays
-                ],
-                days=[CalendarDay(day=d.on_date, kind=d.kind, name=d.name) for d in view.days],
-            )
+            return await school_calendar.read(ctx, input.jurisdiction_code)
 
-        cal, errors = await run(info, op)
-        return SchoolCalendarPayload(calendar=cal, user_errors=errors)
+        shape = partial(SchoolCalendarType.of, input.jurisdiction_code)
+        return await mutate(info, SchoolCalendarPayload, shape, op)

@@ -12,13 +12,13 @@ from models.child import Child, Guardian
 from models.document import LegalDocument
 from models.employer import Employer
 from models.enforcement import EnforcementAction
-from models.enums import CaseStage, SpecialGroup
 from models.finding import LabourFinding
 from models.inspection import Campaign, Inspection, InspectionParticipant, InspectionVisit
 from models.reference import Agency, Jurisdiction
 from models.school import School
 from models.task import Task
 from models.user import RoleGrant, User
+from schema.enums import CaseStage, SpecialGroup
 from workflow import (
     case,
     child,
@@ -39,100 +39,69 @@ V = TypeVar("V")
 
 
 class Loaders:
-    """Built per request, so batches never mix callers with different permissions."""
+    """Built per request, so batches never mix callers with different permissions.
+
+    One loader per relation: each wraps one batched service function (``fn(ctx, keys)``
+    answering one entry per key, in order), so a relation reached from several types (a
+    case's child from the case and from its tasks) is fetched and cached once per request.
+    """
 
     def __init__(self, ctx: ServiceContext) -> None:
         self.ctx = ctx
+        self._reference_and_children()
+        self._cases()
+        self._labour()
 
-        async def jurisdictions(codes: Sequence[str]) -> list[Jurisdiction | None]:
-            return await reference.get_jurisdictions(ctx, codes)
+    def _load(
+        self, fn: Callable[[ServiceContext, Sequence[K]], Awaitable[list[V]]]
+    ) -> DataLoader[K, V]:
+        ctx = self.ctx
 
-        async def jurisdiction_children(codes: Sequence[str]) -> list[list[Jurisdiction]]:
-            return await reference.children_of(ctx, codes)
+        async def batch(keys: Sequence[K]) -> list[V]:
+            return await fn(ctx, keys)
 
-        async def agencies(ids: Sequence[int]) -> list[Agency | None]:
-            return await reference.get_agencies(ctx, ids)
+        return DataLoader(batch)
 
-        async def guardians(ids: Sequence[int]) -> list[list[Guardian]]:
-            return await child.guardians_of(ctx, ids)
-
-        async def groups(ids: Sequence[int]) -> list[list[SpecialGroup]]:
-            return await child.groups_of(ctx, ids)
-
-        async def enrolments(ids: Sequence[int]) -> list[EnrolmentView | None]:
-            return await child.enrolments_of(ctx, ids)
-
-        async def case_events(ids: Sequence[int]) -> list[list[CaseEvent]]:
-            return await case.timeline(ctx, ids)
-
-        async def case_tasks(ids: Sequence[int]) -> list[list[Task]]:
-            return await case.tasks_of(ctx, ids)
-
-        async def case_plans(ids: Sequence[int]) -> list[CasePlan | None]:
-            return await case.plans_of(ctx, ids)
-
-        async def case_children(ids: Sequence[int]) -> list[Child]:
-            return await case.children_of(ctx, ids)
-
-        async def case_attachments(ids: Sequence[int]) -> list[list[CaseAttachment]]:
-            return await case.attachments_of(ctx, ids)
-
-        async def case_documents(ids: Sequence[int]) -> list[list[LegalDocument]]:
-            return await document.documents_of_cases(ctx, ids)
-
-        self.case_attachments: DataLoader[int, list[CaseAttachment]] = DataLoader(
-            case_attachments
+    def _reference_and_children(self) -> None:
+        """Jurisdictions, agencies, schools and users; children and what hangs off them."""
+        load = self._load
+        self.jurisdiction: DataLoader[str, Jurisdiction | None] = load(
+            reference.get_jurisdictions
         )
-        self.case_documents: DataLoader[int, list[LegalDocument]] = DataLoader(case_documents)
-        async def cases(ids: Sequence[int]) -> list[DropoutCase | None]:
-            return await case.get_cases(ctx, ids)
-
-        async def subjects(ids: Sequence[int]) -> list[task.TaskSubject | None]:
-            return await task.subjects_of(ctx, ids)
-
-        async def children(ids: Sequence[int]) -> list[Child]:
-            return await case.children_of(ctx, ids)
-
-        async def users(ids: Sequence[int]) -> list[User | None]:
-            return await task.users_by_id(ctx, ids)
-
-        async def role_grants(ids: Sequence[int]) -> list[list[RoleGrant]]:
-            return await user.grants_of(ctx, ids)
-
-        async def schools(ids: Sequence[int]) -> list[School | None]:
-            return await child.schools_by_id(ctx, ids)
-
-        self.case: DataLoader[int, DropoutCase | None] = DataLoader(cases)
-        self.task_subject: DataLoader[int, task.TaskSubject | None] = DataLoader(subjects)
-        self.child: DataLoader[int, Child] = DataLoader(children)
-        self.user: DataLoader[int, User | None] = DataLoader(users)
-        self.school: DataLoader[int, School | None] = DataLoader(schools)
-        self.role_grants: DataLoader[int, list[RoleGrant]] = DataLoader(role_grants)
-        self.case_events: DataLoader[int, list[CaseEvent]] = DataLoader(case_events)
-        self.case_tasks: DataLoader[int, list[Task]] = DataLoader(case_tasks)
-        self.case_plan: DataLoader[int, CasePlan | None] = DataLoader(case_plans)
-        self.case_child: DataLoader[int, Child] = DataLoader(case_children)
-        self.jurisdiction: DataLoader[str, Jurisdiction | None] = DataLoader(jurisdictions)
-        self.jurisdiction_children: DataLoader[str, list[Jurisdiction]] = DataLoader(
-            jurisdiction_children
+        self.jurisdiction_children: DataLoader[str, list[Jurisdiction]] = load(
+            reference.children_of
         )
-        self.agency: DataLoader[int, Agency | None] = DataLoader(agencies)
-        self.guardians: DataLoader[int, list[Guardian]] = DataLoader(guardians)
-        self.child_groups: DataLoader[int, list[SpecialGroup]] = DataLoader(groups)
-        self.enrolment: DataLoader[int, EnrolmentView | None] = DataLoader(enrolments)
-        self._labour(ctx)
+        self.agency: DataLoader[int, Agency | None] = load(reference.get_agencies)
+        self.school: DataLoader[int, School | None] = load(child.schools_by_id)
+        self.user: DataLoader[int, User | None] = load(task.users_by_id)
+        self.role_grants: DataLoader[int, list[RoleGrant]] = load(user.grants_of)
+        self.guardians: DataLoader[int, list[Guardian]] = load(child.guardians_of)
+        self.child_groups: DataLoader[int, list[SpecialGroup]] = load(child.groups_of)
+        self.enrolment: DataLoader[int, EnrolmentView | None] = load(child.enrolments_of)
+        # A child on the register, as far as the caller may see it (findings name children
+        # the caller may not otherwise reach).
+        self.registered_child: DataLoader[int, Child | None] = load(child.get_children)
 
-    def _labour(self, ctx: ServiceContext) -> None:
+    def _cases(self) -> None:
+        """Cases and their relations; tasks and documents as they hang off a case."""
+        load = self._load
+        self.case: DataLoader[int, DropoutCase | None] = load(case.get_cases)
+        # The child of a case the caller may read (the case grants the view), reached from
+        # the case itself and from the case's tasks: one loader, one cache.
+        self.case_child: DataLoader[int, Child] = load(case.children_of)
+        self.case_events: DataLoader[int, list[CaseEvent]] = load(case.timeline)
+        self.case_tasks: DataLoader[int, list[Task]] = load(case.tasks_of)
+        self.case_plan: DataLoader[int, CasePlan | None] = load(case.plans_of)
+        self.case_attachments: DataLoader[int, list[CaseAttachment]] = load(case.attachments_of)
+        self.case_documents: DataLoader[int, list[LegalDocument]] = load(
+            document.documents_of_cases
+        )
+        self.task_subject: DataLoader[int, task.TaskSubject | None] = load(task.subjects_of)
+        self.document: DataLoader[int, LegalDocument | None] = load(document.get_documents)
+
+    def _labour(self) -> None:
         """Employers, inspections, findings and enforcement, and the relations among them."""
-
-        def load(
-            fn: Callable[[ServiceContext, Sequence[K]], Awaitable[list[V]]],
-        ) -> DataLoader[K, V]:
-            async def batch(keys: Sequence[K]) -> list[V]:
-                return await fn(ctx, keys)
-
-            return DataLoader(batch)
-
+        load = self._load
         self.employer: DataLoader[int, Employer | None] = load(employer.get_employers)
         self.inspection: DataLoader[int, Inspection | None] = load(inspection.get_inspections)
         self.campaign: DataLoader[int, Campaign | None] = load(inspection.campaigns_of)
@@ -156,7 +125,6 @@ class Loaders:
         )
         self.finding_tasks: DataLoader[int, list[Task]] = load(finding.tasks_of)
         self.case_stage: DataLoader[int, CaseStage | None] = load(finding.case_stages)
-        self.registered_child: DataLoader[int, Child | None] = load(child.get_children)
         self.action: DataLoader[int, EnforcementAction | None] = load(enforcement.get_actions)
         self.inspection_actions: DataLoader[int, list[EnforcementAction]] = load(
             enforcement.actions_of_inspections
@@ -168,4 +136,3 @@ class Loaders:
             enforcement.actions_of_employers
         )
         self.action_finding_ids: DataLoader[int, list[int]] = load(enforcement.finding_ids_of)
-        self.document: DataLoader[int, LegalDocument | None] = load(document.get_documents)

@@ -1,16 +1,19 @@
 """One transaction per mutation, and expected failures as ``userErrors``.
 
-``run`` calls the service, commits, and on a ``UserError`` rolls back and returns the error
-on the payload; ``Forbidden`` and faults roll back and become top-level errors. So nothing a
-mutation writes is ever half-kept. A serialisation failure or deadlock (the database rolled
-the transaction back) runs the whole mutation once more before anything is published.
+``mutate`` is the one way a mutation resolver runs its service call: it hands the call to
+``run`` and builds the mutation's payload from the result. ``run`` calls the service,
+commits, and on a ``UserError`` rolls back and returns the error on the payload;
+``Forbidden`` and faults roll back and become top-level errors. So nothing a mutation writes
+is ever half-kept. A serialisation failure or deadlock (the database rolled the transaction
+back) runs the whole mutation once more before anything is published.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 from collections.abc import Awaitable, Callable
-from typing import TypeVar
+from typing import TypeVar, cast
 
 import strawberry
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -19,10 +22,12 @@ from sqlalchemy.orm.exc import StaleDataError
 from models.faults import classify
 from schema.context import Info
 from schema.loaders import Loaders
+from schema.shape import maybe
 from workflow.context import ServiceContext
 from workflow.errors import UserError as ServiceUserError
 
 T = TypeVar("T")
+P = TypeVar("P")
 log = logging.getLogger("lianbao.graphql")
 
 
@@ -91,7 +96,36 @@ async def run(
     for hook in hooks:
         await hook()
     events, ctx.events = ctx.events, []
-    bus = info.context.extra.get("bus")
+    bus = info.context.app.bus
     if bus is not None and events:
         await bus.publish(events)
     return result, []
+
+
+async def mutate(
+    info: Info,
+    payload: type[P],
+    shape: Callable[[T], object],
+    operation: Callable[[ServiceContext], Awaitable[T]],
+) -> P:
+    """Run ``operation`` in the mutation's transaction (``run``) and answer ``payload``: its
+    subject field holds ``shape(result)``, or null when the operation failed, and
+    ``userErrors`` the expected failures.
+
+    Every payload type is explicit in the SDL (``CasePayload { case, userErrors }``); what they
+    share is built here once, so a new mutation writes only its service call.
+    """
+    result, errors = await run(info, operation)
+    fields = {_subject_field(payload): maybe(shape, result), "user_errors": errors}
+    return cast(Callable[..., P], payload)(**fields)
+
+
+def _subject_field(payload: type) -> str:
+    """The name of a payload's one field besides ``user_errors`` (``case``, ``task`` …).
+
+    A payload of another shape is a programming error, caught the first time it is used
+    (tests/test_schema_structure.py runs every payload type through it)."""
+    names = [f.name for f in dataclasses.fields(payload) if f.name != "user_errors"]
+    if len(names) != 1 or len(names) == len(dataclasses.fields(payload)):
+        raise TypeError(f"{payload.__name__} is not a payload: one field and user_errors")
+    return names[0]

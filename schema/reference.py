@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Awaitable, Callable, Iterable
+from operator import attrgetter
+from typing import Any
 
 import strawberry
 from strawberry import relay
@@ -10,8 +12,35 @@ from strawberry import relay
 from models import reference as m
 from schema.context import Info
 from schema.enums import AgencyKind, JurisdictionLevel
-from schema.pagination import Connection, keyset_page, to_connection
+from schema.pagination import Connection, page_request, to_connection
+from schema.shape import fetched_by, maybe, maybe_each
 from workflow import reference
+
+
+def agency_at(path: str) -> Callable[[Any, Info], Awaitable[AgencyNode]]:
+    """A resolver for the agency whose id sits at ``path`` on the object (``agency_id``):
+    every type that names an agency by foreign key loads it through the request's one agency
+    loader, so a page of them costs one statement."""
+    key = attrgetter(path)
+
+    async def agency(root: Any, info: Info) -> AgencyNode:
+        a = await info.context.loaders.agency.load(key(root))
+        assert a is not None  # a foreign key
+        return AgencyNode.from_model(a)
+
+    return agency
+
+
+def jurisdiction_at(path: str) -> Callable[[Any, Info], Awaitable[JurisdictionNode]]:
+    """``agency_at`` for a jurisdiction named by its code at ``path`` (``township_code``)."""
+    key = attrgetter(path)
+
+    async def jurisdiction(root: Any, info: Info) -> JurisdictionNode:
+        j = await info.context.loaders.jurisdiction.load(key(root))
+        assert j is not None  # a foreign key
+        return JurisdictionNode.from_model(j)
+
+    return jurisdiction
 
 
 @strawberry.type(name="Jurisdiction", description="A node of the administrative tree (GB/T 2260).")
@@ -39,7 +68,7 @@ class JurisdictionNode(relay.Node):
         if self.parent_code is None:
             return None
         parent = await info.context.loaders.jurisdiction.load(self.parent_code)
-        return JurisdictionNode.from_model(parent) if parent else None
+        return maybe(JurisdictionNode.from_model, parent)
 
     @strawberry.field
     async def children(self, info: Info) -> list[JurisdictionNode]:
@@ -51,9 +80,10 @@ class JurisdictionNode(relay.Node):
         cls, *, info: Info, node_ids: Iterable[str], required: bool = False
     ) -> list[JurisdictionNode | None]:
         rows = await reference.get_jurisdictions(info.context.services, list(node_ids))
-        return [cls.from_model(j) if j else None for j in rows]
+        return maybe_each(cls.from_model, rows)
 
 
+@fetched_by(reference.get_agencies)
 @strawberry.type(name="Agency", description="An office of an agency kind, bound to a jurisdiction.")
 class AgencyNode(relay.Node):
     agency_id: relay.NodeID[int]
@@ -65,21 +95,10 @@ class AgencyNode(relay.Node):
     def from_model(cls, a: m.Agency) -> AgencyNode:
         return cls(agency_id=a.id, kind=a.kind, name=a.name, jurisdiction_code=a.jurisdiction_code)
 
-    @strawberry.field
-    async def jurisdiction(self, info: Info) -> JurisdictionNode:
-        j = await info.context.loaders.jurisdiction.load(self.jurisdiction_code)
-        assert j is not None  # foreign key
-        return JurisdictionNode.from_model(j)
-
-    @classmethod
-    async def resolve_nodes(  # type: ignore[override]
-        cls, *, info: Info, node_ids: Iterable[str], required: bool = False
-    ) -> list[AgencyNode | None]:
-        ids = [int(i) for i in node_ids]
-        rows = await reference.get_agencies(info.context.services, ids)
-        return [cls.from_model(a) if a else None for a in rows]
+    jurisdiction: JurisdictionNode = strawberry.field(resolver=jurisdiction_at("jurisdiction_code"))
 
 
+@fetched_by(reference.get_duties)
 @strawberry.type(name="Duty", description="A duty an agency holds, citing its source rule.")
 class DutyNode(relay.Node):
     duty_id: relay.NodeID[int]
@@ -108,13 +127,6 @@ class DutyNode(relay.Node):
     def citation(self) -> str:
         return f"{self.source_key} {self.article}"
 
-    @classmethod
-    async def resolve_nodes(  # type: ignore[override]
-        cls, *, info: Info, node_ids: Iterable[str], required: bool = False
-    ) -> list[DutyNode | None]:
-        rows = await reference.get_duties(info.context.services, [int(i) for i in node_ids])
-        return [cls.from_model(d) if d else None for d in rows]
-
 
 @strawberry.type
 class ReferenceQuery:
@@ -136,7 +148,7 @@ class ReferenceQuery:
     @strawberry.field
     async def jurisdiction(self, info: Info, code: str) -> JurisdictionNode | None:
         (row,) = await reference.get_jurisdictions(info.context.services, [code])
-        return JurisdictionNode.from_model(row) if row else None
+        return maybe(JurisdictionNode.from_model, row)
 
     @strawberry.field(description="Agencies, optionally of one kind and within a jurisdiction.")
     async def agencies(
@@ -148,16 +160,11 @@ class ReferenceQuery:
         after: str | None = None,
     ) -> Connection[AgencyNode]:
         services = info.context.services
-        stmt = reference.agencies_query(services, kind=kind, jurisdiction_code=jurisdiction_code)
-        page = await keyset_page(
-            services.session,
-            stmt,
-            m.Agency.id,
-            lambda a: a.id,
-            prefix="agency",
-            first=first,
-            after=after,
-            cap=info.context.extra.get("max_page_size", 100),
+        page = await reference.agencies_page(
+            services,
+            page_request(info, first, after),
+            kind=kind,
+            jurisdiction_code=jurisdiction_code,
         )
         return to_connection(page, AgencyNode.from_model)
 

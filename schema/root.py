@@ -21,7 +21,9 @@ from strawberry.schema.validation_rules.maybe_null import MaybeNullValidationRul
 from strawberry.schema.validation_rules.one_of import OneOfInputValidationRule
 from strawberry.types import ExecutionContext, ExecutionResult
 
-from schema.admin import AdminMutation, AdminQuery
+from authz.errors import LianbaoError
+from schema.access_log import AccessLogQuery
+from schema.audit import AuditQuery
 from schema.case import CaseMutation, CaseQuery
 from schema.child import ChildQuery
 from schema.context import Info
@@ -35,10 +37,13 @@ from schema.inputs import SCALAR_OVERRIDES, guard_inputs
 from schema.inspection import InspectionMutation, InspectionQuery
 from schema.ladder import LadderMutation, LadderQuery
 from schema.limits import QueryCost, QueryLimits, limits_rule
+from schema.policy import PolicyMutation, PolicyQuery
 from schema.reference import ReferenceQuery
+from schema.role import RoleMutation
+from schema.school import SchoolQuery
 from schema.task import TaskMutation, TaskQuery, TaskSubscription
-from schema.user import UserQuery
-from workflow.errors import InvalidInput, LianbaoError, TooManyIds
+from schema.user import UserDirectoryQuery, UserMutation, UserQuery
+from workflow.errors import InvalidInput, TooManyIds
 
 
 @strawberry.type
@@ -46,6 +51,7 @@ class Query(
     UserQuery,
     ReferenceQuery,
     ChildQuery,
+    SchoolQuery,
     CaseQuery,
     TaskQuery,
     DocumentQuery,
@@ -54,7 +60,10 @@ class Query(
     FindingQuery,
     EnforcementQuery,
     LadderQuery,
-    AdminQuery,
+    UserDirectoryQuery,
+    PolicyQuery,
+    AccessLogQuery,
+    AuditQuery,
 ):
     # Plain resolvers rather than relay.node(): that field binds itself to the first schema
     # built, and tests (and a production-mode app) build more than one. The ids are plain
@@ -168,7 +177,9 @@ class Mutation(
     FindingMutation,
     EnforcementMutation,
     LadderMutation,
-    AdminMutation,
+    UserMutation,
+    RoleMutation,
+    PolicyMutation,
 ):
     pass
 

@@ -3,35 +3,35 @@ assign / complete operations."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncGenerator, Iterable
+from collections.abc import AsyncGenerator
 from datetime import date, datetime
-from enum import Enum
 from typing import TYPE_CHECKING, Annotated, Any
 
 import strawberry
 from strawberry import relay
 
+from authz.errors import Unauthenticated
 from authz.guard import FieldGuard
 from models import task as m
-from models.enums import AgencyKind, CaseStage, SpecialGroup, TaskStatus
 from schema.context import Info
+from schema.enums import AgencyKind, CaseStage, SpecialGroup, TaskOrder, TaskStatus, TaskUpdateKind
 from schema.ids import node_id
 from schema.loaders import Loaders
-from schema.mutation import UserError, run
-from schema.pagination import Connection, Page, check_first, to_connection
+from schema.mutation import UserError, mutate
+from schema.pagination import Connection, page_request, to_connection
+from schema.school import SchoolNode, school_key
+from schema.shape import fetched_by, maybe, row_field
 from workflow import task as service
 from workflow.calendar import local_date
+from workflow.common import OPEN_TASK_STATUSES
 from workflow.context import ServiceContext
-from workflow.errors import InvalidInput, Unauthenticated
-from workflow.events import RESYNC
+from workflow.errors import InvalidInput
+from workflow.infra.events import RESYNC
 
 if TYPE_CHECKING:
     from schema.case import CaseNode
-    from schema.child import ChildNode, SchoolType
+    from schema.child import ChildNode
     from schema.document import DocumentNode
-
-strawberry.enum(TaskStatus)
-TaskOrder = strawberry.enum(service.TaskOrder, name="TaskOrder")
 
 
 @strawberry.type(name="Assignee")
@@ -40,6 +40,7 @@ class Assignee:
     display_name: str
 
 
+@fetched_by(service.get_tasks)
 @strawberry.type(name="Task", description="A piece of work for one agency, with a due date.")
 class TaskType(relay.Node):
     task_id: relay.NodeID[int]
@@ -49,64 +50,33 @@ class TaskType(relay.Node):
     def from_model(cls, t: m.Task) -> TaskType:
         return cls(task_id=t.id, row=t)
 
-    @strawberry.field
-    def kind(self) -> str:
-        return self.row.kind
+    kind = row_field("kind", str)
+    title = row_field("title", str)
+    agency = row_field(
+        "agency_kind", AgencyKind, description="The agency whose queue holds the task."
+    )
 
-    @strawberry.field
-    def title(self) -> str:
-        return self.row.title
-
-    @strawberry.field(description="The agency whose queue holds the task.")
-    def agency(self) -> AgencyKind:
-        return self.row.agency_kind
-
-    @strawberry.field
-    def due_on(self) -> date:
-        return self.row.due_on
-
-    @strawberry.field(description="1 is the most urgent.")
-    def priority(self) -> int:
-        return self.row.priority
-
-    @strawberry.field
-    def status(self) -> TaskStatus:
-        return self.row.status
+    due_on = row_field("due_on", date)
+    priority = row_field("priority", int, description="1 is the most urgent.")
+    status = row_field("status", TaskStatus)
 
     @strawberry.field(description="Past its due date and not done: derived from now.")
     def overdue(self, info: Info) -> bool:
-        return self.row.status in (TaskStatus.OPEN, TaskStatus.CLAIMED) and (
+        return self.row.status in OPEN_TASK_STATUSES and (
             self.row.due_on < local_date(info.context.services.clock.now())
         )
 
-    @strawberry.field
-    def outcome(self) -> str | None:
-        return self.row.outcome
+    outcome = row_field("outcome", str | None)
+    evidence = row_field(
+        "evidence", Any, description="Evidence metadata recorded on completion.",
+        graphql_type=strawberry.scalars.JSON,
+    )
 
-    @strawberry.field(description="Evidence metadata recorded on completion.",
-                      graphql_type=strawberry.scalars.JSON)
-    def evidence(self) -> Any:
-        return self.row.evidence
-
-    @strawberry.field
-    def step_position(self) -> int | None:
-        return self.row.step_position
-
-    @strawberry.field
-    def created_at(self) -> datetime:
-        return self.row.created_at
-
-    @strawberry.field
-    def updated_at(self) -> datetime:
-        return self.row.updated_at
-
-    @strawberry.field
-    def completed_at(self) -> datetime | None:
-        return self.row.completed_at
-
-    @strawberry.field
-    def version(self) -> int:
-        return self.row.version
+    step_position = row_field("step_position", int | None)
+    created_at = row_field("created_at", datetime)
+    updated_at = row_field("updated_at", datetime)
+    completed_at = row_field("completed_at", datetime | None)
+    version = row_field("version", int)
 
     @strawberry.field
     async def assignee(self, info: Info) -> Assignee | None:
@@ -124,7 +94,7 @@ class TaskType(relay.Node):
         if self.row.case_id is None:
             return None
         row = await info.context.loaders.case.load(self.row.case_id)
-        return CaseNode.from_model(row) if row else None
+        return maybe(CaseNode.from_model, row)
 
     @strawberry.field(description="The legal documents of the task's case the caller may read.")
     async def documents(
@@ -148,15 +118,13 @@ class TaskType(relay.Node):
         subject = await info.context.loaders.task_subject.load(self.row.case_id)
         if subject is None:
             return None
-        child = await info.context.loaders.child.load(subject.child_id)
+        child = await info.context.loaders.case_child.load(subject.child_id)
         return ChildNode.from_model(child, stage=subject.stage)
 
     @strawberry.field
     async def school(
         self, info: Info
-    ) -> Annotated[SchoolType, strawberry.lazy("schema.child")] | None:
-        from schema.child import SchoolType
-
+    ) -> SchoolNode | None:
         if self.row.case_id is None:
             return None
         subject = await info.context.loaders.task_subject.load(self.row.case_id)
@@ -165,15 +133,7 @@ class TaskType(relay.Node):
         s = await info.context.loaders.school.load(subject.school_id)
         if s is None:
             return None
-        return SchoolType(school_id=s.id, name=s.name, kind=s.kind, agency_id=s.agency_id,
-                          township_code=s.township_code)
-
-    @classmethod
-    async def resolve_nodes(  # type: ignore[override]
-        cls, *, info: Info, node_ids: Iterable[str], required: bool = False
-    ) -> list[TaskType | None]:
-        rows = await service.get_tasks(info.context.services, [int(i) for i in node_ids])
-        return [cls.from_model(t) if t else None for t in rows]
+        return SchoolNode.from_model(s)
 
 
 @strawberry.input
@@ -185,27 +145,30 @@ class TaskFilterInput:
     case_kind: str | None = strawberry.field(default=None, description="dropout")
     stage: CaseStage | None = None
     township_code: str | None = None
-    school_id: int | None = None
+    school: strawberry.ID | None = strawberry.field(
+        default=None, description="The School's global id."
+    )
+    school_id: int | None = strawberry.field(
+        default=None, deprecation_reason="A raw database key: use school, the School's global id."
+    )
     special_group: SpecialGroup | None = None
 
 
 async def _list(
-    info: Info, f: TaskFilterInput | None, order: service.TaskOrder, first: int | None,
+    info: Info, f: TaskFilterInput | None, order: TaskOrder, first: int | None,
     after: str | None, mine: bool,
 ) -> Connection[TaskType]:
     services = info.context.services
     f = f or TaskFilterInput()
-    limit = check_first(first, info.context.extra.get("max_page_size", 100))
+    school_id = school_key(f.school, f.school_id, "school")
     page = await service.page(
         services,
         service.TaskFilter(status=f.status, overdue=f.overdue, due_before=f.due_before,
                            due_after=f.due_after, case_kind=f.case_kind, stage=f.stage,
-                           township_code=f.township_code, school_id=f.school_id,
+                           township_code=f.township_code, school_id=school_id,
                            special_group=f.special_group, mine=mine),
-        order, limit, after)
-    return to_connection(
-        Page(page.items, page.cursors, page.has_next, page.has_previous, page.total_count),
-        TaskType.from_model)
+        order, page_request(info, first, after))
+    return to_connection(page, TaskType.from_model)
 
 
 @strawberry.type
@@ -213,7 +176,7 @@ class TaskQuery:
     @strawberry.field(description="Tasks assigned to the caller.")
     async def my_tasks(
         self, info: Info, filter: TaskFilterInput | None = None,
-        order_by: TaskOrder = service.TaskOrder.DUE,  # type: ignore[valid-type]
+        order_by: TaskOrder = TaskOrder.DUE,
         first: int | None = None, after: str | None = None,
     ) -> Connection[TaskType]:
         return await _list(info, filter, order_by, first, after, mine=True)
@@ -222,7 +185,7 @@ class TaskQuery:
                       "domain).")
     async def agency_queue(
         self, info: Info, filter: TaskFilterInput | None = None,
-        order_by: TaskOrder = service.TaskOrder.DUE,  # type: ignore[valid-type]
+        order_by: TaskOrder = TaskOrder.DUE,
         first: int | None = None, after: str | None = None,
     ) -> Connection[TaskType]:
         return await _list(info, filter, order_by, first, after, mine=False)
@@ -259,11 +222,6 @@ class CompleteTaskInput:
         description="Metadata (a JSON object): photos' hashes, visit notes…; null means {}.")
 
 
-async def _task_op(info: Info, op: Any) -> TaskPayload:
-    row, errors = await run(info, op)
-    return TaskPayload(task=TaskType.from_model(row) if row else None, user_errors=errors)
-
-
 @strawberry.type
 class TaskMutation:
     @strawberry.mutation(description="Take an open task of your agency's queue.")
@@ -271,7 +229,7 @@ class TaskMutation:
         async def op(ctx: ServiceContext) -> m.Task:
             return await service.claim(ctx, task_id=node_id(input.task_id, "Task", "taskId"),
                                        expected_version=input.expected_version)
-        return await _task_op(info, op)
+        return await mutate(info, TaskPayload, TaskType.from_model, op)
 
     @strawberry.mutation(description="Supervisors: assign or reassign a task to a member.")
     async def assign_task(self, info: Info, input: AssignTaskInput) -> TaskPayload:
@@ -279,7 +237,7 @@ class TaskMutation:
             return await service.assign(ctx, task_id=node_id(input.task_id, "Task", "taskId"),
                                         user_id=node_id(input.user_id, "User", "userId"),
                                         expected_version=input.expected_version)
-        return await _task_op(info, op)
+        return await mutate(info, TaskPayload, TaskType.from_model, op)
 
     @strawberry.mutation(description="Complete a task with its outcome and evidence.")
     async def complete_task(self, info: Info, input: CompleteTaskInput) -> TaskPayload:
@@ -290,16 +248,7 @@ class TaskMutation:
             return await service.complete(ctx, task_id=node_id(input.task_id, "Task", "taskId"),
                                           expected_version=input.expected_version,
                                           outcome=input.outcome, evidence=evidence)
-        return await _task_op(info, op)
-
-
-@strawberry.enum(name="TaskUpdateKind")
-class TaskUpdateKind(Enum):
-    CREATED = "created"
-    CHANGED = "changed"
-    REMINDER = "reminder"
-    OVERDUE = "overdue"
-    RESYNC = "resync"
+        return await mutate(info, TaskPayload, TaskType.from_model, op)
 
 
 @strawberry.type(description="A task of the caller's agency appeared, changed, is due soon, "
@@ -320,8 +269,9 @@ class TaskSubscription:
         principal = context.services.principal
         if principal.user_id is None or principal.agency_kind is None:
             raise Unauthenticated("sign in with connection_init before subscribing")
-        bus = context.extra["bus"]
-        sessions = context.extra["sessions"]
+        bus, sessions = context.app.bus, context.app.sessions
+        if bus is None or sessions is None:
+            raise RuntimeError("subscriptions need the app's event bus and session factory")
         authz, clock = context.services.authz, context.services.clock
         async with bus.subscribe() as queue:
             while True:

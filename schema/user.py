@@ -1,25 +1,23 @@
-"""The caller: ``me``."""
+"""GraphQL types, queries and mutations for users: the caller (``me``) and the user directory."""
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 import strawberry
+from strawberry import relay
 
+from authz.errors import Unauthenticated
+from models import user as mu
 from schema.context import Info
-from schema.reference import AgencyNode, JurisdictionNode
-from workflow.errors import Unauthenticated
-
-
-@strawberry.type
-class RoleGrant:
-    role: str
-    domain: str = strawberry.field(description="The path the role covers (jurisdiction or unit).")
-    jurisdiction_code: strawberry.Private[str]
-
-    @strawberry.field
-    async def jurisdiction(self, info: Info) -> JurisdictionNode:
-        j = await info.context.loaders.jurisdiction.load(self.jurisdiction_code)
-        assert j is not None
-        return JurisdictionNode.from_model(j)
+from schema.ids import node_id
+from schema.mutation import UserError, mutate
+from schema.pagination import Connection, page_request, to_connection
+from schema.reference import AgencyNode, JurisdictionNode, agency_at, jurisdiction_at
+from schema.role import RoleGrant
+from schema.shape import maybe_each
+from workflow import user
+from workflow.context import ServiceContext
 
 
 @strawberry.type
@@ -31,17 +29,9 @@ class Me:
     jurisdiction_code: strawberry.Private[str]
     roles: list[RoleGrant]
 
-    @strawberry.field
-    async def agency(self, info: Info) -> AgencyNode:
-        a = await info.context.loaders.agency.load(self.agency_id)
-        assert a is not None
-        return AgencyNode.from_model(a)
+    agency: AgencyNode = strawberry.field(resolver=agency_at("agency_id"))
 
-    @strawberry.field
-    async def jurisdiction(self, info: Info) -> JurisdictionNode:
-        j = await info.context.loaders.jurisdiction.load(self.jurisdiction_code)
-        assert j is not None
-        return JurisdictionNode.from_model(j)
+    jurisdiction: JurisdictionNode = strawberry.field(resolver=jurisdiction_at("jurisdiction_code"))
 
 
 @strawberry.type
@@ -59,8 +49,103 @@ class UserQuery:
             display_name=p.display_name,
             agency_id=p.agency_id,
             jurisdiction_code=p.jurisdiction_code,
-            roles=[
-                RoleGrant(role=g.role, domain=g.domain, jurisdiction_code=g.jurisdiction_code)
-                for g in p.grants
-            ],
+            roles=[RoleGrant.held(g) for g in p.grants],
         )
+
+
+@strawberry.type(name="User")
+class UserNode(relay.Node):
+    user_id: relay.NodeID[int]
+    username: str
+    display_name: str
+    is_active: bool
+    agency_id: strawberry.Private[int]
+
+    @classmethod
+    def from_model(cls, u: mu.User) -> UserNode:
+        return cls(
+            user_id=u.id,
+            username=u.username,
+            display_name=u.display_name,
+            is_active=u.is_active,
+            agency_id=u.agency_id,
+        )
+
+    agency: AgencyNode = strawberry.field(resolver=agency_at("agency_id"))
+
+    @strawberry.field(
+        description="The user's role grants; null unless the caller administers the user's "
+        "agency (a supervisor sees colleagues to assign work, not their grants)."
+    )
+    async def roles(self, info: Info) -> list[RoleGrant] | None:
+        # Both loads are batched per request: a page costs one statement for the agencies and
+        # one for the grants, whatever its size.
+        agency = await info.context.loaders.agency.load(self.agency_id)
+        if agency is None or not user.may_administer(info.context.services, agency):
+            return None
+        grants = await info.context.loaders.role_grants.load(self.user_id)
+        return [RoleGrant.from_model(g) for g in grants]
+
+    @classmethod
+    async def resolve_nodes(  # type: ignore[override]
+        cls, *, info: Info, node_ids: Iterable[str], required: bool = False
+    ) -> list[UserNode | None]:
+        services = info.context.services
+        ids = [int(i) for i in node_ids]
+        return maybe_each(cls.from_model, await user.get_users(services, ids))
+
+
+@strawberry.type
+class UserDirectoryQuery:
+    @strawberry.field(
+        description="Users in the agencies the caller administers, and a task supervisor's "
+        "own agency's members (to assign work to)."
+    )
+    async def users(
+        self, info: Info, first: int | None = None, after: str | None = None
+    ) -> Connection[UserNode]:
+        services = info.context.services
+        page = await user.users_page(services, page_request(info, first, after))
+        return to_connection(page, UserNode.from_model)
+
+
+@strawberry.input
+class CreateUserInput:
+    username: str
+    display_name: str
+    agency_id: strawberry.ID = strawberry.field(description="The agency's global id.")
+
+
+@strawberry.type
+class UserPayload:
+    user: UserNode | None
+    user_errors: list[UserError]
+
+
+@strawberry.input
+class SetUserActiveInput:
+    user_id: strawberry.ID
+    active: bool
+
+
+@strawberry.type
+class UserMutation:
+    @strawberry.mutation
+    async def create_user(self, info: Info, input: CreateUserInput) -> UserPayload:
+        async def op(ctx: ServiceContext) -> mu.User:
+            return await user.create_user(
+                ctx,
+                username=input.username,
+                display_name=input.display_name,
+                agency_id=node_id(input.agency_id, "Agency", "agencyId"),
+            )
+
+        return await mutate(info, UserPayload, UserNode.from_model, op)
+
+    @strawberry.mutation
+    async def set_user_active(self, info: Info, input: SetUserActiveInput) -> UserPayload:
+        async def op(ctx: ServiceContext) -> mu.User:
+            user_id = node_id(input.user_id, "User", "userId")
+            return await user.set_user_active(ctx, user_id, input.active)
+
+        return await mutate(info, UserPayload, UserNode.from_model, op)

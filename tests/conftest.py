@@ -35,8 +35,9 @@ from authz.enforcer import Authorizer
 from authz.policy import default_rules
 from authz.store import ensure_default_policy
 from models.session import SerialSession, create_engine
-from workflow import demo, ladder, reference
+from workflow import ladder, reference
 from workflow.clock import FixedClock
+from workflow.demo import seed as demo
 
 PG_ADMIN_URL = os.environ.get(
     "TEST_DATABASE_URL", "postgresql+asyncpg://postgres@127.0.0.1:5432/postgres"

@@ -10,8 +10,8 @@ import pytest
 
 from schema.root import build_schema
 from tests.conftest import Api
-from workflow import uscc
-from workflow.demo import DEMO_USERS
+from workflow.demo.seed import DEMO_USERS
+from workflow.infra import uscc
 
 USERS = [u.username for u in DEMO_USERS]
 EVERYONE = set(USERS)
@@ -571,6 +571,9 @@ PROBES: dict[str, tuple[Probe, set[str]]] = {
                      EVERYONE),
     "agencies": (lambda api, u: _ok(api, u, "{ agencies(first: 3) { totalCount } }", None,
                                     ("agencies", "totalCount")), EVERYONE),
+    # Schools are reference data like agencies (policy: member, reference, read).
+    "schools": (lambda api, u: _ok(api, u, "{ schools(first: 3) { totalCount } }", None,
+                                   ("schools", "totalCount")), EVERYONE),
     "duties": (lambda api, u: _ok(api, u, "{ duties { code } }", None, ("duties",)), EVERYONE),
     "node": (lambda api, u: _ok(api, u, '{ node(id: "SnVyaXNkaWN0aW9uOjM3MDQwNg==") { id } }'),
              EVERYONE),

@@ -16,8 +16,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from authz.enforcer import Authorizer
 from tests.conftest import Api
-from workflow import demo
 from workflow.clock import FixedClock
+from workflow.demo import labour
 
 DENIED = {"FORBIDDEN", "NOT_FOUND"}
 # Agencies in the demo county that hold no role at all.
@@ -113,7 +113,8 @@ async def real_ids(api: Api) -> dict[str, str]:
              enforcementActions(first: 1) { edges { node { id } } } }""",
         user="hr_officer",
     )
-    users = await api.gql("{ users(first: 1) { edges { node { id } } } }", user="admin")
+    users = await api.gql("{ users(first: 20) { edges { node { id roles { id } } } } }",
+                          user="admin")
     case = a["node"]
     inspection = labour["inspections"]["edges"][0]["node"]
     ids = {
@@ -126,6 +127,9 @@ async def real_ids(api: Api) -> dict[str, str]:
         "findingId": labour["findings"]["edges"][0]["node"]["id"],
         "actionId": labour["enforcementActions"]["edges"][0]["node"]["id"],
         "userId": users["users"]["edges"][0]["node"]["id"],
+        # revokeRole names its grant by the RoleGrant's global id.
+        "grant": next(r["id"] for e in users["users"]["edges"] for r in e["node"]["roles"] or []
+                      if r["id"]),
     }
     document = drafted["draftDocument"]["document"]
     assert document, drafted
@@ -178,7 +182,7 @@ async def test_every_mutation_refuses_a_caller_without_rights_whatever_the_input
 ) -> None:
     # The demo county's child-labour campaign (employers, inspections, a finding, a served
     # return order), so that every id in the sweep names a real record.
-    await demo.seed_demo_labour(session, authorizer, clock.now())
+    await labour.seed_demo_labour(session, authorizer, clock.now())
     await session.commit()
     introspection = await api.gql(get_introspection_query())
     types = {t["name"]: t for t in introspection["__schema"]["types"]}

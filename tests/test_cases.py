@@ -19,6 +19,7 @@ from tests.conftest import Api
 from workflow import engine
 from workflow.calendar import LOCAL
 from workflow.clock import FixedClock
+from workflow.jobs import SCHEDULED_JOBS
 
 CASE_FIELDS = """id version stage status firstAbsence stepPosition nextDueOn overdue
   child { name } timeline { kind fromStage toStage reason actorUsername }
@@ -189,7 +190,7 @@ async def test_the_engine_marks_the_register_on_day_7_and_keeps_the_entry(
     for _ in range(2):  # a second pass at the same moment marks nothing twice
         async with sessions() as s:
             await engine.tick(s, datetime(seventh.year, seventh.month, seventh.day, 2,
-                                          tzinfo=LOCAL))
+                                          tzinfo=LOCAL), SCHEDULED_JOBS)
             await s.commit()
     clock.current = datetime(seventh.year, seventh.month, seventh.day, 3, tzinfo=LOCAL)
     node = (await api.gql("query($id: ID!) { node(id: $id) { ... on DropoutCase { stage "

@@ -6,7 +6,6 @@ written."""
 from __future__ import annotations
 
 import asyncio
-import json
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -25,9 +24,11 @@ from models.reference import Agency
 from models.task import Task
 from tests.conftest import Api, scratch_postgres
 from workflow import employer as employers
-from workflow import engine, finding, labour_rules, uscc
+from workflow import engine, finding, labour_rules
 from workflow.clock import FixedClock
 from workflow.context import ServiceContext
+from workflow.infra import reference_json, uscc
+from workflow.jobs import SCHEDULED_JOBS
 from workflow.user import load_principal
 
 TODAY = date(2026, 11, 2)
@@ -256,7 +257,7 @@ async def test_inspection_finds_two_children_and_the_penalty_escalates(
     escalated = []
     for _ in range(2):
         async with sessions() as s:
-            report = await engine.tick(s, clock.now())
+            report = await engine.tick(s, clock.now(), SCHEDULED_JOBS)
             await s.commit()
         escalated.append(report.orders_escalated)
     assert escalated == [1, 0]
@@ -481,9 +482,9 @@ async def test_a_child_not_on_the_register_is_recorded_and_the_township_identifi
 async def test_the_demo_county_has_a_campaign_under_way(
     session: AsyncSession, authorizer: Authorizer, clock: FixedClock
 ) -> None:
-    from workflow import demo
+    from workflow.demo import labour
 
-    assert await demo.seed_demo_labour(session, authorizer, clock.now()) == 6
+    assert await labour.seed_demo_labour(session, authorizer, clock.now()) == 6
     action = (await session.execute(select(EnforcementAction))).scalar_one()
     assert action.status is EnforcementStatus.SERVED and action.due_on is not None
     finding = (await session.execute(select(LabourFinding))).scalar_one()
@@ -604,7 +605,7 @@ def _numbers(node: Any, where: str = "") -> list[str]:
 def test_every_labour_number_states_its_basis() -> None:
     """A rate, factor or deadline cites the rule that fixes it or says it is a local setting
     (the repeat factor and the return deadline: no rule fixes them)."""
-    raw = json.loads(labour_rules.DATA.read_text(encoding="utf-8"))
+    raw = reference_json.load("child_labour.json")
     assert _numbers(raw) == []
     fine = raw["default"]["fine"]
     assert fine["repeat_multiplier"]["basis"] == labour_rules.LOCAL_SETTING

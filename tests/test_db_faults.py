@@ -39,6 +39,7 @@ from models.case import CaseEvent
 from models.faults import classify
 from tests.conftest import NOW, TEST_SECRET, scratch_postgres
 from workflow import case as case_service
+from workflow.case import query as case_query
 from workflow.clock import FixedClock
 from workflow.context import ServiceContext
 
@@ -251,7 +252,8 @@ async def test_unreachable_database_in_a_resolver_is_coded(
     async def unreachable(*_: Any, **__: Any) -> Any:
         raise failure()
 
-    monkeypatch.setattr(case_service, "get_cases", unreachable)
+    # Patched where it is defined: the Node's refetch looks it up there at each call.
+    monkeypatch.setattr(case_query, "get_cases", unreachable)
     body = await pg.post(READ, {"id": gid})
     (error,) = body["errors"]
     assert error["extensions"] == {"code": "DATABASE_UNAVAILABLE", "retryable": True}, error
@@ -261,7 +263,7 @@ async def test_statement_timeout_in_a_resolver_is_coded(
     pg: Client, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     gid, _ = await open_case(pg)
-    original = case_service.get_cases
+    original = case_query.get_cases
 
     async def slow(ctx: ServiceContext, ids: Any) -> Any:
         # A runaway query, cut short by PostgreSQL's statement_timeout (57014).
@@ -269,7 +271,7 @@ async def test_statement_timeout_in_a_resolver_is_coded(
         await ctx.session.execute(text("SELECT pg_sleep(2)"))
         return await original(ctx, ids)
 
-    monkeypatch.setattr(case_service, "get_cases", slow)
+    monkeypatch.setattr(case_query, "get_cases", slow)
     body, took = await timed(pg.post(READ, {"id": gid}), 5)
     (error,) = body["errors"]
     assert error["extensions"] == {"code": "STATEMENT_TIMEOUT", "retryable": True}, error

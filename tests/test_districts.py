@@ -101,7 +101,7 @@ async def test_the_demo_has_a_second_district_and_each_sees_only_its_own(
 ) -> None:
     """沙坡头区 is in the demo with its own townships, schools, children and officers, the SPT
     ladder in force; its officers and 山亭's see only their own children, cases and tasks."""
-    from workflow.demo import SPT_USERS
+    from workflow.demo.seed import SPT_USERS
 
     spt_children = await _district_children(session, SHAPOTOU)
     st_children = await _district_children(session, "370406")
@@ -166,7 +166,7 @@ async def test_lianbao_users_lists_both_districts(
     database: Database, settings_factory: Callable[[str], Settings]
 ) -> None:
     from api.cli import _users
-    from workflow.demo import ALL_DEMO_USERS
+    from workflow.demo.seed import ALL_DEMO_USERS
 
     rows = {r["username"]: r for r in await _users(settings_factory(database.url))}
     assert {u.username for u in ALL_DEMO_USERS} <= set(rows)

@@ -17,9 +17,9 @@ from models.enums import EnforcementKind
 from models.ladder import Ladder
 from workflow import document
 from workflow.errors import InvalidInput
+from workflow.infra.reference_json import DATA_DIR
 from workflow.labour_rules import rules_for
 from workflow.ladder import current_ladder, templates
-from workflow.reference import DATA_DIR
 
 DISTRICTS = sorted({t["jurisdiction"] for t in templates().values()})
 KINDS = sorted(document.config().kinds)

@@ -31,6 +31,7 @@ from tests.test_cases import report
 from workflow import engine
 from workflow.calendar import LOCAL
 from workflow.clock import FixedClock
+from workflow.jobs import SCHEDULED_JOBS
 
 DOC = """id kind title status number version addressee body deadlineDays pdfUrl pdfSha256
   verificationCode servedOn replacesId legalBasis { sourceKey article quote source citation }
@@ -62,7 +63,7 @@ def _at(day: date) -> datetime:
 
 async def _tick(sessions: async_sessionmaker[AsyncSession], clock: FixedClock) -> None:
     async with sessions() as s:
-        await engine.tick(s, clock.now())
+        await engine.tick(s, clock.now(), SCHEDULED_JOBS)
         await s.commit()
 
 

@@ -24,6 +24,7 @@ from tests.test_cases import report
 from workflow import engine, ladder
 from workflow.calendar import LOCAL, SchoolCalendar
 from workflow.clock import FixedClock
+from workflow.jobs import SCHEDULED_JOBS
 
 LADDER = """query { ladder(jurisdictionCode: "370406") { version code steps { position code stage
   entry anchor offsetDays dayKind documentKind tasks { agency kind dueDays }
@@ -48,7 +49,7 @@ def test_school_days_skip_weekends_and_holidays() -> None:
 
 async def _tick(sessions: async_sessionmaker[AsyncSession], now: datetime) -> engine.TickReport:
     async with sessions() as s:
-        result = await engine.tick(s, now)
+        result = await engine.tick(s, now, SCHEDULED_JOBS)
         await s.commit()
     return result
 
@@ -283,7 +284,7 @@ async def test_concurrent_ticks_on_postgres_create_nothing_twice(
 
         async def one() -> Any:
             async with AsyncSession(db) as s:
-                r = await engine.tick(s, later)
+                r = await engine.tick(s, later, SCHEDULED_JOBS)
                 await asyncio.sleep(0.2)  # hold the lock while the other tries
                 await s.commit()
                 return r
@@ -306,7 +307,7 @@ async def test_concurrent_ticks_on_postgres_create_nothing_twice(
         assert opened_at_first_step == len(ids), "each case entered its first step on opening"
         # and a tick after them finds nothing left to do
         async with AsyncSession(db) as s:
-            again = await engine.tick(s, later)
+            again = await engine.tick(s, later, SCHEDULED_JOBS)
             await s.commit()
         assert again.steps_entered == 0
 

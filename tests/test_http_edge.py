@@ -423,7 +423,7 @@ async def test_a_fault_outside_graphql_is_a_coded_json_500(
     async def broken(*args: Any, **kwargs: Any) -> None:
         raise KeyError("lianbao")
 
-    monkeypatch.setattr("api.app.load_principal", broken)
+    monkeypatch.setattr("api.state.load_principal", broken)
     response = await _post(api, {"query": ME}, GRAPHQL_RESPONSE)
     assert response.status_code == 500
     assert response.headers["content-type"].startswith(GRAPHQL_RESPONSE)

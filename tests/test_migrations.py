@@ -65,7 +65,7 @@ async def test_0009_marks_the_register_of_cases_the_engine_left_unmarked(
     from authz.enforcer import Authorizer
     from authz.policy import default_rules
     from tests.conftest import load_demo_county
-    from workflow import demo
+    from workflow.demo import seed as demo
 
     url, drop = await create_empty_database("sqlite", tmp_path)
     engine = create_engine(url, pool=False)

@@ -14,7 +14,7 @@ from api.settings import Settings
 from schema.limits import QueryLimits, limits_rule, query_cost
 from schema.root import build_schema
 from tests.conftest import Api
-from workflow import pdf
+from workflow.infra import pdf
 
 NESTED = "{ cases { edges { node { tasks { case { tasks { case { tasks { id } } } } } } } } }"
 ALIASES = "{ " + " ".join(

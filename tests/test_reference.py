@@ -14,7 +14,7 @@ import pytest
 from models.enums import AgencyKind
 from tests.conftest import Api
 from tests.seed_articles import article_text, cited_units, squeeze
-from workflow.reference import DATA_DIR
+from workflow.infra.reference_json import DATA_DIR
 
 DUTIES = json.loads((DATA_DIR / "duties.json").read_text(encoding="utf-8"))
 JURISDICTIONS = json.loads((DATA_DIR / "jurisdictions.json").read_text(encoding="utf-8"))

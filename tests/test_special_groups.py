@@ -3,17 +3,16 @@ citing its rule, guarded like the data it reveals, filterable and assigned in th
 
 from __future__ import annotations
 
-import json
-
 import pytest
 
 from authz.masking import SensitiveField
 from models.enums import SpecialGroup
 from tests.conftest import Api
 from workflow import child as children
-from workflow.demo_data import generate_county
+from workflow.demo.data import generate_county
+from workflow.infra import reference_json
 
-DATA = json.loads(children.SPECIAL_GROUPS.read_text(encoding="utf-8"))["groups"]
+DATA = reference_json.load("special_groups.json")["groups"]
 
 # The groups issue 12 found missing, and what each reveals about the family.
 ADDED = {

@@ -25,8 +25,8 @@ from api.settings import Settings
 from schema.root import build_schema
 from tests.conftest import NOW, TEST_SECRET, Api, Database
 from tests.test_cases import report
-from workflow import uscc
 from workflow.clock import FixedClock
+from workflow.infra import uscc
 
 CHILDREN = """query($n: Int!) { children(first: $n) { totalCount edges { node { id name
   nationalId { value } specialGroups guardians { name phone { value } }
@@ -249,6 +249,7 @@ def settings_factory() -> Callable[[str], Settings]:
 CONNECTIONS: dict[str, tuple[str, Seed]] = {
     "agencies": ("edu_officer", _no_seed),
     "children": ("edu_officer", _no_seed),
+    "schools": ("edu_officer", _no_seed),
     "cases": ("edu_officer", _cases),
     "myTasks": ("principal", _claim_tasks),
     "agencyQueue": ("principal", _cases),

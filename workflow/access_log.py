@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from sqlalchemy import Select, insert, select
+from sqlalchemy import insert, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from authz.filters import scope_filter
@@ -13,6 +13,7 @@ from authz.guard import AccessEntry
 from authz.principal import Principal
 from models.access_log import SensitiveAccess
 from workflow.context import ServiceContext
+from workflow.pagination import Page, PageRequest, keyset_page
 
 
 async def write(
@@ -43,9 +44,16 @@ async def write(
     )
 
 
-def access_log_query(
-    ctx: ServiceContext, *, record_type: str | None = None, record_id: int | None = None
-) -> Select[SensitiveAccess]:
+
+
+async def access_log_page(
+    ctx: ServiceContext,
+    request: PageRequest,
+    *,
+    record_type: str | None = None,
+    record_id: int | None = None,
+) -> Page[SensitiveAccess]:
+    """One page of the raw reads of sensitive fields the caller may audit."""
     stmt = select(SensitiveAccess).where(
         scope_filter(ctx.authz, ctx.principal, "access_log", "read", SensitiveAccess.subject_scope)
     )
@@ -53,4 +61,4 @@ def access_log_query(
         stmt = stmt.where(SensitiveAccess.record_type == record_type)
     if record_id is not None:
         stmt = stmt.where(SensitiveAccess.record_id == record_id)
-    return stmt
+    return await keyset_page(ctx, stmt, SensitiveAccess.id, request, prefix="access")

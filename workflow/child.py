@@ -7,12 +7,11 @@ domain is indistinguishable from one that does not exist.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
 from dataclasses import dataclass
-from pathlib import Path
 
 from sqlalchemy import ColumnElement, Select, exists, or_, select
+from sqlalchemy.orm import InstrumentedAttribute
 
 from authz.filters import scope_filter
 from authz.masking import SensitiveField
@@ -20,9 +19,10 @@ from models.child import Child, ChildGroup, Guardian
 from models.enums import EnrolmentStatus, SpecialGroup
 from models.reference import Agency
 from models.school import Enrolment, School
+from workflow.common import rows_by_ids
 from workflow.context import ServiceContext
-
-SPECIAL_GROUPS = Path(__file__).resolve().parent / "reference_data" / "special_groups.json"
+from workflow.infra import reference_json
+from workflow.pagination import Page, PageRequest, keyset_page
 
 
 def _group_fields() -> dict[SpecialGroup, SensitiveField]:
@@ -30,7 +30,7 @@ def _group_fields() -> dict[SpecialGroup, SensitiveField]:
     the caller may unmask that field; otherwise a filter would disclose what the mask hides.
     Read from the data file, which must list every group exactly once (a group missing there
     would be shown unguarded by default)."""
-    rows = json.loads(SPECIAL_GROUPS.read_text(encoding="utf-8"))["groups"]
+    rows = reference_json.load("special_groups.json")["groups"]
     codes = [r["code"] for r in rows]
     if sorted(codes) != sorted(g.value for g in SpecialGroup):
         raise ValueError("special_groups.json must list every SpecialGroup exactly once")
@@ -50,6 +50,17 @@ class ChildFilter:
     township_code: str | None = None
     special_group: SpecialGroup | None = None
     status: EnrolmentStatus | None = None
+
+
+def in_group(
+    child_id: ColumnElement[int] | InstrumentedAttribute[int], group: SpecialGroup
+) -> ColumnElement[bool]:
+    """The child of ``child_id`` belongs to the special group (the lists of children, cases
+    and tasks filter by it the same way)."""
+    member = select(ChildGroup.child_id).where(
+        ChildGroup.child_id == child_id, ChildGroup.group == group
+    )
+    return exists(member)
 
 
 def visible(ctx: ServiceContext, act: str = "read") -> ColumnElement[bool]:
@@ -93,22 +104,17 @@ def children_query(ctx: ServiceContext, f: ChildFilter) -> Select[Child]:
                                  Child.residence_path),
                 )
             )
-        stmt = stmt.where(
-            exists(
-                select(ChildGroup.child_id).where(
-                    ChildGroup.child_id == Child.id, ChildGroup.group == f.special_group
-                )
-            )
-        )
+        stmt = stmt.where(in_group(Child.id, f.special_group))
     return stmt
 
 
+async def children_page(ctx: ServiceContext, f: ChildFilter, request: PageRequest) -> Page[Child]:
+    """One page of the children the caller may see (``children_query``)."""
+    return await keyset_page(ctx, children_query(ctx, f), Child.id, request, prefix="child")
+
+
 async def get_children(ctx: ServiceContext, ids: Sequence[int]) -> list[Child | None]:
-    rows = (
-        await ctx.session.execute(select(Child).where(Child.id.in_(ids), visible(ctx)))
-    ).scalars()
-    found = {c.id: c for c in rows}
-    return [found.get(i) for i in ids]
+    return await rows_by_ids(ctx, select(Child).where(visible(ctx)), Child.id, ids)
 
 
 async def guardians_of(ctx: ServiceContext, child_ids: Sequence[int]) -> list[list[Guardian]]:
@@ -160,6 +166,4 @@ async def enrolments_of(
 
 async def schools_by_id(ctx: ServiceContext, ids: Sequence[int]) -> list[School | None]:
     """Schools are reference data: anyone signed in may read their names."""
-    rows = (await ctx.session.execute(select(School).where(School.id.in_(ids)))).scalars()
-    found = {s.id: s for s in rows}
-    return [found.get(i) for i in ids]
+    return await rows_by_ids(ctx, select(School), School.id, ids)

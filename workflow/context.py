@@ -10,7 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from authz.enforcer import Authorizer
 from authz.principal import Principal
 from workflow.clock import Clock
-from workflow.events import TaskEvent
+from workflow.infra.events import TaskEvent
 
 
 @dataclass

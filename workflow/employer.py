@@ -18,10 +18,12 @@ from authz.filters import escape_like, scope_filter
 from models.employer import Employer
 from models.enums import EmployerKind, JurisdictionLevel, LicenceStatus
 from models.reference import Jurisdiction
-from workflow import audit, uscc
-from workflow.case import check_version_of
+from workflow import audit
+from workflow.common import check_version, fetch_visible, rows_by_ids
 from workflow.context import ServiceContext
-from workflow.errors import BadCreditCode, Duplicate, InvalidInput, NotFound, WrongStage
+from workflow.errors import BadCreditCode, Duplicate, InvalidInput, WrongStage
+from workflow.infra import uscc
+from workflow.pagination import Page, PageRequest, keyset_page
 
 OBJ = "employer"
 
@@ -56,12 +58,15 @@ def employers_query(ctx: ServiceContext, f: EmployerFilter) -> Select[Employer]:
     return stmt
 
 
+async def employers_page(
+    ctx: ServiceContext, f: EmployerFilter, request: PageRequest
+) -> Page[Employer]:
+    """One page of the employers the caller may see (``employers_query``)."""
+    return await keyset_page(ctx, employers_query(ctx, f), Employer.id, request, prefix="employer")
+
+
 async def get_employers(ctx: ServiceContext, ids: Sequence[int]) -> list[Employer | None]:
-    rows = (
-        await ctx.session.execute(select(Employer).where(Employer.id.in_(ids), visible(ctx)))
-    ).scalars()
-    found = {e.id: e for e in rows}
-    return [found.get(i) for i in ids]
+    return await rows_by_ids(ctx, select(Employer).where(visible(ctx)), Employer.id, ids)
 
 
 async def visible_employer(
@@ -69,13 +74,15 @@ async def visible_employer(
 ) -> Employer:
     """The employer if the caller may see it (NOT_FOUND otherwise, never FORBIDDEN: whether
     a business is on the register is not told to those who may not read it)."""
-    stmt = select(Employer).where(Employer.id == employer_id)
-    if lock:
-        stmt = stmt.with_for_update().execution_options(populate_existing=True)
-    employer = (await ctx.session.execute(stmt)).scalar_one_or_none()
-    if employer is None or not ctx.authz.allowed(ctx.principal, OBJ, "read", employer.scope_path):
-        raise NotFound("no such employer", field="employerId")
-    return employer
+    return await fetch_visible(
+        ctx,
+        Employer,
+        employer_id,
+        visible=lambda e: ctx.authz.allowed(ctx.principal, OBJ, "read", e.scope_path),
+        lock=lock,
+        not_found="no such employer",
+        field="employerId",
+    )
 
 
 def parse_credit_code(value: str) -> uscc.CreditCodeInfo:
@@ -160,7 +167,7 @@ async def update(
 ) -> Employer:
     employer = await visible_employer(ctx, employer_id, lock=True)
     ctx.authz.require(ctx.principal, OBJ, "write", employer.scope_path)
-    check_version_of(employer.version, expected_version, "the employer")
+    check_version(employer.version, expected_version, "the employer")
     changes: dict[str, list[str]] = {}
     if licence_status is not None and licence_status is not employer.licence_status:
         if LicenceStatus.REVOKED in (licence_status, employer.licence_status):

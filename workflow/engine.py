@@ -11,10 +11,10 @@ dropout early) enter steps through the same ``enter_steps``.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
-from typing import cast
+from typing import Any, cast
 
 from sqlalchemy import Table, and_, bindparam, insert, select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -34,7 +34,8 @@ from models.ladder import LadderStep
 from models.school import Enrolment, RegisterEvent
 from models.task import Task
 from workflow.calendar import SchoolCalendar, load_calendar, local_date
-from workflow.events import TaskEvent
+from workflow.common import open_task
+from workflow.infra.events import TaskEvent
 from workflow.ladder import ancestors
 
 TICK_LOCK = 8_122_601  # pg advisory lock key: "one tick at a time"
@@ -70,6 +71,11 @@ class TickReport:
     orders_escalated: int = 0
     cases: set[int] = field(default_factory=set)
     events: list[TaskEvent] = field(default_factory=list)
+
+
+# A feature's scheduled work, run once per pass after the ladders' timed steps; it adds what
+# it did to the pass's report.
+ScheduledJob = Callable[[AsyncSession, datetime, TickReport], Awaitable[None]]
 
 
 class Calendars:
@@ -113,95 +119,74 @@ async def _steps(session: AsyncSession, ladder_ids: set[int]) -> dict[tuple[int,
     return {(s.ladder_id, s.position): s for s in rows}
 
 
-async def enter_steps(
-    session: AsyncSession,
-    items: Sequence[Entering],
-    *,
-    now: datetime,
-    actor: Principal,
-    reason: str,
-    calendars: Calendars | None = None,
-) -> tuple[int, list[TaskEvent]]:
-    """Enter each item's step: stage, tasks, timeline, next due date. Returns the number of
-    steps entered and an event for each task created (to publish after commit)."""
-    if not items:
-        return 0, []
-    calendars = calendars or Calendars(session)
-    steps = await _steps(session, {i.ladder_id for i in items})
-    today = local_date(now)
-    events: list[TaskEvent] = []
-    timeline, tasks, updates, dues = [], [], [], []
-    for item in items:
-        step = steps[(item.ladder_id, item.position)]
-        calendar = await calendars.of(item.district_code)
-        # A step that keeps the case's stage (the first step, entered as the case opens at
-        # that stage) is not a stage change: "REPORTED→REPORTED" would misstate the history.
-        moves = item.from_stage != step.stage
-        timeline.append(
-            {
-                "case_id": item.case_id,
-                "occurred_at": now,
-                "kind": "stage_change" if moves else "step_entered",
-                "actor_user_id": actor.user_id,
-                "actor_username": actor.username,
-                "actor_agency_kind": actor.agency_kind,
-                "from_stage": item.from_stage if moves else None,
-                "to_stage": step.stage if moves else None,
-                "reason": reason,
-                "data": {
-                    "step": step.code,
-                    "position": step.position,
-                    "basis": f"{step.basis_key} {step.basis_article}",
-                },
-            }
-        )
-        for t in step.tasks:
-            tasks.append(
-                {
-                    "kind": t.kind,
-                    "title": t.title,
-                    "case_id": item.case_id,
-                    "step_position": step.position,
-                    "agency_kind": t.agency_kind,
-                    "scope_path": _task_scope(t.agency_kind, item),
-                    "due_on": calendar.add(today, t.due_days, step.day_kind),
-                    "priority": 1 if step.stage.ordinal >= 4 else 2,
-                    "status": TaskStatus.OPEN,
-                    "evidence": {},
-                    "created_at": now,
-                    "updated_at": now,
-                    "version": 1,
-                }
-            )
-        updates.append(
-            {
-                "case_id": item.case_id,
-                "stage": step.stage,
-                "stage_rank": step.stage.ordinal,
-                "step_position": step.position,
-                "updated_at": now,
-            }
-        )
-        following = steps.get((item.ladder_id, item.position + 1))
-        if following is not None and following.entry is StepEntry.DEADLINE:
-            if following.anchor == "previous":
-                dues.append(
-                    {
-                        "case_id": item.case_id,
-                        "position": following.position,
-                        "due_on": calendar.add(today, following.offset_days, following.day_kind),
-                    }
-                )
-            elif following.anchor == "day0":
-                pass  # scheduled when the case opened
-    await session.execute(insert(CaseEvent), timeline)
-    if tasks:
-        created = (
-            await session.execute(
-                insert(Task).returning(Task.id, Task.agency_kind, Task.scope_path), tasks
-            )
-        ).all()
-        events = [TaskEvent("created", r.id, r.agency_kind.value, r.scope_path) for r in created]
+def _step_event(
+    item: Entering, step: LadderStep, now: datetime, actor: Principal, reason: str
+) -> dict[str, Any]:
+    """The timeline row for entering ``step``."""
+    # A step that keeps the case's stage (the first step, entered as the case opens at that
+    # stage) is not a stage change: "REPORTED→REPORTED" would misstate the history.
+    moves = item.from_stage != step.stage
+    return {
+        "case_id": item.case_id,
+        "occurred_at": now,
+        "kind": "stage_change" if moves else "step_entered",
+        "actor_user_id": actor.user_id,
+        "actor_username": actor.username,
+        "actor_agency_kind": actor.agency_kind,
+        "from_stage": item.from_stage if moves else None,
+        "to_stage": step.stage if moves else None,
+        "reason": reason,
+        "data": {
+            "step": step.code,
+            "position": step.position,
+            "basis": f"{step.basis_key} {step.basis_article}",
+        },
+    }
+
+
+def _step_tasks(
+    item: Entering, step: LadderStep, calendar: SchoolCalendar, today: date, now: datetime
+) -> list[dict[str, Any]]:
+    """The task rows the step hands out, each due by the district's calendar."""
+    return [
+        {
+            "kind": t.kind,
+            "title": t.title,
+            "case_id": item.case_id,
+            "step_position": step.position,
+            "agency_kind": t.agency_kind,
+            "scope_path": _task_scope(t.agency_kind, item),
+            "due_on": calendar.add(today, t.due_days, step.day_kind),
+            "priority": 1 if step.stage.ordinal >= 4 else 2,
+            "status": TaskStatus.OPEN,
+            "evidence": {},
+            "created_at": now,
+            "updated_at": now,
+            "version": 1,
+        }
+        for t in step.tasks
+    ]
+
+
+def _next_due(
+    item: Entering, steps: dict[tuple[int, int], LadderStep], calendar: SchoolCalendar, today: date
+) -> dict[str, Any] | None:
+    """The due row of the following step when it is timed from this one (a ``day0`` step
+    was scheduled when the case opened)."""
+    following = steps.get((item.ladder_id, item.position + 1))
+    if following is None or following.entry is not StepEntry.DEADLINE:
+        return None
+    if following.anchor != "previous":
+        return None
+    return {
+        "case_id": item.case_id,
+        "position": following.position,
+        "due_on": calendar.add(today, following.offset_days, following.day_kind),
+    }
+
+
+async def _move_cases(session: AsyncSession, updates: list[dict[str, Any]], now: datetime) -> None:
+    """Set each case's stage and step, and mark every timed step at or before it reached."""
     # Core statements (executemany): the ORM's bulk UPDATE allows no WHERE of our own.
     cases = cast(Table, DropoutCase.__table__)
     dues_table = cast(Table, CaseStepDue.__table__)
@@ -229,6 +214,52 @@ async def enter_steps(
         .values(reached_at=now),
         [{"b_case_id": u["case_id"], "b_step_position": u["step_position"]} for u in updates],
     )
+
+
+async def enter_steps(
+    session: AsyncSession,
+    items: Sequence[Entering],
+    *,
+    now: datetime,
+    actor: Principal,
+    reason: str,
+    calendars: Calendars | None = None,
+) -> tuple[int, list[TaskEvent]]:
+    """Enter each item's step: stage, tasks, timeline, next due date. Returns the number of
+    steps entered and an event for each task created (to publish after commit)."""
+    if not items:
+        return 0, []
+    calendars = calendars or Calendars(session)
+    steps = await _steps(session, {i.ladder_id for i in items})
+    today = local_date(now)
+    events: list[TaskEvent] = []
+    timeline, tasks, updates, dues = [], [], [], []
+    for item in items:
+        step = steps[(item.ladder_id, item.position)]
+        calendar = await calendars.of(item.district_code)
+        timeline.append(_step_event(item, step, now, actor, reason))
+        tasks.extend(_step_tasks(item, step, calendar, today, now))
+        updates.append(
+            {
+                "case_id": item.case_id,
+                "stage": step.stage,
+                "stage_rank": step.stage.ordinal,
+                "step_position": step.position,
+                "updated_at": now,
+            }
+        )
+        due = _next_due(item, steps, calendar, today)
+        if due is not None:
+            dues.append(due)
+    await session.execute(insert(CaseEvent), timeline)
+    if tasks:
+        created = (
+            await session.execute(
+                insert(Task).returning(Task.id, Task.agency_kind, Task.scope_path), tasks
+            )
+        ).all()
+        events = [TaskEvent("created", r.id, r.agency_kind.value, r.scope_path) for r in created]
+    await _move_cases(session, updates, now)
     if dues:
         await session.execute(insert(CaseStepDue), dues)
     marked = [
@@ -390,7 +421,7 @@ async def advance_due(
 async def _task_marks(session: AsyncSession, now: datetime, report: TickReport) -> None:
     """Reminders before a task's due date and breach records after it, each once."""
     today = local_date(now)
-    live = Task.status.in_([TaskStatus.OPEN, TaskStatus.CLAIMED])
+    live = open_task()
     for kind, condition, column in (
         (
             "reminder",
@@ -446,8 +477,14 @@ async def _task_marks(session: AsyncSession, now: datetime, report: TickReport) 
             report.breaches += len(rows)
 
 
-async def tick(session: AsyncSession, now: datetime) -> TickReport:
-    """One pass of the deadline engine. The caller commits (and so releases the lock)."""
+async def tick(
+    session: AsyncSession, now: datetime, jobs: Sequence[ScheduledJob]
+) -> TickReport:
+    """One pass of the deadline engine. The caller commits (and so releases the lock).
+
+    ``jobs`` are the features' own scheduled work (``workflow/jobs.py: SCHEDULED_JOBS``),
+    handed in by whoever starts the engine: the engine sits below the features that build on
+    it and must not import them."""
     if session.bind is not None and session.bind.dialect.name == "postgresql":
         got = (
             await session.execute(text("SELECT pg_try_advisory_xact_lock(:k)"), {"k": TICK_LOCK})
@@ -456,11 +493,6 @@ async def tick(session: AsyncSession, now: datetime) -> TickReport:
             return TickReport(skipped=True)
     report = await advance_due(session, now)
     await _task_marks(session, now, report)
-    # Imported here: enforcement builds on the case services, which build on this engine.
-    from workflow.enforcement import escalate_overdue
-
-    escalated = await escalate_overdue(session, now)
-    report.orders_escalated = escalated.orders
-    report.tasks_created += escalated.tasks_created
-    report.events.extend(escalated.events or [])
+    for job in jobs:
+        await job(session, now, report)
     return report

@@ -1,4 +1,7 @@
-"""Errors with machine-readable codes.
+"""Errors with machine-readable codes raised by the services.
+
+``LianbaoError``, ``Unauthenticated`` and ``Forbidden`` live in ``authz/errors.py`` (the
+authorizer raises them, and authz sits below the services).
 
 Services raise these; the GraphQL layer turns ``UserError`` subclasses into ``userErrors`` on
 mutation payloads and everything else into top-level errors with ``extensions.code``.
@@ -6,29 +9,7 @@ mutation payloads and everything else into top-level errors with ``extensions.co
 
 from __future__ import annotations
 
-
-class LianbaoError(Exception):
-    code = "INTERNAL"
-
-    def __init__(self, message: str, *, field: str | None = None) -> None:
-        super().__init__(message)
-        self.message = message
-        self.field = field
-        # Machine-readable detail for ``extensions`` (a limit and the size sent).
-        self.extra: dict[str, object] = {}
-
-
-class Unauthenticated(LianbaoError):
-    code = "UNAUTHENTICATED"
-
-
-class Forbidden(LianbaoError):
-    """Denied by policy. The message never says whether the record exists."""
-
-    code = "FORBIDDEN"
-
-    def __init__(self, message: str = "not allowed", *, field: str | None = None) -> None:
-        super().__init__(message, field=field)
+from authz.errors import LianbaoError
 
 
 class LimitExceeded(LianbaoError):

@@ -30,14 +30,18 @@ from models.enums import AgencyKind, CaseStage, Sex, TaskStatus
 from models.finding import LabourFinding
 from models.inspection import Inspection
 from models.task import Task
-from workflow import audit, id_number
+from workflow import audit
 from workflow import case as cases
+from workflow.batch import in_order
 from workflow.calendar import local_date
+from workflow.common import rows_by_ids
 from workflow.context import ServiceContext
 from workflow.employer import visible_employer
 from workflow.errors import BadIdNumber, IdempotencyKeyReused, InvalidInput
+from workflow.infra import id_number
 from workflow.inspection import ensure_visit, visible_inspection
 from workflow.labour_rules import FollowUp, rules_for
+from workflow.pagination import Page, PageRequest, keyset_page
 from workflow.task import changed
 from workflow.task import visible as task_visible
 
@@ -77,14 +81,17 @@ def findings_query(ctx: ServiceContext, f: FindingFilter) -> Select[LabourFindin
     return stmt
 
 
-async def get_findings(ctx: ServiceContext, ids: Sequence[int]) -> list[LabourFinding | None]:
-    rows = (
-        (await ctx.session.execute(_base().where(LabourFinding.id.in_(ids), visible(ctx))))
-        .scalars()
-        .all()
+async def findings_page(
+    ctx: ServiceContext, f: FindingFilter, request: PageRequest
+) -> Page[LabourFinding]:
+    """One page of the findings the caller may see, newest first (``findings_query``)."""
+    return await keyset_page(
+        ctx, findings_query(ctx, f), LabourFinding.id, request, prefix="finding", descending=True
     )
-    found = {f.id: f for f in rows}
-    return [found.get(i) for i in ids]
+
+
+async def get_findings(ctx: ServiceContext, ids: Sequence[int]) -> list[LabourFinding | None]:
+    return await rows_by_ids(ctx, _base().where(visible(ctx)), LabourFinding.id, ids)
 
 
 async def _grouped(
@@ -214,25 +221,20 @@ def _check(data: FindingIn, today: date) -> None:
             raise InvalidInput("an evidence hash is 64 hex characters", field="evidence")
 
 
-async def record(ctx: ServiceContext, data: FindingIn) -> LabourFinding:
-    """Record a finding; open or join the child's case and create each agency's task."""
-    # The employer and the caller's right over it first, then the input.
-    employer = await visible_employer(ctx, data.employer_id)
-    ctx.authz.require(ctx.principal, OBJ, "write", employer.scope_path)
-    today = local_date(ctx.clock.now())
-    _check(data, today)
-    key = data.idempotency_key.strip()
-    digest = data.digest()
-    replay = await _replay(ctx, key, digest)
-    if replay is not None:
-        return replay
+@dataclass
+class _Subject:
+    """Who the finding is about, from the ID number (and the register) or what was said."""
 
-    rules = rules_for(employer.district_code)
-    inspection: Inspection | None = None
-    if data.inspection_id is not None:
-        inspection = await visible_inspection(ctx, data.inspection_id, lock=True)
-        await ensure_visit(ctx, inspection, employer, data.found_on)
+    child: Child | None
+    national_id: str | None
+    name: str
+    born: date | None
+    sex: Sex | None
+    age: int
 
+
+async def _subject(ctx: ServiceContext, data: FindingIn) -> _Subject:
+    """The child found: known by ID number if on the register, else as described."""
     child: Child | None = None
     national_id: str | None = None
     born, sex = data.birth_date, data.sex
@@ -260,31 +262,13 @@ async def record(ctx: ServiceContext, data: FindingIn) -> LabourFinding:
         raise InvalidInput("give an ID number, a birth date or an estimated age", field="age")
     if not 0 < age < 18:
         raise InvalidInput("a child-labour finding is of a person under 18", field="age")
+    return _Subject(child, national_id, name, born, sex, age)
 
-    finding = LabourFinding(
-        inspection_id=inspection.id if inspection else None,
-        employer_id=employer.id,
-        scope_path=employer.scope_path,
-        found_on=data.found_on,
-        child_id=child.id if child else None,
-        child_name=name,
-        national_id=national_id,
-        sex=sex,
-        birth_date=born,
-        age_at_finding=age,
-        under_16=age < rules.age_limit,
-        employed_since=data.employed_since,
-        work=data.work.strip(),
-        hours_per_day=data.hours_per_day,
-        conditions=data.conditions.strip(),
-        hazardous=data.hazardous,
-        evidence=[e.__dict__ for e in data.evidence],
-        recorded_at=ctx.clock.now(),
-        recorded_by=ctx.principal.user_id,
-        recorded_agency_kind=ctx.principal.agency_kind,
-        idempotency_key=key,
-        request_hash=digest,
-    )
+
+async def _insert_once(
+    ctx: ServiceContext, finding: LabourFinding, key: str, digest: str
+) -> LabourFinding:
+    """The new finding, or the one a concurrent retry with the same key committed first."""
     try:
         # Added inside the savepoint: begin_nested() flushes what is pending before it starts.
         async with ctx.session.begin_nested():
@@ -299,29 +283,89 @@ async def record(ctx: ServiceContext, data: FindingIn) -> LabourFinding:
         if again is None:
             raise
         return again
+    return finding
+
+
+async def _open_case(
+    ctx: ServiceContext, finding: LabourFinding, employer: Employer, child: Child, data: FindingIn
+) -> tuple[DropoutCase, bool]:
+    """A child on the register under the age limit: open (or join) the case, and put the
+    finding on its timeline."""
+    case, opened = await cases.open_or_join(
+        ctx,
+        child,
+        data.absent_since or data.found_on,
+        f"童工查处：{employer.name}，{finding.work}",
+        {"finding_id": finding.id, "source": "child_labour_finding"},
+    )
+    finding.case_id = case.id
+    cases.case_event(
+        ctx,
+        case,
+        "labour_finding",
+        f"{employer.name}：{finding.work}",
+        {
+            "finding_id": finding.id,
+            "employer_id": employer.id,
+            "found_on": data.found_on.isoformat(),
+        },
+    )
+    return case, opened
+
+
+async def record(ctx: ServiceContext, data: FindingIn) -> LabourFinding:
+    """Record a finding; open or join the child's case and create each agency's task."""
+    # The employer and the caller's right over it first, then the input.
+    employer = await visible_employer(ctx, data.employer_id)
+    ctx.authz.require(ctx.principal, OBJ, "write", employer.scope_path)
+    today = local_date(ctx.clock.now())
+    _check(data, today)
+    key = data.idempotency_key.strip()
+    digest = data.digest()
+    replay = await _replay(ctx, key, digest)
+    if replay is not None:
+        return replay
+
+    rules = rules_for(employer.district_code)
+    inspection: Inspection | None = None
+    if data.inspection_id is not None:
+        inspection = await visible_inspection(ctx, data.inspection_id, lock=True)
+        await ensure_visit(ctx, inspection, employer, data.found_on)
+
+    subject = await _subject(ctx, data)
+    child, age = subject.child, subject.age
+    finding = LabourFinding(
+        inspection_id=inspection.id if inspection else None,
+        employer_id=employer.id,
+        scope_path=employer.scope_path,
+        found_on=data.found_on,
+        child_id=child.id if child else None,
+        child_name=subject.name,
+        national_id=subject.national_id,
+        sex=subject.sex,
+        birth_date=subject.born,
+        age_at_finding=age,
+        under_16=age < rules.age_limit,
+        employed_since=data.employed_since,
+        work=data.work.strip(),
+        hours_per_day=data.hours_per_day,
+        conditions=data.conditions.strip(),
+        hazardous=data.hazardous,
+        evidence=[e.__dict__ for e in data.evidence],
+        recorded_at=ctx.clock.now(),
+        recorded_by=ctx.principal.user_id,
+        recorded_agency_kind=ctx.principal.agency_kind,
+        idempotency_key=key,
+        request_hash=digest,
+    )
+    stored = await _insert_once(ctx, finding, key, digest)
+    if stored is not finding:
+        return stored
 
     case: DropoutCase | None = None
     opened = False
     if finding.under_16 and child is not None:
-        case, opened = await cases.open_or_join(
-            ctx,
-            child,
-            data.absent_since or data.found_on,
-            f"童工查处：{employer.name}，{finding.work}",
-            {"finding_id": finding.id, "source": "child_labour_finding"},
-        )
-        finding.case_id = case.id
-        cases.case_event(
-            ctx,
-            case,
-            "labour_finding",
-            f"{employer.name}：{finding.work}",
-            {
-                "finding_id": finding.id,
-                "employer_id": employer.id,
-                "found_on": data.found_on.isoformat(),
-            },
-        )
+        case, opened = await _open_case(ctx, finding, employer, child, data)
     tasks: list[Task] = []
     if finding.under_16:
         tasks = await _follow_ups(ctx, finding, employer, child, case, rules.on_finding, today)
@@ -432,5 +476,4 @@ async def case_stages(ctx: ServiceContext, case_ids: Sequence[int]) -> list[Case
             select(DropoutCase.id, DropoutCase.stage).where(DropoutCase.id.in_(case_ids))
         )
     ).all()
-    found = {i: s for i, s in rows}
-    return [found.get(i) for i in case_ids]
+    return [None if r is None else r.stage for r in in_order(rows, case_ids, key=lambda r: r.id)]

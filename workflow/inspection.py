@@ -14,6 +14,7 @@ from datetime import date, timedelta
 
 from sqlalchemy import ColumnElement, Select, case, func, select
 
+from authz.errors import Forbidden
 from authz.filters import scope_filter
 from models.employer import Employer
 from models.enums import AgencyKind, InspectionKind, InspectionStatus, JurisdictionLevel, TaskStatus
@@ -23,13 +24,13 @@ from models.reference import Agency, Jurisdiction
 from models.task import Task
 from workflow import audit
 from workflow.calendar import local_date
-from workflow.case import check_version_of
+from workflow.common import check_version, fetch_visible, open_task, rows_by_ids
 from workflow.context import ServiceContext
 from workflow.employer import get_employers, visible_employer
-from workflow.errors import Forbidden, InvalidInput, NotFound, WrongStage
+from workflow.errors import InvalidInput, NotFound, WrongStage
+from workflow.pagination import Page, PageRequest, keyset_page
 
 OBJ = "inspection"
-OPEN = (TaskStatus.OPEN, TaskStatus.CLAIMED)
 
 
 def visible(ctx: ServiceContext) -> ColumnElement[bool]:
@@ -66,34 +67,38 @@ def inspections_query(ctx: ServiceContext, f: InspectionFilter) -> Select[Inspec
     return stmt
 
 
+async def inspections_page(
+    ctx: ServiceContext, f: InspectionFilter, request: PageRequest
+) -> Page[Inspection]:
+    """One page of the inspections the caller may see, newest first
+    (``inspections_query``)."""
+    return await keyset_page(
+        ctx, inspections_query(ctx, f), Inspection.id, request, prefix="inspection", descending=True
+    )
+
+
 async def get_inspections(ctx: ServiceContext, ids: Sequence[int]) -> list[Inspection | None]:
-    rows = (
-        await ctx.session.execute(select(Inspection).where(Inspection.id.in_(ids), visible(ctx)))
-    ).scalars()
-    found = {i.id: i for i in rows}
-    return [found.get(i) for i in ids]
+    return await rows_by_ids(ctx, select(Inspection).where(visible(ctx)), Inspection.id, ids)
 
 
 async def visible_inspection(
     ctx: ServiceContext, inspection_id: int, *, lock: bool = False
 ) -> Inspection:
-    stmt = select(Inspection).where(Inspection.id == inspection_id)
-    if lock:
-        stmt = stmt.with_for_update().execution_options(populate_existing=True)
-    found = (await ctx.session.execute(stmt)).scalar_one_or_none()
-    if found is None or not ctx.authz.allowed(ctx.principal, OBJ, "read", found.scope_path):
-        raise NotFound("no such inspection", field="inspectionId")
-    return found
+    return await fetch_visible(
+        ctx,
+        Inspection,
+        inspection_id,
+        visible=lambda i: ctx.authz.allowed(ctx.principal, OBJ, "read", i.scope_path),
+        lock=lock,
+        not_found="no such inspection",
+        field="inspectionId",
+    )
 
 
 async def campaigns_of(ctx: ServiceContext, ids: Sequence[int]) -> list[Campaign | None]:
     """Campaigns the caller may see: the inspection policy over the campaign's district."""
     visible_campaign = scope_filter(ctx.authz, ctx.principal, OBJ, "read", Campaign.scope_path)
-    rows = (
-        await ctx.session.execute(select(Campaign).where(Campaign.id.in_(ids), visible_campaign))
-    ).scalars()
-    found = {c.id: c for c in rows}
-    return [found.get(i) for i in ids]
+    return await rows_by_ids(ctx, select(Campaign).where(visible_campaign), Campaign.id, ids)
 
 
 async def participants_of(
@@ -160,7 +165,7 @@ async def progress_of(ctx: ServiceContext, ids: Sequence[int]) -> list[list[Agen
     """Per inspection, per agency: tasks open, done, overdue, and the nearest due date. One
     grouped statement for all inspections; counts reveal no child to any reader."""
     today = local_date(ctx.clock.now())
-    is_open = Task.status.in_(OPEN)
+    is_open = open_task()
     rows = (
         await ctx.session.execute(
             select(
@@ -255,40 +260,36 @@ class ParticipantIn:
     officer_name: str = ""
 
 
-async def plan(
-    ctx: ServiceContext,
-    *,
-    kind: InspectionKind,
-    title: str,
-    planned_on: date,
-    employer_ids: Sequence[int],
-    participants: Sequence[ParticipantIn] = (),
-    campaign_id: int | None = None,
-    township_code: str | None = None,
-) -> Inspection:
-    """Plan an inspection: its employers and the agencies joining the lead."""
-    agency_id, jurisdiction = _lead(ctx)
-    district = await _district(ctx, jurisdiction)
-    # The right over the district first, then the township named in the input.
-    ctx.authz.require(ctx.principal, OBJ, "write", district.path)
-    scope = district.path
-    if township_code is not None:
-        township = await ctx.session.get(Jurisdiction, township_code)
-        if township is None or township.parent_code != district.code:
-            raise InvalidInput("not a township of the lead's district", field="townshipCode")
-        scope = township.path
-        ctx.authz.require(ctx.principal, OBJ, "write", scope)
-    if not title.strip() or len(title.strip()) > 200:
-        raise InvalidInput("an inspection has a title of 1 to 200 characters", field="title")
-    today = local_date(ctx.clock.now())
-    if planned_on < today - timedelta(days=30):
-        raise InvalidInput("an inspection is planned at most 30 days back", field="plannedOn")
-    if campaign_id is not None:
-        campaign = await ctx.session.get(Campaign, campaign_id)
-        if campaign is None or campaign.district_code != district.code:
-            raise NotFound("no such campaign", field="campaignId")
-        if not campaign.starts_on <= planned_on <= campaign.ends_on:
-            raise InvalidInput("the date is outside the campaign's period", field="plannedOn")
+async def _plan_scope(
+    ctx: ServiceContext, district: Jurisdiction, township_code: str | None
+) -> str:
+    """The inspection's area: the district, or a township of it the caller may write in."""
+    if township_code is None:
+        return district.path
+    township = await ctx.session.get(Jurisdiction, township_code)
+    if township is None or township.parent_code != district.code:
+        raise InvalidInput("not a township of the lead's district", field="townshipCode")
+    ctx.authz.require(ctx.principal, OBJ, "write", township.path)
+    return township.path
+
+
+async def _check_campaign(
+    ctx: ServiceContext, campaign_id: int | None, district: Jurisdiction, planned_on: date
+) -> None:
+    """A campaign named must be the district's, and the date within its period."""
+    if campaign_id is None:
+        return
+    campaign = await ctx.session.get(Campaign, campaign_id)
+    if campaign is None or campaign.district_code != district.code:
+        raise NotFound("no such campaign", field="campaignId")
+    if not campaign.starts_on <= planned_on <= campaign.ends_on:
+        raise InvalidInput("the date is outside the campaign's period", field="plannedOn")
+
+
+async def _employers_in(
+    ctx: ServiceContext, employer_ids: Sequence[int], scope: str
+) -> list[Employer]:
+    """The employers to visit: each listed once, visible, and inside the area."""
     if len(set(employer_ids)) != len(employer_ids):
         raise InvalidInput("an employer is listed twice", field="employerIds")
     if len(employer_ids) > 200:
@@ -300,21 +301,17 @@ async def plan(
     for e in employers:
         if not (e.scope_path == scope or e.scope_path.startswith(scope + "/")):
             raise InvalidInput(f"{e.name} is outside the inspection's area", field="employerIds")
-    inspection = Inspection(
-        campaign_id=campaign_id,
-        kind=kind,
-        status=InspectionStatus.PLANNED,
-        title=title.strip(),
-        lead_agency_id=agency_id,
-        district_code=district.code,
-        scope_path=scope,
-        planned_on=planned_on,
-        created_at=ctx.clock.now(),
-        created_by=ctx.principal.user_id,
-        updated_at=ctx.clock.now(),
-    )
-    ctx.session.add(inspection)
-    await ctx.session.flush()
+    return employers
+
+
+async def _participants(
+    ctx: ServiceContext,
+    inspection: Inspection,
+    agency_id: int,
+    district: Jurisdiction,
+    participants: Sequence[ParticipantIn],
+) -> list[InspectionParticipant]:
+    """The lead's officer, then each agency of the district joining, each listed once."""
     seen: set[tuple[int, str]] = set()
     rows = [
         InspectionParticipant(
@@ -345,6 +342,49 @@ async def plan(
                 officer_name=p.officer_name.strip()[:64],
             )
         )
+    return rows
+
+
+async def plan(
+    ctx: ServiceContext,
+    *,
+    kind: InspectionKind,
+    title: str,
+    planned_on: date,
+    employer_ids: Sequence[int],
+    participants: Sequence[ParticipantIn] = (),
+    campaign_id: int | None = None,
+    township_code: str | None = None,
+) -> Inspection:
+    """Plan an inspection: its employers and the agencies joining the lead."""
+    agency_id, jurisdiction = _lead(ctx)
+    district = await _district(ctx, jurisdiction)
+    # The right over the district first, then the township named in the input.
+    ctx.authz.require(ctx.principal, OBJ, "write", district.path)
+    scope = await _plan_scope(ctx, district, township_code)
+    if not title.strip() or len(title.strip()) > 200:
+        raise InvalidInput("an inspection has a title of 1 to 200 characters", field="title")
+    today = local_date(ctx.clock.now())
+    if planned_on < today - timedelta(days=30):
+        raise InvalidInput("an inspection is planned at most 30 days back", field="plannedOn")
+    await _check_campaign(ctx, campaign_id, district, planned_on)
+    employers = await _employers_in(ctx, employer_ids, scope)
+    inspection = Inspection(
+        campaign_id=campaign_id,
+        kind=kind,
+        status=InspectionStatus.PLANNED,
+        title=title.strip(),
+        lead_agency_id=agency_id,
+        district_code=district.code,
+        scope_path=scope,
+        planned_on=planned_on,
+        created_at=ctx.clock.now(),
+        created_by=ctx.principal.user_id,
+        updated_at=ctx.clock.now(),
+    )
+    ctx.session.add(inspection)
+    await ctx.session.flush()
+    rows = await _participants(ctx, inspection, agency_id, district, participants)
     ctx.session.add_all(rows)
     ctx.session.add_all(
         InspectionVisit(inspection_id=inspection.id, employer_id=e.id) for e in employers
@@ -371,7 +411,7 @@ async def _changing(
 ) -> Inspection:
     inspection = await visible_inspection(ctx, inspection_id, lock=True)
     ctx.authz.require(ctx.principal, OBJ, "write", inspection.scope_path)
-    check_version_of(inspection.version, expected_version, "the inspection")
+    check_version(inspection.version, expected_version, "the inspection")
     return inspection
 
 

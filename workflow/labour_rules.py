@@ -8,15 +8,12 @@ deadline create, and the legal basis of each. A district entry overrides the def
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from functools import cache
-from pathlib import Path
 from typing import Any
 
 from models.enums import AgencyKind, EnforcementKind
-
-DATA = Path(__file__).resolve().parent / "reference_data" / "child_labour.json"
+from workflow.infra import reference_json
 
 
 @dataclass(frozen=True)
@@ -66,7 +63,7 @@ class LabourRules:
 
 @cache
 def _raw() -> dict[str, Any]:
-    data: dict[str, Any] = json.loads(DATA.read_text(encoding="utf-8"))
+    data: dict[str, Any] = reference_json.load("child_labour.json")
     return data
 
 

@@ -7,7 +7,6 @@ ladder, which creates a new version (never an edit in place: running cases keep 
 
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import cache
@@ -23,7 +22,7 @@ from models.reference import Jurisdiction
 from workflow import audit
 from workflow.context import ServiceContext
 from workflow.errors import InvalidInput, NotFound
-from workflow.reference import DATA_DIR
+from workflow.infra import reference_json
 
 DOCUMENT_KINDS = (
     "enrol_notice",
@@ -38,7 +37,7 @@ DOCUMENT_KINDS = (
 
 @cache
 def templates() -> dict[str, dict[str, Any]]:
-    rows: list[dict[str, Any]] = json.loads((DATA_DIR / "ladders.json").read_text(encoding="utf-8"))
+    rows: list[dict[str, Any]] = reference_json.load("ladders.json")
     return {row["code"]: row for row in rows}
 
 

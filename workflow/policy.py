@@ -13,7 +13,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
 from authz.policy import PolicyError, Rule
-from authz.store import bump_version, load_policy
+from authz.store import bump_version, current_version, load_policy
 from models.policy import AuthzRule
 from workflow import audit
 from workflow.context import ServiceContext
@@ -23,6 +23,13 @@ from workflow.errors import Duplicate, InvalidInput, NotFound
 async def list_rules(ctx: ServiceContext) -> Sequence[AuthzRule]:
     ctx.authz.require(ctx.principal, "policy", "read", ctx.principal.agency_scope)
     return (await ctx.session.execute(select(AuthzRule).order_by(AuthzRule.id))).scalars().all()
+
+
+async def policy_version(ctx: ServiceContext) -> int:
+    """The version of the policy in force (bumped with every change; the policy view shows
+    it beside the rules)."""
+    ctx.authz.require(ctx.principal, "policy", "read", ctx.principal.agency_scope)
+    return await current_version(ctx.session)
 
 
 def _reload_after_commit(ctx: ServiceContext) -> None:

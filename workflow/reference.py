@@ -7,24 +7,26 @@ Reads go through the policy like everything else: ``reference``/``read``.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
-from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import Select, select
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import InstrumentedAttribute
 
 from models.enums import AgencyKind, JurisdictionLevel
 from models.reference import Agency, Duty, Jurisdiction
 from workflow.calendar import load_national_schedule
+from workflow.common import rows_by_ids
 from workflow.context import ServiceContext
+from workflow.infra import reference_json
+from workflow.pagination import Page, PageRequest, keyset_page
 
-DATA_DIR = Path(__file__).with_name("reference_data")
+T = TypeVar("T")
 
 
 def _read(name: str) -> list[dict[str, Any]]:
-    data: list[dict[str, Any]] = json.loads((DATA_DIR / name).read_text(encoding="utf-8"))
+    data: list[dict[str, Any]] = reference_json.load(name)
     return data
 
 
@@ -117,35 +119,42 @@ async def children_of(ctx: ServiceContext, codes: Sequence[str]) -> list[list[Ju
 
 async def get_jurisdictions(ctx: ServiceContext, codes: Sequence[str]) -> list[Jurisdiction | None]:
     _require_read(ctx)
-    rows = (
-        await ctx.session.execute(select(Jurisdiction).where(Jurisdiction.code.in_(codes)))
-    ).scalars()
-    found = {j.code: j for j in rows}
-    return [found.get(c) for c in codes]
+    return await rows_by_ids(ctx, select(Jurisdiction), Jurisdiction.code, codes)
 
 
-def agencies_query(
-    ctx: ServiceContext, *, kind: AgencyKind | None = None, jurisdiction_code: str | None = None
-) -> Select[Agency]:
+
+
+def within(stmt: Select[T], code: InstrumentedAttribute[str], jurisdiction_code: str) -> Select[T]:
+    """``stmt`` limited to rows whose jurisdiction (the column ``code``) is
+    ``jurisdiction_code`` or lies below it (a district's townships), by path prefix."""
+    path = select(Jurisdiction.path).where(Jurisdiction.code == jurisdiction_code)
+    return stmt.join(Jurisdiction, Jurisdiction.code == code).where(
+        (Jurisdiction.path == path.scalar_subquery())
+        | Jurisdiction.path.startswith(path.scalar_subquery() + "/", autoescape=False)
+    )
+
+
+async def agencies_page(
+    ctx: ServiceContext,
+    request: PageRequest,
+    *,
+    kind: AgencyKind | None = None,
+    jurisdiction_code: str | None = None,
+) -> Page[Agency]:
+    """One page of the agencies."""
     _require_read(ctx)
     stmt = select(Agency)
     if kind is not None:
         stmt = stmt.where(Agency.kind == kind)
     if jurisdiction_code is not None:
         # An agency "in" a jurisdiction includes those of the townships below it.
-        prefix = select(Jurisdiction.path).where(Jurisdiction.code == jurisdiction_code)
-        stmt = stmt.join(Jurisdiction, Jurisdiction.code == Agency.jurisdiction_code).where(
-            (Jurisdiction.path == prefix.scalar_subquery())
-            | Jurisdiction.path.startswith(prefix.scalar_subquery() + "/", autoescape=False)
-        )
-    return stmt
+        stmt = within(stmt, Agency.jurisdiction_code, jurisdiction_code)
+    return await keyset_page(ctx, stmt, Agency.id, request, prefix="agency")
 
 
 async def get_agencies(ctx: ServiceContext, ids: Sequence[int]) -> list[Agency | None]:
     _require_read(ctx)
-    rows = (await ctx.session.execute(select(Agency).where(Agency.id.in_(ids)))).scalars()
-    found = {a.id: a for a in rows}
-    return [found.get(i) for i in ids]
+    return await rows_by_ids(ctx, select(Agency), Agency.id, ids)
 
 
 async def list_duties(ctx: ServiceContext, agency: AgencyKind | None = None) -> Sequence[Duty]:
@@ -158,6 +167,4 @@ async def list_duties(ctx: ServiceContext, agency: AgencyKind | None = None) -> 
 
 async def get_duties(ctx: ServiceContext, ids: Sequence[int]) -> list[Duty | None]:
     _require_read(ctx)
-    rows = (await ctx.session.execute(select(Duty).where(Duty.id.in_(ids)))).scalars()
-    found = {d.id: d for d in rows}
-    return [found.get(i) for i in ids]
+    return await rows_by_ids(ctx, select(Duty), Duty.id, ids)

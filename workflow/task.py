@@ -7,37 +7,35 @@ supervisors assign and reassign within the agency, anyone with the grant complet
 
 from __future__ import annotations
 
-import base64
-import binascii
-import json
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from enum import StrEnum
 from functools import cache
-from pathlib import Path
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, and_, exists, func, or_, select
+from sqlalchemy import ColumnElement, Select, and_, exists, or_, select
 
 from authz.enforcer import domain_covers
+from authz.errors import Forbidden
 from authz.filters import scope_filter
 from models.base import MAX_INT_KEY
 from models.case import DropoutCase
-from models.child import ChildGroup
 from models.enums import CaseStage, SpecialGroup, TaskStatus
 from models.reference import Agency
 from models.task import Task
 from models.user import User
 from workflow import audit
+from workflow.batch import in_order
 from workflow.calendar import local_date
-from workflow.child import GROUP_FIELD
+from workflow.child import GROUP_FIELD, in_group
+from workflow.common import OPEN_TASK_STATUSES, check_version, fetch_visible, open_task, rows_by_ids
 from workflow.context import ServiceContext
-from workflow.errors import Conflict, Forbidden, InvalidInput, NotFound, WrongStage
-from workflow.events import TaskEvent
-
-LIVE = (TaskStatus.OPEN, TaskStatus.CLAIMED)
-ANSWERS = Path(__file__).resolve().parent / "reference_data" / "task_answers.json"
+from workflow.errors import InvalidInput, WrongStage
+from workflow.infra import reference_json
+from workflow.infra.events import TaskEvent
+from workflow.pagination import Page, PageRequest, decode_cursor, encode_cursor, int_key
+from workflow.pagination import count as count_rows
 
 
 class TaskOrder(StrEnum):
@@ -77,7 +75,7 @@ def queue_query(ctx: ServiceContext, f: TaskFilter) -> Select[Task]:
     if f.status is not None:
         stmt = stmt.where(Task.status == f.status)
     if f.overdue is not None:
-        late = and_(Task.status.in_(LIVE), Task.due_on < today)
+        late = and_(open_task(), Task.due_on < today)
         stmt = stmt.where(late if f.overdue else ~late)
     if f.due_before is not None:
         stmt = stmt.where(Task.due_on <= f.due_before)
@@ -97,8 +95,7 @@ def queue_query(ctx: ServiceContext, f: TaskFilter) -> Select[Task]:
         if guarded is not None:
             case_terms.append(scope_filter(ctx.authz, ctx.principal, guarded.obj, "unmask",
                                            DropoutCase.scope_path, DropoutCase.stage_rank))
-        case_terms.append(exists(select(ChildGroup.child_id).where(
-            ChildGroup.child_id == DropoutCase.child_id, ChildGroup.group == f.special_group)))
+        case_terms.append(in_group(DropoutCase.child_id, f.special_group))
     if case_terms:
         stmt = stmt.where(exists(select(DropoutCase.id).where(
             DropoutCase.id == Task.case_id, *case_terms)))
@@ -106,6 +103,8 @@ def queue_query(ctx: ServiceContext, f: TaskFilter) -> Select[Task]:
 
 
 # --- keyset pagination on (sort value, id) -------------------------------------------------
+
+QUEUE = "task"
 
 _SORT: dict[TaskOrder, tuple[Any, Callable[[Any], Any]]] = {
     TaskOrder.DUE: (Task.due_on, date.fromisoformat),
@@ -119,84 +118,66 @@ def sort_value(task: Task, order: TaskOrder) -> Any:
             TaskOrder.UPDATED: task.updated_at}[order]
 
 
-def encode_cursor(task: Task, order: TaskOrder) -> str:
+def task_cursor(task: Task, order: TaskOrder) -> str:
+    """The queue's cursor after ``task``: in the one cursor format (``workflow/pagination``),
+    the order, the id and the sort value (last: a timestamp holds colons)."""
     value = sort_value(task, order)
-    raw = json.dumps([order.value, value.isoformat() if hasattr(value, "isoformat") else value,
-                      task.id])
-    return base64.urlsafe_b64encode(raw.encode()).decode()
+    text = value.isoformat() if hasattr(value, "isoformat") else value
+    return encode_cursor(QUEUE, order.value, task.id, text)
 
 
 def _decode(cursor: str, order: TaskOrder) -> tuple[Any, int]:
+    kind, key, value = decode_cursor(QUEUE, cursor, parts=3)
+    row_key = int_key(key)
     try:
-        kind, value, key = json.loads(base64.urlsafe_b64decode(cursor.encode()).decode())
         if kind != order.value:
             raise ValueError(kind)
-        sort_key, row_key = _SORT[order][1](value), int(key)
+        sort_key = _SORT[order][1](value)
         # Values the columns cannot hold or compare (an overflowing integer, a time without
         # its offset) would fail in the driver: they are a bad cursor, not a fault.
-        if not -MAX_INT_KEY <= row_key <= MAX_INT_KEY:
-            raise ValueError(key)
         if isinstance(sort_key, int) and not -MAX_INT_KEY <= sort_key <= MAX_INT_KEY:
             raise ValueError(value)
         if isinstance(sort_key, datetime) and sort_key.tzinfo is None:
             raise ValueError(value)
         return sort_key, row_key
-    except (ValueError, TypeError, binascii.Error, json.JSONDecodeError) as exc:
+    except (ValueError, TypeError) as exc:
         raise InvalidInput("the cursor is not valid for this list and order",
                            field="after") from exc
 
 
-@dataclass
-class TaskPage:
-    items: Sequence[Task]
-    cursors: list[str]
-    has_next: bool
-    has_previous: bool
-    total_count: int
-
-
 async def page(
-    ctx: ServiceContext, f: TaskFilter, order: TaskOrder, first: int, after: str | None,
+    ctx: ServiceContext, f: TaskFilter, order: TaskOrder, request: PageRequest,
     *, count: bool = True,
-) -> TaskPage:
+) -> Page[Task]:
     """Ordered by (sort value, id) ascending — priority 1 first, soonest due first; the id
     makes the order total, so a page never repeats or skips a task when others are added."""
+    first = request.limit
     stmt = queue_query(ctx, f)
     column = _SORT[order][0]
-    total = 0
-    if count:
-        total = (await ctx.session.execute(
-            select(func.count()).select_from(stmt.subquery()))).scalar_one()
-    if after is not None:
-        value, key = _decode(after, order)
+    total = await count_rows(ctx, stmt) if count else 0
+    if request.after is not None:
+        value, key = _decode(request.after, order)
         stmt = stmt.where(or_(column > value, and_(column == value, Task.id > key)))
     rows = list((await ctx.session.execute(
         stmt.order_by(column, Task.id).limit(first + 1))).scalars().all())
     has_next = len(rows) > first
     rows = rows[:first]
-    return TaskPage(rows, [encode_cursor(t, order) for t in rows], has_next, after is not None,
-                    total)
+    return Page(rows, [task_cursor(t, order) for t in rows], has_next,
+                request.after is not None, total)
 
 
 async def get_tasks(ctx: ServiceContext, ids: Sequence[int]) -> list[Task | None]:
-    rows = (await ctx.session.execute(select(Task).where(Task.id.in_(ids), visible(ctx))))
-    found = {t.id: t for t in rows.scalars()}
-    return [found.get(i) for i in ids]
+    return await rows_by_ids(ctx, select(Task).where(visible(ctx)), Task.id, ids)
 
 
 # --- changing tasks -----------------------------------------------------------------------
 
 
 async def _task(ctx: ServiceContext, task_id: int, act: str, expected: int | None) -> Task:
-    task = (await ctx.session.execute(
-        select(Task).where(Task.id == task_id, visible(ctx)).with_for_update()
-        .execution_options(populate_existing=True))).scalar_one_or_none()
-    if task is None:
-        raise NotFound("no such task", field="taskId")
+    task = await fetch_visible(ctx, Task, task_id, where=visible(ctx), lock=True,
+                               not_found="no such task", field="taskId")
     ctx.authz.require(ctx.principal, "task", act, task.scope_path)
-    if expected is not None and task.version != expected:
-        raise Conflict(f"the task changed since you read it (version {expected}, now "
-                       f"{task.version})", field="expectedVersion")
+    check_version(task.version, expected, "the task")
     return task
 
 
@@ -219,7 +200,7 @@ async def assign(
 ) -> Task:
     """A supervisor (re)assigns a live task to a member of the agency that holds it."""
     task = await _task(ctx, task_id, "assign", expected_version)
-    if task.status not in LIVE:
+    if task.status not in OPEN_TASK_STATUSES:
         raise WrongStage(f"a {task.status} task cannot be assigned", field="taskId")
     member = (await ctx.session.execute(
         select(User, Agency).join(Agency, Agency.id == User.agency_id)
@@ -246,7 +227,7 @@ async def complete(
     task = await _task(ctx, task_id, "complete", expected_version)
     if not outcome.strip():
         raise InvalidInput("say what was done", field="outcome")
-    if task.status not in LIVE:
+    if task.status not in OPEN_TASK_STATUSES:
         raise WrongStage(f"a {task.status} task cannot be completed", field="taskId")
     if task.status is TaskStatus.CLAIMED and task.assignee_id not in (
         None, ctx.principal.user_id
@@ -274,7 +255,7 @@ async def complete(
 def answers() -> dict[str, frozenset[str]]:
     """Act (``document_issued:<kind>``, ``document_served:<kind>``) → the task kinds it
     answers, from ``reference_data/task_answers.json`` (each pair cites its legal basis)."""
-    raw = json.loads(ANSWERS.read_text(encoding="utf-8"))
+    raw = reference_json.load("task_answers.json")
     by_act: dict[str, set[str]] = {}
     for row in raw["answers"]:
         by_act.setdefault(row["act"], set()).add(row["task_kind"])
@@ -298,7 +279,7 @@ async def close_tasks(
         (
             await ctx.session.execute(
                 select(Task)
-                .where(where, Task.kind.in_(sorted(kinds)), Task.status.in_(LIVE))
+                .where(where, Task.kind.in_(sorted(kinds)), open_task())
                 .order_by(Task.id)
                 .with_for_update()
             )
@@ -362,11 +343,12 @@ async def subjects_of(ctx: ServiceContext, case_ids: Sequence[int]) -> list[Task
         select(DropoutCase.id, DropoutCase.child_id, DropoutCase.scope_path,
                DropoutCase.stage, DropoutCase.school_id)
         .where(DropoutCase.id.in_(case_ids)))).all()
-    found = {r.id: TaskSubject(r.child_id, r.scope_path, r.stage, r.school_id) for r in rows}
-    return [found.get(i) for i in case_ids]
+    subjects = in_order(rows, case_ids, key=lambda r: r.id)
+    return [
+        None if r is None else TaskSubject(r.child_id, r.scope_path, r.stage, r.school_id)
+        for r in subjects
+    ]
 
 
 async def users_by_id(ctx: ServiceContext, ids: Sequence[int]) -> list[User | None]:
-    rows = (await ctx.session.execute(select(User).where(User.id.in_(ids)))).scalars()
-    found = {u.id: u for u in rows}
-    return [found.get(i) for i in ids]
+    return await rows_by_ids(ctx, select(User), User.id, ids)

@@ -17,8 +17,10 @@ from models.enums import AgencyKind
 from models.reference import Agency, Jurisdiction
 from models.user import RoleGrant, User
 from workflow import audit
+from workflow.common import rows_by_ids
 from workflow.context import ServiceContext
 from workflow.errors import Duplicate, InvalidInput, NotFound
+from workflow.pagination import Page, PageRequest, keyset_page
 
 USERNAME = re.compile(r"[A-Za-z0-9._-]{3,64}")
 
@@ -76,6 +78,16 @@ def users_query(ctx: ServiceContext) -> Select[User]:
         colleagues = scope_filter(ctx.authz, p, COLLEAGUE, "read", Agency.scope_path)
         visible = or_(visible, and_(User.agency_id == p.agency_id, colleagues))
     return select(User).join(Agency, Agency.id == User.agency_id).where(visible)
+
+
+async def get_users(ctx: ServiceContext, ids: Sequence[int]) -> list[User | None]:
+    """The users of ``ids`` the caller may see (None for the others), in order."""
+    return await rows_by_ids(ctx, users_query(ctx), User.id, ids)
+
+
+async def users_page(ctx: ServiceContext, request: PageRequest) -> Page[User]:
+    """One page of the users the caller may see (``users_query``)."""
+    return await keyset_page(ctx, users_query(ctx), User.id, request, prefix="user")
 
 
 def may_administer(ctx: ServiceContext, agency: Agency) -> bool:
@@ -238,6 +250,47 @@ async def admin_exists(session: AsyncSession) -> bool:
     return found.first() is not None
 
 
+async def _bootstrap_agency(
+    ctx: ServiceContext,
+    jurisdiction: Jurisdiction,
+    agency_kind: AgencyKind,
+    agency_name: str | None,
+) -> Agency:
+    """The first administrator's agency: the jurisdiction's agency of that kind, or a new
+    one of the name given (audited as ``create_agency``)."""
+    agency = (
+        await ctx.session.execute(
+            select(Agency)
+            .where(Agency.jurisdiction_code == jurisdiction.code, Agency.kind == agency_kind)
+            .order_by(Agency.id)
+            .limit(1)
+        )
+    ).scalar_one_or_none()
+    if agency is None:
+        if not agency_name or not agency_name.strip():
+            raise InvalidInput(
+                f"{jurisdiction.name} has no {agency_kind.value} agency yet: name it "
+                "(e.g. --agency-name 山亭区教育和体育局)",
+                field="agencyName",
+            )
+        agency = Agency(
+            kind=agency_kind,
+            name=agency_name.strip(),
+            jurisdiction_code=jurisdiction.code,
+            scope_path=jurisdiction.path,
+        )
+        ctx.session.add(agency)
+        await ctx.session.flush()
+        audit.record(
+            ctx,
+            "create_agency",
+            "agency",
+            [agency.id],
+            {"kind": agency_kind, "name": agency.name, "jurisdiction": jurisdiction.code},
+        )
+    return agency
+
+
 async def create_first_admin(
     ctx: ServiceContext,
     *,
@@ -273,36 +326,7 @@ async def create_first_admin(
         )
     if (await ctx.session.execute(select(User.id).where(User.username == username))).first():
         raise Duplicate("that username is taken", field="username")
-    agency = (
-        await ctx.session.execute(
-            select(Agency)
-            .where(Agency.jurisdiction_code == jurisdiction.code, Agency.kind == agency_kind)
-            .order_by(Agency.id)
-            .limit(1)
-        )
-    ).scalar_one_or_none()
-    if agency is None:
-        if not agency_name or not agency_name.strip():
-            raise InvalidInput(
-                f"{jurisdiction.name} has no {agency_kind.value} agency yet: name it "
-                "(e.g. --agency-name 山亭区教育和体育局)",
-                field="agencyName",
-            )
-        agency = Agency(
-            kind=agency_kind,
-            name=agency_name.strip(),
-            jurisdiction_code=jurisdiction.code,
-            scope_path=jurisdiction.path,
-        )
-        ctx.session.add(agency)
-        await ctx.session.flush()
-        audit.record(
-            ctx,
-            "create_agency",
-            "agency",
-            [agency.id],
-            {"kind": agency_kind, "name": agency.name, "jurisdiction": jurisdiction.code},
-        )
+    agency = await _bootstrap_agency(ctx, jurisdiction, agency_kind, agency_name)
     now = ctx.clock.now()
     user = User(
         username=username, display_name=display_name.strip(), agency_id=agency.id, created_at=now

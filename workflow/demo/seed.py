@@ -17,19 +17,14 @@ from sqlalchemy import func, insert, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from authz.enforcer import Authorizer
-from models.case import DropoutCase
 from models.child import Child, ChildGroup, Guardian
 from models.enums import (
     AgencyKind,
-    CaseStatus,
-    EnforcementKind,
     EnrolmentStatus,
     GuardianRelation,
-    InspectionKind,
     JurisdictionLevel,
     RegisterType,
     SchoolKind,
-    ServiceMethod,
     Sex,
     SpecialGroup,
 )
@@ -38,12 +33,12 @@ from models.reference import Agency, Jurisdiction
 from models.school import Enrolment, School
 from models.user import RoleGrant, User
 from workflow import case as case_service
-from workflow import uscc
 from workflow.calendar import local_date
 from workflow.clock import FixedClock
 from workflow.context import ServiceContext
-from workflow.demo_data import generate_county
+from workflow.demo.data import DemoCounty, generate_county
 from workflow.engine import tick
+from workflow.jobs import SCHEDULED_JOBS
 from workflow.user import load_principal
 
 DISTRICT = "370406"
@@ -229,13 +224,20 @@ async def seed_demo(
     return totals
 
 
-async def _seed_district(
-    session: AsyncSession, d: DemoDistrict, *, children: int, today: date | None
-) -> dict[str, int]:
-    district = await session.get(Jurisdiction, d.code)
-    if district is None:
-        raise RuntimeError("reference data is missing: run `lianbao migrate` first")
-    townships = list(
+@dataclass
+class _Agencies:
+    """The district's agencies as seeded: by kind, per township, and the one village
+    committee (where a demo user works in a village)."""
+
+    district: dict[AgencyKind, Agency]
+    townships: dict[str, Agency]
+    village: Agency | None
+    home: Jurisdiction
+
+
+async def _townships(session: AsyncSession, d: DemoDistrict) -> list[Jurisdiction]:
+    """The district's first ``d.townships`` townships, by code."""
+    return list(
         (
             await session.execute(
                 select(Jurisdiction)
@@ -247,16 +249,18 @@ async def _seed_district(
             )
         ).scalars()
     )[: d.townships]
-    by_code = {t.code: t for t in townships}
-    townships_arg = [(t.code, t.name) for t in townships]
-    county = (
-        generate_county(townships_arg, district_code=d.code, district_name=d.name,
-                        children=children, seed=int(d.code), today=today)
-        if today
-        else generate_county(townships_arg, district_code=d.code, district_name=d.name,
-                             children=children, seed=int(d.code))
-    )
 
+
+async def _seed_agencies(
+    session: AsyncSession,
+    d: DemoDistrict,
+    district: Jurisdiction,
+    townships: list[Jurisdiction],
+    county: DemoCounty,
+) -> _Agencies:
+    """The district's own agencies, each township's government, and the village committee
+    of the first child's village (LS 14) when a demo user needs it."""
+    by_code = {t.code: t for t in townships}
     agencies: dict[AgencyKind, Agency] = {}
     for kind, name, short in d.agencies:
         agencies[kind] = await _add_agency(session, kind, name, short, district)
@@ -278,7 +282,13 @@ async def _seed_district(
             home,
             unit="village",
         )
+    return _Agencies(agencies, township_agencies, village, home)
 
+
+async def _seed_schools(
+    session: AsyncSession, county: DemoCounty, by_code: dict[str, Jurisdiction]
+) -> dict[str, School]:
+    """Each generated school, with its agency (a unit below its township)."""
     schools: dict[str, School] = {}
     for s in county.schools:
         t = by_code[s.township_code]
@@ -294,12 +304,26 @@ async def _seed_district(
         session.add(school)
         schools[s.key] = school
     await session.flush()
+    return schools
 
+
+async def _seed_children(
+    session: AsyncSession,
+    d: DemoDistrict,
+    county: DemoCounty,
+    schools: dict[str, School],
+    seeded: _Agencies,
+    by_code: dict[str, Jurisdiction],
+) -> tuple[int, int]:
+    """The children (set-based inserts), their guardians, groups and enrolments; returns the
+    numbers of children and guardians."""
     school_scope = {}
     for key, school in schools.items():
         agency_row = await session.get(Agency, school.agency_id)
         assert agency_row is not None
         school_scope[key] = agency_row.scope_path
+    first_child = county.children[0]
+    village = seeded.village
     child_rows = [
         {
             "name": c.name,
@@ -328,6 +352,7 @@ async def _seed_district(
             )
         ).scalars()
     )
+    pairs = list(zip(ids, county.children, strict=True))
     guardians = [
         {
             "child_id": cid,
@@ -335,12 +360,12 @@ async def _seed_district(
             "relation": GuardianRelation(g.relation),
             "phone": g.phone,
         }
-        for cid, c in zip(ids, county.children, strict=True)
+        for cid, c in pairs
         for g in c.guardians
     ]
     groups = [
         {"child_id": cid, "group": SpecialGroup(flag)}
-        for cid, c in zip(ids, county.children, strict=True)
+        for cid, c in pairs
         for flag in sorted(c.flags)
     ]
     enrolments = [
@@ -352,12 +377,24 @@ async def _seed_district(
             "status": EnrolmentStatus.ENROLLED,
             "status_since": date(c.birth_date.year + 6 + (c.birth_date.month > 8), 9, 1),
         }
-        for cid, c in zip(ids, county.children, strict=True)
+        for cid, c in pairs
     ]
     for model, rows in ((Guardian, guardians), (ChildGroup, groups), (Enrolment, enrolments)):
         if rows:
             await session.execute(insert(model), rows)
+    return len(ids), len(guardians)
 
+
+async def _seed_users(
+    session: AsyncSession,
+    d: DemoDistrict,
+    district: Jurisdiction,
+    county: DemoCounty,
+    schools: dict[str, School],
+    seeded: _Agencies,
+    by_code: dict[str, Jurisdiction],
+) -> None:
+    """The district's demo users, each with its roles over its agency's domain."""
     first_school = schools[county.schools[0].key]
     school_agency = await session.get(Agency, first_school.agency_id)
     assert school_agency is not None
@@ -366,12 +403,12 @@ async def _seed_district(
         if u.scope == "school":
             agency, domain_j = school_agency, principal_school_township
         elif u.scope == "township":
-            agency = township_agencies[principal_school_township.code]
+            agency = seeded.townships[principal_school_township.code]
             domain_j = principal_school_township
-        elif u.scope == "village" and village is not None:
-            agency, domain_j = village, home
+        elif u.scope == "village" and seeded.village is not None:
+            agency, domain_j = seeded.village, seeded.home
         else:
-            agency, domain_j = agencies[u.agency_kind], district
+            agency, domain_j = seeded.district[u.agency_kind], district
         user = User(username=u.username, display_name=u.display_name, agency_id=agency.id)
         session.add(user)
         await session.flush()
@@ -385,15 +422,37 @@ async def _seed_district(
                 )
             )
     await session.flush()
+
+
+async def _seed_district(
+    session: AsyncSession, d: DemoDistrict, *, children: int, today: date | None
+) -> dict[str, int]:
+    district = await session.get(Jurisdiction, d.code)
+    if district is None:
+        raise RuntimeError("reference data is missing: run `lianbao migrate` first")
+    townships = await _townships(session, d)
+    by_code = {t.code: t for t in townships}
+    townships_arg = [(t.code, t.name) for t in townships]
+    county = (
+        generate_county(townships_arg, district_code=d.code, district_name=d.name,
+                        children=children, seed=int(d.code), today=today)
+        if today
+        else generate_county(townships_arg, district_code=d.code, district_name=d.name,
+                             children=children, seed=int(d.code))
+    )
+    seeded = await _seed_agencies(session, d, district, townships, county)
+    schools = await _seed_schools(session, county, by_code)
+    n_children, n_guardians = await _seed_children(session, d, county, schools, seeded, by_code)
+    await _seed_users(session, d, district, county, schools, seeded, by_code)
     if d.calendar:
         _add_calendar(session, district.code)
     await session.flush()
     return {
-        "agencies": len(agencies) + len(township_agencies) + (village is not None)
+        "agencies": len(seeded.district) + len(seeded.townships) + (seeded.village is not None)
         + len(schools),
         "schools": len(schools),
-        "children": len(ids),
-        "guardians": len(guardians),
+        "children": n_children,
+        "guardians": n_guardians,
         "users": len(d.users),
     }
 
@@ -456,145 +515,6 @@ async def seed_demo_cases(
             await case_service.report_absence(ctx, child_id=child_id, first_absence=first_absence,
                                               note="演示数据：连续无故缺课")
             opened += 1
-    await tick(session, now)
+    await tick(session, now, SCHEDULED_JOBS)
     await session.flush()
     return opened
-
-
-DEMO_EMPLOYERS = [
-    ("92", "山亭区老张家常菜馆", "北京路18号"),
-    ("91", "枣庄鑫源五金加工有限公司", "工业园区兴业路6号"),
-    ("92", "山亭区阿强汽车修理部", "府前路112号"),
-    ("92", "山亭区花开服装加工坊", "翼云路33号"),
-    ("91", "枣庄顺达物流有限公司", "物流园A区"),
-    ("92", "山亭区金鼎建材经营部", "环城西路9号"),
-]
-
-
-async def seed_demo_labour(session: AsyncSession, authz: Authorizer, now: datetime) -> int:
-    """A child-labour campaign in the demo county, through the same services as the API:
-    employers on the register, an inspection under way that found a pupil working (so a
-    case, each agency's task and a served return order exist), and one planned."""
-    from workflow import employer as employers
-    from workflow import enforcement, finding, inspection
-
-    hr = await load_principal(session, "hr_officer")
-    police = await load_principal(session, "police_officer")
-    if hr is None or police is None:
-        raise RuntimeError("the demo users are missing")
-    clock = FixedClock(now)
-    as_hr = ServiceContext(session, hr, authz, clock, request_id="seed-demo")
-    as_police = ServiceContext(session, police, authz, clock, request_id="seed-demo")
-    today = local_date(now)
-    townships = list(
-        (
-            await session.execute(
-                select(Jurisdiction.code)
-                .where(Jurisdiction.parent_code == DISTRICT)
-                .order_by(Jurisdiction.code)
-            )
-        ).scalars()
-    )
-    registered = []
-    for i, (prefix, name, street) in enumerate(DEMO_EMPLOYERS):
-        registered.append(
-            await employers.register(
-                as_hr,
-                credit_code=uscc.make(prefix, DISTRICT, f"MA{i + 1:07d}"),
-                name=name,
-                address=f"山亭区{street}",
-                township_code=townships[i % len(townships)],
-                legal_representative="（演示）",
-            )
-        )
-    campaign = await inspection.create_campaign(
-        as_hr,
-        name=f"{today.year}年冬季用工专项检查",
-        starts_on=today - timedelta(days=7),
-        ends_on=today + timedelta(days=53),
-    )
-    partners = list(
-        (
-            await session.execute(
-                select(Agency.id).where(
-                    Agency.jurisdiction_code == DISTRICT,
-                    Agency.kind.in_(
-                        [
-                            AgencyKind.POLICE,
-                            AgencyKind.MARKET_SUPERVISION,
-                            AgencyKind.CIVIL_AFFAIRS,
-                        ]
-                    ),
-                )
-            )
-        ).scalars()
-    )
-    joined = [inspection.ParticipantIn(agency_id=a) for a in partners]
-    under_way = await inspection.plan(
-        as_hr,
-        kind=InspectionKind.PLANNED,
-        title="餐饮、加工行业用工检查（第一批）",
-        planned_on=today - timedelta(days=1),
-        employer_ids=[e.id for e in registered[:3]],
-        participants=joined,
-        campaign_id=campaign.id,
-    )
-    await inspection.start(as_hr, inspection_id=under_way.id, expected_version=None)
-    await inspection.plan(
-        as_hr,
-        kind=InspectionKind.PLANNED,
-        title="餐饮、加工行业用工检查（第二批）",
-        planned_on=today + timedelta(days=14),
-        employer_ids=[e.id for e in registered[3:]],
-        participants=joined,
-        campaign_id=campaign.id,
-    )
-    open_cases = select(DropoutCase.child_id).where(DropoutCase.status == CaseStatus.OPEN)
-    # A pupil of 山亭 (the employers are there), not of the second demo district.
-    district_path = (
-        await session.execute(select(Jurisdiction.path).where(Jurisdiction.code == DISTRICT))
-    ).scalar_one()
-    pupil = (
-        await session.execute(
-            select(Child)
-            .where(
-                Child.national_id.is_not(None),
-                Child.scope_path.startswith(district_path),
-                Child.birth_date > date(today.year - 16, today.month, 1),
-                Child.birth_date < date(today.year - 14, today.month, 1),
-                Child.id.not_in(open_cases),
-            )
-            .order_by(Child.id)
-            .limit(1)
-        )
-    ).scalar_one()
-    found = await finding.record(
-        as_police,
-        finding.FindingIn(
-            employer_id=registered[0].id,
-            inspection_id=under_way.id,
-            found_on=today - timedelta(days=1),
-            national_id=pupil.national_id,
-            work="后厨帮工、传菜",
-            hours_per_day=9,
-            employed_since=today - timedelta(days=40),
-            conditions="午晚两班，晚间工作至21时",
-            idempotency_key="seed-demo-finding-1",
-            evidence=(finding.Evidence(kind="photo", description="现场照片（演示）"),),
-        ),
-    )
-    order = await enforcement.issue(
-        as_hr,
-        kind=EnforcementKind.RETURN_ORDER,
-        employer_id=registered[0].id,
-        finding_ids=[found.id],
-    )
-    await enforcement.serve(
-        as_hr,
-        action_id=order.id,
-        served_on=today,
-        method=ServiceMethod.IN_PERSON,
-        served_to="经营者本人",
-    )
-    await session.flush()
-    return len(registered)

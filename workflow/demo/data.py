@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Literal
 
-from workflow.id_number import make
+from workflow.infra.id_number import make
 
 SURNAMES = (
     "王" * 16 + "李" * 15 + "张" * 14 + "刘" * 10 + "陈" * 8 + "杨" * 7 + "赵" * 6 + "黄" * 5

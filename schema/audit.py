@@ -1,0 +1,49 @@
+"""GraphQL type and query for the audit trail (who changed what, when)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+import strawberry
+from strawberry.scalars import JSON
+
+from schema.context import Info
+from schema.enums import AgencyKind
+from workflow import audit
+
+
+@strawberry.type(name="AuditEvent")
+class AuditEventType:
+    occurred_at: datetime
+    actor_username: str
+    actor_agency_kind: AgencyKind | None
+    actor_roles: str
+    operation: str
+    record_type: str
+    record_ids: Any = strawberry.field(graphql_type=JSON)
+    change: Any = strawberry.field(graphql_type=JSON)
+    request_id: str | None
+
+
+@strawberry.type
+class AuditQuery:
+    @strawberry.field(description="The newest audit events (administrators and inspectors).")
+    async def audit_events(
+        self, info: Info, operation: str | None = None, last: int = 50
+    ) -> list[AuditEventType]:
+        rows = await audit.latest(info.context.services, operation=operation, last=last)
+        return [
+            AuditEventType(
+                occurred_at=e.occurred_at,
+                actor_username=e.actor_username,
+                actor_agency_kind=e.actor_agency_kind,
+                actor_roles=e.actor_roles,
+                operation=e.operation,
+                record_type=e.record_type,
+                record_ids=e.record_ids,
+                change=e.change,
+                request_id=e.request_id,
+            )
+            for e in rows
+        ]

@@ -1,0 +1,78 @@
+"""Shaping service results into GraphQL objects, where a result may be absent.
+
+A relation that is not set, a record the caller may not see and a failed mutation all come
+back as None; every resolver maps None to null the same way, so they share one function
+instead of each writing its own null ternary around ``from_model``.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Awaitable, Callable, Iterable, Sequence
+from operator import attrgetter
+from typing import Any, TypeVar
+
+import strawberry
+
+from schema.context import Info
+from workflow.context import ServiceContext
+
+R = TypeVar("R")
+N = TypeVar("N")
+T = TypeVar("T")
+
+
+def maybe(shape: Callable[[R], N], value: R | None) -> N | None:
+    """``shape(value)``, or None when there is no value (``is None``: a falsy row still counts)."""
+    return None if value is None else shape(value)
+
+
+def maybe_each(shape: Callable[[R], N], values: Iterable[R | None]) -> list[N | None]:
+    """``maybe`` over a batch, keeping its order and its gaps (``resolve_nodes`` answers one
+    entry per id asked for, null where the id names nothing the caller may see)."""
+    return [None if v is None else shape(v) for v in values]
+
+
+def fetched_by(
+    fetch: Callable[[ServiceContext, list[int]], Awaitable[Sequence[object | None]]],
+) -> Callable[[type[T]], type[T]]:
+    """Give a Node type its ``resolve_nodes`` (what ``node``/``nodes`` call): ``fetch`` is the
+    service's batched lookup under the policy (one entry per key, None where the caller may
+    not see the record) and the type's ``from_model`` shapes each row. Every integer-keyed Node
+    refetches the same way, so the plumbing is written here once."""
+
+    # Looked up by name at each call, as a call written in the resolver's body would be: a
+    # service function patched in a test (a fault injected) or replaced is the one called.
+    module, name = fetch.__module__, fetch.__name__
+
+    def give(node_type: type[T]) -> type[T]:
+        async def resolve_nodes(
+            cls: Any, *, info: Info, node_ids: Iterable[str], required: bool = False
+        ) -> list[Any]:
+            current = getattr(sys.modules[module], name, fetch)
+            rows = await current(info.context.services, [int(i) for i in node_ids])
+            return maybe_each(cls.from_model, rows)
+
+        # Set after strawberry processed the type: resolve_nodes is a classmethod it looks
+        # up at run time, not a field.
+        setattr(node_type, "resolve_nodes", classmethod(resolve_nodes))  # noqa: B010
+        return node_type
+
+    return give
+
+
+def row_field(path: str, type_: object, **options: Any) -> Any:
+    """A field that answers one attribute of the wrapped model row (``self.row.<path>``):
+    ``stage = row_field("stage", CaseStage)``.
+
+    Types that wrap a row expose most columns unchanged; this keeps each such field one line.
+    The type is the resolver's return annotation (as a written-out method's would be), so the
+    field keeps its place among the type's other resolvers in the SDL. ``options`` are
+    ``strawberry.field``'s (a description, a deprecation)."""
+    get = attrgetter(path)
+
+    def resolve(root: Any) -> Any:
+        return get(root.row)
+
+    resolve.__annotations__["return"] = type_
+    return strawberry.field(resolver=resolve, **options)

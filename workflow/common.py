@@ -1,0 +1,86 @@
+"""What several services share: version checks, the locked-and-authorized fetch, the
+batch of visible rows by id, and the open task set (putting a batch back in the order its
+ids were asked is ``workflow/batch.py``).
+
+Each of these was once written in every feature (a fetch under seven names, "open task"
+three times and inline four more); a feature that needs one imports it from here, never
+another feature's private helper.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Hashable, Sequence
+from typing import TypeVar, cast
+
+from sqlalchemy import ColumnElement, Select, inspect, select
+from sqlalchemy.orm import InstrumentedAttribute
+
+from models.base import Base
+from models.enums import TaskStatus
+from models.task import Task
+from workflow.batch import in_order
+from workflow.context import ServiceContext
+from workflow.errors import Conflict, NotFound
+
+# A task someone still has to do: open for claiming, or claimed and not yet done.
+OPEN_TASK_STATUSES = (TaskStatus.OPEN, TaskStatus.CLAIMED)
+
+
+def open_task() -> ColumnElement[bool]:
+    """The SQL condition for an open task (``OPEN_TASK_STATUSES``)."""
+    return Task.status.in_(OPEN_TASK_STATUSES)
+
+
+M = TypeVar("M", bound=Base)
+R = TypeVar("R")
+K = TypeVar("K", bound=Hashable)
+
+
+def check_version(current: int, expected: int | None, what: str) -> None:
+    """Optimistic concurrency: CONFLICT when the client read an older version."""
+    if expected is not None and current != expected:
+        raise Conflict(
+            f"{what} changed since you read it (version {expected}, now {current})",
+            field="expectedVersion",
+        )
+
+
+async def rows_by_ids(
+    ctx: ServiceContext, stmt: Select[R], key: InstrumentedAttribute[K], ids: Sequence[K]
+) -> list[R | None]:
+    """A DataLoader batch: the rows of ``stmt`` (already filtered to what the caller may see)
+    whose ``key`` is in ``ids``, one entry per id in order, None where none is visible."""
+    rows = (await ctx.session.execute(stmt.where(key.in_(ids)))).scalars()
+    return in_order(rows, ids, key=lambda row: cast(K, getattr(row, key.key)))
+
+
+async def fetch_visible(
+    ctx: ServiceContext,
+    model: type[M],
+    record_id: int,
+    *,
+    visible: Callable[[M], bool] | None = None,
+    where: ColumnElement[bool] | None = None,
+    lock: bool = False,
+    not_found: str,
+    field: str,
+) -> M:
+    """One record by id, NOT_FOUND (never FORBIDDEN) unless the caller may see it.
+
+    Visibility is either a SQL condition (``where``, e.g. the list's scope filter) or a
+    check of the loaded row (``visible``); the caller authorizes its own act afterwards, so
+    that an answer about the act never tells someone without read rights that the record
+    exists. ``lock`` takes the row lock every change takes first (``FOR UPDATE`` on
+    PostgreSQL; SQLite has one writer anyway), so concurrent changes queue in one order
+    instead of deadlocking, and reloads the row so the later change sees the new version.
+    """
+    # The mapped primary key (every model here has a single-column ``id``).
+    stmt = select(model).where(inspect(model).primary_key[0] == record_id)
+    if where is not None:
+        stmt = stmt.where(where)
+    if lock:
+        stmt = stmt.with_for_update().execution_options(populate_existing=True)
+    row = (await ctx.session.execute(stmt)).scalar_one_or_none()
+    if row is None or (visible is not None and not visible(row)):
+        raise NotFound(not_found, field=field)
+    return row

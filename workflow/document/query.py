@@ -1,0 +1,135 @@
+"""Reading legal documents under the policy: the list filter and the batches the GraphQL
+loaders ask for, and the PDF of one document.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from sqlalchemy import ColumnElement, Select, and_, or_, select
+from sqlalchemy.orm import undefer
+
+from authz.enforcer import Authorizer
+from authz.filters import scope_filter
+from authz.principal import Principal
+from models.case import DropoutCase
+from models.document import LegalDocument
+from models.enums import (
+    DocumentStatus,
+)
+from models.reference import Agency
+from workflow.common import rows_by_ids
+from workflow.context import ServiceContext
+from workflow.document.kinds import config
+from workflow.errors import NotFound, WrongStage
+from workflow.pagination import Page, PageRequest, keyset_page
+
+# --- reading ---------------------------------------------------------------------------
+
+
+def visible(authz: Authorizer, principal: Principal) -> ColumnElement[bool]:
+    """The documents this principal may read, per kind, at the case's current stage."""
+    return or_(
+        *(
+            and_(
+                LegalDocument.kind == kind,
+                scope_filter(
+                    authz,
+                    principal,
+                    f"document:{kind}",
+                    "read",
+                    LegalDocument.scope_path,
+                    DropoutCase.stage_rank,
+                ),
+            )
+            for kind in config().kinds
+        )
+    )
+
+
+def documents_query(
+    ctx: ServiceContext,
+    *,
+    case_id: int | None = None,
+    kind: str | None = None,
+    status: DocumentStatus | None = None,
+    issued_by_my_agency: bool = False,
+) -> Select[LegalDocument]:
+    stmt = (
+        select(LegalDocument)
+        .outerjoin(DropoutCase, DropoutCase.id == LegalDocument.case_id)
+        .where(visible(ctx.authz, ctx.principal))
+    )
+    if case_id is not None:
+        stmt = stmt.where(LegalDocument.case_id == case_id)
+    if kind is not None:
+        stmt = stmt.where(LegalDocument.kind == kind)
+    if status is not None:
+        stmt = stmt.where(LegalDocument.status == status)
+    if issued_by_my_agency:
+        stmt = stmt.where(LegalDocument.issuer_agency_id == ctx.principal.agency_id)
+    return stmt
+
+
+async def documents_page(
+    ctx: ServiceContext,
+    request: PageRequest,
+    *,
+    case_id: int | None = None,
+    kind: str | None = None,
+    status: DocumentStatus | None = None,
+    issued_by_my_agency: bool = False,
+) -> Page[LegalDocument]:
+    """One page of the documents the caller may see, newest first (``documents_query``)."""
+    stmt = documents_query(
+        ctx, case_id=case_id, kind=kind, status=status, issued_by_my_agency=issued_by_my_agency
+    )
+    return await keyset_page(
+        ctx, stmt, LegalDocument.id, request, prefix="document", descending=True
+    )
+
+
+async def get_documents(ctx: ServiceContext, ids: Sequence[int]) -> list[LegalDocument | None]:
+    return await rows_by_ids(ctx, documents_query(ctx), LegalDocument.id, ids)
+
+
+async def documents_of_cases(
+    ctx: ServiceContext, case_ids: Sequence[int]
+) -> list[list[LegalDocument]]:
+    """The visible documents of each case, oldest first: one statement for all cases."""
+    rows = (
+        (
+            await ctx.session.execute(
+                documents_query(ctx)
+                .where(LegalDocument.case_id.in_(case_ids))
+                .order_by(LegalDocument.id)
+            )
+        )
+        .scalars()
+        .all()
+    )
+    by_case: dict[int, list[LegalDocument]] = {i: [] for i in case_ids}
+    for d in rows:
+        if d.case_id is not None:
+            by_case[d.case_id].append(d)
+    return [by_case[i] for i in case_ids]
+
+
+async def issuers(ctx: ServiceContext, agency_ids: Sequence[int]) -> list[Agency | None]:
+    return await rows_by_ids(ctx, select(Agency), Agency.id, agency_ids)
+
+
+async def pdf_of(ctx: ServiceContext, document_id: int) -> LegalDocument:
+    """The document with its PDF bytes, if the caller may read it and it was issued."""
+    doc = (
+        await ctx.session.execute(
+            documents_query(ctx)
+            .where(LegalDocument.id == document_id)
+            .options(undefer(LegalDocument.pdf))
+        )
+    ).scalar_one_or_none()
+    if doc is None:
+        raise NotFound("no such document", field="documentId")
+    if doc.pdf is None:
+        raise WrongStage("a draft has no PDF: issue it first", field="documentId")
+    return doc

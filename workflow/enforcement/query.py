@@ -1,0 +1,145 @@
+"""Reading enforcement actions under the policy: the list filter and the batches the
+GraphQL loaders ask for.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import ColumnElement, Select, select
+
+from authz.filters import scope_filter
+from models.enforcement import EnforcementAction, EnforcementFinding
+from models.enums import (
+    EnforcementKind,
+    EnforcementStatus,
+)
+from models.finding import LabourFinding
+from workflow.common import rows_by_ids
+from workflow.context import ServiceContext
+from workflow.pagination import Page, PageRequest, keyset_page
+
+LIVE = (
+    EnforcementStatus.ISSUED,
+    EnforcementStatus.SERVED,
+    EnforcementStatus.COMPLIED,
+    EnforcementStatus.OVERDUE,
+    EnforcementStatus.PAID,
+)
+
+
+DOCUMENT_KIND = {
+    EnforcementKind.RETURN_ORDER: "return_order",
+    EnforcementKind.FINE: "penalty_decision",
+    EnforcementKind.LICENCE_REVOCATION: "licence_revocation",
+}
+
+
+def obj(kind: EnforcementKind) -> str:
+    return f"enforcement:{kind.value}"
+
+
+def visible(ctx: ServiceContext) -> ColumnElement[bool]:
+    return scope_filter(
+        ctx.authz, ctx.principal, "enforcement", "read", EnforcementAction.scope_path
+    )
+
+
+@dataclass(frozen=True)
+class EnforcementFilter:
+    employer_id: int | None = None
+    inspection_id: int | None = None
+    kind: EnforcementKind | None = None
+    status: EnforcementStatus | None = None
+
+
+def actions_query(ctx: ServiceContext, f: EnforcementFilter) -> Select[EnforcementAction]:
+    stmt = select(EnforcementAction).where(visible(ctx))
+    if f.employer_id is not None:
+        stmt = stmt.where(EnforcementAction.employer_id == f.employer_id)
+    if f.inspection_id is not None:
+        stmt = stmt.where(EnforcementAction.inspection_id == f.inspection_id)
+    if f.kind is not None:
+        stmt = stmt.where(EnforcementAction.kind == f.kind)
+    if f.status is not None:
+        stmt = stmt.where(EnforcementAction.status == f.status)
+    return stmt
+
+
+async def actions_page(
+    ctx: ServiceContext, f: EnforcementFilter, request: PageRequest
+) -> Page[EnforcementAction]:
+    """One page of the enforcement actions the caller may see, newest first
+    (``actions_query``)."""
+    return await keyset_page(
+        ctx,
+        actions_query(ctx, f),
+        EnforcementAction.id,
+        request,
+        prefix="enforcement",
+        descending=True,
+    )
+
+
+async def get_actions(ctx: ServiceContext, ids: Sequence[int]) -> list[EnforcementAction | None]:
+    stmt = actions_query(ctx, EnforcementFilter())
+    return await rows_by_ids(ctx, stmt, EnforcementAction.id, ids)
+
+
+async def _by(
+    ctx: ServiceContext, column: Any, keys: Sequence[int], stmt: Select[Any] | None = None
+) -> list[list[EnforcementAction]]:
+    """Visible actions grouped by ``column`` (one statement); ``stmt`` brings the joins."""
+    base = stmt if stmt is not None else actions_query(ctx, EnforcementFilter())
+    rows = (
+        await ctx.session.execute(
+            base.add_columns(column)
+            .where(column.in_(keys))
+            .distinct()
+            .order_by(EnforcementAction.id)
+        )
+    ).all()
+    by: dict[int, list[EnforcementAction]] = {k: [] for k in keys}
+    for action, key in rows:
+        by[key].append(action)
+    return [by[k] for k in keys]
+
+
+async def actions_of_cases(
+    ctx: ServiceContext, case_ids: Sequence[int]
+) -> list[list[EnforcementAction]]:
+    # Through the findings: one order may name two findings of one child.
+    via_findings = (
+        actions_query(ctx, EnforcementFilter())
+        .join(EnforcementFinding, EnforcementFinding.action_id == EnforcementAction.id)
+        .join(LabourFinding, LabourFinding.id == EnforcementFinding.finding_id)
+    )
+    return await _by(ctx, LabourFinding.case_id, case_ids, via_findings)
+
+
+async def actions_of_inspections(
+    ctx: ServiceContext, ids: Sequence[int]
+) -> list[list[EnforcementAction]]:
+    return await _by(ctx, EnforcementAction.inspection_id, ids)
+
+
+async def actions_of_employers(
+    ctx: ServiceContext, ids: Sequence[int]
+) -> list[list[EnforcementAction]]:
+    return await _by(ctx, EnforcementAction.employer_id, ids)
+
+
+async def finding_ids_of(ctx: ServiceContext, action_ids: Sequence[int]) -> list[list[int]]:
+    rows = (
+        await ctx.session.execute(
+            select(EnforcementFinding.action_id, EnforcementFinding.finding_id)
+            .where(EnforcementFinding.action_id.in_(action_ids))
+            .order_by(EnforcementFinding.finding_id)
+        )
+    ).all()
+    by: dict[int, list[int]] = {i: [] for i in action_ids}
+    for action_id, finding_id in rows:
+        by[action_id].append(finding_id)
+    return [by[i] for i in action_ids]

@@ -1,0 +1,9 @@
+"""Infrastructure the services use but that is no service of its own.
+
+- ``events.py``: the task event bus (in-process fan-out, PostgreSQL NOTIFY between processes).
+- ``pdf.py`` and ``templates/documents/``: rendering a document's frozen text to PDF, and the
+  text templates per kind and district.
+- ``id_number.py`` (GB 11643 citizen ID numbers) and ``uscc.py`` (GB 32100 unified social
+  credit codes): pure validators.
+- ``reference_json.py``: reading the rule files in ``workflow/reference_data/``.
+"""

@@ -1,0 +1,18 @@
+"""The scheduled jobs each feature hands the deadline engine.
+
+The engine (``workflow/engine.py``) sits below the features built on it (cases, documents,
+enforcement), so it cannot import their jobs without closing an import circle. Whoever
+starts the engine (``api/app.py``'s background loop, ``lianbao tick``, the demo seeding)
+passes this registry to ``engine.tick``. A new feature with timed work adds its job here.
+"""
+
+from __future__ import annotations
+
+from workflow.enforcement.scheduler import escalate_overdue
+from workflow.engine import ScheduledJob
+
+# Run in this order after the ladders' timed steps and the task reminders of each pass.
+SCHEDULED_JOBS: tuple[ScheduledJob, ...] = (
+    # Served return orders past their deadline become overdue (LS 14, 禁止使用童工规定 第六条).
+    escalate_overdue,
+)

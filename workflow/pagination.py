@@ -1,0 +1,145 @@
+"""The one pagination mechanism: keyset pages in SQL, with one opaque cursor format.
+
+Keyset rather than OFFSET (``WHERE key > cursor ORDER BY key LIMIT n``) so that a page
+boundary does not shift when rows are inserted before it, and so that deep pages cost the
+same as the first. Every list in the API pages here, in the service layer, whatever its
+order: most lists page on the id alone; the task queue pages on (sort value, id).
+
+A cursor is ``base64url("<list>:<part>:<part>…")``: the list's name (a cursor of one list
+is refused by another) and the key of the last row seen. Clients treat it as opaque.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any, Generic, TypeVar
+
+from sqlalchemy import ColumnElement, Select, func, select
+from sqlalchemy.orm import InstrumentedAttribute
+
+from models.base import MAX_INT_KEY
+from workflow.context import ServiceContext
+from workflow.errors import InvalidInput
+
+T = TypeVar("T")
+
+DEFAULT_PAGE = 20
+
+
+@dataclass(frozen=True)
+class PageRequest:
+    """What a client asked for: ``first`` rows after the cursor ``after``, at most ``cap``
+    (the server's page-size limit)."""
+
+    first: int | None
+    after: str | None
+    cap: int
+
+    @property
+    def limit(self) -> int:
+        """The page size, checked against the cap (BAD_INPUT otherwise)."""
+        return check_first(self.first, self.cap)
+
+
+@dataclass
+class Page(Generic[T]):
+    items: Sequence[T]
+    cursors: list[str]
+    has_next: bool
+    has_previous: bool
+    total_count: int
+
+
+def check_first(first: int | None, cap: int) -> int:
+    if first is None:
+        return DEFAULT_PAGE
+    if first < 0:
+        raise InvalidInput("first must not be negative", field="first")
+    if first > cap:
+        raise InvalidInput(f"first may be at most {cap}", field="first")
+    return first
+
+
+def encode_cursor(prefix: str, *parts: object) -> str:
+    """The cursor of list ``prefix`` after the row whose key is ``parts``."""
+    raw = ":".join([prefix, *(str(p) for p in parts)])
+    return base64.urlsafe_b64encode(raw.encode()).decode()
+
+
+def decode_cursor(prefix: str, cursor: str, parts: int = 1) -> list[str]:
+    """The ``parts`` key strings of a cursor of list ``prefix``; BAD_INPUT for any other."""
+    try:
+        raw = base64.urlsafe_b64decode(cursor.encode()).decode()
+    except (ValueError, binascii.Error, UnicodeDecodeError) as exc:
+        raise bad_cursor() from exc
+    kind, _, rest = raw.partition(":")
+    # The last part may hold colons (a timestamp's offset); the others cannot.
+    values = rest.split(":", parts - 1)
+    if kind != prefix or len(values) != parts:
+        raise bad_cursor()
+    return values
+
+
+def decode_key(prefix: str, cursor: str) -> int:
+    """The integer key of a cursor of list ``prefix``."""
+    (raw,) = decode_cursor(prefix, cursor)
+    return int_key(raw)
+
+
+def int_key(raw: str) -> int:
+    """A key as the INTEGER columns hold it: a larger number would overflow in the driver
+    (PostgreSQL), so it is a bad cursor, not a fault."""
+    try:
+        key = int(raw)
+    except ValueError as exc:
+        raise bad_cursor() from exc
+    if not -MAX_INT_KEY <= key <= MAX_INT_KEY:
+        raise bad_cursor()
+    return key
+
+
+def bad_cursor() -> InvalidInput:
+    return InvalidInput("the cursor is not valid for this list", field="after")
+
+
+async def count(ctx: ServiceContext, stmt: Select[Any]) -> int:
+    """How many rows the list holds in all (the connection's ``totalCount``)."""
+    return (
+        await ctx.session.execute(select(func.count()).select_from(stmt.subquery()))
+    ).scalar_one()
+
+
+async def keyset_page(
+    ctx: ServiceContext,
+    stmt: Select[T],
+    key: InstrumentedAttribute[int],
+    request: PageRequest,
+    *,
+    prefix: str,
+    descending: bool = False,
+) -> Page[T]:
+    """One page of ``stmt`` (already filtered by the policy) ordered by the integer ``key``
+    (a model's id)."""
+    limit = request.limit
+    total = await count(ctx, stmt)
+    paged = stmt
+    if request.after is not None:
+        cursor = decode_key(prefix, request.after)
+        after: ColumnElement[bool] = key < cursor if descending else key > cursor
+        paged = paged.where(after)
+    order = key.desc() if descending else key
+    rows: list[Any] = list(
+        (await ctx.session.execute(paged.order_by(order).limit(limit + 1))).scalars().all()
+    )
+    has_next = len(rows) > limit
+    rows = rows[:limit]
+    return Page(
+        items=rows,
+        cursors=[encode_cursor(prefix, getattr(r, key.key)) for r in rows],
+        has_next=has_next,
+        has_previous=request.after is not None,
+        total_count=total,
+    )
