@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from schema.root import build_schema
-from tests.conftest import Api
+from tests.helpers import Api
 from workflow import uscc
 from workflow.demo import DEMO_USERS
 

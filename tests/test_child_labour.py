@@ -21,32 +21,28 @@ from models.child import Child
 from models.enforcement import EnforcementAction
 from models.enums import AgencyKind, CaseStatus, EnforcementKind, EnforcementStatus
 from models.finding import LabourFinding
-from models.reference import Agency
 from models.task import Task
-from tests.conftest import Api, scratch_postgres
+from tests.helpers import (
+    CREDIT_CODE,
+    FINDING,
+    ISSUE,
+    LABOUR_DAY,
+    REGISTER,
+    Api,
+    finding_input,
+    gid,
+    labour_setup,
+    payload_of,
+    scratch_postgres,
+)
 from workflow import employer as employers
-from workflow import engine, finding, labour_rules, uscc
+from workflow import engine, finding, labour_rules
 from workflow.clock import FixedClock
 from workflow.context import ServiceContext
 from workflow.user import load_principal
 
-TODAY = date(2026, 11, 2)
-CODE = uscc.make("92", "370406", "MA3C8Q2X1")
-REGISTER = """mutation($code: String!, $township: String!) { registerEmployer(input: {
-  creditCode: $code, name: "山亭区张记餐馆", address: "山亭区北京路18号", townshipCode: $township,
-  legalRepresentative: "张某"}) { employer { id creditCode kind licenceStatus }
-  userErrors { code field message } } }"""
-PLAN = """mutation($e: [ID!]!, $p: [ParticipantInput!]!) { planInspection(input: {kind: AD_HOC,
-  title: "暑期童工专项巡查", plannedOn: "2026-11-02", employerIds: $e, participants: $p})
-  { inspection { id status version participants { agencyKind } visits { employer { name } } }
-  userErrors { code field message } } }"""
-FINDING = """mutation($in: RecordFindingInput!) { recordFinding(input: $in) { finding { id
-  ageAtFinding under16 onRegister childName { value masked } nationalId { value masked }
-  case { id stage } tasks { kind dueOn } } userErrors { code field message } } }"""
-ISSUE = """mutation($kind: EnforcementKind!, $e: ID!, $f: [ID!]!) { issueEnforcementAction(input:
-  {kind: $kind, employerId: $e, findingIds: $f}) { action { id kind status amount calculation
-  deadlineDays version document { number title body status } }
-  userErrors { code field message } } }"""
+TODAY = LABOUR_DAY  # the day of the inspection
+CODE = CREDIT_CODE  # the employer labour_setup registers
 SERVE = """mutation($a: ID!, $on: Date!) { serveEnforcementAction(input: {actionId: $a,
   servedOn: $on, method: IN_PERSON, servedTo: "张某 本人签收"}) { action { id status dueOn
   servedOn } userErrors { code field message } } }"""
@@ -54,91 +50,6 @@ FINE_TASKS = ("labour_penalty_review", "labour_overdue_fine")
 QUEUE = """{ agencyQueue(first: 50) { edges { node { kind dueOn status } } } }"""
 INSPECTION = """query($id: ID!) { node(id: $id) { ... on Inspection { status findings { id }
   enforcementActions { kind status } progress { agencyKind open done overdue nextDueOn } } } }"""
-
-
-async def _children(sessions: async_sessionmaker[AsyncSession], n: int) -> list[Child]:
-    """Pupils aged 12 to 15 with ID numbers and no open case, in one township."""
-    async with sessions() as s:
-        open_case = select(DropoutCase.child_id).where(DropoutCase.status == CaseStatus.OPEN)
-        rows = (
-            (
-                await s.execute(
-                    select(Child)
-                    .where(
-                        Child.national_id.is_not(None),
-                        Child.birth_date > TODAY.replace(year=TODAY.year - 16),
-                        Child.birth_date < TODAY.replace(year=TODAY.year - 12),
-                        Child.id.not_in(open_case),
-                    )
-                    .order_by(Child.id)
-                    .limit(200)
-                )
-            )
-            .scalars()
-            .all()
-        )
-    by_township: dict[str, list[Child]] = {}
-    for c in rows:
-        by_township.setdefault(c.township_code, []).append(c)
-    return next(v for v in by_township.values() if len(v) >= n)[:n]
-
-
-async def _agency_gid(sessions: async_sessionmaker[AsyncSession], kind: str) -> str:
-    import base64
-
-    async with sessions() as s:
-        agency_id = (
-            (await s.execute(select(Agency.id).where(Agency.kind == kind).order_by(Agency.id)))
-            .scalars()
-            .first()
-        )
-    return base64.b64encode(f"Agency:{agency_id}".encode()).decode()
-
-
-def _payload(data: dict[str, Any]) -> dict[str, Any]:
-    (payload,) = data.values()
-    assert payload["userErrors"] == [], payload["userErrors"]
-    return payload
-
-
-async def _setup(api: Api, sessions: async_sessionmaker[AsyncSession]) -> dict[str, Any]:
-    kids = await _children(sessions, 2)
-    employer = _payload(
-        await api.gql(
-            REGISTER, {"code": CODE, "township": kids[0].township_code}, user="hr_officer"
-        )
-    )["employer"]
-    assert employer["kind"] == "INDIVIDUAL_BUSINESS"
-    participants = [
-        {"agencyId": await _agency_gid(sessions, k), "officerName": name}
-        for k, name in (("police", "赵刚"), ("market_supervision", "吴涛"), ("civil_affairs", ""))
-    ]
-    inspection = _payload(
-        await api.gql(PLAN, {"e": [employer["id"]], "p": participants}, user="hr_officer")
-    )["inspection"]
-    assert {p["agencyKind"] for p in inspection["participants"]} == {
-        "HUMAN_RESOURCES",
-        "POLICE",
-        "MARKET_SUPERVISION",
-        "CIVIL_AFFAIRS",
-    }
-    return {"kids": kids, "employer": employer, "inspection": inspection}
-
-
-def _finding_input(state: dict[str, Any], i: int, key: str, **extra: Any) -> dict[str, Any]:
-    return {
-        "idempotencyKey": key,
-        "employerId": state["employer"]["id"],
-        "inspectionId": state["inspection"]["id"],
-        "foundOn": TODAY.isoformat(),
-        "nationalId": state["kids"][i].national_id,
-        "work": "后厨洗碗、传菜",
-        "hoursPerDay": 10,
-        "employedSince": (TODAY - timedelta(days=45)).isoformat(),
-        "conditions": "夜间工作至22时",
-        "evidence": [{"kind": "photo", "filename": "现场.jpg", "sha256": "a" * 64}],
-        **extra,
-    }
 
 
 async def _queue(api: Api, user: str) -> list[dict[str, Any]]:
@@ -149,13 +60,13 @@ async def _queue(api: Api, user: str) -> list[dict[str, Any]]:
 async def test_inspection_finds_two_children_and_the_penalty_escalates(
     api: Api, sessions: async_sessionmaker[AsyncSession], clock: FixedClock
 ) -> None:
-    state = await _setup(api, sessions)
+    state = await labour_setup(api, sessions)
     findings = []
     for i in range(2):
-        f = _payload(
+        f = payload_of(
             await api.gql(
                 FINDING,
-                {"in": _finding_input(state, i, f"patrol-2026-11-02-{i}")},
+                {"in": finding_input(state, i, f"patrol-2026-11-02-{i}")},
                 user="police_officer",
             )
         )["finding"]
@@ -208,7 +119,7 @@ async def test_inspection_finds_two_children_and_the_penalty_escalates(
     case_view = await api.gql(
         """query($id: ID!) { node(id: $id) { ... on DropoutCase { stage findings { id work
         nationalId { masked } employer { name } } tasks { kind agency } timeline { kind } } } }""",
-        {"id": _gid("DropoutCase", cases[0].id)},
+        {"id": gid("DropoutCase", cases[0].id)},
     )
     node = case_view["node"]
     assert node["findings"][0]["employer"]["name"] == "山亭区张记餐馆"
@@ -216,7 +127,7 @@ async def test_inspection_finds_two_children_and_the_penalty_escalates(
     assert "labour_finding" in {e["kind"] for e in node["timeline"]}
 
     # Human resources orders the children returned: one numbered order naming both.
-    order = _payload(
+    order = payload_of(
         await api.gql(
             ISSUE,
             {
@@ -238,7 +149,7 @@ async def test_inspection_finds_two_children_and_the_penalty_escalates(
     assert [t["status"] for t in hr] == ["DONE", "DONE"]  # issuing the order did them
     hr = [t for t in await _queue(api, "hr_officer") if t["kind"] == "labour_penalty_review"]
     assert [t["status"] for t in hr] == ["OPEN", "OPEN"]  # a return order is no fine
-    served = _payload(
+    served = payload_of(
         await api.gql(SERVE, {"a": order["id"], "on": "2026-11-02"}, user="hr_officer")
     )["action"]
     assert served["dueOn"] == "2026-11-09"
@@ -280,7 +191,7 @@ async def test_inspection_finds_two_children_and_the_penalty_escalates(
     assert refused.json()["errors"][0]["extensions"]["code"] == "FORBIDDEN"
 
     # The fine now counts the ignored deadline at the higher rate (禁止使用童工规定 art. 6).
-    fine = _payload(
+    fine = payload_of(
         await api.gql(
             ISSUE,
             {"kind": "FINE", "e": state["employer"]["id"], "f": [f["id"] for f in findings]},
@@ -301,14 +212,14 @@ async def test_inspection_finds_two_children_and_the_penalty_escalates(
     assert fine["calculation"]["children"][0]["overdue_months"] == 1
     assert "逾期未送回1个月，每月10000元" in fine["document"]["body"]
     assert "罚款人民币40000元" in fine["document"]["body"]
-    revoke = _payload(
+    revoke = payload_of(
         await api.gql(
             ISSUE,
             {"kind": "LICENCE_REVOCATION", "e": state["employer"]["id"], "f": []},
             user="market_officer",
         )
     )["action"]
-    _payload(await api.gql(SERVE, {"a": revoke["id"], "on": "2026-11-10"}, user="market_officer"))
+    payload_of(await api.gql(SERVE, {"a": revoke["id"], "on": "2026-11-10"}, user="market_officer"))
     employer = await api.gql(
         "query($id: ID!) { node(id: $id) { ... on Employer { licenceStatus "
         "enforcementActions { kind status } } } }",
@@ -370,19 +281,13 @@ async def test_inspection_finds_two_children_and_the_penalty_escalates(
     assert refused.json()["errors"][0]["extensions"]["code"] == "FORBIDDEN"
 
 
-def _gid(type_name: str, pk: int) -> str:
-    import base64
-
-    return base64.b64encode(f"{type_name}:{pk}".encode()).decode()
-
-
 async def test_a_retried_finding_is_recorded_once(
     api: Api, sessions: async_sessionmaker[AsyncSession]
 ) -> None:
-    state = await _setup(api, sessions)
-    payload = {"in": _finding_input(state, 0, "retry-key-0001")}
-    first = _payload(await api.gql(FINDING, payload, user="police_officer"))["finding"]
-    again = _payload(await api.gql(FINDING, payload, user="police_officer"))["finding"]
+    state = await labour_setup(api, sessions)
+    payload = {"in": finding_input(state, 0, "retry-key-0001")}
+    first = payload_of(await api.gql(FINDING, payload, user="police_officer"))["finding"]
+    again = payload_of(await api.gql(FINDING, payload, user="police_officer"))["finding"]
     assert again["id"] == first["id"]
     async with sessions() as s:
         count = (await s.execute(select(func.count()).select_from(LabourFinding))).scalar_one()
@@ -392,7 +297,7 @@ async def test_a_retried_finding_is_recorded_once(
             )
         ).scalar_one()
     assert count == 1 and tasks == 4
-    changed = {"in": _finding_input(state, 0, "retry-key-0001", work="搬运")}
+    changed = {"in": finding_input(state, 0, "retry-key-0001", work="搬运")}
     reused = (await api.gql(FINDING, changed, user="police_officer"))["recordFinding"]
     assert reused["userErrors"][0]["code"] == "IDEMPOTENCY_KEY_REUSED"
 
@@ -411,13 +316,13 @@ async def test_bad_codes_are_refused_and_nothing_is_written(
     )
     assert data["registerEmployer"]["userErrors"][0]["code"] == "INVALID_CREDIT_CODE"
 
-    state = await _setup(api, sessions)
+    state = await labour_setup(api, sessions)
     kid = state["kids"][0].national_id
     wrong = kid[:-1] + ("0" if kid[-1] != "0" else "1")
     for number in (wrong, "37040620101301123X", "12345"):
         data = await api.gql(
             FINDING,
-            {"in": _finding_input(state, 0, f"bad-id-{number}", nationalId=number)},
+            {"in": finding_input(state, 0, f"bad-id-{number}", nationalId=number)},
             user="police_officer",
         )
         err = data["recordFinding"]["userErrors"]
@@ -445,12 +350,12 @@ async def test_bad_codes_are_refused_and_nothing_is_written(
 async def test_a_child_not_on_the_register_is_recorded_and_the_township_identifies_them(
     api: Api, sessions: async_sessionmaker[AsyncSession]
 ) -> None:
-    state = await _setup(api, sessions)
-    data = _payload(
+    state = await labour_setup(api, sessions)
+    data = payload_of(
         await api.gql(
             FINDING,
             {
-                "in": _finding_input(
+                "in": finding_input(
                     state, 0, "no-id-child-01", nationalId=None, childName="小李", age=13
                 )
             },
@@ -464,11 +369,11 @@ async def test_a_child_not_on_the_register_is_recorded_and_the_township_identifi
             for t in (await s.execute(select(Task).where(Task.finding_id.is_not(None)))).scalars()
         }
     assert ("township", "labour_enrolment") in kinds
-    older = _payload(
+    older = payload_of(
         await api.gql(
             FINDING,
             {
-                "in": _finding_input(
+                "in": finding_input(
                     state, 0, "no-id-child-02", nationalId=None, childName="小王", age=16
                 )
             },

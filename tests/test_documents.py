@@ -26,8 +26,7 @@ from models.document import LegalDocument
 from models.reference import Agency
 from models.school import Enrolment
 from models.task import Task
-from tests.conftest import Api, scratch_postgres
-from tests.test_cases import report
+from tests.helpers import Api, report, scratch_postgres
 from workflow import engine
 from workflow.calendar import LOCAL
 from workflow.clock import FixedClock

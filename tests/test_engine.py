@@ -19,8 +19,7 @@ from models.case import CaseEvent, DropoutCase
 from models.child import Child
 from models.enums import DayKind
 from models.task import Task
-from tests.conftest import Api, scratch_postgres
-from tests.test_cases import report
+from tests.helpers import Api, report, scratch_postgres
 from workflow import engine, ladder
 from workflow.calendar import LOCAL, SchoolCalendar
 from workflow.clock import FixedClock
