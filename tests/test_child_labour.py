@@ -6,12 +6,10 @@ written."""
 from __future__ import annotations
 
 import asyncio
-import json
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-import pytest
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -19,7 +17,7 @@ from authz.enforcer import Authorizer
 from models.case import DropoutCase
 from models.child import Child
 from models.enforcement import EnforcementAction
-from models.enums import AgencyKind, CaseStatus, EnforcementKind, EnforcementStatus
+from models.enums import CaseStatus, EnforcementStatus
 from models.finding import LabourFinding
 from models.task import Task
 from tests.helpers import (
@@ -36,7 +34,7 @@ from tests.helpers import (
     scratch_postgres,
 )
 from workflow import employer as employers
-from workflow import engine, finding, labour_rules
+from workflow import engine, finding
 from workflow.clock import FixedClock
 from workflow.context import ServiceContext
 from workflow.user import load_principal
@@ -463,65 +461,3 @@ async def test_a_campaign_is_seen_only_by_those_who_see_inspections(api: Api) ->
     assert seen["node"] == {"name": "寒假童工专项检查"}
     unseen = await api.gql(query, {"id": gid}, user="judicial_officer")
     assert unseen["node"] is None
-
-
-def test_fines_go_to_the_labour_department_except_in_genhe() -> None:
-    """禁止使用童工规定 art. 6 gives fines to the labour department (human resources); GH 二(七)
-    gives them to market supervision in 根河 only. Licence revocation stays with market
-    supervision everywhere (art. 6: 工商行政管理部门吊销其营业执照)."""
-    national = labour_rules.rules_for("370406")
-    genhe = labour_rules.rules_for("150785")
-    assert national.action(EnforcementKind.FINE).agency is AgencyKind.HUMAN_RESOURCES
-    assert {(b["source_key"], b["article"]) for b in national.action(EnforcementKind.FINE).basis} \
-        == {("NCL", "6")}
-    assert genhe.action(EnforcementKind.FINE).agency is AgencyKind.MARKET_SUPERVISION
-    assert ("GH", "二(七)") in {
-        (b["source_key"], b["article"]) for b in genhe.action(EnforcementKind.FINE).basis
-    }
-    for rules in (national, genhe, labour_rules.rules_for("640502")):
-        assert rules.action(EnforcementKind.LICENCE_REVOCATION).agency is (
-            AgencyKind.MARKET_SUPERVISION
-        )
-        fining = rules.action(EnforcementKind.FINE).agency.value
-        # Whoever fines gets the tasks a fine completes, on a finding and after an ignored order.
-        for follow_up in (*rules.on_finding, *rules.on_overdue):
-            if "fine" in follow_up.completed_by:
-                assert follow_up.agency == fining, (rules.district_code, follow_up.kind)
-
-
-def _numbers(node: Any, where: str = "") -> list[str]:
-    """Paths of numbers that stand bare, not as {value, basis} (task due days and priorities
-    are scheduling, not rates)."""
-    if isinstance(node, dict):
-        if "value" in node:
-            return []
-        return [
-            p
-            for k, v in node.items()
-            if k not in ("due_days", "priority")
-            for p in _numbers(v, f"{where}.{k}")
-        ]
-    if isinstance(node, list):
-        return [p for i, v in enumerate(node) for p in _numbers(v, f"{where}[{i}]")]
-    return [where] if isinstance(node, int | float) and not isinstance(node, bool) else []
-
-
-def test_every_labour_number_states_its_basis() -> None:
-    """A rate, factor or deadline cites the rule that fixes it or says it is a local setting
-    (the repeat factor and the return deadline: no rule fixes them)."""
-    raw = json.loads(labour_rules.DATA.read_text(encoding="utf-8"))
-    assert _numbers(raw) == []
-    fine = raw["default"]["fine"]
-    assert fine["repeat_multiplier"]["basis"] == labour_rules.LOCAL_SETTING
-    assert fine["unlicensed_multiplier"]["basis"][0]["article"] == "9"
-    assert raw["districts"]["640502"]["return_order"]["deadline_days"] == {
-        "value": 5, "basis": labour_rules.LOCAL_SETTING
-    }
-    docs = (Path(__file__).resolve().parent.parent / "docs" / "child_labour.md").read_text(
-        encoding="utf-8"
-    )
-    assert "local setting" in docs
-    with pytest.raises(ValueError, match="cites no basis"):
-        labour_rules._setting({"value": 3}, "fine.repeat_multiplier")
-    with pytest.raises(ValueError, match="must be"):
-        labour_rules._setting(3, "fine.repeat_multiplier")
