@@ -19,6 +19,10 @@ import pytest
 
 from tests.helpers import IN_CI, ROOT, TEST_SECRET, migrate_and_seed, running, server_env
 
+# Real server processes (or Node.js): seconds each. `make test` runs them; `-m "not slow"`
+# skips them while iterating.
+pytestmark = pytest.mark.slow
+
 GRAPHQL_HTTP_VERSION = "1.23.1"
 CACHE = Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "lianbao"
 

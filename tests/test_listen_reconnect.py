@@ -29,6 +29,10 @@ from tests.helpers import (
     token,
 )
 
+# Real server processes (or Node.js): seconds each. `make test` runs them; `-m "not slow"`
+# skips them while iterating.
+pytestmark = pytest.mark.slow
+
 CHILDREN = "{ children(first: 1) { totalCount } }"
 
 TERMINATE_LISTENERS = """

@@ -25,6 +25,10 @@ from tests.helpers import (
     token,
 )
 
+# Real server processes (or Node.js): seconds each. `make test` runs them; `-m "not slow"`
+# skips them while iterating.
+pytestmark = pytest.mark.slow
+
 POOL = 4  # connections in the server's pool (PostgreSQL's two listeners hold two of them)
 SOCKETS = 6 * POOL  # also more than the default pools (15 on SQLite, 20 on PostgreSQL)
 SMALL_POOL = {

@@ -18,6 +18,10 @@ from tests.helpers import (
     subscribe,
 )
 
+# Real server processes (or Node.js): seconds each. `make test` runs them; `-m "not slow"`
+# skips them while iterating.
+pytestmark = pytest.mark.slow
+
 
 async def _deliveries(publisher: int, listener: int) -> None:
     school = await subscribe(listener, "head_teacher")
