@@ -4,8 +4,8 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test lint typecheck pytest schema clean bench-data bench-cases bench-tick \
-	bench-province bench-load bench-profile
+.PHONY: run test lint typecheck pytest pytest-fast schema clean bench-data bench-cases \
+	bench-tick bench-province bench-load bench-profile
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -29,8 +29,17 @@ lint: $(STAMP)
 typecheck: $(STAMP)
 	$(BIN)/mypy
 
+# Two pytest-xdist workers: most of the suite waits on PostgreSQL, SQLite files and server
+# subprocesses, so on two cores two workers take about a third of the serial wall time
+# (README, "Tests"). Each worker builds its own scratch databases; PYTEST_WORKERS=0 runs serially.
+PYTEST_WORKERS ?= 2
+
 pytest: $(STAMP)
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest -n $(PYTEST_WORKERS)
+
+## The suite without the tests marked slow (server processes, the Node.js audit): for iterating.
+pytest-fast: $(STAMP)
+	$(BIN)/python -m pytest -n $(PYTEST_WORKERS) -m "not slow"
 
 ## Regenerate the checked-in artefacts (schema.graphql, docs/authz.md).
 schema: $(STAMP)

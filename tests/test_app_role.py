@@ -33,7 +33,7 @@ from authz.enforcer import Authorizer
 from authz.policy import default_rules
 from models.faults import sqlstate
 from models.session import create_engine
-from tests.conftest import NOW, TEST_SECRET, _pg_admin, scratch_postgres
+from tests.helpers import NOW, TEST_SECRET, pg_admin, scratch_postgres
 from workflow.clock import FixedClock
 
 
@@ -52,7 +52,7 @@ async def owner_and_app(tmp_path: Path) -> AsyncIterator[tuple[AsyncEngine, Asyn
             finally:
                 await app_engine.dispose()
     finally:
-        await _pg_admin(f"DROP ROLE IF EXISTS {role}")
+        await pg_admin(f"DROP ROLE IF EXISTS {role}")
 
 
 TAMPERING = [

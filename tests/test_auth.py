@@ -16,7 +16,7 @@ from cryptography.hazmat.primitives.asymmetric import ec, rsa
 
 from api.auth import TokenError, TokenVerifier, issue_dev_token
 from api.settings import Settings
-from tests.conftest import TEST_SECRET, Api
+from tests.helpers import TEST_SECRET, Api
 
 ME = "{ me { username agency { name kind } roles { role domain } jurisdiction { code } } }"
 

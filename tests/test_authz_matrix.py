@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from schema.root import build_schema
-from tests.conftest import Api
+from tests.helpers import Api
 from workflow.demo.seed import DEMO_USERS
 from workflow.infra import uscc
 
@@ -47,17 +47,54 @@ async def _ok(api: Api, user: str, query: str, variables: dict[str, Any] | None 
     return value is not None
 
 
+async def _once(api: Api, key: str, make: Callable[[], Awaitable[Any]]) -> Any:
+    """Set-up shared by every user's probe within one test, made on first use.
+
+    A probe's set-up (a case to list, an ID number read to log, a document to count) is
+    there for the probe's query to find something; it need not be made again for each of
+    the demo users, and making it once per test halves the matrix's HTTP round-trips. Each
+    test still starts from the rolled-back demo county (``api`` is per test)."""
+    if key not in api.scratch:
+        api.scratch[key] = await make()
+    return api.scratch[key]
+
+
+async def _target(api: Api, make: Callable[[], Awaitable[Any]]) -> Any:
+    """The object a mutating probe acts on, reused from one user to the next until a user's
+    probe succeeds (``_spent``).
+
+    A refused mutation changes nothing (the whole request rolls back; ``_ok`` accepts only
+    FORBIDDEN or NOT_FOUND), so the next user finds the object exactly as it was prepared and
+    meets the same question; only after an allowed user has changed it is a fresh one made.
+    Most users are refused most operations, so this spares most of the set-up requests."""
+    return await _once(api, "target", make)
+
+
+def _spent(api: Api, ok: bool) -> bool:
+    """After a probe: an allowed user changed the target, so the next user gets a new one."""
+    if ok:
+        api.scratch.pop("target", None)
+    return ok
+
+
 async def _agency_gid(api: Api) -> str:
-    data = await api.gql('{ agencies(kind: POLICE, first: 1) { edges { node { id } } } }')
-    gid: str = data["agencies"]["edges"][0]["node"]["id"]
-    return gid
+    async def lookup() -> str:
+        data = await api.gql('{ agencies(kind: POLICE, first: 1) { edges { node { id } } } }')
+        gid: str = data["agencies"]["edges"][0]["node"]["id"]
+        return gid
+
+    found: str = await _once(api, "police_agency", lookup)
+    return found
 
 
 async def _user_gid(api: Api, username: str) -> str:
-    data = await api.gql("{ users(first: 100) { edges { node { id username } } } }",
-                         user="admin")
-    return next(e["node"]["id"] for e in data["users"]["edges"]
-                if e["node"]["username"] == username)
+    async def lookup() -> dict[str, str]:
+        data = await api.gql("{ users(first: 100) { edges { node { id username } } } }",
+                             user="admin")
+        return {e["node"]["username"]: e["node"]["id"] for e in data["users"]["edges"]}
+
+    users: dict[str, str] = await _once(api, "user_gids", lookup)
+    return users[username]
 
 
 async def probe_create_user(api: Api, user: str) -> bool:
@@ -113,8 +150,8 @@ async def probe_remove_rule(api: Api, user: str) -> bool:
 
 async def probe_access_log(api: Api, user: str) -> bool:
     # Someone reads ID numbers of the principal's pupils first, so there is a log to see.
-    await api.gql("{ children(first: 5) { edges { node { nationalId { value } } } } }",
-                  user="principal")
+    await _once(api, "access_logged", lambda: api.gql(
+        "{ children(first: 5) { edges { node { nationalId { value } } } } }", user="principal"))
     return await _ok(api, user, "{ accessLog(first: 10) { totalCount } }", None,
                      ("accessLog", "totalCount"))
 
@@ -151,13 +188,14 @@ async def fresh_case(api: Api, user: str) -> tuple[str, int]:
 
 
 async def probe_audit(api: Api, user: str) -> bool:
-    await fresh_case(api, "edu_officer")  # a head teacher's report: one audit row
+    # a head teacher's report: one audit row
+    await _once(api, "case", lambda: fresh_case(api, "edu_officer"))
     return await _ok(api, user, "{ auditEvents(last: 5) { operation } }", None,
                      ("auditEvents",))
 
 
 async def probe_cases(api: Api, user: str) -> bool:
-    await fresh_case(api, "edu_officer")
+    await _once(api, "case", lambda: fresh_case(api, "edu_officer"))
     return await _ok(api, user, "{ cases(first: 5) { totalCount } }", None,
                      ("cases", "totalCount"))
 
@@ -170,7 +208,7 @@ async def probe_report(api: Api, user: str) -> bool:
 
 
 def case_probe(mutation: str, field: str, prepare: str | None = None) -> Probe:
-    async def probe(api: Api, user: str) -> bool:
+    async def prepared(api: Api, user: str) -> tuple[str, int]:
         case_id, version = await fresh_case(api, user)
         if prepare is not None:
             await api.gql(prepare, {"case": case_id, "v": version}, user="principal")
@@ -178,10 +216,14 @@ def case_probe(mutation: str, field: str, prepare: str | None = None) -> Probe:
             node = await api.gql("query($id: ID!) { node(id: $id) { ... on DropoutCase"
                                  " { version } } }", {"id": case_id}, user="edu_officer")
             version = node["node"]["version"]
+        return case_id, version
+
+    async def probe(api: Api, user: str) -> bool:
+        case_id, version = await _target(api, lambda: prepared(api, user))
         variables: dict[str, Any] = {"case": case_id}
         if "$v:" in mutation:
             variables["v"] = version
-        return await _ok(api, user, mutation, variables, (field,))
+        return _spent(api, await _ok(api, user, mutation, variables, (field,)))
 
     return probe
 
@@ -222,18 +264,22 @@ async def _school_task(api: Api, user: str) -> tuple[str, int]:
 
 def task_probe(mutation: str, field: str) -> Probe:
     async def probe(api: Api, user: str) -> bool:
-        task_id, version = await _school_task(api, user)
+        task_id, version = await _target(api, lambda: _school_task(api, user))
         variables: dict[str, Any] = {"task": task_id, "v": version}
         if "$member" in mutation:
             variables["member"] = await _user_gid(api, "head_teacher")
-        return await _ok(api, user, mutation, variables, (field,))
+        return _spent(api, await _ok(api, user, mutation, variables, (field,)))
 
     return probe
 
 
-async def probe_queue(api: Api, user: str) -> bool:
+async def _marked_case(api: Api) -> None:
     case_id, version = await fresh_case(api, "edu_officer")
     await api.gql(MARK_AS_PRINCIPAL, {"case": case_id, "v": version}, user="principal")
+
+
+async def probe_queue(api: Api, user: str) -> bool:
+    await _once(api, "marked_case", lambda: _marked_case(api))
     return await _ok(api, user, "{ agencyQueue(first: 5) { totalCount } }", None,
                      ("agencyQueue", "totalCount"))
 
@@ -264,32 +310,44 @@ async def _issued_report(api: Api, user: str, *, issue: bool = True) -> str:
 
 def document_probe(mutation: str, field: str, *, issue: bool = True) -> Probe:
     async def probe(api: Api, user: str) -> bool:
-        doc = await _issued_report(api, user, issue=issue)
-        return await _ok(api, user, mutation, {"d": doc}, (field,))
+        doc = await _target(api, lambda: _issued_report(api, user, issue=issue))
+        return _spent(api, await _ok(api, user, mutation, {"d": doc}, (field,)))
 
     return probe
 
 
-async def probe_served_by_kind(api: Api, user: str) -> bool:
+async def _case_of_issued_report(api: Api, user: str) -> str:
     doc = await _issued_report(api, user)
     node = await api.gql("query($d: ID!) { node(id: $d) { ... on LegalDocument { case { id } }"
                          " } }", {"d": doc}, user="principal")
-    return await _ok(api, user, """mutation($case: ID!) { recordDocumentServed(input:
-        {caseId: $case, documentKind: "dropout_report", servedOn: "2026-11-02",
+    case_id: str = node["node"]["case"]["id"]
+    return case_id
+
+
+async def probe_served_by_kind(api: Api, user: str) -> bool:
+    case_id = await _target(api, lambda: _case_of_issued_report(api, user))
+    return _spent(api, await _ok(api, user, """mutation($case: ID!) { recordDocumentServed(
+        input: {caseId: $case, documentKind: "dropout_report", servedOn: "2026-11-02",
         servedTo: "区教体局"}) { case { id } userErrors { code } } }""",
-                     {"case": node["node"]["case"]["id"]}, ("recordDocumentServed",))
+                                 {"case": case_id}, ("recordDocumentServed",)))
+
+
+async def _marked_case_of(api: Api, user: str) -> str:
+    case_id, version = await fresh_case(api, user)
+    await api.gql(MARK_AS_PRINCIPAL, {"case": case_id, "v": version}, user="principal")
+    return case_id
 
 
 async def probe_draft(api: Api, user: str) -> bool:
     # enrol_notice, from the dropout report on: the bureau and the township draft it
-    case_id, version = await fresh_case(api, user)
-    await api.gql(MARK_AS_PRINCIPAL, {"case": case_id, "v": version}, user="principal")
-    return await _ok(api, user, """mutation($case: ID!) { draftDocument(input: {caseId: $case,
-        kind: "enrol_notice"}) """ + DOC_FIELDS + " }", {"case": case_id}, ("draftDocument",))
+    case_id = await _target(api, lambda: _marked_case_of(api, user))
+    return _spent(api, await _ok(api, user, """mutation($case: ID!) { draftDocument(input:
+        {caseId: $case, kind: "enrol_notice"}) """ + DOC_FIELDS + " }", {"case": case_id},
+                                 ("draftDocument",)))
 
 
 async def probe_documents(api: Api, user: str) -> bool:
-    await _issued_report(api, "edu_officer")
+    await _once(api, "issued_report", lambda: _issued_report(api, "edu_officer"))
     return await _ok(api, user, "{ documents(first: 5) { totalCount } }", None,
                      ("documents", "totalCount"))
 
@@ -370,8 +428,8 @@ SERVE_ACTION = """mutation($a: ID!) { serveEnforcementAction(input: {actionId: $
 
 def action_probe(mutation: str, field: str, kind: str, issuer: str, serve: bool) -> Probe:
     async def probe(api: Api, user: str) -> bool:
-        action = await _action(api, user, kind, issuer, serve)
-        return await _ok(api, user, mutation, {"a": action["id"]}, (field,))
+        action = await _target(api, lambda: _action(api, user, kind, issuer, serve))
+        return _spent(api, await _ok(api, user, mutation, {"a": action["id"]}, (field,)))
 
     return probe
 
@@ -404,20 +462,25 @@ async def _planned(api: Api) -> str:
 
 
 def inspection_probe(mutation: str, field: str, *, started: bool) -> Probe:
-    async def probe(api: Api, user: str) -> bool:
-        labour = await _labour(api)
+    async def prepared(api: Api) -> str:
         inspection = await _planned(api)
         if started:
             await api.gql("mutation($i: ID!) { startInspection(input: {inspectionId: $i}) "
                           "{ inspection { id } } }", {"i": inspection}, user="hr_officer")
-        return await _ok(api, user, mutation, {"i": inspection, "e": labour["employer"]},
-                         (field,))
+        return inspection
+
+    async def probe(api: Api, user: str) -> bool:
+        labour = await _labour(api)
+        inspection = await _target(api, lambda: prepared(api))
+        return _spent(api, await _ok(api, user, mutation,
+                                     {"i": inspection, "e": labour["employer"]}, (field,)))
 
     return probe
 
 
 async def probe_labour_list(api: Api, user: str, query: str, field: str) -> bool:
-    await _action(api, "list", "RETURN_ORDER", "hr_officer", serve=False)
+    await _once(api, "listed_action",
+                lambda: _action(api, "list", "RETURN_ORDER", "hr_officer", serve=False))
     return await _ok(api, user, query, None, (field, "totalCount"))
 
 
@@ -481,10 +544,11 @@ async def _probe_finding(api: Api, user: str) -> bool:
 
 async def _probe_issue(api: Api, user: str) -> bool:
     labour = await _labour(api)
-    finding = await _fresh_finding(api, user)
-    return await _ok(api, user, """mutation($e: ID!, $f: ID!) { issueEnforcementAction(input:
-        {kind: RETURN_ORDER, employerId: $e, findingIds: [$f]}) """ + ENFORCEMENT + " }",
-                     {"e": labour["employer"], "f": finding}, ("issueEnforcementAction",))
+    finding = await _target(api, lambda: _fresh_finding(api, user))
+    return _spent(api, await _ok(api, user, """mutation($e: ID!, $f: ID!) {
+        issueEnforcementAction(input: {kind: RETURN_ORDER, employerId: $e, findingIds: [$f]})
+        """ + ENFORCEMENT + " }", {"e": labour["employer"], "f": finding},
+                                 ("issueEnforcementAction",)))
 
 
 

@@ -15,7 +15,7 @@ from graphql import get_introspection_query
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from authz.enforcer import Authorizer
-from tests.conftest import Api
+from tests.helpers import Api
 from workflow.clock import FixedClock
 from workflow.demo import labour
 

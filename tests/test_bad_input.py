@@ -20,7 +20,7 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from schema.inputs import JSON_SIZE, text_limit
-from tests.conftest import Api
+from tests.helpers import Api
 
 USER = "edu_officer"
 WRITTEN_TABLES = (

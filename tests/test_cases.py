@@ -3,8 +3,7 @@ reopening, conflicts and bad input."""
 
 from __future__ import annotations
 
-import base64
-from datetime import date, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 import pytest
@@ -15,36 +14,11 @@ from strawberry import relay
 from models.audit import AuditEvent
 from models.case import DropoutCase
 from models.school import Enrolment, RegisterEvent
-from tests.conftest import Api
+from tests.helpers import REPORT, Api, gid, pupil_of_principal, report
 from workflow import engine
 from workflow.calendar import LOCAL
 from workflow.clock import FixedClock
 from workflow.jobs import SCHEDULED_JOBS
-
-CASE_FIELDS = """id version stage status firstAbsence stepPosition nextDueOn overdue
-  child { name } timeline { kind fromStage toStage reason actorUsername }
-  tasks { kind agency dueOn status }"""
-REPORT = f"""mutation($child: ID!, $day0: Date!) {{ reportAbsence(input: {{childId: $child,
-  firstAbsence: $day0, note: "连续三天未到校"}}) {{ case {{ {CASE_FIELDS} }}
-  userErrors {{ field code message }} }} }}"""
-
-
-def gid(kind: str, key: int) -> str:
-    return base64.b64encode(f"{kind}:{key}".encode()).decode()
-
-
-async def pupil_of_principal(api: Api) -> str:
-    data = await api.gql("{ children(first: 1) { edges { node { id } } } }", user="principal")
-    child: str = data["children"]["edges"][0]["node"]["id"]
-    return child
-
-
-async def report(api: Api, day0: date, user: str = "head_teacher",
-                 child: str | None = None) -> dict[str, Any]:
-    child = child or await pupil_of_principal(api)
-    data = await api.gql(REPORT, {"child": child, "day0": day0.isoformat()}, user=user)
-    payload: dict[str, Any] = data["reportAbsence"]
-    return payload
 
 
 async def test_report_opens_a_case_on_day0(api: Api, clock: FixedClock) -> None:

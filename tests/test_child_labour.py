@@ -10,7 +10,6 @@ from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-import pytest
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -18,36 +17,31 @@ from authz.enforcer import Authorizer
 from models.case import DropoutCase
 from models.child import Child
 from models.enforcement import EnforcementAction
-from models.enums import AgencyKind, CaseStatus, EnforcementKind, EnforcementStatus
+from models.enums import CaseStatus, EnforcementStatus
 from models.finding import LabourFinding
-from models.reference import Agency
 from models.task import Task
-from tests.conftest import Api, scratch_postgres
+from tests.helpers import (
+    CREDIT_CODE,
+    FINDING,
+    ISSUE,
+    LABOUR_DAY,
+    REGISTER,
+    Api,
+    finding_input,
+    gid,
+    labour_setup,
+    payload_of,
+    scratch_postgres,
+)
 from workflow import employer as employers
-from workflow import engine, finding, labour_rules
+from workflow import engine, finding
 from workflow.clock import FixedClock
 from workflow.context import ServiceContext
-from workflow.infra import reference_json, uscc
 from workflow.jobs import SCHEDULED_JOBS
 from workflow.user import load_principal
 
-TODAY = date(2026, 11, 2)
-CODE = uscc.make("92", "370406", "MA3C8Q2X1")
-REGISTER = """mutation($code: String!, $township: String!) { registerEmployer(input: {
-  creditCode: $code, name: "山亭区张记餐馆", address: "山亭区北京路18号", townshipCode: $township,
-  legalRepresentative: "张某"}) { employer { id creditCode kind licenceStatus }
-  userErrors { code field message } } }"""
-PLAN = """mutation($e: [ID!]!, $p: [ParticipantInput!]!) { planInspection(input: {kind: AD_HOC,
-  title: "暑期童工专项巡查", plannedOn: "2026-11-02", employerIds: $e, participants: $p})
-  { inspection { id status version participants { agencyKind } visits { employer { name } } }
-  userErrors { code field message } } }"""
-FINDING = """mutation($in: RecordFindingInput!) { recordFinding(input: $in) { finding { id
-  ageAtFinding under16 onRegister childName { value masked } nationalId { value masked }
-  case { id stage } tasks { kind dueOn } } userErrors { code field message } } }"""
-ISSUE = """mutation($kind: EnforcementKind!, $e: ID!, $f: [ID!]!) { issueEnforcementAction(input:
-  {kind: $kind, employerId: $e, findingIds: $f}) { action { id kind status amount calculation
-  deadlineDays version document { number title body status } }
-  userErrors { code field message } } }"""
+TODAY = LABOUR_DAY  # the day of the inspection
+CODE = CREDIT_CODE  # the employer labour_setup registers
 SERVE = """mutation($a: ID!, $on: Date!) { serveEnforcementAction(input: {actionId: $a,
   servedOn: $on, method: IN_PERSON, servedTo: "张某 本人签收"}) { action { id status dueOn
   servedOn } userErrors { code field message } } }"""
@@ -55,91 +49,6 @@ FINE_TASKS = ("labour_penalty_review", "labour_overdue_fine")
 QUEUE = """{ agencyQueue(first: 50) { edges { node { kind dueOn status } } } }"""
 INSPECTION = """query($id: ID!) { node(id: $id) { ... on Inspection { status findings { id }
   enforcementActions { kind status } progress { agencyKind open done overdue nextDueOn } } } }"""
-
-
-async def _children(sessions: async_sessionmaker[AsyncSession], n: int) -> list[Child]:
-    """Pupils aged 12 to 15 with ID numbers and no open case, in one township."""
-    async with sessions() as s:
-        open_case = select(DropoutCase.child_id).where(DropoutCase.status == CaseStatus.OPEN)
-        rows = (
-            (
-                await s.execute(
-                    select(Child)
-                    .where(
-                        Child.national_id.is_not(None),
-                        Child.birth_date > TODAY.replace(year=TODAY.year - 16),
-                        Child.birth_date < TODAY.replace(year=TODAY.year - 12),
-                        Child.id.not_in(open_case),
-                    )
-                    .order_by(Child.id)
-                    .limit(200)
-                )
-            )
-            .scalars()
-            .all()
-        )
-    by_township: dict[str, list[Child]] = {}
-    for c in rows:
-        by_township.setdefault(c.township_code, []).append(c)
-    return next(v for v in by_township.values() if len(v) >= n)[:n]
-
-
-async def _agency_gid(sessions: async_sessionmaker[AsyncSession], kind: str) -> str:
-    import base64
-
-    async with sessions() as s:
-        agency_id = (
-            (await s.execute(select(Agency.id).where(Agency.kind == kind).order_by(Agency.id)))
-            .scalars()
-            .first()
-        )
-    return base64.b64encode(f"Agency:{agency_id}".encode()).decode()
-
-
-def _payload(data: dict[str, Any]) -> dict[str, Any]:
-    (payload,) = data.values()
-    assert payload["userErrors"] == [], payload["userErrors"]
-    return payload
-
-
-async def _setup(api: Api, sessions: async_sessionmaker[AsyncSession]) -> dict[str, Any]:
-    kids = await _children(sessions, 2)
-    employer = _payload(
-        await api.gql(
-            REGISTER, {"code": CODE, "township": kids[0].township_code}, user="hr_officer"
-        )
-    )["employer"]
-    assert employer["kind"] == "INDIVIDUAL_BUSINESS"
-    participants = [
-        {"agencyId": await _agency_gid(sessions, k), "officerName": name}
-        for k, name in (("police", "赵刚"), ("market_supervision", "吴涛"), ("civil_affairs", ""))
-    ]
-    inspection = _payload(
-        await api.gql(PLAN, {"e": [employer["id"]], "p": participants}, user="hr_officer")
-    )["inspection"]
-    assert {p["agencyKind"] for p in inspection["participants"]} == {
-        "HUMAN_RESOURCES",
-        "POLICE",
-        "MARKET_SUPERVISION",
-        "CIVIL_AFFAIRS",
-    }
-    return {"kids": kids, "employer": employer, "inspection": inspection}
-
-
-def _finding_input(state: dict[str, Any], i: int, key: str, **extra: Any) -> dict[str, Any]:
-    return {
-        "idempotencyKey": key,
-        "employerId": state["employer"]["id"],
-        "inspectionId": state["inspection"]["id"],
-        "foundOn": TODAY.isoformat(),
-        "nationalId": state["kids"][i].national_id,
-        "work": "后厨洗碗、传菜",
-        "hoursPerDay": 10,
-        "employedSince": (TODAY - timedelta(days=45)).isoformat(),
-        "conditions": "夜间工作至22时",
-        "evidence": [{"kind": "photo", "filename": "现场.jpg", "sha256": "a" * 64}],
-        **extra,
-    }
 
 
 async def _queue(api: Api, user: str) -> list[dict[str, Any]]:
@@ -150,13 +59,13 @@ async def _queue(api: Api, user: str) -> list[dict[str, Any]]:
 async def test_inspection_finds_two_children_and_the_penalty_escalates(
     api: Api, sessions: async_sessionmaker[AsyncSession], clock: FixedClock
 ) -> None:
-    state = await _setup(api, sessions)
+    state = await labour_setup(api, sessions)
     findings = []
     for i in range(2):
-        f = _payload(
+        f = payload_of(
             await api.gql(
                 FINDING,
-                {"in": _finding_input(state, i, f"patrol-2026-11-02-{i}")},
+                {"in": finding_input(state, i, f"patrol-2026-11-02-{i}")},
                 user="police_officer",
             )
         )["finding"]
@@ -209,7 +118,7 @@ async def test_inspection_finds_two_children_and_the_penalty_escalates(
     case_view = await api.gql(
         """query($id: ID!) { node(id: $id) { ... on DropoutCase { stage findings { id work
         nationalId { masked } employer { name } } tasks { kind agency } timeline { kind } } } }""",
-        {"id": _gid("DropoutCase", cases[0].id)},
+        {"id": gid("DropoutCase", cases[0].id)},
     )
     node = case_view["node"]
     assert node["findings"][0]["employer"]["name"] == "山亭区张记餐馆"
@@ -217,7 +126,7 @@ async def test_inspection_finds_two_children_and_the_penalty_escalates(
     assert "labour_finding" in {e["kind"] for e in node["timeline"]}
 
     # Human resources orders the children returned: one numbered order naming both.
-    order = _payload(
+    order = payload_of(
         await api.gql(
             ISSUE,
             {
@@ -239,7 +148,7 @@ async def test_inspection_finds_two_children_and_the_penalty_escalates(
     assert [t["status"] for t in hr] == ["DONE", "DONE"]  # issuing the order did them
     hr = [t for t in await _queue(api, "hr_officer") if t["kind"] == "labour_penalty_review"]
     assert [t["status"] for t in hr] == ["OPEN", "OPEN"]  # a return order is no fine
-    served = _payload(
+    served = payload_of(
         await api.gql(SERVE, {"a": order["id"], "on": "2026-11-02"}, user="hr_officer")
     )["action"]
     assert served["dueOn"] == "2026-11-09"
@@ -281,7 +190,7 @@ async def test_inspection_finds_two_children_and_the_penalty_escalates(
     assert refused.json()["errors"][0]["extensions"]["code"] == "FORBIDDEN"
 
     # The fine now counts the ignored deadline at the higher rate (禁止使用童工规定 art. 6).
-    fine = _payload(
+    fine = payload_of(
         await api.gql(
             ISSUE,
             {"kind": "FINE", "e": state["employer"]["id"], "f": [f["id"] for f in findings]},
@@ -302,14 +211,14 @@ async def test_inspection_finds_two_children_and_the_penalty_escalates(
     assert fine["calculation"]["children"][0]["overdue_months"] == 1
     assert "逾期未送回1个月，每月10000元" in fine["document"]["body"]
     assert "罚款人民币40000元" in fine["document"]["body"]
-    revoke = _payload(
+    revoke = payload_of(
         await api.gql(
             ISSUE,
             {"kind": "LICENCE_REVOCATION", "e": state["employer"]["id"], "f": []},
             user="market_officer",
         )
     )["action"]
-    _payload(await api.gql(SERVE, {"a": revoke["id"], "on": "2026-11-10"}, user="market_officer"))
+    payload_of(await api.gql(SERVE, {"a": revoke["id"], "on": "2026-11-10"}, user="market_officer"))
     employer = await api.gql(
         "query($id: ID!) { node(id: $id) { ... on Employer { licenceStatus "
         "enforcementActions { kind status } } } }",
@@ -371,19 +280,13 @@ async def test_inspection_finds_two_children_and_the_penalty_escalates(
     assert refused.json()["errors"][0]["extensions"]["code"] == "FORBIDDEN"
 
 
-def _gid(type_name: str, pk: int) -> str:
-    import base64
-
-    return base64.b64encode(f"{type_name}:{pk}".encode()).decode()
-
-
 async def test_a_retried_finding_is_recorded_once(
     api: Api, sessions: async_sessionmaker[AsyncSession]
 ) -> None:
-    state = await _setup(api, sessions)
-    payload = {"in": _finding_input(state, 0, "retry-key-0001")}
-    first = _payload(await api.gql(FINDING, payload, user="police_officer"))["finding"]
-    again = _payload(await api.gql(FINDING, payload, user="police_officer"))["finding"]
+    state = await labour_setup(api, sessions)
+    payload = {"in": finding_input(state, 0, "retry-key-0001")}
+    first = payload_of(await api.gql(FINDING, payload, user="police_officer"))["finding"]
+    again = payload_of(await api.gql(FINDING, payload, user="police_officer"))["finding"]
     assert again["id"] == first["id"]
     async with sessions() as s:
         count = (await s.execute(select(func.count()).select_from(LabourFinding))).scalar_one()
@@ -393,7 +296,7 @@ async def test_a_retried_finding_is_recorded_once(
             )
         ).scalar_one()
     assert count == 1 and tasks == 4
-    changed = {"in": _finding_input(state, 0, "retry-key-0001", work="搬运")}
+    changed = {"in": finding_input(state, 0, "retry-key-0001", work="搬运")}
     reused = (await api.gql(FINDING, changed, user="police_officer"))["recordFinding"]
     assert reused["userErrors"][0]["code"] == "IDEMPOTENCY_KEY_REUSED"
 
@@ -412,13 +315,13 @@ async def test_bad_codes_are_refused_and_nothing_is_written(
     )
     assert data["registerEmployer"]["userErrors"][0]["code"] == "INVALID_CREDIT_CODE"
 
-    state = await _setup(api, sessions)
+    state = await labour_setup(api, sessions)
     kid = state["kids"][0].national_id
     wrong = kid[:-1] + ("0" if kid[-1] != "0" else "1")
     for number in (wrong, "37040620101301123X", "12345"):
         data = await api.gql(
             FINDING,
-            {"in": _finding_input(state, 0, f"bad-id-{number}", nationalId=number)},
+            {"in": finding_input(state, 0, f"bad-id-{number}", nationalId=number)},
             user="police_officer",
         )
         err = data["recordFinding"]["userErrors"]
@@ -446,12 +349,12 @@ async def test_bad_codes_are_refused_and_nothing_is_written(
 async def test_a_child_not_on_the_register_is_recorded_and_the_township_identifies_them(
     api: Api, sessions: async_sessionmaker[AsyncSession]
 ) -> None:
-    state = await _setup(api, sessions)
-    data = _payload(
+    state = await labour_setup(api, sessions)
+    data = payload_of(
         await api.gql(
             FINDING,
             {
-                "in": _finding_input(
+                "in": finding_input(
                     state, 0, "no-id-child-01", nationalId=None, childName="小李", age=13
                 )
             },
@@ -465,11 +368,11 @@ async def test_a_child_not_on_the_register_is_recorded_and_the_township_identifi
             for t in (await s.execute(select(Task).where(Task.finding_id.is_not(None)))).scalars()
         }
     assert ("township", "labour_enrolment") in kinds
-    older = _payload(
+    older = payload_of(
         await api.gql(
             FINDING,
             {
-                "in": _finding_input(
+                "in": finding_input(
                     state, 0, "no-id-child-02", nationalId=None, childName="小王", age=16
                 )
             },
@@ -559,65 +462,3 @@ async def test_a_campaign_is_seen_only_by_those_who_see_inspections(api: Api) ->
     assert seen["node"] == {"name": "寒假童工专项检查"}
     unseen = await api.gql(query, {"id": gid}, user="judicial_officer")
     assert unseen["node"] is None
-
-
-def test_fines_go_to_the_labour_department_except_in_genhe() -> None:
-    """禁止使用童工规定 art. 6 gives fines to the labour department (human resources); GH 二(七)
-    gives them to market supervision in 根河 only. Licence revocation stays with market
-    supervision everywhere (art. 6: 工商行政管理部门吊销其营业执照)."""
-    national = labour_rules.rules_for("370406")
-    genhe = labour_rules.rules_for("150785")
-    assert national.action(EnforcementKind.FINE).agency is AgencyKind.HUMAN_RESOURCES
-    assert {(b["source_key"], b["article"]) for b in national.action(EnforcementKind.FINE).basis} \
-        == {("NCL", "6")}
-    assert genhe.action(EnforcementKind.FINE).agency is AgencyKind.MARKET_SUPERVISION
-    assert ("GH", "二(七)") in {
-        (b["source_key"], b["article"]) for b in genhe.action(EnforcementKind.FINE).basis
-    }
-    for rules in (national, genhe, labour_rules.rules_for("640502")):
-        assert rules.action(EnforcementKind.LICENCE_REVOCATION).agency is (
-            AgencyKind.MARKET_SUPERVISION
-        )
-        fining = rules.action(EnforcementKind.FINE).agency.value
-        # Whoever fines gets the tasks a fine completes, on a finding and after an ignored order.
-        for follow_up in (*rules.on_finding, *rules.on_overdue):
-            if "fine" in follow_up.completed_by:
-                assert follow_up.agency == fining, (rules.district_code, follow_up.kind)
-
-
-def _numbers(node: Any, where: str = "") -> list[str]:
-    """Paths of numbers that stand bare, not as {value, basis} (task due days and priorities
-    are scheduling, not rates)."""
-    if isinstance(node, dict):
-        if "value" in node:
-            return []
-        return [
-            p
-            for k, v in node.items()
-            if k not in ("due_days", "priority")
-            for p in _numbers(v, f"{where}.{k}")
-        ]
-    if isinstance(node, list):
-        return [p for i, v in enumerate(node) for p in _numbers(v, f"{where}[{i}]")]
-    return [where] if isinstance(node, int | float) and not isinstance(node, bool) else []
-
-
-def test_every_labour_number_states_its_basis() -> None:
-    """A rate, factor or deadline cites the rule that fixes it or says it is a local setting
-    (the repeat factor and the return deadline: no rule fixes them)."""
-    raw = reference_json.load("child_labour.json")
-    assert _numbers(raw) == []
-    fine = raw["default"]["fine"]
-    assert fine["repeat_multiplier"]["basis"] == labour_rules.LOCAL_SETTING
-    assert fine["unlicensed_multiplier"]["basis"][0]["article"] == "9"
-    assert raw["districts"]["640502"]["return_order"]["deadline_days"] == {
-        "value": 5, "basis": labour_rules.LOCAL_SETTING
-    }
-    docs = (Path(__file__).resolve().parent.parent / "docs" / "child_labour.md").read_text(
-        encoding="utf-8"
-    )
-    assert "local setting" in docs
-    with pytest.raises(ValueError, match="cites no basis"):
-        labour_rules._setting({"value": 3}, "fine.repeat_multiplier")
-    with pytest.raises(ValueError, match="must be"):
-        labour_rules._setting(3, "fine.repeat_multiplier")

@@ -20,7 +20,7 @@ from api.settings import ENV_PREFIX, Settings
 from authz.enforcer import Authorizer
 from authz.policy import default_rules
 from models.session import create_engine
-from tests.conftest import TEST_SECRET, create_empty_database
+from tests.helpers import TEST_SECRET, create_empty_database
 from workflow.user import load_principal
 
 DISTRICT = "370406"

@@ -37,7 +37,7 @@ from authz.policy import default_rules
 from models.audit import AuditEvent
 from models.case import CaseEvent
 from models.faults import classify
-from tests.conftest import NOW, TEST_SECRET, scratch_postgres
+from tests.helpers import NOW, TEST_SECRET, scratch_postgres
 from workflow import case as case_service
 from workflow.case import query as case_query
 from workflow.clock import FixedClock

@@ -16,7 +16,7 @@ from models.enums import AgencyKind, RegisterType, SchoolKind, Sex
 from models.reference import Agency, Jurisdiction
 from models.school import Enrolment, School
 from models.user import RoleGrant, User
-from tests.conftest import Api, Database
+from tests.helpers import Api, Database
 
 YUEQING = "330382"
 

@@ -26,8 +26,7 @@ from models.document import LegalDocument
 from models.reference import Agency
 from models.school import Enrolment
 from models.task import Task
-from tests.conftest import Api, scratch_postgres
-from tests.test_cases import report
+from tests.helpers import Api, report, scratch_postgres
 from workflow import engine
 from workflow.calendar import LOCAL
 from workflow.clock import FixedClock
@@ -397,18 +396,6 @@ async def test_fifty_concurrent_issues_get_fifty_consecutive_numbers(
         seqs = sorted(int(NUMBER.match(n).group(3)) for n in numbers)  # type: ignore[union-attr]
         assert seqs == list(range(1, 51)), seqs
         assert len(set(numbers)) == 50
-
-
-def test_a_code_reads_back_however_it_is_typed() -> None:
-    from workflow.document import CODE_ALPHABET, normalise_code
-
-    assert normalise_code("WF6K-XNHV-8A9Q") == "WF6KXNHV8A9Q"
-    assert normalise_code(" wf6k xnhv 8a9q ") == "WF6KXNHV8A9Q"
-    # full width, as a Chinese input method types it
-    assert normalise_code("ＷＦ６Ｋ－ＸＮＨＶ－８Ａ９Ｑ") == "WF6KXNHV8A9Q"
-    assert normalise_code("wf6k–xnhv—8a9q") == "WF6KXNHV8A9Q"  # dashes a word processor makes
-    assert normalise_code("1O0I-L1oi-0000") == "100111010000"
-    assert not set("OIL") & set(CODE_ALPHABET), "look-alikes map only onto letters left out"
 
 
 async def test_the_printed_code_verifies(

@@ -19,8 +19,7 @@ from models.case import CaseEvent, DropoutCase
 from models.child import Child
 from models.enums import DayKind
 from models.task import Task
-from tests.conftest import Api, scratch_postgres
-from tests.test_cases import report
+from tests.helpers import Api, report, scratch_postgres
 from workflow import engine, ladder
 from workflow.calendar import LOCAL, SchoolCalendar
 from workflow.clock import FixedClock
@@ -31,20 +30,6 @@ LADDER = """query { ladder(jurisdictionCode: "370406") { version code steps { po
   legalBasis { citation } } } }"""
 CASE = """query($id: ID!) { node(id: $id) { ... on DropoutCase { stage version stepPosition
   timeline { kind toStage reason } tasks { agency kind dueOn stepPosition } } } }"""
-
-
-def test_school_days_skip_weekends_and_holidays() -> None:
-    cal = SchoolCalendar(terms=[(date(2026, 9, 1), date(2027, 1, 22))],
-                         holidays=[(date(2026, 10, 1), date(2026, 10, 8))])
-    friday = date(2026, 9, 25)
-    assert cal.add(friday, 1, DayKind.SCHOOL) == date(2026, 9, 28)  # Monday
-    assert cal.add(friday, 3, DayKind.CALENDAR) == date(2026, 9, 28)
-    # Tuesday 29 Sep + 3 school days: 30 Sep, then the National Day week, then 9 and 12 Oct
-    assert cal.add(date(2026, 9, 29), 3, DayKind.SCHOOL) == date(2026, 10, 12)
-    # after the term ends nothing counts until the next term (none on record: error)
-    with pytest.raises(ValueError):
-        cal.add(date(2027, 1, 20), 10, DayKind.SCHOOL)
-    assert SchoolCalendar().add(friday, 1, DayKind.SCHOOL) == date(2026, 9, 28)
 
 
 async def _tick(sessions: async_sessionmaker[AsyncSession], now: datetime) -> engine.TickReport:
@@ -340,29 +325,6 @@ async def test_school_day_offsets_follow_the_district_calendar(
     assert node["stage"] == "SCHOOL_PERSUASION"
     # one school day after Friday 9 Oct: the make-up Saturday
     assert {t["dueOn"] for t in node["tasks"] if t["stepPosition"] == 2} == {"2026-10-10"}
-
-
-def test_the_national_schedule_has_make_up_working_days() -> None:
-    """Seeded from chinese-calendar: 国庆 2026 is 1–7 Oct, with Sun 20 Sep and Sat 10 Oct
-    worked; 7 school days from Mon 28 Sep end on Tue 13 Oct (the old demo calendar, with
-    its own 1–8 Oct holiday and no make-up days, said 15 Oct)."""
-    from models.enums import CalendarDayKind
-    from workflow.calendar import national_days
-
-    national = {r["on_date"]: r["kind"] for r in national_days()}
-    assert all(national[date(2026, 10, d)] is CalendarDayKind.HOLIDAY for d in range(1, 8))
-    assert national[date(2026, 9, 20)] is CalendarDayKind.SCHOOL_DAY
-    assert national[date(2026, 10, 10)] is CalendarDayKind.SCHOOL_DAY
-    cal = SchoolCalendar(terms=[(date(2026, 9, 1), date(2027, 1, 22))], national=national)
-    assert cal.add(date(2026, 9, 28), 7, DayKind.SCHOOL) == date(2026, 10, 13)
-    assert cal.is_school_day(date(2026, 10, 10)), "a make-up Saturday is a school day"
-    assert cal.is_school_day(date(2026, 9, 20)), "so is a make-up Sunday"
-    assert cal.is_school_day(date(2026, 10, 8)) and not cal.is_school_day(date(2026, 10, 7))
-    assert not cal.is_school_day(date(2026, 10, 11)), "an ordinary Sunday is not"
-    # …but not outside the terms: a make-up day in the summer break is no school day
-    summer = SchoolCalendar(terms=[(date(2026, 9, 1), date(2027, 1, 22))],
-                            national={date(2026, 8, 8): CalendarDayKind.SCHOOL_DAY})
-    assert not summer.is_school_day(date(2026, 8, 8))
 
 
 CALENDAR = """query($start: Date!) { schoolCalendar(jurisdictionCode: "370406") {

@@ -10,20 +10,20 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import socket
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
-import httpx
 import pytest
 
-from tests.conftest import IN_CI, TEST_SECRET
+from tests.helpers import IN_CI, ROOT, TEST_SECRET, migrate_and_seed, running, server_env
+
+# Real server processes (or Node.js): seconds each. `make test` runs them; `-m "not slow"`
+# skips them while iterating.
+pytestmark = pytest.mark.slow
 
 GRAPHQL_HTTP_VERSION = "1.23.1"
-ROOT = Path(__file__).resolve().parent.parent
 CACHE = Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "lianbao"
 
 
@@ -61,13 +61,6 @@ def _graphql_http_dir() -> Path:
     return target / "node_modules"
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port: int = s.getsockname()[1]
-        return port
-
-
 @pytest.fixture(scope="module")
 def server_db(tmp_path_factory: pytest.TempPathFactory) -> str:
     return f"sqlite+aiosqlite:///{tmp_path_factory.mktemp('conformance') / 'lianbao.db'}"
@@ -75,41 +68,10 @@ def server_db(tmp_path_factory: pytest.TempPathFactory) -> str:
 
 @pytest.fixture(scope="module")
 def server(server_db: str) -> Iterator[str]:
-    env = {
-        **os.environ,
-        "DATABASE_URL": server_db,
-        "LIANBAO_JWT_SECRET": TEST_SECRET,
-        "LIANBAO_LOG_LEVEL": "WARNING",
-    }
-    cli = [sys.executable, "-m", "api.cli"]
-    subprocess.run([*cli, "migrate"], env=env, cwd=ROOT, check=True, capture_output=True)
-    subprocess.run(
-        [*cli, "seed-demo", "--children", "50"], env=env, cwd=ROOT, check=True, capture_output=True
-    )
-    port = _free_port()
-    proc = subprocess.Popen(
-        [*cli, "serve", "--port", str(port)],
-        env=env,
-        cwd=ROOT,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-    )
-    url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 30
-        while time.monotonic() < deadline:
-            try:
-                if httpx.get(f"{url}/readyz", timeout=1).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                time.sleep(0.2)
-        else:
-            proc.kill()
-            raise RuntimeError(f"server did not start: {proc.stderr.read() if proc.stderr else ''}")
-        yield url
-    finally:
-        proc.terminate()
-        proc.wait(timeout=10)
+    env = server_env(server_db)
+    migrate_and_seed(env, children=50)
+    with running(env, 1) as (port,):
+        yield f"http://127.0.0.1:{port}"
 
 
 def test_graphql_http_audit_passes_every_must_and_should(server: str, server_db: str) -> None:

@@ -30,7 +30,7 @@ from api.settings import Settings
 from authz.enforcer import Authorizer
 from models.faults import is_database_unavailable
 from schema.errors import coded
-from tests.conftest import TEST_SECRET, Api, Database
+from tests.helpers import TEST_SECRET, Api, Database
 from workflow.clock import FixedClock
 
 ME = "{ me { username } }"

@@ -20,8 +20,18 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from authz.store import bump_version
 from models.policy import AuthzRule
 from models.session import create_engine
-from tests.conftest import create_empty_database
-from tests.test_subscriptions import _servers, next_update, report_absence, subscribe, token
+from tests.helpers import (
+    create_empty_database,
+    next_update,
+    report_absence,
+    servers,
+    subscribe,
+    token,
+)
+
+# Real server processes (or Node.js): seconds each. `make test` runs them; `-m "not slow"`
+# skips them while iterating.
+pytestmark = pytest.mark.slow
 
 CHILDREN = "{ children(first: 1) { totalCount } }"
 
@@ -94,7 +104,7 @@ def test_listen_connection_recovers_after_termination(
     monkeypatch.setenv("LIANBAO_POLICY_POLL_SECONDS", "600")
     url, drop = asyncio.run(create_empty_database("postgresql", tmp_path))
     try:
-        for ports in _servers(url, 1):
+        for ports in servers(url, 1):
             asyncio.run(_survives(url, ports[0]))
     finally:
         asyncio.run(drop())

@@ -17,7 +17,7 @@ from authz.guard import FieldGuard
 from authz.masking import SensitiveField
 from authz.principal import Principal
 from models.child import Child, Guardian
-from tests.conftest import NOW, Api
+from tests.helpers import NOW, Api
 from workflow.user import load_principal
 
 RAW, MASKED, WITHHELD = "raw", "masked", "withheld"

@@ -13,7 +13,7 @@ from sqlalchemy import Connection, inspect
 import models
 from api import migrate
 from models.session import create_engine
-from tests.conftest import Database, create_empty_database
+from tests.helpers import Database, create_empty_database
 
 
 def _diff(connection: Connection) -> list[Any]:
@@ -64,7 +64,7 @@ async def test_0009_marks_the_register_of_cases_the_engine_left_unmarked(
 
     from authz.enforcer import Authorizer
     from authz.policy import default_rules
-    from tests.conftest import load_demo_county
+    from tests.helpers import load_demo_county
     from workflow.demo import seed as demo
 
     url, drop = await create_empty_database("sqlite", tmp_path)

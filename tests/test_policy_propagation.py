@@ -5,10 +5,6 @@ database."""
 from __future__ import annotations
 
 import asyncio
-import os
-import socket
-import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -18,56 +14,30 @@ import pytest
 
 from api.auth import issue_dev_token
 from api.settings import Settings
-from tests.conftest import TEST_SECRET, create_empty_database
+from tests.helpers import (
+    TEST_SECRET,
+    create_empty_database,
+    migrate_and_seed,
+    running,
+    server_env,
+)
 
-ROOT = Path(__file__).resolve().parent.parent
+# Real server processes (or Node.js): seconds each. `make test` runs them; `-m "not slow"`
+# skips them while iterating.
+pytestmark = pytest.mark.slow
+
 CHILDREN = "{ children(first: 1) { totalCount } }"
-
-
-def _port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port: int = s.getsockname()[1]
-        return port
-
-
-def _start(env: dict[str, str]) -> tuple[subprocess.Popen[bytes], str]:
-    port = _port()
-    proc = subprocess.Popen([sys.executable, "-m", "api.cli", "serve", "--port", str(port)],
-                            env=env, cwd=ROOT, stdout=subprocess.DEVNULL,
-                            stderr=subprocess.DEVNULL)
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        try:
-            if httpx.get(f"{url}/readyz", timeout=1).status_code == 200:
-                return proc, url
-        except httpx.HTTPError:
-            pass
-        time.sleep(0.2)
-    proc.kill()
-    raise RuntimeError("server did not become ready")
 
 
 @pytest.fixture
 def two_servers(tmp_path: Path) -> Iterator[tuple[str, str]]:
     url, drop = asyncio.run(create_empty_database("postgresql", tmp_path))
-    env = {**os.environ, "DATABASE_URL": url, "LIANBAO_JWT_SECRET": TEST_SECRET,
-           "LIANBAO_LOG_LEVEL": "WARNING"}
-    procs = []
     try:
-        for command in (["migrate"], ["seed-demo", "--children", "60"]):
-            subprocess.run([sys.executable, "-m", "api.cli", *command], env=env, cwd=ROOT,
-                           check=True, capture_output=True)
-        a, url_a = _start(env)
-        procs.append(a)
-        b, url_b = _start(env)
-        procs.append(b)
-        yield url_a, url_b
+        env = server_env(url)
+        migrate_and_seed(env)
+        with running(env, 2) as (port_a, port_b):
+            yield f"http://127.0.0.1:{port_a}", f"http://127.0.0.1:{port_b}"
     finally:
-        for p in procs:
-            p.terminate()
-            p.wait(timeout=10)
         asyncio.run(drop())
 
 

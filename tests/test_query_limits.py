@@ -13,7 +13,7 @@ from graphql import parse, validate
 from api.settings import Settings
 from schema.limits import QueryLimits, limits_rule, query_cost
 from schema.root import build_schema
-from tests.conftest import Api
+from tests.helpers import Api
 from workflow.infra import pdf
 
 NESTED = "{ cases { edges { node { tasks { case { tasks { case { tasks { id } } } } } } } } }"

@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 
 from models.enums import AgencyKind
-from tests.conftest import Api
+from tests.helpers import Api
 from tests.seed_articles import article_text, cited_units, squeeze
 from workflow.infra.reference_json import DATA_DIR
 

@@ -6,9 +6,7 @@ from __future__ import annotations
 import re
 from datetime import timedelta
 
-from tests.conftest import Api, Database
-from tests.test_cases import report
-from tests.test_statement_counts import counting
+from tests.helpers import Api, Database, counting, report
 from workflow.clock import FixedClock
 
 SCHOOLS = "{ schools(first: 50) { totalCount edges { node { id schoolId name kind } } } }"

@@ -6,7 +6,6 @@ import contextlib
 import json
 import os
 import signal
-import socket
 import sqlite3
 import subprocess
 import sys
@@ -25,9 +24,7 @@ from api.auth import issue_dev_token
 from api.settings import Settings
 from authz.enforcer import Authorizer
 from models.session import create_engine
-from tests.conftest import TEST_SECRET, Api, Database
-
-ROOT = Path(__file__).resolve().parent.parent
+from tests.helpers import ROOT, TEST_SECRET, Api, Database, free_port
 
 
 async def test_healthz(api: Api) -> None:
@@ -242,13 +239,6 @@ async def test_chunked_body_over_the_limit_is_cut_off_while_streaming(
 # --- JSON logs from every uvicorn worker ---
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port: int = s.getsockname()[1]
-        return port
-
-
 @pytest.mark.slow
 def test_every_worker_logs_json_with_request_ids(tmp_path: Path) -> None:
     db = tmp_path / "workers.db"
@@ -263,7 +253,7 @@ def test_every_worker_logs_json_with_request_ids(tmp_path: Path) -> None:
         [sys.executable, "-m", "api.cli", "migrate"], env=env, cwd=ROOT, check=True,
         capture_output=True,
     )
-    port = _free_port()
+    port = free_port()
     log_path = tmp_path / "server.log"
     with log_path.open("wb") as log_file:
         proc = subprocess.Popen(

@@ -15,15 +15,19 @@ import httpx
 import pytest
 import websockets
 
-from tests.conftest import create_empty_database
-from tests.test_subscriptions import (
+from tests.helpers import (
     SUBSCRIBE,
-    _servers,
     connect,
+    create_empty_database,
     report_absence,
+    servers,
     subscribe,
     token,
 )
+
+# Real server processes (or Node.js): seconds each. `make test` runs them; `-m "not slow"`
+# skips them while iterating.
+pytestmark = pytest.mark.slow
 
 POOL = 4  # connections in the server's pool (PostgreSQL's two listeners hold two of them)
 SOCKETS = 6 * POOL  # also more than the default pools (15 on SQLite, 20 on PostgreSQL)
@@ -111,7 +115,7 @@ async def _many_sockets(port: int) -> None:
 def test_many_sockets_leave_the_pool_to_http(backend: str, tmp_path: Path) -> None:
     url, drop = asyncio.run(create_empty_database(backend, tmp_path))
     try:
-        for ports in _servers(url, 1, SMALL_POOL):
+        for ports in servers(url, 1, SMALL_POOL):
             asyncio.run(_many_sockets(ports[0]))
     finally:
         asyncio.run(drop())
@@ -162,7 +166,7 @@ async def _caps(port: int) -> None:
 
 def test_sockets_and_subscriptions_are_capped(tmp_path: Path) -> None:
     caps = {"LIANBAO_WS_MAX_SOCKETS_PER_USER": "2", "LIANBAO_WS_MAX_SUBSCRIPTIONS_PER_SOCKET": "2"}
-    for ports in _servers(f"sqlite+aiosqlite:///{tmp_path / 'caps.db'}", 1, caps):
+    for ports in servers(f"sqlite+aiosqlite:///{tmp_path / 'caps.db'}", 1, caps):
         asyncio.run(_caps(ports[0]))
 
 
@@ -204,7 +208,7 @@ async def _idle_socket_of_deactivated_user(port: int) -> None:
 
 def test_socket_closes_at_token_expiry_and_on_periodic_recheck(tmp_path: Path) -> None:
     env = {"LIANBAO_WS_RECHECK_SECONDS": "1"}
-    for ports in _servers(f"sqlite+aiosqlite:///{tmp_path / 'expiry.db'}", 1, env):
+    for ports in servers(f"sqlite+aiosqlite:///{tmp_path / 'expiry.db'}", 1, env):
         asyncio.run(_expiry(ports[0]))
         asyncio.run(_idle_socket_of_deactivated_user(ports[0]))
 
@@ -272,6 +276,6 @@ async def _grants_and_access_log(port: int) -> None:
 
 def test_deactivated_user_loses_subscription_and_operations(tmp_path: Path) -> None:
     env = {"LIANBAO_WS_RECHECK_SECONDS": "600"}  # only the event and the operation re-check
-    for ports in _servers(f"sqlite+aiosqlite:///{tmp_path / 'deactivated.db'}", 1, env):
+    for ports in servers(f"sqlite+aiosqlite:///{tmp_path / 'deactivated.db'}", 1, env):
         asyncio.run(_grants_and_access_log(ports[0]))
         asyncio.run(_deactivated(ports[0]))

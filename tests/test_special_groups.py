@@ -7,7 +7,7 @@ import pytest
 
 from authz.masking import SensitiveField
 from models.enums import SpecialGroup
-from tests.conftest import Api
+from tests.helpers import Api
 from workflow import child as children
 from workflow.demo.data import generate_county
 from workflow.infra import reference_json

@@ -4,10 +4,9 @@ from __future__ import annotations
 
 import re
 from collections import Counter
-from collections.abc import Awaitable, Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Awaitable, Callable
 from datetime import timedelta
-from typing import Any, cast
+from typing import cast
 
 import pytest
 from graphql import (
@@ -18,13 +17,23 @@ from graphql import (
     is_non_null_type,
     is_object_type,
 )
-from sqlalchemy import event
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from api.settings import Settings
 from schema.root import build_schema
-from tests.conftest import NOW, TEST_SECRET, Api, Database
-from tests.test_cases import report
+from tests.helpers import (
+    FINDING,
+    ISSUE,
+    NOW,
+    TEST_SECRET,
+    Api,
+    Database,
+    counting,
+    finding_input,
+    labour_children,
+    labour_setup,
+    report,
+)
 from workflow.clock import FixedClock
 from workflow.infra import uscc
 
@@ -34,20 +43,6 @@ CHILDREN = """query($n: Int!) { children(first: $n) { totalCount edges { node { 
 CASES = """query($n: Int!) { cases(first: $n) { totalCount edges { node { id stage overdue
   child { name enrolment { school { name } } } timeline { kind } tasks { kind dueOn }
   plan { cause } persuasions { method } documents { number status } } } } }"""
-
-
-@contextmanager
-def counting(database: Database) -> Iterator[list[str]]:
-    statements: list[str] = []
-
-    def count(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
-        statements.append(statement)
-
-    event.listen(database.engine.sync_engine, "before_cursor_execute", count)
-    try:
-        yield statements
-    finally:
-        event.remove(database.engine.sync_engine, "before_cursor_execute", count)
 
 
 async def _cost(api: Api, database: Database, query: str, n: int, user: str) -> int:
@@ -102,16 +97,14 @@ INSPECTIONS = """query($n: Int!) { inspections(first: $n) { totalCount edges { n
 async def test_labour_pages_cost_the_same_for_2_and_12(
     api: Api, database: Database, sessions: async_sessionmaker[AsyncSession]
 ) -> None:
-    from tests.test_child_labour import FINDING, ISSUE, _children, _finding_input, _setup
-
-    state = await _setup(api, sessions)
-    kids = await _children(sessions, 12)
+    state = await labour_setup(api, sessions)
+    kids = await labour_children(sessions, 12)
     for i, kid in enumerate(kids):  # twelve inspections alike: a pupil found, an order issued
         planned = await api.gql("""mutation($e: ID!) { planInspection(input: {kind: AD_HOC,
             title: "复查", plannedOn: "2026-11-02", employerIds: [$e]}) { inspection { id } } }""",
                                 {"e": state["employer"]["id"]}, user="hr_officer")
         inspection = planned["planInspection"]["inspection"]["id"]
-        found = await api.gql(FINDING, {"in": {**_finding_input(state, 0, f"count-{i}-finding"),
+        found = await api.gql(FINDING, {"in": {**finding_input(state, 0, f"count-{i}-finding"),
                                                "inspectionId": inspection,
                                                "nationalId": kid.national_id}},
                               user="police_officer")
@@ -202,10 +195,8 @@ async def _claim_tasks(api: Api, sessions: async_sessionmaker[AsyncSession]) -> 
 
 async def _labour(api: Api, sessions: async_sessionmaker[AsyncSession]) -> None:
     """Twelve employers, each inspected, a pupil found at each and a return order issued."""
-    from tests.test_child_labour import FINDING, ISSUE, _children, _finding_input, _setup
-
-    state = await _setup(api, sessions)
-    kids = await _children(sessions, 12)
+    state = await labour_setup(api, sessions)
+    kids = await labour_children(sessions, 12)
     for i, kid in enumerate(kids):
         employer = await api.gql("""mutation($c: String!, $t: String!) { registerEmployer(input:
             {creditCode: $c, name: $c, address: "山亭区某路1号", townshipCode: $t})
@@ -218,7 +209,7 @@ async def _labour(api: Api, sessions: async_sessionmaker[AsyncSession]) -> None:
             title: "复查", plannedOn: "2026-11-02", employerIds: [$e]}) { inspection { id } } }""",
                                 {"e": eid}, user="hr_officer")
         inspection = planned["planInspection"]["inspection"]["id"]
-        found = await api.gql(FINDING, {"in": {**_finding_input(state, 0, f"walk-finding-{i}"),
+        found = await api.gql(FINDING, {"in": {**finding_input(state, 0, f"walk-finding-{i}"),
                                                "employerId": eid, "inspectionId": inspection,
                                                "nationalId": kid.national_id}},
                               user="police_officer")

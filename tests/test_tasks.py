@@ -6,9 +6,7 @@ from __future__ import annotations
 from datetime import date, timedelta
 from typing import Any
 
-from tests.conftest import Api, Database
-from tests.test_cases import report
-from tests.test_statement_counts import counting
+from tests.helpers import Api, Database, counting, report
 from workflow.clock import FixedClock
 
 QUEUE = """query($f: TaskFilterInput, $o: TaskOrder!, $n: Int, $after: String) {

@@ -12,8 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from models.child import Child
 from models.reference import Agency
 from models.user import User
-from tests.conftest import Api
-from tests.test_cases import REPORT, gid
+from tests.helpers import REPORT, Api, gid
 from workflow.clock import FixedClock
 
 CHILDREN = """{ children(first: 100) { totalCount edges { node { id name village } } } }"""

@@ -1,0 +1,470 @@
+"""Everything the test modules share: database set-up, the HTTP client per demo user, the
+common GraphQL operations, and real server processes.
+
+Test modules import from here and never from one another (tests/test_test_layout.py checks
+it), so a test module can be renamed, split or deleted without breaking another; pytest's
+fixtures stay in conftest.py, which builds them from these helpers.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import contextlib
+import json
+import os
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from collections.abc import AsyncIterator, Callable, Iterator
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+import websockets
+from sqlalchemy import event, select, text
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+
+from api import migrate
+from api.auth import issue_dev_token
+from api.settings import Settings
+from authz.store import ensure_default_policy
+from models.case import DropoutCase
+from models.child import Child
+from models.enums import CaseStatus
+from models.reference import Agency
+from models.session import create_engine
+from workflow import ladder, reference
+from workflow.demo import seed as demo
+from workflow.infra import uscc
+
+ROOT = Path(__file__).resolve().parent.parent
+
+# --- databases --------------------------------------------------------------------------------
+
+PG_ADMIN_URL = os.environ.get(
+    "TEST_DATABASE_URL", "postgresql+asyncpg://postgres@127.0.0.1:5432/postgres"
+)
+IN_CI = os.environ.get("CI", "").lower() in {"1", "true", "yes"}
+TEST_SECRET = "test-secret-" + "x" * 32
+DEMO_CHILDREN = 400
+NOW = datetime(2026, 11, 2, 8, 0, tzinfo=UTC)
+
+
+def _pg_url(database: str) -> str:
+    base, _, _ = PG_ADMIN_URL.rpartition("/")
+    return f"{base}/{database}"
+
+
+async def pg_admin(sql: str) -> None:
+    engine = create_engine(PG_ADMIN_URL, pool=False)
+    try:
+        async with engine.connect() as conn:
+            await conn.execution_options(isolation_level="AUTOCOMMIT")
+            await conn.execute(text(sql))
+    finally:
+        await engine.dispose()
+
+
+async def pg_available() -> str | None:
+    """None when PostgreSQL answers, else the reason."""
+    try:
+        async with asyncio.timeout(5):
+            await pg_admin("SELECT 1")
+    except Exception as exc:
+        return f"{type(exc).__name__}: {exc}"
+    return None
+
+
+async def create_empty_database(backend: str, tmp: Path) -> tuple[str, Callable[[], Any]]:
+    """A fresh empty database; returns its URL and an async cleanup."""
+    if backend == "sqlite":
+        path = tmp / f"lianbao-{uuid.uuid4().hex[:8]}.db"
+
+        async def drop_sqlite() -> None:
+            for suffix in ("", "-wal", "-shm"):
+                await asyncio.to_thread(Path(f"{path}{suffix}").unlink, missing_ok=True)
+
+        return f"sqlite+aiosqlite:///{path}", drop_sqlite
+    reason = await pg_available()
+    if reason:
+        if IN_CI:
+            pytest.fail(f"PostgreSQL is required in CI but unreachable at {PG_ADMIN_URL}: {reason}")
+        pytest.skip(f"PostgreSQL unreachable ({reason}); set TEST_DATABASE_URL")
+    name = f"lianbao_test_{uuid.uuid4().hex[:10]}"
+    await pg_admin(f'CREATE DATABASE "{name}"')
+
+    async def drop_pg() -> None:
+        await pg_admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+    return _pg_url(name), drop_pg
+
+
+@dataclass
+class Database:
+    backend: str
+    url: str
+    engine: AsyncEngine
+
+    @property
+    def is_postgres(self) -> bool:
+        return self.backend == "postgresql"
+
+
+async def load_demo_county(engine: AsyncEngine, children: int) -> None:
+    """What ``lianbao migrate`` and ``seed-demo`` put in a migrated database."""
+    async with AsyncSession(engine, expire_on_commit=False) as session:
+        await reference.load_reference_data(session)
+        await ensure_default_policy(session)
+        await ladder.install_templates(session)
+        await demo.seed_demo(session, children=children)
+        await session.commit()
+
+
+@contextlib.asynccontextmanager
+async def scratch_postgres(tmp_path: Path, children: int) -> AsyncIterator[AsyncEngine]:
+    """A PostgreSQL database of its own, migrated and seeded, for tests whose transactions
+    must really commit and contend (concurrency), dropped afterwards."""
+    url, drop = await create_empty_database("postgresql", tmp_path)
+    engine = create_engine(url)
+    try:
+        migrate.upgrade(url)
+        await load_demo_county(engine, children)
+        yield engine
+    finally:
+        await engine.dispose()
+        await drop()
+
+
+# --- the app over HTTP, signed in as a demo user ----------------------------------------------
+
+class Api:
+    """An HTTP client for the app under test, signed in as a chosen demo user."""
+
+    def __init__(self, client: httpx.AsyncClient, settings: Settings) -> None:
+        self.client = client
+        self.settings = settings
+        self.scratch: dict[str, Any] = {}  # per-test state for multi-step probes
+
+    def token(self, username: str) -> str:
+        return issue_dev_token(self.settings, username)
+
+    async def post(
+        self,
+        query: str,
+        variables: dict[str, Any] | None = None,
+        *,
+        user: str | None = "edu_officer",
+        headers: dict[str, str] | None = None,
+    ) -> httpx.Response:
+        h = dict(headers or {})
+        if user is not None:
+            h["Authorization"] = f"Bearer {self.token(user)}"
+        return await self.client.post(
+            "/graphql", json={"query": query, "variables": variables}, headers=h
+        )
+
+    async def gql(
+        self, query: str, variables: dict[str, Any] | None = None, *, user: str = "edu_officer"
+    ) -> dict[str, Any]:
+        """Run a query that must succeed; returns ``data``."""
+        response = await self.post(query, variables, user=user)
+        body: dict[str, Any] = response.json()
+        assert response.status_code == 200, body
+        assert not body.get("errors"), body["errors"]
+        data: dict[str, Any] = body["data"]
+        return data
+
+    async def errors(
+        self, query: str, variables: dict[str, Any] | None = None, *, user: str = "edu_officer"
+    ) -> list[dict[str, Any]]:
+        """Run a query that must fail; returns its errors."""
+        response = await self.post(query, variables, user=user)
+        body: dict[str, Any] = response.json()
+        assert body.get("errors"), body
+        errors: list[dict[str, Any]] = body["errors"]
+        return errors
+
+
+def gid(kind: str, key: int) -> str:
+    """The global id of a row, as the API's ``Node.id`` spells it."""
+    return base64.b64encode(f"{kind}:{key}".encode()).decode()
+
+
+def payload_of(data: dict[str, Any]) -> dict[str, Any]:
+    """The one mutation payload in ``data``, which must carry no user errors."""
+    (payload,) = data.values()
+    assert payload["userErrors"] == [], payload["userErrors"]
+    return payload
+
+
+@contextlib.contextmanager
+def counting(database: Database) -> Iterator[list[str]]:
+    """The SQL statements sent while the block runs (to show a page's cost is flat)."""
+    statements: list[str] = []
+
+    def count(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
+        statements.append(statement)
+
+    event.listen(database.engine.sync_engine, "before_cursor_execute", count)
+    try:
+        yield statements
+    finally:
+        event.remove(database.engine.sync_engine, "before_cursor_execute", count)
+
+
+# --- dropout cases ----------------------------------------------------------------------------
+
+CASE_FIELDS = """id version stage status firstAbsence stepPosition nextDueOn overdue
+  child { name } timeline { kind fromStage toStage reason actorUsername }
+  tasks { kind agency dueOn status }"""
+REPORT = f"""mutation($child: ID!, $day0: Date!) {{ reportAbsence(input: {{childId: $child,
+  firstAbsence: $day0, note: "连续三天未到校"}}) {{ case {{ {CASE_FIELDS} }}
+  userErrors {{ field code message }} }} }}"""
+
+
+async def pupil_of_principal(api: Api) -> str:
+    data = await api.gql("{ children(first: 1) { edges { node { id } } } }", user="principal")
+    child: str = data["children"]["edges"][0]["node"]["id"]
+    return child
+
+
+async def report(api: Api, day0: date, user: str = "head_teacher",
+                 child: str | None = None) -> dict[str, Any]:
+    """Report an absence (the principal's first pupil unless ``child``); the payload."""
+    child = child or await pupil_of_principal(api)
+    data = await api.gql(REPORT, {"child": child, "day0": day0.isoformat()}, user=user)
+    payload: dict[str, Any] = data["reportAbsence"]
+    return payload
+
+
+# --- child-labour inspections -----------------------------------------------------------------
+
+LABOUR_DAY = date(2026, 11, 2)
+CREDIT_CODE = uscc.make("92", "370406", "MA3C8Q2X1")
+REGISTER = """mutation($code: String!, $township: String!) { registerEmployer(input: {
+  creditCode: $code, name: "山亭区张记餐馆", address: "山亭区北京路18号", townshipCode: $township,
+  legalRepresentative: "张某"}) { employer { id creditCode kind licenceStatus }
+  userErrors { code field message } } }"""
+PLAN = """mutation($e: [ID!]!, $p: [ParticipantInput!]!) { planInspection(input: {kind: AD_HOC,
+  title: "暑期童工专项巡查", plannedOn: "2026-11-02", employerIds: $e, participants: $p})
+  { inspection { id status version participants { agencyKind } visits { employer { name } } }
+  userErrors { code field message } } }"""
+FINDING = """mutation($in: RecordFindingInput!) { recordFinding(input: $in) { finding { id
+  ageAtFinding under16 onRegister childName { value masked } nationalId { value masked }
+  case { id stage } tasks { kind dueOn } } userErrors { code field message } } }"""
+ISSUE = """mutation($kind: EnforcementKind!, $e: ID!, $f: [ID!]!) { issueEnforcementAction(input:
+  {kind: $kind, employerId: $e, findingIds: $f}) { action { id kind status amount calculation
+  deadlineDays version document { number title body status } }
+  userErrors { code field message } } }"""
+
+
+async def labour_children(sessions: async_sessionmaker[AsyncSession], n: int) -> list[Child]:
+    """Pupils aged 12 to 15 with ID numbers and no open case, in one township."""
+    day = LABOUR_DAY
+    async with sessions() as s:
+        open_case = select(DropoutCase.child_id).where(DropoutCase.status == CaseStatus.OPEN)
+        rows = (
+            (
+                await s.execute(
+                    select(Child)
+                    .where(
+                        Child.national_id.is_not(None),
+                        Child.birth_date > day.replace(year=day.year - 16),
+                        Child.birth_date < day.replace(year=day.year - 12),
+                        Child.id.not_in(open_case),
+                    )
+                    .order_by(Child.id)
+                    .limit(200)
+                )
+            )
+            .scalars()
+            .all()
+        )
+    by_township: dict[str, list[Child]] = {}
+    for c in rows:
+        by_township.setdefault(c.township_code, []).append(c)
+    return next(v for v in by_township.values() if len(v) >= n)[:n]
+
+
+async def agency_gid(sessions: async_sessionmaker[AsyncSession], kind: str) -> str:
+    """The global id of the first agency of a kind."""
+    async with sessions() as s:
+        agency_id = (
+            (await s.execute(select(Agency.id).where(Agency.kind == kind).order_by(Agency.id)))
+            .scalars()
+            .first()
+        )
+    assert agency_id is not None, kind
+    return gid("Agency", agency_id)
+
+
+async def labour_setup(api: Api, sessions: async_sessionmaker[AsyncSession]) -> dict[str, Any]:
+    """An individual business registered and a joint inspection planned at it, with two
+    pupils to be found there: ``{"kids", "employer", "inspection"}``."""
+    kids = await labour_children(sessions, 2)
+    employer = payload_of(
+        await api.gql(
+            REGISTER, {"code": CREDIT_CODE, "township": kids[0].township_code},
+            user="hr_officer",
+        )
+    )["employer"]
+    assert employer["kind"] == "INDIVIDUAL_BUSINESS"
+    participants = [
+        {"agencyId": await agency_gid(sessions, k), "officerName": name}
+        for k, name in (("police", "赵刚"), ("market_supervision", "吴涛"), ("civil_affairs", ""))
+    ]
+    inspection = payload_of(
+        await api.gql(PLAN, {"e": [employer["id"]], "p": participants}, user="hr_officer")
+    )["inspection"]
+    assert {p["agencyKind"] for p in inspection["participants"]} == {
+        "HUMAN_RESOURCES",
+        "POLICE",
+        "MARKET_SUPERVISION",
+        "CIVIL_AFFAIRS",
+    }
+    return {"kids": kids, "employer": employer, "inspection": inspection}
+
+
+def finding_input(state: dict[str, Any], i: int, key: str, **extra: Any) -> dict[str, Any]:
+    """A ``RecordFindingInput`` for pupil ``i`` of ``labour_setup``'s state."""
+    return {
+        "idempotencyKey": key,
+        "employerId": state["employer"]["id"],
+        "inspectionId": state["inspection"]["id"],
+        "foundOn": LABOUR_DAY.isoformat(),
+        "nationalId": state["kids"][i].national_id,
+        "work": "后厨洗碗、传菜",
+        "hoursPerDay": 10,
+        "employedSince": (LABOUR_DAY - timedelta(days=45)).isoformat(),
+        "conditions": "夜间工作至22时",
+        "evidence": [{"kind": "photo", "filename": "现场.jpg", "sha256": "a" * 64}],
+        **extra,
+    }
+
+
+# --- real server processes --------------------------------------------------------------------
+#
+# Ports are picked free by the kernel (bind to port 0), so tests in parallel workers never
+# collide on a fixed port.
+
+SUBSCRIBE = "subscription { taskUpdates { kind task { kind agency dueOn child { name } } } }"
+CLI = [sys.executable, "-m", "api.cli"]
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port: int = s.getsockname()[1]
+        return port
+
+
+def server_env(url: str, extra_env: dict[str, str] | None = None) -> dict[str, str]:
+    """The environment of a ``lianbao`` subprocess on database ``url``."""
+    return {**os.environ, "DATABASE_URL": url, "LIANBAO_JWT_SECRET": TEST_SECRET,
+            "LIANBAO_LOG_LEVEL": "WARNING", **(extra_env or {})}
+
+
+def migrate_and_seed(env: dict[str, str], children: int = 60) -> None:
+    """``lianbao migrate`` and ``seed-demo`` as an operator runs them."""
+    for command in (["migrate"], ["seed-demo", "--children", str(children)]):
+        subprocess.run([*CLI, *command], env=env, cwd=ROOT, check=True, capture_output=True)
+
+
+def serve(env: dict[str, str]) -> tuple[subprocess.Popen[bytes], int]:
+    """``lianbao serve`` on a free port, once ``/readyz`` answers 200. Its stderr goes to a
+    file (a pipe nobody reads would block a chatty server) and is shown if it never starts."""
+    port = free_port()
+    with tempfile.TemporaryFile() as err:
+        proc = subprocess.Popen([*CLI, "serve", "--port", str(port)], env=env, cwd=ROOT,
+                                stdout=subprocess.DEVNULL, stderr=err)
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline and proc.poll() is None:
+            try:
+                if httpx.get(f"http://127.0.0.1:{port}/readyz", timeout=1).status_code == 200:
+                    return proc, port
+            except httpx.HTTPError:
+                pass
+            time.sleep(0.2)
+        proc.kill()
+        proc.wait(timeout=10)
+        err.seek(0)
+        raise RuntimeError(f"server did not become ready: {err.read().decode(errors='replace')}")
+
+
+@contextlib.contextmanager
+def running(env: dict[str, str], count: int) -> Iterator[list[int]]:
+    """``count`` server processes on one database; their ports. Stopped on the way out."""
+    procs: list[subprocess.Popen[bytes]] = []
+    ports: list[int] = []
+    try:
+        for _ in range(count):
+            proc, port = serve(env)
+            procs.append(proc)
+            ports.append(port)
+        yield ports
+    finally:
+        for proc in procs:
+            proc.terminate()
+            proc.wait(timeout=10)
+
+
+def servers(url: str, count: int, extra_env: dict[str, str] | None = None) -> Iterator[list[int]]:
+    """A migrated, seeded database at ``url`` served by ``count`` processes without the tick;
+    iterate once (``for ports in servers(...)``) to hold them up."""
+    env = server_env(url, {"LIANBAO_TICK_INTERVAL": "0", **(extra_env or {})})
+    migrate_and_seed(env)
+    with running(env, count) as ports:
+        yield ports
+
+
+def token(user: str, ttl: timedelta = timedelta(hours=12)) -> str:
+    return issue_dev_token(Settings(jwt_secret=TEST_SECRET), user, ttl)
+
+
+async def connect(port: int, user: str, bearer: str | None = None) -> Any:
+    """A signed-in graphql-transport-ws socket (connection_ack received)."""
+    ws = await websockets.connect(f"ws://127.0.0.1:{port}/graphql",
+                                  subprotocols=["graphql-transport-ws"])  # type: ignore[list-item]
+    await ws.send(json.dumps({"type": "connection_init",
+                              "payload": {"Authorization": f"Bearer {bearer or token(user)}"}}))
+    ack = json.loads(await ws.recv())
+    assert ack["type"] == "connection_ack", ack
+    return ws
+
+
+async def subscribe(port: int, user: str) -> Any:
+    ws = await connect(port, user)
+    await ws.send(json.dumps({"id": "1", "type": "subscribe", "payload": {"query": SUBSCRIBE}}))
+    await asyncio.sleep(0.3)  # the subscription is registered before anything happens
+    return ws
+
+
+async def next_update(ws: Any, wait: float) -> dict[str, Any] | None:
+    try:
+        message = json.loads(await asyncio.wait_for(ws.recv(), wait))
+    except TimeoutError:
+        return None
+    assert message["type"] == "next", message
+    update: dict[str, Any] = message["payload"]["data"]["taskUpdates"]
+    return update
+
+
+def report_absence(port: int) -> None:
+    """The principal reports their first pupil absent today (China time) over HTTP."""
+    headers = {"Authorization": f"Bearer {token('principal')}"}
+    children = httpx.post(f"http://127.0.0.1:{port}/graphql", headers=headers, json={
+        "query": "{ children(first: 1) { edges { node { id } } } }"}).json()
+    child = children["data"]["children"]["edges"][0]["node"]["id"]
+    today = time.strftime("%Y-%m-%d", time.gmtime(time.time() + 8 * 3600))
+    done = httpx.post(f"http://127.0.0.1:{port}/graphql", headers=headers, json={
+        "query": """mutation($c: ID!, $d: Date!) { reportAbsence(input: {childId: $c,
+        firstAbsence: $d}) { userErrors { code } } }""", "variables": {"c": child, "d": today},
+    }).json()
+    assert done["data"]["reportAbsence"]["userErrors"] == [], done
