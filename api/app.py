@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from typing import Any
@@ -31,13 +32,14 @@ from strawberry.http.base import BaseRequestProtocol
 from strawberry.schema.exceptions import InvalidOperationTypeError
 from strawberry.types import ExecutionResult
 
-from api import db_roles, graphiql
+from api import db_roles, graphiql, metrics, tracing
 from api import http as edge
 from api.auth import TokenError, TokenVerifier
 from api.documents import document_pdf
 from api.limits import BodySizeLimitMiddleware, BodyTooLarge
 from api.logs import RequestIdMiddleware
 from api.migrate import schema_status
+from api.ratelimit import AddressRateLimitMiddleware, RateLimited, RateLimits, rate_limited_response
 from api.settings import Settings
 from api.sockets import (
     SOCKET_OPTIONS,
@@ -57,6 +59,7 @@ from schema.loaders import Loaders
 from schema.root import build_schema
 from workflow import access_log, pdf
 from workflow import engine as deadline_engine
+from workflow.calendar import local_date
 from workflow.clock import Clock, SystemClock
 from workflow.context import ServiceContext
 from workflow.events import LocalBus, make_bus
@@ -79,6 +82,8 @@ class AppState:
     bus: LocalBus
     background: list[asyncio.Task[None]] = field(default_factory=list)
     sockets: SocketRegistry = field(default_factory=SocketRegistry)
+    limits: RateLimits = field(default_factory=lambda: RateLimits(0, 0, 1))
+    tracing: bool = False
 
 
 def unauthenticated(error: TokenError, media_type: str = edge.APPLICATION_JSON) -> JSONResponse:
@@ -100,19 +105,26 @@ class LianbaoGraphQL(GraphQL[Context, None]):
 
     def __init__(self, state: AppState, **kwargs: Any) -> None:
         settings = state.settings
-        super().__init__(
-            build_schema(
-                limits=QueryLimits(
-                    max_depth=settings.max_query_depth,
-                    max_aliases=settings.max_aliases,
-                    max_cost=settings.max_query_cost,
-                    max_page_size=settings.max_page_size,
-                    max_node_ids=settings.max_node_ids,
-                    assumed_list_size=settings.cost_list_size,
-                ),
-                max_tokens=settings.max_tokens,
-                introspection=settings.introspection,
+        schema = build_schema(
+            limits=QueryLimits(
+                max_depth=settings.max_query_depth,
+                max_aliases=settings.max_aliases,
+                max_cost=settings.max_query_cost,
+                max_page_size=settings.max_page_size,
+                max_node_ids=settings.max_node_ids,
+                assumed_list_size=settings.cost_list_size,
             ),
+            max_tokens=settings.max_tokens,
+            introspection=settings.introspection,
+        )
+        # Observability is the server's concern, not the schema's: the operation metrics (and,
+        # when tracing is on, a span per resolver) are added to the schema built above.
+        observers: list[Any] = [metrics.OperationMetrics]
+        if state.tracing:
+            observers.append(tracing.resolver_extension())
+        schema.extensions = (*schema.extensions, *observers)
+        super().__init__(
+            schema,
             # The IDE page is served by GraphQLEndpoint from local assets (api/graphiql.py).
             graphql_ide=None,
             allow_queries_via_get=True,
@@ -224,7 +236,14 @@ class GraphQLEndpoint:
             await graphiql.graphiql_page(request)(scope, receive, send)
             return
         media_type = edge.negotiate(request.headers.get("accept"))
+        started = time.perf_counter()
         response = await self.respond(request, media_type)
+        if not scope.get("state", {}).get("lianbao.metrics_recorded"):
+            # Refused before execution (token, rate limit, bad body, database down): counted
+            # as an error of the operation "unexecuted", by the code the answer carries.
+            metrics.record_operation(
+                "unexecuted", "error", time.perf_counter() - started, edge.codes_of(response)
+            )
         await response(scope, receive, send)
 
     @staticmethod
@@ -246,6 +265,8 @@ class GraphQLEndpoint:
                 response = await self.graphql.run(request)
         except TokenError as error:
             return unauthenticated(error, media_type)
+        except RateLimited as error:
+            return rate_limited_response(error, media_type)
         except HTTPException as error:
             return self.rejected(error, media_type)
         except BodyTooLarge:
@@ -285,6 +306,9 @@ class GraphQLEndpoint:
         state: AppState, session: AsyncSession, header: str | None
     ) -> Principal:
         claims = state.verifier.verify_header(header)
+        # Per user, once the token is proven (an unverified ``sub`` would let anyone spend
+        # another user's allowance); before the database is touched.
+        state.limits.check_user(claims.username)
         principal = await load_principal(session, claims.username)
         if principal is None:
             raise TokenError("the token's user is unknown or inactive", "unknown_user")
@@ -318,17 +342,33 @@ async def run_ticks(state: AppState) -> None:
     with several processes (the tick itself takes an advisory lock on PostgreSQL)."""
     while True:
         await asyncio.sleep(state.settings.tick_interval_seconds)
+        await tick_once(state)
+
+
+async def tick_once(state: AppState) -> deadline_engine.TickReport | None:
+    """One observed tick: its duration and what it did go to /metrics, and a span is
+    exported when tracing is on. Returns the report, or None when the tick failed."""
+    started = time.perf_counter()
+    with tracing.tracer.start_as_current_span("deadline-engine.tick"):
         try:
             async with state.sessions() as session:
                 report = await deadline_engine.tick(session, state.clock.now())
                 await session.commit()
             await state.bus.publish(report.events)
+            if not report.skipped:
+                metrics.TICK_DURATION.observe(time.perf_counter() - started)
+                metrics.TICK_STEPS.inc(report.steps_entered)
+                metrics.TICK_TASKS.inc(report.tasks_created)
+                metrics.TICK_BREACHES.inc(report.breaches)
             if report.steps_entered or report.breaches:
                 log.info("tick: %s steps, %s tasks, %s reminders, %s breaches",
                          report.steps_entered, report.tasks_created, report.reminders,
                          report.breaches)
+            return report
         except Exception:  # the next tick tries again; never take the server down
+            metrics.TICK_FAILURES.inc()
             log.exception("deadline engine tick failed")
+            return None
 
 
 def create_app(
@@ -352,8 +392,18 @@ def create_app(
         max_overflow=settings.db_max_overflow,
     )
     pdf.use_font(settings.pdf_font)
-    # One LISTEN connection per process, shared by the task bus and the policy sync.
-    listener = make_listener(engine)
+    metrics.instrument_pool(engine)
+    traced = tracing.configure(settings)
+    if traced:
+        tracing.instrument_engine(engine)
+    # One LISTEN connection per process, shared by the task bus and the policy sync. Behind
+    # pgbouncer in transaction mode LISTEN needs a direct connection (LISTEN_DATABASE_URL).
+    listen_engine = (
+        create_engine(settings.listen_database_url, pool=False)
+        if settings.listen_database_url and engine.dialect.name == "postgresql"
+        else None
+    )
+    listener = make_listener(listen_engine or engine)
     state = AppState(
         settings=settings,
         engine=engine,
@@ -363,6 +413,12 @@ def create_app(
         verifier=TokenVerifier(settings),
         clock=clock or SystemClock(),
         bus=bus or make_bus(engine, listener),
+        limits=RateLimits(
+            settings.rate_limit_user_per_minute,
+            settings.rate_limit_address_per_minute,
+            settings.rate_limit_burst,
+        ),
+        tracing=traced,
     )
 
     @contextlib.asynccontextmanager
@@ -394,6 +450,9 @@ def create_app(
         await asyncio.gather(*state.background, return_exceptions=True)
         await state.bus.stop()
         await engine.dispose()
+        if listen_engine is not None:
+            await listen_engine.dispose()
+        metrics.mark_process_dead()
 
     endpoint = GraphQLEndpoint(state)
     routes: list[BaseRoute] = [
@@ -403,12 +462,21 @@ def create_app(
         Route("/healthz", healthz),
         Route("/readyz", readyz),
     ]
+    if settings.metrics_enabled:
+        routes.append(Route("/metrics", metrics.MetricsEndpoint(
+            state.sessions,
+            lambda: local_date(state.clock.now()),
+            allow=settings.metrics_allow,
+            token=settings.metrics_token,
+            cache_seconds=settings.metrics_cache_seconds,
+        ), methods=["GET"]))
     if settings.graphiql:
         routes.append(Mount(graphiql.ASSETS_PATH, app=graphiql.assets(), name="graphiql"))
     app = Starlette(
         routes=routes,
         # Outermost first: every response carries the request id; CORS headers reach the 413 too.
         middleware=[
+            *([Middleware(tracing.TracingMiddleware)] if traced else []),
             Middleware(RequestIdMiddleware),
             Middleware(
                 CORSMiddleware,
@@ -418,6 +486,8 @@ def create_app(
                 expose_headers=["X-Request-ID"],
                 max_age=600,
             ),
+            # Inside CORS, so a browser can read the 429; before the body is read.
+            Middleware(AddressRateLimitMiddleware, limits=state.limits),
             Middleware(BodySizeLimitMiddleware, max_bytes=settings.max_body_bytes),
         ],
         lifespan=lifespan,

@@ -11,6 +11,7 @@ import asyncio
 import getpass
 import json
 import os
+import shutil
 import sys
 from collections.abc import Callable, Coroutine
 from datetime import UTC, datetime, timedelta
@@ -337,6 +338,14 @@ def cmd_serve(settings: Settings, host: str | None, port: int | None, workers: i
 
     from api.logs import logging_config
 
+    if workers > 1 and not os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        # Several workers: each writes its samples to files there and any worker's /metrics
+        # sums them (api/metrics.py); emptied at start, as prometheus-client requires.
+        metrics_dir = VAR_DIR / "prometheus"
+        if metrics_dir.exists():
+            shutil.rmtree(metrics_dir)
+        metrics_dir.mkdir(parents=True)
+        os.environ["PROMETHEUS_MULTIPROC_DIR"] = str(metrics_dir)
     # uvicorn applies log_config in the parent and again in every worker process it spawns,
     # so all of them write JSON lines with request ids.
     uvicorn.run(
@@ -348,6 +357,26 @@ def cmd_serve(settings: Settings, host: str | None, port: int | None, workers: i
         access_log=False,
         ws="websockets-sansio",
     )
+    return 0
+
+
+def cmd_check_config(settings: Settings, offline: bool) -> int:
+    """Print the effective settings (secrets hidden) and fail on anything unsafe."""
+    from api import checks
+
+    shown = checks.effective(settings)
+    width = max(len(k) for k in shown)
+    for variable, value in sorted(shown.items()):
+        print(f"{variable:<{width}}  {value}")
+    found = checks.problems(settings)
+    if not offline:
+        found += asyncio.run(checks.database_problems(settings))
+    if found:
+        print(f"\n{len(found)} problem(s) for production:", file=sys.stderr)
+        for problem in found:
+            print(f"  UNSAFE {problem}", file=sys.stderr)
+        return 1
+    print("\nno problems found", file=sys.stderr)
     return 0
 
 
@@ -406,6 +435,12 @@ def main(argv: list[str] | None = None) -> int:
     tick = sub.add_parser("tick", help="run the deadline engine once (safe to run twice)")
     tick.add_argument("--now", type=datetime.fromisoformat,
                       help="ISO timestamp to run as (default: now); naive means UTC")
+    check = sub.add_parser(
+        "check-config",
+        help="print the effective settings (secrets hidden); exit 1 on anything unsafe",
+    )
+    check.add_argument("--offline", action="store_true",
+                       help="do not connect to the database (skip the role check)")
     sub.add_parser("export-schema", help="print the GraphQL SDL")
     sub.add_parser("authz-docs", help="print docs/authz.md from the policy file")
 
@@ -448,6 +483,8 @@ def main(argv: list[str] | None = None) -> int:
             if now is not None and now.tzinfo is None:
                 now = now.replace(tzinfo=UTC)
             return asyncio.run(_tick(settings, now))
+        case "check-config":
+            return cmd_check_config(settings, args.offline)
         case "export-schema":
             return cmd_export_schema()
         case "authz-docs":
