@@ -197,6 +197,7 @@ class LianbaoGraphQL(GraphQL[Context, None]):
                 return {"data": None, "errors": [error]}
             guard.entries.clear()
         response = await super().process_result(request, result)
+        metrics.count_errors(response.get("errors"))
         errors = result.errors or []
         codes = {(e.extensions or {}).get("code") for e in errors}
         if "DATABASE_UNAVAILABLE" in codes:

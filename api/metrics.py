@@ -50,6 +50,7 @@ from sqlalchemy import and_, func, literal, or_, select
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
+from starlette.types import Receive, Scope, Send
 from strawberry.extensions import SchemaExtension
 
 from models.enums import TaskStatus
@@ -133,6 +134,13 @@ def record_operation(name: str | None, outcome: str, seconds: float, codes: list
         GRAPHQL_ERRORS.labels(code=code).inc()
 
 
+def count_errors(errors: Any) -> None:
+    """Errors of a formatted GraphQL response, by ``extensions.code``."""
+    for error in errors or []:
+        code = (error.get("extensions") or {}).get("code") if isinstance(error, dict) else None
+        GRAPHQL_ERRORS.labels(code=str(code or "UNCODED")).inc()
+
+
 class OperationMetrics(SchemaExtension):
     """Counts each executed operation; leaves what it saw in the request's scope state so the
     access log line can carry the operation name (api/logs.py)."""
@@ -145,9 +153,10 @@ class OperationMetrics(SchemaExtension):
         errors = list(getattr(result, "errors", None) or [])
         data = getattr(result, "data", None)
         outcome = "ok" if not errors else ("partial" if data else "error")
-        codes = [str((e.extensions or {}).get("code") or "UNCODED") for e in errors]
         name = ctx.operation_name
-        record_operation(name, outcome, time.perf_counter() - started, codes)
+        # The errors' codes are counted from the formatted response (LianbaoGraphQL's
+        # process_result, count_errors): they are final only there.
+        record_operation(name, outcome, time.perf_counter() - started, [])
         request = getattr(ctx.context, "request", None)
         scope = getattr(request, "scope", None)
         if isinstance(scope, dict):
@@ -282,7 +291,11 @@ class MetricsEndpoint:
         self.cached = TaskCounts(rows, now)
         return rows
 
-    async def __call__(self, request: Request) -> Response:
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        response = await self.respond(Request(scope, receive))
+        await response(scope, receive, send)
+
+    async def respond(self, request: Request) -> Response:
         if not self.allowed(request):
             return JSONResponse(
                 {"errors": [{"message": "metrics are not public",
