@@ -54,6 +54,7 @@ class TokenVerifier:
                 settings.jwt_jwks_url,
                 cache_keys=True,
                 lifespan=settings.jwt_jwks_cache_seconds,
+                cooldown_duration=settings.jwt_jwks_cooldown_seconds,
                 timeout=5,
             )
             self._algorithms = ASYMMETRIC

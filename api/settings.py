@@ -167,6 +167,9 @@ class Settings(BaseSettings):
     # on ``exp``/``nbf``/``iat``.
     jwt_jwks_url: str | None = None
     jwt_jwks_cache_seconds: int = Field(default=300, ge=1)
+    # At most one refetch per this many seconds for unknown ``kid``s, so tokens with made-up
+    # key ids cannot make every request call the identity provider.
+    jwt_jwks_cooldown_seconds: float = Field(default=30.0, ge=0)
     jwt_leeway_seconds: int = Field(default=30, ge=0)
     # A direct (not pgbouncer transaction-pooled) URL for the LISTEN connection; None: the
     # server's DATABASE_URL. LISTEN needs a session of its own, which transaction pooling
