@@ -26,6 +26,12 @@ def configure(settings: Settings) -> bool:
     """Install the exporting tracer provider once per process; True when tracing is on."""
     if not settings.tracing_endpoint:
         return False
+    from opentelemetry.sdk.trace import TracerProvider as SdkProvider
+
+    if isinstance(trace.get_tracer_provider(), SdkProvider):
+        # Already set up in this process (by ``opentelemetry-instrument``, or an earlier app
+        # in the same process): OpenTelemetry allows one provider per process; use it.
+        return True
     if not _configured.get(settings.tracing_endpoint):
         from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
         from opentelemetry.sdk.resources import Resource
