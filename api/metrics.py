@@ -8,7 +8,7 @@ What is counted, and where:
 * the database pool's connections in use and its size (SQLAlchemy pool events);
 * the deadline engine's tick duration, steps entered, tasks created and failures (observed by
   the callers, ``api.app.run_ticks`` and ``lianbao tick``);
-* open and overdue tasks per agency: a gauge computed at scrape time with one grouped query,
+* open and overdue tasks per agency: a gauge computed at scrape time from one grouped query,
   cached for ``metrics_cache_seconds`` so a scrape storm does not become a query storm;
 * open sockets, and requests refused by the rate limits.
 
@@ -46,7 +46,7 @@ from prometheus_client import (
 )
 from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.registry import Collector
-from sqlalchemy import and_, func, literal, or_, select
+from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
@@ -195,34 +195,40 @@ class TaskCounts:
 
 
 async def task_counts(session: AsyncSession, today: date) -> list[tuple[int, str, str, int, int]]:
-    """(agency id, kind, name, open, overdue) for every agency, in one grouped query.
+    """(agency id, kind, name, open, overdue) for every agency.
 
     An agency's queue is the live tasks addressed to its kind within its domain (the task's
-    ``scope_path`` is the agency's or lies below it), as ``workflow.task`` lists them.
+    ``scope_path`` is the agency's or lies below it), as ``workflow.task`` lists them. Joining
+    agencies to tasks on a path prefix cannot use an index (the pattern is a column), so the
+    live tasks are counted once, grouped by kind and path (one scan of the queue index), and
+    each group is added to every path prefix above it here: rows × depth additions instead of
+    agencies × tasks comparisons.
     """
-    in_domain = and_(
-        Task.agency_kind == Agency.kind,
-        or_(
-            Task.scope_path == Agency.scope_path,
-            Task.scope_path.startswith(Agency.scope_path + literal("/"), autoescape=False),
-        ),
-        Task.status.in_(LIVE),
-    )
-    stmt = (
+    grouped = await session.execute(
         select(
-            Agency.id,
-            Agency.kind,
-            Agency.name,
+            Task.agency_kind,
+            Task.scope_path,
             func.count(Task.id),
             func.count(Task.id).filter(Task.due_on < today),
         )
-        .select_from(Agency)
-        .outerjoin(Task, in_domain)
-        .group_by(Agency.id, Agency.kind, Agency.name)
-        .order_by(Agency.id)
+        .where(Task.status.in_(LIVE))
+        .group_by(Task.agency_kind, Task.scope_path)
     )
-    rows = (await session.execute(stmt)).all()
-    return [(int(r[0]), str(r[1].value), str(r[2]), int(r[3]), int(r[4])) for r in rows]
+    totals: dict[tuple[str, str], list[int]] = {}
+    for kind, path, n_open, n_overdue in grouped:
+        parts = str(path).split("/")
+        for depth in range(1, len(parts) + 1):
+            entry = totals.setdefault((str(kind.value), "/".join(parts[:depth])), [0, 0])
+            entry[0] += int(n_open)
+            entry[1] += int(n_overdue)
+    agencies = await session.execute(
+        select(Agency.id, Agency.kind, Agency.name, Agency.scope_path).order_by(Agency.id)
+    )
+    rows = []
+    for agency_id, kind, name, scope in agencies:
+        n_open, n_overdue = totals.get((str(kind.value), str(scope)), (0, 0))
+        rows.append((int(agency_id), str(kind.value), str(name), n_open, n_overdue))
+    return rows
 
 
 class _TaskCollector(Collector):

@@ -23,7 +23,7 @@ from api.logs import JsonFormatter
 from api.ratelimit import TokenBuckets
 from api.settings import Settings
 from api.sockets import SocketRegistry
-from authz.enforcer import Authorizer
+from authz.enforcer import Authorizer, domain_covers
 from models.enums import AgencyKind, TaskStatus
 from models.reference import Agency
 from models.session import create_engine
@@ -143,6 +143,19 @@ async def test_tasks_open_and_overdue_per_agency(
               ("agency_kind", agency.kind.value))
     for name in ("lianbao_tasks_open", "lianbao_tasks_overdue"):
         assert after[(name, labels)] == before.get((name, labels), 0.0) + 1, name
+    # Every agency's counts agree with its queue as the task list defines it (domain_covers).
+    async with sessions() as session:
+        agencies = (await session.execute(
+            select(Agency.id, Agency.name, Agency.kind, Agency.scope_path))).all()
+        live = (await session.execute(
+            select(Task.agency_kind, Task.scope_path, Task.due_on)
+            .where(Task.status.in_(metrics.LIVE)))).all()
+    for a_id, a_name, a_kind, a_scope in agencies:
+        key = (("agency", a_name), ("agency_id", str(a_id)), ("agency_kind", a_kind.value))
+        queue = [due for kind, path, due in live
+                 if kind == a_kind and domain_covers(path, a_scope)]
+        assert after[("lianbao_tasks_open", key)] == len(queue)
+        assert after[("lianbao_tasks_overdue", key)] == sum(due < today for due in queue)
 
 
 async def test_task_counts_are_cached_between_scrapes(
