@@ -11,10 +11,10 @@ import asyncio
 import getpass
 import json
 import os
-import shutil
 import sys
 from collections.abc import Callable, Coroutine
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 from alembic.util import CommandError
@@ -338,13 +338,15 @@ def cmd_serve(settings: Settings, host: str | None, port: int | None, workers: i
 
     from api.logs import logging_config
 
-    if workers > 1 and not os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+    if workers > 1 or os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
         # Several workers: each writes its samples to files there and any worker's /metrics
-        # sums them (api/metrics.py); emptied at start, as prometheus-client requires.
-        metrics_dir = VAR_DIR / "prometheus"
-        if metrics_dir.exists():
-            shutil.rmtree(metrics_dir)
-        metrics_dir.mkdir(parents=True)
+        # sums them (api/metrics.py). The files of a previous run must go before the workers
+        # start, as prometheus-client requires; the directory itself may belong to systemd
+        # (RuntimeDirectory), so only its contents are removed.
+        metrics_dir = Path(os.environ.get("PROMETHEUS_MULTIPROC_DIR") or VAR_DIR / "prometheus")
+        metrics_dir.mkdir(parents=True, exist_ok=True)
+        for stale in metrics_dir.glob("*.db"):
+            stale.unlink()
         os.environ["PROMETHEUS_MULTIPROC_DIR"] = str(metrics_dir)
     # uvicorn applies log_config in the parent and again in every worker process it spawns,
     # so all of them write JSON lines with request ids.

@@ -5,12 +5,17 @@ from __future__ import annotations
 import io
 import json
 import logging
+import os
+import subprocess
+import sys
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import date, timedelta
+from pathlib import Path
 from typing import Any
 
 import httpx
+import pytest
 from prometheus_client import REGISTRY
 from prometheus_client.parser import text_string_to_metric_families
 from sqlalchemy import select, update
@@ -336,3 +341,39 @@ async def test_readyz_does_not_log_alembic_lines(api: Any) -> None:
         alembic.setLevel(old_level)
     assert buffer.getvalue() == ""
 
+
+
+def test_metrics_sum_over_worker_processes(tmp_path: Path) -> None:
+    """Multi-process mode: two 'workers' count, a third process's scrape sees the sum."""
+    env = {**os.environ, "PROMETHEUS_MULTIPROC_DIR": str(tmp_path)}
+    work = ("from api import metrics; "
+            "metrics.record_operation('Me', 'ok', 0.01, []); metrics.SOCKETS_OPEN.inc()")
+    for _ in range(2):
+        subprocess.run([sys.executable, "-c", work], env=env, check=True, timeout=60)
+    scrape_code = ("import sys; from api import metrics; "
+                   "sys.stdout.write(metrics.process_metrics().decode())")
+    out = subprocess.run([sys.executable, "-c", scrape_code], env=env, check=True,
+                         capture_output=True, text=True, timeout=60).stdout
+    samples = {(s.name, tuple(sorted(s.labels.items()))): s.value
+               for f in text_string_to_metric_families(out) for s in f.samples}
+    key = ("lianbao_graphql_requests_total", (("operation", "Me"), ("outcome", "ok")))
+    assert samples[key] == 2
+
+
+def test_serve_empties_the_metrics_directory(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import uvicorn
+
+    from api import cli
+
+    stale = tmp_path / "counter_123.db"
+    stale.write_bytes(b"old")
+    monkeypatch.setenv("PROMETHEUS_MULTIPROC_DIR", str(tmp_path))
+    seen: dict[str, Any] = {}
+    monkeypatch.setattr(uvicorn, "run", lambda app, **kw: seen.update(kw, app=app))
+    settings = Settings(jwt_secret=TEST_SECRET)
+    assert cli.cmd_serve(settings, None, None, 3) == 0
+    assert seen["workers"] == 3
+    assert not stale.exists()
+    assert os.environ["PROMETHEUS_MULTIPROC_DIR"] == str(tmp_path)
