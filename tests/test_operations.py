@@ -377,3 +377,20 @@ def test_serve_empties_the_metrics_directory(
     assert seen["workers"] == 3
     assert not stale.exists()
     assert os.environ["PROMETHEUS_MULTIPROC_DIR"] == str(tmp_path)
+
+
+async def test_listen_connection_can_bypass_a_pooler(database: Database) -> None:
+    """Behind pgbouncer in transaction mode, LISTEN needs a direct connection of its own."""
+    if not database.is_postgres:
+        pytest.skip("LISTEN is PostgreSQL's")
+    direct = database.url.replace("127.0.0.1", "localhost")
+    settings = Settings(database_url=database.url, jwt_secret=TEST_SECRET,
+                        listen_database_url=direct)
+    app = create_app(settings, engine=database.engine, check_schema=False)
+    listener = app.state.lianbao.bus.listener
+    assert listener.engine is not database.engine
+    assert listener.engine.url.host == "localhost"
+    await listener.engine.dispose()
+    default = create_app(Settings(database_url=database.url, jwt_secret=TEST_SECRET),
+                         engine=database.engine, check_schema=False)
+    assert default.state.lianbao.bus.listener.engine is database.engine
