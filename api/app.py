@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import time
 from collections.abc import AsyncIterator, Callable
 from typing import Any
 
@@ -30,13 +31,14 @@ from strawberry.http.base import BaseRequestProtocol
 from strawberry.schema.exceptions import InvalidOperationTypeError
 from strawberry.types import ExecutionResult
 
-from api import db_roles, graphiql
+from api import db_roles, graphiql, metrics, tracing
 from api import http as edge
 from api.auth import TokenError, TokenVerifier
 from api.documents import document_pdf
 from api.limits import BodySizeLimitMiddleware, BodyTooLarge
 from api.logs import RequestIdMiddleware
 from api.migrate import schema_status
+from api.ratelimit import AddressRateLimitMiddleware, RateLimited, RateLimits, rate_limited_response
 from api.settings import Settings
 from api.sockets import (
     SOCKET_OPTIONS,
@@ -56,6 +58,7 @@ from schema.loaders import Loaders
 from schema.root import build_schema
 from workflow import access_log
 from workflow import engine as deadline_engine
+from workflow.calendar import local_date
 from workflow.clock import Clock, SystemClock
 from workflow.context import ServiceContext
 from workflow.infra import pdf
@@ -72,19 +75,26 @@ class LianbaoGraphQL(GraphQL[Context, None]):
 
     def __init__(self, state: AppState, **kwargs: Any) -> None:
         settings = state.settings
-        super().__init__(
-            build_schema(
-                limits=QueryLimits(
-                    max_depth=settings.max_query_depth,
-                    max_aliases=settings.max_aliases,
-                    max_cost=settings.max_query_cost,
-                    max_page_size=settings.max_page_size,
-                    max_node_ids=settings.max_node_ids,
-                    assumed_list_size=settings.cost_list_size,
-                ),
-                max_tokens=settings.max_tokens,
-                introspection=settings.introspection,
+        schema = build_schema(
+            limits=QueryLimits(
+                max_depth=settings.max_query_depth,
+                max_aliases=settings.max_aliases,
+                max_cost=settings.max_query_cost,
+                max_page_size=settings.max_page_size,
+                max_node_ids=settings.max_node_ids,
+                assumed_list_size=settings.cost_list_size,
             ),
+            max_tokens=settings.max_tokens,
+            introspection=settings.introspection,
+        )
+        # Observability is the server's concern, not the schema's: the operation metrics (and,
+        # when tracing is on, a span per resolver) are added to the schema built above.
+        observers: list[Any] = [metrics.OperationMetrics]
+        if state.tracing:
+            observers.append(tracing.resolver_extension())
+        schema.extensions = (*schema.extensions, *observers)
+        super().__init__(
+            schema,
             # The IDE page is served by GraphQLEndpoint from local assets (api/graphiql.py).
             graphql_ide=None,
             allow_queries_via_get=True,
@@ -158,6 +168,7 @@ class LianbaoGraphQL(GraphQL[Context, None]):
                 return {"data": None, "errors": [error]}
             guard.entries.clear()
         response = await super().process_result(request, result)
+        metrics.count_errors(response.get("errors"))
         errors = result.errors or []
         codes = {(e.extensions or {}).get("code") for e in errors}
         if "DATABASE_UNAVAILABLE" in codes:
@@ -197,7 +208,14 @@ class GraphQLEndpoint:
             await graphiql.graphiql_page(request)(scope, receive, send)
             return
         media_type = edge.negotiate(request.headers.get("accept"))
+        started = time.perf_counter()
         response = await self.respond(request, media_type)
+        if not scope.get("state", {}).get("lianbao.metrics_recorded"):
+            # Refused before execution (token, rate limit, bad body, database down): counted
+            # as an error of the operation "unexecuted", by the code the answer carries.
+            metrics.record_operation(
+                "unexecuted", "error", time.perf_counter() - started, edge.codes_of(response)
+            )
         await response(scope, receive, send)
 
     @staticmethod
@@ -219,6 +237,8 @@ class GraphQLEndpoint:
                 response = await self.graphql.run(request)
         except TokenError as error:
             return unauthenticated(error, media_type)
+        except RateLimited as error:
+            return rate_limited_response(error, media_type)
         except HTTPException as error:
             return self.rejected(error, media_type)
         except BodyTooLarge:
@@ -282,21 +302,42 @@ async def run_ticks(state: AppState) -> None:
     with several processes (the tick itself takes an advisory lock on PostgreSQL)."""
     while True:
         await asyncio.sleep(state.settings.tick_interval_seconds)
+        await tick_once(state)
+
+
+async def tick_once(state: AppState) -> deadline_engine.TickReport | None:
+    """One observed tick: its duration and what it did go to /metrics, and a span is
+    exported when tracing is on. Returns the report, or None when the tick failed."""
+    started = time.perf_counter()
+    with tracing.tracer.start_as_current_span("deadline-engine.tick"):
         try:
             async with state.sessions() as session:
                 report = await deadline_engine.tick(session, state.clock.now(), state.jobs)
                 await session.commit()
             await state.bus.publish(report.events)
+            if not report.skipped:
+                metrics.TICK_DURATION.observe(time.perf_counter() - started)
+                metrics.TICK_STEPS.inc(report.steps_entered)
+                metrics.TICK_TASKS.inc(report.tasks_created)
+                metrics.TICK_BREACHES.inc(report.breaches)
             if report.steps_entered or report.breaches:
                 log.info("tick: %s steps, %s tasks, %s reminders, %s breaches",
                          report.steps_entered, report.tasks_created, report.reminders,
                          report.breaches)
+            return report
         except Exception:  # the next tick tries again; never take the server down
+            metrics.TICK_FAILURES.inc()
             log.exception("deadline engine tick failed")
+            return None
 
 
 def _lifespan(
-    state: AppState, listener: Listener | None, *, sync_policy: bool, check_schema: bool
+    state: AppState,
+    listener: Listener | None,
+    *,
+    sync_policy: bool,
+    check_schema: bool,
+    listen_engine: AsyncEngine | None = None,
 ) -> Callable[[Starlette], contextlib.AbstractAsyncContextManager[None]]:
     """Start-up and shut-down: check the schema and the role, load and follow the policy
     (unless the caller handed in an authorizer), start the bus and the deadline engine."""
@@ -337,8 +378,54 @@ def _lifespan(
         await asyncio.gather(*state.background, return_exceptions=True)
         await state.bus.stop()
         await state.engine.dispose()
+        if listen_engine is not None:
+            await listen_engine.dispose()
+        metrics.mark_process_dead()
 
     return lifespan
+
+
+def _routes(state: AppState) -> list[BaseRoute]:
+    settings = state.settings
+    endpoint = GraphQLEndpoint(state)
+    routes: list[BaseRoute] = [
+        Route("/graphql", endpoint, methods=["GET", "POST"]),
+        WebSocketRoute("/graphql", endpoint),
+        Route("/documents/{document_id}/pdf", document_pdf),
+        Route("/healthz", healthz),
+        Route("/readyz", readyz),
+    ]
+    if settings.metrics_enabled:
+        routes.append(Route("/metrics", metrics.MetricsEndpoint(
+            state.sessions,
+            lambda: local_date(state.clock.now()),
+            allow=settings.metrics_allow,
+            token=settings.metrics_token,
+            cache_seconds=settings.metrics_cache_seconds,
+        ), methods=["GET"]))
+    if settings.graphiql:
+        routes.append(Mount(graphiql.ASSETS_PATH, app=graphiql.assets(), name="graphiql"))
+    return routes
+
+
+def _middleware(state: AppState, traced: bool) -> list[Middleware]:
+    """Outermost first: every response carries the request id; CORS headers reach the 429
+    and the 413 too; the address limit and the body limit act before the body is read."""
+    settings = state.settings
+    return [
+        *([Middleware(tracing.TracingMiddleware)] if traced else []),
+        Middleware(RequestIdMiddleware),
+        Middleware(
+            CORSMiddleware,
+            allow_origins=list(settings.cors_origins),
+            allow_methods=["GET", "POST"],
+            allow_headers=["Authorization", "Content-Type", "X-Request-ID"],
+            expose_headers=["X-Request-ID"],
+            max_age=600,
+        ),
+        Middleware(AddressRateLimitMiddleware, limits=state.limits),
+        Middleware(BodySizeLimitMiddleware, max_bytes=settings.max_body_bytes),
+    ]
 
 
 def create_app(
@@ -362,8 +449,18 @@ def create_app(
         max_overflow=settings.db_max_overflow,
     )
     pdf.use_font(settings.pdf_font)
-    # One LISTEN connection per process, shared by the task bus and the policy sync.
-    listener = make_listener(engine)
+    metrics.instrument_pool(engine)
+    traced = tracing.configure(settings)
+    if traced:
+        tracing.instrument_engine(engine)
+    # One LISTEN connection per process, shared by the task bus and the policy sync. Behind
+    # pgbouncer in transaction mode LISTEN needs a direct connection (LISTEN_DATABASE_URL).
+    listen_engine = (
+        create_engine(settings.listen_database_url, pool=False)
+        if settings.listen_database_url and engine.dialect.name == "postgresql"
+        else None
+    )
+    listener = make_listener(listen_engine or engine)
     state = AppState(
         settings=settings,
         engine=engine,
@@ -373,35 +470,19 @@ def create_app(
         verifier=TokenVerifier(settings),
         clock=clock or SystemClock(),
         bus=bus or make_bus(engine, listener),
+        limits=RateLimits(
+            settings.rate_limit_user_per_minute,
+            settings.rate_limit_address_per_minute,
+            settings.rate_limit_burst,
+        ),
+        tracing=traced,
     )
 
-    lifespan = _lifespan(state, listener, sync_policy=authz is None, check_schema=check_schema)
-    endpoint = GraphQLEndpoint(state)
-    routes: list[BaseRoute] = [
-        Route("/graphql", endpoint, methods=["GET", "POST"]),
-        WebSocketRoute("/graphql", endpoint),
-        Route("/documents/{document_id}/pdf", document_pdf),
-        Route("/healthz", healthz),
-        Route("/readyz", readyz),
-    ]
-    if settings.graphiql:
-        routes.append(Mount(graphiql.ASSETS_PATH, app=graphiql.assets(), name="graphiql"))
     app = Starlette(
-        routes=routes,
-        # Outermost first: every response carries the request id; CORS headers reach the 413 too.
-        middleware=[
-            Middleware(RequestIdMiddleware),
-            Middleware(
-                CORSMiddleware,
-                allow_origins=list(settings.cors_origins),
-                allow_methods=["GET", "POST"],
-                allow_headers=["Authorization", "Content-Type", "X-Request-ID"],
-                expose_headers=["X-Request-ID"],
-                max_age=600,
-            ),
-            Middleware(BodySizeLimitMiddleware, max_bytes=settings.max_body_bytes),
-        ],
-        lifespan=lifespan,
+        routes=_routes(state),
+        middleware=_middleware(state, traced),
+        lifespan=_lifespan(state, listener, sync_policy=authz is None,
+                           check_schema=check_schema, listen_engine=listen_engine),
     )
     app.state.lianbao = state
     return app

@@ -45,7 +45,20 @@ class TokenVerifier:
         self.settings = settings
         self._keys: dict[str | None, Any] = {}
         self._algorithms: list[str]
-        if settings.jwt_jwks_file:
+        # The identity provider's keys fetched from its URL: PyJWKClient caches the set for
+        # jwt_jwks_cache_seconds and refetches when a token names a ``kid`` it does not have,
+        # so a rotated key is picked up without a restart (docs/deploy.md, Keys).
+        self._jwks_client: jwt.PyJWKClient | None = None
+        if settings.jwt_jwks_url:
+            self._jwks_client = jwt.PyJWKClient(
+                settings.jwt_jwks_url,
+                cache_keys=True,
+                lifespan=settings.jwt_jwks_cache_seconds,
+                cooldown_duration=settings.jwt_jwks_cooldown_seconds,
+                timeout=5,
+            )
+            self._algorithms = ASYMMETRIC
+        elif settings.jwt_jwks_file:
             jwks = json.loads(Path(settings.jwt_jwks_file).read_text(encoding="utf-8"))
             for entry in jwks.get("keys", []):
                 key = PyJWK.from_dict(entry)
@@ -59,11 +72,24 @@ class TokenVerifier:
             self._algorithms = ["HS256"]
         else:
             raise RuntimeError(
-                "no token verification key: set LIANBAO_JWT_PUBLIC_KEY_FILE or "
-                "LIANBAO_JWT_JWKS_FILE (production), or LIANBAO_JWT_SECRET (development)"
+                "no token verification key: set LIANBAO_JWT_JWKS_URL, "
+                "LIANBAO_JWT_PUBLIC_KEY_FILE or LIANBAO_JWT_JWKS_FILE (production), "
+                "or LIANBAO_JWT_SECRET (development)"
             )
 
     def _key_for(self, token: str) -> Any:
+        if self._jwks_client is not None:
+            try:
+                return self._jwks_client.get_signing_key_from_jwt(token).key
+            except jwt.PyJWKClientConnectionError as exc:
+                # The identity provider is unreachable and no cached key fits: the token
+                # cannot be checked now; logged for the operator, a 401 for the client.
+                log.warning("JWKS fetch failed: %s", exc)
+                raise TokenError(
+                    "the token's signing key cannot be fetched", "unknown_key"
+                ) from exc
+            except jwt.PyJWKClientError as exc:
+                raise TokenError("the token's signing key is not known", "unknown_key") from exc
         if None in self._keys and len(self._keys) == 1:
             return self._keys[None]
         kid = jwt.get_unverified_header(token).get("kid")
@@ -100,6 +126,8 @@ class TokenVerifier:
                 audience=self.settings.jwt_audience,
                 issuer=self.settings.jwt_issuer,
                 options={"require": ["exp", "sub", "iss", "aud"]},
+                # Clocks of the identity provider and this server drift a little.
+                leeway=self.settings.jwt_leeway_seconds,
             )
         except jwt.ExpiredSignatureError as exc:
             raise TokenError("the token has expired", "expired") from exc

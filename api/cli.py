@@ -14,6 +14,7 @@ import os
 import sys
 from collections.abc import Callable, Coroutine
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 from alembic.util import CommandError
@@ -339,6 +340,16 @@ def cmd_serve(settings: Settings, host: str | None, port: int | None, workers: i
 
     from api.logs import logging_config
 
+    if workers > 1 or os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        # Several workers: each writes its samples to files there and any worker's /metrics
+        # sums them (api/metrics.py). The files of a previous run must go before the workers
+        # start, as prometheus-client requires; the directory itself may belong to systemd
+        # (RuntimeDirectory), so only its contents are removed.
+        metrics_dir = Path(os.environ.get("PROMETHEUS_MULTIPROC_DIR") or VAR_DIR / "prometheus")
+        metrics_dir.mkdir(parents=True, exist_ok=True)
+        for stale in metrics_dir.glob("*.db"):
+            stale.unlink()
+        os.environ["PROMETHEUS_MULTIPROC_DIR"] = str(metrics_dir)
     # uvicorn applies log_config in the parent and again in every worker process it spawns,
     # so all of them write JSON lines with request ids.
     uvicorn.run(
@@ -350,6 +361,26 @@ def cmd_serve(settings: Settings, host: str | None, port: int | None, workers: i
         access_log=False,
         ws="websockets-sansio",
     )
+    return 0
+
+
+def cmd_check_config(settings: Settings, offline: bool) -> int:
+    """Print the effective settings (secrets hidden) and fail on anything unsafe."""
+    from api import checks
+
+    shown = checks.effective(settings)
+    width = max(len(k) for k in shown)
+    for variable, value in sorted(shown.items()):
+        print(f"{variable:<{width}}  {value}")
+    found = checks.problems(settings)
+    if not offline:
+        found += asyncio.run(checks.database_problems(settings))
+    if found:
+        print(f"\n{len(found)} problem(s) for production:", file=sys.stderr)
+        for problem in found:
+            print(f"  UNSAFE {problem}", file=sys.stderr)
+        return 1
+    print("\nno problems found", file=sys.stderr)
     return 0
 
 
@@ -409,6 +440,12 @@ def _parser() -> argparse.ArgumentParser:
     tick = sub.add_parser("tick", help="run the deadline engine once (safe to run twice)")
     tick.add_argument("--now", type=datetime.fromisoformat,
                       help="ISO timestamp to run as (default: now); naive means UTC")
+    check = sub.add_parser(
+        "check-config",
+        help="print the effective settings (secrets hidden); exit 1 on anything unsafe",
+    )
+    check.add_argument("--offline", action="store_true",
+                       help="do not connect to the database (skip the role check)")
     sub.add_parser("export-schema", help="print the GraphQL SDL")
     sub.add_parser("authz-docs", help="print docs/authz.md from the policy file")
 
@@ -456,6 +493,8 @@ def main(argv: list[str] | None = None) -> int:
             if now is not None and now.tzinfo is None:
                 now = now.replace(tzinfo=UTC)
             return asyncio.run(_tick(settings, now))
+        case "check-config":
+            return cmd_check_config(settings, args.offline)
         case "export-schema":
             return cmd_export_schema()
         case "authz-docs":

@@ -12,6 +12,7 @@ from starlette.responses import JSONResponse, Response
 
 from api.auth import TokenError
 from api.http import RETRY_AFTER_SECONDS, UNAVAILABLE_MESSAGE, is_database_unavailable
+from api.ratelimit import RateLimited, rate_limited_response
 from api.state import AppState, authenticate, unauthenticated
 from authz.errors import LianbaoError
 from workflow import document
@@ -34,6 +35,10 @@ async def document_pdf(request: Request) -> Response:
                 )
             except TokenError as error:
                 return unauthenticated(error)
+            except RateLimited as error:
+                return rate_limited_response(error)
+            # For the access line (api/logs.py): who fetched the file.
+            request.scope.setdefault("state", {})["principal"] = principal
             ctx = ServiceContext(
                 session,
                 principal,

@@ -21,7 +21,7 @@ from typing import Any
 from urllib.parse import unquote_to_bytes
 
 from cross_web import HTTPException
-from starlette.responses import JSONResponse
+from starlette.responses import JSONResponse, Response
 
 from models.faults import DATABASE_UNAVAILABLE, is_database_unavailable
 
@@ -189,3 +189,19 @@ __all__ = [
     "negotiate",
     "unavailable_error",
 ]
+
+
+def codes_of(response: Response) -> list[str]:
+    """The ``extensions.code`` of each error in a JSON answer we built (for /metrics)."""
+    try:
+        body = json.loads(bytes(response.body))
+    except (ValueError, TypeError, AttributeError):
+        return []
+    errors = body.get("errors") if isinstance(body, dict) else None
+    if not isinstance(errors, list):
+        return []
+    return [
+        str((e.get("extensions") or {}).get("code") or "UNCODED")
+        for e in errors
+        if isinstance(e, dict)
+    ]

@@ -37,7 +37,7 @@ class JsonFormatter(logging.Formatter):
         rid = request_id_var.get()
         if rid:
             entry["request_id"] = rid
-        for key in ("method", "path", "status", "duration_ms", "user"):
+        for key in ("method", "path", "status", "duration_ms", "user", "agency", "operation"):
             if hasattr(record, key):
                 entry[key] = getattr(record, key)
         if record.exc_info:
@@ -75,6 +75,25 @@ def logging_config(level: str = "INFO") -> dict[str, Any]:
 
 def configure_logging(level: str = "INFO") -> None:
     logging.config.dictConfig(logging_config(level))
+
+
+def who_and_what(state: dict[str, Any]) -> dict[str, Any]:
+    """The user, agency and GraphQL operation of a request, for its access line.
+
+    Filled in by the endpoints as the request goes (``GraphQLEndpoint`` puts the authenticated
+    principal in ``state["lianbao"]``, ``OperationMetrics`` the operation name); a request
+    refused before authentication logs ``user`` and ``agency`` as null, which says so.
+    """
+    principal = None
+    pair = state.get("lianbao")
+    if isinstance(pair, tuple) and len(pair) == 2:
+        principal = pair[1]
+    principal = state.get("principal", principal)
+    return {
+        "user": getattr(principal, "username", None),
+        "agency": getattr(principal, "agency_name", None) or None,
+        "operation": state.get("lianbao.operation"),
+    }
 
 
 class RequestIdMiddleware:
@@ -121,6 +140,7 @@ class RequestIdMiddleware:
                         "path": scope.get("path"),
                         "status": status,
                         "duration_ms": round((time.perf_counter() - started) * 1000, 2),
+                        **who_and_what(scope.get("state") or {}),
                     },
                 )
             if not failed:

@@ -17,6 +17,7 @@ Document it in README.md's Configuration table (``tests/test_settings.py`` fails
 from __future__ import annotations
 
 import difflib
+import ipaddress
 import os
 import re
 import secrets
@@ -144,6 +145,36 @@ class Settings(BaseSettings):
     cors_origins: Annotated[tuple[str, ...], NoDecode] = ()
     # The largest request body accepted, on every route (api/limits.py answers 413 above it).
     max_body_bytes: int = Field(default=1024 * 1024, ge=1)
+    # /metrics (api/metrics.py): served only to these addresses or networks (comma-separated)
+    # or to a scraper sending ``Authorization: Bearer <metrics_token>``; off when disabled.
+    metrics_enabled: bool = True
+    metrics_allow: Annotated[tuple[str, ...], NoDecode] = ("127.0.0.1/32", "::1/128")
+    metrics_token: str | None = None
+    # How long the per-agency task counts (one grouped query) are reused between scrapes.
+    metrics_cache_seconds: float = Field(default=5.0, ge=0)
+    # Rate limits per server process (api/ratelimit.py) on /graphql and /documents/…: requests
+    # per minute per authenticated user and per client address, with bursts up to
+    # rate_limit_burst; 0 turns one off.
+    rate_limit_user_per_minute: int = Field(default=600, ge=0)
+    rate_limit_address_per_minute: int = Field(default=1200, ge=0)
+    rate_limit_burst: int = Field(default=60, ge=1)
+    # OpenTelemetry (api/tracing.py): spans are exported over OTLP/HTTP to this URL (e.g.
+    # http://collector:4318/v1/traces); unset, tracing is off and costs nothing.
+    tracing_endpoint: str | None = None
+    tracing_service_name: str = "lianbao"
+    # JWKS from the identity provider's URL (PyJWT's PyJWKClient, cached; a token with an
+    # unknown ``kid`` refetches, so rotated keys are picked up), and the clock skew allowed
+    # on ``exp``/``nbf``/``iat``.
+    jwt_jwks_url: str | None = None
+    jwt_jwks_cache_seconds: int = Field(default=300, ge=1)
+    # At most one refetch per this many seconds for unknown ``kid``s, so tokens with made-up
+    # key ids cannot make every request call the identity provider.
+    jwt_jwks_cooldown_seconds: float = Field(default=30.0, ge=0)
+    jwt_leeway_seconds: int = Field(default=30, ge=0)
+    # A direct (not pgbouncer transaction-pooled) URL for the LISTEN connection; None: the
+    # server's DATABASE_URL. LISTEN needs a session of its own, which transaction pooling
+    # does not give (docs/deploy.md).
+    listen_database_url: str | None = Field(default=None, validation_alias="LISTEN_DATABASE_URL")
 
     @model_validator(mode="before")
     @classmethod
@@ -162,7 +193,7 @@ class Settings(BaseSettings):
     def _upper_level(cls, value: Any) -> Any:
         return value.upper() if isinstance(value, str) else value
 
-    @field_validator("cors_origins", mode="before")
+    @field_validator("cors_origins", "metrics_allow", mode="before")
     @classmethod
     def _split_origins(cls, value: Any) -> Any:
         if isinstance(value, str):
@@ -177,6 +208,16 @@ class Settings(BaseSettings):
         for origin in value:
             if origin != "*" and not re.fullmatch(r"https?://[^/\s]+", origin):
                 raise ValueError(f"{origin!r} is not an origin like https://host[:port]")
+        return value
+
+    @field_validator("metrics_allow")
+    @classmethod
+    def _networks(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        for network in value:
+            try:
+                ipaddress.ip_network(network, strict=False)
+            except ValueError as exc:
+                raise ValueError(f"{network!r} is not an address or network") from exc
         return value
 
     @classmethod
@@ -237,6 +278,7 @@ class Settings(BaseSettings):
             and not settings.is_production
             and settings.jwt_public_key_file is None
             and settings.jwt_jwks_file is None
+            and settings.jwt_jwks_url is None
         ):
             settings = settings.model_copy(update={"jwt_secret": _dev_secret()})
         return settings

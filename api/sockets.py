@@ -51,6 +51,7 @@ from strawberry.subscriptions.protocols.graphql_transport_ws.types import (
 from strawberry.types.execution import ExecutionResult, PreExecutionError
 from strawberry.utils.aio import aclosing
 
+from api import metrics
 from api.auth import TokenError
 from authz.guard import FieldGuard
 from authz.principal import SYSTEM, Principal
@@ -102,10 +103,13 @@ class SocketRegistry:
         if count >= limit:
             return False
         self._open[user_id] = count + 1
+        metrics.SOCKETS_OPEN.inc()
         return True
 
     def release(self, user_id: int) -> None:
         count = self._open.get(user_id, 0) - 1
+        if count >= 0:
+            metrics.SOCKETS_OPEN.dec()
         if count > 0:
             self._open[user_id] = count
         else:

@@ -15,6 +15,7 @@ from starlette.responses import JSONResponse
 
 from api import http as edge
 from api.auth import TokenError, TokenVerifier
+from api.ratelimit import RateLimits
 from api.settings import Settings
 from api.sockets import SocketRegistry
 from authz.enforcer import Authorizer
@@ -39,6 +40,8 @@ class AppState:
     jobs: Sequence[ScheduledJob] = SCHEDULED_JOBS
     background: list[asyncio.Task[None]] = field(default_factory=list)
     sockets: SocketRegistry = field(default_factory=SocketRegistry)
+    limits: RateLimits = field(default_factory=lambda: RateLimits(0, 0, 1))
+    tracing: bool = False
 
 
 def unauthenticated(error: TokenError, media_type: str = edge.APPLICATION_JSON) -> JSONResponse:
@@ -58,6 +61,9 @@ def unauthenticated(error: TokenError, media_type: str = edge.APPLICATION_JSON) 
 async def authenticate(state: AppState, session: AsyncSession, header: str | None) -> Principal:
     """The bearer token's user, loaded afresh (deactivation takes effect at once)."""
     claims = state.verifier.verify_header(header)
+    # Per user, once the token is proven (an unverified ``sub`` would let anyone spend
+    # another user's allowance); before the database is touched.
+    state.limits.check_user(claims.username)
     principal = await load_principal(session, claims.username)
     if principal is None:
         raise TokenError("the token's user is unknown or inactive", "unknown_user")

@@ -231,7 +231,8 @@ def settings_factory() -> Callable[[str], Settings]:
 
     def make(url: str) -> Settings:
         return Settings(database_url=url, jwt_secret=TEST_SECRET, environment="development",
-                        max_query_cost=10_000_000)
+                        max_query_cost=10_000_000, rate_limit_user_per_minute=0,
+                        rate_limit_address_per_minute=0)
 
     return make
 

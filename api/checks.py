@@ -1,0 +1,107 @@
+"""``lianbao check-config``: what the server would run with, and what is unsafe about it.
+
+Settings validation (api/settings.py) refuses values that cannot work; this refuses values
+that work but must not go to production: a shared HS256 secret, the IDE or introspection open,
+any origin allowed, SQLite, a superuser database role, key files that are not there, /metrics
+open to the world. Each problem is one line saying what to change; the command exits 1 when
+there is any, so a deployment pipeline can run it before rolling workers.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import make_url
+
+from api.settings import Settings
+
+SECRET_FIELDS = {"jwt_secret", "metrics_token"}
+URL_FIELDS = {"database_url", "migration_database_url", "listen_database_url"}
+MIN_SECRET_LENGTH = 32
+OPEN_NETWORKS = {"0.0.0.0/0", "::/0"}
+
+
+def effective(settings: Settings) -> dict[str, str]:
+    """Every setting by its environment variable, with secrets and passwords hidden."""
+    names = Settings.env_names()
+    shown: dict[str, str] = {}
+    for field, variable in names.items():
+        value: Any = getattr(settings, field)
+        if value is None:
+            text = "(unset)"
+        elif field in SECRET_FIELDS:
+            text = "(set, hidden)"
+        elif field in URL_FIELDS:
+            text = make_url(str(value)).render_as_string(hide_password=True)
+        elif isinstance(value, tuple):
+            text = ",".join(value) or "(none)"
+        else:
+            text = str(value)
+        shown[variable] = text
+    return shown
+
+
+def problems(settings: Settings) -> list[str]:
+    """What is unsafe for production in these settings (empty in development: only the
+    key files are checked there, since a missing file fails the server at start anyway)."""
+    found: list[str] = []
+    for variable, path in (
+        ("LIANBAO_JWT_PUBLIC_KEY_FILE", settings.jwt_public_key_file),
+        ("LIANBAO_JWT_JWKS_FILE", settings.jwt_jwks_file),
+        ("LIANBAO_PDF_FONT", settings.pdf_font),
+    ):
+        if path and not Path(path).is_file():
+            found.append(f"{variable}: {path} does not exist or is not a file")
+    if settings.jwt_secret and len(settings.jwt_secret) < MIN_SECRET_LENGTH:
+        found.append(f"LIANBAO_JWT_SECRET: shorter than {MIN_SECRET_LENGTH} characters")
+    if settings.metrics_token and len(settings.metrics_token) < MIN_SECRET_LENGTH:
+        found.append(f"LIANBAO_METRICS_TOKEN: shorter than {MIN_SECRET_LENGTH} characters")
+    if not settings.is_production:
+        return found
+    if settings.jwt_secret:
+        found.append("LIANBAO_JWT_SECRET: HS256 shared secrets are refused in production; "
+                     "unset it and use LIANBAO_JWT_JWKS_URL (or a public key / JWKS file)")
+    if not (settings.jwt_jwks_url or settings.jwt_jwks_file or settings.jwt_public_key_file):
+        found.append("no token verification key: set LIANBAO_JWT_JWKS_URL")
+    if settings.jwt_jwks_url and not settings.jwt_jwks_url.startswith("https://"):
+        found.append("LIANBAO_JWT_JWKS_URL: fetch the identity provider's keys over https")
+    if settings.graphiql:
+        found.append("LIANBAO_GRAPHIQL: the IDE is on in production; unset it")
+    if settings.introspection:
+        found.append("LIANBAO_INTROSPECTION: introspection is on in production; unset it")
+    if "*" in settings.cors_origins:
+        found.append("LIANBAO_CORS_ORIGINS: '*' lets any web page call the API with a "
+                     "user's token; list the front-end's origins")
+    if settings.is_sqlite:
+        found.append("DATABASE_URL: SQLite is for development; use PostgreSQL")
+    if settings.metrics_enabled and not settings.metrics_token and (
+        OPEN_NETWORKS & set(settings.metrics_allow)
+    ):
+        found.append("LIANBAO_METRICS_ALLOW: /metrics is open to every address; "
+                     "narrow it or set LIANBAO_METRICS_TOKEN")
+    if settings.rate_limit_user_per_minute == 0 and settings.rate_limit_address_per_minute == 0:
+        found.append("LIANBAO_RATE_LIMIT_*: every rate limit is off")
+    if not settings.is_sqlite and not settings.app_role:
+        found.append("LIANBAO_APP_ROLE: unset; run the server as the app role, not the "
+                     "schema owner (lianbao create-app-role)")
+    return found
+
+
+async def database_problems(settings: Settings) -> list[str]:
+    """What the database connection itself says: unreachable, or a role that could rewrite
+    the audit trail (superuser, owner of the tables)."""
+    if settings.is_sqlite:
+        return []
+    from api import db_roles
+    from models.session import create_engine
+
+    engine = create_engine(settings.database_url, pool=False)
+    try:
+        async with engine.connect() as conn:
+            unsafe = await db_roles.privilege_problem(conn)
+    except Exception as exc:
+        return [f"DATABASE_URL: cannot connect ({type(exc).__name__}: {exc})"]
+    finally:
+        await engine.dispose()
+    return [f"DATABASE_URL: {unsafe}"] if unsafe else []
