@@ -9,9 +9,9 @@ memory before strawberry even parsed it. The limit is checked twice: up front ag
 
 from __future__ import annotations
 
-import json
-
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from api import http as edge
 
 TOO_LARGE = "REQUEST_TOO_LARGE"
 
@@ -20,35 +20,21 @@ class BodyTooLarge(Exception):
     """Raised from ``receive`` to stop the application reading any further."""
 
 
-def too_large_body(limit: int) -> bytes:
-    return json.dumps(
-        {
-            "data": None,
-            "errors": [
-                {
-                    "message": f"the request body is larger than {limit} bytes",
-                    "extensions": {"code": TOO_LARGE, "limit": limit},
-                }
-            ],
-        }
-    ).encode()
-
-
-async def _send_too_large(send: Send, limit: int) -> None:
-    body = too_large_body(limit)
-    await send(
-        {
-            "type": "http.response.start",
-            "status": 413,
-            "headers": [
-                (b"content-type", b"application/json"),
-                (b"content-length", str(len(body)).encode()),
-                # The rest of the body is not read, so the connection cannot be reused.
-                (b"connection", b"close"),
-            ],
-        }
+async def _send_too_large(scope: Scope, receive: Receive, send: Send, limit: int) -> None:
+    """The 413 in the media type the client accepts, like every other refusal (api/http.py);
+    no ``data`` entry, since nothing was executed."""
+    accept = next((v.decode("latin-1") for k, v in scope.get("headers") or [] if k == b"accept"),
+                  None)
+    response = edge.error_response(
+        413,
+        f"the request body is larger than {limit} bytes",
+        TOO_LARGE,
+        edge.negotiate(accept),
+        extensions={"limit": limit},
+        # The rest of the body is not read, so the connection cannot be reused.
+        headers={"connection": "close"},
     )
-    await send({"type": "http.response.body", "body": body})
+    await response(scope, receive, send)
 
 
 class BodySizeLimitMiddleware:
@@ -69,7 +55,7 @@ class BodySizeLimitMiddleware:
                 except ValueError:
                     continue  # the server rejects a malformed length; counting still applies
                 if declared > self.max_bytes:
-                    await _send_too_large(send, self.max_bytes)
+                    await _send_too_large(scope, receive, send, self.max_bytes)
                     return
         received = 0
         started = False
@@ -95,4 +81,4 @@ class BodySizeLimitMiddleware:
             if started:
                 # The application answered before reading all of the body; its answer stands.
                 return
-            await _send_too_large(send, self.max_bytes)
+            await _send_too_large(scope, receive, send, self.max_bytes)

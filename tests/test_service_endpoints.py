@@ -172,10 +172,11 @@ async def test_cors_preflight_from_another_origin_is_refused(
 LIMIT = 4096
 
 
-def _assert_too_large(response: httpx.Response) -> None:
+def _assert_too_large(response: httpx.Response, media_type: str = "application/json") -> None:
     assert response.status_code == 413, response.text
+    assert response.headers["content-type"].startswith(media_type)
     body = response.json()
-    assert body["data"] is None
+    assert "data" not in body, "refused before execution: no data entry"
     assert body["errors"][0]["extensions"] == {"code": "REQUEST_TOO_LARGE", "limit": LIMIT}
 
 
@@ -195,6 +196,10 @@ async def test_body_over_the_limit_by_content_length(
             path, content=big, headers={"Content-Type": "application/json"}
         )
         _assert_too_large(response)
+        # Negotiated like every other refusal (GraphQL over HTTP).
+        negotiated = await client.post(path, content=big, headers={
+            "Content-Type": "application/json", "Accept": "application/graphql-response+json"})
+        _assert_too_large(negotiated, "application/graphql-response+json")
 
 
 async def test_chunked_body_over_the_limit_is_cut_off_while_streaming(
