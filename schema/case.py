@@ -9,6 +9,7 @@ import strawberry
 from strawberry import relay
 
 from models import case as m
+from schema.backrefs import provides
 from schema.child import ChildNode
 from schema.context import Info
 from schema.document import DocumentNode
@@ -114,6 +115,7 @@ class AttachmentType:
         )
 
 
+@provides
 @fetched_by(service.get_cases)
 @strawberry.type(name="DropoutCase", description="A pupil who stopped coming to school.")
 class CaseNode(relay.Node):

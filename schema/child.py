@@ -10,6 +10,7 @@ from strawberry import relay
 
 from authz.masking import SensitiveField
 from models import child as m
+from schema.backrefs import provides
 from schema.context import Info
 from schema.enums import CaseStage, EnrolmentStatus, RegisterType, Sex, SpecialGroup
 from schema.pagination import Connection, page_request, to_connection
@@ -57,6 +58,7 @@ class EnrolmentType:
     status_since: date
 
 
+@provides
 @fetched_by(service.get_children)
 @strawberry.type(name="Child", description="A child of compulsory-school age.")
 class ChildNode(relay.Node):

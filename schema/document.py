@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 from datetime import date, datetime
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any, cast
 
 import strawberry
 from strawberry import relay
 
 from models import document as m
+from schema.backrefs import builder, provides
 from schema.context import Info
 from schema.enums import AgencyKind, DocumentStatus, ServiceMethod
 from schema.ids import node_id, optional_node_id
@@ -37,6 +38,7 @@ class LegalBasisType:
     )
 
 
+@provides
 @fetched_by(service.get_documents)
 @strawberry.type(
     name="LegalDocument",
@@ -106,12 +108,10 @@ class DocumentNode(relay.Node):
 
     @strawberry.field
     async def case(self, info: Info) -> Annotated[CaseNode, strawberry.lazy("schema.case")] | None:
-        from schema.case import CaseNode
-
         if self.row.case_id is None:
             return None
         case = await info.context.loaders.case.load(self.row.case_id)
-        return maybe(CaseNode.from_model, case)
+        return cast("CaseNode | None", maybe(builder("CaseNode"), case))
 
     drafted_at = row_field("drafted_at", datetime)
     issued_on = row_field("issued_on", date | None)

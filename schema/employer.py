@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, cast
 
 import strawberry
 from strawberry import relay
 
 from models import employer as m
+from schema.backrefs import builder
 from schema.context import Info
 from schema.enums import EmployerKind, LicenceStatus
 from schema.ids import node_id
@@ -55,28 +56,22 @@ class EmployerNode(relay.Node):
     async def inspections(
         self, info: Info
     ) -> list[Annotated[InspectionVisitType, strawberry.lazy("schema.inspection")]]:
-        from schema.inspection import InspectionVisitType
-
         rows = await info.context.loaders.employer_visits.load(self.row.id)
-        return [InspectionVisitType.from_model(v) for v in rows]
+        return cast("list[InspectionVisitType]", [builder("InspectionVisitType")(v) for v in rows])
 
     @strawberry.field(description="Children found working there (as far as the caller may see).")
     async def findings(
         self, info: Info
     ) -> list[Annotated[FindingNode, strawberry.lazy("schema.finding")]]:
-        from schema.finding import FindingNode
-
         rows = await info.context.loaders.employer_findings.load(self.row.id)
-        return [FindingNode.from_model(f) for f in rows]
+        return cast("list[FindingNode]", [builder("FindingNode")(f) for f in rows])
 
     @strawberry.field(description="Return orders, fines and revocations against it.")
     async def enforcement_actions(
         self, info: Info
     ) -> list[Annotated[EnforcementNode, strawberry.lazy("schema.enforcement")]]:
-        from schema.enforcement import EnforcementNode
-
         rows = await info.context.loaders.employer_actions.load(self.row.id)
-        return [EnforcementNode.from_model(a) for a in rows]
+        return cast("list[EnforcementNode]", [builder("EnforcementNode")(a) for a in rows])
 
 
 @strawberry.input

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 from datetime import date, datetime
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any, cast
 
 import strawberry
 from strawberry import relay
 
 from models import enforcement as m
+from schema.backrefs import builder, provides
 from schema.context import Info
 from schema.document import DocumentNode
 from schema.employer import EmployerNode
@@ -25,6 +26,7 @@ if TYPE_CHECKING:
     from schema.inspection import InspectionNode
 
 
+@provides
 @fetched_by(service.get_actions)
 @strawberry.type(
     name="EnforcementAction",
@@ -55,12 +57,10 @@ class EnforcementNode(relay.Node):
     async def inspection(
         self, info: Info
     ) -> Annotated[InspectionNode, strawberry.lazy("schema.inspection")] | None:
-        from schema.inspection import InspectionNode
-
         if self.row.inspection_id is None:
             return None
         i = await info.context.loaders.inspection.load(self.row.inspection_id)
-        return maybe(InspectionNode.from_model, i)
+        return cast("InspectionNode | None", maybe(builder("InspectionNode"), i))
 
     @strawberry.field(description="The numbered document, if the caller may read its kind.")
     async def document(self, info: Info) -> DocumentNode | None:

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 from datetime import date, datetime
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any, cast
 
 import strawberry
 from strawberry import relay
 
 from authz.masking import SensitiveField
 from models import finding as m
+from schema.backrefs import builder, provides
 from schema.child import ChildNode
 from schema.context import Info
 from schema.employer import EmployerNode
@@ -37,6 +38,7 @@ class EvidenceType:
     taken_at: str | None
 
 
+@provides
 @fetched_by(service.get_findings)
 @strawberry.type(
     name="LabourFinding",
@@ -127,21 +129,17 @@ class FindingNode(relay.Node):
     async def inspection(
         self, info: Info
     ) -> Annotated[InspectionNode, strawberry.lazy("schema.inspection")] | None:
-        from schema.inspection import InspectionNode
-
         if self.row.inspection_id is None:
             return None
         i = await info.context.loaders.inspection.load(self.row.inspection_id)
-        return maybe(InspectionNode.from_model, i)
+        return cast("InspectionNode | None", maybe(builder("InspectionNode"), i))
 
     @strawberry.field(description="The dropout case the finding opened or joined.")
     async def case(self, info: Info) -> Annotated[CaseNode, strawberry.lazy("schema.case")] | None:
-        from schema.case import CaseNode
-
         if self.row.case_id is None:
             return None
         c = await info.context.loaders.case.load(self.row.case_id)
-        return maybe(CaseNode.from_model, c)
+        return cast("CaseNode | None", maybe(builder("CaseNode"), c))
 
     @strawberry.field(description="Tasks that followed from it, in the caller's queue.")
     async def tasks(self, info: Info) -> list[TaskType]:

@@ -8,6 +8,7 @@ import strawberry
 from strawberry import relay
 
 from models import inspection as m
+from schema.backrefs import provides
 from schema.context import Info
 from schema.employer import EmployerNode
 from schema.enforcement import EnforcementNode
@@ -47,6 +48,7 @@ class ParticipantType:
         return maybe(AgencyNode.from_model, a)
 
 
+@provides
 @strawberry.type(name="InspectionVisit", description="An employer on an inspection's list.")
 class InspectionVisitType:
     row: strawberry.Private[m.InspectionVisit]
@@ -85,6 +87,7 @@ class AgencyPartType:
     next_due_on: date | None
 
 
+@provides
 @fetched_by(service.get_inspections)
 @strawberry.type(name="Inspection", description="An inspection of employers for child labour.")
 class InspectionNode(relay.Node):

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncGenerator
 from datetime import date, datetime
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any, cast
 
 import strawberry
 from strawberry import relay
@@ -13,6 +13,7 @@ from strawberry import relay
 from authz.errors import Unauthenticated
 from authz.guard import FieldGuard
 from models import task as m
+from schema.backrefs import builder
 from schema.context import Info
 from schema.enums import AgencyKind, CaseStage, SpecialGroup, TaskOrder, TaskStatus, TaskUpdateKind
 from schema.ids import node_id
@@ -89,37 +90,31 @@ class TaskType(relay.Node):
     async def case(
         self, info: Info
     ) -> Annotated[CaseNode, strawberry.lazy("schema.case")] | None:
-        from schema.case import CaseNode
-
         if self.row.case_id is None:
             return None
         row = await info.context.loaders.case.load(self.row.case_id)
-        return maybe(CaseNode.from_model, row)
+        return cast("CaseNode | None", maybe(builder("CaseNode"), row))
 
     @strawberry.field(description="The legal documents of the task's case the caller may read.")
     async def documents(
         self, info: Info
     ) -> list[Annotated[DocumentNode, strawberry.lazy("schema.document")]]:
-        from schema.document import DocumentNode
-
         if self.row.case_id is None:
             return []
         rows = await info.context.loaders.case_documents.load(self.row.case_id)
-        return [DocumentNode.from_model(d) for d in rows]
+        return cast("list[DocumentNode]", [builder("DocumentNode")(d) for d in rows])
 
     @strawberry.field(description="The child the task is about, masked as the policy says.")
     async def child(
         self, info: Info
     ) -> Annotated[ChildNode, strawberry.lazy("schema.child")] | None:
-        from schema.child import ChildNode
-
         if self.row.case_id is None:
             return None
         subject = await info.context.loaders.task_subject.load(self.row.case_id)
         if subject is None:
             return None
         child = await info.context.loaders.case_child.load(subject.child_id)
-        return ChildNode.from_model(child, stage=subject.stage)
+        return cast("ChildNode", builder("ChildNode")(child, stage=subject.stage))
 
     @strawberry.field
     async def school(

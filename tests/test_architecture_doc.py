@@ -11,7 +11,7 @@ from tests.helpers import ROOT
 DOC = ROOT / "docs" / "architecture.md"
 # Modules that are plumbing of their layer, not a concept of their own.
 NOT_CONCEPTS = {"__init__.py", "base.py", "enums.py", "session.py", "listen.py", "context.py",
-                "loaders.py", "mutation.py", "root.py", "shape.py", "clock.py"}
+                "loaders.py", "mutation.py", "root.py", "shape.py", "clock.py", "backrefs.py"}
 
 
 def _table() -> str:
