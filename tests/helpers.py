@@ -204,6 +204,32 @@ def payload_of(data: dict[str, Any]) -> dict[str, Any]:
     return payload
 
 
+def coded_failure(body: dict[str, Any]) -> list[str]:
+    """The codes of a refusal: top-level errors' ``extensions.code`` or the payload's
+    ``userErrors``."""
+    codes = [e.get("extensions", {}).get("code") for e in body.get("errors") or []]
+    for value in (body.get("data") or {}).values():
+        if isinstance(value, dict):
+            codes += [u["code"] for u in value.get("userErrors") or []]
+    return codes
+
+
+def named(ref: dict[str, Any]) -> dict[str, Any]:
+    """An introspected type reference without its NON_NULL / LIST wrappers."""
+    while ref.get("ofType"):
+        ref = ref["ofType"]
+    return ref
+
+
+def type_string(ref: dict[str, Any]) -> str:
+    """An introspected type reference as SDL (``[ID!]!``), for writing variable types."""
+    if ref["kind"] == "NON_NULL":
+        return type_string(ref["ofType"]) + "!"
+    if ref["kind"] == "LIST":
+        return f"[{type_string(ref['ofType'])}]"
+    return str(ref["name"])
+
+
 @contextlib.contextmanager
 def counting(database: Database) -> Iterator[list[str]]:
     """The SQL statements sent while the block runs (to show a page's cost is flat)."""

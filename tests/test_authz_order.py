@@ -15,21 +15,13 @@ from graphql import get_introspection_query
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from authz.enforcer import Authorizer
-from tests.helpers import Api
+from tests.helpers import Api, coded_failure, named, type_string
 from workflow.clock import FixedClock
 from workflow.demo import labour
 
 DENIED = {"FORBIDDEN", "NOT_FOUND"}
 # Agencies in the demo county that hold no role at all.
 NO_ROLE_USERS = ("united_front", "cyberspace")
-
-
-def codes(body: dict[str, Any]) -> list[str]:
-    found = [e.get("extensions", {}).get("code") for e in body.get("errors") or []]
-    for value in (body.get("data") or {}).values():
-        if isinstance(value, dict):
-            found += [u["code"] for u in value.get("userErrors") or []]
-    return found
 
 
 async def first_case(api: Api) -> dict[str, Any]:
@@ -54,7 +46,7 @@ async def test_civil_affairs_close_returned_is_not_told_to_use_record_return(api
         {"i": {"caseId": case["id"], "expectedVersion": case["version"], "reason": "RETURNED"}},
         user="civil_affairs",
     )).json()
-    assert codes(body) and set(codes(body)) <= DENIED, body
+    assert coded_failure(body) and set(coded_failure(body)) <= DENIED, body
     assert "recordReturn" not in str(body)
 
 
@@ -66,7 +58,7 @@ async def test_market_supervision_draft_penalty_decision_is_not_wrong_stage(api:
         {"i": {"caseId": case["id"], "kind": "penalty_decision", "facts": "x"}},
         user="market_officer",
     )).json()
-    assert codes(body) and set(codes(body)) <= DENIED, body
+    assert coded_failure(body) and set(coded_failure(body)) <= DENIED, body
     # An education officer, who drafts documents on the case, is told what is wrong.
     told = (await api.post(
         """mutation($i: DraftDocumentInput!) { draftDocument(input: $i) {
@@ -74,24 +66,10 @@ async def test_market_supervision_draft_penalty_decision_is_not_wrong_stage(api:
         {"i": {"caseId": case["id"], "kind": "penalty_decision", "facts": "x"}},
         user="edu_officer",
     )).json()
-    assert codes(told) in (["WRONG_STAGE"], ["FORBIDDEN"]), told
+    assert coded_failure(told) in (["WRONG_STAGE"], ["FORBIDDEN"]), told
 
 
 # --- the sweep -------------------------------------------------------------------------------
-
-
-def named(ref: dict[str, Any]) -> dict[str, Any]:
-    while ref.get("ofType"):
-        ref = ref["ofType"]
-    return ref
-
-
-def type_string(ref: dict[str, Any]) -> str:
-    if ref["kind"] == "NON_NULL":
-        return type_string(ref["ofType"]) + "!"
-    if ref["kind"] == "LIST":
-        return f"[{type_string(ref['ofType'])}]"
-    return str(ref["name"])
 
 
 async def real_ids(api: Api) -> dict[str, str]:
@@ -199,7 +177,7 @@ async def test_every_mutation_refuses_a_caller_without_rights_whatever_the_input
             f["name"] == "userErrors" for f in payload["fields"]) else "__typename"
         query = f"mutation({declared}) {{ {m['name']}({passed}) {{ {selection} }} }}"
         body = (await api.post(query, args, user=user)).json()
-        found = codes(body)
+        found = coded_failure(body)
         if not found or not set(found) <= DENIED:
             failures.append((m["name"], found, body))
     assert not failures, failures

@@ -20,7 +20,7 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from schema.inputs import JSON_SIZE, text_limit
-from tests.helpers import Api
+from tests.helpers import Api, coded_failure, named, type_string
 
 USER = "edu_officer"
 WRITTEN_TABLES = (
@@ -49,20 +49,6 @@ class Slot:
 
 
 # --- walking the introspection ---------------------------------------------------------------
-
-
-def named(ref: dict[str, Any]) -> dict[str, Any]:
-    while ref.get("ofType"):
-        ref = ref["ofType"]
-    return ref
-
-
-def type_string(ref: dict[str, Any]) -> str:
-    if ref["kind"] == "NON_NULL":
-        return type_string(ref["ofType"]) + "!"
-    if ref["kind"] == "LIST":
-        return f"[{type_string(ref['ofType'])}]"
-    return str(ref["name"])
 
 
 class Schema:
@@ -225,15 +211,6 @@ BAD: dict[str, list[tuple[str, Any]]] = {
     "String": [("nul-byte", "a\x00b")],
     "ENUM": [("unknown", Enum("NOPE_NOT_A_VALUE"))],
 }
-
-
-def coded_failure(body: dict[str, Any]) -> list[str]:
-    """The codes of the refusal: top-level errors or the payload's userErrors."""
-    codes = [e.get("extensions", {}).get("code") for e in body.get("errors") or []]
-    for value in (body.get("data") or {}).values():
-        if isinstance(value, dict):
-            codes += [u["code"] for u in value.get("userErrors") or []]
-    return codes
 
 
 async def written(session: AsyncSession) -> dict[str, int]:
