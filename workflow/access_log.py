@@ -12,6 +12,7 @@ from authz.filters import scope_filter
 from authz.guard import AccessEntry
 from authz.principal import Principal
 from models.access_log import SensitiveAccess
+from workflow.common import where_given
 from workflow.context import ServiceContext
 from workflow.pagination import Page, PageRequest, keyset_page
 
@@ -57,8 +58,9 @@ async def access_log_page(
     stmt = select(SensitiveAccess).where(
         scope_filter(ctx.authz, ctx.principal, "access_log", "read", SensitiveAccess.subject_scope)
     )
-    if record_type is not None:
-        stmt = stmt.where(SensitiveAccess.record_type == record_type)
-    if record_id is not None:
-        stmt = stmt.where(SensitiveAccess.record_id == record_id)
+    stmt = where_given(
+        stmt,
+        (SensitiveAccess.record_type, record_type),
+        (SensitiveAccess.record_id, record_id),
+    )
     return await keyset_page(ctx, stmt, SensitiveAccess.id, request, prefix="access")

@@ -10,7 +10,7 @@ another feature's private helper.
 from __future__ import annotations
 
 from collections.abc import Callable, Hashable, Sequence
-from typing import TypeVar, cast
+from typing import Any, TypeVar, cast
 
 from sqlalchemy import ColumnElement, Select, inspect, select
 from sqlalchemy.orm import InstrumentedAttribute
@@ -84,3 +84,12 @@ async def fetch_visible(
     if row is None or (visible is not None and not visible(row)):
         raise NotFound(not_found, field=field)
     return row
+
+
+def where_given(stmt: Select[R], *filters: tuple[Any, object]) -> Select[R]:
+    """The equality filters a caller gave: ``column == value`` for each pair whose value is
+    not None (an absent filter matches everything). The lists of every concept share it."""
+    for column, value in filters:
+        if value is not None:
+            stmt = stmt.where(column == value)
+    return stmt

@@ -19,7 +19,7 @@ from models.employer import Employer
 from models.enums import EmployerKind, JurisdictionLevel, LicenceStatus
 from models.reference import Jurisdiction
 from workflow import audit
-from workflow.common import check_version, fetch_visible, rows_by_ids
+from workflow.common import check_version, fetch_visible, rows_by_ids, where_given
 from workflow.context import ServiceContext
 from workflow.errors import BadCreditCode, Duplicate, InvalidInput, WrongStage
 from workflow.infra import uscc
@@ -51,10 +51,11 @@ def employers_query(ctx: ServiceContext, f: EmployerFilter) -> Select[Employer]:
                 Employer.credit_code.like(f"{escape_like(term.upper())}%", escape="\\"),
             )
         )
-    if f.township_code is not None:
-        stmt = stmt.where(Employer.township_code == f.township_code)
-    if f.licence_status is not None:
-        stmt = stmt.where(Employer.licence_status == f.licence_status)
+    stmt = where_given(
+        stmt,
+        (Employer.township_code, f.township_code),
+        (Employer.licence_status, f.licence_status),
+    )
     return stmt
 
 

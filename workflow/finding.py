@@ -34,7 +34,7 @@ from workflow import audit
 from workflow import case as cases
 from workflow.batch import in_order
 from workflow.calendar import local_date
-from workflow.common import rows_by_ids
+from workflow.common import rows_by_ids, where_given
 from workflow.context import ServiceContext
 from workflow.employer import visible_employer
 from workflow.errors import BadIdNumber, IdempotencyKeyReused, InvalidInput
@@ -70,12 +70,12 @@ class FindingFilter:
 
 def findings_query(ctx: ServiceContext, f: FindingFilter) -> Select[LabourFinding]:
     stmt = _base().where(visible(ctx))
-    if f.inspection_id is not None:
-        stmt = stmt.where(LabourFinding.inspection_id == f.inspection_id)
-    if f.employer_id is not None:
-        stmt = stmt.where(LabourFinding.employer_id == f.employer_id)
-    if f.case_id is not None:
-        stmt = stmt.where(LabourFinding.case_id == f.case_id)
+    stmt = where_given(
+        stmt,
+        (LabourFinding.inspection_id, f.inspection_id),
+        (LabourFinding.employer_id, f.employer_id),
+        (LabourFinding.case_id, f.case_id),
+    )
     if f.under_16 is not None:
         stmt = stmt.where(LabourFinding.under_16.is_(f.under_16))
     return stmt

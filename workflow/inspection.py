@@ -24,7 +24,7 @@ from models.reference import Agency, Jurisdiction
 from models.task import Task
 from workflow import audit
 from workflow.calendar import local_date
-from workflow.common import check_version, fetch_visible, open_task, rows_by_ids
+from workflow.common import check_version, fetch_visible, open_task, rows_by_ids, where_given
 from workflow.context import ServiceContext
 from workflow.employer import get_employers, visible_employer
 from workflow.errors import InvalidInput, NotFound, WrongStage
@@ -48,10 +48,11 @@ class InspectionFilter:
 
 def inspections_query(ctx: ServiceContext, f: InspectionFilter) -> Select[Inspection]:
     stmt = select(Inspection).where(visible(ctx))
-    if f.status is not None:
-        stmt = stmt.where(Inspection.status == f.status)
-    if f.campaign_id is not None:
-        stmt = stmt.where(Inspection.campaign_id == f.campaign_id)
+    stmt = where_given(
+        stmt,
+        (Inspection.status, f.status),
+        (Inspection.campaign_id, f.campaign_id),
+    )
     if f.employer_id is not None:
         stmt = stmt.where(
             Inspection.id.in_(

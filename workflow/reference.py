@@ -17,7 +17,7 @@ from sqlalchemy.orm import InstrumentedAttribute
 from models.enums import AgencyKind, JurisdictionLevel
 from models.reference import Agency, Duty, Jurisdiction
 from workflow.calendar import load_national_schedule
-from workflow.common import rows_by_ids
+from workflow.common import rows_by_ids, where_given
 from workflow.context import ServiceContext
 from workflow.infra import reference_json
 from workflow.pagination import Page, PageRequest, keyset_page
@@ -94,10 +94,11 @@ async def list_jurisdictions(
     stmt = select(Jurisdiction).order_by(Jurisdiction.code)
     if roots_only:
         stmt = stmt.where(Jurisdiction.parent_code.is_(None))
-    if parent_code is not None:
-        stmt = stmt.where(Jurisdiction.parent_code == parent_code)
-    if level is not None:
-        stmt = stmt.where(Jurisdiction.level == level)
+    stmt = where_given(
+        stmt,
+        (Jurisdiction.parent_code, parent_code),
+        (Jurisdiction.level, level),
+    )
     return (await ctx.session.execute(stmt)).scalars().all()
 
 

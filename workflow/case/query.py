@@ -24,7 +24,7 @@ from models.enums import (
 from models.task import Task
 from workflow.calendar import local_date
 from workflow.child import GROUP_FIELD, in_group
-from workflow.common import fetch_visible, open_task, rows_by_ids
+from workflow.common import fetch_visible, open_task, rows_by_ids, where_given
 from workflow.context import ServiceContext
 from workflow.pagination import Page, PageRequest, keyset_page
 
@@ -88,14 +88,13 @@ def overdue_clause(today: date) -> ColumnElement[bool]:
 
 def cases_query(ctx: ServiceContext, f: CaseFilter) -> Select[DropoutCase]:
     stmt = select(DropoutCase).where(visible(ctx))
-    if f.status is not None:
-        stmt = stmt.where(DropoutCase.status == f.status)
-    if f.stage is not None:
-        stmt = stmt.where(DropoutCase.stage == f.stage)
-    if f.township_code is not None:
-        stmt = stmt.where(DropoutCase.township_code == f.township_code)
-    if f.school_id is not None:
-        stmt = stmt.where(DropoutCase.school_id == f.school_id)
+    stmt = where_given(
+        stmt,
+        (DropoutCase.status, f.status),
+        (DropoutCase.stage, f.stage),
+        (DropoutCase.township_code, f.township_code),
+        (DropoutCase.school_id, f.school_id),
+    )
     if f.overdue is not None:
         clause = overdue_clause(local_date(ctx.clock.now()))
         stmt = stmt.where(clause if f.overdue else ~clause)

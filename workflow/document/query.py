@@ -18,7 +18,7 @@ from models.enums import (
     DocumentStatus,
 )
 from models.reference import Agency
-from workflow.common import rows_by_ids
+from workflow.common import rows_by_ids, where_given
 from workflow.context import ServiceContext
 from workflow.document.kinds import config
 from workflow.errors import NotFound, WrongStage
@@ -60,12 +60,12 @@ def documents_query(
         .outerjoin(DropoutCase, DropoutCase.id == LegalDocument.case_id)
         .where(visible(ctx.authz, ctx.principal))
     )
-    if case_id is not None:
-        stmt = stmt.where(LegalDocument.case_id == case_id)
-    if kind is not None:
-        stmt = stmt.where(LegalDocument.kind == kind)
-    if status is not None:
-        stmt = stmt.where(LegalDocument.status == status)
+    stmt = where_given(
+        stmt,
+        (LegalDocument.case_id, case_id),
+        (LegalDocument.kind, kind),
+        (LegalDocument.status, status),
+    )
     if issued_by_my_agency:
         stmt = stmt.where(LegalDocument.issuer_agency_id == ctx.principal.agency_id)
     return stmt

@@ -17,7 +17,7 @@ from models.enums import (
     EnforcementStatus,
 )
 from models.finding import LabourFinding
-from workflow.common import rows_by_ids
+from workflow.common import rows_by_ids, where_given
 from workflow.context import ServiceContext
 from workflow.pagination import Page, PageRequest, keyset_page
 
@@ -57,14 +57,13 @@ class EnforcementFilter:
 
 def actions_query(ctx: ServiceContext, f: EnforcementFilter) -> Select[EnforcementAction]:
     stmt = select(EnforcementAction).where(visible(ctx))
-    if f.employer_id is not None:
-        stmt = stmt.where(EnforcementAction.employer_id == f.employer_id)
-    if f.inspection_id is not None:
-        stmt = stmt.where(EnforcementAction.inspection_id == f.inspection_id)
-    if f.kind is not None:
-        stmt = stmt.where(EnforcementAction.kind == f.kind)
-    if f.status is not None:
-        stmt = stmt.where(EnforcementAction.status == f.status)
+    stmt = where_given(
+        stmt,
+        (EnforcementAction.employer_id, f.employer_id),
+        (EnforcementAction.inspection_id, f.inspection_id),
+        (EnforcementAction.kind, f.kind),
+        (EnforcementAction.status, f.status),
+    )
     return stmt
 
 
