@@ -1,7 +1,8 @@
 """Writing and reading the append-only audit trail.
 
-``record`` adds the row to the caller's session, so it commits or rolls back together with
-the change it describes: there is never a change without its audit row, nor the reverse.
+``record`` (``record_row`` for one row, ``insert`` for a new one) adds the row to the
+caller's session, so it commits or rolls back together with the change it describes: there
+is never a change without its audit row, nor the reverse.
 """
 
 from __future__ import annotations
@@ -10,10 +11,11 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import inspect, select
 
 from authz.filters import scope_filter
 from models.audit import AuditEvent
+from models.base import Base
 from models.reference import Agency
 from workflow.context import ServiceContext
 from workflow.errors import InvalidInput
@@ -56,6 +58,26 @@ def record(
     )
     ctx.session.add(event)
     return event
+
+
+def record_row(
+    ctx: ServiceContext, operation: str, row: Base, change: dict[str, Any]
+) -> AuditEvent:
+    """``record`` for one row, named by its table and primary key (a case, an action)."""
+    mapper = inspect(row).mapper
+    return record(
+        ctx, operation, row.__tablename__, mapper.primary_key_from_instance(row), change
+    )
+
+
+async def insert(
+    ctx: ServiceContext, operation: str, row: Base, change: dict[str, Any]
+) -> AuditEvent:
+    """A new row: added to the caller's session, flushed for its id, and its creation
+    recorded (the one way a service writes a row and its audit entry together)."""
+    ctx.session.add(row)
+    await ctx.session.flush()
+    return record_row(ctx, operation, row, change)
 
 
 async def latest(

@@ -1,6 +1,6 @@
 """What several services share: version checks, the locked-and-authorized fetch, the
-batch of visible rows by id, and the open task set (putting a batch back in the order its
-ids were asked is ``workflow/batch.py``).
+batch of visible rows by id or grouped by a foreign key, and the open task set (putting a
+batch back in the order its ids were asked is ``workflow/batch.py``).
 
 Each of these was once written in every feature (a fetch under seven names, "open task"
 three times and inline four more); a feature that needs one imports it from here, never
@@ -10,6 +10,7 @@ another feature's private helper.
 from __future__ import annotations
 
 from collections.abc import Callable, Hashable, Sequence
+from dataclasses import field, fields
 from typing import Any, TypeVar, cast
 
 from sqlalchemy import ColumnElement, Select, inspect, select
@@ -18,9 +19,9 @@ from sqlalchemy.orm import InstrumentedAttribute
 from models.base import Base
 from models.enums import TaskStatus
 from models.task import Task
-from workflow.batch import in_order
+from workflow.batch import grouped, in_order
 from workflow.context import ServiceContext
-from workflow.errors import Conflict, NotFound
+from workflow.errors import Conflict, InvalidInput, NotFound, WrongStage
 
 # A task someone still has to do: open for claiming, or claimed and not yet done.
 OPEN_TASK_STATUSES = (TaskStatus.OPEN, TaskStatus.CLAIMED)
@@ -45,6 +46,14 @@ def check_version(current: int, expected: int | None, what: str) -> None:
         )
 
 
+def check_voidable(already_void: bool, what: str, field: str, reason: str) -> None:
+    """作废 needs a record not yet void and a reason (documents, enforcement actions)."""
+    if already_void:
+        raise WrongStage(f"the {what} is already void", field=field)
+    if not reason.strip():
+        raise InvalidInput(f"say why the {what} is voided", field="reason")
+
+
 async def rows_by_ids(
     ctx: ServiceContext, stmt: Select[R], key: InstrumentedAttribute[K], ids: Sequence[K]
 ) -> list[R | None]:
@@ -52,6 +61,16 @@ async def rows_by_ids(
     whose ``key`` is in ``ids``, one entry per id in order, None where none is visible."""
     rows = (await ctx.session.execute(stmt.where(key.in_(ids)))).scalars()
     return in_order(rows, ids, key=lambda row: cast(K, getattr(row, key.key)))
+
+
+async def rows_grouped(
+    ctx: ServiceContext, stmt: Select[R], key: InstrumentedAttribute[K], ids: Sequence[K]
+) -> list[list[R]]:
+    """A DataLoader batch for a one-to-many relation (a case's events, an inspection's
+    visits): the rows of ``stmt`` whose ``key`` is in ``ids``, grouped per id in the order
+    ``stmt`` sorts them, an empty list where none. One statement for the whole batch."""
+    rows = (await ctx.session.execute(stmt.where(key.in_(ids)))).scalars()
+    return grouped(rows, ids, key=lambda row: cast(K, getattr(row, key.key)))
 
 
 async def fetch_visible(
@@ -84,6 +103,21 @@ async def fetch_visible(
     if row is None or (visible is not None and not visible(row)):
         raise NotFound(not_found, field=field)
     return row
+
+
+def matches(column: Any) -> Any:
+    """A list filter's field that keeps the rows whose ``column`` equals the value given
+    (None, the default, matches everything); ``where_fields`` applies it. The filter then
+    says once which column each field filters, instead of again in its query."""
+    return field(default=None, metadata={"column": column})
+
+
+def where_fields(stmt: Select[R], f: Any) -> Select[R]:
+    """``where_given`` for each field of the filter dataclass ``f`` declared ``matches(…)``."""
+    return where_given(
+        stmt,
+        *((x.metadata["column"], getattr(f, x.name)) for x in fields(f) if "column" in x.metadata),
+    )
 
 
 def where_given(stmt: Select[R], *filters: tuple[Any, object]) -> Select[R]:

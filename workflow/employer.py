@@ -19,7 +19,7 @@ from models.employer import Employer
 from models.enums import EmployerKind, JurisdictionLevel, LicenceStatus
 from models.reference import Jurisdiction
 from workflow import audit
-from workflow.common import check_version, fetch_visible, rows_by_ids, where_given
+from workflow.common import check_version, fetch_visible, matches, rows_by_ids, where_fields
 from workflow.context import ServiceContext
 from workflow.errors import BadCreditCode, Duplicate, InvalidInput, WrongStage
 from workflow.infra import uscc
@@ -35,8 +35,8 @@ def visible(ctx: ServiceContext) -> ColumnElement[bool]:
 @dataclass(frozen=True)
 class EmployerFilter:
     search: str | None = None
-    township_code: str | None = None
-    licence_status: LicenceStatus | None = None
+    township_code: str | None = matches(Employer.township_code)
+    licence_status: LicenceStatus | None = matches(Employer.licence_status)
 
 
 def employers_query(ctx: ServiceContext, f: EmployerFilter) -> Select[Employer]:
@@ -51,12 +51,7 @@ def employers_query(ctx: ServiceContext, f: EmployerFilter) -> Select[Employer]:
                 Employer.credit_code.like(f"{escape_like(term.upper())}%", escape="\\"),
             )
         )
-    stmt = where_given(
-        stmt,
-        (Employer.township_code, f.township_code),
-        (Employer.licence_status, f.licence_status),
-    )
-    return stmt
+    return where_fields(stmt, f)
 
 
 async def employers_page(
@@ -146,11 +141,10 @@ async def register(
             await ctx.session.flush()
     except IntegrityError as exc:
         raise Duplicate(f"{info.code} is already registered", field="creditCode") from exc
-    audit.record(
+    audit.record_row(
         ctx,
         "register_employer",
-        "employer",
-        [employer.id],
+        employer,
         {"credit_code": info.code, "name": employer.name, "township": township.code},
     )
     return employer
@@ -193,5 +187,5 @@ async def update(
         return employer
     employer.updated_at = ctx.clock.now()
     await ctx.session.flush()
-    audit.record(ctx, "update_employer", "employer", [employer.id], changes)
+    audit.record_row(ctx, "update_employer", employer, changes)
     return employer

@@ -34,7 +34,7 @@ from workflow import audit
 from workflow import case as cases
 from workflow.batch import in_order
 from workflow.calendar import local_date
-from workflow.common import rows_by_ids, where_given
+from workflow.common import matches, rows_by_ids, rows_grouped, where_fields
 from workflow.context import ServiceContext
 from workflow.employer import visible_employer
 from workflow.errors import BadIdNumber, IdempotencyKeyReused, InvalidInput
@@ -62,20 +62,14 @@ def _base() -> Select[LabourFinding]:
 
 @dataclass(frozen=True)
 class FindingFilter:
-    inspection_id: int | None = None
-    employer_id: int | None = None
-    case_id: int | None = None
+    inspection_id: int | None = matches(LabourFinding.inspection_id)
+    employer_id: int | None = matches(LabourFinding.employer_id)
+    case_id: int | None = matches(LabourFinding.case_id)
     under_16: bool | None = None
 
 
 def findings_query(ctx: ServiceContext, f: FindingFilter) -> Select[LabourFinding]:
-    stmt = _base().where(visible(ctx))
-    stmt = where_given(
-        stmt,
-        (LabourFinding.inspection_id, f.inspection_id),
-        (LabourFinding.employer_id, f.employer_id),
-        (LabourFinding.case_id, f.case_id),
-    )
+    stmt = where_fields(_base().where(visible(ctx)), f)
     if f.under_16 is not None:
         stmt = stmt.where(LabourFinding.under_16.is_(f.under_16))
     return stmt
@@ -370,22 +364,16 @@ async def record(ctx: ServiceContext, data: FindingIn) -> LabourFinding:
     if finding.under_16:
         tasks = await _follow_ups(ctx, finding, employer, child, case, rules.on_finding, today)
     await ctx.session.flush()
-    audit.record(
-        ctx,
-        "record_finding",
-        "labour_finding",
-        [finding.id],
-        {
-            "employer_id": employer.id,
-            "inspection_id": finding.inspection_id,
-            "child_id": finding.child_id,
-            "age": age,
-            "under_16": finding.under_16,
-            "case_id": finding.case_id,
-            "case_opened": opened,
-            "tasks": [t.id for t in tasks],
-        },
-    )
+    audit.record_row(ctx, "record_finding", finding, {
+        "employer_id": employer.id,
+        "inspection_id": finding.inspection_id,
+        "child_id": finding.child_id,
+        "age": age,
+        "under_16": finding.under_16,
+        "case_id": finding.case_id,
+        "case_opened": opened,
+        "tasks": [t.id for t in tasks],
+    })
     return finding
 
 
@@ -454,18 +442,8 @@ async def create_follow_ups(
 
 async def tasks_of(ctx: ServiceContext, finding_ids: Sequence[int]) -> list[list[Task]]:
     """The tasks that followed from each finding, as far as they are in the caller's queue."""
-    rows = (
-        await ctx.session.execute(
-            select(Task)
-            .where(Task.finding_id.in_(finding_ids), task_visible(ctx))
-            .order_by(Task.id)
-        )
-    ).scalars()
-    by: dict[int, list[Task]] = {i: [] for i in finding_ids}
-    for t in rows:
-        if t.finding_id is not None:
-            by[t.finding_id].append(t)
-    return [by[i] for i in finding_ids]
+    stmt = select(Task).where(task_visible(ctx)).order_by(Task.id)
+    return await rows_grouped(ctx, stmt, Task.finding_id, finding_ids)
 
 
 async def case_stages(ctx: ServiceContext, case_ids: Sequence[int]) -> list[CaseStage | None]:

@@ -24,7 +24,15 @@ from models.reference import Agency, Jurisdiction
 from models.task import Task
 from workflow import audit
 from workflow.calendar import local_date
-from workflow.common import check_version, fetch_visible, open_task, rows_by_ids, where_given
+from workflow.common import (
+    check_version,
+    fetch_visible,
+    matches,
+    open_task,
+    rows_by_ids,
+    rows_grouped,
+    where_fields,
+)
 from workflow.context import ServiceContext
 from workflow.employer import get_employers, visible_employer
 from workflow.errors import InvalidInput, NotFound, WrongStage
@@ -39,20 +47,15 @@ def visible(ctx: ServiceContext) -> ColumnElement[bool]:
 
 @dataclass(frozen=True)
 class InspectionFilter:
-    status: InspectionStatus | None = None
-    campaign_id: int | None = None
+    status: InspectionStatus | None = matches(Inspection.status)
+    campaign_id: int | None = matches(Inspection.campaign_id)
     employer_id: int | None = None
     planned_from: date | None = None
     planned_to: date | None = None
 
 
 def inspections_query(ctx: ServiceContext, f: InspectionFilter) -> Select[Inspection]:
-    stmt = select(Inspection).where(visible(ctx))
-    stmt = where_given(
-        stmt,
-        (Inspection.status, f.status),
-        (Inspection.campaign_id, f.campaign_id),
-    )
+    stmt = where_fields(select(Inspection).where(visible(ctx)), f)
     if f.employer_id is not None:
         stmt = stmt.where(
             Inspection.id.in_(
@@ -96,6 +99,23 @@ async def visible_inspection(
     )
 
 
+async def _changing(
+    ctx: ServiceContext,
+    inspection_id: int,
+    expected_version: int | None,
+    in_status: InspectionStatus | None = None,
+    wrong: str = "the inspection is {status}",
+) -> Inspection:
+    """The inspection, locked, for a change the caller may write; WRONG_STAGE (``wrong``,
+    with the inspection's ``{status}``) unless it is ``in_status`` when one is given."""
+    inspection = await visible_inspection(ctx, inspection_id, lock=True)
+    ctx.authz.require(ctx.principal, OBJ, "write", inspection.scope_path)
+    check_version(inspection.version, expected_version, "the inspection")
+    if in_status is not None and inspection.status is not in_status:
+        raise WrongStage(wrong.format(status=inspection.status.value), field="inspectionId")
+    return inspection
+
+
 async def campaigns_of(ctx: ServiceContext, ids: Sequence[int]) -> list[Campaign | None]:
     """Campaigns the caller may see: the inspection policy over the campaign's district."""
     visible_campaign = scope_filter(ctx.authz, ctx.principal, OBJ, "read", Campaign.scope_path)
@@ -105,49 +125,26 @@ async def campaigns_of(ctx: ServiceContext, ids: Sequence[int]) -> list[Campaign
 async def participants_of(
     ctx: ServiceContext, ids: Sequence[int]
 ) -> list[list[InspectionParticipant]]:
-    rows = (
-        await ctx.session.execute(
-            select(InspectionParticipant)
-            .where(InspectionParticipant.inspection_id.in_(ids))
-            .order_by(InspectionParticipant.id)
-        )
-    ).scalars()
-    by: dict[int, list[InspectionParticipant]] = {i: [] for i in ids}
-    for p in rows:
-        by[p.inspection_id].append(p)
-    return [by[i] for i in ids]
+    stmt = select(InspectionParticipant).order_by(InspectionParticipant.id)
+    return await rows_grouped(ctx, stmt, InspectionParticipant.inspection_id, ids)
 
 
 async def visits_of(ctx: ServiceContext, ids: Sequence[int]) -> list[list[InspectionVisit]]:
-    rows = (
-        await ctx.session.execute(
-            select(InspectionVisit)
-            .where(InspectionVisit.inspection_id.in_(ids))
-            .order_by(InspectionVisit.id)
-        )
-    ).scalars()
-    by: dict[int, list[InspectionVisit]] = {i: [] for i in ids}
-    for v in rows:
-        by[v.inspection_id].append(v)
-    return [by[i] for i in ids]
+    stmt = select(InspectionVisit).order_by(InspectionVisit.id)
+    return await rows_grouped(ctx, stmt, InspectionVisit.inspection_id, ids)
 
 
 async def visits_of_employers(
     ctx: ServiceContext, employer_ids: Sequence[int]
 ) -> list[list[InspectionVisit]]:
     """An employer's inspection history, as far as the caller may see the inspections."""
-    rows = (
-        await ctx.session.execute(
-            select(InspectionVisit)
-            .join(Inspection, Inspection.id == InspectionVisit.inspection_id)
-            .where(InspectionVisit.employer_id.in_(employer_ids), visible(ctx))
-            .order_by(Inspection.planned_on.desc(), InspectionVisit.id)
-        )
-    ).scalars()
-    by: dict[int, list[InspectionVisit]] = {i: [] for i in employer_ids}
-    for v in rows:
-        by[v.employer_id].append(v)
-    return [by[i] for i in employer_ids]
+    stmt = (
+        select(InspectionVisit)
+        .join(Inspection, Inspection.id == InspectionVisit.inspection_id)
+        .where(visible(ctx))
+        .order_by(Inspection.planned_on.desc(), InspectionVisit.id)
+    )
+    return await rows_grouped(ctx, stmt, InspectionVisit.employer_id, employer_ids)
 
 
 @dataclass
@@ -243,13 +240,10 @@ async def create_campaign(
         created_at=ctx.clock.now(),
         created_by=ctx.principal.user_id,
     )
-    ctx.session.add(campaign)
-    await ctx.session.flush()
-    audit.record(
+    await audit.insert(
         ctx,
         "create_campaign",
-        "inspection_campaign",
-        [campaign.id],
+        campaign,
         {"name": campaign.name, "starts_on": starts_on, "ends_on": ends_on},
     )
     return campaign
@@ -391,41 +385,24 @@ async def plan(
         InspectionVisit(inspection_id=inspection.id, employer_id=e.id) for e in employers
     )
     await ctx.session.flush()
-    audit.record(
-        ctx,
-        "plan_inspection",
-        "inspection",
-        [inspection.id],
-        {
-            "kind": kind.value,
-            "planned_on": planned_on,
-            "employers": [e.id for e in employers],
-            "participants": [r.agency_id for r in rows],
-            "campaign_id": campaign_id,
-        },
-    )
-    return inspection
-
-
-async def _changing(
-    ctx: ServiceContext, inspection_id: int, expected_version: int | None
-) -> Inspection:
-    inspection = await visible_inspection(ctx, inspection_id, lock=True)
-    ctx.authz.require(ctx.principal, OBJ, "write", inspection.scope_path)
-    check_version(inspection.version, expected_version, "the inspection")
+    audit.record_row(ctx, "plan_inspection", inspection, {
+        "kind": kind.value,
+        "planned_on": planned_on,
+        "employers": [e.id for e in employers],
+        "participants": [r.agency_id for r in rows],
+        "campaign_id": campaign_id,
+    })
     return inspection
 
 
 async def start(
     ctx: ServiceContext, *, inspection_id: int, expected_version: int | None
 ) -> Inspection:
-    inspection = await _changing(ctx, inspection_id, expected_version)
-    if inspection.status is not InspectionStatus.PLANNED:
-        raise WrongStage(f"the inspection is {inspection.status.value}", field="inspectionId")
+    inspection = await _changing(ctx, inspection_id, expected_version, InspectionStatus.PLANNED)
     inspection.status = InspectionStatus.IN_PROGRESS
     inspection.started_at = inspection.updated_at = ctx.clock.now()
     await ctx.session.flush()
-    audit.record(ctx, "start_inspection", "inspection", [inspection.id], {"status": "in_progress"})
+    audit.record_row(ctx, "start_inspection", inspection, {"status": "in_progress"})
     return inspection
 
 
@@ -477,11 +454,10 @@ async def record_visit(
     inspection = await _changing(ctx, inspection_id, None)
     employer = await visible_employer(ctx, employer_id)
     visit = await ensure_visit(ctx, inspection, employer, visited_on, note)
-    audit.record(
+    audit.record_row(
         ctx,
         "record_visit",
-        "inspection",
-        [inspection.id],
+        inspection,
         {"employer_id": employer.id, "visited_on": visit.visited_on},
     )
     return inspection
@@ -490,33 +466,33 @@ async def record_visit(
 async def complete(
     ctx: ServiceContext, *, inspection_id: int, expected_version: int | None, summary: str
 ) -> Inspection:
-    inspection = await _changing(ctx, inspection_id, expected_version)
-    if inspection.status is not InspectionStatus.IN_PROGRESS:
-        raise WrongStage(
-            f"the inspection is {inspection.status.value}; only one under way completes",
-            field="inspectionId",
-        )
+    inspection = await _changing(
+        ctx,
+        inspection_id,
+        expected_version,
+        InspectionStatus.IN_PROGRESS,
+        "the inspection is {status}; only one under way completes",
+    )
     if len(summary) > 4000:
         raise InvalidInput("a summary is at most 4,000 characters", field="summary")
     inspection.status = InspectionStatus.COMPLETED
     inspection.summary = summary.strip()
     inspection.completed_at = inspection.updated_at = ctx.clock.now()
     await ctx.session.flush()
-    audit.record(ctx, "complete_inspection", "inspection", [inspection.id], {"status": "completed"})
+    audit.record_row(ctx, "complete_inspection", inspection, {"status": "completed"})
     return inspection
 
 
 async def cancel(
     ctx: ServiceContext, *, inspection_id: int, expected_version: int | None, reason: str
 ) -> Inspection:
-    inspection = await _changing(ctx, inspection_id, expected_version)
-    if inspection.status is not InspectionStatus.PLANNED:
-        raise WrongStage("only a planned inspection is cancelled", field="inspectionId")
+    planned, wrong = InspectionStatus.PLANNED, "only a planned inspection is cancelled"
+    inspection = await _changing(ctx, inspection_id, expected_version, planned, wrong)
     if not reason.strip():
         raise InvalidInput("say why the inspection is cancelled", field="reason")
     inspection.status = InspectionStatus.CANCELLED
     inspection.summary = reason.strip()[:4000]
     inspection.updated_at = ctx.clock.now()
     await ctx.session.flush()
-    audit.record(ctx, "cancel_inspection", "inspection", [inspection.id], {"reason": reason})
+    audit.record_row(ctx, "cancel_inspection", inspection, {"reason": reason})
     return inspection

@@ -164,6 +164,14 @@ def _ladder_row(
     return ladder
 
 
+def _template_version(
+    code: str, tpl: dict[str, Any]
+) -> tuple[str, str, str, str | None, list[StepSpec]]:
+    """A template's code, name, description, basis (itself) and steps: a new ladder version
+    as both the seeding and ``adoptLadder`` install it."""
+    return code, tpl["name"], tpl.get("description", ""), code, parse_steps(tpl["steps"])
+
+
 async def install_templates(session: AsyncSession) -> int:
     """Give each seed's district its own variant as version 1 (idempotent)."""
     installed = 0
@@ -176,18 +184,7 @@ async def install_templates(session: AsyncSession) -> int:
         )
         if has.first() is not None:
             continue
-        session.add(
-            _ladder_row(
-                district,
-                1,
-                code,
-                tpl["name"],
-                tpl.get("description", ""),
-                code,
-                parse_steps(tpl["steps"]),
-                None,
-            )
-        )
+        session.add(_ladder_row(district, 1, *_template_version(code, tpl), None))
         installed += 1
     await session.flush()
     return installed
@@ -272,22 +269,14 @@ async def _new_version(
         j.code, (latest or 0) + 1, code, name, description, based_on, steps, ctx.principal.user_id
     )
     ladder.created_at = ctx.clock.now()
-    ctx.session.add(ladder)
-    await ctx.session.flush()
-    audit.record(
-        ctx,
-        "set_ladder",
-        "ladder",
-        [ladder.id],
-        {
-            "jurisdiction": j.code,
-            "version": ladder.version,
-            "based_on": based_on,
-            "steps": [
-                [s.code, s.stage.value, s.anchor, s.offset_days, s.day_kind.value] for s in steps
-            ],
-        },
-    )
+    await audit.insert(ctx, "set_ladder", ladder, {
+        "jurisdiction": j.code,
+        "version": ladder.version,
+        "based_on": based_on,
+        "steps": [
+            [s.code, s.stage.value, s.anchor, s.offset_days, s.day_kind.value] for s in steps
+        ],
+    })
     return await get_ladder(ctx.session, ladder.id)
 
 
@@ -298,15 +287,7 @@ async def adopt_template(ctx: ServiceContext, jurisdiction_code: str, template: 
         raise InvalidInput(
             f"no template {template!r}; have {sorted(templates())}", field="template"
         )
-    return await _new_version(
-        ctx,
-        j,
-        template,
-        tpl["name"],
-        tpl.get("description", ""),
-        template,
-        parse_steps(tpl["steps"]),
-    )
+    return await _new_version(ctx, j, *_template_version(template, tpl))
 
 
 async def define_ladder(

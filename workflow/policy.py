@@ -8,6 +8,7 @@ for a local arrangement); the shipped rules (domain ``*``) change only with a ne
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import asdict
 
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
@@ -50,16 +51,9 @@ async def add_rule(ctx: ServiceContext, rule: Rule) -> AuthzRule:
         raise InvalidInput(str(exc), field="rule") from exc
     if rule.domain == "*":
         raise InvalidInput("rules added through the API must name a domain", field="domain")
-    row = AuthzRule(
-        role=rule.role,
-        domain=rule.domain,
-        obj=rule.obj,
-        act=rule.act,
-        stage=rule.stage,
-        effect=rule.effect,
-        source=rule.source[:200],
-        created_by=ctx.principal.user_id,
-    )
+    # The rule's fields are the row's columns; the source note is cut to the column's size.
+    fields = {**asdict(rule), "source": rule.source[:200]}
+    row = AuthzRule(**fields, created_by=ctx.principal.user_id)
     ctx.session.add(row)
     try:
         async with ctx.session.begin_nested():
@@ -67,11 +61,10 @@ async def add_rule(ctx: ServiceContext, rule: Rule) -> AuthzRule:
     except IntegrityError as exc:
         raise Duplicate("this rule exists already", field="rule") from exc
     version = await bump_version(ctx.session)
-    audit.record(
+    audit.record_row(
         ctx,
         "add_policy_rule",
-        "authz_rule",
-        [row.id],
+        row,
         {"rule": rule.as_casbin(), "source": rule.source, "version": version},
     )
     _reload_after_commit(ctx)

@@ -7,13 +7,15 @@ Reads go through the policy like everything else: ``reference``/``read``.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from functools import partial
 from typing import Any, TypeVar
 
 from sqlalchemy import Select, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import InstrumentedAttribute
 
+from models.base import Base
 from models.enums import AgencyKind, JurisdictionLevel
 from models.reference import Agency, Duty, Jurisdiction
 from workflow.calendar import load_national_schedule
@@ -28,6 +30,21 @@ T = TypeVar("T")
 def _read(name: str) -> list[dict[str, Any]]:
     data: list[dict[str, Any]] = reference_json.load(name)
     return data
+
+
+def _upsert(
+    session: AsyncSession, current: Base | None, new: Callable[[], Base], values: dict[str, Any]
+) -> bool:
+    """The shipped row: added (``new()``) when missing, else ``current`` brought up to
+    ``values``; whether anything was written."""
+    if current is None:
+        session.add(new())
+        return True
+    if all(getattr(current, k) == v for k, v in values.items()):
+        return False
+    for k, v in values.items():
+        setattr(current, k, v)
+    return True
 
 
 async def load_reference_data(session: AsyncSession) -> dict[str, int]:
@@ -45,13 +62,8 @@ async def load_reference_data(session: AsyncSession) -> dict[str, int]:
             "parent_code": parent,
             "path": path,
         }
-        current = existing.get(row["code"])
-        if current is None:
-            session.add(Jurisdiction(code=row["code"], **values))
-            written["jurisdictions"] += 1
-        elif any(getattr(current, k) != v for k, v in values.items()):
-            for k, v in values.items():
-                setattr(current, k, v)
+        new_jurisdiction = partial(Jurisdiction, code=row["code"], **values)
+        if _upsert(session, existing.get(row["code"]), new_jurisdiction, values):
             written["jurisdictions"] += 1
         await session.flush()
     duties = {(d.agency_kind, d.code): d for d in (await session.execute(select(Duty))).scalars()}
@@ -64,13 +76,8 @@ async def load_reference_data(session: AsyncSession) -> dict[str, int]:
             "article": row["article"],
             "quote": row["quote"],
         }
-        duty = duties.get(key)
-        if duty is None:
-            session.add(Duty(agency_kind=key[0], code=key[1], **values))
-            written["duties"] += 1
-        elif any(getattr(duty, k) != v for k, v in values.items()):
-            for k, v in values.items():
-                setattr(duty, k, v)
+        new_duty = partial(Duty, agency_kind=key[0], code=key[1], **values)
+        if _upsert(session, duties.get(key), new_duty, values):
             written["duties"] += 1
     await session.flush()
     # The national holiday schedule with its make-up working days, from its maintained package.
@@ -125,9 +132,14 @@ async def get_jurisdictions(ctx: ServiceContext, codes: Sequence[str]) -> list[J
 
 
 
-def within(stmt: Select[T], code: InstrumentedAttribute[str], jurisdiction_code: str) -> Select[T]:
+def within(
+    stmt: Select[T], code: InstrumentedAttribute[str], jurisdiction_code: str | None
+) -> Select[T]:
     """``stmt`` limited to rows whose jurisdiction (the column ``code``) is
-    ``jurisdiction_code`` or lies below it (a district's townships), by path prefix."""
+    ``jurisdiction_code`` or lies below it (a district's townships), by path prefix; all
+    of ``stmt`` when no jurisdiction is given."""
+    if jurisdiction_code is None:
+        return stmt
     path = select(Jurisdiction.path).where(Jurisdiction.code == jurisdiction_code)
     return stmt.join(Jurisdiction, Jurisdiction.code == code).where(
         (Jurisdiction.path == path.scalar_subquery())
@@ -144,12 +156,9 @@ async def agencies_page(
 ) -> Page[Agency]:
     """One page of the agencies."""
     _require_read(ctx)
-    stmt = select(Agency)
-    if kind is not None:
-        stmt = stmt.where(Agency.kind == kind)
-    if jurisdiction_code is not None:
-        # An agency "in" a jurisdiction includes those of the townships below it.
-        stmt = within(stmt, Agency.jurisdiction_code, jurisdiction_code)
+    stmt = where_given(select(Agency), (Agency.kind, kind))
+    # An agency "in" a jurisdiction includes those of the townships below it.
+    stmt = within(stmt, Agency.jurisdiction_code, jurisdiction_code)
     return await keyset_page(ctx, stmt, Agency.id, request, prefix="agency")
 
 

@@ -9,8 +9,10 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
+from typing import Any, TypeVar
 
 from sqlalchemy import delete, select
+from sqlalchemy.orm import InstrumentedAttribute
 
 from models.enums import CalendarDayKind, DayKind
 from models.ladder import NationalCalendarDay, SchoolCalendarDay, SchoolHoliday, SchoolTerm
@@ -33,41 +35,22 @@ class CalendarView:
     days: Sequence[SchoolCalendarDay]
 
 
+CalendarRow = TypeVar("CalendarRow", SchoolTerm, SchoolHoliday, SchoolCalendarDay)
+
+
+async def _of_district(
+    ctx: ServiceContext, model: type[CalendarRow], code: str, order: InstrumentedAttribute[Any]
+) -> Sequence[CalendarRow]:
+    """One part of a district's calendar (terms, holidays or dated days), in ``order``."""
+    stmt = select(model).where(model.jurisdiction_code == code).order_by(order)
+    return (await ctx.session.execute(stmt)).scalars().all()
+
+
 async def read(ctx: ServiceContext, jurisdiction_code: str) -> CalendarView:
     ctx.authz.require(ctx.principal, "ladder", "read", ctx.principal.agency_scope)
-    terms = (
-        (
-            await ctx.session.execute(
-                select(SchoolTerm)
-                .where(SchoolTerm.jurisdiction_code == jurisdiction_code)
-                .order_by(SchoolTerm.starts_on)
-            )
-        )
-        .scalars()
-        .all()
-    )
-    holidays = (
-        (
-            await ctx.session.execute(
-                select(SchoolHoliday)
-                .where(SchoolHoliday.jurisdiction_code == jurisdiction_code)
-                .order_by(SchoolHoliday.starts_on)
-            )
-        )
-        .scalars()
-        .all()
-    )
-    days = (
-        (
-            await ctx.session.execute(
-                select(SchoolCalendarDay)
-                .where(SchoolCalendarDay.jurisdiction_code == jurisdiction_code)
-                .order_by(SchoolCalendarDay.on_date)
-            )
-        )
-        .scalars()
-        .all()
-    )
+    terms = await _of_district(ctx, SchoolTerm, jurisdiction_code, SchoolTerm.starts_on)
+    holidays = await _of_district(ctx, SchoolHoliday, jurisdiction_code, SchoolHoliday.starts_on)
+    days = await _of_district(ctx, SchoolCalendarDay, jurisdiction_code, SchoolCalendarDay.on_date)
     return CalendarView(terms, holidays, days)
 
 

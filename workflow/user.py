@@ -17,7 +17,7 @@ from models.enums import AgencyKind
 from models.reference import Agency, Jurisdiction
 from models.user import RoleGrant, User
 from workflow import audit
-from workflow.common import rows_by_ids
+from workflow.common import rows_by_ids, rows_grouped
 from workflow.context import ServiceContext
 from workflow.errors import Duplicate, InvalidInput, NotFound
 from workflow.pagination import Page, PageRequest, keyset_page
@@ -108,13 +108,25 @@ async def create_user(
 ) -> User:
     agency = await _agency(ctx, agency_id)
     ctx.authz.require(ctx.principal, "user", "manage", agency.scope_path)
+    _check_names(username, display_name)
+    await _check_username_free(ctx, username)
+    return await _add_user(ctx, username, display_name, agency)
+
+
+def _check_names(username: str, display_name: str) -> None:
     if not USERNAME.fullmatch(username):
         raise InvalidInput("usernames are 3–64 letters, digits, '.', '_' or '-'", field="username")
     if not display_name.strip():
         raise InvalidInput("a display name is required", field="displayName")
-    exists_ = await ctx.session.execute(select(User.id).where(User.username == username))
-    if exists_.first() is not None:
+
+
+async def _check_username_free(ctx: ServiceContext, username: str) -> None:
+    if (await ctx.session.execute(select(User.id).where(User.username == username))).first():
         raise Duplicate("that username is taken", field="username")
+
+
+async def _add_user(ctx: ServiceContext, username: str, display_name: str, agency: Agency) -> User:
+    """The new user row and its ``create_user`` audit entry (the API's and the bootstrap's)."""
     user = User(
         username=username,
         display_name=display_name.strip(),
@@ -127,6 +139,24 @@ async def create_user(
         ctx, "create_user", "user", [user.id], {"username": username, "agency_id": agency.id}
     )
     return user
+
+
+async def _add_grant(
+    ctx: ServiceContext, user: User, role: str, domain: str, code: str, granted_by: int | None
+) -> RoleGrant:
+    """The new role grant and its ``grant_role`` audit entry."""
+    grant = RoleGrant(
+        user_id=user.id,
+        role=role,
+        domain=domain,
+        jurisdiction_code=code,
+        granted_at=ctx.clock.now(),
+        granted_by=granted_by,
+    )
+    await audit.insert(
+        ctx, "grant_role", grant, {"user_id": user.id, "role": role, "domain": domain}
+    )
+    return grant
 
 
 async def _managed_user(ctx: ServiceContext, user_id: int, act: str) -> tuple[User, Agency]:
@@ -189,24 +219,7 @@ async def grant_role(ctx: ServiceContext, *, user_id: int, role: str, domain: st
     )
     if found.first() is not None:
         raise Duplicate("the user holds this role there already", field="role")
-    grant = RoleGrant(
-        user_id=user.id,
-        role=role,
-        domain=domain,
-        jurisdiction_code=code,
-        granted_at=ctx.clock.now(),
-        granted_by=ctx.principal.user_id,
-    )
-    ctx.session.add(grant)
-    await ctx.session.flush()
-    audit.record(
-        ctx,
-        "grant_role",
-        "role_grant",
-        [grant.id],
-        {"user_id": user.id, "role": role, "domain": domain},
-    )
-    return grant
+    return await _add_grant(ctx, user, role, domain, code, ctx.principal.user_id)
 
 
 async def revoke_role(ctx: ServiceContext, grant_id: int) -> RoleGrant:
@@ -225,15 +238,8 @@ async def revoke_role(ctx: ServiceContext, grant_id: int) -> RoleGrant:
 
 
 async def grants_of(ctx: ServiceContext, user_ids: Sequence[int]) -> list[list[RoleGrant]]:
-    rows = (
-        await ctx.session.execute(
-            select(RoleGrant).where(RoleGrant.user_id.in_(user_ids)).order_by(RoleGrant.id)
-        )
-    ).scalars()
-    by_user: dict[int, list[RoleGrant]] = {}
-    for g in rows:
-        by_user.setdefault(g.user_id, []).append(g)
-    return [by_user.get(i, []) for i in user_ids]
+    stmt = select(RoleGrant).order_by(RoleGrant.id)
+    return await rows_grouped(ctx, stmt, RoleGrant.user_id, user_ids)
 
 
 # --- the first administrator (``lianbao create-admin``) ---
@@ -279,13 +285,10 @@ async def _bootstrap_agency(
             jurisdiction_code=jurisdiction.code,
             scope_path=jurisdiction.path,
         )
-        ctx.session.add(agency)
-        await ctx.session.flush()
-        audit.record(
+        await audit.insert(
             ctx,
             "create_agency",
-            "agency",
-            [agency.id],
+            agency,
             {"kind": agency_kind, "name": agency.name, "jurisdiction": jurisdiction.code},
         )
     return agency
@@ -314,43 +317,15 @@ async def create_first_admin(
             "an administrator exists already: further users are created with createUser",
             field="username",
         )
-    if not USERNAME.fullmatch(username):
-        raise InvalidInput("usernames are 3–64 letters, digits, '.', '_' or '-'", field="username")
-    if not display_name.strip():
-        raise InvalidInput("a display name is required", field="displayName")
+    _check_names(username, display_name)
     jurisdiction = await ctx.session.get(Jurisdiction, jurisdiction_code)
     if jurisdiction is None:
         raise NotFound(
             f"no jurisdiction {jurisdiction_code!r} (run `lianbao migrate` to load them)",
             field="jurisdiction",
         )
-    if (await ctx.session.execute(select(User.id).where(User.username == username))).first():
-        raise Duplicate("that username is taken", field="username")
+    await _check_username_free(ctx, username)
     agency = await _bootstrap_agency(ctx, jurisdiction, agency_kind, agency_name)
-    now = ctx.clock.now()
-    user = User(
-        username=username, display_name=display_name.strip(), agency_id=agency.id, created_at=now
-    )
-    ctx.session.add(user)
-    await ctx.session.flush()
-    audit.record(
-        ctx, "create_user", "user", [user.id], {"username": username, "agency_id": agency.id}
-    )
-    grant = RoleGrant(
-        user_id=user.id,
-        role=ADMIN,
-        domain=jurisdiction.path,
-        jurisdiction_code=jurisdiction.code,
-        granted_at=now,
-        granted_by=None,
-    )
-    ctx.session.add(grant)
-    await ctx.session.flush()
-    audit.record(
-        ctx,
-        "grant_role",
-        "role_grant",
-        [grant.id],
-        {"user_id": user.id, "role": ADMIN, "domain": jurisdiction.path},
-    )
+    user = await _add_user(ctx, username, display_name, agency)
+    await _add_grant(ctx, user, ADMIN, jurisdiction.path, jurisdiction.code, None)
     return user

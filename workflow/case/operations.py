@@ -162,11 +162,10 @@ async def record_persuasion(
             "attempt_id": attempt.id,
         },
     )
-    audit.record(
+    audit.record_row(
         ctx,
         "record_persuasion",
-        "dropout_case",
-        [case.id],
+        case,
         {"attempt_id": attempt.id, "method": method, "outcome": outcome},
     )
     return attempt
@@ -317,12 +316,8 @@ async def _close(
         from_stage=before,
         to_stage=CaseStage.CLOSED,
     )
-    audit.record(
-        ctx,
-        "close_case",
-        "dropout_case",
-        [case.id],
-        {"reason": reason, "stage": [before, CaseStage.CLOSED], **details},
+    audit.record_row(
+        ctx, "close_case", case, {"reason": reason, "stage": [before, CaseStage.CLOSED], **details}
     )
     await ctx.session.flush()
 
@@ -357,12 +352,8 @@ async def reopen_case(
     case.closure_reason = None
     case.updated_at = ctx.clock.now()
     case_event(ctx, case, "reopened", reason, from_stage=CaseStage.CLOSED, to_stage=restored)
-    audit.record(
-        ctx,
-        "reopen_case",
-        "dropout_case",
-        [case.id],
-        {"reason": reason, "stage": [CaseStage.CLOSED, restored]},
+    audit.record_row(
+        ctx, "reopen_case", case, {"reason": reason, "stage": [CaseStage.CLOSED, restored]}
     )
     await ctx.session.flush()
     return case
@@ -412,11 +403,7 @@ async def set_plan(
         measures.strip()[:200],
         {"cause": cause.value, "responsible": responsible_person},
     )
-    audit.record(
-        ctx,
-        "set_case_plan",
-        "dropout_case",
-        [case.id],
-        {"cause": cause, "responsible_agency": responsible_agency},
+    audit.record_row(
+        ctx, "set_case_plan", case, {"cause": cause, "responsible_agency": responsible_agency}
     )
     return plan

@@ -52,13 +52,17 @@ def _join(
         note,
         {"first_absence": first_absence.isoformat(), "repeat": True, **extra},
     )
-    audit.record(
+    audit.record_row(
         ctx,
         "report_absence",
-        "dropout_case",
-        [case.id],
+        case,
         {"child_id": child.id, "first_absence": first_absence, "repeat": True, **extra},
     )
+
+
+# A case is authorized where its child is (docs/architecture.md, Authorization): the child's
+# school or township path, its residence path, and its township.
+CHILD_PLACE = ("scope_path", "residence_path", "township_code")
 
 
 async def _new_case(
@@ -75,9 +79,7 @@ async def _new_case(
     case = DropoutCase(
         child_id=child.id,
         school_id=enrolment.school_id if enrolment else None,
-        scope_path=child.scope_path,
-        residence_path=child.residence_path,
-        township_code=child.township_code,
+        **{column: getattr(child, column) for column in CHILD_PLACE},
         district_code=township.parent_code,
         ladder_id=ladder.id,
         status=CaseStatus.OPEN,
@@ -150,11 +152,10 @@ async def open_or_join(
     caught_up = await advance_due(ctx.session, ctx.clock.now(), case_ids=[case.id])
     ctx.events.extend(caught_up.events)
     await ctx.session.refresh(case)
-    audit.record(
+    audit.record_row(
         ctx,
         "report_absence",
-        "dropout_case",
-        [case.id],
+        case,
         {"child_id": child.id, "first_absence": first_absence, "ladder_id": ladder.id, **extra},
     )
     return case, True
@@ -205,12 +206,8 @@ async def mark_dropout(
     # Entering the dropout step marks the register (workflow/engine.py: mark_register), as it
     # does when the engine enters it on day 7: one mechanism, whoever moves the case.
     await enter_step(ctx, case, target.position, reason or "dropout marked by decision")
-    audit.record(
-        ctx,
-        "mark_dropout",
-        "dropout_case",
-        [case.id],
-        {"stage": [case.stage, target.stage], "reason": reason},
+    audit.record_row(
+        ctx, "mark_dropout", case, {"stage": [case.stage, target.stage], "reason": reason}
     )
     await ctx.session.refresh(case)
     return case
@@ -365,11 +362,10 @@ async def escalate(
     if not reason.strip():
         raise InvalidInput("say why the case is escalated", field="reason")
     await enter_step(ctx, case, step.position, reason.strip())
-    audit.record(
+    audit.record_row(
         ctx,
         "escalate_case",
-        "dropout_case",
-        [case.id],
+        case,
         {"step": step_code, "stage": [case.stage, step.stage], "reason": reason},
     )
     await ctx.session.refresh(case)

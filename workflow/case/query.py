@@ -11,20 +11,13 @@ from datetime import date
 from sqlalchemy import ColumnElement, Select, exists, func, or_, select
 
 from authz.filters import scope_filter
-from models.case import (
-    CasePlan,
-    DropoutCase,
-)
+from models.case import CasePlan, DropoutCase
 from models.child import Child
-from models.enums import (
-    CaseStage,
-    CaseStatus,
-    SpecialGroup,
-)
+from models.enums import CaseStage, CaseStatus, SpecialGroup
 from models.task import Task
 from workflow.calendar import local_date
 from workflow.child import GROUP_FIELD, in_group
-from workflow.common import fetch_visible, open_task, rows_by_ids, where_given
+from workflow.common import fetch_visible, matches, open_task, rows_by_ids, where_fields
 from workflow.context import ServiceContext
 from workflow.pagination import Page, PageRequest, keyset_page
 
@@ -67,11 +60,11 @@ def require_on_case(ctx: ServiceContext, case: DropoutCase, obj: str, act: str) 
 
 @dataclass(frozen=True)
 class CaseFilter:
-    status: CaseStatus | None = None
-    stage: CaseStage | None = None
+    status: CaseStatus | None = matches(DropoutCase.status)
+    stage: CaseStage | None = matches(DropoutCase.stage)
     overdue: bool | None = None
-    township_code: str | None = None
-    school_id: int | None = None
+    township_code: str | None = matches(DropoutCase.township_code)
+    school_id: int | None = matches(DropoutCase.school_id)
     special_group: SpecialGroup | None = None
 
 
@@ -87,14 +80,7 @@ def overdue_clause(today: date) -> ColumnElement[bool]:
 
 
 def cases_query(ctx: ServiceContext, f: CaseFilter) -> Select[DropoutCase]:
-    stmt = select(DropoutCase).where(visible(ctx))
-    stmt = where_given(
-        stmt,
-        (DropoutCase.status, f.status),
-        (DropoutCase.stage, f.stage),
-        (DropoutCase.township_code, f.township_code),
-        (DropoutCase.school_id, f.school_id),
-    )
+    stmt = where_fields(select(DropoutCase).where(visible(ctx)), f)
     if f.overdue is not None:
         clause = overdue_clause(local_date(ctx.clock.now()))
         stmt = stmt.where(clause if f.overdue else ~clause)

@@ -9,16 +9,11 @@ from typing import Any
 
 from sqlalchemy import select
 
-from models.case import (
-    CaseAttachment,
-    CaseEvent,
-    DropoutCase,
-)
-from models.enums import (
-    CaseStage,
-)
+from models.case import CaseAttachment, CaseEvent, DropoutCase
+from models.enums import CaseStage
 from workflow import audit
 from workflow.case.query import lock_case
+from workflow.common import rows_grouped
 from workflow.context import ServiceContext
 from workflow.errors import InvalidInput
 
@@ -54,15 +49,8 @@ def case_event(
 
 async def timeline(ctx: ServiceContext, case_ids: Sequence[int]) -> list[list[CaseEvent]]:
     """Events per case, in order. Callers pass cases they were already allowed to read."""
-    rows = (
-        await ctx.session.execute(
-            select(CaseEvent).where(CaseEvent.case_id.in_(case_ids)).order_by(CaseEvent.id)
-        )
-    ).scalars()
-    by_case: dict[int, list[CaseEvent]] = {}
-    for e in rows:
-        by_case.setdefault(e.case_id, []).append(e)
-    return [by_case.get(i, []) for i in case_ids]
+    stmt = select(CaseEvent).order_by(CaseEvent.id)
+    return await rows_grouped(ctx, stmt, CaseEvent.case_id, case_ids)
 
 
 async def add_attachment(
@@ -101,11 +89,10 @@ async def add_attachment(
         filename.strip(),
         {"attachment_id": attachment.id, "sha256": sha256, "size_bytes": size_bytes},
     )
-    audit.record(
+    audit.record_row(
         ctx,
         "add_case_attachment",
-        "dropout_case",
-        [case.id],
+        case,
         {"attachment_id": attachment.id, "filename": filename, "sha256": sha256},
     )
     return attachment
@@ -114,17 +101,8 @@ async def add_attachment(
 async def attachments_of(
     ctx: ServiceContext, case_ids: Sequence[int]
 ) -> list[list[CaseAttachment]]:
-    rows = (
-        await ctx.session.execute(
-            select(CaseAttachment)
-            .where(CaseAttachment.case_id.in_(case_ids))
-            .order_by(CaseAttachment.id)
-        )
-    ).scalars()
-    by_case: dict[int, list[CaseAttachment]] = {}
-    for a in rows:
-        by_case.setdefault(a.case_id, []).append(a)
-    return [by_case.get(i, []) for i in case_ids]
+    stmt = select(CaseAttachment).order_by(CaseAttachment.id)
+    return await rows_grouped(ctx, stmt, CaseAttachment.case_id, case_ids)
 
 
 async def add_note(ctx: ServiceContext, *, case_id: int, text: str) -> CaseEvent:
@@ -133,5 +111,5 @@ async def add_note(ctx: ServiceContext, *, case_id: int, text: str) -> CaseEvent
         raise InvalidInput("the note is empty", field="text")
     event = case_event(ctx, case, "note", text.strip())
     await ctx.session.flush()
-    audit.record(ctx, "add_case_note", "dropout_case", [case.id], {"event_id": event.id})
+    audit.record_row(ctx, "add_case_note", case, {"event_id": event.id})
     return event

@@ -139,16 +139,16 @@ async def _check_revocable(ctx: ServiceContext, employer: Employer, repeat: bool
     """A licence is revoked only after an ignored return order or a repeated offence."""
     if employer.licence_status is LicenceStatus.REVOKED:
         raise WrongStage("the licence is already revoked", field="employerId")
-    ignored = (
-        await ctx.session.execute(
-            select(EnforcementAction.id).where(
-                EnforcementAction.employer_id == employer.id,
-                EnforcementAction.kind == EnforcementKind.RETURN_ORDER,
-                EnforcementAction.escalated.is_(True),
-                EnforcementAction.status != EnforcementStatus.VOIDED,
-            )
+    ignored = await ctx.session.scalar(
+        select(EnforcementAction.id)
+        .where(
+            EnforcementAction.employer_id == employer.id,
+            EnforcementAction.kind == EnforcementKind.RETURN_ORDER,
+            EnforcementAction.escalated.is_(True),
+            EnforcementAction.status != EnforcementStatus.VOIDED,
         )
-    ).first()
+        .limit(1)
+    )
     if ignored is None and not repeat:
         raise WrongStage(
             "a licence is revoked after an ignored return order or a repeated offence",
@@ -279,20 +279,14 @@ async def issue(
     )
     await case_events(ctx, rows, "enforcement_issued", f"{doc.title} {doc.number}", action)
     await ctx.session.flush()
-    audit.record(
-        ctx,
-        "issue_enforcement",
-        "enforcement_action",
-        [action.id],
-        {
-            "kind": kind.value,
-            "employer_id": employer.id,
-            "findings": [f.id for f in rows],
-            "document": doc.number,
-            "amount": terms.amount,
-            "tasks_completed": done,
-        },
-    )
+    audit.record_row(ctx, "issue_enforcement", action, {
+        "kind": kind.value,
+        "employer_id": employer.id,
+        "findings": [f.id for f in rows],
+        "document": doc.number,
+        "amount": terms.amount,
+        "tasks_completed": done,
+    })
     return action
 
 

@@ -23,7 +23,7 @@ from models.task import Task
 from workflow import audit
 from workflow import document as documents
 from workflow.calendar import local_date
-from workflow.common import check_version, fetch_visible
+from workflow.common import check_version, check_voidable, fetch_visible
 from workflow.context import ServiceContext
 from workflow.enforcement.issuing import case_events, close_tasks
 from workflow.enforcement.query import obj
@@ -118,11 +118,10 @@ async def serve(
         employer.updated_at = ctx.clock.now()
     await ctx.session.flush()
     await case_events(ctx, rows, "enforcement_served", f"{doc.number} 已送达", action)
-    audit.record(
+    audit.record_row(
         ctx,
         "serve_enforcement",
-        "enforcement_action",
-        [action.id],
+        action,
         {"served_on": served_on, "method": method.value, "due_on": action.due_on},
     )
     return action
@@ -159,13 +158,7 @@ async def record_compliance(
     await case_events(
         ctx, rows, "enforcement_complied", "童工已送回监护人" + ("（逾期）" if late else ""), action
     )
-    audit.record(
-        ctx,
-        "record_compliance",
-        "enforcement_action",
-        [action.id],
-        {"complied_on": complied_on, "late": late},
-    )
+    audit.record_row(ctx, "record_compliance", action, {"complied_on": complied_on, "late": late})
     return action
 
 
@@ -186,17 +179,14 @@ async def record_payment(
     action.paid_on = paid_on
     action.updated_at = ctx.clock.now()
     await ctx.session.flush()
-    audit.record(ctx, "record_payment", "enforcement_action", [action.id], {"paid_on": paid_on})
+    audit.record_row(ctx, "record_payment", action, {"paid_on": paid_on})
     return action
 
 
 async def void(ctx: ServiceContext, *, action_id: int, reason: str) -> EnforcementAction:
     """作废 with a reason: the document too; a served revocation gives the licence back."""
     action, doc = await _action(ctx, action_id, "void")
-    if action.status is EnforcementStatus.VOIDED:
-        raise WrongStage("the action is already void", field="actionId")
-    if not reason.strip():
-        raise InvalidInput("say why the action is voided", field="reason")
+    check_voidable(action.status is EnforcementStatus.VOIDED, "action", "actionId", reason)
     was = action.status
     documents.mark_voided(ctx, doc, reason)
     action.status = EnforcementStatus.VOIDED
@@ -216,11 +206,10 @@ async def void(ctx: ServiceContext, *, action_id: int, reason: str) -> Enforceme
             TaskStatus.CANCELLED,
         )
     await ctx.session.flush()
-    audit.record(
+    audit.record_row(
         ctx,
         "void_enforcement",
-        "enforcement_action",
-        [action.id],
+        action,
         {"status": [was.value, "voided"], "reason": reason.strip(), "document": doc.number},
     )
     return action

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from operator import itemgetter
 from typing import Any
 
 from sqlalchemy import ColumnElement, Select, select
@@ -17,7 +18,8 @@ from models.enums import (
     EnforcementStatus,
 )
 from models.finding import LabourFinding
-from workflow.common import rows_by_ids, where_given
+from workflow.batch import grouped
+from workflow.common import matches, rows_by_ids, where_fields
 from workflow.context import ServiceContext
 from workflow.pagination import Page, PageRequest, keyset_page
 
@@ -49,22 +51,14 @@ def visible(ctx: ServiceContext) -> ColumnElement[bool]:
 
 @dataclass(frozen=True)
 class EnforcementFilter:
-    employer_id: int | None = None
-    inspection_id: int | None = None
-    kind: EnforcementKind | None = None
-    status: EnforcementStatus | None = None
+    employer_id: int | None = matches(EnforcementAction.employer_id)
+    inspection_id: int | None = matches(EnforcementAction.inspection_id)
+    kind: EnforcementKind | None = matches(EnforcementAction.kind)
+    status: EnforcementStatus | None = matches(EnforcementAction.status)
 
 
 def actions_query(ctx: ServiceContext, f: EnforcementFilter) -> Select[EnforcementAction]:
-    stmt = select(EnforcementAction).where(visible(ctx))
-    stmt = where_given(
-        stmt,
-        (EnforcementAction.employer_id, f.employer_id),
-        (EnforcementAction.inspection_id, f.inspection_id),
-        (EnforcementAction.kind, f.kind),
-        (EnforcementAction.status, f.status),
-    )
-    return stmt
+    return where_fields(select(EnforcementAction).where(visible(ctx)), f)
 
 
 async def actions_page(
@@ -100,10 +94,7 @@ async def _by(
             .order_by(EnforcementAction.id)
         )
     ).all()
-    by: dict[int, list[EnforcementAction]] = {k: [] for k in keys}
-    for action, key in rows:
-        by[key].append(action)
-    return [by[k] for k in keys]
+    return [[action for action, _ in g] for g in grouped(rows, keys, key=itemgetter(1))]
 
 
 async def actions_of_cases(
@@ -138,7 +129,4 @@ async def finding_ids_of(ctx: ServiceContext, action_ids: Sequence[int]) -> list
             .order_by(EnforcementFinding.finding_id)
         )
     ).all()
-    by: dict[int, list[int]] = {i: [] for i in action_ids}
-    for action_id, finding_id in rows:
-        by[action_id].append(finding_id)
-    return [by[i] for i in action_ids]
+    return [[finding for _, finding in g] for g in grouped(rows, action_ids, key=itemgetter(0))]

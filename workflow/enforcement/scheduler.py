@@ -72,17 +72,11 @@ async def escalate_overdue(session: AsyncSession, now: datetime, report: TickRep
         )
         report.tasks_created += len(tasks)
         await case_events(ctx, rows, "enforcement_overdue", "逾期未将童工送回监护人", action)
-        audit.record(
-            ctx,
-            "escalate_enforcement",
-            "enforcement_action",
-            [action.id],
-            {
-                "status": ["served", "overdue"],
-                "due_on": action.due_on,
-                "tasks": [t.id for t in tasks],
-            },
-        )
+        audit.record_row(ctx, "escalate_enforcement", action, {
+            "status": ["served", "overdue"],
+            "due_on": action.due_on,
+            "tasks": [t.id for t in tasks],
+        })
         report.orders_escalated += 1
     await session.flush()
     report.events.extend(ctx.events)

@@ -4,6 +4,6 @@
 - ``pdf.py`` and ``templates/documents/``: rendering a document's frozen text to PDF, and the
   text templates per kind and district.
 - ``id_number.py`` (GB 11643 citizen ID numbers) and ``uscc.py`` (GB 32100 unified social
-  credit codes): pure validators.
+  credit codes): pure validators, both raising ``invalid.InvalidValue``.
 - ``reference_json.py``: reading the rule files in ``workflow/reference_data/``.
 """

@@ -10,14 +10,14 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Literal
 
+from workflow.infra.invalid import InvalidValue
+
 WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
 CHECK = "10X98765432"
 
 
-class InvalidIdNumber(ValueError):
-    def __init__(self, reason: str, message: str) -> None:
-        super().__init__(message)
-        self.reason = reason
+class InvalidIdNumber(InvalidValue):
+    """A resident ID number that fails GB 11643."""
 
 
 @dataclass(frozen=True)

@@ -11,6 +11,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
+from workflow.infra.invalid import InvalidValue
+
 ALPHABET = "0123456789ABCDEFGHJKLMNPQRTUWXY"
 WEIGHTS = (1, 3, 9, 27, 19, 26, 16, 17, 20, 29, 25, 13, 8, 24, 10, 30, 28)
 _VALUE = {c: i for i, c in enumerate(ALPHABET)}
@@ -26,10 +28,8 @@ _KIND: dict[str, EmployerKind] = {
 }
 
 
-class InvalidCreditCode(ValueError):
-    def __init__(self, reason: str, message: str) -> None:
-        super().__init__(message)
-        self.reason = reason
+class InvalidCreditCode(InvalidValue):
+    """A credit code that fails GB 32100."""
 
 
 @dataclass(frozen=True)
