@@ -4,22 +4,17 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import ForeignKey, Index, String
+from sqlalchemy import ForeignKey, String
 from sqlalchemy.orm import Mapped, mapped_column
 
-from models.base import Base, BigId, StrEnumType, UTCDateTime
+from models.base import Base, BigId, StrEnumType, UTCDateTime, path_index
 from models.enums import AgencyKind
 
 
 class SensitiveAccess(Base):
     __tablename__ = "sensitive_access"
     __table_args__ = (
-        Index(
-            "ix_sensitive_access_subject",
-            "subject_scope",
-            "occurred_at",
-            postgresql_ops={"subject_scope": "varchar_pattern_ops"},
-        ),
+        path_index("ix_sensitive_access_subject", "subject_scope", "occurred_at"),
     )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)

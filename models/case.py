@@ -11,7 +11,16 @@ from typing import Any
 from sqlalchemy import Date, ForeignKey, Index, Integer, String, Text, text
 from sqlalchemy.orm import Mapped, mapped_column
 
-from models.base import Base, BigId, JsonDoc, StrEnumType, UTCDateTime, utcnow
+from models.base import (
+    Base,
+    BigId,
+    JsonDoc,
+    StrEnumType,
+    UTCDateTime,
+    Versioned,
+    path_index,
+    utcnow,
+)
 from models.enums import (
     AgencyKind,
     CaseStage,
@@ -23,7 +32,7 @@ from models.enums import (
 )
 
 
-class DropoutCase(Base):
+class DropoutCase(Versioned, Base):
     __tablename__ = "dropout_case"
     __table_args__ = (
         # One open dropout case per child; reporting again adds to it.
@@ -34,17 +43,8 @@ class DropoutCase(Base):
             postgresql_where=text("status = 'open'"),
             sqlite_where=text("status = 'open'"),
         ),
-        Index(
-            "ix_dropout_case_scope",
-            "scope_path",
-            "stage_rank",
-            postgresql_ops={"scope_path": "varchar_pattern_ops"},
-        ),
-        Index(
-            "ix_dropout_case_residence",
-            "residence_path",
-            postgresql_ops={"residence_path": "varchar_pattern_ops"},
-        ),
+        path_index("ix_dropout_case_scope", "scope_path", "stage_rank"),
+        path_index("ix_dropout_case_residence", "residence_path"),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
@@ -75,10 +75,6 @@ class DropoutCase(Base):
     stage_before_close: Mapped[CaseStage | None] = mapped_column(
         StrEnumType(CaseStage), default=None
     )
-    updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
-    version: Mapped[int] = mapped_column(Integer, default=1)
-
-    __mapper_args__ = {"version_id_col": version}  # noqa: RUF012
 
 
 class CaseStepDue(Base):
@@ -130,7 +126,7 @@ class PersuasionAttempt(Base):
     note: Mapped[str] = mapped_column(Text, default="")
 
 
-class CasePlan(Base):
+class CasePlan(Versioned, Base):
     """一生一案: the plan for one child — cause, measures, the person responsible."""
 
     __tablename__ = "case_plan"
@@ -141,10 +137,6 @@ class CasePlan(Base):
     measures: Mapped[str] = mapped_column(Text)
     responsible_person: Mapped[str] = mapped_column(String(64))
     responsible_agency_kind: Mapped[AgencyKind] = mapped_column(StrEnumType(AgencyKind))
-    updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
-    version: Mapped[int] = mapped_column(Integer, default=1)
-
-    __mapper_args__ = {"version_id_col": version}  # noqa: RUF012
 
 
 class CaseAttachment(Base):

@@ -12,19 +12,15 @@ from datetime import date, datetime
 from sqlalchemy import Date, ForeignKey, Index, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from models.base import Base, StrEnumType, UTCDateTime, utcnow
+from models.base import Base, StrEnumType, UTCDateTime, path_index, utcnow
 from models.enums import GuardianRelation, RegisterType, Sex, SpecialGroup
 
 
 class Child(Base):
     __tablename__ = "child"
     __table_args__ = (
-        Index("ix_child_scope", "scope_path", postgresql_ops={"scope_path": "varchar_pattern_ops"}),
-        Index(
-            "ix_child_residence",
-            "residence_path",
-            postgresql_ops={"residence_path": "varchar_pattern_ops"},
-        ),
+        path_index("ix_child_scope", "scope_path"),
+        path_index("ix_child_residence", "residence_path"),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)

@@ -9,21 +9,17 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import ForeignKey, Index, Integer, String
+from sqlalchemy import ForeignKey, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column
 
-from models.base import Base, StrEnumType, UTCDateTime, utcnow
+from models.base import Base, StrEnumType, UTCDateTime, Versioned, path_index, utcnow
 from models.enums import EmployerKind, LicenceStatus
 
 
-class Employer(Base):
+class Employer(Versioned, Base):
     __tablename__ = "employer"
     __table_args__ = (
-        Index(
-            "ix_employer_scope",
-            "scope_path",
-            postgresql_ops={"scope_path": "varchar_pattern_ops"},
-        ),
+        path_index("ix_employer_scope", "scope_path"),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
@@ -39,7 +35,3 @@ class Employer(Base):
     licence_status: Mapped[LicenceStatus] = mapped_column(StrEnumType(LicenceStatus))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     created_by: Mapped[int | None] = mapped_column(ForeignKey("app_user.id"), default=None)
-    updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
-    version: Mapped[int] = mapped_column(Integer, default=1)
-
-    __mapper_args__ = {"version_id_col": version}  # noqa: RUF012

@@ -13,18 +13,14 @@ from typing import Any
 from sqlalchemy import Boolean, Date, ForeignKey, Index, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
-from models.base import Base, JsonDoc, StrEnumType, UTCDateTime, utcnow
+from models.base import Base, JsonDoc, StrEnumType, UTCDateTime, Versioned, path_index, utcnow
 from models.enums import AgencyKind, EnforcementKind, EnforcementStatus
 
 
-class EnforcementAction(Base):
+class EnforcementAction(Versioned, Base):
     __tablename__ = "enforcement_action"
     __table_args__ = (
-        Index(
-            "ix_enforcement_action_scope",
-            "scope_path",
-            postgresql_ops={"scope_path": "varchar_pattern_ops"},
-        ),
+        path_index("ix_enforcement_action_scope", "scope_path"),
         # The scheduler's question: served return orders whose deadline has passed.
         Index("ix_enforcement_action_due", "status", "due_on"),
     )
@@ -53,10 +49,6 @@ class EnforcementAction(Base):
     paid_on: Mapped[date | None] = mapped_column(Date, default=None)
     issued_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     issued_by: Mapped[int | None] = mapped_column(ForeignKey("app_user.id"), default=None)
-    updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
-    version: Mapped[int] = mapped_column(Integer, default=1)
-
-    __mapper_args__ = {"version_id_col": version}  # noqa: RUF012
 
 
 class EnforcementFinding(Base):

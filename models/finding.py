@@ -10,10 +10,10 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import Boolean, Date, ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy import Boolean, Date, ForeignKey, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
-from models.base import Base, JsonDoc, StrEnumType, UTCDateTime, utcnow
+from models.base import Base, JsonDoc, StrEnumType, UTCDateTime, path_index, utcnow
 from models.enums import AgencyKind, Sex
 
 
@@ -22,11 +22,7 @@ class LabourFinding(Base):
     __table_args__ = (
         # A retrying client sends the same key: the second request finds the first finding.
         UniqueConstraint("recorded_by", "idempotency_key"),
-        Index(
-            "ix_labour_finding_scope",
-            "scope_path",
-            postgresql_ops={"scope_path": "varchar_pattern_ops"},
-        ),
+        path_index("ix_labour_finding_scope", "scope_path"),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)

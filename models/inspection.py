@@ -9,10 +9,10 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from sqlalchemy import Date, ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy import Date, ForeignKey, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
-from models.base import Base, StrEnumType, UTCDateTime, utcnow
+from models.base import Base, StrEnumType, UTCDateTime, Versioned, path_index, utcnow
 from models.enums import AgencyKind, InspectionKind, InspectionStatus
 
 
@@ -32,15 +32,10 @@ class Campaign(Base):
     created_by: Mapped[int | None] = mapped_column(ForeignKey("app_user.id"), default=None)
 
 
-class Inspection(Base):
+class Inspection(Versioned, Base):
     __tablename__ = "inspection"
     __table_args__ = (
-        Index(
-            "ix_inspection_scope",
-            "scope_path",
-            "planned_on",
-            postgresql_ops={"scope_path": "varchar_pattern_ops"},
-        ),
+        path_index("ix_inspection_scope", "scope_path", "planned_on"),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
@@ -62,10 +57,6 @@ class Inspection(Base):
     summary: Mapped[str] = mapped_column(Text, default="")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     created_by: Mapped[int | None] = mapped_column(ForeignKey("app_user.id"), default=None)
-    updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
-    version: Mapped[int] = mapped_column(Integer, default=1)
-
-    __mapper_args__ = {"version_id_col": version}  # noqa: RUF012
 
 
 class InspectionParticipant(Base):

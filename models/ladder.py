@@ -71,26 +71,26 @@ class LadderTask(Base):
     due_days: Mapped[int] = mapped_column(Integer, default=1)
 
 
-class SchoolTerm(Base):
+class _CalendarPeriod:
+    """A named stretch of a district's school calendar, first and last day included."""
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    jurisdiction_code: Mapped[str] = mapped_column(ForeignKey("jurisdiction.code"), index=True)
+    name: Mapped[str] = mapped_column(String(64))
+    starts_on: Mapped[date] = mapped_column(Date)
+    ends_on: Mapped[date] = mapped_column(Date)
+
+
+class SchoolTerm(_CalendarPeriod, Base):
     """A term of a district's school calendar: school days are term weekdays not on holiday."""
 
     __tablename__ = "school_term"
 
-    id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    jurisdiction_code: Mapped[str] = mapped_column(ForeignKey("jurisdiction.code"), index=True)
-    name: Mapped[str] = mapped_column(String(64))
-    starts_on: Mapped[date] = mapped_column(Date)
-    ends_on: Mapped[date] = mapped_column(Date)
 
+class SchoolHoliday(_CalendarPeriod, Base):
+    """A holiday period of a district's school calendar (no school days in it)."""
 
-class SchoolHoliday(Base):
     __tablename__ = "school_holiday"
-
-    id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    jurisdiction_code: Mapped[str] = mapped_column(ForeignKey("jurisdiction.code"), index=True)
-    name: Mapped[str] = mapped_column(String(64))
-    starts_on: Mapped[date] = mapped_column(Date)
-    ends_on: Mapped[date] = mapped_column(Date)
 
 
 class NationalCalendarDay(Base):

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from sqlalchemy import ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy import ForeignKey, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from models.base import Base, StrEnumType
+from models.base import Base, StrEnumType, path_index
 from models.enums import AgencyKind, JurisdictionLevel
 
 
@@ -41,9 +41,7 @@ class Agency(Base):
     __tablename__ = "agency"
     __table_args__ = (
         UniqueConstraint("jurisdiction_code", "kind", "name"),
-        Index(
-            "ix_agency_scope", "scope_path", postgresql_ops={"scope_path": "varchar_pattern_ops"}
-        ),
+        path_index("ix_agency_scope", "scope_path"),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
