@@ -33,7 +33,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from api import migrate
 from api.auth import issue_dev_token
-from api.settings import Settings
+from api.settings import ENV_PREFIX, Settings
 from authz.store import ensure_default_policy
 from models.case import DropoutCase
 from models.child import Child
@@ -192,6 +192,15 @@ class Api:
         return errors
 
 
+def clean_environment(monkeypatch: pytest.MonkeyPatch, secret: str) -> None:
+    """No Lianbao setting from the environment the tests run in (nor DATABASE_URL): a test
+    of the settings or the CLI starts from nothing but ``secret`` as the HS256 key."""
+    for name in list(os.environ):
+        if name.upper().startswith(ENV_PREFIX) or name == "DATABASE_URL":
+            monkeypatch.delenv(name)
+    monkeypatch.setenv("LIANBAO_JWT_SECRET", secret)
+
+
 def gid(kind: str, key: int) -> str:
     """The global id of a row, as the API's ``Node.id`` spells it."""
     return base64.b64encode(f"{kind}:{key}".encode()).decode()
@@ -219,6 +228,18 @@ def named(ref: dict[str, Any]) -> dict[str, Any]:
     while ref.get("ofType"):
         ref = ref["ofType"]
     return ref
+
+
+def input_value(
+    ref: dict[str, Any], name: str, leaf: Callable[[dict[str, Any], str], Any]
+) -> Any:
+    """A value for an introspected input type reference: through NON_NULL, a one-item list
+    for LIST, and ``leaf(named type reference, argument name)`` for the type itself."""
+    if ref["kind"] == "NON_NULL":
+        return input_value(ref["ofType"], name, leaf)
+    if ref["kind"] == "LIST":
+        return [input_value(ref["ofType"], name, leaf)]
+    return leaf(ref, name)
 
 
 def type_string(ref: dict[str, Any]) -> str:

@@ -15,7 +15,7 @@ from graphql import get_introspection_query
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from authz.enforcer import Authorizer
-from tests.helpers import Api, coded_failure, named, type_string
+from tests.helpers import Api, coded_failure, input_value, named, type_string
 from workflow.clock import FixedClock
 from workflow.demo import labour
 
@@ -130,10 +130,9 @@ class Invalid:
         self.types, self.ids = types, ids
 
     def value(self, ref: dict[str, Any], name: str) -> Any:
-        if ref["kind"] == "NON_NULL":
-            return self.value(ref["ofType"], name)
-        if ref["kind"] == "LIST":
-            return [self.value(ref["ofType"], name)]
+        return input_value(ref, name, self._named)
+
+    def _named(self, ref: dict[str, Any], name: str) -> Any:
         t = self.types[ref["name"]]
         if t["kind"] == "ENUM":
             return t["enumValues"][0]["name"]

@@ -20,7 +20,7 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from schema.inputs import JSON_SIZE, text_limit
-from tests.helpers import Api, coded_failure, named, type_string
+from tests.helpers import Api, coded_failure, input_value, named, type_string
 
 USER = "edu_officer"
 WRITTEN_TABLES = (
@@ -85,10 +85,9 @@ class Schema:
     # --- values that are fine, around the bad one --------------------------------------------
 
     def filler(self, ref: dict[str, Any], name: str) -> Any:
-        if ref["kind"] == "NON_NULL":
-            return self.filler(ref["ofType"], name)
-        if ref["kind"] == "LIST":
-            return [self.filler(ref["ofType"], name)]
+        return input_value(ref, name, self._named_filler)
+
+    def _named_filler(self, ref: dict[str, Any], name: str) -> Any:
         t = self.types[ref["name"]]
         if t["kind"] == "ENUM":
             return Enum(t["enumValues"][0]["name"])

@@ -350,17 +350,13 @@ async def test_a_child_not_on_the_register_is_recorded_and_the_township_identifi
     api: Api, sessions: async_sessionmaker[AsyncSession]
 ) -> None:
     state = await labour_setup(api, sessions)
-    data = payload_of(
-        await api.gql(
-            FINDING,
-            {
-                "in": finding_input(
-                    state, 0, "no-id-child-01", nationalId=None, childName="小李", age=13
-                )
-            },
-            user="police_officer",
-        )
-    )["finding"]
+
+    async def unregistered(key: str, name: str, age: int) -> dict[str, Any]:
+        """A finding of a child without an ID number, recorded by the police."""
+        given = finding_input(state, 0, key, nationalId=None, childName=name, age=age)
+        return payload_of(await api.gql(FINDING, {"in": given}, user="police_officer"))["finding"]
+
+    data = await unregistered("no-id-child-01", "小李", 13)
     assert data["onRegister"] is False and data["case"] is None and data["under16"]
     async with sessions() as s:
         kinds = {
@@ -368,17 +364,7 @@ async def test_a_child_not_on_the_register_is_recorded_and_the_township_identifi
             for t in (await s.execute(select(Task).where(Task.finding_id.is_not(None)))).scalars()
         }
     assert ("township", "labour_enrolment") in kinds
-    older = payload_of(
-        await api.gql(
-            FINDING,
-            {
-                "in": finding_input(
-                    state, 0, "no-id-child-02", nationalId=None, childName="小王", age=16
-                )
-            },
-            user="police_officer",
-        )
-    )["finding"]
+    older = await unregistered("no-id-child-02", "小王", 16)
     assert older["under16"] is False and older["tasks"] == []
 
 

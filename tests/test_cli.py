@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import asyncio
 import io
-import os
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -16,22 +15,19 @@ from sqlalchemy import text
 from api import migrate
 from api.auth import TokenVerifier
 from api.cli import main
-from api.settings import ENV_PREFIX, Settings
+from api.settings import Settings
 from authz.enforcer import Authorizer
 from authz.policy import default_rules
 from models.session import create_engine
-from tests.helpers import TEST_SECRET, create_empty_database
+from tests.helpers import TEST_SECRET, clean_environment, create_empty_database
 from workflow.user import load_principal
 
 DISTRICT = "370406"
 
 
 @pytest.fixture(autouse=True)
-def clean_environment(monkeypatch: pytest.MonkeyPatch) -> None:
-    for name in list(os.environ):
-        if name.upper().startswith(ENV_PREFIX) or name == "DATABASE_URL":
-            monkeypatch.delenv(name)
-    monkeypatch.setenv("LIANBAO_JWT_SECRET", TEST_SECRET)
+def no_settings(monkeypatch: pytest.MonkeyPatch) -> None:
+    clean_environment(monkeypatch, TEST_SECRET)
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])

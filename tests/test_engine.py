@@ -17,13 +17,18 @@ from sqlalchemy.orm.exc import StaleDataError
 from authz.enforcer import Authorizer
 from models.case import CaseEvent, DropoutCase
 from models.child import Child
-from models.enums import DayKind
+from models.enums import ClosureReason, DayKind
+from models.session import session_factory
 from models.task import Task
 from tests.helpers import Api, report, scratch_postgres
+from workflow import case as case_service
 from workflow import engine, ladder
 from workflow.calendar import LOCAL, SchoolCalendar
 from workflow.clock import FixedClock
+from workflow.context import ServiceContext
+from workflow.errors import Conflict
 from workflow.jobs import SCHEDULED_JOBS
+from workflow.user import load_principal
 
 LADDER = """query { ladder(jurisdictionCode: "370406") { version code steps { position code stage
   entry anchor offsetDays dayKind documentKind tasks { agency kind dueDays }
@@ -250,10 +255,6 @@ async def test_only_education_admins_change_ladders(api: Api) -> None:
 async def test_concurrent_ticks_on_postgres_create_nothing_twice(
     tmp_path: Path, authorizer: Authorizer
 ) -> None:
-    from workflow import case as case_service
-    from workflow.context import ServiceContext
-    from workflow.user import load_principal
-
     async with scratch_postgres(tmp_path, children=120) as db:
         now = datetime(2026, 11, 2, 2, tzinfo=LOCAL)
         async with AsyncSession(db, expire_on_commit=False) as s:
@@ -372,13 +373,6 @@ async def test_two_agencies_at_once_one_wins_one_conflicts(
     tmp_path: Path, authorizer: Authorizer
 ) -> None:
     """Truly concurrent writes (two connections) on PostgreSQL: no lost update."""
-    from models.enums import ClosureReason
-    from models.session import session_factory
-    from workflow import case as case_service
-    from workflow.context import ServiceContext
-    from workflow.errors import Conflict
-    from workflow.user import load_principal
-
     async with scratch_postgres(tmp_path, children=60) as db:
         make = session_factory(db)
         now = datetime(2026, 11, 2, 2, tzinfo=LOCAL)

@@ -79,6 +79,13 @@ def _settings(url: str, leeway: int = 30, cooldown: float = 0.0) -> Settings:
                     jwt_jwks_cooldown_seconds=cooldown)
 
 
+def _refusal(verifier: TokenVerifier, token: str) -> str:
+    """The reason ``verifier`` gives for refusing ``token`` (it must refuse it)."""
+    with pytest.raises(TokenError) as caught:
+        verifier.verify(token)
+    return caught.value.reason
+
+
 def test_keys_are_fetched_cached_and_rotated(provider: tuple[_Provider, str]) -> None:
     idp, url = provider
     first = idp.add("2026-11")
@@ -90,9 +97,7 @@ def test_keys_are_fetched_cached_and_rotated(provider: tuple[_Provider, str]) ->
     second = idp.add("2026-12")
     assert verifier.verify(_token(second, "2026-12")).username == "edu_officer"
     assert idp.fetches == 2
-    with pytest.raises(TokenError) as caught:
-        verifier.verify(_token(second, "never-published"))
-    assert caught.value.reason == "unknown_key"
+    assert _refusal(verifier, _token(second, "never-published")) == "unknown_key"
 
 
 def test_unknown_kids_do_not_hammer_the_provider(provider: tuple[_Provider, str]) -> None:
@@ -109,9 +114,7 @@ def test_unknown_kids_do_not_hammer_the_provider(provider: tuple[_Provider, str]
 def test_unreachable_provider_is_a_coded_401() -> None:
     verifier = TokenVerifier(_settings("http://127.0.0.1:9/jwks.json"))
     key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-    with pytest.raises(TokenError) as caught:
-        verifier.verify(_token(key, "k"))
-    assert caught.value.reason == "unknown_key"
+    assert _refusal(verifier, _token(key, "k")) == "unknown_key"
 
 
 def test_clock_leeway(provider: tuple[_Provider, str]) -> None:
@@ -119,6 +122,4 @@ def test_clock_leeway(provider: tuple[_Provider, str]) -> None:
     key = idp.add("k1")
     just_expired = _token(key, "k1", exp=datetime.now(UTC) - timedelta(seconds=10))
     assert TokenVerifier(_settings(url, leeway=30)).verify(just_expired)
-    with pytest.raises(TokenError) as caught:
-        TokenVerifier(_settings(url, leeway=0)).verify(just_expired)
-    assert caught.value.reason == "expired"
+    assert _refusal(TokenVerifier(_settings(url, leeway=0)), just_expired) == "expired"

@@ -8,9 +8,10 @@ import logging
 import os
 import subprocess
 import sys
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from collections.abc import AsyncIterator, Callable
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from datetime import date, timedelta
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -59,6 +60,20 @@ async def client_for(
         yield client, settings, app
 
 
+ClientWith = Callable[..., AbstractAsyncContextManager[tuple[httpx.AsyncClient, Settings, Any]]]
+
+
+@pytest.fixture
+def client_with(
+    database: Database,
+    sessions: async_sessionmaker[AsyncSession],
+    authorizer: Authorizer,
+    clock: FixedClock,
+) -> ClientWith:
+    """``client_for`` this test's database, policy and clock; keywords override settings."""
+    return partial(client_for, database, sessions, authorizer, clock)
+
+
 def bearer(settings: Settings, user: str = "edu_officer") -> dict[str, str]:
     return {"Authorization": f"Bearer {issue_dev_token(settings, user)}"}
 
@@ -81,11 +96,8 @@ def value(samples: Samples, name: str, **labels: str) -> float:
     return samples.get((name, tuple(sorted(labels.items()))), 0.0)
 
 
-async def test_requests_latency_and_errors_per_operation(
-    database: Database, sessions: async_sessionmaker[AsyncSession], authorizer: Authorizer,
-    clock: FixedClock,
-) -> None:
-    async with client_for(database, sessions, authorizer, clock) as (client, settings, _):
+async def test_requests_latency_and_errors_per_operation(client_with: ClientWith) -> None:
+    async with client_with() as (client, settings, _):
         before = await scrape(client)
         ok = await client.post("/graphql", json={"query": ME}, headers=bearer(settings))
         assert ok.status_code == 200 and not ok.json().get("errors")
@@ -134,12 +146,10 @@ async def add_task(sessions: async_sessionmaker[AsyncSession], due: date) -> Age
 
 
 async def test_tasks_open_and_overdue_per_agency(
-    database: Database, sessions: async_sessionmaker[AsyncSession], authorizer: Authorizer,
-    clock: FixedClock,
+    client_with: ClientWith, sessions: async_sessionmaker[AsyncSession], clock: FixedClock
 ) -> None:
     today = local_date(clock.now())
-    async with client_for(database, sessions, authorizer, clock,
-                          metrics_cache_seconds=0) as (client, _, _):
+    async with client_with(metrics_cache_seconds=0) as (client, _, _):
         before = await scrape(client)
         assert any(n == "lianbao_tasks_open" for n, _ in before), "the gauge is missing"
         agency = await add_task(sessions, today - timedelta(days=3))
@@ -164,11 +174,9 @@ async def test_tasks_open_and_overdue_per_agency(
 
 
 async def test_task_counts_are_cached_between_scrapes(
-    database: Database, sessions: async_sessionmaker[AsyncSession], authorizer: Authorizer,
-    clock: FixedClock,
+    client_with: ClientWith, sessions: async_sessionmaker[AsyncSession], clock: FixedClock
 ) -> None:
-    async with client_for(database, sessions, authorizer, clock,
-                          metrics_cache_seconds=60) as (client, _, _):
+    async with client_with(metrics_cache_seconds=60) as (client, _, _):
         await add_task(sessions, local_date(clock.now()))
         await scrape(client)
         async with sessions() as session:
@@ -178,21 +186,16 @@ async def test_task_counts_are_cached_between_scrapes(
     assert sum(v for (n, _), v in cached.items() if n == "lianbao_tasks_open") > 0
 
 
-async def test_metrics_are_not_public(
-    database: Database, sessions: async_sessionmaker[AsyncSession], authorizer: Authorizer,
-    clock: FixedClock,
-) -> None:
+async def test_metrics_are_not_public(client_with: ClientWith) -> None:
     token = "metrics-token-" + "y" * 32
-    async with client_for(database, sessions, authorizer, clock, metrics_allow=("10.0.0.0/8",),
-                          metrics_token=token) as (client, _, _):
+    async with client_with(metrics_allow=("10.0.0.0/8",), metrics_token=token) as (client, _, _):
         refused = await client.get("/metrics")
         assert refused.status_code == 403
         assert refused.json()["errors"][0]["extensions"]["code"] == "FORBIDDEN"
         wrong = await client.get("/metrics", headers={"Authorization": "Bearer nope"})
         assert wrong.status_code == 403
         await scrape(client, headers={"Authorization": f"Bearer {token}"})
-    async with client_for(database, sessions, authorizer, clock,
-                          metrics_enabled=False) as (client, _, _):
+    async with client_with(metrics_enabled=False) as (client, _, _):
         assert (await client.get("/metrics")).status_code == 404
 
 
@@ -210,11 +213,8 @@ async def test_pool_connections_in_use(database: Database) -> None:
         await engine.dispose()
 
 
-async def test_tick_duration_and_steps(
-    database: Database, sessions: async_sessionmaker[AsyncSession], authorizer: Authorizer,
-    clock: FixedClock,
-) -> None:
-    async with client_for(database, sessions, authorizer, clock) as (client, _, app):
+async def test_tick_duration_and_steps(client_with: ClientWith, clock: FixedClock) -> None:
+    async with client_with() as (client, _, app):
         before = await scrape(client)
         clock.advance(days=45)
         report = await tick_once(app.state.lianbao)
@@ -253,13 +253,9 @@ def test_token_bucket_refills() -> None:
     assert TokenBuckets(0, burst=1).take("a") is None  # 0: off
 
 
-async def test_rate_limit_per_user(
-    database: Database, sessions: async_sessionmaker[AsyncSession], authorizer: Authorizer,
-    clock: FixedClock,
-) -> None:
-    async with client_for(database, sessions, authorizer, clock, rate_limit_user_per_minute=1,
-                          rate_limit_address_per_minute=0,
-                          rate_limit_burst=2) as (client, settings, _):
+async def test_rate_limit_per_user(client_with: ClientWith) -> None:
+    async with client_with(rate_limit_user_per_minute=1, rate_limit_address_per_minute=0,
+                           rate_limit_burst=2) as (client, settings, _):
         for _ in range(2):
             ok = await client.post("/graphql", json={"query": ME}, headers=bearer(settings))
             assert ok.status_code == 200
@@ -280,13 +276,9 @@ async def test_rate_limit_per_user(
     assert value(samples, "lianbao_rate_limited_total", scope="user") >= 2
 
 
-async def test_rate_limit_per_address(
-    database: Database, sessions: async_sessionmaker[AsyncSession], authorizer: Authorizer,
-    clock: FixedClock,
-) -> None:
-    async with client_for(database, sessions, authorizer, clock,
-                          rate_limit_address_per_minute=1, rate_limit_burst=2,
-                          rate_limit_user_per_minute=0) as (client, settings, _):
+async def test_rate_limit_per_address(client_with: ClientWith) -> None:
+    async with client_with(rate_limit_address_per_minute=1, rate_limit_burst=2,
+                           rate_limit_user_per_minute=0) as (client, settings, _):
         assert (await client.post("/graphql", json={"query": ME})).status_code == 401
         assert (await client.get("/documents/1/pdf")).status_code == 401
         refused = await client.post("/graphql", json={"query": ME}, headers=bearer(settings))

@@ -17,6 +17,7 @@ from typing import Any
 import httpx
 import pytest
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from starlette.applications import Starlette
 
 from api import migrate
 from api.app import create_app
@@ -39,6 +40,14 @@ async def test_readyz_ready(api: Api) -> None:
     assert response.json() == {"status": "ready"}
 
 
+async def _readyz(app: Starlette) -> httpx.Response:
+    """``GET /readyz`` in process (the app's lifespan does not run)."""
+    async with httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=app), base_url="http://t"
+    ) as client:
+        return await client.get("/readyz")
+
+
 @pytest.mark.parametrize(
     "url",
     [
@@ -49,11 +58,7 @@ async def test_readyz_ready(api: Api) -> None:
 async def test_readyz_503_when_database_is_gone(
     url: str, settings_factory: Callable[[str], Settings]
 ) -> None:
-    app = create_app(settings_factory(url), check_schema=False)
-    async with httpx.AsyncClient(
-        transport=httpx.ASGITransport(app=app), base_url="http://t"
-    ) as client:
-        response = await client.get("/readyz")
+    response = await _readyz(create_app(settings_factory(url), check_schema=False))
     assert response.status_code == 503
     assert response.json()["status"] == "unavailable"
     assert "database unreachable" in response.json()["reason"]
@@ -65,10 +70,7 @@ async def test_readyz_503_and_startup_refused_when_behind(
     url = f"sqlite+aiosqlite:///{tmp_path / 'behind.db'}"
     engine = create_engine(url)
     app = create_app(settings_factory(url), engine=engine)
-    async with httpx.AsyncClient(
-        transport=httpx.ASGITransport(app=app), base_url="http://t"
-    ) as client:
-        response = await client.get("/readyz")
+    response = await _readyz(app)
     assert response.status_code == 503
     assert "lianbao migrate" in response.json()["reason"]
     lifespan = app.router.lifespan_context

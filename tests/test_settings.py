@@ -2,25 +2,22 @@
 
 from __future__ import annotations
 
-import os
 import re
 from pathlib import Path
 
 import pytest
 
-from api.settings import ENV_PREFIX, Settings, SettingsError
+from api.settings import Settings, SettingsError
+from tests.helpers import clean_environment
 
 README = Path(__file__).resolve().parent.parent / "README.md"
 SECRET = "settings-test-secret-" + "x" * 32
 
 
 @pytest.fixture(autouse=True)
-def clean_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+def no_settings(monkeypatch: pytest.MonkeyPatch) -> None:
     """Each test starts from an environment with no Lianbao settings at all."""
-    for name in list(os.environ):
-        if name.upper().startswith(ENV_PREFIX) or name == "DATABASE_URL":
-            monkeypatch.delenv(name)
-    monkeypatch.setenv("LIANBAO_JWT_SECRET", SECRET)
+    clean_environment(monkeypatch, SECRET)
 
 
 def test_defaults_from_an_empty_environment() -> None:
