@@ -164,16 +164,7 @@ def _operator() -> Principal:
         who = getpass.getuser()
     except (KeyError, OSError):  # no passwd entry (containers)
         who = "unknown"
-    return Principal(
-        user_id=None,
-        username=f"cli:{who}"[:64],
-        display_name="lianbao command line",
-        agency_id=None,
-        agency_kind=None,
-        agency_name="",
-        agency_scope="",
-        jurisdiction_code="",
-    )
+    return Principal.machine(f"cli:{who}"[:64], "lianbao command line")
 
 
 async def _create_admin(

@@ -40,15 +40,21 @@ class Principal:
     def role_summary(self) -> str:
         return ",".join(f"{g.role}@{g.domain}" for g in self.grants)
 
+    @classmethod
+    def machine(cls, username: str, display_name: str) -> Principal:
+        """An actor that is no user and belongs to no agency (the scheduler, the command
+        line): named in the audit trail, covered by no grant."""
+        return cls(
+            user_id=None,
+            username=username,
+            display_name=display_name,
+            agency_id=None,
+            agency_kind=None,
+            agency_name="",
+            agency_scope="",
+            jurisdiction_code="",
+        )
 
-SYSTEM = Principal(
-    user_id=None,
-    username="system",
-    display_name="Lianbao scheduler",
-    agency_id=None,
-    agency_kind=None,
-    agency_name="",
-    agency_scope="",
-    jurisdiction_code="",
-)
+
+SYSTEM = Principal.machine("system", "Lianbao scheduler")
 """The deadline engine and other scheduled jobs act as this principal in the audit trail."""
