@@ -11,12 +11,9 @@ from models import employer as m
 from schema.backrefs import builder
 from schema.context import Info
 from schema.enums import EmployerKind, LicenceStatus
-from schema.ids import node_id
-from schema.mutation import UserError, mutate
-from schema.pagination import Connection, page_request, to_connection
+from schema.operations import Operation, listing, operations
 from schema.shape import fetched_by, row_field
 from workflow import employer as service
-from workflow.context import ServiceContext
 
 if TYPE_CHECKING:
     from schema.enforcement import EnforcementNode
@@ -85,30 +82,10 @@ class EmployerFilterInput:
 
 @strawberry.type
 class EmployerQuery:
-    @strawberry.field(description="Employers in the caller's domains, filtered in SQL.")
-    async def employers(
-        self,
-        info: Info,
-        filter: EmployerFilterInput | None = None,
-        first: int | None = None,
-        after: str | None = None,
-    ) -> Connection[EmployerNode]:
-        services = info.context.services
-        f = filter or EmployerFilterInput()
-        page = await service.employers_page(
-            services,
-            service.EmployerFilter(
-                search=f.search, township_code=f.township_code, licence_status=f.licence_status
-            ),
-            page_request(info, first, after),
-        )
-        return to_connection(page, EmployerNode.from_model)
-
-
-@strawberry.type
-class EmployerPayload:
-    employer: EmployerNode | None
-    user_errors: list[UserError]
+    employers = listing(
+        EmployerNode, service.employers_page, filter=(EmployerFilterInput, service.EmployerFilter),
+        description="Employers in the caller's domains, filtered in SQL.",
+    )
 
 
 @strawberry.input
@@ -132,33 +109,13 @@ class UpdateEmployerInput:
 
 
 @strawberry.type
+@operations("employer", EmployerNode, ids={"employer_id": "Employer"})
 class EmployerMutation:
-    @strawberry.mutation(description="Put an employer on the register (credit code checked).")
-    async def register_employer(self, info: Info, input: RegisterEmployerInput) -> EmployerPayload:
-        async def op(ctx: ServiceContext) -> m.Employer:
-            return await service.register(
-                ctx,
-                credit_code=input.credit_code,
-                name=input.name,
-                address=input.address,
-                township_code=input.township_code,
-                legal_representative=input.legal_representative,
-                licence_status=input.licence_status,
-            )
-
-        return await mutate(info, EmployerPayload, EmployerNode.from_model, op)
-
-    @strawberry.mutation(description="Correct an employer's name, address or licence status.")
-    async def update_employer(self, info: Info, input: UpdateEmployerInput) -> EmployerPayload:
-        async def op(ctx: ServiceContext) -> m.Employer:
-            return await service.update(
-                ctx,
-                employer_id=node_id(input.employer_id, "Employer", "employerId"),
-                expected_version=input.expected_version,
-                name=input.name,
-                address=input.address,
-                legal_representative=input.legal_representative,
-                licence_status=input.licence_status,
-            )
-
-        return await mutate(info, EmployerPayload, EmployerNode.from_model, op)
+    register_employer = Operation(
+        service.register, RegisterEmployerInput,
+        "Put an employer on the register (credit code checked).",
+    )
+    update_employer = Operation(
+        service.update, UpdateEmployerInput,
+        "Correct an employer's name, address or licence status.",
+    )

@@ -15,9 +15,7 @@ from schema.child import ChildNode
 from schema.context import Info
 from schema.employer import EmployerNode
 from schema.enums import Sex
-from schema.ids import node_id, optional_node_id
-from schema.mutation import UserError, mutate
-from schema.pagination import Connection, page_request, to_connection
+from schema.operations import Operation, arguments, listing, operations
 from schema.sensitive import SensitiveValue
 from schema.shape import fetched_by, maybe, row_field
 from schema.task import TaskType
@@ -157,27 +155,11 @@ class FindingFilterInput:
 
 @strawberry.type
 class FindingQuery:
-    @strawberry.field(description="Findings the caller may read, newest first; filtered in SQL.")
-    async def findings(
-        self,
-        info: Info,
-        filter: FindingFilterInput | None = None,
-        first: int | None = None,
-        after: str | None = None,
-    ) -> Connection[FindingNode]:
-        services = info.context.services
-        f = filter or FindingFilterInput()
-        page = await service.findings_page(
-            services,
-            service.FindingFilter(
-                inspection_id=optional_node_id(f.inspection_id, "Inspection", "inspectionId"),
-                employer_id=optional_node_id(f.employer_id, "Employer", "employerId"),
-                case_id=optional_node_id(f.case_id, "DropoutCase", "caseId"),
-                under_16=f.under_16,
-            ),
-            page_request(info, first, after),
-        )
-        return to_connection(page, FindingNode.from_model)
+    findings = listing(
+        FindingNode, service.findings_page, filter=(FindingFilterInput, service.FindingFilter),
+        ids={"inspection_id": "Inspection", "employer_id": "Employer", "case_id": "DropoutCase"},
+        description="Findings the caller may read, newest first; filtered in SQL.",
+    )
 
 
 @strawberry.input
@@ -221,54 +203,18 @@ class RecordFindingInput:
     evidence: list[EvidenceInput] = strawberry.field(default_factory=list)
 
 
-@strawberry.type
-class FindingPayload:
-    finding: FindingNode | None
-    user_errors: list[UserError]
+async def _record(
+    ctx: ServiceContext, *, evidence: list[EvidenceInput], **given: Any
+) -> m.LabourFinding:
+    items = tuple(service.Evidence(**arguments(e)) for e in evidence)
+    return await service.record(ctx, service.FindingIn(evidence=items, **given))
 
 
 @strawberry.type
+@operations("finding", FindingNode, ids={"employer_id": "Employer", "inspection_id": "Inspection"})
 class FindingMutation:
-    @strawberry.mutation(
-        description="Record a child found working; a child under 16 on the register has the "
-        "dropout case opened or joined, and each agency gets its task."
+    record_finding = Operation(
+        _record, RecordFindingInput,
+        "Record a child found working; a child under 16 on the register has the "
+        "dropout case opened or joined, and each agency gets its task.",
     )
-    async def record_finding(self, info: Info, input: RecordFindingInput) -> FindingPayload:
-        async def op(ctx: ServiceContext) -> m.LabourFinding:
-            data: dict[str, Any] = {
-                "employer_id": node_id(input.employer_id, "Employer", "employerId"),
-                "inspection_id": optional_node_id(
-                    input.inspection_id, "Inspection", "inspectionId"
-                ),
-                "evidence": tuple(
-                    service.Evidence(
-                        kind=e.kind,
-                        description=e.description,
-                        filename=e.filename,
-                        sha256=e.sha256,
-                        taken_at=e.taken_at,
-                    )
-                    for e in input.evidence
-                ),
-            }
-            return await service.record(
-                ctx,
-                service.FindingIn(
-                    found_on=input.found_on,
-                    work=input.work,
-                    idempotency_key=input.idempotency_key,
-                    national_id=input.national_id,
-                    child_name=input.child_name,
-                    sex=input.sex,
-                    birth_date=input.birth_date,
-                    age=input.age,
-                    employed_since=input.employed_since,
-                    hours_per_day=input.hours_per_day,
-                    conditions=input.conditions,
-                    hazardous=input.hazardous,
-                    absent_since=input.absent_since,
-                    **data,
-                ),
-            )
-
-        return await mutate(info, FindingPayload, FindingNode.from_model, op)

@@ -4,7 +4,6 @@ the school calendar their school-day offsets count on."""
 from __future__ import annotations
 
 from datetime import date, datetime
-from functools import partial
 from typing import Any
 
 import strawberry
@@ -12,7 +11,7 @@ import strawberry
 from models import ladder as m
 from schema.context import Info
 from schema.enums import AgencyKind, CalendarDayKind, CaseStage, DayKind, StepEntry
-from schema.mutation import UserError, mutate
+from schema.operations import Operation, operations
 from workflow import ladder as service
 from workflow import school_calendar
 from workflow.context import ServiceContext
@@ -194,12 +193,6 @@ class LadderQuery:
         return SchoolCalendarType.of(jurisdiction_code, view)
 
 
-@strawberry.type
-class LadderPayload:
-    ladder: LadderType | None
-    user_errors: list[UserError]
-
-
 @strawberry.input
 class AdoptLadderInput:
     jurisdiction_code: str
@@ -243,46 +236,39 @@ class SetSchoolCalendarInput:
     )
 
 
-@strawberry.type
-class SchoolCalendarPayload:
-    calendar: SchoolCalendarType | None
-    user_errors: list[UserError]
+async def _define(ctx: ServiceContext, *, steps: Any, **given: Any) -> m.Ladder:
+    return await service.define_ladder(ctx, steps=steps if isinstance(steps, list) else [],
+                                       **given)
 
 
-@strawberry.type
-class LadderMutation:
-    @strawberry.mutation(description="A district adopts a shipped variant (new version).")
-    async def adopt_ladder(self, info: Info, input: AdoptLadderInput) -> LadderPayload:
-        async def op(ctx: ServiceContext) -> m.Ladder:
-            return await service.adopt_template(ctx, input.jurisdiction_code, input.template)
-
-        return await mutate(info, LadderPayload, LadderType.from_model, op)
-
-    @strawberry.mutation(description="A district defines its own ladder (new version).")
-    async def define_ladder(self, info: Info, input: DefineLadderInput) -> LadderPayload:
-        async def op(ctx: ServiceContext) -> m.Ladder:
-            steps = input.steps if isinstance(input.steps, list) else []
-            return await service.define_ladder(ctx, input.jurisdiction_code, input.name, steps)
-
-        return await mutate(info, LadderPayload, LadderType.from_model, op)
-
-    @strawberry.mutation(
-        description="Replace a district's terms and holidays (and its own days, if given)."
+async def _set_calendar(
+    ctx: ServiceContext, *, jurisdiction_code: str, terms: list[SchoolPeriodInput],
+    holidays: list[SchoolPeriodInput], days: list[CalendarDayInput] | None,
+) -> SchoolCalendarType:
+    await school_calendar.replace(
+        ctx,
+        jurisdiction_code,
+        [(p.name, p.starts_on, p.ends_on) for p in terms],
+        [(p.name, p.starts_on, p.ends_on) for p in holidays],
+        None if days is None else [(d.day, d.kind, d.name) for d in days],
     )
-    async def set_school_calendar(
-        self, info: Info, input: SetSchoolCalendarInput
-    ) -> SchoolCalendarPayload:
-        async def op(ctx: ServiceContext) -> school_calendar.CalendarView:
-            await school_calendar.replace(
-                ctx,
-                input.jurisdiction_code,
-                [(p.name, p.starts_on, p.ends_on) for p in input.terms],
-                [(p.name, p.starts_on, p.ends_on) for p in input.holidays],
-                None
-                if input.days is None
-                else [(d.day, d.kind, d.name) for d in input.days],
-            )
-            return await school_calendar.read(ctx, input.jurisdiction_code)
+    return SchoolCalendarType.of(
+        jurisdiction_code, await school_calendar.read(ctx, jurisdiction_code)
+    )
 
-        shape = partial(SchoolCalendarType.of, input.jurisdiction_code)
-        return await mutate(info, SchoolCalendarPayload, shape, op)
+
+@strawberry.type
+@operations("ladder", LadderType)
+class LadderMutation:
+    adopt_ladder = Operation(
+        service.adopt_template, AdoptLadderInput,
+        "A district adopts a shipped variant (new version).",
+    )
+    define_ladder = Operation(
+        _define, DefineLadderInput, "A district defines its own ladder (new version)."
+    )
+    set_school_calendar = Operation(
+        _set_calendar, SetSchoolCalendarInput,
+        "Replace a district's terms and holidays (and its own days, if given).",
+        subject="calendar", node=SchoolCalendarType, shape=lambda calendar: calendar,
+    )

@@ -16,9 +16,8 @@ from models import task as m
 from schema.backrefs import builder
 from schema.context import Info
 from schema.enums import AgencyKind, CaseStage, SpecialGroup, TaskOrder, TaskStatus, TaskUpdateKind
-from schema.ids import node_id
 from schema.loaders import Loaders
-from schema.mutation import UserError, mutate
+from schema.operations import Operation, operations
 from schema.pagination import Connection, page_request, to_connection
 from schema.school import SchoolNode, school_key
 from schema.shape import fetched_by, maybe, row_field
@@ -186,12 +185,6 @@ class TaskQuery:
         return await _list(info, filter, order_by, first, after, mine=False)
 
 
-@strawberry.type
-class TaskPayload:
-    task: TaskType | None
-    user_errors: list[UserError]
-
-
 @strawberry.input
 class ClaimTaskInput:
     task_id: strawberry.ID
@@ -217,33 +210,25 @@ class CompleteTaskInput:
         description="Metadata (a JSON object): photos' hashes, visit notes…; null means {}.")
 
 
+async def _complete(ctx: ServiceContext, *, evidence: Any, **given: Any) -> m.Task:
+    evidence = {} if evidence is None else evidence
+    if not isinstance(evidence, dict):
+        raise InvalidInput("evidence must be a JSON object", field="evidence")
+    return await service.complete(ctx, evidence=evidence, **given)
+
+
 @strawberry.type
+@operations("task", TaskType, ids={"task_id": "Task", "user_id": "User"})
 class TaskMutation:
-    @strawberry.mutation(description="Take an open task of your agency's queue.")
-    async def claim_task(self, info: Info, input: ClaimTaskInput) -> TaskPayload:
-        async def op(ctx: ServiceContext) -> m.Task:
-            return await service.claim(ctx, task_id=node_id(input.task_id, "Task", "taskId"),
-                                       expected_version=input.expected_version)
-        return await mutate(info, TaskPayload, TaskType.from_model, op)
-
-    @strawberry.mutation(description="Supervisors: assign or reassign a task to a member.")
-    async def assign_task(self, info: Info, input: AssignTaskInput) -> TaskPayload:
-        async def op(ctx: ServiceContext) -> m.Task:
-            return await service.assign(ctx, task_id=node_id(input.task_id, "Task", "taskId"),
-                                        user_id=node_id(input.user_id, "User", "userId"),
-                                        expected_version=input.expected_version)
-        return await mutate(info, TaskPayload, TaskType.from_model, op)
-
-    @strawberry.mutation(description="Complete a task with its outcome and evidence.")
-    async def complete_task(self, info: Info, input: CompleteTaskInput) -> TaskPayload:
-        async def op(ctx: ServiceContext) -> m.Task:
-            evidence = {} if input.evidence is None else input.evidence
-            if not isinstance(evidence, dict):
-                raise InvalidInput("evidence must be a JSON object", field="evidence")
-            return await service.complete(ctx, task_id=node_id(input.task_id, "Task", "taskId"),
-                                          expected_version=input.expected_version,
-                                          outcome=input.outcome, evidence=evidence)
-        return await mutate(info, TaskPayload, TaskType.from_model, op)
+    claim_task = Operation(
+        service.claim, ClaimTaskInput, "Take an open task of your agency's queue."
+    )
+    assign_task = Operation(
+        service.assign, AssignTaskInput, "Supervisors: assign or reassign a task to a member."
+    )
+    complete_task = Operation(
+        _complete, CompleteTaskInput, "Complete a task with its outcome and evidence."
+    )
 
 
 @strawberry.type(description="A task of the caller's agency appeared, changed, is due soon, "
