@@ -10,6 +10,7 @@ from models import access_log as ma
 from schema.context import Info
 from schema.enums import AgencyKind
 from schema.pagination import Connection, page_request, to_connection
+from schema.shape import copied
 from workflow import access_log
 
 
@@ -25,15 +26,7 @@ class AccessLogEntry:
 
     @classmethod
     def from_model(cls, a: ma.SensitiveAccess) -> AccessLogEntry:
-        return cls(
-            occurred_at=a.occurred_at,
-            username=a.username,
-            agency_kind=a.agency_kind,
-            record_type=a.record_type,
-            record_id=a.record_id,
-            field=a.field,
-            request_id=a.request_id,
-        )
+        return copied(cls, a)
 
 
 @strawberry.type

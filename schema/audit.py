@@ -10,6 +10,7 @@ from strawberry.scalars import JSON
 
 from schema.context import Info
 from schema.enums import AgencyKind
+from schema.shape import copied
 from workflow import audit
 
 
@@ -33,17 +34,4 @@ class AuditQuery:
         self, info: Info, operation: str | None = None, last: int = 50
     ) -> list[AuditEventType]:
         rows = await audit.latest(info.context.services, operation=operation, last=last)
-        return [
-            AuditEventType(
-                occurred_at=e.occurred_at,
-                actor_username=e.actor_username,
-                actor_agency_kind=e.actor_agency_kind,
-                actor_roles=e.actor_roles,
-                operation=e.operation,
-                record_type=e.record_type,
-                record_ids=e.record_ids,
-                change=e.change,
-                request_id=e.request_id,
-            )
-            for e in rows
-        ]
+        return [copied(AuditEventType, e) for e in rows]

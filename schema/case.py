@@ -7,7 +7,6 @@ from functools import partial
 from typing import Any
 
 import strawberry
-from strawberry import relay
 
 from models import case as m
 from schema.backrefs import provides
@@ -27,7 +26,7 @@ from schema.enums import (
 )
 from schema.finding import FindingNode
 from schema.operations import Operation, listing, operations
-from schema.shape import fetched_by, maybe, row_field
+from schema.shape import RowNode, copied, fetched_by, related, row_field
 from schema.task import TaskType
 from workflow import case as service
 from workflow import document as document_service
@@ -51,16 +50,7 @@ class CaseEventType:
 
     @classmethod
     def from_model(cls, e: m.CaseEvent) -> CaseEventType:
-        return cls(
-            occurred_at=e.occurred_at,
-            kind=e.kind,
-            actor_username=e.actor_username,
-            actor_agency_kind=e.actor_agency_kind,
-            from_stage=e.from_stage,
-            to_stage=e.to_stage,
-            reason=e.reason,
-            data=e.data,
-        )
+        return copied(cls, e)
 
 
 @strawberry.type(name="CasePlan", description="一生一案: cause, measures, who is responsible.")
@@ -74,14 +64,7 @@ class CasePlanType:
 
     @classmethod
     def from_model(cls, p: m.CasePlan) -> CasePlanType:
-        return cls(
-            cause=p.cause,
-            measures=p.measures,
-            responsible_person=p.responsible_person,
-            responsible_agency=p.responsible_agency_kind,
-            updated_at=p.updated_at,
-            version=p.version,
-        )
+        return copied(cls, p, responsible_agency=p.responsible_agency_kind)
 
 
 @strawberry.type(name="PersuasionAttempt")
@@ -104,25 +87,14 @@ class AttachmentType:
 
     @classmethod
     def from_model(cls, a: m.CaseAttachment) -> AttachmentType:
-        return cls(
-            filename=a.filename,
-            content_type=a.content_type,
-            size_bytes=a.size_bytes,
-            sha256=a.sha256,
-            uploaded_at=a.uploaded_at,
-        )
+        return copied(cls, a)
 
 
 @provides
 @fetched_by(service.get_cases)
 @strawberry.type(name="DropoutCase", description="A pupil who stopped coming to school.")
-class CaseNode(relay.Node):
-    case_id: relay.NodeID[int]
+class CaseNode(RowNode):
     row: strawberry.Private[m.DropoutCase]
-
-    @classmethod
-    def from_model(cls, c: m.DropoutCase) -> CaseNode:
-        return cls(case_id=c.id, row=c)
 
     version = row_field(
         "version", int, description="Optimistic version: send it back with every change."
@@ -155,10 +127,8 @@ class CaseNode(relay.Node):
         child = await info.context.loaders.case_child.load(self.row.child_id)
         return ChildNode.from_model(child, stage=self.row.stage)
 
-    @strawberry.field(description="The timeline, oldest first.")
-    async def timeline(self, info: Info) -> list[CaseEventType]:
-        events = await info.context.loaders.case_events.load(self.row.id)
-        return [CaseEventType.from_model(e) for e in events]
+    timeline = related("case_events", "row.id", CaseEventType, many=True,
+                       description="The timeline, oldest first.")
 
     @strawberry.field
     async def persuasions(self, info: Info) -> list[PersuasionType]:
@@ -176,36 +146,18 @@ class CaseNode(relay.Node):
             if e.kind == "persuasion"
         ]
 
-    @strawberry.field
-    async def plan(self, info: Info) -> CasePlanType | None:
-        plan = await info.context.loaders.case_plan.load(self.row.id)
-        return maybe(CasePlanType.from_model, plan)
-
-    @strawberry.field
-    async def attachments(self, info: Info) -> list[AttachmentType]:
-        rows = await info.context.loaders.case_attachments.load(self.row.id)
-        return [AttachmentType.from_model(a) for a in rows]
-
-    @strawberry.field(description="The case's legal documents the caller may read.")
-    async def documents(self, info: Info) -> list[DocumentNode]:
-        rows = await info.context.loaders.case_documents.load(self.row.id)
-        return [DocumentNode.from_model(d) for d in rows]
-
-    @strawberry.field(description="Child-labour findings that opened or joined the case.")
-    async def findings(self, info: Info) -> list[FindingNode]:
-        rows = await info.context.loaders.case_findings.load(self.row.id)
-        return [FindingNode.from_model(f) for f in rows]
-
-    @strawberry.field(description="Enforcement against the employers of the child (visible).")
-    async def enforcement_actions(self, info: Info) -> list[EnforcementNode]:
-        rows = await info.context.loaders.case_actions.load(self.row.id)
-        return [EnforcementNode.from_model(a) for a in rows]
-
-    @strawberry.field(description="The case's tasks, all agencies' (the case is visible).")
-    async def tasks(self, info: Info) -> list[TaskType]:
-        return [
-            TaskType.from_model(t) for t in await info.context.loaders.case_tasks.load(self.row.id)
-        ]
+    plan = related("case_plan", "row.id", CasePlanType)
+    attachments = related("case_attachments", "row.id", AttachmentType, many=True)
+    documents = related("case_documents", "row.id", DocumentNode, many=True,
+                        description="The case's legal documents the caller may read.")
+    findings = related("case_findings", "row.id", FindingNode, many=True,
+                       description="Child-labour findings that opened or joined the case.")
+    enforcement_actions = related(
+        "case_actions", "row.id", EnforcementNode, many=True,
+        description="Enforcement against the employers of the child (visible).",
+    )
+    tasks = related("case_tasks", "row.id", TaskType, many=True,
+                    description="The case's tasks, all agencies' (the case is visible).")
 
 
 @strawberry.input

@@ -3,24 +3,24 @@
 from __future__ import annotations
 
 from datetime import date, datetime
-from typing import TYPE_CHECKING, Annotated, Any, cast
+from typing import TYPE_CHECKING, Any
 
 import strawberry
 from strawberry import relay
 
 from models import document as m
-from schema.backrefs import builder, provides
+from schema.backrefs import provides
 from schema.context import Info
 from schema.enums import AgencyKind, DocumentStatus, ServiceMethod
 from schema.operations import Operation, listing, operations
 from schema.reference import AgencyNode
-from schema.shape import fetched_by, maybe, row_field
+from schema.shape import RowNode, copied, fetched_by, related, row_field
 from workflow import document as service
 from workflow.context import ServiceContext
 from workflow.pagination import Page, PageRequest
 
 if TYPE_CHECKING:
-    from schema.case import CaseNode
+    pass
 
 
 @strawberry.type(
@@ -45,13 +45,8 @@ class LegalBasisType:
     "drafted, issued, served or voided. "
     "Issued documents are never edited: they are voided and reissued.",
 )
-class DocumentNode(relay.Node):
-    document_id: relay.NodeID[int]
+class DocumentNode(RowNode):
     row: strawberry.Private[m.LegalDocument]
-
-    @classmethod
-    def from_model(cls, d: m.LegalDocument) -> DocumentNode:
-        return cls(document_id=d.id, row=d)
 
     kind = row_field(
         "kind", str,
@@ -100,17 +95,8 @@ class DocumentNode(relay.Node):
 
     issuer_agency_kind = row_field("issuer_agency_kind", AgencyKind)
 
-    @strawberry.field
-    async def issuer(self, info: Info) -> AgencyNode | None:
-        agency = await info.context.loaders.agency.load(self.row.issuer_agency_id)
-        return maybe(AgencyNode.from_model, agency)
-
-    @strawberry.field
-    async def case(self, info: Info) -> Annotated[CaseNode, strawberry.lazy("schema.case")] | None:
-        if self.row.case_id is None:
-            return None
-        case = await info.context.loaders.case.load(self.row.case_id)
-        return cast("CaseNode | None", maybe(builder("CaseNode"), case))
+    issuer = related("agency", "row.issuer_agency_id", AgencyNode)
+    case = related("case", "row.case_id", "CaseNode", lazy="schema.case")
 
     drafted_at = row_field("drafted_at", datetime)
     issued_on = row_field("issued_on", date | None)
@@ -190,17 +176,7 @@ class DocumentQuery:
         self, info: Info, code: str, pdf_sha256: str | None = None
     ) -> VerificationType:
         v = await service.verify(info.context.services, code, pdf_sha256)
-        return VerificationType(
-            genuine=v.genuine,
-            number=v.number,
-            title=v.title,
-            issuer=v.issuer,
-            issued_on=v.issued_on,
-            status=v.status,
-            void_reason=v.void_reason,
-            pdf_sha256=v.pdf_sha256,
-            hash_matches=v.hash_matches,
-        )
+        return copied(VerificationType, v)
 
 
 @strawberry.input

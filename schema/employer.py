@@ -2,23 +2,18 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Annotated, cast
+from typing import TYPE_CHECKING
 
 import strawberry
-from strawberry import relay
 
 from models import employer as m
-from schema.backrefs import builder
-from schema.context import Info
 from schema.enums import EmployerKind, LicenceStatus
 from schema.operations import Operation, listing, operations
-from schema.shape import fetched_by, row_field
+from schema.shape import RowNode, fetched_by, related, row_field
 from workflow import employer as service
 
 if TYPE_CHECKING:
-    from schema.enforcement import EnforcementNode
-    from schema.finding import FindingNode
-    from schema.inspection import InspectionVisitType
+    pass
 
 
 @fetched_by(service.get_employers)
@@ -26,13 +21,8 @@ if TYPE_CHECKING:
     name="Employer",
     description="An enterprise or individual business, keyed by its unified social credit code.",
 )
-class EmployerNode(relay.Node):
-    employer_id: relay.NodeID[int]
+class EmployerNode(RowNode):
     row: strawberry.Private[m.Employer]
-
-    @classmethod
-    def from_model(cls, e: m.Employer) -> EmployerNode:
-        return cls(employer_id=e.id, row=e)
 
     credit_code = row_field("credit_code", str, description="统一社会信用代码 (GB 32100).")
     name = row_field("name", str)
@@ -49,26 +39,18 @@ class EmployerNode(relay.Node):
         "version", int, description="Optimistic version: send it back when updating."
     )
 
-    @strawberry.field(description="Inspections that listed or visited the employer, newest first.")
-    async def inspections(
-        self, info: Info
-    ) -> list[Annotated[InspectionVisitType, strawberry.lazy("schema.inspection")]]:
-        rows = await info.context.loaders.employer_visits.load(self.row.id)
-        return cast("list[InspectionVisitType]", [builder("InspectionVisitType")(v) for v in rows])
-
-    @strawberry.field(description="Children found working there (as far as the caller may see).")
-    async def findings(
-        self, info: Info
-    ) -> list[Annotated[FindingNode, strawberry.lazy("schema.finding")]]:
-        rows = await info.context.loaders.employer_findings.load(self.row.id)
-        return cast("list[FindingNode]", [builder("FindingNode")(f) for f in rows])
-
-    @strawberry.field(description="Return orders, fines and revocations against it.")
-    async def enforcement_actions(
-        self, info: Info
-    ) -> list[Annotated[EnforcementNode, strawberry.lazy("schema.enforcement")]]:
-        rows = await info.context.loaders.employer_actions.load(self.row.id)
-        return cast("list[EnforcementNode]", [builder("EnforcementNode")(a) for a in rows])
+    inspections = related(
+        "employer_visits", "row.id", "InspectionVisitType", many=True, lazy="schema.inspection",
+        description="Inspections that listed or visited the employer, newest first.",
+    )
+    findings = related(
+        "employer_findings", "row.id", "FindingNode", many=True, lazy="schema.finding",
+        description="Children found working there (as far as the caller may see).",
+    )
+    enforcement_actions = related(
+        "employer_actions", "row.id", "EnforcementNode", many=True, lazy="schema.enforcement",
+        description="Return orders, fines and revocations against it.",
+    )
 
 
 @strawberry.input

@@ -3,24 +3,23 @@
 from __future__ import annotations
 
 from datetime import date, datetime
-from typing import TYPE_CHECKING, Annotated, Any, cast
+from typing import TYPE_CHECKING, Any
 
 import strawberry
-from strawberry import relay
 
 from models import enforcement as m
-from schema.backrefs import builder, provides
+from schema.backrefs import provides
 from schema.context import Info
 from schema.document import DocumentNode
 from schema.employer import EmployerNode
 from schema.enums import AgencyKind, EnforcementKind, EnforcementStatus, ServiceMethod
 from schema.finding import FindingNode
 from schema.operations import Operation, listing, operations
-from schema.shape import fetched_by, maybe, row_field
+from schema.shape import RowNode, fetched_by, related, row_field
 from workflow import enforcement as service
 
 if TYPE_CHECKING:
-    from schema.inspection import InspectionNode
+    pass
 
 
 @provides
@@ -29,13 +28,8 @@ if TYPE_CHECKING:
     name="EnforcementAction",
     description="A return order, fine or licence revocation: a numbered document with a state.",
 )
-class EnforcementNode(relay.Node):
-    action_id: relay.NodeID[int]
+class EnforcementNode(RowNode):
     row: strawberry.Private[m.EnforcementAction]
-
-    @classmethod
-    def from_model(cls, a: m.EnforcementAction) -> EnforcementNode:
-        return cls(action_id=a.id, row=a)
 
     kind = row_field("kind", EnforcementKind)
     status = row_field("status", EnforcementStatus)
@@ -45,24 +39,13 @@ class EnforcementNode(relay.Node):
 
     agency_kind = row_field("agency_kind", AgencyKind, description="The agency that issued it.")
 
-    @strawberry.field
-    async def employer(self, info: Info) -> EmployerNode | None:
-        e = await info.context.loaders.employer.load(self.row.employer_id)
-        return maybe(EmployerNode.from_model, e)
-
-    @strawberry.field
-    async def inspection(
-        self, info: Info
-    ) -> Annotated[InspectionNode, strawberry.lazy("schema.inspection")] | None:
-        if self.row.inspection_id is None:
-            return None
-        i = await info.context.loaders.inspection.load(self.row.inspection_id)
-        return cast("InspectionNode | None", maybe(builder("InspectionNode"), i))
-
-    @strawberry.field(description="The numbered document, if the caller may read its kind.")
-    async def document(self, info: Info) -> DocumentNode | None:
-        d = await info.context.loaders.document.load(self.row.document_id)
-        return maybe(DocumentNode.from_model, d)
+    employer = related("employer", "row.employer_id", EmployerNode)
+    inspection = related("inspection", "row.inspection_id", "InspectionNode",
+                         lazy="schema.inspection")
+    document = related(
+        "document", "row.document_id", DocumentNode,
+        description="The numbered document, if the caller may read its kind.",
+    )
 
     @strawberry.field(description="The children it covers, as far as the caller may see them.")
     async def findings(self, info: Info) -> list[FindingNode]:

@@ -3,28 +3,26 @@
 from __future__ import annotations
 
 from datetime import date, datetime
-from typing import TYPE_CHECKING, Annotated, Any, cast
+from typing import TYPE_CHECKING, Any
 
 import strawberry
-from strawberry import relay
 
 from authz.masking import SensitiveField
 from models import finding as m
-from schema.backrefs import builder, provides
+from schema.backrefs import provides
 from schema.child import ChildNode
 from schema.context import Info
 from schema.employer import EmployerNode
 from schema.enums import Sex
 from schema.operations import Operation, arguments, listing, operations
 from schema.sensitive import SensitiveValue
-from schema.shape import fetched_by, maybe, row_field
+from schema.shape import RowNode, fetched_by, related, row_field
 from schema.task import TaskType
 from workflow import finding as service
 from workflow.context import ServiceContext
 
 if TYPE_CHECKING:
-    from schema.case import CaseNode
-    from schema.inspection import InspectionNode
+    pass
 
 
 @strawberry.type(name="FindingEvidence", description="Metadata of a photo, statement or record.")
@@ -43,13 +41,8 @@ class EvidenceType:
     description="A child found working at an employer. The child's name and ID number are "
     "masked for agencies without need-to-know (market supervision never sees the ID number).",
 )
-class FindingNode(relay.Node):
-    finding_id: relay.NodeID[int]
+class FindingNode(RowNode):
     row: strawberry.Private[m.LabourFinding]
-
-    @classmethod
-    def from_model(cls, f: m.LabourFinding) -> FindingNode:
-        return cls(finding_id=f.id, row=f)
 
     async def _show(self, info: Info, fld: SensitiveField, value: str | None) -> SensitiveValue:
         stage = (
@@ -111,38 +104,17 @@ class FindingNode(relay.Node):
     def on_register(self) -> bool:
         return self.row.child_id is not None
 
-    @strawberry.field(description="The register entry, for agencies that may read children.")
-    async def child(self, info: Info) -> ChildNode | None:
-        if self.row.child_id is None:
-            return None
-        child = await info.context.loaders.registered_child.load(self.row.child_id)
-        return maybe(ChildNode.from_model, child)
-
-    @strawberry.field
-    async def employer(self, info: Info) -> EmployerNode | None:
-        e = await info.context.loaders.employer.load(self.row.employer_id)
-        return maybe(EmployerNode.from_model, e)
-
-    @strawberry.field
-    async def inspection(
-        self, info: Info
-    ) -> Annotated[InspectionNode, strawberry.lazy("schema.inspection")] | None:
-        if self.row.inspection_id is None:
-            return None
-        i = await info.context.loaders.inspection.load(self.row.inspection_id)
-        return cast("InspectionNode | None", maybe(builder("InspectionNode"), i))
-
-    @strawberry.field(description="The dropout case the finding opened or joined.")
-    async def case(self, info: Info) -> Annotated[CaseNode, strawberry.lazy("schema.case")] | None:
-        if self.row.case_id is None:
-            return None
-        c = await info.context.loaders.case.load(self.row.case_id)
-        return cast("CaseNode | None", maybe(builder("CaseNode"), c))
-
-    @strawberry.field(description="Tasks that followed from it, in the caller's queue.")
-    async def tasks(self, info: Info) -> list[TaskType]:
-        rows = await info.context.loaders.finding_tasks.load(self.row.id)
-        return [TaskType.from_model(t) for t in rows]
+    child = related(
+        "registered_child", "row.child_id", ChildNode,
+        description="The register entry, for agencies that may read children.",
+    )
+    employer = related("employer", "row.employer_id", EmployerNode)
+    inspection = related("inspection", "row.inspection_id", "InspectionNode",
+                         lazy="schema.inspection")
+    case = related("case", "row.case_id", "CaseNode", lazy="schema.case",
+                   description="The dropout case the finding opened or joined.")
+    tasks = related("finding_tasks", "row.id", TaskType, many=True,
+                    description="Tasks that followed from it, in the caller's queue.")
 
 
 @strawberry.input

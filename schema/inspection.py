@@ -18,7 +18,7 @@ from schema.finding import FindingNode
 from schema.ids import node_id
 from schema.operations import Operation, listing, operations
 from schema.reference import AgencyNode
-from schema.shape import fetched_by, maybe, row_field
+from schema.shape import RowNode, copied, fetched_by, related, row_field
 from workflow import inspection as service
 from workflow.context import ServiceContext
 
@@ -33,7 +33,7 @@ class CampaignNode(relay.Node):
 
     @classmethod
     def from_model(cls, c: m.Campaign) -> CampaignNode:
-        return cls(campaign_id=c.id, name=c.name, starts_on=c.starts_on, ends_on=c.ends_on)
+        return copied(cls, c, campaign_id=c.id)
 
 
 @strawberry.type(name="InspectionParticipant")
@@ -42,10 +42,7 @@ class ParticipantType:
     officer_name: str
     agency_id: strawberry.Private[int]
 
-    @strawberry.field
-    async def agency(self, info: Info) -> AgencyNode | None:
-        a = await info.context.loaders.agency.load(self.agency_id)
-        return maybe(AgencyNode.from_model, a)
+    agency = related("agency", "agency_id", AgencyNode)
 
 
 @provides
@@ -63,15 +60,9 @@ class InspectionVisitType:
 
     note = row_field("note", str)
 
-    @strawberry.field
-    async def employer(self, info: Info) -> EmployerNode | None:
-        e = await info.context.loaders.employer.load(self.row.employer_id)
-        return maybe(EmployerNode.from_model, e)
-
-    @strawberry.field
-    async def inspection(self, info: Info) -> InspectionNode | None:
-        i = await info.context.loaders.inspection.load(self.row.inspection_id)
-        return maybe(InspectionNode.from_model, i)
+    employer = related("employer", "row.employer_id", EmployerNode)
+    inspection = related("inspection", "row.inspection_id", "InspectionNode",
+                         lazy="schema.inspection")
 
 
 @strawberry.type(
@@ -90,13 +81,8 @@ class AgencyPartType:
 @provides
 @fetched_by(service.get_inspections)
 @strawberry.type(name="Inspection", description="An inspection of employers for child labour.")
-class InspectionNode(relay.Node):
-    inspection_id: relay.NodeID[int]
+class InspectionNode(RowNode):
     row: strawberry.Private[m.Inspection]
-
-    @classmethod
-    def from_model(cls, i: m.Inspection) -> InspectionNode:
-        return cls(inspection_id=i.id, row=i)
 
     kind = row_field("kind", InspectionKind)
     status = row_field("status", InspectionStatus)
@@ -112,57 +98,23 @@ class InspectionNode(relay.Node):
         "version", int, description="Optimistic version: send it back when changing it."
     )
 
-    @strawberry.field
-    async def lead_agency(self, info: Info) -> AgencyNode | None:
-        a = await info.context.loaders.agency.load(self.row.lead_agency_id)
-        return maybe(AgencyNode.from_model, a)
-
-    @strawberry.field
-    async def campaign(self, info: Info) -> CampaignNode | None:
-        if self.row.campaign_id is None:
-            return None
-        c = await info.context.loaders.campaign.load(self.row.campaign_id)
-        return maybe(CampaignNode.from_model, c)
+    lead_agency = related("agency", "row.lead_agency_id", AgencyNode)
+    campaign = related("campaign", "row.campaign_id", CampaignNode)
 
     @strawberry.field
     async def participants(self, info: Info) -> list[ParticipantType]:
         rows = await info.context.loaders.participants.load(self.row.id)
-        return [
-            ParticipantType(
-                agency_kind=p.agency_kind, officer_name=p.officer_name, agency_id=p.agency_id
-            )
-            for p in rows
-        ]
+        return [copied(ParticipantType, p) for p in rows]
 
-    @strawberry.field(description="The employers listed and visited.")
-    async def visits(self, info: Info) -> list[InspectionVisitType]:
-        rows = await info.context.loaders.visits.load(self.row.id)
-        return [InspectionVisitType.from_model(v) for v in rows]
-
-    @strawberry.field
-    async def findings(self, info: Info) -> list[FindingNode]:
-        rows = await info.context.loaders.inspection_findings.load(self.row.id)
-        return [FindingNode.from_model(f) for f in rows]
-
-    @strawberry.field
-    async def enforcement_actions(self, info: Info) -> list[EnforcementNode]:
-        rows = await info.context.loaders.inspection_actions.load(self.row.id)
-        return [EnforcementNode.from_model(a) for a in rows]
+    visits = related("visits", "row.id", InspectionVisitType, many=True,
+                     description="The employers listed and visited.")
+    findings = related("inspection_findings", "row.id", FindingNode, many=True)
+    enforcement_actions = related("inspection_actions", "row.id", EnforcementNode, many=True)
 
     @strawberry.field(description="Roll-up: each agency's tasks from the findings, by state.")
     async def progress(self, info: Info) -> list[AgencyPartType]:
         parts = await info.context.loaders.inspection_progress.load(self.row.id)
-        return [
-            AgencyPartType(
-                agency_kind=p.agency_kind,
-                open=p.open,
-                done=p.done,
-                cancelled=p.cancelled,
-                overdue=p.overdue,
-                next_due_on=p.next_due_on,
-            )
-            for p in parts
-        ]
+        return [copied(AgencyPartType, p) for p in parts]
 
 
 @strawberry.input

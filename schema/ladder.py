@@ -12,6 +12,7 @@ from models import ladder as m
 from schema.context import Info
 from schema.enums import AgencyKind, CalendarDayKind, CaseStage, DayKind, StepEntry
 from schema.operations import Operation, operations
+from schema.shape import copied
 from workflow import ladder as service
 from workflow import school_calendar
 from workflow.context import ServiceContext
@@ -64,38 +65,13 @@ class LadderType:
 
     @classmethod
     def from_model(cls, lad: m.Ladder) -> LadderType:
-        return cls(
-            ladder_id=lad.id,
-            jurisdiction_code=lad.jurisdiction_code,
-            version=lad.version,
-            code=lad.code,
-            name=lad.name,
-            description=lad.description,
-            based_on=lad.based_on,
-            created_at=lad.created_at,
-            steps=[
-                LadderStepType(
-                    position=s.position,
-                    code=s.code,
-                    stage=s.stage,
-                    entry=s.entry,
-                    anchor=s.anchor,
-                    offset_days=s.offset_days,
-                    day_kind=s.day_kind,
-                    document_kind=s.document_kind,
-                    legal_basis=LegalBasis(
-                        source_key=s.basis_key, article=s.basis_article, quote=s.basis_quote
-                    ),
-                    tasks=[
-                        LadderTaskType(
-                            agency=t.agency_kind, kind=t.kind, title=t.title, due_days=t.due_days
-                        )
-                        for t in s.tasks
-                    ],
-                )
-                for s in lad.steps
-            ],
-        )
+        return copied(cls, lad, ladder_id=lad.id, steps=[_step(s) for s in lad.steps])
+
+
+def _step(s: m.LadderStep) -> LadderStepType:
+    basis = LegalBasis(source_key=s.basis_key, article=s.basis_article, quote=s.basis_quote)
+    tasks = [copied(LadderTaskType, t, agency=t.agency_kind) for t in s.tasks]
+    return copied(LadderStepType, s, legal_basis=basis, tasks=tasks)
 
 
 @strawberry.type(name="LadderTemplate", description="A shipped variant of one seed rule.")

@@ -8,6 +8,7 @@ from authz.policy import Rule
 from models import policy as mp
 from schema.context import Info
 from schema.operations import Operation, operations
+from schema.shape import copied
 from workflow import policy
 from workflow.context import ServiceContext
 
@@ -25,16 +26,7 @@ class PolicyRule:
 
     @classmethod
     def from_model(cls, r: mp.AuthzRule) -> PolicyRule:
-        return cls(
-            rule_id=r.id,
-            role=r.role,
-            domain=r.domain,
-            obj=r.obj,
-            act=r.act,
-            stage=r.stage,
-            effect=r.effect,
-            source=r.source,
-        )
+        return copied(cls, r, rule_id=r.id)
 
 
 @strawberry.type(name="Policy")

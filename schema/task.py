@@ -8,7 +8,6 @@ from datetime import date, datetime
 from typing import TYPE_CHECKING, Annotated, Any, cast
 
 import strawberry
-from strawberry import relay
 
 from authz.errors import Unauthenticated
 from authz.guard import FieldGuard
@@ -20,7 +19,7 @@ from schema.loaders import Loaders
 from schema.operations import Operation, operations
 from schema.pagination import Connection, page_request, to_connection
 from schema.school import SchoolNode, school_key
-from schema.shape import fetched_by, maybe, row_field
+from schema.shape import RowNode, fetched_by, related, row_field
 from workflow import task as service
 from workflow.calendar import local_date
 from workflow.common import OPEN_TASK_STATUSES
@@ -29,7 +28,6 @@ from workflow.errors import InvalidInput
 from workflow.infra.events import RESYNC
 
 if TYPE_CHECKING:
-    from schema.case import CaseNode
     from schema.child import ChildNode
     from schema.document import DocumentNode
 
@@ -42,13 +40,8 @@ class Assignee:
 
 @fetched_by(service.get_tasks)
 @strawberry.type(name="Task", description="A piece of work for one agency, with a due date.")
-class TaskType(relay.Node):
-    task_id: relay.NodeID[int]
+class TaskType(RowNode):
     row: strawberry.Private[m.Task]
-
-    @classmethod
-    def from_model(cls, t: m.Task) -> TaskType:
-        return cls(task_id=t.id, row=t)
 
     kind = row_field("kind", str)
     title = row_field("title", str)
@@ -85,14 +78,8 @@ class TaskType(relay.Node):
         user = await info.context.loaders.user.load(self.row.assignee_id)
         return Assignee(username=user.username, display_name=user.display_name) if user else None
 
-    @strawberry.field(description="The case, when the caller may read it.")
-    async def case(
-        self, info: Info
-    ) -> Annotated[CaseNode, strawberry.lazy("schema.case")] | None:
-        if self.row.case_id is None:
-            return None
-        row = await info.context.loaders.case.load(self.row.case_id)
-        return cast("CaseNode | None", maybe(builder("CaseNode"), row))
+    case = related("case", "row.case_id", "CaseNode", lazy="schema.case",
+                   description="The case, when the caller may read it.")
 
     @strawberry.field(description="The legal documents of the task's case the caller may read.")
     async def documents(

@@ -14,7 +14,7 @@ from schema.operations import Operation, operations
 from schema.pagination import Connection, page_request, to_connection
 from schema.reference import AgencyNode, JurisdictionNode, agency_at, jurisdiction_at
 from schema.role import RoleGrant
-from schema.shape import maybe_each
+from schema.shape import copied, maybe_each
 from workflow import user
 
 
@@ -61,13 +61,7 @@ class UserNode(relay.Node):
 
     @classmethod
     def from_model(cls, u: mu.User) -> UserNode:
-        return cls(
-            user_id=u.id,
-            username=u.username,
-            display_name=u.display_name,
-            is_active=u.is_active,
-            agency_id=u.agency_id,
-        )
+        return copied(cls, u, user_id=u.id)
 
     agency: AgencyNode = strawberry.field(resolver=agency_at("agency_id"))
 
