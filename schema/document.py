@@ -14,7 +14,7 @@ from schema.context import Info
 from schema.enums import AgencyKind, DocumentStatus, ServiceMethod
 from schema.operations import Operation, listing, operations
 from schema.reference import AgencyNode
-from schema.shape import RowNode, copied, fetched_by, related, row_field
+from schema.shape import CodeLabel, RowNode, copied, fetched_by, related, row_field
 from workflow import document as service
 from workflow.context import ServiceContext
 from workflow.pagination import Page, PageRequest
@@ -37,6 +37,11 @@ class LegalBasisType:
     )
 
 
+@strawberry.type(name="DocumentKind", description="A kind of legal document: code and title.")
+class DocumentKind(CodeLabel):
+    pass
+
+
 @provides
 @fetched_by(service.get_documents)
 @strawberry.type(
@@ -52,7 +57,13 @@ class DocumentNode(RowNode):
         "kind", str,
         description="enrol_notice, township_order, judicial_referral, judicial, "
         "dropout_report, return_order, penalty_decision, licence_revocation",
+        deprecation_reason="A bare string: use documentKind.",
     )
+
+    @strawberry.field(description="The kind of document: its code (enrol_notice, "
+                      "township_order…) and the title the kind prints (限期入学通知书…).")
+    def document_kind(self) -> DocumentKind:
+        return DocumentKind(code=self.row.kind, label=service.kind_config(self.row.kind).title)
 
     title = row_field(
         "title", str, description="The title printed on the document, e.g. 限期入学通知书."

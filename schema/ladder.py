@@ -7,6 +7,7 @@ from datetime import date, datetime
 from typing import Any
 
 import strawberry
+from strawberry import relay
 
 from models import ladder as m
 from schema.context import Info
@@ -53,7 +54,9 @@ class LadderStepType:
 
 @strawberry.type(name="Ladder", description="A district's escalation ladder, one version.")
 class LadderType:
-    ladder_id: int
+    ladder_id: int = strawberry.field(
+        deprecation_reason="A raw database key: use id, the ladder version's global id."
+    )
     jurisdiction_code: str
     version: int
     code: str
@@ -62,6 +65,11 @@ class LadderType:
     based_on: str | None
     created_at: datetime
     steps: list[LadderStepType]
+
+    @strawberry.field(description="The ladder version's global id (loaded by jurisdiction, "
+                      "not by node).")
+    def id(self) -> strawberry.ID:
+        return strawberry.ID(relay.to_base64("Ladder", self.ladder_id))
 
     @classmethod
     def from_model(cls, lad: m.Ladder) -> LadderType:

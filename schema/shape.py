@@ -129,3 +129,12 @@ class RowNode(relay.Node):
     @classmethod
     def from_model(cls, row: Any) -> Self:
         return cls(key=row.id, row=row)
+
+
+@strawberry.type
+class CodeLabel:
+    """A kind from an open set (a district's ladder or document catalogue may add kinds, so no
+    enum can close it): the code to send back and the label to show (Chinese, as printed)."""
+
+    code: str
+    label: str

@@ -18,8 +18,9 @@ from schema.enums import AgencyKind, CaseStage, SpecialGroup, TaskOrder, TaskSta
 from schema.loaders import Loaders
 from schema.operations import Operation, operations
 from schema.pagination import Connection, page_request, to_connection
+from schema.reference import AgencyNode
 from schema.school import SchoolNode, school_key
-from schema.shape import RowNode, fetched_by, related, row_field
+from schema.shape import CodeLabel, RowNode, fetched_by, related, row_field
 from workflow import task as service
 from workflow.calendar import local_date
 from workflow.common import OPEN_TASK_STATUSES
@@ -30,6 +31,12 @@ from workflow.infra.events import RESYNC
 if TYPE_CHECKING:
     from schema.child import ChildNode
     from schema.document import DocumentNode
+
+
+@strawberry.type(name="TaskKind", description="A kind of task (a district's ladder may add "
+                 "kinds): its code and label.")
+class TaskKind(CodeLabel):
+    pass
 
 
 @strawberry.type(name="Assignee")
@@ -43,11 +50,31 @@ class Assignee:
 class TaskType(RowNode):
     row: strawberry.Private[m.Task]
 
-    kind = row_field("kind", str)
+    kind = row_field("kind", str, deprecation_reason="A bare string: use taskKind.")
+
+    @strawberry.field(description="The kind of work: its code and the label the district's "
+                      "ladder gives it.")
+    def task_kind(self) -> TaskKind:
+        return TaskKind(code=self.row.kind, label=self.row.title)
+
     title = row_field("title", str)
     agency = row_field(
-        "agency_kind", AgencyKind, description="The agency whose queue holds the task."
+        "agency_kind", AgencyKind, description="The agency whose queue holds the task.",
+        deprecation_reason="The agency's kind only: use agencyKind, or assignedAgency for "
+        "the office itself.",
     )
+    agency_kind = row_field(
+        "agency_kind", AgencyKind, description="The kind of agency whose queue holds the task."
+    )
+    assigned_agency = related(
+        "task_agency", "agency_key", AgencyNode,
+        description="The office whose queue holds the task: the agency of the task's kind "
+        "nearest above the task's domain (a task names a kind and a domain, not an office).",
+    )
+
+    @property
+    def agency_key(self) -> tuple[AgencyKind, str]:
+        return (self.row.agency_kind, self.row.scope_path)
 
     due_on = row_field("due_on", date)
     priority = row_field("priority", int, description="1 is the most urgent.")

@@ -20,7 +20,9 @@ from workflow import user
 
 @strawberry.type
 class Me:
-    user_id: int
+    user_id: int = strawberry.field(
+        deprecation_reason="A raw database key: use id, the signed-in User's global id."
+    )
     username: str
     display_name: str
     agency_id: strawberry.Private[int]
@@ -30,6 +32,10 @@ class Me:
     agency: AgencyNode = strawberry.field(resolver=agency_at("agency_id"))
 
     jurisdiction: JurisdictionNode = strawberry.field(resolver=jurisdiction_at("jurisdiction_code"))
+
+    @strawberry.field(description="The signed-in user's global id (the User node).")
+    def id(self) -> strawberry.ID:
+        return strawberry.ID(relay.to_base64("User", self.user_id))
 
 
 @strawberry.type
