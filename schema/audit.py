@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import Any, Optional
 
 import strawberry
 from strawberry.scalars import JSON
 
+from models import audit as m
 from schema.context import Info
 from schema.enums import AgencyKind
+from schema.operations import listing
+from schema.shape import copied
 from workflow import audit
 
 
@@ -25,25 +28,25 @@ class AuditEventType:
     change: Any = strawberry.field(graphql_type=JSON)
     request_id: str | None
 
+    @classmethod
+    def from_model(cls, e: m.AuditEvent) -> AuditEventType:
+        return copied(cls, e)
+
 
 @strawberry.type
 class AuditQuery:
-    @strawberry.field(description="The newest audit events (administrators and inspectors).")
+    @strawberry.field(
+        description="The newest audit events (administrators and inspectors).",
+        deprecation_reason="A plain list of the last few: use auditTrail, a connection.",
+    )
     async def audit_events(
         self, info: Info, operation: str | None = None, last: int = 50
     ) -> list[AuditEventType]:
         rows = await audit.latest(info.context.services, operation=operation, last=last)
-        return [
-            AuditEventType(
-                occurred_at=e.occurred_at,
-                actor_username=e.actor_username,
-                actor_agency_kind=e.actor_agency_kind,
-                actor_roles=e.actor_roles,
-                operation=e.operation,
-                record_type=e.record_type,
-                record_ids=e.record_ids,
-                change=e.change,
-                request_id=e.request_id,
-            )
-            for e in rows
-        ]
+        return [AuditEventType.from_model(e) for e in rows]
+
+    audit_trail = listing(
+        AuditEventType, audit.events_page, operation=(Optional[str], None),  # noqa: UP045
+        description="Audit events the caller may read (administrators and inspectors), "
+        "newest first.",
+    )

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 from datetime import date, datetime
+from functools import partial
 from typing import Any
 
 import strawberry
-from strawberry import relay
 
 from models import case as m
 from schema.backrefs import provides
@@ -25,11 +25,8 @@ from schema.enums import (
     SpecialGroup,
 )
 from schema.finding import FindingNode
-from schema.ids import node_id
-from schema.mutation import UserError, mutate
-from schema.pagination import Connection, page_request, to_connection
-from schema.school import school_key
-from schema.shape import fetched_by, maybe, row_field
+from schema.operations import Operation, listing, operations
+from schema.shape import RowNode, copied, fetched_by, related, row_field
 from schema.task import TaskType
 from workflow import case as service
 from workflow import document as document_service
@@ -53,16 +50,7 @@ class CaseEventType:
 
     @classmethod
     def from_model(cls, e: m.CaseEvent) -> CaseEventType:
-        return cls(
-            occurred_at=e.occurred_at,
-            kind=e.kind,
-            actor_username=e.actor_username,
-            actor_agency_kind=e.actor_agency_kind,
-            from_stage=e.from_stage,
-            to_stage=e.to_stage,
-            reason=e.reason,
-            data=e.data,
-        )
+        return copied(cls, e)
 
 
 @strawberry.type(name="CasePlan", description="一生一案: cause, measures, who is responsible.")
@@ -76,14 +64,7 @@ class CasePlanType:
 
     @classmethod
     def from_model(cls, p: m.CasePlan) -> CasePlanType:
-        return cls(
-            cause=p.cause,
-            measures=p.measures,
-            responsible_person=p.responsible_person,
-            responsible_agency=p.responsible_agency_kind,
-            updated_at=p.updated_at,
-            version=p.version,
-        )
+        return copied(cls, p, responsible_agency=p.responsible_agency_kind)
 
 
 @strawberry.type(name="PersuasionAttempt")
@@ -106,25 +87,14 @@ class AttachmentType:
 
     @classmethod
     def from_model(cls, a: m.CaseAttachment) -> AttachmentType:
-        return cls(
-            filename=a.filename,
-            content_type=a.content_type,
-            size_bytes=a.size_bytes,
-            sha256=a.sha256,
-            uploaded_at=a.uploaded_at,
-        )
+        return copied(cls, a)
 
 
 @provides
 @fetched_by(service.get_cases)
 @strawberry.type(name="DropoutCase", description="A pupil who stopped coming to school.")
-class CaseNode(relay.Node):
-    case_id: relay.NodeID[int]
+class CaseNode(RowNode):
     row: strawberry.Private[m.DropoutCase]
-
-    @classmethod
-    def from_model(cls, c: m.DropoutCase) -> CaseNode:
-        return cls(case_id=c.id, row=c)
 
     version = row_field(
         "version", int, description="Optimistic version: send it back with every change."
@@ -157,10 +127,8 @@ class CaseNode(relay.Node):
         child = await info.context.loaders.case_child.load(self.row.child_id)
         return ChildNode.from_model(child, stage=self.row.stage)
 
-    @strawberry.field(description="The timeline, oldest first.")
-    async def timeline(self, info: Info) -> list[CaseEventType]:
-        events = await info.context.loaders.case_events.load(self.row.id)
-        return [CaseEventType.from_model(e) for e in events]
+    timeline = related("case_events", "row.id", CaseEventType, many=True,
+                       description="The timeline, oldest first.")
 
     @strawberry.field
     async def persuasions(self, info: Info) -> list[PersuasionType]:
@@ -178,36 +146,18 @@ class CaseNode(relay.Node):
             if e.kind == "persuasion"
         ]
 
-    @strawberry.field
-    async def plan(self, info: Info) -> CasePlanType | None:
-        plan = await info.context.loaders.case_plan.load(self.row.id)
-        return maybe(CasePlanType.from_model, plan)
-
-    @strawberry.field
-    async def attachments(self, info: Info) -> list[AttachmentType]:
-        rows = await info.context.loaders.case_attachments.load(self.row.id)
-        return [AttachmentType.from_model(a) for a in rows]
-
-    @strawberry.field(description="The case's legal documents the caller may read.")
-    async def documents(self, info: Info) -> list[DocumentNode]:
-        rows = await info.context.loaders.case_documents.load(self.row.id)
-        return [DocumentNode.from_model(d) for d in rows]
-
-    @strawberry.field(description="Child-labour findings that opened or joined the case.")
-    async def findings(self, info: Info) -> list[FindingNode]:
-        rows = await info.context.loaders.case_findings.load(self.row.id)
-        return [FindingNode.from_model(f) for f in rows]
-
-    @strawberry.field(description="Enforcement against the employers of the child (visible).")
-    async def enforcement_actions(self, info: Info) -> list[EnforcementNode]:
-        rows = await info.context.loaders.case_actions.load(self.row.id)
-        return [EnforcementNode.from_model(a) for a in rows]
-
-    @strawberry.field(description="The case's tasks, all agencies' (the case is visible).")
-    async def tasks(self, info: Info) -> list[TaskType]:
-        return [
-            TaskType.from_model(t) for t in await info.context.loaders.case_tasks.load(self.row.id)
-        ]
+    plan = related("case_plan", "row.id", CasePlanType)
+    attachments = related("case_attachments", "row.id", AttachmentType, many=True)
+    documents = related("case_documents", "row.id", DocumentNode, many=True,
+                        description="The case's legal documents the caller may read.")
+    findings = related("case_findings", "row.id", FindingNode, many=True,
+                       description="Child-labour findings that opened or joined the case.")
+    enforcement_actions = related(
+        "case_actions", "row.id", EnforcementNode, many=True,
+        description="Enforcement against the employers of the child (visible).",
+    )
+    tasks = related("case_tasks", "row.id", TaskType, many=True,
+                    description="The case's tasks, all agencies' (the case is visible).")
 
 
 @strawberry.input
@@ -227,35 +177,11 @@ class CaseFilterInput:
 
 @strawberry.type
 class CaseQuery:
-    @strawberry.field(description="Dropout cases the caller may see, filtered in SQL.")
-    async def cases(
-        self,
-        info: Info,
-        filter: CaseFilterInput | None = None,
-        first: int | None = None,
-        after: str | None = None,
-    ) -> Connection[CaseNode]:
-        services = info.context.services
-        f = filter or CaseFilterInput()
-        page = await service.cases_page(
-            services,
-            service.CaseFilter(
-                status=f.status,
-                stage=f.stage,
-                overdue=f.overdue,
-                township_code=f.township_code,
-                school_id=school_key(f.school, f.school_id, "school"),
-                special_group=f.special_group,
-            ),
-            page_request(info, first, after),
-        )
-        return to_connection(page, CaseNode.from_model)
-
-
-@strawberry.type
-class CasePayload:
-    case: CaseNode | None
-    user_errors: list[UserError]
+    cases = listing(
+        CaseNode, service.cases_page, filter=(CaseFilterInput, service.CaseFilter),
+        ids={"school": "School"}, raw={"school": "school_id"},
+        description="Dropout cases the caller may see, filtered in SQL.",
+    )
 
 
 @strawberry.input
@@ -359,170 +285,56 @@ class AddCaseAttachmentInput:
     sha256: str = strawberry.field(description="Hex SHA-256 of the file's bytes.")
 
 
+async def _and_case(ctx: ServiceContext, call: Any, **kwargs: Any) -> m.DropoutCase:
+    """Run a service that answers what it added (an event, a plan), then the case itself."""
+    await call(ctx, **kwargs)
+    (case,) = await service.get_cases(ctx, [kwargs["case_id"]])
+    assert case is not None
+    return case
+
+
+def _then_case(call: Any) -> Any:
+    return partial(_and_case, call=call)
+
+
 @strawberry.type
+@operations("case", CaseNode, ids={"case_id": "DropoutCase", "child_id": "Child"})
 class CaseMutation:
-    @strawberry.mutation(description="A school (or village, police…) reports an absence.")
-    async def report_absence(self, info: Info, input: ReportAbsenceInput) -> CasePayload:
-        async def op(ctx: ServiceContext) -> m.DropoutCase:
-            return await service.report_absence(
-                ctx,
-                child_id=node_id(input.child_id, "Child", "childId"),
-                first_absence=input.first_absence,
-                note=input.note,
-            )
-
-        return await mutate(info, CasePayload, CaseNode.from_model, op)
-
-    @strawberry.mutation(description="Log a persuasion attempt (劝返).")
-    async def record_persuasion(self, info: Info, input: RecordPersuasionInput) -> CasePayload:
-        async def op(ctx: ServiceContext) -> m.DropoutCase:
-            case_id = node_id(input.case_id, "DropoutCase", "caseId")
-            await service.record_persuasion(
-                ctx,
-                case_id=case_id,
-                method=input.method,
-                outcome=input.outcome,
-                attempted_at=input.attempted_at,
-                participants=input.participants,
-                note=input.note,
-            )
-            (case,) = await service.get_cases(ctx, [case_id])
-            assert case is not None
-            return case
-
-        return await mutate(info, CasePayload, CaseNode.from_model, op)
-
-    @strawberry.mutation(description="Mark the pupil as dropped out; the register entry stays.")
-    async def mark_dropout(self, info: Info, input: MarkDropoutInput) -> CasePayload:
-        async def op(ctx: ServiceContext) -> m.DropoutCase:
-            return await service.mark_dropout(
-                ctx,
-                case_id=node_id(input.case_id, "DropoutCase", "caseId"),
-                expected_version=input.expected_version,
-                reason=input.reason,
-            )
-
-        return await mutate(info, CasePayload, CaseNode.from_model, op)
-
-    @strawberry.mutation(description="复学: the pupil is back; closes the case.")
-    async def record_return(self, info: Info, input: RecordReturnInput) -> CasePayload:
-        async def op(ctx: ServiceContext) -> m.DropoutCase:
-            return await service.record_return(
-                ctx,
-                case_id=node_id(input.case_id, "DropoutCase", "caseId"),
-                expected_version=input.expected_version,
-                returned_on=input.returned_on,
-                note=input.note,
-            )
-
-        return await mutate(info, CasePayload, CaseNode.from_model, op)
-
-    @strawberry.mutation(description="Close a case for a reason other than a return.")
-    async def close_case(self, info: Info, input: CloseCaseInput) -> CasePayload:
-        async def op(ctx: ServiceContext) -> m.DropoutCase:
-            return await service.close_case(
-                ctx,
-                case_id=node_id(input.case_id, "DropoutCase", "caseId"),
-                expected_version=input.expected_version,
-                reason=input.reason,
-                note=input.note,
-                destination_code=input.destination_code,
-                police_reference=input.police_reference,
-            )
-
-        return await mutate(info, CasePayload, CaseNode.from_model, op)
-
-    @strawberry.mutation
-    async def reopen_case(self, info: Info, input: ReopenCaseInput) -> CasePayload:
-        async def op(ctx: ServiceContext) -> m.DropoutCase:
-            return await service.reopen_case(
-                ctx,
-                case_id=node_id(input.case_id, "DropoutCase", "caseId"),
-                expected_version=input.expected_version,
-                reason=input.reason,
-            )
-
-        return await mutate(info, CasePayload, CaseNode.from_model, op)
-
-    @strawberry.mutation
-    async def add_case_note(self, info: Info, input: AddCaseNoteInput) -> CasePayload:
-        async def op(ctx: ServiceContext) -> m.DropoutCase:
-            case_id = node_id(input.case_id, "DropoutCase", "caseId")
-            await service.add_note(ctx, case_id=case_id, text=input.text)
-            (case,) = await service.get_cases(ctx, [case_id])
-            assert case is not None
-            return case
-
-        return await mutate(info, CasePayload, CaseNode.from_model, op)
-
-    @strawberry.mutation(description="一生一案: write or revise the case plan.")
-    async def set_case_plan(self, info: Info, input: SetCasePlanInput) -> CasePayload:
-        async def op(ctx: ServiceContext) -> m.DropoutCase:
-            case_id = node_id(input.case_id, "DropoutCase", "caseId")
-            await service.set_plan(
-                ctx,
-                case_id=case_id,
-                cause=input.cause,
-                measures=input.measures,
-                responsible_person=input.responsible_person,
-                responsible_agency=input.responsible_agency,
-                expected_version=input.expected_version,
-            )
-            (case,) = await service.get_cases(ctx, [case_id])
-            assert case is not None
-            return case
-
-        return await mutate(info, CasePayload, CaseNode.from_model, op)
-
-    @strawberry.mutation(
-        description="A document was served: starts the deadlines anchored on it.",
+    report_absence = Operation(
+        service.report_absence, ReportAbsenceInput,
+        "A school (or village, police…) reports an absence.",
+    )
+    record_persuasion = Operation(
+        _then_case(service.record_persuasion), RecordPersuasionInput,
+        "Log a persuasion attempt (劝返).",
+    )
+    mark_dropout = Operation(
+        service.mark_dropout, MarkDropoutInput,
+        "Mark the pupil as dropped out; the register entry stays.",
+    )
+    record_return = Operation(
+        service.record_return, RecordReturnInput, "复学: the pupil is back; closes the case."
+    )
+    close_case = Operation(
+        service.close_case, CloseCaseInput, "Close a case for a reason other than a return."
+    )
+    reopen_case = Operation(service.reopen_case, ReopenCaseInput)
+    add_case_note = Operation(_then_case(service.add_note), AddCaseNoteInput)
+    set_case_plan = Operation(
+        _then_case(service.set_plan), SetCasePlanInput,
+        "一生一案: write or revise the case plan.",
+    )
+    record_document_served = Operation(
+        document_service.serve_by_kind, RecordDocumentServedInput,
+        "A document was served: starts the deadlines anchored on it.",
         deprecation_reason="Use serveDocument: it records the numbered document served.",
     )
-    async def record_document_served(
-        self, info: Info, input: RecordDocumentServedInput
-    ) -> CasePayload:
-        async def op(ctx: ServiceContext) -> m.DropoutCase:
-            return await document_service.serve_by_kind(
-                ctx,
-                case_id=node_id(input.case_id, "DropoutCase", "caseId"),
-                document_kind=input.document_kind,
-                served_on=input.served_on,
-                served_to=input.served_to,
-                method=input.method,
-            )
-
-        return await mutate(info, CasePayload, CaseNode.from_model, op)
-
-    @strawberry.mutation(
-        description="Enter the ladder's next action step (referral, judicial "
-        "document, legal action) once its deadline has passed."
+    escalate_case = Operation(
+        service.escalate, EscalateCaseInput,
+        "Enter the ladder's next action step (referral, judicial "
+        "document, legal action) once its deadline has passed.",
     )
-    async def escalate_case(self, info: Info, input: EscalateCaseInput) -> CasePayload:
-        async def op(ctx: ServiceContext) -> m.DropoutCase:
-            return await service.escalate(
-                ctx,
-                case_id=node_id(input.case_id, "DropoutCase", "caseId"),
-                expected_version=input.expected_version,
-                step_code=input.step_code,
-                reason=input.reason,
-            )
-
-        return await mutate(info, CasePayload, CaseNode.from_model, op)
-
-    @strawberry.mutation(description="Record a file attached to the case (metadata only).")
-    async def add_case_attachment(self, info: Info, input: AddCaseAttachmentInput) -> CasePayload:
-        async def op(ctx: ServiceContext) -> m.DropoutCase:
-            case_id = node_id(input.case_id, "DropoutCase", "caseId")
-            await service.add_attachment(
-                ctx,
-                case_id=case_id,
-                filename=input.filename,
-                content_type=input.content_type,
-                size_bytes=input.size_bytes,
-                sha256=input.sha256,
-            )
-            (case,) = await service.get_cases(ctx, [case_id])
-            assert case is not None
-            return case
-
-        return await mutate(info, CasePayload, CaseNode.from_model, op)
+    add_case_attachment = Operation(
+        _then_case(service.add_attachment), AddCaseAttachmentInput,
+        "Record a file attached to the case (metadata only).",
+    )

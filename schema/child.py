@@ -6,7 +6,6 @@ from datetime import date
 from typing import Annotated
 
 import strawberry
-from strawberry import relay
 
 from authz.masking import SensitiveField
 from models import child as m
@@ -17,7 +16,7 @@ from schema.pagination import Connection, page_request, to_connection
 from schema.reference import JurisdictionNode, jurisdiction_at
 from schema.school import SchoolNode, school_key
 from schema.sensitive import SensitiveValue
-from schema.shape import fetched_by, row_field
+from schema.shape import RowNode, fetched_by, row_field
 from workflow import child as service
 
 # Declared as a method (not a resolver field) to keep the field where the SDL has it.
@@ -61,15 +60,14 @@ class EnrolmentType:
 @provides
 @fetched_by(service.get_children)
 @strawberry.type(name="Child", description="A child of compulsory-school age.")
-class ChildNode(relay.Node):
-    child_id: relay.NodeID[int]
+class ChildNode(RowNode):
     row: strawberry.Private[m.Child]
     # Reached through a case, the case's stage counts ("from stage S on" unmask grants).
     stage: strawberry.Private[CaseStage | None] = None
 
     @classmethod
     def from_model(cls, c: m.Child, stage: CaseStage | None = None) -> ChildNode:
-        return cls(child_id=c.id, row=c, stage=stage)
+        return cls(key=c.id, row=c, stage=stage)
 
     def _show(self, info: Info, fld: SensitiveField, value: str | None) -> SensitiveValue:
         shown = info.context.guard.show(

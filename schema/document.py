@@ -3,25 +3,24 @@
 from __future__ import annotations
 
 from datetime import date, datetime
-from typing import TYPE_CHECKING, Annotated, Any, cast
+from typing import TYPE_CHECKING, Any
 
 import strawberry
 from strawberry import relay
 
 from models import document as m
-from schema.backrefs import builder, provides
+from schema.backrefs import provides
 from schema.context import Info
 from schema.enums import AgencyKind, DocumentStatus, ServiceMethod
-from schema.ids import node_id, optional_node_id
-from schema.mutation import UserError, mutate
-from schema.pagination import Connection, page_request, to_connection
+from schema.operations import Operation, listing, operations
 from schema.reference import AgencyNode
-from schema.shape import fetched_by, maybe, row_field
+from schema.shape import CodeLabel, RowNode, copied, fetched_by, related, row_field
 from workflow import document as service
 from workflow.context import ServiceContext
+from workflow.pagination import Page, PageRequest
 
 if TYPE_CHECKING:
-    from schema.case import CaseNode
+    pass
 
 
 @strawberry.type(
@@ -38,6 +37,11 @@ class LegalBasisType:
     )
 
 
+@strawberry.type(name="DocumentKind", description="A kind of legal document: code and title.")
+class DocumentKind(CodeLabel):
+    pass
+
+
 @provides
 @fetched_by(service.get_documents)
 @strawberry.type(
@@ -46,19 +50,20 @@ class LegalBasisType:
     "drafted, issued, served or voided. "
     "Issued documents are never edited: they are voided and reissued.",
 )
-class DocumentNode(relay.Node):
-    document_id: relay.NodeID[int]
+class DocumentNode(RowNode):
     row: strawberry.Private[m.LegalDocument]
-
-    @classmethod
-    def from_model(cls, d: m.LegalDocument) -> DocumentNode:
-        return cls(document_id=d.id, row=d)
 
     kind = row_field(
         "kind", str,
         description="enrol_notice, township_order, judicial_referral, judicial, "
         "dropout_report, return_order, penalty_decision, licence_revocation",
+        deprecation_reason="A bare string: use documentKind.",
     )
+
+    @strawberry.field(description="The kind of document: its code (enrol_notice, "
+                      "township_order…) and the title the kind prints (限期入学通知书…).")
+    def document_kind(self) -> DocumentKind:
+        return DocumentKind(code=self.row.kind, label=service.kind_config(self.row.kind).title)
 
     title = row_field(
         "title", str, description="The title printed on the document, e.g. 限期入学通知书."
@@ -101,17 +106,8 @@ class DocumentNode(relay.Node):
 
     issuer_agency_kind = row_field("issuer_agency_kind", AgencyKind)
 
-    @strawberry.field
-    async def issuer(self, info: Info) -> AgencyNode | None:
-        agency = await info.context.loaders.agency.load(self.row.issuer_agency_id)
-        return maybe(AgencyNode.from_model, agency)
-
-    @strawberry.field
-    async def case(self, info: Info) -> Annotated[CaseNode, strawberry.lazy("schema.case")] | None:
-        if self.row.case_id is None:
-            return None
-        case = await info.context.loaders.case.load(self.row.case_id)
-        return cast("CaseNode | None", maybe(builder("CaseNode"), case))
+    issuer = related("agency", "row.issuer_agency_id", AgencyNode)
+    case = related("case", "row.case_id", "CaseNode", lazy="schema.case")
 
     drafted_at = row_field("drafted_at", datetime)
     issued_on = row_field("issued_on", date | None)
@@ -169,55 +165,29 @@ class DocumentFilterInput:
     )
 
 
+async def _documents_page(
+    ctx: ServiceContext, given: dict[str, Any], request: PageRequest
+) -> Page[m.LegalDocument]:
+    if given.get("kind") is not None:
+        service.kind_config(given["kind"])
+    return await service.documents_page(ctx, request, **given)
+
+
 @strawberry.type
 class DocumentQuery:
-    @strawberry.field(
+    documents = listing(
+        DocumentNode, _documents_page, filter=(DocumentFilterInput, dict),
+        ids={"case_id": "DropoutCase"},
         description="Documents the caller may read, newest first, by case or "
-        "by agency; filtered in SQL."
+        "by agency; filtered in SQL.",
     )
-    async def documents(
-        self,
-        info: Info,
-        filter: DocumentFilterInput | None = None,
-        first: int | None = None,
-        after: str | None = None,
-    ) -> Connection[DocumentNode]:
-        services = info.context.services
-        f = filter or DocumentFilterInput()
-        if f.kind is not None:
-            service.kind_config(f.kind)
-        page = await service.documents_page(
-            services,
-            page_request(info, first, after),
-            case_id=optional_node_id(f.case_id, "DropoutCase", "caseId"),
-            kind=f.kind,
-            status=f.status,
-            issued_by_my_agency=f.issued_by_my_agency,
-        )
-        return to_connection(page, DocumentNode.from_model)
 
     @strawberry.field(description="Check a document by the code printed on it.")
     async def verify_document(
         self, info: Info, code: str, pdf_sha256: str | None = None
     ) -> VerificationType:
         v = await service.verify(info.context.services, code, pdf_sha256)
-        return VerificationType(
-            genuine=v.genuine,
-            number=v.number,
-            title=v.title,
-            issuer=v.issuer,
-            issued_on=v.issued_on,
-            status=v.status,
-            void_reason=v.void_reason,
-            pdf_sha256=v.pdf_sha256,
-            hash_matches=v.hash_matches,
-        )
-
-
-@strawberry.type
-class DocumentPayload:
-    document: DocumentNode | None
-    user_errors: list[UserError]
+        return copied(VerificationType, v)
 
 
 @strawberry.input
@@ -263,69 +233,26 @@ class ReissueDocumentInput:
 
 
 @strawberry.type
+@operations("document", DocumentNode,
+            ids={"document_id": "LegalDocument", "case_id": "DropoutCase"})
 class DocumentMutation:
-    @strawberry.mutation(description="拟稿: draft a document on a case (not numbered yet).")
-    async def draft_document(self, info: Info, input: DraftDocumentInput) -> DocumentPayload:
-        async def op(ctx: ServiceContext) -> m.LegalDocument:
-            return await service.draft(
-                ctx,
-                case_id=node_id(input.case_id, "DropoutCase", "caseId"),
-                kind=input.kind,
-                addressee=input.addressee,
-                facts=input.facts,
-                deadline_days=input.deadline_days,
-                amount=input.amount,
-            )
-
-        return await mutate(info, DocumentPayload, DocumentNode.from_model, op)
-
-    @strawberry.mutation(
-        description="签发: number, render and freeze a draft; an action "
-        "step of the ladder (referral, judicial document) is entered."
+    draft_document = Operation(
+        service.draft, DraftDocumentInput, "拟稿: draft a document on a case (not numbered yet)."
     )
-    async def issue_document(self, info: Info, input: IssueDocumentInput) -> DocumentPayload:
-        async def op(ctx: ServiceContext) -> m.LegalDocument:
-            return await service.issue(
-                ctx,
-                document_id=node_id(input.document_id, "LegalDocument", "documentId"),
-                expected_version=input.expected_version,
-            )
-
-        return await mutate(info, DocumentPayload, DocumentNode.from_model, op)
-
-    @strawberry.mutation(description="送达: record serving; the deadlines anchored on it start.")
-    async def serve_document(self, info: Info, input: ServeDocumentInput) -> DocumentPayload:
-        async def op(ctx: ServiceContext) -> m.LegalDocument:
-            return await service.serve(
-                ctx,
-                document_id=node_id(input.document_id, "LegalDocument", "documentId"),
-                served_on=input.served_on,
-                method=input.method,
-                served_to=input.served_to,
-            )
-
-        return await mutate(info, DocumentPayload, DocumentNode.from_model, op)
-
-    @strawberry.mutation(description="作废: void a draft or an issued document, with a reason.")
-    async def void_document(self, info: Info, input: VoidDocumentInput) -> DocumentPayload:
-        async def op(ctx: ServiceContext) -> m.LegalDocument:
-            return await service.void(
-                ctx,
-                document_id=node_id(input.document_id, "LegalDocument", "documentId"),
-                reason=input.reason,
-            )
-
-        return await mutate(info, DocumentPayload, DocumentNode.from_model, op)
-
-    @strawberry.mutation(description="Void an issued document and issue its replacement.")
-    async def reissue_document(self, info: Info, input: ReissueDocumentInput) -> DocumentPayload:
-        async def op(ctx: ServiceContext) -> m.LegalDocument:
-            return await service.reissue(
-                ctx,
-                document_id=node_id(input.document_id, "LegalDocument", "documentId"),
-                reason=input.reason,
-                addressee=input.addressee,
-                facts=input.facts,
-            )
-
-        return await mutate(info, DocumentPayload, DocumentNode.from_model, op)
+    issue_document = Operation(
+        service.issue, IssueDocumentInput,
+        "签发: number, render and freeze a draft; an action "
+        "step of the ladder (referral, judicial document) is entered.",
+    )
+    serve_document = Operation(
+        service.serve, ServeDocumentInput,
+        "送达: record serving; the deadlines anchored on it start.",
+    )
+    void_document = Operation(
+        service.void, VoidDocumentInput,
+        "作废: void a draft or an issued document, with a reason.",
+    )
+    reissue_document = Operation(
+        service.reissue, ReissueDocumentInput,
+        "Void an issued document and issue its replacement.",
+    )

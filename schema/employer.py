@@ -2,26 +2,18 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Annotated, cast
+from typing import TYPE_CHECKING
 
 import strawberry
-from strawberry import relay
 
 from models import employer as m
-from schema.backrefs import builder
-from schema.context import Info
 from schema.enums import EmployerKind, LicenceStatus
-from schema.ids import node_id
-from schema.mutation import UserError, mutate
-from schema.pagination import Connection, page_request, to_connection
-from schema.shape import fetched_by, row_field
+from schema.operations import Operation, listing, operations
+from schema.shape import RowNode, fetched_by, related, row_field
 from workflow import employer as service
-from workflow.context import ServiceContext
 
 if TYPE_CHECKING:
-    from schema.enforcement import EnforcementNode
-    from schema.finding import FindingNode
-    from schema.inspection import InspectionVisitType
+    pass
 
 
 @fetched_by(service.get_employers)
@@ -29,13 +21,8 @@ if TYPE_CHECKING:
     name="Employer",
     description="An enterprise or individual business, keyed by its unified social credit code.",
 )
-class EmployerNode(relay.Node):
-    employer_id: relay.NodeID[int]
+class EmployerNode(RowNode):
     row: strawberry.Private[m.Employer]
-
-    @classmethod
-    def from_model(cls, e: m.Employer) -> EmployerNode:
-        return cls(employer_id=e.id, row=e)
 
     credit_code = row_field("credit_code", str, description="统一社会信用代码 (GB 32100).")
     name = row_field("name", str)
@@ -52,26 +39,18 @@ class EmployerNode(relay.Node):
         "version", int, description="Optimistic version: send it back when updating."
     )
 
-    @strawberry.field(description="Inspections that listed or visited the employer, newest first.")
-    async def inspections(
-        self, info: Info
-    ) -> list[Annotated[InspectionVisitType, strawberry.lazy("schema.inspection")]]:
-        rows = await info.context.loaders.employer_visits.load(self.row.id)
-        return cast("list[InspectionVisitType]", [builder("InspectionVisitType")(v) for v in rows])
-
-    @strawberry.field(description="Children found working there (as far as the caller may see).")
-    async def findings(
-        self, info: Info
-    ) -> list[Annotated[FindingNode, strawberry.lazy("schema.finding")]]:
-        rows = await info.context.loaders.employer_findings.load(self.row.id)
-        return cast("list[FindingNode]", [builder("FindingNode")(f) for f in rows])
-
-    @strawberry.field(description="Return orders, fines and revocations against it.")
-    async def enforcement_actions(
-        self, info: Info
-    ) -> list[Annotated[EnforcementNode, strawberry.lazy("schema.enforcement")]]:
-        rows = await info.context.loaders.employer_actions.load(self.row.id)
-        return cast("list[EnforcementNode]", [builder("EnforcementNode")(a) for a in rows])
+    inspections = related(
+        "employer_visits", "row.id", "InspectionVisitType", many=True, lazy="schema.inspection",
+        description="Inspections that listed or visited the employer, newest first.",
+    )
+    findings = related(
+        "employer_findings", "row.id", "FindingNode", many=True, lazy="schema.finding",
+        description="Children found working there (as far as the caller may see).",
+    )
+    enforcement_actions = related(
+        "employer_actions", "row.id", "EnforcementNode", many=True, lazy="schema.enforcement",
+        description="Return orders, fines and revocations against it.",
+    )
 
 
 @strawberry.input
@@ -85,30 +64,10 @@ class EmployerFilterInput:
 
 @strawberry.type
 class EmployerQuery:
-    @strawberry.field(description="Employers in the caller's domains, filtered in SQL.")
-    async def employers(
-        self,
-        info: Info,
-        filter: EmployerFilterInput | None = None,
-        first: int | None = None,
-        after: str | None = None,
-    ) -> Connection[EmployerNode]:
-        services = info.context.services
-        f = filter or EmployerFilterInput()
-        page = await service.employers_page(
-            services,
-            service.EmployerFilter(
-                search=f.search, township_code=f.township_code, licence_status=f.licence_status
-            ),
-            page_request(info, first, after),
-        )
-        return to_connection(page, EmployerNode.from_model)
-
-
-@strawberry.type
-class EmployerPayload:
-    employer: EmployerNode | None
-    user_errors: list[UserError]
+    employers = listing(
+        EmployerNode, service.employers_page, filter=(EmployerFilterInput, service.EmployerFilter),
+        description="Employers in the caller's domains, filtered in SQL.",
+    )
 
 
 @strawberry.input
@@ -132,33 +91,13 @@ class UpdateEmployerInput:
 
 
 @strawberry.type
+@operations("employer", EmployerNode, ids={"employer_id": "Employer"})
 class EmployerMutation:
-    @strawberry.mutation(description="Put an employer on the register (credit code checked).")
-    async def register_employer(self, info: Info, input: RegisterEmployerInput) -> EmployerPayload:
-        async def op(ctx: ServiceContext) -> m.Employer:
-            return await service.register(
-                ctx,
-                credit_code=input.credit_code,
-                name=input.name,
-                address=input.address,
-                township_code=input.township_code,
-                legal_representative=input.legal_representative,
-                licence_status=input.licence_status,
-            )
-
-        return await mutate(info, EmployerPayload, EmployerNode.from_model, op)
-
-    @strawberry.mutation(description="Correct an employer's name, address or licence status.")
-    async def update_employer(self, info: Info, input: UpdateEmployerInput) -> EmployerPayload:
-        async def op(ctx: ServiceContext) -> m.Employer:
-            return await service.update(
-                ctx,
-                employer_id=node_id(input.employer_id, "Employer", "employerId"),
-                expected_version=input.expected_version,
-                name=input.name,
-                address=input.address,
-                legal_representative=input.legal_representative,
-                licence_status=input.licence_status,
-            )
-
-        return await mutate(info, EmployerPayload, EmployerNode.from_model, op)
+    register_employer = Operation(
+        service.register, RegisterEmployerInput,
+        "Put an employer on the register (credit code checked).",
+    )
+    update_employer = Operation(
+        service.update, UpdateEmployerInput,
+        "Correct an employer's name, address or licence status.",
+    )

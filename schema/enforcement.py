@@ -3,27 +3,23 @@
 from __future__ import annotations
 
 from datetime import date, datetime
-from typing import TYPE_CHECKING, Annotated, Any, cast
+from typing import TYPE_CHECKING, Any
 
 import strawberry
-from strawberry import relay
 
 from models import enforcement as m
-from schema.backrefs import builder, provides
+from schema.backrefs import provides
 from schema.context import Info
 from schema.document import DocumentNode
 from schema.employer import EmployerNode
 from schema.enums import AgencyKind, EnforcementKind, EnforcementStatus, ServiceMethod
 from schema.finding import FindingNode
-from schema.ids import node_id, optional_node_id
-from schema.mutation import UserError, mutate
-from schema.pagination import Connection, page_request, to_connection
-from schema.shape import fetched_by, maybe, row_field
+from schema.operations import Operation, listing, operations
+from schema.shape import RowNode, fetched_by, related, row_field
 from workflow import enforcement as service
-from workflow.context import ServiceContext
 
 if TYPE_CHECKING:
-    from schema.inspection import InspectionNode
+    pass
 
 
 @provides
@@ -32,13 +28,8 @@ if TYPE_CHECKING:
     name="EnforcementAction",
     description="A return order, fine or licence revocation: a numbered document with a state.",
 )
-class EnforcementNode(relay.Node):
-    action_id: relay.NodeID[int]
+class EnforcementNode(RowNode):
     row: strawberry.Private[m.EnforcementAction]
-
-    @classmethod
-    def from_model(cls, a: m.EnforcementAction) -> EnforcementNode:
-        return cls(action_id=a.id, row=a)
 
     kind = row_field("kind", EnforcementKind)
     status = row_field("status", EnforcementStatus)
@@ -48,24 +39,13 @@ class EnforcementNode(relay.Node):
 
     agency_kind = row_field("agency_kind", AgencyKind, description="The agency that issued it.")
 
-    @strawberry.field
-    async def employer(self, info: Info) -> EmployerNode | None:
-        e = await info.context.loaders.employer.load(self.row.employer_id)
-        return maybe(EmployerNode.from_model, e)
-
-    @strawberry.field
-    async def inspection(
-        self, info: Info
-    ) -> Annotated[InspectionNode, strawberry.lazy("schema.inspection")] | None:
-        if self.row.inspection_id is None:
-            return None
-        i = await info.context.loaders.inspection.load(self.row.inspection_id)
-        return cast("InspectionNode | None", maybe(builder("InspectionNode"), i))
-
-    @strawberry.field(description="The numbered document, if the caller may read its kind.")
-    async def document(self, info: Info) -> DocumentNode | None:
-        d = await info.context.loaders.document.load(self.row.document_id)
-        return maybe(DocumentNode.from_model, d)
+    employer = related("employer", "row.employer_id", EmployerNode)
+    inspection = related("inspection", "row.inspection_id", "InspectionNode",
+                         lazy="schema.inspection")
+    document = related(
+        "document", "row.document_id", DocumentNode,
+        description="The numbered document, if the caller may read its kind.",
+    )
 
     @strawberry.field(description="The children it covers, as far as the caller may see them.")
     async def findings(self, info: Info) -> list[FindingNode]:
@@ -113,33 +93,12 @@ class EnforcementFilterInput:
 
 @strawberry.type
 class EnforcementQuery:
-    @strawberry.field(description="Enforcement actions the caller may read, newest first.")
-    async def enforcement_actions(
-        self,
-        info: Info,
-        filter: EnforcementFilterInput | None = None,
-        first: int | None = None,
-        after: str | None = None,
-    ) -> Connection[EnforcementNode]:
-        services = info.context.services
-        f = filter or EnforcementFilterInput()
-        page = await service.actions_page(
-            services,
-            service.EnforcementFilter(
-                employer_id=optional_node_id(f.employer_id, "Employer", "employerId"),
-                inspection_id=optional_node_id(f.inspection_id, "Inspection", "inspectionId"),
-                kind=f.kind,
-                status=f.status,
-            ),
-            page_request(info, first, after),
-        )
-        return to_connection(page, EnforcementNode.from_model)
-
-
-@strawberry.type
-class EnforcementPayload:
-    action: EnforcementNode | None
-    user_errors: list[UserError]
+    enforcement_actions = listing(
+        EnforcementNode, service.actions_page,
+        filter=(EnforcementFilterInput, service.EnforcementFilter),
+        ids={"employer_id": "Employer", "inspection_id": "Inspection"},
+        description="Enforcement actions the caller may read, newest first.",
+    )
 
 
 @strawberry.input
@@ -185,84 +144,28 @@ class VoidEnforcementInput:
     reason: str
 
 
-def _action_id(gid: strawberry.ID) -> int:
-    return node_id(gid, "EnforcementAction", "actionId")
-
-
 @strawberry.type
+@operations("action", EnforcementNode, ids={
+    "action_id": "EnforcementAction", "employer_id": "Employer", "finding_ids": "LabourFinding"
+})
 class EnforcementMutation:
-    @strawberry.mutation(
-        description="Issue a return order (human resources), a fine or a licence revocation "
-        "(market supervision, as the district's rules say) as a numbered document."
+    issue_enforcement_action = Operation(
+        service.issue, IssueEnforcementInput,
+        "Issue a return order (human resources), a fine or a licence revocation "
+        "(market supervision, as the district's rules say) as a numbered document.",
     )
-    async def issue_enforcement_action(
-        self, info: Info, input: IssueEnforcementInput
-    ) -> EnforcementPayload:
-        async def op(ctx: ServiceContext) -> m.EnforcementAction:
-            return await service.issue(
-                ctx,
-                kind=input.kind,
-                employer_id=node_id(input.employer_id, "Employer", "employerId"),
-                finding_ids=[node_id(f, "LabourFinding", "findingIds") for f in input.finding_ids],
-                facts=input.facts,
-                amount=input.amount,
-            )
-
-        return await mutate(info, EnforcementPayload, EnforcementNode.from_model, op)
-
-    @strawberry.mutation(
-        description="送达: a return order's deadline starts; a revocation takes effect."
+    serve_enforcement_action = Operation(
+        service.serve, ServeEnforcementInput,
+        "送达: a return order's deadline starts; a revocation takes effect.",
     )
-    async def serve_enforcement_action(
-        self, info: Info, input: ServeEnforcementInput
-    ) -> EnforcementPayload:
-        async def op(ctx: ServiceContext) -> m.EnforcementAction:
-            return await service.serve(
-                ctx,
-                action_id=_action_id(input.action_id),
-                served_on=input.served_on,
-                method=input.method,
-                served_to=input.served_to,
-            )
-
-        return await mutate(info, EnforcementPayload, EnforcementNode.from_model, op)
-
-    @strawberry.mutation(description="复查: the children were returned to their guardians.")
-    async def record_return_compliance(
-        self, info: Info, input: RecordComplianceInput
-    ) -> EnforcementPayload:
-        async def op(ctx: ServiceContext) -> m.EnforcementAction:
-            return await service.record_compliance(
-                ctx,
-                action_id=_action_id(input.action_id),
-                complied_on=input.complied_on,
-                note=input.note,
-                expected_version=input.expected_version,
-            )
-
-        return await mutate(info, EnforcementPayload, EnforcementNode.from_model, op)
-
-    @strawberry.mutation(description="A served fine was paid.")
-    async def record_fine_payment(
-        self, info: Info, input: RecordPaymentInput
-    ) -> EnforcementPayload:
-        async def op(ctx: ServiceContext) -> m.EnforcementAction:
-            return await service.record_payment(
-                ctx,
-                action_id=_action_id(input.action_id),
-                paid_on=input.paid_on,
-                expected_version=input.expected_version,
-            )
-
-        return await mutate(info, EnforcementPayload, EnforcementNode.from_model, op)
-
-    @strawberry.mutation(description="作废 an enforcement action and its document, with a reason.")
-    async def void_enforcement_action(
-        self, info: Info, input: VoidEnforcementInput
-    ) -> EnforcementPayload:
-        async def op(ctx: ServiceContext) -> m.EnforcementAction:
-            return await service.void(
-                ctx, action_id=_action_id(input.action_id), reason=input.reason
-            )
-
-        return await mutate(info, EnforcementPayload, EnforcementNode.from_model, op)
+    record_return_compliance = Operation(
+        service.record_compliance, RecordComplianceInput,
+        "复查: the children were returned to their guardians.",
+    )
+    record_fine_payment = Operation(
+        service.record_payment, RecordPaymentInput, "A served fine was paid."
+    )
+    void_enforcement_action = Operation(
+        service.void, VoidEnforcementInput,
+        "作废 an enforcement action and its document, with a reason.",
+    )

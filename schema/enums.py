@@ -40,6 +40,7 @@ from models.enums import (
     StepEntry,
     TaskStatus,
 )
+from workflow.errors import UserErrorCode
 from workflow.task import TaskOrder
 
 # Importing a model enum here is what exposes it: each one imported above is registered.
@@ -48,6 +49,7 @@ for _enum in [v for v in list(globals().values())
     strawberry.enum(_enum)
 
 strawberry.enum(TaskOrder, name="TaskOrder")
+strawberry.enum(UserErrorCode, name="UserErrorCode")
 
 
 @strawberry.enum(name="TaskUpdateKind")
@@ -87,4 +89,5 @@ __all__ = [
     "TaskOrder",
     "TaskStatus",
     "TaskUpdateKind",
+    "UserErrorCode",
 ]

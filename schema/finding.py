@@ -3,30 +3,26 @@
 from __future__ import annotations
 
 from datetime import date, datetime
-from typing import TYPE_CHECKING, Annotated, Any, cast
+from typing import TYPE_CHECKING, Any
 
 import strawberry
-from strawberry import relay
 
 from authz.masking import SensitiveField
 from models import finding as m
-from schema.backrefs import builder, provides
+from schema.backrefs import provides
 from schema.child import ChildNode
 from schema.context import Info
 from schema.employer import EmployerNode
 from schema.enums import Sex
-from schema.ids import node_id, optional_node_id
-from schema.mutation import UserError, mutate
-from schema.pagination import Connection, page_request, to_connection
+from schema.operations import Operation, arguments, listing, operations
 from schema.sensitive import SensitiveValue
-from schema.shape import fetched_by, maybe, row_field
+from schema.shape import RowNode, fetched_by, related, row_field
 from schema.task import TaskType
 from workflow import finding as service
 from workflow.context import ServiceContext
 
 if TYPE_CHECKING:
-    from schema.case import CaseNode
-    from schema.inspection import InspectionNode
+    pass
 
 
 @strawberry.type(name="FindingEvidence", description="Metadata of a photo, statement or record.")
@@ -45,13 +41,8 @@ class EvidenceType:
     description="A child found working at an employer. The child's name and ID number are "
     "masked for agencies without need-to-know (market supervision never sees the ID number).",
 )
-class FindingNode(relay.Node):
-    finding_id: relay.NodeID[int]
+class FindingNode(RowNode):
     row: strawberry.Private[m.LabourFinding]
-
-    @classmethod
-    def from_model(cls, f: m.LabourFinding) -> FindingNode:
-        return cls(finding_id=f.id, row=f)
 
     async def _show(self, info: Info, fld: SensitiveField, value: str | None) -> SensitiveValue:
         stage = (
@@ -113,38 +104,17 @@ class FindingNode(relay.Node):
     def on_register(self) -> bool:
         return self.row.child_id is not None
 
-    @strawberry.field(description="The register entry, for agencies that may read children.")
-    async def child(self, info: Info) -> ChildNode | None:
-        if self.row.child_id is None:
-            return None
-        child = await info.context.loaders.registered_child.load(self.row.child_id)
-        return maybe(ChildNode.from_model, child)
-
-    @strawberry.field
-    async def employer(self, info: Info) -> EmployerNode | None:
-        e = await info.context.loaders.employer.load(self.row.employer_id)
-        return maybe(EmployerNode.from_model, e)
-
-    @strawberry.field
-    async def inspection(
-        self, info: Info
-    ) -> Annotated[InspectionNode, strawberry.lazy("schema.inspection")] | None:
-        if self.row.inspection_id is None:
-            return None
-        i = await info.context.loaders.inspection.load(self.row.inspection_id)
-        return cast("InspectionNode | None", maybe(builder("InspectionNode"), i))
-
-    @strawberry.field(description="The dropout case the finding opened or joined.")
-    async def case(self, info: Info) -> Annotated[CaseNode, strawberry.lazy("schema.case")] | None:
-        if self.row.case_id is None:
-            return None
-        c = await info.context.loaders.case.load(self.row.case_id)
-        return cast("CaseNode | None", maybe(builder("CaseNode"), c))
-
-    @strawberry.field(description="Tasks that followed from it, in the caller's queue.")
-    async def tasks(self, info: Info) -> list[TaskType]:
-        rows = await info.context.loaders.finding_tasks.load(self.row.id)
-        return [TaskType.from_model(t) for t in rows]
+    child = related(
+        "registered_child", "row.child_id", ChildNode,
+        description="The register entry, for agencies that may read children.",
+    )
+    employer = related("employer", "row.employer_id", EmployerNode)
+    inspection = related("inspection", "row.inspection_id", "InspectionNode",
+                         lazy="schema.inspection")
+    case = related("case", "row.case_id", "CaseNode", lazy="schema.case",
+                   description="The dropout case the finding opened or joined.")
+    tasks = related("finding_tasks", "row.id", TaskType, many=True,
+                    description="Tasks that followed from it, in the caller's queue.")
 
 
 @strawberry.input
@@ -157,27 +127,11 @@ class FindingFilterInput:
 
 @strawberry.type
 class FindingQuery:
-    @strawberry.field(description="Findings the caller may read, newest first; filtered in SQL.")
-    async def findings(
-        self,
-        info: Info,
-        filter: FindingFilterInput | None = None,
-        first: int | None = None,
-        after: str | None = None,
-    ) -> Connection[FindingNode]:
-        services = info.context.services
-        f = filter or FindingFilterInput()
-        page = await service.findings_page(
-            services,
-            service.FindingFilter(
-                inspection_id=optional_node_id(f.inspection_id, "Inspection", "inspectionId"),
-                employer_id=optional_node_id(f.employer_id, "Employer", "employerId"),
-                case_id=optional_node_id(f.case_id, "DropoutCase", "caseId"),
-                under_16=f.under_16,
-            ),
-            page_request(info, first, after),
-        )
-        return to_connection(page, FindingNode.from_model)
+    findings = listing(
+        FindingNode, service.findings_page, filter=(FindingFilterInput, service.FindingFilter),
+        ids={"inspection_id": "Inspection", "employer_id": "Employer", "case_id": "DropoutCase"},
+        description="Findings the caller may read, newest first; filtered in SQL.",
+    )
 
 
 @strawberry.input
@@ -221,54 +175,18 @@ class RecordFindingInput:
     evidence: list[EvidenceInput] = strawberry.field(default_factory=list)
 
 
-@strawberry.type
-class FindingPayload:
-    finding: FindingNode | None
-    user_errors: list[UserError]
+async def _record(
+    ctx: ServiceContext, *, evidence: list[EvidenceInput], **given: Any
+) -> m.LabourFinding:
+    items = tuple(service.Evidence(**arguments(e)) for e in evidence)
+    return await service.record(ctx, service.FindingIn(evidence=items, **given))
 
 
 @strawberry.type
+@operations("finding", FindingNode, ids={"employer_id": "Employer", "inspection_id": "Inspection"})
 class FindingMutation:
-    @strawberry.mutation(
-        description="Record a child found working; a child under 16 on the register has the "
-        "dropout case opened or joined, and each agency gets its task."
+    record_finding = Operation(
+        _record, RecordFindingInput,
+        "Record a child found working; a child under 16 on the register has the "
+        "dropout case opened or joined, and each agency gets its task.",
     )
-    async def record_finding(self, info: Info, input: RecordFindingInput) -> FindingPayload:
-        async def op(ctx: ServiceContext) -> m.LabourFinding:
-            data: dict[str, Any] = {
-                "employer_id": node_id(input.employer_id, "Employer", "employerId"),
-                "inspection_id": optional_node_id(
-                    input.inspection_id, "Inspection", "inspectionId"
-                ),
-                "evidence": tuple(
-                    service.Evidence(
-                        kind=e.kind,
-                        description=e.description,
-                        filename=e.filename,
-                        sha256=e.sha256,
-                        taken_at=e.taken_at,
-                    )
-                    for e in input.evidence
-                ),
-            }
-            return await service.record(
-                ctx,
-                service.FindingIn(
-                    found_on=input.found_on,
-                    work=input.work,
-                    idempotency_key=input.idempotency_key,
-                    national_id=input.national_id,
-                    child_name=input.child_name,
-                    sex=input.sex,
-                    birth_date=input.birth_date,
-                    age=input.age,
-                    employed_since=input.employed_since,
-                    hours_per_day=input.hours_per_day,
-                    conditions=input.conditions,
-                    hazardous=input.hazardous,
-                    absent_since=input.absent_since,
-                    **data,
-                ),
-            )
-
-        return await mutate(info, FindingPayload, FindingNode.from_model, op)

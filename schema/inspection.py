@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import date, datetime
+from typing import Any
 
 import strawberry
 from strawberry import relay
@@ -14,11 +15,10 @@ from schema.employer import EmployerNode
 from schema.enforcement import EnforcementNode
 from schema.enums import AgencyKind, InspectionKind, InspectionStatus
 from schema.finding import FindingNode
-from schema.ids import node_id, optional_node_id
-from schema.mutation import UserError, mutate
-from schema.pagination import Connection, page_request, to_connection
+from schema.ids import node_id
+from schema.operations import Operation, listing, operations
 from schema.reference import AgencyNode
-from schema.shape import fetched_by, maybe, row_field
+from schema.shape import RowNode, copied, fetched_by, related, row_field
 from workflow import inspection as service
 from workflow.context import ServiceContext
 
@@ -33,7 +33,7 @@ class CampaignNode(relay.Node):
 
     @classmethod
     def from_model(cls, c: m.Campaign) -> CampaignNode:
-        return cls(campaign_id=c.id, name=c.name, starts_on=c.starts_on, ends_on=c.ends_on)
+        return copied(cls, c, campaign_id=c.id)
 
 
 @strawberry.type(name="InspectionParticipant")
@@ -42,10 +42,7 @@ class ParticipantType:
     officer_name: str
     agency_id: strawberry.Private[int]
 
-    @strawberry.field
-    async def agency(self, info: Info) -> AgencyNode | None:
-        a = await info.context.loaders.agency.load(self.agency_id)
-        return maybe(AgencyNode.from_model, a)
+    agency = related("agency", "agency_id", AgencyNode)
 
 
 @provides
@@ -63,15 +60,9 @@ class InspectionVisitType:
 
     note = row_field("note", str)
 
-    @strawberry.field
-    async def employer(self, info: Info) -> EmployerNode | None:
-        e = await info.context.loaders.employer.load(self.row.employer_id)
-        return maybe(EmployerNode.from_model, e)
-
-    @strawberry.field
-    async def inspection(self, info: Info) -> InspectionNode | None:
-        i = await info.context.loaders.inspection.load(self.row.inspection_id)
-        return maybe(InspectionNode.from_model, i)
+    employer = related("employer", "row.employer_id", EmployerNode)
+    inspection = related("inspection", "row.inspection_id", "InspectionNode",
+                         lazy="schema.inspection")
 
 
 @strawberry.type(
@@ -90,13 +81,8 @@ class AgencyPartType:
 @provides
 @fetched_by(service.get_inspections)
 @strawberry.type(name="Inspection", description="An inspection of employers for child labour.")
-class InspectionNode(relay.Node):
-    inspection_id: relay.NodeID[int]
+class InspectionNode(RowNode):
     row: strawberry.Private[m.Inspection]
-
-    @classmethod
-    def from_model(cls, i: m.Inspection) -> InspectionNode:
-        return cls(inspection_id=i.id, row=i)
 
     kind = row_field("kind", InspectionKind)
     status = row_field("status", InspectionStatus)
@@ -112,57 +98,23 @@ class InspectionNode(relay.Node):
         "version", int, description="Optimistic version: send it back when changing it."
     )
 
-    @strawberry.field
-    async def lead_agency(self, info: Info) -> AgencyNode | None:
-        a = await info.context.loaders.agency.load(self.row.lead_agency_id)
-        return maybe(AgencyNode.from_model, a)
-
-    @strawberry.field
-    async def campaign(self, info: Info) -> CampaignNode | None:
-        if self.row.campaign_id is None:
-            return None
-        c = await info.context.loaders.campaign.load(self.row.campaign_id)
-        return maybe(CampaignNode.from_model, c)
+    lead_agency = related("agency", "row.lead_agency_id", AgencyNode)
+    campaign = related("campaign", "row.campaign_id", CampaignNode)
 
     @strawberry.field
     async def participants(self, info: Info) -> list[ParticipantType]:
         rows = await info.context.loaders.participants.load(self.row.id)
-        return [
-            ParticipantType(
-                agency_kind=p.agency_kind, officer_name=p.officer_name, agency_id=p.agency_id
-            )
-            for p in rows
-        ]
+        return [copied(ParticipantType, p) for p in rows]
 
-    @strawberry.field(description="The employers listed and visited.")
-    async def visits(self, info: Info) -> list[InspectionVisitType]:
-        rows = await info.context.loaders.visits.load(self.row.id)
-        return [InspectionVisitType.from_model(v) for v in rows]
-
-    @strawberry.field
-    async def findings(self, info: Info) -> list[FindingNode]:
-        rows = await info.context.loaders.inspection_findings.load(self.row.id)
-        return [FindingNode.from_model(f) for f in rows]
-
-    @strawberry.field
-    async def enforcement_actions(self, info: Info) -> list[EnforcementNode]:
-        rows = await info.context.loaders.inspection_actions.load(self.row.id)
-        return [EnforcementNode.from_model(a) for a in rows]
+    visits = related("visits", "row.id", InspectionVisitType, many=True,
+                     description="The employers listed and visited.")
+    findings = related("inspection_findings", "row.id", FindingNode, many=True)
+    enforcement_actions = related("inspection_actions", "row.id", EnforcementNode, many=True)
 
     @strawberry.field(description="Roll-up: each agency's tasks from the findings, by state.")
     async def progress(self, info: Info) -> list[AgencyPartType]:
         parts = await info.context.loaders.inspection_progress.load(self.row.id)
-        return [
-            AgencyPartType(
-                agency_kind=p.agency_kind,
-                open=p.open,
-                done=p.done,
-                cancelled=p.cancelled,
-                overdue=p.overdue,
-                next_due_on=p.next_due_on,
-            )
-            for p in parts
-        ]
+        return [copied(AgencyPartType, p) for p in parts]
 
 
 @strawberry.input
@@ -176,44 +128,12 @@ class InspectionFilterInput:
 
 @strawberry.type
 class InspectionQuery:
-    @strawberry.field(description="Inspections the caller may read, latest planned first.")
-    async def inspections(
-        self,
-        info: Info,
-        filter: InspectionFilterInput | None = None,
-        first: int | None = None,
-        after: str | None = None,
-    ) -> Connection[InspectionNode]:
-        services = info.context.services
-        f = filter or InspectionFilterInput()
-        page = await service.inspections_page(
-            services,
-            service.InspectionFilter(
-                status=f.status,
-                campaign_id=optional_node_id(f.campaign_id, "InspectionCampaign", "campaignId"),
-                employer_id=optional_node_id(f.employer_id, "Employer", "employerId"),
-                planned_from=f.planned_from,
-                planned_to=f.planned_to,
-            ),
-            page_request(info, first, after),
-        )
-        return to_connection(page, InspectionNode.from_model)
-
-
-@strawberry.type
-class InspectionPayload:
-    inspection: InspectionNode | None
-    user_errors: list[UserError]
-
-
-@strawberry.type
-class CampaignPayload:
-    campaign: CampaignNode | None
-    user_errors: list[UserError]
-
-
-def _inspection_id(gid: strawberry.ID) -> int:
-    return node_id(gid, "Inspection", "inspectionId")
+    inspections = listing(
+        InspectionNode, service.inspections_page,
+        filter=(InspectionFilterInput, service.InspectionFilter),
+        ids={"campaign_id": "InspectionCampaign", "employer_id": "Employer"},
+        description="Inspections the caller may read, latest planned first.",
+    )
 
 
 @strawberry.input
@@ -270,91 +190,42 @@ class CancelInspectionInput:
     expected_version: int | None = None
 
 
+async def _plan(
+    ctx: ServiceContext, *, participants: list[ParticipantInput], **given: Any
+) -> m.Inspection:
+    joining = [
+        service.ParticipantIn(agency_id=node_id(p.agency_id, "Agency", "participants"),
+                              officer_name=p.officer_name)
+        for p in participants
+    ]
+    return await service.plan(ctx, participants=joining, **given)
+
+
 @strawberry.type
+@operations("inspection", InspectionNode, ids={
+    "inspection_id": "Inspection", "employer_id": "Employer", "employer_ids": "Employer",
+    "campaign_id": "InspectionCampaign",
+})
 class InspectionMutation:
-    @strawberry.mutation(description="专项检查: a campaign of inspections over a period.")
-    async def create_campaign(self, info: Info, input: CreateCampaignInput) -> CampaignPayload:
-        async def op(ctx: ServiceContext) -> m.Campaign:
-            return await service.create_campaign(
-                ctx, name=input.name, starts_on=input.starts_on, ends_on=input.ends_on
-            )
-
-        return await mutate(info, CampaignPayload, CampaignNode.from_model, op)
-
-    @strawberry.mutation(description="Plan an inspection: employers, agencies joining the lead.")
-    async def plan_inspection(self, info: Info, input: PlanInspectionInput) -> InspectionPayload:
-        async def op(ctx: ServiceContext) -> m.Inspection:
-            return await service.plan(
-                ctx,
-                kind=input.kind,
-                title=input.title,
-                planned_on=input.planned_on,
-                employer_ids=[node_id(e, "Employer", "employerIds") for e in input.employer_ids],
-                participants=[
-                    service.ParticipantIn(
-                        agency_id=node_id(p.agency_id, "Agency", "participants"),
-                        officer_name=p.officer_name,
-                    )
-                    for p in input.participants
-                ],
-                campaign_id=optional_node_id(input.campaign_id, "InspectionCampaign", "campaignId"),
-                township_code=input.township_code,
-            )
-
-        return await mutate(info, InspectionPayload, InspectionNode.from_model, op)
-
-    @strawberry.mutation(description="The team sets out: planned → in progress.")
-    async def start_inspection(
-        self, info: Info, input: InspectionVersionInput
-    ) -> InspectionPayload:
-        async def op(ctx: ServiceContext) -> m.Inspection:
-            return await service.start(
-                ctx,
-                inspection_id=_inspection_id(input.inspection_id),
-                expected_version=input.expected_version,
-            )
-
-        return await mutate(info, InspectionPayload, InspectionNode.from_model, op)
-
-    @strawberry.mutation(description="Record a visit (an unplanned employer is added).")
-    async def record_inspection_visit(
-        self, info: Info, input: RecordVisitInput
-    ) -> InspectionPayload:
-        async def op(ctx: ServiceContext) -> m.Inspection:
-            return await service.record_visit(
-                ctx,
-                inspection_id=_inspection_id(input.inspection_id),
-                employer_id=node_id(input.employer_id, "Employer", "employerId"),
-                visited_on=input.visited_on,
-                note=input.note,
-            )
-
-        return await mutate(info, InspectionPayload, InspectionNode.from_model, op)
-
-    @strawberry.mutation(description="Close an inspection under way, with its summary.")
-    async def complete_inspection(
-        self, info: Info, input: CompleteInspectionInput
-    ) -> InspectionPayload:
-        async def op(ctx: ServiceContext) -> m.Inspection:
-            return await service.complete(
-                ctx,
-                inspection_id=_inspection_id(input.inspection_id),
-                expected_version=input.expected_version,
-                summary=input.summary,
-            )
-
-        return await mutate(info, InspectionPayload, InspectionNode.from_model, op)
-
-    @strawberry.mutation(description="Cancel a planned inspection, with the reason.")
-    async def cancel_inspection(
-        self, info: Info, input: CancelInspectionInput
-    ) -> InspectionPayload:
-        async def op(ctx: ServiceContext) -> m.Inspection:
-            return await service.cancel(
-                ctx,
-                inspection_id=_inspection_id(input.inspection_id),
-                expected_version=input.expected_version,
-                reason=input.reason,
-            )
-
-        return await mutate(info, InspectionPayload, InspectionNode.from_model, op)
+    create_campaign = Operation(
+        service.create_campaign, CreateCampaignInput,
+        "专项检查: a campaign of inspections over a period.",
+        subject="campaign", node=CampaignNode,
+    )
+    plan_inspection = Operation(
+        _plan, PlanInspectionInput, "Plan an inspection: employers, agencies joining the lead."
+    )
+    start_inspection = Operation(
+        service.start, InspectionVersionInput, "The team sets out: planned → in progress."
+    )
+    record_inspection_visit = Operation(
+        service.record_visit, RecordVisitInput,
+        "Record a visit (an unplanned employer is added).",
+    )
+    complete_inspection = Operation(
+        service.complete, CompleteInspectionInput,
+        "Close an inspection under way, with its summary.",
+    )
+    cancel_inspection = Operation(
+        service.cancel, CancelInspectionInput, "Cancel a planned inspection, with the reason."
+    )

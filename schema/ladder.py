@@ -4,15 +4,16 @@ the school calendar their school-day offsets count on."""
 from __future__ import annotations
 
 from datetime import date, datetime
-from functools import partial
 from typing import Any
 
 import strawberry
+from strawberry import relay
 
 from models import ladder as m
 from schema.context import Info
 from schema.enums import AgencyKind, CalendarDayKind, CaseStage, DayKind, StepEntry
-from schema.mutation import UserError, mutate
+from schema.operations import Operation, operations
+from schema.shape import copied
 from workflow import ladder as service
 from workflow import school_calendar
 from workflow.context import ServiceContext
@@ -53,7 +54,9 @@ class LadderStepType:
 
 @strawberry.type(name="Ladder", description="A district's escalation ladder, one version.")
 class LadderType:
-    ladder_id: int
+    ladder_id: int = strawberry.field(
+        deprecation_reason="A raw database key: use id, the ladder version's global id."
+    )
     jurisdiction_code: str
     version: int
     code: str
@@ -63,40 +66,20 @@ class LadderType:
     created_at: datetime
     steps: list[LadderStepType]
 
+    @strawberry.field(description="The ladder version's global id (loaded by jurisdiction, "
+                      "not by node).")
+    def id(self) -> strawberry.ID:
+        return strawberry.ID(relay.to_base64("Ladder", self.ladder_id))
+
     @classmethod
     def from_model(cls, lad: m.Ladder) -> LadderType:
-        return cls(
-            ladder_id=lad.id,
-            jurisdiction_code=lad.jurisdiction_code,
-            version=lad.version,
-            code=lad.code,
-            name=lad.name,
-            description=lad.description,
-            based_on=lad.based_on,
-            created_at=lad.created_at,
-            steps=[
-                LadderStepType(
-                    position=s.position,
-                    code=s.code,
-                    stage=s.stage,
-                    entry=s.entry,
-                    anchor=s.anchor,
-                    offset_days=s.offset_days,
-                    day_kind=s.day_kind,
-                    document_kind=s.document_kind,
-                    legal_basis=LegalBasis(
-                        source_key=s.basis_key, article=s.basis_article, quote=s.basis_quote
-                    ),
-                    tasks=[
-                        LadderTaskType(
-                            agency=t.agency_kind, kind=t.kind, title=t.title, due_days=t.due_days
-                        )
-                        for t in s.tasks
-                    ],
-                )
-                for s in lad.steps
-            ],
-        )
+        return copied(cls, lad, ladder_id=lad.id, steps=[_step(s) for s in lad.steps])
+
+
+def _step(s: m.LadderStep) -> LadderStepType:
+    basis = LegalBasis(source_key=s.basis_key, article=s.basis_article, quote=s.basis_quote)
+    tasks = [copied(LadderTaskType, t, agency=t.agency_kind) for t in s.tasks]
+    return copied(LadderStepType, s, legal_basis=basis, tasks=tasks)
 
 
 @strawberry.type(name="LadderTemplate", description="A shipped variant of one seed rule.")
@@ -194,12 +177,6 @@ class LadderQuery:
         return SchoolCalendarType.of(jurisdiction_code, view)
 
 
-@strawberry.type
-class LadderPayload:
-    ladder: LadderType | None
-    user_errors: list[UserError]
-
-
 @strawberry.input
 class AdoptLadderInput:
     jurisdiction_code: str
@@ -243,46 +220,39 @@ class SetSchoolCalendarInput:
     )
 
 
-@strawberry.type
-class SchoolCalendarPayload:
-    calendar: SchoolCalendarType | None
-    user_errors: list[UserError]
+async def _define(ctx: ServiceContext, *, steps: Any, **given: Any) -> m.Ladder:
+    return await service.define_ladder(ctx, steps=steps if isinstance(steps, list) else [],
+                                       **given)
 
 
-@strawberry.type
-class LadderMutation:
-    @strawberry.mutation(description="A district adopts a shipped variant (new version).")
-    async def adopt_ladder(self, info: Info, input: AdoptLadderInput) -> LadderPayload:
-        async def op(ctx: ServiceContext) -> m.Ladder:
-            return await service.adopt_template(ctx, input.jurisdiction_code, input.template)
-
-        return await mutate(info, LadderPayload, LadderType.from_model, op)
-
-    @strawberry.mutation(description="A district defines its own ladder (new version).")
-    async def define_ladder(self, info: Info, input: DefineLadderInput) -> LadderPayload:
-        async def op(ctx: ServiceContext) -> m.Ladder:
-            steps = input.steps if isinstance(input.steps, list) else []
-            return await service.define_ladder(ctx, input.jurisdiction_code, input.name, steps)
-
-        return await mutate(info, LadderPayload, LadderType.from_model, op)
-
-    @strawberry.mutation(
-        description="Replace a district's terms and holidays (and its own days, if given)."
+async def _set_calendar(
+    ctx: ServiceContext, *, jurisdiction_code: str, terms: list[SchoolPeriodInput],
+    holidays: list[SchoolPeriodInput], days: list[CalendarDayInput] | None,
+) -> SchoolCalendarType:
+    await school_calendar.replace(
+        ctx,
+        jurisdiction_code,
+        [(p.name, p.starts_on, p.ends_on) for p in terms],
+        [(p.name, p.starts_on, p.ends_on) for p in holidays],
+        None if days is None else [(d.day, d.kind, d.name) for d in days],
     )
-    async def set_school_calendar(
-        self, info: Info, input: SetSchoolCalendarInput
-    ) -> SchoolCalendarPayload:
-        async def op(ctx: ServiceContext) -> school_calendar.CalendarView:
-            await school_calendar.replace(
-                ctx,
-                input.jurisdiction_code,
-                [(p.name, p.starts_on, p.ends_on) for p in input.terms],
-                [(p.name, p.starts_on, p.ends_on) for p in input.holidays],
-                None
-                if input.days is None
-                else [(d.day, d.kind, d.name) for d in input.days],
-            )
-            return await school_calendar.read(ctx, input.jurisdiction_code)
+    return SchoolCalendarType.of(
+        jurisdiction_code, await school_calendar.read(ctx, jurisdiction_code)
+    )
 
-        shape = partial(SchoolCalendarType.of, input.jurisdiction_code)
-        return await mutate(info, SchoolCalendarPayload, shape, op)
+
+@strawberry.type
+@operations("ladder", LadderType)
+class LadderMutation:
+    adopt_ladder = Operation(
+        service.adopt_template, AdoptLadderInput,
+        "A district adopts a shipped variant (new version).",
+    )
+    define_ladder = Operation(
+        _define, DefineLadderInput, "A district defines its own ladder (new version)."
+    )
+    set_school_calendar = Operation(
+        _set_calendar, SetSchoolCalendarInput,
+        "Replace a district's terms and holidays (and its own days, if given).",
+        subject="calendar", node=SchoolCalendarType, shape=lambda calendar: calendar,
+    )

@@ -21,6 +21,7 @@ from sqlalchemy.orm.exc import StaleDataError
 
 from models.faults import classify
 from schema.context import Info
+from schema.enums import UserErrorCode
 from schema.loaders import Loaders
 from schema.shape import maybe
 from workflow.context import ServiceContext
@@ -35,7 +36,11 @@ log = logging.getLogger("lianbao.graphql")
 class UserError:
     field: str | None
     message: str
-    code: str
+    code: str = strawberry.field(deprecation_reason="A free string: use errorCode, a closed enum.")
+
+    @strawberry.field(description="What went wrong, from a closed set a client can switch on.")
+    def error_code(self) -> UserErrorCode:
+        return UserErrorCode(self.code)
 
 
 # How many times a mutation runs at most when PostgreSQL rolled it back as a serialisation

@@ -7,7 +7,8 @@ import strawberry
 from authz.policy import Rule
 from models import policy as mp
 from schema.context import Info
-from schema.mutation import UserError, mutate
+from schema.operations import Operation, operations
+from schema.shape import copied
 from workflow import policy
 from workflow.context import ServiceContext
 
@@ -25,16 +26,7 @@ class PolicyRule:
 
     @classmethod
     def from_model(cls, r: mp.AuthzRule) -> PolicyRule:
-        return cls(
-            rule_id=r.id,
-            role=r.role,
-            domain=r.domain,
-            obj=r.obj,
-            act=r.act,
-            stage=r.stage,
-            effect=r.effect,
-            source=r.source,
-        )
+        return copied(cls, r, rule_id=r.id)
 
 
 @strawberry.type(name="Policy")
@@ -71,30 +63,12 @@ class RemovePolicyRuleInput:
     rule_id: int
 
 
-@strawberry.type
-class PolicyRulePayload:
-    rule: PolicyRule | None
-    user_errors: list[UserError]
+async def _add(ctx: ServiceContext, **given: str) -> mp.AuthzRule:
+    return await policy.add_rule(ctx, Rule(**given))
 
 
 @strawberry.type
+@operations("rule", PolicyRule)
 class PolicyMutation:
-    @strawberry.mutation
-    async def add_policy_rule(self, info: Info, input: AddPolicyRuleInput) -> PolicyRulePayload:
-        rule = Rule(
-            input.role, input.domain, input.obj, input.act, input.stage, input.effect, input.source
-        )
-
-        async def op(ctx: ServiceContext) -> mp.AuthzRule:
-            return await policy.add_rule(ctx, rule)
-
-        return await mutate(info, PolicyRulePayload, PolicyRule.from_model, op)
-
-    @strawberry.mutation
-    async def remove_policy_rule(
-        self, info: Info, input: RemovePolicyRuleInput
-    ) -> PolicyRulePayload:
-        async def op(ctx: ServiceContext) -> mp.AuthzRule:
-            return await policy.remove_rule(ctx, input.rule_id)
-
-        return await mutate(info, PolicyRulePayload, PolicyRule.from_model, op)
+    add_policy_rule = Operation(_add, AddPolicyRuleInput)
+    remove_policy_rule = Operation(policy.remove_rule, RemovePolicyRuleInput)

@@ -13,7 +13,7 @@ from models import reference as m
 from schema.context import Info
 from schema.enums import AgencyKind, JurisdictionLevel
 from schema.pagination import Connection, page_request, to_connection
-from schema.shape import fetched_by, maybe, maybe_each
+from schema.shape import copied, fetched_by, maybe, maybe_each
 from workflow import reference
 
 
@@ -54,14 +54,7 @@ class JurisdictionNode(relay.Node):
 
     @classmethod
     def from_model(cls, j: m.Jurisdiction) -> JurisdictionNode:
-        return cls(
-            jurisdiction_code=j.code,
-            code=j.code,
-            name=j.name,
-            level=j.level,
-            path=j.path,
-            parent_code=j.parent_code,
-        )
+        return copied(cls, j, jurisdiction_code=j.code)
 
     @strawberry.field
     async def parent(self, info: Info) -> JurisdictionNode | None:
@@ -93,7 +86,7 @@ class AgencyNode(relay.Node):
 
     @classmethod
     def from_model(cls, a: m.Agency) -> AgencyNode:
-        return cls(agency_id=a.id, kind=a.kind, name=a.name, jurisdiction_code=a.jurisdiction_code)
+        return copied(cls, a, agency_id=a.id)
 
     jurisdiction: JurisdictionNode = strawberry.field(resolver=jurisdiction_at("jurisdiction_code"))
 
@@ -112,16 +105,7 @@ class DutyNode(relay.Node):
 
     @classmethod
     def from_model(cls, d: m.Duty) -> DutyNode:
-        return cls(
-            duty_id=d.id,
-            agency=d.agency_kind,
-            code=d.code,
-            title=d.title,
-            title_en=d.title_en,
-            source_key=d.source_key,
-            article=d.article,
-            quote=d.quote,
-        )
+        return copied(cls, d, duty_id=d.id, agency=d.agency_kind)
 
     @strawberry.field(description="The citation in the brief's style, e.g. 'SPT 6(4)'.")
     def citation(self) -> str:

@@ -9,9 +9,7 @@ from strawberry import relay
 
 from authz.principal import Grant
 from models import user as mu
-from schema.context import Info
-from schema.ids import global_or_raw_id, node_id
-from schema.mutation import UserError, mutate
+from schema.operations import Operation, operations
 from schema.reference import JurisdictionNode, jurisdiction_at
 from workflow import user
 from workflow.context import ServiceContext
@@ -62,12 +60,6 @@ class GrantRoleInput:
     domain: str = strawberry.field(description="Jurisdiction or unit path the role covers.")
 
 
-@strawberry.type
-class RoleGrantPayload:
-    grant: RoleGrant | None
-    user_errors: list[UserError]
-
-
 @strawberry.input
 class RevokeRoleInput:
     grant: strawberry.ID | None = strawberry.field(
@@ -76,26 +68,14 @@ class RevokeRoleInput:
     grant_id: int | None = strawberry.field(default=None, deprecation_reason=GRANT_ID_DEPRECATION)
 
 
+async def _revoke(ctx: ServiceContext, *, grant_id: int | None) -> mu.RoleGrant:
+    if grant_id is None:
+        raise InvalidInput("name the grant to revoke", field="grant")
+    return await user.revoke_role(ctx, grant_id)
+
+
 @strawberry.type
+@operations("grant", RoleGrant, ids={"user_id": "User", "grant": "RoleGrant"})
 class RoleMutation:
-    @strawberry.mutation
-    async def grant_role(self, info: Info, input: GrantRoleInput) -> RoleGrantPayload:
-        async def op(ctx: ServiceContext) -> mu.RoleGrant:
-            return await user.grant_role(
-                ctx,
-                user_id=node_id(input.user_id, "User", "userId"),
-                role=input.role,
-                domain=input.domain,
-            )
-
-        return await mutate(info, RoleGrantPayload, RoleGrant.from_model, op)
-
-    @strawberry.mutation
-    async def revoke_role(self, info: Info, input: RevokeRoleInput) -> RoleGrantPayload:
-        async def op(ctx: ServiceContext) -> mu.RoleGrant:
-            key = global_or_raw_id(input.grant, input.grant_id, "RoleGrant", "grant")
-            if key is None:
-                raise InvalidInput("name the grant to revoke", field="grant")
-            return await user.revoke_role(ctx, key)
-
-        return await mutate(info, RoleGrantPayload, RoleGrant.from_model, op)
+    grant_role = Operation(user.grant_role, GrantRoleInput)
+    revoke_role = Operation(_revoke, RevokeRoleInput, raw={"grant": "grant_id"})

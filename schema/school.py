@@ -11,7 +11,7 @@ from schema.enums import SchoolKind
 from schema.ids import global_or_raw_id
 from schema.pagination import Connection, page_request, to_connection
 from schema.reference import AgencyNode, JurisdictionNode, agency_at, jurisdiction_at
-from schema.shape import fetched_by
+from schema.shape import copied, fetched_by
 from workflow import school as service
 
 
@@ -26,13 +26,7 @@ class SchoolNode(relay.Node):
 
     @classmethod
     def from_model(cls, s: m.School) -> SchoolNode:
-        return cls(
-            key=s.id,
-            name=s.name,
-            kind=s.kind,
-            agency_id=s.agency_id,
-            township_code=s.township_code,
-        )
+        return copied(cls, s, key=s.id)
 
     @strawberry.field(
         deprecation_reason="A raw database key: use id, the School's global id (filters take "

@@ -7,13 +7,16 @@ instead of each writing its own null ternary around ``from_model``.
 
 from __future__ import annotations
 
+import dataclasses
 import sys
 from collections.abc import Awaitable, Callable, Iterable, Sequence
 from operator import attrgetter
-from typing import Any, TypeVar
+from typing import Annotated, Any, Optional, Self, TypeVar
 
 import strawberry
+from strawberry import relay
 
+from schema.backrefs import builder
 from schema.context import Info
 from workflow.context import ServiceContext
 
@@ -31,6 +34,15 @@ def maybe_each(shape: Callable[[R], N], values: Iterable[R | None]) -> list[N | 
     """``maybe`` over a batch, keeping its order and its gaps (``resolve_nodes`` answers one
     entry per id asked for, null where the id names nothing the caller may see)."""
     return [None if v is None else shape(v) for v in values]
+
+
+def copied(cls: type[T], source: object, **given: Any) -> T:
+    """An instance of the strawberry type ``cls`` whose fields hold ``source``'s attributes of
+    the same names; ``given`` supplies the rest (a renamed column, a nested object). Types
+    that mirror a row or a service result field by field are built by this one function
+    instead of each spelling every field out."""
+    names = [f.name for f in dataclasses.fields(cls) if f.init and f.name not in given]  # type: ignore[arg-type]
+    return cls(**{n: getattr(source, n) for n in names}, **given)
 
 
 def fetched_by(
@@ -61,6 +73,32 @@ def fetched_by(
     return give
 
 
+def related(
+    loader: str, key: str, node: Any, *, many: bool = False, lazy: str | None = None,
+    **options: Any,
+) -> Any:
+    """A field that loads what the attribute path ``key`` of the object names (``row.
+    employer_id``; ``row.id`` for the rows that point back at it) through the request's
+    DataLoader ``loader``, and shapes it as ``node``: the one row (null for a null key or a
+    row the caller may not see), or every row when ``many``.
+
+    ``node`` is the type, or its class name with ``lazy`` its module (``"InspectionNode",
+    lazy="schema.inspection"``) when that module refers back to this one: the row is then
+    built through ``schema/backrefs.py``. One loader per relation means a page of objects costs
+    one statement per relation, whatever its size."""
+    get = attrgetter(key)
+    target: Any = node if lazy is None else Annotated[node, strawberry.lazy(lazy)]
+
+    async def resolve(root: Any, info: Info) -> Any:
+        shape = node.from_model if lazy is None else builder(node)
+        value = get(root)
+        found = None if value is None else await getattr(info.context.loaders, loader).load(value)
+        return [shape(x) for x in found or ()] if many else maybe(shape, found)
+
+    resolve.__annotations__["return"] = list[target] if many else Optional[target]  # noqa: UP045
+    return strawberry.field(resolver=resolve, **options)
+
+
 def row_field(path: str, type_: object, **options: Any) -> Any:
     """A field that answers one attribute of the wrapped model row (``self.row.<path>``):
     ``stage = row_field("stage", CaseStage)``.
@@ -76,3 +114,27 @@ def row_field(path: str, type_: object, **options: Any) -> Any:
 
     resolve.__annotations__["return"] = type_
     return strawberry.field(resolver=resolve, **options)
+
+
+@strawberry.type
+class RowNode(relay.Node):
+    """A Node that wraps one model row with an integer key: ``from_model`` wraps the row,
+    ``row_field`` exposes its columns, resolvers read ``self.row``. A subclass narrows
+    ``row`` to its model (``row: strawberry.Private[m.DropoutCase]``); this base is never a
+    type of the SDL itself."""
+
+    key: relay.NodeID[int]
+    row: strawberry.Private[Any]
+
+    @classmethod
+    def from_model(cls, row: Any) -> Self:
+        return cls(key=row.id, row=row)
+
+
+@strawberry.type
+class CodeLabel:
+    """A kind from an open set (a district's ladder or document catalogue may add kinds, so no
+    enum can close it): the code to send back and the label to show (Chinese, as printed)."""
+
+    code: str
+    label: str

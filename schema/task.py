@@ -8,7 +8,6 @@ from datetime import date, datetime
 from typing import TYPE_CHECKING, Annotated, Any, cast
 
 import strawberry
-from strawberry import relay
 
 from authz.errors import Unauthenticated
 from authz.guard import FieldGuard
@@ -16,12 +15,12 @@ from models import task as m
 from schema.backrefs import builder
 from schema.context import Info
 from schema.enums import AgencyKind, CaseStage, SpecialGroup, TaskOrder, TaskStatus, TaskUpdateKind
-from schema.ids import node_id
 from schema.loaders import Loaders
-from schema.mutation import UserError, mutate
+from schema.operations import Operation, operations
 from schema.pagination import Connection, page_request, to_connection
+from schema.reference import AgencyNode
 from schema.school import SchoolNode, school_key
-from schema.shape import fetched_by, maybe, row_field
+from schema.shape import CodeLabel, RowNode, fetched_by, related, row_field
 from workflow import task as service
 from workflow.calendar import local_date
 from workflow.common import OPEN_TASK_STATUSES
@@ -30,9 +29,14 @@ from workflow.errors import InvalidInput
 from workflow.infra.events import RESYNC
 
 if TYPE_CHECKING:
-    from schema.case import CaseNode
     from schema.child import ChildNode
     from schema.document import DocumentNode
+
+
+@strawberry.type(name="TaskKind", description="A kind of task (a district's ladder may add "
+                 "kinds): its code and label.")
+class TaskKind(CodeLabel):
+    pass
 
 
 @strawberry.type(name="Assignee")
@@ -43,19 +47,34 @@ class Assignee:
 
 @fetched_by(service.get_tasks)
 @strawberry.type(name="Task", description="A piece of work for one agency, with a due date.")
-class TaskType(relay.Node):
-    task_id: relay.NodeID[int]
+class TaskType(RowNode):
     row: strawberry.Private[m.Task]
 
-    @classmethod
-    def from_model(cls, t: m.Task) -> TaskType:
-        return cls(task_id=t.id, row=t)
+    kind = row_field("kind", str, deprecation_reason="A bare string: use taskKind.")
 
-    kind = row_field("kind", str)
+    @strawberry.field(description="The kind of work: its code and the label the district's "
+                      "ladder gives it.")
+    def task_kind(self) -> TaskKind:
+        return TaskKind(code=self.row.kind, label=self.row.title)
+
     title = row_field("title", str)
     agency = row_field(
-        "agency_kind", AgencyKind, description="The agency whose queue holds the task."
+        "agency_kind", AgencyKind, description="The agency whose queue holds the task.",
+        deprecation_reason="The agency's kind only: use agencyKind, or assignedAgency for "
+        "the office itself.",
     )
+    agency_kind = row_field(
+        "agency_kind", AgencyKind, description="The kind of agency whose queue holds the task."
+    )
+    assigned_agency = related(
+        "task_agency", "agency_key", AgencyNode,
+        description="The office whose queue holds the task: the agency of the task's kind "
+        "nearest above the task's domain (a task names a kind and a domain, not an office).",
+    )
+
+    @property
+    def agency_key(self) -> tuple[AgencyKind, str]:
+        return (self.row.agency_kind, self.row.scope_path)
 
     due_on = row_field("due_on", date)
     priority = row_field("priority", int, description="1 is the most urgent.")
@@ -86,14 +105,8 @@ class TaskType(relay.Node):
         user = await info.context.loaders.user.load(self.row.assignee_id)
         return Assignee(username=user.username, display_name=user.display_name) if user else None
 
-    @strawberry.field(description="The case, when the caller may read it.")
-    async def case(
-        self, info: Info
-    ) -> Annotated[CaseNode, strawberry.lazy("schema.case")] | None:
-        if self.row.case_id is None:
-            return None
-        row = await info.context.loaders.case.load(self.row.case_id)
-        return cast("CaseNode | None", maybe(builder("CaseNode"), row))
+    case = related("case", "row.case_id", "CaseNode", lazy="schema.case",
+                   description="The case, when the caller may read it.")
 
     @strawberry.field(description="The legal documents of the task's case the caller may read.")
     async def documents(
@@ -186,12 +199,6 @@ class TaskQuery:
         return await _list(info, filter, order_by, first, after, mine=False)
 
 
-@strawberry.type
-class TaskPayload:
-    task: TaskType | None
-    user_errors: list[UserError]
-
-
 @strawberry.input
 class ClaimTaskInput:
     task_id: strawberry.ID
@@ -217,33 +224,25 @@ class CompleteTaskInput:
         description="Metadata (a JSON object): photos' hashes, visit notes…; null means {}.")
 
 
+async def _complete(ctx: ServiceContext, *, evidence: Any, **given: Any) -> m.Task:
+    evidence = {} if evidence is None else evidence
+    if not isinstance(evidence, dict):
+        raise InvalidInput("evidence must be a JSON object", field="evidence")
+    return await service.complete(ctx, evidence=evidence, **given)
+
+
 @strawberry.type
+@operations("task", TaskType, ids={"task_id": "Task", "user_id": "User"})
 class TaskMutation:
-    @strawberry.mutation(description="Take an open task of your agency's queue.")
-    async def claim_task(self, info: Info, input: ClaimTaskInput) -> TaskPayload:
-        async def op(ctx: ServiceContext) -> m.Task:
-            return await service.claim(ctx, task_id=node_id(input.task_id, "Task", "taskId"),
-                                       expected_version=input.expected_version)
-        return await mutate(info, TaskPayload, TaskType.from_model, op)
-
-    @strawberry.mutation(description="Supervisors: assign or reassign a task to a member.")
-    async def assign_task(self, info: Info, input: AssignTaskInput) -> TaskPayload:
-        async def op(ctx: ServiceContext) -> m.Task:
-            return await service.assign(ctx, task_id=node_id(input.task_id, "Task", "taskId"),
-                                        user_id=node_id(input.user_id, "User", "userId"),
-                                        expected_version=input.expected_version)
-        return await mutate(info, TaskPayload, TaskType.from_model, op)
-
-    @strawberry.mutation(description="Complete a task with its outcome and evidence.")
-    async def complete_task(self, info: Info, input: CompleteTaskInput) -> TaskPayload:
-        async def op(ctx: ServiceContext) -> m.Task:
-            evidence = {} if input.evidence is None else input.evidence
-            if not isinstance(evidence, dict):
-                raise InvalidInput("evidence must be a JSON object", field="evidence")
-            return await service.complete(ctx, task_id=node_id(input.task_id, "Task", "taskId"),
-                                          expected_version=input.expected_version,
-                                          outcome=input.outcome, evidence=evidence)
-        return await mutate(info, TaskPayload, TaskType.from_model, op)
+    claim_task = Operation(
+        service.claim, ClaimTaskInput, "Take an open task of your agency's queue."
+    )
+    assign_task = Operation(
+        service.assign, AssignTaskInput, "Supervisors: assign or reassign a task to a member."
+    )
+    complete_task = Operation(
+        _complete, CompleteTaskInput, "Complete a task with its outcome and evidence."
+    )
 
 
 @strawberry.type(description="A task of the caller's agency appeared, changed, is due soon, "

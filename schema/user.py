@@ -10,19 +10,19 @@ from strawberry import relay
 from authz.errors import Unauthenticated
 from models import user as mu
 from schema.context import Info
-from schema.ids import node_id
-from schema.mutation import UserError, mutate
+from schema.operations import Operation, operations
 from schema.pagination import Connection, page_request, to_connection
 from schema.reference import AgencyNode, JurisdictionNode, agency_at, jurisdiction_at
 from schema.role import RoleGrant
-from schema.shape import maybe_each
+from schema.shape import copied, maybe_each
 from workflow import user
-from workflow.context import ServiceContext
 
 
 @strawberry.type
 class Me:
-    user_id: int
+    user_id: int = strawberry.field(
+        deprecation_reason="A raw database key: use id, the signed-in User's global id."
+    )
     username: str
     display_name: str
     agency_id: strawberry.Private[int]
@@ -32,6 +32,10 @@ class Me:
     agency: AgencyNode = strawberry.field(resolver=agency_at("agency_id"))
 
     jurisdiction: JurisdictionNode = strawberry.field(resolver=jurisdiction_at("jurisdiction_code"))
+
+    @strawberry.field(description="The signed-in user's global id (the User node).")
+    def id(self) -> strawberry.ID:
+        return strawberry.ID(relay.to_base64("User", self.user_id))
 
 
 @strawberry.type
@@ -63,13 +67,7 @@ class UserNode(relay.Node):
 
     @classmethod
     def from_model(cls, u: mu.User) -> UserNode:
-        return cls(
-            user_id=u.id,
-            username=u.username,
-            display_name=u.display_name,
-            is_active=u.is_active,
-            agency_id=u.agency_id,
-        )
+        return copied(cls, u, user_id=u.id)
 
     agency: AgencyNode = strawberry.field(resolver=agency_at("agency_id"))
 
@@ -116,12 +114,6 @@ class CreateUserInput:
     agency_id: strawberry.ID = strawberry.field(description="The agency's global id.")
 
 
-@strawberry.type
-class UserPayload:
-    user: UserNode | None
-    user_errors: list[UserError]
-
-
 @strawberry.input
 class SetUserActiveInput:
     user_id: strawberry.ID
@@ -129,23 +121,7 @@ class SetUserActiveInput:
 
 
 @strawberry.type
+@operations("user", UserNode, ids={"agency_id": "Agency", "user_id": "User"})
 class UserMutation:
-    @strawberry.mutation
-    async def create_user(self, info: Info, input: CreateUserInput) -> UserPayload:
-        async def op(ctx: ServiceContext) -> mu.User:
-            return await user.create_user(
-                ctx,
-                username=input.username,
-                display_name=input.display_name,
-                agency_id=node_id(input.agency_id, "Agency", "agencyId"),
-            )
-
-        return await mutate(info, UserPayload, UserNode.from_model, op)
-
-    @strawberry.mutation
-    async def set_user_active(self, info: Info, input: SetUserActiveInput) -> UserPayload:
-        async def op(ctx: ServiceContext) -> mu.User:
-            user_id = node_id(input.user_id, "User", "userId")
-            return await user.set_user_active(ctx, user_id, input.active)
-
-        return await mutate(info, UserPayload, UserNode.from_model, op)
+    create_user = Operation(user.create_user, CreateUserInput)
+    set_user_active = Operation(user.set_user_active, SetUserActiveInput)

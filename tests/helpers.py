@@ -270,10 +270,10 @@ def counting(database: Database) -> Iterator[list[str]]:
 
 CASE_FIELDS = """id version stage status firstAbsence stepPosition nextDueOn overdue
   child { name } timeline { kind fromStage toStage reason actorUsername }
-  tasks { kind agency dueOn status }"""
+  tasks { kind agency: agencyKind dueOn status }"""
 REPORT = f"""mutation($child: ID!, $day0: Date!) {{ reportAbsence(input: {{childId: $child,
   firstAbsence: $day0, note: "连续三天未到校"}}) {{ case {{ {CASE_FIELDS} }}
-  userErrors {{ field code message }} }} }}"""
+  userErrors {{ field code: errorCode message }} }} }}"""
 
 
 async def pupil_of_principal(api: Api) -> str:
@@ -298,18 +298,18 @@ CREDIT_CODE = uscc.make("92", "370406", "MA3C8Q2X1")
 REGISTER = """mutation($code: String!, $township: String!) { registerEmployer(input: {
   creditCode: $code, name: "山亭区张记餐馆", address: "山亭区北京路18号", townshipCode: $township,
   legalRepresentative: "张某"}) { employer { id creditCode kind licenceStatus }
-  userErrors { code field message } } }"""
+  userErrors { code: errorCode field message } } }"""
 PLAN = """mutation($e: [ID!]!, $p: [ParticipantInput!]!) { planInspection(input: {kind: AD_HOC,
   title: "暑期童工专项巡查", plannedOn: "2026-11-02", employerIds: $e, participants: $p})
   { inspection { id status version participants { agencyKind } visits { employer { name } } }
-  userErrors { code field message } } }"""
+  userErrors { code: errorCode field message } } }"""
 FINDING = """mutation($in: RecordFindingInput!) { recordFinding(input: $in) { finding { id
   ageAtFinding under16 onRegister childName { value masked } nationalId { value masked }
-  case { id stage } tasks { kind dueOn } } userErrors { code field message } } }"""
+  case { id stage } tasks { kind dueOn } } userErrors { code: errorCode field message } } }"""
 ISSUE = """mutation($kind: EnforcementKind!, $e: ID!, $f: [ID!]!) { issueEnforcementAction(input:
   {kind: $kind, employerId: $e, findingIds: $f}) { action { id kind status amount calculation
   deadlineDays version document { number title body status } }
-  userErrors { code field message } } }"""
+  userErrors { code: errorCode field message } } }"""
 
 
 async def labour_children(sessions: async_sessionmaker[AsyncSession], n: int) -> list[Child]:
@@ -401,7 +401,8 @@ def finding_input(state: dict[str, Any], i: int, key: str, **extra: Any) -> dict
 # Ports are picked free by the kernel (bind to port 0), so tests in parallel workers never
 # collide on a fixed port.
 
-SUBSCRIBE = "subscription { taskUpdates { kind task { kind agency dueOn child { name } } } }"
+SUBSCRIBE = ("subscription { taskUpdates { kind task { kind agency: agencyKind dueOn "
+             "child { name } } } }")
 CLI = [sys.executable, "-m", "api.cli"]
 
 
@@ -512,6 +513,7 @@ def report_absence(port: int) -> None:
     today = time.strftime("%Y-%m-%d", time.gmtime(time.time() + 8 * 3600))
     done = httpx.post(f"http://127.0.0.1:{port}/graphql", headers=headers, json={
         "query": """mutation($c: ID!, $d: Date!) { reportAbsence(input: {childId: $c,
-        firstAbsence: $d}) { userErrors { code } } }""", "variables": {"c": child, "d": today},
+        firstAbsence: $d}) {
+        userErrors { code: errorCode } } }""", "variables": {"c": child, "d": today},
     }).json()
     assert done["data"]["reportAbsence"]["userErrors"] == [], done

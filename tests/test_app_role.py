@@ -126,7 +126,7 @@ async def test_app_role_serves(owner_and_app: tuple[AsyncEngine, AsyncEngine]) -
         kids = await post("{ children(first: 1) { edges { node { id } } } }", "principal")
         child = kids["data"]["children"]["edges"][0]["node"]["id"]
         done = await post("""mutation($c: ID!, $d: Date!) { reportAbsence(input: {childId: $c,
-            firstAbsence: $d}) { case { id } userErrors { code } } }""", "head_teacher",
+            firstAbsence: $d}) { case { id } userErrors { code: errorCode } } }""", "head_teacher",
                           {"c": child, "d": NOW.date().isoformat()})
         assert done["data"]["reportAbsence"]["userErrors"] == []
     async with owner.connect() as conn:

@@ -100,14 +100,14 @@ async def _user_gid(api: Api, username: str) -> str:
 async def probe_create_user(api: Api, user: str) -> bool:
     gid = await _agency_gid(api)
     return await _ok(api, user, """mutation($a: ID!) { createUser(input: {username: "new.one",
-        displayName: "新用户", agencyId: $a}) { user { id } userErrors { code } } }""",
+        displayName: "新用户", agencyId: $a}) { user { id } userErrors { code: errorCode } } }""",
                      {"a": gid}, ("createUser",))
 
 
 async def probe_set_user_active(api: Api, user: str) -> bool:
     gid = await _user_gid(api, "youth_league")
     return await _ok(api, user, """mutation($u: ID!) { setUserActive(input: {userId: $u,
-        active: false}) { user { isActive } userErrors { code } } }""", {"u": gid},
+        active: false}) { user { isActive } userErrors { code: errorCode } } }""", {"u": gid},
                      ("setUserActive",))
 
 
@@ -115,7 +115,7 @@ async def probe_grant_role(api: Api, user: str) -> bool:
     gid = await _user_gid(api, "police_officer")
     return await _ok(api, user, """mutation($u: ID!) { grantRole(input: {userId: $u,
         role: "task_supervisor", domain: "370000/370400/370406"}) { grant { role }
-        userErrors { code } } }""", {"u": gid}, ("grantRole",))
+        userErrors { code: errorCode } } }""", {"u": gid}, ("grantRole",))
 
 
 async def probe_revoke_role(api: Api, user: str) -> bool:
@@ -129,12 +129,12 @@ async def probe_revoke_role(api: Api, user: str) -> bool:
                                 if e["node"]["username"] == "youth_league")
     grant = api.scratch["grant"]
     return await _ok(api, user, """mutation($g: Int!) { revokeRole(input: {grantId: $g})
-        { grant { role } userErrors { code } } }""", {"g": grant}, ("revokeRole",))
+        { grant { role } userErrors { code: errorCode } } }""", {"g": grant}, ("revokeRole",))
 
 
 ADD_RULE = """mutation { addPolicyRule(input: {role: "police_officer",
     domain: "370000/370400/370406/370406100", obj: "child", act: "read", effect: "deny",
-    source: "ST 8 (local arrangement)"}) { rule { ruleId } userErrors { code } } }"""
+    source: "ST 8 (local arrangement)"}) { rule { ruleId } userErrors { code: errorCode } } }"""
 
 
 async def probe_add_rule(api: Api, user: str) -> bool:
@@ -145,7 +145,8 @@ async def probe_remove_rule(api: Api, user: str) -> bool:
     added = await api.gql(ADD_RULE.replace("370406100", f"x-{user}"), user="admin")
     rule_id = added["addPolicyRule"]["rule"]["ruleId"]
     return await _ok(api, user, """mutation($r: Int!) { removePolicyRule(input: {ruleId: $r})
-        { rule { ruleId } userErrors { code } } }""", {"r": rule_id}, ("removePolicyRule",))
+        { rule { ruleId }
+        userErrors { code: errorCode } } }""", {"r": rule_id}, ("removePolicyRule",))
 
 
 async def probe_access_log(api: Api, user: str) -> bool:
@@ -179,7 +180,8 @@ async def fresh_case(api: Api, user: str) -> tuple[str, int]:
     pupils = await _pupils(api)
     child = pupils[USERS.index(user) % len(pupils)]
     data = await api.gql("""mutation($c: ID!) { reportAbsence(input: {childId: $c,
-        firstAbsence: "2026-11-02"}) { case { id version status } userErrors { code } } }""",
+        firstAbsence: "2026-11-02"}) { case { id version status }
+        userErrors { code: errorCode } } }""",
                          {"c": child}, user="head_teacher")
     case = data["reportAbsence"]["case"]
     if case["status"] == "CLOSED":
@@ -203,7 +205,7 @@ async def probe_cases(api: Api, user: str) -> bool:
 async def probe_report(api: Api, user: str) -> bool:
     pupils = await _pupils(api)
     return await _ok(api, user, """mutation($c: ID!) { reportAbsence(input: {childId: $c,
-        firstAbsence: "2026-11-01"}) { case { id } userErrors { code } } }""",
+        firstAbsence: "2026-11-01"}) { case { id } userErrors { code: errorCode } } }""",
                      {"c": pupils[0]}, ("reportAbsence",))
 
 
@@ -229,14 +231,15 @@ def case_probe(mutation: str, field: str, prepare: str | None = None) -> Probe:
 
 
 CLOSE_AS_PRINCIPAL = """mutation($case: ID!, $v: Int!) { closeCase(input: {caseId: $case,
-    expectedVersion: $v, reason: STUDYING_ELSEWHERE}) { case { version } userErrors { code } } }"""
+    expectedVersion: $v, reason: STUDYING_ELSEWHERE}) { case { version }
+    userErrors { code: errorCode } } }"""
 MARK_AS_PRINCIPAL = """mutation($case: ID!, $v: Int!) { markDropout(input: {caseId: $case,
-    expectedVersion: $v}) { case { version } userErrors { code } } }"""
+    expectedVersion: $v}) { case { version } userErrors { code: errorCode } } }"""
 ADOPT = """mutation { adoptLadder(input: {jurisdictionCode: "370406", template: "SPT"})
-    { ladder { version } userErrors { code } } }"""
+    { ladder { version } userErrors { code: errorCode } } }"""
 CALENDAR = """mutation { setSchoolCalendar(input: {jurisdictionCode: "370406", terms: [{name:
     "秋季学期", startsOn: "2026-09-01", endsOn: "2027-01-22"}], holidays: []})
-    { calendar { jurisdictionCode } userErrors { code } } }"""
+    { calendar { jurisdictionCode } userErrors { code: errorCode } } }"""
 
 
 async def probe_define(api: Api, user: str) -> bool:
@@ -244,7 +247,8 @@ async def probe_define(api: Api, user: str) -> bool:
               "kind": "contact", "title": "联系家长", "due_days": 1}],
               "legal_basis": {"source_key": "SPT", "article": "7"}}]
     return await _ok(api, user, """mutation($s: JSON!) { defineLadder(input: {jurisdictionCode:
-        "370406", name: "本地流程", steps: $s}) { ladder { version } userErrors { code } } }""",
+        "370406", name: "本地流程", steps: $s}) { ladder { version }
+        userErrors { code: errorCode } } }""",
                      {"s": steps}, ("defineLadder",))
 
 
@@ -292,7 +296,7 @@ async def probe_my_tasks(api: Api, user: str) -> bool:
                      ("myTasks", "totalCount"))
 
 
-DOC_FIELDS = "{ document { id number status } userErrors { code } }"
+DOC_FIELDS = "{ document { id number status } userErrors { code: errorCode } }"
 
 
 async def _issued_report(api: Api, user: str, *, issue: bool = True) -> str:
@@ -328,7 +332,7 @@ async def probe_served_by_kind(api: Api, user: str) -> bool:
     case_id = await _target(api, lambda: _case_of_issued_report(api, user))
     return _spent(api, await _ok(api, user, """mutation($case: ID!) { recordDocumentServed(
         input: {caseId: $case, documentKind: "dropout_report", servedOn: "2026-11-02",
-        servedTo: "区教体局"}) { case { id } userErrors { code } } }""",
+        servedTo: "区教体局"}) { case { id } userErrors { code: errorCode } } }""",
                                  {"case": case_id}, ("recordDocumentServed",)))
 
 
@@ -370,10 +374,10 @@ FINDING_READERS = LABOUR_READERS | {"civil_affairs"}
 INSPECTION_READERS = FINDING_READERS
 EMPLOYER_WRITERS = {"hr_officer", "market_officer", "police_officer"}
 HR = {"hr_officer"}
-ENFORCEMENT = """{ action { id status version } userErrors { code } }"""
+ENFORCEMENT = """{ action { id status version } userErrors { code: errorCode } }"""
 FINDING = """mutation($e: ID!, $i: ID!, $k: String!) { recordFinding(input: {idempotencyKey: $k,
     employerId: $e, inspectionId: $i, foundOn: "2026-11-02", work: "洗碗", childName: "小李",
-    age: 14}) { finding { id } userErrors { code } } }"""
+    age: 14}) { finding { id } userErrors { code: errorCode } } }"""
 
 
 async def _labour(api: Api) -> dict[str, str]:
@@ -439,14 +443,15 @@ async def probe_register_employer(api: Api, user: str) -> bool:
     code = uscc.make("92", "370406", f"MA{USERS.index(user) + 1:07d}")
     return await _ok(api, user, """mutation($c: String!, $t: String!) { registerEmployer(input:
         {creditCode: $c, name: "某某超市", address: "某路2号", townshipCode: $t})
-        { employer { id } userErrors { code } } }""", {"c": code, "t": labour["township"]},
+        { employer { id }
+        userErrors { code: errorCode } } }""", {"c": code, "t": labour["township"]},
                      ("registerEmployer",))
 
 
 async def probe_update_employer(api: Api, user: str) -> bool:
     labour = await _labour(api)
     return await _ok(api, user, """mutation($e: ID!) { updateEmployer(input: {employerId: $e,
-        address: "某路1号之一"}) { employer { id } userErrors { code } } }""",
+        address: "某路1号之一"}) { employer { id } userErrors { code: errorCode } } }""",
                      {"e": labour["employer"]}, ("updateEmployer",))
 
 
@@ -501,22 +506,26 @@ LABOUR_PROBES: dict[str, tuple[Probe, set[str]]] = {
     "updateEmployer": (probe_update_employer, EMPLOYER_WRITERS),
     "createCampaign": (lambda api, u: _ok(api, u, """mutation { createCampaign(input: {name:
         "寒假童工专项检查", startsOn: "2027-01-20", endsOn: "2027-02-20"}) { campaign { id }
-        userErrors { code } } }""", None, ("createCampaign",)), HR),
+        userErrors { code: errorCode } } }""", None, ("createCampaign",)), HR),
     "planInspection": (inspection_probe("""mutation($e: ID!) { planInspection(input: {kind:
         AD_HOC, title: "巡查", plannedOn: "2026-11-03", employerIds: [$e]}) { inspection { id }
-        userErrors { code } } }""", "planInspection", started=False), HR),
+        userErrors { code: errorCode } } }""", "planInspection", started=False), HR),
     "startInspection": (inspection_probe("""mutation($i: ID!) { startInspection(input:
-        {inspectionId: $i}) { inspection { id } userErrors { code } } }""", "startInspection",
+        {inspectionId: $i}) { inspection { id }
+        userErrors { code: errorCode } } }""", "startInspection",
                                          started=False), HR),
     "recordInspectionVisit": (inspection_probe("""mutation($i: ID!, $e: ID!) {
         recordInspectionVisit(input: {inspectionId: $i, employerId: $e, visitedOn:
-        "2026-11-02"}) { inspection { id } userErrors { code } } }""", "recordInspectionVisit",
+        "2026-11-02"}) { inspection { id }
+        userErrors { code: errorCode } } }""", "recordInspectionVisit",
                                                started=True), HR),
     "completeInspection": (inspection_probe("""mutation($i: ID!) { completeInspection(input:
-        {inspectionId: $i, summary: "未发现童工"}) { inspection { id } userErrors { code } } }""",
+        {inspectionId: $i, summary: "未发现童工"}) { inspection { id }
+        userErrors { code: errorCode } } }""",
                                             "completeInspection", started=True), HR),
     "cancelInspection": (inspection_probe("""mutation($i: ID!) { cancelInspection(input:
-        {inspectionId: $i, reason: "改期"}) { inspection { id } userErrors { code } } }""",
+        {inspectionId: $i, reason: "改期"}) { inspection { id }
+        userErrors { code: errorCode } } }""",
                                           "cancelInspection", started=False), HR),
     "recordFinding": (lambda api, u: _probe_finding(api, u), {"police_officer", "hr_officer"}),
     "issueEnforcementAction": (lambda api, u: _probe_issue(api, u), HR),
@@ -556,14 +565,15 @@ PROBES: dict[str, tuple[Probe, set[str]]] = {
     "agencyQueue": (probe_queue, QUEUE_READERS),
     "myTasks": (probe_my_tasks, SCHOOL),
     "claimTask": (task_probe("""mutation($task: ID!, $v: Int!) { claimTask(input: {taskId:
-        $task, expectedVersion: $v}) { task { id } userErrors { code } } }""", "claimTask"),
+        $task, expectedVersion: $v}) { task { id }
+        userErrors { code: errorCode } } }""", "claimTask"),
                   SCHOOL),
     "assignTask": (task_probe("""mutation($task: ID!, $v: Int!, $member: ID!) { assignTask(
         input: {taskId: $task, expectedVersion: $v, userId: $member}) { task { id }
-        userErrors { code } } }""", "assignTask"), {"principal"}),
+        userErrors { code: errorCode } } }""", "assignTask"), {"principal"}),
     "completeTask": (task_probe("""mutation($task: ID!, $v: Int!) { completeTask(input:
         {taskId: $task, expectedVersion: $v, outcome: "已电话联系家长"}) { task { id }
-        userErrors { code } } }""", "completeTask"), SCHOOL),
+        userErrors { code: errorCode } } }""", "completeTask"), SCHOOL),
     "cases": (probe_cases, CASE_READERS),
     "ladder": (lambda api, u: _ok(api, u, '{ ladder(jurisdictionCode: "370406") { version } }'),
                EVERYONE),
@@ -575,31 +585,36 @@ PROBES: dict[str, tuple[Probe, set[str]]] = {
     "reportAbsence": (probe_report, REPORTERS),
     "recordPersuasion": (case_probe("""mutation($case: ID!) { recordPersuasion(input:
         {caseId: $case, method: PHONE, outcome: UNREACHABLE, attemptedAt:
-        "2026-11-02T01:00:00Z"}) { case { id } userErrors { code } } }""", "recordPersuasion"),
+        "2026-11-02T01:00:00Z"}) { case { id }
+        userErrors { code: errorCode } } }""", "recordPersuasion"),
                          PERSUADERS),
     "markDropout": (case_probe("""mutation($case: ID!, $v: Int!) { markDropout(input: {caseId:
-        $case, expectedVersion: $v}) { case { id } userErrors { code } } }""", "markDropout"),
+        $case, expectedVersion: $v}) { case { id }
+        userErrors { code: errorCode } } }""", "markDropout"),
                     {"edu_officer", "edu_admin", "principal"}),
     "recordReturn": (case_probe("""mutation($case: ID!, $v: Int!) { recordReturn(input: {caseId:
         $case, expectedVersion: $v, returnedOn: "2026-11-02"}) { case { id } userErrors
-        { code } } }""", "recordReturn"), {"edu_officer", "edu_admin", "principal",
+        { code: errorCode } } }""", "recordReturn"), {"edu_officer", "edu_admin", "principal",
                                           "head_teacher"}),
     "closeCase": (case_probe(CLOSE_AS_PRINCIPAL, "closeCase"),
                   {"edu_officer", "edu_admin", "principal"}),
     "reopenCase": (case_probe("""mutation($case: ID!, $v: Int!) { reopenCase(input: {caseId:
-        $case, expectedVersion: $v, reason: "再次辍学"}) { case { id } userErrors { code } } }""",
+        $case, expectedVersion: $v, reason: "再次辍学"}) { case { id }
+        userErrors { code: errorCode } } }""",
                               "reopenCase", prepare=CLOSE_AS_PRINCIPAL),
                    {"edu_officer", "edu_admin"}),
     "addCaseNote": (case_probe("""mutation($case: ID!) { addCaseNote(input: {caseId:
-        $case, text: "家长外出务工"}) { case { id } userErrors { code } } }""", "addCaseNote"),
+        $case, text: "家长外出务工"}) { case { id }
+        userErrors { code: errorCode } } }""", "addCaseNote"),
                     PERSUADERS),
     "addCaseAttachment": (case_probe("""mutation($case: ID!) { addCaseAttachment(input: {caseId:
         $case, filename: "家访记录.pdf", contentType: "application/pdf", sizeBytes: 1024,
         sha256: "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08"})
-        { case { id } userErrors { code } } }""", "addCaseAttachment"), PERSUADERS),
+        { case { id } userErrors { code: errorCode } } }""", "addCaseAttachment"), PERSUADERS),
     "setCasePlan": (case_probe("""mutation($case: ID!) { setCasePlan(input: {caseId:
         $case, cause: SCHOOL_AVERSION, measures: "结对帮扶", responsiblePerson: "刘芳",
-        responsibleAgency: SCHOOL}) { case { id } userErrors { code } } }""", "setCasePlan"),
+        responsibleAgency: SCHOOL}) { case { id }
+        userErrors { code: errorCode } } }""", "setCasePlan"),
                     {"edu_officer", "edu_admin", "principal"}),
     # serves the case's issued document of the kind: an issued dropout report, which only
     # the school's principal serves (on the bureau and the township)
@@ -608,7 +623,7 @@ PROBES: dict[str, tuple[Probe, set[str]]] = {
     # here, so every agency is refused (FORBIDDEN, or NOT_FOUND where the case is unseen)
     "escalateCase": (case_probe("""mutation($case: ID!, $v: Int!) { escalateCase(input:
         {caseId: $case, expectedVersion: $v, stepCode: "judicial_referral", reason: "逾期"})
-        { case { id } userErrors { code } } }""", "escalateCase"), set()),
+        { case { id } userErrors { code: errorCode } } }""", "escalateCase"), set()),
     "draftDocument": (probe_draft, {"edu_officer", "edu_admin", "township_officer"}),
     "issueDocument": (document_probe("mutation($d: ID!) { issueDocument(input: {documentId:"
                                      " $d}) " + DOC_FIELDS + " }", "issueDocument",
@@ -661,6 +676,19 @@ PROBES: dict[str, tuple[Probe, set[str]]] = {
 }
 
 PROBES.update(LABOUR_PROBES)
+
+
+async def probe_audit_trail(api: Api, user: str) -> bool:
+    await _once(api, "case", lambda: fresh_case(api, "edu_officer"))
+    return await _ok(api, user, "{ auditTrail(first: 5) { totalCount } }", None,
+                     ("auditTrail", "totalCount"))
+
+
+# The schema conventions (issue 18): the connection that replaces auditEvents.
+CONVENTION_PROBES: dict[str, tuple[Probe, set[str]]] = {
+    "auditTrail": (probe_audit_trail, AUDIT_READERS),
+}
+PROBES.update(CONVENTION_PROBES)
 
 
 def test_every_operation_is_covered() -> None:

@@ -30,7 +30,7 @@ async def first_case(api: Api) -> dict[str, Any]:
                              user="principal")
     data = await api.gql(
         """mutation($c: ID!, $d: Date!) { reportAbsence(input: {childId: $c, firstAbsence: $d})
-             { case { id version } userErrors { code } } }""",
+             { case { id version } userErrors { code: errorCode } } }""",
         {"c": children["children"]["edges"][0]["node"]["id"], "d": "2026-11-01"},
         user="head_teacher",
     )
@@ -42,7 +42,7 @@ async def test_civil_affairs_close_returned_is_not_told_to_use_record_return(api
     case = await first_case(api)
     body = (await api.post(
         """mutation($i: CloseCaseInput!) { closeCase(input: $i) {
-             case { id } userErrors { code field message } } }""",
+             case { id } userErrors { code: errorCode field message } } }""",
         {"i": {"caseId": case["id"], "expectedVersion": case["version"], "reason": "RETURNED"}},
         user="civil_affairs",
     )).json()
@@ -54,7 +54,7 @@ async def test_market_supervision_draft_penalty_decision_is_not_wrong_stage(api:
     case = await first_case(api)
     body = (await api.post(
         """mutation($i: DraftDocumentInput!) { draftDocument(input: $i) {
-             document { id } userErrors { code field message } } }""",
+             document { id } userErrors { code: errorCode field message } } }""",
         {"i": {"caseId": case["id"], "kind": "penalty_decision", "facts": "x"}},
         user="market_officer",
     )).json()
@@ -62,7 +62,7 @@ async def test_market_supervision_draft_penalty_decision_is_not_wrong_stage(api:
     # An education officer, who drafts documents on the case, is told what is wrong.
     told = (await api.post(
         """mutation($i: DraftDocumentInput!) { draftDocument(input: $i) {
-             document { id } userErrors { code field } } }""",
+             document { id } userErrors { code: errorCode field } } }""",
         {"i": {"caseId": case["id"], "kind": "penalty_decision", "facts": "x"}},
         user="edu_officer",
     )).json()
@@ -77,7 +77,8 @@ async def real_ids(api: Api) -> dict[str, str]:
     case_id = (await first_case(api))["id"]
     drafted = await api.gql(
         """mutation($c: ID!) { draftDocument(input: {caseId: $c, kind: "dropout_report",
-             facts: "连续七天未到校"}) { document { id } userErrors { code field } } }""",
+             facts: "连续七天未到校"}) { document { id }
+             userErrors { code: errorCode field } } }""",
         {"c": case_id}, user="principal",
     )
     q = """query($c: ID!) { node(id: $c) { ... on DropoutCase { id tasks { id } } }
@@ -172,7 +173,7 @@ async def test_every_mutation_refuses_a_caller_without_rights_whatever_the_input
                              ((a["name"], a) for a in m["args"]))
         passed = ", ".join(f"{n}: ${n}" for n in args)
         payload = types[named(m["type"])["name"]]
-        selection = "userErrors { code field }" if any(
+        selection = "userErrors { code: errorCode field }" if any(
             f["name"] == "userErrors" for f in payload["fields"]) else "__typename"
         query = f"mutation({declared}) {{ {m['name']}({passed}) {{ {selection} }} }}"
         body = (await api.post(query, args, user=user)).json()

@@ -139,8 +139,8 @@ class Schema:
         if returned["kind"] not in ("OBJECT", "INTERFACE", "UNION"):
             return ""
         fields = {f["name"] for f in self.types[returned["name"]].get("fields") or []}
-        return " { __typename userErrors { code field } }" if "userErrors" in fields else (
-            " { __typename }")
+        with_errors = " { __typename userErrors { code: errorCode field } }"
+        return with_errors if "userErrors" in fields else " { __typename }"
 
 
 class Inline:
@@ -292,7 +292,8 @@ async def test_two_million_character_note_is_refused(api: Api, session: AsyncSes
     case = (await api.gql("{ cases(first: 1) { edges { node { id } } } }"))["cases"]["edges"]
     case_id = case[0]["node"]["id"] if case else gid("DropoutCase:1")
     before = await written(session)
-    mutation = "mutation($i: AddCaseNoteInput!) { addCaseNote(input: $i) { userErrors { code } } }"
+    mutation = ("mutation($i: AddCaseNoteInput!) { addCaseNote(input: $i) "
+                "{ userErrors { code: errorCode } } }")
     huge = await api.post(mutation, {"i": {"caseId": case_id, "text": "x" * 2_000_000}})
     assert huge.status_code == 413
     assert huge.json()["errors"][0]["extensions"]["code"] == "REQUEST_TOO_LARGE"
@@ -305,7 +306,7 @@ async def test_two_million_character_note_is_refused(api: Api, session: AsyncSes
 
 async def test_json_evidence_is_checked(api: Api, schema: Schema) -> None:
     mutation = ("mutation($i: CompleteTaskInput!) { completeTask(input: $i) "
-                "{ userErrors { code field } } }")
+                "{ userErrors { code: errorCode field } } }")
     base = {"taskId": gid("Task:2147483000"), "expectedVersion": 1, "outcome": "done"}
     big = (await api.post(mutation, {"i": {**base, "evidence": {"a": "x" * JSON_SIZE}}})).json()
     assert big["errors"][0]["extensions"]["code"] == "TEXT_TOO_LONG"

@@ -92,7 +92,7 @@ async def test_agencies_without_the_grant_are_forbidden(api: Api, clock: FixedCl
 PERSUADE = """mutation($case: ID!, $at: DateTime!, $outcome: PersuasionOutcome!) {
   recordPersuasion(input: {caseId: $case, method: HOME_VISIT, outcome: $outcome,
   attemptedAt: $at, participants: "班主任、村干部", note: "家长同意下周一返校"}) {
-  case { timeline { kind } } userErrors { code field } } }"""
+  case { timeline { kind } } userErrors { code: errorCode field } } }"""
 
 
 async def test_persuasion_is_logged_on_the_timeline(api: Api, clock: FixedClock) -> None:
@@ -117,7 +117,7 @@ async def test_persuasion_is_logged_on_the_timeline(api: Api, clock: FixedClock)
 
 MARK = """mutation($case: ID!, $v: Int!) { markDropout(input: {caseId: $case,
   expectedVersion: $v, reason: "连续七日未返校"}) {
-  case { version stage } userErrors { code } } }"""
+  case { version stage } userErrors { code: errorCode } } }"""
 
 
 async def test_mark_dropout_keeps_the_register_entry(
@@ -198,7 +198,7 @@ async def test_stale_version_is_a_conflict_and_nothing_is_lost(
     assert first["markDropout"]["userErrors"] == []
     note = await api.gql("""mutation($case: ID!, $v: Int!) { recordReturn(input: {caseId: $case,
         expectedVersion: $v, returnedOn: "2026-11-02"}) {
-        case { status } userErrors { code } } }""",
+        case { status } userErrors { code: errorCode } } }""",
                          {"case": case["id"], "v": case["version"]}, user="principal")
     assert note["recordReturn"]["userErrors"][0]["code"] == "CONFLICT"
     current = await api.gql("query($id: ID!) { node(id: $id) { ... on DropoutCase { stage status"
@@ -208,14 +208,14 @@ async def test_stale_version_is_a_conflict_and_nothing_is_lost(
 
 RETURN = """mutation($case: ID!, $v: Int!, $on: Date!) { recordReturn(input: {caseId: $case,
   expectedVersion: $v, returnedOn: $on}) { case { version status stage closureReason
-  tasks { kind agency status dueOn } } userErrors { code } } }"""
+  tasks { kind agency: agencyKind status dueOn } } userErrors { code: errorCode } } }"""
 
 
 async def test_return_closes_with_follow_up_and_reopen(api: Api, clock: FixedClock) -> None:
     case = (await report(api, clock.now().date() - timedelta(days=2)))["case"]
     plan = await api.gql("""mutation($case: ID!) { setCasePlan(input: {caseId: $case,
         cause: FAMILY_POVERTY, measures: "协调民政救助，班主任每周家访", responsiblePerson: "刘芳",
-        responsibleAgency: SCHOOL}) { case { version } userErrors { code } } }""",
+        responsibleAgency: SCHOOL}) { case { version } userErrors { code: errorCode } } }""",
                          {"case": case["id"]}, user="principal")
     assert plan["setCasePlan"]["userErrors"] == []
     version = plan["setCasePlan"]["case"]["version"]
@@ -230,14 +230,15 @@ async def test_return_closes_with_follow_up_and_reopen(api: Api, clock: FixedClo
                if t["kind"] not in {k for k, _ in live})
     reopened = await api.gql("""mutation($case: ID!, $v: Int!) { reopenCase(input: {caseId: $case,
         expectedVersion: $v, reason: "复学三天后再次缺课"}) { case { status stage } userErrors
-        { code } } }""", {"case": case["id"], "v": closed["version"]}, user="edu_officer")
+        { code: errorCode } } }""",
+        {"case": case["id"], "v": closed["version"]}, user="edu_officer")
     assert reopened["reopenCase"]["case"] == {"status": "OPEN", "stage": "REPORTED"}
 
 
 CLOSE = """mutation($case: ID!, $v: Int!, $reason: ClosureReason!, $dest: String, $police: String)
  { closeCase(input: {caseId: $case, expectedVersion: $v, reason: $reason,
  destinationCode: $dest, policeReference: $police}) { case { status closureReason tasks
- { kind agency status } } userErrors { code field } } }"""
+ { kind agency: agencyKind status } } userErrors { code: errorCode field } } }"""
 
 
 async def test_closing_reasons_and_their_requirements(api: Api, clock: FixedClock) -> None:

@@ -44,7 +44,7 @@ TODAY = LABOUR_DAY  # the day of the inspection
 CODE = CREDIT_CODE  # the employer labour_setup registers
 SERVE = """mutation($a: ID!, $on: Date!) { serveEnforcementAction(input: {actionId: $a,
   servedOn: $on, method: IN_PERSON, servedTo: "张某 本人签收"}) { action { id status dueOn
-  servedOn } userErrors { code field message } } }"""
+  servedOn } userErrors { code: errorCode field message } } }"""
 FINE_TASKS = ("labour_penalty_review", "labour_overdue_fine")
 QUEUE = """{ agencyQueue(first: 50) { edges { node { kind dueOn status } } } }"""
 INSPECTION = """query($id: ID!) { node(id: $id) { ... on Inspection { status findings { id }
@@ -117,7 +117,8 @@ async def test_inspection_finds_two_children_and_the_penalty_escalates(
     # The education bureau sees the cases with the findings linked.
     case_view = await api.gql(
         """query($id: ID!) { node(id: $id) { ... on DropoutCase { stage findings { id work
-        nationalId { masked } employer { name } } tasks { kind agency } timeline { kind } } } }""",
+        nationalId { masked } employer { name } } tasks { kind
+        agency: agencyKind } timeline { kind } } } }""",
         {"id": gid("DropoutCase", cases[0].id)},
     )
     node = case_view["node"]
@@ -201,7 +202,7 @@ async def test_inspection_finds_two_children_and_the_penalty_escalates(
     # Only the issuing agency carries a fine on, though the policy lets both agencies fine.
     settle = await api.post(
         """mutation($a: ID!) { recordFinePayment(input: {actionId: $a, paidOn: "2026-11-10"})
-        { action { id } userErrors { code } } }""",
+        { action { id } userErrors { code: errorCode } } }""",
         {"a": fine["id"]},
         user="market_officer",
     )
@@ -439,7 +440,7 @@ async def test_concurrent_retries_record_one_finding(
 async def test_a_campaign_is_seen_only_by_those_who_see_inspections(api: Api) -> None:
     created = await api.gql(
         """mutation { createCampaign(input: {name: "寒假童工专项检查", startsOn: "2027-01-20",
-        endsOn: "2027-02-20"}) { campaign { id } userErrors { code } } }""",
+        endsOn: "2027-02-20"}) { campaign { id } userErrors { code: errorCode } } }""",
         user="hr_officer",
     )
     gid = created["createCampaign"]["campaign"]["id"]

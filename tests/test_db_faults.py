@@ -84,9 +84,9 @@ async def pg(tmp_path: Path) -> AsyncIterator[Client]:
 
 
 REPORT = """mutation($child: ID!, $day0: Date!) { reportAbsence(input: {childId: $child,
-  firstAbsence: $day0}) { case { id } userErrors { code } } }"""
+  firstAbsence: $day0}) { case { id } userErrors { code: errorCode } } }"""
 NOTE = """mutation($case: ID!, $text: String!) { addCaseNote(input: {caseId: $case, text: $text})
-  { case { id timeline { kind reason } } userErrors { code } } }"""
+  { case { id timeline { kind reason } } userErrors { code: errorCode } } }"""
 READ = "query($id: ID!) { node(id: $id) { ... on DropoutCase { id stage status } } }"
 
 

@@ -66,25 +66,27 @@ async def test_each_district_sees_only_its_own(api: Api, yueqing: dict[str, str]
     missing = await api.gql('{ node(id: "Q2hpbGQ6OTk5OTk5") { id } }')
     assert gone == missing == {"node": None}
     report = await api.gql("""mutation($c: ID!) { reportAbsence(input: {childId: $c,
-        firstAbsence: "2026-11-01"}) { case { id } userErrors { code field } } }""",
+        firstAbsence: "2026-11-01"}) { case { id } userErrors { code: errorCode field } } }""",
                            {"c": yueqing["child"]}, user="edu_officer")
     assert report["reportAbsence"]["userErrors"] == [{"code": "NOT_FOUND", "field": "childId"}]
 
     # and the other way round: 乐清's officer opens a case on its pupil, 山亭 cannot see it
     opened = await api.gql("""mutation($c: ID!) { reportAbsence(input: {childId: $c,
-        firstAbsence: "2026-11-01"}) { case { id } userErrors { code } } }""",
+        firstAbsence: "2026-11-01"}) { case { id } userErrors { code: errorCode } } }""",
                            {"c": yueqing["child"]}, user="yq_officer")
     case_id = opened["reportAbsence"]["case"]["id"]
     seen = await api.gql("query($id: ID!) { node(id: $id) { id } cases { totalCount } }",
                          {"id": case_id}, user="edu_officer")
     assert seen["node"] is None and seen["cases"]["totalCount"] == 0
-    audit = await api.gql("{ auditEvents(last: 20) { actorUsername } }", user="inspector")
-    assert "yq_officer" not in {e["actorUsername"] for e in audit["auditEvents"]}
+    audit = await api.gql("{ auditTrail(first: 20) { edges { node { actorUsername } } } }",
+                          user="inspector")
+    edges = audit["auditTrail"]["edges"]
+    assert "yq_officer" not in {e["node"]["actorUsername"] for e in edges}
 
 
 SHAPOTOU = "640502"
 REPORT = """mutation($c: ID!) { reportAbsence(input: {childId: $c, firstAbsence: "2026-11-02"})
-    { case { id timeline { kind data } } userErrors { code field } } }"""
+    { case { id timeline { kind data } } userErrors { code: errorCode field } } }"""
 QUEUE = "{ agencyQueue(first: 50) { totalCount edges { node { id case { id } } } } }"
 CHILDREN = "{ children(first: 100) { totalCount edges { node { id } } } }"
 

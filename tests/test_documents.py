@@ -37,20 +37,21 @@ DOC = """id kind title status number version addressee body deadlineDays pdfUrl 
   issuer { name } case { id stage nextDueOn }"""
 DRAFT = f"""mutation($case: ID!, $kind: String!, $days: Int, $facts: String! = "") {{
   draftDocument(input: {{caseId: $case, kind: $kind, deadlineDays: $days, facts: $facts}})
-  {{ document {{ {DOC} }} userErrors {{ code field message }} }} }}"""
+  {{ document {{ {DOC} }} userErrors {{ code: errorCode field message }} }} }}"""
 ISSUE = f"""mutation($doc: ID!) {{ issueDocument(input: {{documentId: $doc}})
-  {{ document {{ {DOC} }} userErrors {{ code field message }} }} }}"""
+  {{ document {{ {DOC} }} userErrors {{ code: errorCode field message }} }} }}"""
 SERVE = f"""mutation($doc: ID!, $on: Date!) {{ serveDocument(input: {{documentId: $doc,
   servedOn: $on, method: IN_PERSON, servedTo: "监护人 本人签收"}})
-  {{ document {{ {DOC} }} userErrors {{ code field message }} }} }}"""
+  {{ document {{ {DOC} }} userErrors {{ code: errorCode field message }} }} }}"""
 VOID = f"""mutation($doc: ID!, $reason: String!) {{ voidDocument(input: {{documentId: $doc,
-  reason: $reason}}) {{ document {{ {DOC} }} userErrors {{ code field message }} }} }}"""
+  reason: $reason}}) {{ document {{ {DOC} }} userErrors {{ code: errorCode field message }} }} }}"""
 REISSUE = f"""mutation($doc: ID!) {{ reissueDocument(input: {{documentId: $doc,
-  reason: "监护人姓名有误"}}) {{ document {{ {DOC} }} userErrors {{ code field message }} }} }}"""
+  reason: "监护人姓名有误"}}) {{ document {{ {DOC} }}
+  userErrors {{ code: errorCode field message }} }} }}"""
 VERIFY = """query($code: String!, $sha: String) { verifyDocument(code: $code, pdfSha256: $sha)
   { genuine valid number status voidReason hashMatches issuer } }"""
 MARK = """mutation($case: ID!, $v: Int!) { markDropout(input: {caseId: $case,
-  expectedVersion: $v}) { case { stage } userErrors { code } } }"""
+  expectedVersion: $v}) { case { stage } userErrors { code: errorCode } } }"""
 CASE = """query($id: ID!) { node(id: $id) { ... on DropoutCase { stage stepPosition nextDueOn
   version documents { number status kind } timeline { kind reason } } } }"""
 NUMBER = re.compile(r"^(\S+?)〔(\d{4})〕(\d+)号$")
@@ -429,7 +430,7 @@ async def test_the_printed_code_verifies(
 
 SERVED_BY_KIND = """mutation($case: ID!, $kind: String!, $on: Date!) { recordDocumentServed(
   input: {caseId: $case, documentKind: $kind, servedOn: $on, servedTo: "监护人 张某"})
-  { case { stage nextDueOn } userErrors { code field message } } }"""
+  { case { stage nextDueOn } userErrors { code: errorCode field message } } }"""
 
 
 async def test_no_deadline_runs_from_a_document_never_issued_or_served_before_its_issue(

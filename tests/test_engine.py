@@ -34,7 +34,7 @@ LADDER = """query { ladder(jurisdictionCode: "370406") { version code steps { po
   entry anchor offsetDays dayKind documentKind tasks { agency kind dueDays }
   legalBasis { citation } } } }"""
 CASE = """query($id: ID!) { node(id: $id) { ... on DropoutCase { stage version stepPosition
-  timeline { kind toStage reason } tasks { agency kind dueOn stepPosition } } } }"""
+  timeline { kind toStage reason } tasks { agency: agencyKind kind dueOn stepPosition } } } }"""
 
 
 async def _tick(sessions: async_sessionmaker[AsyncSession], now: datetime) -> engine.TickReport:
@@ -48,15 +48,15 @@ async def _tick(sessions: async_sessionmaker[AsyncSession], now: datetime) -> en
 ISSUERS = {"enrol_notice": "township_officer", "township_order": "township_officer",
            "judicial_referral": "township_officer", "judicial": "judicial_officer"}
 DRAFT = """mutation($case: ID!, $kind: String!) { draftDocument(input: {caseId: $case,
-  kind: $kind}) { document { id } userErrors { code field message } } }"""
+  kind: $kind}) { document { id } userErrors { code: errorCode field message } } }"""
 ISSUE = """mutation($doc: ID!) { issueDocument(input: {documentId: $doc})
-  { document { id title number } userErrors { code field message } } }"""
+  { document { id title number } userErrors { code: errorCode field message } } }"""
 SERVE = """mutation($doc: ID!, $on: Date!) { serveDocument(input: {documentId: $doc,
   servedOn: $on, method: IN_PERSON, servedTo: "监护人 张某"})
-  { document { id } userErrors { code field message } } }"""
+  { document { id } userErrors { code: errorCode field message } } }"""
 ESCALATE = """mutation($case: ID!, $v: Int!, $step: String!) { escalateCase(input: {caseId: $case,
   expectedVersion: $v, stepCode: $step, reason: "期限届满仍未复学"}) { case { version stage }
-  userErrors { code field message } } }"""
+  userErrors { code: errorCode field message } } }"""
 
 
 async def _draft(api: Api, case_id: str, kind: str) -> str:
@@ -84,7 +84,7 @@ async def test_walk_each_ladder_variant(
     """From the first absence to the last step, with the clock moved to each deadline."""
     adopted = await api.gql(
         """mutation($t: String!) { adoptLadder(input: {jurisdictionCode: "370406",
-        template: $t}) { ladder { version code } userErrors { code message } } }""",
+        template: $t}) { ladder { version code } userErrors { code: errorCode message } } }""",
         {"t": template}, user="edu_admin")
     assert adopted["adoptLadder"]["userErrors"] == []
     steps = (await api.gql(LADDER))["ladder"]["steps"]
@@ -223,7 +223,7 @@ async def test_a_running_case_keeps_its_ladder_version(
         assert row is not None
         original = row.ladder_id
     await api.gql("""mutation { adoptLadder(input: {jurisdictionCode: "370406",
-        template: "LS"}) { userErrors { code } } }""", user="edu_admin")
+        template: "LS"}) { userErrors { code: errorCode } } }""", user="edu_admin")
     await _tick(sessions, clock.now() + timedelta(days=30))
     async with sessions() as s:
         row = await s.get(DropoutCase, int(_key(case["id"])), populate_existing=True)
@@ -237,7 +237,7 @@ def _key(gid: str) -> str:
 async def test_only_education_admins_change_ladders(api: Api) -> None:
     for user in ("edu_officer", "principal", "township_officer", "admin"):
         body = (await api.post("""mutation { adoptLadder(input: {jurisdictionCode: "370406",
-            template: "SPT"}) { userErrors { code } } }""", user=user)).json()
+            template: "SPT"}) { userErrors { code: errorCode } } }""", user=user)).json()
         assert body["errors"][0]["extensions"]["code"] == "FORBIDDEN", user
     steps = [
         {"code": "a", "stage": "enrol_notice", "anchor": "day0",
@@ -246,7 +246,8 @@ async def test_only_education_admins_change_ladders(api: Api) -> None:
          "legal_basis": {"source_key": "ST", "article": "4"}},
     ]
     bad = await api.gql("""mutation($steps: JSON!) { defineLadder(input: {jurisdictionCode:
-        "370406", name: "x", steps: $steps}) { ladder { version } userErrors { code field } } }""",
+        "370406", name: "x", steps: $steps}) { ladder { version }
+        userErrors { code: errorCode field } } }""",
                         {"steps": steps}, user="edu_admin")
     assert bad["defineLadder"]["userErrors"] == [{"code": "BAD_INPUT", "field": "steps"}]
 
@@ -311,7 +312,8 @@ async def test_school_day_offsets_follow_the_district_calendar(
          "legal_basis": {"source_key": "SPT", "article": "7"}},
     ]
     defined = await api.gql("""mutation($s: JSON!) { defineLadder(input: {jurisdictionCode:
-        "370406", name: "按教学日计算", steps: $s}) { ladder { version } userErrors { code } } }""",
+        "370406", name: "按教学日计算", steps: $s}) { ladder { version }
+        userErrors { code: errorCode } } }""",
                             {"s": steps}, user="edu_admin")
     assert defined["defineLadder"]["userErrors"] == []
     # The national schedule of 2026: 国庆 1–7 Oct off, Sat 10 Oct a make-up working day.
@@ -333,7 +335,8 @@ CALENDAR = """query($start: Date!) { schoolCalendar(jurisdictionCode: "370406") 
   nationalDays(year: 2026) { day kind name } } }"""
 SET_DAYS = """mutation($days: [CalendarDayInput!]) { setSchoolCalendar(input: {jurisdictionCode:
   "370406", terms: [{name: "2026年秋季学期", startsOn: "2026-09-01", endsOn: "2027-01-22"}],
-  holidays: [], days: $days}) { calendar { days { day kind name } } userErrors { code field } }
+  holidays: [], days: $days}) { calendar { days { day kind name } }
+  userErrors { code: errorCode field } }
   }"""
 
 

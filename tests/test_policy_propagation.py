@@ -55,7 +55,8 @@ def test_policy_change_reaches_the_other_process(two_servers: tuple[str, str]) -
     assert before["data"]["children"]["totalCount"] > 0  # type: ignore[index]
     added = _post(url_a, "admin", """mutation { addPolicyRule(input: {role: "police_officer",
         domain: "370000/370400/370406", obj: "child", act: "read", effect: "deny",
-        source: "ST 8 (suspended pending review)"}) { rule { ruleId } userErrors { code } } }""")
+        source: "ST 8 (suspended pending review)"}) { rule { ruleId }
+        userErrors { code: errorCode } } }""")
     assert added["data"]["addPolicyRule"]["userErrors"] == []  # type: ignore[index]
     started = time.monotonic()
     while time.monotonic() - started < 5:

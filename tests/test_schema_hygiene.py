@@ -94,7 +94,7 @@ async def test_one_role_grant_type_revoked_by_global_id(api: Api) -> None:
                  if e["node"]["username"] == "youth_league")
     assert grant["id"] and grant["grantedAt"]
     revoke = """mutation($g: ID) { revokeRole(input: {grant: $g})
-        { grant { id grantId role } userErrors { code field } } }"""
+        { grant { id grantId role } userErrors { code: errorCode field } } }"""
     missing = await api.gql(revoke, {"g": None}, user="admin")
     assert missing["revokeRole"]["userErrors"] == [{"code": "BAD_INPUT", "field": "grant"}]
     done = await api.gql(revoke, {"g": grant["id"]}, user="admin")

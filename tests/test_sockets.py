@@ -182,7 +182,7 @@ def set_active(port: int, username: str, active: bool) -> None:
                if e["node"]["username"] == username)
     done = httpx.post(url, headers=headers, json={
         "query": """mutation($u: ID!, $a: Boolean!) { setUserActive(input: {userId: $u,
-        active: $a}) { user { isActive } userErrors { code } } }""",
+        active: $a}) { user { isActive } userErrors { code: errorCode } } }""",
         "variables": {"u": gid, "a": active}}).json()
     assert done["data"]["setUserActive"]["userErrors"] == [], done
 
@@ -222,7 +222,7 @@ async def _deactivated(port: int) -> None:
 
     # The next operation over the socket is refused, and the socket closed.
     refused = await operation(idle, "m", """mutation($c: ID!) { reportAbsence(input: {
-        childId: $c, firstAbsence: "2026-12-01"}) { userErrors { code } } }""",
+        childId: $c, firstAbsence: "2026-12-01"}) { userErrors { code: errorCode } } }""",
                               {"c": "Q2hpbGQ6MQ=="})
     assert refused[0]["type"] == "error", refused
     assert refused[0]["payload"][0]["extensions"] == {"code": "UNAUTHENTICATED",
@@ -268,7 +268,7 @@ async def _grants_and_access_log(port: int) -> None:
     for grant in police["roles"]:
         await asyncio.to_thread(
             http, port, "mutation($g: Int!) { revokeRole(input: {grantId: $g}) "
-            "{ userErrors { code } } }", "admin", {"g": grant["grantId"]})
+            "{ userErrors { code: errorCode } } }", "admin", {"g": grant["grantId"]})
     roles = (await operation(ws, "r2", me))[0]["payload"]["data"]["me"]["roles"]
     assert {"role": "police_officer"} not in roles, roles
     await ws.close()

@@ -189,7 +189,7 @@ async def _claim_tasks(api: Api, sessions: async_sessionmaker[AsyncSession]) -> 
     assert len(edges) == 12
     for e in edges:
         await api.gql("""mutation($t: ID!, $v: Int!) { claimTask(input: {taskId: $t,
-            expectedVersion: $v}) { userErrors { code } } }""",
+            expectedVersion: $v}) { userErrors { code: errorCode } } }""",
                       {"t": e["node"]["id"], "v": e["node"]["version"]}, user="principal")
 
 
@@ -200,7 +200,7 @@ async def _labour(api: Api, sessions: async_sessionmaker[AsyncSession]) -> None:
     for i, kid in enumerate(kids):
         employer = await api.gql("""mutation($c: String!, $t: String!) { registerEmployer(input:
             {creditCode: $c, name: $c, address: "山亭区某路1号", townshipCode: $t})
-            { employer { id } userErrors { code } } }""",
+            { employer { id } userErrors { code: errorCode } } }""",
                                  {"c": uscc.make("92", "370406", f"MA{i:07d}"),
                                   "t": kid.township_code}, user="hr_officer")
         assert employer["registerEmployer"]["userErrors"] == [], employer

@@ -11,16 +11,17 @@ from workflow.clock import FixedClock
 
 QUEUE = """query($f: TaskFilterInput, $o: TaskOrder!, $n: Int, $after: String) {
   agencyQueue(filter: $f, orderBy: $o, first: $n, after: $after) { totalCount
-  pageInfo { hasNextPage endCursor } edges { cursor node { id kind agency dueOn priority status
-  overdue version case { stage } child { name } school { name } documents { number } } } } }"""
+  pageInfo { hasNextPage endCursor } edges { cursor node { id kind agency: agencyKind dueOn
+  priority status overdue version case { stage } child { name } school { name }
+  documents { number } } } } }"""
 CLAIM = """mutation($t: ID!, $v: Int!) { claimTask(input: {taskId: $t, expectedVersion: $v})
-  { task { status version assignee { username } } userErrors { code field } } }"""
+  { task { status version assignee { username } } userErrors { code: errorCode field } } }"""
 ASSIGN = """mutation($t: ID!, $v: Int!, $u: ID!) { assignTask(input: {taskId: $t,
   expectedVersion: $v, userId: $u}) { task { status version assignee { username } }
-  userErrors { code field } } }"""
+  userErrors { code: errorCode field } } }"""
 COMPLETE = """mutation($t: ID!, $v: Int!) { completeTask(input: {taskId: $t, expectedVersion: $v,
   outcome: "已家访，家长承诺周一送返", evidence: {photos: 2}}) { task { status outcome evidence
-  version } userErrors { code field } } }"""
+  version } userErrors { code: errorCode field } } }"""
 
 
 async def queue(api: Api, user: str, f: dict[str, Any] | None = None, order: str = "DUE",
@@ -141,8 +142,9 @@ async def test_claim_assign_complete(api: Api, clock: FixedClock) -> None:
                                      "v": done["completeTask"]["task"]["version"]},
                           user="principal")
     assert twice["completeTask"]["userErrors"][0]["code"] == "WRONG_STAGE"
-    audit = await api.gql("{ auditEvents(last: 10) { operation } }", user="admin")
-    ops = [e["operation"] for e in audit["auditEvents"]]
+    audit = await api.gql("{ auditTrail(first: 10) { edges { node { operation } } } }",
+                          user="admin")
+    ops = [e["node"]["operation"] for e in audit["auditTrail"]["edges"]]
     assert {"claim_task", "assign_task", "complete_task"} <= set(ops)
 
 

@@ -77,7 +77,8 @@ async def test_village_tasks_sit_where_the_child_lives(
     """The Lhasa ladder gives the village a task on day 15 (help the family, LS 14): it is
     in the committee's queue, because the task's domain is the child's residence."""
     adopted = await api.gql("""mutation { adoptLadder(input: {jurisdictionCode: "370406",
-        template: "LS"}) { ladder { version } userErrors { code } } }""", user="edu_admin")
+        template: "LS"}) { ladder { version }
+        userErrors { code: errorCode } } }""", user="edu_admin")
     assert adopted["adoptLadder"]["userErrors"] == []
     _, residents, _ = await _village(session)
     day0 = (clock.now() - timedelta(days=16)).date().isoformat()

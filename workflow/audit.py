@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import inspect, select
+from sqlalchemy import Select, inspect, select
 
 from authz.filters import scope_filter
 from models.audit import AuditEvent
@@ -19,6 +19,7 @@ from models.base import Base
 from models.reference import Agency
 from workflow.context import ServiceContext
 from workflow.errors import InvalidInput
+from workflow.pagination import Page, PageRequest, keyset_page
 
 
 def _jsonable(value: Any) -> Any:
@@ -80,20 +81,30 @@ async def insert(
     return record_row(ctx, operation, row, change)
 
 
-async def latest(
-    ctx: ServiceContext, *, operation: str | None = None, last: int = 50
-) -> Sequence[AuditEvent]:
-    """The newest audit events of actors whose agency lies in the caller's audit domain
+def _events(ctx: ServiceContext, operation: str | None) -> Select[AuditEvent]:
+    """The audit events of actors whose agency lies in the caller's audit domain
     (administrators and inspectors), filtered in SQL like every list."""
-    if not 0 < last <= 200:
-        raise InvalidInput("last must be between 1 and 200", field="last")
     stmt = (
         select(AuditEvent)
         .join(Agency, Agency.id == AuditEvent.actor_agency_id)
         .where(scope_filter(ctx.authz, ctx.principal, "audit", "read", Agency.scope_path))
-        .order_by(AuditEvent.id.desc())
-        .limit(last)
     )
-    if operation:
-        stmt = stmt.where(AuditEvent.operation == operation)
+    return stmt.where(AuditEvent.operation == operation) if operation else stmt
+
+
+async def latest(
+    ctx: ServiceContext, *, operation: str | None = None, last: int = 50
+) -> Sequence[AuditEvent]:
+    """The newest ``last`` audit events (the deprecated ``auditEvents`` list)."""
+    if not 0 < last <= 200:
+        raise InvalidInput("last must be between 1 and 200", field="last")
+    stmt = _events(ctx, operation).order_by(AuditEvent.id.desc()).limit(last)
     return (await ctx.session.execute(stmt)).scalars().all()
+
+
+async def events_page(
+    ctx: ServiceContext, request: PageRequest, *, operation: str | None = None
+) -> Page[AuditEvent]:
+    """One page of the audit events the caller may read, newest first."""
+    return await keyset_page(ctx, _events(ctx, operation), AuditEvent.id, request,
+                             prefix="audit", descending=True)

@@ -9,6 +9,8 @@ mutation payloads and everything else into top-level errors with ``extensions.co
 
 from __future__ import annotations
 
+from enum import StrEnum
+
 from authz.errors import LianbaoError
 
 
@@ -77,3 +79,18 @@ class IdempotencyKeyReused(UserError):
     """The same idempotency key sent with a different request: refused, not merged."""
 
     code = "IDEMPOTENCY_KEY_REUSED"
+
+
+class UserErrorCode(StrEnum):
+    """The closed set of codes a mutation's ``userErrors`` carry: the ``code`` of every
+    ``UserError`` above, and ``CONFLICT`` for a write another transaction got in first
+    (tests/test_schema_conventions.py holds the two to each other)."""
+
+    BAD_INPUT = "BAD_INPUT"
+    NOT_FOUND = "NOT_FOUND"
+    CONFLICT = "CONFLICT"
+    WRONG_STAGE = "WRONG_STAGE"
+    DUPLICATE = "DUPLICATE"
+    INVALID_ID_NUMBER = "INVALID_ID_NUMBER"
+    INVALID_CREDIT_CODE = "INVALID_CREDIT_CODE"
+    IDEMPOTENCY_KEY_REUSED = "IDEMPOTENCY_KEY_REUSED"

@@ -167,6 +167,34 @@ async def get_agencies(ctx: ServiceContext, ids: Sequence[int]) -> list[Agency |
     return await rows_by_ids(ctx, select(Agency), Agency.id, ids)
 
 
+def _covering(path: str) -> list[str]:
+    """The scope paths that cover ``path``, outermost first (``a``, ``a/b``, ``a/b/c``)."""
+    parts = path.split("/")
+    return [p for p in ("/".join(parts[:i]) for i in range(1, len(parts) + 1)) if p]
+
+
+async def addressed_agencies(
+    ctx: ServiceContext, keys: Sequence[tuple[AgencyKind, str]]
+) -> list[Agency | None]:
+    """The office each (agency kind, scope path) names: the agency of that kind whose scope
+    is the nearest covering the path. A task is addressed to a kind within a domain, not to an
+    office (models/task.py); this is the office whose queue holds it. One statement a batch."""
+    _require_read(ctx)
+    if not keys:
+        return []
+    stmt = select(Agency).where(
+        Agency.kind.in_({k for k, _ in keys}),
+        Agency.scope_path.in_({p for _, path in keys for p in _covering(path)}),
+    ).order_by(Agency.id)
+    found: dict[tuple[AgencyKind, str], Agency] = {}
+    for a in (await ctx.session.execute(stmt)).scalars():
+        found.setdefault((a.kind, a.scope_path), a)
+    return [
+        next((found[(k, p)] for p in reversed(_covering(path)) if (k, p) in found), None)
+        for k, path in keys
+    ]
+
+
 async def list_duties(ctx: ServiceContext, agency: AgencyKind | None = None) -> Sequence[Duty]:
     _require_read(ctx)
     stmt = select(Duty).order_by(Duty.agency_kind, Duty.id)
