@@ -19,11 +19,13 @@ from schema.enums import AgencyKind, CaseStage, SpecialGroup, TaskOrder, TaskSta
 from schema.ids import node_id
 from schema.loaders import Loaders
 from schema.mutation import UserError, mutate
-from schema.pagination import Connection, page_request, to_connection
+from schema.pagination import Connection, page_request, selects_total, to_connection
 from schema.school import SchoolNode, school_key
-from schema.shape import fetched_by, maybe, row_field
+from schema.shape import fetched_by, row_field
+from workflow import case as case_service
 from workflow import task as service
 from workflow.calendar import local_date
+from workflow.case.query import OBJ as CASE_OBJ
 from workflow.common import OPEN_TASK_STATUSES
 from workflow.context import ServiceContext
 from workflow.errors import InvalidInput
@@ -92,8 +94,14 @@ class TaskType(relay.Node):
     ) -> Annotated[CaseNode, strawberry.lazy("schema.case")] | None:
         if self.row.case_id is None:
             return None
-        row = await info.context.loaders.case.load(self.row.case_id)
-        return cast("CaseNode | None", maybe(builder("CaseNode"), row))
+        # The row the child and school fields read too (one loader); the policy decides
+        # whether the case itself is shown, as the case list's filter would.
+        subject = await info.context.loaders.task_subject.load(self.row.case_id)
+        if subject is None or not case_service.case_allowed(
+            info.context.services, subject.case, CASE_OBJ, "read"
+        ):
+            return None
+        return cast("CaseNode", builder("CaseNode")(subject.case))
 
     @strawberry.field(description="The legal documents of the task's case the caller may read.")
     async def documents(
@@ -162,7 +170,7 @@ async def _list(
                            due_after=f.due_after, case_kind=f.case_kind, stage=f.stage,
                            township_code=f.township_code, school_id=school_id,
                            special_group=f.special_group, mine=mine),
-        order, page_request(info, first, after))
+        order, page_request(info, first, after), count=selects_total(info))
     return to_connection(page, TaskType.from_model)
 
 
