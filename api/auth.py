@@ -10,6 +10,8 @@ from __future__ import annotations
 import json
 import logging
 import math
+import time
+from collections import OrderedDict
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -20,6 +22,7 @@ from jwt import PyJWK
 
 from api.settings import Settings
 from authz.errors import Unauthenticated
+from authz.principal import Principal
 
 ASYMMETRIC = ["RS256", "ES256"]
 
@@ -147,6 +150,52 @@ class TokenVerifier:
         if not isinstance(sub, str) or not sub:
             raise TokenError("the token's subject is empty", "malformed")
         return Claims(username=sub, expires_at=_expiry(payload["exp"]))
+
+
+class PrincipalCache:
+    """Principals by username (of a verified token), each valid while the policy it was
+    loaded under is in force (the authorizer's ``generation``: it moves at every reload) and
+    for at most ``max_age`` seconds.
+
+    Loading a principal is two statements; a front end sends the same user's token with
+    every request. Keyed by the verified username rather than the token string: the principal
+    depends on the user alone, and a renewed token keeps its user's entry. Every change that
+    can alter a principal (a rule, a grant, a deactivation) bumps the authorization version
+    in its transaction (``workflow/policy.authorization_changed``), and every process
+    reloads on a new version (NOTIFY, then the poll), so an entry stops being used as soon
+    as its process knows of the change. ``max_age`` bounds what the version cannot see: a
+    user or grant edited by hand in the database. The token itself is verified on every
+    request all the same (expiry, keys); only the database round trips are saved.
+    """
+
+    def __init__(self, max_age: float, max_entries: int = 10_000) -> None:
+        self.max_age = max_age
+        self.max_entries = max_entries
+        self._entries: OrderedDict[str, tuple[int, float, Principal]] = OrderedDict()
+
+    def get(self, username: str, version: int) -> Principal | None:
+        entry = self._entries.get(username)
+        if entry is None:
+            return None
+        loaded_version, loaded_at, principal = entry
+        if loaded_version != version or time.monotonic() - loaded_at > self.max_age:
+            del self._entries[username]
+            return None
+        return principal
+
+    def put(self, username: str, version: int, principal: Principal) -> None:
+        if self.max_age <= 0:
+            return
+        self._entries[username] = (version, time.monotonic(), principal)
+        self._entries.move_to_end(username)
+        while len(self._entries) > self.max_entries:
+            self._entries.popitem(last=False)
+
+    def clear(self) -> None:
+        self._entries.clear()
+
+    def __len__(self) -> int:
+        return len(self._entries)
 
 
 def _expiry(exp: object) -> datetime:

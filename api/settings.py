@@ -113,6 +113,9 @@ class Settings(BaseSettings):
     pdf_font: str | None = None
     # How often each process re-reads the policy version as a safety net behind NOTIFY.
     policy_poll_seconds: float = Field(default=2.0, gt=0)
+    # How long a token's principal is reused without reading the user and grants again
+    # (api/auth.PrincipalCache); rule, grant and user changes end it at once; 0: read always.
+    principal_cache_seconds: float = Field(default=60.0, ge=0)
     # PostgreSQL timeouts, set on every server connection (models/session.py): a request
     # waiting on a row lock, a runaway statement or a transaction left open fails fast with a
     # retryable code instead of holding a pooled connection; 0 turns one off.

@@ -14,7 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from starlette.responses import JSONResponse
 
 from api import http as edge
-from api.auth import TokenError, TokenVerifier
+from api.auth import PrincipalCache, TokenError, TokenVerifier
 from api.ratelimit import RateLimits
 from api.settings import Settings
 from api.sockets import SocketRegistry
@@ -42,6 +42,7 @@ class AppState:
     sockets: SocketRegistry = field(default_factory=SocketRegistry)
     limits: RateLimits = field(default_factory=lambda: RateLimits(0, 0, 1))
     tracing: bool = False
+    principals: PrincipalCache = field(default_factory=lambda: PrincipalCache(0))
 
 
 def unauthenticated(error: TokenError, media_type: str = edge.APPLICATION_JSON) -> JSONResponse:
@@ -59,12 +60,20 @@ def unauthenticated(error: TokenError, media_type: str = edge.APPLICATION_JSON) 
 
 
 async def authenticate(state: AppState, session: AsyncSession, header: str | None) -> Principal:
-    """The bearer token's user, loaded afresh (deactivation takes effect at once)."""
+    """The bearer token's user: the token verified every time, the user's principal reused
+    (per username, whichever of its tokens is sent) until the policy is reloaded (a rule,
+    grant or user change) or the cache's age bound passes (``api/auth.PrincipalCache``)."""
     claims = state.verifier.verify_header(header)
     # Per user, once the token is proven (an unverified ``sub`` would let anyone spend
     # another user's allowance); before the database is touched.
     state.limits.check_user(claims.username)
+    # Read before loading: a reload while loading leaves the entry stale at once.
+    version = state.authz.generation
+    principal = state.principals.get(claims.username, version)
+    if principal is not None:
+        return principal
     principal = await load_principal(session, claims.username)
     if principal is None:
         raise TokenError("the token's user is unknown or inactive", "unknown_user")
+    state.principals.put(claims.username, version, principal)
     return principal

@@ -47,6 +47,10 @@ class Authorizer:
         self._links: dict[str, frozenset[tuple[str, str]]] = {}
         self._decisions: dict[tuple[Any, ...], bool] = {}
         self.version = version
+        # Counts this process's reloads: what is derived from the policy in force (cached
+        # principals, api/auth.PrincipalCache) is keyed on it. Unlike ``version`` it moves
+        # whenever a reload happens, even to a version number seen before.
+        self.generation = 0
         self.rules: tuple[Rule, ...] = ()
         self._enforcer = self._build(rules)
 
@@ -71,6 +75,7 @@ class Authorizer:
             self._enforcer = enforcer
             self._decisions = {}
             self.version = version
+            self.generation += 1
 
     def _sync(self, principal: Principal) -> None:
         """Make the enforcer's role links for this user exactly the principal's grants."""

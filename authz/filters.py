@@ -10,7 +10,7 @@ combination (tests/test_authz_filters.py) and is applied before ORDER BY / LIMIT
 
 from __future__ import annotations
 
-from sqlalchemy import ColumnElement, and_, false, not_, or_, true
+from sqlalchemy import ColumnElement, and_, false, literal, not_, or_, true
 from sqlalchemy.orm import InstrumentedAttribute
 
 from authz.enforcer import Authorizer
@@ -25,11 +25,38 @@ def escape_like(value: str) -> str:
     return value.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
 
 
+def _inline(value: str) -> ColumnElement[str]:
+    """A policy-derived string rendered into the statement (``literal_execute``), not bound.
+
+    A bound LIKE pattern plans well only while PostgreSQL keeps planning the prepared
+    statement for each execution: once it switches to a generic plan (after five runs, when
+    the estimates allow) the pattern is unknown and the plan is a sequential scan of the
+    table. Inlined, each domain's statement is planned with its own pattern, which also lets
+    the planner pick the index that suits the domain's size (a district's range of the
+    scope index, a province's walk of the due-date index; docs/scale.md). Safe to inline:
+    the values are grant and rule domains, never request input, and SQLAlchemy renders them
+    as quoted literals of the dialect.
+    """
+    return literal(value, literal_execute=True)
+
+
 def covers(scope: Column, domain: str) -> ColumnElement[bool]:
-    """SQL for ``domain_covers(scope, domain)``: equal, or below on a whole path segment."""
+    """SQL for ``domain_covers(scope, domain)``: equal, or below on a whole path segment.
+
+    The first term, ``LIKE 'domain%'``, is one index range (the scope indexes use
+    ``varchar_pattern_ops``) that the exact test then narrows to whole segments; without
+    it PostgreSQL answers the OR with a bitmap of two index scans, which must visit the
+    table's pages, instead of one index-only range scan."""
     if domain == "*":
         return true()
-    return or_(scope == domain, scope.like(escape_like(domain) + "/%", escape="\\"))
+    prefix = escape_like(domain)
+    # SQLite serves a LIKE from an index only without an ESCAPE clause: name one only when
+    # the domain holds a character that needs it (real domains never do).
+    escape = "\\" if prefix != domain else None
+    return and_(
+        scope.like(_inline(prefix + "%"), escape=escape),
+        or_(scope == _inline(domain), scope.like(_inline(prefix + "/%"), escape=escape)),
+    )
 
 
 def scope_filter(

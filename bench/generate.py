@@ -71,7 +71,10 @@ async def generate(url: str, children: int, cases: int, tasks: int, seed: int) -
     conn = await asyncpg.connect(dsn(url))
     try:
         await _fill(conn, rng, children, cases, tasks)
-        await conn.execute("ANALYZE")
+        await add_officers(conn)
+        # VACUUM, not only ANALYZE: it sets the visibility map, without which no scan is
+        # index-only and every page reads the heap (a freshly COPY-loaded table has none).
+        await conn.execute("VACUUM (ANALYZE)")
     finally:
         await conn.close()
     print(
@@ -281,17 +284,47 @@ async def _fill(
     await conn.executemany(
         "INSERT INTO app_user (id, username, display_name, agency_id, is_active, created_at)"
         " VALUES ($1, $2, $3, $4, true, now())",
-        [(900001, "bench_edu", "基准教育干部", bureau[0]),
-         (900002, "bench_teacher", "基准班主任", school[0])])
+        [(900002, "bench_teacher", "基准班主任", school[0])])
     await conn.executemany(
         "INSERT INTO role_grant (user_id, role, jurisdiction_code, domain, granted_at)"
         " VALUES ($1, $2, $3, $4, now())",
-        [(900001, "education_officer", first_district, bureau[4]),
-         (900002, "school_staff", school[3], school[4])])
-    for table in ("agency", "child", "dropout_case", "task", "app_user"):
+        [(900002, "school_staff", school[3], school[4])])
+    for table in ("agency", "child", "dropout_case", "task"):
         await conn.execute(
             f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), (SELECT max(id) FROM {table}))"
         )
+
+
+# The three kinds of officer of the load run (bench.load): a township's, a district's and the
+# province's, each reading its own agency's queue.
+OFFICERS = (
+    ("bench_township", "基准镇干部", "township", "990101100", "township_officer"),
+    ("bench_edu", "基准教育干部", "education", "990101", "education_officer"),
+    ("bench_province", "基准省教育干部", "education", PROVINCE, "education_officer"),
+)
+
+
+async def add_officers(conn: asyncpg.Connection) -> None:
+    """The load run's users (and the province's education department they need), added once:
+    a data set generated before they existed gets them too."""
+    await conn.execute(
+        "INSERT INTO agency (id, kind, name, jurisdiction_code, scope_path, short_name)"
+        " VALUES (900100, 'education', '基准省教育厅', $1, $1, '') ON CONFLICT DO NOTHING",
+        PROVINCE)
+    for uid, (username, name, kind, code, role) in enumerate(OFFICERS, start=900003):
+        agency = await conn.fetchrow(
+            "SELECT id, scope_path FROM agency WHERE kind = $1 AND jurisdiction_code = $2"
+            " ORDER BY id LIMIT 1", kind, code)
+        inserted = await conn.fetchval(
+            "INSERT INTO app_user (id, username, display_name, agency_id, is_active, created_at)"
+            " VALUES ($1, $2, $3, $4, true, now()) ON CONFLICT DO NOTHING RETURNING id",
+            uid, username, name, agency["id"])
+        if inserted is not None:
+            await conn.execute(
+                "INSERT INTO role_grant (user_id, role, jurisdiction_code, domain, granted_at)"
+                " VALUES ($1, $2, $3, $4, now())", uid, role, code, agency["scope_path"])
+    await conn.execute(
+        "SELECT setval(pg_get_serial_sequence('app_user', 'id'), (SELECT max(id) FROM app_user))")
 
 
 def main() -> None:

@@ -1,23 +1,29 @@
-"""Load run with ``wrk``: Lianbao's GraphQL endpoint against the hand-written floor.
+"""Load run with ``wrk``: Lianbao's GraphQL endpoint against the hand-written floors.
 
     python -m bench.generate            # 2,000,000 children, 200,000 cases, 500,000 tasks
-    python -m bench.load [--duration 15] [--connections 16]
+    python -m bench.load [--duration 10] [--connections 16] [--rounds 3]
 
-One uvicorn worker pinned to core 1, wrk pinned to core 0 (``taskset``), one scenario at a
-time: (a) a page of 50 tasks with case, child and school — Lianbao and the floor
-(``bench/floor.py``: one SQL query and ``json``, the same authorization filter); (b) a case
-with its timeline; (c) recording a persuasion attempt. Prints p50/p99 latency, requests per
-second, errors, and the Lianbao/floor ratio. ``wrk`` is Debian's package.
+One uvicorn worker (Lianbao) and one floor worker (``bench/floor.py``), both pinned to core
+1, wrk pinned to core 0 (``taskset``), one scenario at a time, in interleaved rounds (every
+scenario once per round, so a busy moment of the shared machine hits both sides): (a) a page
+of 50 tasks with case, child and school, as a township's, a district's and the province's
+officer; (b) a case with its timeline; (c) recording a persuasion attempt. Before measuring,
+each officer's page from the floor is checked against Lianbao's (count, tasks, masked
+names). Prints the medians of p50/p99 latency and requests per second, the Lianbao/floor
+ratio, the load average, and each worker's resident memory. ``wrk`` is Debian's package.
 """
 
 from __future__ import annotations
 
 import argparse
+import asyncio
+import base64
 import json
 import os
 import re
 import shutil
 import socket
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -25,11 +31,12 @@ import time
 from pathlib import Path
 from typing import Any
 
+import asyncpg
 import httpx
 
 from api.auth import issue_dev_token
 from api.settings import Settings
-from bench.generate import DEFAULT_URL
+from bench.generate import DEFAULT_URL, add_officers, dsn
 
 ROOT = Path(__file__).resolve().parent.parent
 SECRET = "bench-secret-" + "b" * 32
@@ -99,72 +106,160 @@ def _wrk(url: str, script: Path, duration: int, connections: int) -> dict[str, f
             "rps": float(rps.group(1)), "errors": errors}
 
 
-def run(url: str, duration: int, connections: int) -> None:
+OFFICERS = ("bench_township", "bench_edu", "bench_province")
+
+
+def _rss_mb(pid: int) -> float:
+    """Resident memory of a process (and its children: uvicorn's worker), in MB."""
+    pids = [pid, *(int(p) for p in Path(f"/proc/{pid}/task/{pid}/children").read_text().split())]
+    total = 0
+    for p in pids:
+        for line in Path(f"/proc/{p}/status").read_text().splitlines():
+            if line.startswith("VmRSS:"):
+                total += int(line.split()[1])
+    return total / 1024
+
+
+def _check_same_page(endpoint: str, floor: str, token: str) -> int:
+    """The floor must answer what Lianbao answers: the same count, the same tasks in the same
+    order, the same (masked or not) names. Returns the count."""
+    headers = {"Authorization": f"Bearer {token}"}
+    ours = httpx.post(endpoint, json={"query": TASK_PAGE}, headers=headers, timeout=60).json()
+    theirs = httpx.post(floor, headers=headers, timeout=60).json()
+    assert not ours.get("errors"), ours
+    a, b = ours["data"]["agencyQueue"], theirs["data"]["agencyQueue"]
+    assert a["totalCount"] == b["totalCount"], (a["totalCount"], b["totalCount"])
+    def rows(page: dict[str, Any]) -> list[tuple[str, str, str]]:
+        return [(e["node"]["dueOn"], e["node"]["title"], e["node"]["child"]["name"])
+                for e in page["edges"]]
+
+    assert rows(a) == rows(b), "the floor's page differs from Lianbao's"
+    total: int = a["totalCount"]
+    return total
+
+
+def _case_ids(endpoint: str, token: str) -> tuple[str, str]:
+    cases = httpx.post(endpoint, headers={"Authorization": f"Bearer {token}"}, json={
+        "query": "{ cases(first: 2, filter: {status: OPEN}) { edges { node { id } } } }"
+    }).json()
+    # Persuasions pile up on their case run after run: the timeline is read from another
+    # one, so it stays a realistic size.
+    first, second = (e["node"]["id"] for e in cases["data"]["cases"]["edges"])
+    return first, second
+
+
+def _raw_id(global_id: str) -> str:
+    return base64.b64decode(global_id).decode().rpartition(":")[2]
+
+
+def _plan(lianbao: str, floor: str, tokens: dict[str, str], case_id: str,
+          timeline_id: str) -> list[tuple[str, str, str, dict[str, Any], str]]:
+    """(scenario, officer, server, body, url) in the order of one round."""
+    runs: list[tuple[str, str, str, dict[str, Any], str]] = []
+    for officer in OFFICERS:
+        runs.append(("tasks page", officer, "Lianbao", {"query": TASK_PAGE}, lianbao))
+        runs.append(("tasks page", officer, "floor", {}, f"{floor}/floor/tasks"))
+    runs.append(("case + timeline", "bench_edu", "Lianbao",
+                 {"query": CASE_TIMELINE, "variables": {"id": timeline_id}}, lianbao))
+    runs.append(("case + timeline", "bench_edu", "floor", {},
+                 f"{floor}/floor/case?id={_raw_id(timeline_id)}"))
+    at = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
+    runs.append(("record persuasion", "bench_edu", "Lianbao",
+                 {"query": PERSUADE, "variables": {"id": case_id, "at": at}}, lianbao))
+    runs.append(("record persuasion", "bench_edu", "floor", {},
+                 f"{floor}/floor/persuade?id={_raw_id(case_id)}"))
+    return runs
+
+
+def run(url: str, duration: int, connections: int, rounds: int) -> None:
     if not shutil.which("wrk"):
         sys.exit("wrk is not installed: apt-get install wrk")
     env = {**os.environ, "DATABASE_URL": url, "LIANBAO_JWT_SECRET": SECRET,
-           "LIANBAO_TICK_INTERVAL": "0", "LIANBAO_LOG_LEVEL": "WARNING"}
+           "LIANBAO_TICK_INTERVAL": "0", "LIANBAO_LOG_LEVEL": "WARNING",
+           # One client address and one user send thousands of requests a second here.
+           "LIANBAO_RATE_LIMIT_USER_PER_MINUTE": "0", "LIANBAO_RATE_LIMIT_ADDRESS_PER_MINUTE": "0"}
     settings = Settings(jwt_secret=SECRET)
-    officer = issue_dev_token(settings, "bench_edu")
+    tokens = {o: issue_dev_token(settings, o) for o in OFFICERS}
+    asyncio.run(_prepare(url))
     lianbao_port, floor_port = _port(), _port()
-    results: list[tuple[str, dict[str, float]]] = []
-    with tempfile.TemporaryDirectory() as tmp:
-        scripts = Path(tmp)
-        server = _start([sys.executable, "-m", "api.cli", "serve", "--port", str(lianbao_port)],
-                        env, f"http://127.0.0.1:{lianbao_port}/healthz")
-        try:
-            endpoint = f"http://127.0.0.1:{lianbao_port}/graphql"
-            headers = {"Authorization": f"Bearer {officer}"}
-            page = httpx.post(endpoint, json={"query": TASK_PAGE}, headers=headers).json()
-            assert not page.get("errors") and page["data"]["agencyQueue"]["edges"], page
-            cases = httpx.post(endpoint, headers=headers, json={
-                "query": "{ cases(first: 2, filter: {status: OPEN}) { edges { node { id } } } }"
-            }).json()
-            # Persuasions pile up on their case run after run: the timeline is read from
-            # another one, so it stays a realistic size.
-            case_id, timeline_id = (e["node"]["id"] for e in cases["data"]["cases"]["edges"])
-            for name, body in (
-                ("tasks page (Lianbao)", {"query": TASK_PAGE}),
-                ("case + timeline (Lianbao)", {"query": CASE_TIMELINE,
-                                               "variables": {"id": timeline_id}}),
-                ("record persuasion (Lianbao)", {"query": PERSUADE, "variables": {
-                    "id": case_id, "at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())}}),
-            ):
-                script = scripts / f"{len(results)}.lua"
-                _lua(script, body, officer)
-                results.append((name, _wrk(endpoint, script, duration, connections)))
-        finally:
-            server.terminate()
-            server.wait(timeout=10)
-        floor = _start([sys.executable, "-m", "uvicorn", "bench.floor:app", "--port",
-                        str(floor_port), "--log-level", "warning"], env,
-                       f"http://127.0.0.1:{floor_port}/floor/tasks")
-        try:
-            script = scripts / "floor.lua"
-            _lua(script, {}, officer)
-            results.append(("tasks page (floor)", _wrk(
-                f"http://127.0.0.1:{floor_port}/floor/tasks", script, duration, connections)))
-        finally:
-            floor.terminate()
-            floor.wait(timeout=10)
-    print(f"\none uvicorn worker on core 1, wrk -c{connections} -d{duration}s on core 0\n")
-    print("| scenario | p50 ms | p99 ms | req/s | errors |")
-    print("|---|---|---|---|---|")
-    for name, r in results:
-        print(f"| {name} | {r['p50']:.2f} | {r['p99']:.2f} | {r['rps']:.0f} | "
-              f"{int(r['errors'])} |")
-    lianbao, floor_ = results[0][1], results[-1][1]
-    print(f"\ntasks page, Lianbao / floor: p50 ×{lianbao['p50'] / floor_['p50']:.2f}, "
-          f"req/s ×{lianbao['rps'] / floor_['rps']:.2f}")
+    results: dict[tuple[str, str, str], list[dict[str, float]]] = {}
+    counts: dict[str, int] = {}
+    server = _start([sys.executable, "-m", "api.cli", "serve", "--port", str(lianbao_port)],
+                    env, f"http://127.0.0.1:{lianbao_port}/healthz")
+    floor = _start([sys.executable, "-m", "uvicorn", "bench.floor:app", "--port",
+                    str(floor_port), "--log-level", "warning"], env,
+                   f"http://127.0.0.1:{floor_port}/floor/tasks")
+    try:
+        endpoint, floor_url = f"http://127.0.0.1:{lianbao_port}/graphql", f"http://127.0.0.1:{floor_port}"
+        for officer in OFFICERS:
+            counts[officer] = _check_same_page(endpoint, f"{floor_url}/floor/tasks",
+                                               tokens[officer])
+        case_id, timeline_id = _case_ids(endpoint, tokens["bench_edu"])
+        plan = _plan(endpoint, floor_url, tokens, case_id, timeline_id)
+        with tempfile.TemporaryDirectory() as tmp:
+            for _ in range(rounds):  # interleaved: each round runs every scenario once
+                for i, (scenario, officer, side, body, target) in enumerate(plan):
+                    script = Path(tmp) / f"{i}.lua"
+                    _lua(script, body, tokens[officer])
+                    figure = _wrk(target, script, duration, connections)
+                    figure["load"] = os.getloadavg()[0]
+                    results.setdefault((scenario, officer, side), []).append(figure)
+        memory = {"Lianbao": _rss_mb(server.pid), "floor": _rss_mb(floor.pid)}
+    finally:
+        for proc in (server, floor):
+            proc.terminate()
+            proc.wait(timeout=10)
+    _print(results, counts, memory, duration, connections, rounds)
+
+
+async def _prepare(url: str) -> None:
+    """The load run's officers (once per data set) and a vacuumed, analysed task table."""
+    conn = await asyncpg.connect(dsn(url))
+    try:
+        await add_officers(conn)
+        await conn.execute("VACUUM (ANALYZE) task, task_tally, dropout_case")
+    finally:
+        await conn.close()
+
+
+def _median(figures: list[dict[str, float]], key: str) -> float:
+    return statistics.median(f[key] for f in figures)
+
+
+def _print(results: dict[tuple[str, str, str], list[dict[str, float]]], counts: dict[str, int],
+           memory: dict[str, float], duration: int, connections: int, rounds: int) -> None:
+    print(f"\none uvicorn worker each on core 1, wrk -t1 -c{connections} -d{duration}s on core 0,"
+          f" {rounds} interleaved rounds (medians; load average at each run's end)\n")
+    print("| scenario | officer (visible tasks) | Lianbao p50 / p99 ms | Lianbao req/s | "
+          "floor p50 / p99 ms | floor req/s | p50 ×floor | load avg | errors |")
+    print("|---|---|---|---|---|---|---|---|---|")
+    pages: list[float] = []
+    for scenario, officer, side in results:
+        if side != "Lianbao":
+            continue
+        ours, theirs = results[(scenario, officer, side)], results[(scenario, officer, "floor")]
+        p50, fp50 = _median(ours, "p50"), _median(theirs, "p50")
+        if scenario == "tasks page":
+            pages.append(p50)
+        loads = "–".join(f"{f['load']:.1f}" for f in ours + theirs)
+        errors = int(sum(f["errors"] for f in ours + theirs))
+        seen = f" ({counts[officer]:,})" if scenario == "tasks page" else ""
+        print(f"| {scenario} | {officer}{seen} | {p50:.1f} / {_median(ours, 'p99'):.1f} | "
+              f"{_median(ours, 'rps'):.0f} | {fp50:.1f} / {_median(theirs, 'p99'):.1f} | "
+              f"{_median(theirs, 'rps'):.0f} | ×{p50 / fp50:.2f} | {loads} | {errors} |")
+    print(f"\ntasks page p50, slowest officer / fastest: ×{max(pages) / min(pages):.2f}")
+    print(f"resident memory after the run: Lianbao worker {memory['Lianbao']:.0f} MB, "
+          f"floor {memory['floor']:.0f} MB")
 
 
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--url", default=DEFAULT_URL)
-    parser.add_argument("--duration", type=int, default=15)
+    parser.add_argument("--duration", type=int, default=10)
     parser.add_argument("--connections", type=int, default=16)
+    parser.add_argument("--rounds", type=int, default=3)
     args = parser.parse_args()
-    run(args.url, args.duration, args.connections)
+    run(args.url, args.duration, args.connections, args.rounds)
 
 
 if __name__ == "__main__":

@@ -33,6 +33,10 @@ class Task(Base):
             "id",
             postgresql_ops={"scope_path": "varchar_pattern_ops"},
         ),
+        # The same queue read in due order: a wide domain (a province's officer sees a third
+        # of all tasks) finds its first page in the first entries, the scope tested in the
+        # index itself, instead of sorting every visible task (migration 0014).
+        Index("ix_task_agency_due", "agency_kind", "due_on", "id", "scope_path"),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
@@ -60,3 +64,31 @@ class Task(Base):
     version: Mapped[int] = mapped_column(Integer, default=1)
 
     __mapper_args__ = {"version_id_col": version}  # noqa: RUF012
+
+
+class TaskTally(Base):
+    """How many tasks each (agency kind, scope path) holds, as rows of signed deltas.
+
+    Kept by triggers on ``task`` in the same transaction as every insert, delete and move of
+    a task (migration 0014), so ``sum(n)`` over the rows a domain covers is exactly the
+    number of tasks in that queue: a queue's ``totalCount`` without counting its tasks (a
+    province's officer sees 167,000 of them). Deltas rather than one counter per key, so
+    concurrent transactions that add tasks to the same school never wait on one row; the
+    deadline engine folds them into one row per key (``workflow/task.compact_tallies``).
+    """
+
+    __tablename__ = "task_tally"
+    __table_args__ = (
+        Index(
+            "ix_task_tally_scope",
+            "agency_kind",
+            "scope_path",
+            "n",
+            postgresql_ops={"scope_path": "varchar_pattern_ops"},
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    agency_kind: Mapped[AgencyKind] = mapped_column(StrEnumType(AgencyKind))
+    scope_path: Mapped[str] = mapped_column(String(160))
+    n: Mapped[int] = mapped_column(Integer)

@@ -53,3 +53,16 @@ def to_connection(page: Page[T], node: Callable[[T], N]) -> Connection[N]:
         page_info=page_info(page),
         total_count=page.total_count,
     )
+
+
+def selects_total(info: Info) -> bool:
+    """Whether the query asks this connection for ``totalCount`` (directly or through a
+    fragment): counting a large visible set is most of a page's database time, so a list
+    whose client does not show the count skips it (issue 19)."""
+    pending: list[Any] = list(info.selected_fields)
+    while pending:
+        selection = pending.pop()
+        if getattr(selection, "name", None) == "totalCount":
+            return True
+        pending.extend(getattr(selection, "selections", ()))
+    return False

@@ -17,18 +17,21 @@ from schema.context import Info
 from schema.enums import AgencyKind, CaseStage, SpecialGroup, TaskOrder, TaskStatus, TaskUpdateKind
 from schema.loaders import Loaders
 from schema.operations import Operation, operations
-from schema.pagination import Connection, page_request, to_connection
+from schema.pagination import Connection, page_request, selects_total, to_connection
 from schema.reference import AgencyNode
 from schema.school import SchoolNode, school_key
 from schema.shape import CodeLabel, RowNode, fetched_by, related, row_field
+from workflow import case as case_service
 from workflow import task as service
 from workflow.calendar import local_date
+from workflow.case.query import OBJ as CASE_OBJ
 from workflow.common import OPEN_TASK_STATUSES
 from workflow.context import ServiceContext
 from workflow.errors import InvalidInput
 from workflow.infra.events import RESYNC
 
 if TYPE_CHECKING:
+    from schema.case import CaseNode
     from schema.child import ChildNode
     from schema.document import DocumentNode
 
@@ -105,8 +108,20 @@ class TaskType(RowNode):
         user = await info.context.loaders.user.load(self.row.assignee_id)
         return Assignee(username=user.username, display_name=user.display_name) if user else None
 
-    case = related("case", "row.case_id", "CaseNode", lazy="schema.case",
-                   description="The case, when the caller may read it.")
+    @strawberry.field(description="The case, when the caller may read it.")
+    async def case(
+        self, info: Info
+    ) -> Annotated[CaseNode, strawberry.lazy("schema.case")] | None:
+        if self.row.case_id is None:
+            return None
+        # The row the child and school fields read too (one loader); the policy decides
+        # whether the case itself is shown, as the case list's filter would.
+        subject = await info.context.loaders.task_subject.load(self.row.case_id)
+        if subject is None or not case_service.case_allowed(
+            info.context.services, subject.case, CASE_OBJ, "read"
+        ):
+            return None
+        return cast("CaseNode", builder("CaseNode")(subject.case))
 
     @strawberry.field(description="The legal documents of the task's case the caller may read.")
     async def documents(
@@ -175,7 +190,7 @@ async def _list(
                            due_after=f.due_after, case_kind=f.case_kind, stage=f.stage,
                            township_code=f.township_code, school_id=school_id,
                            special_group=f.special_group, mine=mine),
-        order, page_request(info, first, after))
+        order, page_request(info, first, after), count=selects_total(info))
     return to_connection(page, TaskType.from_model)
 
 

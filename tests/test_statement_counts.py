@@ -46,6 +46,9 @@ CASES = """query($n: Int!) { cases(first: $n) { totalCount edges { node { id sta
 
 
 async def _cost(api: Api, database: Database, query: str, n: int, user: str) -> int:
+    # The token's principal is read on its first request only (api/auth.PrincipalCache):
+    # warm it, so every measured page is a steady-state page.
+    await api.gql("{ __typename }", user=user)
     with counting(database) as statements:
         data = await api.gql(query, {"n": n}, user=user)
     first = next(iter(data.values()))

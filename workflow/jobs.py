@@ -10,9 +10,12 @@ from __future__ import annotations
 
 from workflow.enforcement.scheduler import escalate_overdue
 from workflow.engine import ScheduledJob
+from workflow.task import compact_tallies
 
 # Run in this order after the ladders' timed steps and the task reminders of each pass.
 SCHEDULED_JOBS: tuple[ScheduledJob, ...] = (
     # Served return orders past their deadline become overdue (LS 14, 禁止使用童工规定 第六条).
     escalate_overdue,
+    # The task tally's deltas folded per queue scope (issue 19: totalCount at province scale).
+    compact_tallies,
 )

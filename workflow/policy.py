@@ -33,12 +33,21 @@ async def policy_version(ctx: ServiceContext) -> int:
     return await current_version(ctx.session)
 
 
-def _reload_after_commit(ctx: ServiceContext) -> None:
+async def authorization_changed(ctx: ServiceContext) -> int:
+    """Bump the authorization version in the caller's transaction and reload this process's
+    authorizer after the commit (the others follow the NOTIFY or their poll). Rules, role
+    grants and users' activity all go through here: every process's cached principals
+    (``api/auth.PrincipalCache``) are loaded under a version, so a revoked grant or a
+    deactivated user is not served from a cache once the change is known. Returns the new
+    version."""
+    version = await bump_version(ctx.session)
+
     async def reload() -> None:
-        rules, version = await load_policy(ctx.session)
-        ctx.authz.reload(rules, version)
+        rules, loaded = await load_policy(ctx.session)
+        ctx.authz.reload(rules, loaded)
 
     ctx.after_commit.append(reload)
+    return version
 
 
 async def add_rule(ctx: ServiceContext, rule: Rule) -> AuthzRule:
@@ -60,14 +69,13 @@ async def add_rule(ctx: ServiceContext, rule: Rule) -> AuthzRule:
             await ctx.session.flush()
     except IntegrityError as exc:
         raise Duplicate("this rule exists already", field="rule") from exc
-    version = await bump_version(ctx.session)
+    version = await authorization_changed(ctx)
     audit.record_row(
         ctx,
         "add_policy_rule",
         row,
         {"rule": rule.as_casbin(), "source": rule.source, "version": version},
     )
-    _reload_after_commit(ctx)
     return row
 
 
@@ -79,7 +87,7 @@ async def remove_rule(ctx: ServiceContext, rule_id: int) -> AuthzRule:
     if row.domain == "*":
         raise InvalidInput("shipped rules change with a release of the policy file", field="ruleId")
     await ctx.session.delete(row)
-    version = await bump_version(ctx.session)
+    version = await authorization_changed(ctx)
     audit.record(
         ctx,
         "remove_policy_rule",
@@ -90,5 +98,4 @@ async def remove_rule(ctx: ServiceContext, rule_id: int) -> AuthzRule:
             "version": version,
         },
     )
-    _reload_after_commit(ctx)
     return row

@@ -14,7 +14,8 @@ from enum import StrEnum
 from functools import cache
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, and_, exists, or_, select
+from sqlalchemy import ColumnElement, Select, and_, delete, exists, func, insert, or_, select
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from authz.enforcer import domain_covers
 from authz.errors import Forbidden
@@ -23,7 +24,7 @@ from models.base import MAX_INT_KEY
 from models.case import DropoutCase
 from models.enums import CaseStage, SpecialGroup, TaskStatus
 from models.reference import Agency
-from models.task import Task
+from models.task import Task, TaskTally
 from models.user import User
 from workflow import audit
 from workflow.batch import in_order
@@ -31,6 +32,7 @@ from workflow.calendar import local_date
 from workflow.child import GROUP_FIELD, in_group
 from workflow.common import OPEN_TASK_STATUSES, check_version, fetch_visible, open_task, rows_by_ids
 from workflow.context import ServiceContext
+from workflow.engine import TickReport
 from workflow.errors import InvalidInput, WrongStage
 from workflow.infra import reference_json
 from workflow.infra.events import TaskEvent
@@ -150,20 +152,61 @@ async def page(
     *, count: bool = True,
 ) -> Page[Task]:
     """Ordered by (sort value, id) ascending — priority 1 first, soonest due first; the id
-    makes the order total, so a page never repeats or skips a task when others are added."""
+    makes the order total, so a page never repeats or skips a task when others are added.
+
+    One statement for the rows: the page's ids are chosen from the index alone (an
+    index-only scan of the queue's indexes, sorted there), then only those rows are read
+    and built, instead of reading every visible task's row to sort them (docs/scale.md).
+    ``count=False`` (the client did not ask for ``totalCount``) skips the count."""
     first = request.limit
     stmt = queue_query(ctx, f)
     column = _SORT[order][0]
-    total = await count_rows(ctx, stmt) if count else 0
+    total = await queue_total(ctx, f, stmt) if count else 0
     if request.after is not None:
         value, key = _decode(request.after, order)
         stmt = stmt.where(or_(column > value, and_(column == value, Task.id > key)))
+    chosen = (stmt.with_only_columns(Task.id).order_by(column, Task.id).limit(first + 1)
+              .subquery("chosen"))
     rows = list((await ctx.session.execute(
-        stmt.order_by(column, Task.id).limit(first + 1))).scalars().all())
+        select(Task).join(chosen, chosen.c.id == Task.id).order_by(column, Task.id)
+    )).scalars().all())
     has_next = len(rows) > first
     rows = rows[:first]
     return Page(rows, [task_cursor(t, order) for t in rows], has_next,
                 request.after is not None, total)
+
+
+async def queue_total(ctx: ServiceContext, f: TaskFilter, stmt: Select[Task]) -> int:
+    """The queue's exact size. Unfiltered, it is the sum of the task tally over the scopes
+    the same policy filter admits (a queue's visibility depends on its kind and scope path
+    alone): a few thousand index entries for a province instead of 167,000 tasks. Filtered
+    (status, due dates, the case's fields, mine), the tasks are counted."""
+    kind = ctx.principal.agency_kind
+    if f != TaskFilter() or kind is None:
+        return await count_rows(ctx, stmt)
+    total = (await ctx.session.execute(
+        select(func.coalesce(func.sum(TaskTally.n), 0)).where(
+            TaskTally.agency_kind == kind,
+            scope_filter(ctx.authz, ctx.principal, "task", "read", TaskTally.scope_path))
+    )).scalar_one()
+    return int(total)
+
+
+async def compact_tallies(session: AsyncSession, now: datetime, report: TickReport) -> None:
+    """Fold the task tally's deltas into one row per (agency kind, scope path). A scheduled
+    job of the deadline engine (``workflow/jobs.py``), under its lock: rows written by
+    transactions still open are not visible here, so they are neither summed nor deleted
+    and wait for the next pass; safe to run twice."""
+    top = (await session.execute(select(func.max(TaskTally.id)))).scalar_one()
+    if top is None:
+        return
+    older = TaskTally.id <= top
+    await session.execute(insert(TaskTally).from_select(
+        ["agency_kind", "scope_path", "n"],
+        select(TaskTally.agency_kind, TaskTally.scope_path, func.sum(TaskTally.n))
+        .where(older).group_by(TaskTally.agency_kind, TaskTally.scope_path)
+        .having(func.sum(TaskTally.n) != 0)))
+    await session.execute(delete(TaskTally).where(older))
 
 
 async def get_tasks(ctx: ServiceContext, ids: Sequence[int]) -> list[Task | None]:
@@ -327,27 +370,33 @@ def changed(task: Task, kind: str = "changed") -> TaskEvent:
 
 @dataclass(frozen=True)
 class TaskSubject:
-    """What a task is about, as far as its agency needs to know it."""
+    """What a task is about, as far as its agency needs to know it: the case's row, whose
+    child (and school) the holder sees even where it may not read the case itself."""
 
-    child_id: int
-    scope_path: str
-    stage: CaseStage
-    school_id: int | None
+    case: DropoutCase
+
+    @property
+    def child_id(self) -> int:
+        return self.case.child_id
+
+    @property
+    def stage(self) -> CaseStage:
+        return self.case.stage
+
+    @property
+    def school_id(self) -> int | None:
+        return self.case.school_id
 
 
 async def subjects_of(ctx: ServiceContext, case_ids: Sequence[int]) -> list[TaskSubject | None]:
-    """The child (and school) behind each task's case. A task is the agency's need-to-know:
-    its holder sees the child even where it may not read the case; fields stay masked by the
-    holder's own unmask grants."""
+    """The case behind each task, read once for all of a page's fields (the case, if the
+    caller may read it; its child; its school). A task is the agency's need-to-know: its
+    holder sees the child even where it may not read the case (``TaskType.case`` asks the
+    policy); fields stay masked by the holder's own unmask grants."""
     rows = (await ctx.session.execute(
-        select(DropoutCase.id, DropoutCase.child_id, DropoutCase.scope_path,
-               DropoutCase.stage, DropoutCase.school_id)
-        .where(DropoutCase.id.in_(case_ids)))).all()
-    subjects = in_order(rows, case_ids, key=lambda r: r.id)
-    return [
-        None if r is None else TaskSubject(r.child_id, r.scope_path, r.stage, r.school_id)
-        for r in subjects
-    ]
+        select(DropoutCase).where(DropoutCase.id.in_(case_ids)))).scalars()
+    return [None if r is None else TaskSubject(r)
+            for r in in_order(rows, case_ids, key=lambda r: r.id)]
 
 
 async def users_by_id(ctx: ServiceContext, ids: Sequence[int]) -> list[User | None]:

@@ -21,6 +21,7 @@ from workflow.common import rows_by_ids, rows_grouped
 from workflow.context import ServiceContext
 from workflow.errors import Duplicate, InvalidInput, NotFound
 from workflow.pagination import Page, PageRequest, keyset_page
+from workflow.policy import authorization_changed
 
 USERNAME = re.compile(r"[A-Za-z0-9._-]{3,64}")
 
@@ -156,6 +157,7 @@ async def _add_grant(
     await audit.insert(
         ctx, "grant_role", grant, {"user_id": user.id, "role": role, "domain": domain}
     )
+    await authorization_changed(ctx)
     return grant
 
 
@@ -178,6 +180,7 @@ async def set_user_active(ctx: ServiceContext, user_id: int, active: bool) -> Us
         raise InvalidInput("administrators cannot deactivate themselves", field="userId")
     if user.is_active != active:
         user.is_active = active
+        await authorization_changed(ctx)
         audit.record(
             ctx,
             "activate_user" if active else "deactivate_user",
@@ -227,6 +230,7 @@ async def revoke_role(ctx: ServiceContext, grant_id: int) -> RoleGrant:
     if grant is None or not ctx.authz.allowed(ctx.principal, "role_grant", "manage", grant.domain):
         raise NotFound("no such role grant", field="grantId")
     await ctx.session.delete(grant)
+    await authorization_changed(ctx)
     audit.record(
         ctx,
         "revoke_role",

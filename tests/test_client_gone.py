@@ -1,0 +1,95 @@
+"""A request whose client has gone cancels its query (issue 19), on PostgreSQL.
+
+Driven at the ASGI level, which is what the server sees when the client goes away: the body
+arrives, then ``http.disconnect`` while the query runs. The statement must be cancelled in
+PostgreSQL itself, not only abandoned by the app.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+from typing import Any
+
+import pytest
+from sqlalchemy import text
+
+from api.app import create_app
+from api.auth import issue_dev_token
+from api.settings import Settings
+from authz.enforcer import Authorizer
+from authz.policy import default_rules
+from models.session import create_engine
+from tests.helpers import NOW, TEST_SECRET, Database
+from workflow import task as task_service
+from workflow.clock import FixedClock
+
+SLEEP = "SELECT pg_sleep(30)"
+# Backends of this database sleeping in pg_sleep (asyncpg's extended protocol does not always
+# show the statement's text, so the wait event is the mark).
+RUNNING = text("SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
+               "AND wait_event = 'PgSleep'")
+
+
+async def test_a_slow_query_is_cancelled_when_the_client_goes(
+    database: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    if not database.is_postgres:
+        pytest.skip("statement cancellation is PostgreSQL's")
+
+    async def slow_page(ctx: Any, *args: Any, **kwargs: Any) -> Any:
+        await ctx.session.execute(text(SLEEP))
+        raise AssertionError("the query should have been cancelled")
+
+    monkeypatch.setattr(task_service, "page", slow_page)
+    settings = Settings(database_url=database.url, jwt_secret=TEST_SECRET,
+                        rate_limit_user_per_minute=0, rate_limit_address_per_minute=0)
+    engine = create_engine(database.url)
+    app = create_app(settings, engine=engine, authz=Authorizer(default_rules()),
+                     clock=FixedClock(NOW), check_schema=False)
+    body = json.dumps({"query": "{ agencyQueue(first: 5) { totalCount } }"}).encode()
+    token = issue_dev_token(settings, "edu_officer")
+    scope = {
+        "type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1", "method": "POST",
+        "scheme": "http", "path": "/graphql", "raw_path": b"/graphql", "query_string": b"",
+        "root_path": "", "client": ("127.0.0.1", 5000), "server": ("127.0.0.1", 80),
+        "headers": [(b"content-type", b"application/json"), (b"host", b"t"),
+                    (b"authorization", f"Bearer {token}".encode())],
+    }
+    started = asyncio.Event()
+    sent: list[dict[str, Any]] = []
+    messages = [{"type": "http.request", "body": body, "more_body": False}]
+
+    async def receive() -> dict[str, Any]:
+        if messages:
+            return messages.pop()
+        # The client hangs up once the query is running in PostgreSQL.
+        await started.wait()
+        return {"type": "http.disconnect"}
+
+    async def send(message: dict[str, Any]) -> None:
+        sent.append(message)
+
+    async def watch() -> None:
+        async with engine.connect() as conn:
+            for _ in range(400):
+                if (await conn.execute(RUNNING)).scalar_one():
+                    started.set()
+                    return
+                await asyncio.sleep(0.05)
+
+    try:
+        t0 = time.monotonic()
+        await asyncio.wait_for(asyncio.gather(app(scope, receive, send), watch()), 20)
+        assert started.is_set(), "the slow query never started"
+        assert time.monotonic() - t0 < 15, "the request waited for the query"
+        assert sent == [], "nothing is sent to a client that is gone"
+        async with engine.connect() as conn:
+            for _ in range(100):
+                if not (await conn.execute(RUNNING)).scalar_one():
+                    break
+                await asyncio.sleep(0.05)
+            assert (await conn.execute(RUNNING)).scalar_one() == 0, "still running in PostgreSQL"
+    finally:
+        await engine.dispose()

@@ -1,0 +1,81 @@
+"""The task tally (migration 0014) is exactly the tasks per (agency kind, scope path), on
+both backends, through inserts, moves and deletes, and stays so when compacted; the queue's
+``totalCount`` read from it equals a count of the tasks."""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+from typing import Any
+
+from sqlalchemy import delete, func, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from models.enums import AgencyKind
+from models.task import Task, TaskTally
+from tests.helpers import NOW, Api, report
+from workflow.engine import TickReport
+from workflow.task import compact_tallies
+
+QUEUE = """query($f: TaskFilterInput) { agencyQueue(first: 3, filter: $f) { totalCount
+  edges { node { id } } } }"""
+
+
+async def _tally(session: AsyncSession) -> dict[tuple[Any, str], int]:
+    rows = (await session.execute(
+        select(TaskTally.agency_kind, TaskTally.scope_path, func.sum(TaskTally.n))
+        .group_by(TaskTally.agency_kind, TaskTally.scope_path))).all()
+    return {(k, s): int(n) for k, s, n in rows if n}
+
+
+async def _tasks(session: AsyncSession) -> dict[tuple[Any, str], int]:
+    rows = (await session.execute(
+        select(Task.agency_kind, Task.scope_path, func.count())
+        .group_by(Task.agency_kind, Task.scope_path))).all()
+    return {(k, s): int(n) for k, s, n in rows}
+
+
+async def _add_tasks(session: AsyncSession, n: int) -> list[Task]:
+    tasks = [Task(kind="contact_family", title="新任务", agency_kind=AgencyKind.SCHOOL,
+                  scope_path=f"370000/370400/370406/t{i % 2}", due_on=date(2026, 11, 20))
+             for i in range(n)]
+    session.add_all(tasks)
+    await session.flush()
+    return tasks
+
+
+async def test_the_tally_follows_inserts_moves_and_deletes(session: AsyncSession) -> None:
+    assert await _tally(session) == await _tasks(session)
+    some = await _add_tasks(session, 5)
+    assert await _tally(session) == await _tasks(session)
+    await session.execute(update(Task).where(Task.id == some[1].id)
+                          .values(scope_path="370000/370400/370406/elsewhere"))
+    await session.execute(update(Task).where(Task.id == some[2].id)
+                          .values(title="只改标题"))  # not a move: no delta
+    await session.execute(delete(Task).where(Task.id == some[0].id))
+    assert await _tally(session) == await _tasks(session)
+
+
+async def test_compaction_folds_the_deltas_and_can_run_twice(session: AsyncSession) -> None:
+    (task,) = await _add_tasks(session, 1)
+    for path in ("370000/a", "370000/b", task.scope_path):
+        await session.execute(update(Task).where(Task.id == task.id).values(scope_path=path))
+    before = await _tally(session)
+    rows_before = (await session.execute(select(func.count()).select_from(TaskTally))).scalar()
+    report = TickReport()
+    await compact_tallies(session, NOW, report)
+    await compact_tallies(session, NOW, report)
+    assert await _tally(session) == before == await _tasks(session)
+    rows_after = (await session.execute(select(func.count()).select_from(TaskTally))).scalar()
+    assert rows_after == len(before) < (rows_before or 0)
+
+
+async def test_the_queue_total_from_the_tally_equals_the_tasks_counted(api: Api) -> None:
+    await report(api, NOW.date() - timedelta(days=8))  # a case, with each agency's tasks
+    for user in ("head_teacher", "township_officer", "edu_officer"):
+        unfiltered = (await api.gql(QUEUE, user=user))["agencyQueue"]["totalCount"]
+        # Any filter makes the service count the tasks themselves; a due window wide
+        # enough to hold every task counts them all.
+        wide = {"dueAfter": str(NOW.date() - timedelta(days=3650)),
+                "dueBefore": str(NOW.date() + timedelta(days=3650))}
+        counted = (await api.gql(QUEUE, {"f": wide}, user=user))["agencyQueue"]["totalCount"]
+        assert unfiltered == counted > 0, user
