@@ -27,6 +27,7 @@ from schema.audit import AuditQuery
 from schema.case import CaseMutation, CaseQuery
 from schema.child import ChildQuery
 from schema.context import Info
+from schema.descriptions import Coverage, apply_descriptions
 from schema.document import DocumentMutation, DocumentQuery
 from schema.employer import EmployerMutation, EmployerQuery
 from schema.enforcement import EnforcementMutation, EnforcementQuery
@@ -150,6 +151,8 @@ class LianbaoSchema(strawberry.Schema):
 
     # Its query limits, so that ``nodes`` refuses the same id count the cost rule assumed.
     limits: QueryLimits = QueryLimits()
+    # What the description catalogue left undescribed or did not use (schema/descriptions.py).
+    descriptions: Coverage | None = None
 
     async def execute(self, *args: Any, **kwargs: Any) -> ExecutionResult:
         """Code every error once more: a syntax error raised by ``ParserCache`` escapes the
@@ -251,4 +254,5 @@ def build_schema(
     )
     schema.limits = limits
     guard_inputs(schema._schema)
+    schema.descriptions = apply_descriptions(schema._schema)
     return schema
