@@ -36,7 +36,9 @@ from schema.finding import FindingMutation, FindingQuery
 from schema.ids import parse_global_id
 from schema.inputs import SCALAR_OVERRIDES, guard_inputs
 from schema.inspection import InspectionMutation, InspectionQuery
+from schema.labels import LabelQuery
 from schema.ladder import LadderMutation, LadderQuery
+from schema.languages import localized
 from schema.limits import QueryCost, QueryLimits, limits_rule
 from schema.policy import PolicyMutation, PolicyQuery
 from schema.reference import ReferenceQuery
@@ -65,6 +67,7 @@ class Query(
     PolicyQuery,
     AccessLogQuery,
     AuditQuery,
+    LabelQuery,
 ):
     # Plain resolvers rather than relay.node(): that field binds itself to the first schema
     # built, and tests (and a production-mode app) build more than one. The ids are plain
@@ -159,7 +162,7 @@ class LianbaoSchema(strawberry.Schema):
         operation hooks (so ``ErrorCodes`` never sees it) and would reach the client bare."""
         result = await super().execute(*args, **kwargs)
         if result.errors:
-            result.errors = [coded(e) for e in result.errors]
+            result.errors = [localized(coded(e)) for e in result.errors]
         return result
 
     def process_errors(

@@ -662,6 +662,13 @@ PROBES: dict[str, tuple[Probe, set[str]]] = {
 
 PROBES.update(LABOUR_PROBES)
 
+# Enum labels are reference data (policy: member, reference, read): every agency reads them.
+LABEL_PROBES: dict[str, tuple[Probe, set[str]]] = {
+    "enumLabels": (lambda api, u: _ok(api, u, '{ enumLabels(enum: "CaseStage") { label } }',
+                                      None, ("enumLabels",)), EVERYONE),
+}
+PROBES.update(LABEL_PROBES)
+
 
 def test_every_operation_is_covered() -> None:
     schema = build_schema()
