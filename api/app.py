@@ -55,6 +55,7 @@ from authz.principal import Principal
 from authz.store import PolicySync
 from models.listen import Listener, make_listener
 from models.session import create_engine, session_factory
+from schema import languages
 from schema.context import AppResources, Context
 from schema.limits import QueryLimits
 from schema.loaders import Loaders
@@ -212,7 +213,8 @@ class LianbaoGraphQL(GraphQL[Context, None]):
                 else:
                     log.exception("could not write the access log; withholding the result")
                     state[STATUS_KEY] = 500
-                    error = {"message": "internal error", "extensions": {"code": "INTERNAL"}}
+                    error = {"message": languages.translate("internal error"),
+                             "extensions": {"code": "INTERNAL"}}
                 return {"data": None, "errors": [error]}
             guard.entries.clear()
         response = await super().process_result(request, result)
@@ -492,11 +494,13 @@ def _routes(state: AppState) -> list[BaseRoute]:
 
 
 def _middleware(state: AppState, traced: bool) -> list[Middleware]:
-    """Outermost first: every response carries the request id; CORS headers reach the 429
-    and the 413 too; the address limit and the body limit act before the body is read."""
+    """Outermost first: every response carries the request id and is in the negotiated
+    language; CORS headers reach the 429 and the 413 too; the address limit and the body
+    limit act before the body is read."""
     settings = state.settings
     return [
         *([Middleware(tracing.TracingMiddleware)] if traced else []),
+        Middleware(edge.LanguageMiddleware, default=settings.default_language),
         Middleware(RequestIdMiddleware),
         Middleware(
             CORSMiddleware,

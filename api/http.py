@@ -17,13 +17,16 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any
 from urllib.parse import unquote_to_bytes
 
 from cross_web import HTTPException
 from starlette.responses import JSONResponse, Response
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from models.faults import DATABASE_UNAVAILABLE, is_database_unavailable
+from schema import languages
 
 GRAPHQL_RESPONSE_JSON = "application/graphql-response+json"
 APPLICATION_JSON = "application/json"
@@ -47,19 +50,14 @@ class RequestRejected(HTTPException):
         self.code = code
 
 
-def negotiate(accept: str | None) -> str:
-    """The media type to answer with.
-
-    ``application/graphql-response+json`` only when the client names it (a wildcard means an
-    old client: it gets ``application/json``, as the spec's watershed rules say); a missing or
-    unsatisfiable Accept header also gets ``application/json``, which every client reads.
-    """
-    if not accept:
-        return APPLICATION_JSON
-    best: dict[str, float] = {GRAPHQL_RESPONSE_JSON: 0.0, APPLICATION_JSON: 0.0}
-    for item in accept.split(","):
+def weighted(header: str | None) -> list[tuple[str, float]]:
+    """An ``Accept``-style header's items with their ``q`` weights (1 when absent, 0 when
+    unreadable), in the order sent; parameters other than ``q`` dropped."""
+    items: list[tuple[str, float]] = []
+    for item in (header or "").split(","):
         kind, *params = (part.strip() for part in item.split(";"))
-        kind = kind.lower()
+        if not kind:
+            continue
         q = 1.0
         for param in params:
             name, _, value = param.partition("=")
@@ -68,6 +66,19 @@ def negotiate(accept: str | None) -> str:
                     q = float(value)
                 except ValueError:
                     q = 0.0
+        items.append((kind.lower(), q))
+    return items
+
+
+def negotiate(accept: str | None) -> str:
+    """The media type to answer with.
+
+    ``application/graphql-response+json`` only when the client names it (a wildcard means an
+    old client: it gets ``application/json``, as the spec's watershed rules say); a missing or
+    unsatisfiable Accept header also gets ``application/json``, which every client reads.
+    """
+    best: dict[str, float] = {GRAPHQL_RESPONSE_JSON: 0.0, APPLICATION_JSON: 0.0}
+    for kind, q in weighted(accept):
         if kind == GRAPHQL_RESPONSE_JSON:
             best[GRAPHQL_RESPONSE_JSON] = max(best[GRAPHQL_RESPONSE_JSON], q)
         elif kind in (APPLICATION_JSON, "application/*", "*/*"):
@@ -75,6 +86,42 @@ def negotiate(accept: str | None) -> str:
     if best[GRAPHQL_RESPONSE_JSON] > 0 and best[GRAPHQL_RESPONSE_JSON] >= best[APPLICATION_JSON]:
         return GRAPHQL_RESPONSE_JSON
     return APPLICATION_JSON
+
+
+def negotiate_language(
+    accept_language: str | None, default: languages.Language
+) -> languages.Language:
+    """The language of the answer: the client's most wanted of Chinese and English
+    (``Accept-Language``, RFC 9110 weights; the first of equals), else ``default``."""
+    ranked = sorted(weighted(accept_language), key=lambda item: -item[1])
+    for tag, q in ranked:
+        language = languages.parse_language(tag)
+        if q > 0 and language is not None:
+            return language
+    return default
+
+
+@dataclass(frozen=True)
+class LanguageMiddleware:
+    """Answers each request and socket in its negotiated language (``schema/languages.py``)
+    and says which in ``Content-Language``; outermost, so every refusal is translated too."""
+
+    app: ASGIApp
+    default: languages.Language
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        # Lifespan events carry no headers, and get the default (nothing there is answered).
+        asked = dict(scope.get("headers") or []).get(b"accept-language", b"")
+        language = negotiate_language(asked.decode("latin-1"), self.default)
+
+        async def send_with_language(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                headers = [*message.get("headers", []), (b"content-language", language.encode())]
+                message = {**message, "headers": headers}
+            await send(message)
+
+        with languages.speaking(language):
+            await self.app(scope, receive, send_with_language)
 
 
 def decode_json(data: str | bytes) -> Any:
@@ -144,10 +191,14 @@ def error_response(
     headers: Mapping[str, str] | None = None,
     with_data: bool = False,
 ) -> JSONResponse:
-    """A GraphQL-shaped error answer. No ``data`` entry unless asked: the request failed
-    before execution, and the spec says such a response has none."""
+    """A GraphQL-shaped error answer, its message in the request's language. No ``data``
+    entry unless asked: the request failed before execution, and the spec says such a
+    response has none."""
     body: dict[str, Any] = {
-        "errors": [{"message": message, "extensions": {"code": code, **(extensions or {})}}]
+        "errors": [
+            {"message": languages.translate(message),
+             "extensions": {"code": code, **(extensions or {})}}
+        ]
     }
     if with_data:
         body = {"data": None, **body}
@@ -161,7 +212,7 @@ UNAVAILABLE_MESSAGE = DATABASE_UNAVAILABLE.message  # the same words as a resolv
 def unavailable_error() -> dict[str, Any]:
     """The GraphQL error for an unreachable database: coded, and marked safe to retry."""
     return {
-        "message": UNAVAILABLE_MESSAGE,
+        "message": languages.translate(UNAVAILABLE_MESSAGE),
         "extensions": {"code": "DATABASE_UNAVAILABLE", "retryable": True},
     }
 
@@ -180,6 +231,7 @@ def database_unavailable(media_type: str) -> JSONResponse:
 __all__ = [
     "APPLICATION_JSON",
     "GRAPHQL_RESPONSE_JSON",
+    "LanguageMiddleware",
     "RequestRejected",
     "check_query_string",
     "database_unavailable",
@@ -187,7 +239,9 @@ __all__ = [
     "error_response",
     "is_database_unavailable",
     "negotiate",
+    "negotiate_language",
     "unavailable_error",
+    "weighted",
 ]
 
 

@@ -178,6 +178,9 @@ class Settings(BaseSettings):
     # server's DATABASE_URL. LISTEN needs a session of its own, which transaction pooling
     # does not give (docs/deploy.md).
     listen_database_url: str | None = Field(default=None, validation_alias="LISTEN_DATABASE_URL")
+    # The language of messages and enum labels when a request's Accept-Language names neither
+    # Chinese nor English (schema/languages.py); None: Chinese in production, English otherwise.
+    language: Literal["zh-CN", "en"] | None = None
 
     @model_validator(mode="before")
     @classmethod
@@ -238,6 +241,14 @@ class Settings(BaseSettings):
     @property
     def is_production(self) -> bool:
         return self.environment == "production"
+
+    @property
+    def default_language(self) -> Literal["zh-CN", "en"]:
+        """What a request that asks for no language we speak gets: the county's offices read
+        Chinese; developers and the test suite read the English the code is written in."""
+        if self.language is not None:
+            return self.language
+        return "zh-CN" if self.is_production else "en"
 
     @property
     def migration_url(self) -> str:

@@ -55,6 +55,7 @@ from api import metrics
 from api.auth import TokenError
 from authz.guard import FieldGuard
 from authz.principal import SYSTEM, Principal
+from schema import languages
 from schema.context import AppResources, Context
 from schema.loaders import Loaders
 from workflow import access_log
@@ -143,7 +144,7 @@ def connection_context(state: AppState, request: Any, app: AppResources) -> Cont
 
 
 def _error(message: str, code: str, **extensions: Any) -> GraphQLFormattedError:
-    return {"message": message, "extensions": {"code": code, **extensions}}
+    return {"message": languages.translate(message), "extensions": {"code": code, **extensions}}
 
 
 class LianbaoTransportWSHandler(BaseGraphQLTransportWSHandler[Context, None]):
@@ -403,7 +404,8 @@ class LianbaoTransportWSHandler(BaseGraphQLTransportWSHandler[Context, None]):
             log.exception("could not write the access log; withholding the result")
             return ExecutionResult(
                 data=None,
-                errors=[GraphQLError("internal error", extensions={"code": "INTERNAL"})],
+                errors=[GraphQLError(languages.translate("internal error"),
+                                     extensions={"code": "INTERNAL"})],
             )
         guard.entries.clear()
         return result

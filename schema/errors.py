@@ -21,6 +21,7 @@ from strawberry.extensions import SchemaExtension
 
 from authz.errors import LianbaoError
 from models.faults import classify
+from schema.languages import localized
 
 log = logging.getLogger("lianbao.graphql")
 
@@ -119,12 +120,15 @@ _COERCION = re.compile(
 
 
 class ErrorCodes(SchemaExtension):
+    """Codes every error, and words its message in the request's language (schema/languages.py):
+    the one place GraphQL errors are formatted for the response."""
+
     def on_operation(self) -> Iterator[None]:
         yield
         result = self.execution_context.result
         if result is not None and result.errors:
-            result.errors = [coded(e) for e in result.errors]
+            result.errors = [localized(coded(e)) for e in result.errors]
         if self.execution_context.pre_execution_errors:
             self.execution_context.pre_execution_errors = [
-                coded(e) for e in self.execution_context.pre_execution_errors
+                localized(coded(e)) for e in self.execution_context.pre_execution_errors
             ]

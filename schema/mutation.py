@@ -22,6 +22,7 @@ from sqlalchemy.orm.exc import StaleDataError
 from models.faults import classify
 from schema.context import Info
 from schema.enums import UserErrorCode
+from schema.languages import translate
 from schema.loaders import Loaders
 from schema.shape import maybe
 from workflow.context import ServiceContext
@@ -72,7 +73,7 @@ async def run(
             await session.rollback()
             ctx.events.clear()
             ctx.after_commit.clear()
-            return None, [UserError(field=exc.field, message=exc.message, code=exc.code)]
+            return None, [UserError(field=exc.field, message=translate(exc.message), code=exc.code)]
         except StaleDataError:
             # The optimistic version check in the UPDATE found someone else's write.
             await session.rollback()
@@ -82,7 +83,7 @@ async def run(
                 UserError(
                     field="expectedVersion",
                     code="CONFLICT",
-                    message="the record changed concurrently; reload and retry",
+                    message=translate("the record changed concurrently; reload and retry"),
                 )
             ]
         except BaseException as exc:

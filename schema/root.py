@@ -27,6 +27,7 @@ from schema.audit import AuditQuery
 from schema.case import CaseMutation, CaseQuery
 from schema.child import ChildQuery
 from schema.context import Info
+from schema.descriptions import Coverage, apply_descriptions
 from schema.document import DocumentMutation, DocumentQuery
 from schema.employer import EmployerMutation, EmployerQuery
 from schema.enforcement import EnforcementMutation, EnforcementQuery
@@ -35,7 +36,9 @@ from schema.finding import FindingMutation, FindingQuery
 from schema.ids import parse_global_id
 from schema.inputs import SCALAR_OVERRIDES, guard_inputs
 from schema.inspection import InspectionMutation, InspectionQuery
+from schema.labels import LabelQuery
 from schema.ladder import LadderMutation, LadderQuery
+from schema.languages import localized
 from schema.limits import QueryCost, QueryLimits, limits_rule
 from schema.policy import PolicyMutation, PolicyQuery
 from schema.reference import ReferenceQuery
@@ -64,6 +67,7 @@ class Query(
     PolicyQuery,
     AccessLogQuery,
     AuditQuery,
+    LabelQuery,
 ):
     # Plain resolvers rather than relay.node(): that field binds itself to the first schema
     # built, and tests (and a production-mode app) build more than one. The ids are plain
@@ -150,13 +154,15 @@ class LianbaoSchema(strawberry.Schema):
 
     # Its query limits, so that ``nodes`` refuses the same id count the cost rule assumed.
     limits: QueryLimits = QueryLimits()
+    # What the description catalogue left undescribed or did not use (schema/descriptions.py).
+    descriptions: Coverage | None = None
 
     async def execute(self, *args: Any, **kwargs: Any) -> ExecutionResult:
         """Code every error once more: a syntax error raised by ``ParserCache`` escapes the
         operation hooks (so ``ErrorCodes`` never sees it) and would reach the client bare."""
         result = await super().execute(*args, **kwargs)
         if result.errors:
-            result.errors = [coded(e) for e in result.errors]
+            result.errors = [localized(coded(e)) for e in result.errors]
         return result
 
     def process_errors(
@@ -251,4 +257,5 @@ def build_schema(
     )
     schema.limits = limits
     guard_inputs(schema._schema)
+    schema.descriptions = apply_descriptions(schema._schema)
     return schema

@@ -677,6 +677,13 @@ PROBES: dict[str, tuple[Probe, set[str]]] = {
 
 PROBES.update(LABOUR_PROBES)
 
+# Enum labels are reference data (policy: member, reference, read): every agency reads them.
+LABEL_PROBES: dict[str, tuple[Probe, set[str]]] = {
+    "enumLabels": (lambda api, u: _ok(api, u, '{ enumLabels(enum: "CaseStage") { label } }',
+                                      None, ("enumLabels",)), EVERYONE),
+}
+PROBES.update(LABEL_PROBES)
+
 
 async def probe_audit_trail(api: Api, user: str) -> bool:
     await _once(api, "case", lambda: fresh_case(api, "edu_officer"))

@@ -90,6 +90,12 @@ def _require_read(ctx: ServiceContext) -> None:
     ctx.authz.require(ctx.principal, "reference", "read", ctx.principal.agency_scope)
 
 
+def authorize_labels(ctx: ServiceContext) -> None:
+    """The enum labels (schema/labels.py) are reference data: whoever reads the reference
+    data reads them (policy: member, reference, read)."""
+    _require_read(ctx)
+
+
 async def list_jurisdictions(
     ctx: ServiceContext,
     *,
