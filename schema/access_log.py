@@ -12,7 +12,7 @@ from models import access_log as ma
 from schema.enums import AgencyKind
 from schema.ids import global_or_raw_id, parse_global_id
 from schema.operations import listing
-from schema.shape import copied
+from schema.shape import Mirror
 from workflow import access_log
 from workflow.context import ServiceContext
 from workflow.errors import InvalidInput
@@ -20,7 +20,7 @@ from workflow.pagination import Page, PageRequest
 
 
 @strawberry.type(name="AccessLogEntry", description="An unmasked read of a sensitive field.")
-class AccessLogEntry:
+class AccessLogEntry(Mirror):
     occurred_at: datetime
     username: str
     agency_kind: AgencyKind | None
@@ -37,10 +37,6 @@ class AccessLogEntry:
         type_name = RECORD_TYPES.get(self.record_type)
         return None if type_name is None else strawberry.ID(
             relay.to_base64(type_name, self.record_id))
-
-    @classmethod
-    def from_model(cls, a: ma.SensitiveAccess) -> AccessLogEntry:
-        return copied(cls, a)
 
 
 # The records an unmasked read can be of, as the access log names them and as GraphQL does.

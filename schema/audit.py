@@ -8,16 +8,15 @@ from typing import Any, Optional
 import strawberry
 from strawberry.scalars import JSON
 
-from models import audit as m
 from schema.context import Info
 from schema.enums import AgencyKind
 from schema.operations import listing
-from schema.shape import copied
+from schema.shape import Mirror
 from workflow import audit
 
 
 @strawberry.type(name="AuditEvent")
-class AuditEventType:
+class AuditEventType(Mirror):
     occurred_at: datetime
     actor_username: str
     actor_agency_kind: AgencyKind | None
@@ -27,10 +26,6 @@ class AuditEventType:
     record_ids: Any = strawberry.field(graphql_type=JSON)
     change: Any = strawberry.field(graphql_type=JSON)
     request_id: str | None
-
-    @classmethod
-    def from_model(cls, e: m.AuditEvent) -> AuditEventType:
-        return copied(cls, e)
 
 
 @strawberry.type

@@ -26,7 +26,7 @@ from schema.enums import (
 )
 from schema.finding import FindingNode
 from schema.operations import Operation, listing, operations
-from schema.shape import RowNode, copied, fetched_by, related, row_field
+from schema.shape import Mirror, RowNode, fetched_by, related, row_field
 from schema.task import TaskType
 from workflow import case as service
 from workflow import document as document_service
@@ -35,7 +35,7 @@ from workflow.context import ServiceContext
 
 
 @strawberry.type(name="CaseEvent", description="One entry of a case's timeline.")
-class CaseEventType:
+class CaseEventType(Mirror):
     occurred_at: datetime
     kind: str = strawberry.field(
         description="opened, absence_reported, stage_change, step_entered (a step that "
@@ -48,23 +48,16 @@ class CaseEventType:
     reason: str
     data: Any = strawberry.field(graphql_type=strawberry.scalars.JSON)
 
-    @classmethod
-    def from_model(cls, e: m.CaseEvent) -> CaseEventType:
-        return copied(cls, e)
-
 
 @strawberry.type(name="CasePlan", description="一生一案: cause, measures, who is responsible.")
-class CasePlanType:
+class CasePlanType(Mirror):
+    sources = (("responsible_agency", "responsible_agency_kind"),)
     cause: DropoutCause
     measures: str
     responsible_person: str
     responsible_agency: AgencyKind
     updated_at: datetime
     version: int
-
-    @classmethod
-    def from_model(cls, p: m.CasePlan) -> CasePlanType:
-        return copied(cls, p, responsible_agency=p.responsible_agency_kind)
 
 
 @strawberry.type(name="PersuasionAttempt")
@@ -78,16 +71,12 @@ class PersuasionType:
 
 
 @strawberry.type(name="CaseAttachment", description="Metadata of a file attached to a case.")
-class AttachmentType:
+class AttachmentType(Mirror):
     filename: str
     content_type: str
     size_bytes: int
     sha256: str
     uploaded_at: datetime
-
-    @classmethod
-    def from_model(cls, a: m.CaseAttachment) -> AttachmentType:
-        return copied(cls, a)
 
 
 @provides

@@ -52,34 +52,37 @@ def _isoformat(value: dt.date) -> str:
     return value.isoformat()
 
 
-def parse_date(value: object) -> dt.date:
-    """``YYYY-MM-DD`` naming a real day; ``2026-02-30`` is refused, not a crash."""
-    if not isinstance(value, str) or not _DATE.fullmatch(value):
+def _parsed(value: object, scalar: str, pattern: re.Pattern[str], expected: str,
+            parse: Callable[[str], Any]) -> Any:
+    """``parse(value)`` once ``value`` matches ``pattern``; a refusal naming the format
+    (``expected``) or the impossible day, never a Python exception's text."""
+    if not isinstance(value, str) or not pattern.fullmatch(value):
         raise StrawberryInputCoercionError(
-            f"Value cannot represent a Date: {json.dumps(value, ensure_ascii=False)}. "
-            "Expected YYYY-MM-DD."
+            f"Value cannot represent a {scalar}: {json.dumps(value, ensure_ascii=False)}. "
+            f"Expected {expected}."
         )
     try:
-        return dt.date.fromisoformat(value)
+        return parse(value)
     except ValueError:
         raise StrawberryInputCoercionError(
-            f"Value cannot represent a Date: {value!r} is not a day of the calendar."
+            f"Value cannot represent a {scalar}: {value!r} is not a "
+            f"{'day' if scalar == 'Date' else 'time'} of the calendar."
         ) from None
+
+
+def parse_date(value: object) -> dt.date:
+    """``YYYY-MM-DD`` naming a real day; ``2026-02-30`` is refused, not a crash."""
+    day: dt.date = _parsed(value, "Date", _DATE, "YYYY-MM-DD", dt.date.fromisoformat)
+    return day
 
 
 def parse_datetime(value: object) -> dt.datetime:
     """ISO 8601 with an offset (``2026-11-02T08:00:00+08:00`` or ``…Z``)."""
-    if not isinstance(value, str) or not _DATETIME.fullmatch(value):
-        raise StrawberryInputCoercionError(
-            f"Value cannot represent a DateTime: {json.dumps(value, ensure_ascii=False)}. "
-            "Expected ISO 8601 with a UTC offset, e.g. 2026-11-02T08:00:00+08:00."
-        )
-    try:
-        parsed = dt.datetime.fromisoformat(value.upper().replace("Z", "+00:00"))
-    except ValueError:
-        raise StrawberryInputCoercionError(
-            f"Value cannot represent a DateTime: {value!r} is not a time of the calendar."
-        ) from None
+    parsed: dt.datetime = _parsed(
+        value, "DateTime", _DATETIME,
+        "ISO 8601 with a UTC offset, e.g. 2026-11-02T08:00:00+08:00",
+        lambda v: dt.datetime.fromisoformat(v.upper().replace("Z", "+00:00")),
+    )
     if parsed.tzinfo is None:  # the pattern requires an offset; kept as a second guard
         raise StrawberryInputCoercionError("Value cannot represent a DateTime: no UTC offset.")
     return parsed
@@ -87,24 +90,14 @@ def parse_datetime(value: object) -> dt.datetime:
 
 # Same names and descriptions as strawberry's built-ins, so the SDL does not change.
 SCALAR_OVERRIDES: dict[object, Any] = {
-    dt.date: ScalarDefinition(
-        name="Date",
-        description="Date (isoformat)",
-        specified_by_url=None,
-        serialize=_isoformat,
-        parse_value=parse_date,
-        parse_literal=None,
-        origin=dt.date,
-    ),
-    dt.datetime: ScalarDefinition(
-        name="DateTime",
-        description="Date with time (isoformat)",
-        specified_by_url=None,
-        serialize=_isoformat,
-        parse_value=parse_datetime,
-        parse_literal=None,
-        origin=dt.datetime,
-    ),
+    origin: ScalarDefinition(
+        name=name, description=description, specified_by_url=None, serialize=_isoformat,
+        parse_value=parse, parse_literal=None, origin=origin,
+    )
+    for origin, name, description, parse in (
+        (dt.date, "Date", "Date (isoformat)", parse_date),
+        (dt.datetime, "DateTime", "Date with time (isoformat)", parse_datetime),
+    )
 }
 
 # --- free text -----------------------------------------------------------------------------

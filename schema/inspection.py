@@ -18,22 +18,20 @@ from schema.finding import FindingNode
 from schema.ids import node_id
 from schema.operations import Operation, listing, operations
 from schema.reference import AgencyNode
-from schema.shape import RowNode, copied, fetched_by, related, row_field
+from schema.shape import Mirror, RowNode, copied, fetched_by, related, row_field
 from workflow import inspection as service
 from workflow.context import ServiceContext
 
 
 @fetched_by(service.campaigns_of)
 @strawberry.type(name="InspectionCampaign", description="专项检查: inspections over a period.")
-class CampaignNode(relay.Node):
+class CampaignNode(relay.Node, Mirror):
+    sources = (("campaign_id", "id"),)
     campaign_id: relay.NodeID[int]
     name: str
     starts_on: date
     ends_on: date
 
-    @classmethod
-    def from_model(cls, c: m.Campaign) -> CampaignNode:
-        return copied(cls, c, campaign_id=c.id)
 
 
 @strawberry.type(name="InspectionParticipant")

@@ -18,7 +18,7 @@ from models.reference import Agency, Jurisdiction
 from models.school import School
 from models.task import Task
 from models.user import RoleGrant, User
-from schema.enums import AgencyKind, CaseStage, SpecialGroup
+from schema.enums import CaseStage, SpecialGroup
 from workflow import (
     case,
     child,
@@ -72,9 +72,9 @@ class Loaders:
             reference.children_of
         )
         self.agency: DataLoader[int, Agency | None] = load(reference.get_agencies)
-        # The office a task is addressed to: (agency kind, the task's scope path).
-        self.task_agency: DataLoader[tuple[AgencyKind, str], Agency | None] = load(
-            reference.addressed_agencies
+        # The offices whose scope covers a path (a task's: the office its queue is).
+        self.agencies_covering: DataLoader[str, list[Agency]] = load(
+            reference.agencies_covering
         )
         self.school: DataLoader[int, School | None] = load(child.schools_by_id)
         self.user: DataLoader[int, User | None] = load(task.users_by_id)

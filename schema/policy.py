@@ -8,13 +8,14 @@ from authz.policy import Rule
 from models import policy as mp
 from schema.context import Info
 from schema.operations import Operation, operations
-from schema.shape import copied
+from schema.shape import Mirror
 from workflow import policy
 from workflow.context import ServiceContext
 
 
 @strawberry.type(name="PolicyRule", description="One policy line: role may act on obj.")
-class PolicyRule:
+class PolicyRule(Mirror):
+    sources = (("rule_id", "id"),)
     rule_id: int
     role: str
     domain: str
@@ -23,10 +24,6 @@ class PolicyRule:
     stage: str
     effect: str
     source: str
-
-    @classmethod
-    def from_model(cls, r: mp.AuthzRule) -> PolicyRule:
-        return copied(cls, r, rule_id=r.id)
 
 
 @strawberry.type(name="Policy")

@@ -4,47 +4,46 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Iterable
 from operator import attrgetter
-from typing import Any
+from typing import Any, Optional
 
 import strawberry
 from strawberry import relay
 
-from models import reference as m
 from schema.context import Info
 from schema.enums import AgencyKind, JurisdictionLevel
-from schema.pagination import Connection, page_request, to_connection
-from schema.shape import copied, fetched_by, maybe, maybe_each
+from schema.operations import listing
+from schema.shape import Mirror, fetched_by, maybe, maybe_each
 from workflow import reference
+
+
+def _loaded_at(
+    loader: str, path: str, shape: Callable[[Any], Any]
+) -> Callable[[Any, Info], Awaitable[Any]]:
+    key = attrgetter(path)
+
+    async def resolve(root: Any, info: Info) -> Any:
+        row = await getattr(info.context.loaders, loader).load(key(root))
+        assert row is not None  # a foreign key
+        return shape(row)
+
+    return resolve
 
 
 def agency_at(path: str) -> Callable[[Any, Info], Awaitable[AgencyNode]]:
     """A resolver for the agency whose id sits at ``path`` on the object (``agency_id``):
     every type that names an agency by foreign key loads it through the request's one agency
     loader, so a page of them costs one statement."""
-    key = attrgetter(path)
-
-    async def agency(root: Any, info: Info) -> AgencyNode:
-        a = await info.context.loaders.agency.load(key(root))
-        assert a is not None  # a foreign key
-        return AgencyNode.from_model(a)
-
-    return agency
+    return _loaded_at("agency", path, lambda a: AgencyNode.from_model(a))
 
 
 def jurisdiction_at(path: str) -> Callable[[Any, Info], Awaitable[JurisdictionNode]]:
     """``agency_at`` for a jurisdiction named by its code at ``path`` (``township_code``)."""
-    key = attrgetter(path)
-
-    async def jurisdiction(root: Any, info: Info) -> JurisdictionNode:
-        j = await info.context.loaders.jurisdiction.load(key(root))
-        assert j is not None  # a foreign key
-        return JurisdictionNode.from_model(j)
-
-    return jurisdiction
+    return _loaded_at("jurisdiction", path, lambda j: JurisdictionNode.from_model(j))
 
 
 @strawberry.type(name="Jurisdiction", description="A node of the administrative tree (GB/T 2260).")
-class JurisdictionNode(relay.Node):
+class JurisdictionNode(relay.Node, Mirror):
+    sources = (("jurisdiction_code", "code"),)
     jurisdiction_code: relay.NodeID[str]
     code: str = strawberry.field(description="GB/T 2260 code, or nine-digit township code.")
     name: str
@@ -52,9 +51,6 @@ class JurisdictionNode(relay.Node):
     path: str = strawberry.field(description="Codes from the province down, '/'-separated.")
     parent_code: strawberry.Private[str | None]
 
-    @classmethod
-    def from_model(cls, j: m.Jurisdiction) -> JurisdictionNode:
-        return copied(cls, j, jurisdiction_code=j.code)
 
     @strawberry.field
     async def parent(self, info: Info) -> JurisdictionNode | None:
@@ -78,22 +74,21 @@ class JurisdictionNode(relay.Node):
 
 @fetched_by(reference.get_agencies)
 @strawberry.type(name="Agency", description="An office of an agency kind, bound to a jurisdiction.")
-class AgencyNode(relay.Node):
+class AgencyNode(relay.Node, Mirror):
+    sources = (("agency_id", "id"),)
     agency_id: relay.NodeID[int]
     kind: AgencyKind
     name: str
     jurisdiction_code: strawberry.Private[str]
 
-    @classmethod
-    def from_model(cls, a: m.Agency) -> AgencyNode:
-        return copied(cls, a, agency_id=a.id)
 
     jurisdiction: JurisdictionNode = strawberry.field(resolver=jurisdiction_at("jurisdiction_code"))
 
 
 @fetched_by(reference.get_duties)
 @strawberry.type(name="Duty", description="A duty an agency holds, citing its source rule.")
-class DutyNode(relay.Node):
+class DutyNode(relay.Node, Mirror):
+    sources = (("duty_id", "id"), ("agency", "agency_kind"))
     duty_id: relay.NodeID[int]
     agency: AgencyKind
     code: str
@@ -103,9 +98,6 @@ class DutyNode(relay.Node):
     article: str = strawberry.field(description="Article or item, e.g. '7', '6(4)', '二(六)'.")
     quote: str = strawberry.field(description="Verbatim excerpt of the source rule.")
 
-    @classmethod
-    def from_model(cls, d: m.Duty) -> DutyNode:
-        return copied(cls, d, duty_id=d.id, agency=d.agency_kind)
 
     @strawberry.field(description="The citation in the brief's style, e.g. 'SPT 6(4)'.")
     def citation(self) -> str:
@@ -134,23 +126,11 @@ class ReferenceQuery:
         (row,) = await reference.get_jurisdictions(info.context.services, [code])
         return maybe(JurisdictionNode.from_model, row)
 
-    @strawberry.field(description="Agencies, optionally of one kind and within a jurisdiction.")
-    async def agencies(
-        self,
-        info: Info,
-        kind: AgencyKind | None = None,
-        jurisdiction_code: str | None = None,
-        first: int | None = None,
-        after: str | None = None,
-    ) -> Connection[AgencyNode]:
-        services = info.context.services
-        page = await reference.agencies_page(
-            services,
-            page_request(info, first, after),
-            kind=kind,
-            jurisdiction_code=jurisdiction_code,
-        )
-        return to_connection(page, AgencyNode.from_model)
+    agencies = listing(
+        AgencyNode, reference.agencies_page,
+        kind=(Optional[AgencyKind], None), jurisdiction_code=(Optional[str], None),  # noqa: UP045
+        description="Agencies, optionally of one kind and within a jurisdiction.",
+    )
 
     @strawberry.field(description="The duty catalogue, optionally for one agency kind.")
     async def duties(self, info: Info, agency: AgencyKind | None = None) -> list[DutyNode]:

@@ -2,31 +2,29 @@
 
 from __future__ import annotations
 
+from typing import Optional
+
 import strawberry
 from strawberry import relay
 
-from models import school as m
-from schema.context import Info
 from schema.enums import SchoolKind
 from schema.ids import global_or_raw_id
-from schema.pagination import Connection, page_request, to_connection
+from schema.operations import listing
 from schema.reference import AgencyNode, JurisdictionNode, agency_at, jurisdiction_at
-from schema.shape import copied, fetched_by
+from schema.shape import Mirror, fetched_by
 from workflow import school as service
 
 
 @fetched_by(service.get_schools)
 @strawberry.type(name="School", description="A school: reference data every member may read.")
-class SchoolNode(relay.Node):
+class SchoolNode(relay.Node, Mirror):
+    sources = (("key", "id"),)
     key: relay.NodeID[int]
     name: str
     kind: SchoolKind
     agency_id: strawberry.Private[int]
     township_code: strawberry.Private[str]
 
-    @classmethod
-    def from_model(cls, s: m.School) -> SchoolNode:
-        return copied(cls, s, key=s.id)
 
     @strawberry.field(
         deprecation_reason="A raw database key: use id, the School's global id (filters take "
@@ -47,23 +45,9 @@ def school_key(school: strawberry.ID | None, school_id: int | None, field: str) 
 
 @strawberry.type
 class SchoolQuery:
-    @strawberry.field(
+    schools = listing(
+        SchoolNode, service.schools_page,
+        kind=(Optional[SchoolKind], None), jurisdiction_code=(Optional[str], None),  # noqa: UP045
         description="Schools, optionally of one kind and within a jurisdiction (a township, "
-        "or a district and its townships)."
+        "or a district and its townships).",
     )
-    async def schools(
-        self,
-        info: Info,
-        kind: SchoolKind | None = None,
-        jurisdiction_code: str | None = None,
-        first: int | None = None,
-        after: str | None = None,
-    ) -> Connection[SchoolNode]:
-        services = info.context.services
-        page = await service.schools_page(
-            services,
-            page_request(info, first, after),
-            kind=kind,
-            jurisdiction_code=jurisdiction_code,
-        )
-        return to_connection(page, SchoolNode.from_model)

@@ -11,7 +11,7 @@ import dataclasses
 import sys
 from collections.abc import Awaitable, Callable, Iterable, Sequence
 from operator import attrgetter
-from typing import Annotated, Any, Optional, Self, TypeVar
+from typing import Annotated, Any, ClassVar, Optional, Self, TypeVar
 
 import strawberry
 from strawberry import relay
@@ -43,6 +43,18 @@ def copied(cls: type[T], source: object, **given: Any) -> T:
     instead of each spelling every field out."""
     names = [f.name for f in dataclasses.fields(cls) if f.init and f.name not in given]  # type: ignore[arg-type]
     return cls(**{n: getattr(source, n) for n in names}, **given)
+
+
+class Mirror:
+    """A type that mirrors a row field by field: ``from_model`` is ``copied``; ``sources``
+    pairs a field with the attribute of the row it reads when the names differ
+    (``(("rule_id", "id"),)``)."""
+
+    sources: ClassVar[tuple[tuple[str, str], ...]] = ()
+
+    @classmethod
+    def from_model(cls, row: Any) -> Self:
+        return copied(cls, row, **{f: attrgetter(a)(row) for f, a in cls.sources})
 
 
 def fetched_by(

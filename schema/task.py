@@ -20,7 +20,7 @@ from schema.operations import Operation, operations
 from schema.pagination import Connection, page_request, selects_total, to_connection
 from schema.reference import AgencyNode
 from schema.school import SchoolNode, school_key
-from schema.shape import CodeLabel, RowNode, fetched_by, related, row_field
+from schema.shape import CodeLabel, RowNode, fetched_by, maybe, row_field
 from workflow import case as case_service
 from workflow import task as service
 from workflow.calendar import local_date
@@ -69,15 +69,14 @@ class TaskType(RowNode):
     agency_kind = row_field(
         "agency_kind", AgencyKind, description="The kind of agency whose queue holds the task."
     )
-    assigned_agency = related(
-        "task_agency", "agency_key", AgencyNode,
+    @strawberry.field(
         description="The office whose queue holds the task: the agency of the task's kind "
-        "nearest above the task's domain (a task names a kind and a domain, not an office).",
+        "nearest above the task's domain (a task names a kind and a domain, not an office)."
     )
-
-    @property
-    def agency_key(self) -> tuple[AgencyKind, str]:
-        return (self.row.agency_kind, self.row.scope_path)
+    async def assigned_agency(self, info: Info) -> AgencyNode | None:
+        covering = await info.context.loaders.agencies_covering.load(self.row.scope_path)
+        office = next((a for a in covering if a.kind is self.row.agency_kind), None)
+        return maybe(AgencyNode.from_model, office)
 
     due_on = row_field("due_on", date)
     priority = row_field("priority", int, description="1 is the most urgent.")
@@ -177,41 +176,33 @@ class TaskFilterInput:
     special_group: SpecialGroup | None = None
 
 
-async def _list(
-    info: Info, f: TaskFilterInput | None, order: TaskOrder, first: int | None,
-    after: str | None, mine: bool,
-) -> Connection[TaskType]:
-    services = info.context.services
-    f = f or TaskFilterInput()
-    school_id = school_key(f.school, f.school_id, "school")
-    page = await service.page(
-        services,
-        service.TaskFilter(status=f.status, overdue=f.overdue, due_before=f.due_before,
-                           due_after=f.due_after, case_kind=f.case_kind, stage=f.stage,
-                           township_code=f.township_code, school_id=school_id,
-                           special_group=f.special_group, mine=mine),
-        order, page_request(info, first, after), count=selects_total(info))
-    return to_connection(page, TaskType.from_model)
+def _queue(mine: bool, description: str) -> Any:
+    """A task list: the caller's own tasks (``mine``) or the agency's queue."""
+
+    async def resolve(
+        info: Info, filter: TaskFilterInput | None = None, order_by: TaskOrder = TaskOrder.DUE,
+        first: int | None = None, after: str | None = None,
+    ) -> Connection[TaskType]:
+        f = filter or TaskFilterInput()
+        school_id = school_key(f.school, f.school_id, "school")
+        page = await service.page(
+            info.context.services,
+            service.TaskFilter(status=f.status, overdue=f.overdue, due_before=f.due_before,
+                               due_after=f.due_after, case_kind=f.case_kind, stage=f.stage,
+                               township_code=f.township_code, school_id=school_id,
+                               special_group=f.special_group, mine=mine),
+            order_by, page_request(info, first, after), count=selects_total(info))
+        return to_connection(page, TaskType.from_model)
+
+    return strawberry.field(resolver=resolve, description=description)
 
 
 @strawberry.type
 class TaskQuery:
-    @strawberry.field(description="Tasks assigned to the caller.")
-    async def my_tasks(
-        self, info: Info, filter: TaskFilterInput | None = None,
-        order_by: TaskOrder = TaskOrder.DUE,
-        first: int | None = None, after: str | None = None,
-    ) -> Connection[TaskType]:
-        return await _list(info, filter, order_by, first, after, mine=True)
-
-    @strawberry.field(description="The caller's agency's queue (its tasks in the caller's "
-                      "domain).")
-    async def agency_queue(
-        self, info: Info, filter: TaskFilterInput | None = None,
-        order_by: TaskOrder = TaskOrder.DUE,
-        first: int | None = None, after: str | None = None,
-    ) -> Connection[TaskType]:
-        return await _list(info, filter, order_by, first, after, mine=False)
+    my_tasks = _queue(True, "Tasks assigned to the caller.")
+    agency_queue = _queue(
+        False, "The caller's agency's queue (its tasks in the caller's domain)."
+    )
 
 
 @strawberry.input

@@ -8,13 +8,11 @@ import strawberry
 from strawberry import relay
 
 from authz.errors import Unauthenticated
-from models import user as mu
 from schema.context import Info
-from schema.operations import Operation, operations
-from schema.pagination import Connection, page_request, to_connection
+from schema.operations import Operation, listing, operations
 from schema.reference import AgencyNode, JurisdictionNode, agency_at, jurisdiction_at
 from schema.role import RoleGrant
-from schema.shape import copied, maybe_each
+from schema.shape import Mirror, maybe_each
 from workflow import user
 
 
@@ -58,16 +56,14 @@ class UserQuery:
 
 
 @strawberry.type(name="User")
-class UserNode(relay.Node):
+class UserNode(relay.Node, Mirror):
+    sources = (("user_id", "id"),)
     user_id: relay.NodeID[int]
     username: str
     display_name: str
     is_active: bool
     agency_id: strawberry.Private[int]
 
-    @classmethod
-    def from_model(cls, u: mu.User) -> UserNode:
-        return copied(cls, u, user_id=u.id)
 
     agency: AgencyNode = strawberry.field(resolver=agency_at("agency_id"))
 
@@ -95,16 +91,11 @@ class UserNode(relay.Node):
 
 @strawberry.type
 class UserDirectoryQuery:
-    @strawberry.field(
+    users = listing(
+        UserNode, user.users_page,
         description="Users in the agencies the caller administers, and a task supervisor's "
-        "own agency's members (to assign work to)."
+        "own agency's members (to assign work to).",
     )
-    async def users(
-        self, info: Info, first: int | None = None, after: str | None = None
-    ) -> Connection[UserNode]:
-        services = info.context.services
-        page = await user.users_page(services, page_request(info, first, after))
-        return to_connection(page, UserNode.from_model)
 
 
 @strawberry.input

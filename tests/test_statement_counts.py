@@ -246,6 +246,7 @@ CONNECTIONS: dict[str, tuple[str, Seed]] = {
     "children": ("edu_officer", _no_seed),
     "schools": ("edu_officer", _no_seed),
     "cases": ("edu_officer", _cases),
+    "auditTrail": ("admin", _cases),  # fourteen reports: fourteen audit rows
     "myTasks": ("principal", _claim_tasks),
     "agencyQueue": ("principal", _cases),
     "documents": ("hr_officer", _labour),

@@ -179,25 +179,22 @@ def _covering(path: str) -> list[str]:
     return [p for p in ("/".join(parts[:i]) for i in range(1, len(parts) + 1)) if p]
 
 
-async def addressed_agencies(
-    ctx: ServiceContext, keys: Sequence[tuple[AgencyKind, str]]
-) -> list[Agency | None]:
-    """The office each (agency kind, scope path) names: the agency of that kind whose scope
-    is the nearest covering the path. A task is addressed to a kind within a domain, not to an
-    office (models/task.py); this is the office whose queue holds it. One statement a batch."""
+async def agencies_covering(ctx: ServiceContext, paths: Sequence[str]) -> list[list[Agency]]:
+    """For each scope path, the agencies whose scope covers it, nearest first (by id among
+    equals). A task is addressed to an agency kind within a domain, not to an office
+    (models/task.py): the office whose queue holds it is the nearest of its kind here. Keyed
+    by path alone, so the tasks of one case (one path) share one entry; one statement a batch."""
     _require_read(ctx)
-    if not keys:
+    if not paths:
         return []
     stmt = select(Agency).where(
-        Agency.kind.in_({k for k, _ in keys}),
-        Agency.scope_path.in_({p for _, path in keys for p in _covering(path)}),
+        Agency.scope_path.in_({p for path in paths for p in _covering(path)})
     ).order_by(Agency.id)
-    found: dict[tuple[AgencyKind, str], Agency] = {}
+    by_path: dict[str, list[Agency]] = {}
     for a in (await ctx.session.execute(stmt)).scalars():
-        found.setdefault((a.kind, a.scope_path), a)
+        by_path.setdefault(a.scope_path, []).append(a)
     return [
-        next((found[(k, p)] for p in reversed(_covering(path)) if (k, p) in found), None)
-        for k, path in keys
+        [a for p in reversed(_covering(path)) for a in by_path.get(p, [])] for path in paths
     ]
 
 
