@@ -109,7 +109,8 @@ class Settings(BaseSettings):
     tick_interval_seconds: float = Field(
         default=300.0, ge=0, validation_alias="LIANBAO_TICK_INTERVAL"
     )
-    # A TrueType font to embed in documents' PDFs; None references STSong-Light (workflow/pdf.py).
+    # A TrueType font to embed in documents' PDFs; None references STSong-Light
+    # (workflow/infra/pdf.py).
     pdf_font: str | None = None
     # How often each process re-reads the policy version as a safety net behind NOTIFY.
     policy_poll_seconds: float = Field(default=2.0, gt=0)

@@ -1,8 +1,8 @@
 """One PostgreSQL ``LISTEN`` connection per process, kept alive.
 
-Task events (``workflow/events.py``) and policy changes (``authz/store.py``) both arrive as
-``NOTIFY``. A notification sent while nobody listens is gone, and a connection the server
-drops (``pg_terminate_backend``, a failover, an idle-connection reaper) says so only through
+Task events (``workflow/infra/events.py``) and policy changes (``authz/store.py``) both
+arrive as ``NOTIFY``. A notification sent while nobody listens is gone, and a connection the
+server drops (``pg_terminate_backend``, a failover, an idle-connection reaper) says so only through
 asyncpg's termination callback, so a listener that just waits would wait for ever. This loop:
 
 - listens on every registered channel over one connection (not one per feature);

@@ -1,4 +1,4 @@
-"""Document verification codes typed back, without a database (workflow/document.py).
+"""Document verification codes typed back, without a database (workflow/document/numbering.py).
 
 A served document carries a twelve-character code in Crockford's alphabet, printed in groups
 of four (``WF6K-XNHV-8A9Q``). Whoever checks it types what they read: ``normalise_code`` must

@@ -23,5 +23,5 @@ class ServiceContext:
     # Work to do once the transaction has committed (reload a policy, publish an event):
     # never before, so nobody acts on a change that was rolled back.
     after_commit: list[Callable[[], Awaitable[None]]] = field(default_factory=list)
-    # Task events to publish once the transaction has committed (workflow/events.py).
+    # Task events to publish once the transaction has committed (workflow/infra/events.py).
     events: list[TaskEvent] = field(default_factory=list)

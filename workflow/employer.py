@@ -2,7 +2,7 @@
 
 Human resources and market supervision keep the register; police may add an employer found on
 patrol (LS 11(5)). The credit code is checked against GB 32100 before anything is written. A
-licence is revoked only by an enforcement action (``workflow/enforcement.py``), so that each
+licence is revoked only by an enforcement action (``workflow/enforcement/``), so that each
 revocation has its numbered decision.
 """
 

@@ -60,11 +60,6 @@ def _join(
     )
 
 
-# A case is authorized where its child is (docs/architecture.md, Authorization): the child's
-# school or township path, its residence path, and its township.
-CHILD_PLACE = ("scope_path", "residence_path", "township_code")
-
-
 async def _new_case(
     ctx: ServiceContext, child: Child, first_absence: date
 ) -> tuple[DropoutCase, Ladder]:
@@ -79,7 +74,9 @@ async def _new_case(
     case = DropoutCase(
         child_id=child.id,
         school_id=enrolment.school_id if enrolment else None,
-        **{column: getattr(child, column) for column in CHILD_PLACE},
+        scope_path=child.scope_path,
+        residence_path=child.residence_path,
+        township_code=child.township_code,
         district_code=township.parent_code,
         ladder_id=ladder.id,
         status=CaseStatus.OPEN,
@@ -352,8 +349,8 @@ async def escalate(
     await check_action_gate(ctx, case, step)
     if step.document_kind:
         # A step that rests on a document (the referral, the judicial document) is entered by
-        # issuing that document (workflow/document.py: issue), never without it: the legal
-        # chain must not run ahead of the paper the next agency and the parents receive.
+        # issuing that document (workflow/document/operations.py: issue), never without it: the
+        # legal chain must not run ahead of the paper the next agency and the parents receive.
         raise WrongStage(
             f"{step.code} is entered by issuing its {step.document_kind} document "
             "(draftDocument, issueDocument)",
