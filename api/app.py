@@ -73,10 +73,10 @@ log = logging.getLogger("lianbao.app")
 # Per-request HTTP status decided while the result is processed (see process_result).
 STATUS_KEY = "lianbao.status"
 
-# The collector's generation-0 threshold once start-up is frozen (CPython's default is 700):
-# a task page makes ~50,000 short-lived container objects, and each young collection
-# traverses the survivors; collecting every 20,000 allocations keeps the garbage of one
-# request to a few collections. Measured with bench.load (docs/scale.md, "Garbage collector").
+# The collector's thresholds once start-up is frozen (CPython's default is 700, 10, 10): a
+# task page allocates tens of thousands of short-lived container objects, and with 700 a
+# young collection runs every few dozen field values; 20,000 keeps it to a few per page.
+# Chosen, not separately measured (docs/scale.md lists what was).
 GC_THRESHOLDS = (20_000, 20, 100)
 
 
@@ -142,8 +142,8 @@ class LianbaoGraphQL(GraphQL[Context, None]):
     def create_response(
         self, response_data: Any, sub_response: Response
     ) -> Response:
-        """Strawberry's response with orjson's bytes: UTF-8 as is (no ``\\uXXXX`` for every
-        Chinese character, a third of the bytes) and ~10× faster than ``json.dumps``."""
+        """Strawberry's response with orjson's bytes: UTF-8 as is (three bytes for a Chinese
+        character instead of a six-byte ``\\uXXXX``), and faster than ``json.dumps``."""
         response = Response(encode_response(response_data), media_type="application/json")
         response.headers.raw.extend(sub_response.headers.raw)
         if sub_response.background:

@@ -12,6 +12,7 @@ import json
 import time
 from typing import Any
 
+import httpx
 import pytest
 from sqlalchemy import text
 
@@ -91,5 +92,43 @@ async def test_a_slow_query_is_cancelled_when_the_client_goes(
                     break
                 await asyncio.sleep(0.05)
             assert (await conn.execute(RUNNING)).scalar_one() == 0, "still running in PostgreSQL"
+    finally:
+        await engine.dispose()
+
+
+async def test_a_connection_that_died_in_the_pool_costs_one_retryable_answer(
+    database: Database,
+) -> None:
+    """Without a pre-ping per checkout, a pooled connection the server ended fails its first
+    statement: that request gets a coded, retryable answer (never INTERNAL), SQLAlchemy
+    invalidates the pool, and the next request is served on a fresh connection."""
+    if not database.is_postgres:
+        pytest.skip("pg_terminate_backend is PostgreSQL's")
+    settings = Settings(database_url=database.url, jwt_secret=TEST_SECRET,
+                        rate_limit_user_per_minute=0, rate_limit_address_per_minute=0)
+    engine = create_engine(database.url)
+    app = create_app(settings, engine=engine, authz=Authorizer(default_rules()),
+                     clock=FixedClock(NOW), check_schema=False)
+    headers = {"Authorization": f"Bearer {issue_dev_token(settings, 'edu_officer')}"}
+    query = {"query": "{ cases(first: 1) { totalCount } }"}
+    transport = httpx.ASGITransport(app=app)
+    try:
+        async with httpx.AsyncClient(transport=transport, base_url="http://t") as client:
+            assert (await client.post("/graphql", json=query, headers=headers)).json()["data"]
+            async with engine.connect() as conn:  # the pool's one connection, back idle
+                pid = (await conn.execute(text("SELECT pg_backend_pid()"))).scalar_one()
+            killer = create_engine(database.url, pool=False)
+            try:
+                async with killer.connect() as conn:
+                    await conn.execute(text("SELECT pg_terminate_backend(:p)"), {"p": pid})
+            finally:
+                await killer.dispose()
+            first = (await client.post("/graphql", json=query, headers=headers)).json()
+            if first.get("errors"):
+                (error,) = first["errors"]
+                assert error["extensions"]["retryable"] is True, error
+                assert error["extensions"]["code"] != "INTERNAL"
+            second = (await client.post("/graphql", json=query, headers=headers)).json()
+            assert second.get("data") and not second.get("errors"), second
     finally:
         await engine.dispose()

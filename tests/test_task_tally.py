@@ -12,7 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from models.enums import AgencyKind
 from models.task import Task, TaskTally
-from tests.helpers import NOW, Api, report
+from tests.helpers import NOW, Api, Database, counting, report
 from workflow.engine import TickReport
 from workflow.task import compact_tallies
 
@@ -79,3 +79,19 @@ async def test_the_queue_total_from_the_tally_equals_the_tasks_counted(api: Api)
                 "dueBefore": str(NOW.date() + timedelta(days=3650))}
         counted = (await api.gql(QUEUE, {"f": wide}, user=user))["agencyQueue"]["totalCount"]
         assert unfiltered == counted > 0, user
+
+
+async def test_the_queue_is_not_counted_when_totalcount_is_not_asked(
+    api: Api, database: Database
+) -> None:
+    await report(api, NOW.date() - timedelta(days=8))
+    bare = "{ agencyQueue(first: 3) { edges { node { id } } } }"
+    counted = "{ agencyQueue(first: 3) { ...c } } fragment c on TaskConnection { totalCount }"
+    await api.gql(bare, user="head_teacher")  # the principal, once
+    with counting(database) as without:
+        await api.gql(bare, user="head_teacher")
+    with counting(database) as with_count:
+        data = await api.gql(counted, user="head_teacher")
+    assert data["agencyQueue"]["totalCount"] >= 1
+    assert not any("task_tally" in s for s in without), without
+    assert sum("task_tally" in s for s in with_count) == 1, with_count
