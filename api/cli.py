@@ -117,8 +117,11 @@ async def _create_app_role(settings: Settings, role: str, password_env: str | No
 
 
 async def _seed(settings: Settings, if_empty: bool, children: int) -> int:
+    from api.documents import configure_documents
     from workflow.demo import labour
     from workflow.demo import seed as demo
+
+    configure_documents(settings)  # the demo issues documents: set, signed, with the QR URL
 
     engine = create_engine(settings.database_url, pool=False)
     try:

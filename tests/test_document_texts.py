@@ -5,18 +5,23 @@ document warns of follows the district's ladder."""
 from __future__ import annotations
 
 import dataclasses
+import io
 import json
+from datetime import date
 from pathlib import Path
 from typing import Any
 
 import jinja2
 import pytest
+from pypdf import PdfReader
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from models.enums import EnforcementKind
 from models.ladder import Ladder
+from tests.helpers import font_names, signature_check, unembedded_fonts
 from workflow import document
 from workflow.errors import InvalidInput
+from workflow.infra import pdf, signing
 from workflow.infra.reference_json import DATA_DIR
 from workflow.labour_rules import rules_for
 from workflow.ladder import current_ladder, templates
@@ -210,3 +215,54 @@ async def test_warnings_follow_the_ladder(session: AsyncSession, district: str) 
         assert ("司法文书" in text) is judicial, (district, kind, text)
     if district in {"640502", "540100", "150785"}:
         assert not judicial
+
+
+@pytest.mark.parametrize("district", DISTRICTS)
+async def test_every_kind_prints_with_its_fonts_embedded_and_its_issuer_signature(
+    session: AsyncSession, district: str
+) -> None:
+    """The acceptance of issue 17, per district: every kind it issues is in its layout,
+    prints after GB/T 9704 (red header, number, title, body, page numbers, the verification
+    block), carries every font it uses, and verifies with pyHanko against the issuer's key."""
+    ladder = await current_ladder(session, district)
+    layout = document.layout_for(district, ladder)
+    printed = 0
+    for kind in KINDS:
+        if not _issuable(ladder, kind):
+            continue
+        assert kind in layout.cites, (district, kind, "the layout prints every kind issued")
+        context = _context(ladder, kind, district, True)
+        printable = pdf.Printable(
+            issuer="山亭区教育和体育局", title=context["title"], number=context["number"],
+            body=document.render_text(district, kind, context), issued_on="2026年11月2日",
+            verification_code="WF6K-XNHV-8A9Q", basis="《中华人民共和国义务教育法》第五条",
+            header=layout.header.format(issuer="山亭区教育和体育局"),
+            verify_url="https://lianbao.example/verify?code=WF6K-XNHV-8A9Q",
+            verify_site="lianbao.example/verify", red=layout.red)
+        who = signing.Signatory(7, district, "education", "山亭区教育和体育局")
+        raw = await pdf.off_loop(document.print_signed, printable, date(2026, 11, 2), who)
+        assert unembedded_fonts(raw) == [], (district, kind)
+        assert font_names(raw) <= {"NotoSerifCJKsc-Regular-Identity-H",
+                                   "NotoSerifCJKsc-Bold-Identity-H"}, (district, kind)
+        text = "".join(p.extract_text() for p in PdfReader(io.BytesIO(raw)).pages)
+        flat = text.replace("\n", "")
+        for printed_part in (context["number"], context["title"], "核验码：WF6K-XNHV-8A9Q",
+                             "— 1 —", "lianbao.example/verify"):
+            assert printed_part in flat, (district, kind, printed_part)
+        status = await signature_check(raw)
+        assert status.bottom_line and status.intact and status.trusted, (district, kind)
+        assert status.signing_cert.subject.native["common_name"] == "山亭区教育和体育局"
+        printed += 1
+    assert printed >= 5, (district, printed)
+
+
+def test_the_same_document_prints_to_the_same_bytes() -> None:
+    """Before signing, the PDF is a function of the document (its hash at issue means it)."""
+    printable = pdf.Printable(
+        issuer="沙坡头区教育局", title="限期入学通知书", number="沙教入通〔2026〕1号",
+        body="张三的父母或者其他法定监护人：\n\n你（们）的子女张三，自2026年11月2日起未到校。",
+        issued_on="2026年11月2日", verification_code="WF6K-XNHV-8A9Q", basis="依据",
+        header="沙坡头区教育局", verify_url="https://x/verify?code=WF6K", verify_site="x/verify")
+    once = pdf.render(printable, date(2026, 11, 2))
+    assert once == pdf.render(printable, date(2026, 11, 2))
+    assert once != pdf.render(printable, date(2026, 11, 3)), "the issue date is its timestamp"

@@ -12,6 +12,7 @@ from datetime import date
 from sqlalchemy import select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
+from authz.roles import PUBLIC
 from models.document import DocumentSequence, LegalDocument
 from models.enums import (
     DocumentStatus,
@@ -67,6 +68,43 @@ async def verify(ctx: ServiceContext, code: str, sha256: str | None = None) -> V
         void_reason=doc.void_reason,
         pdf_sha256=doc.pdf_sha256,
         hash_matches=None if sha256 is None else sha256.strip().lower() == doc.pdf_sha256,
+    )
+
+
+@dataclass(frozen=True)
+class PublicVerification:
+    """What the public page (``/verify``, no account) tells anyone holding a code: whether it
+    belongs to a document issued here and still in force, and the document's own public
+    face (issuer, number, kind, date). Never the addressee or anything about the child."""
+
+    status: str  # "genuine", "voided" or "unknown"
+    number: str | None = None
+    title: str | None = None
+    issuer: str | None = None
+    issued_on: date | None = None
+
+
+async def verify_public(ctx: ServiceContext, code: str) -> PublicVerification:
+    """The public check of a printed code (hyphens, spaces, any case: ``normalise_code``)."""
+    normalised = normalise_code(code)
+    found = (
+        await ctx.session.execute(
+            select(LegalDocument, Agency.name)
+            .join(Agency, Agency.id == LegalDocument.issuer_agency_id)
+            .where(LegalDocument.verification_code == normalised)
+        )
+    ).one_or_none() if normalised else None
+    if found is None or not ctx.authz.role_allowed(
+        PUBLIC, "document", "verify_public", found[0].scope_path
+    ):
+        return PublicVerification("unknown")
+    doc, issuer = found
+    return PublicVerification(
+        "voided" if doc.status is DocumentStatus.VOIDED else "genuine",
+        number=doc.number,
+        title=doc.title,
+        issuer=issuer,
+        issued_on=doc.issued_on,
     )
 
 

@@ -6,7 +6,6 @@ stage), writing the audit row and the case's timeline in the caller's transactio
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Sequence
 from datetime import date
 from typing import Any
@@ -25,7 +24,7 @@ from models.enums import (
     ServiceMethod,
     StepEntry,
 )
-from models.ladder import LadderStep
+from models.ladder import Ladder, LadderStep
 from models.reference import Agency
 from workflow import audit
 from workflow import case as cases
@@ -33,22 +32,21 @@ from workflow import task as tasks
 from workflow.calendar import local_date
 from workflow.common import check_version, fetch_visible
 from workflow.context import ServiceContext
+from workflow.document import printing
 from workflow.document.kinds import (
     LIVE,
     KindConfig,
-    _basis_line,
     _step_for,
     citations,
     config,
     kind_config,
     zh_date,
 )
-from workflow.document.numbering import assign_number, format_code
+from workflow.document.numbering import assign_number
 from workflow.document.query import visible
 from workflow.document.rendering import drafted_fields, render, render_text
 from workflow.errors import Duplicate, InvalidInput, NotFound, WrongStage
-from workflow.infra import pdf
-from workflow.ladder import get_ladder
+from workflow.ladder import current_ladder, get_ladder
 
 # --- changing --------------------------------------------------------------------------
 
@@ -180,9 +178,10 @@ async def draft(
     )
     ctx.session.add(doc)
     await ctx.session.flush()
-    doc.body, doc.legal_basis = await render(
+    text = await render(
         ctx, doc, case, ladder, number="〔草稿〕", issued_on=local_date(ctx.clock.now())
     )
+    doc.body, doc.legal_basis = text.body, text.basis
     cases.case_event(
         ctx, case, "document_drafted", cfg.title, {"document_id": doc.id, "kind": kind}
     )
@@ -246,10 +245,10 @@ async def issue(
     today = local_date(ctx.clock.now())
     agency = await assign_number(ctx, doc, cfg, today)
     assert doc.number is not None
-    doc.body, doc.legal_basis = await render(
-        ctx, doc, case, ladder, number=doc.number, issued_on=today
-    )
-    await _freeze(ctx, doc, agency, today)
+    text = await render(ctx, doc, case, ladder, number=doc.number, issued_on=today)
+    doc.body, doc.legal_basis = text.body, text.basis
+    layout = printing.layout_for(case.district_code, ladder)
+    await printing.freeze(ctx, doc, agency, today, layout, text.served, text.printed_raw)
     await ctx.session.flush()
     cases.case_event(
         ctx,
@@ -277,26 +276,6 @@ async def issue(
     )
     await ctx.session.flush()
     return doc
-
-
-async def _freeze(ctx: ServiceContext, doc: LegalDocument, agency: Agency, today: date) -> None:
-    """Print the numbered, rendered document, hash the PDF, and mark it issued."""
-    assert doc.number is not None and doc.verification_code is not None
-    doc.pdf = await pdf.render_async(
-        pdf.Printable(
-            issuer=agency.name,
-            title=doc.title,
-            number=doc.number,
-            body=doc.body,
-            issued_on=zh_date(today),
-            verification_code=format_code(doc.verification_code),
-            basis=_basis_line(doc.legal_basis),
-        )
-    )
-    doc.pdf_sha256 = hashlib.sha256(doc.pdf).hexdigest()
-    doc.status = DocumentStatus.ISSUED
-    doc.issued_at, doc.issued_on, doc.issued_by = ctx.clock.now(), today, ctx.principal.user_id
-    doc.updated_at = ctx.clock.now()
 
 
 async def issue_standalone(
@@ -340,7 +319,12 @@ async def issue_standalone(
             "basis": doc.legal_basis,
         },
     )
-    await _freeze(ctx, doc, agency, today)
+    try:
+        ladder: Ladder | None = await current_ladder(ctx.session, district_code)
+    except NotFound:
+        ladder = None
+    layout = printing.layout_for(district_code, ladder)
+    await printing.freeze(ctx, doc, agency, today, layout, doc.body)
     ctx.session.add(doc)
     await ctx.session.flush()
     audit.record(

@@ -11,6 +11,8 @@ from sqlalchemy.orm import undefer
 
 from authz.enforcer import Authorizer
 from authz.filters import scope_filter
+from authz.guard import AccessEntry
+from authz.masking import SensitiveField
 from authz.principal import Principal
 from models.case import DropoutCase
 from models.document import LegalDocument
@@ -18,6 +20,7 @@ from models.enums import (
     DocumentStatus,
 )
 from models.reference import Agency
+from workflow import access_log
 from workflow.common import rows_by_ids, where_given
 from workflow.context import ServiceContext
 from workflow.document.kinds import config
@@ -120,16 +123,35 @@ async def issuers(ctx: ServiceContext, agency_ids: Sequence[int]) -> list[Agency
 
 
 async def pdf_of(ctx: ServiceContext, document_id: int) -> LegalDocument:
-    """The document with its PDF bytes, if the caller may read it and it was issued."""
-    doc = (
+    """The document with its PDF bytes, if the caller may read it, it was issued, and the
+    caller may see unmasked what its served copy prints unmasked (a notice to the guardians
+    names the child in full: ``unmask`` on ``field:name`` where the case is). Every download
+    is written to the access log, in the caller's transaction."""
+    found = (
         await ctx.session.execute(
             documents_query(ctx)
+            .add_columns(DropoutCase.stage)
             .where(LegalDocument.id == document_id)
             .options(undefer(LegalDocument.pdf))
         )
-    ).scalar_one_or_none()
-    if doc is None:
+    ).one_or_none()
+    if found is None:
         raise NotFound("no such document", field="documentId")
+    doc: LegalDocument = found[0]
+    stage = found[1]
     if doc.pdf is None:
         raise WrongStage("a draft has no PDF: issue it first", field="documentId")
+    printed = [SensitiveField(f) for f in doc.fields.get("printed_raw", ())]
+    for fld in printed:
+        ctx.authz.require(ctx.principal, fld.obj, "unmask", doc.scope_path, stage)
+    now = ctx.clock.now()
+    await access_log.write(
+        ctx.session,
+        ctx.principal,
+        [
+            AccessEntry("legal_document_pdf", doc.id, f, doc.scope_path, now)
+            for f in [fld.value for fld in printed] or ["pdf"]
+        ],
+        ctx.request_id,
+    )
     return doc
