@@ -89,15 +89,18 @@ def problems(settings: Settings) -> list[str]:
     return found
 
 
-def document_problems(settings: Settings) -> list[str]:
-    """What stops documents from being issued as they must be: a font that cannot set
-    Chinese (checked everywhere: the PDF would show empty boxes), and in production agencies'
-    signing keys and a public https address for the QR code. Start-up refuses these in
-    production (api/app.py)."""
-    found = []
+def font_problems(settings: Settings) -> list[str]:
+    """A font that cannot set Chinese (the PDF would show empty boxes): start-up refuses it
+    in production (``api/documents.configure_documents``)."""
     font = pdf.problem(settings.pdf_font_dir, settings.pdf_font_family)
-    if font:
-        found.append(f"LIANBAO_PDF_FONT_DIR / LIANBAO_PDF_FONT_FAMILY: {font}")
+    return [f"LIANBAO_PDF_FONT_DIR / LIANBAO_PDF_FONT_FAMILY: {font}"] if font else []
+
+
+def document_problems(settings: Settings) -> list[str]:
+    """What stops documents from being issued as they must be: the font (checked
+    everywhere), and in production agencies' signing keys (without them issuing is refused,
+    ``SIGNING_KEY_MISSING``) and a public https address for the QR code."""
+    found = font_problems(settings)
     if not settings.is_production:
         return found
     keys = settings.signing_keys_dir

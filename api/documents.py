@@ -29,8 +29,9 @@ from workflow.infra import pdf, signing
 def configure_documents(settings: Settings) -> None:
     """Fonts, signing keys and the public address for documents, for the server and for the
     commands that issue documents (``seed-demo``). Production refuses to start on a font that
-    cannot set Chinese or without agencies' keys (``api/checks.py``)."""
-    found = checks.document_problems(settings)
+    cannot set Chinese (``api/checks.py``); without an agency's key it refuses that agency's
+    issues."""
+    found = checks.font_problems(settings)
     if found and settings.is_production:
         raise RuntimeError("cannot issue documents: " + "; ".join(found))
     pdf.use_font(settings.pdf_font_dir, settings.pdf_font_family)

@@ -189,10 +189,12 @@ class DocumentQuery:
         page = await service.documents_page(
             services,
             page_request(info, first, after),
-            case_id=optional_node_id(f.case_id, "DropoutCase", "caseId"),
-            kind=f.kind,
-            status=f.status,
-            issued_by_my_agency=f.issued_by_my_agency,
+            service.DocumentFilter(
+                case_id=optional_node_id(f.case_id, "DropoutCase", "caseId"),
+                kind=f.kind,
+                status=f.status,
+                issued_by_my_agency=f.issued_by_my_agency,
+            ),
         )
         return to_connection(page, DocumentNode.from_model)
 

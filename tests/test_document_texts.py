@@ -174,7 +174,8 @@ async def test_every_kind_prints_with_its_fonts_embedded_and_its_issuer_signatur
                                    "NotoSerifCJKsc-Bold-Identity-H"}, (district, kind)
         text = "".join(p.extract_text() for p in PdfReader(io.BytesIO(raw)).pages)
         flat = text.replace("\n", "")
-        for printed_part in (context["number"], context["title"], "核验码：WF6K-XNHV-8A9Q",
+        number = f"样{document.kind_config(kind).number_word}〔2026〕1号"
+        for printed_part in (number, context["title"], "核验码：WF6K-XNHV-8A9Q",
                              "— 1 —", "lianbao.example.gov.cn/verify", context["addressee"]):
             assert printed_part in flat, (district, kind, printed_part)
         status = await signature_check(raw)

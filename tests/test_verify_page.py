@@ -31,6 +31,7 @@ from models.reference import Agency
 from tests.helpers import TEST_SECRET, Api, Database, migrate_and_seed, running, server_env
 from workflow.clock import FixedClock
 from workflow.document import format_code
+from workflow.infra import signing
 
 PAGE_STATUS = re.compile(r'data-status="(\w+)"')
 
@@ -200,3 +201,16 @@ async def test_the_page_in_chromium_submits_a_typed_code_and_reads_the_answer(
             assert await asyncio.to_thread(scanned) == "genuine"
         finally:
             await asyncio.to_thread(browser.quit)
+
+
+def test_without_its_key_an_agency_cannot_sign(tmp_path: Path) -> None:
+    """Production (no generated keys): an agency whose key is not in the folder cannot issue,
+    and the error names the file to put there."""
+    previous = signing.keys_dir()
+    signing.configure(tmp_path, generate=False)
+    try:
+        who = signing.Signatory(3, "370406", "judicial", "山亭区司法局")
+        with pytest.raises(signing.SigningKeyMissing, match=r"370406-judicial\.pem"):
+            signing.sign(b"%PDF-1.7", who, "签发")
+    finally:
+        signing.configure(previous, generate=True)

@@ -66,6 +66,7 @@ from workflow.document.operations import (
 from workflow.document.printing import configure as configure_printing
 from workflow.document.printing import layout_for, layouts, print_signed
 from workflow.document.query import (
+    DocumentFilter,
     documents_of_cases,
     documents_page,
     documents_query,
@@ -93,6 +94,7 @@ __all__ = [
     "STAGE_ZH",
     "TEMPLATES",
     "Config",
+    "DocumentFilter",
     "KindConfig",
     "PublicVerification",
     "Source",

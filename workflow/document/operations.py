@@ -44,7 +44,7 @@ from workflow.document.kinds import (
 )
 from workflow.document.numbering import assign_number
 from workflow.document.query import visible
-from workflow.document.rendering import drafted_fields, render, render_text
+from workflow.document.rendering import drafted_fields, live_documents, render, render_text
 from workflow.errors import Duplicate, InvalidInput, NotFound, WrongStage
 from workflow.ladder import current_ladder, get_ladder
 
@@ -209,21 +209,9 @@ async def issue(
         raise WrongStage("the case is closed", field="documentId")
     if doc.issuer_agency_id != ctx.principal.agency_id:
         raise Forbidden("only the drafting agency issues its draft")
-    live = (
-        (
-            await ctx.session.execute(
-                select(LegalDocument.number).where(
-                    LegalDocument.case_id == case.id,
-                    LegalDocument.kind == doc.kind,
-                    LegalDocument.status.in_(LIVE),
-                )
-            )
-        )
-        .scalars()
-        .first()
-    )
+    live = (await live_documents(ctx, case.id)).get(doc.kind)
     if live is not None:
-        raise Duplicate(f"{live} is in force: void it or reissue it", field="documentId")
+        raise Duplicate(f"{live['number']} is in force: void it or reissue it", field="documentId")
     cfg = kind_config(doc.kind)
     ladder = await get_ladder(ctx.session, case.ladder_id)
     step = _step_for(ladder, doc.kind)
@@ -263,19 +251,15 @@ async def issue(
     # judicial bureau's "review the referral"): closed now, not left to breach.
     await tasks.answer(ctx, case.id, f"document_issued:{doc.kind}", f"{doc.title} {doc.number}",
                        {"document_id": doc.id, "number": doc.number})
-    audit.record(
-        ctx,
-        "issue_document",
-        "legal_document",
-        [doc.id],
-        {
-            "number": doc.number,
-            "sha256": doc.pdf_sha256,
-            "entered_step": enters.code if enters else None,
-        },
-    )
+    _record_issue(ctx, doc, entered_step=enters.code if enters else None)
     await ctx.session.flush()
     return doc
+
+
+def _record_issue(ctx: ServiceContext, doc: LegalDocument, **extra: Any) -> None:
+    """The audit row of an issue, a case's document or an enforcement action's."""
+    audit.record(ctx, "issue_document", "legal_document", [doc.id],
+                 {"number": doc.number, "sha256": doc.pdf_sha256, **extra})
 
 
 async def issue_standalone(
@@ -327,13 +311,7 @@ async def issue_standalone(
     await printing.freeze(ctx, doc, agency, today, layout, doc.body)
     ctx.session.add(doc)
     await ctx.session.flush()
-    audit.record(
-        ctx,
-        "issue_document",
-        "legal_document",
-        [doc.id],
-        {"kind": kind, "number": doc.number, "sha256": doc.pdf_sha256, "addressee": doc.addressee},
-    )
+    _record_issue(ctx, doc, kind=kind, addressee=doc.addressee)
     return doc
 
 
@@ -362,6 +340,9 @@ def mark_served(
 
 
 def mark_voided(ctx: ServiceContext, doc: LegalDocument, reason: str) -> None:
+    """作废 of any document: a reason is required, the number stays used."""
+    if not reason.strip():
+        raise InvalidInput("say why the document is voided", field="reason")
     doc.status = DocumentStatus.VOIDED
     doc.voided_at, doc.voided_by = ctx.clock.now(), ctx.principal.user_id
     doc.void_reason = reason.strip()
@@ -473,8 +454,6 @@ async def void(ctx: ServiceContext, *, document_id: int, reason: str) -> LegalDo
     doc, case = await _document(ctx, document_id, "void")
     if doc.status is DocumentStatus.VOIDED:
         raise WrongStage("the document is already void", field="documentId")
-    if not reason.strip():
-        raise InvalidInput("say why the document is voided", field="reason")
     was = doc.status
     mark_voided(ctx, doc, reason)
     await ctx.session.flush()
@@ -488,17 +467,9 @@ async def void(ctx: ServiceContext, *, document_id: int, reason: str) -> LegalDo
         f"{doc.number or doc.title}: {doc.void_reason}",
         {"document_id": doc.id, "number": doc.number, "was": was.value},
     )
-    audit.record(
-        ctx,
-        "void_document",
-        "legal_document",
-        [doc.id],
-        {
-            "status": [was.value, "voided"],
-            "reason": doc.void_reason,
-            "deadlines_withdrawn": withdrawn,
-        },
-    )
+    changes = {"status": [was.value, "voided"], "reason": doc.void_reason,
+               "deadlines_withdrawn": withdrawn}
+    audit.record(ctx, "void_document", "legal_document", [doc.id], changes)
     await ctx.session.flush()
     return doc
 

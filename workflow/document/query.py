@@ -5,6 +5,7 @@ loaders ask for, and the PDF of one document.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 from sqlalchemy import ColumnElement, Select, and_, or_, select
 from sqlalchemy.orm import undefer
@@ -21,6 +22,7 @@ from models.enums import (
 )
 from models.reference import Agency
 from workflow import access_log
+from workflow.batch import grouped
 from workflow.common import rows_by_ids, where_given
 from workflow.context import ServiceContext
 from workflow.document.kinds import config
@@ -50,14 +52,18 @@ def visible(authz: Authorizer, principal: Principal) -> ColumnElement[bool]:
     )
 
 
-def documents_query(
-    ctx: ServiceContext,
-    *,
-    case_id: int | None = None,
-    kind: str | None = None,
-    status: DocumentStatus | None = None,
-    issued_by_my_agency: bool = False,
-) -> Select[LegalDocument]:
+@dataclass(frozen=True)
+class DocumentFilter:
+    """A list's filters, each optional (``documents(filter:)``)."""
+
+    case_id: int | None = None
+    kind: str | None = None
+    status: DocumentStatus | None = None
+    issued_by_my_agency: bool = False
+
+
+def documents_query(ctx: ServiceContext, f: DocumentFilter | None = None) -> Select[LegalDocument]:
+    f = f or DocumentFilter()
     stmt = (
         select(LegalDocument)
         .outerjoin(DropoutCase, DropoutCase.id == LegalDocument.case_id)
@@ -65,30 +71,22 @@ def documents_query(
     )
     stmt = where_given(
         stmt,
-        (LegalDocument.case_id, case_id),
-        (LegalDocument.kind, kind),
-        (LegalDocument.status, status),
+        (LegalDocument.case_id, f.case_id),
+        (LegalDocument.kind, f.kind),
+        (LegalDocument.status, f.status),
     )
-    if issued_by_my_agency:
+    if f.issued_by_my_agency:
         stmt = stmt.where(LegalDocument.issuer_agency_id == ctx.principal.agency_id)
     return stmt
 
 
 async def documents_page(
-    ctx: ServiceContext,
-    request: PageRequest,
-    *,
-    case_id: int | None = None,
-    kind: str | None = None,
-    status: DocumentStatus | None = None,
-    issued_by_my_agency: bool = False,
+    ctx: ServiceContext, request: PageRequest, f: DocumentFilter
 ) -> Page[LegalDocument]:
     """One page of the documents the caller may see, newest first (``documents_query``)."""
-    stmt = documents_query(
-        ctx, case_id=case_id, kind=kind, status=status, issued_by_my_agency=issued_by_my_agency
-    )
     return await keyset_page(
-        ctx, stmt, LegalDocument.id, request, prefix="document", descending=True
+        ctx, documents_query(ctx, f), LegalDocument.id, request, prefix="document",
+        descending=True,
     )
 
 
@@ -100,22 +98,10 @@ async def documents_of_cases(
     ctx: ServiceContext, case_ids: Sequence[int]
 ) -> list[list[LegalDocument]]:
     """The visible documents of each case, oldest first: one statement for all cases."""
-    rows = (
-        (
-            await ctx.session.execute(
-                documents_query(ctx)
-                .where(LegalDocument.case_id.in_(case_ids))
-                .order_by(LegalDocument.id)
-            )
-        )
-        .scalars()
-        .all()
-    )
-    by_case: dict[int, list[LegalDocument]] = {i: [] for i in case_ids}
-    for d in rows:
-        if d.case_id is not None:
-            by_case[d.case_id].append(d)
-    return [by_case[i] for i in case_ids]
+    stmt = documents_query(ctx).where(LegalDocument.case_id.in_(case_ids))
+    rows = (await ctx.session.execute(stmt.order_by(LegalDocument.id))).scalars()
+    # Every row has a case: the filter asked for these cases' ids.
+    return grouped(rows, case_ids, lambda d: d.case_id or 0)
 
 
 async def issuers(ctx: ServiceContext, agency_ids: Sequence[int]) -> list[Agency | None]:

@@ -237,7 +237,7 @@ async def render(
     plan = (
         await ctx.session.execute(select(CasePlan).where(CasePlan.case_id == case.id))
     ).scalar_one_or_none()
-    earlier = await _served_documents(ctx, case.id)
+    earlier = await live_documents(ctx, case.id)
     referral = earlier.get("judicial_referral")
     context = {
         "number": number,
@@ -283,7 +283,7 @@ def render_text(district_code: str, kind: str, context: dict[str, Any]) -> str:
     return _template(district_code, kind).render(context).strip()
 
 
-async def _served_documents(ctx: ServiceContext, case_id: int) -> dict[str, dict[str, str]]:
+async def live_documents(ctx: ServiceContext, case_id: int) -> dict[str, dict[str, str]]:
     """The live documents already on the case, by kind: later documents cite them."""
     rows = (
         await ctx.session.execute(
