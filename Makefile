@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
 .PHONY: run test lint typecheck pytest pytest-fast schema clean bench-data bench-cases \
-	bench-tick bench-province bench-load bench-profile
+	bench-tick bench-province bench-load bench-profile bench-render doc-images
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -70,6 +70,25 @@ bench-load: $(STAMP)
 ## One task page at a time, in process: database time against everything else.
 bench-profile: $(STAMP)
 	$(BIN)/python -m bench.profile_page --url $(BENCH_URL)
+
+## Printing one document per kind and district: set (Typst) and signed (pyHanko); target 300 ms.
+bench-render: $(STAMP)
+	$(BIN)/python -m bench.render
+
+## Page images of what a parent, a court and an employer receive (docs/images/, committed):
+## specimens of a notice (山亭区), a judicial document (山亭区) and a return order (沙坡头区).
+SPECIMENS := enrol_notice:370406:山亭区教育和体育局 judicial:370406:山亭区司法局 \
+	return_order:640502:沙坡头区人力资源和社会保障局
+
+doc-images: $(STAMP)
+	mkdir -p var docs/images
+	rm -f docs/images/*.png
+	for spec in $(SPECIMENS); do \
+		kind=$${spec%%:*}; rest=$${spec#*:}; district=$${rest%%:*}; issuer=$${rest#*:}; \
+		$(BIN)/lianbao specimen $$kind --district $$district --issuer $$issuer \
+			--out var/specimen-$$kind.pdf >/dev/null && \
+		pdftoppm -r 72 -png var/specimen-$$kind.pdf docs/images/$$kind || exit 1; \
+	done
 
 clean:
 	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache

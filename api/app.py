@@ -1,5 +1,6 @@
-"""The ASGI application: ``/graphql``, ``/documents/{id}/pdf``, ``/healthz``, ``/readyz``,
-and the GraphiQL IDE's own assets under ``/static/graphiql`` (when the IDE is on).
+"""The ASGI application: ``/graphql``, ``/documents/{id}/pdf``, the public ``/verify`` page,
+``/healthz``, ``/readyz``, and the GraphiQL IDE's own assets under ``/static/graphiql`` (when
+the IDE is on).
 
 Wiring is explicit: ``create_app`` receives or builds every collaborator (engine, session
 factory, authorizer, token verifier, clock) and hands them down, so tests build the same app
@@ -37,7 +38,7 @@ from strawberry.types import ExecutionResult
 from api import db_roles, graphiql, metrics, tracing
 from api import http as edge
 from api.auth import PrincipalCache, TokenError, TokenVerifier
-from api.documents import document_pdf
+from api.documents import configure_documents, document_pdf
 from api.limits import BodySizeLimitMiddleware, BodyTooLarge
 from api.logs import RequestIdMiddleware
 from api.migrate import schema_status
@@ -49,6 +50,7 @@ from api.sockets import (
     connection_context,
 )
 from api.state import AppState, authenticate, unauthenticated
+from api.verify import verify_page
 from authz.enforcer import Authorizer
 from authz.guard import FieldGuard
 from authz.principal import Principal
@@ -65,7 +67,6 @@ from workflow import engine as deadline_engine
 from workflow.calendar import local_date
 from workflow.clock import Clock, SystemClock
 from workflow.context import ServiceContext
-from workflow.infra import pdf
 from workflow.infra.events import LocalBus, make_bus
 
 log = logging.getLogger("lianbao.app")
@@ -477,6 +478,7 @@ def _routes(state: AppState) -> list[BaseRoute]:
         Route("/graphql", endpoint, methods=["GET", "POST"]),
         WebSocketRoute("/graphql", endpoint),
         Route("/documents/{document_id}/pdf", document_pdf),
+        Route("/verify", verify_page, methods=["GET"]),
         Route("/healthz", healthz),
         Route("/readyz", readyz),
     ]
@@ -535,7 +537,7 @@ def create_app(
         pool_size=settings.db_pool_size,
         max_overflow=settings.db_max_overflow,
     )
-    pdf.use_font(settings.pdf_font)
+    configure_documents(settings)
     metrics.instrument_pool(engine)
     traced = tracing.configure(settings)
     if traced:
@@ -561,6 +563,7 @@ def create_app(
             settings.rate_limit_user_per_minute,
             settings.rate_limit_address_per_minute,
             settings.rate_limit_burst,
+            verify_per_minute=settings.verify_rate_limit_per_minute,
         ),
         tracing=traced,
         principals=PrincipalCache(settings.principal_cache_seconds),

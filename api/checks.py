@@ -15,6 +15,7 @@ from typing import Any
 from sqlalchemy import make_url
 
 from api.settings import Settings
+from workflow.infra import pdf
 
 SECRET_FIELDS = {"jwt_secret", "metrics_token"}
 URL_FIELDS = {"database_url", "migration_database_url", "listen_database_url"}
@@ -49,10 +50,10 @@ def problems(settings: Settings) -> list[str]:
     for variable, path in (
         ("LIANBAO_JWT_PUBLIC_KEY_FILE", settings.jwt_public_key_file),
         ("LIANBAO_JWT_JWKS_FILE", settings.jwt_jwks_file),
-        ("LIANBAO_PDF_FONT", settings.pdf_font),
     ):
         if path and not Path(path).is_file():
             found.append(f"{variable}: {path} does not exist or is not a file")
+    found += document_problems(settings)
     if settings.jwt_secret and len(settings.jwt_secret) < MIN_SECRET_LENGTH:
         found.append(f"LIANBAO_JWT_SECRET: shorter than {MIN_SECRET_LENGTH} characters")
     if settings.metrics_token and len(settings.metrics_token) < MIN_SECRET_LENGTH:
@@ -85,6 +86,30 @@ def problems(settings: Settings) -> list[str]:
     if not settings.is_sqlite and not settings.app_role:
         found.append("LIANBAO_APP_ROLE: unset; run the server as the app role, not the "
                      "schema owner (lianbao create-app-role)")
+    return found
+
+
+def font_problems(settings: Settings) -> list[str]:
+    """A font that cannot set Chinese (the PDF would show empty boxes): start-up refuses it
+    in production (``api/documents.configure_documents``)."""
+    font = pdf.problem(settings.pdf_font_dir, settings.pdf_font_family)
+    return [f"LIANBAO_PDF_FONT_DIR / LIANBAO_PDF_FONT_FAMILY: {font}"] if font else []
+
+
+def document_problems(settings: Settings) -> list[str]:
+    """What stops documents from being issued as they must be: the font (checked
+    everywhere), and in production agencies' signing keys (without them issuing is refused,
+    ``SIGNING_KEY_MISSING``) and a public https address for the QR code."""
+    found = font_problems(settings)
+    if not settings.is_production:
+        return found
+    keys = settings.signing_keys_dir
+    if not keys or not Path(keys).is_dir():
+        found.append("LIANBAO_SIGNING_KEYS_DIR: set it to the folder of agencies' signing "
+                     "keys (docs/documents.md, Signatures); development keys are not for use")
+    if not settings.public_url.startswith("https://"):
+        found.append("LIANBAO_PUBLIC_URL: documents' QR codes must point at the public "
+                     "https address of /verify")
     return found
 
 

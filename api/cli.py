@@ -117,8 +117,11 @@ async def _create_app_role(settings: Settings, role: str, password_env: str | No
 
 
 async def _seed(settings: Settings, if_empty: bool, children: int) -> int:
+    from api.documents import configure_documents
     from workflow.demo import labour
     from workflow.demo import seed as demo
+
+    configure_documents(settings)  # the demo issues documents: set, signed, with the QR URL
 
     engine = create_engine(settings.database_url, pool=False)
     try:
@@ -375,6 +378,25 @@ def cmd_check_config(settings: Settings, offline: bool) -> int:
     return 0
 
 
+def cmd_specimen(settings: Settings, kind: str, district: str, issuer: str, out: str) -> int:
+    """A specimen of ``kind`` as ``district`` prints and signs it: what a reviewer checks
+    against GB/T 9704 and what ``make doc-images`` turns into page images."""
+    from api.documents import configure_documents
+    from workflow.document import specimens
+    from workflow.errors import InvalidInput
+
+    configure_documents(settings)
+    try:
+        ladder = specimens.template_ladder(district)
+        if not specimens.issuable(ladder, kind):
+            return _fail(f"{district}'s ladder issues no {kind}")
+        Path(out).write_bytes(specimens.specimen_pdf(ladder, kind, district, issuer))
+    except InvalidInput as exc:
+        return _fail(exc.message)
+    print(out)
+    return 0
+
+
 def cmd_export_schema() -> int:
     from strawberry.printer import print_schema
 
@@ -437,6 +459,13 @@ def _parser() -> argparse.ArgumentParser:
     )
     check.add_argument("--offline", action="store_true",
                        help="do not connect to the database (skip the role check)")
+    specimen = sub.add_parser(
+        "specimen", help="print a specimen document (样张) of KIND as a district issues it"
+    )
+    specimen.add_argument("kind", help="e.g. enrol_notice, judicial, return_order")
+    specimen.add_argument("--district", default="370406", help="a shipped district's code")
+    specimen.add_argument("--issuer", required=True, help="the issuing agency's full name")
+    specimen.add_argument("--out", required=True, help="where to write the signed PDF")
     sub.add_parser("export-schema", help="print the GraphQL SDL")
     sub.add_parser("authz-docs", help="print docs/authz.md from the policy file")
 
@@ -486,6 +515,8 @@ def main(argv: list[str] | None = None) -> int:
             return asyncio.run(_tick(settings, now))
         case "check-config":
             return cmd_check_config(settings, args.offline)
+        case "specimen":
+            return cmd_specimen(settings, args.kind, args.district, args.issuer, args.out)
         case "export-schema":
             return cmd_export_schema()
         case "authz-docs":

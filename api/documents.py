@@ -1,24 +1,56 @@
 """``GET /documents/{id}/pdf``: the issued PDF, to whoever may read the document.
 
 A plain HTTP route rather than a GraphQL field: a browser or a print spooler fetches bytes
-with the same bearer token, and the PDF is served exactly as it was hashed at issue (the
-``ETag`` and ``X-Document-SHA256`` headers carry that hash).
+with the same bearer token, and the PDF is served exactly as it was signed and hashed at issue
+(the ``ETag`` and ``X-Document-SHA256`` headers carry that hash). The served copy names the
+child as the addressee must read it, so the download needs the grants to see that unmasked,
+and each download is a line in the access log.
 """
 
 from __future__ import annotations
 
+from urllib.parse import quote
+
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
+from api import checks
 from api.auth import TokenError
 from api.http import RETRY_AFTER_SECONDS, UNAVAILABLE_MESSAGE, is_database_unavailable
 from api.ratelimit import RateLimited, rate_limited_response
+from api.settings import Settings, dev_signing_dir
 from api.state import AppState, authenticate, unauthenticated
 from authz.errors import LianbaoError
 from workflow import document
 from workflow.context import ServiceContext
+from workflow.infra import pdf, signing
+
+
+def configure_documents(settings: Settings) -> None:
+    """Fonts, signing keys and the public address for documents, for the server and for the
+    commands that issue documents (``seed-demo``). Production refuses to start on a font that
+    cannot set Chinese (``api/checks.py``); without an agency's key it refuses that agency's
+    issues."""
+    found = checks.font_problems(settings)
+    if found and settings.is_production:
+        raise RuntimeError("cannot issue documents: " + "; ".join(found))
+    pdf.use_font(settings.pdf_font_dir, settings.pdf_font_family)
+    signing.configure(
+        settings.signing_keys_dir or dev_signing_dir(), generate=not settings.is_production
+    )
+    document.configure_printing(settings.public_url)
+
 
 STATUS = {"NOT_FOUND": 404, "WRONG_STAGE": 409, "FORBIDDEN": 403, "BAD_INPUT": 400}
+
+
+def content_disposition(number: str | None, document_id: int) -> str:
+    """RFC 6266: the file is named by its document number (山教体入通〔2026〕3号.pdf) in
+    ``filename*`` (RFC 8187, UTF-8), with an ASCII ``filename`` for clients that lack it."""
+    fallback = f"document-{document_id}.pdf"
+    if not number:
+        return f'inline; filename="{fallback}"'
+    return f"inline; filename=\"{fallback}\"; filename*=UTF-8''{quote(number + '.pdf', safe='')}"
 
 
 async def document_pdf(request: Request) -> Response:
@@ -52,6 +84,7 @@ async def document_pdf(request: Request) -> Response:
                 return JSONResponse(
                     {"code": error.code, "message": error.message}, STATUS.get(error.code, 500)
                 )
+            await session.commit()  # the access log's line for this download
     except Exception as exc:
         # As on /graphql: an unreachable database is a retryable 503, not a bare 500.
         if not is_database_unavailable(exc):
@@ -68,7 +101,7 @@ async def document_pdf(request: Request) -> Response:
         doc.pdf,
         media_type="application/pdf",
         headers={
-            "Content-Disposition": f"inline; filename=document-{doc.id}.pdf",
+            "Content-Disposition": content_disposition(doc.number, doc.id),
             "ETag": f'"{doc.pdf_sha256}"',
             "X-Document-SHA256": doc.pdf_sha256,
             "X-Document-Status": doc.status.value,

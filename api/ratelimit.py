@@ -33,7 +33,7 @@ from api import metrics
 RATE_LIMITED = "RATE_LIMITED"
 
 # Paths the limits apply to; /healthz, /readyz and /metrics are for the operator's probes.
-LIMITED_PREFIXES = ("/graphql", "/documents/")
+LIMITED_PREFIXES = ("/graphql", "/documents/", "/verify")
 
 # Above this many tracked keys, buckets that have refilled completely are dropped: they are
 # indistinguishable from a new bucket, so forgetting them changes no decision.
@@ -117,9 +117,13 @@ class RateLimits:
         per_address_per_minute: int,
         burst: int,
         now: Callable[[], float] = time.monotonic,
+        verify_per_minute: int = 0,
     ) -> None:
         self.users = TokenBuckets(per_user_per_minute, burst, now)
         self.addresses = TokenBuckets(per_address_per_minute, burst, now)
+        # The public /verify page's own, tighter limit per address (a code is 60 bits, but a
+        # page without an account must not become a guessing oracle): bursts of a few.
+        self.verifications = TokenBuckets(verify_per_minute, min(burst, 5), now)
 
     def check_user(self, username: str) -> None:
         wait = self.users.take(username)
@@ -130,6 +134,11 @@ class RateLimits:
         wait = self.addresses.take(address)
         if wait is not None:
             raise RateLimited("address", wait)
+
+    def check_verify(self, address: str) -> None:
+        wait = self.verifications.take(address)
+        if wait is not None:
+            raise RateLimited("verify", wait)
 
 
 def rate_limited_response(

@@ -45,6 +45,11 @@ class SettingsError(ValueError):
     """The environment does not describe a valid configuration; the message says what to fix."""
 
 
+def dev_signing_dir() -> Path:
+    """Where development signing keys are generated (git-ignored, like the JWT secret)."""
+    return VAR_DIR / "dev-signing"
+
+
 def _dev_secret() -> str:
     """A per-checkout development signing secret, created on first use.
 
@@ -109,9 +114,18 @@ class Settings(BaseSettings):
     tick_interval_seconds: float = Field(
         default=300.0, ge=0, validation_alias="LIANBAO_TICK_INTERVAL"
     )
-    # A TrueType font to embed in documents' PDFs; None references STSong-Light
-    # (workflow/infra/pdf.py).
-    pdf_font: str | None = None
+    # The folder and family documents are set in (workflow/infra/pdf.py); only that folder's
+    # fonts are used. Debian's fonts-noto-cjk by default; production refuses to start without
+    # a usable one (api/checks.py).
+    pdf_font_dir: str = "/usr/share/fonts/opentype/noto"
+    pdf_font_family: str = "Noto Serif CJK SC"
+    # Agencies' signing keys (workflow/infra/signing.py); None: var/dev-signing, generated on
+    # first use in development, refused in production.
+    signing_keys_dir: str | None = None
+    # The public address printed under each document's QR code: {public_url}/verify?code=…
+    public_url: str = "http://127.0.0.1:8000"
+    # Requests per minute per client address on the public /verify page (0: off).
+    verify_rate_limit_per_minute: int = Field(default=20, ge=0)
     # How often each process re-reads the policy version as a safety net behind NOTIFY.
     policy_poll_seconds: float = Field(default=2.0, gt=0)
     # How long a token's principal is reused without reading the user and grants again

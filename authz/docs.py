@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections import defaultdict
 
 from authz.policy import Rule, default_rules
-from authz.roles import MEMBER, ROLE_AGENCY
+from authz.roles import MEMBER, PUBLIC, ROLE_AGENCY
 
 HEADER = """# Authorization policy
 
@@ -33,7 +33,9 @@ def render(rules: list[Rule] | None = None) -> str:
         grouped[r.role].append(r)
     for role in sorted(grouped, key=lambda x: order.get(x, 999)):
         kind = ROLE_AGENCY.get(role)
-        agency = kind.value if kind else ("any" if role != MEMBER else "every user")
+        agency = kind.value if kind else {MEMBER: "every user", PUBLIC: "no account"}.get(
+            role, "any"
+        )
         for r in grouped[role]:
             scope = "" if r.domain == "*" else f" in {r.domain}"
             stage = "any" if r.stage == "*" else r.stage

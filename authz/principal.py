@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from models.enums import AgencyKind
 
@@ -58,3 +58,7 @@ class Principal:
 
 SYSTEM = Principal.machine("system", "Lianbao scheduler")
 """The deadline engine and other scheduled jobs act as this principal in the audit trail."""
+
+ANONYMOUS = replace(SYSTEM, username="public", display_name="anyone, without an account")
+"""Who calls the public routes (``/verify``): no grants, so only the policy's ``public`` rows
+(checked with ``Authorizer.role_allowed``) let it do anything."""

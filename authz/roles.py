@@ -10,6 +10,9 @@ from __future__ import annotations
 from models.enums import AgencyKind
 
 MEMBER = "member"
+# Nobody holds it: the policy's rows for callers without an account (the public /verify page),
+# checked with ``Authorizer.role_allowed``.
+PUBLIC = "public"
 # Manages users and role grants; `lianbao create-admin` grants the first one.
 ADMIN = "admin"
 
@@ -34,7 +37,7 @@ ROLE_AGENCY: dict[str, AgencyKind | None] = {
     "admin": None,  # any agency: manages users and role grants in a jurisdiction
 }
 
-ROLES = frozenset(ROLE_AGENCY) | {MEMBER}
+ROLES = frozenset(ROLE_AGENCY) | {MEMBER, PUBLIC}
 
 
 def subject(username: str) -> str:

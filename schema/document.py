@@ -170,7 +170,7 @@ async def _documents_page(
 ) -> Page[m.LegalDocument]:
     if given.get("kind") is not None:
         service.kind_config(given["kind"])
-    return await service.documents_page(ctx, request, **given)
+    return await service.documents_page(ctx, request, service.DocumentFilter(**given))
 
 
 @strawberry.type

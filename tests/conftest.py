@@ -54,7 +54,8 @@ def settings_factory() -> Callable[[str], Settings]:
         # Rate limits off: a test makes hundreds of requests from one address in a second
         # (tests/test_operations.py tests the limits with apps of their own).
         return Settings(database_url=url, jwt_secret=TEST_SECRET, environment="development",
-                        rate_limit_user_per_minute=0, rate_limit_address_per_minute=0)
+                        rate_limit_user_per_minute=0, rate_limit_address_per_minute=0,
+                        verify_rate_limit_per_minute=0)
 
     return make
 

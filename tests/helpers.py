@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import contextlib
+import io
 import json
 import os
 import socket
@@ -517,3 +518,52 @@ def report_absence(port: int) -> None:
         userErrors { code: errorCode } } }""", "variables": {"c": child, "d": today},
     }).json()
     assert done["data"]["reportAbsence"]["userErrors"] == [], done
+
+
+# --- documents' PDFs ---------------------------------------------------------------------------
+
+
+def unembedded_fonts(raw: bytes) -> list[str]:
+    """The fonts a PDF uses without carrying them (a reader without them shows empty boxes):
+    every font of every page, a composite font judged by its descendant's descriptor."""
+    from pypdf import PdfReader
+
+    missing: list[str] = []
+    for page in PdfReader(io.BytesIO(raw)).pages:
+        fonts = page.get("/Resources", {}).get_object().get("/Font", {}).get_object()
+        for font in fonts.values():
+            font = font.get_object()
+            face = font["/DescendantFonts"][0].get_object() if "/DescendantFonts" in font else font
+            descriptor = face.get("/FontDescriptor")
+            descriptor = descriptor.get_object() if descriptor is not None else {}
+            if not any(k in descriptor for k in ("/FontFile", "/FontFile2", "/FontFile3")):
+                missing.append(str(font.get("/BaseFont")))
+    return missing
+
+
+def font_names(raw: bytes) -> set[str]:
+    """The base font names a PDF's pages use (subset prefixes stripped)."""
+    from pypdf import PdfReader
+
+    names = set()
+    for page in PdfReader(io.BytesIO(raw)).pages:
+        fonts = page.get("/Resources", {}).get_object().get("/Font", {}).get_object()
+        names |= {str(f.get_object()["/BaseFont"]).split("+", 1)[-1] for f in fonts.values()}
+    return names
+
+
+async def signature_check(raw: bytes) -> Any:
+    """pyHanko's validation of the PDF's one signature, trusting the development CA."""
+    from asn1crypto import x509 as asn1_x509
+    from cryptography.hazmat.primitives.serialization import Encoding
+    from pyhanko.pdf_utils.reader import PdfFileReader
+    from pyhanko.sign.validation.pdf_embedded import async_validate_pdf_signature
+    from pyhanko_certvalidator import ValidationContext
+
+    from workflow.infra import signing
+
+    root = asn1_x509.Certificate.load(signing.dev_ca().public_bytes(Encoding.DER))
+    (signature,) = PdfFileReader(io.BytesIO(raw)).embedded_signatures
+    return await async_validate_pdf_signature(
+        signature, ValidationContext(trust_roots=[root])
+    )

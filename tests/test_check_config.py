@@ -36,6 +36,8 @@ def _safe_production(monkeypatch: pytest.MonkeyPatch, jwks_file: Path) -> None:
     monkeypatch.setenv("LIANBAO_JWT_JWKS_FILE", str(jwks_file))
     monkeypatch.setenv("LIANBAO_APP_ROLE", "lianbao_app")
     monkeypatch.setenv("LIANBAO_METRICS_TOKEN", "m" * 40)
+    monkeypatch.setenv("LIANBAO_SIGNING_KEYS_DIR", str(jwks_file.parent))
+    monkeypatch.setenv("LIANBAO_PUBLIC_URL", "https://lianbao.example.gov.cn")
 
 
 def test_safe_production_settings_pass_and_hide_secrets(
@@ -54,6 +56,9 @@ def test_safe_production_settings_pass_and_hide_secrets(
     ("variable", "value", "reported"),
     [
         ("LIANBAO_JWT_SECRET", SECRET, "LIANBAO_JWT_SECRET"),
+        ("LIANBAO_PDF_FONT_FAMILY", "No Such Song", "LIANBAO_PDF_FONT_FAMILY"),
+        ("LIANBAO_SIGNING_KEYS_DIR", "", "LIANBAO_SIGNING_KEYS_DIR"),
+        ("LIANBAO_PUBLIC_URL", "http://lianbao.example.gov.cn", "LIANBAO_PUBLIC_URL"),
         ("LIANBAO_GRAPHIQL", "true", "LIANBAO_GRAPHIQL"),
         ("LIANBAO_INTROSPECTION", "true", "LIANBAO_INTROSPECTION"),
         ("LIANBAO_CORS_ORIGINS", "*", "LIANBAO_CORS_ORIGINS"),

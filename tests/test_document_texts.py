@@ -5,27 +5,29 @@ document warns of follows the district's ladder."""
 from __future__ import annotations
 
 import dataclasses
+import io
 import json
+from datetime import date
 from pathlib import Path
 from typing import Any
 
 import jinja2
 import pytest
+from pypdf import PdfReader
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from models.enums import EnforcementKind
-from models.ladder import Ladder
+from tests.helpers import font_names, signature_check, unembedded_fonts
 from workflow import document
+from workflow.document import specimens
 from workflow.errors import InvalidInput
+from workflow.infra import pdf
 from workflow.infra.reference_json import DATA_DIR
 from workflow.labour_rules import rules_for
 from workflow.ladder import current_ladder, templates
 
 DISTRICTS = sorted({t["jurisdiction"] for t in templates().values()})
 KINDS = sorted(document.config().kinds)
-ENFORCEMENT = {"return_order": EnforcementKind.RETURN_ORDER,
-               "penalty_decision": EnforcementKind.FINE,
-               "licence_revocation": EnforcementKind.LICENCE_REVOCATION}
 RAW = json.loads((DATA_DIR / "documents.json").read_text(encoding="utf-8"))
 # Signs of a value missing from a legal text.
 GAPS = ("None", "（项）", "第条", "：“”", "（）", "依据，", "起日内", "，，", "。。")
@@ -36,70 +38,6 @@ def _own(district: str, row: dict[str, Any]) -> bool:
     return not src.national and src.in_force_in(district)
 
 
-def _given(ladder: Ladder, kind: str, district: str, overdue: bool) -> list[dict[str, str]]:
-    """The rows the services hand to ``citations``: the ladder step's, or the labour rules'."""
-    if kind in ENFORCEMENT:
-        rules = rules_for(district)
-        rows = list(rules.action(ENFORCEMENT[kind]).basis)
-        return rows + list(rules.overdue_basis) if overdue and kind == "penalty_decision" else rows
-    step = next((s for s in ladder.steps if s.document_kind == kind), None)
-    if step is None or not step.basis_quote:
-        return []
-    return [{"source_key": step.basis_key, "article": step.basis_article,
-             "quote": step.basis_quote}]
-
-
-def _context(ladder: Ladder, kind: str, district: str, full: bool) -> dict[str, Any]:
-    """What the services put before a template: the drafter's values through the same
-    function drafting uses, the rest as a case or an inspection would give it (optional parts
-    present when ``full``, absent otherwise)."""
-    cfg = document.kind_config(kind)
-    basis = document.citations(kind, district, _given(ladder, kind, district, full))
-    common = {"number": "山教体入通〔2026〕3号", "title": cfg.title,
-              "issued_on": "二〇二六年十一月二日", "basis": basis,
-              "facts": "经核实，该生随父母外出。" if full else ""}
-    if kind in ENFORCEMENT:
-        rules = rules_for(district)
-        fine = kind == "penalty_decision"
-        return {
-            **common, "addressee": "山亭区张记餐馆",
-            "employer": {"name": "山亭区张记餐馆", "credit_code": "92370406MA3C8Q2X1X",
-                         "address": "山亭区北京路18号"},
-            "children": [{"name": "张*", "national_id": "3704**********1234", "age": 14,
-                          "work": "后厨洗碗", "found_on": "二〇二六年十一月二日"}],
-            "deadline_days": rules.return_deadline_days if kind == "return_order" else None,
-            "amount": 20000 if fine else None,
-            "calculation": {
-                "children": [{"months": 2, "rate": 5000, "overdue_months": 1 if full else 0,
-                              "overdue_rate": 10000}],
-                "unlicensed": full, "repeat_offence": full,
-            } if fine else {"repeat_offence": full, "licence_before": "valid"},
-        }
-    fields = document.drafted_fields(ladder, cfg, district, deadline_days=None, amount=None)
-    served = {"number": "山城责改〔2026〕1号", "issuer": "山城街道办事处",
-              "served_on": "二〇二六年十一月二日"}
-    return {
-        **common, "addressee": "张*的父母或者其他法定监护人",
-        "child": {"name": "张*", "national_id": "3704**********1234"},
-        "school_name": "山亭区第一中学",
-        "case": {"first_absence": "二〇二六年十月一日", "stage": "限期入学通知"},
-        **fields,
-        "persuasions": [{"date": "二〇二六年十月二日", "agency": "学校", "method": "家访",
-                         "outcome": "拒绝"}] if full else [],
-        "plan": {"cause": "厌学", "measures": "结对帮扶", "responsible_person": "刘芳"}
-        if full else None,
-        "served_notice": served if full else None,
-        "served_order": served if full else None,
-        "referral": served if full else None,
-        "then": document.what_follows(ladder, kind),
-    }
-
-
-def _issuable(ladder: Ladder, kind: str) -> bool:
-    cfg = document.kind_config(kind)
-    return not cfg.needs_ladder_step or any(s.document_kind == kind for s in ladder.steps)
-
-
 @pytest.mark.parametrize("district", DISTRICTS)
 async def test_every_kind_renders_whole_and_cites_what_is_in_force(
     session: AsyncSession, district: str
@@ -107,10 +45,10 @@ async def test_every_kind_renders_whole_and_cites_what_is_in_force(
     ladder = await current_ladder(session, district)
     rendered = 0
     for kind in KINDS:
-        if not _issuable(ladder, kind):
+        if not specimens.issuable(ladder, kind):
             continue
         for full in (False, True):
-            context = _context(ladder, kind, district, full)
+            context = specimens.context(ladder, kind, district, full)
             text = document.render_text(district, kind, context)
             for gap in GAPS:
                 assert gap not in text, (district, kind, full, gap, text)
@@ -121,7 +59,7 @@ async def test_every_kind_renders_whole_and_cites_what_is_in_force(
                 assert src.in_force_in(district), (district, kind, b)
                 assert f"{b['source']}{b['citation']}" in text, (district, kind, b)
             own = [b for b in basis if _own(district, b)]
-            offered = [r for r in (*_given(ladder, kind, district, full),
+            offered = [r for r in (*specimens.given(ladder, kind, district, full),
                                    *document.kind_config(kind).basis) if _own(district, r)]
             if offered:  # the district's own rule speaks: it is cited
                 assert own, (district, kind)
@@ -184,14 +122,15 @@ async def test_a_period_the_text_states_is_required_or_defaulted(session: AsyncS
     cfg = document.kind_config("judicial")
     fields = document.drafted_fields(ladder, cfg, "370406", deadline_days=None, amount=None)
     assert fields["deadline_days"] == cfg.default_deadline_days == 10
-    text = document.render_text("370406", "judicial", _context(ladder, "judicial", "370406", True))
+    text = document.render_text(
+        "370406", "judicial", specimens.context(ladder, "judicial", "370406", True))
     assert "自本文书送达之日起10日内" in text
     undefaulted = dataclasses.replace(cfg, default_deadline_days=None)
     with pytest.raises(InvalidInput) as refused:
         document.drafted_fields(ladder, undefaulted, "370406", deadline_days=None, amount=None)
     assert refused.value.field == "deadlineDays"
     # A value missing from the context, or held as None, fails loudly instead of printing.
-    context = _context(ladder, "judicial", "370406", True)
+    context = specimens.context(ladder, "judicial", "370406", True)
     for broken in ({**context, "deadline_days": None},
                    {k: v for k, v in context.items() if k != "school_name"}):
         with pytest.raises(jinja2.UndefinedError):
@@ -204,9 +143,76 @@ async def test_warnings_follow_the_ladder(session: AsyncSession, district: str) 
     ladder = await current_ladder(session, district)
     judicial = any(s.document_kind in {"judicial_referral", "judicial"} for s in ladder.steps)
     for kind in ("enrol_notice", "township_order"):
-        if not _issuable(ladder, kind):
+        if not specimens.issuable(ladder, kind):
             continue
-        text = document.render_text(district, kind, _context(ladder, kind, district, False))
+        text = document.render_text(
+            district, kind, specimens.context(ladder, kind, district, False))
         assert ("司法文书" in text) is judicial, (district, kind, text)
     if district in {"640502", "540100", "150785"}:
         assert not judicial
+
+
+@pytest.mark.parametrize("district", DISTRICTS)
+async def test_every_kind_prints_with_its_fonts_embedded_and_its_issuer_signature(
+    session: AsyncSession, district: str
+) -> None:
+    """The acceptance of issue 17, per district: every kind it issues is in its layout,
+    prints after GB/T 9704 (red header, number, title, body, page numbers, the verification
+    block), carries every font it uses, and verifies with pyHanko against the issuer's key."""
+    ladder = await current_ladder(session, district)
+    layout = document.layout_for(district, ladder)
+    printed = 0
+    for kind in KINDS:
+        if not specimens.issuable(ladder, kind):
+            continue
+        assert kind in layout.cites, (district, kind, "the layout prints every kind issued")
+        context = specimens.served(ladder, kind, district)
+        raw = await pdf.off_loop(
+            specimens.specimen_pdf, ladder, kind, district, "山亭区教育和体育局")
+        assert unembedded_fonts(raw) == [], (district, kind)
+        assert font_names(raw) <= {"NotoSerifCJKsc-Regular-Identity-H",
+                                   "NotoSerifCJKsc-Bold-Identity-H"}, (district, kind)
+        text = "".join(p.extract_text() for p in PdfReader(io.BytesIO(raw)).pages)
+        flat = text.replace("\n", "")
+        number = f"样{document.kind_config(kind).number_word}〔2026〕1号"
+        for printed_part in (number, context["title"], "核验码：WF6K-XNHV-8A9Q",
+                             "— 1 —", "lianbao.example.gov.cn/verify", context["addressee"]):
+            assert printed_part in flat, (district, kind, printed_part)
+        status = await signature_check(raw)
+        assert status.bottom_line and status.intact and status.trusted, (district, kind)
+        assert status.signing_cert.subject.native["common_name"] == "山亭区教育和体育局"
+        printed += 1
+    assert printed >= 5, (district, printed)
+
+
+def test_the_same_document_prints_to_the_same_bytes() -> None:
+    """Before signing, the PDF is a function of the document (its hash at issue means it)."""
+    printable = pdf.Printable(
+        issuer="沙坡头区教育局", title="限期入学通知书", number="沙教入通〔2026〕1号",
+        body="张三的父母或者其他法定监护人：\n\n你（们）的子女张三，自2026年11月2日起未到校。",
+        issued_on="2026年11月2日", verification_code="WF6K-XNHV-8A9Q", basis="依据",
+        header="沙坡头区教育局", verify_url="https://x/verify?code=WF6K", verify_site="x/verify")
+    once = pdf.render(printable, date(2026, 11, 2))
+    assert once == pdf.render(printable, date(2026, 11, 2))
+    assert once != pdf.render(printable, date(2026, 11, 3)), "the issue date is its timestamp"
+
+
+def test_every_layout_cites_what_is_in_force_where_it_is_used() -> None:
+    """The layouts kept with the ladders (reference_data/document_layouts.json): each kind a
+    layout prints rests on rows of that kind (its local rule or national law), in force in
+    every district whose ladder uses the layout; the national layout, anywhere."""
+    layouts = document.layouts()
+    assert {"ST", "SPT", "national"} <= set(layouts)
+    for code, layout in layouts.items():
+        used_in = [t["jurisdiction"] for c, t in templates().items() if c == code]
+        districts = used_in or (DISTRICTS if code == "national" else [code])
+        assert layout.cites, code
+        for kind, cites in layout.cites.items():
+            cfg = document.kind_config(kind)
+            rows = {(r["source_key"], r["article"]) for r in (*cfg.basis, *cfg.national)}
+            assert cites, (code, kind)
+            for c in cites:
+                assert (c["source_key"], c["article"]) in rows, (code, kind, c)
+                for district in districts:
+                    src = document.config().sources[c["source_key"]]
+                    assert src.in_force_in(district), (code, kind, c, district)

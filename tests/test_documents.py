@@ -11,6 +11,7 @@ import re
 from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 import pypdf
 import pytest
@@ -19,6 +20,9 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from strawberry import relay
 
 from authz.enforcer import Authorizer
+from authz.errors import Forbidden
+from authz.policy import default_rules
+from models.access_log import SensitiveAccess
 from models.audit import AuditEvent
 from models.case import CaseStepDue, DropoutCase
 from models.child import Child
@@ -27,10 +31,12 @@ from models.reference import Agency
 from models.school import Enrolment
 from models.task import Task
 from tests.helpers import Api, report, scratch_postgres
-from workflow import engine
+from workflow import document, engine
 from workflow.calendar import LOCAL
 from workflow.clock import FixedClock
+from workflow.context import ServiceContext
 from workflow.jobs import SCHEDULED_JOBS
+from workflow.user import load_principal
 
 DOC = """id kind title status number version addressee body deadlineDays pdfUrl pdfSha256
   verificationCode servedOn replacesId legalBasis { sourceKey article quote source citation }
@@ -95,6 +101,35 @@ async def _pdf_text(api: Api, url: str, user: str) -> tuple[str, bytes]:
     return "".join(page.extract_text() for page in reader.pages), response.content
 
 
+async def _download_follows_the_policy(
+    api: Api, sessions: async_sessionmaker[AsyncSession], clock: FixedClock,
+    notice: dict[str, Any],
+) -> None:
+    """The served copy names the child, so: the file is named by its number, each download is
+    a line in the access log, and a reader without the grant to see the name gets none."""
+    response = await api.client.get(
+        notice["pdfUrl"], headers={"Authorization": f"Bearer {api.token('township_officer')}"})
+    disposition = response.headers["content-disposition"]
+    assert disposition.startswith('inline; filename="document-')
+    assert f"filename*=UTF-8''{quote(notice['number'] + '.pdf', safe='')}" in disposition
+    async with sessions() as s:
+        doc_id = (await s.execute(select(LegalDocument.id).where(
+            LegalDocument.number == notice["number"]))).scalar_one()
+        logged = (await s.execute(select(SensitiveAccess.username, SensitiveAccess.field).where(
+            SensitiveAccess.record_type == "legal_document_pdf",
+            SensitiveAccess.record_id == doc_id))).all()
+        assert logged.count(("township_officer", "name")) == 2, "both downloads are logged"
+        narrowed = Authorizer([r for r in default_rules() if not (
+            r.role == "township_officer" and r.obj == "field:name")])
+        principal = await load_principal(s, "township_officer")
+        assert principal is not None
+        with pytest.raises(Forbidden):
+            await document.pdf_of(ServiceContext(s, principal, narrowed, clock), doc_id)
+        # Still readable on screen, masked: only the unmasked copy needs the grant.
+        assert narrowed.allowed(principal, "document:enrol_notice", "read",
+                                principal.agency_scope, None)
+
+
 async def _case_at_enrol_notice(
     api: Api, clock: FixedClock, sessions: async_sessionmaker[AsyncSession]
 ) -> tuple[str, date]:
@@ -138,7 +173,12 @@ async def test_the_st_ladder_with_its_documents(
             .where(LegalDocument.number == notice["number"]))).one()
     masked = real.name[0] + "*" * (len(real.name) - 1)
     flat = text.replace("\n", "")
-    assert masked in flat and real.name not in flat, "the child's name is masked"
+    # The copy served on the guardians names their child in full (addressee and body); the
+    # text on screen stays masked for every agency reading the document.
+    assert f"{real.name}的父母或者其他法定监护人" in flat and masked not in flat
+    assert f"子女{real.name}（" in flat
+    assert masked in notice["body"] and real.name not in notice["body"]
+    await _download_follows_the_policy(api, sessions, clock, notice)
     assert notice["number"] in flat
     assert "限期入学通知书" in flat and "沙坡头" not in flat and "（项）" not in flat
     assert "《中华人民共和国未成年人保护法》第八十三条" in flat, "the provision as numbered"
@@ -193,7 +233,8 @@ async def test_the_st_ladder_with_its_documents(
         "JUDICIAL_DOCUMENT")
     assert referral["number"] in judicial["body"]
     text, _ = await _pdf_text(api, judicial["pdfUrl"], "judicial_officer")
-    assert judicial["number"] in text.replace("\n", "") and masked in text.replace("\n", "")
+    assert judicial["number"] in text.replace("\n", "")
+    assert real.name in text and masked not in text, "served on the guardians: in full"
     assert "依法发放相关司法文书，敦促辍学学生尽早复学" in text.replace("\n", "")
 
     timeline = (await api.gql(CASE, {"id": case_id}))["node"]["timeline"]

@@ -38,7 +38,7 @@ def test_values_are_parsed(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("LIANBAO_INTROSPECTION", "off")
     monkeypatch.setenv("LIANBAO_MAX_PAGE_SIZE", "50")
     monkeypatch.setenv("LIANBAO_CORS_ORIGINS", "https://a.example, http://localhost:5173")
-    monkeypatch.setenv("LIANBAO_PDF_FONT", "")  # empty means unset
+    monkeypatch.setenv("LIANBAO_SIGNING_KEYS_DIR", "")  # empty means unset
     settings = Settings.from_env()
     assert settings.database_url == "postgresql+asyncpg://u@db/lianbao"
     assert settings.port == 9001
@@ -48,7 +48,7 @@ def test_values_are_parsed(monkeypatch: pytest.MonkeyPatch) -> None:
     assert settings.graphiql is True
     assert settings.max_page_size == 50
     assert settings.cors_origins == ("https://a.example", "http://localhost:5173")
-    assert settings.pdf_font is None
+    assert settings.signing_keys_dir is None
 
 
 @pytest.mark.parametrize("value", ["prod", "Production ", "staging", "dev"])

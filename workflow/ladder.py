@@ -200,6 +200,14 @@ async def ancestors(session: AsyncSession, code: str) -> list[str]:
     return list(reversed(path.split("/")))
 
 
+def template_ladder(template: str) -> Ladder:
+    """A shipped ladder template as an unsaved row of its own district (no database): what
+    specimen documents are printed against."""
+    tpl = templates()[template]
+    return _ladder_row(tpl["jurisdiction"], 1, template, tpl["name"], tpl.get("description", ""),
+                       template, parse_steps(tpl["steps"]), None)
+
+
 async def current_ladder(session: AsyncSession, jurisdiction_code: str) -> Ladder:
     """The newest version in force for the jurisdiction or its nearest ancestor."""
     codes = await ancestors(session, jurisdiction_code)

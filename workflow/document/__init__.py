@@ -42,6 +42,7 @@ from workflow.document.kinds import (
 )
 from workflow.document.numbering import (
     CODE_ALPHABET,
+    PublicVerification,
     Verification,
     assign_number,
     format_code,
@@ -49,6 +50,7 @@ from workflow.document.numbering import (
     normalise_code,
     printed_code,
     verify,
+    verify_public,
 )
 from workflow.document.operations import (
     draft,
@@ -61,7 +63,10 @@ from workflow.document.operations import (
     serve_by_kind,
     void,
 )
+from workflow.document.printing import configure as configure_printing
+from workflow.document.printing import layout_for, layouts, print_signed
 from workflow.document.query import (
+    DocumentFilter,
     documents_of_cases,
     documents_page,
     documents_query,
@@ -89,13 +94,16 @@ __all__ = [
     "STAGE_ZH",
     "TEMPLATES",
     "Config",
+    "DocumentFilter",
     "KindConfig",
+    "PublicVerification",
     "Source",
     "Verification",
     "assign_number",
     "citation_of",
     "citations",
     "config",
+    "configure_printing",
     "documents_of_cases",
     "documents_page",
     "documents_query",
@@ -107,11 +115,14 @@ __all__ = [
     "issue_standalone",
     "issuers",
     "kind_config",
+    "layout_for",
+    "layouts",
     "mark_served",
     "mark_voided",
     "next_number",
     "normalise_code",
     "pdf_of",
+    "print_signed",
     "printed_code",
     "reissue",
     "render",
@@ -120,6 +131,7 @@ __all__ = [
     "serve_by_kind",
     "template_needs",
     "verify",
+    "verify_public",
     "visible",
     "void",
     "what_follows",

@@ -8,10 +8,12 @@ import secrets
 import unicodedata
 from dataclasses import dataclass
 from datetime import date
+from typing import Any
 
 from sqlalchemy import select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
+from authz.roles import PUBLIC
 from models.document import DocumentSequence, LegalDocument
 from models.enums import (
     DocumentStatus,
@@ -19,7 +21,6 @@ from models.enums import (
 from models.reference import Agency
 from workflow.context import ServiceContext
 from workflow.document.kinds import KindConfig
-from workflow.document.query import issuers
 
 # Crockford's alphabet: no I, L, O, U, so a code read over the phone is not misheard.
 CODE_ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
@@ -46,28 +47,57 @@ class Verification:
     hash_matches: bool | None = None
 
 
+@dataclass(frozen=True)
+class PublicVerification:
+    """What the public page (``/verify``, no account) tells anyone holding a code: whether it
+    belongs to a document issued here and still in force, and the document's own public
+    face (issuer, number, kind, date). Never the addressee or anything about the child."""
+
+    status: str  # "genuine", "voided" or "unknown"
+    number: str | None = None
+    title: str | None = None
+    issuer: str | None = None
+    issued_on: date | None = None
+
+
+async def _by_code(ctx: ServiceContext, code: str) -> tuple[LegalDocument, dict[str, Any]] | None:
+    """The document with this code as typed, and its public face; None if none has it."""
+    normalised = normalise_code(code)
+    found = (
+        await ctx.session.execute(
+            select(LegalDocument, Agency.name)
+            .join(Agency, Agency.id == LegalDocument.issuer_agency_id)
+            .where(LegalDocument.verification_code == normalised)
+        )
+    ).one_or_none() if normalised else None
+    if found is None:
+        return None
+    doc, issuer = found
+    face = {"number": doc.number, "title": doc.title, "issuer": issuer, "issued_on": doc.issued_on}
+    return doc, face
+
+
 async def verify(ctx: ServiceContext, code: str, sha256: str | None = None) -> Verification:
     ctx.authz.require(ctx.principal, "document", "verify", ctx.principal.agency_scope or "*")
-    normalised = normalise_code(code)
-    doc = (
-        await ctx.session.execute(
-            select(LegalDocument).where(LegalDocument.verification_code == normalised)
-        )
-    ).scalar_one_or_none()
-    if doc is None:
+    found = await _by_code(ctx, code)
+    if found is None:
         return Verification(genuine=False)
-    (agency,) = await issuers(ctx, [doc.issuer_agency_id])
-    return Verification(
-        genuine=True,
-        number=doc.number,
-        title=doc.title,
-        issuer=agency.name if agency else None,
-        issued_on=doc.issued_on,
-        status=doc.status,
-        void_reason=doc.void_reason,
-        pdf_sha256=doc.pdf_sha256,
-        hash_matches=None if sha256 is None else sha256.strip().lower() == doc.pdf_sha256,
-    )
+    doc, face = found
+    matches = None if sha256 is None else sha256.strip().lower() == doc.pdf_sha256
+    return Verification(True, **face, status=doc.status, void_reason=doc.void_reason,
+                        pdf_sha256=doc.pdf_sha256, hash_matches=matches)
+
+
+async def verify_public(ctx: ServiceContext, code: str) -> PublicVerification:
+    """The public check of a printed code (hyphens, spaces, any case: ``normalise_code``)."""
+    found = await _by_code(ctx, code)
+    if found is None or not ctx.authz.role_allowed(
+        PUBLIC, "document", "verify_public", found[0].scope_path
+    ):
+        return PublicVerification("unknown")
+    doc, face = found
+    voided = doc.status is DocumentStatus.VOIDED
+    return PublicVerification("voided" if voided else "genuine", **face)
 
 
 async def assign_number(

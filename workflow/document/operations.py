@@ -6,7 +6,6 @@ stage), writing the audit row and the case's timeline in the caller's transactio
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Sequence
 from datetime import date
 from typing import Any
@@ -25,7 +24,7 @@ from models.enums import (
     ServiceMethod,
     StepEntry,
 )
-from models.ladder import LadderStep
+from models.ladder import Ladder, LadderStep
 from models.reference import Agency
 from workflow import audit
 from workflow import case as cases
@@ -33,22 +32,21 @@ from workflow import task as tasks
 from workflow.calendar import local_date
 from workflow.common import check_version, fetch_visible
 from workflow.context import ServiceContext
+from workflow.document import printing
 from workflow.document.kinds import (
     LIVE,
     KindConfig,
-    _basis_line,
     _step_for,
     citations,
     config,
     kind_config,
     zh_date,
 )
-from workflow.document.numbering import assign_number, format_code
+from workflow.document.numbering import assign_number
 from workflow.document.query import visible
-from workflow.document.rendering import drafted_fields, render, render_text
+from workflow.document.rendering import drafted_fields, live_documents, render, render_text
 from workflow.errors import Duplicate, InvalidInput, NotFound, WrongStage
-from workflow.infra import pdf
-from workflow.ladder import get_ladder
+from workflow.ladder import current_ladder, get_ladder
 
 # --- changing --------------------------------------------------------------------------
 
@@ -180,9 +178,10 @@ async def draft(
     )
     ctx.session.add(doc)
     await ctx.session.flush()
-    doc.body, doc.legal_basis = await render(
+    text = await render(
         ctx, doc, case, ladder, number="〔草稿〕", issued_on=local_date(ctx.clock.now())
     )
+    doc.body, doc.legal_basis = text.body, text.basis
     cases.case_event(
         ctx, case, "document_drafted", cfg.title, {"document_id": doc.id, "kind": kind}
     )
@@ -210,21 +209,9 @@ async def issue(
         raise WrongStage("the case is closed", field="documentId")
     if doc.issuer_agency_id != ctx.principal.agency_id:
         raise Forbidden("only the drafting agency issues its draft")
-    live = (
-        (
-            await ctx.session.execute(
-                select(LegalDocument.number).where(
-                    LegalDocument.case_id == case.id,
-                    LegalDocument.kind == doc.kind,
-                    LegalDocument.status.in_(LIVE),
-                )
-            )
-        )
-        .scalars()
-        .first()
-    )
+    live = (await live_documents(ctx, case.id)).get(doc.kind)
     if live is not None:
-        raise Duplicate(f"{live} is in force: void it or reissue it", field="documentId")
+        raise Duplicate(f"{live['number']} is in force: void it or reissue it", field="documentId")
     cfg = kind_config(doc.kind)
     ladder = await get_ladder(ctx.session, case.ladder_id)
     step = _step_for(ladder, doc.kind)
@@ -246,10 +233,10 @@ async def issue(
     today = local_date(ctx.clock.now())
     agency = await assign_number(ctx, doc, cfg, today)
     assert doc.number is not None
-    doc.body, doc.legal_basis = await render(
-        ctx, doc, case, ladder, number=doc.number, issued_on=today
-    )
-    await _freeze(ctx, doc, agency, today)
+    text = await render(ctx, doc, case, ladder, number=doc.number, issued_on=today)
+    doc.body, doc.legal_basis = text.body, text.basis
+    layout = printing.layout_for(case.district_code, ladder)
+    await printing.freeze(ctx, doc, agency, today, layout, text.served, text.printed_raw)
     await ctx.session.flush()
     cases.case_event(
         ctx,
@@ -264,39 +251,15 @@ async def issue(
     # judicial bureau's "review the referral"): closed now, not left to breach.
     await tasks.answer(ctx, case.id, f"document_issued:{doc.kind}", f"{doc.title} {doc.number}",
                        {"document_id": doc.id, "number": doc.number})
-    audit.record(
-        ctx,
-        "issue_document",
-        "legal_document",
-        [doc.id],
-        {
-            "number": doc.number,
-            "sha256": doc.pdf_sha256,
-            "entered_step": enters.code if enters else None,
-        },
-    )
+    _record_issue(ctx, doc, entered_step=enters.code if enters else None)
     await ctx.session.flush()
     return doc
 
 
-async def _freeze(ctx: ServiceContext, doc: LegalDocument, agency: Agency, today: date) -> None:
-    """Print the numbered, rendered document, hash the PDF, and mark it issued."""
-    assert doc.number is not None and doc.verification_code is not None
-    doc.pdf = await pdf.render_async(
-        pdf.Printable(
-            issuer=agency.name,
-            title=doc.title,
-            number=doc.number,
-            body=doc.body,
-            issued_on=zh_date(today),
-            verification_code=format_code(doc.verification_code),
-            basis=_basis_line(doc.legal_basis),
-        )
-    )
-    doc.pdf_sha256 = hashlib.sha256(doc.pdf).hexdigest()
-    doc.status = DocumentStatus.ISSUED
-    doc.issued_at, doc.issued_on, doc.issued_by = ctx.clock.now(), today, ctx.principal.user_id
-    doc.updated_at = ctx.clock.now()
+def _record_issue(ctx: ServiceContext, doc: LegalDocument, **extra: Any) -> None:
+    """The audit row of an issue, a case's document or an enforcement action's."""
+    audit.record(ctx, "issue_document", "legal_document", [doc.id],
+                 {"number": doc.number, "sha256": doc.pdf_sha256, **extra})
 
 
 async def issue_standalone(
@@ -340,16 +303,15 @@ async def issue_standalone(
             "basis": doc.legal_basis,
         },
     )
-    await _freeze(ctx, doc, agency, today)
+    try:
+        ladder: Ladder | None = await current_ladder(ctx.session, district_code)
+    except NotFound:
+        ladder = None
+    layout = printing.layout_for(district_code, ladder)
+    await printing.freeze(ctx, doc, agency, today, layout, doc.body)
     ctx.session.add(doc)
     await ctx.session.flush()
-    audit.record(
-        ctx,
-        "issue_document",
-        "legal_document",
-        [doc.id],
-        {"kind": kind, "number": doc.number, "sha256": doc.pdf_sha256, "addressee": doc.addressee},
-    )
+    _record_issue(ctx, doc, kind=kind, addressee=doc.addressee)
     return doc
 
 
@@ -378,6 +340,9 @@ def mark_served(
 
 
 def mark_voided(ctx: ServiceContext, doc: LegalDocument, reason: str) -> None:
+    """作废 of any document: a reason is required, the number stays used."""
+    if not reason.strip():
+        raise InvalidInput("say why the document is voided", field="reason")
     doc.status = DocumentStatus.VOIDED
     doc.voided_at, doc.voided_by = ctx.clock.now(), ctx.principal.user_id
     doc.void_reason = reason.strip()
@@ -489,8 +454,6 @@ async def void(ctx: ServiceContext, *, document_id: int, reason: str) -> LegalDo
     doc, case = await _document(ctx, document_id, "void")
     if doc.status is DocumentStatus.VOIDED:
         raise WrongStage("the document is already void", field="documentId")
-    if not reason.strip():
-        raise InvalidInput("say why the document is voided", field="reason")
     was = doc.status
     mark_voided(ctx, doc, reason)
     await ctx.session.flush()
@@ -504,17 +467,9 @@ async def void(ctx: ServiceContext, *, document_id: int, reason: str) -> LegalDo
         f"{doc.number or doc.title}: {doc.void_reason}",
         {"document_id": doc.id, "number": doc.number, "was": was.value},
     )
-    audit.record(
-        ctx,
-        "void_document",
-        "legal_document",
-        [doc.id],
-        {
-            "status": [was.value, "voided"],
-            "reason": doc.void_reason,
-            "deadlines_withdrawn": withdrawn,
-        },
-    )
+    changes = {"status": [was.value, "voided"], "reason": doc.void_reason,
+               "deadlines_withdrawn": withdrawn}
+    audit.record(ctx, "void_document", "legal_document", [doc.id], changes)
     await ctx.session.flush()
     return doc
 

@@ -6,6 +6,7 @@ recipient may see it) and the documents already served.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import date
 from functools import cache
 from pathlib import Path
@@ -154,6 +155,37 @@ def _child_as_seen(
     return name, national_id
 
 
+@dataclass(frozen=True)
+class Rendered:
+    """A document's text twice: ``body`` as every agency reading it on screen may see it
+    (the child as masked as its least entitled recipient), ``served`` as printed on the copy
+    served on the addressee (a notice to the guardians names their child in full), with the
+    sensitive fields ``served`` prints unmasked (downloading the PDF needs their grants) and
+    the rules cited."""
+
+    body: str
+    served: str
+    printed_raw: tuple[str, ...]
+    basis: list[dict[str, Any]]
+
+
+def _served_child(
+    cfg: KindConfig, child: Child, seen: tuple[str, str]
+) -> tuple[tuple[str, str], tuple[str, ...]]:
+    """The child as the served copy prints it: in full for the guardians (their own child;
+    the ID number stays masked, which the notice does not need), else as seen."""
+    name, national_id = (child.name, seen[1]) if cfg.addressee == "guardian" else seen
+    raw = [
+        fld.value
+        for fld, shown, value in (
+            (SensitiveField.NAME, name, child.name),
+            (SensitiveField.NATIONAL_ID, national_id, child.national_id),
+        )
+        if shown == value
+    ]
+    return (name, national_id), tuple(raw)
+
+
 async def _persuasions(ctx: ServiceContext, case: DropoutCase) -> list[dict[str, str]]:
     """The case's persuasion attempts, oldest first, in the document's words."""
     persuasions = (
@@ -186,12 +218,14 @@ async def render(
     *,
     number: str,
     issued_on: date,
-) -> tuple[str, list[dict[str, Any]]]:
-    """The document's text and the rules it cites, from the case as it stands now."""
+) -> Rendered:
+    """The document's text (on screen and as served) and the rules it cites, from the case as
+    it stands now."""
     cfg = kind_config(doc.kind)
     child = await ctx.session.get_one(Child, case.child_id)
     school = await ctx.session.get(School, case.school_id) if case.school_id else None
-    name, national_id = _child_as_seen(ctx, cfg, child, case)
+    seen = _child_as_seen(ctx, cfg, child, case)
+    served, printed_raw = _served_child(cfg, child, seen)
     step = _step_for(ladder, doc.kind)
     basis_rows = (
         [{"source_key": step.basis_key, "article": step.basis_article, "quote": step.basis_quote}]
@@ -203,14 +237,14 @@ async def render(
     plan = (
         await ctx.session.execute(select(CasePlan).where(CasePlan.case_id == case.id))
     ).scalar_one_or_none()
-    earlier = await _served_documents(ctx, case.id)
+    earlier = await live_documents(ctx, case.id)
     referral = earlier.get("judicial_referral")
     context = {
         "number": number,
         "title": doc.title,
         "issued_on": zh_date(issued_on),
         "addressee": doc.addressee,
-        "child": {"name": name, "national_id": national_id},
+        "child": {"name": seen[0], "national_id": seen[1]},
         "school_name": school.name if school else "原就读学校",
         "case": {"first_absence": zh_date(case.day0), "stage": STAGE_ZH[case.stage]},
         "deadline_days": doc.fields.get("deadline_days"),
@@ -230,7 +264,18 @@ async def render(
         "referral": referral,
         "then": what_follows(ladder, doc.kind),
     }
-    return render_text(case.district_code, doc.kind, context), basis
+    served_context = {
+        **context,
+        "child": {"name": served[0], "national_id": served[1]},
+        # The default addressee names the guardians by the child's masked name: served, in full.
+        "addressee": doc.addressee.replace(f"{seen[0]}的", f"{served[0]}的", 1),
+    }
+    return Rendered(
+        body=render_text(case.district_code, doc.kind, context),
+        served=render_text(case.district_code, doc.kind, served_context),
+        printed_raw=printed_raw,
+        basis=basis,
+    )
 
 
 def render_text(district_code: str, kind: str, context: dict[str, Any]) -> str:
@@ -238,7 +283,7 @@ def render_text(district_code: str, kind: str, context: dict[str, Any]) -> str:
     return _template(district_code, kind).render(context).strip()
 
 
-async def _served_documents(ctx: ServiceContext, case_id: int) -> dict[str, dict[str, str]]:
+async def live_documents(ctx: ServiceContext, case_id: int) -> dict[str, dict[str, str]]:
     """The live documents already on the case, by kind: later documents cite them."""
     rows = (
         await ctx.session.execute(
