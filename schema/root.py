@@ -25,7 +25,7 @@ from authz.errors import LianbaoError
 from schema.access_log import AccessLogQuery
 from schema.audit import AuditQuery
 from schema.case import CaseMutation, CaseQuery
-from schema.child import ChildQuery
+from schema.child import ChildMutation, ChildQuery
 from schema.context import Info
 from schema.document import DocumentMutation, DocumentQuery
 from schema.employer import EmployerMutation, EmployerQuery
@@ -39,8 +39,9 @@ from schema.ladder import LadderMutation, LadderQuery
 from schema.limits import QueryCost, QueryLimits, limits_rule
 from schema.policy import PolicyMutation, PolicyQuery
 from schema.reference import ReferenceQuery
+from schema.register import RegisterMutation, RegisterQuery
 from schema.role import RoleMutation
-from schema.school import SchoolQuery
+from schema.school import SchoolMutation, SchoolQuery
 from schema.task import TaskMutation, TaskQuery, TaskSubscription
 from schema.user import UserDirectoryQuery, UserMutation, UserQuery
 from workflow.errors import InvalidInput, TooManyIds
@@ -64,6 +65,7 @@ class Query(
     PolicyQuery,
     AccessLogQuery,
     AuditQuery,
+    RegisterQuery,
 ):
     # Plain resolvers rather than relay.node(): that field binds itself to the first schema
     # built, and tests (and a production-mode app) build more than one. The ids are plain
@@ -180,6 +182,9 @@ class Mutation(
     UserMutation,
     RoleMutation,
     PolicyMutation,
+    SchoolMutation,
+    ChildMutation,
+    RegisterMutation,
 ):
     pass
 

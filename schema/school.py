@@ -8,11 +8,13 @@ from strawberry import relay
 from models import school as m
 from schema.context import Info
 from schema.enums import SchoolKind
-from schema.ids import global_or_raw_id
+from schema.ids import global_or_raw_id, node_id, optional_node_id
+from schema.mutation import UserError, mutate
 from schema.pagination import Connection, page_request, to_connection
 from schema.reference import AgencyNode, JurisdictionNode, agency_at, jurisdiction_at
 from schema.shape import fetched_by
 from workflow import school as service
+from workflow.context import ServiceContext
 
 
 @fetched_by(service.get_schools)
@@ -21,6 +23,9 @@ class SchoolNode(relay.Node):
     key: relay.NodeID[int]
     name: str
     kind: SchoolKind
+    grade_from: int = strawberry.field(description="The first grade taught (1–12).")
+    grade_to: int
+    address: str
     agency_id: strawberry.Private[int]
     township_code: strawberry.Private[str]
 
@@ -30,6 +35,9 @@ class SchoolNode(relay.Node):
             key=s.id,
             name=s.name,
             kind=s.kind,
+            grade_from=s.grade_from,
+            grade_to=s.grade_to,
+            address=s.address,
             agency_id=s.agency_id,
             township_code=s.township_code,
         )
@@ -73,3 +81,60 @@ class SchoolQuery:
             jurisdiction_code=jurisdiction_code,
         )
         return to_connection(page, SchoolNode.from_model)
+
+
+@strawberry.type
+class SchoolPayload:
+    school: SchoolNode | None
+    user_errors: list[UserError]
+
+
+@strawberry.input
+class CreateSchoolInput:
+    name: str
+    kind: SchoolKind
+    township_code: str
+    grade_from: int | None = strawberry.field(
+        default=None, description="Defaults by kind (primary 1, junior 7, vocational 10 …).")
+    grade_to: int | None = None
+    parent_school: strawberry.ID | None = strawberry.field(
+        default=None, description="A teaching point's central school (required for one).")
+    address: str = ""
+
+
+@strawberry.input
+class UpdateSchoolInput:
+    school_id: strawberry.ID
+    name: str | None = None
+    kind: SchoolKind | None = None
+    grade_from: int | None = None
+    grade_to: int | None = None
+    address: str | None = None
+
+
+@strawberry.type
+class SchoolMutation:
+    @strawberry.mutation(description="Open a school (and its agency) in a township: the "
+                         "education bureau's (LS 10(3)).")
+    async def create_school(self, info: Info, input: CreateSchoolInput) -> SchoolPayload:
+        async def op(ctx: ServiceContext) -> m.School:
+            return await service.create_school(
+                ctx, name=input.name, kind=input.kind, township_code=input.township_code,
+                grade_from=input.grade_from, grade_to=input.grade_to,
+                parent_school_id=optional_node_id(input.parent_school, "School",
+                                                  "parentSchool"),
+                address=input.address,
+            )
+
+        return await mutate(info, SchoolPayload, SchoolNode.from_model, op)
+
+    @strawberry.mutation(description="Rename a school, change its kind, grades or address.")
+    async def update_school(self, info: Info, input: UpdateSchoolInput) -> SchoolPayload:
+        async def op(ctx: ServiceContext) -> m.School:
+            return await service.update_school(
+                ctx, school_id=node_id(input.school_id, "School", "schoolId"), name=input.name,
+                kind=input.kind, grade_from=input.grade_from, grade_to=input.grade_to,
+                address=input.address,
+            )
+
+        return await mutate(info, SchoolPayload, SchoolNode.from_model, op)

@@ -19,7 +19,7 @@ from models.child import Child, ChildGroup, Guardian
 from models.enums import EnrolmentStatus, SpecialGroup
 from models.reference import Agency
 from models.school import Enrolment, School
-from workflow.common import rows_by_ids
+from workflow.common import fetch_visible, rows_by_ids
 from workflow.context import ServiceContext
 from workflow.infra import reference_json
 from workflow.pagination import Page, PageRequest, keyset_page
@@ -80,6 +80,15 @@ def child_allowed(ctx: ServiceContext, child: Child, obj: str, act: str) -> bool
         for path in (child.scope_path, child.residence_path)
         if path
     )
+
+
+async def visible_child(
+    ctx: ServiceContext, child_id: int, *, lock: bool = False, field: str = "childId"
+) -> Child:
+    """The child if the caller may read it (NOT_FOUND otherwise, never FORBIDDEN), locked
+    for a change when ``lock``."""
+    return await fetch_visible(ctx, Child, child_id, where=visible(ctx), lock=lock,
+                               not_found="no such child", field=field)
 
 
 def children_query(ctx: ServiceContext, f: ChildFilter) -> Select[Child]:

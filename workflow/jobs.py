@@ -10,9 +10,12 @@ from __future__ import annotations
 
 from workflow.enforcement.scheduler import escalate_overdue
 from workflow.engine import ScheduledJob
+from workflow.register.scheduler import register_deadlines
 
 # Run in this order after the ladders' timed steps and the task reminders of each pass.
 SCHEDULED_JOBS: tuple[ScheduledJob, ...] = (
     # Served return orders past their deadline become overdue (LS 14, 禁止使用童工规定 第六条).
     escalate_overdue,
+    # Transfers out not received, suspensions and deferrals past their end (ST 2, 3).
+    register_deadlines,
 )
