@@ -10,9 +10,10 @@ named). ``residence_path`` is the child's, so whoever may read the child may rea
 from __future__ import annotations
 
 from datetime import date, datetime
+from typing import Any
 
 from sqlalchemy import Boolean, Date, ForeignKey, Index, Integer, String, Text
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy.orm import Mapped, declared_attr, mapped_column
 
 from models.base import Base, StrEnumType, UTCDateTime, utcnow
 from models.enums import (
@@ -25,7 +26,26 @@ from models.enums import (
 )
 
 
-class RegisterChange(Base):
+class _Decided:
+    """What a register change and a deferral share: the child and its two domains, the
+    decision and who made it, the times, and the optimistic version."""
+
+    child_id: Mapped[int] = mapped_column(ForeignKey("child.id"), index=True)
+    scope_path: Mapped[str] = mapped_column(String(160))
+    residence_path: Mapped[str] = mapped_column(String(160), default="")
+    decided_on: Mapped[date | None] = mapped_column(Date, default=None)
+    decision_reason: Mapped[str] = mapped_column(Text, default="")
+    decided_by: Mapped[int | None] = mapped_column(ForeignKey("app_user.id"), default=None)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    version: Mapped[int] = mapped_column(Integer, default=1)
+
+    @declared_attr.directive
+    def __mapper_args__(cls) -> dict[str, Any]:
+        return {"version_id_col": cls.version}
+
+
+class RegisterChange(_Decided, Base):
     """A transfer (转学) or a suspension (休学) of one child, from request to its end."""
 
     __tablename__ = "register_change"
@@ -41,36 +61,25 @@ class RegisterChange(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     kind: Mapped[RegisterChangeKind] = mapped_column(StrEnumType(RegisterChangeKind))
     status: Mapped[RegisterChangeStatus] = mapped_column(StrEnumType(RegisterChangeStatus))
-    child_id: Mapped[int] = mapped_column(ForeignKey("child.id"), index=True)
     from_school_id: Mapped[int] = mapped_column(ForeignKey("school.id"))
     to_school_id: Mapped[int | None] = mapped_column(ForeignKey("school.id"), default=None)
     from_district_code: Mapped[str] = mapped_column(String(12))
     # Another county's GB/T 2260 code; it need not be a jurisdiction Lianbao holds.
     to_district_code: Mapped[str | None] = mapped_column(String(12), default=None)
-    scope_path: Mapped[str] = mapped_column(String(160))
     target_path: Mapped[str] = mapped_column(String(160), default="")
-    residence_path: Mapped[str] = mapped_column(String(160), default="")
     requested_on: Mapped[date] = mapped_column(Date)
     starts_on: Mapped[date | None] = mapped_column(Date, default=None)
     ends_on: Mapped[date | None] = mapped_column(Date, default=None)
     reason: Mapped[str] = mapped_column(Text, default="")
-    decision_reason: Mapped[str] = mapped_column(Text, default="")
-    decided_on: Mapped[date | None] = mapped_column(Date, default=None)
     received_on: Mapped[date | None] = mapped_column(Date, default=None)
     ended_on: Mapped[date | None] = mapped_column(Date, default=None)
     # Set once by the scheduled job: a transfer out not received in time (a suspected
     # dropout for the cross-checks), or a suspension whose end date passed.
     flagged_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), default=None)
     requested_by: Mapped[int | None] = mapped_column(ForeignKey("app_user.id"), default=None)
-    decided_by: Mapped[int | None] = mapped_column(ForeignKey("app_user.id"), default=None)
-    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
-    updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
-    version: Mapped[int] = mapped_column(Integer, default=1)
-
-    __mapper_args__ = {"version_id_col": version}  # noqa: RUF012
 
 
-class Deferral(Base):
+class Deferral(_Decided, Base):
     """A guardian's written application to defer (缓学) or be exempted from (免学) school,
     its evidence, the disabled federation's assessment where needed, and the decision."""
 
@@ -83,13 +92,10 @@ class Deferral(Base):
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    child_id: Mapped[int] = mapped_column(ForeignKey("child.id"), index=True)
     kind: Mapped[DeferralKind] = mapped_column(StrEnumType(DeferralKind))
     ground: Mapped[DeferralGround] = mapped_column(StrEnumType(DeferralGround))
     status: Mapped[DeferralStatus] = mapped_column(StrEnumType(DeferralStatus))
     district_code: Mapped[str] = mapped_column(String(12))
-    scope_path: Mapped[str] = mapped_column(String(160))
-    residence_path: Mapped[str] = mapped_column(String(160), default="")
     applicant_name: Mapped[str] = mapped_column(String(64))
     applicant_relation: Mapped[GuardianRelation] = mapped_column(StrEnumType(GuardianRelation))
     applied_on: Mapped[date] = mapped_column(Date)
@@ -101,13 +107,5 @@ class Deferral(Base):
     assessed_on: Mapped[date | None] = mapped_column(Date, default=None)
     assessment_confirmed: Mapped[bool | None] = mapped_column(Boolean, default=None)
     assessment_note: Mapped[str] = mapped_column(Text, default="")
-    decided_on: Mapped[date | None] = mapped_column(Date, default=None)
-    decision_reason: Mapped[str] = mapped_column(Text, default="")
     ended_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), default=None)
     applied_by: Mapped[int | None] = mapped_column(ForeignKey("app_user.id"), default=None)
-    decided_by: Mapped[int | None] = mapped_column(ForeignKey("app_user.id"), default=None)
-    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
-    updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
-    version: Mapped[int] = mapped_column(Integer, default=1)
-
-    __mapper_args__ = {"version_id_col": version}  # noqa: RUF012

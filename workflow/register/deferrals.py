@@ -88,9 +88,7 @@ def _needs_assessment(a: Application) -> bool:
 async def apply(ctx: ServiceContext, child_id: int, a: Application) -> Deferral:
     """Record a guardian's application; the assessment or the decision is asked for."""
     child = await visible_child(ctx, child_id, lock=True)
-    domain = next((p for p in (child.scope_path, child.residence_path)
-                   if p and ctx.authz.allowed(ctx.principal, OBJ, "apply", p)), child.scope_path)
-    ctx.authz.require(ctx.principal, OBJ, "apply", domain)
+    _require(ctx, child.scope_path, child.residence_path, "apply")
     township = await ctx.session.get(Jurisdiction, child.township_code)
     assert township is not None and township.parent_code is not None
     rules = rules_for(township.parent_code)
@@ -147,9 +145,24 @@ async def visible_deferral(ctx: ServiceContext, deferral_id: int) -> Deferral:
                                not_found="no such deferral", field="deferralId")
 
 
-def _require(ctx: ServiceContext, d: Deferral, act: str) -> None:
-    domain = next((p for p in (d.scope_path, d.residence_path)
-                   if p and ctx.authz.allowed(ctx.principal, OBJ, act, p)), d.scope_path)
+async def _awaiting(
+    ctx: ServiceContext, deferral_id: int, act: str, expected_version: int | None,
+    status: DeferralStatus,
+) -> Deferral:
+    """The deferral, locked, once the caller may ``act`` on it in either of its domains, at
+    the version the client read and in ``status`` (in that order: fetch, authorize, judge)."""
+    d = await visible_deferral(ctx, deferral_id)
+    _require(ctx, d.scope_path, d.residence_path, act)
+    check_version(d.version, expected_version, "the deferral")
+    if d.status is not status:
+        raise WrongStage(f"the deferral is {d.status}, not {status}", field="deferralId")
+    return d
+
+
+def _require(ctx: ServiceContext, scope_path: str, residence_path: str, act: str) -> None:
+    """Authorize ``act`` in whichever of the record's two domains the caller's grant covers."""
+    domain = next((p for p in (scope_path, residence_path)
+                   if p and ctx.authz.allowed(ctx.principal, OBJ, act, p)), scope_path)
     ctx.authz.require(ctx.principal, OBJ, act, domain)
 
 
@@ -158,12 +171,8 @@ async def record_assessment(
     assessed_on: date, note: str,
 ) -> Deferral:
     """The disabled federation's finding (ST 3): whether the child is unable to learn."""
-    d = await visible_deferral(ctx, deferral_id)
-    _require(ctx, d, "assess")
-    check_version(d.version, expected_version, "the deferral")
-    if d.status is not DeferralStatus.AWAITING_ASSESSMENT:
-        raise WrongStage(f"the deferral is {d.status}, not awaiting an assessment",
-                         field="deferralId")
+    d = await _awaiting(ctx, deferral_id, "assess", expected_version,
+                        DeferralStatus.AWAITING_ASSESSMENT)
     d.status, d.assessed_on, d.assessment_confirmed = (
         DeferralStatus.AWAITING_DECISION, assessed_on, confirmed)
     d.assessment_note, d.updated_at = note.strip(), ctx.clock.now()
@@ -184,12 +193,8 @@ async def decide(
     reason: str, ends_on: date | None,
 ) -> Deferral:
     """The bureau grants (the child is expected again after ``ends_on``) or refuses."""
-    d = await visible_deferral(ctx, deferral_id)
-    _require(ctx, d, "decide")
-    check_version(d.version, expected_version, "the deferral")
-    if d.status is not DeferralStatus.AWAITING_DECISION:
-        raise WrongStage(f"the deferral is {d.status}, not awaiting a decision",
-                         field="deferralId")
+    d = await _awaiting(ctx, deferral_id, "decide", expected_version,
+                        DeferralStatus.AWAITING_DECISION)
     if not grant and not reason.strip():
         raise InvalidInput("a refusal gives its reason", field="reason")
     if grant and d.assessment_needed and not d.assessment_confirmed:
