@@ -32,6 +32,7 @@ from models.ladder import (
 )
 from models.policy import AuthzRule, PolicyVersion
 from models.reference import Agency, Duty, Jurisdiction
+from models.register import Deferral, RegisterChange
 from models.school import Enrolment, RegisterEvent, School
 from models.task import Task
 from models.user import RoleGrant, User
@@ -48,6 +49,7 @@ __all__ = [
     "CaseStepDue",
     "Child",
     "ChildGroup",
+    "Deferral",
     "DocumentSequence",
     "DropoutCase",
     "Duty",
@@ -68,6 +70,7 @@ __all__ = [
     "NationalCalendarDay",
     "PersuasionAttempt",
     "PolicyVersion",
+    "RegisterChange",
     "RegisterEvent",
     "RoleGrant",
     "School",

@@ -33,6 +33,8 @@ class Child(Base):
     student_no: Mapped[str] = mapped_column(String(32), unique=True)
     township_code: Mapped[str] = mapped_column(ForeignKey("jurisdiction.code"), index=True)
     village: Mapped[str] = mapped_column(String(64), default="")
+    # The household-register or home address (户籍地址 / 居住地址).
+    address: Mapped[str] = mapped_column(String(200), server_default="", default="")
     # The Casbin domain of the child's records: the school's scope path while enrolled, else
     # the home township's path. Kept here so list filters are one indexed prefix test.
     scope_path: Mapped[str] = mapped_column(String(160))
@@ -45,6 +47,9 @@ class Child(Base):
     family_income_note: Mapped[str | None] = mapped_column(Text, default=None)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, onupdate=utcnow)
+    version: Mapped[int] = mapped_column(Integer, server_default="1", default=1)
+
+    __mapper_args__ = {"version_id_col": version}  # noqa: RUF012
 
     guardians: Mapped[list[Guardian]] = relationship(lazy="raise", order_by="Guardian.id")
 

@@ -40,6 +40,9 @@ class SchoolKind(enum.StrEnum):
     PRIMARY = "primary"
     JUNIOR = "junior"
     NINE_YEAR = "nine_year"
+    TEACHING_POINT = "teaching_point"  # 教学点 (a small rural site of a primary school)
+    SPECIAL_EDUCATION = "special_education"  # 特殊教育学校 (ST 2, 3)
+    SECONDARY_VOCATIONAL = "secondary_vocational"  # 中等职业学校 (ST 6: spring entrants)
 
 
 class Sex(enum.StrEnum):
@@ -256,3 +259,42 @@ class EnforcementStatus(enum.StrEnum):
     OVERDUE = "overdue"  # a return order's deadline passed without compliance
     PAID = "paid"  # a fine settled
     VOIDED = "voided"
+
+
+class RegisterChangeKind(enum.StrEnum):
+    """A register change (学籍变动) that needs a request and an approval (ST 3)."""
+
+    TRANSFER = "transfer"  # 转学, within the county or to another
+    SUSPENSION = "suspension"  # 休学, with an end date
+
+
+class RegisterChangeStatus(enum.StrEnum):
+    REQUESTED = "requested"
+    REFUSED = "refused"
+    # A transfer to another county released by the sending side: the file has passed to the
+    # receiving district, which has not yet confirmed the child's arrival.
+    SENT = "sent"
+    RECEIVED = "received"  # a transfer taken in by the receiving school
+    APPROVED = "approved"  # a suspension under way
+    ENDED = "ended"  # a suspension ended by resumption (复学)
+
+
+class DeferralKind(enum.StrEnum):
+    DEFERRAL = "deferral"  # 延缓入学 / 缓学 (ST 2)
+    EXEMPTION = "exemption"  # 免于入学 / 免学 (ST 2, 3)
+
+
+class DeferralGround(enum.StrEnum):
+    ILLNESS = "illness"  # 疾病
+    DISABILITY = "disability"  # 残疾
+    # 确不具备接受教育能力: needs the disabled children's assessment body's finding (ST 3)
+    UNABLE_TO_LEARN = "unable_to_learn"
+    OTHER = "other"
+
+
+class DeferralStatus(enum.StrEnum):
+    AWAITING_ASSESSMENT = "awaiting_assessment"  # with the disabled federation (ST 3)
+    AWAITING_DECISION = "awaiting_decision"  # with the education bureau
+    GRANTED = "granted"
+    REFUSED = "refused"
+    ENDED = "ended"  # the end date passed: the child is expected at school again

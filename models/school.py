@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from datetime import date, datetime
+from typing import Any
 
-from sqlalchemy import Date, ForeignKey, Integer, String
+from sqlalchemy import Boolean, Date, ForeignKey, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from models.base import Base, StrEnumType, UTCDateTime, utcnow
+from models.base import Base, JsonDoc, StrEnumType, UTCDateTime, utcnow
 from models.enums import EnrolmentStatus, SchoolKind
 from models.reference import Agency
 
@@ -24,6 +25,9 @@ class School(Base):
     township_code: Mapped[str] = mapped_column(ForeignKey("jurisdiction.code"), index=True)
     grade_from: Mapped[int] = mapped_column(Integer)
     grade_to: Mapped[int] = mapped_column(Integer)
+    # A teaching point (教学点) belongs to its central school.
+    parent_school_id: Mapped[int | None] = mapped_column(ForeignKey("school.id"), default=None)
+    address: Mapped[str] = mapped_column(String(200), server_default="", default="")
 
     agency: Mapped[Agency] = relationship(lazy="raise")
 
@@ -42,11 +46,20 @@ class Enrolment(Base):
         StrEnumType(EnrolmentStatus), default=EnrolmentStatus.ENROLLED
     )
     status_since: Mapped[date] = mapped_column(Date)
+    # The first day of the child's compulsory schooling on this register, carried along on
+    # transfers: the graduation check counts the years from it (LS 10(5)).
+    started_on: Mapped[date | None] = mapped_column(Date, default=None)
+    # A junior-school pupil who went to a vocational school in the spring of the last year
+    # (ST 6): the junior school keeps following the child.
+    spring_entrant: Mapped[bool] = mapped_column(Boolean, server_default="0", default=False)
+    previous_school_id: Mapped[int | None] = mapped_column(ForeignKey("school.id"), default=None)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, onupdate=utcnow)
 
 
 class RegisterEvent(Base):
-    """A dated change of a child's register entry (enrolled, dropout mark, return, transfer…)."""
+    """A dated change of a child's register history: a status change of the entry (enrolled,
+    dropout mark, return, transfer…) or a change of the register data (the child's details,
+    guardians, a deferral), told by ``kind`` and ``detail``."""
 
     __tablename__ = "register_event"
 
@@ -55,7 +68,9 @@ class RegisterEvent(Base):
     school_id: Mapped[int | None] = mapped_column(ForeignKey("school.id"))
     on_date: Mapped[date] = mapped_column(Date)
     from_status: Mapped[EnrolmentStatus | None] = mapped_column(StrEnumType(EnrolmentStatus))
-    to_status: Mapped[EnrolmentStatus] = mapped_column(StrEnumType(EnrolmentStatus))
+    to_status: Mapped[EnrolmentStatus | None] = mapped_column(StrEnumType(EnrolmentStatus))
     reason: Mapped[str] = mapped_column(String(200), default="")
+    kind: Mapped[str] = mapped_column(String(48), server_default="status", default="status")
+    detail: Mapped[dict[str, Any]] = mapped_column(JsonDoc, default=dict)
     recorded_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     recorded_by: Mapped[int | None] = mapped_column(ForeignKey("app_user.id"), default=None)

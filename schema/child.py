@@ -2,22 +2,35 @@
 
 from __future__ import annotations
 
-from datetime import date
-from typing import Annotated
+from datetime import date, datetime
+from typing import Annotated, Any
 
 import strawberry
+from strawberry import relay
 
 from authz.masking import SensitiveField
 from models import child as m
+from models import school as ms
 from schema.backrefs import provides
 from schema.context import Info
-from schema.enums import CaseStage, EnrolmentStatus, RegisterType, Sex, SpecialGroup
+from schema.enums import (
+    CaseStage,
+    EnrolmentStatus,
+    GuardianRelation,
+    RegisterType,
+    Sex,
+    SpecialGroup,
+)
+from schema.ids import node_id
+from schema.mutation import UserError, mutate
 from schema.pagination import Connection, page_request, to_connection
 from schema.reference import JurisdictionNode, jurisdiction_at
 from schema.school import SchoolNode, school_key
 from schema.sensitive import SensitiveValue
 from schema.shape import RowNode, fetched_by, row_field
 from workflow import child as service
+from workflow.context import ServiceContext
+from workflow.register import history, pupils
 
 # Declared as a method (not a resolver field) to keep the field where the SDL has it.
 _township = jurisdiction_at("row.township_code")
@@ -33,6 +46,10 @@ class GuardianType:
     relation: str
     phone_raw: strawberry.Private[str | None]
     residence: strawberry.Private[str] = ""
+
+    @strawberry.field(description="The guardian's global id (what updateGuardian takes).")
+    def id(self) -> strawberry.ID:
+        return strawberry.ID(relay.to_base64("Guardian", self.id_))
 
     @strawberry.field
     def phone(self, info: Info) -> SensitiveValue:
@@ -55,6 +72,33 @@ class EnrolmentType:
     class_no: int
     status: EnrolmentStatus
     status_since: date
+    started_on: date | None = strawberry.field(
+        description="First day of the child's compulsory schooling on the register (LS 10(5)).")
+    spring_entrant: bool = strawberry.field(
+        description="Entered a vocational school in the spring of the last junior year (ST 6).")
+
+
+@strawberry.type(name="RegisterEvent", description="A dated change of the child's register "
+                 "history: of its entry's status or of the register data (学籍档案).")
+class RegisterEventType:
+    row: strawberry.Private[ms.RegisterEvent]
+
+    kind = row_field("kind", str, description="status, child_created, child_changed, "
+                     "guardian_added, enrolled, transfer_requested, deferral_granted, …")
+    on_date = row_field("on_date", date)
+    from_status = row_field("from_status", EnrolmentStatus | None)
+    to_status = row_field("to_status", EnrolmentStatus | None)
+    reason = row_field("reason", str)
+    detail = row_field("detail", Any, graphql_type=strawberry.scalars.JSON,
+                       description="What changed: field names, never sensitive values.")
+    recorded_at = row_field("recorded_at", datetime)
+
+    @strawberry.field
+    async def school(self, info: Info) -> SchoolNode | None:
+        if self.row.school_id is None:
+            return None
+        row = await info.context.loaders.school.load(self.row.school_id)
+        return SchoolNode.from_model(row) if row is not None else None
 
 
 @provides
@@ -107,6 +151,17 @@ class ChildNode(RowNode):
         return self._show(info, SensitiveField.NATIONAL_ID, self.row.student_no)
 
     village = row_field("village", str)
+    address = row_field("address", str, description="The household-register or home address.")
+    version = row_field("version", int, description="Optimistic version: send it back when "
+                        "changing the child.")
+
+    @strawberry.field(description="The child's register history, oldest first.")
+    async def register_events(
+        self, info: Info, first: int | None = None, after: str | None = None
+    ) -> Connection[RegisterEventType]:
+        page = await history.events_page(info.context.services, self.row,
+                                          page_request(info, first, after))
+        return to_connection(page, lambda e: RegisterEventType(row=e))
 
     @strawberry.field
     async def township(self, info: Info) -> JurisdictionNode:
@@ -172,6 +227,8 @@ class ChildNode(RowNode):
             class_no=view.enrolment.class_no,
             status=view.enrolment.status,
             status_since=view.enrolment.status_since,
+            started_on=view.enrolment.started_on,
+            spring_entrant=view.enrolment.spring_entrant,
         )
 
 
@@ -208,3 +265,156 @@ class ChildQuery:
             page_request(info, first, after),
         )
         return to_connection(page, ChildNode.from_model)
+
+
+@strawberry.type
+class ChildPayload:
+    child: ChildNode | None
+    user_errors: list[UserError]
+
+
+@strawberry.input(description="A guardian as entered with the child or added later.")
+class GuardianInput:
+    name: str
+    relation: GuardianRelation
+    phone: str | None = None
+
+
+@strawberry.input(description="The child's details; on a change, only those sent change.")
+class ChildDetailsInput:
+    name: str | None = None
+    sex: Sex | None = None
+    birth_date: date | None = None
+    register_type: RegisterType | None = strawberry.field(
+        default=None, description="ID_CARD needs nationalId; OTHER (\"Z-other\") has none.")
+    national_id: str | None = strawberry.field(default=None, description="GB 11643, checked.")
+    township_code: str | None = None
+    village: str | None = None
+    address: str | None = None
+
+    def details(self) -> pupils.ChildDetails:
+        return pupils.ChildDetails(
+            name=self.name, sex=self.sex, birth_date=self.birth_date,
+            register_type=self.register_type, national_id=self.national_id,
+            township_code=self.township_code, village=self.village, address=self.address,
+        )
+
+
+@strawberry.input(description="Where the child is enrolled.")
+class PlacementInput:
+    school: strawberry.ID
+    grade: int | None = strawberry.field(default=None, description="Default: the first.")
+    class_no: int = 1
+    enrolled_on: date | None = None
+    started_on: date | None = strawberry.field(
+        default=None, description="First day of compulsory schooling (default: enrolledOn).")
+
+    def placement(self) -> pupils.Placement:
+        return pupils.Placement(node_id(self.school, "School", "school"), self.grade,
+                                self.class_no, self.enrolled_on, self.started_on)
+
+
+@strawberry.input
+class CreateChildInput:
+    details: ChildDetailsInput
+    placement: PlacementInput | None = strawberry.field(
+        default=None, description="Enrol at once (a school registering a new pupil).")
+    guardians: list[GuardianInput] = strawberry.field(default_factory=list)
+
+
+@strawberry.input
+class UpdateChildInput:
+    child_id: strawberry.ID
+    expected_version: int | None = None
+    details: ChildDetailsInput
+
+
+@strawberry.input
+class AddGuardianInput:
+    child_id: strawberry.ID
+    guardian: GuardianInput
+
+
+@strawberry.input
+class UpdateGuardianInput:
+    guardian_id: strawberry.ID
+    name: str | None = None
+    relation: GuardianRelation | None = None
+    phone: str | None = None
+
+
+@strawberry.input
+class RemoveGuardianInput:
+    guardian_id: strawberry.ID
+    reason: str
+
+
+@strawberry.input
+class EnrolChildInput:
+    child_id: strawberry.ID
+    placement: PlacementInput
+    spring_entrant: bool = strawberry.field(
+        default=False, description="A last-year junior pupil entering a vocational school in "
+        "spring (ST 6); the junior school stays on the entry.")
+
+
+def _child(gid: strawberry.ID) -> int:
+    return node_id(gid, "Child", "childId")
+
+
+@strawberry.type
+class ChildMutation:
+    @strawberry.mutation(description="Put a child on the register (ID number checked, GB 11643).")
+    async def create_child(self, info: Info, input: CreateChildInput) -> ChildPayload:
+        async def op(ctx: ServiceContext) -> m.Child:
+            return await pupils.create_child(
+                ctx, input.details.details(),
+                input.placement.placement() if input.placement else None,
+                [(g.name, g.relation, g.phone) for g in input.guardians],
+            )
+
+        return await mutate(info, ChildPayload, ChildNode.from_model, op)
+
+    @strawberry.mutation(description="Correct a child's register details.")
+    async def update_child(self, info: Info, input: UpdateChildInput) -> ChildPayload:
+        async def op(ctx: ServiceContext) -> m.Child:
+            return await pupils.update_child(ctx, _child(input.child_id),
+                                             input.expected_version, input.details.details())
+
+        return await mutate(info, ChildPayload, ChildNode.from_model, op)
+
+    @strawberry.mutation(description="Add a guardian to a child's register entry.")
+    async def add_guardian(self, info: Info, input: AddGuardianInput) -> ChildPayload:
+        async def op(ctx: ServiceContext) -> m.Child:
+            g = input.guardian
+            return await pupils.add_guardian(ctx, _child(input.child_id), g.name, g.relation,
+                                             g.phone)
+
+        return await mutate(info, ChildPayload, ChildNode.from_model, op)
+
+    @strawberry.mutation(description="Change a guardian's name, relation or phone.")
+    async def update_guardian(self, info: Info, input: UpdateGuardianInput) -> ChildPayload:
+        async def op(ctx: ServiceContext) -> m.Child:
+            return await pupils.update_guardian(
+                ctx, node_id(input.guardian_id, "Guardian", "guardianId"), input.name,
+                input.relation, input.phone)
+
+        return await mutate(info, ChildPayload, ChildNode.from_model, op)
+
+    @strawberry.mutation(description="Remove a guardian (with the reason, kept in the history).")
+    async def remove_guardian(self, info: Info, input: RemoveGuardianInput) -> ChildPayload:
+        async def op(ctx: ServiceContext) -> m.Child:
+            return await pupils.remove_guardian(
+                ctx, node_id(input.guardian_id, "Guardian", "guardianId"), input.reason)
+
+        return await mutate(info, ChildPayload, ChildNode.from_model, op)
+
+    @strawberry.mutation(description="Enrol a child held by no other school's register "
+                         "(others move by transfer, ST 3), or a spring entrant (ST 6).")
+    async def enrol_child(self, info: Info, input: EnrolChildInput) -> ChildPayload:
+        async def op(ctx: ServiceContext) -> m.Child:
+            return await pupils.enrol_child(ctx, _child(input.child_id),
+                                            input.placement.placement(),
+                                            spring_entrant=input.spring_entrant)
+
+        return await mutate(info, ChildPayload, ChildNode.from_model, op)

@@ -25,7 +25,7 @@ from authz.errors import LianbaoError
 from schema.access_log import AccessLogQuery
 from schema.audit import AuditQuery
 from schema.case import CaseMutation, CaseQuery
-from schema.child import ChildQuery
+from schema.child import ChildMutation, ChildQuery
 from schema.context import Info
 from schema.descriptions import Coverage, apply_descriptions
 from schema.document import DocumentMutation, DocumentQuery
@@ -42,8 +42,9 @@ from schema.languages import localized
 from schema.limits import QueryCost, QueryLimits, limits_rule
 from schema.policy import PolicyMutation, PolicyQuery
 from schema.reference import ReferenceQuery
+from schema.register import RegisterMutation, RegisterQuery
 from schema.role import RoleMutation
-from schema.school import SchoolQuery
+from schema.school import SchoolMutation, SchoolQuery
 from schema.task import TaskMutation, TaskQuery, TaskSubscription
 from schema.user import UserDirectoryQuery, UserMutation, UserQuery
 from workflow.errors import InvalidInput, TooManyIds
@@ -68,6 +69,7 @@ class Query(
     AccessLogQuery,
     AuditQuery,
     LabelQuery,
+    RegisterQuery,
 ):
     # Plain resolvers rather than relay.node(): that field binds itself to the first schema
     # built, and tests (and a production-mode app) build more than one. The ids are plain
@@ -186,6 +188,9 @@ class Mutation(
     UserMutation,
     RoleMutation,
     PolicyMutation,
+    SchoolMutation,
+    ChildMutation,
+    RegisterMutation,
 ):
     pass
 

@@ -7,12 +7,16 @@ from typing import Optional
 import strawberry
 from strawberry import relay
 
+from models import school as m
+from schema.context import Info
 from schema.enums import SchoolKind
-from schema.ids import global_or_raw_id
+from schema.ids import global_or_raw_id, node_id, optional_node_id
+from schema.mutation import UserError, mutate
 from schema.operations import listing
 from schema.reference import AgencyNode, JurisdictionNode, agency_at, jurisdiction_at
 from schema.shape import Mirror, fetched_by
 from workflow import school as service
+from workflow.context import ServiceContext
 
 
 @fetched_by(service.get_schools)
@@ -22,9 +26,11 @@ class SchoolNode(relay.Node, Mirror):
     key: relay.NodeID[int]
     name: str
     kind: SchoolKind
+    grade_from: int = strawberry.field(description="The first grade taught (1–12).")
+    grade_to: int
+    address: str
     agency_id: strawberry.Private[int]
     township_code: strawberry.Private[str]
-
 
     @strawberry.field(
         deprecation_reason="A raw database key: use id, the School's global id (filters take "
@@ -51,3 +57,60 @@ class SchoolQuery:
         description="Schools, optionally of one kind and within a jurisdiction (a township, "
         "or a district and its townships).",
     )
+
+
+@strawberry.type
+class SchoolPayload:
+    school: SchoolNode | None
+    user_errors: list[UserError]
+
+
+@strawberry.input
+class CreateSchoolInput:
+    name: str
+    kind: SchoolKind
+    township_code: str
+    grade_from: int | None = strawberry.field(
+        default=None, description="Defaults by kind (primary 1, junior 7, vocational 10 …).")
+    grade_to: int | None = None
+    parent_school: strawberry.ID | None = strawberry.field(
+        default=None, description="A teaching point's central school (required for one).")
+    address: str = ""
+
+
+@strawberry.input
+class UpdateSchoolInput:
+    school_id: strawberry.ID
+    name: str | None = None
+    kind: SchoolKind | None = None
+    grade_from: int | None = None
+    grade_to: int | None = None
+    address: str | None = None
+
+
+@strawberry.type
+class SchoolMutation:
+    @strawberry.mutation(description="Open a school (and its agency) in a township: the "
+                         "education bureau's (LS 10(3)).")
+    async def create_school(self, info: Info, input: CreateSchoolInput) -> SchoolPayload:
+        async def op(ctx: ServiceContext) -> m.School:
+            return await service.create_school(
+                ctx, name=input.name, kind=input.kind, township_code=input.township_code,
+                grade_from=input.grade_from, grade_to=input.grade_to,
+                parent_school_id=optional_node_id(input.parent_school, "School",
+                                                  "parentSchool"),
+                address=input.address,
+            )
+
+        return await mutate(info, SchoolPayload, SchoolNode.from_model, op)
+
+    @strawberry.mutation(description="Rename a school, change its kind, grades or address.")
+    async def update_school(self, info: Info, input: UpdateSchoolInput) -> SchoolPayload:
+        async def op(ctx: ServiceContext) -> m.School:
+            return await service.update_school(
+                ctx, school_id=node_id(input.school_id, "School", "schoolId"), name=input.name,
+                kind=input.kind, grade_from=input.grade_from, grade_to=input.grade_to,
+                address=input.address,
+            )
+
+        return await mutate(info, SchoolPayload, SchoolNode.from_model, op)

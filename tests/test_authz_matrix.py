@@ -698,6 +698,207 @@ CONVENTION_PROBES: dict[str, tuple[Probe, set[str]]] = {
 PROBES.update(CONVENTION_PROBES)
 
 
+# --- the register (issue 14): schools, children, register changes, deferrals ---------------
+
+EDU = {"edu_officer", "edu_admin"}
+REGISTER_WRITERS = EDU | {"principal"}
+PUPIL = """mutation($s: ID!, $g: Int!, $start: Date) { createChild(input: {details: {name:
+    "矩阵测试", sex: FEMALE, birthDate: "2012-05-01", registerType: OTHER, townshipCode:
+    "370406101"}, placement: {school: $s, grade: $g, startedOn: $start}, guardians: [{name:
+    "矩阵家长", relation: MOTHER}]}) { child { id guardians { id } } } }"""
+CHANGE_OUT = "{ change { id } userErrors { code } }"
+
+
+async def _register_schools(api: Api) -> dict[str, str]:
+    async def lookup() -> dict[str, str]:
+        pupil = await api.gql("{ children(first: 1) { edges { node { enrolment { school { id } }"
+                              " } } } }", user="principal")
+        own = pupil["children"]["edges"][0]["node"]["enrolment"]["school"]["id"]
+        found = {"own": own}
+        for kind in ("PRIMARY", "JUNIOR"):
+            data = await api.gql(f'{{ schools(kind: {kind}, jurisdictionCode: "370406", first: '
+                                 "5) { edges { node { id } } } }")
+            found[kind] = next(e["node"]["id"] for e in data["schools"]["edges"]
+                               if e["node"]["id"] != own)
+        made = await api.gql("""mutation { createSchool(input: {name: "矩阵职业中专", kind:
+            SECONDARY_VOCATIONAL, townshipCode: "370406101"}) { school { id } } }""")
+        found["VOCATIONAL"] = made["createSchool"]["school"]["id"]
+        return found
+
+    schools: dict[str, str] = await _once(api, "register_schools", lookup)
+    return schools
+
+
+async def _pupil(api: Api, school: str = "own", grade: int = 3,
+                 started: str | None = None) -> dict[str, Any]:
+    schools = await _register_schools(api)
+    data = await api.gql(PUPIL, {"s": schools[school], "g": grade, "start": started})
+    child: dict[str, Any] = data["createChild"]["child"]
+    return child
+
+
+async def _change(api: Api, kind: str) -> str:
+    """A register change of a fresh pupil, prepared by its principal and the bureau."""
+    schools = await _register_schools(api)
+    child = await _pupil(api)
+    if kind == "suspension":
+        data = await api.gql("""mutation($c: ID!) { requestSuspension(input: {childId: $c,
+            startsOn: "2026-11-03", endsOn: "2027-01-31", reason: "因病"}) """ + CHANGE_OUT + " }",
+                             {"c": child["id"]}, user="principal")
+        change: str = data["requestSuspension"]["change"]["id"]
+        await api.gql("mutation($x: ID!) { decideRegisterChange(input: {changeId: $x, approve: "
+                      "true}) " + CHANGE_OUT + " }", {"x": change})
+        return change
+    target = ('toDistrictCode: "110101"' if kind == "out"
+              else f'toSchool: "{schools["PRIMARY"]}"')
+    data = await api.gql("mutation($c: ID!) { requestTransfer(input: {childId: $c, reason: "
+                         f'"迁居", {target}}}) ' + CHANGE_OUT + " }", {"c": child["id"]},
+                         user="principal")
+    change = data["requestTransfer"]["change"]["id"]
+    if kind == "out":
+        await api.gql("mutation($x: ID!) { decideRegisterChange(input: {changeId: $x, approve: "
+                      "true}) " + CHANGE_OUT + " }", {"x": change})
+    return change
+
+
+def register_probe(mutation: str, field: str, prepare: Callable[[Api], Awaitable[Any]]) -> Probe:
+    """A mutation on a prepared target (``$t``), made afresh once an allowed user used it."""
+    async def probe(api: Api, user: str) -> bool:
+        target = await _target(api, lambda: prepare(api))
+        return _spent(api, await _ok(api, user, mutation, {"t": target}, (field,)))
+
+    return probe
+
+
+async def _own_school(api: Api) -> str:
+    return (await _register_schools(api))["own"]
+
+
+async def _create_child(api: Api, user: str) -> bool:
+    school = await _own_school(api)
+    return await _ok(api, user, PUPIL, {"s": school, "g": 2}, ("createChild",))
+
+
+async def _child_id(api: Api) -> str:
+    return str((await _pupil(api))["id"])
+
+
+async def _guardian_id(api: Api) -> str:
+    return str((await _pupil(api))["guardians"][0]["id"])
+
+
+async def _unplaced(api: Api) -> dict[str, str]:
+    data = await api.gql("""mutation { createChild(input: {details: {name: "未入学", sex: MALE,
+        birthDate: "2019-03-01", registerType: OTHER, townshipCode: "370406101"}})
+        { child { id } } }""")
+    return {"child": data["createChild"]["child"]["id"],
+            "school": (await _register_schools(api))["own"]}
+
+
+async def _graduate(api: Api) -> str:
+    return str((await _pupil(api, "JUNIOR", 9, "2017-09-01"))["id"])
+
+
+async def _leaver(api: Api) -> str:
+    schools = await _register_schools(api)
+    child = await _pupil(api, "JUNIOR", 9)
+    await api.gql("""mutation($c: ID!, $s: ID!) { enrolChild(input: {childId: $c, springEntrant:
+        true, placement: {school: $s}}) { child { id } } }""",
+                  {"c": child["id"], "s": schools["VOCATIONAL"]})
+    return str(child["id"])
+
+
+async def _deferral(api: Api, ground: str = "ILLNESS") -> str:
+    child = await _pupil(api)
+    data = await api.gql("""mutation($c: ID!, $g: DeferralGround!) { applyForDeferral(input:
+        {childId: $c, kind: EXEMPTION, ground: $g, appliedOn: "2026-09-03", applicantName:
+        "矩阵家长", applicantRelation: MOTHER, startsOn: "2026-09-01", endsOn: "2027-08-31"})
+        { deferral { id } } }""", {"c": child["id"], "g": ground})
+    deferral: str = data["applyForDeferral"]["deferral"]["id"]
+    return deferral
+
+
+async def _enrol(api: Api, user: str) -> bool:
+    target = await _target(api, lambda: _unplaced(api))
+    return _spent(api, await _ok(api, user, """mutation($c: ID!, $s: ID!) { enrolChild(input:
+        {childId: $c, placement: {school: $s}}) { child { id } userErrors { code } } }""",
+                                 {"c": target["child"], "s": target["school"]}, ("enrolChild",)))
+
+
+async def _register_list(api: Api, user: str, query: str, field: str) -> bool:
+    await _once(api, "register_listed", lambda: _change(api, "in"))
+    await _once(api, "deferral_listed", lambda: _deferral(api))
+    return await _ok(api, user, query, None, (field, "totalCount"))
+
+
+REGISTER_PROBES: dict[str, tuple[Probe, set[str]]] = {
+    "createSchool": (lambda api, u: _ok(api, u, """mutation($n: String!) { createSchool(input:
+        {name: $n, kind: PRIMARY, townshipCode: "370406101"}) { school { id }
+        userErrors { code } } }""", {"n": f"矩阵小学{u}"}, ("createSchool",)), EDU),
+    "updateSchool": (register_probe("""mutation($t: ID!) { updateSchool(input: {schoolId: $t,
+        address: "新址1号"}) { school { id } userErrors { code } } }""", "updateSchool",
+                                    _own_school), EDU),
+    "createChild": (lambda api, u: _create_child(api, u), REGISTER_WRITERS),
+    "updateChild": (register_probe("""mutation($t: ID!) { updateChild(input: {childId: $t,
+        details: {village: "西村"}}) { child { id } userErrors { code } } }""", "updateChild",
+                                   _child_id), REGISTER_WRITERS),
+    "addGuardian": (register_probe("""mutation($t: ID!) { addGuardian(input: {childId: $t,
+        guardian: {name: "祖母", relation: GRANDMOTHER}}) { child { id } userErrors { code } } }""",
+                                   "addGuardian", _child_id), REGISTER_WRITERS),
+    "updateGuardian": (register_probe("""mutation($t: ID!) { updateGuardian(input: {guardianId:
+        $t, phone: "13700000000"}) { child { id } userErrors { code } } }""", "updateGuardian",
+                                      _guardian_id), REGISTER_WRITERS),
+    "removeGuardian": (register_probe("""mutation($t: ID!) { removeGuardian(input: {guardianId:
+        $t, reason: "登记有误"}) { child { id } userErrors { code } } }""", "removeGuardian",
+                                      _guardian_id), REGISTER_WRITERS),
+    # the unplaced child sits in its township's domain: the bureau enrols it
+    "enrolChild": (_enrol, EDU),
+    "requestTransfer": (register_probe("""mutation($t: ID!) { requestTransfer(input: {childId:
+        $t, toDistrictCode: "110101", reason: "迁居"}) """ + CHANGE_OUT + " }", "requestTransfer",
+                                       _child_id), REGISTER_WRITERS),
+    "requestSuspension": (register_probe("""mutation($t: ID!) { requestSuspension(input:
+        {childId: $t, startsOn: "2026-11-03", endsOn: "2027-01-31", reason: "因病"}) """
+                                         + CHANGE_OUT + " }", "requestSuspension", _child_id),
+                          {"principal"}),
+    # a transfer to a school without a principal user: the bureau decides for it
+    "decideRegisterChange": (register_probe("""mutation($t: ID!) { decideRegisterChange(input:
+        {changeId: $t, approve: false, reason: "学位已满"}) """ + CHANGE_OUT + " }",
+                                            "decideRegisterChange",
+                                            lambda api: _change(api, "in")), EDU),
+    "receiveTransfer": (register_probe("""mutation($t: ID!) { receiveTransfer(input: {changeId:
+        $t}) """ + CHANGE_OUT + " }", "receiveTransfer", lambda api: _change(api, "out")), EDU),
+    "resumeSchooling": (register_probe("""mutation($t: ID!) { resumeSchooling(input: {changeId:
+        $t, resumedOn: "2026-12-01"}) """ + CHANGE_OUT + " }", "resumeSchooling",
+                                       lambda api: _change(api, "suspension")),
+                        REGISTER_WRITERS),
+    "certifyGraduation": (register_probe("""mutation($t: ID!) { certifyGraduation(input:
+        {childId: $t, graduatedOn: "2026-07-01"}) { child { id } userErrors { code } } }""",
+                                         "certifyGraduation", _graduate), EDU),
+    "recordEarlyLeaving": (register_probe("""mutation($t: ID!) { recordEarlyLeaving(input:
+        {childId: $t, leftOn: "2026-11-01", reason: "外出打工"}) { child { id } userErrors
+        { code } } }""", "recordEarlyLeaving", _leaver), EDU),
+    "applyForDeferral": (register_probe("""mutation($t: ID!) { applyForDeferral(input: {childId:
+        $t, kind: DEFERRAL, ground: ILLNESS, appliedOn: "2026-09-02", applicantName: "家长",
+        applicantRelation: FATHER, startsOn: "2026-09-01", endsOn: "2027-08-31"}) { deferral
+        { id } userErrors { code } } }""", "applyForDeferral", _child_id), REGISTER_WRITERS),
+    "recordDeferralAssessment": (register_probe("""mutation($t: ID!) { recordDeferralAssessment(
+        input: {deferralId: $t, confirmed: true, assessedOn: "2026-09-20"}) { deferral { id }
+        userErrors { code } } }""", "recordDeferralAssessment",
+                                                lambda api: _deferral(api, "UNABLE_TO_LEARN")),
+                                 {"disabled_fed"}),
+    "decideDeferral": (register_probe("""mutation($t: ID!) { decideDeferral(input: {deferralId:
+        $t, grant: true}) { deferral { id } userErrors { code } } }""", "decideDeferral",
+                                      _deferral), EDU),
+    "registerChanges": (lambda api, u: _register_list(api, u, "{ registerChanges(first: 5) "
+                                                      "{ totalCount } }", "registerChanges"),
+                        CHILD_READERS),
+    "deferrals": (lambda api, u: _register_list(api, u, "{ deferrals(first: 5) { totalCount } }",
+                                                "deferrals"), CHILD_READERS),
+}
+
+PROBES.update(REGISTER_PROBES)
+
+
 def test_every_operation_is_covered() -> None:
     schema = build_schema()
     graphql_schema = schema._schema

@@ -227,6 +227,21 @@ async def _raw_reads(api: Api, sessions: async_sessionmaker[AsyncSession]) -> No
                   user="police_officer")
 
 
+async def _register(api: Api, sessions: async_sessionmaker[AsyncSession]) -> None:
+    """Twelve of the principal's pupils: each asks for a suspension and has a deferral
+    application recorded (issue 14)."""
+    data = await api.gql("{ children(first: 12) { edges { node { id } } } }", user="principal")
+    for edge in data["children"]["edges"]:
+        for mutation in ("""requestSuspension(input: {childId: $c, startsOn: "2026-11-03",
+                            endsOn: "2027-01-31", reason: "因病"}) { userErrors { code } }""",
+                         """applyForDeferral(input: {childId: $c, kind: DEFERRAL, ground:
+                            ILLNESS, appliedOn: "2026-09-02", applicantName: "家长",
+                            applicantRelation: FATHER, startsOn: "2026-09-01", endsOn:
+                            "2027-08-31"}) { userErrors { code } }"""):
+            await api.gql(f"mutation($c: ID!) {{ {mutation} }}", {"c": edge["node"]["id"]},
+                          user="principal")
+
+
 @pytest.fixture
 def settings_factory() -> Callable[[str], Settings]:
     """The walk below selects every field three levels deep, far over the query cost limit a
@@ -256,6 +271,8 @@ CONNECTIONS: dict[str, tuple[str, Seed]] = {
     "enforcementActions": ("hr_officer", _labour),
     "users": ("admin", _no_seed),
     "accessLog": ("edu_officer", _raw_reads),
+    "registerChanges": ("edu_officer", _register),
+    "deferrals": ("edu_officer", _register),
 }
 
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from sqlalchemy import ColumnElement, Select, exists, or_, select
+from sqlalchemy import ColumnElement, Select, and_, exists, or_, select
 from sqlalchemy.orm import InstrumentedAttribute
 
 from authz.filters import scope_filter
@@ -19,7 +19,8 @@ from models.child import Child, ChildGroup, Guardian
 from models.enums import EnrolmentStatus, SpecialGroup
 from models.reference import Agency
 from models.school import Enrolment, School
-from workflow.common import rows_by_ids
+from workflow.batch import grouped
+from workflow.common import fetch_visible, rows_by_ids
 from workflow.context import ServiceContext
 from workflow.infra import reference_json
 from workflow.pagination import Page, PageRequest, keyset_page
@@ -63,6 +64,26 @@ def in_group(
     return exists(member)
 
 
+def in_shown_group(
+    ctx: ServiceContext,
+    group: SpecialGroup,
+    child_id: ColumnElement[int] | InstrumentedAttribute[int],
+    domains: Sequence[InstrumentedAttribute[str]],
+    stage: InstrumentedAttribute[int] | None = None,
+) -> ColumnElement[bool]:
+    """The child of ``child_id`` is in ``group`` and, for a group that reveals poverty or
+    health, the caller may unmask that field in one of the record's ``domains`` (from the
+    case's ``stage`` on): a filter must not disclose what the mask hides. The lists of
+    children and cases filter by it."""
+    member = in_group(child_id, group)
+    guarded = GROUP_FIELD.get(group)
+    if guarded is None:
+        return member
+    shown = [scope_filter(ctx.authz, ctx.principal, guarded.obj, "unmask", d, stage)
+             for d in domains]
+    return and_(or_(*shown), member)
+
+
 def visible(ctx: ServiceContext, act: str = "read") -> ColumnElement[bool]:
     """A child's records sit in two domains: its school's (``scope_path``) and where it lives
     (``residence_path``); a grant covering either lets the principal see it. A village
@@ -82,6 +103,15 @@ def child_allowed(ctx: ServiceContext, child: Child, obj: str, act: str) -> bool
     )
 
 
+async def visible_child(
+    ctx: ServiceContext, child_id: int, *, lock: bool = False, field: str = "childId"
+) -> Child:
+    """The child if the caller may read it (NOT_FOUND otherwise, never FORBIDDEN), locked
+    for a change when ``lock``."""
+    return await fetch_visible(ctx, Child, child_id, where=visible(ctx), lock=lock,
+                               not_found="no such child", field=field)
+
+
 def children_query(ctx: ServiceContext, f: ChildFilter) -> Select[Child]:
     stmt = select(Child).where(visible(ctx))
     if f.township_code is not None:
@@ -94,17 +124,8 @@ def children_query(ctx: ServiceContext, f: ChildFilter) -> Select[Child]:
             enrol = enrol.where(Enrolment.status == f.status)
         stmt = stmt.where(exists(enrol))
     if f.special_group is not None:
-        guarded = GROUP_FIELD.get(f.special_group)
-        if guarded is not None:
-            stmt = stmt.where(
-                or_(
-                    scope_filter(ctx.authz, ctx.principal, guarded.obj, "unmask",
-                                 Child.scope_path),
-                    scope_filter(ctx.authz, ctx.principal, guarded.obj, "unmask",
-                                 Child.residence_path),
-                )
-            )
-        stmt = stmt.where(in_group(Child.id, f.special_group))
+        stmt = stmt.where(in_shown_group(ctx, f.special_group, Child.id,
+                                         (Child.scope_path, Child.residence_path)))
     return stmt
 
 
@@ -124,22 +145,15 @@ async def guardians_of(ctx: ServiceContext, child_ids: Sequence[int]) -> list[li
             select(Guardian).where(Guardian.child_id.in_(child_ids)).order_by(Guardian.id)
         )
     ).scalars()
-    by_child: dict[int, list[Guardian]] = {}
-    for g in rows:
-        by_child.setdefault(g.child_id, []).append(g)
-    return [by_child.get(i, []) for i in child_ids]
+    return grouped(rows, child_ids, key=lambda g: g.child_id)
 
 
 async def groups_of(ctx: ServiceContext, child_ids: Sequence[int]) -> list[list[SpecialGroup]]:
-    rows = (
-        await ctx.session.execute(
-            select(ChildGroup.child_id, ChildGroup.group).where(ChildGroup.child_id.in_(child_ids))
-        )
-    ).all()
-    by_child: dict[int, list[SpecialGroup]] = {}
-    for child_id, group in rows:
-        by_child.setdefault(child_id, []).append(group)
-    return [sorted(by_child.get(i, [])) for i in child_ids]
+    rows = await ctx.session.execute(
+        select(ChildGroup).where(ChildGroup.child_id.in_(child_ids)).order_by(ChildGroup.group)
+    )
+    by_child = grouped(rows.scalars(), child_ids, key=lambda g: g.child_id)
+    return [sorted(m.group for m in members) for members in by_child]
 
 
 @dataclass(frozen=True)

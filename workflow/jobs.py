@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from workflow.enforcement.scheduler import escalate_overdue
 from workflow.engine import ScheduledJob
+from workflow.register.scheduler import register_deadlines
 from workflow.task import compact_tallies
 
 # Run in this order after the ladders' timed steps and the task reminders of each pass.
@@ -18,4 +19,6 @@ SCHEDULED_JOBS: tuple[ScheduledJob, ...] = (
     escalate_overdue,
     # The task tally's deltas folded per queue scope (issue 19: totalCount at province scale).
     compact_tallies,
+    # Transfers out not received, suspensions and deferrals past their end (ST 2, 3).
+    register_deadlines,
 )

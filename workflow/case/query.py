@@ -16,7 +16,7 @@ from models.child import Child
 from models.enums import CaseStage, CaseStatus, SpecialGroup
 from models.task import Task
 from workflow.calendar import local_date
-from workflow.child import GROUP_FIELD, in_group
+from workflow.child import in_shown_group
 from workflow.common import fetch_visible, matches, open_task, rows_by_ids, where_fields
 from workflow.context import ServiceContext
 from workflow.pagination import Page, PageRequest, keyset_page
@@ -85,19 +85,8 @@ def cases_query(ctx: ServiceContext, f: CaseFilter) -> Select[DropoutCase]:
         clause = overdue_clause(local_date(ctx.clock.now()))
         stmt = stmt.where(clause if f.overdue else ~clause)
     if f.special_group is not None:
-        guarded = GROUP_FIELD.get(f.special_group)
-        if guarded is not None:
-            stmt = stmt.where(
-                scope_filter(
-                    ctx.authz,
-                    ctx.principal,
-                    guarded.obj,
-                    "unmask",
-                    DropoutCase.scope_path,
-                    DropoutCase.stage_rank,
-                )
-            )
-        stmt = stmt.where(in_group(DropoutCase.child_id, f.special_group))
+        stmt = stmt.where(in_shown_group(ctx, f.special_group, DropoutCase.child_id,
+                                         (DropoutCase.scope_path,), DropoutCase.stage_rank))
     return stmt
 
 
