@@ -274,16 +274,18 @@ class AddCaseAttachmentInput:
     sha256: str = strawberry.field(description="Hex SHA-256 of the file's bytes.")
 
 
-async def _and_case(ctx: ServiceContext, call: Any, **kwargs: Any) -> m.DropoutCase:
-    """Run a service that answers what it added (an event, a plan), then the case itself."""
-    await call(ctx, **kwargs)
+async def _and_case(ctx: ServiceContext, name: str, **kwargs: Any) -> m.DropoutCase:
+    """Run the service ``name`` that answers what it added (an event, a plan), then answer the
+    case itself. Looked up by name at each call, as a call written out would be: a service
+    patched in a test (a fault injected) is the one called."""
+    await getattr(service, name)(ctx, **kwargs)
     (case,) = await service.get_cases(ctx, [kwargs["case_id"]])
     assert case is not None
     return case
 
 
-def _then_case(call: Any) -> Any:
-    return partial(_and_case, call=call)
+def _then_case(name: str) -> Any:
+    return partial(_and_case, name=name)
 
 
 @strawberry.type
@@ -294,7 +296,7 @@ class CaseMutation:
         "A school (or village, police…) reports an absence.",
     )
     record_persuasion = Operation(
-        _then_case(service.record_persuasion), RecordPersuasionInput,
+        _then_case("record_persuasion"), RecordPersuasionInput,
         "Log a persuasion attempt (劝返).",
     )
     mark_dropout = Operation(
@@ -308,9 +310,9 @@ class CaseMutation:
         service.close_case, CloseCaseInput, "Close a case for a reason other than a return."
     )
     reopen_case = Operation(service.reopen_case, ReopenCaseInput)
-    add_case_note = Operation(_then_case(service.add_note), AddCaseNoteInput)
+    add_case_note = Operation(_then_case("add_note"), AddCaseNoteInput)
     set_case_plan = Operation(
-        _then_case(service.set_plan), SetCasePlanInput,
+        _then_case("set_plan"), SetCasePlanInput,
         "一生一案: write or revise the case plan.",
     )
     record_document_served = Operation(
@@ -324,6 +326,6 @@ class CaseMutation:
         "document, legal action) once its deadline has passed.",
     )
     add_case_attachment = Operation(
-        _then_case(service.add_attachment), AddCaseAttachmentInput,
+        _then_case("add_attachment"), AddCaseAttachmentInput,
         "Record a file attached to the case (metadata only).",
     )
