@@ -1,12 +1,13 @@
 """Languages (语言): error messages and enum labels in Chinese or English.
 
-One gettext catalogue, ``schema/locale/zh_CN/LC_MESSAGES/lianbao.po``, read with Babel when
-first needed (no compiled ``.mo`` to keep in step). The code raises its messages in English,
-as it always has; they are translated at the places a response is formatted (the GraphQL
-errors in ``schema/errors.ErrorCodes``, ``userErrors`` in ``schema/mutation.py``, the edge's
-refusals in ``api/http.error_response``, socket errors), in the language of the request,
-which ``api/http.LanguageMiddleware`` negotiates from ``Accept-Language`` and sets here for the
-request's task. The codes never change with the language.
+One gettext catalogue, ``schema/locale/zh_CN/LC_MESSAGES/lianbao.po``, read with Babel on the
+first Chinese answer a process gives (no compiled ``.mo`` to keep in step). The code raises its
+messages in English, as it always has; they are translated at the places a response is
+formatted (the GraphQL errors in ``schema/errors.ErrorCodes``, ``userErrors`` in
+``schema/mutation.py``, the edge's refusals in ``api/http.error_response``, socket errors), in
+the language of the request, which ``api/http.LanguageMiddleware`` negotiates from
+``Accept-Language`` and sets here for the request's task. The codes never change with the
+language.
 
 A message the code formats a value into (``"first may be at most {cap}"``) is matched by its
 catalogue template, and the value is carried over, itself translated when it is a message of
@@ -26,7 +27,6 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Literal, cast
 
-from babel.messages.pofile import read_po
 from graphql import GraphQLError
 
 from schema import enums as exposed
@@ -58,6 +58,10 @@ class Catalogue:
 
 @lru_cache(maxsize=1)
 def catalogue() -> Catalogue:
+    # Babel's catalogue module takes a noticeable part of a worker's start-up to import, and
+    # an English-only process (the suite, the CLI) never needs it: imported on first use.
+    from babel.messages.pofile import read_po
+
     with CATALOGUE.open("rb") as fh:
         po = read_po(fh, locale="zh_CN")
     messages: dict[str, str] = {}
