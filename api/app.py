@@ -31,7 +31,7 @@ from strawberry.http.base import BaseRequestProtocol
 from strawberry.schema.exceptions import InvalidOperationTypeError
 from strawberry.types import ExecutionResult
 
-from api import db_roles, graphiql, metrics, tracing
+from api import db_roles, files, graphiql, metrics, tracing
 from api import http as edge
 from api.auth import TokenError, TokenVerifier
 from api.documents import document_pdf
@@ -388,10 +388,14 @@ def _lifespan(
 def _routes(state: AppState) -> list[BaseRoute]:
     settings = state.settings
     endpoint = GraphQLEndpoint(state)
+    exporter = files.Exporter(endpoint.graphql, state)
     routes: list[BaseRoute] = [
         Route("/graphql", endpoint, methods=["GET", "POST"]),
         WebSocketRoute("/graphql", endpoint),
         Route("/documents/{document_id}/pdf", document_pdf),
+        Route("/imports", files.upload_import, methods=["POST"]),
+        Route("/imports/{import_id}/rejects.xlsx", exporter.rejects, methods=["GET"]),
+        Route("/exports", exporter.export, methods=["POST"]),
         Route("/healthz", healthz),
         Route("/readyz", readyz),
     ]
@@ -424,7 +428,8 @@ def _middleware(state: AppState, traced: bool) -> list[Middleware]:
             max_age=600,
         ),
         Middleware(AddressRateLimitMiddleware, limits=state.limits),
-        Middleware(BodySizeLimitMiddleware, max_bytes=settings.max_body_bytes),
+        Middleware(BodySizeLimitMiddleware, max_bytes=settings.max_body_bytes,
+                   larger={"/imports": settings.max_import_bytes}),
     ]
 
 

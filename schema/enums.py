@@ -40,6 +40,7 @@ from models.enums import (
     StepEntry,
     TaskStatus,
 )
+from models.imports import CandidateStatus, ImportSource, ImportStatus
 from workflow.task import TaskOrder
 
 # Importing a model enum here is what exposes it: each one imported above is registered.
@@ -48,6 +49,10 @@ for _enum in [v for v in list(globals().values())
     strawberry.enum(_enum)
 
 strawberry.enum(TaskOrder, name="TaskOrder")
+
+# The imports' enums live with their model (models/imports.py).
+for _import_enum in (ImportSource, ImportStatus, CandidateStatus):
+    strawberry.enum(_import_enum)
 
 
 @strawberry.enum(name="TaskUpdateKind")
@@ -62,6 +67,7 @@ class TaskUpdateKind(Enum):
 __all__ = [
     "AgencyKind",
     "CalendarDayKind",
+    "CandidateStatus",
     "CaseStage",
     "CaseStatus",
     "ClosureReason",
@@ -72,6 +78,8 @@ __all__ = [
     "EnforcementKind",
     "EnforcementStatus",
     "EnrolmentStatus",
+    "ImportSource",
+    "ImportStatus",
     "InspectionKind",
     "InspectionStatus",
     "JurisdictionLevel",

@@ -33,6 +33,7 @@ from schema.enforcement import EnforcementMutation, EnforcementQuery
 from schema.errors import ErrorCodes, coded, is_request_error
 from schema.finding import FindingMutation, FindingQuery
 from schema.ids import parse_global_id
+from schema.imports import ImportMutation, ImportQuery, ImportSubscription
 from schema.inputs import SCALAR_OVERRIDES, guard_inputs
 from schema.inspection import InspectionMutation, InspectionQuery
 from schema.ladder import LadderMutation, LadderQuery
@@ -64,6 +65,7 @@ class Query(
     PolicyQuery,
     AccessLogQuery,
     AuditQuery,
+    ImportQuery,
 ):
     # Plain resolvers rather than relay.node(): that field binds itself to the first schema
     # built, and tests (and a production-mode app) build more than one. The ids are plain
@@ -122,7 +124,7 @@ def _limits(info: Info) -> QueryLimits:
 
 
 @strawberry.type
-class Subscription(TaskSubscription):
+class Subscription(TaskSubscription, ImportSubscription):
     pass
 
 
@@ -180,6 +182,7 @@ class Mutation(
     UserMutation,
     RoleMutation,
     PolicyMutation,
+    ImportMutation,
 ):
     pass
 

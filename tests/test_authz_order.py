@@ -15,7 +15,7 @@ from graphql import get_introspection_query
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from authz.enforcer import Authorizer
-from tests.helpers import Api, coded_failure, named, type_string
+from tests.helpers import Api, coded_failure, match_candidate, named, register_list, type_string
 from workflow.clock import FixedClock
 from workflow.demo import labour
 
@@ -115,6 +115,8 @@ async def real_ids(api: Api) -> dict[str, str]:
     if inspection.get("campaign"):
         ids["campaignId"] = inspection["campaign"]["id"]
     ids["employerIds"], ids["findingIds"] = ids["employerId"], ids["findingId"]
+    ids["candidateId"] = await match_candidate(api, "顺序")
+    ids["importId"] = await register_list(api, "顺序二")
     return ids
 
 
