@@ -9,7 +9,7 @@ carries no files here. The rejects are downloadable as XLSX at
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import AsyncGenerator
+from collections.abc import AsyncGenerator, Awaitable, Callable
 from typing import Any
 
 import strawberry
@@ -18,6 +18,7 @@ from strawberry import relay
 from authz.errors import Unauthenticated
 from authz.guard import FieldGuard
 from authz.masking import SensitiveField
+from authz.principal import Principal
 from models import imports as m
 from schema.child import ChildNode
 from schema.context import Info
@@ -89,11 +90,6 @@ class ImportRejectType:
 class ImportJobNode(relay.Node):
     import_id: relay.NodeID[int]
     row: strawberry.Private[m.ImportJob]
-
-    @classmethod
-    def from_model(cls, j: m.ImportJob) -> ImportJobNode:
-        return cls(import_id=j.id, row=j)
-
     source = row_field("source", ImportSource)
     district_code = row_field("district_code", str)
     period = row_field("period", str, description="The list's month, YYYY-MM.")
@@ -121,6 +117,10 @@ class ImportJobNode(relay.Node):
         scope = self.row.scope_path
         return to_connection(page, lambda r: ImportRejectType(row=r, scope=scope))
 
+    @classmethod
+    def from_model(cls, j: m.ImportJob) -> ImportJobNode:
+        return cls(import_id=j.id, row=j)
+
 
 @fetched_by(service.get_candidates)
 @strawberry.type(name="MatchCandidate", description="A row that may be a known child "
@@ -128,17 +128,6 @@ class ImportJobNode(relay.Node):
 class MatchCandidateNode(relay.Node):
     candidate_id: relay.NodeID[int]
     row: strawberry.Private[m.MatchCandidate]
-
-    @classmethod
-    def from_model(cls, c: m.MatchCandidate) -> MatchCandidateNode:
-        return cls(candidate_id=c.id, row=c)
-
-    row_no = row_field("row_no", int)
-    name = row_field("name", str)
-    birth_date = row_field("birth_date", dt.date)
-    guardian_name = row_field("guardian_name", str | None)
-    reason = row_field("reason", str)
-    status = row_field("status", CandidateStatus)
 
     @strawberry.field(description="The import the row came in.")
     async def import_job(self, info: Info) -> ImportJobNode | None:
@@ -150,6 +139,17 @@ class MatchCandidateNode(relay.Node):
     async def child(self, info: Info) -> ChildNode | None:
         found = await info.context.loaders.registered_child.load(self.row.child_id)
         return None if found is None else ChildNode.from_model(found)
+
+    row_no = row_field("row_no", int)
+    name = row_field("name", str)
+    birth_date = row_field("birth_date", dt.date)
+    guardian_name = row_field("guardian_name", str | None)
+    reason = row_field("reason", str)
+    status = row_field("status", CandidateStatus)
+
+    @classmethod
+    def from_model(cls, c: m.MatchCandidate) -> MatchCandidateNode:
+        return cls(candidate_id=c.id, row=c)
 
 
 @strawberry.input
@@ -219,30 +219,16 @@ class MatchDecisionInput:
 class ImportMutation:
     @strawberry.mutation(description="Dry run: what applying would do (nothing is changed).")
     async def preview_import(self, info: Info, input: ImportJobInput) -> ImportJobPayload:
-        job_id = node_id(input.import_id, "ImportJob", "importId")
-
-        async def op(ctx: ServiceContext) -> m.ImportJob:
-            return await service.preview(ctx, job_id)
-
-        return await mutate(info, ImportJobPayload, ImportJobNode.from_model, op)
+        return await _on_job(info, input.import_id, service.preview)
 
     @strawberry.mutation(description="Apply the file's valid rows (one transaction).")
     async def apply_import(self, info: Info, input: ApplyImportInput) -> ImportJobPayload:
-        job_id = node_id(input.import_id, "ImportJob", "importId")
-
-        async def op(ctx: ServiceContext) -> m.ImportJob:
-            return await service.apply(ctx, job_id, input.expected_version)
-
-        return await mutate(info, ImportJobPayload, ImportJobNode.from_model, op)
+        return await _on_job(info, input.import_id,
+                             lambda ctx, job: service.apply(ctx, job, input.expected_version))
 
     @strawberry.mutation(description="Drop a staged file without applying it.")
     async def cancel_import(self, info: Info, input: ImportJobInput) -> ImportJobPayload:
-        job_id = node_id(input.import_id, "ImportJob", "importId")
-
-        async def op(ctx: ServiceContext) -> m.ImportJob:
-            return await service.cancel(ctx, job_id)
-
-        return await mutate(info, ImportJobPayload, ImportJobNode.from_model, op)
+        return await _on_job(info, input.import_id, service.cancel)
 
     @strawberry.mutation(description="The row is this child: apply it to the child.")
     async def confirm_match(self, info: Info, input: MatchDecisionInput) -> MatchCandidatePayload:
@@ -254,6 +240,18 @@ class ImportMutation:
         return await _decide(info, input, confirm=False)
 
 
+async def _on_job(
+    info: Info, import_id: strawberry.ID,
+    call: Callable[[ServiceContext, int], Awaitable[m.ImportJob]],
+) -> ImportJobPayload:
+    job_id = node_id(import_id, "ImportJob", "importId")
+
+    async def op(ctx: ServiceContext) -> m.ImportJob:
+        return await call(ctx, job_id)
+
+    return await mutate(info, ImportJobPayload, ImportJobNode.from_model, op)
+
+
 async def _decide(info: Info, input: MatchDecisionInput, *, confirm: bool) -> MatchCandidatePayload:
     candidate_id = node_id(input.candidate_id, "MatchCandidate", "candidateId")
 
@@ -261,6 +259,12 @@ async def _decide(info: Info, input: MatchDecisionInput, *, confirm: bool) -> Ma
         return await service.decide_candidate(ctx, candidate_id, confirm)
 
     return await mutate(info, MatchCandidatePayload, MatchCandidateNode.from_model, op)
+
+
+async def _still_signed_in(info: Info, session: Any, principal: Principal) -> Principal | None:
+    """A socket outlives its token and its user's grants: the principal as of now."""
+    again = info.context.reauthenticate
+    return principal if again is None else await again(session)
 
 
 @strawberry.type
@@ -272,24 +276,23 @@ class ImportSubscription:
     ) -> AsyncGenerator[ImportJobNode, None]:
         job_id = node_id(import_id, "ImportJob", "importId")
         context = info.context
-        principal = context.services.principal
-        if principal.user_id is None:
-            raise Unauthenticated("sign in with connection_init before subscribing")
         bus, sessions = context.app.bus, context.app.sessions
         if bus is None or sessions is None:
             raise RuntimeError("subscriptions need the app's event bus and session factory")
-        authz, clock = context.services.authz, context.services.clock
+        principal, authz, clock = (
+            context.services.principal, context.services.authz, context.services.clock)
+        if principal.user_id is None:
+            raise Unauthenticated("sign in with connection_init before subscribing")
         async with bus.subscribe() as queue:
             while True:
                 event = await queue.get()
                 if not event.kind.startswith("import:") or event.task_id != job_id:
                     continue
                 async with sessions() as session:
-                    if context.reauthenticate is not None:
-                        fresh = await context.reauthenticate(session)
-                        if fresh is None:
-                            return
-                        principal = fresh
+                    fresh = await _still_signed_in(info, session, principal)
+                    if fresh is None:
+                        return  # expired or deactivated: the socket is being closed
+                    principal = fresh
                     services = ServiceContext(session, principal, authz, clock)
                     (job,) = await service.get_jobs(services, [job_id])
                     if job is None:

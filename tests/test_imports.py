@@ -352,3 +352,30 @@ async def test_reminders_at_the_end_of_march_and_september(
                           user="police_officer")
     assert any("ST 1" in e["node"]["title"] for e in queue["agencyQueue"]["edges"])
     assert gid  # the helper module's ids are the API's
+
+
+async def test_the_demo_lists_load_through_the_import_path_and_change_no_child(
+    api: Api, session: AsyncSession, authorizer: Any, clock: Any
+) -> None:
+    from tests.helpers import DEMO_CHILDREN
+    from workflow.demo.lists import seed_demo_lists
+
+    groups = select(func.count()).select_from(ChildGroup)
+    before = (await session.execute(groups)).scalar_one()
+    loaded = await seed_demo_lists(session, authorizer, clock.now(), DEMO_CHILDREN)
+    await session.commit()
+    assert set(loaded) == {"police_household", "poverty_household", "disabled_federation",
+                           "civil_affairs"} and all(loaded.values())
+    assert (await session.execute(groups)).scalar_one() == before
+    said = (await session.execute(select(func.count()).select_from(ValueProvenance).where(
+        ValueProvenance.field.like("group:%")))).scalar_one()
+    assert said > 0
+    unregistered = (await session.execute(select(BaseRecord.name).where(
+        BaseRecord.source == "police_household", BaseRecord.child_id.is_(None)))).scalars()
+    assert set(unregistered) == {"孙小川", "韩雨桐", "马立新"}
+    jobs = (await api.gql("{ importJobs(first: 10) { edges { node { source rejectedRows } } } }"
+                          ))["importJobs"]["edges"]
+    assert {e["node"]["rejectedRows"] for e in jobs} == {1}
+    # every list was applied by its own agency, which sees only its own
+    mine = await api.gql("{ importJobs(first: 10) { totalCount } }", user="disabled_fed")
+    assert mine["importJobs"]["totalCount"] == 1

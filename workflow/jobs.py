@@ -10,9 +10,12 @@ from __future__ import annotations
 
 from workflow.enforcement.scheduler import escalate_overdue
 from workflow.engine import ScheduledJob
+from workflow.imports import remind_lists
 
 # Run in this order after the ladders' timed steps and the task reminders of each pass.
 SCHEDULED_JOBS: tuple[ScheduledJob, ...] = (
     # Served return orders past their deadline become overdue (LS 14, 禁止使用童工规定 第六条).
     escalate_overdue,
+    # The source agencies' lists are due at the end of March and September (ST 1).
+    remind_lists,
 )

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import ColumnElement, delete, insert, or_, select
+from sqlalchemy import ColumnElement, delete, insert, or_, select, text
 
 from authz.filters import scope_filter
 from models.enums import JurisdictionLevel
@@ -46,6 +46,15 @@ from workflow.infra.events import TaskEvent
 from workflow.pagination import Page, PageRequest, keyset_page
 
 OPEN_STATUSES = (ImportStatus.STAGED, ImportStatus.PREVIEWED)
+# A province's list is minutes of set-based work: the server's per-statement limit (15 s by
+# default, LIANBAO_DB_STATEMENT_TIMEOUT_MS) is for requests, not for an import's merge.
+IMPORT_STATEMENT_TIMEOUT = "30min"
+
+
+async def _long_statements(ctx: ServiceContext) -> None:
+    if ctx.session.get_bind().dialect.name == "postgresql":
+        timeout = f"SET LOCAL statement_timeout = '{IMPORT_STATEMENT_TIMEOUT}'"
+        await ctx.session.execute(text(timeout))
 
 
 def _obj(source: ImportSource) -> str:
@@ -113,11 +122,14 @@ async def upload(
     )
     ctx.session.add(job)
     await ctx.session.flush()
+    await _long_statements(ctx)
     await staging.stage(ctx.session, job, path, local_date(now), batch)
     audit.record(ctx, "upload_import", "import_job", [job.id], {
         "source": source.value, "period": period, "filename": job.filename, "sha256": digest,
         "rows": job.total_rows, "rejected": job.rejected_rows,
     })
+    # Written now: a later locked read of the job in this transaction reloads it.
+    await ctx.session.flush()
     ctx.events.append(progress_event(job))
     return Uploaded(job, duplicate=False)
 
@@ -129,7 +141,8 @@ async def _job(ctx: ServiceContext, job_id: int, act: str, *, lock: bool = False
     return job
 
 
-def _merge_context(ctx: ServiceContext, job: ImportJob) -> MergeContext:
+async def _merge_context(ctx: ServiceContext, job: ImportJob) -> MergeContext:
+    await _long_statements(ctx)
     now = ctx.clock.now()
     return MergeContext(ctx.session, job, job.scope_path, now, local_date(now))
 
@@ -145,7 +158,7 @@ async def preview(ctx: ServiceContext, job_id: int) -> ImportJob:
     _open(job)
     savepoint = await ctx.session.begin_nested()
     try:
-        counts = await merge(_merge_context(ctx, job))
+        counts = await merge(await _merge_context(ctx, job))
     finally:
         await savepoint.rollback()
     job.counts = {**counts, "dry_run": True}
@@ -160,7 +173,7 @@ async def apply(ctx: ServiceContext, job_id: int, expected_version: int | None) 
     job = await _job(ctx, job_id, "apply", lock=True)
     check_version(job.version, expected_version, "the import")
     _open(job)
-    counts = await merge(_merge_context(ctx, job))
+    counts = await merge(await _merge_context(ctx, job))
     await ctx.session.execute(delete(ImportRow).where(ImportRow.job_id == job.id))
     now = ctx.clock.now()
     counts["reminders_closed"] = await close_reminders(ctx.session, job, now)
@@ -267,7 +280,7 @@ async def decide_candidate(ctx: ServiceContext, candidate_id: int, confirm: bool
                     else CandidateStatus.REJECTED)
         c.decided_by, c.decided_at = ctx.principal.user_id, now
     await ctx.session.execute(insert(ImportRow), [staged])
-    counts = await merge(_merge_context(ctx, job))
+    counts = await merge(await _merge_context(ctx, job))
     await ctx.session.execute(delete(ImportRow).where(ImportRow.job_id == job.id))
     audit.record(ctx, "confirm_match" if confirm else "reject_match", "match_candidate",
                  [c.id for c in decided], {"import": job.id, "row": candidate.row_no,

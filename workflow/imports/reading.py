@@ -138,6 +138,8 @@ def rows_of(path: Path, filename: str) -> Iterator[list[object]]:
 def text_of(value: object) -> str:
     """A cell as text: calamine gives numbers as floats (an ID number typed as a number, a
     grade of 3.0) and dates as date objects."""
+    if type(value) is str:  # every CSV cell: the common case first
+        return value.strip()
     if value is None:
         return ""
     if isinstance(value, float) and value.is_integer():

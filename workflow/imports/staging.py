@@ -11,9 +11,8 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import delete, exists, func, insert, literal, select, update
+from sqlalchemy import delete, func, insert, literal, select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import aliased
 
 from models.imports import ImportJob, ImportReject, ImportRow, ImportSource
 from models.reference import Jurisdiction
@@ -78,6 +77,9 @@ async def stage(session: AsyncSession, job: ImportJob, path: Path, today: date,
         total += len(good) + len(bad)
         await _write(session, ImportRow, ROW_COLUMNS, good)
         await _write(session, ImportReject, REJECT_COLUMNS, bad)
+    if session.get_bind().dialect.name == "postgresql":
+        # Fresh rows have no statistics yet; the merge's joins are planned from these.
+        await session.execute(text("ANALYZE import_row"))
     if job.source is ImportSource.SCHOOL_REGISTER:
         await _resolve_schools(session, job)
     await _reject_duplicates(session, job)
@@ -115,12 +117,15 @@ async def _resolve_schools(session: AsyncSession, job: ImportJob) -> None:
 
 async def _reject_duplicates(session: AsyncSession, job: ImportJob) -> None:
     """An ID number twice in one file: the first row stands, the later ones are rejected."""
-    earlier = aliased(ImportRow)
-    seen_before = exists().where(
-        earlier.job_id == job.id, earlier.national_id == ImportRow.national_id,
-        earlier.row_no < ImportRow.row_no,
+    # One sort over the job's rows, whatever the planner knows of them.
+    ranked = (
+        select(ImportRow.row_no, func.row_number().over(
+            partition_by=ImportRow.national_id, order_by=ImportRow.row_no).label("n"))
+        .where(ImportRow.job_id == job.id, ImportRow.national_id.is_not(None))
+        .subquery()
     )
+    later = select(ranked.c.row_no).where(ranked.c.n > 1)
     await _move_to_rejects(
-        session, job, ImportRow.national_id.is_not(None) & seen_before,
+        session, job, ImportRow.row_no.in_(later),
         "身份证号", "文件中身份证号重复（以首次出现的行为准）", ImportRow.national_id,
     )

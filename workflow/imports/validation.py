@@ -162,7 +162,8 @@ def check_row(
     m: SourceMapping, at: dict[str, int], row_no: int, row: list[object], today: date
 ) -> dict[str, Any] | Reject:
     """The row as a staged ``import_row`` (without the job id), or its first fault."""
-    cells = {f: text_of(row[i]) if i < len(row) else "" for f, i in at.items()}
+    width = len(row)
+    cells = {f: text_of(row[i]) if i < width else "" for f, i in at.items()}
     try:
         parsed = _parse(m, cells, today)
     except RowError as error:
