@@ -131,7 +131,7 @@ class MatchCandidateNode(relay.Node):
 
     @strawberry.field(description="The import the row came in.")
     async def import_job(self, info: Info) -> ImportJobNode | None:
-        (job,) = await service.get_jobs(info.context.services, [self.row.job_id])
+        job = await info.context.loaders.import_job.load(self.row.job_id)
         return None if job is None else ImportJobNode.from_model(job)
 
     @strawberry.field(description="The child on the register it may be (if the caller may "

@@ -15,7 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from models.child import Child, ChildGroup, Guardian
 from models.enums import SpecialGroup
-from models.imports import BaseRecord, ValueProvenance
+from models.imports import BaseRecord, ImportJob, ValueProvenance
 from models.reference import Jurisdiction
 from models.school import Enrolment, School
 from models.task import Task
@@ -379,3 +379,47 @@ async def test_the_demo_lists_load_through_the_import_path_and_change_no_child(
     # every list was applied by its own agency, which sees only its own
     mine = await api.gql("{ importJobs(first: 10) { totalCount } }", user="disabled_fed")
     assert mine["importJobs"]["totalCount"] == 1
+
+
+async def test_progress_is_pushed_on_the_subscription(
+    api: Api, session: AsyncSession, sessions: Any, authorizer: Any, clock: Any
+) -> None:
+    import asyncio
+
+    from authz.guard import FieldGuard
+    from schema.context import AppResources, Context
+    from schema.loaders import Loaders
+    from schema.root import build_schema
+    from workflow.context import ServiceContext
+    from workflow.imports import progress_event
+    from workflow.infra.events import LocalBus
+    from workflow.user import load_principal
+
+    school = (await schools(session))[0]
+    rows = [REGISTER_HEADER, ["推送", "男", "2016-06-01", "", school.name, "4", "1", "", "", ""]]
+    job_gid = await staged(api, "school_register", csv_bytes(rows))
+    job = (await session.execute(select(ImportJob).order_by(ImportJob.id.desc()))).scalars().first()
+    assert job is not None
+    bus = LocalBus()
+
+    async def progress(user: str) -> Any:
+        principal = await load_principal(session, user)
+        assert principal is not None
+        services = ServiceContext(session, principal, authorizer, clock)
+        context = Context(services=services, loaders=Loaders(services),
+                          guard=FieldGuard(authorizer, principal, clock.now()),
+                          app=AppResources(bus=bus, sessions=sessions))
+        return await build_schema().subscribe(
+            "subscription($id: ID!) { importProgress(importId: $id) { id status } }",
+            variable_values={"id": job_gid}, context_value=context)
+
+    mine, theirs = await progress("edu_officer"), await progress("police_officer")
+    first, other = (asyncio.ensure_future(s.__anext__()) for s in (mine, theirs))
+    await asyncio.sleep(0.1)  # both subscribed
+    await bus.publish([progress_event(job)])
+    result = await asyncio.wait_for(first, 5)
+    assert result.data == {"importProgress": {"id": job_gid, "status": "STAGED"}}
+    # the police may not read the register's import: nothing reaches them
+    await asyncio.sleep(0.2)
+    assert not other.done()
+    other.cancel()

@@ -94,14 +94,27 @@ async def match(ctx: MergeContext) -> int:
                  ImportRow.outcome.is_(None))
     same_person = and_(Child.national_id.is_(None), Child.name == ImportRow.name,
                        Child.birth_date == ImportRow.birth_date, _in_district(ctx))
-    with_guardian = (
-        select(func.min(Child.id))
-        .join(Guardian, Guardian.child_id == Child.id)
-        .where(same_person, Guardian.name == ImportRow.guardian_name)
-        .scalar_subquery()
+    # Set-based, joined on (name, birth date): how many children without an ID number
+    # each row could be, and which of them has a guardian of the row's guardian's name.
+    alike = (
+        select(ImportRow.row_no, func.count(Child.id).label("n"))
+        .join(Child, same_person).where(no_id).group_by(ImportRow.row_no).subquery()
     )
-    alike = select(func.count(Child.id)).where(same_person).scalar_subquery()
-    await s.execute(update(ImportRow).where(no_id, alike == 1).values(child_id=with_guardian))
+    guarded = (
+        select(ImportRow.row_no, func.min(Child.id).label("child_id"))
+        .join(Child, same_person)
+        .join(Guardian, and_(Guardian.child_id == Child.id,
+                             Guardian.name == ImportRow.guardian_name))
+        .where(no_id).group_by(ImportRow.row_no).subquery()
+    )
+    sure = (
+        select(guarded.c.row_no, guarded.c.child_id)
+        .join(alike, alike.c.row_no == guarded.c.row_no).where(alike.c.n == 1).subquery()
+    )
+    await s.execute(
+        update(ImportRow).where(ctx.rows(), ImportRow.row_no == sure.c.row_no)
+        .values(child_id=sure.c.child_id)
+    )
     pairs = (
         await s.execute(
             select(ImportRow, Child.id).join(Child, same_person).where(no_id)

@@ -15,6 +15,7 @@ path, so each agency loads and sees only its own lists and the education bureau 
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -216,7 +217,7 @@ async def jobs_page(ctx: ServiceContext, f: JobFilter, request: PageRequest) -> 
                              descending=True)
 
 
-async def get_jobs(ctx: ServiceContext, ids: list[int]) -> list[ImportJob | None]:
+async def get_jobs(ctx: ServiceContext, ids: Sequence[int]) -> list[ImportJob | None]:
     return await rows_by_ids(ctx, select(ImportJob).where(visible_jobs(ctx)), ImportJob.id, ids)
 
 
