@@ -40,9 +40,9 @@ from workflow.context import ServiceContext
 STATUS = {"NOT_FOUND": 404, "WRONG_STAGE": 409, "FORBIDDEN": 403, "BAD_INPUT": 400,
           "UNAUTHENTICATED": 401}
 CHUNK = 1024 * 1024
-REJECTS_QUERY = """query Rejects($id: ID!, $after: String) { node(id: $id) { ... on ImportJob {
-  rejects(first: 100, after: $after) { edges { node { rowNo column reason value { value } } }
-  pageInfo { hasNextPage endCursor } } } } }"""
+REJECTS_QUERY = """query Rejects($id: ID!, $after: String) { importRejects(importId: $id,
+  first: 100, after: $after) { edges { node { rowNo column reason value { value } } }
+  pageInfo { hasNextPage endCursor } } }"""
 REJECT_TITLES = {"rowNo": "行号", "column": "列", "reason": "原因", "value": "值"}
 
 

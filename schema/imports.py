@@ -68,19 +68,20 @@ class ImportCounts:
 @strawberry.type(name="ImportReject", description="A rejected row: row number, column, reason.")
 class ImportRejectType:
     row: strawberry.Private[m.ImportReject]
-    scope: strawberry.Private[str]
 
     row_no = row_field("row_no", int, description="The row as the spreadsheet numbers it.")
     column = row_field("column", str)
     reason = row_field("reason", str, description="Why, in Chinese (shown to the clerk).")
 
     @strawberry.field(description="The value refused; an ID number masked without the grant.")
-    def value(self, info: Info) -> SensitiveValue:
+    async def value(self, info: Info) -> SensitiveValue:
         if self.row.column != ID_COLUMN:
             return SensitiveValue(value=self.row.value, masked=False, reason=None)
+        # Unmasked by a grant over the district the list came from.
+        job = await info.context.loaders.import_job.load(self.row.job_id)
         return SensitiveValue.of(info.context.guard.show(
             SensitiveField.NATIONAL_ID, self.row.value or None, record_type="import_reject",
-            record_id=self.row.id, domain=self.scope,
+            record_id=self.row.id, domain=job.scope_path if job is not None else "",
         ))
 
 
@@ -106,16 +107,6 @@ class ImportJobNode(relay.Node):
     @strawberry.field(description="The dry run's or the apply's counts (null before either).")
     def counts(self) -> ImportCounts | None:
         return ImportCounts.of(self.row.counts) if self.row.counts else None
-
-    @strawberry.field(description="The rejected rows, in file order.")
-    async def rejects(
-        self, info: Info, first: int | None = None, after: str | None = None
-    ) -> Connection[ImportRejectType]:
-        page = await service.rejects_page(
-            info.context.services, self.row.id, page_request(info, first, after)
-        )
-        scope = self.row.scope_path
-        return to_connection(page, lambda r: ImportRejectType(row=r, scope=scope))
 
     @classmethod
     def from_model(cls, j: m.ImportJob) -> ImportJobNode:
@@ -173,6 +164,18 @@ class ImportQuery:
             page_request(info, first, after),
         )
         return to_connection(page, ImportJobNode.from_model)
+
+    @strawberry.field(description="An import's rejected rows, in file order (also as XLSX at "
+                      "GET /imports/{id}/rejects.xlsx).")
+    async def import_rejects(
+        self, info: Info, import_id: strawberry.ID | None = None, first: int | None = None,
+        after: str | None = None,
+    ) -> Connection[ImportRejectType]:
+        page = await service.rejects_page(
+            info.context.services, optional_node_id(import_id, "ImportJob", "importId"),
+            page_request(info, first, after),
+        )
+        return to_connection(page, lambda r: ImportRejectType(row=r))
 
     @strawberry.field(description="Uncertain matches of children without an ID number.")
     async def match_candidates(

@@ -698,11 +698,19 @@ async def probe_import_jobs(api: Api, user: str) -> bool:
                                ("poverty_household", "成员姓名,成员证件号码,出生日期,户类型"),
                                ("disabled_federation", "姓名,身份证号,出生日期"),
                                ("civil_affairs", "姓名,身份证号,出生日期,类别")):
-            await staged_list(api, source, (header + "\n").encode())
+            # one bad row each (a short ID number), so that each has a reject to read
+            bad = ",".join(["坏", "123", "2015-01-01", "孤儿"][:header.count(",") + 1])
+            await staged_list(api, source, f"{header}\n{bad}\n".encode())
 
     await _once(api, "jobs_of_every_source", every_source)
     return await _ok(api, user, "{ importJobs(first: 5) { totalCount } }", None,
                      ("importJobs", "totalCount"))
+
+
+async def probe_rejects(api: Api, user: str) -> bool:
+    await probe_import_jobs(api, "edu_officer")
+    return await _ok(api, user, "{ importRejects(first: 5) { totalCount } }", None,
+                     ("importRejects", "totalCount"))
 
 
 async def probe_candidates(api: Api, user: str) -> bool:
@@ -713,6 +721,7 @@ async def probe_candidates(api: Api, user: str) -> bool:
 
 IMPORT_PROBES: dict[str, tuple[Probe, set[str]]] = {
     "importJobs": (probe_import_jobs, IMPORT_READERS),
+    "importRejects": (probe_rejects, IMPORT_READERS),
     "matchCandidates": (probe_candidates, REGISTER_IMPORTERS),
     "previewImport": (import_probe("previewImport", "previewImport", _fresh_job),
                       REGISTER_IMPORTERS),

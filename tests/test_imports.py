@@ -28,8 +28,9 @@ from workflow.infra.id_number import make
 
 JOB = """query($id: ID!) { node(id: $id) { ... on ImportJob { id status version totalRows
   validRows rejectedRows counts { created changed unchanged matched unmatched candidates
-  groupsSet groupsRemoved dryRun } rejects(first: 50) { totalCount edges { node { rowNo column
-  reason value { value masked } } } } } } }"""
+  groupsSet groupsRemoved dryRun } } }
+  importRejects(importId: $id, first: 50) { totalCount edges { node { rowNo column
+  reason value { value masked } } } } }"""
 PREVIEW = """mutation($id: ID!) { previewImport(input: {importId: $id}) { importJob { status
   counts { created changed unchanged candidates dryRun } } userErrors { code message } } }"""
 APPLY = """mutation($id: ID!, $v: Int) { applyImport(input: {importId: $id, expectedVersion: $v})
@@ -93,11 +94,12 @@ async def test_school_register_preview_apply_and_reimport(
     known = await a_known_child(session)
     content = csv_bytes(register_rows(school.name, other.name, known))
     job = await staged(api, "school_register", content)
-    data = (await api.gql(JOB, {"id": job}))["node"]
+    answer = await api.gql(JOB, {"id": job})
+    data = answer["node"]
     assert (data["status"], data["totalRows"], data["validRows"], data["rejectedRows"]) == (
         "STAGED", 9, 4, 5)
     reasons = {e["node"]["rowNo"]: (e["node"]["column"], e["node"]["reason"])
-               for e in data["rejects"]["edges"]}
+               for e in answer["importRejects"]["edges"]}
     assert reasons[6] == ("身份证号", "身份证号校验位错误（GB 11643）")
     assert reasons[7] == ("出生日期", "日期晚于今天")
     assert reasons[8][1] == "必填项为空"
@@ -274,14 +276,18 @@ async def test_each_agency_loads_its_own_list(
     rows = [header, [child.name, child.national_id or "", child.birth_date.isoformat(), kind],
             ["坏", "12345", "2015-01-01", kind]]
     job = await staged(api, source, csv_bytes(rows), user=user)
-    data = (await api.gql(JOB, {"id": job}, user=user))["node"]
+    answer = await api.gql(JOB, {"id": job}, user=user)
+    data = answer["node"]
     assert (data["validRows"], data["rejectedRows"]) == (1, 1)
-    assert data["rejects"]["edges"][0]["node"]["reason"] == "身份证号应为18位"
+    assert answer["importRejects"]["edges"][0]["node"]["reason"] == "身份证号应为18位"
     counts = (await api.gql(APPLY, {"id": job}, user=user))["applyImport"]["importJob"]["counts"]
     assert counts["matched"] == 1
     # no other agency sees the list
     other = "civil_affairs" if user != "civil_affairs" else "police_officer"
-    assert (await api.gql(JOB, {"id": job}, user=other))["node"] is None
+    seen = await api.gql('query($id: ID!) { node(id: $id) { id } }', {"id": job}, user=other)
+    assert seen["node"] is None
+    refused = await api.post(JOB, {"id": job}, user=other)
+    assert refused.json()["errors"][0]["extensions"]["code"] == "NOT_FOUND"
     # nor may it send one in this agency's name
     refused = await upload(api, source, csv_bytes(rows), user="hr_officer")
     assert refused.status_code == 403

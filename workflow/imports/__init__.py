@@ -18,7 +18,6 @@ from workflow.imports.operations import (
     preview,
     progress_event,
     rejects_page,
-    rejects_query,
     upload,
     visible_jobs,
 )
@@ -38,7 +37,6 @@ __all__ = [
     "preview",
     "progress_event",
     "rejects_page",
-    "rejects_query",
     "remind_lists",
     "upload",
     "visible_jobs",

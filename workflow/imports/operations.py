@@ -221,16 +221,17 @@ async def get_jobs(ctx: ServiceContext, ids: Sequence[int]) -> list[ImportJob | 
     return await rows_by_ids(ctx, select(ImportJob).where(visible_jobs(ctx)), ImportJob.id, ids)
 
 
-def rejects_query(job: ImportJob) -> Any:
-    return select(ImportReject).where(ImportReject.job_id == job.id)
-
-
 async def rejects_page(
-    ctx: ServiceContext, job_id: int, request: PageRequest
+    ctx: ServiceContext, job_id: int | None, request: PageRequest
 ) -> Page[ImportReject]:
-    job = await _job(ctx, job_id, "read")
-    return await keyset_page(ctx, rejects_query(job), ImportReject.id, request,
-                             prefix=f"rejects{job.id}")
+    """Rejected rows of one import, or of every import the caller may read."""
+    if job_id is not None:
+        job = await _job(ctx, job_id, "read")
+        stmt = select(ImportReject).where(ImportReject.job_id == job.id)
+    else:
+        stmt = select(ImportReject).where(
+            ImportReject.job_id.in_(select(ImportJob.id).where(visible_jobs(ctx))))
+    return await keyset_page(ctx, stmt, ImportReject.id, request, prefix="rejects")
 
 
 def _visible_candidates(ctx: ServiceContext) -> ColumnElement[bool]:
