@@ -69,8 +69,8 @@ class ImportJob(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     applied_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), default=None)
+    # Optimistic version: an apply names the version its preview was read at.
     version: Mapped[int] = mapped_column(Integer, default=1)
-
     __mapper_args__ = {"version_id_col": version}  # noqa: RUF012
 
 

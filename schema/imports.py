@@ -117,6 +117,8 @@ class ImportJobNode(relay.Node):
 @strawberry.type(name="MatchCandidate", description="A row that may be a known child "
                  "without an ID number: never merged until a person confirms it.")
 class MatchCandidateNode(relay.Node):
+    """A person decides (``confirmMatch`` / ``rejectMatch``); until then the row waits."""
+
     candidate_id: relay.NodeID[int]
     row: strawberry.Private[m.MatchCandidate]
 

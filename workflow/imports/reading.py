@@ -39,6 +39,7 @@ class SourceMapping:
     title: str
     agency: str
     required: tuple[str, ...]
+    # field -> the headers it may come under, squeezed (no spaces, full-width brackets)
     fields: dict[str, tuple[str, ...]]
     groups: dict[str, str]
     fixed_group: str | None
