@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
 .PHONY: run test lint typecheck pytest pytest-fast schema clean bench-data bench-cases \
-	bench-tick bench-province bench-load bench-profile bench-render doc-images
+	bench-tick bench-province bench-load bench-profile bench-render doc-images bench-import
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -92,3 +92,8 @@ doc-images: $(STAMP)
 
 clean:
 	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache
+
+## The import benchmark (issue 14): a 2,000,000-row school register, the next period's with 1 %
+## changed, a 2,100,000-row police household list, into PostgreSQL (its own database).
+bench-import: $(STAMP)
+	$(BIN)/python -m bench.imports

@@ -35,7 +35,7 @@ from strawberry.http.base import BaseRequestProtocol
 from strawberry.schema.exceptions import InvalidOperationTypeError
 from strawberry.types import ExecutionResult
 
-from api import db_roles, graphiql, metrics, tracing
+from api import db_roles, files, graphiql, metrics, tracing
 from api import http as edge
 from api.auth import PrincipalCache, TokenError, TokenVerifier
 from api.documents import configure_documents, document_pdf
@@ -474,11 +474,15 @@ def _lifespan(
 def _routes(state: AppState) -> list[BaseRoute]:
     settings = state.settings
     endpoint = GraphQLEndpoint(state)
+    exporter = files.Exporter(endpoint.graphql, state)
     routes: list[BaseRoute] = [
         Route("/graphql", endpoint, methods=["GET", "POST"]),
         WebSocketRoute("/graphql", endpoint),
         Route("/documents/{document_id}/pdf", document_pdf),
         Route("/verify", verify_page, methods=["GET"]),
+        Route("/imports", files.upload_import, methods=["POST"]),
+        Route("/imports/{import_id}/rejects.xlsx", exporter.rejects, methods=["GET"]),
+        Route("/exports", exporter.export, methods=["POST"]),
         Route("/healthz", healthz),
         Route("/readyz", readyz),
     ]
@@ -513,7 +517,8 @@ def _middleware(state: AppState, traced: bool) -> list[Middleware]:
             max_age=600,
         ),
         Middleware(AddressRateLimitMiddleware, limits=state.limits),
-        Middleware(BodySizeLimitMiddleware, max_bytes=settings.max_body_bytes),
+        Middleware(BodySizeLimitMiddleware, max_bytes=settings.max_body_bytes,
+                   larger={"/imports": settings.max_import_bytes}),
     ]
 
 

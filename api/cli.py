@@ -118,7 +118,7 @@ async def _create_app_role(settings: Settings, role: str, password_env: str | No
 
 async def _seed(settings: Settings, if_empty: bool, children: int) -> int:
     from api.documents import configure_documents
-    from workflow.demo import labour
+    from workflow.demo import labour, lists
     from workflow.demo import seed as demo
 
     configure_documents(settings)  # the demo issues documents: set, signed, with the QR URL
@@ -138,6 +138,9 @@ async def _seed(settings: Settings, if_empty: bool, children: int) -> int:
             authz = Authorizer(rules, version)
             counts["cases"] = await demo.seed_demo_cases(session, authz, datetime.now(UTC))
             counts["employers"] = await labour.seed_demo_labour(session, authz, datetime.now(UTC))
+            # 山亭's agency lists (ST 1) through the import path: provenance, base database.
+            loaded = await lists.seed_demo_lists(session, authz, datetime.now(UTC), children)
+            counts["list_rows"] = sum(loaded.values())
             await session.commit()
             print(f"demo districts 山亭区 (370406) and 沙坡头区 (640502) loaded: {counts}")
             return 0

@@ -163,6 +163,8 @@ class Settings(BaseSettings):
     cors_origins: Annotated[tuple[str, ...], NoDecode] = ()
     # The largest request body accepted, on every route (api/limits.py answers 413 above it).
     max_body_bytes: int = Field(default=1024 * 1024, ge=1)
+    # The largest list file ``POST /imports`` accepts (that route's body limit instead).
+    max_import_bytes: int = Field(default=256 * 1024 * 1024, ge=1)
     # /metrics (api/metrics.py): served only to these addresses or networks (comma-separated)
     # or to a scraper sending ``Authorization: Bearer <metrics_token>``; off when disabled.
     metrics_enabled: bool = True

@@ -15,7 +15,9 @@ import argparse
 import asyncio
 import random
 import time
+from collections.abc import Awaitable, Callable
 from datetime import UTC, date, datetime, timedelta
+from typing import Any
 
 import asyncpg
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -45,6 +47,26 @@ async def recreate(url: str) -> None:
         await admin.close()
 
 
+async def fresh_database(url: str, then: Callable[[AsyncSession], Awaitable[Any]] | None = None
+                         ) -> Any:
+    """A new database, migrated, with the reference data, the default policy and the ladder
+    templates (what ``lianbao migrate`` gives); ``then`` runs in the same session before the
+    commit, and its result is returned."""
+    await recreate(url)
+    migrate.upgrade(url)
+    engine = create_engine(url, pool=False)
+    try:
+        async with AsyncSession(engine) as session:
+            await reference.load_reference_data(session)
+            await ensure_default_policy(session)
+            await ladder.install_templates(session)
+            result = None if then is None else await then(session)
+            await session.commit()
+            return result
+    finally:
+        await engine.dispose()
+
+
 def districts() -> list[tuple[str, str, list[str]]]:
     """(city code, district code, township codes)."""
     out = []
@@ -59,15 +81,7 @@ def districts() -> list[tuple[str, str, list[str]]]:
 async def generate(url: str, children: int, cases: int, tasks: int, seed: int) -> None:
     rng = random.Random(seed)
     started = time.perf_counter()
-    await recreate(url)
-    migrate.upgrade(url)
-    engine = create_engine(url, pool=False)
-    async with AsyncSession(engine) as session:
-        await reference.load_reference_data(session)
-        await ensure_default_policy(session)
-        await ladder.install_templates(session)
-        await session.commit()
-    await engine.dispose()
+    await fresh_database(url)
     conn = await asyncpg.connect(dsn(url))
     try:
         await _fill(conn, rng, children, cases, tasks)

@@ -20,6 +20,14 @@ from models.document import DocumentSequence, LegalDocument
 from models.employer import Employer
 from models.enforcement import EnforcementAction, EnforcementFinding
 from models.finding import LabourFinding
+from models.imports import (
+    BaseRecord,
+    ImportJob,
+    ImportReject,
+    ImportRow,
+    MatchCandidate,
+    ValueProvenance,
+)
 from models.inspection import Campaign, Inspection, InspectionParticipant, InspectionVisit
 from models.ladder import (
     Ladder,
@@ -42,6 +50,7 @@ __all__ = [
     "AuditEvent",
     "AuthzRule",
     "Base",
+    "BaseRecord",
     "Campaign",
     "CaseAttachment",
     "CaseEvent",
@@ -58,6 +67,9 @@ __all__ = [
     "EnforcementFinding",
     "Enrolment",
     "Guardian",
+    "ImportJob",
+    "ImportReject",
+    "ImportRow",
     "Inspection",
     "InspectionParticipant",
     "InspectionVisit",
@@ -67,6 +79,7 @@ __all__ = [
     "LadderStep",
     "LadderTask",
     "LegalDocument",
+    "MatchCandidate",
     "NationalCalendarDay",
     "PersuasionAttempt",
     "PolicyVersion",
@@ -80,4 +93,5 @@ __all__ = [
     "SensitiveAccess",
     "Task",
     "User",
+    "ValueProvenance",
 ]

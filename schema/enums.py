@@ -46,6 +46,7 @@ from models.enums import (
     StepEntry,
     TaskStatus,
 )
+from models.imports import CandidateStatus, ImportSource, ImportStatus
 from workflow.errors import UserErrorCode
 from workflow.task import TaskOrder
 
@@ -56,6 +57,10 @@ for _enum in [v for v in list(globals().values())
 
 strawberry.enum(TaskOrder, name="TaskOrder")
 strawberry.enum(UserErrorCode, name="UserErrorCode")
+
+# The imports' enums live with their model (models/imports.py).
+for _import_enum in (ImportSource, ImportStatus, CandidateStatus):
+    strawberry.enum(_import_enum)
 
 
 @strawberry.enum(name="TaskUpdateKind")
@@ -70,6 +75,7 @@ class TaskUpdateKind(Enum):
 __all__ = [
     "AgencyKind",
     "CalendarDayKind",
+    "CandidateStatus",
     "CaseStage",
     "CaseStatus",
     "ClosureReason",
@@ -84,6 +90,8 @@ __all__ = [
     "EnforcementStatus",
     "EnrolmentStatus",
     "GuardianRelation",
+    "ImportSource",
+    "ImportStatus",
     "InspectionKind",
     "InspectionStatus",
     "JurisdictionLevel",

@@ -13,6 +13,7 @@ from models.document import LegalDocument
 from models.employer import Employer
 from models.enforcement import EnforcementAction
 from models.finding import LabourFinding
+from models.imports import ImportJob
 from models.inspection import Campaign, Inspection, InspectionParticipant, InspectionVisit
 from models.reference import Agency, Jurisdiction
 from models.school import School
@@ -26,6 +27,7 @@ from workflow import (
     employer,
     enforcement,
     finding,
+    imports,
     inspection,
     reference,
     task,
@@ -51,6 +53,7 @@ class Loaders:
         self._reference_and_children()
         self._cases()
         self._labour()
+        self._imports()
 
     def _load(
         self, fn: Callable[[ServiceContext, Sequence[K]], Awaitable[list[V]]]
@@ -140,3 +143,7 @@ class Loaders:
             enforcement.actions_of_employers
         )
         self.action_finding_ids: DataLoader[int, list[int]] = load(enforcement.finding_ids_of)
+
+    def _imports(self) -> None:
+        """The import job a match candidate came in."""
+        self.import_job: DataLoader[int, ImportJob | None] = self._load(imports.get_jobs)

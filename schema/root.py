@@ -34,6 +34,7 @@ from schema.enforcement import EnforcementMutation, EnforcementQuery
 from schema.errors import ErrorCodes, coded, is_request_error
 from schema.finding import FindingMutation, FindingQuery
 from schema.ids import parse_global_id
+from schema.imports import ImportMutation, ImportQuery, ImportSubscription
 from schema.inputs import SCALAR_OVERRIDES, guard_inputs
 from schema.inspection import InspectionMutation, InspectionQuery
 from schema.labels import LabelQuery
@@ -70,6 +71,7 @@ class Query(
     AuditQuery,
     LabelQuery,
     RegisterQuery,
+    ImportQuery,
 ):
     # Plain resolvers rather than relay.node(): that field binds itself to the first schema
     # built, and tests (and a production-mode app) build more than one. The ids are plain
@@ -128,7 +130,7 @@ def _limits(info: Info) -> QueryLimits:
 
 
 @strawberry.type
-class Subscription(TaskSubscription):
+class Subscription(TaskSubscription, ImportSubscription):
     pass
 
 
@@ -191,6 +193,7 @@ class Mutation(
     SchoolMutation,
     ChildMutation,
     RegisterMutation,
+    ImportMutation,
 ):
     pass
 

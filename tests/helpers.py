@@ -43,6 +43,7 @@ from models.reference import Agency
 from models.session import create_engine
 from workflow import ladder, reference
 from workflow.demo import seed as demo
+from workflow.imports.reading import csv_bytes
 from workflow.infra import uscc
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -567,3 +568,59 @@ async def signature_check(raw: bytes) -> Any:
     return await async_validate_pdf_signature(
         signature, ValidationContext(trust_roots=[root])
     )
+
+
+# --- imports (POST /imports) -------------------------------------------------------------------
+
+REGISTER_HEADER = ["学生姓名", "性别", "出生日期", "身份证件号", "学校名称", "年级", "班级",
+                   "监护人姓名", "与学生关系", "联系电话"]
+
+
+async def upload_list(api: Api, source: str, content: bytes, *, user: str = "edu_officer",
+                      period: str = "2026-09", filename: str = "list.csv",
+                      district: str = "370406") -> httpx.Response:
+    """Send an agency's list file to ``POST /imports``."""
+    return await api.client.post(
+        "/imports",
+        data={"source": source, "districtCode": district, "period": period},
+        files={"file": (filename, content)},
+        headers={"Authorization": f"Bearer {api.token(user)}"},
+    )
+
+
+async def staged_list(api: Api, source: str, content: bytes, **kwargs: Any) -> str:
+    """Upload a list that must be staged; the job's global id."""
+    response = await upload_list(api, source, content, **kwargs)
+    assert response.status_code == 201, response.text
+    job_id: str = response.json()["importJob"]["id"]
+    return job_id
+
+
+async def first_school_name(api: Api) -> str:
+    data = await api.gql("{ schools(first: 1) { edges { node { name } } } }")
+    name: str = data["schools"]["edges"][0]["node"]["name"]
+    return name
+
+
+IMPORT_APPLY = """mutation($id: ID!) { applyImport(input: {importId: $id}) { importJob { id }
+  userErrors { code } } }"""
+
+
+async def register_list(api: Api, name: str, guardian: str = "王某", period: str = "2026-09"
+                        ) -> str:
+    """A staged school-register list of one child without an ID number (the job's id)."""
+    school = await first_school_name(api)
+    row = [name, "男", "2016-06-01", "", school, "4", "1", guardian, "父亲", ""]
+    return await staged_list(api, "school_register", csv_bytes([REGISTER_HEADER, row]),
+                             period=period)
+
+
+async def match_candidate(api: Api, name: str) -> str:
+    """A candidate for a person to decide: the child's next list names another guardian."""
+    await api.gql(IMPORT_APPLY, {"id": await register_list(api, name, "王某", "2026-03")})
+    second = await register_list(api, name, "李某")
+    await api.gql(IMPORT_APPLY, {"id": second})
+    data = await api.gql("query($id: ID) { matchCandidates(importId: $id, first: 1) { edges { "
+                         "node { id } } } }", {"id": second})
+    found: str = data["matchCandidates"]["edges"][0]["node"]["id"]
+    return found

@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from schema.root import build_schema
-from tests.helpers import Api
+from tests.helpers import Api, match_candidate, register_list, staged_list
 from workflow.demo.seed import DEMO_USERS
 from workflow.infra import uscc
 
@@ -899,6 +899,80 @@ REGISTER_PROBES: dict[str, tuple[Probe, set[str]]] = {
 PROBES.update(REGISTER_PROBES)
 
 
+# --- imports (issue 14): each agency its own list; the bureau every list (ST 1) -------------
+
+IMPORT_READERS = {"edu_officer", "edu_admin", "police_officer", "poverty_office",
+                  "disabled_fed", "civil_affairs"}
+REGISTER_IMPORTERS = {"edu_officer", "edu_admin"}
+
+
+async def _fresh_job(api: Api) -> str:
+    count = api.scratch["jobs"] = api.scratch.get("jobs", 0) + 1
+    return await register_list(api, f"矩阵{count}")
+
+
+async def _candidate(api: Api) -> str:
+    count = api.scratch["candidates"] = api.scratch.get("candidates", 0) + 1
+    return await match_candidate(api, f"候选{count}")
+
+
+def import_probe(mutation: str, field: str, make: Callable[[Api], Awaitable[str]],
+                 arg: str = "importId") -> Probe:
+    async def probe(api: Api, user: str) -> bool:
+        target = await _target(api, lambda: make(api))
+        query = (f"mutation($id: ID!) {{ {mutation}(input: {{{arg}: $id}}) "
+                 "{ userErrors { code } } }")
+        return _spent(api, await _ok(api, user, query, {"id": target}, (field,)))
+
+    return probe
+
+
+async def probe_import_jobs(api: Api, user: str) -> bool:
+    async def every_source() -> None:
+        await register_list(api, "列表")
+        for source, header in (("police_household", "姓名,公民身份号码,出生日期"),
+                               ("poverty_household", "成员姓名,成员证件号码,出生日期,户类型"),
+                               ("disabled_federation", "姓名,身份证号,出生日期"),
+                               ("civil_affairs", "姓名,身份证号,出生日期,类别")):
+            # one bad row each (a short ID number), so that each has a reject to read
+            bad = ",".join(["坏", "123", "2015-01-01", "孤儿"][:header.count(",") + 1])
+            await staged_list(api, source, f"{header}\n{bad}\n".encode())
+
+    await _once(api, "jobs_of_every_source", every_source)
+    return await _ok(api, user, "{ importJobs(first: 5) { totalCount } }", None,
+                     ("importJobs", "totalCount"))
+
+
+async def probe_rejects(api: Api, user: str) -> bool:
+    await probe_import_jobs(api, "edu_officer")
+    return await _ok(api, user, "{ importRejects(first: 5) { totalCount } }", None,
+                     ("importRejects", "totalCount"))
+
+
+async def probe_candidates(api: Api, user: str) -> bool:
+    await _once(api, "candidate", lambda: _candidate(api))
+    return await _ok(api, user, "{ matchCandidates(first: 5) { totalCount } }", None,
+                     ("matchCandidates", "totalCount"))
+
+
+IMPORT_PROBES: dict[str, tuple[Probe, set[str]]] = {
+    "importJobs": (probe_import_jobs, IMPORT_READERS),
+    "importRejects": (probe_rejects, IMPORT_READERS),
+    "matchCandidates": (probe_candidates, REGISTER_IMPORTERS),
+    "previewImport": (import_probe("previewImport", "previewImport", _fresh_job),
+                      REGISTER_IMPORTERS),
+    "applyImport": (import_probe("applyImport", "applyImport", _fresh_job), REGISTER_IMPORTERS),
+    "cancelImport": (import_probe("cancelImport", "cancelImport", _fresh_job),
+                     REGISTER_IMPORTERS),
+    "confirmMatch": (import_probe("confirmMatch", "confirmMatch", _candidate, "candidateId"),
+                     REGISTER_IMPORTERS),
+    "rejectMatch": (import_probe("rejectMatch", "rejectMatch", _candidate, "candidateId"),
+                    REGISTER_IMPORTERS),
+}
+
+PROBES.update(IMPORT_PROBES)
+
+
 def test_every_operation_is_covered() -> None:
     schema = build_schema()
     graphql_schema = schema._schema
@@ -915,3 +989,4 @@ async def test_agency_by_operation(api: Api, operation: str) -> None:
     outcome = {user: await probe(api, user) for user in USERS}
     expected = {user: user in allowed for user in USERS}
     assert outcome == expected
+

@@ -15,7 +15,15 @@ from graphql import get_introspection_query
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from authz.enforcer import Authorizer
-from tests.helpers import Api, coded_failure, input_value, named, type_string
+from tests.helpers import (
+    Api,
+    coded_failure,
+    input_value,
+    match_candidate,
+    named,
+    register_list,
+    type_string,
+)
 from workflow.clock import FixedClock
 from workflow.demo import labour
 
@@ -125,6 +133,8 @@ async def real_ids(api: Api) -> dict[str, str]:
     for name, kind in (("changeId", "RegisterChange"), ("deferralId", "Deferral"),
                        ("guardianId", "Guardian")):
         ids[name] = base64.b64encode(f"{kind}:1".encode()).decode()
+    ids["candidateId"] = await match_candidate(api, "顺序")
+    ids["importId"] = await register_list(api, "顺序二")
     return ids
 
 

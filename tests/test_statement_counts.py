@@ -23,18 +23,24 @@ from api.settings import Settings
 from schema.root import build_schema
 from tests.helpers import (
     FINDING,
+    IMPORT_APPLY,
     ISSUE,
     NOW,
+    REGISTER_HEADER,
     TEST_SECRET,
     Api,
     Database,
     counting,
     finding_input,
+    first_school_name,
     labour_children,
     labour_setup,
+    register_list,
     report,
+    staged_list,
 )
 from workflow.clock import FixedClock
+from workflow.imports.reading import csv_bytes
 from workflow.infra import uscc
 
 CHILDREN = """query($n: Int!) { children(first: $n) { totalCount edges { node { id name
@@ -242,6 +248,22 @@ async def _register(api: Api, sessions: async_sessionmaker[AsyncSession]) -> Non
                           user="principal")
 
 
+async def _imports(api: Api, sessions: async_sessionmaker[AsyncSession]) -> None:
+    """Twelve children without ID numbers whose second list names other guardians: two
+    applied imports, twelve candidates; and twelve more staged imports."""
+    school = await first_school_name(api)
+    for period, guardian in (("2026-03", "甲某"), ("2026-09", "乙某")):
+        rows = [[f"计数{i}", "男", "2016-06-01", "", school, "4", "1", guardian, "父亲", ""]
+                for i in range(12)]
+        job = await staged_list(api, "school_register", csv_bytes([REGISTER_HEADER, *rows]),
+                                period=period)
+        await api.gql(IMPORT_APPLY, {"id": job})
+    for i in range(12):
+        await register_list(api, f"列表{i}")
+    bad = [[f"坏{i}", "男", "2099-01-01", "", school, "4", "1", "", "", ""] for i in range(12)]
+    await staged_list(api, "school_register", csv_bytes([REGISTER_HEADER, *bad]))
+
+
 @pytest.fixture
 def settings_factory() -> Callable[[str], Settings]:
     """The walk below selects every field three levels deep, far over the query cost limit a
@@ -273,6 +295,9 @@ CONNECTIONS: dict[str, tuple[str, Seed]] = {
     "accessLog": ("edu_officer", _raw_reads),
     "registerChanges": ("edu_officer", _register),
     "deferrals": ("edu_officer", _register),
+    "importJobs": ("edu_officer", _imports),
+    "matchCandidates": ("edu_officer", _imports),
+    "importRejects": ("edu_officer", _imports),
 }
 
 

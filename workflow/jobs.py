@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from workflow.enforcement.scheduler import escalate_overdue
 from workflow.engine import ScheduledJob
+from workflow.imports import remind_lists
 from workflow.register.scheduler import register_deadlines
 from workflow.task import compact_tallies
 
@@ -21,4 +22,6 @@ SCHEDULED_JOBS: tuple[ScheduledJob, ...] = (
     compact_tallies,
     # Transfers out not received, suspensions and deferrals past their end (ST 2, 3).
     register_deadlines,
+    # The source agencies' lists are due at the end of March and September (ST 1).
+    remind_lists,
 )

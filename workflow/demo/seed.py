@@ -424,6 +424,22 @@ async def _seed_users(
     await session.flush()
 
 
+def district_county(d: DemoDistrict, townships: list[tuple[str, str]], children: int,
+                    today: date | None = None) -> DemoCounty:
+    """The district's generated people (the same for the same arguments)."""
+    if today:
+        return generate_county(townships, district_code=d.code, district_name=d.name,
+                               children=children, seed=int(d.code), today=today)
+    return generate_county(townships, district_code=d.code, district_name=d.name,
+                           children=children, seed=int(d.code))
+
+
+async def seeded_county(session: AsyncSession, children: int) -> DemoCounty:
+    """山亭's county as ``seed_demo`` generated it (its agency lists are made from it)."""
+    townships = await _townships(session, SHANTING)
+    return district_county(SHANTING, [(t.code, t.name) for t in townships], children)
+
+
 async def _seed_district(
     session: AsyncSession, d: DemoDistrict, *, children: int, today: date | None
 ) -> dict[str, int]:
@@ -432,14 +448,7 @@ async def _seed_district(
         raise RuntimeError("reference data is missing: run `lianbao migrate` first")
     townships = await _townships(session, d)
     by_code = {t.code: t for t in townships}
-    townships_arg = [(t.code, t.name) for t in townships]
-    county = (
-        generate_county(townships_arg, district_code=d.code, district_name=d.name,
-                        children=children, seed=int(d.code), today=today)
-        if today
-        else generate_county(townships_arg, district_code=d.code, district_name=d.name,
-                             children=children, seed=int(d.code))
-    )
+    county = district_county(d, [(t.code, t.name) for t in townships], children, today)
     seeded = await _seed_agencies(session, d, district, townships, county)
     schools = await _seed_schools(session, county, by_code)
     n_children, n_guardians = await _seed_children(session, d, county, schools, seeded, by_code)
