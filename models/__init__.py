@@ -5,6 +5,7 @@ Alembic owns the DDL (``migrations/``); importing this package registers every m
 """
 
 from models.access_log import SensitiveAccess
+from models.accountability import AccountabilityItem
 from models.audit import AuditEvent
 from models.base import Base
 from models.case import (
@@ -32,11 +33,13 @@ from models.ladder import (
 )
 from models.policy import AuthzRule, PolicyVersion
 from models.reference import Agency, Duty, Jurisdiction
+from models.report import PeriodicReport
 from models.school import Enrolment, RegisterEvent, School
 from models.task import Task
 from models.user import RoleGrant, User
 
 __all__ = [
+    "AccountabilityItem",
     "Agency",
     "AuditEvent",
     "AuthzRule",
@@ -66,6 +69,7 @@ __all__ = [
     "LadderTask",
     "LegalDocument",
     "NationalCalendarDay",
+    "PeriodicReport",
     "PersuasionAttempt",
     "PolicyVersion",
     "RegisterEvent",

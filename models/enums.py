@@ -256,3 +256,25 @@ class EnforcementStatus(enum.StrEnum):
     OVERDUE = "overdue"  # a return order's deadline passed without compliance
     PAID = "paid"  # a fine settled
     VOIDED = "voided"
+
+
+class ReportStatus(enum.StrEnum):
+    """A periodic report's life: drafted from the data, submitted by the reporting unit,
+    approved or returned by the level above (四个一 reporting)."""
+
+    DRAFT = "draft"
+    SUBMITTED = "submitted"
+    RETURNED = "returned"
+    APPROVED = "approved"
+
+
+class AccountabilityStatus(enum.StrEnum):
+    """An accountability item (责任追究, SPT 8): raised by the monthly scan, then confirmed,
+    dismissed with a reason, or acted on by the inspectorate; lapsed when its basis went away
+    before anyone reviewed it (the cases were acted on, the tasks done)."""
+
+    RAISED = "raised"
+    CONFIRMED = "confirmed"
+    DISMISSED = "dismissed"
+    ACTED_ON = "acted_on"
+    LAPSED = "lapsed"

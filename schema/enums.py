@@ -14,6 +14,7 @@ from enum import Enum
 import strawberry
 
 from models.enums import (
+    AccountabilityStatus,
     AgencyKind,
     CalendarDayKind,
     CaseStage,
@@ -33,6 +34,7 @@ from models.enums import (
     PersuasionMethod,
     PersuasionOutcome,
     RegisterType,
+    ReportStatus,
     SchoolKind,
     ServiceMethod,
     Sex,
@@ -40,6 +42,8 @@ from models.enums import (
     StepEntry,
     TaskStatus,
 )
+from workflow.stats import Dimension as StatsDimension
+from workflow.stats import Measure as StatsMeasure
 from workflow.task import TaskOrder
 
 # Importing a model enum here is what exposes it: each one imported above is registered.
@@ -48,6 +52,8 @@ for _enum in [v for v in list(globals().values())
     strawberry.enum(_enum)
 
 strawberry.enum(TaskOrder, name="TaskOrder")
+strawberry.enum(StatsDimension, name="StatsDimension")
+strawberry.enum(StatsMeasure, name="StatsMeasure")
 
 
 @strawberry.enum(name="TaskUpdateKind")
@@ -60,6 +66,7 @@ class TaskUpdateKind(Enum):
 
 
 __all__ = [
+    "AccountabilityStatus",
     "AgencyKind",
     "CalendarDayKind",
     "CaseStage",
@@ -79,10 +86,13 @@ __all__ = [
     "PersuasionMethod",
     "PersuasionOutcome",
     "RegisterType",
+    "ReportStatus",
     "SchoolKind",
     "ServiceMethod",
     "Sex",
     "SpecialGroup",
+    "StatsDimension",
+    "StatsMeasure",
     "StepEntry",
     "TaskOrder",
     "TaskStatus",

@@ -41,6 +41,7 @@ from schema.policy import PolicyMutation, PolicyQuery
 from schema.reference import ReferenceQuery
 from schema.role import RoleMutation
 from schema.school import SchoolQuery
+from schema.stats import StatsQuery
 from schema.task import TaskMutation, TaskQuery, TaskSubscription
 from schema.user import UserDirectoryQuery, UserMutation, UserQuery
 from workflow.errors import InvalidInput, TooManyIds
@@ -64,6 +65,7 @@ class Query(
     PolicyQuery,
     AccessLogQuery,
     AuditQuery,
+    StatsQuery,
 ):
     # Plain resolvers rather than relay.node(): that field binds itself to the first schema
     # built, and tests (and a production-mode app) build more than one. The ids are plain

@@ -662,6 +662,18 @@ PROBES: dict[str, tuple[Probe, set[str]]] = {
 
 PROBES.update(LABOUR_PROBES)
 
+# --- statistics, periodic reports, accountability (issue 16) ---------------------------------
+STATS_READERS = {"edu_officer", "edu_admin", "inspector", "principal", "township_officer"}
+ACCOUNT_PROBES: dict[str, tuple[Probe, set[str]]] = {
+    # without a jurisdiction: the caller's own unit (a principal's school, a township)
+    "statistics": (lambda api, u: _ok(api, u, "{ statistics { total { enrolled } } }", None,
+                                      ("statistics", "total", "enrolled")), STATS_READERS),
+    "statisticsChildren": (lambda api, u: _ok(api, u, """{ statisticsChildren(measure: ENROLLED,
+        first: 1) { totalCount } }""", None, ("statisticsChildren", "totalCount")),
+                           STATS_READERS),
+}
+PROBES.update(ACCOUNT_PROBES)
+
 
 def test_every_operation_is_covered() -> None:
     schema = build_schema()
