@@ -5,7 +5,7 @@ Alembic owns the DDL (``migrations/``); importing this package registers every m
 """
 
 from models.access_log import SensitiveAccess
-from models.accountability import AccountabilityItem
+from models.accountability import AccountabilityItem, AccountabilityScan
 from models.audit import AuditEvent
 from models.base import Base
 from models.case import (
@@ -40,6 +40,7 @@ from models.user import RoleGrant, User
 
 __all__ = [
     "AccountabilityItem",
+    "AccountabilityScan",
     "Agency",
     "AuditEvent",
     "AuthzRule",

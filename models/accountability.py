@@ -45,3 +45,15 @@ class AccountabilityItem(Reviewed, Base):
     raised_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
     __mapper_args__ = {"version_id_col": Reviewed.version}  # noqa: RUF012
+
+
+class AccountabilityScan(Base):
+    """The monthly scan of a district, claimed once: the first process to insert the row
+    scans, any other (or a second tick the same month) finds it there and does not."""
+
+    __tablename__ = "accountability_scan"
+
+    district_code: Mapped[str] = mapped_column(ForeignKey("jurisdiction.code"), primary_key=True)
+    month: Mapped[date] = mapped_column(Date, primary_key=True)
+    scanned_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    items: Mapped[int] = mapped_column(Integer, default=0)

@@ -42,6 +42,7 @@ from models.enums import (
     StepEntry,
     TaskStatus,
 )
+from workflow.accountability import Decision as AccountabilityDecision
 from workflow.stats import Dimension as StatsDimension
 from workflow.stats import Measure as StatsMeasure
 from workflow.task import TaskOrder
@@ -53,6 +54,7 @@ for _enum in [v for v in list(globals().values())
 
 strawberry.enum(TaskOrder, name="TaskOrder")
 strawberry.enum(StatsDimension, name="StatsDimension")
+strawberry.enum(AccountabilityDecision, name="AccountabilityDecision")
 strawberry.enum(StatsMeasure, name="StatsMeasure")
 
 
@@ -66,6 +68,7 @@ class TaskUpdateKind(Enum):
 
 
 __all__ = [
+    "AccountabilityDecision",
     "AccountabilityStatus",
     "AgencyKind",
     "CalendarDayKind",

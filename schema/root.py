@@ -23,6 +23,7 @@ from strawberry.types import ExecutionContext, ExecutionResult
 
 from authz.errors import LianbaoError
 from schema.access_log import AccessLogQuery
+from schema.accountability import AccountabilityMutation, AccountabilityQuery
 from schema.audit import AuditQuery
 from schema.case import CaseMutation, CaseQuery
 from schema.child import ChildQuery
@@ -66,6 +67,7 @@ class Query(
     AccessLogQuery,
     AuditQuery,
     StatsQuery,
+    AccountabilityQuery,
 ):
     # Plain resolvers rather than relay.node(): that field binds itself to the first schema
     # built, and tests (and a production-mode app) build more than one. The ids are plain
@@ -182,6 +184,7 @@ class Mutation(
     UserMutation,
     RoleMutation,
     PolicyMutation,
+    AccountabilityMutation,
 ):
     pass
 

@@ -8,8 +8,10 @@ from typing import Any
 
 import pytest
 
+from models.reference import Jurisdiction
 from schema.root import build_schema
-from tests.helpers import Api
+from tests.helpers import NOW, Api
+from workflow.accountability import scan_district
 from workflow.demo.seed import DEMO_USERS
 from workflow.infra import uscc
 
@@ -664,6 +666,39 @@ PROBES.update(LABOUR_PROBES)
 
 # --- statistics, periodic reports, accountability (issue 16) ---------------------------------
 STATS_READERS = {"edu_officer", "edu_admin", "inspector", "principal", "township_officer"}
+ITEMS = """{ accountabilityItems(first: 20) { totalCount edges { node { id ruleCode version } } }
+    }"""
+
+
+async def _accountability_item(api: Api) -> tuple[str, int]:
+    """A dropout in the principal's school, and the monthly scan's item on its township
+    (GH 三(六): a township's dropouts count in its assessment), not yet reviewed."""
+    case, version = await fresh_case(api, "edu_officer")
+    # (the demo child's case may be past the mark already: then nothing changes)
+    await api.gql(MARK_AS_PRINCIPAL, {"case": case, "v": version}, user="principal")
+    state = api.client._transport.app.state.lianbao  # type: ignore[attr-defined]
+    async with state.sessions() as session:
+        district = await session.get(Jurisdiction, "370406")
+        await scan_district(session, district, NOW)
+        await session.commit()
+    edges = (await api.gql(ITEMS, user="inspector"))["accountabilityItems"]["edges"]
+    item = next(e["node"] for e in edges if e["node"]["ruleCode"] == "township_assessment")
+    return item["id"], item["version"]
+
+
+async def probe_accountability_items(api: Api, user: str) -> bool:
+    await _once(api, "item", lambda: _accountability_item(api))
+    return await _ok(api, user, ITEMS, None, ("accountabilityItems", "totalCount"))
+
+
+async def probe_review_item(api: Api, user: str) -> bool:
+    item, version = await _target(api, lambda: _accountability_item(api))
+    return _spent(api, await _ok(api, user, """mutation($i: ID!, $v: Int!) {
+        reviewAccountabilityItem(input: {itemId: $i, expectedVersion: $v, decision: CONFIRM})
+        { item { id } userErrors { code } } }""", {"i": item, "v": version},
+                                 ("reviewAccountabilityItem",)))
+
+
 ACCOUNT_PROBES: dict[str, tuple[Probe, set[str]]] = {
     # without a jurisdiction: the caller's own unit (a principal's school, a township)
     "statistics": (lambda api, u: _ok(api, u, "{ statistics { total { enrolled } } }", None,
@@ -671,6 +706,9 @@ ACCOUNT_PROBES: dict[str, tuple[Probe, set[str]]] = {
     "statisticsChildren": (lambda api, u: _ok(api, u, """{ statisticsChildren(measure: ENROLLED,
         first: 1) { totalCount } }""", None, ("statisticsChildren", "totalCount")),
                            STATS_READERS),
+    "accountabilityItems": (probe_accountability_items,
+                            {"edu_officer", "edu_admin", "inspector", "township_officer"}),
+    "reviewAccountabilityItem": (probe_review_item, {"inspector"}),
 }
 PROBES.update(ACCOUNT_PROBES)
 

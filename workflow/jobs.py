@@ -8,6 +8,7 @@ passes this registry to ``engine.tick``. A new feature with timed work adds its 
 
 from __future__ import annotations
 
+from workflow.accountability import scan_accountability
 from workflow.enforcement.scheduler import escalate_overdue
 from workflow.engine import ScheduledJob
 
@@ -15,4 +16,6 @@ from workflow.engine import ScheduledJob
 SCHEDULED_JOBS: tuple[ScheduledJob, ...] = (
     # Served return orders past their deadline become overdue (LS 14, 禁止使用童工规定 第六条).
     escalate_overdue,
+    # The monthly accountability scan (SPT 8; GH 三(六); ST 10), once per district and month.
+    scan_accountability,
 )

@@ -47,11 +47,12 @@ from sqlalchemy import (
     select,
     type_coerce,
 )
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from authz.filters import covers, scope_filter
 from models.case import CasePlan, DropoutCase
 from models.child import Child, ChildGroup
-from models.enums import ClosureReason, EnrolmentStatus, JurisdictionLevel
+from models.enums import ClosureReason, EnrolmentStatus
 from models.reference import Jurisdiction
 from models.school import Enrolment, RegisterEvent, School
 from workflow.calendar import LOCAL, local_date
@@ -299,9 +300,10 @@ def _group_guard(ctx: ServiceContext) -> ColumnElement[bool]:
 
 
 def _facts(
-    ctx: ServiceContext, path: str, dimension: Dimension, as_of: date, start: date
+    ctx: ServiceContext | None, path: str, dimension: Dimension, as_of: date, start: date
 ) -> Select[Any]:
-    """One row per child (per group membership for SPECIAL_GROUP): its key and its flags."""
+    """One row per child (per group membership for SPECIAL_GROUP): its key and its flags;
+    filtered by the caller's policy, or by none for the system's own scans (``ctx`` None)."""
     measures = _measures(as_of, start)
     columns: list[Any] = [
         Child.id.label("child_id"),
@@ -312,10 +314,14 @@ def _facts(
         select(*columns)
         .select_from(Child)
         .outerjoin(Enrolment, Enrolment.child_id == Child.id)
-        .where(readable(ctx), covers(Child.scope_path, path))
+        .where(covers(Child.scope_path, path))
     )
+    if ctx is not None:
+        stmt = stmt.where(readable(ctx))
     if dimension is Dimension.SPECIAL_GROUP:
-        stmt = stmt.join(ChildGroup, ChildGroup.child_id == Child.id).where(_group_guard(ctx))
+        stmt = stmt.join(ChildGroup, ChildGroup.child_id == Child.id)
+        if ctx is not None:
+            stmt = stmt.where(_group_guard(ctx))
     return stmt
 
 
@@ -410,9 +416,17 @@ async def children_behind(
     return await keyset_page(ctx, stmt, Child.id, page, prefix="stats-child")
 
 
-def district_of(place: Jurisdiction) -> str:
-    """The district code of a district or township."""
-    if place.level is JurisdictionLevel.TOWNSHIP:
-        assert place.parent_code is not None
-        return place.parent_code
-    return place.code
+async def unit_totals(
+    session: AsyncSession, path: str, as_of: date, start: date
+) -> tuple[Figures, list[int]]:
+    """The total figures of a domain for the system's scans (no caller, no policy), and the
+    children counted as lost (the evidence of a loss rate)."""
+    facts = _facts(None, path, Dimension.TOTAL, as_of, start).subquery()
+    row = (
+        await session.execute(select(*(func.sum(facts.c[m.value]).label(m.value) for m in Measure)))
+    ).one()
+    lost = (
+        await session.execute(select(facts.c.child_id).where(facts.c[Measure.LOST.value] == 1))
+    ).scalars()
+    counts = {m: int(getattr(row, m.value) or 0) for m in Measure}
+    return Figures("total", path, counts), sorted(lost)

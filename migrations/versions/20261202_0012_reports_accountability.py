@@ -6,7 +6,8 @@ Create Date: 2026-12-02 00:00:00
 
 Schema: ``periodic_report`` (a report per kind, reporting unit and period, with the figures
 drafted from the data and frozen when submitted) and ``accountability_item`` (what the
-monthly scan raised against a district, school or township, with its evidence and review).
+monthly scan raised against a district, school or township, with its evidence and review),
+``accountability_scan`` (each district's monthly scan, claimed once).
 """
 
 from collections.abc import Sequence
@@ -77,7 +78,17 @@ def upgrade() -> None:
                         postgresql_ops={path: "varchar_pattern_ops"})
 
 
+    op.create_table(
+        "accountability_scan",
+        *_columns("district_code:s12! month:date! scanned_at:ts! items:int!"),
+        sa.ForeignKeyConstraint(["district_code"], ["jurisdiction.code"],
+                                name=op.f("fk_accountability_scan_district_code_jurisdiction")),
+        sa.PrimaryKeyConstraint("district_code", "month", name=op.f("pk_accountability_scan")),
+    )
+
+
 def downgrade() -> None:
+    op.drop_table("accountability_scan")
     for table in reversed(TABLES):
         op.drop_index(f"ix_{table}_scope", table_name=table)
         op.drop_index(op.f(f"ix_{table}_district_code"), table_name=table)
