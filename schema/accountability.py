@@ -26,14 +26,6 @@ ITEM = ("A rule of the district's accountability data firing for a unit in a per
 @fetched_by(service.get_items)
 @strawberry.type(name="AccountabilityItem", description=ITEM)
 class AccountabilityItemNode(relay.Node):
-    item_id: relay.NodeID[int]
-    row: strawberry.Private[m.AccountabilityItem]
-
-    @classmethod
-    def from_model(cls, item: m.AccountabilityItem) -> AccountabilityItemNode:
-        """The node of one item row (what ``node``, lists and payloads show)."""
-        return cls(item_id=item.id, row=item)
-
     rule_code = row_field("rule_code", str, description="The rule in accountability.json.")
     subject_kind = row_field("subject_kind", str, description="district, school, township "
                              "or agency.")
@@ -52,6 +44,12 @@ class AccountabilityItemNode(relay.Node):
     reviewed_at = row_field("reviewed_at", datetime | None)
     review_note = row_field("review_note", str)
     version = row_field("version", int)
+    item_id: relay.NodeID[int]
+    row: strawberry.Private[m.AccountabilityItem]
+
+    @classmethod
+    def from_model(cls, item: m.AccountabilityItem) -> AccountabilityItemNode:
+        return cls(item_id=item.id, row=item)
 
 
 @strawberry.input

@@ -43,6 +43,8 @@ from models.enums import (
     TaskStatus,
 )
 from workflow.accountability import Decision as AccountabilityDecision
+from workflow.report import Decision as ReportDecision
+from workflow.report import ExportFormat
 from workflow.stats import Dimension as StatsDimension
 from workflow.stats import Measure as StatsMeasure
 from workflow.task import TaskOrder
@@ -55,6 +57,8 @@ for _enum in [v for v in list(globals().values())
 strawberry.enum(TaskOrder, name="TaskOrder")
 strawberry.enum(StatsDimension, name="StatsDimension")
 strawberry.enum(AccountabilityDecision, name="AccountabilityDecision")
+strawberry.enum(ReportDecision, name="ReportDecision")
+strawberry.enum(ExportFormat, name="ExportFormat")
 strawberry.enum(StatsMeasure, name="StatsMeasure")
 
 
@@ -82,6 +86,7 @@ __all__ = [
     "EnforcementKind",
     "EnforcementStatus",
     "EnrolmentStatus",
+    "ExportFormat",
     "InspectionKind",
     "InspectionStatus",
     "JurisdictionLevel",
@@ -89,6 +94,7 @@ __all__ = [
     "PersuasionMethod",
     "PersuasionOutcome",
     "RegisterType",
+    "ReportDecision",
     "ReportStatus",
     "SchoolKind",
     "ServiceMethod",

@@ -40,6 +40,7 @@ from schema.ladder import LadderMutation, LadderQuery
 from schema.limits import QueryCost, QueryLimits, limits_rule
 from schema.policy import PolicyMutation, PolicyQuery
 from schema.reference import ReferenceQuery
+from schema.report import ReportMutation, ReportQuery
 from schema.role import RoleMutation
 from schema.school import SchoolQuery
 from schema.stats import StatsQuery
@@ -68,6 +69,7 @@ class Query(
     AuditQuery,
     StatsQuery,
     AccountabilityQuery,
+    ReportQuery,
 ):
     # Plain resolvers rather than relay.node(): that field binds itself to the first schema
     # built, and tests (and a production-mode app) build more than one. The ids are plain
@@ -185,6 +187,7 @@ class Mutation(
     RoleMutation,
     PolicyMutation,
     AccountabilityMutation,
+    ReportMutation,
 ):
     pass
 

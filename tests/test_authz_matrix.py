@@ -13,7 +13,9 @@ from schema.root import build_schema
 from tests.helpers import NOW, Api
 from workflow.accountability import scan_district
 from workflow.demo.seed import DEMO_USERS
+from workflow.engine import TickReport
 from workflow.infra import uscc
+from workflow.report import open_reports
 
 USERS = [u.username for u in DEMO_USERS]
 EVERYONE = set(USERS)
@@ -699,7 +701,54 @@ async def probe_review_item(api: Api, user: str) -> bool:
                                  ("reviewAccountabilityItem",)))
 
 
+SCHOOL_REPORTS = """{ reports(filter: {status: DRAFT}, first: 1) { edges { node { id version
+    status } } } }"""
+
+
+async def _open_reports(api: Api) -> None:
+    """The deadline engine's report job, once per test: every unit's reports and tasks."""
+    state = api.client._transport.app.state.lianbao  # type: ignore[attr-defined]
+    async with state.sessions() as session:
+        await open_reports(session, NOW, TickReport())
+        await session.commit()
+
+
+async def probe_reports(api: Api, user: str) -> bool:
+    await _once(api, "reports", lambda: _open_reports(api))
+    return await _ok(api, user, "{ reports(first: 5) { totalCount } }", None,
+                     ("reports", "totalCount"))
+
+
+async def _school_report(api: Api, submitted: bool) -> tuple[str, int]:
+    """A draft report of the principal's school (monthly, end of March, end of October),
+    submitted if asked, as a probe's target."""
+    await _once(api, "reports", lambda: _open_reports(api))
+    edges = (await api.gql(SCHOOL_REPORTS, user="principal"))["reports"]["edges"]
+    node = edges[0]["node"]
+    if submitted:
+        done = await api.gql("""mutation($r: ID!) { submitReport(input: {reportId: $r})
+            { report { version } userErrors { code } } }""", {"r": node["id"]}, user="principal")
+        node["version"] = done["submitReport"]["report"]["version"]
+    return node["id"], node["version"]
+
+
+def report_probe(mutation: str, field: str, submitted: bool) -> Probe:
+    async def probe(api: Api, user: str) -> bool:
+        report, version = await _target(api, lambda: _school_report(api, submitted))
+        return _spent(api, await _ok(api, user, mutation, {"r": report, "v": version},
+                                     (field,)))
+
+    return probe
+
+
 ACCOUNT_PROBES: dict[str, tuple[Probe, set[str]]] = {
+    "reports": (probe_reports, {"edu_officer", "edu_admin", "inspector", "principal"}),
+    "submitReport": (report_probe("""mutation($r: ID!, $v: Int!) { submitReport(input:
+        {reportId: $r, expectedVersion: $v}) { report { id } userErrors { code } } }""",
+                                  "submitReport", False), {"principal"}),
+    "reviewReport": (report_probe("""mutation($r: ID!, $v: Int!) { reviewReport(input:
+        {reportId: $r, expectedVersion: $v, decision: APPROVE}) { report { id } userErrors
+        { code } } }""", "reviewReport", True), {"edu_officer", "edu_admin"}),
     # without a jurisdiction: the caller's own unit (a principal's school, a township)
     "statistics": (lambda api, u: _ok(api, u, "{ statistics { total { enrolled } } }", None,
                                       ("statistics", "total", "enrolled")), STATS_READERS),

@@ -11,6 +11,7 @@ from __future__ import annotations
 from workflow.accountability import scan_accountability
 from workflow.enforcement.scheduler import escalate_overdue
 from workflow.engine import ScheduledJob
+from workflow.report import open_reports
 
 # Run in this order after the ladders' timed steps and the task reminders of each pass.
 SCHEDULED_JOBS: tuple[ScheduledJob, ...] = (
@@ -18,4 +19,6 @@ SCHEDULED_JOBS: tuple[ScheduledJob, ...] = (
     escalate_overdue,
     # The monthly accountability scan (SPT 8; GH 三(六); ST 10), once per district and month.
     scan_accountability,
+    # Periodic reports (四个一; GH 三(二); ST 末段): each unit's report and task, once a period.
+    open_reports,
 )

@@ -172,40 +172,54 @@ def _day_end(day: date) -> datetime:
     return datetime.combine(day + timedelta(days=1), time(0), tzinfo=LOCAL)
 
 
-def status_on(day: date) -> ColumnElement[Any]:
-    """The child's register status on ``day`` (as text; NULL when not on a register then),
-    from the register's dated events, else the current entry if it stood already."""
-    events = select(RegisterEvent.id).where(RegisterEvent.child_id == Child.id)
-    before = events.where(RegisterEvent.on_date <= day)
-    after = events.where(RegisterEvent.on_date > day)
-    last_before = (
-        select(type_coerce(RegisterEvent.to_status, String))
-        .where(RegisterEvent.child_id == Child.id, RegisterEvent.on_date <= day)
-        .order_by(RegisterEvent.on_date.desc(), RegisterEvent.id.desc())
-        .limit(1)
-        .scalar_subquery()
-    )
-    first_after = (
-        select(type_coerce(RegisterEvent.from_status, String))
-        .where(RegisterEvent.child_id == Child.id, RegisterEvent.on_date > day)
-        .order_by(RegisterEvent.on_date, RegisterEvent.id)
-        .limit(1)
-        .scalar_subquery()
-    )
-    return case(
-        (exists(before), last_before),
-        (exists(after), first_after),
-        (Enrolment.status_since <= day, type_coerce(Enrolment.status, String)),
-        else_=None,
-    )
+@dataclass(frozen=True)
+class StatusOn:
+    """A child's register status on a day (as text; NULL when on no register then), from the
+    register's dated events: the ``to_status`` of its last event on or before the day, else
+    the ``from_status`` of its first event after it, else the current entry if it stood
+    already. Two derived tables (one window each over ``register_event``) joined by child,
+    rather than lookups per child row."""
+
+    before: Any
+    after: Any
+    value: ColumnElement[Any]
+
+    @classmethod
+    def of(cls, day: date) -> StatusOn:
+        def nearest(column: Any, on: ColumnElement[bool], *order: Any) -> Any:
+            rank = func.row_number().over(partition_by=RegisterEvent.child_id, order_by=order)
+            return (
+                select(RegisterEvent.child_id, type_coerce(column, String).label("status"),
+                       rank.label("rank"))
+                .where(on)
+                .subquery()
+            )
+
+        before = nearest(RegisterEvent.to_status, RegisterEvent.on_date <= day,
+                         RegisterEvent.on_date.desc(), RegisterEvent.id.desc())
+        after = nearest(RegisterEvent.from_status, RegisterEvent.on_date > day,
+                        RegisterEvent.on_date, RegisterEvent.id)
+        value = case(
+            (before.c.child_id.is_not(None), before.c.status),
+            (after.c.child_id.is_not(None), after.c.status),
+            (Enrolment.status_since <= day, type_coerce(Enrolment.status, String)),
+            else_=None,
+        )
+        return cls(before, after, value)
+
+    def join(self, stmt: Select[Any]) -> Select[Any]:
+        for table in (self.before, self.after):
+            stmt = stmt.outerjoin(table, and_(table.c.child_id == Child.id, table.c.rank == 1))
+        return stmt
 
 
 def _flag(condition: ColumnElement[bool]) -> ColumnElement[int]:
     return case((condition, 1), else_=0)
 
 
-def _measures(as_of: date, start: date) -> dict[Measure, ColumnElement[int]]:
-    now, then = status_on(as_of), status_on(start - timedelta(days=1))
+def _measures(
+    as_of: date, start: date, now: ColumnElement[Any], then: ColumnElement[Any]
+) -> dict[Measure, ColumnElement[int]]:
     end, begin = _day_end(as_of), _day_end(start - timedelta(days=1))
     youngest, oldest = years_before(as_of, SCHOOL_AGE[0]), years_before(as_of, SCHOOL_AGE[1] + 1)
     case_open = exists(
@@ -304,18 +318,16 @@ def _facts(
 ) -> Select[Any]:
     """One row per child (per group membership for SPECIAL_GROUP): its key and its flags;
     filtered by the caller's policy, or by none for the system's own scans (``ctx`` None)."""
-    measures = _measures(as_of, start)
+    now, then = StatusOn.of(as_of), StatusOn.of(start - timedelta(days=1))
+    measures = _measures(as_of, start, now.value, then.value)
     columns: list[Any] = [
         Child.id.label("child_id"),
         func.coalesce(_key(dimension, as_of), literal_column("'none'")).label("key"),
         *(expr.label(m.value) for m, expr in measures.items()),
     ]
-    stmt = (
-        select(*columns)
-        .select_from(Child)
-        .outerjoin(Enrolment, Enrolment.child_id == Child.id)
-        .where(covers(Child.scope_path, path))
-    )
+    stmt = then.join(now.join(
+        select(*columns).select_from(Child).outerjoin(Enrolment, Enrolment.child_id == Child.id)
+    )).where(covers(Child.scope_path, path))
     if ctx is not None:
         stmt = stmt.where(readable(ctx))
     if dimension is Dimension.SPECIAL_GROUP:
@@ -347,16 +359,18 @@ def _dates(ctx: ServiceContext, request: StatsRequest) -> tuple[date, date]:
     return as_of, start
 
 
-async def _labels(ctx: ServiceContext, dimension: Dimension, keys: Sequence[str]) -> dict[str, str]:
+async def _labels(
+    session: AsyncSession, dimension: Dimension, keys: Sequence[str]
+) -> dict[str, str]:
     """Names for the keys: jurisdictions and schools by name, the rest by their code."""
     if dimension in (Dimension.DISTRICT, Dimension.TOWNSHIP):
-        rows = await ctx.session.execute(
+        rows = await session.execute(
             select(Jurisdiction.code, Jurisdiction.name).where(Jurisdiction.code.in_(keys))
         )
         return {code: name for code, name in rows.all()}
     if dimension is Dimension.SCHOOL:
         ids = [int(k) for k in keys if k.isdigit()]
-        rows = await ctx.session.execute(select(School.id, School.name).where(School.id.in_(ids)))
+        rows = await session.execute(select(School.id, School.name).where(School.id.in_(ids)))
         return {str(i): name for i, name in rows.all()}
     if dimension is Dimension.GRADE:
         return {k: f"{k}年级" for k in keys}
@@ -369,22 +383,21 @@ def _figures(row: Any, label: str) -> Figures:
     )
 
 
-async def statistics(ctx: ServiceContext, request: StatsRequest) -> StatsTable:
-    """The table of figures the caller asked for: a row per key, and the total (one grouped
-    statement each). ``stats read`` over the jurisdiction is required."""
-    place, path = await _place(ctx, request.jurisdiction_code)
-    as_of, start = _dates(ctx, request)
+async def _table(
+    session: AsyncSession, ctx: ServiceContext | None, place: Jurisdiction, path: str,
+    dimension: Dimension, as_of: date, start: date,
+) -> StatsTable:
+    """A row per key and the total (one grouped statement each), under the caller's policy
+    or (``ctx`` None) none."""
     tables = []
-    for dimension in (request.dimension, Dimension.TOTAL):
-        facts = _facts(ctx, path, dimension, as_of, start).subquery()
+    for each in dict.fromkeys((dimension, Dimension.TOTAL)):
+        facts = _facts(ctx, path, each, as_of, start).subquery()
         stmt = select(
             facts.c.key, *(func.sum(facts.c[m.value]).label(m.value) for m in Measure)
         ).group_by(facts.c.key)
-        tables.append((await ctx.session.execute(stmt.order_by("key"))).all())
-        if request.dimension is Dimension.TOTAL:
-            break
+        tables.append((await session.execute(stmt.order_by("key"))).all())
     rows, totals = tables[0], tables[-1]
-    labels = await _labels(ctx, request.dimension, [r.key for r in rows])
+    labels = await _labels(session, dimension, [r.key for r in rows])
     total = (
         _figures(totals[0], place.name)
         if totals
@@ -392,12 +405,28 @@ async def statistics(ctx: ServiceContext, request: StatsRequest) -> StatsTable:
     )
     return StatsTable(
         jurisdiction=place,
-        dimension=request.dimension,
+        dimension=dimension,
         as_of=as_of,
         period_start=start,
         rows=[_figures(r, labels.get(r.key, r.key)) for r in rows],
         total=total,
     )
+
+
+async def statistics(ctx: ServiceContext, request: StatsRequest) -> StatsTable:
+    """The table of figures the caller asked for. ``stats read`` over the place is required,
+    and only the children the caller may see are counted."""
+    place, path = await _place(ctx, request.jurisdiction_code)
+    as_of, start = _dates(ctx, request)
+    return await _table(ctx.session, ctx, place, path, request.dimension, as_of, start)
+
+
+async def unit_table(
+    session: AsyncSession, place: Jurisdiction, path: str, dimension: Dimension, as_of: date,
+    start: date,
+) -> StatsTable:
+    """A unit's table for the system's own work (drafting a report): no caller, no policy."""
+    return await _table(session, None, place, path, dimension, as_of, start)
 
 
 async def children_behind(
