@@ -32,6 +32,7 @@ from models.ladder import (
     SchoolTerm,
 )
 from models.policy import AuthzRule, PolicyVersion
+from models.prevention import SubstituteSchooling, SubstituteSchoolingCase
 from models.reference import Agency, Duty, Jurisdiction
 from models.report import PeriodicReport
 from models.school import Enrolment, RegisterEvent, School
@@ -80,6 +81,8 @@ __all__ = [
     "SchoolHoliday",
     "SchoolTerm",
     "SensitiveAccess",
+    "SubstituteSchooling",
+    "SubstituteSchoolingCase",
     "Task",
     "User",
 ]

@@ -278,3 +278,14 @@ class AccountabilityStatus(enum.StrEnum):
     DISMISSED = "dismissed"
     ACTED_ON = "acted_on"
     LAPSED = "lapsed"
+
+
+class SubstituteKind(enum.StrEnum):
+    """Illegal substitute schooling as ST 10 names it (以“国学班”“读经班”“私塾”、“在家自学”
+    等形式替代义务教育): the blacklist's kinds (黑名单)."""
+
+    GUOXUE_BAN = "guoxue_ban"  # 国学班
+    DUJING_BAN = "dujing_ban"  # 读经班
+    SISHU = "sishu"  # 私塾
+    HOME_STUDY = "home_study"  # 在家自学
+    OTHER = "other"

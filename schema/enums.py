@@ -40,6 +40,7 @@ from models.enums import (
     Sex,
     SpecialGroup,
     StepEntry,
+    SubstituteKind,
     TaskStatus,
 )
 from workflow.accountability import Decision as AccountabilityDecision
@@ -103,6 +104,7 @@ __all__ = [
     "StatsDimension",
     "StatsMeasure",
     "StepEntry",
+    "SubstituteKind",
     "TaskOrder",
     "TaskStatus",
     "TaskUpdateKind",

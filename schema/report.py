@@ -18,7 +18,6 @@ from schema.mutation import UserError, mutate
 from schema.pagination import Connection, page_request, to_connection
 from schema.shape import fetched_by, row_field
 from workflow import report as service
-from workflow.context import ServiceContext
 
 REPORT = ("A periodic report of a school or a district for one period: drafted from the data, "
           "submitted (its figures frozen), approved or returned by the level above.")
@@ -62,11 +61,10 @@ class ReportNode(relay.Node):
     row: strawberry.Private[m.PeriodicReport]
 
     kind = row_field("kind", str, description="The kind's code in periodic_reports.json.")
-    unit_kind = row_field("unit_kind", AgencyKind)
-    unit_name = row_field("unit_name", str)
-    period_start = row_field("period_start", date)
-    period_end = row_field("period_end", date)
-    due_on = row_field("due_on", date)
+    unit_kind, unit_name = row_field("unit_kind", AgencyKind), row_field("unit_name", str)
+    period_start, period_end, due_on = (
+        row_field(c, date) for c in ("period_start", "period_end", "due_on")
+    )
     status = row_field("status", ReportStatus)
     @strawberry.field(
         graphql_type=strawberry.scalars.JSON,
@@ -106,6 +104,12 @@ class ReportQuery:
         return to_connection(page, ReportNode.from_model)
 
 
+@strawberry.type
+class ReportPayload:
+    report: ReportNode | None
+    user_errors: list[UserError]
+
+
 @strawberry.input
 class SubmitReportInput:
     report_id: strawberry.ID
@@ -121,28 +125,15 @@ class ReviewReportInput:
 
 
 @strawberry.type
-class ReportPayload:
-    report: ReportNode | None
-    user_errors: list[UserError]
-
-
-@strawberry.type
 class ReportMutation:
     @strawberry.mutation(description="Submit the unit's report (its figures are frozen).")
     async def submit_report(self, info: Info, input: SubmitReportInput) -> ReportPayload:
-        async def op(ctx: ServiceContext) -> m.PeriodicReport:
-            return await service.submit(
-                ctx, report_id=node_id(input.report_id, "PeriodicReport", "reportId"),
-                expected_version=input.expected_version)
-
-        return await mutate(info, ReportPayload, ReportNode.from_model, op)
+        return await mutate(info, ReportPayload, ReportNode.from_model, lambda ctx: service.submit(
+            ctx, report_id=node_id(input.report_id, "PeriodicReport", "reportId"),
+            expected_version=input.expected_version))
 
     @strawberry.mutation(description="Approve a submitted report, or return it with a reason.")
     async def review_report(self, info: Info, input: ReviewReportInput) -> ReportPayload:
-        async def op(ctx: ServiceContext) -> m.PeriodicReport:
-            return await service.review(
-                ctx, report_id=node_id(input.report_id, "PeriodicReport", "reportId"),
-                expected_version=input.expected_version, decision=input.decision,
-                note=input.note)
-
-        return await mutate(info, ReportPayload, ReportNode.from_model, op)
+        return await mutate(info, ReportPayload, ReportNode.from_model, lambda ctx: service.review(
+            ctx, report_id=node_id(input.report_id, "PeriodicReport", "reportId"),
+            expected_version=input.expected_version, decision=input.decision, note=input.note))

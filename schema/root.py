@@ -39,6 +39,7 @@ from schema.inspection import InspectionMutation, InspectionQuery
 from schema.ladder import LadderMutation, LadderQuery
 from schema.limits import QueryCost, QueryLimits, limits_rule
 from schema.policy import PolicyMutation, PolicyQuery
+from schema.prevention import SubstituteSchoolingMutation, SubstituteSchoolingQuery
 from schema.reference import ReferenceQuery
 from schema.report import ReportMutation, ReportQuery
 from schema.role import RoleMutation
@@ -70,6 +71,7 @@ class Query(
     StatsQuery,
     AccountabilityQuery,
     ReportQuery,
+    SubstituteSchoolingQuery,
 ):
     # Plain resolvers rather than relay.node(): that field binds itself to the first schema
     # built, and tests (and a production-mode app) build more than one. The ids are plain
@@ -188,6 +190,7 @@ class Mutation(
     PolicyMutation,
     AccountabilityMutation,
     ReportMutation,
+    SubstituteSchoolingMutation,
 ):
     pass
 

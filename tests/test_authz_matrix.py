@@ -741,6 +741,50 @@ def report_probe(mutation: str, field: str, submitted: bool) -> Probe:
     return probe
 
 
+BLACKLIST_WRITERS = {"edu_officer", "edu_admin", "police_officer", "market_officer"}
+
+
+async def _township_code(api: Api) -> str:
+    async def lookup() -> str:
+        data = await api.gql("{ me { agency { jurisdiction { code } } } }",
+                             user="township_officer")
+        code: str = data["me"]["agency"]["jurisdiction"]["code"]
+        return code
+
+    found: str = await _once(api, "township_code", lookup)
+    return found
+
+
+LIST_ENTRY = """mutation($t: String!) { listSubstituteSchooling(input: {townshipCode: $t,
+    name: "明德国学馆", kind: GUOXUE_BAN, address: "东村西街 12 号", evidence: "走访发现",
+    foundOn: "2026-11-01"}) { entry { id version } userErrors { code } } }"""
+
+
+async def _entry(api: Api) -> tuple[str, int]:
+    made = await api.gql(LIST_ENTRY, {"t": await _township_code(api)}, user="edu_officer")
+    node = made["listSubstituteSchooling"]["entry"]
+    return node["id"], node["version"]
+
+
+async def probe_entries(api: Api, user: str) -> bool:
+    await _once(api, "entry", lambda: _entry(api))
+    return await _ok(api, user, "{ substituteSchooling(first: 5) { totalCount } }", None,
+                     ("substituteSchooling", "totalCount"))
+
+
+async def probe_list_entry(api: Api, user: str) -> bool:
+    return await _ok(api, user, LIST_ENTRY, {"t": await _township_code(api)},
+                     ("listSubstituteSchooling",))
+
+
+async def probe_lift_entry(api: Api, user: str) -> bool:
+    entry, version = await _target(api, lambda: _entry(api))
+    return _spent(api, await _ok(api, user, """mutation($e: ID!, $v: Int!) {
+        liftSubstituteSchooling(input: {entryId: $e, expectedVersion: $v, reason: "已取缔"})
+        { entry { id } userErrors { code } } }""", {"e": entry, "v": version},
+                                 ("liftSubstituteSchooling",)))
+
+
 ACCOUNT_PROBES: dict[str, tuple[Probe, set[str]]] = {
     "reports": (probe_reports, {"edu_officer", "edu_admin", "inspector", "principal"}),
     "submitReport": (report_probe("""mutation($r: ID!, $v: Int!) { submitReport(input:
@@ -758,6 +802,9 @@ ACCOUNT_PROBES: dict[str, tuple[Probe, set[str]]] = {
     "accountabilityItems": (probe_accountability_items,
                             {"edu_officer", "edu_admin", "inspector", "township_officer"}),
     "reviewAccountabilityItem": (probe_review_item, {"inspector"}),
+    "substituteSchooling": (probe_entries, BLACKLIST_WRITERS | {"inspector"}),
+    "listSubstituteSchooling": (probe_list_entry, BLACKLIST_WRITERS),
+    "liftSubstituteSchooling": (probe_lift_entry, BLACKLIST_WRITERS),
 }
 PROBES.update(ACCOUNT_PROBES)
 

@@ -9,7 +9,7 @@ import enum
 import hashlib
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from functools import cache
 from typing import Any
 
@@ -30,7 +30,7 @@ from workflow.calendar import local_date
 from workflow.clock import FixedClock
 from workflow.common import check_version, fetch_visible, rows_by_ids, where_given
 from workflow.context import ServiceContext
-from workflow.engine import TickReport
+from workflow.engine import REMIND_DAYS, TickReport
 from workflow.errors import InvalidInput, WrongStage
 from workflow.infra.events import TaskEvent
 from workflow.pagination import Page, PageRequest, keyset_page
@@ -123,11 +123,17 @@ async def _units(
     return [(district.path, bureau or district.name, None)] if bureau else []
 
 
-def _task(report: PeriodicReport, title: str, now: datetime, due: object = None) -> Task:
+def _task(report: PeriodicReport, title: str, now: datetime, due: date | None = None) -> Task:
+    """The unit's task for the report. Made after the pass's reminders and breach marks, it
+    carries its own (a report opened late is overdue at once), so the next pass, finding
+    nothing new, changes nothing."""
+    due_on, today = due or report.due_on, local_date(now)
     return Task(kind="periodic_report", title=title[:200], agency_kind=report.unit_kind,
-                scope_path=report.unit_path, due_on=due or report.due_on, priority=2,
+                scope_path=report.unit_path, due_on=due_on, priority=2,
                 status=TaskStatus.OPEN, evidence={"report_id": report.id}, created_at=now,
-                updated_at=now)
+                updated_at=now,
+                reminded_at=now if due_on <= today + timedelta(days=REMIND_DAYS) else None,
+                breached_at=now if due_on < today else None)
 
 
 async def _open(
