@@ -5,6 +5,7 @@ Alembic owns the DDL (``migrations/``); importing this package registers every m
 """
 
 from models.access_log import SensitiveAccess
+from models.accountability import AccountabilityItem, AccountabilityScan
 from models.audit import AuditEvent
 from models.base import Base
 from models.case import (
@@ -39,13 +40,17 @@ from models.ladder import (
     SchoolTerm,
 )
 from models.policy import AuthzRule, PolicyVersion
+from models.prevention import SubstituteSchooling, SubstituteSchoolingCase
 from models.reference import Agency, Duty, Jurisdiction
 from models.register import Deferral, RegisterChange
+from models.report import PeriodicReport
 from models.school import Enrolment, RegisterEvent, School
 from models.task import Task
 from models.user import RoleGrant, User
 
 __all__ = [
+    "AccountabilityItem",
+    "AccountabilityScan",
     "Agency",
     "AuditEvent",
     "AuthzRule",
@@ -81,6 +86,7 @@ __all__ = [
     "LegalDocument",
     "MatchCandidate",
     "NationalCalendarDay",
+    "PeriodicReport",
     "PersuasionAttempt",
     "PolicyVersion",
     "RegisterChange",
@@ -91,6 +97,8 @@ __all__ = [
     "SchoolHoliday",
     "SchoolTerm",
     "SensitiveAccess",
+    "SubstituteSchooling",
+    "SubstituteSchoolingCase",
     "Task",
     "User",
     "ValueProvenance",

@@ -298,3 +298,36 @@ class DeferralStatus(enum.StrEnum):
     GRANTED = "granted"
     REFUSED = "refused"
     ENDED = "ended"  # the end date passed: the child is expected at school again
+
+
+class ReportStatus(enum.StrEnum):
+    """A periodic report's life: drafted from the data, submitted by the reporting unit,
+    approved or returned by the level above (四个一 reporting)."""
+
+    DRAFT = "draft"
+    SUBMITTED = "submitted"
+    RETURNED = "returned"
+    APPROVED = "approved"
+
+
+class AccountabilityStatus(enum.StrEnum):
+    """An accountability item (责任追究, SPT 8): raised by the monthly scan, then confirmed,
+    dismissed with a reason, or acted on by the inspectorate; lapsed when its basis went away
+    before anyone reviewed it (the cases were acted on, the tasks done)."""
+
+    RAISED = "raised"
+    CONFIRMED = "confirmed"
+    DISMISSED = "dismissed"
+    ACTED_ON = "acted_on"
+    LAPSED = "lapsed"
+
+
+class SubstituteKind(enum.StrEnum):
+    """Illegal substitute schooling as ST 10 names it (以“国学班”“读经班”“私塾”、“在家自学”
+    等形式替代义务教育): the blacklist's kinds (黑名单)."""
+
+    GUOXUE_BAN = "guoxue_ban"  # 国学班
+    DUJING_BAN = "dujing_ban"  # 读经班
+    SISHU = "sishu"  # 私塾
+    HOME_STUDY = "home_study"  # 在家自学
+    OTHER = "other"

@@ -14,6 +14,7 @@ from enum import Enum
 import strawberry
 
 from models.enums import (
+    AccountabilityStatus,
     AgencyKind,
     CalendarDayKind,
     CaseStage,
@@ -39,15 +40,22 @@ from models.enums import (
     RegisterChangeKind,
     RegisterChangeStatus,
     RegisterType,
+    ReportStatus,
     SchoolKind,
     ServiceMethod,
     Sex,
     SpecialGroup,
     StepEntry,
+    SubstituteKind,
     TaskStatus,
 )
 from models.imports import CandidateStatus, ImportSource, ImportStatus
+from workflow.accountability import Decision as AccountabilityDecision
 from workflow.errors import UserErrorCode
+from workflow.report import Decision as ReportDecision
+from workflow.report import ExportFormat
+from workflow.stats import Dimension as StatsDimension
+from workflow.stats import Measure as StatsMeasure
 from workflow.task import TaskOrder
 
 # Importing a model enum here is what exposes it: each one imported above is registered.
@@ -62,6 +70,12 @@ strawberry.enum(UserErrorCode, name="UserErrorCode")
 for _import_enum in (ImportSource, ImportStatus, CandidateStatus):
     strawberry.enum(_import_enum)
 
+strawberry.enum(StatsDimension, name="StatsDimension")
+strawberry.enum(AccountabilityDecision, name="AccountabilityDecision")
+strawberry.enum(ReportDecision, name="ReportDecision")
+strawberry.enum(ExportFormat, name="ExportFormat")
+strawberry.enum(StatsMeasure, name="StatsMeasure")
+
 
 @strawberry.enum(name="TaskUpdateKind")
 class TaskUpdateKind(Enum):
@@ -73,6 +87,8 @@ class TaskUpdateKind(Enum):
 
 
 __all__ = [
+    "AccountabilityDecision",
+    "AccountabilityStatus",
     "AgencyKind",
     "CalendarDayKind",
     "CandidateStatus",
@@ -89,6 +105,7 @@ __all__ = [
     "EnforcementKind",
     "EnforcementStatus",
     "EnrolmentStatus",
+    "ExportFormat",
     "GuardianRelation",
     "ImportSource",
     "ImportStatus",
@@ -101,11 +118,16 @@ __all__ = [
     "RegisterChangeKind",
     "RegisterChangeStatus",
     "RegisterType",
+    "ReportDecision",
+    "ReportStatus",
     "SchoolKind",
     "ServiceMethod",
     "Sex",
     "SpecialGroup",
+    "StatsDimension",
+    "StatsMeasure",
     "StepEntry",
+    "SubstituteKind",
     "TaskOrder",
     "TaskStatus",
     "TaskUpdateKind",

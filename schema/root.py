@@ -23,6 +23,7 @@ from strawberry.types import ExecutionContext, ExecutionResult
 
 from authz.errors import LianbaoError
 from schema.access_log import AccessLogQuery
+from schema.accountability import AccountabilityMutation, AccountabilityQuery
 from schema.audit import AuditQuery
 from schema.case import CaseMutation, CaseQuery
 from schema.child import ChildMutation, ChildQuery
@@ -42,10 +43,13 @@ from schema.ladder import LadderMutation, LadderQuery
 from schema.languages import localized
 from schema.limits import QueryCost, QueryLimits, limits_rule
 from schema.policy import PolicyMutation, PolicyQuery
+from schema.prevention import SubstituteSchoolingMutation, SubstituteSchoolingQuery
 from schema.reference import ReferenceQuery
 from schema.register import RegisterMutation, RegisterQuery
+from schema.report import ReportMutation, ReportQuery
 from schema.role import RoleMutation
 from schema.school import SchoolMutation, SchoolQuery
+from schema.stats import StatsQuery
 from schema.task import TaskMutation, TaskQuery, TaskSubscription
 from schema.user import UserDirectoryQuery, UserMutation, UserQuery
 from workflow.errors import InvalidInput, TooManyIds
@@ -72,6 +76,10 @@ class Query(
     LabelQuery,
     RegisterQuery,
     ImportQuery,
+    StatsQuery,
+    AccountabilityQuery,
+    ReportQuery,
+    SubstituteSchoolingQuery,
 ):
     # Plain resolvers rather than relay.node(): that field binds itself to the first schema
     # built, and tests (and a production-mode app) build more than one. The ids are plain
@@ -194,6 +202,9 @@ class Mutation(
     ChildMutation,
     RegisterMutation,
     ImportMutation,
+    AccountabilityMutation,
+    ReportMutation,
+    SubstituteSchoolingMutation,
 ):
     pass
 

@@ -36,11 +36,15 @@ from api import migrate
 from api.auth import issue_dev_token
 from api.settings import ENV_PREFIX, Settings
 from authz.store import ensure_default_policy
-from models.case import DropoutCase
-from models.child import Child
+from models import enums as en
+from models.case import CasePlan, DropoutCase, PersuasionAttempt
+from models.child import Child, ChildGroup
 from models.enums import CaseStatus
-from models.reference import Agency
+from models.ladder import Ladder
+from models.reference import Agency, Jurisdiction
+from models.school import Enrolment, RegisterEvent, School
 from models.session import create_engine
+from models.user import RoleGrant, User
 from workflow import ladder, reference
 from workflow.demo import seed as demo
 from workflow.imports.reading import csv_bytes
@@ -624,3 +628,185 @@ async def match_candidate(api: Api, name: str) -> str:
                          "node { id } } } }", {"id": second})
     found: str = data["matchCandidates"]["edges"][0]["node"]["id"]
     return found
+
+
+# --- a small district counted by hand (statistics, reports, accountability) ------------------
+
+SMALL_DISTRICT = "370499"  # not a real district: nothing else in the database lies under it
+
+
+@dataclass
+class SmallDistrict:
+    """A district of two townships (A with a primary school, B with a junior school), its
+    bureau, inspectorate and township offices, one user each, and children added one by one
+    with their register history and cases, so every figure can be counted by hand."""
+
+    session: AsyncSession
+    district: Jurisdiction
+    townships: dict[str, Jurisdiction]
+    schools: dict[str, School]
+    school_paths: dict[str, str]
+    ladder_id: int
+    users: dict[str, int]
+    count: int = 0
+
+    async def child(
+        self,
+        place: str,
+        *,
+        age: int = 10,
+        grade: int | None = None,
+        status: en.EnrolmentStatus | None = en.EnrolmentStatus.ENROLLED,
+        since: date = date(2023, 9, 1),
+        events: tuple[tuple[date, en.EnrolmentStatus | None, en.EnrolmentStatus], ...] = (),
+        groups: tuple[en.SpecialGroup, ...] = (),
+    ) -> Child:
+        """A child of township ``place`` ("A" or "B"), on its school's register unless
+        ``status`` is None; ``events`` are dated register changes (from, to)."""
+        self.count += 1
+        township = self.townships[place]
+        on_register = status is not None
+        child = Child(
+            name=f"小{self.count}", sex=en.Sex.MALE, birth_date=date(2026 - age, 3, 1),
+            register_type=en.RegisterType.OTHER, student_no=f"T{SMALL_DISTRICT}{self.count:04d}",
+            township_code=township.code,
+            scope_path=self.school_paths[place] if on_register else township.path,
+            residence_path=township.path,
+        )
+        self.session.add(child)
+        await self.session.flush()
+        if status is not None:
+            self.session.add(Enrolment(
+                child_id=child.id, school_id=self.schools[place].id,
+                grade=grade or (3 if place == "A" else 8), status=status, status_since=since))
+        for on_date, before, after in events:
+            self.session.add(RegisterEvent(
+                child_id=child.id, school_id=self.schools[place].id, on_date=on_date,
+                from_status=before, to_status=after, recorded_at=NOW))
+        for group in groups:
+            self.session.add(ChildGroup(child_id=child.id, group=group))
+        await self.session.flush()
+        return child
+
+    async def case(
+        self, child: Child, place: str, day0: date, stage: en.CaseStage, *,
+        closed: tuple[datetime, en.ClosureReason] | None = None,
+        cause: en.DropoutCause | None = None, persuaded: datetime | None = None,
+    ) -> DropoutCase:
+        row = DropoutCase(
+            child_id=child.id, school_id=self.schools[place].id, scope_path=child.scope_path,
+            residence_path=child.residence_path, township_code=child.township_code,
+            district_code=SMALL_DISTRICT, ladder_id=self.ladder_id,
+            status=en.CaseStatus.CLOSED if closed else en.CaseStatus.OPEN,
+            stage=en.CaseStage.CLOSED if closed else stage,
+            stage_rank=(en.CaseStage.CLOSED if closed else stage).ordinal, day0=day0,
+            opened_at=datetime.combine(day0, datetime.min.time(), tzinfo=UTC),
+            closed_at=closed[0] if closed else None,
+            closure_reason=closed[1] if closed else None,
+        )
+        self.session.add(row)
+        await self.session.flush()
+        if cause is not None:
+            self.session.add(CasePlan(case_id=row.id, cause=cause, measures="结对帮扶",
+                                      responsible_person="刘芳",
+                                      responsible_agency_kind=en.AgencyKind.SCHOOL))
+        if persuaded is not None:
+            self.session.add(PersuasionAttempt(
+                case_id=row.id, attempted_at=persuaded, method=en.PersuasionMethod.PHONE,
+                outcome=en.PersuasionOutcome.REFUSED, user_id=None,
+                agency_kind=en.AgencyKind.SCHOOL))
+        await self.session.flush()
+        return row
+
+
+SMALL_USERS = {  # username: (agency, role, where the role is granted)
+    "t_edu": ("bureau", "education_officer", "district"),
+    "t_inspector": ("inspectorate", "inspector", "district"),
+    "t_township": ("A", "township_officer", "A"),
+    "t_township_b": ("B", "township_officer", "B"),
+    "t_principal": ("school:A", "school_principal", "school:A"),
+}
+
+
+async def small_district(session: AsyncSession) -> SmallDistrict:
+    """Build the district (committed to the test's savepoint, so the app sees it)."""
+    district = Jurisdiction(code=SMALL_DISTRICT, name="测试区", level=en.JurisdictionLevel.DISTRICT,
+                            parent_code="370400", path=f"370000/370400/{SMALL_DISTRICT}")
+    session.add(district)
+    townships = {
+        k: Jurisdiction(code=f"{SMALL_DISTRICT}{n}", name=f"{k}镇",
+                        level=en.JurisdictionLevel.TOWNSHIP, parent_code=SMALL_DISTRICT,
+                        path=f"{district.path}/{SMALL_DISTRICT}{n}")
+        for k, n in (("A", "101"), ("B", "102"))
+    }
+    session.add_all(townships.values())
+    await session.flush()
+    agencies = {
+        "bureau": Agency(kind=en.AgencyKind.EDUCATION, name="测试区教育局", short_name="测教",
+                         jurisdiction_code=SMALL_DISTRICT, scope_path=district.path),
+        "inspectorate": Agency(kind=en.AgencyKind.INSPECTORATE, name="测试区督导室",
+                               short_name="测督", jurisdiction_code=SMALL_DISTRICT,
+                               scope_path=district.path),
+        **{k: Agency(kind=en.AgencyKind.TOWNSHIP, name=f"{t.name}人民政府", short_name=t.name,
+                     jurisdiction_code=t.code, scope_path=t.path) for k, t in townships.items()},
+        **{f"school:{k}": Agency(kind=en.AgencyKind.SCHOOL, name=f"{t.name}{kind}",
+                                 short_name=kind, jurisdiction_code=t.code, scope_path=t.path)
+           for (k, t), kind in zip(townships.items(), ("小学", "中学"), strict=True)},
+    }
+    session.add_all(agencies.values())
+    await session.flush()
+    schools, paths = {}, {}
+    kinds = (("A", en.SchoolKind.PRIMARY, (1, 6)), ("B", en.SchoolKind.JUNIOR, (7, 9)))
+    for k, kind, grades in kinds:
+        agency = agencies[f"school:{k}"]
+        agency.scope_path = paths[k] = f"{townships[k].path}/school:{agency.id}"
+        schools[k] = School(agency_id=agency.id, name=agency.name, kind=kind,
+                            township_code=townships[k].code, grade_from=grades[0],
+                            grade_to=grades[1])
+    session.add_all(schools.values())
+    domains = {"district": district.path, "A": townships["A"].path, "B": townships["B"].path,
+               "school:A": paths["A"]}
+    users: dict[str, int] = {}
+    for username, (agency, role, where) in SMALL_USERS.items():
+        user = User(username=username, display_name=username, agency_id=agencies[agency].id)
+        session.add(user)
+        await session.flush()
+        session.add(RoleGrant(user_id=user.id, role=role,
+                              jurisdiction_code=agencies[agency].jurisdiction_code,
+                              domain=domains[where]))
+        users[username] = user.id
+    ladder_id = (await session.execute(select(Ladder.id).limit(1))).scalar_one()
+    await session.flush()
+    return SmallDistrict(session, district, townships, schools, paths, ladder_id, users)
+
+
+async def hand_counted(session: AsyncSession) -> SmallDistrict:
+    """The district with the seven children every statistics test counts (2026-11-02):
+
+    A: c1 enrolled; c2 marked dropped out on 10-10 (case from 09-28, cause poverty, no
+    persuasion, left-behind); c3 enrolled with a case opened 10-28 (suspected, left-behind).
+    B: c4 marked dropped out 10-05 and back 10-20 (case closed as returned, orphan); c5
+    deferred since 09-01; c6 aged 17, enrolled; c7 aged 8 on no register.
+    """
+    d = await small_district(session)
+    await d.child("A", age=9)
+    c2 = await d.child("A", age=11, grade=5, status=en.EnrolmentStatus.DROPOUT_MARKED,
+                       since=date(2026, 10, 10), groups=(en.SpecialGroup.LEFT_BEHIND,),
+                       events=((date(2026, 10, 10), en.EnrolmentStatus.ENROLLED,
+                                en.EnrolmentStatus.DROPOUT_MARKED),))
+    await d.case(c2, "A", date(2026, 9, 28), en.CaseStage.DROPOUT_REPORTED,
+                 cause=en.DropoutCause.FAMILY_POVERTY)
+    c3 = await d.child("A", age=8, grade=2, groups=(en.SpecialGroup.LEFT_BEHIND,))
+    await d.case(c3, "A", date(2026, 10, 28), en.CaseStage.REPORTED)
+    c4 = await d.child("B", age=13, groups=(en.SpecialGroup.ORPHAN,), since=date(2026, 10, 20),
+                       events=((date(2026, 10, 5), en.EnrolmentStatus.ENROLLED,
+                                en.EnrolmentStatus.DROPOUT_MARKED),
+                               (date(2026, 10, 20), en.EnrolmentStatus.DROPOUT_MARKED,
+                                en.EnrolmentStatus.ENROLLED)))
+    await d.case(c4, "B", date(2026, 9, 20), en.CaseStage.DROPOUT_REPORTED,
+                 closed=(datetime(2026, 10, 20, 2, 0, tzinfo=UTC), en.ClosureReason.RETURNED))
+    await d.child("B", age=6, grade=7, status=en.EnrolmentStatus.DEFERRED, since=date(2026, 9, 1))
+    await d.child("B", age=17, grade=9)
+    await d.child("B", age=8, status=None)
+    await session.commit()
+    return d

@@ -8,10 +8,14 @@ from typing import Any
 
 import pytest
 
+from models.reference import Jurisdiction
 from schema.root import build_schema
-from tests.helpers import Api, match_candidate, register_list, staged_list
+from tests.helpers import NOW, Api, match_candidate, register_list, staged_list
+from workflow.accountability import scan_district
 from workflow.demo.seed import DEMO_USERS
+from workflow.engine import TickReport
 from workflow.infra import uscc
+from workflow.report import open_reports
 
 USERS = [u.username for u in DEMO_USERS]
 EVERYONE = set(USERS)
@@ -767,6 +771,79 @@ def register_probe(mutation: str, field: str, prepare: Callable[[Api], Awaitable
         target = await _target(api, lambda: prepare(api))
         return _spent(api, await _ok(api, user, mutation, {"t": target}, (field,)))
 
+
+# --- statistics, periodic reports, accountability (issue 16) ---------------------------------
+STATS_READERS = {"edu_officer", "edu_admin", "inspector", "principal", "township_officer"}
+ITEMS = """{ accountabilityItems(first: 20) { totalCount edges { node { id ruleCode version } } }
+    }"""
+
+
+async def _accountability_item(api: Api) -> tuple[str, int]:
+    """A dropout in the principal's school, and the monthly scan's item on its township
+    (GH 三(六): a township's dropouts count in its assessment), not yet reviewed."""
+    case, version = await fresh_case(api, "edu_officer")
+    # (the demo child's case may be past the mark already: then nothing changes)
+    await api.gql(MARK_AS_PRINCIPAL, {"case": case, "v": version}, user="principal")
+    state = api.client._transport.app.state.lianbao  # type: ignore[attr-defined]
+    async with state.sessions() as session:
+        district = await session.get(Jurisdiction, "370406")
+        await scan_district(session, district, NOW)
+        await session.commit()
+    edges = (await api.gql(ITEMS, user="inspector"))["accountabilityItems"]["edges"]
+    item = next(e["node"] for e in edges if e["node"]["ruleCode"] == "township_assessment")
+    return item["id"], item["version"]
+
+
+async def probe_accountability_items(api: Api, user: str) -> bool:
+    await _once(api, "item", lambda: _accountability_item(api))
+    return await _ok(api, user, ITEMS, None, ("accountabilityItems", "totalCount"))
+
+
+async def probe_review_item(api: Api, user: str) -> bool:
+    item, version = await _target(api, lambda: _accountability_item(api))
+    return _spent(api, await _ok(api, user, """mutation($i: ID!, $v: Int!) {
+        reviewAccountabilityItem(input: {itemId: $i, expectedVersion: $v, decision: CONFIRM})
+        { item { id } userErrors { code } } }""", {"i": item, "v": version},
+                                 ("reviewAccountabilityItem",)))
+
+
+SCHOOL_REPORTS = """{ reports(filter: {status: DRAFT}, first: 1) { edges { node { id version
+    status } } } }"""
+
+
+async def _open_reports(api: Api) -> None:
+    """The deadline engine's report job, once per test: every unit's reports and tasks."""
+    state = api.client._transport.app.state.lianbao  # type: ignore[attr-defined]
+    async with state.sessions() as session:
+        await open_reports(session, NOW, TickReport())
+        await session.commit()
+
+
+async def probe_reports(api: Api, user: str) -> bool:
+    await _once(api, "reports", lambda: _open_reports(api))
+    return await _ok(api, user, "{ reports(first: 5) { totalCount } }", None,
+                     ("reports", "totalCount"))
+
+
+async def _school_report(api: Api, submitted: bool) -> tuple[str, int]:
+    """A draft report of the principal's school (monthly, end of March, end of October),
+    submitted if asked, as a probe's target."""
+    await _once(api, "reports", lambda: _open_reports(api))
+    edges = (await api.gql(SCHOOL_REPORTS, user="principal"))["reports"]["edges"]
+    node = edges[0]["node"]
+    if submitted:
+        done = await api.gql("""mutation($r: ID!) { submitReport(input: {reportId: $r})
+            { report { version } userErrors { code } } }""", {"r": node["id"]}, user="principal")
+        node["version"] = done["submitReport"]["report"]["version"]
+    return node["id"], node["version"]
+
+
+def report_probe(mutation: str, field: str, submitted: bool) -> Probe:
+    async def probe(api: Api, user: str) -> bool:
+        report, version = await _target(api, lambda: _school_report(api, submitted))
+        return _spent(api, await _ok(api, user, mutation, {"r": report, "v": version},
+                                     (field,)))
+
     return probe
 
 
@@ -971,6 +1048,74 @@ IMPORT_PROBES: dict[str, tuple[Probe, set[str]]] = {
 }
 
 PROBES.update(IMPORT_PROBES)
+
+
+BLACKLIST_WRITERS = {"edu_officer", "edu_admin", "police_officer", "market_officer"}
+
+
+async def _township_code(api: Api) -> str:
+    async def lookup() -> str:
+        data = await api.gql("{ me { agency { jurisdiction { code } } } }",
+                             user="township_officer")
+        code: str = data["me"]["agency"]["jurisdiction"]["code"]
+        return code
+
+    found: str = await _once(api, "township_code", lookup)
+    return found
+
+
+LIST_ENTRY = """mutation($t: String!) { listSubstituteSchooling(input: {townshipCode: $t,
+    name: "明德国学馆", kind: GUOXUE_BAN, address: "东村西街 12 号", evidence: "走访发现",
+    foundOn: "2026-11-01"}) { entry { id version } userErrors { code } } }"""
+
+
+async def _entry(api: Api) -> tuple[str, int]:
+    made = await api.gql(LIST_ENTRY, {"t": await _township_code(api)}, user="edu_officer")
+    node = made["listSubstituteSchooling"]["entry"]
+    return node["id"], node["version"]
+
+
+async def probe_entries(api: Api, user: str) -> bool:
+    await _once(api, "entry", lambda: _entry(api))
+    return await _ok(api, user, "{ substituteSchooling(first: 5) { totalCount } }", None,
+                     ("substituteSchooling", "totalCount"))
+
+
+async def probe_list_entry(api: Api, user: str) -> bool:
+    return await _ok(api, user, LIST_ENTRY, {"t": await _township_code(api)},
+                     ("listSubstituteSchooling",))
+
+
+async def probe_lift_entry(api: Api, user: str) -> bool:
+    entry, version = await _target(api, lambda: _entry(api))
+    return _spent(api, await _ok(api, user, """mutation($e: ID!, $v: Int!) {
+        liftSubstituteSchooling(input: {entryId: $e, expectedVersion: $v, reason: "已取缔"})
+        { entry { id } userErrors { code } } }""", {"e": entry, "v": version},
+                                 ("liftSubstituteSchooling",)))
+
+
+ACCOUNT_PROBES: dict[str, tuple[Probe, set[str]]] = {
+    "reports": (probe_reports, {"edu_officer", "edu_admin", "inspector", "principal"}),
+    "submitReport": (report_probe("""mutation($r: ID!, $v: Int!) { submitReport(input:
+        {reportId: $r, expectedVersion: $v}) { report { id } userErrors { code } } }""",
+                                  "submitReport", False), {"principal"}),
+    "reviewReport": (report_probe("""mutation($r: ID!, $v: Int!) { reviewReport(input:
+        {reportId: $r, expectedVersion: $v, decision: APPROVE}) { report { id } userErrors
+        { code } } }""", "reviewReport", True), {"edu_officer", "edu_admin"}),
+    # without a jurisdiction: the caller's own unit (a principal's school, a township)
+    "statistics": (lambda api, u: _ok(api, u, "{ statistics { total { enrolled } } }", None,
+                                      ("statistics", "total", "enrolled")), STATS_READERS),
+    "statisticsChildren": (lambda api, u: _ok(api, u, """{ statisticsChildren(measure: ENROLLED,
+        first: 1) { totalCount } }""", None, ("statisticsChildren", "totalCount")),
+                           STATS_READERS),
+    "accountabilityItems": (probe_accountability_items,
+                            {"edu_officer", "edu_admin", "inspector", "township_officer"}),
+    "reviewAccountabilityItem": (probe_review_item, {"inspector"}),
+    "substituteSchooling": (probe_entries, BLACKLIST_WRITERS | {"inspector"}),
+    "listSubstituteSchooling": (probe_list_entry, BLACKLIST_WRITERS),
+    "liftSubstituteSchooling": (probe_lift_entry, BLACKLIST_WRITERS),
+}
+PROBES.update(ACCOUNT_PROBES)
 
 
 def test_every_operation_is_covered() -> None:

@@ -281,6 +281,7 @@ async def test_concurrent_ticks_on_postgres_create_nothing_twice(
         async with AsyncSession(db) as s:
             dupes = (await s.execute(
                 select(Task.case_id, Task.step_position, Task.kind, Task.agency_kind, func.count())
+                .where(Task.case_id.is_not(None))  # a case's tasks (reports' are per unit)
                 .group_by(Task.case_id, Task.step_position, Task.kind, Task.agency_kind)
                 .having(func.count() > 1))).all()
             assert dupes == []

@@ -1,7 +1,7 @@
 """Task queues at province scale: a due-order index and a tally of tasks per scope
 
 Revision ID: 0014
-Revises: 0011
+Revises: 0012
 Create Date: 2026-12-02 00:00:00
 
 Schema: ``ix_task_agency_due`` (agency kind, due date, id, scope path) lets a wide domain
@@ -22,7 +22,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0014"
-down_revision: str | None = "0011"
+down_revision: str | None = "0012"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

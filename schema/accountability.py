@@ -1,0 +1,106 @@
+"""GraphQL for accountability (责任追究): the items the monthly scan raised, and their review
+by the inspectorate."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Any
+
+import strawberry
+from strawberry import relay
+
+from models import accountability as m
+from schema.context import Info
+from schema.enums import AccountabilityDecision, AccountabilityStatus
+from schema.ids import node_id
+from schema.mutation import UserError, mutate
+from schema.pagination import Connection, page_request, to_connection
+from schema.shape import fetched_by, row_field
+from workflow import accountability as service
+from workflow.context import ServiceContext
+
+ITEM = ("A rule of the district's accountability data firing for a unit in a period (SPT 8; "
+        "GH 三(六); ST 10), with its evidence and review.")
+
+
+@fetched_by(service.get_items)
+@strawberry.type(name="AccountabilityItem", description=ITEM)
+class AccountabilityItemNode(relay.Node):
+    rule_code = row_field("rule_code", str, description="The rule in accountability.json.")
+    subject_kind = row_field("subject_kind", str, description="district, school, township "
+                             "or agency.")
+    subject_name = row_field("subject_name", str)
+    month = row_field("month", date, description="First day of the month (or school year).")
+    month_in_row = row_field("month_in_row", int, description="约谈 1, 通报批评 2, 处分 3 …")
+    consequence = row_field("consequence", str)
+    since = row_field("since", date, description="Since when the basis has stood.")
+    evidence = row_field(
+        "evidence", Any,
+        description="count; cases (case_id, day0, stage, since, overdue_tasks); the basis.",
+        graphql_type=strawberry.scalars.JSON,
+    )
+    status = row_field("status", AccountabilityStatus)
+    raised_at = row_field("raised_at", datetime)
+    reviewed_at = row_field("reviewed_at", datetime | None)
+    review_note = row_field("review_note", str)
+    version = row_field("version", int)
+    item_id: relay.NodeID[int]
+    row: strawberry.Private[m.AccountabilityItem]
+
+    @classmethod
+    def from_model(cls, item: m.AccountabilityItem) -> AccountabilityItemNode:
+        return cls(item_id=item.id, row=item)
+
+
+@strawberry.input
+class AccountabilityFilterInput:
+    status: AccountabilityStatus | None = None
+    rule_code: str | None = None
+    month: date | None = None
+
+
+@strawberry.type
+class AccountabilityQuery:
+    @strawberry.field(description="Accountability items of units in the caller's domains.")
+    async def accountability_items(
+        self, info: Info, filter: AccountabilityFilterInput | None = None,
+        first: int | None = None, after: str | None = None,
+    ) -> Connection[AccountabilityItemNode]:
+        f = filter or AccountabilityFilterInput()
+        wanted = service.ItemFilter(status=f.status, rule_code=f.rule_code, month=f.month)
+        page = await service.items_page(info.context.services, wanted,
+                                        page_request(info, first, after))
+        return to_connection(page, AccountabilityItemNode.from_model)
+
+
+@strawberry.type
+class AccountabilityItemPayload:
+    item: AccountabilityItemNode | None
+    user_errors: list[UserError]
+
+
+@strawberry.input
+class ReviewAccountabilityItemInput:
+    item_id: strawberry.ID
+    decision: AccountabilityDecision
+    note: str = strawberry.field(
+        default="", description="The reason to dismiss, or the action taken; optional to confirm."
+    )
+    expected_version: int | None = None
+
+
+@strawberry.type
+class AccountabilityMutation:
+    @strawberry.mutation(description="Confirm, dismiss (with a reason) or act on an item.")
+    async def review_accountability_item(
+        self, info: Info, input: ReviewAccountabilityItemInput
+    ) -> AccountabilityItemPayload:
+        async def op(ctx: ServiceContext) -> m.AccountabilityItem:
+            return await service.review(
+                ctx, item_id=node_id(input.item_id, "AccountabilityItem", "itemId"),
+                expected_version=input.expected_version, decision=input.decision,
+                note=input.note,
+            )
+
+        return await mutate(info, AccountabilityItemPayload, AccountabilityItemNode.from_model,
+                            op)

@@ -1,0 +1,139 @@
+"""GraphQL for periodic reports (四个一): the reports a caller may see, their figures and
+exports, submission by the unit and review by the level above."""
+
+from __future__ import annotations
+
+import base64
+from datetime import date, datetime
+from typing import Any
+
+import strawberry
+from strawberry import relay
+
+from models import report as m
+from schema.context import Info
+from schema.enums import AgencyKind, ExportFormat, ReportDecision, ReportStatus
+from schema.ids import node_id
+from schema.mutation import UserError, mutate
+from schema.pagination import Connection, page_request, to_connection
+from schema.shape import fetched_by, row_field
+from workflow import report as service
+
+REPORT = ("A periodic report of a school or a district for one period: drafted from the data, "
+          "submitted (its figures frozen), approved or returned by the level above.")
+
+
+@strawberry.input
+class ReportFilterInput:
+    status: ReportStatus | None = None
+    kind: str | None = None
+
+
+@strawberry.type(name="ReportFile", description="An export of a report's figures.")
+class ReportFileType:
+    file: strawberry.Private[service.ReportFile]
+
+    @strawberry.field
+    def filename(self) -> str:
+        return self.file.filename
+
+    @strawberry.field
+    def content_type(self) -> str:
+        return self.file.content_type
+
+    @strawberry.field
+    def size_bytes(self) -> int:
+        return len(self.file.content)
+
+    @strawberry.field(description="SHA-256 of the bytes, hex.")
+    def sha256(self) -> str:
+        return self.file.sha256
+
+    @strawberry.field(name="base64", description="The file's bytes, base64.")
+    def content_base64(self) -> str:
+        return base64.b64encode(self.file.content).decode()
+
+
+@fetched_by(service.get_reports)
+@strawberry.type(name="PeriodicReport", description=REPORT)
+class ReportNode(relay.Node):
+    report_id: relay.NodeID[int]
+    row: strawberry.Private[m.PeriodicReport]
+
+    kind = row_field("kind", str, description="The kind's code in periodic_reports.json.")
+    unit_kind, unit_name = row_field("unit_kind", AgencyKind), row_field("unit_name", str)
+    period_start, period_end, due_on = (
+        row_field(c, date) for c in ("period_start", "period_end", "due_on")
+    )
+    status = row_field("status", ReportStatus)
+    @strawberry.field(
+        graphql_type=strawberry.scalars.JSON,
+        description="title, unit, as_of, table (rows, total: the StatsFigures counts and "
+        "rates), trend (month by month): drafted from the data as it stands until submitted, "
+        "then as submitted.",
+    )
+    async def figures(self, info: Info) -> Any:
+        return await service.figures(info.context.services, self.row)
+    submitted_at = row_field("submitted_at", datetime | None)
+    reviewed_at = row_field("reviewed_at", datetime | None)
+    review_note = row_field("review_note", str)
+    version = row_field("version", int)
+
+    @strawberry.field(description="The figures as XLSX (native charts) or a printable PDF.")
+    async def export(self, info: Info, format: ExportFormat) -> ReportFileType:
+        return ReportFileType(file=await service.export(info.context.services, self.row, format))
+
+    @classmethod
+    def from_model(cls, report: m.PeriodicReport) -> ReportNode:
+        """The node of one report row."""
+        return cls(report_id=report.id, row=report)
+
+
+@strawberry.type
+class ReportQuery:
+    @strawberry.field(description="Periodic reports the caller may see (its unit's, or those "
+                      "it reviews).")
+    async def reports(
+        self, info: Info, filter: ReportFilterInput | None = None, first: int | None = None,
+        after: str | None = None,
+    ) -> Connection[ReportNode]:
+        f = filter or ReportFilterInput()
+        page = await service.reports_page(info.context.services,
+                                          service.ReportFilter(status=f.status, kind=f.kind),
+                                          page_request(info, first, after))
+        return to_connection(page, ReportNode.from_model)
+
+
+@strawberry.type
+class ReportPayload:
+    report: ReportNode | None
+    user_errors: list[UserError]
+
+
+@strawberry.input
+class SubmitReportInput:
+    report_id: strawberry.ID
+    expected_version: int | None = None
+
+
+@strawberry.input
+class ReviewReportInput:
+    report_id: strawberry.ID
+    decision: ReportDecision
+    note: str = strawberry.field(default="", description="Required to return a report.")
+    expected_version: int | None = None
+
+
+@strawberry.type
+class ReportMutation:
+    @strawberry.mutation(description="Submit the unit's report (its figures are frozen).")
+    async def submit_report(self, info: Info, input: SubmitReportInput) -> ReportPayload:
+        return await mutate(info, ReportPayload, ReportNode.from_model, lambda ctx: service.submit(
+            ctx, report_id=node_id(input.report_id, "PeriodicReport", "reportId"),
+            expected_version=input.expected_version))
+
+    @strawberry.mutation(description="Approve a submitted report, or return it with a reason.")
+    async def review_report(self, info: Info, input: ReviewReportInput) -> ReportPayload:
+        return await mutate(info, ReportPayload, ReportNode.from_model, lambda ctx: service.review(
+            ctx, report_id=node_id(input.report_id, "PeriodicReport", "reportId"),
+            expected_version=input.expected_version, decision=input.decision, note=input.note))

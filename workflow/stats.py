@@ -1,0 +1,461 @@
+"""Statistics (控辍保学统计): counts and rates for a jurisdiction as of a date, broken down by
+district, township, school, grade, special group, cause or stage, each drillable to the
+children behind the number.
+
+Every figure is one set-based query: a row of facts per child (as of the date), grouped by
+the dimension asked for, filtered by the policy in SQL (``stats read`` on the child's
+domains). Figures as of a past date come from the register's dated history
+(``register_event``): the status a child had on a day is the ``to_status`` of the last
+event on or before it, or else the ``from_status`` of the first event after it, or else the
+current entry if it already stood then. So a report submitted in March can be recomputed
+in June (and its submitted figures are kept besides, ``workflow/report``).
+
+What the figures mean (the cross-checks of the next issue will feed "suspected" from the
+comparisons and "deferred or exempt" from the decisions; today they rest on this data):
+
+- school-age: children aged 6 to 15 on the date (compulsory education, grades 1–9);
+- enrolled: on the register (enrolled) on the date; deferred or exempt: register status
+  deferred or exempt on the date;
+- suspected: a case open on the date whose child was not yet marked dropped out;
+- confirmed dropouts: register status ``dropout_marked`` on the date (SPT 7 keeps the entry);
+- returned: cases closed as returned (复学) within the period;
+- the base: pupils on the register (enrolled or suspended) on the period's first day; lost:
+  those of the base marked dropped out on the date; retained: those of the base still
+  enrolled, suspended or graduated on the date;
+- dropout rate = lost / base; retention rate (巩固率) = retained / base.
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
+from typing import Any
+
+from sqlalchemy import (
+    ColumnElement,
+    Select,
+    String,
+    and_,
+    case,
+    cast,
+    exists,
+    func,
+    literal_column,
+    or_,
+    select,
+    type_coerce,
+)
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from authz.filters import covers, scope_filter
+from models.case import CasePlan, DropoutCase
+from models.child import Child, ChildGroup
+from models.enums import ClosureReason, EnrolmentStatus
+from models.reference import Jurisdiction
+from models.school import Enrolment, RegisterEvent, School
+from workflow.calendar import LOCAL, local_date
+from workflow.child import GROUP_FIELD
+from workflow.context import ServiceContext
+from workflow.errors import InvalidInput, NotFound
+from workflow.pagination import Page, PageRequest, keyset_page
+
+OBJ = "stats"
+SCHOOL_AGE = (6, 15)  # compulsory education: ages 6 to 15, grades 1–9
+ON_REGISTER = (EnrolmentStatus.ENROLLED.value, EnrolmentStatus.SUSPENDED.value)
+RETAINED = (*ON_REGISTER, EnrolmentStatus.GRADUATED.value)
+
+
+class Dimension(enum.Enum):
+    """What a table of figures is broken down by."""
+
+    TOTAL = "total"
+    DISTRICT = "district"
+    TOWNSHIP = "township"
+    SCHOOL = "school"
+    GRADE = "grade"
+    SPECIAL_GROUP = "special_group"
+    CAUSE = "cause"
+    STAGE = "stage"
+
+
+class Measure(enum.Enum):
+    """A count a figure is made of; a drill-down lists the children counted in one."""
+
+    SCHOOL_AGE = "school_age"
+    ENROLLED = "enrolled"
+    DEFERRED_OR_EXEMPT = "deferred_or_exempt"
+    SUSPECTED = "suspected"
+    CONFIRMED_DROPOUT = "confirmed_dropout"
+    RETURNED = "returned"
+    BASE = "base"
+    LOST = "lost"
+    RETAINED = "retained"
+
+
+@dataclass(frozen=True)
+class Figures:
+    """One row of a table: its key, its label and its counts; the rates follow from them."""
+
+    key: str
+    label: str
+    counts: dict[Measure, int]
+
+    @property
+    def dropout_rate(self) -> float | None:
+        base = self.counts[Measure.BASE]
+        return round(self.counts[Measure.LOST] / base, 6) if base else None
+
+    @property
+    def retention_rate(self) -> float | None:
+        base = self.counts[Measure.BASE]
+        return round(self.counts[Measure.RETAINED] / base, 6) if base else None
+
+    def as_json(self) -> dict[str, Any]:
+        """The figures as a report's snapshot keeps them."""
+        return {
+            "key": self.key,
+            "label": self.label,
+            **{m.value: n for m, n in self.counts.items()},
+            "dropout_rate": self.dropout_rate,
+            "retention_rate": self.retention_rate,
+        }
+
+
+@dataclass(frozen=True)
+class StatsTable:
+    jurisdiction: Jurisdiction
+    dimension: Dimension
+    as_of: date
+    period_start: date
+    rows: list[Figures]
+    total: Figures
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "jurisdiction": self.jurisdiction.code,
+            "dimension": self.dimension.value,
+            "as_of": self.as_of.isoformat(),
+            "period_start": self.period_start.isoformat(),
+            "rows": [r.as_json() for r in self.rows],
+            "total": self.total.as_json(),
+        }
+
+
+@dataclass(frozen=True)
+class StatsRequest:
+    """Which table: the place (the caller's own unit when absent), the breakdown, the date
+    the figures stand at (today) and the period's first day (the school year's)."""
+
+    jurisdiction_code: str | None = None
+    dimension: Dimension = Dimension.TOTAL
+    as_of: date | None = None
+    period_start: date | None = None
+
+
+def school_year_start(day: date) -> date:
+    """1 September of the school year ``day`` falls in."""
+    return date(day.year if day.month >= 9 else day.year - 1, 9, 1)
+
+
+def years_before(day: date, years: int) -> date:
+    """The same day ``years`` earlier (28 February for a 29th in a common year)."""
+    try:
+        return day.replace(year=day.year - years)
+    except ValueError:
+        return day.replace(year=day.year - years, day=28)
+
+
+def _day_end(day: date) -> datetime:
+    """The first instant after ``day`` in China Standard Time."""
+    return datetime.combine(day + timedelta(days=1), time(0), tzinfo=LOCAL)
+
+
+@dataclass(frozen=True)
+class StatusOn:
+    """A child's register status on a day (as text; NULL when on no register then), from the
+    register's dated events: the ``to_status`` of its last event on or before the day, else
+    the ``from_status`` of its first event after it, else the current entry if it stood
+    already. Two derived tables (one window each over ``register_event``) joined by child,
+    rather than lookups per child row."""
+
+    before: Any
+    after: Any
+    value: ColumnElement[Any]
+
+    @classmethod
+    def of(cls, day: date) -> StatusOn:
+        def nearest(column: Any, on: ColumnElement[bool], *order: Any) -> Any:
+            rank = func.row_number().over(partition_by=RegisterEvent.child_id, order_by=order)
+            return (
+                select(RegisterEvent.child_id, type_coerce(column, String).label("status"),
+                       rank.label("rank"))
+                .where(on)
+                .subquery()
+            )
+
+        before = nearest(RegisterEvent.to_status, RegisterEvent.on_date <= day,
+                         RegisterEvent.on_date.desc(), RegisterEvent.id.desc())
+        after = nearest(RegisterEvent.from_status, RegisterEvent.on_date > day,
+                        RegisterEvent.on_date, RegisterEvent.id)
+        value = case(
+            (before.c.child_id.is_not(None), before.c.status),
+            (after.c.child_id.is_not(None), after.c.status),
+            (Enrolment.status_since <= day, type_coerce(Enrolment.status, String)),
+            else_=None,
+        )
+        return cls(before, after, value)
+
+    def join(self, stmt: Select[Any]) -> Select[Any]:
+        for table in (self.before, self.after):
+            stmt = stmt.outerjoin(table, and_(table.c.child_id == Child.id, table.c.rank == 1))
+        return stmt
+
+
+def _flag(condition: ColumnElement[bool]) -> ColumnElement[int]:
+    return case((condition, 1), else_=0)
+
+
+def _measures(
+    as_of: date, start: date, now: ColumnElement[Any], then: ColumnElement[Any]
+) -> dict[Measure, ColumnElement[int]]:
+    end, begin = _day_end(as_of), _day_end(start - timedelta(days=1))
+    youngest, oldest = years_before(as_of, SCHOOL_AGE[0]), years_before(as_of, SCHOOL_AGE[1] + 1)
+    case_open = exists(
+        select(DropoutCase.id).where(
+            DropoutCase.child_id == Child.id,
+            DropoutCase.day0 <= as_of,
+            or_(DropoutCase.closed_at.is_(None), DropoutCase.closed_at >= end),
+            DropoutCase.opened_at < end,
+        )
+    )
+    returned = exists(
+        select(DropoutCase.id).where(
+            DropoutCase.child_id == Child.id,
+            DropoutCase.closure_reason == ClosureReason.RETURNED,
+            DropoutCase.closed_at >= begin,
+            DropoutCase.closed_at < end,
+        )
+    )
+    base = then.in_(ON_REGISTER)
+    dropped = now == EnrolmentStatus.DROPOUT_MARKED.value
+    return {
+        Measure.SCHOOL_AGE: _flag(and_(Child.birth_date <= youngest, Child.birth_date > oldest)),
+        Measure.ENROLLED: _flag(now == EnrolmentStatus.ENROLLED.value),
+        Measure.DEFERRED_OR_EXEMPT: _flag(
+            now.in_((EnrolmentStatus.DEFERRED.value, EnrolmentStatus.EXEMPT.value))
+        ),
+        Measure.SUSPECTED: _flag(and_(case_open, or_(now.is_(None), ~dropped))),
+        Measure.CONFIRMED_DROPOUT: _flag(dropped),
+        Measure.RETURNED: _flag(returned),
+        Measure.BASE: _flag(base),
+        Measure.LOST: _flag(and_(base, dropped)),
+        Measure.RETAINED: _flag(and_(base, now.in_(RETAINED))),
+    }
+
+
+def _latest_case(column: Any, as_of: date) -> ColumnElement[Any]:
+    """``column`` of the child's latest case opened by the date (its plan's, for a cause)."""
+    return (
+        select(type_coerce(column, String))
+        .select_from(DropoutCase)
+        .outerjoin(CasePlan, CasePlan.case_id == DropoutCase.id)
+        .where(DropoutCase.child_id == Child.id, DropoutCase.day0 <= as_of)
+        .order_by(DropoutCase.id.desc())
+        .limit(1)
+        .scalar_subquery()
+    )
+
+
+KEYS: dict[Dimension, Any] = {
+    Dimension.TOTAL: lambda as_of: literal_column("'total'"),
+    Dimension.DISTRICT: lambda as_of: func.substr(Child.township_code, 1, 6),
+    Dimension.TOWNSHIP: lambda as_of: Child.township_code,
+    Dimension.SCHOOL: lambda as_of: cast(Enrolment.school_id, String),
+    Dimension.GRADE: lambda as_of: cast(Enrolment.grade, String),
+    Dimension.SPECIAL_GROUP: lambda as_of: type_coerce(ChildGroup.group, String),
+    Dimension.CAUSE: lambda as_of: _latest_case(CasePlan.cause, as_of),
+    Dimension.STAGE: lambda as_of: _latest_case(DropoutCase.stage, as_of),
+}
+
+
+def _key(dimension: Dimension, as_of: date) -> ColumnElement[Any]:
+    """The SQL expression of a row's key in the table broken down by ``dimension``."""
+    key: ColumnElement[Any] = KEYS[dimension](as_of)
+    return key
+
+
+def readable(ctx: ServiceContext) -> ColumnElement[bool]:
+    """The children whose figures the caller may see: ``stats read`` on either domain."""
+    return or_(
+        scope_filter(ctx.authz, ctx.principal, OBJ, "read", Child.scope_path),
+        scope_filter(ctx.authz, ctx.principal, OBJ, "read", Child.residence_path),
+    )
+
+
+def _group_guard(ctx: ServiceContext) -> ColumnElement[bool]:
+    """Groups that reveal poverty or health count only children whose field the caller may
+    unmask, as in the children list: a count by group would otherwise tell what a mask hides."""
+    terms: list[ColumnElement[bool]] = [ChildGroup.group.notin_(list(GROUP_FIELD))]
+    for group, fld in GROUP_FIELD.items():
+        terms.append(
+            and_(
+                ChildGroup.group == group,
+                or_(
+                    scope_filter(ctx.authz, ctx.principal, fld.obj, "unmask", Child.scope_path),
+                    scope_filter(
+                        ctx.authz, ctx.principal, fld.obj, "unmask", Child.residence_path
+                    ),
+                ),
+            )
+        )
+    return or_(*terms)
+
+
+def _facts(
+    ctx: ServiceContext | None, path: str, dimension: Dimension, as_of: date, start: date
+) -> Select[Any]:
+    """One row per child (per group membership for SPECIAL_GROUP): its key and its flags;
+    filtered by the caller's policy, or by none for the system's own scans (``ctx`` None)."""
+    now, then = StatusOn.of(as_of), StatusOn.of(start - timedelta(days=1))
+    measures = _measures(as_of, start, now.value, then.value)
+    columns: list[Any] = [
+        Child.id.label("child_id"),
+        func.coalesce(_key(dimension, as_of), literal_column("'none'")).label("key"),
+        *(expr.label(m.value) for m, expr in measures.items()),
+    ]
+    stmt = then.join(now.join(
+        select(*columns).select_from(Child).outerjoin(Enrolment, Enrolment.child_id == Child.id)
+    )).where(covers(Child.scope_path, path))
+    if ctx is not None:
+        stmt = stmt.where(readable(ctx))
+    if dimension is Dimension.SPECIAL_GROUP:
+        stmt = stmt.join(ChildGroup, ChildGroup.child_id == Child.id)
+        if ctx is not None:
+            stmt = stmt.where(_group_guard(ctx))
+    return stmt
+
+
+async def _place(ctx: ServiceContext, code: str | None) -> tuple[Jurisdiction, str]:
+    """The jurisdiction asked for and the domain its figures cover; without a code, the
+    caller's own unit (a school's principal gets the school's figures)."""
+    path = None
+    if code is None:
+        code, path = ctx.principal.jurisdiction_code, ctx.principal.agency_scope
+    place = await ctx.session.get(Jurisdiction, code)
+    if place is None:
+        raise NotFound("no such jurisdiction", field="jurisdictionCode")
+    path = path or place.path
+    ctx.authz.require(ctx.principal, OBJ, "read", path)
+    return place, path
+
+
+def _dates(ctx: ServiceContext, request: StatsRequest) -> tuple[date, date]:
+    as_of = request.as_of or local_date(ctx.clock.now())
+    start = request.period_start or school_year_start(as_of)
+    if start > as_of:
+        raise InvalidInput("the period starts after the date asked for", field="periodStart")
+    return as_of, start
+
+
+async def _labels(
+    session: AsyncSession, dimension: Dimension, keys: Sequence[str]
+) -> dict[str, str]:
+    """Names for the keys: jurisdictions and schools by name, the rest by their code."""
+    if dimension in (Dimension.DISTRICT, Dimension.TOWNSHIP):
+        rows = await session.execute(
+            select(Jurisdiction.code, Jurisdiction.name).where(Jurisdiction.code.in_(keys))
+        )
+        return {code: name for code, name in rows.all()}
+    if dimension is Dimension.SCHOOL:
+        ids = [int(k) for k in keys if k.isdigit()]
+        rows = await session.execute(select(School.id, School.name).where(School.id.in_(ids)))
+        return {str(i): name for i, name in rows.all()}
+    if dimension is Dimension.GRADE:
+        return {k: f"{k}年级" for k in keys}
+    return {k: k for k in keys}
+
+
+def _figures(row: Any, label: str) -> Figures:
+    return Figures(
+        key=row.key, label=label, counts={m: int(getattr(row, m.value) or 0) for m in Measure}
+    )
+
+
+async def _table(
+    session: AsyncSession, ctx: ServiceContext | None, place: Jurisdiction, path: str,
+    dimension: Dimension, as_of: date, start: date,
+) -> StatsTable:
+    """A row per key and the total (one grouped statement each), under the caller's policy
+    or (``ctx`` None) none."""
+    tables = []
+    for each in dict.fromkeys((dimension, Dimension.TOTAL)):
+        facts = _facts(ctx, path, each, as_of, start).subquery()
+        stmt = select(
+            facts.c.key, *(func.sum(facts.c[m.value]).label(m.value) for m in Measure)
+        ).group_by(facts.c.key)
+        tables.append((await session.execute(stmt.order_by("key"))).all())
+    rows, totals = tables[0], tables[-1]
+    labels = await _labels(session, dimension, [r.key for r in rows])
+    total = (
+        _figures(totals[0], place.name)
+        if totals
+        else Figures("total", place.name, dict.fromkeys(Measure, 0))
+    )
+    return StatsTable(
+        jurisdiction=place,
+        dimension=dimension,
+        as_of=as_of,
+        period_start=start,
+        rows=[_figures(r, labels.get(r.key, r.key)) for r in rows],
+        total=total,
+    )
+
+
+async def statistics(ctx: ServiceContext, request: StatsRequest) -> StatsTable:
+    """The table of figures the caller asked for. ``stats read`` over the place is required,
+    and only the children the caller may see are counted."""
+    place, path = await _place(ctx, request.jurisdiction_code)
+    as_of, start = _dates(ctx, request)
+    return await _table(ctx.session, ctx, place, path, request.dimension, as_of, start)
+
+
+async def unit_table(
+    session: AsyncSession, place: Jurisdiction, path: str, dimension: Dimension, as_of: date,
+    start: date,
+) -> StatsTable:
+    """A unit's table for the system's own work (drafting a report): no caller, no policy."""
+    return await _table(session, None, place, path, dimension, as_of, start)
+
+
+async def children_behind(
+    ctx: ServiceContext, request: StatsRequest, key: str | None, measure: Measure,
+    page: PageRequest,
+) -> Page[Child]:
+    """The children counted in one figure (``key`` of the table's dimension, or the total),
+    a page at a time; shown masked as in every list of children."""
+    _, path = await _place(ctx, request.jurisdiction_code)
+    as_of, start = _dates(ctx, request)
+    facts = _facts(ctx, path, request.dimension, as_of, start).subquery()
+    counted = select(facts.c.child_id).where(facts.c[measure.value] == 1)
+    if key is not None and request.dimension is not Dimension.TOTAL:
+        counted = counted.where(facts.c.key == key)
+    stmt = select(Child).where(Child.id.in_(counted))
+    return await keyset_page(ctx, stmt, Child.id, page, prefix="stats-child")
+
+
+async def unit_totals(
+    session: AsyncSession, path: str, as_of: date, start: date
+) -> tuple[Figures, list[int]]:
+    """The total figures of a domain for the system's scans (no caller, no policy), and the
+    children counted as lost (the evidence of a loss rate)."""
+    facts = _facts(None, path, Dimension.TOTAL, as_of, start).subquery()
+    row = (
+        await session.execute(select(*(func.sum(facts.c[m.value]).label(m.value) for m in Measure)))
+    ).one()
+    lost = (
+        await session.execute(select(facts.c.child_id).where(facts.c[Measure.LOST.value] == 1))
+    ).scalars()
+    counts = {m: int(getattr(row, m.value) or 0) for m in Measure}
+    return Figures("total", path, counts), sorted(lost)
