@@ -31,8 +31,10 @@ def configure_documents(settings: Settings) -> None:
     commands that issue documents (``seed-demo``). Production refuses to start on a font that
     cannot set Chinese (``api/checks.py``); without an agency's key it refuses that agency's
     issues."""
-    found = checks.font_problems(settings)
-    if found and settings.is_production:
+    # Checked where it must refuse: reading the fonts costs start-up time (check-config
+    # reports it everywhere).
+    found = checks.font_problems(settings) if settings.is_production else []
+    if found:
         raise RuntimeError("cannot issue documents: " + "; ".join(found))
     pdf.use_font(settings.pdf_font_dir, settings.pdf_font_family)
     signing.configure(

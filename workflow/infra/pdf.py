@@ -59,7 +59,17 @@ class Printable:
 class _Typesetter:
     font_dir: str
     family: str
-    compiler: typst.Compiler
+    _compiler: typst.Compiler | None = None
+
+    @property
+    def compiler(self) -> typst.Compiler:
+        """Built at the first document: loading the fonts is not paid at start-up."""
+        if self._compiler is None:
+            self._compiler = typst.Compiler(
+                str(TEMPLATE), root=str(TEMPLATE.parent), font_paths=[self.font_dir],
+                ignore_system_fonts=True,
+            )
+        return self._compiler
 
 
 _state: dict[str, _Typesetter] = {}
@@ -107,11 +117,7 @@ def use_font(font_dir: str | None = None, family: str | None = None) -> _Typeset
     font_dir, family = font_dir or DEFAULT_FONT_DIR, family or DEFAULT_FONT_FAMILY
     current = _state.get("typesetter")
     if current is None or (current.font_dir, current.family) != (font_dir, family):
-        compiler = typst.Compiler(
-            str(TEMPLATE), root=str(TEMPLATE.parent), font_paths=[font_dir],
-            ignore_system_fonts=True,
-        )
-        current = _state["typesetter"] = _Typesetter(font_dir, family, compiler)
+        current = _state["typesetter"] = _Typesetter(font_dir, family)
     return current
 
 
