@@ -771,6 +771,8 @@ def register_probe(mutation: str, field: str, prepare: Callable[[Api], Awaitable
         target = await _target(api, lambda: prepare(api))
         return _spent(api, await _ok(api, user, mutation, {"t": target}, (field,)))
 
+    return probe
+
 
 # --- statistics, periodic reports, accountability (issue 16) ---------------------------------
 STATS_READERS = {"edu_officer", "edu_admin", "inspector", "principal", "township_officer"}

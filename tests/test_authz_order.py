@@ -124,14 +124,16 @@ async def real_ids(api: Api) -> dict[str, str]:
     if inspection.get("campaign"):
         ids["campaignId"] = inspection["campaign"]["id"]
     ids["employerIds"], ids["findingIds"] = ids["employerId"], ids["findingId"]
-    # The register (issue 14): a real school; register changes, deferrals and guardians the
-    # caller cannot see (NOT_FOUND is as good an answer as FORBIDDEN).
+    # The register (issue 14): a real school; register changes, deferrals, guardians and the
+    # statistics features' records (issue 16) the caller cannot see (NOT_FOUND is as good an
+    # answer as FORBIDDEN).
     school = (await api.gql("{ schools(first: 1) { edges { node { id } } } }")
               )["schools"]["edges"][0]["node"]["id"]
     for name in ("school", "schoolId", "parentSchool", "toSchool"):
         ids[name] = school
     for name, kind in (("changeId", "RegisterChange"), ("deferralId", "Deferral"),
-                       ("guardianId", "Guardian")):
+                       ("guardianId", "Guardian"), ("itemId", "AccountabilityItem"),
+                       ("reportId", "PeriodicReport"), ("entryId", "SubstituteSchooling")):
         ids[name] = base64.b64encode(f"{kind}:1".encode()).decode()
     ids["candidateId"] = await match_candidate(api, "顺序")
     ids["importId"] = await register_list(api, "顺序二")
