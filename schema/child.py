@@ -370,26 +370,10 @@ async def _add_guardian(
 @strawberry.type
 @operations("child", ChildNode, ids={"child_id": "Child", "guardian_id": "Guardian"})
 class ChildMutation:
-    create_child = Operation(
-        _values(pupils.create_child), CreateChildInput,
-        "Put a child on the register (ID number checked, GB 11643).",
-    )
-    update_child = Operation(
-        _values(pupils.update_child), UpdateChildInput, "Correct a child's register details."
-    )
-    add_guardian = Operation(
-        _values(_add_guardian), AddGuardianInput, "Add a guardian to a child's register entry."
-    )
-    update_guardian = Operation(
-        pupils.update_guardian, UpdateGuardianInput,
-        "Change a guardian's name, relation or phone.",
-    )
-    remove_guardian = Operation(
-        pupils.remove_guardian, RemoveGuardianInput,
-        "Remove a guardian (with the reason, kept in the history).",
-    )
-    enrol_child = Operation(
-        _values(pupils.enrol_child), EnrolChildInput,
-        "Enrol a child held by no other school's register (others move by transfer, ST 3), "
-        "or a spring entrant (ST 6).",
-    )
+    # Descriptions in schema/descriptions.toml ("Register (issue 14)").
+    create_child = Operation(_values(pupils.create_child), CreateChildInput)
+    update_child = Operation(_values(pupils.update_child), UpdateChildInput)
+    add_guardian = Operation(_values(_add_guardian), AddGuardianInput)
+    update_guardian = Operation(pupils.update_guardian, UpdateGuardianInput)
+    remove_guardian = Operation(pupils.remove_guardian, RemoveGuardianInput)
+    enrol_child = Operation(_values(pupils.enrol_child), EnrolChildInput)

@@ -282,53 +282,27 @@ async def _apply(ctx: ServiceContext, *, child_id: int, **application: Any) -> m
     return await deferrals.apply(ctx, child_id, deferrals.Application(**application))
 
 
+# The mutations that answer the child, or the deferral, rather than the register change.
+_CHILD: dict[str, Any] = {"subject": "child", "node": ChildNode}
+_DEFERRAL: dict[str, Any] = {"subject": "deferral", "node": DeferralNode}
+
+
 @strawberry.type
 @operations("change", RegisterChangeNode, ids={
     "child_id": "Child", "change_id": "RegisterChange", "to_school": "School",
     "deferral_id": "Deferral",
 })
 class RegisterMutation:
-    request_transfer = Operation(
-        changes.request_transfer, RequestTransferInput,
-        "The sending school asks to transfer a pupil (转学).",
-    )
-    request_suspension = Operation(
-        changes.request_suspension, RequestSuspensionInput,
-        "The school asks to suspend a pupil's schooling (休学).",
-    )
-    decide_register_change = Operation(
-        changes.decide, DecideRegisterChangeInput,
-        "Approve or refuse a transfer (the receiving school or the bureau; out of the county "
-        "the sending bureau) or a suspension (the bureau).",
-    )
-    receive_transfer = Operation(
-        changes.receive_transfer, ReceiveTransferInput,
-        "A transfer from another county arrived (转入).",
-    )
-    resume_schooling = Operation(
-        changes.resume, ResumeSchoolingInput, "The pupil is back from a suspension (复学)."
-    )
-    certify_graduation = Operation(
-        changes.graduate, CertifyGraduationInput,
-        "The compulsory-education certificate: refused without the full years on the "
-        "register (LS 10(5)).", subject="child", node=ChildNode,
-    )
+    # Descriptions in schema/descriptions.toml ("Register (issue 14)").
+    request_transfer = Operation(changes.request_transfer, RequestTransferInput)
+    request_suspension = Operation(changes.request_suspension, RequestSuspensionInput)
+    decide_register_change = Operation(changes.decide, DecideRegisterChangeInput)
+    receive_transfer = Operation(changes.receive_transfer, ReceiveTransferInput)
+    resume_schooling = Operation(changes.resume, ResumeSchoolingInput)
+    certify_graduation = Operation(changes.graduate, CertifyGraduationInput, **_CHILD)
     record_early_leaving = Operation(
-        changes.record_early_leaving, RecordEarlyLeavingInput,
-        "A vocational spring entrant left (ST 6): tasks to persuade and follow the child.",
-        subject="child", node=ChildNode,
-    )
-    apply_for_deferral = Operation(
-        _apply, ApplyForDeferralInput,
-        "Record a guardian's written application for deferral or exemption (ST 2).",
-        subject="deferral", node=DeferralNode,
-    )
+        changes.record_early_leaving, RecordEarlyLeavingInput, **_CHILD)
+    apply_for_deferral = Operation(_apply, ApplyForDeferralInput, **_DEFERRAL)
     record_deferral_assessment = Operation(
-        deferrals.record_assessment, RecordDeferralAssessmentInput,
-        "The disabled federation's assessment (ST 3).", subject="deferral", node=DeferralNode,
-    )
-    decide_deferral = Operation(
-        deferrals.decide, DecideDeferralInput,
-        "The bureau grants or refuses a deferral or exemption.",
-        subject="deferral", node=DeferralNode,
-    )
+        deferrals.record_assessment, RecordDeferralAssessmentInput, **_DEFERRAL)
+    decide_deferral = Operation(deferrals.decide, DecideDeferralInput, **_DEFERRAL)

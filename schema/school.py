@@ -81,11 +81,6 @@ class UpdateSchoolInput:
 @strawberry.type
 @operations("school", SchoolNode, ids={"school_id": "School", "parent_school": "School"})
 class SchoolMutation:
-    create_school = Operation(
-        service.create_school, CreateSchoolInput,
-        "Open a school (and its agency) in a township: the education bureau's (LS 10(3)).",
-    )
-    update_school = Operation(
-        service.update_school, UpdateSchoolInput,
-        "Rename a school, change its kind, grades or address.",
-    )
+    # Descriptions in schema/descriptions.toml ("Register (issue 14)").
+    create_school = Operation(service.create_school, CreateSchoolInput)
+    update_school = Operation(service.update_school, UpdateSchoolInput)
