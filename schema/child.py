@@ -28,7 +28,7 @@ from schema.pagination import Connection, page_request, to_connection
 from schema.reference import JurisdictionNode, jurisdiction_at
 from schema.school import SchoolNode, school_key
 from schema.sensitive import SensitiveValue
-from schema.shape import RowNode, fetched_by, row_field
+from schema.shape import RowNode, fetched_by, related, row_field
 from workflow import child as service
 from workflow.context import ServiceContext
 from workflow.pagination import Page, PageRequest
@@ -95,12 +95,7 @@ class RegisterEventType:
                        description="What changed: field names, never sensitive values.")
     recorded_at = row_field("recorded_at", datetime)
 
-    @strawberry.field
-    async def school(self, info: Info) -> SchoolNode | None:
-        if self.row.school_id is None:
-            return None
-        row = await info.context.loaders.school.load(self.row.school_id)
-        return SchoolNode.from_model(row) if row is not None else None
+    school = related("school", "row.school_id", SchoolNode)
 
 
 @provides

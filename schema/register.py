@@ -8,7 +8,6 @@ from datetime import date
 from typing import Any
 
 import strawberry
-from strawberry import relay
 
 from authz.masking import SensitiveField
 from models import register as m
@@ -25,34 +24,17 @@ from schema.enums import (
 from schema.operations import Operation, listing, operations
 from schema.school import SchoolNode
 from schema.sensitive import SensitiveValue
-from schema.shape import fetched_by, row_field
+from schema.shape import RowNode, fetched_by, related, row_field
 from workflow.calendar import local_date
 from workflow.context import ServiceContext
 from workflow.register import changes, deferrals, query
 
 
-async def _child(info: Info, child_id: int) -> ChildNode | None:
-    row = await info.context.loaders.registered_child.load(child_id)
-    return ChildNode.from_model(row) if row is not None else None
-
-
-async def _school(info: Info, school_id: int | None) -> SchoolNode | None:
-    if school_id is None:
-        return None
-    row = await info.context.loaders.school.load(school_id)
-    return SchoolNode.from_model(row) if row is not None else None
-
-
 @fetched_by(query.get_changes)
 @strawberry.type(name="RegisterChange", description="A transfer or suspension (学籍变动), from "
                  "request to decision.")
-class RegisterChangeNode(relay.Node):
-    change_id: relay.NodeID[int]
+class RegisterChangeNode(RowNode):
     row: strawberry.Private[m.RegisterChange]
-
-    @classmethod
-    def from_model(cls, c: m.RegisterChange) -> RegisterChangeNode:
-        return cls(change_id=c.id, row=c)
 
     kind = row_field("kind", RegisterChangeKind)
     status = row_field("status", RegisterChangeStatus)
@@ -73,29 +55,17 @@ class RegisterChangeNode(relay.Node):
     def not_received(self) -> bool:
         return self.row.kind is RegisterChangeKind.TRANSFER and self.row.flagged_at is not None
 
-    @strawberry.field(description="The child, when the caller may read it.")
-    async def child(self, info: Info) -> ChildNode | None:
-        return await _child(info, self.row.child_id)
-
-    @strawberry.field
-    async def from_school(self, info: Info) -> SchoolNode | None:
-        return await _school(info, self.row.from_school_id)
-
-    @strawberry.field
-    async def to_school(self, info: Info) -> SchoolNode | None:
-        return await _school(info, self.row.to_school_id)
+    child = related("registered_child", "row.child_id", ChildNode,
+                    description="The child, when the caller may read it.")
+    from_school = related("school", "row.from_school_id", SchoolNode)
+    to_school = related("school", "row.to_school_id", SchoolNode)
 
 
 @fetched_by(query.get_deferrals)
 @strawberry.type(name="Deferral", description="A deferral (缓学) or exemption (免学) from "
                  "school: application, assessment, decision, end date (ST 2, 3).")
-class DeferralNode(relay.Node):
-    deferral_id: relay.NodeID[int]
+class DeferralNode(RowNode):
     row: strawberry.Private[m.Deferral]
-
-    @classmethod
-    def from_model(cls, d: m.Deferral) -> DeferralNode:
-        return cls(deferral_id=d.id, row=d)
 
     kind = row_field("kind", DeferralKind)
     status = row_field("status", DeferralStatus)
@@ -140,9 +110,8 @@ class DeferralNode(relay.Node):
         r = self.row
         return r.status is DeferralStatus.GRANTED and r.starts_on <= today <= r.ends_on
 
-    @strawberry.field(description="The child, when the caller may read it.")
-    async def child(self, info: Info) -> ChildNode | None:
-        return await _child(info, self.row.child_id)
+    child = related("registered_child", "row.child_id", ChildNode,
+                    description="The child, when the caller may read it.")
 
 
 @strawberry.input
