@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from datetime import date, datetime
-from typing import Annotated, Any
+from typing import Annotated, Any, Optional
 
 import strawberry
 from strawberry import relay
@@ -22,14 +23,15 @@ from schema.enums import (
     SpecialGroup,
 )
 from schema.ids import node_id
-from schema.mutation import UserError, mutate
+from schema.operations import Operation, listing, operations
 from schema.pagination import Connection, page_request, to_connection
 from schema.reference import JurisdictionNode, jurisdiction_at
 from schema.school import SchoolNode, school_key
 from schema.sensitive import SensitiveValue
-from schema.shape import RowNode, fetched_by, row_field
+from schema.shape import RowNode, fetched_by, related, row_field
 from workflow import child as service
 from workflow.context import ServiceContext
+from workflow.pagination import Page, PageRequest
 from workflow.register import history, pupils
 
 # Declared as a method (not a resolver field) to keep the field where the SDL has it.
@@ -93,12 +95,7 @@ class RegisterEventType:
                        description="What changed: field names, never sensitive values.")
     recorded_at = row_field("recorded_at", datetime)
 
-    @strawberry.field
-    async def school(self, info: Info) -> SchoolNode | None:
-        if self.row.school_id is None:
-            return None
-        row = await info.context.loaders.school.load(self.row.school_id)
-        return SchoolNode.from_model(row) if row is not None else None
+    school = related("school", "row.school_id", SchoolNode)
 
 
 @provides
@@ -232,45 +229,28 @@ class ChildNode(RowNode):
         )
 
 
+async def _children_page(
+    ctx: ServiceContext, request: PageRequest, *, school: strawberry.ID | None,
+    school_id: int | None, **given: Any,
+) -> Page[m.Child]:
+    """The children page for the list's arguments: ``school`` or the deprecated ``schoolId``."""
+    school_filter = service.ChildFilter(school_id=school_key(school, school_id, "school"), **given)
+    return await service.children_page(ctx, school_filter, request)
+
+
 @strawberry.type
 class ChildQuery:
-    @strawberry.field(description="Children the caller may see, filtered in the database.")
-    async def children(
-        self,
-        info: Info,
-        school: Annotated[
-            strawberry.ID | None, strawberry.argument(description="The School's global id.")
-        ] = None,
-        school_id: Annotated[
-            int | None,
-            strawberry.argument(
-                deprecation_reason="A raw database key: use school, the School's global id."
-            ),
-        ] = None,
-        township_code: str | None = None,
-        special_group: SpecialGroup | None = None,
-        status: EnrolmentStatus | None = None,
-        first: int | None = None,
-        after: str | None = None,
-    ) -> Connection[ChildNode]:
-        services = info.context.services
-        page = await service.children_page(
-            services,
-            service.ChildFilter(
-                school_id=school_key(school, school_id, "school"),
-                township_code=township_code,
-                special_group=special_group,
-                status=status,
-            ),
-            page_request(info, first, after),
-        )
-        return to_connection(page, ChildNode.from_model)
-
-
-@strawberry.type
-class ChildPayload:
-    child: ChildNode | None
-    user_errors: list[UserError]
+    children = listing(
+        ChildNode, _children_page,
+        school=(Annotated[Optional[strawberry.ID],  # noqa: UP045
+                          strawberry.argument(description="The School's global id.")], None),
+        school_id=(Annotated[Optional[int], strawberry.argument(  # noqa: UP045
+            deprecation_reason="A raw database key: use school, the School's global id.")], None),
+        township_code=(Optional[str], None),  # noqa: UP045
+        special_group=(Optional[SpecialGroup], None),  # noqa: UP045
+        status=(Optional[EnrolmentStatus], None),  # noqa: UP045
+        description="Children the caller may see, filtered in the database.",
+    )
 
 
 @strawberry.input(description="A guardian as entered with the child or added later.")
@@ -278,6 +258,9 @@ class GuardianInput:
     name: str
     relation: GuardianRelation
     phone: str | None = None
+
+    def value(self) -> tuple[str, GuardianRelation, str | None]:
+        return self.name, self.relation, self.phone
 
 
 @strawberry.input(description="The child's details; on a change, only those sent change.")
@@ -292,7 +275,7 @@ class ChildDetailsInput:
     village: str | None = None
     address: str | None = None
 
-    def details(self) -> pupils.ChildDetails:
+    def value(self) -> pupils.ChildDetails:
         return pupils.ChildDetails(
             name=self.name, sex=self.sex, birth_date=self.birth_date,
             register_type=self.register_type, national_id=self.national_id,
@@ -309,7 +292,7 @@ class PlacementInput:
     started_on: date | None = strawberry.field(
         default=None, description="First day of compulsory schooling (default: enrolledOn).")
 
-    def placement(self) -> pupils.Placement:
+    def value(self) -> pupils.Placement:
         return pupils.Placement(node_id(self.school, "School", "school"), self.grade,
                                 self.class_no, self.enrolled_on, self.started_on)
 
@@ -358,63 +341,34 @@ class EnrolChildInput:
         "spring (ST 6); the junior school stays on the entry.")
 
 
-def _child(gid: strawberry.ID) -> int:
-    return node_id(gid, "Child", "childId")
+def _value(given: Any) -> Any:
+    """A nested input as its service value (its ``value()``), lists item by item."""
+    if isinstance(given, list):
+        return [_value(v) for v in given]
+    return given.value() if hasattr(given, "value") else given
+
+
+def _values(call: Callable[..., Awaitable[m.Child]]) -> Callable[..., Awaitable[m.Child]]:
+    """``call`` with its nested inputs (details, placement, guardians) as service values."""
+    async def run(ctx: ServiceContext, **given: Any) -> m.Child:
+        return await call(ctx, **{k: _value(v) for k, v in given.items()})
+
+    return run
+
+
+async def _add_guardian(
+    ctx: ServiceContext, *, child_id: int, guardian: tuple[str, GuardianRelation, str | None]
+) -> m.Child:
+    return await pupils.add_guardian(ctx, child_id, *guardian)
 
 
 @strawberry.type
+@operations("child", ChildNode, ids={"child_id": "Child", "guardian_id": "Guardian"})
 class ChildMutation:
-    @strawberry.mutation(description="Put a child on the register (ID number checked, GB 11643).")
-    async def create_child(self, info: Info, input: CreateChildInput) -> ChildPayload:
-        async def op(ctx: ServiceContext) -> m.Child:
-            return await pupils.create_child(
-                ctx, input.details.details(),
-                input.placement.placement() if input.placement else None,
-                [(g.name, g.relation, g.phone) for g in input.guardians],
-            )
-
-        return await mutate(info, ChildPayload, ChildNode.from_model, op)
-
-    @strawberry.mutation(description="Correct a child's register details.")
-    async def update_child(self, info: Info, input: UpdateChildInput) -> ChildPayload:
-        async def op(ctx: ServiceContext) -> m.Child:
-            return await pupils.update_child(ctx, _child(input.child_id),
-                                             input.expected_version, input.details.details())
-
-        return await mutate(info, ChildPayload, ChildNode.from_model, op)
-
-    @strawberry.mutation(description="Add a guardian to a child's register entry.")
-    async def add_guardian(self, info: Info, input: AddGuardianInput) -> ChildPayload:
-        async def op(ctx: ServiceContext) -> m.Child:
-            g = input.guardian
-            return await pupils.add_guardian(ctx, _child(input.child_id), g.name, g.relation,
-                                             g.phone)
-
-        return await mutate(info, ChildPayload, ChildNode.from_model, op)
-
-    @strawberry.mutation(description="Change a guardian's name, relation or phone.")
-    async def update_guardian(self, info: Info, input: UpdateGuardianInput) -> ChildPayload:
-        async def op(ctx: ServiceContext) -> m.Child:
-            return await pupils.update_guardian(
-                ctx, node_id(input.guardian_id, "Guardian", "guardianId"), input.name,
-                input.relation, input.phone)
-
-        return await mutate(info, ChildPayload, ChildNode.from_model, op)
-
-    @strawberry.mutation(description="Remove a guardian (with the reason, kept in the history).")
-    async def remove_guardian(self, info: Info, input: RemoveGuardianInput) -> ChildPayload:
-        async def op(ctx: ServiceContext) -> m.Child:
-            return await pupils.remove_guardian(
-                ctx, node_id(input.guardian_id, "Guardian", "guardianId"), input.reason)
-
-        return await mutate(info, ChildPayload, ChildNode.from_model, op)
-
-    @strawberry.mutation(description="Enrol a child held by no other school's register "
-                         "(others move by transfer, ST 3), or a spring entrant (ST 6).")
-    async def enrol_child(self, info: Info, input: EnrolChildInput) -> ChildPayload:
-        async def op(ctx: ServiceContext) -> m.Child:
-            return await pupils.enrol_child(ctx, _child(input.child_id),
-                                            input.placement.placement(),
-                                            spring_entrant=input.spring_entrant)
-
-        return await mutate(info, ChildPayload, ChildNode.from_model, op)
+    # Descriptions in schema/descriptions.toml ("Register (issue 14)").
+    create_child = Operation(_values(pupils.create_child), CreateChildInput)
+    update_child = Operation(_values(pupils.update_child), UpdateChildInput)
+    add_guardian = Operation(_values(_add_guardian), AddGuardianInput)
+    update_guardian = Operation(pupils.update_guardian, UpdateGuardianInput)
+    remove_guardian = Operation(pupils.remove_guardian, RemoveGuardianInput)
+    enrol_child = Operation(_values(pupils.enrol_child), EnrolChildInput)

@@ -3,15 +3,15 @@ leavers) and deferrals and exemptions (缓学/免学)."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import date
+from typing import Any
 
 import strawberry
-from strawberry import relay
 
 from authz.masking import SensitiveField
 from models import register as m
-from models.child import Child
-from schema.child import ChildNode, ChildPayload
+from schema.child import ChildNode
 from schema.context import Info
 from schema.enums import (
     DeferralGround,
@@ -21,39 +21,20 @@ from schema.enums import (
     RegisterChangeKind,
     RegisterChangeStatus,
 )
-from schema.ids import node_id, optional_node_id
-from schema.mutation import UserError, mutate
-from schema.pagination import Connection, page_request, to_connection
+from schema.operations import Operation, listing, operations
 from schema.school import SchoolNode
 from schema.sensitive import SensitiveValue
-from schema.shape import fetched_by, row_field
+from schema.shape import RowNode, fetched_by, related, row_field
 from workflow.calendar import local_date
 from workflow.context import ServiceContext
 from workflow.register import changes, deferrals, query
 
 
-async def _child(info: Info, child_id: int) -> ChildNode | None:
-    row = await info.context.loaders.registered_child.load(child_id)
-    return ChildNode.from_model(row) if row is not None else None
-
-
-async def _school(info: Info, school_id: int | None) -> SchoolNode | None:
-    if school_id is None:
-        return None
-    row = await info.context.loaders.school.load(school_id)
-    return SchoolNode.from_model(row) if row is not None else None
-
-
 @fetched_by(query.get_changes)
 @strawberry.type(name="RegisterChange", description="A transfer or suspension (学籍变动), from "
                  "request to decision.")
-class RegisterChangeNode(relay.Node):
-    change_id: relay.NodeID[int]
+class RegisterChangeNode(RowNode):
     row: strawberry.Private[m.RegisterChange]
-
-    @classmethod
-    def from_model(cls, c: m.RegisterChange) -> RegisterChangeNode:
-        return cls(change_id=c.id, row=c)
 
     kind = row_field("kind", RegisterChangeKind)
     status = row_field("status", RegisterChangeStatus)
@@ -74,29 +55,17 @@ class RegisterChangeNode(relay.Node):
     def not_received(self) -> bool:
         return self.row.kind is RegisterChangeKind.TRANSFER and self.row.flagged_at is not None
 
-    @strawberry.field(description="The child, when the caller may read it.")
-    async def child(self, info: Info) -> ChildNode | None:
-        return await _child(info, self.row.child_id)
-
-    @strawberry.field
-    async def from_school(self, info: Info) -> SchoolNode | None:
-        return await _school(info, self.row.from_school_id)
-
-    @strawberry.field
-    async def to_school(self, info: Info) -> SchoolNode | None:
-        return await _school(info, self.row.to_school_id)
+    child = related("registered_child", "row.child_id", ChildNode,
+                    description="The child, when the caller may read it.")
+    from_school = related("school", "row.from_school_id", SchoolNode)
+    to_school = related("school", "row.to_school_id", SchoolNode)
 
 
 @fetched_by(query.get_deferrals)
 @strawberry.type(name="Deferral", description="A deferral (缓学) or exemption (免学) from "
                  "school: application, assessment, decision, end date (ST 2, 3).")
-class DeferralNode(relay.Node):
-    deferral_id: relay.NodeID[int]
+class DeferralNode(RowNode):
     row: strawberry.Private[m.Deferral]
-
-    @classmethod
-    def from_model(cls, d: m.Deferral) -> DeferralNode:
-        return cls(deferral_id=d.id, row=d)
 
     kind = row_field("kind", DeferralKind)
     status = row_field("status", DeferralStatus)
@@ -141,9 +110,8 @@ class DeferralNode(relay.Node):
         r = self.row
         return r.status is DeferralStatus.GRANTED and r.starts_on <= today <= r.ends_on
 
-    @strawberry.field(description="The child, when the caller may read it.")
-    async def child(self, info: Info) -> ChildNode | None:
-        return await _child(info, self.row.child_id)
+    child = related("registered_child", "row.child_id", ChildNode,
+                    description="The child, when the caller may read it.")
 
 
 @strawberry.input
@@ -165,49 +133,26 @@ class DeferralFilterInput:
         default=None, description="Only deferrals granted and in force on that day.")
 
 
+def _by_child(cls: type) -> Callable[..., object]:
+    """The service filter ``cls`` from a filter input, whose ``child`` is its ``child_id``."""
+    def build(child: int | None = None, **given: Any) -> object:
+        return cls(child_id=child, **given)
+
+    return build
+
+
 @strawberry.type
 class RegisterQuery:
-    @strawberry.field(description="Transfers and suspensions the caller may see.")
-    async def register_changes(
-        self, info: Info, filter: RegisterChangeFilterInput | None = None,
-        first: int | None = None, after: str | None = None,
-    ) -> Connection[RegisterChangeNode]:
-        f = filter or RegisterChangeFilterInput()
-        page = await query.changes_page(
-            info.context.services,
-            query.ChangeFilter(kind=f.kind, status=f.status,
-                               child_id=optional_node_id(f.child, "Child", "child"),
-                               not_received_in=f.not_received_in,
-                               on=f.on or local_date(info.context.services.clock.now())),
-            page_request(info, first, after),
-        )
-        return to_connection(page, RegisterChangeNode.from_model)
-
-    @strawberry.field(description="Deferrals and exemptions of children the caller may read.")
-    async def deferrals(
-        self, info: Info, filter: DeferralFilterInput | None = None,
-        first: int | None = None, after: str | None = None,
-    ) -> Connection[DeferralNode]:
-        f = filter or DeferralFilterInput()
-        page = await query.deferrals_page(
-            info.context.services,
-            query.DeferralFilter(status=f.status, valid_on=f.valid_on,
-                                 child_id=optional_node_id(f.child, "Child", "child")),
-            page_request(info, first, after),
-        )
-        return to_connection(page, DeferralNode.from_model)
-
-
-@strawberry.type
-class RegisterChangePayload:
-    change: RegisterChangeNode | None
-    user_errors: list[UserError]
-
-
-@strawberry.type
-class DeferralPayload:
-    deferral: DeferralNode | None
-    user_errors: list[UserError]
+    register_changes = listing(
+        RegisterChangeNode, query.changes_page,
+        filter=(RegisterChangeFilterInput, _by_child(query.ChangeFilter)), ids={"child": "Child"},
+        description="Transfers and suspensions the caller may see.",
+    )
+    deferrals = listing(
+        DeferralNode, query.deferrals_page,
+        filter=(DeferralFilterInput, _by_child(query.DeferralFilter)), ids={"child": "Child"},
+        description="Deferrals and exemptions of children the caller may read.",
+    )
 
 
 @strawberry.input
@@ -302,126 +247,31 @@ class DecideDeferralInput:
     ends_on: date | None = None
 
 
-def _change(gid: strawberry.ID) -> int:
-    return node_id(gid, "RegisterChange", "changeId")
+async def _apply(ctx: ServiceContext, *, child_id: int, **application: Any) -> m.Deferral:
+    return await deferrals.apply(ctx, child_id, deferrals.Application(**application))
 
 
-def _deferral(gid: strawberry.ID) -> int:
-    return node_id(gid, "Deferral", "deferralId")
-
-
-def _child_id(gid: strawberry.ID) -> int:
-    return node_id(gid, "Child", "childId")
+# The mutations that answer the child, or the deferral, rather than the register change.
+_CHILD: dict[str, Any] = {"subject": "child", "node": ChildNode}
+_DEFERRAL: dict[str, Any] = {"subject": "deferral", "node": DeferralNode}
 
 
 @strawberry.type
+@operations("change", RegisterChangeNode, ids={
+    "child_id": "Child", "change_id": "RegisterChange", "to_school": "School",
+    "deferral_id": "Deferral",
+})
 class RegisterMutation:
-    @strawberry.mutation(description="The sending school asks to transfer a pupil (转学).")
-    async def request_transfer(self, info: Info, input: RequestTransferInput
-                               ) -> RegisterChangePayload:
-        async def op(ctx: ServiceContext) -> m.RegisterChange:
-            return await changes.request_transfer(
-                ctx, child_id=_child_id(input.child_id),
-                to_school_id=optional_node_id(input.to_school, "School", "toSchool"),
-                to_district_code=input.to_district_code, reason=input.reason,
-                requested_on=input.requested_on)
-
-        return await mutate(info, RegisterChangePayload, RegisterChangeNode.from_model, op)
-
-    @strawberry.mutation(description="The school asks to suspend a pupil's schooling (休学).")
-    async def request_suspension(self, info: Info, input: RequestSuspensionInput
-                                 ) -> RegisterChangePayload:
-        async def op(ctx: ServiceContext) -> m.RegisterChange:
-            return await changes.request_suspension(
-                ctx, child_id=_child_id(input.child_id), starts_on=input.starts_on,
-                ends_on=input.ends_on, reason=input.reason)
-
-        return await mutate(info, RegisterChangePayload, RegisterChangeNode.from_model, op)
-
-    @strawberry.mutation(description="Approve or refuse a transfer (the receiving school or the "
-                         "bureau; out of the county the sending bureau) or a suspension (the "
-                         "bureau).")
-    async def decide_register_change(self, info: Info, input: DecideRegisterChangeInput
-                                     ) -> RegisterChangePayload:
-        async def op(ctx: ServiceContext) -> m.RegisterChange:
-            return await changes.decide(
-                ctx, change_id=_change(input.change_id), expected_version=input.expected_version,
-                approve=input.approve, reason=input.reason, decided_on=input.decided_on,
-                grade=input.grade, class_no=input.class_no)
-
-        return await mutate(info, RegisterChangePayload, RegisterChangeNode.from_model, op)
-
-    @strawberry.mutation(description="A transfer from another county arrived (转入).")
-    async def receive_transfer(self, info: Info, input: ReceiveTransferInput
-                               ) -> RegisterChangePayload:
-        async def op(ctx: ServiceContext) -> m.RegisterChange:
-            return await changes.receive_transfer(
-                ctx, change_id=_change(input.change_id), expected_version=input.expected_version,
-                received_on=input.received_on, grade=input.grade, class_no=input.class_no)
-
-        return await mutate(info, RegisterChangePayload, RegisterChangeNode.from_model, op)
-
-    @strawberry.mutation(description="The pupil is back from a suspension (复学).")
-    async def resume_schooling(self, info: Info, input: ResumeSchoolingInput
-                               ) -> RegisterChangePayload:
-        async def op(ctx: ServiceContext) -> m.RegisterChange:
-            return await changes.resume(
-                ctx, change_id=_change(input.change_id), expected_version=input.expected_version,
-                resumed_on=input.resumed_on)
-
-        return await mutate(info, RegisterChangePayload, RegisterChangeNode.from_model, op)
-
-    @strawberry.mutation(description="The compulsory-education certificate: refused without the "
-                         "full years on the register (LS 10(5)).")
-    async def certify_graduation(self, info: Info, input: CertifyGraduationInput
-                                 ) -> ChildPayload:
-        async def op(ctx: ServiceContext) -> Child:
-            return await changes.graduate(ctx, child_id=_child_id(input.child_id),
-                                          graduated_on=input.graduated_on)
-
-        return await mutate(info, ChildPayload, ChildNode.from_model, op)
-
-    @strawberry.mutation(description="A vocational spring entrant left (ST 6): tasks to persuade "
-                         "and follow the child.")
-    async def record_early_leaving(self, info: Info, input: RecordEarlyLeavingInput
-                                   ) -> ChildPayload:
-        async def op(ctx: ServiceContext) -> Child:
-            return await changes.record_early_leaving(
-                ctx, child_id=_child_id(input.child_id), left_on=input.left_on,
-                reason=input.reason)
-
-        return await mutate(info, ChildPayload, ChildNode.from_model, op)
-
-    @strawberry.mutation(description="Record a guardian's written application for deferral or "
-                         "exemption (ST 2).")
-    async def apply_for_deferral(self, info: Info, input: ApplyForDeferralInput
-                                 ) -> DeferralPayload:
-        async def op(ctx: ServiceContext) -> m.Deferral:
-            return await deferrals.apply(ctx, _child_id(input.child_id), deferrals.Application(
-                kind=input.kind, ground=input.ground, applied_on=input.applied_on,
-                applicant_name=input.applicant_name,
-                applicant_relation=input.applicant_relation, evidence=input.evidence,
-                starts_on=input.starts_on, ends_on=input.ends_on))
-
-        return await mutate(info, DeferralPayload, DeferralNode.from_model, op)
-
-    @strawberry.mutation(description="The disabled federation's assessment (ST 3).")
-    async def record_deferral_assessment(self, info: Info, input: RecordDeferralAssessmentInput
-                                         ) -> DeferralPayload:
-        async def op(ctx: ServiceContext) -> m.Deferral:
-            return await deferrals.record_assessment(
-                ctx, deferral_id=_deferral(input.deferral_id),
-                expected_version=input.expected_version, confirmed=input.confirmed,
-                assessed_on=input.assessed_on, note=input.note)
-
-        return await mutate(info, DeferralPayload, DeferralNode.from_model, op)
-
-    @strawberry.mutation(description="The bureau grants or refuses a deferral or exemption.")
-    async def decide_deferral(self, info: Info, input: DecideDeferralInput) -> DeferralPayload:
-        async def op(ctx: ServiceContext) -> m.Deferral:
-            return await deferrals.decide(
-                ctx, deferral_id=_deferral(input.deferral_id),
-                expected_version=input.expected_version, grant=input.grant,
-                reason=input.reason, ends_on=input.ends_on)
-
-        return await mutate(info, DeferralPayload, DeferralNode.from_model, op)
+    # Descriptions in schema/descriptions.toml ("Register (issue 14)").
+    request_transfer = Operation(changes.request_transfer, RequestTransferInput)
+    request_suspension = Operation(changes.request_suspension, RequestSuspensionInput)
+    decide_register_change = Operation(changes.decide, DecideRegisterChangeInput)
+    receive_transfer = Operation(changes.receive_transfer, ReceiveTransferInput)
+    resume_schooling = Operation(changes.resume, ResumeSchoolingInput)
+    certify_graduation = Operation(changes.graduate, CertifyGraduationInput, **_CHILD)
+    record_early_leaving = Operation(
+        changes.record_early_leaving, RecordEarlyLeavingInput, **_CHILD)
+    apply_for_deferral = Operation(_apply, ApplyForDeferralInput, **_DEFERRAL)
+    record_deferral_assessment = Operation(
+        deferrals.record_assessment, RecordDeferralAssessmentInput, **_DEFERRAL)
+    decide_deferral = Operation(deferrals.decide, DecideDeferralInput, **_DEFERRAL)

@@ -7,16 +7,12 @@ from typing import Optional
 import strawberry
 from strawberry import relay
 
-from models import school as m
-from schema.context import Info
 from schema.enums import SchoolKind
-from schema.ids import global_or_raw_id, node_id, optional_node_id
-from schema.mutation import UserError, mutate
-from schema.operations import listing
+from schema.ids import global_or_raw_id
+from schema.operations import Operation, listing, operations
 from schema.reference import AgencyNode, JurisdictionNode, agency_at, jurisdiction_at
 from schema.shape import Mirror, fetched_by
 from workflow import school as service
-from workflow.context import ServiceContext
 
 
 @fetched_by(service.get_schools)
@@ -59,12 +55,6 @@ class SchoolQuery:
     )
 
 
-@strawberry.type
-class SchoolPayload:
-    school: SchoolNode | None
-    user_errors: list[UserError]
-
-
 @strawberry.input
 class CreateSchoolInput:
     name: str
@@ -89,28 +79,8 @@ class UpdateSchoolInput:
 
 
 @strawberry.type
+@operations("school", SchoolNode, ids={"school_id": "School", "parent_school": "School"})
 class SchoolMutation:
-    @strawberry.mutation(description="Open a school (and its agency) in a township: the "
-                         "education bureau's (LS 10(3)).")
-    async def create_school(self, info: Info, input: CreateSchoolInput) -> SchoolPayload:
-        async def op(ctx: ServiceContext) -> m.School:
-            return await service.create_school(
-                ctx, name=input.name, kind=input.kind, township_code=input.township_code,
-                grade_from=input.grade_from, grade_to=input.grade_to,
-                parent_school_id=optional_node_id(input.parent_school, "School",
-                                                  "parentSchool"),
-                address=input.address,
-            )
-
-        return await mutate(info, SchoolPayload, SchoolNode.from_model, op)
-
-    @strawberry.mutation(description="Rename a school, change its kind, grades or address.")
-    async def update_school(self, info: Info, input: UpdateSchoolInput) -> SchoolPayload:
-        async def op(ctx: ServiceContext) -> m.School:
-            return await service.update_school(
-                ctx, school_id=node_id(input.school_id, "School", "schoolId"), name=input.name,
-                kind=input.kind, grade_from=input.grade_from, grade_to=input.grade_to,
-                address=input.address,
-            )
-
-        return await mutate(info, SchoolPayload, SchoolNode.from_model, op)
+    # Descriptions in schema/descriptions.toml ("Register (issue 14)").
+    create_school = Operation(service.create_school, CreateSchoolInput)
+    update_school = Operation(service.update_school, UpdateSchoolInput)

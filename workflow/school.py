@@ -105,7 +105,7 @@ async def create_school(
     township_code: str,
     grade_from: int | None = None,
     grade_to: int | None = None,
-    parent_school_id: int | None = None,
+    parent_school: int | None = None,
     address: str = "",
 ) -> School:
     """A new school and its agency (the bureau opens schools: LS 10(3)); a teaching point
@@ -115,8 +115,8 @@ async def create_school(
         raise InvalidInput("not a township (nine-digit code)", field="townshipCode")
     ctx.authz.require(ctx.principal, OBJ, "manage", township.path)
     low, high = _grades(kind, grade_from, grade_to)
-    if parent_school_id is not None:
-        await visible_school(ctx, parent_school_id, "parentSchoolId")
+    if parent_school is not None:
+        await visible_school(ctx, parent_school, "parentSchoolId")
     elif kind is SchoolKind.TEACHING_POINT:
         raise InvalidInput("a teaching point belongs to a central school", field="parentSchoolId")
     agency = Agency(kind=AgencyKind.SCHOOL, name=_name(name), short_name=_name(name)[:4],
@@ -126,7 +126,7 @@ async def create_school(
     agency.scope_path = f"{township.path}/school:{agency.id}"
     school = School(agency_id=agency.id, name=agency.name, kind=kind,
                     township_code=township.code, grade_from=low, grade_to=high,
-                    parent_school_id=parent_school_id, address=address.strip()[:200])
+                    parent_school_id=parent_school, address=address.strip()[:200])
     ctx.session.add(school)
     await ctx.session.flush()
     audit.record(ctx, "create_school", "school", [school.id],

@@ -85,7 +85,7 @@ async def _open_change(ctx: ServiceContext, child: Child) -> None:
 
 
 async def request_transfer(
-    ctx: ServiceContext, *, child_id: int, to_school_id: int | None,
+    ctx: ServiceContext, *, child_id: int, to_school: int | None,
     to_district_code: str | None, reason: str, requested_on: date | None,
 ) -> RegisterChange:
     """The sending school's request: to a school (in this county or another that uses
@@ -99,12 +99,12 @@ async def request_transfer(
     await _open_change(ctx, child)
     here = await _district(ctx, school.township_code)
     target_path, district_code = here.path, to_district_code
-    if to_school_id is not None:
-        to_school = await visible_school(ctx, to_school_id, "toSchoolId")
-        if to_school.id == school.id:
+    if to_school is not None:
+        receiving = await visible_school(ctx, to_school, "toSchoolId")
+        if receiving.id == school.id:
             raise InvalidInput("the child is at that school already", field="toSchoolId")
-        target_path = await school_path(ctx, to_school)
-        district_code = (await _district(ctx, to_school.township_code)).code
+        target_path = await school_path(ctx, receiving)
+        district_code = (await _district(ctx, receiving.township_code)).code
     elif not (to_district_code and to_district_code.isdigit() and len(to_district_code) == 6):
         raise InvalidInput("name the receiving school, or the receiving county's six-digit "
                            "code", field="toDistrictCode")
@@ -112,7 +112,7 @@ async def request_transfer(
         raise InvalidInput("within the county, name the receiving school", field="toSchoolId")
     change = RegisterChange(
         kind=RegisterChangeKind.TRANSFER, status=RegisterChangeStatus.REQUESTED,
-        child_id=child.id, from_school_id=school.id, to_school_id=to_school_id,
+        child_id=child.id, from_school_id=school.id, to_school_id=to_school,
         from_district_code=here.code,
         to_district_code=None if district_code == here.code else district_code,
         scope_path=child.scope_path, target_path=target_path,
@@ -125,10 +125,10 @@ async def request_transfer(
     await ctx.session.flush()
     history.record(ctx, child.id, "transfer_requested", change.reason, on=change.requested_on,
                    school_id=school.id, detail={"change": change.id,
-                                                "to_school": to_school_id,
+                                                "to_school": to_school,
                                                 "to_district": change.to_district_code})
     audit.record(ctx, "request_transfer", "register_change", [change.id],
-                 {"child": child.id, "from": school.id, "to": to_school_id,
+                 {"child": child.id, "from": school.id, "to": to_school,
                   "to_district": change.to_district_code})
     return change
 

@@ -13,6 +13,7 @@ from sqlalchemy import ColumnElement, Select, or_, select
 from authz.filters import scope_filter
 from models.enums import DeferralStatus, RegisterChangeKind, RegisterChangeStatus
 from models.register import Deferral, RegisterChange
+from workflow.calendar import local_date
 from workflow.common import rows_by_ids, where_given
 from workflow.context import ServiceContext
 from workflow.pagination import Page, PageRequest, keyset_page
@@ -43,7 +44,7 @@ class ChangeFilter:
     child_id: int | None = None
     # Transfers out of this district sent and not received in its days, as of ``on``.
     not_received_in: str | None = None
-    on: date | None = None
+    on: date | None = None  # today (the district's local date) when not given
 
 
 async def changes_page(
@@ -52,8 +53,9 @@ async def changes_page(
     stmt: Select[RegisterChange] = select(RegisterChange).where(changes_visible(ctx))
     stmt = where_given(stmt, (RegisterChange.kind, f.kind), (RegisterChange.status, f.status),
                        (RegisterChange.child_id, f.child_id))
-    if f.not_received_in is not None and f.on is not None:
-        stmt = stmt.where(*not_received(f.not_received_in, f.on))
+    if f.not_received_in is not None:
+        on = f.on or local_date(ctx.clock.now())
+        stmt = stmt.where(*not_received(f.not_received_in, on))
     return await keyset_page(ctx, stmt, RegisterChange.id, request, prefix="register_change")
 
 
