@@ -29,6 +29,7 @@ from workflow import (
     finding,
     imports,
     inspection,
+    prevention,
     reference,
     task,
     user,
@@ -147,3 +148,5 @@ class Loaders:
     def _imports(self) -> None:
         """The import job a match candidate came in."""
         self.import_job: DataLoader[int, ImportJob | None] = self._load(imports.get_jobs)
+        # The cases linked to a blacklist entry of illegal substitute schooling (ST 10).
+        self.substitute_cases: DataLoader[int, list[int]] = self._load(prevention.cases_of)

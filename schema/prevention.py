@@ -49,7 +49,7 @@ class SubstituteSchoolingNode(relay.Node):
 
     @strawberry.field(description="Global ids of the linked DropoutCases.")
     async def case_ids(self, info: Info) -> list[strawberry.ID]:
-        (ids,) = await service.cases_of(info.context.services, [self.row.id])
+        ids = await info.context.loaders.substitute_cases.load(self.row.id)
         return [strawberry.ID(relay.to_base64("DropoutCase", i)) for i in ids]
 
     @classmethod

@@ -157,6 +157,7 @@ async def test_pdf_rendering_runs_off_the_event_loop(monkeypatch: pytest.MonkeyP
         return b"%PDF-fake"
 
     monkeypatch.setattr(pdf, "render", fake_render)
-    printable = pdf.Printable("issuer", "title", "number", "body", "date", "code", "basis")
+    printable = pdf.Printable("issuer", "title", "number", "body", "date", "code", "basis",
+                              "header", "https://example.invalid/verify", "example.invalid")
     assert await pdf.render_async(printable) == b"%PDF-fake"
     assert seen["thread"] is not threading.current_thread()
