@@ -7,15 +7,14 @@ from datetime import date, datetime
 from typing import Any
 
 import strawberry
-from strawberry import relay
 
 from models import accountability as m
 from schema.context import Info
 from schema.enums import AccountabilityDecision, AccountabilityStatus
 from schema.ids import node_id
 from schema.mutation import UserError, mutate
-from schema.pagination import Connection, page_request, to_connection
-from schema.shape import fetched_by, row_field
+from schema.operations import listing
+from schema.shape import RowNode, fetched_by, row_field
 from workflow import accountability as service
 from workflow.context import ServiceContext
 
@@ -25,7 +24,7 @@ ITEM = ("A rule of the district's accountability data firing for a unit in a per
 
 @fetched_by(service.get_items)
 @strawberry.type(name="AccountabilityItem", description=ITEM)
-class AccountabilityItemNode(relay.Node):
+class AccountabilityItemNode(RowNode):
     rule_code = row_field("rule_code", str, description="The rule in accountability.json.")
     subject_kind = row_field("subject_kind", str, description="district, school, township "
                              "or agency.")
@@ -44,12 +43,7 @@ class AccountabilityItemNode(relay.Node):
     reviewed_at = row_field("reviewed_at", datetime | None)
     review_note = row_field("review_note", str)
     version = row_field("version", int)
-    item_id: relay.NodeID[int]
     row: strawberry.Private[m.AccountabilityItem]
-
-    @classmethod
-    def from_model(cls, item: m.AccountabilityItem) -> AccountabilityItemNode:
-        return cls(item_id=item.id, row=item)
 
 
 @strawberry.input
@@ -61,16 +55,11 @@ class AccountabilityFilterInput:
 
 @strawberry.type
 class AccountabilityQuery:
-    @strawberry.field(description="Accountability items of units in the caller's domains.")
-    async def accountability_items(
-        self, info: Info, filter: AccountabilityFilterInput | None = None,
-        first: int | None = None, after: str | None = None,
-    ) -> Connection[AccountabilityItemNode]:
-        f = filter or AccountabilityFilterInput()
-        wanted = service.ItemFilter(status=f.status, rule_code=f.rule_code, month=f.month)
-        page = await service.items_page(info.context.services, wanted,
-                                        page_request(info, first, after))
-        return to_connection(page, AccountabilityItemNode.from_model)
+    accountability_items = listing(
+        AccountabilityItemNode, service.items_page,
+        filter=(AccountabilityFilterInput, service.ItemFilter),
+        description="Accountability items of units in the caller's domains.",
+    )
 
 
 @strawberry.type

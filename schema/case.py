@@ -25,6 +25,7 @@ from schema.enums import (
     SpecialGroup,
 )
 from schema.finding import FindingNode
+from schema.ids import raw_school_filter, school_filter
 from schema.operations import Operation, listing, operations
 from schema.shape import Mirror, RowNode, fetched_by, related, row_field
 from schema.task import TaskType
@@ -155,12 +156,8 @@ class CaseFilterInput:
     stage: CaseStage | None = None
     overdue: bool | None = None
     township_code: str | None = None
-    school: strawberry.ID | None = strawberry.field(
-        default=None, description="The School's global id."
-    )
-    school_id: int | None = strawberry.field(
-        default=None, deprecation_reason="A raw database key: use school, the School's global id."
-    )
+    school: strawberry.ID | None = school_filter()
+    school_id: int | None = raw_school_filter()
     special_group: SpecialGroup | None = None
 
 

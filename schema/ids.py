@@ -62,3 +62,16 @@ def global_or_raw_id(
         raise InvalidInput(f"{field} and its deprecated raw id name different records",
                            field=field)
     return raw if key is None else key
+
+
+def school_filter() -> strawberry.ID | None:
+    """A list filter's ``school`` field: the School's global id (its raw twin is
+    ``raw_school_filter``; ``listing(..., raw={"school": "school_id"})`` merges the two)."""
+    return strawberry.field(default=None, description="The School's global id.")  # type: ignore[no-any-return]
+
+
+def raw_school_filter() -> int | None:
+    """A list filter's deprecated ``schoolId`` field, beside ``school_filter``."""
+    return strawberry.field(  # type: ignore[no-any-return]
+        default=None, deprecation_reason="A raw database key: use school, the School's global id."
+    )

@@ -13,7 +13,6 @@ from collections.abc import AsyncGenerator, Awaitable, Callable
 from typing import Any
 
 import strawberry
-from strawberry import relay
 
 from authz.errors import Unauthenticated
 from authz.guard import FieldGuard
@@ -26,9 +25,10 @@ from schema.enums import CandidateStatus, ImportSource, ImportStatus
 from schema.ids import node_id, optional_node_id
 from schema.loaders import Loaders
 from schema.mutation import UserError, mutate
+from schema.operations import listing
 from schema.pagination import Connection, page_request, to_connection
 from schema.sensitive import SensitiveValue
-from schema.shape import fetched_by, row_field
+from schema.shape import RowNode, fetched_by, row_field
 from workflow import imports as service
 from workflow.context import ServiceContext
 
@@ -88,8 +88,7 @@ class ImportRejectType:
 @fetched_by(service.get_jobs)
 @strawberry.type(name="ImportJob", description="An uploaded list of one source, district "
                  "and period: staged, previewed, applied or cancelled.")
-class ImportJobNode(relay.Node):
-    import_id: relay.NodeID[int]
+class ImportJobNode(RowNode):
     row: strawberry.Private[m.ImportJob]
     source = row_field("source", ImportSource)
     district_code = row_field("district_code", str)
@@ -108,18 +107,13 @@ class ImportJobNode(relay.Node):
     def counts(self) -> ImportCounts | None:
         return ImportCounts.of(self.row.counts) if self.row.counts else None
 
-    @classmethod
-    def from_model(cls, j: m.ImportJob) -> ImportJobNode:
-        return cls(import_id=j.id, row=j)
-
 
 @fetched_by(service.get_candidates)
 @strawberry.type(name="MatchCandidate", description="A row that may be a known child "
                  "without an ID number: never merged until a person confirms it.")
-class MatchCandidateNode(relay.Node):
+class MatchCandidateNode(RowNode):
     """A person decides (``confirmMatch`` / ``rejectMatch``); until then the row waits."""
 
-    candidate_id: relay.NodeID[int]
     row: strawberry.Private[m.MatchCandidate]
 
     @strawberry.field(description="The import the row came in.")
@@ -140,10 +134,6 @@ class MatchCandidateNode(relay.Node):
     reason = row_field("reason", str)
     status = row_field("status", CandidateStatus)
 
-    @classmethod
-    def from_model(cls, c: m.MatchCandidate) -> MatchCandidateNode:
-        return cls(candidate_id=c.id, row=c)
-
 
 @strawberry.input
 class ImportFilterInput:
@@ -154,18 +144,10 @@ class ImportFilterInput:
 
 @strawberry.type
 class ImportQuery:
-    @strawberry.field(description="Imports the caller may read, newest first.")
-    async def import_jobs(
-        self, info: Info, filter: ImportFilterInput | None = None,
-        first: int | None = None, after: str | None = None,
-    ) -> Connection[ImportJobNode]:
-        f = filter or ImportFilterInput()
-        page = await service.jobs_page(
-            info.context.services,
-            service.JobFilter(source=f.source, status=f.status, district_code=f.district_code),
-            page_request(info, first, after),
-        )
-        return to_connection(page, ImportJobNode.from_model)
+    import_jobs = listing(
+        ImportJobNode, service.jobs_page, filter=(ImportFilterInput, service.JobFilter),
+        description="Imports the caller may read, newest first.",
+    )
 
     @strawberry.field(description="An import's rejected rows, in file order (also as XLSX at "
                       "GET /imports/{id}/rejects.xlsx).")

@@ -13,8 +13,8 @@ from schema.context import Info
 from schema.enums import SubstituteKind
 from schema.ids import node_id
 from schema.mutation import UserError, mutate
-from schema.pagination import Connection, page_request, to_connection
-from schema.shape import fetched_by, row_field
+from schema.operations import listing
+from schema.shape import RowNode, fetched_by, row_field
 from workflow import prevention as service
 from workflow.context import ServiceContext
 
@@ -37,14 +37,13 @@ class ListSubstituteSchoolingInput:
 
 @fetched_by(service.get_entries)
 @strawberry.type(name="SubstituteSchooling", description=ENTRY)
-class SubstituteSchoolingNode(relay.Node):
+class SubstituteSchoolingNode(RowNode):
     name, address, township_code, evidence, lift_reason = (
         row_field(c, str) for c in ("name", "address", "township_code", "evidence", "lift_reason")
     )
     kind, found_on = row_field("kind", SubstituteKind), row_field("found_on", date)
     listed_at, lifted_at = row_field("listed_at", datetime), row_field("lifted_at", datetime | None)
     version = row_field("version", int, description="Send it back when lifting the entry.")
-    entry_id: relay.NodeID[int]
     row: strawberry.Private[m.SubstituteSchooling]
 
     @strawberry.field(description="Global ids of the linked DropoutCases.")
@@ -52,19 +51,13 @@ class SubstituteSchoolingNode(relay.Node):
         ids = await info.context.loaders.substitute_cases.load(self.row.id)
         return [strawberry.ID(relay.to_base64("DropoutCase", i)) for i in ids]
 
-    @classmethod
-    def from_model(cls, entry: m.SubstituteSchooling) -> SubstituteSchoolingNode:
-        return cls(entry_id=entry.id, row=entry)
-
 
 @strawberry.type
 class SubstituteSchoolingQuery:
-    @strawberry.field(description="The blacklist entries of the caller's district.")
-    async def substitute_schooling(
-        self, info: Info, first: int | None = None, after: str | None = None
-    ) -> Connection[SubstituteSchoolingNode]:
-        page = await service.entries_page(info.context.services, page_request(info, first, after))
-        return to_connection(page, SubstituteSchoolingNode.from_model)
+    substitute_schooling = listing(
+        SubstituteSchoolingNode, service.entries_page,
+        description="The blacklist entries of the caller's district.",
+    )
 
 
 @strawberry.type

@@ -8,15 +8,14 @@ from datetime import date, datetime
 from typing import Any
 
 import strawberry
-from strawberry import relay
 
 from models import report as m
 from schema.context import Info
 from schema.enums import AgencyKind, ExportFormat, ReportDecision, ReportStatus
 from schema.ids import node_id
 from schema.mutation import UserError, mutate
-from schema.pagination import Connection, page_request, to_connection
-from schema.shape import fetched_by, row_field
+from schema.operations import listing
+from schema.shape import RowNode, fetched_by, row_field
 from workflow import report as service
 
 REPORT = ("A periodic report of a school or a district for one period: drafted from the data, "
@@ -56,8 +55,7 @@ class ReportFileType:
 
 @fetched_by(service.get_reports)
 @strawberry.type(name="PeriodicReport", description=REPORT)
-class ReportNode(relay.Node):
-    report_id: relay.NodeID[int]
+class ReportNode(RowNode):
     row: strawberry.Private[m.PeriodicReport]
 
     kind = row_field("kind", str, description="The kind's code in periodic_reports.json.")
@@ -83,25 +81,13 @@ class ReportNode(relay.Node):
     async def export(self, info: Info, format: ExportFormat) -> ReportFileType:
         return ReportFileType(file=await service.export(info.context.services, self.row, format))
 
-    @classmethod
-    def from_model(cls, report: m.PeriodicReport) -> ReportNode:
-        """The node of one report row."""
-        return cls(report_id=report.id, row=report)
-
 
 @strawberry.type
 class ReportQuery:
-    @strawberry.field(description="Periodic reports the caller may see (its unit's, or those "
-                      "it reviews).")
-    async def reports(
-        self, info: Info, filter: ReportFilterInput | None = None, first: int | None = None,
-        after: str | None = None,
-    ) -> Connection[ReportNode]:
-        f = filter or ReportFilterInput()
-        page = await service.reports_page(info.context.services,
-                                          service.ReportFilter(status=f.status, kind=f.kind),
-                                          page_request(info, first, after))
-        return to_connection(page, ReportNode.from_model)
+    reports = listing(
+        ReportNode, service.reports_page, filter=(ReportFilterInput, service.ReportFilter),
+        description="Periodic reports the caller may see (its unit's, or those it reviews).",
+    )
 
 
 @strawberry.type

@@ -15,6 +15,7 @@ from models import task as m
 from schema.backrefs import builder
 from schema.context import Info
 from schema.enums import AgencyKind, CaseStage, SpecialGroup, TaskOrder, TaskStatus, TaskUpdateKind
+from schema.ids import raw_school_filter, school_filter
 from schema.loaders import Loaders
 from schema.operations import Operation, operations
 from schema.pagination import Connection, page_request, selects_total, to_connection
@@ -167,12 +168,8 @@ class TaskFilterInput:
     case_kind: str | None = strawberry.field(default=None, description="dropout")
     stage: CaseStage | None = None
     township_code: str | None = None
-    school: strawberry.ID | None = strawberry.field(
-        default=None, description="The School's global id."
-    )
-    school_id: int | None = strawberry.field(
-        default=None, deprecation_reason="A raw database key: use school, the School's global id."
-    )
+    school: strawberry.ID | None = school_filter()
+    school_id: int | None = raw_school_filter()
     special_group: SpecialGroup | None = None
 
 

@@ -146,14 +146,21 @@ async def _case_at_enrol_notice(
     return case["id"], day0
 
 
+async def _enrol_notice_drafted(
+    api: Api, clock: FixedClock, sessions: async_sessionmaker[AsyncSession]
+) -> tuple[str, dict[str, Any]]:
+    """A case at the enrol-notice step and the notice the education bureau drafted on it."""
+    case_id, _ = await _case_at_enrol_notice(api, clock, sessions)
+    return case_id, await _ok(api, DRAFT, {"case": case_id, "kind": "enrol_notice"},
+                              "edu_officer")
+
+
 async def test_the_st_ladder_with_its_documents(
     api: Api, clock: FixedClock, sessions: async_sessionmaker[AsyncSession]
 ) -> None:
-    case_id, _ = await _case_at_enrol_notice(api, clock, sessions)
-    today = clock.now().date()
-
     # 限期入学通知书: drafted and issued by the education bureau, numbered, printable.
-    draft = await _ok(api, DRAFT, {"case": case_id, "kind": "enrol_notice"}, "edu_officer")
+    case_id, draft = await _enrol_notice_drafted(api, clock, sessions)
+    today = clock.now().date()
     assert draft["status"] == "DRAFT" and draft["number"] is None and draft["pdfUrl"] is None
     assert draft["deadlineDays"] == 10, "the ladder's township_order step waits 10 days"
     notice = await _ok(api, ISSUE, {"doc": draft["id"]}, "edu_officer")
@@ -249,9 +256,8 @@ async def test_the_st_ladder_with_its_documents(
 async def test_void_withdraws_deadlines_and_reissue_numbers_anew(
     api: Api, clock: FixedClock, sessions: async_sessionmaker[AsyncSession]
 ) -> None:
-    case_id, _ = await _case_at_enrol_notice(api, clock, sessions)
+    case_id, draft = await _enrol_notice_drafted(api, clock, sessions)
     today = clock.now().date()
-    draft = await _ok(api, DRAFT, {"case": case_id, "kind": "enrol_notice"}, "edu_officer")
     notice = await _ok(api, ISSUE, {"doc": draft["id"]}, "edu_officer")
     await _ok(api, SERVE, {"doc": notice["id"], "on": today.isoformat()}, "township_officer")
     seq = int(NUMBER.match(notice["number"]).group(3))  # type: ignore[union-attr]
@@ -445,8 +451,7 @@ async def test_the_printed_code_verifies(
 ) -> None:
     """The code as printed on the PDF (with hyphens) verifies, and so does what a reader types
     from it: spaces, lower case, full width, O/I/L for 0/1."""
-    case_id, _ = await _case_at_enrol_notice(api, clock, sessions)
-    draft = await _ok(api, DRAFT, {"case": case_id, "kind": "enrol_notice"}, "edu_officer")
+    _, draft = await _enrol_notice_drafted(api, clock, sessions)
     notice = await _ok(api, ISSUE, {"doc": draft["id"]}, "edu_officer")
     text, _ = await _pdf_text(api, notice["pdfUrl"], "edu_officer")
     found = re.search(r"核验码：([0-9A-Z]{4}-[0-9A-Z]{4}-[0-9A-Z]{4})", text.replace("\n", ""))

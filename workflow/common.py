@@ -105,6 +105,20 @@ async def fetch_visible(
     return row
 
 
+async def fetch_readable(
+    ctx: ServiceContext, model: type[M], record_id: int, obj: str, *, lock: bool = False,
+    not_found: str, field: str,
+) -> M:
+    """``fetch_visible`` for a record the caller may see when the policy lets it read ``obj``
+    at the record's ``scope_path``."""
+    return await fetch_visible(
+        ctx, model, record_id, lock=lock, not_found=not_found, field=field,
+        visible=lambda row: ctx.authz.allowed(
+            ctx.principal, obj, "read", cast(Any, row).scope_path  # every scoped row has one
+        ),
+    )
+
+
 def matches(column: Any) -> Any:
     """A list filter's field that keeps the rows whose ``column`` equals the value given
     (None, the default, matches everything); ``where_fields`` applies it. The filter then

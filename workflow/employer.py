@@ -19,7 +19,7 @@ from models.employer import Employer
 from models.enums import EmployerKind, JurisdictionLevel, LicenceStatus
 from models.reference import Jurisdiction
 from workflow import audit
-from workflow.common import check_version, fetch_visible, matches, rows_by_ids, where_fields
+from workflow.common import check_version, fetch_readable, matches, rows_by_ids, where_fields
 from workflow.context import ServiceContext
 from workflow.errors import BadCreditCode, Duplicate, InvalidInput, WrongStage
 from workflow.infra import uscc
@@ -70,15 +70,8 @@ async def visible_employer(
 ) -> Employer:
     """The employer if the caller may see it (NOT_FOUND otherwise, never FORBIDDEN: whether
     a business is on the register is not told to those who may not read it)."""
-    return await fetch_visible(
-        ctx,
-        Employer,
-        employer_id,
-        visible=lambda e: ctx.authz.allowed(ctx.principal, OBJ, "read", e.scope_path),
-        lock=lock,
-        not_found="no such employer",
-        field="employerId",
-    )
+    return await fetch_readable(ctx, Employer, employer_id, OBJ, lock=lock,
+                                not_found="no such employer", field="employerId")
 
 
 def parse_credit_code(value: str) -> uscc.CreditCodeInfo:

@@ -26,7 +26,7 @@ from workflow import audit
 from workflow.calendar import local_date
 from workflow.common import (
     check_version,
-    fetch_visible,
+    fetch_readable,
     matches,
     open_task,
     rows_by_ids,
@@ -88,15 +88,8 @@ async def get_inspections(ctx: ServiceContext, ids: Sequence[int]) -> list[Inspe
 async def visible_inspection(
     ctx: ServiceContext, inspection_id: int, *, lock: bool = False
 ) -> Inspection:
-    return await fetch_visible(
-        ctx,
-        Inspection,
-        inspection_id,
-        visible=lambda i: ctx.authz.allowed(ctx.principal, OBJ, "read", i.scope_path),
-        lock=lock,
-        not_found="no such inspection",
-        field="inspectionId",
-    )
+    return await fetch_readable(ctx, Inspection, inspection_id, OBJ, lock=lock,
+                                not_found="no such inspection", field="inspectionId")
 
 
 async def _changing(

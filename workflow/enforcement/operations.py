@@ -23,7 +23,7 @@ from models.task import Task
 from workflow import audit
 from workflow import document as documents
 from workflow.calendar import local_date
-from workflow.common import check_version, check_voidable, fetch_visible
+from workflow.common import check_version, check_voidable, fetch_readable
 from workflow.context import ServiceContext
 from workflow.enforcement.issuing import case_events, close_tasks
 from workflow.enforcement.query import obj
@@ -37,15 +37,8 @@ from workflow.task import changed
 async def _action(
     ctx: ServiceContext, action_id: int, act: str, expected_version: int | None = None
 ) -> tuple[EnforcementAction, LegalDocument]:
-    action = await fetch_visible(
-        ctx,
-        EnforcementAction,
-        action_id,
-        visible=lambda a: ctx.authz.allowed(ctx.principal, "enforcement", "read", a.scope_path),
-        lock=True,
-        not_found="no such enforcement action",
-        field="actionId",
-    )
+    action = await fetch_readable(ctx, EnforcementAction, action_id, "enforcement", lock=True,
+                                  not_found="no such enforcement action", field="actionId")
     ctx.authz.require(ctx.principal, obj(action.kind), act, action.scope_path)
     # The policy lets both labour and market officers act on fines (which one fines is the
     # district's rule, child_labour.json); only the agency that issued an action carries it on.
