@@ -9,14 +9,10 @@ from typing import Any
 import strawberry
 
 from models import accountability as m
-from schema.context import Info
 from schema.enums import AccountabilityDecision, AccountabilityStatus
-from schema.ids import node_id
-from schema.mutation import UserError, mutate
-from schema.operations import listing
+from schema.operations import Operation, listing, operations
 from schema.shape import RowNode, fetched_by, row_field
 from workflow import accountability as service
-from workflow.context import ServiceContext
 
 ITEM = ("A rule of the district's accountability data firing for a unit in a period (SPT 8; "
         "GH 三(六); ST 10), with its evidence and review.")
@@ -62,12 +58,6 @@ class AccountabilityQuery:
     )
 
 
-@strawberry.type
-class AccountabilityItemPayload:
-    item: AccountabilityItemNode | None
-    user_errors: list[UserError]
-
-
 @strawberry.input
 class ReviewAccountabilityItemInput:
     item_id: strawberry.ID
@@ -79,17 +69,9 @@ class ReviewAccountabilityItemInput:
 
 
 @strawberry.type
+@operations("item", AccountabilityItemNode, ids={"item_id": "AccountabilityItem"})
 class AccountabilityMutation:
-    @strawberry.mutation(description="Confirm, dismiss (with a reason) or act on an item.")
-    async def review_accountability_item(
-        self, info: Info, input: ReviewAccountabilityItemInput
-    ) -> AccountabilityItemPayload:
-        async def op(ctx: ServiceContext) -> m.AccountabilityItem:
-            return await service.review(
-                ctx, item_id=node_id(input.item_id, "AccountabilityItem", "itemId"),
-                expected_version=input.expected_version, decision=input.decision,
-                note=input.note,
-            )
-
-        return await mutate(info, AccountabilityItemPayload, AccountabilityItemNode.from_model,
-                            op)
+    review_accountability_item = Operation(
+        service.review, ReviewAccountabilityItemInput,
+        "Confirm, dismiss (with a reason) or act on an item.",
+    )

@@ -9,7 +9,8 @@ carries no files here. The rejects are downloadable as XLSX at
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import AsyncGenerator, Awaitable, Callable
+from collections.abc import AsyncGenerator
+from functools import partial
 from typing import Any
 
 import strawberry
@@ -24,8 +25,7 @@ from schema.context import Info
 from schema.enums import CandidateStatus, ImportSource, ImportStatus
 from schema.ids import node_id, optional_node_id
 from schema.loaders import Loaders
-from schema.mutation import UserError, mutate
-from schema.operations import listing
+from schema.operations import Operation, listing, operations
 from schema.pagination import Connection, page_request, to_connection
 from schema.sensitive import SensitiveValue
 from schema.shape import RowNode, fetched_by, row_field
@@ -174,18 +174,6 @@ class ImportQuery:
         return to_connection(page, MatchCandidateNode.from_model)
 
 
-@strawberry.type
-class ImportJobPayload:
-    import_job: ImportJobNode | None
-    user_errors: list[UserError]
-
-
-@strawberry.type
-class MatchCandidatePayload:
-    match_candidate: MatchCandidateNode | None
-    user_errors: list[UserError]
-
-
 @strawberry.input
 class ImportJobInput:
     import_id: strawberry.ID
@@ -202,50 +190,33 @@ class MatchDecisionInput:
     candidate_id: strawberry.ID
 
 
+async def _decide(ctx: ServiceContext, candidate_id: int, *, confirm: bool) -> m.MatchCandidate:
+    return await service.decide_candidate(ctx, candidate_id, confirm)
+
+
 @strawberry.type
+@operations("import_job", ImportJobNode,
+            ids={"import_id": "ImportJob", "candidate_id": "MatchCandidate"})
 class ImportMutation:
-    @strawberry.mutation(description="Dry run: what applying would do (nothing is changed).")
-    async def preview_import(self, info: Info, input: ImportJobInput) -> ImportJobPayload:
-        return await _on_job(info, input.import_id, service.preview)
-
-    @strawberry.mutation(description="Apply the file's valid rows (one transaction).")
-    async def apply_import(self, info: Info, input: ApplyImportInput) -> ImportJobPayload:
-        return await _on_job(info, input.import_id,
-                             lambda ctx, job: service.apply(ctx, job, input.expected_version))
-
-    @strawberry.mutation(description="Drop a staged file without applying it.")
-    async def cancel_import(self, info: Info, input: ImportJobInput) -> ImportJobPayload:
-        return await _on_job(info, input.import_id, service.cancel)
-
-    @strawberry.mutation(description="The row is this child: apply it to the child.")
-    async def confirm_match(self, info: Info, input: MatchDecisionInput) -> MatchCandidatePayload:
-        return await _decide(info, input, confirm=True)
-
-    @strawberry.mutation(description="The row is another child: the school register's row "
-                         "becomes a new child.")
-    async def reject_match(self, info: Info, input: MatchDecisionInput) -> MatchCandidatePayload:
-        return await _decide(info, input, confirm=False)
-
-
-async def _on_job(
-    info: Info, import_id: strawberry.ID,
-    call: Callable[[ServiceContext, int], Awaitable[m.ImportJob]],
-) -> ImportJobPayload:
-    job_id = node_id(import_id, "ImportJob", "importId")
-
-    async def op(ctx: ServiceContext) -> m.ImportJob:
-        return await call(ctx, job_id)
-
-    return await mutate(info, ImportJobPayload, ImportJobNode.from_model, op)
-
-
-async def _decide(info: Info, input: MatchDecisionInput, *, confirm: bool) -> MatchCandidatePayload:
-    candidate_id = node_id(input.candidate_id, "MatchCandidate", "candidateId")
-
-    async def op(ctx: ServiceContext) -> m.MatchCandidate:
-        return await service.decide_candidate(ctx, candidate_id, confirm)
-
-    return await mutate(info, MatchCandidatePayload, MatchCandidateNode.from_model, op)
+    preview_import = Operation(
+        service.preview, ImportJobInput, "Dry run: what applying would do (nothing is changed)."
+    )
+    apply_import = Operation(
+        service.apply, ApplyImportInput, "Apply the file's valid rows (one transaction)."
+    )
+    cancel_import = Operation(
+        service.cancel, ImportJobInput, "Drop a staged file without applying it."
+    )
+    confirm_match = Operation(
+        partial(_decide, confirm=True), MatchDecisionInput,
+        "The row is this child: apply it to the child.",
+        subject="match_candidate", node=MatchCandidateNode,
+    )
+    reject_match = Operation(
+        partial(_decide, confirm=False), MatchDecisionInput,
+        "The row is another child: the school register's row becomes a new child.",
+        subject="match_candidate", node=MatchCandidateNode,
+    )
 
 
 async def _still_signed_in(info: Info, session: Any, principal: Principal) -> Principal | None:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
 from datetime import date, datetime
 
 import strawberry
@@ -11,12 +10,9 @@ from strawberry import relay
 from models import prevention as m
 from schema.context import Info
 from schema.enums import SubstituteKind
-from schema.ids import node_id
-from schema.mutation import UserError, mutate
-from schema.operations import listing
+from schema.operations import Operation, listing, operations
 from schema.shape import RowNode, fetched_by, row_field
 from workflow import prevention as service
-from workflow.context import ServiceContext
 
 ENTRY = ("A place of illegal substitute schooling on the blacklist (国学班, 读经班, 私塾; ST 10), "
          "seen by education, police and market supervision of the district.")
@@ -60,19 +56,6 @@ class SubstituteSchoolingQuery:
     )
 
 
-@strawberry.type
-class SubstituteSchoolingPayload:
-    entry: SubstituteSchoolingNode | None
-    user_errors: list[UserError]
-
-
-async def _run(
-    info: Info, call: Callable[[ServiceContext], Awaitable[m.SubstituteSchooling]]
-) -> SubstituteSchoolingPayload:
-    return await mutate(info, SubstituteSchoolingPayload, SubstituteSchoolingNode.from_model,
-                        call)
-
-
 @strawberry.input
 class LiftSubstituteSchoolingInput:
     entry_id: strawberry.ID
@@ -81,20 +64,14 @@ class LiftSubstituteSchoolingInput:
 
 
 @strawberry.type
+@operations("entry", SubstituteSchoolingNode,
+            ids={"entry_id": "SubstituteSchooling", "case_ids": "DropoutCase"})
 class SubstituteSchoolingMutation:
-    @strawberry.mutation(description="Put a place on the blacklist, with its evidence and cases.")
-    async def list_substitute_schooling(
-        self, info: Info, input: ListSubstituteSchoolingInput
-    ) -> SubstituteSchoolingPayload:
-        return await _run(info, lambda ctx: service.list_entry(
-            ctx, township_code=input.township_code, name=input.name, kind=input.kind,
-            address=input.address, evidence=input.evidence, found_on=input.found_on,
-            case_ids=[node_id(c, "DropoutCase", "caseIds") for c in input.case_ids]))
-
-    @strawberry.mutation(description="Lift an entry (the place stopped), with the reason.")
-    async def lift_substitute_schooling(
-        self, info: Info, input: LiftSubstituteSchoolingInput
-    ) -> SubstituteSchoolingPayload:
-        return await _run(info, lambda ctx: service.lift_entry(
-            ctx, entry_id=node_id(input.entry_id, "SubstituteSchooling", "entryId"),
-            expected_version=input.expected_version, reason=input.reason))
+    list_substitute_schooling = Operation(
+        service.list_entry, ListSubstituteSchoolingInput,
+        "Put a place on the blacklist, with its evidence and cases.",
+    )
+    lift_substitute_schooling = Operation(
+        service.lift_entry, LiftSubstituteSchoolingInput,
+        "Lift an entry (the place stopped), with the reason.",
+    )

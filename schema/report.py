@@ -12,9 +12,7 @@ import strawberry
 from models import report as m
 from schema.context import Info
 from schema.enums import AgencyKind, ExportFormat, ReportDecision, ReportStatus
-from schema.ids import node_id
-from schema.mutation import UserError, mutate
-from schema.operations import listing
+from schema.operations import Operation, listing, operations
 from schema.shape import RowNode, fetched_by, row_field
 from workflow import report as service
 
@@ -90,12 +88,6 @@ class ReportQuery:
     )
 
 
-@strawberry.type
-class ReportPayload:
-    report: ReportNode | None
-    user_errors: list[UserError]
-
-
 @strawberry.input
 class SubmitReportInput:
     report_id: strawberry.ID
@@ -111,15 +103,12 @@ class ReviewReportInput:
 
 
 @strawberry.type
+@operations("report", ReportNode, ids={"report_id": "PeriodicReport"})
 class ReportMutation:
-    @strawberry.mutation(description="Submit the unit's report (its figures are frozen).")
-    async def submit_report(self, info: Info, input: SubmitReportInput) -> ReportPayload:
-        return await mutate(info, ReportPayload, ReportNode.from_model, lambda ctx: service.submit(
-            ctx, report_id=node_id(input.report_id, "PeriodicReport", "reportId"),
-            expected_version=input.expected_version))
-
-    @strawberry.mutation(description="Approve a submitted report, or return it with a reason.")
-    async def review_report(self, info: Info, input: ReviewReportInput) -> ReportPayload:
-        return await mutate(info, ReportPayload, ReportNode.from_model, lambda ctx: service.review(
-            ctx, report_id=node_id(input.report_id, "PeriodicReport", "reportId"),
-            expected_version=input.expected_version, decision=input.decision, note=input.note))
+    submit_report = Operation(
+        service.submit, SubmitReportInput, "Submit the unit's report (its figures are frozen)."
+    )
+    review_report = Operation(
+        service.review, ReviewReportInput,
+        "Approve a submitted report, or return it with a reason.",
+    )

@@ -153,9 +153,9 @@ def _open(job: ImportJob) -> None:
         raise WrongStage(f"the import is {job.status.value}", field="importId")
 
 
-async def preview(ctx: ServiceContext, job_id: int) -> ImportJob:
+async def preview(ctx: ServiceContext, import_id: int) -> ImportJob:
     """Dry run: the merge in a savepoint, rolled back; its counts kept on the job."""
-    job = await _job(ctx, job_id, "read", lock=True)
+    job = await _job(ctx, import_id, "read", lock=True)
     _open(job)
     savepoint = await ctx.session.begin_nested()
     try:
@@ -169,9 +169,11 @@ async def preview(ctx: ServiceContext, job_id: int) -> ImportJob:
     return job
 
 
-async def apply(ctx: ServiceContext, job_id: int, expected_version: int | None) -> ImportJob:
+async def apply(
+    ctx: ServiceContext, import_id: int, expected_version: int | None = None
+) -> ImportJob:
     """Apply the staged rows (one transaction: all valid rows, or nothing after a fault)."""
-    job = await _job(ctx, job_id, "apply", lock=True)
+    job = await _job(ctx, import_id, "apply", lock=True)
     check_version(job.version, expected_version, "the import")
     _open(job)
     counts = await merge(await _merge_context(ctx, job))
@@ -188,9 +190,9 @@ async def apply(ctx: ServiceContext, job_id: int, expected_version: int | None) 
     return job
 
 
-async def cancel(ctx: ServiceContext, job_id: int) -> ImportJob:
+async def cancel(ctx: ServiceContext, import_id: int) -> ImportJob:
     """Drop the staged rows; the job and its rejects stay, to be read."""
-    job = await _job(ctx, job_id, "upload", lock=True)
+    job = await _job(ctx, import_id, "upload", lock=True)
     _open(job)
     await ctx.session.execute(delete(ImportRow).where(ImportRow.job_id == job.id))
     job.status = ImportStatus.CANCELLED
