@@ -152,12 +152,10 @@ async def test_pdf_rendering_runs_off_the_event_loop(monkeypatch: pytest.MonkeyP
     """Rendering is CPU-bound: on the loop it held every other request up meanwhile."""
     seen: dict[str, threading.Thread] = {}
 
-    def fake_render(doc: pdf.Printable) -> bytes:
+    def typeset(doc: str) -> bytes:
         seen["thread"] = threading.current_thread()
-        return b"%PDF-fake"
+        return b"%PDF-" + doc.encode()
 
-    monkeypatch.setattr(pdf, "render", fake_render)
-    printable = pdf.Printable("issuer", "title", "number", "body", "date", "code", "basis",
-                              "header", "https://example.invalid/verify", "example.invalid")
-    assert await pdf.render_async(printable) == b"%PDF-fake"
+    # Printing a document (workflow/document/printing.py) goes through off_loop.
+    assert await pdf.off_loop(typeset, "fake") == b"%PDF-fake"
     assert seen["thread"] is not threading.current_thread()
