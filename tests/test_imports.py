@@ -15,11 +15,13 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from models.child import Child, ChildGroup, Guardian
 from models.enums import SpecialGroup
-from models.imports import BaseRecord, ImportJob, ValueProvenance
+from models.imports import BaseRecord, ImportJob, ImportSource, ValueProvenance
 from models.reference import Jurisdiction
 from models.school import Enrolment, School
 from models.task import Task
 from tests.helpers import REGISTER_HEADER, Api, gid, staged_list, upload_list
+from workflow.demo.lists import list_files
+from workflow.demo.seed import SHANTING, district_county
 from workflow.engine import TickReport
 from workflow.imports import merge as merge_module
 from workflow.imports.reading import csv_bytes, detect_encoding
@@ -322,6 +324,17 @@ async def test_xlsx_gb18030_and_the_rejects_download(api: Api, session: AsyncSes
     assert detect_encoding(gb) == "gb18030"
     job = await staged(api, "school_register", gb)
     assert (await api.gql(JOB, {"id": job}))["node"]["validRows"] == 1
+
+
+async def test_a_long_gb18030_list_is_read_as_gb18030(session: AsyncSession) -> None:
+    """The demo county's poverty list (3,000 children, GB18030, the encoding office software
+    writes as "ANSI") is what charset-normalizer alone called EUC-JIS: make run then failed."""
+    townships = (await session.execute(
+        select(Jurisdiction.code, Jurisdiction.name).where(Jurisdiction.parent_code == "370406")
+        .order_by(Jurisdiction.code))).tuples().all()
+    county = district_county(SHANTING, list(townships), 3000)
+    _, data = list_files(county, date(2026, 9, 1))[ImportSource.POVERTY_HOUSEHOLD]
+    assert detect_encoding(data) == "gb18030"
 
 
 async def test_bad_files_and_fields_are_coded(api: Api, session: AsyncSession) -> None:
