@@ -164,6 +164,23 @@ def _browser(profile: str) -> Any:
     return webdriver.Chrome(options=options, service=service)
 
 
+def _answer(browser: Any) -> Any:
+    """The answer once the submitted form's page has loaded. A click does not wait for the
+    navigation it starts (newer chromedrivers return at once), so the answer is awaited, as a
+    person would wait for the page, rather than looked for on the page being left."""
+    from selenium.common.exceptions import TimeoutException
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support import expected_conditions
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    try:
+        return WebDriverWait(browser, 30).until(
+            expected_conditions.presence_of_element_located((By.ID, "result")))
+    except TimeoutException:
+        raise AssertionError(
+            f"no answer at {browser.current_url}: {browser.page_source[:2000]}") from None
+
+
 @pytest.mark.slow
 @pytest.mark.skipif(not shutil.which("chromedriver"), reason="apt-get install chromium-driver")
 async def test_the_page_in_chromium_submits_a_typed_code_and_reads_the_answer(
@@ -186,7 +203,7 @@ async def test_the_page_in_chromium_submits_a_typed_code_and_reads_the_answer(
                 field = browser.find_element(By.ID, "code")
                 field.send_keys(" ".join(format_code(code).lower().split("-")))
                 browser.find_element(By.CSS_SELECTOR, "button[type=submit]").click()
-                result = browser.find_element(By.ID, "result")
+                result = _answer(browser)
                 return result.get_attribute("data-status"), result.text
 
             status, text = await asyncio.to_thread(typed_and_submitted)
@@ -195,8 +212,7 @@ async def test_the_page_in_chromium_submits_a_typed_code_and_reads_the_answer(
             def scanned() -> str:  # the QR code's URL, opened as a phone's camera would
                 browser.get(
                     f"http://127.0.0.1:{port}/verify?code={format_code(code)}")
-                return str(browser.find_element(
-                    By.ID, "result").get_attribute("data-status"))
+                return str(_answer(browser).get_attribute("data-status"))
 
             assert await asyncio.to_thread(scanned) == "genuine"
         finally:
