@@ -17,6 +17,7 @@ from models.case import (
     PersuasionAttempt,
 )
 from models.child import Child, ChildGroup, Guardian
+from models.crosscheck import CrosscheckFinding, CrosscheckRun
 from models.document import DocumentSequence, LegalDocument
 from models.employer import Employer
 from models.enforcement import EnforcementAction, EnforcementFinding
@@ -63,6 +64,8 @@ __all__ = [
     "CaseStepDue",
     "Child",
     "ChildGroup",
+    "CrosscheckFinding",
+    "CrosscheckRun",
     "Deferral",
     "DocumentSequence",
     "DropoutCase",
