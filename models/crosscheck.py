@@ -109,6 +109,9 @@ class CrosscheckFinding(Base):
     poverty: Mapped[bool] = mapped_column(Boolean, default=False)
     priority: Mapped[bool] = mapped_column(Boolean, default=False)
     groups: Mapped[list[str]] = mapped_column(JsonDoc, default=list)
+    # Children on the register who may be this person (same normalised name and birth date,
+    # the guardian differs or several fit): offered to the verifier, never merged.
+    candidate_child_ids: Mapped[list[int]] = mapped_column(JsonDoc, default=list)
     # Registered in another district of this database: where (the task says so).
     elsewhere_district_code: Mapped[str | None] = mapped_column(String(12), default=None)
     first_run_id: Mapped[int] = mapped_column(ForeignKey("crosscheck_run.id"))

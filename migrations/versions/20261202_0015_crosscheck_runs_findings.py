@@ -92,6 +92,7 @@ def upgrade() -> None:
         sa.Column("poverty", sa.Boolean(), nullable=False),
         sa.Column("priority", sa.Boolean(), nullable=False),
         sa.Column("groups", JSON, nullable=False),
+        sa.Column("candidate_child_ids", JSON, nullable=False),
         sa.Column("elsewhere_district_code", sa.String(length=12), nullable=True),
         sa.Column("first_run_id", sa.Integer(), nullable=False),
         sa.Column("last_run_id", sa.Integer(), nullable=False),
