@@ -21,6 +21,7 @@ from models.document import DocumentSequence, LegalDocument
 from models.employer import Employer
 from models.enforcement import EnforcementAction, EnforcementFinding
 from models.finding import LabourFinding
+from models.household import HouseholdCorrection
 from models.imports import (
     BaseRecord,
     ImportJob,
@@ -72,6 +73,7 @@ __all__ = [
     "EnforcementFinding",
     "Enrolment",
     "Guardian",
+    "HouseholdCorrection",
     "ImportJob",
     "ImportReject",
     "ImportRow",
