@@ -36,8 +36,8 @@ from workflow import (
     user,
 )
 from workflow.child import EnrolmentView
-from workflow.household import query as household
 from workflow.context import ServiceContext
+from workflow.household import query as household
 
 K = TypeVar("K")
 V = TypeVar("V")

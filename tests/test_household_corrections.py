@@ -252,10 +252,9 @@ async def test_a_death_completes_the_door_to_door_confirm_death_task(
 async def test_the_clean_up_list_is_set_based(
     api: Api, sessions: async_sessionmaker[AsyncSession], database: Database,
 ) -> None:
-    """A list of 12 costs the statements a list of 2 does, tasks and all (12 statements with the savepoint pair:
-    five to resolve the persons, one check for corrections recorded before, one insert of the
-    corrections, one read of the other agencies' lists, one insert of their tasks, the
-    audit row)."""
+    """A list of 12 costs the statements a list of 2 does, tasks and all: five to resolve the
+    persons, one check for corrections recorded before, one insert of the corrections, one
+    read of the other agencies' lists, one insert of their tasks and the audit row."""
     people = await _setup(sessions, 15, (ImportSource.POLICE_HOUSEHOLD,
                                          ImportSource.POVERTY_HOUSEHOLD))
     rows = [{"kind": "MOVED_AWAY", "effectiveOn": TODAY,
