@@ -22,6 +22,7 @@ from models.document import DocumentSequence, LegalDocument
 from models.employer import Employer
 from models.enforcement import EnforcementAction, EnforcementFinding
 from models.finding import LabourFinding
+from models.household import HouseholdCorrection
 from models.imports import (
     BaseRecord,
     ImportJob,
@@ -75,6 +76,7 @@ __all__ = [
     "EnforcementFinding",
     "Enrolment",
     "Guardian",
+    "HouseholdCorrection",
     "ImportJob",
     "ImportReject",
     "ImportRow",

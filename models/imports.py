@@ -178,6 +178,11 @@ class BaseRecord(Base):
     child_id: Mapped[int | None] = mapped_column(ForeignKey("child.id"), index=True)
     period: Mapped[str] = mapped_column(String(7))
     job_id: Mapped[int] = mapped_column(ForeignKey("import_job.id"))
+    # Set when the source's agency applied a police correction to this record (ST 8): the
+    # household correction (models/household.py) and when. No foreign key: the correction
+    # table refers to this one, and the mark is history, kept if the correction is withdrawn.
+    correction_id: Mapped[int | None] = mapped_column(Integer, default=None)
+    corrected_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), default=None)
 
 
 class ValueProvenance(Base):
