@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Sequence
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from strawberry.dataloader import DataLoader
 
@@ -17,6 +17,7 @@ from models.household import HouseholdCorrection
 from models.imports import ImportJob
 from models.inspection import Campaign, Inspection, InspectionParticipant, InspectionVisit
 from models.reference import Agency, Jurisdiction
+from models.report import PeriodicReport
 from models.school import School
 from models.task import Task
 from models.user import RoleGrant, User
@@ -32,6 +33,7 @@ from workflow import (
     inspection,
     prevention,
     reference,
+    report,
     task,
     user,
 )
@@ -156,3 +158,7 @@ class Loaders:
         self.import_job: DataLoader[int, ImportJob | None] = self._load(imports.get_jobs)
         # The cases linked to a blacklist entry of illegal substitute schooling (ST 10).
         self.substitute_cases: DataLoader[int, list[int]] = self._load(prevention.cases_of)
+        # A report's figures: the drafts of a page drafted together (issue 16: no N+1).
+        self.report_figures: DataLoader[PeriodicReport, dict[str, Any]] = self._load(
+            report.figures_of
+        )

@@ -350,17 +350,7 @@ def test_every_connection_has_a_count() -> None:
     assert set(_connections()) == set(CONNECTIONS)
 
 
-# Known and open: a draft report's figures are computed on read, several statistics queries per
-# report (workflow/report/drafting.draft), so a page of drafts grows with its size. Strict, so
-# the mark has to go when the drafts are batched or kept up to date on write (issue 16).
-KNOWN_GROWTH = {"reports": "draft figures are computed per report on read (issue 16, open)"}
-
-
-@pytest.mark.parametrize("field", [
-    pytest.param(f, marks=pytest.mark.xfail(strict=True, reason=KNOWN_GROWTH[f]))
-    if f in KNOWN_GROWTH else f
-    for f in sorted(CONNECTIONS)
-])
+@pytest.mark.parametrize("field", sorted(CONNECTIONS))
 async def test_connection_page_costs_the_same_for_2_and_12(
     api: Api, database: Database, sessions: async_sessionmaker[AsyncSession], field: str
 ) -> None:
