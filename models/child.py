@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from sqlalchemy import Date, ForeignKey, Index, Integer, String, Text
+from sqlalchemy import Date, ForeignKey, Index, Integer, String, Text, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from models.base import Base, StrEnumType, UTCDateTime, path_index, utcnow
@@ -21,6 +21,12 @@ class Child(Base):
     __table_args__ = (
         path_index("ix_child_scope", "scope_path"),
         path_index("ix_child_residence", "residence_path"),
+        # Children without an ID number are matched by name and birth date (imports): a
+        # small partial index, so that match is index lookups whatever the planner's
+        # statistics know of a table a first import has just filled.
+        Index("ix_child_no_id_name_birth", "name", "birth_date",
+              postgresql_where=text("national_id IS NULL"),
+              sqlite_where=text("national_id IS NULL")),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)

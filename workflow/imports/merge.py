@@ -94,22 +94,19 @@ async def match(ctx: MergeContext) -> int:
                  ImportRow.outcome.is_(None))
     same_person = and_(Child.national_id.is_(None), Child.name == ImportRow.name,
                        Child.birth_date == ImportRow.birth_date, _in_district(ctx))
-    # Set-based, joined on (name, birth date): how many children without an ID number
-    # each row could be, and which of them has a guardian of the row's guardian's name.
+    # Set-based, one pass over the (row, child) pairs joined on (name, birth date): how many
+    # children without an ID number each row could be; a row with exactly one, who has a
+    # guardian of the row's guardian's name, is that child.
     alike = (
-        select(ImportRow.row_no, func.count(Child.id).label("n"))
-        .join(Child, same_person).where(no_id).group_by(ImportRow.row_no).subquery()
-    )
-    guarded = (
-        select(ImportRow.row_no, func.min(Child.id).label("child_id"))
-        .join(Child, same_person)
-        .join(Guardian, and_(Guardian.child_id == Child.id,
-                             Guardian.name == ImportRow.guardian_name))
-        .where(no_id).group_by(ImportRow.row_no).subquery()
+        select(ImportRow.row_no, ImportRow.guardian_name, Child.id.label("child_id"),
+               func.count().over(partition_by=ImportRow.row_no).label("n"))
+        .join(Child, same_person).where(no_id).subquery()
     )
     sure = (
-        select(guarded.c.row_no, guarded.c.child_id)
-        .join(alike, alike.c.row_no == guarded.c.row_no).where(alike.c.n == 1).subquery()
+        select(alike.c.row_no, alike.c.child_id)
+        .where(alike.c.n == 1, exists().where(Guardian.child_id == alike.c.child_id,
+                                              Guardian.name == alike.c.guardian_name))
+        .subquery()
     )
     await s.execute(
         update(ImportRow).where(ctx.rows(), ImportRow.row_no == sure.c.row_no)
