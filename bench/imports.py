@@ -48,6 +48,12 @@ def peak_mib() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
+def worker_peak_mib() -> float:
+    """The largest worker process's high-water mark (validation runs in workers for a large
+    file): 0 until one has ended."""
+    return resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
+
+
 async def _prepare(url: str) -> list[str]:
     """A fresh database with the demo district (its schools and users); the school names."""
 
@@ -108,6 +114,7 @@ async def _import(url: str, source: ImportSource, path: Path, period: str,
             await session.commit()
             figures["apply_s"] = time.perf_counter() - started
             figures["peak_mib"] = peak_mib()
+            figures["worker_mib"] = worker_peak_mib()
             figures.update({k: float(v) for k, v in counts.items() if isinstance(v, int)})
     finally:
         if profile:
@@ -122,7 +129,7 @@ def _line(name: str, f: dict[str, float]) -> str:
     total = f["stage_s"] + f["apply_s"]
     return (f"| {name} | {int(f['rows']):,} | {int(f['rejected']):,} | {f['stage_s']:.1f} | "
             f"{f['apply_s']:.1f} | {total:.1f} | {f['rows'] / total:,.0f} | "
-            f"{f['peak_mib']:.0f} |")
+            f"{f['peak_mib']:.0f} | {f['worker_mib']:.0f} |")
 
 
 async def run(url: str, rows: int, households: int, out: Path, profile: bool = False) -> None:
@@ -140,8 +147,9 @@ async def run(url: str, rows: int, households: int, out: Path, profile: bool = F
     load = os.getloadavg()
     print(f"\n{datetime.now(UTC):%Y-%m-%d %H:%M} UTC, load average "
           f"{load[0]:.1f} / {load[1]:.1f} / {load[2]:.1f} (2 cores, shared)\n")
-    print("| import | rows | rejected | stage s | apply s | total s | rows/s | peak RSS MiB |")
-    print("|---|---|---|---|---|---|---|---|")
+    print("| import | rows | rejected | stage s | apply s | total s | rows/s | peak RSS MiB "
+          "| worker peak RSS MiB |")
+    print("|---|---|---|---|---|---|---|---|---|")
     print(_line("school register, first", register))
     print(_line("school register, next period (1 % changed)", next_period))
     print(_line("police household list", police))

@@ -152,15 +152,26 @@ def _register_changed() -> Any:
 
 
 async def _mark_outcomes(ctx: MergeContext) -> None:
-    s = ctx.session
-    matched = and_(ctx.rows(), ImportRow.child_id.is_not(None), ImportRow.outcome.is_(None))
-    await s.execute(
+    """Mark the matched rows that change their child. Only those are written: an unchanged
+    row keeps ``outcome`` NULL (a next period's list is 99 % unchanged rows, and rewriting
+    each staged row is most of the merge's time), and a row with no child is new."""
+    await ctx.session.execute(
         update(ImportRow)
-        .where(matched, Child.id == ImportRow.child_id)
-        .values(outcome=case((_register_changed(), CHANGED), else_=SAME))
+        .where(ctx.rows(), ImportRow.child_id.is_not(None), ImportRow.outcome.is_(None),
+               Child.id == ImportRow.child_id, _register_changed())
+        .values(outcome=CHANGED)
     )
-    await s.execute(update(ImportRow).where(ctx.rows(), ImportRow.child_id.is_(None))
-                    .values(outcome=NEW))
+
+
+async def _outcome_counts(ctx: MergeContext) -> dict[str, int]:
+    new, changed, same = (await ctx.session.execute(
+        select(func.count().filter(ImportRow.child_id.is_(None)),
+               func.count().filter(ImportRow.outcome == CHANGED),
+               func.count().filter(ImportRow.child_id.is_not(None),
+                                   ImportRow.outcome.is_(None)))
+        .where(ctx.rows())
+    )).one()
+    return {NEW: int(new), CHANGED: int(changed), SAME: int(same)}
 
 
 def _student_no() -> Any:
@@ -172,7 +183,6 @@ def _student_no() -> Any:
 
 async def _create_children(ctx: MergeContext) -> None:
     s = ctx.session
-    new = and_(ctx.rows(), ImportRow.outcome == NEW)
     source = (
         select(
             ImportRow.name,
@@ -192,17 +202,19 @@ async def _create_children(ctx: MergeContext) -> None:
         .join(School, School.id == ImportRow.school_id)
         .join(Agency, Agency.id == School.agency_id)
         .join(Jurisdiction, Jurisdiction.code == School.township_code)
-        .where(new)
+        .where(ctx.rows(), ImportRow.child_id.is_(None))
     )
     columns = ["name", "sex", "birth_date", "register_type", "national_id", "student_no",
                "township_code", "village", "scope_path", "residence_path", "created_at",
                "updated_at"]
     await s.execute(insert(Child).from_select(columns, source))
+    # One write of each new row: its child and its outcome.
     await s.execute(
         update(ImportRow)
-        .where(new, Child.student_no == _student_no())
-        .values(child_id=Child.id)
+        .where(ctx.rows(), ImportRow.child_id.is_(None), Child.student_no == _student_no())
+        .values(child_id=Child.id, outcome=NEW)
     )
+    new = and_(ctx.rows(), ImportRow.outcome == NEW)
     await s.execute(insert(RegisterEvent).from_select(
         ["child_id", "school_id", "on_date", "to_status", "reason", "recorded_at"],
         select(ImportRow.child_id, ImportRow.school_id, literal(ctx.today),
@@ -364,8 +376,7 @@ async def merge(ctx: MergeContext) -> dict[str, Any]:
     counts: dict[str, Any] = {"candidates": await match(ctx)}
     if ctx.job.source is ImportSource.SCHOOL_REGISTER:
         await _mark_outcomes(ctx)
-        for outcome in (NEW, CHANGED, SAME):
-            counts[outcome] = await _count(ctx, ImportRow.outcome == outcome)
+        counts.update(await _outcome_counts(ctx))
         await _create_children(ctx)
         await _update_children(ctx)
         await _enrol(ctx)
