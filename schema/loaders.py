@@ -18,7 +18,7 @@ from models.imports import ImportJob
 from models.inspection import Campaign, Inspection, InspectionParticipant, InspectionVisit
 from models.reference import Agency, Jurisdiction
 from models.report import PeriodicReport
-from models.school import School
+from models.school import RegisterEvent, School
 from models.task import Task
 from models.user import RoleGrant, User
 from schema.enums import CaseStage, SpecialGroup
@@ -40,6 +40,8 @@ from workflow import (
 from workflow.child import EnrolmentView
 from workflow.context import ServiceContext
 from workflow.household import query as household
+from workflow.pagination import Page, PageRequest
+from workflow.register import history
 
 K = TypeVar("K")
 V = TypeVar("V")
@@ -90,6 +92,10 @@ class Loaders:
         self.guardians: DataLoader[int, list[Guardian]] = load(child.guardians_of)
         self.child_groups: DataLoader[int, list[SpecialGroup]] = load(child.groups_of)
         self.enrolment: DataLoader[int, EnrolmentView | None] = load(child.enrolments_of)
+        # A page of a child's register history, keyed by (child, the page asked for).
+        self.register_events: DataLoader[tuple[int, PageRequest], Page[RegisterEvent]] = load(
+            history.events_pages
+        )
         # A child on the register, as far as the caller may see it (findings name children
         # the caller may not otherwise reach).
         self.registered_child: DataLoader[int, Child | None] = load(child.get_children)
