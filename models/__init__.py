@@ -21,6 +21,7 @@ from models.document import DocumentSequence, LegalDocument
 from models.employer import Employer
 from models.enforcement import EnforcementAction, EnforcementFinding
 from models.finding import LabourFinding
+from models.home_visit import CensusEntry, HomeVisit, HomeVisitCheck, SpecialNeedsCensus
 from models.imports import (
     BaseRecord,
     ImportJob,
@@ -61,6 +62,7 @@ __all__ = [
     "CaseEvent",
     "CasePlan",
     "CaseStepDue",
+    "CensusEntry",
     "Child",
     "ChildGroup",
     "Deferral",
@@ -72,6 +74,8 @@ __all__ = [
     "EnforcementFinding",
     "Enrolment",
     "Guardian",
+    "HomeVisit",
+    "HomeVisitCheck",
     "ImportJob",
     "ImportReject",
     "ImportRow",
@@ -97,6 +101,7 @@ __all__ = [
     "SchoolHoliday",
     "SchoolTerm",
     "SensitiveAccess",
+    "SpecialNeedsCensus",
     "SubstituteSchooling",
     "SubstituteSchoolingCase",
     "Task",

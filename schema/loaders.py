@@ -22,6 +22,7 @@ from models.user import RoleGrant, User
 from schema.enums import CaseStage, SpecialGroup
 from workflow import (
     case,
+    census,
     child,
     document,
     employer,
@@ -55,6 +56,7 @@ class Loaders:
         self._cases()
         self._labour()
         self._imports()
+        self._prevention()
 
     def _load(
         self, fn: Callable[[ServiceContext, Sequence[K]], Awaitable[list[V]]]
@@ -150,3 +152,9 @@ class Loaders:
         self.import_job: DataLoader[int, ImportJob | None] = self._load(imports.get_jobs)
         # The cases linked to a blacklist entry of illegal substitute schooling (ST 10).
         self.substitute_cases: DataLoader[int, list[int]] = self._load(prevention.cases_of)
+
+    def _prevention(self) -> None:
+        """Home visits and the special-needs census (ST 5, 7)."""
+        self.census_counts: DataLoader[int, list[census.CategoryCount]] = self._load(
+            census.counts_of
+        )
