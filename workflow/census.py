@@ -17,6 +17,7 @@ from functools import cache
 
 from sqlalchemy import ColumnElement, delete, func, insert, select
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm.attributes import flag_modified
 
 from authz.filters import scope_filter
 from models.enums import EnrolmentStatus
@@ -163,6 +164,9 @@ async def submit_census(
     if rows:
         await ctx.session.execute(insert(CensusEntry), rows)
     census.submitted_at, census.submitted_by, census.note = now, ctx.principal.user_id, text
+    # The lists live in their own rows: the census row changes (a new version) even when a
+    # correction leaves its own columns as they were.
+    flag_modified(census, "note")
     await ctx.session.flush()
     if first and census.task_id is not None:
         await close_tasks(ctx.session, [census.task_id], "已完成普查", now, ctx.events)
