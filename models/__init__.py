@@ -23,6 +23,7 @@ from models.employer import Employer
 from models.enforcement import EnforcementAction, EnforcementFinding
 from models.finding import LabourFinding
 from models.household import HouseholdCorrection
+from models.home_visit import CensusEntry, HomeVisit, HomeVisitCheck, SpecialNeedsCensus
 from models.imports import (
     BaseRecord,
     ImportJob,
@@ -63,6 +64,7 @@ __all__ = [
     "CaseEvent",
     "CasePlan",
     "CaseStepDue",
+    "CensusEntry",
     "Child",
     "ChildGroup",
     "CrosscheckFinding",
@@ -77,6 +79,8 @@ __all__ = [
     "Enrolment",
     "Guardian",
     "HouseholdCorrection",
+    "HomeVisit",
+    "HomeVisitCheck",
     "ImportJob",
     "ImportReject",
     "ImportRow",
@@ -102,6 +106,7 @@ __all__ = [
     "SchoolHoliday",
     "SchoolTerm",
     "SensitiveAccess",
+    "SpecialNeedsCensus",
     "SubstituteSchooling",
     "SubstituteSchoolingCase",
     "Task",

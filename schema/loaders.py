@@ -24,6 +24,7 @@ from models.user import RoleGrant, User
 from schema.enums import CaseStage, SpecialGroup
 from workflow import (
     case,
+    census,
     child,
     document,
     employer,
@@ -61,6 +62,7 @@ class Loaders:
         self._cases()
         self._labour()
         self._imports()
+        self._prevention()
 
     def _load(
         self, fn: Callable[[ServiceContext, Sequence[K]], Awaitable[list[V]]]
@@ -167,4 +169,10 @@ class Loaders:
         # A report's figures: the drafts of a page drafted together (issue 16: no N+1).
         self.report_figures: DataLoader[PeriodicReport, dict[str, Any]] = self._load(
             report.figures_of
+        )
+
+    def _prevention(self) -> None:
+        """Home visits and the special-needs census (ST 5, 7)."""
+        self.census_counts: DataLoader[int, list[census.CategoryCount]] = self._load(
+            census.counts_of
         )

@@ -26,6 +26,7 @@ from schema.access_log import AccessLogQuery
 from schema.accountability import AccountabilityMutation, AccountabilityQuery
 from schema.audit import AuditQuery
 from schema.case import CaseMutation, CaseQuery
+from schema.census import CensusMutation, CensusQuery
 from schema.child import ChildMutation, ChildQuery
 from schema.context import Info
 from schema.descriptions import Coverage, apply_descriptions
@@ -35,6 +36,7 @@ from schema.enforcement import EnforcementMutation, EnforcementQuery
 from schema.errors import ErrorCodes, coded, is_request_error
 from schema.finding import FindingMutation, FindingQuery
 from schema.household import HouseholdMutation, HouseholdQuery
+from schema.home_visit import HomeVisitMutation, HomeVisitQuery
 from schema.ids import parse_global_id
 from schema.imports import ImportMutation, ImportQuery, ImportSubscription
 from schema.inputs import SCALAR_OVERRIDES, guard_inputs
@@ -82,6 +84,8 @@ class Query(
     AccountabilityQuery,
     ReportQuery,
     SubstituteSchoolingQuery,
+    HomeVisitQuery,
+    CensusQuery,
 ):
     # Plain resolvers rather than relay.node(): that field binds itself to the first schema
     # built, and tests (and a production-mode app) build more than one. The ids are plain
@@ -208,6 +212,8 @@ class Mutation(
     AccountabilityMutation,
     ReportMutation,
     SubstituteSchoolingMutation,
+    HomeVisitMutation,
+    CensusMutation,
 ):
     pass
 
