@@ -17,10 +17,12 @@ from models.case import (
     PersuasionAttempt,
 )
 from models.child import Child, ChildGroup, Guardian
+from models.crosscheck import CrosscheckFinding, CrosscheckRun
 from models.document import DocumentSequence, LegalDocument
 from models.employer import Employer
 from models.enforcement import EnforcementAction, EnforcementFinding
 from models.finding import LabourFinding
+from models.household import HouseholdCorrection
 from models.imports import (
     BaseRecord,
     ImportJob,
@@ -63,6 +65,8 @@ __all__ = [
     "CaseStepDue",
     "Child",
     "ChildGroup",
+    "CrosscheckFinding",
+    "CrosscheckRun",
     "Deferral",
     "DocumentSequence",
     "DropoutCase",
@@ -72,6 +76,7 @@ __all__ = [
     "EnforcementFinding",
     "Enrolment",
     "Guardian",
+    "HouseholdCorrection",
     "ImportJob",
     "ImportReject",
     "ImportRow",

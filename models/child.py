@@ -10,10 +10,11 @@ from __future__ import annotations
 from datetime import date, datetime
 
 from sqlalchemy import Date, ForeignKey, Index, Integer, String, Text
-from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy.orm import Mapped, mapped_column, relationship, validates
 
 from models.base import Base, StrEnumType, UTCDateTime, path_index, utcnow
 from models.enums import GuardianRelation, RegisterType, Sex, SpecialGroup
+from models.names import name_key, name_key_default
 
 
 class Child(Base):
@@ -21,10 +22,14 @@ class Child(Base):
     __table_args__ = (
         path_index("ix_child_scope", "scope_path"),
         path_index("ix_child_residence", "residence_path"),
+        # Matching a child without an ID number: normalised name, then birth date.
+        Index("ix_child_name_key", "name_key", "birth_date"),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     name: Mapped[str] = mapped_column(String(64))
+    # The name's matching key (models/names.py): set with the name, never by hand.
+    name_key: Mapped[str | None] = mapped_column(String(64), default=name_key_default)
     sex: Mapped[Sex] = mapped_column(StrEnumType(Sex))
     birth_date: Mapped[date] = mapped_column(Date)
     register_type: Mapped[RegisterType] = mapped_column(StrEnumType(RegisterType))
@@ -53,6 +58,11 @@ class Child(Base):
 
     guardians: Mapped[list[Guardian]] = relationship(lazy="raise", order_by="Guardian.id")
 
+    @validates("name")
+    def _keyed(self, _: str, value: str) -> str:
+        self.name_key = name_key(value)
+        return value
+
 
 class Guardian(Base):
     __tablename__ = "guardian"
@@ -60,8 +70,14 @@ class Guardian(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     child_id: Mapped[int] = mapped_column(ForeignKey("child.id"), index=True)
     name: Mapped[str] = mapped_column(String(64))
+    name_key: Mapped[str | None] = mapped_column(String(64), default=name_key_default)
     relation: Mapped[GuardianRelation] = mapped_column(StrEnumType(GuardianRelation))
     phone: Mapped[str | None] = mapped_column(String(20), default=None)
+
+    @validates("name")
+    def _keyed(self, _: str, value: str) -> str:
+        self.name_key = name_key(value)
+        return value
 
 
 class ChildGroup(Base):

@@ -28,6 +28,7 @@ class ImportSource(enum.StrEnum):
     POVERTY_HOUSEHOLD = "poverty_household"  # 脱贫户, 监测户
     DISABLED_FEDERATION = "disabled_federation"  # 残疾儿童
     CIVIL_AFFAIRS = "civil_affairs"  # 孤儿, 事实无人抚养, 低保, 特困
+    SCHOOL_ROSTER = "school_roster"  # 在校生名单: the pupils a school has actually in school
 
 
 class ImportStatus(enum.StrEnum):
@@ -85,6 +86,9 @@ class ImportRow(Base):
     row_no: Mapped[int] = mapped_column(Integer, primary_key=True)
     national_id: Mapped[str | None] = mapped_column(String(18), default=None)
     name: Mapped[str] = mapped_column(String(64))
+    # Normalised keys of the name and the guardian's name (models/names.py), set when staged.
+    name_key: Mapped[str | None] = mapped_column(String(64), default=None)
+    guardian_key: Mapped[str | None] = mapped_column(String(64), default=None)
     sex: Mapped[str | None] = mapped_column(String(8), default=None)
     birth_date: Mapped[date] = mapped_column(Date)
     guardian_name: Mapped[str | None] = mapped_column(String(64), default=None)
@@ -149,7 +153,11 @@ class BaseRecord(Base):
     place by the next period's list; ``child_id`` is the register's child when matched."""
 
     __tablename__ = "base_record"
-    __table_args__ = (UniqueConstraint("source", "district_code", "person_key"),)
+    __table_args__ = (
+        UniqueConstraint("source", "district_code", "person_key"),
+        # The comparisons match people without an ID number by these keys.
+        Index("ix_base_record_name_key", "name_key", "birth_date"),
+    )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     source: Mapped[ImportSource] = mapped_column(StrEnumType(ImportSource))
@@ -158,14 +166,23 @@ class BaseRecord(Base):
     person_key: Mapped[str] = mapped_column(String(160))
     national_id: Mapped[str | None] = mapped_column(String(18), index=True, default=None)
     name: Mapped[str] = mapped_column(String(64))
+    name_key: Mapped[str | None] = mapped_column(String(64), default=None)
+    guardian_key: Mapped[str | None] = mapped_column(String(64), default=None)
     birth_date: Mapped[date] = mapped_column(Date)
     household_no: Mapped[str | None] = mapped_column(String(32), default=None)
     group: Mapped[str | None] = mapped_column(String(32), default=None)
+    # The school whose in-school list (在校生名单) names the pupil (source school_roster).
+    school_id: Mapped[int | None] = mapped_column(ForeignKey("school.id"), default=None)
     township_code: Mapped[str | None] = mapped_column(String(12), default=None)
     village: Mapped[str | None] = mapped_column(String(64), default=None)
     child_id: Mapped[int | None] = mapped_column(ForeignKey("child.id"), index=True)
     period: Mapped[str] = mapped_column(String(7))
     job_id: Mapped[int] = mapped_column(ForeignKey("import_job.id"))
+    # Set when the source's agency applied a police correction to this record (ST 8): the
+    # household correction (models/household.py) and when. No foreign key: the correction
+    # table refers to this one, and the mark is history, kept if the correction is withdrawn.
+    correction_id: Mapped[int | None] = mapped_column(Integer, default=None)
+    corrected_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), default=None)
 
 
 class ValueProvenance(Base):

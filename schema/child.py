@@ -152,6 +152,10 @@ class ChildNode(RowNode):
     version = row_field("version", int, description="Optimistic version: send it back when "
                         "changing the child.")
 
+    household_corrections = related(
+        "child_household_corrections", "row.id", "HouseholdCorrectionNode", many=True,
+        lazy="schema.household")
+
     @strawberry.field(description="The child's register history, oldest first.")
     async def register_events(
         self, info: Info, first: int | None = None, after: str | None = None

@@ -13,6 +13,7 @@ from models.document import LegalDocument
 from models.employer import Employer
 from models.enforcement import EnforcementAction
 from models.finding import LabourFinding
+from models.household import HouseholdCorrection
 from models.imports import ImportJob
 from models.inspection import Campaign, Inspection, InspectionParticipant, InspectionVisit
 from models.reference import Agency, Jurisdiction
@@ -36,6 +37,7 @@ from workflow import (
 )
 from workflow.child import EnrolmentView
 from workflow.context import ServiceContext
+from workflow.household import query as household
 
 K = TypeVar("K")
 V = TypeVar("V")
@@ -89,6 +91,10 @@ class Loaders:
         # A child on the register, as far as the caller may see it (findings name children
         # the caller may not otherwise reach).
         self.registered_child: DataLoader[int, Child | None] = load(child.get_children)
+        # The police's household corrections about a child (ST 8).
+        self.child_household_corrections: DataLoader[int, list[HouseholdCorrection]] = load(
+            household.corrections_of_children
+        )
 
     def _cases(self) -> None:
         """Cases and their relations; tasks and documents as they hang off a case."""

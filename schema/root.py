@@ -34,6 +34,7 @@ from schema.employer import EmployerMutation, EmployerQuery
 from schema.enforcement import EnforcementMutation, EnforcementQuery
 from schema.errors import ErrorCodes, coded, is_request_error
 from schema.finding import FindingMutation, FindingQuery
+from schema.household import HouseholdMutation, HouseholdQuery
 from schema.ids import parse_global_id
 from schema.imports import ImportMutation, ImportQuery, ImportSubscription
 from schema.inputs import SCALAR_OVERRIDES, guard_inputs
@@ -77,6 +78,7 @@ class Query(
     LabelQuery,
     RegisterQuery,
     ImportQuery,
+    HouseholdQuery,
     StatsQuery,
     LedgerQuery,
     AccountabilityQuery,
@@ -204,6 +206,7 @@ class Mutation(
     ChildMutation,
     RegisterMutation,
     ImportMutation,
+    HouseholdMutation,
     AccountabilityMutation,
     ReportMutation,
     SubstituteSchoolingMutation,

@@ -40,6 +40,7 @@ from models import enums as en
 from models.case import CasePlan, DropoutCase, PersuasionAttempt
 from models.child import Child, ChildGroup
 from models.enums import CaseStatus
+from models.imports import BaseRecord, ImportJob, ImportSource
 from models.ladder import Ladder
 from models.reference import Agency, Jurisdiction
 from models.school import Enrolment, RegisterEvent, School
@@ -815,3 +816,34 @@ async def hand_counted(session: AsyncSession) -> SmallDistrict:
     await d.child("B", age=8, status=None)
     await session.commit()
     return d
+
+
+# --- the police household-register clean-up (issue 15) ------------------------------------
+
+async def enrolled_children(session: AsyncSession, n: int, district: str = "370406") -> list[Child]:
+    """``n`` children with an ID number on a school's register in the district."""
+    stmt = (select(Child).join(Enrolment, Enrolment.child_id == Child.id)
+            .where(Child.national_id.is_not(None), Enrolment.status == en.EnrolmentStatus.ENROLLED,
+                   Child.township_code.like(f"{district}%")).order_by(Child.id).limit(n))
+    return list((await session.execute(stmt)).scalars())
+
+
+async def listed(session: AsyncSession, source: ImportSource, child: Child | None, *,
+                 district: str = "370406", national_id: str | None = None,
+                 name: str = "名单人", born: date = date(2015, 5, 1)) -> int:
+    """A person on an agency's list, as an applied import leaves it (a base record)."""
+    job = ImportJob(source=source, district_code=district, scope_path=district,
+                    period="2026-09", filename="list.csv", content_sha256=uuid.uuid4().hex,
+                    status="applied")
+    session.add(job)
+    await session.flush()
+    nid = national_id if child is None else child.national_id
+    record = BaseRecord(
+        source=source, district_code=district, person_key=nid or f"{name}|{born}|",
+        national_id=nid, name=name if child is None else child.name,
+        birth_date=born if child is None else child.birth_date,
+        township_code=None if child is None else child.township_code,
+        child_id=None if child is None else child.id, period="2026-09", job_id=job.id)
+    session.add(record)
+    await session.flush()
+    return record.id

@@ -51,7 +51,7 @@ from models.school import Enrolment, RegisterEvent, School
 # Rows whose child was matched or created; the others are only on the source's list.
 NEW, CHANGED, SAME = "new", "changed", "same"
 CANDIDATE_REASON = "无身份证号：姓名、出生日期相同，但监护人不同或有多名同名同日出生儿童"
-ROW_FIELDS = ("national_id", "name", "sex", "birth_date", "guardian_name", "guardian_relation",
+ROW_FIELDS = ("national_id", "name", "name_key", "guardian_key", "sex", "birth_date", "guardian_name", "guardian_relation",
               "guardian_phone", "school_name", "grade", "class_no", "township_code", "village",
               "household_no", "group", "school_id")
 
@@ -92,7 +92,7 @@ async def match(ctx: MergeContext) -> int:
     )
     no_id = and_(ctx.rows(), ImportRow.national_id.is_(None), ImportRow.child_id.is_(None),
                  ImportRow.outcome.is_(None))
-    same_person = and_(Child.national_id.is_(None), Child.name == ImportRow.name,
+    same_person = and_(Child.national_id.is_(None), Child.name_key == ImportRow.name_key,
                        Child.birth_date == ImportRow.birth_date, _in_district(ctx))
     # Set-based, joined on (name, birth date): how many children without an ID number
     # each row could be, and which of them has a guardian of the row's guardian's name.
@@ -104,7 +104,7 @@ async def match(ctx: MergeContext) -> int:
         select(ImportRow.row_no, func.min(Child.id).label("child_id"))
         .join(Child, same_person)
         .join(Guardian, and_(Guardian.child_id == Child.id,
-                             Guardian.name == ImportRow.guardian_name))
+                             Guardian.name_key == ImportRow.guardian_key))
         .where(no_id).group_by(ImportRow.row_no).subquery()
     )
     sure = (
@@ -179,6 +179,7 @@ async def _create_children(ctx: MergeContext) -> None:
     source = (
         select(
             ImportRow.name,
+            ImportRow.name_key,
             func.coalesce(ImportRow.sex, "male"),
             ImportRow.birth_date,
             case((ImportRow.national_id.is_(None), RegisterType.OTHER.value),
@@ -197,7 +198,7 @@ async def _create_children(ctx: MergeContext) -> None:
         .join(Jurisdiction, Jurisdiction.code == School.township_code)
         .where(new)
     )
-    columns = ["name", "sex", "birth_date", "register_type", "national_id", "student_no",
+    columns = ["name", "name_key", "sex", "birth_date", "register_type", "national_id", "student_no",
                "township_code", "village", "scope_path", "residence_path", "created_at",
                "updated_at"]
     await s.execute(insert(Child).from_select(columns, source))
@@ -213,8 +214,8 @@ async def _create_children(ctx: MergeContext) -> None:
                literal(ctx.now, RegisterEvent.recorded_at.type)).where(new),
     ))
     await s.execute(insert(Guardian).from_select(
-        ["child_id", "name", "relation", "phone"],
-        select(ImportRow.child_id, ImportRow.guardian_name,
+        ["child_id", "name", "name_key", "relation", "phone"],
+        select(ImportRow.child_id, ImportRow.guardian_name, ImportRow.guardian_key,
                func.coalesce(ImportRow.guardian_relation, "other"), ImportRow.guardian_phone)
         .where(new, ImportRow.guardian_name.is_not(None)),
     ))
@@ -239,6 +240,7 @@ async def _update_children(ctx: MergeContext) -> None:
     await s.execute(
         update(Child).where(changed).values(
             name=ImportRow.name,
+            name_key=ImportRow.name_key,
             sex=func.coalesce(ImportRow.sex, Child.sex),
             birth_date=ImportRow.birth_date,
             village=func.coalesce(ImportRow.village, Child.village),
@@ -256,12 +258,12 @@ async def _update_children(ctx: MergeContext) -> None:
         .values(phone=ImportRow.guardian_phone)
     )
     await s.execute(insert(Guardian).from_select(
-        ["child_id", "name", "relation", "phone"],
-        select(ImportRow.child_id, ImportRow.guardian_name,
+        ["child_id", "name", "name_key", "relation", "phone"],
+        select(ImportRow.child_id, ImportRow.guardian_name, ImportRow.guardian_key,
                func.coalesce(ImportRow.guardian_relation, "other"), ImportRow.guardian_phone)
         .where(ctx.rows(), ImportRow.outcome == CHANGED, ImportRow.guardian_name.is_not(None),
                ~exists().where(Guardian.child_id == ImportRow.child_id,
-                               Guardian.name == ImportRow.guardian_name)),
+                               Guardian.name_key == ImportRow.guardian_key)),
     ))
 
 
@@ -338,18 +340,21 @@ async def _groups(ctx: MergeContext) -> list[tuple[int, str]]:
 
 
 async def _base_records(ctx: MergeContext) -> None:
-    """The source's people into the base database, updated in place by person."""
+    """The source's people into the base database, updated in place by person (keyed by
+    the ID number, else by the normalised name, birth date and guardian's name)."""
     key = func.coalesce(
         ImportRow.national_id,
-        ImportRow.name + literal("|") + cast(ImportRow.birth_date, String) + literal("|")
-        + func.coalesce(ImportRow.guardian_name, ""),
+        ImportRow.name_key + literal("|") + cast(ImportRow.birth_date, String) + literal("|")
+        + func.coalesce(ImportRow.guardian_key, ""),
     )
     stmt: Insert = ctx.upsert(BaseRecord).from_select(
-        ["source", "district_code", "person_key", "national_id", "name", "birth_date",
-         "household_no", "group", "township_code", "village", "child_id", "period", "job_id"],
+        ["source", "district_code", "person_key", "national_id", "name", "name_key",
+         "guardian_key", "birth_date", "household_no", "group", "school_id", "township_code",
+         "village", "child_id", "period", "job_id"],
         select(literal(ctx.job.source.value), literal(ctx.job.district_code), key,
-               ImportRow.national_id, ImportRow.name, ImportRow.birth_date,
-               ImportRow.household_no, ImportRow.group, ImportRow.township_code,
+               ImportRow.national_id, ImportRow.name, ImportRow.name_key,
+               ImportRow.guardian_key, ImportRow.birth_date, ImportRow.household_no,
+               ImportRow.group, ImportRow.school_id, ImportRow.township_code,
                ImportRow.village, ImportRow.child_id, literal(ctx.job.period),
                literal(ctx.job.id)).where(ctx.rows()),
     )
@@ -357,8 +362,9 @@ async def _base_records(ctx: MergeContext) -> None:
     await ctx.session.execute(stmt.on_conflict_do_update(  # type: ignore[attr-defined]
         index_elements=["source", "district_code", "person_key"],
         set_={c: getattr(excluded, c) for c in (
-            "national_id", "name", "birth_date", "household_no", "group", "township_code",
-            "village", "child_id", "period", "job_id")},
+            "national_id", "name", "name_key", "guardian_key", "birth_date", "household_no",
+            "group", "school_id", "township_code", "village", "child_id", "period",
+            "job_id")},
     ))
 
 

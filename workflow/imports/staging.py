@@ -80,7 +80,7 @@ async def stage(session: AsyncSession, job: ImportJob, path: Path, today: date,
     if session.get_bind().dialect.name == "postgresql":
         # Fresh rows have no statistics yet; the merge's joins are planned from these.
         await session.execute(text("ANALYZE import_row"))
-    if job.source is ImportSource.SCHOOL_REGISTER:
+    if job.source in (ImportSource.SCHOOL_REGISTER, ImportSource.SCHOOL_ROSTER):
         await _resolve_schools(session, job)
     await _reject_duplicates(session, job)
     rejected = (await session.execute(

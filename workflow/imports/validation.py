@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
+from models.names import name_key
 from workflow.imports.reading import SourceMapping, text_of
 from workflow.infra.id_number import InvalidIdNumber, validate
 
@@ -144,6 +145,9 @@ def _parse(m: SourceMapping, cells: dict[str, str], today: date) -> dict[str, An
                     ("household_no", 32)):
         out[f] = (cells.get(f) or "")[:size] or None
     out["group"] = _group(m, cells.get("group", ""))
+    # Matching keys computed once here, where the row enters (models/names.py).
+    out["name_key"] = name_key(out["name"])
+    out["guardian_key"] = name_key(out["guardian_name"])
     return out
 
 

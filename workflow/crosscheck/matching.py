@@ -1,0 +1,118 @@
+"""Matching the base database's people to the register at run time (人员比对), set-based.
+
+An import matches its rows when it is applied; a child enrolled since then, or a list
+applied before the child was on the register, leaves base records unmatched. Each run
+therefore matches the district's unmatched records again, in two rules, each one
+``UPDATE … FROM``:
+
+1. ``national_id``: the child with the record's ID number (anywhere in the database: a
+   child on another district's register is found, and the finding says where);
+2. ``name_birth_guardian``: for a record the first rule left, the one child with the same
+   normalised name key (models/names.py: full-width → half-width, traditional →
+   simplified, spacing and middle dots removed) and birth date, and a guardian whose name
+   key is the record's guardian key — when exactly one child has that name and birth date.
+
+Where one or more children share the name and birth date but the guardian differs or several
+fit, the match is uncertain: the record stays unmatched and its finding offers those children
+as candidates to the verifier (``candidate_child_ids``), never merged silently.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import and_, func, or_, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from models.child import Child, Guardian
+from models.imports import BaseRecord, ImportSource
+
+RULES = ("linked", "national_id", "name_birth_guardian", "candidates", "unmatched")
+
+
+@dataclass(frozen=True)
+class Matching:
+    """How a run matched one source's records of one district."""
+
+    linked: int  # already matched when the list was applied (or by an earlier run)
+    national_id: int
+    name_birth_guardian: int
+    candidates: int
+    unmatched: int
+
+    def as_counts(self) -> dict[str, int]:
+        return {rule: int(getattr(self, rule)) for rule in RULES}
+
+
+def _records(district_code: str, source: ImportSource) -> Any:
+    return and_(BaseRecord.district_code == district_code, BaseRecord.source == source)
+
+
+def same_name_and_birth() -> Any:
+    """A child who could be the record's person: same name key and birth date, and not two
+    different ID numbers (a record and a child that both have one are matched by rule 1)."""
+    return and_(Child.name_key == BaseRecord.name_key, Child.birth_date == BaseRecord.birth_date,
+                or_(Child.national_id.is_(None), BaseRecord.national_id.is_(None)))
+
+
+async def _count(session: AsyncSession, *where: Any) -> int:
+    return int((await session.execute(
+        select(func.count()).select_from(BaseRecord).where(*where))).scalar_one())
+
+
+async def match_records(session: AsyncSession, district_code: str,
+                        source: ImportSource) -> Matching:
+    """Match the district's unmatched records of ``source``; how many by each rule."""
+    mine = _records(district_code, source)
+    linked = await _count(session, mine, BaseRecord.child_id.is_not(None))
+    by_id = await session.execute(
+        update(BaseRecord)
+        .where(mine, BaseRecord.child_id.is_(None), BaseRecord.national_id.is_not(None),
+               Child.national_id == BaseRecord.national_id)
+        .values(child_id=Child.id)
+        .execution_options(synchronize_session=False)
+    )
+    alike = (
+        select(BaseRecord.id.label("record_id"), func.count(Child.id).label("n"),
+               func.min(Child.id).label("child_id"))
+        .join(Child, same_name_and_birth())
+        .where(mine, BaseRecord.child_id.is_(None))
+        .group_by(BaseRecord.id).subquery()
+    )
+    guarded = (
+        select(alike.c.record_id, alike.c.child_id)
+        .join(BaseRecord, BaseRecord.id == alike.c.record_id)
+        .join(Guardian, and_(Guardian.child_id == alike.c.child_id,
+                             Guardian.name_key == BaseRecord.guardian_key))
+        .where(alike.c.n == 1).distinct().subquery()
+    )
+    by_name = await session.execute(
+        update(BaseRecord)
+        .where(BaseRecord.id == guarded.c.record_id)
+        .values(child_id=guarded.c.child_id)
+        .execution_options(synchronize_session=False)
+    )
+    candidates = await _count(
+        session, mine, BaseRecord.child_id.is_(None),
+        select(Child.id).where(same_name_and_birth()).exists(),
+    )
+    unmatched = await _count(session, mine, BaseRecord.child_id.is_(None))
+    return Matching(linked=linked, national_id=int(by_id.rowcount or 0),  # type: ignore[attr-defined]
+                    name_birth_guardian=int(by_name.rowcount or 0),  # type: ignore[attr-defined]
+                    candidates=candidates, unmatched=unmatched - candidates)
+
+
+async def candidates_of(session: AsyncSession, record_ids: list[int]) -> dict[int, list[int]]:
+    """The children each unmatched record could be (same name key and birth date)."""
+    if not record_ids:
+        return {}
+    rows = await session.execute(
+        select(BaseRecord.id, Child.id).join(Child, same_name_and_birth())
+        .where(BaseRecord.id.in_(record_ids), BaseRecord.child_id.is_(None))
+        .order_by(BaseRecord.id, Child.id)
+    )
+    found: dict[int, list[int]] = {}
+    for record_id, child_id in rows.all():
+        found.setdefault(int(record_id), []).append(int(child_id))
+    return found

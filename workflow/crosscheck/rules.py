@@ -1,0 +1,44 @@
+"""The comparison rules of a district, read from ``reference_data/crosscheck.json`` (each
+citing its rule): the school-age range (ST 1), who verifies each unexplained child and by
+when (ST 2), the groups that mark a poor or monitored household, the groups watched first."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import cache
+
+from models.crosscheck import FindingKind
+from models.enums import AgencyKind, SpecialGroup
+from workflow.infra import reference_json
+
+
+@dataclass(frozen=True)
+class CrosscheckRules:
+    age_from: int
+    age_to: int
+    verifier: dict[FindingKind, AgencyKind]
+    due_days: int
+    poverty_groups: tuple[SpecialGroup, ...]
+    watched_groups: tuple[SpecialGroup, ...]
+
+
+@cache
+def _all() -> dict[str, CrosscheckRules]:
+    raw = reference_json.load("crosscheck.json")["districts"]
+    return {
+        code: CrosscheckRules(
+            age_from=int(row["age_from"]),
+            age_to=int(row["age_to"]),
+            verifier={FindingKind(k): AgencyKind(v) for k, v in row["verifier"].items()},
+            due_days=int(row["due_days"]),
+            poverty_groups=tuple(SpecialGroup(g) for g in row["poverty_groups"]),
+            watched_groups=tuple(SpecialGroup(g) for g in row["watched_groups"]),
+        )
+        for code, row in raw.items()
+    }
+
+
+def rules_for(district_code: str) -> CrosscheckRules:
+    """The district's own rules, else the defaults."""
+    rules = _all()
+    return rules.get(district_code, rules["default"])
