@@ -44,6 +44,7 @@ from schema.inspection import InspectionMutation, InspectionQuery
 from schema.labels import LabelQuery
 from schema.ladder import LadderMutation, LadderQuery
 from schema.languages import localized
+from schema.ledger import LedgerQuery
 from schema.limits import QueryCost, QueryLimits, limits_rule
 from schema.policy import PolicyMutation, PolicyQuery
 from schema.prevention import SubstituteSchoolingMutation, SubstituteSchoolingQuery
@@ -81,6 +82,7 @@ class Query(
     ImportQuery,
     HouseholdQuery,
     StatsQuery,
+    LedgerQuery,
     AccountabilityQuery,
     ReportQuery,
     SubstituteSchoolingQuery,

@@ -705,6 +705,7 @@ class SmallDistrict:
             opened_at=datetime.combine(day0, datetime.min.time(), tzinfo=UTC),
             closed_at=closed[0] if closed else None,
             closure_reason=closed[1] if closed else None,
+            stage_before_close=stage if closed else None,
         )
         self.session.add(row)
         await self.session.flush()
@@ -727,6 +728,7 @@ SMALL_USERS = {  # username: (agency, role, where the role is granted)
     "t_township": ("A", "township_officer", "A"),
     "t_township_b": ("B", "township_officer", "B"),
     "t_principal": ("school:A", "school_principal", "school:A"),
+    "t_poverty": ("poverty", "poverty_officer", "district"),
 }
 
 
@@ -749,6 +751,9 @@ async def small_district(session: AsyncSession) -> SmallDistrict:
         "inspectorate": Agency(kind=en.AgencyKind.INSPECTORATE, name="测试区督导室",
                                short_name="测督", jurisdiction_code=SMALL_DISTRICT,
                                scope_path=district.path),
+        "poverty": Agency(kind=en.AgencyKind.POVERTY_OFFICE, name="测试区乡村振兴局",
+                          short_name="测振", jurisdiction_code=SMALL_DISTRICT,
+                          scope_path=district.path),
         **{k: Agency(kind=en.AgencyKind.TOWNSHIP, name=f"{t.name}人民政府", short_name=t.name,
                      jurisdiction_code=t.code, scope_path=t.path) for k, t in townships.items()},
         **{f"school:{k}": Agency(kind=en.AgencyKind.SCHOOL, name=f"{t.name}{kind}",

@@ -323,8 +323,8 @@ async def _reports(api: Api, sessions: async_sessionmaker[AsyncSession]) -> None
         await session.commit()
 
 
-async def _accountability(api: Api, sessions: async_sessionmaker[AsyncSession]) -> None:
-    """Fourteen dropouts at the principal's school, then seven months of the scan's items."""
+async def _dropouts(api: Api, sessions: async_sessionmaker[AsyncSession]) -> None:
+    """Fourteen dropouts at the principal's school (the cases marked)."""
     await _cases(api, sessions)
     data = await api.gql("""{ cases(first: 14) { edges { node { id version } } } }""",
                          user="principal")
@@ -332,6 +332,11 @@ async def _accountability(api: Api, sessions: async_sessionmaker[AsyncSession]) 
         await api.gql("""mutation($c: ID!, $v: Int!) { markDropout(input: {caseId: $c,
             expectedVersion: $v}) { userErrors { code } } }""",
                       {"c": edge["node"]["id"], "v": edge["node"]["version"]}, user="principal")
+
+
+async def _accountability(api: Api, sessions: async_sessionmaker[AsyncSession]) -> None:
+    """Fourteen dropouts at the principal's school, then seven months of the scan's items."""
+    await _dropouts(api, sessions)
     async with sessions() as session:
         district = await session.get(Jurisdiction, "370406")
         assert district is not None
@@ -376,6 +381,9 @@ CONNECTIONS: dict[str, tuple[str, Seed]] = {
     "accountabilityItems": ("inspector", _accountability),
     "substituteSchooling": ("edu_officer", _blacklist),
     "statisticsChildren": ("edu_officer", _no_seed),
+    "schoolAgeLedger": ("edu_officer", _no_seed),
+    "suspectedLedger": ("edu_officer", _cases),
+    "dropoutLedger": ("edu_officer", _dropouts),
 }
 # Arguments a connection requires besides its page (the children behind one figure).
 REQUIRED_ARGUMENTS = {"statisticsChildren": "measure: ENROLLED, "}
