@@ -66,7 +66,6 @@ class EmployerFilterInput:
 class EmployerQuery:
     employers = listing(
         EmployerNode, service.employers_page, filter=(EmployerFilterInput, service.EmployerFilter),
-        description="Employers in the caller's domains, filtered in SQL.",
     )
 
 
@@ -93,11 +92,5 @@ class UpdateEmployerInput:
 @strawberry.type
 @operations("employer", EmployerNode, ids={"employer_id": "Employer"})
 class EmployerMutation:
-    register_employer = Operation(
-        service.register, RegisterEmployerInput,
-        "Put an employer on the register (credit code checked).",
-    )
-    update_employer = Operation(
-        service.update, UpdateEmployerInput,
-        "Correct an employer's name, address or licence status.",
-    )
+    register_employer = Operation(service.register, RegisterEmployerInput)
+    update_employer = Operation(service.update, UpdateEmployerInput)

@@ -130,7 +130,6 @@ class FindingQuery:
     findings = listing(
         FindingNode, service.findings_page, filter=(FindingFilterInput, service.FindingFilter),
         ids={"inspection_id": "Inspection", "employer_id": "Employer", "case_id": "DropoutCase"},
-        description="Findings the caller may read, newest first; filtered in SQL.",
     )
 
 
@@ -185,8 +184,4 @@ async def _record(
 @strawberry.type
 @operations("finding", FindingNode, ids={"employer_id": "Employer", "inspection_id": "Inspection"})
 class FindingMutation:
-    record_finding = Operation(
-        _record, RecordFindingInput,
-        "Record a child found working; a child under 16 on the register has the "
-        "dropout case opened or joined, and each agency gets its task.",
-    )
+    record_finding = Operation(_record, RecordFindingInput)

@@ -48,10 +48,8 @@ def school_key(school: strawberry.ID | None, school_id: int | None, field: str) 
 @strawberry.type
 class SchoolQuery:
     schools = listing(
-        SchoolNode, service.schools_page,
-        kind=(Optional[SchoolKind], None), jurisdiction_code=(Optional[str], None),  # noqa: UP045
-        description="Schools, optionally of one kind and within a jurisdiction (a township, "
-        "or a district and its townships).",
+        SchoolNode, service.schools_page, kind=(Optional[SchoolKind], None),
+        jurisdiction_code=(Optional[str], None),
     )
 
 

@@ -237,15 +237,9 @@ async def _complete(ctx: ServiceContext, *, evidence: Any, **given: Any) -> m.Ta
 @strawberry.type
 @operations("task", TaskType, ids={"task_id": "Task", "user_id": "User"})
 class TaskMutation:
-    claim_task = Operation(
-        service.claim, ClaimTaskInput, "Take an open task of your agency's queue."
-    )
-    assign_task = Operation(
-        service.assign, AssignTaskInput, "Supervisors: assign or reassign a task to a member."
-    )
-    complete_task = Operation(
-        _complete, CompleteTaskInput, "Complete a task with its outcome and evidence."
-    )
+    claim_task = Operation(service.claim, ClaimTaskInput)
+    assign_task = Operation(service.assign, AssignTaskInput)
+    complete_task = Operation(_complete, CompleteTaskInput)
 
 
 @strawberry.type(description="A task of the caller's agency appeared, changed, is due soon, "

@@ -91,11 +91,7 @@ class UserNode(relay.Node, Mirror):
 
 @strawberry.type
 class UserDirectoryQuery:
-    users = listing(
-        UserNode, user.users_page,
-        description="Users in the agencies the caller administers, and a task supervisor's "
-        "own agency's members (to assign work to).",
-    )
+    users = listing(UserNode, user.users_page)
 
 
 @strawberry.input
