@@ -48,8 +48,8 @@ def school_key(school: strawberry.ID | None, school_id: int | None, field: str) 
 @strawberry.type
 class SchoolQuery:
     schools = listing(
-        SchoolNode, service.schools_page, kind=(Optional[SchoolKind], None),
-        jurisdiction_code=(Optional[str], None),
+        SchoolNode, service.schools_page,
+        kind=(Optional[SchoolKind], None), jurisdiction_code=(Optional[str], None),  # noqa: UP045
     )
 
 
