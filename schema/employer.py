@@ -53,19 +53,10 @@ class EmployerNode(RowNode):
     )
 
 
-@strawberry.input
-class EmployerFilterInput:
-    search: str | None = strawberry.field(
-        default=None, description="Part of the name, or the start of the credit code."
-    )
-    township_code: str | None = None
-    licence_status: LicenceStatus | None = None
-
-
 @strawberry.type
 class EmployerQuery:
     employers = listing(
-        EmployerNode, service.employers_page, filter=(EmployerFilterInput, service.EmployerFilter),
+        EmployerNode, service.employers_page, filter=service.EmployerFilter,
     )
 
 

@@ -83,19 +83,11 @@ class EnforcementNode(RowNode):
     issued_at = row_field("issued_at", datetime)
 
 
-@strawberry.input
-class EnforcementFilterInput:
-    employer_id: strawberry.ID | None = None
-    inspection_id: strawberry.ID | None = None
-    kind: EnforcementKind | None = None
-    status: EnforcementStatus | None = None
-
-
 @strawberry.type
 class EnforcementQuery:
     enforcement_actions = listing(
         EnforcementNode, service.actions_page,
-        filter=(EnforcementFilterInput, service.EnforcementFilter),
+        filter=service.EnforcementFilter,
         ids={"employer_id": "Employer", "inspection_id": "Inspection"},
     )
 

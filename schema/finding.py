@@ -117,18 +117,10 @@ class FindingNode(RowNode):
                     description="Tasks that followed from it, in the caller's queue.")
 
 
-@strawberry.input
-class FindingFilterInput:
-    inspection_id: strawberry.ID | None = None
-    employer_id: strawberry.ID | None = None
-    case_id: strawberry.ID | None = None
-    under_16: bool | None = None
-
-
 @strawberry.type
 class FindingQuery:
     findings = listing(
-        FindingNode, service.findings_page, filter=(FindingFilterInput, service.FindingFilter),
+        FindingNode, service.findings_page, filter=service.FindingFilter,
         ids={"inspection_id": "Inspection", "employer_id": "Employer", "case_id": "DropoutCase"},
     )
 

@@ -115,20 +115,11 @@ class InspectionNode(RowNode):
         return [copied(AgencyPartType, p) for p in parts]
 
 
-@strawberry.input
-class InspectionFilterInput:
-    status: InspectionStatus | None = None
-    campaign_id: strawberry.ID | None = None
-    employer_id: strawberry.ID | None = None
-    planned_from: date | None = None
-    planned_to: date | None = None
-
-
 @strawberry.type
 class InspectionQuery:
     inspections = listing(
         InspectionNode, service.inspections_page,
-        filter=(InspectionFilterInput, service.InspectionFilter),
+        filter=service.InspectionFilter,
         ids={"campaign_id": "InspectionCampaign", "employer_id": "Employer"},
     )
 
