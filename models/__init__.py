@@ -22,8 +22,8 @@ from models.document import DocumentSequence, LegalDocument
 from models.employer import Employer
 from models.enforcement import EnforcementAction, EnforcementFinding
 from models.finding import LabourFinding
-from models.household import HouseholdCorrection
 from models.home_visit import CensusEntry, HomeVisit, HomeVisitCheck, SpecialNeedsCensus
+from models.household import HouseholdCorrection
 from models.imports import (
     BaseRecord,
     ImportJob,
@@ -78,9 +78,9 @@ __all__ = [
     "EnforcementFinding",
     "Enrolment",
     "Guardian",
-    "HouseholdCorrection",
     "HomeVisit",
     "HomeVisitCheck",
+    "HouseholdCorrection",
     "ImportJob",
     "ImportReject",
     "ImportRow",

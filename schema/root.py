@@ -35,8 +35,8 @@ from schema.employer import EmployerMutation, EmployerQuery
 from schema.enforcement import EnforcementMutation, EnforcementQuery
 from schema.errors import ErrorCodes, coded, is_request_error
 from schema.finding import FindingMutation, FindingQuery
-from schema.household import HouseholdMutation, HouseholdQuery
 from schema.home_visit import HomeVisitMutation, HomeVisitQuery
+from schema.household import HouseholdMutation, HouseholdQuery
 from schema.ids import parse_global_id
 from schema.imports import ImportMutation, ImportQuery, ImportSubscription
 from schema.inputs import SCALAR_OVERRIDES, guard_inputs

@@ -41,7 +41,6 @@ from models.case import CasePlan, DropoutCase, PersuasionAttempt
 from models.child import Child, ChildGroup
 from models.enums import CaseStatus
 from models.imports import BaseRecord, ImportJob, ImportSource
-from models.ladder import Ladder
 from models.ladder import Ladder, SchoolTerm
 from models.reference import Agency, Jurisdiction
 from models.school import Enrolment, RegisterEvent, School
@@ -848,6 +847,8 @@ async def listed(session: AsyncSession, source: ImportSource, child: Child | Non
     session.add(record)
     await session.flush()
     return record.id
+
+
 # --- home visits and the special-needs census (ST 5, 7) -------------------------------------
 
 SMALL_TERMS = (("2026年秋季学期", date(2026, 9, 1), date(2027, 1, 22)),

@@ -147,8 +147,8 @@ async def stage(session: AsyncSession, job: ImportJob, path: Path, today: date,
                 batch: int = DEFAULT_BATCH) -> None:
     """Read, validate and stage the file; the job's row counts say what came of it."""
     total = 0
-    schools = (await _district_schools(session, job)
-               if job.source in (ImportSource.SCHOOL_REGISTER, ImportSource.SCHOOL_ROSTER) else None)
+    placed = job.source in (ImportSource.SCHOOL_REGISTER, ImportSource.SCHOOL_ROSTER)
+    schools = await _district_schools(session, job) if placed else None
     async for good, bad in _batches(job, path, today, batch, schools):
         total += len(good) + len(bad)
         await _write(session, ImportRow, ROW_COLUMNS, good)
