@@ -28,6 +28,7 @@ from schema.audit import AuditQuery
 from schema.case import CaseMutation, CaseQuery
 from schema.child import ChildMutation, ChildQuery
 from schema.context import Info
+from schema.crosscheck import CrosscheckMutation, CrosscheckQuery
 from schema.descriptions import Coverage, apply_descriptions
 from schema.document import DocumentMutation, DocumentQuery
 from schema.employer import EmployerMutation, EmployerQuery
@@ -76,6 +77,7 @@ class Query(
     LabelQuery,
     RegisterQuery,
     ImportQuery,
+    CrosscheckQuery,
     StatsQuery,
     AccountabilityQuery,
     ReportQuery,
@@ -202,6 +204,7 @@ class Mutation(
     ChildMutation,
     RegisterMutation,
     ImportMutation,
+    CrosscheckMutation,
     AccountabilityMutation,
     ReportMutation,
     SubstituteSchoolingMutation,
