@@ -120,6 +120,8 @@ class Loaders:
         self.case_documents: DataLoader[int, list[LegalDocument]] = load(
             document.documents_of_cases
         )
+        # A task by id (a finding's verification task), as far as the caller may see it.
+        self.task: DataLoader[int, Task | None] = load(task.get_tasks)
         self.task_subject: DataLoader[int, task.TaskSubject | None] = load(task.subjects_of)
         self.document: DataLoader[int, LegalDocument | None] = load(document.get_documents)
 

@@ -29,6 +29,7 @@ from schema.case import CaseMutation, CaseQuery
 from schema.census import CensusMutation, CensusQuery
 from schema.child import ChildMutation, ChildQuery
 from schema.context import Info
+from schema.crosscheck import CrosscheckMutation, CrosscheckQuery
 from schema.descriptions import Coverage, apply_descriptions
 from schema.document import DocumentMutation, DocumentQuery
 from schema.employer import EmployerMutation, EmployerQuery
@@ -81,6 +82,7 @@ class Query(
     RegisterQuery,
     ImportQuery,
     HouseholdQuery,
+    CrosscheckQuery,
     StatsQuery,
     LedgerQuery,
     AccountabilityQuery,
@@ -211,6 +213,7 @@ class Mutation(
     RegisterMutation,
     ImportMutation,
     HouseholdMutation,
+    CrosscheckMutation,
     AccountabilityMutation,
     ReportMutation,
     SubstituteSchoolingMutation,

@@ -51,9 +51,9 @@ from models.school import Enrolment, RegisterEvent, School
 # Rows whose child was matched or created; the others are only on the source's list.
 NEW, CHANGED, SAME = "new", "changed", "same"
 CANDIDATE_REASON = "无身份证号：姓名、出生日期相同，但监护人不同或有多名同名同日出生儿童"
-ROW_FIELDS = ("national_id", "name", "name_key", "guardian_key", "sex", "birth_date", "guardian_name", "guardian_relation",
-              "guardian_phone", "school_name", "grade", "class_no", "township_code", "village",
-              "household_no", "group", "school_id")
+ROW_FIELDS = ("national_id", "name", "name_key", "guardian_key", "sex", "birth_date",
+              "guardian_name", "guardian_relation", "guardian_phone", "school_name", "grade",
+              "class_no", "township_code", "village", "household_no", "group", "school_id")
 
 
 @dataclass
@@ -205,9 +205,9 @@ async def _create_children(ctx: MergeContext) -> None:
         .join(Jurisdiction, Jurisdiction.code == School.township_code)
         .where(ctx.rows(), ImportRow.child_id.is_(None))
     )
-    columns = ["name", "name_key", "sex", "birth_date", "register_type", "national_id", "student_no",
-               "township_code", "village", "scope_path", "residence_path", "created_at",
-               "updated_at"]
+    columns = ["name", "name_key", "sex", "birth_date", "register_type", "national_id",
+               "student_no", "township_code", "village", "scope_path", "residence_path",
+               "created_at", "updated_at"]
     await s.execute(insert(Child).from_select(columns, source))
     # One write of each new row: its child and its outcome.
     await s.execute(
