@@ -170,14 +170,14 @@ async def _place(ctx: ServiceContext, request: CoverageRequest) -> tuple[str, st
     place = await ctx.session.get(Jurisdiction, code)
     if place is None:
         raise NotFound("no such jurisdiction", field="jurisdictionCode")
+    path = path or place.path
+    ctx.authz.require(ctx.principal, OBJ, "read", path)
     if place.level is JurisdictionLevel.DISTRICT:
         district = place.code
     elif place.level is JurisdictionLevel.TOWNSHIP and place.parent_code is not None:
         district = place.parent_code
     else:
         raise InvalidInput("ask for a district or a township", field="jurisdictionCode")
-    path = path or place.path
-    ctx.authz.require(ctx.principal, OBJ, "read", path)
     day = request.on or local_date(ctx.clock.now())
     term = await term_on(ctx.session, district, day)
     if term is None:
