@@ -31,7 +31,14 @@ from models.school import Enrolment, School
 from workflow import audit
 from workflow.calendar import local_date
 from workflow.child import visible as child_visible
-from workflow.common import check_version, fetch_visible, matches, rows_by_ids, where_fields
+from workflow.common import (
+    bounded_text,
+    check_version,
+    fetch_visible,
+    matches,
+    rows_by_ids,
+    where_fields,
+)
 from workflow.context import ServiceContext
 from workflow.engine import TickReport
 from workflow.errors import InvalidInput, NotFound
@@ -164,13 +171,12 @@ class CoverageRequest:
 
 async def _place(ctx: ServiceContext, request: CoverageRequest) -> tuple[str, str, Term]:
     """The district, the domain covered and the term asked for."""
-    code, path = request.jurisdiction_code, None
-    if code is None:
-        code, path = ctx.principal.jurisdiction_code, ctx.principal.agency_scope
-    place = await ctx.session.get(Jurisdiction, code)
+    asked = request.jurisdiction_code
+    place = await ctx.session.get(Jurisdiction, asked or ctx.principal.jurisdiction_code)
     if place is None:
         raise NotFound("no such jurisdiction", field="jurisdictionCode")
-    path = path or place.path
+    # Without a code, the caller's own unit: a principal's school, not its whole township.
+    path = place.path if asked else ctx.principal.agency_scope
     ctx.authz.require(ctx.principal, OBJ, "read", path)
     if place.level is JurisdictionLevel.DISTRICT:
         district = place.code
@@ -248,12 +254,7 @@ async def get_visits(ctx: ServiceContext, ids: Sequence[int]) -> list[HomeVisit 
 
 
 def _text(value: str, field: str, *, required: bool = True) -> str:
-    text = value.strip()
-    if required and not text:
-        raise InvalidInput(f"{field} is required", field=field)
-    if len(text) > TEXT_LIMITS[field]:
-        raise InvalidInput(f"{field} is at most {TEXT_LIMITS[field]} characters", field=field)
-    return text
+    return bounded_text(value, field, TEXT_LIMITS[field], required=required)
 
 
 def _visit_date(ctx: ServiceContext, visited_on: date) -> date:
