@@ -385,8 +385,9 @@ async def _refresh_school(ctx: ServiceContext, school_id: int, day: date) -> Non
 
 async def check_home_visits(session: AsyncSession, now: datetime, report: TickReport) -> None:
     """The engine's job: from the check point of each district's term (its first day plus
-    ``check_after_days``) to its last day, each school below its minimums has one check and
-    one task for the term; open checks follow the visits (and pupils) as they change."""
+    ``check_after_days``) to its last day, each school has one check for the term, and one
+    below its minimums one task; open checks follow the visits (and pupils) as they change.
+    Once every school has its check, a pass counts only the schools still short."""
     today = local_date(now)
     for district in await districts(session):
         rule = rule_for(district)
@@ -394,32 +395,34 @@ async def check_home_visits(session: AsyncSession, now: datetime, report: TickRe
         if term is None or today < term.starts_on + timedelta(days=rule.check_after_days):
             continue
         schools = await schools_of(session, district)
-        if not schools:
-            continue
-        figures = await _figures(session, select(School.id, School.name)
-                                 .where(School.id.in_(list(schools))), term, rule)
         known = (await session.execute(
             select(HomeVisitCheck.id, HomeVisitCheck.school_id, HomeVisitCheck.task_id,
                    HomeVisitCheck.covered_at)
             .where(HomeVisitCheck.district_code == district,
                    HomeVisitCheck.term_start == term.starts_on))).all()
-        await _apply(session, figures, [(c, s, t) for c, s, t, done in known if done is None],
-                     now, report.events)
-        seen = {s for _, s, _, _ in known}
-        short = [f for f in figures if f.short > 0 and f.school_id not in seen]
+        still_open = [(c, s, t) for c, s, t, done in known if done is None]
+        new = set(schools) - {s for _, s, _, _ in known}
+        counted = new | {s for _, s, _ in still_open}
+        if not counted:
+            continue
+        figures = await _figures(session, select(School.id, School.name)
+                                 .where(School.id.in_(sorted(counted))), term, rule)
+        await _apply(session, figures, still_open, now, report.events)
+        fresh = [f for f in figures if f.school_id in new]
         made = await open_once(session, HomeVisitCheck, [
             {"school_id": f.school_id, "district_code": district,
              "scope_path": schools[f.school_id][0], "term_name": term.name,
              "term_start": term.starts_on, "term_end": term.ends_on, "pupils": f.pupils,
-             "short": f.short, "checked_at": now} for f in short])
+             "short": f.short, "checked_at": now, "covered_at": None if f.short else now}
+            for f in fresh])
         tasks = [DutyTask(made[f.school_id], schools[f.school_id][0],
                           f"家访未覆盖：{f.short} 名学生本学期家访次数不足（{term.name}，ST 5）",
                           term.ends_on, {"home_visit_check_id": made[f.school_id],
                                          "pupils": f.pupils, "short": f.short})
-                 for f in short if f.school_id in made]
+                 for f in fresh if f.short > 0 and f.school_id in made]
         await add_tasks(session, HomeVisitCheck, TASK_KIND, tasks, now, report)
-        if tasks:
+        if made:
             audit.record(job_context(session, now), "check_home_visits", "home_visit_check",
-                         [t.row_id for t in tasks],
+                         sorted(made.values()),
                          {"district": district, "term": term.name,
-                          "short": {str(f.school_id): f.short for f in short}})
+                          "short": {str(f.school_id): f.short for f in fresh if f.short}})
