@@ -82,11 +82,12 @@ async def fill(url: str, children: int) -> None:
         await conn.close()
 
 
-async def run(url: str, children: int, iterations: int) -> None:
-    t0 = time.perf_counter()
-    await fill(url, children)
-    print(f"data set: {children} children on registers, built in "
-          f"{time.perf_counter() - t0:.0f} s\n")
+async def run(url: str, children: int, iterations: int, reuse: bool) -> None:
+    if not reuse:
+        t0 = time.perf_counter()
+        await fill(url, children)
+        print(f"data set: {children} children on registers, built in "
+              f"{time.perf_counter() - t0:.0f} s\n")
     engine = create_engine(url)
     async with AsyncSession(engine) as session:
         rules, version = await load_policy(session)
@@ -151,8 +152,10 @@ def main() -> None:
     parser.add_argument("--url", default=DEFAULT_URL)
     parser.add_argument("--children", type=int, default=2_000_000)
     parser.add_argument("--iterations", type=int, default=20)
+    parser.add_argument("--reuse", action="store_true",
+                        help="time the existing data set (the jobs' rows of a former run stay)")
     args = parser.parse_args()
-    asyncio.run(run(args.url, args.children, args.iterations))
+    asyncio.run(run(args.url, args.children, args.iterations, args.reuse))
 
 
 if __name__ == "__main__":
