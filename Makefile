@@ -5,7 +5,8 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
 .PHONY: run test lint typecheck pytest pytest-fast schema clean bench-data bench-cases \
-	bench-tick bench-province bench-load bench-profile bench-render doc-images bench-import
+	bench-tick bench-province bench-load bench-profile bench-render doc-images bench-import \
+	bench-home-visits
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -97,3 +98,9 @@ clean:
 ## changed, a 2,100,000-row police household list, into PostgreSQL (its own database).
 bench-import: $(STAMP)
 	$(BIN)/python -m bench.imports
+
+## Home-visit coverage and the census jobs (issue 16; docs/prevention.md) over a 2,000,000-child
+## province in its own database (dropped and rebuilt each run).
+PREVENT_URL ?= postgresql+asyncpg://postgres@127.0.0.1:5432/lianbao_bench_prevent
+bench-home-visits: $(STAMP)
+	$(BIN)/python -m bench.home_visits --url $(PREVENT_URL)

@@ -49,13 +49,9 @@ class HomeVisit(Base):
     __mapper_args__ = {"version_id_col": version}  # noqa: RUF012
 
 
-class HomeVisitCheck(Base):
-    """A school found below its home-visit minimums at the term's check point: how many of
-    its pupils lacked visits, and the school's task, closed when coverage is reached (one row
-    per school and term, so a second pass or another process makes no second task)."""
-
-    __tablename__ = "home_visit_check"
-    __table_args__ = (UniqueConstraint("school_id", "term_start"),)
+class _SchoolTerm:
+    """A row per school and term (unique together): the school, its district and scope
+    path (where its staff, township and bureau read it), the term, the school's task."""
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     school_id: Mapped[int] = mapped_column(ForeignKey("school.id"))
@@ -63,15 +59,25 @@ class HomeVisitCheck(Base):
     scope_path: Mapped[str] = mapped_column(String(160))
     term_name: Mapped[str] = mapped_column(String(64))
     term_start: Mapped[date] = mapped_column(Date)
+    task_id: Mapped[int | None] = mapped_column(ForeignKey("task.id"), default=None)
+
+
+class HomeVisitCheck(_SchoolTerm, Base):
+    """A school found below its home-visit minimums at the term's check point: how many of
+    its pupils lacked visits, and the school's task, closed when coverage is reached (one row
+    per school and term, so a second pass or another process makes no second task)."""
+
+    __tablename__ = "home_visit_check"
+    __table_args__ = (UniqueConstraint("school_id", "term_start"),)
+
     term_end: Mapped[date] = mapped_column(Date)
     pupils: Mapped[int] = mapped_column(Integer)
     short: Mapped[int] = mapped_column(Integer)
-    task_id: Mapped[int | None] = mapped_column(ForeignKey("task.id"), default=None)
     checked_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     covered_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), default=None)
 
 
-class SpecialNeedsCensus(Base):
+class SpecialNeedsCensus(_SchoolTerm, Base):
     """A school's census of its special-needs pupils for one term (ST 7: 每学期开学两周内),
     opened with a task by the scheduled job, submitted by the school."""
 
@@ -81,14 +87,7 @@ class SpecialNeedsCensus(Base):
         path_index("ix_special_needs_census_scope", "scope_path"),
     )
 
-    id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    school_id: Mapped[int] = mapped_column(ForeignKey("school.id"))
-    district_code: Mapped[str] = mapped_column(ForeignKey("jurisdiction.code"), index=True)
-    scope_path: Mapped[str] = mapped_column(String(160))
-    term_name: Mapped[str] = mapped_column(String(64))
-    term_start: Mapped[date] = mapped_column(Date)
     due_on: Mapped[date] = mapped_column(Date)
-    task_id: Mapped[int | None] = mapped_column(ForeignKey("task.id"), default=None)
     opened_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     submitted_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), default=None)
     submitted_by: Mapped[int | None] = mapped_column(ForeignKey("app_user.id"), default=None)

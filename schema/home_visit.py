@@ -182,11 +182,7 @@ class AmendHomeVisitInput:
 @strawberry.type
 @operations("visit", HomeVisitNode, ids={"child_id": "Child", "visit_id": "HomeVisit"})
 class HomeVisitMutation:
-    record_home_visit = Operation(
-        service.record_visit, RecordHomeVisitInput,
-        "Record a home visit to a pupil of the caller's school.",
-    )
-    amend_home_visit = Operation(
-        service.amend_visit, AmendHomeVisitInput,
-        "Correct a recorded home visit (the fields given).",
-    )
+    record_home_visit = Operation(service.record_visit, RecordHomeVisitInput,
+                                  description="Record a home visit to a pupil of the school.")
+    amend_home_visit = Operation(service.amend_visit, AmendHomeVisitInput,
+                                 description="Correct a recorded home visit (the fields given).")

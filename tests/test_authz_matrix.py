@@ -10,8 +10,16 @@ import pytest
 
 from models.reference import Jurisdiction
 from schema.root import build_schema
-from tests.helpers import NOW, Api, match_candidate, register_list, staged_list
+from tests.helpers import (
+    NOW,
+    Api,
+    match_candidate,
+    pupil_of_principal,
+    register_list,
+    staged_list,
+)
 from workflow.accountability import scan_district
+from workflow.census import open_census
 from workflow.demo.seed import DEMO_USERS
 from workflow.engine import TickReport
 from workflow.infra import uscc
@@ -1144,6 +1152,85 @@ LEDGER_PROBES: dict[str, tuple[Probe, set[str]]] = {
                       LEDGER_READERS),
 }
 PROBES.update(LEDGER_PROBES)
+# --- home visits (ST 5) and the special-needs census (ST 7) ----------------------------------
+
+VISIT_READERS = {"edu_officer", "edu_admin", "inspector", "township_officer", "principal",
+                 "head_teacher"}
+SCHOOL_STAFF = {"principal", "head_teacher"}
+RECORD_VISIT = """mutation($c: ID!) { recordHomeVisit(input: {childId: $c, visitedOn:
+    "2026-10-20", visitors: "班主任", met: "母亲", findings: "家庭支持孩子上学"}) { visit { id
+    version } userErrors { code } } }"""
+
+
+async def _visit(api: Api) -> tuple[str, int]:
+    made = await api.gql(RECORD_VISIT, {"c": await pupil_of_principal(api)}, user="head_teacher")
+    node = made["recordHomeVisit"]["visit"]
+    return node["id"], node["version"]
+
+
+async def probe_visits(api: Api, user: str) -> bool:
+    await _once(api, "visit", lambda: _visit(api))
+    return await _ok(api, user, "{ homeVisits(first: 5) { totalCount } }", None,
+                     ("homeVisits", "totalCount"))
+
+
+async def probe_record_visit(api: Api, user: str) -> bool:
+    child = await _once(api, "pupil", lambda: pupil_of_principal(api))
+    return await _ok(api, user, RECORD_VISIT, {"c": child}, ("recordHomeVisit",))
+
+
+async def probe_amend_visit(api: Api, user: str) -> bool:
+    visit, version = await _target(api, lambda: _visit(api))
+    return _spent(api, await _ok(api, user, """mutation($v: ID!, $n: Int!) { amendHomeVisit(
+        input: {visitId: $v, expectedVersion: $n, findings: "补记"}) { visit { id } userErrors
+        { code } } }""", {"v": visit, "n": version}, ("amendHomeVisit",)))
+
+
+async def _open_census(api: Api) -> None:
+    """The census job, once per test: every school's census of the term and its task."""
+    state = api.client._transport.app.state.lianbao  # type: ignore[attr-defined]
+    async with state.sessions() as session:
+        await open_census(session, NOW, TickReport())
+        await session.commit()
+
+
+async def probe_censuses(api: Api, user: str) -> bool:
+    await _once(api, "census", lambda: _open_census(api))
+    return await _ok(api, user, "{ specialNeedsCensuses(first: 5) { totalCount } }", None,
+                     ("specialNeedsCensuses", "totalCount"))
+
+
+async def _school_census(api: Api) -> tuple[str, int]:
+    await _once(api, "census", lambda: _open_census(api))
+    data = await api.gql("{ specialNeedsCensuses(first: 1) { edges { node { id version } } } }",
+                         user="principal")
+    node = data["specialNeedsCensuses"]["edges"][0]["node"]
+    return node["id"], node["version"]
+
+
+async def probe_submit_census(api: Api, user: str) -> bool:
+    census, version = await _target(api, lambda: _school_census(api))
+    return _spent(api, await _ok(api, user, """mutation($c: ID!, $v: Int!) {
+        submitSpecialNeedsCensus(input: {censusId: $c, expectedVersion: $v, categories: []})
+        { census { id } userErrors { code } } }""", {"c": census, "v": version},
+                                 ("submitSpecialNeedsCensus",)))
+
+
+PREVENTION_PROBES: dict[str, tuple[Probe, set[str]]] = {
+    "homeVisits": (probe_visits, VISIT_READERS),
+    "recordHomeVisit": (probe_record_visit, SCHOOL_STAFF),
+    "amendHomeVisit": (probe_amend_visit, SCHOOL_STAFF),
+    # without an input: the caller's own unit (the principal's school, the township, the district)
+    "homeVisitCoverage": (lambda api, u: _ok(api, u, "{ homeVisitCoverage { pupils } }", None,
+                                             ("homeVisitCoverage", "pupils")), VISIT_READERS),
+    # the pupils behind the figures are children: their readers only (not the inspectorate)
+    "homeVisitGaps": (lambda api, u: _ok(api, u, "{ homeVisitGaps(first: 1) { totalCount } }",
+                                         None, ("homeVisitGaps", "totalCount")),
+                      VISIT_READERS & CHILD_READERS),
+    "specialNeedsCensuses": (probe_censuses, VISIT_READERS),
+    "submitSpecialNeedsCensus": (probe_submit_census, {"principal"}),
+}
+PROBES.update(PREVENTION_PROBES)
 
 
 def test_every_operation_is_covered() -> None:
@@ -1162,4 +1249,5 @@ async def test_agency_by_operation(api: Api, operation: str) -> None:
     outcome = {user: await probe(api, user) for user in USERS}
     expected = {user: user in allowed for user in USERS}
     assert outcome == expected
+
 

@@ -133,8 +133,10 @@ async def real_ids(api: Api) -> dict[str, str]:
         ids[name] = school
     for name, kind in (("changeId", "RegisterChange"), ("deferralId", "Deferral"),
                        ("guardianId", "Guardian"), ("itemId", "AccountabilityItem"),
-                       ("reportId", "PeriodicReport"), ("entryId", "SubstituteSchooling")):
+                       ("reportId", "PeriodicReport"), ("entryId", "SubstituteSchooling"),
+                       ("visitId", "HomeVisit"), ("censusId", "SpecialNeedsCensus")):
         ids[name] = base64.b64encode(f"{kind}:1".encode()).decode()
+    ids["childIds"] = ids["childId"]  # a census's pupils (ST 7)
     ids["candidateId"] = await match_candidate(api, "顺序")
     ids["importId"] = await register_list(api, "顺序二")
     return ids

@@ -143,3 +143,19 @@ async def test_tasks_on_schedule_once_closed_on_coverage(
     await tick(session, after, SCHEDULED_JOBS)
     assert [(t[3], t[4]) for t in await _tasks(session)] == [
         (TaskStatus.DONE, False), (TaskStatus.OPEN, True)]
+
+
+async def test_a_school_covered_at_the_check_point_gets_no_task(
+    api: Api, session: AsyncSession
+) -> None:
+    d, kids = await termed_district(session)
+    for child, on in ((1, "2026-09-20"), (3, "2026-09-21"), (3, "2026-10-12")):
+        assert (await record(api, kids[child], on=on))["userErrors"] == []
+    await check_home_visits(session, NOW, TickReport())
+    rows = (await session.execute(
+        select(HomeVisitCheck.scope_path, HomeVisitCheck.pupils, HomeVisitCheck.short,
+               HomeVisitCheck.covered_at.is_not(None), HomeVisitCheck.task_id.is_not(None))
+        .where(HomeVisitCheck.district_code == "370499").order_by(HomeVisitCheck.school_id)
+    )).all()
+    assert [tuple(r) for r in rows] == [(d.school_paths["A"], 2, 0, True, False),
+                                        (d.school_paths["B"], 2, 2, False, True)]

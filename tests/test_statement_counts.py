@@ -41,6 +41,7 @@ from tests.helpers import (
     staged_list,
 )
 from workflow.accountability import scan_district
+from workflow.census import open_census
 from workflow.clock import FixedClock
 from workflow.engine import TickReport
 from workflow.imports.reading import csv_bytes
@@ -345,6 +346,22 @@ async def _accountability(api: Api, sessions: async_sessionmaker[AsyncSession]) 
         await session.commit()
 
 
+async def _home_visits(api: Api, sessions: async_sessionmaker[AsyncSession]) -> None:
+    """Twelve home visits by the head teacher, one to each of twelve pupils (ST 5)."""
+    data = await api.gql("{ children(first: 12) { edges { node { id } } } }", user="principal")
+    for edge in data["children"]["edges"]:
+        await api.gql("""mutation($c: ID!) { recordHomeVisit(input: {childId: $c, visitedOn:
+            "2026-10-20", visitors: "班主任", met: "母亲", findings: "家庭支持孩子上学"})
+            { userErrors { code } } }""", {"c": edge["node"]["id"]}, user="head_teacher")
+
+
+async def _census(api: Api, sessions: async_sessionmaker[AsyncSession]) -> None:
+    """The census job at the term's start: a census of the term per school (ST 7)."""
+    async with sessions() as session:
+        await open_census(session, NOW, TickReport())
+        await session.commit()
+
+
 async def _blacklist(api: Api, sessions: async_sessionmaker[AsyncSession]) -> None:
     """Twelve places of illegal substitute schooling listed by the bureau (ST 10)."""
     me = await api.gql("{ me { agency { jurisdiction { code } } } }", user="township_officer")
@@ -380,6 +397,9 @@ CONNECTIONS: dict[str, tuple[str, Seed]] = {
     "reports": ("edu_officer", _reports),
     "accountabilityItems": ("inspector", _accountability),
     "substituteSchooling": ("edu_officer", _blacklist),
+    "homeVisits": ("edu_officer", _home_visits),
+    "homeVisitGaps": ("edu_officer", _no_seed),
+    "specialNeedsCensuses": ("edu_officer", _census),
     "statisticsChildren": ("edu_officer", _no_seed),
     "schoolAgeLedger": ("edu_officer", _no_seed),
     "suspectedLedger": ("edu_officer", _cases),

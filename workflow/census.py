@@ -24,6 +24,7 @@ from models.enums import EnrolmentStatus
 from models.home_visit import CensusEntry, SpecialNeedsCensus
 from models.school import Enrolment
 from workflow import audit
+from workflow import term_duties as duties
 from workflow.calendar import local_date
 from workflow.common import check_version, fetch_visible, matches, rows_by_ids, where_fields
 from workflow.context import ServiceContext
@@ -31,20 +32,14 @@ from workflow.engine import TickReport
 from workflow.errors import InvalidInput, NotFound
 from workflow.infra import reference_json
 from workflow.pagination import Page, PageRequest, keyset_page
-from workflow.term_duties import (
-    DutyTask,
-    add_tasks,
-    close_tasks,
-    districts,
-    job_context,
-    open_once,
-    schools_of,
-    term_on,
-)
 
 OBJ = "census"
 TASK_KIND = "special_needs_census"
 NOTE_LIMIT = 2000
+
+
+def visible(ctx: ServiceContext) -> ColumnElement[bool]:
+    return scope_filter(ctx.authz, ctx.principal, OBJ, "read", SpecialNeedsCensus.scope_path)
 
 
 @dataclass(frozen=True)
@@ -69,17 +64,14 @@ def rule_for(district_code: str) -> CensusRule:
                       tuple(Category(c["code"], c["title"]) for c in rule["categories"]))
 
 
-def visible(ctx: ServiceContext) -> ColumnElement[bool]:
-    return scope_filter(ctx.authz, ctx.principal, OBJ, "read", SpecialNeedsCensus.scope_path)
-
-
 @dataclass(frozen=True)
 class CensusFilter:
-    """The list's optional filters (each absent one matches every census)."""
+    """Which censuses: ``submitted`` false is the schools that have not; an absent field
+    matches every census."""
 
+    submitted: bool | None = None
     school_id: int | None = matches(SpecialNeedsCensus.school_id)
     term_start: date | None = matches(SpecialNeedsCensus.term_start)
-    submitted: bool | None = None
 
 
 async def censuses_page(
@@ -93,11 +85,9 @@ async def censuses_page(
     return await keyset_page(ctx, stmt, SpecialNeedsCensus.id, request, prefix="census")
 
 
-async def get_censuses(
-    ctx: ServiceContext, ids: Sequence[int]
-) -> list[SpecialNeedsCensus | None]:
-    stmt = select(SpecialNeedsCensus).where(visible(ctx))
-    return await rows_by_ids(ctx, stmt, SpecialNeedsCensus.id, ids)
+async def get_censuses(ctx: ServiceContext, ids: Sequence[int]) -> list[SpecialNeedsCensus | None]:
+    return await rows_by_ids(ctx, select(SpecialNeedsCensus).where(visible(ctx)),
+                             SpecialNeedsCensus.id, ids)
 
 
 @dataclass(frozen=True)
@@ -169,7 +159,7 @@ async def submit_census(
     flag_modified(census, "note")
     await ctx.session.flush()
     if first and census.task_id is not None:
-        await close_tasks(ctx.session, [census.task_id], "已完成普查", now, ctx.events)
+        await duties.close_tasks(ctx.session, [census.task_id], "已完成普查", now, ctx.events)
     audit.record_row(ctx, "submit_special_needs_census", census,
                      {"first": first, "counts": {k: len(v) for k, v in sorted(given.items())}})
     return census
@@ -179,23 +169,23 @@ async def open_census(session: AsyncSession, now: datetime, report: TickReport) 
     """The engine's job: in each district's term, one census per school, with the school's
     task due ``due_days`` after the term's first day (ST 7), once per term."""
     today = local_date(now)
-    for district in await districts(session):
-        term = await term_on(session, district, today)
+    for district in await duties.districts(session):
+        term = await duties.term_on(session, district, today)
         if term is None:
             continue
-        schools = await schools_of(session, district)
+        schools = await duties.schools_of(session, district)
         due_on = term.starts_on + timedelta(days=rule_for(district).due_days)
-        made = await open_once(session, SpecialNeedsCensus, [
+        made = await duties.open_once(session, SpecialNeedsCensus, [
             {"school_id": school, "district_code": district, "scope_path": path,
              "term_name": term.name, "term_start": term.starts_on, "due_on": due_on,
              "opened_at": now, "note": "", "version": 1}
             for school, (path, _) in schools.items()])
-        tasks = [DutyTask(made[school], schools[school][0],
+        tasks = [duties.DutyTask(made[school], schools[school][0],
                           f"特殊需要学生情况普查（{term.name}，{due_on:%m月%d日}前，ST 7）",
                           due_on, {"special_needs_census_id": made[school]})
                  for school in sorted(made)]
-        await add_tasks(session, SpecialNeedsCensus, TASK_KIND, tasks, now, report)
+        await duties.add_tasks(session, SpecialNeedsCensus, TASK_KIND, tasks, now, report)
         if tasks:
-            audit.record(job_context(session, now), "open_special_needs_census",
+            audit.record(duties.job_context(session, now), "open_special_needs_census",
                          "special_needs_census", [t.row_id for t in tasks],
                          {"district": district, "term": term.name, "due_on": due_on})

@@ -46,6 +46,17 @@ def check_version(current: int, expected: int | None, what: str) -> None:
         )
 
 
+def bounded_text(value: str, field: str, limit: int, *, required: bool = True) -> str:
+    """A free-text input stripped, BAD_INPUT on ``field`` when empty (if ``required``) or
+    longer than ``limit`` characters: evidence, findings, reasons are bounded everywhere."""
+    text = value.strip()
+    if required and not text:
+        raise InvalidInput(f"{field} is required", field=field)
+    if len(text) > limit:
+        raise InvalidInput(f"{field} is at most {limit} characters", field=field)
+    return text
+
+
 def check_voidable(already_void: bool, what: str, field: str, reason: str) -> None:
     """作废 needs a record not yet void and a reason (documents, enforcement actions)."""
     if already_void:

@@ -17,7 +17,7 @@ from models.prevention import SubstituteSchooling, SubstituteSchoolingCase
 from models.reference import Jurisdiction
 from workflow import audit
 from workflow.batch import grouped
-from workflow.common import check_version, fetch_visible, rows_by_ids
+from workflow.common import bounded_text, check_version, fetch_visible, rows_by_ids
 from workflow.context import ServiceContext
 from workflow.errors import InvalidInput, NotFound, WrongStage
 from workflow.pagination import Page, PageRequest, keyset_page
@@ -55,12 +55,7 @@ async def cases_of(ctx: ServiceContext, entry_ids: Sequence[int]) -> list[list[i
 
 
 def _text(value: str, field: str) -> str:
-    text = value.strip()
-    if not text:
-        raise InvalidInput(f"{field} is required", field=field)
-    if len(text) > TEXT_LIMITS[field]:
-        raise InvalidInput(f"{field} is at most {TEXT_LIMITS[field]} characters", field=field)
-    return text
+    return bounded_text(value, field, TEXT_LIMITS[field])
 
 
 async def _cases(ctx: ServiceContext, district: str, case_ids: Sequence[int]) -> list[int]:
