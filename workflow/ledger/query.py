@@ -22,6 +22,7 @@ from sqlalchemy import ColumnElement, Select, func, select
 from authz.filters import covers
 from models.case import CasePlan, DropoutCase, PersuasionAttempt
 from models.child import Child
+from models.crosscheck import CrosscheckFinding
 from models.enums import (
     CaseStatus,
     DropoutCause,
@@ -199,7 +200,8 @@ async def school_age_page(
 
 def _sources() -> list[tuple[st.SuspicionReason, Any]]:
     """Each reason's (child, date first suspected) rows: the day 0 of an open case, the day a
-    transfer out was sent. A child marked dropped out is no longer suspected (辍学)."""
+    transfer out was sent, the day a comparison first found the child. A child marked
+    dropped out is no longer suspected (辍学)."""
     return [
         (st.SuspicionReason.LONG_ABSENCE,
          select(DropoutCase.child_id.label("child_id"), DropoutCase.day0.label("since"))
@@ -210,6 +212,12 @@ def _sources() -> list[tuple[st.SuspicionReason, Any]]:
          .where(RegisterChange.kind == RegisterChangeKind.TRANSFER,
                 RegisterChange.status == RegisterChangeStatus.SENT,
                 RegisterChange.flagged_at.is_not(None))),
+        *((reason,
+           select(CrosscheckFinding.child_id.label("child_id"),
+                  CrosscheckFinding.first_seen_on.label("since"))
+           .where(CrosscheckFinding.kind == kind, CrosscheckFinding.child_id.is_not(None),
+                  *st.finding_open()))
+          for kind, reason in st.FINDING_REASONS.items()),
     ]
 
 
