@@ -13,7 +13,7 @@ import json
 import os
 import sys
 from collections.abc import Callable, Coroutine
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -27,7 +27,7 @@ from api.auth import issue_dev_token
 from api.settings import VAR_DIR, Settings, SettingsError
 from authz.enforcer import Authorizer
 from authz.errors import LianbaoError
-from authz.principal import Principal
+from authz.principal import SYSTEM, Principal
 from authz.store import ensure_default_policy, load_policy
 from models.enums import AgencyKind
 from models.session import create_engine, session_factory
@@ -314,6 +314,30 @@ async def _tick(settings: Settings, now: datetime | None) -> int:
     return 0
 
 
+async def _crosscheck(settings: Settings, district: str, as_of: date) -> int:
+    """The three comparisons for one district (the job the bureau's ``runCrosscheck`` and
+    the calendar run; safe to run twice and in several processes)."""
+    from authz.enforcer import Authorizer
+    from workflow.clock import SystemClock
+    from workflow.context import ServiceContext
+    from workflow.crosscheck import crosscheck_district
+
+    engine_ = create_engine(settings.database_url, pool=False)
+    try:
+        async with session_factory(engine_)() as session:
+            ctx = ServiceContext(session, SYSTEM, Authorizer(()), SystemClock(),
+                                 request_id="cli")
+            run = await crosscheck_district(ctx, district, as_of, "cli")
+            await session.commit()
+    finally:
+        await engine_.dispose()
+    found = run.counts["findings"]
+    print(f"run {run.id}: " + ", ".join(f"{k} found {v['found']} (new {v['new']}, open "
+                                        f"{v['open']})" for k, v in found.items())
+          + f"; cleared {run.counts['cleared']}; tasks created {run.counts['tasks_created']}")
+    return 0
+
+
 def cmd_hello(settings: Settings) -> int:
     base = f"http://{settings.host}:{settings.port}"
     ide = "   (GraphiQL: open it in a browser)" if settings.graphiql else ""
@@ -469,6 +493,11 @@ def _parser() -> argparse.ArgumentParser:
     specimen.add_argument("--district", default="370406", help="a shipped district's code")
     specimen.add_argument("--issuer", required=True, help="the issuing agency's full name")
     specimen.add_argument("--out", required=True, help="where to write the signed PDF")
+    cross = sub.add_parser("crosscheck", help="run the three comparisons (四查三比对) for a "
+                           "district as of a date (safe to run twice)")
+    cross.add_argument("--district", required=True, help="the district's GB/T 2260 code")
+    cross.add_argument("--as-of", required=True, type=date.fromisoformat, dest="as_of",
+                       help="the comparison date, YYYY-MM-DD")
     sub.add_parser("export-schema", help="print the GraphQL SDL")
     sub.add_parser("authz-docs", help="print docs/authz.md from the policy file")
 
@@ -520,6 +549,8 @@ def main(argv: list[str] | None = None) -> int:
             return cmd_check_config(settings, args.offline)
         case "specimen":
             return cmd_specimen(settings, args.kind, args.district, args.issuer, args.out)
+        case "crosscheck":
+            return asyncio.run(_crosscheck(settings, args.district, args.as_of))
         case "export-schema":
             return cmd_export_schema()
         case "authz-docs":

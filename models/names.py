@@ -15,7 +15,7 @@ import unicodedata
 from functools import lru_cache
 from typing import Any
 
-from opencc_purepy import OpenCC  # type: ignore[import-untyped]
+from opencc_purepy import OpenCC
 
 # Middle dots of minority names (U+00B7, U+2022, U+2027, U+30FB, U+FF65, U+2219) and spacing.
 _DROP = re.compile(r"[\s\u00b7\u2022\u2027\u30fb\uff65\u2219\u0387.\-]+")

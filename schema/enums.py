@@ -13,6 +13,7 @@ from enum import Enum
 
 import strawberry
 
+from models.crosscheck import FindingKind, FindingStatus, VerificationOutcome
 from models.enums import (
     AccountabilityStatus,
     AgencyKind,
@@ -71,6 +72,10 @@ strawberry.enum(UserErrorCode, name="UserErrorCode")
 for _import_enum in (ImportSource, ImportStatus, CandidateStatus):
     strawberry.enum(_import_enum)
 
+# The comparisons' enums live with their model (models/crosscheck.py).
+for _crosscheck_enum in (FindingKind, FindingStatus, VerificationOutcome):
+    strawberry.enum(_crosscheck_enum)
+
 strawberry.enum(StatsDimension, name="StatsDimension")
 strawberry.enum(AccountabilityDecision, name="AccountabilityDecision")
 strawberry.enum(ReportDecision, name="ReportDecision")
@@ -109,6 +114,8 @@ __all__ = [
     "EnforcementStatus",
     "EnrolmentStatus",
     "ExportFormat",
+    "FindingKind",
+    "FindingStatus",
     "GuardianRelation",
     "ImportSource",
     "ImportStatus",
@@ -137,4 +144,5 @@ __all__ = [
     "TaskStatus",
     "TaskUpdateKind",
     "UserErrorCode",
+    "VerificationOutcome",
 ]

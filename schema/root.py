@@ -26,14 +26,17 @@ from schema.access_log import AccessLogQuery
 from schema.accountability import AccountabilityMutation, AccountabilityQuery
 from schema.audit import AuditQuery
 from schema.case import CaseMutation, CaseQuery
+from schema.census import CensusMutation, CensusQuery
 from schema.child import ChildMutation, ChildQuery
 from schema.context import Info
+from schema.crosscheck import CrosscheckMutation, CrosscheckQuery
 from schema.descriptions import Coverage, apply_descriptions
 from schema.document import DocumentMutation, DocumentQuery
 from schema.employer import EmployerMutation, EmployerQuery
 from schema.enforcement import EnforcementMutation, EnforcementQuery
 from schema.errors import ErrorCodes, coded, is_request_error
 from schema.finding import FindingMutation, FindingQuery
+from schema.home_visit import HomeVisitMutation, HomeVisitQuery
 from schema.household import HouseholdMutation, HouseholdQuery
 from schema.ids import parse_global_id
 from schema.imports import ImportMutation, ImportQuery, ImportSubscription
@@ -79,11 +82,14 @@ class Query(
     RegisterQuery,
     ImportQuery,
     HouseholdQuery,
+    CrosscheckQuery,
     StatsQuery,
     LedgerQuery,
     AccountabilityQuery,
     ReportQuery,
     SubstituteSchoolingQuery,
+    HomeVisitQuery,
+    CensusQuery,
 ):
     # Plain resolvers rather than relay.node(): that field binds itself to the first schema
     # built, and tests (and a production-mode app) build more than one. The ids are plain
@@ -207,9 +213,12 @@ class Mutation(
     RegisterMutation,
     ImportMutation,
     HouseholdMutation,
+    CrosscheckMutation,
     AccountabilityMutation,
     ReportMutation,
     SubstituteSchoolingMutation,
+    HomeVisitMutation,
+    CensusMutation,
 ):
     pass
 

@@ -41,7 +41,7 @@ from models.case import CasePlan, DropoutCase, PersuasionAttempt
 from models.child import Child, ChildGroup
 from models.enums import CaseStatus
 from models.imports import BaseRecord, ImportJob, ImportSource
-from models.ladder import Ladder
+from models.ladder import Ladder, SchoolTerm
 from models.reference import Agency, Jurisdiction
 from models.school import Enrolment, RegisterEvent, School
 from models.session import create_engine
@@ -847,3 +847,21 @@ async def listed(session: AsyncSession, source: ImportSource, child: Child | Non
     session.add(record)
     await session.flush()
     return record.id
+
+
+# --- home visits and the special-needs census (ST 5, 7) -------------------------------------
+
+SMALL_TERMS = (("2026年秋季学期", date(2026, 9, 1), date(2027, 1, 22)),
+               ("2027年春季学期", date(2027, 2, 22), date(2027, 7, 9)))
+
+
+async def termed_district(session: AsyncSession) -> tuple[SmallDistrict, dict[int, str]]:
+    """The hand-counted district with two terms of its own, and the global id of each of
+    its children by number (1–7, as ``hand_counted`` tells them)."""
+    d = await hand_counted(session)
+    session.add_all(SchoolTerm(jurisdiction_code=SMALL_DISTRICT, name=n, starts_on=s, ends_on=e)
+                    for n, s, e in SMALL_TERMS)
+    await session.commit()
+    rows = (await session.execute(select(Child.id, Child.student_no).where(
+        Child.student_no.like(f"T{SMALL_DISTRICT}%")))).all()
+    return d, {int(no[-4:]): gid("Child", i) for i, no in rows}

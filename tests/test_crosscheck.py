@@ -5,27 +5,24 @@ or offered as candidates, and two concurrent runs giving one result (PostgreSQL)
 
 from __future__ import annotations
 
-import asyncio
 from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
-import pytest
-from sqlalchemy import func, select
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from authz.enforcer import Authorizer
 from authz.principal import SYSTEM
 from models import enums as en
-from models.case import DropoutCase
-from models.child import Child, ChildGroup, Guardian
-from models.crosscheck import CrosscheckFinding, CrosscheckRun, FindingKind, FindingStatus
+from models.child import Child, Guardian
+from models.crosscheck import CrosscheckFinding, FindingStatus
 from models.imports import BaseRecord, ImportJob, ImportSource
 from models.names import name_key
 from models.register import Deferral
 from models.school import Enrolment, School
 from models.task import Task
-from tests.helpers import SMALL_DISTRICT, Api, SmallDistrict, gid, small_district
+from tests.helpers import SMALL_DISTRICT, SmallDistrict, small_district
 from workflow.clock import FixedClock
 from workflow.context import ServiceContext
 from workflow.crosscheck import TASK_KIND, crosscheck_district

@@ -26,9 +26,9 @@ from models.crosscheck import (
 )
 from models.enums import AgencyKind, EnrolmentStatus, JurisdictionLevel
 from models.imports import BaseRecord
-from models.reference import Jurisdiction
+from models.reference import Agency, Jurisdiction
 from models.register import Deferral
-from models.school import Enrolment
+from models.school import Enrolment, School
 from models.task import Task
 from workflow import audit
 from workflow.calendar import local_date
@@ -39,8 +39,8 @@ from workflow.crosscheck.rules import rules_for
 from workflow.crosscheck.run import TASK_KIND, crosscheck_district
 from workflow.errors import InvalidInput, NotFound, WrongStage
 from workflow.pagination import Page, PageRequest, keyset_page
-from workflow.register import valid_on
 from workflow.register import tasks as register_tasks
+from workflow.register import valid_on
 from workflow.task import close_tasks
 
 OBJ = "crosscheck"
@@ -57,11 +57,24 @@ NEEDS = {
 
 
 def visible_findings(ctx: ServiceContext) -> ColumnElement[bool]:
+    """The findings the caller may read: by where the child lives, by the school whose
+    register holds the child (the school verifies 名在人不在), or the poverty rows."""
     p, authz = ctx.principal, ctx.authz
+    schools = (select(School.id).join(Agency, Agency.id == School.agency_id)
+               .where(scope_filter(authz, p, OBJ, "read", Agency.scope_path)))
     return or_(
         scope_filter(authz, p, OBJ, "read", F.scope_path),
+        F.school_id.in_(schools),
         and_(F.poverty.is_(True), scope_filter(authz, p, POVERTY_OBJ, "read", F.scope_path)),
     )
+
+
+def _verify_domain(ctx: ServiceContext, finding: CrosscheckFinding, school_path: str | None
+                   ) -> None:
+    """The verifier acts where the child lives, or at the child's school."""
+    if school_path and ctx.authz.allowed(ctx.principal, OBJ, "verify", school_path):
+        return
+    ctx.authz.require(ctx.principal, OBJ, "verify", finding.scope_path)
 
 
 def visible_runs(ctx: ServiceContext) -> ColumnElement[bool]:
@@ -186,7 +199,12 @@ async def resolve_verification(
     """What the door-to-door check found, and what follows from it (docs/crosscheck.md)."""
     finding = await fetch_visible(ctx, F, finding_id, where=visible_findings(ctx), lock=True,
                                   not_found="no such finding", field="findingId")
-    ctx.authz.require(ctx.principal, OBJ, "verify", finding.scope_path)
+    school_path = None
+    if finding.school_id is not None:
+        school_path = (await ctx.session.execute(
+            select(Agency.scope_path).join(School, School.agency_id == Agency.id)
+            .where(School.id == finding.school_id))).scalar_one_or_none()
+    _verify_domain(ctx, finding, school_path)
     check_version(finding.version, expected_version, "the finding")
     if finding.status is not FindingStatus.OPEN:
         raise WrongStage(f"the finding is {finding.status.value}", field="findingId")

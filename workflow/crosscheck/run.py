@@ -26,6 +26,7 @@ second finds the first's findings and creates nothing.
 from __future__ import annotations
 
 import zlib
+from collections.abc import Callable
 from datetime import date, datetime, timedelta
 from typing import Any
 
@@ -34,8 +35,8 @@ from sqlalchemy import (
     ColumnElement,
     Date,
     Integer,
-    Select,
     String,
+    Table,
     and_,
     bindparam,
     case,
@@ -54,8 +55,8 @@ from sqlalchemy import (
     update,
 )
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.orm import aliased
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import aliased
 
 from models.case import DropoutCase
 from models.child import Child, ChildGroup
@@ -154,13 +155,16 @@ class _Run:
         return exists().where(ChildGroup.child_id == child_id,
                               ChildGroup.group.in_(self.rules.poverty_groups))
 
-    def poverty_listed(self, *match: ColumnElement[bool]) -> ColumnElement[bool]:
+    def poverty_listed(self, *match: Callable[[Any], ColumnElement[bool]]
+                       ) -> ColumnElement[bool]:
+        """On the poverty office's list of the district, by any of ``match`` (each given
+        the aliased list record)."""
         listed = aliased(BaseRecord)
         return exists().where(listed.source == ImportSource.POVERTY_HOUSEHOLD,
                               listed.district_code == self.code,
-                              or_(*(m(listed) for m in match)))  # type: ignore[operator]
+                              or_(*(m(listed) for m in match)))
 
-    def unregistered(self) -> Select[Any]:
+    def unregistered(self) -> Any:
         """Comparison 1: the police list's school-age children on no register here."""
         home = aliased(Jurisdiction)
         school_place = aliased(Jurisdiction)
@@ -173,10 +177,9 @@ class _Run:
         poverty = or_(
             self.poverty_child(BaseRecord.child_id),
             self.poverty_listed(
-                lambda p: and_(p.national_id.is_not(None),  # type: ignore[arg-type]
+                lambda p: and_(p.national_id.is_not(None),
                                p.national_id == BaseRecord.national_id),
-                lambda p: and_(p.child_id.is_not(None),  # type: ignore[arg-type]
-                               p.child_id == BaseRecord.child_id),
+                lambda p: and_(p.child_id.is_not(None), p.child_id == BaseRecord.child_id),
             ),
         )
         township = func.coalesce(home.code, Child.township_code)
@@ -212,11 +215,12 @@ class _Run:
                 BaseRecord.birth_date > born_after,
                 BaseRecord.birth_date <= born_by,
                 or_(Enrolment.id.is_(None), school_place.parent_code != self.code),
-                or_(BaseRecord.child_id.is_(None), ~deferred(BaseRecord.child_id, self.as_of)),
+                or_(BaseRecord.child_id.is_(None),
+                    ~deferred(cast(BaseRecord.child_id, Integer), self.as_of)),
             )
         )
 
-    def not_at_school(self) -> Select[Any]:
+    def not_at_school(self) -> Any:
         """Comparison 2: pupils of the district's schools not on their school's latest
         in-school list, and pupils whose absence is an open dropout case."""
         month = self.as_of.strftime("%Y-%m")
@@ -241,7 +245,7 @@ class _Run:
             self.poverty_child(Child.id),
             self.poverty_listed(
                 lambda p: p.child_id == Child.id,
-                lambda p: and_(Child.national_id.is_not(None),  # type: ignore[arg-type]
+                lambda p: and_(Child.national_id.is_not(None),
                                p.national_id == Child.national_id),
             ),
         )
@@ -287,7 +291,7 @@ class _Run:
         c = first.c
         poverty_dropouts = select(
             literal(FindingKind.POVERTY_DROPOUT.value).label("kind"),
-            *(c[name] for name in c.keys() if name not in ("kind", "fingerprint")),
+            *(c[name] for name in c.keys() if name not in ("kind", "fingerprint")),  # noqa: SIM118
             (c.fingerprint + literal("|") + c.kind).label("fingerprint"),
         ).where(c.poverty == true(), c.elsewhere_district_code.is_(None))
         return union_all(select(first), poverty_dropouts).subquery("found")
@@ -371,13 +375,14 @@ class _Run:
             .values(groups=groups, priority=or_(F.poverty, watched))
             .execution_options(synchronize_session=False)
         )
-        unmatched = [int(r) for r in (await self.session.execute(
+        unmatched = [int(r) for r in (await self.session.execute(  # type: ignore[arg-type]
             select(F.base_record_id).where(self.touched(), F.child_id.is_(None),
                                            F.base_record_id.is_not(None))
         )).scalars()]
         offered = await candidates_of(self.session, unmatched)
         if offered:
-            table = F.__table__
+            table = CrosscheckFinding.__table__
+            assert isinstance(table, Table)
             await self.session.execute(
                 update(table).where(table.c.base_record_id == bindparam("record"),
                                     table.c.district_code == self.code,
@@ -431,7 +436,7 @@ class _Run:
 
     async def counts(self) -> dict[str, Any]:
         found = self.found()
-        per_kind = dict((await self.session.execute(
+        per_kind: dict[str, int] = dict((await self.session.execute(
             select(found.c.kind, func.count()).group_by(found.c.kind))).all())
         mine = F.district_code == self.code
         rows = (await self.session.execute(

@@ -425,8 +425,8 @@ async def withdraw(
         linked("household_correction_id", c.id), Task.kind == TASK_KIND,
         Task.status == TaskStatus.DONE))).scalars().all()
     if applied:
-        raise WrongStage("already applied by " + ", ".join(sorted(a.value for a in applied)),
-                         field="correctionId")
+        agencies = ", ".join(sorted(a.value for a in applied))
+        raise WrongStage(f"already applied by {agencies}", field="correctionId")
     cancelled = await tasks.close_tasks(ctx, linked("household_correction_id", c.id),
                                         {TASK_KIND}, "公安撤回更正", TaskStatus.CANCELLED)
     c.status, c.withdrawn_reason, c.updated_at = (

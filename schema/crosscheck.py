@@ -1,0 +1,217 @@
+"""GraphQL for the three comparisons (四查三比对): the runs and their counts, the findings
+under the policy, starting a run and the verifier's answer (铁脚板摸排)."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import strawberry
+
+from authz.masking import SensitiveField
+from models import crosscheck as m
+from schema.case import CaseNode
+from schema.child import ChildNode
+from schema.context import Info
+from schema.enums import FindingKind, FindingStatus, SpecialGroup, VerificationOutcome
+from schema.operations import Operation, listing, operations
+from schema.school import SchoolNode
+from schema.sensitive import SensitiveValue
+from schema.shape import RowNode, fetched_by, related, row_field
+from schema.task import TaskType
+from workflow import crosscheck as service
+from workflow.child import GROUP_FIELD
+
+
+@strawberry.type(description="How many of one source's records a run matched by each rule.")
+class MatchingCounts:
+    source: str = strawberry.field(description="The list: police_household or school_roster.")
+    linked: int = strawberry.field(description="Matched before the run (when applied).")
+    national_id: int = strawberry.field(description="Matched by the ID number in this run.")
+    name_birth_guardian: int = strawberry.field(
+        description="Matched by normalised name, birth date and guardian in this run.")
+    candidates: int = strawberry.field(
+        description="Uncertain: children offered to the verifier, not merged.")
+    unmatched: int = strawberry.field(description="No child on the register could be them.")
+
+
+@strawberry.type(description="One comparison's findings after a run.")
+class FindingCounts:
+    kind: FindingKind
+    found: int = strawberry.field(description="People the comparison finds as of the date.")
+    new: int = strawberry.field(description="Findings this run made.")
+    changed: int = strawberry.field(description="Findings whose data changed (reopened "
+                                    "when resolved).")
+    cleared_now: int = strawberry.field(description="Open findings this run no longer found.")
+    open: int = strawberry.field(description="Open findings of the district after the run.")
+    resolved: int
+    cleared: int
+
+
+@strawberry.type(description="Watched children by special group and schooling status.")
+class GroupStatusCount:
+    group: SpecialGroup
+    status: str = strawberry.field(description="enrolled, suspended, deferred, exempt, "
+                                   "transferred, graduated, dropout_marked, dropout (an open "
+                                   "case) or unregistered.")
+    count: int
+
+
+@fetched_by(service.get_runs)
+@strawberry.type(name="CrosscheckRun", description="One run of the comparisons for a "
+                 "district as of a date.")
+class CrosscheckRunNode(RowNode):
+    row: strawberry.Private[m.CrosscheckRun]
+    district_code = row_field("district_code", str)
+    as_of = row_field("as_of", dt.date)
+    trigger = row_field("trigger", str, description="api, cli or schedule.")
+    started_at = row_field("started_at", dt.datetime)
+    finished_at = row_field("finished_at", dt.datetime | None)
+
+    @strawberry.field(description="Records matched per source and rule.")
+    def matching(self) -> list[MatchingCounts]:
+        return [MatchingCounts(source=source, **counts)
+                for source, counts in self.row.counts.get("matching", {}).items()]
+
+    @strawberry.field(description="Per comparison: found, new, changed, cleared, open.")
+    def findings(self) -> list[FindingCounts]:
+        out = []
+        for kind, c in self.row.counts.get("findings", {}).items():
+            out.append(FindingCounts(kind=FindingKind(kind), **c))
+        return out
+
+    @strawberry.field(description="Verification tasks this run created.")
+    def tasks_created(self) -> int:
+        return int(self.row.counts.get("tasks_created", 0))
+
+    @strawberry.field(description="Every watched child's schooling status, by group.")
+    def special_groups(self) -> list[GroupStatusCount]:
+        return [GroupStatusCount(group=SpecialGroup(r["group"]), status=r["status"],
+                                 count=r["count"])
+                for r in self.row.counts.get("special_groups", [])]
+
+
+@fetched_by(service.get_findings)
+@strawberry.type(name="CrosscheckFinding", description="A person a comparison disagrees "
+                 "about, and what the door-to-door check found.")
+class CrosscheckFindingNode(RowNode):
+    row: strawberry.Private[m.CrosscheckFinding]
+    kind = row_field("kind", FindingKind)
+    status = row_field("status", FindingStatus)
+    outcome = row_field("outcome", VerificationOutcome | None)
+    district_code = row_field("district_code", str)
+    township_code = row_field("township_code", str | None)
+    birth_date = row_field("birth_date", dt.date | None)
+    household_no = row_field("household_no", str | None)
+    priority = row_field("priority", bool, description="A poor or monitored household or a "
+                         "watched group: verified first.")
+    elsewhere_district_code = row_field(
+        "elsewhere_district_code", str | None,
+        description="On the register of this other district (the finding says where).")
+    first_seen_on = row_field("first_seen_on", dt.date)
+    last_seen_on = row_field("last_seen_on", dt.date, description="The as-of date of the "
+                             "run that last changed the finding.")
+    version = row_field("version", int, description="Send it back when resolving.")
+    child = related("registered_child", "row.child_id", ChildNode,
+                    description="The child on the register, if matched and visible.")
+    school = related("school", "row.school_id", SchoolNode)
+    case = related("case", "row.case_id", CaseNode, description="The dropout case.")
+    task = related("task", "row.task_id", TaskType, description="The verification task.")
+
+    def _show(self, info: Info, fld: SensitiveField, value: str | None) -> SensitiveValue:
+        return SensitiveValue.of(info.context.guard.show(
+            fld, value, record_type="crosscheck_finding", record_id=self.row.id,
+            domain=self.row.scope_path))
+
+    @strawberry.field(description="The name the list gave (masked without the name grant).")
+    def name(self, info: Info) -> str:
+        return self._show(info, SensitiveField.NAME, self.row.name).value or ""
+
+    @strawberry.field(description="The ID number the list gave.")
+    def national_id(self, info: Info) -> SensitiveValue:
+        return self._show(info, SensitiveField.NATIONAL_ID, self.row.national_id)
+
+    @strawberry.field(description="Special groups; poverty and health groups need their grant.")
+    def groups(self, info: Info) -> list[SpecialGroup]:
+        shown = []
+        for raw in self.row.groups:
+            group = SpecialGroup(raw)
+            fld = GROUP_FIELD.get(group)
+            if fld is None or not self._show(info, fld, raw).masked:
+                shown.append(group)
+        return shown
+
+    @strawberry.field(description="Children who may be this person (uncertain matches), as "
+                      "far as the caller may see them.")
+    async def candidates(self, info: Info) -> list[ChildNode]:
+        found = await info.context.loaders.registered_child.load_many(
+            self.row.candidate_child_ids)
+        return [ChildNode.from_model(c) for c in found if c is not None]
+
+    @strawberry.field(description="What the outcome links, as JSON text (school_id, "
+                      "child_id, deferral_id, district_code, case_id, note).")
+    def outcome_detail(self) -> str:
+        import json
+
+        return json.dumps(self.row.outcome_detail, ensure_ascii=False, sort_keys=True)
+
+
+@strawberry.input
+class CrosscheckRunFilterInput:
+    district_code: str | None = None
+
+
+@strawberry.input
+class CrosscheckFindingFilterInput:
+    district_code: str | None = None
+    kind: FindingKind | None = None
+    status: FindingStatus | None = None
+    priority: bool | None = None
+    township_code: str | None = None
+
+
+@strawberry.type
+class CrosscheckQuery:
+    crosscheck_runs = listing(
+        CrosscheckRunNode, service.runs_page,
+        filter=(CrosscheckRunFilterInput, service.RunFilter),
+        description="Runs of the comparisons the caller may read, newest first.",
+    )
+    crosscheck_findings = listing(
+        CrosscheckFindingNode, service.findings_page,
+        filter=(CrosscheckFindingFilterInput, service.FindingFilter),
+        description="Findings of the comparisons the caller may read.",
+    )
+
+
+@strawberry.input
+class RunCrosscheckInput:
+    district_code: str
+    as_of: dt.date
+
+
+@strawberry.input
+class ResolveVerificationInput:
+    finding_id: strawberry.ID
+    outcome: VerificationOutcome
+    expected_version: int | None = None
+    child_id: strawberry.ID | None = None
+    district_code: str | None = None
+    deferral_id: strawberry.ID | None = None
+    first_absence: dt.date | None = None
+    note: str = ""
+
+
+@strawberry.type
+@operations("crosscheck_finding", CrosscheckFindingNode,
+            ids={"finding_id": "CrosscheckFinding", "child_id": "Child",
+                 "deferral_id": "Deferral"})
+class CrosscheckMutation:
+    run_crosscheck = Operation(
+        service.run_crosscheck, RunCrosscheckInput,
+        "Run the three comparisons for a district as of a date.",
+        subject="crosscheck_run", node=CrosscheckRunNode,
+    )
+    resolve_verification = Operation(
+        service.resolve_verification, ResolveVerificationInput,
+        "What the door-to-door check found, and what follows from it.",
+    )
