@@ -21,7 +21,6 @@ from sqlalchemy.orm import InstrumentedAttribute
 
 from authz.enforcer import Authorizer
 from authz.principal import SYSTEM
-
 from models.base import Base
 from models.enums import TaskStatus
 from models.task import Task
@@ -29,6 +28,7 @@ from workflow.batch import grouped, in_order
 from workflow.clock import FixedClock
 from workflow.context import ServiceContext
 from workflow.errors import Conflict, InvalidInput, NotFound, WrongStage
+
 
 @cache
 def _no_rules() -> Authorizer:

@@ -171,10 +171,12 @@ def status(today: date) -> ColumnElement[str]:
         (suspected(), LedgerStatus.SUSPECTED.value),
         (or_(s.in_((EnrolmentStatus.DEFERRED, EnrolmentStatus.EXEMPT)), deferred(Child.id, today)),
          LedgerStatus.DEFERRED_OR_EXEMPT.value),
-        (and_(or_(_closed_as(ClosureReason.MOVED_AWAY),
-                  _verified(VerificationOutcome.MOVED_AWAY),
-                  _corrected(HouseholdCorrectionKind.MOVED_AWAY, today)),
-              or_(s.is_(None), ~on_register)), LedgerStatus.MOVED_AWAY.value),
+        # The door-to-door check found the child gone: that outranks a register entry
+        # nobody has closed yet (the school's transfer follows).
+        (or_(_verified(VerificationOutcome.MOVED_AWAY),
+             and_(or_(_closed_as(ClosureReason.MOVED_AWAY),
+                      _corrected(HouseholdCorrectionKind.MOVED_AWAY, today)),
+                  or_(s.is_(None), ~on_register))), LedgerStatus.MOVED_AWAY.value),
         (and_(s == EnrolmentStatus.ENROLLED,
               _closed_as(ClosureReason.RETURNED, since=year_began)), LedgerStatus.RETURNED.value),
         (s == EnrolmentStatus.ENROLLED, LedgerStatus.ENROLLED.value),
