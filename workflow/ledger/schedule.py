@@ -22,13 +22,12 @@ from sqlalchemy import exists, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from models.crosscheck import CrosscheckRun
-from models.enums import AgencyKind, JurisdictionLevel
-from models.reference import Agency, Jurisdiction
 from workflow.calendar import local_date
 from workflow.common import scheduler_context
 from workflow.crosscheck import crosscheck_district
 from workflow.engine import TickReport
 from workflow.infra import reference_json
+from workflow.term_duties import districts
 
 TRIGGER = "schedule"
 
@@ -64,14 +63,7 @@ async def _ran(session: AsyncSession, district_code: str, as_of: date) -> bool:
 async def scheduled_comparisons(session: AsyncSession, now: datetime, report: TickReport) -> None:
     """The engine's job: each district's comparison of the calendar due today, once."""
     today = local_date(now)
-    districts = (await session.execute(
-        select(Jurisdiction.code).where(
-            Jurisdiction.level == JurisdictionLevel.DISTRICT,
-            Jurisdiction.code.in_(select(Agency.jurisdiction_code)
-                                  .where(Agency.kind == AgencyKind.EDUCATION)))
-        .order_by(Jurisdiction.code)
-    )).scalars().all()
-    for code in districts:
+    for code in await districts(session):
         for entry in calendar_for(code):
             as_of = entry.due_on(today)
             if as_of is None or await _ran(session, code, as_of):
