@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, func, select
+from sqlalchemy import ColumnElement, Select, func, select, union_all
 
 from authz.filters import covers
 from models.case import CasePlan, DropoutCase, PersuasionAttempt
@@ -224,13 +224,16 @@ def _sources() -> list[tuple[st.SuspicionReason, Any]]:
 async def suspected_page(
     ctx: ServiceContext, f: SuspectedFilter, request: PageRequest, *, counted: bool = True
 ) -> Page[SuspectedEntry]:
-    sources = [q for reason, q in _sources() if f.reason in (None, reason)]
-    found = sources[0].union_all(*sources[1:]).subquery()
-    first = (select(found.c.child_id, func.min(found.c.since).label("since"))
-             .group_by(found.c.child_id).subquery())
-    stmt = (_children().join(first, first.c.child_id == Child.id)
-            .where(readable(ctx, LedgerKind.SUSPECTED, Child.id, *DOMAINS), st.not_marked()))
-    stmt = await _filtered(ctx, stmt, f, first.c.since)
+    stmt = _children().where(readable(ctx, LedgerKind.SUSPECTED, Child.id, *DOMAINS),
+                             st.suspected())
+    if f.reason is not None:
+        stmt = stmt.where(st.suspected_for(f.reason))
+    first = None
+    if f.since is not None or f.until is not None:
+        found = union_all(*(q for _, q in _sources())).subquery()
+        first = (select(func.min(found.c.since)).where(found.c.child_id == Child.id)
+                 .scalar_subquery())
+    stmt = await _filtered(ctx, stmt, f, first)
     page = await keyset_page(ctx, stmt, Child.id, request, prefix="ledger-suspected",
                               counted=counted)
     ids = [c.id for c in page.items]

@@ -121,16 +121,26 @@ def finding_open() -> list[ColumnElement[bool]]:
                 CrosscheckFinding.outcome != VerificationOutcome.DECEASED)]
 
 
-def open_finding() -> ColumnElement[bool]:
-    """An open finding of the comparisons on the child."""
+def open_finding(*kinds: FindingKind) -> ColumnElement[bool]:
+    """An open finding of the comparisons on the child (of ``kinds``, or any that counts)."""
     return exists(select(CrosscheckFinding.id).where(
         CrosscheckFinding.child_id == Child.id,
-        CrosscheckFinding.kind.in_(list(FINDING_REASONS)), *finding_open()))
+        CrosscheckFinding.kind.in_(list(kinds or FINDING_REASONS)), *finding_open()))
+
+
+def suspected_for(reason: SuspicionReason) -> ColumnElement[bool]:
+    """The child is suspected for this reason (before the dropout mark is looked at)."""
+    if reason is SuspicionReason.LONG_ABSENCE:
+        return open_case()
+    if reason is SuspicionReason.TRANSFER_NOT_RECEIVED:
+        return transfer_not_received()
+    return open_finding(*(k for k, r in FINDING_REASONS.items() if r is reason))
 
 
 def suspected() -> ColumnElement[bool]:
     """疑似辍学: not marked dropped out, and a case open, a transfer out not received, or an
-    open finding of the comparisons."""
+    open finding of the comparisons. Correlated tests on indexed keys, so a page walks the
+    children in id order and stops at its size."""
     return and_(not_marked(), or_(open_case(), transfer_not_received(), open_finding()))
 
 
