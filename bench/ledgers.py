@@ -98,7 +98,9 @@ async def pages(url: str, iterations: int) -> None:
     print("|---|---|---|---|---|")
     for who, principal in people.items():
         for name, page_of, f in PAGES:
-            for counted in (True, False):
+            # The province's totalCount is a count of 2,000,000 children: not what a page of
+            # the whole province asks (its clients page without it), and minutes under load.
+            for counted in (True, False) if who != "provincial inspector" else (False,):
                 samples: list[float] = []
                 total = 0
                 async with AsyncSession(engine) as session:

@@ -181,7 +181,7 @@ async def school_age_page(
         readable(ctx, LedgerKind.SCHOOL_AGE, Child.id, *DOMAINS), st.school_age(today))
     stmt = await _filtered(ctx, stmt, f, Enrolment.status_since)
     if f.status is not None:
-        stmt = stmt.where(st.status(today) == f.status.value)
+        stmt = stmt.where(st.narrowed(f.status), st.status(today) == f.status.value)
     page = await keyset_page(ctx, stmt, Child.id, request, prefix="ledger-school-age",
                               counted=counted)
     ids = [c.id for c in page.items]
