@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed
 
 .PHONY: run test lint typecheck pytest pytest-fast schema clean bench-data bench-cases \
 	bench-tick bench-province bench-load bench-profile bench-render doc-images bench-import \
-	bench-home-visits
+	bench-home-visits bench-ledgers
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -55,6 +55,11 @@ bench-data: $(STAMP)
 
 bench-cases: $(STAMP)
 	$(BIN)/python -m bench.cases_list --url $(BENCH_URL)
+
+## The three ledgers (issue 15): pages per officer and a 100,000-row export's peak memory, on
+## the province (make bench-province BENCH_URL=…/lianbao_bench_ledger first).
+bench-ledgers: $(STAMP)
+	$(BIN)/python -m bench.ledgers --url $(BENCH_URL)
 
 bench-tick: $(STAMP)
 	$(BIN)/python -m bench.tick --url $(BENCH_URL)

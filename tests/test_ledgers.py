@@ -15,9 +15,14 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from models import enums as en
 from models.access_log import SensitiveAccess
 from models.child import Child, ChildGroup
+from models.crosscheck import CrosscheckRun
 from models.register import RegisterChange
+from models.report import PeriodicReport
 from models.school import Enrolment
 from tests.helpers import Api, hand_counted, pupil_of_principal, report
+from workflow.engine import TickReport
+from workflow.ledger.schedule import scheduled_comparisons
+from workflow.report import open_reports
 
 SCHOOL_AGE = """query($f: SchoolAgeLedgerFilter, $after: String) { schoolAgeLedger(filter: $f,
   first: 50, after: $after) { totalCount edges { node { child { id name nationalId { value
@@ -248,3 +253,30 @@ async def test_each_ledger_exports_its_columns_to_xlsx_and_csv(
     assert len(lines) == 3 and any(line.endswith("是,2026-10-20,复学") for line in lines)
     bad = await api.client.post("/exports", headers=headers, json={"ledger": "nope"})
     assert bad.status_code == 400
+
+
+async def test_the_calendar_runs_each_comparison_once(session: AsyncSession) -> None:
+    """ST 2: the end-of-September and end-of-November comparisons, data per district."""
+
+    async def runs() -> list[tuple[str, date]]:
+        rows = await session.execute(select(CrosscheckRun.district_code, CrosscheckRun.as_of)
+                                     .where(CrosscheckRun.trigger == "schedule")
+                                     .order_by(CrosscheckRun.id))
+        return [tuple(r) for r in rows]  # type: ignore[misc]
+
+    await hand_counted(session)  # 370499: the default calendar, no comparisons of its own
+    await scheduled_comparisons(session, datetime(2026, 9, 29, 2, tzinfo=UTC), TickReport())
+    assert await runs() == []  # not yet
+    for day in (30, 30):  # twice on the day: once
+        await scheduled_comparisons(session, datetime(2026, 9, day, 2, tzinfo=UTC), TickReport())
+    await scheduled_comparisons(session, datetime(2026, 10, 3, 2, tzinfo=UTC), TickReport())
+    assert await runs() == [("370406", date(2026, 9, 30))]
+    await scheduled_comparisons(session, datetime(2026, 11, 22, 2, tzinfo=UTC), TickReport())
+    await scheduled_comparisons(session, datetime(2026, 11, 23, 2, tzinfo=UTC), TickReport())
+    assert await runs() == [("370406", date(2026, 9, 30)), ("370406", date(2026, 11, 20))]
+    # the November report of the comparison, opened once by the reports' job
+    for _ in range(2):
+        await open_reports(session, datetime(2026, 11, 25, 2, tzinfo=UTC), TickReport())
+    made = (await session.execute(select(PeriodicReport.unit_name, PeriodicReport.due_on).where(
+        PeriodicReport.kind == "comparison_november"))).all()
+    assert [tuple(r) for r in made] == [("山亭区教育和体育局", date(2026, 11, 30))]

@@ -11,17 +11,37 @@ from __future__ import annotations
 
 from collections.abc import Callable, Hashable, Sequence
 from dataclasses import field, fields
+from datetime import datetime
+from functools import cache
 from typing import Any, TypeVar, cast
 
 from sqlalchemy import ColumnElement, Select, inspect, select
+from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import InstrumentedAttribute
 
+from authz.enforcer import Authorizer
+from authz.principal import SYSTEM
 from models.base import Base
 from models.enums import TaskStatus
 from models.task import Task
 from workflow.batch import grouped, in_order
+from workflow.clock import FixedClock
 from workflow.context import ServiceContext
 from workflow.errors import Conflict, InvalidInput, NotFound, WrongStage
+
+
+@cache
+def _no_rules() -> Authorizer:
+    # A scheduled job checks no policy (it follows the rules' calendar): this allows nothing.
+    return Authorizer(())
+
+
+def scheduler_context(session: AsyncSession, now: datetime) -> ServiceContext:
+    """The context a scheduled job of the deadline engine acts in: the system, no policy,
+    the pass's time (the register's, reports', accountability's and enforcement's jobs each
+    build the same one by hand)."""
+    return ServiceContext(session, SYSTEM, _no_rules(), FixedClock(now), request_id="scheduler")
+
 
 # A task someone still has to do: open for claiming, or claimed and not yet done.
 OPEN_TASK_STATUSES = (TaskStatus.OPEN, TaskStatus.CLAIMED)

@@ -14,6 +14,7 @@ from workflow.enforcement.scheduler import escalate_overdue
 from workflow.engine import ScheduledJob
 from workflow.home_visit import check_home_visits
 from workflow.imports import remind_lists
+from workflow.ledger.schedule import scheduled_comparisons
 from workflow.register.scheduler import register_deadlines
 from workflow.report import open_reports
 from workflow.task import compact_tallies
@@ -28,6 +29,8 @@ SCHEDULED_JOBS: tuple[ScheduledJob, ...] = (
     register_deadlines,
     # The source agencies' lists are due at the end of March and September (ST 1).
     remind_lists,
+    # The end-of-September and end-of-November comparisons, once per district (ST 2).
+    scheduled_comparisons,
     # The monthly accountability scan (SPT 8; GH 三(六); ST 10), once per district and month.
     scan_accountability,
     # Periodic reports (四个一; GH 三(二); ST 末段): each unit's report and task, once a period.

@@ -17,11 +17,12 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, func, select
+from sqlalchemy import ColumnElement, Select, func, select, union_all
 
 from authz.filters import covers
 from models.case import CasePlan, DropoutCase, PersuasionAttempt
 from models.child import Child
+from models.crosscheck import CrosscheckFinding
 from models.enums import (
     CaseStatus,
     DropoutCause,
@@ -180,7 +181,7 @@ async def school_age_page(
         readable(ctx, LedgerKind.SCHOOL_AGE, Child.id, *DOMAINS), st.school_age(today))
     stmt = await _filtered(ctx, stmt, f, Enrolment.status_since)
     if f.status is not None:
-        stmt = stmt.where(st.status(today) == f.status.value)
+        stmt = stmt.where(st.narrowed(f.status), st.status(today) == f.status.value)
     page = await keyset_page(ctx, stmt, Child.id, request, prefix="ledger-school-age",
                               counted=counted)
     ids = [c.id for c in page.items]
@@ -199,7 +200,8 @@ async def school_age_page(
 
 def _sources() -> list[tuple[st.SuspicionReason, Any]]:
     """Each reason's (child, date first suspected) rows: the day 0 of an open case, the day a
-    transfer out was sent. A child marked dropped out is no longer suspected (辍学)."""
+    transfer out was sent, the day a comparison first found the child. A child marked
+    dropped out is no longer suspected (辍学)."""
     return [
         (st.SuspicionReason.LONG_ABSENCE,
          select(DropoutCase.child_id.label("child_id"), DropoutCase.day0.label("since"))
@@ -210,19 +212,28 @@ def _sources() -> list[tuple[st.SuspicionReason, Any]]:
          .where(RegisterChange.kind == RegisterChangeKind.TRANSFER,
                 RegisterChange.status == RegisterChangeStatus.SENT,
                 RegisterChange.flagged_at.is_not(None))),
+        *((reason,
+           select(CrosscheckFinding.child_id.label("child_id"),
+                  CrosscheckFinding.first_seen_on.label("since"))
+           .where(CrosscheckFinding.kind == kind, CrosscheckFinding.child_id.is_not(None),
+                  *st.finding_open()))
+          for kind, reason in st.FINDING_REASONS.items()),
     ]
 
 
 async def suspected_page(
     ctx: ServiceContext, f: SuspectedFilter, request: PageRequest, *, counted: bool = True
 ) -> Page[SuspectedEntry]:
-    sources = [q for reason, q in _sources() if f.reason in (None, reason)]
-    found = sources[0].union_all(*sources[1:]).subquery()
-    first = (select(found.c.child_id, func.min(found.c.since).label("since"))
-             .group_by(found.c.child_id).subquery())
-    stmt = (_children().join(first, first.c.child_id == Child.id)
-            .where(readable(ctx, LedgerKind.SUSPECTED, Child.id, *DOMAINS), st.not_marked()))
-    stmt = await _filtered(ctx, stmt, f, first.c.since)
+    stmt = _children().where(readable(ctx, LedgerKind.SUSPECTED, Child.id, *DOMAINS),
+                             st.suspected())
+    if f.reason is not None:
+        stmt = stmt.where(st.suspected_for(f.reason))
+    first = None
+    if f.since is not None or f.until is not None:
+        found = union_all(*(q for _, q in _sources())).subquery()
+        first = (select(func.min(found.c.since)).where(found.c.child_id == Child.id)
+                 .scalar_subquery())
+    stmt = await _filtered(ctx, stmt, f, first)
     page = await keyset_page(ctx, stmt, Child.id, request, prefix="ledger-suspected",
                               counted=counted)
     ids = [c.id for c in page.items]

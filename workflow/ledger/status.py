@@ -7,7 +7,10 @@ The definitions are those of the statistics (``workflow/stats.py``), so that the
 the figures agree (issue 16: "from the same data the ledgers use"): school age is
 ``stats.SCHOOL_AGE``; a dropout is a register entry marked dropped out; suspected is a case
 open on a child not (yet) marked, to which the ledger adds the transfers out never received
-(``workflow/register``: ``not_received``). The status of a school-age child is the first of,
+(``workflow/register``: ``not_received``) and the open findings of the comparisons
+(``models/crosscheck.py``: 名在人不在, 适龄未入学); a verification's outcome (moved away,
+studying elsewhere) and the police's household corrections (deceased, moved away, ST 8)
+place the child too. The status of a school-age child is the first of,
 in this order: deceased, dropout, suspected, deferred or exempt, moved away, returned
 (复学: back from a case closed as returned this school year), enrolled, suspended, studying
 elsewhere, graduated, not enrolled (on no register: 适龄未入学).
@@ -22,6 +25,7 @@ from sqlalchemy import ColumnElement, and_, case, exists, literal, or_, select
 
 from models.case import DropoutCase
 from models.child import Child
+from models.crosscheck import CrosscheckFinding, FindingKind, FindingStatus, VerificationOutcome
 from models.enums import (
     CaseStage,
     CaseStatus,
@@ -29,6 +33,11 @@ from models.enums import (
     EnrolmentStatus,
     RegisterChangeKind,
     RegisterChangeStatus,
+)
+from models.household import (
+    HouseholdCorrection,
+    HouseholdCorrectionKind,
+    HouseholdCorrectionStatus,
 )
 from models.register import RegisterChange
 from models.school import Enrolment
@@ -58,6 +67,16 @@ class SuspicionReason(enum.Enum):
 
     LONG_ABSENCE = "long_absence"  # a reported absence: an open case not yet a dropout
     TRANSFER_NOT_RECEIVED = "transfer_not_received"  # 转出未转入
+    NOT_AT_SCHOOL = "not_at_school"  # 名在人不在: an open finding of the comparisons
+    UNREGISTERED = "unregistered"  # 适龄未入学: an open finding of the comparisons
+
+
+# The open findings of the comparisons (models/crosscheck.py) that make a child suspected,
+# by the reason each gives; a resolved or cleared finding no longer does.
+FINDING_REASONS = {
+    FindingKind.NOT_AT_SCHOOL: SuspicionReason.NOT_AT_SCHOOL,
+    FindingKind.UNREGISTERED: SuspicionReason.UNREGISTERED,
+}
 
 
 # A case is a confirmed dropout (辍学) once it reached the dropout report: the stage at which
@@ -94,9 +113,51 @@ def transfer_not_received() -> ColumnElement[bool]:
     ))
 
 
+def finding_open() -> list[ColumnElement[bool]]:
+    """A finding still awaiting its verification (one reported deceased waits for the
+    police, and the child is no longer looked for)."""
+    return [CrosscheckFinding.status == FindingStatus.OPEN,
+            or_(CrosscheckFinding.outcome.is_(None),
+                CrosscheckFinding.outcome != VerificationOutcome.DECEASED)]
+
+
+def open_finding(*kinds: FindingKind) -> ColumnElement[bool]:
+    """An open finding of the comparisons on the child (of ``kinds``, or any that counts)."""
+    return exists(select(CrosscheckFinding.id).where(
+        CrosscheckFinding.child_id == Child.id,
+        CrosscheckFinding.kind.in_(list(kinds or FINDING_REASONS)), *finding_open()))
+
+
+def suspected_for(reason: SuspicionReason) -> ColumnElement[bool]:
+    """The child is suspected for this reason (before the dropout mark is looked at)."""
+    if reason is SuspicionReason.LONG_ABSENCE:
+        return open_case()
+    if reason is SuspicionReason.TRANSFER_NOT_RECEIVED:
+        return transfer_not_received()
+    return open_finding(*(k for k, r in FINDING_REASONS.items() if r is reason))
+
+
 def suspected() -> ColumnElement[bool]:
-    """疑似辍学: a case open on a child not marked dropped out, or a transfer not received."""
-    return or_(and_(open_case(), not_marked()), and_(transfer_not_received(), not_marked()))
+    """疑似辍学: not marked dropped out, and a case open, a transfer out not received, or an
+    open finding of the comparisons. Correlated tests on indexed keys, so a page walks the
+    children in id order and stops at its size."""
+    return and_(not_marked(), or_(open_case(), transfer_not_received(), open_finding()))
+
+
+def _verified(*outcomes: VerificationOutcome) -> ColumnElement[bool]:
+    """A verification found this of the child (a resolved finding)."""
+    return exists(select(CrosscheckFinding.id).where(
+        CrosscheckFinding.child_id == Child.id,
+        CrosscheckFinding.status == FindingStatus.RESOLVED,
+        CrosscheckFinding.outcome.in_(outcomes)))
+
+
+def _corrected(kind: HouseholdCorrectionKind, today: date) -> ColumnElement[bool]:
+    """The police corrected the household register so (ST 8), effective by today."""
+    return exists(select(HouseholdCorrection.id).where(
+        HouseholdCorrection.child_id == Child.id, HouseholdCorrection.kind == kind,
+        HouseholdCorrection.status == HouseholdCorrectionStatus.RECORDED,
+        HouseholdCorrection.effective_on <= today))
 
 
 def _closed_as(*reasons: ClosureReason, since: datetime | None = None) -> ColumnElement[bool]:
@@ -114,22 +175,43 @@ def status(today: date) -> ColumnElement[str]:
     s = Enrolment.status
     on_register = s.in_((EnrolmentStatus.ENROLLED, EnrolmentStatus.SUSPENDED))
     whens: list[tuple[ColumnElement[bool], str]] = [
-        (_closed_as(ClosureReason.DECEASED), LedgerStatus.DECEASED.value),
+        (or_(_closed_as(ClosureReason.DECEASED),
+             _corrected(HouseholdCorrectionKind.DECEASED, today)), LedgerStatus.DECEASED.value),
         (s == EnrolmentStatus.DROPOUT_MARKED, LedgerStatus.DROPOUT.value),
         (suspected(), LedgerStatus.SUSPECTED.value),
         (or_(s.in_((EnrolmentStatus.DEFERRED, EnrolmentStatus.EXEMPT)), deferred(Child.id, today)),
          LedgerStatus.DEFERRED_OR_EXEMPT.value),
-        (and_(_closed_as(ClosureReason.MOVED_AWAY), or_(s.is_(None), ~on_register)),
-         LedgerStatus.MOVED_AWAY.value),
+        # The door-to-door check found the child gone: that outranks a register entry
+        # nobody has closed yet (the school's transfer follows).
+        (or_(_verified(VerificationOutcome.MOVED_AWAY),
+             and_(or_(_closed_as(ClosureReason.MOVED_AWAY),
+                      _corrected(HouseholdCorrectionKind.MOVED_AWAY, today)),
+                  or_(s.is_(None), ~on_register))), LedgerStatus.MOVED_AWAY.value),
         (and_(s == EnrolmentStatus.ENROLLED,
               _closed_as(ClosureReason.RETURNED, since=year_began)), LedgerStatus.RETURNED.value),
         (s == EnrolmentStatus.ENROLLED, LedgerStatus.ENROLLED.value),
         (s == EnrolmentStatus.SUSPENDED, LedgerStatus.SUSPENDED.value),
-        (or_(s == EnrolmentStatus.TRANSFERRED, _closed_as(ClosureReason.STUDYING_ELSEWHERE)),
-         LedgerStatus.ELSEWHERE.value),
+        (or_(s == EnrolmentStatus.TRANSFERRED, _closed_as(ClosureReason.STUDYING_ELSEWHERE),
+             _verified(VerificationOutcome.ELSEWHERE)), LedgerStatus.ELSEWHERE.value),
         (s == EnrolmentStatus.GRADUATED, LedgerStatus.GRADUATED.value),
     ]
     return case(*whens, else_=literal(LedgerStatus.NOT_ENROLLED.value))
+
+
+def narrowed(wanted: LedgerStatus) -> ColumnElement[bool]:
+    """``status(today) == wanted`` preceded by what that status requires of the register
+    entry, where it requires something: a cheap test on the joined row that spares most
+    children the status's correlated lookups (a district's dropouts are 1 % of it)."""
+    s = Enrolment.status
+    needs = {
+        LedgerStatus.DROPOUT: s == EnrolmentStatus.DROPOUT_MARKED,
+        LedgerStatus.RETURNED: s == EnrolmentStatus.ENROLLED,
+        LedgerStatus.ENROLLED: s == EnrolmentStatus.ENROLLED,
+        LedgerStatus.SUSPENDED: s == EnrolmentStatus.SUSPENDED,
+        LedgerStatus.GRADUATED: s == EnrolmentStatus.GRADUATED,
+        LedgerStatus.NOT_ENROLLED: s.is_(None),
+    }
+    return needs.get(wanted, literal(True))
 
 
 def confirmed_case() -> ColumnElement[bool]:
