@@ -238,8 +238,10 @@ async def resolve_verification(
     elif outcome is VerificationOutcome.DEFERRED:
         deferral = (await ctx.session.execute(select(Deferral).where(
             Deferral.id == deferral_id, valid_on(local_date(now))))).scalar_one_or_none()
-        if deferral is None or (finding.child_id is not None
-                                and deferral.child_id != finding.child_id):
+        person = finding.child_id if finding.child_id is not None else (
+            await ctx.session.execute(select(Child.id).where(
+                Child.national_id == finding.national_id))).scalar_one_or_none()
+        if deferral is None or person is None or deferral.child_id != person:
             raise NotFound("no deferral or exemption in force for this child",
                            field="deferralId")
         detail["deferral_id"] = deferral.id

@@ -87,6 +87,7 @@ TASK_TITLES = {
     FindingKind.NOT_AT_SCHOOL: "铁脚板摸排：核实在籍学生是否在校（名在人不在）",
 }
 CLEARED_NOTE = "比对不再发现：数据已更新"
+CASE_NOTE = "已立辍学个案：按个案跟进"
 F = CrosscheckFinding
 # One advisory-lock namespace for the comparisons (PostgreSQL), a key per district.
 LOCK_SPACE = zlib.crc32(b"crosscheck")
@@ -266,7 +267,7 @@ class _Run:
                 cast(null(), String).label("elsewhere_district_code"),
                 open_case.id.label("case_id"),
                 poverty.label("poverty"),
-                fingerprint(Child.id, Enrolment.school_id, Child.township_code, open_case.id,
+                fingerprint(Child.id, Enrolment.school_id, Child.township_code,
                             cast(poverty, Integer)).label("fingerprint"),
             )
             .select_from(Enrolment)
@@ -360,6 +361,24 @@ class _Run:
         )
         return int(result.rowcount or 0)  # type: ignore[attr-defined]
 
+    async def link_cases(self) -> list[int]:
+        """An open finding whose child has an open dropout case now: the case is linked
+        and is the follow-up, so its verification task ends. The findings' ids."""
+        case_now = (select(DropoutCase.id).where(DropoutCase.child_id == F.child_id,
+                                                 DropoutCase.status == CaseStatus.OPEN)
+                    .limit(1).scalar_subquery())
+        linked = (await self.session.execute(
+            update(F)
+            .where(F.district_code == self.code, F.status == FindingStatus.OPEN,
+                   F.case_id.is_(None), F.child_id.is_not(None),
+                   exists().where(DropoutCase.child_id == F.child_id,
+                                  DropoutCase.status == CaseStatus.OPEN))
+            .values(case_id=case_now, updated_at=self.now, version=F.version + 1)
+            .returning(F.id)
+            .execution_options(synchronize_session=False)
+        )).scalars().all()
+        return [int(i) for i in linked]
+
     def touched(self) -> ColumnElement[bool]:
         return and_(F.district_code == self.code, F.last_run_id == self.run.id)
 
@@ -419,6 +438,9 @@ class _Run:
             .outerjoin(Agency, Agency.id == School.agency_id)
             .where(wanted)
         )
+        # The tasks this statement makes have higher ids than any before it.
+        before = (await self.session.execute(
+            select(func.coalesce(func.max(Task.id), 0)))).scalar_one()
         made = await self.session.execute(insert(Task).from_select(
             ["kind", "title", "agency_kind", "scope_path", "due_on", "priority", "status",
              "evidence", "created_at", "updated_at", "version"], source))
@@ -426,8 +448,7 @@ class _Run:
         if count:
             await self.session.execute(
                 update(F)
-                .where(wanted, Task.kind == TASK_KIND,
-                       Task.created_at == literal(self.now, Task.created_at.type),
+                .where(wanted, Task.kind == TASK_KIND, Task.id > before,
                        Task.evidence["finding_id"].as_integer() == F.id)
                 .values(task_id=Task.id)
                 .execution_options(synchronize_session=False)
@@ -525,9 +546,14 @@ async def crosscheck_district(
             ctx, Task.id.in_(select(F.task_id).where(job.touched(),
                                                      F.status == FindingStatus.CLEARED)),
             {TASK_KIND}, CLEARED_NOTE, status=TaskStatus.CANCELLED)
+    with_case = await job.link_cases()
+    if with_case:
+        await close_tasks(
+            ctx, Task.id.in_(select(F.task_id).where(F.id.in_(with_case))), {TASK_KIND},
+            CASE_NOTE)
     tasks = await job.open_tasks()
     run.counts = {"matching": matching, "findings": await job.counts(), "cleared": cleared,
-                  "tasks_created": tasks, "special_groups": await job.special_groups()}
+                  "tasks_created": tasks, "cases_linked": len(with_case), "special_groups": await job.special_groups()}
     run.finished_at = ctx.clock.now()
     audit.record(ctx, "run_crosscheck", "crosscheck_run", [run.id],
                  {"district": district_code, "as_of": as_of, "trigger": trigger,
