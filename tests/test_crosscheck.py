@@ -293,8 +293,8 @@ async def _listed(api: Api, user: str, **f: Any) -> dict[tuple[str, str], dict[s
             for e in data["crosscheckFindings"]["edges"]}
 
 
-async def _resolve(api: Api, user: str, **given: Any) -> dict[str, Any]:
-    data = await api.gql(RESOLVE, {"i": given}, user=user)
+async def _resolve(api: Api, user: str, fid: str, **given: Any) -> dict[str, Any]:
+    data = await api.gql(RESOLVE, {"i": {"crosscheckFindingId": fid, **given}}, user=user)
     return data["resolveVerification"]  # type: ignore[no-any-return]
 
 
@@ -331,20 +331,20 @@ async def test_runs_over_graphql_and_each_outcome(
     assert [c["id"] for c in candidate["candidates"]] == [gid("Child", s.ids["candidate"])]
 
     # ENROLLED: the candidate is the child; the police record is linked to it
-    done = await _resolve(api, "t_township", findingId=candidate["id"], outcome="ENROLLED",
+    done = await _resolve(api, "t_township", fid=candidate["id"], outcome="ENROLLED",
                           childId=gid("Child", s.ids["candidate"]),
                           expectedVersion=candidate["version"])
     assert done["crosscheckFinding"]["status"] == "RESOLVED", done
-    stale = await _resolve(api, "t_township", findingId=candidate["id"], outcome="NOT_FOUND")
+    stale = await _resolve(api, "t_township", fid=candidate["id"], outcome="NOT_FOUND")
     assert stale["userErrors"][0]["code"] == "WRONG_STAGE"
     # ELSEWHERE: passed to 山亭区, where the bureau gets a finding and a task
     unreg = in_a[("unregistered", "未入学")]
-    wrong = await _resolve(api, "t_township", findingId=unreg["id"], outcome="ELSEWHERE",
+    wrong = await _resolve(api, "t_township", fid=unreg["id"], outcome="ELSEWHERE",
                            expectedVersion=unreg["version"] - 1, districtCode="370406")
     assert wrong["userErrors"][0]["code"] == "CONFLICT"
-    needs = await _resolve(api, "t_township", findingId=unreg["id"], outcome="ELSEWHERE")
+    needs = await _resolve(api, "t_township", fid=unreg["id"], outcome="ELSEWHERE")
     assert needs["userErrors"][0]["field"] == "districtCode"
-    passed = await _resolve(api, "t_township", findingId=unreg["id"], outcome="ELSEWHERE",
+    passed = await _resolve(api, "t_township", fid=unreg["id"], outcome="ELSEWHERE",
                             districtCode="370406")
     assert passed["crosscheckFinding"]["outcome"] == "ELSEWHERE"
     there = {(e["node"]["kind"].lower(), e["node"]["name"]): e["node"] for e in (await api.gql(
@@ -353,7 +353,7 @@ async def test_runs_over_graphql_and_each_outcome(
     moved = there[("unregistered", "未入学")]
     assert moved["status"] == "OPEN" and moved["task"]["status"] == "OPEN"
     # … and 山亭区 finds it moved on again
-    away = await _resolve(api, "edu_officer", findingId=moved["id"], outcome="MOVED_AWAY")
+    away = await _resolve(api, "edu_officer", fid=moved["id"], outcome="MOVED_AWAY")
     assert away["crosscheckFinding"]["status"] == "RESOLVED"
     # DEFERRED: the deferral in force is linked
     absent = s.ids["absent"]
@@ -369,25 +369,25 @@ async def test_runs_over_graphql_and_each_outcome(
         await session.commit()
         deferral_id = deferral.id
     absent_finding = in_a[("not_at_school", names["absent"])]
-    deferred_ = await _resolve(api, "t_principal", findingId=absent_finding["id"],
+    deferred_ = await _resolve(api, "t_principal", fid=absent_finding["id"],
                                outcome="DEFERRED", deferralId=gid("Deferral", deferral_id))
     assert deferred_["crosscheckFinding"]["status"] == "RESOLVED", deferred_
     # DROPOUT_CONFIRMED: a case opens and the ladder starts
     poor = in_a[("not_at_school", names["poor"])]
-    confirmed = await _resolve(api, "t_township", findingId=poor["id"],
+    confirmed = await _resolve(api, "t_township", fid=poor["id"],
                                outcome="DROPOUT_CONFIRMED", firstAbsence="2026-09-28")
     assert confirmed["crosscheckFinding"] is not None, confirmed
     assert confirmed["crosscheckFinding"]["case"] is not None, confirmed
     # NOT_FOUND
-    gone = await _resolve(api, "t_township", findingId=in_a[("poverty_dropout", names["poor"])]
+    gone = await _resolve(api, "t_township", fid=in_a[("poverty_dropout", names["poor"])]
                           ["id"], outcome="NOT_FOUND", note="查无此人")
     assert gone["crosscheckFinding"]["status"] == "RESOLVED"
     # DECEASED: open until the police confirm; a police task
     case_finding = in_b[("not_at_school", names["case"])]
-    dead = await _resolve(api, "t_township_b", findingId=case_finding["id"], outcome="DECEASED")
+    dead = await _resolve(api, "t_township_b", fid=case_finding["id"], outcome="DECEASED")
     assert (dead["crosscheckFinding"]["status"], dead["crosscheckFinding"]["outcome"]) == (
         "OPEN", "DECEASED")
-    again = await _resolve(api, "t_township_b", findingId=case_finding["id"],
+    again = await _resolve(api, "t_township_b", fid=case_finding["id"],
                            outcome="NOT_FOUND")
     assert again["userErrors"][0]["code"] == "WRONG_STAGE"
 

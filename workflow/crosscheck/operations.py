@@ -48,6 +48,7 @@ POVERTY_OBJ = "crosscheck:poverty"
 POLICE_TASK = "crosscheck_police_confirmation"
 PASSED_TASK = "crosscheck_passed_on"
 F = CrosscheckFinding
+FIELD = "crosscheckFindingId"
 # Outcomes that end the verification; DECEASED waits for the police.
 NEEDS = {
     VerificationOutcome.ENROLLED: "childId",
@@ -187,7 +188,7 @@ async def _pass_on(ctx: ServiceContext, finding: CrosscheckFinding, district_cod
 async def resolve_verification(
     ctx: ServiceContext,
     *,
-    finding_id: int,
+    crosscheck_finding_id: int,
     outcome: VerificationOutcome,
     expected_version: int | None = None,
     child_id: int | None = None,
@@ -197,8 +198,8 @@ async def resolve_verification(
     note: str = "",
 ) -> CrosscheckFinding:
     """What the door-to-door check found, and what follows from it (docs/crosscheck.md)."""
-    finding = await fetch_visible(ctx, F, finding_id, where=visible_findings(ctx), lock=True,
-                                  not_found="no such finding", field="findingId")
+    finding = await fetch_visible(ctx, F, crosscheck_finding_id, where=visible_findings(ctx),
+                                  lock=True, not_found="no such finding", field=FIELD)
     school_path = None
     if finding.school_id is not None:
         school_path = (await ctx.session.execute(
@@ -207,9 +208,9 @@ async def resolve_verification(
     _verify_domain(ctx, finding, school_path)
     check_version(finding.version, expected_version, "the finding")
     if finding.status is not FindingStatus.OPEN:
-        raise WrongStage(f"the finding is {finding.status.value}", field="findingId")
+        raise WrongStage(f"the finding is {finding.status.value}", field=FIELD)
     if finding.outcome is VerificationOutcome.DECEASED:
-        raise WrongStage("the finding awaits the police's confirmation", field="findingId")
+        raise WrongStage("the finding awaits the police's confirmation", field=FIELD)
     if outcome in NEEDS and {"childId": child_id, "districtCode": district_code,
                              "deferralId": deferral_id}[NEEDS[outcome]] is None:
         raise InvalidInput(f"{outcome.value} needs {NEEDS[outcome]}", field=NEEDS[outcome])

@@ -553,7 +553,8 @@ async def crosscheck_district(
             CASE_NOTE)
     tasks = await job.open_tasks()
     run.counts = {"matching": matching, "findings": await job.counts(), "cleared": cleared,
-                  "tasks_created": tasks, "cases_linked": len(with_case), "special_groups": await job.special_groups()}
+                  "tasks_created": tasks, "cases_linked": len(with_case),
+                  "special_groups": await job.special_groups()}
     run.finished_at = ctx.clock.now()
     audit.record(ctx, "run_crosscheck", "crosscheck_run", [run.id],
                  {"district": district_code, "as_of": as_of, "trigger": trigger,
