@@ -1,5 +1,6 @@
 """Files over HTTP: ``POST /imports`` (an agency's list, multipart), ``POST /exports`` (any
-list a user can page through, as CSV or XLSX) and ``GET /imports/{id}/rejects.xlsx``.
+list a user can page through, as CSV or XLSX; or one of the three ledgers by name, in its
+fixed columns) and ``GET /imports/{id}/rejects.xlsx``.
 
 Exports run the client's own GraphQL connection query through the normal schema, page by
 page, each page in its own session with its own ``FieldGuard``: the same authorization, the
@@ -33,9 +34,11 @@ from authz.guard import FieldGuard
 from authz.principal import Principal
 from models.imports import ImportSource
 from schema.context import AppResources, Context
+from schema.ledger import export_request as ledger_export
 from schema.loaders import Loaders
 from workflow import access_log, exports, imports
 from workflow.context import ServiceContext
+from workflow.ledger import LedgerKind
 
 STATUS = {"NOT_FOUND": 404, "WRONG_STAGE": 409, "FORBIDDEN": 403, "BAD_INPUT": 400,
           "UNAUTHENTICATED": 401}
@@ -210,7 +213,10 @@ class Exporter:
 
         return run
 
-    async def answer(self, request: Request, body: dict[str, Any]) -> Response:
+    async def answer(self, request: Request, body: dict[str, Any], *, fixed: bool = False
+                     ) -> Response:
+        """The export of ``body``'s query; ``fixed``: the columns are exactly the titled ones,
+        in their order (a ledger's sheet), whatever the rows hold."""
         signed = await _signed_in(self.state, request)
         if isinstance(signed, Response):
             return signed
@@ -225,6 +231,8 @@ class Exporter:
         except Refused as refused:
             return _error(refused.status, refused.code, refused.message)
         table = exports.Table(titles)
+        if fixed:
+            table.columns = list(titles)
         rows = table.rows(nodes)
         header = [titles.get(c, c) for c in table.columns or []]
         disposition = {"Content-Disposition": f"attachment; filename={name or 'export'}.{kind}",
@@ -246,7 +254,24 @@ class Exporter:
             return _error(400, error.code, error.reason)
         if not isinstance(body, dict):
             return _error(400, "BAD_INPUT", "send a JSON object")
+        if "ledger" in body:
+            return await self.ledger(request, body)
         return await self.answer(request, body)
+
+    async def ledger(self, request: Request, body: dict[str, Any]) -> Response:
+        """``POST /exports`` with {ledger, filter, format}: one of the three ledgers in the
+        columns the county reports upward (``reference_data/ledgers.json``), through the same
+        machinery: the ledger's own connection query, paged, masked and logged as any."""
+        try:
+            kind = LedgerKind(str(body["ledger"]).lower())
+        except ValueError:
+            names = ", ".join(k.value for k in LedgerKind)
+            return _error(400, "BAD_INPUT", f"ledger is one of {names}")
+        query, titles, name = ledger_export(kind)
+        return await self.answer(request, {
+            "query": query, "variables": {"filter": body.get("filter")},
+            "format": body.get("format", "xlsx"), "titles": titles, "filename": name,
+        }, fixed=True)
 
     async def rejects(self, request: Request) -> Response:
         """``GET /imports/{id}/rejects.xlsx``: the rejected rows, as the API shows them."""

@@ -18,11 +18,13 @@ import asyncio
 import os
 import resource
 import time
+from collections import Counter
 from datetime import UTC, date, datetime
 from pathlib import Path
+from typing import Any
 
-from sqlalchemy import select
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy import event, select
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 from authz.enforcer import Authorizer
 from authz.policy import default_rules
@@ -46,6 +48,12 @@ def peak_mib() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
+def worker_peak_mib() -> float:
+    """The largest worker process's high-water mark (validation runs in workers for a large
+    file): 0 until one has ended."""
+    return resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
+
+
 async def _prepare(url: str) -> list[str]:
     """A fresh database with the demo district (its schools and users); the school names."""
 
@@ -60,8 +68,31 @@ async def _prepare(url: str) -> list[str]:
     return names
 
 
-async def _import(url: str, source: ImportSource, path: Path, period: str) -> dict[str, float]:
+class StatementTimes:
+    """Wall time per SQL statement of an import (the stage table, and what to look at when
+    a stage is slow): statements keyed by their first 90 characters."""
+
+    def __init__(self, engine: AsyncEngine) -> None:
+        self.spent: Counter[str] = Counter()
+        self._started: list[float] = []
+        sync = engine.sync_engine
+        event.listen(sync, "before_cursor_execute", self._before)
+        event.listen(sync, "after_cursor_execute", self._after)
+
+    def _before(self, *_: Any) -> None:
+        self._started.append(time.perf_counter())
+
+    def _after(self, _conn: Any, _cursor: Any, statement: str, *_: Any) -> None:
+        self.spent[" ".join(statement.split())[:90]] += time.perf_counter() - self._started.pop()
+
+    def top(self, n: int) -> list[tuple[str, float]]:
+        return self.spent.most_common(n)
+
+
+async def _import(url: str, source: ImportSource, path: Path, period: str,
+                  profile: bool = False) -> dict[str, float]:
     engine = create_engine(url, pool=False)
+    times = StatementTimes(engine)
     authz = Authorizer(default_rules())
     figures: dict[str, float] = {}
     try:
@@ -83,8 +114,13 @@ async def _import(url: str, source: ImportSource, path: Path, period: str) -> di
             await session.commit()
             figures["apply_s"] = time.perf_counter() - started
             figures["peak_mib"] = peak_mib()
+            figures["worker_mib"] = worker_peak_mib()
             figures.update({k: float(v) for k, v in counts.items() if isinstance(v, int)})
     finally:
+        if profile:
+            print(f"\n{source.value} {period}: the slowest statements")
+            for statement, spent in times.top(12):
+                print(f"  {spent:7.2f} s  {statement}")
         await engine.dispose()
     return figures
 
@@ -93,24 +129,27 @@ def _line(name: str, f: dict[str, float]) -> str:
     total = f["stage_s"] + f["apply_s"]
     return (f"| {name} | {int(f['rows']):,} | {int(f['rejected']):,} | {f['stage_s']:.1f} | "
             f"{f['apply_s']:.1f} | {total:.1f} | {f['rows'] / total:,.0f} | "
-            f"{f['peak_mib']:.0f} |")
+            f"{f['peak_mib']:.0f} | {f['worker_mib']:.0f} |")
 
 
-async def run(url: str, rows: int, households: int, out: Path) -> None:
+async def run(url: str, rows: int, households: int, out: Path, profile: bool = False) -> None:
     schools = await _prepare(url)
     started = time.perf_counter()
     paths = write_all(out, rows, households, schools, today=date.today())
     print(f"files written in {time.perf_counter() - started:.0f} s "
           f"({', '.join(f'{k} {p.stat().st_size / 2**20:.0f} MiB' for k, p in paths.items())})")
-    register = await _import(url, ImportSource.SCHOOL_REGISTER, paths["register"], "2026-09")
+    register = await _import(url, ImportSource.SCHOOL_REGISTER, paths["register"], "2026-09",
+                             profile)
     next_period = await _import(url, ImportSource.SCHOOL_REGISTER, paths["register_next"],
-                                "2027-03")
-    police = await _import(url, ImportSource.POLICE_HOUSEHOLD, paths["households"], "2026-09")
+                                "2027-03", profile)
+    police = await _import(url, ImportSource.POLICE_HOUSEHOLD, paths["households"], "2026-09",
+                           profile)
     load = os.getloadavg()
     print(f"\n{datetime.now(UTC):%Y-%m-%d %H:%M} UTC, load average "
           f"{load[0]:.1f} / {load[1]:.1f} / {load[2]:.1f} (2 cores, shared)\n")
-    print("| import | rows | rejected | stage s | apply s | total s | rows/s | peak RSS MiB |")
-    print("|---|---|---|---|---|---|---|---|")
+    print("| import | rows | rejected | stage s | apply s | total s | rows/s | peak RSS MiB "
+          "| worker peak RSS MiB |")
+    print("|---|---|---|---|---|---|---|---|---|")
     print(_line("school register, first", register))
     print(_line("school register, next period (1 % changed)", next_period))
     print(_line("police household list", police))
@@ -127,8 +166,10 @@ def main() -> None:
     parser.add_argument("--rows", type=int, default=2_000_000)
     parser.add_argument("--households", type=int, default=2_100_000)
     parser.add_argument("--out", type=Path, default=Path("var/bench-import"))
+    parser.add_argument("--profile", action="store_true",
+                        help="print the slowest SQL statements of each import")
     args = parser.parse_args()
-    asyncio.run(run(args.url, args.rows, args.households, args.out))
+    asyncio.run(run(args.url, args.rows, args.households, args.out, args.profile))
 
 
 if __name__ == "__main__":

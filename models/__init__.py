@@ -22,6 +22,8 @@ from models.document import DocumentSequence, LegalDocument
 from models.employer import Employer
 from models.enforcement import EnforcementAction, EnforcementFinding
 from models.finding import LabourFinding
+from models.home_visit import CensusEntry, HomeVisit, HomeVisitCheck, SpecialNeedsCensus
+from models.household import HouseholdCorrection
 from models.imports import (
     BaseRecord,
     ImportJob,
@@ -62,6 +64,7 @@ __all__ = [
     "CaseEvent",
     "CasePlan",
     "CaseStepDue",
+    "CensusEntry",
     "Child",
     "ChildGroup",
     "CrosscheckFinding",
@@ -75,6 +78,9 @@ __all__ = [
     "EnforcementFinding",
     "Enrolment",
     "Guardian",
+    "HomeVisit",
+    "HomeVisitCheck",
+    "HouseholdCorrection",
     "ImportJob",
     "ImportReject",
     "ImportRow",
@@ -100,6 +106,7 @@ __all__ = [
     "SchoolHoliday",
     "SchoolTerm",
     "SensitiveAccess",
+    "SpecialNeedsCensus",
     "SubstituteSchooling",
     "SubstituteSchoolingCase",
     "Task",

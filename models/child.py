@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from sqlalchemy import Date, ForeignKey, Index, Integer, String, Text
+from sqlalchemy import Date, ForeignKey, Index, Integer, String, Text, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship, validates
 
 from models.base import Base, StrEnumType, UTCDateTime, path_index, utcnow
@@ -24,6 +24,12 @@ class Child(Base):
         path_index("ix_child_residence", "residence_path"),
         # Matching a child without an ID number: normalised name, then birth date.
         Index("ix_child_name_key", "name_key", "birth_date"),
+        # Children without an ID number are matched by name key and birth date (imports): a
+        # small partial index, so that match is index lookups whatever the planner's
+        # statistics know of a table a first import has just filled.
+        Index("ix_child_no_id_name_birth", "name_key", "birth_date",
+              postgresql_where=text("national_id IS NULL"),
+              sqlite_where=text("national_id IS NULL")),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)

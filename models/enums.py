@@ -88,6 +88,8 @@ class EnrolmentStatus(enum.StrEnum):
     GRADUATED = "graduated"
     DEFERRED = "deferred"
     EXEMPT = "exempt"
+    # The police recorded the child's death (ST 8: 死亡人员户籍注销); the entry is kept.
+    DECEASED = "deceased"
 
 
 class GuardianRelation(enum.StrEnum):

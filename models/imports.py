@@ -13,7 +13,7 @@ import enum
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import Date, ForeignKey, Index, Integer, String, UniqueConstraint
+from sqlalchemy import Date, ForeignKey, Index, Integer, String, UniqueConstraint, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from models.base import Base, JsonDoc, StrEnumType, UTCDateTime, utcnow
@@ -80,7 +80,14 @@ class ImportRow(Base):
 
     __tablename__ = "import_row"
     # Matching and the duplicate check look rows up by ID number within the job.
-    __table_args__ = (Index("ix_import_row_job_national_id", "job_id", "national_id"),)
+    # The no-ID match looks rows without one up by name key and birth date (a partial index:
+    # a few percent of a file's rows, next to nothing to maintain while copying).
+    __table_args__ = (
+        Index("ix_import_row_job_national_id", "job_id", "national_id"),
+        Index("ix_import_row_no_id_name_birth", "job_id", "name_key", "birth_date",
+              postgresql_where=text("national_id IS NULL"),
+              sqlite_where=text("national_id IS NULL")),
+    )
 
     job_id: Mapped[int] = mapped_column(ForeignKey("import_job.id"), primary_key=True)
     row_no: Mapped[int] = mapped_column(Integer, primary_key=True)
@@ -178,6 +185,11 @@ class BaseRecord(Base):
     child_id: Mapped[int | None] = mapped_column(ForeignKey("child.id"), index=True)
     period: Mapped[str] = mapped_column(String(7))
     job_id: Mapped[int] = mapped_column(ForeignKey("import_job.id"))
+    # Set when the source's agency applied a police correction to this record (ST 8): the
+    # household correction (models/household.py) and when. No foreign key: the correction
+    # table refers to this one, and the mark is history, kept if the correction is withdrawn.
+    correction_id: Mapped[int | None] = mapped_column(Integer, default=None)
+    corrected_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), default=None)
 
 
 class ValueProvenance(Base):

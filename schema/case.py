@@ -166,7 +166,6 @@ class CaseQuery:
     cases = listing(
         CaseNode, service.cases_page, filter=(CaseFilterInput, service.CaseFilter),
         ids={"school": "School"}, raw={"school": "school_id"},
-        description="Dropout cases the caller may see, filtered in SQL.",
     )
 
 
@@ -288,41 +287,17 @@ def _then_case(name: str) -> Any:
 @strawberry.type
 @operations("case", CaseNode, ids={"case_id": "DropoutCase", "child_id": "Child"})
 class CaseMutation:
-    report_absence = Operation(
-        service.report_absence, ReportAbsenceInput,
-        "A school (or village, police…) reports an absence.",
-    )
-    record_persuasion = Operation(
-        _then_case("record_persuasion"), RecordPersuasionInput,
-        "Log a persuasion attempt (劝返).",
-    )
-    mark_dropout = Operation(
-        service.mark_dropout, MarkDropoutInput,
-        "Mark the pupil as dropped out; the register entry stays.",
-    )
-    record_return = Operation(
-        service.record_return, RecordReturnInput, "复学: the pupil is back; closes the case."
-    )
-    close_case = Operation(
-        service.close_case, CloseCaseInput, "Close a case for a reason other than a return."
-    )
+    report_absence = Operation(service.report_absence, ReportAbsenceInput)
+    record_persuasion = Operation(_then_case("record_persuasion"), RecordPersuasionInput)
+    mark_dropout = Operation(service.mark_dropout, MarkDropoutInput)
+    record_return = Operation(service.record_return, RecordReturnInput)
+    close_case = Operation(service.close_case, CloseCaseInput)
     reopen_case = Operation(service.reopen_case, ReopenCaseInput)
     add_case_note = Operation(_then_case("add_note"), AddCaseNoteInput)
-    set_case_plan = Operation(
-        _then_case("set_plan"), SetCasePlanInput,
-        "一生一案: write or revise the case plan.",
-    )
+    set_case_plan = Operation(_then_case("set_plan"), SetCasePlanInput)
     record_document_served = Operation(
         document_service.serve_by_kind, RecordDocumentServedInput,
-        "A document was served: starts the deadlines anchored on it.",
         deprecation_reason="Use serveDocument: it records the numbered document served.",
     )
-    escalate_case = Operation(
-        service.escalate, EscalateCaseInput,
-        "Enter the ladder's next action step (referral, judicial "
-        "document, legal action) once its deadline has passed.",
-    )
-    add_case_attachment = Operation(
-        _then_case("add_attachment"), AddCaseAttachmentInput,
-        "Record a file attached to the case (metadata only).",
-    )
+    escalate_case = Operation(service.escalate, EscalateCaseInput)
+    add_case_attachment = Operation(_then_case("add_attachment"), AddCaseAttachmentInput)

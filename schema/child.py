@@ -32,7 +32,7 @@ from schema.shape import RowNode, fetched_by, related, row_field
 from workflow import child as service
 from workflow.context import ServiceContext
 from workflow.pagination import Page, PageRequest
-from workflow.register import history, pupils
+from workflow.register import pupils
 
 # Declared as a method (not a resolver field) to keep the field where the SDL has it.
 _township = jurisdiction_at("row.township_code")
@@ -152,12 +152,16 @@ class ChildNode(RowNode):
     version = row_field("version", int, description="Optimistic version: send it back when "
                         "changing the child.")
 
+    household_corrections = related(
+        "child_household_corrections", "row.id", "HouseholdCorrectionNode", many=True,
+        lazy="schema.household")
+
     @strawberry.field(description="The child's register history, oldest first.")
     async def register_events(
         self, info: Info, first: int | None = None, after: str | None = None
     ) -> Connection[RegisterEventType]:
-        page = await history.events_page(info.context.services, self.row,
-                                          page_request(info, first, after))
+        page = await info.context.loaders.register_events.load(
+            (self.row.id, page_request(info, first, after)))
         return to_connection(page, lambda e: RegisterEventType(row=e))
 
     @strawberry.field

@@ -178,8 +178,6 @@ class DocumentQuery:
     documents = listing(
         DocumentNode, _documents_page, filter=(DocumentFilterInput, dict),
         ids={"case_id": "DropoutCase"},
-        description="Documents the caller may read, newest first, by case or "
-        "by agency; filtered in SQL.",
     )
 
     @strawberry.field(description="Check a document by the code printed on it.")
@@ -236,23 +234,8 @@ class ReissueDocumentInput:
 @operations("document", DocumentNode,
             ids={"document_id": "LegalDocument", "case_id": "DropoutCase"})
 class DocumentMutation:
-    draft_document = Operation(
-        service.draft, DraftDocumentInput, "拟稿: draft a document on a case (not numbered yet)."
-    )
-    issue_document = Operation(
-        service.issue, IssueDocumentInput,
-        "签发: number, render and freeze a draft; an action "
-        "step of the ladder (referral, judicial document) is entered.",
-    )
-    serve_document = Operation(
-        service.serve, ServeDocumentInput,
-        "送达: record serving; the deadlines anchored on it start.",
-    )
-    void_document = Operation(
-        service.void, VoidDocumentInput,
-        "作废: void a draft or an issued document, with a reason.",
-    )
-    reissue_document = Operation(
-        service.reissue, ReissueDocumentInput,
-        "Void an issued document and issue its replacement.",
-    )
+    draft_document = Operation(service.draft, DraftDocumentInput)
+    issue_document = Operation(service.issue, IssueDocumentInput)
+    serve_document = Operation(service.serve, ServeDocumentInput)
+    void_document = Operation(service.void, VoidDocumentInput)
+    reissue_document = Operation(service.reissue, ReissueDocumentInput)

@@ -53,20 +53,10 @@ class EmployerNode(RowNode):
     )
 
 
-@strawberry.input
-class EmployerFilterInput:
-    search: str | None = strawberry.field(
-        default=None, description="Part of the name, or the start of the credit code."
-    )
-    township_code: str | None = None
-    licence_status: LicenceStatus | None = None
-
-
 @strawberry.type
 class EmployerQuery:
     employers = listing(
-        EmployerNode, service.employers_page, filter=(EmployerFilterInput, service.EmployerFilter),
-        description="Employers in the caller's domains, filtered in SQL.",
+        EmployerNode, service.employers_page, filter=service.EmployerFilter,
     )
 
 
@@ -93,11 +83,5 @@ class UpdateEmployerInput:
 @strawberry.type
 @operations("employer", EmployerNode, ids={"employer_id": "Employer"})
 class EmployerMutation:
-    register_employer = Operation(
-        service.register, RegisterEmployerInput,
-        "Put an employer on the register (credit code checked).",
-    )
-    update_employer = Operation(
-        service.update, UpdateEmployerInput,
-        "Correct an employer's name, address or licence status.",
-    )
+    register_employer = Operation(service.register, RegisterEmployerInput)
+    update_employer = Operation(service.update, UpdateEmployerInput)

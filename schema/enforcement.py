@@ -83,21 +83,12 @@ class EnforcementNode(RowNode):
     issued_at = row_field("issued_at", datetime)
 
 
-@strawberry.input
-class EnforcementFilterInput:
-    employer_id: strawberry.ID | None = None
-    inspection_id: strawberry.ID | None = None
-    kind: EnforcementKind | None = None
-    status: EnforcementStatus | None = None
-
-
 @strawberry.type
 class EnforcementQuery:
     enforcement_actions = listing(
         EnforcementNode, service.actions_page,
-        filter=(EnforcementFilterInput, service.EnforcementFilter),
+        filter=service.EnforcementFilter,
         ids={"employer_id": "Employer", "inspection_id": "Inspection"},
-        description="Enforcement actions the caller may read, newest first.",
     )
 
 
@@ -149,23 +140,8 @@ class VoidEnforcementInput:
     "action_id": "EnforcementAction", "employer_id": "Employer", "finding_ids": "LabourFinding"
 })
 class EnforcementMutation:
-    issue_enforcement_action = Operation(
-        service.issue, IssueEnforcementInput,
-        "Issue a return order (human resources), a fine or a licence revocation "
-        "(market supervision, as the district's rules say) as a numbered document.",
-    )
-    serve_enforcement_action = Operation(
-        service.serve, ServeEnforcementInput,
-        "送达: a return order's deadline starts; a revocation takes effect.",
-    )
-    record_return_compliance = Operation(
-        service.record_compliance, RecordComplianceInput,
-        "复查: the children were returned to their guardians.",
-    )
-    record_fine_payment = Operation(
-        service.record_payment, RecordPaymentInput, "A served fine was paid."
-    )
-    void_enforcement_action = Operation(
-        service.void, VoidEnforcementInput,
-        "作废 an enforcement action and its document, with a reason.",
-    )
+    issue_enforcement_action = Operation(service.issue, IssueEnforcementInput)
+    serve_enforcement_action = Operation(service.serve, ServeEnforcementInput)
+    record_return_compliance = Operation(service.record_compliance, RecordComplianceInput)
+    record_fine_payment = Operation(service.record_payment, RecordPaymentInput)
+    void_enforcement_action = Operation(service.void, VoidEnforcementInput)

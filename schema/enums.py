@@ -53,6 +53,7 @@ from models.enums import (
 from models.imports import CandidateStatus, ImportSource, ImportStatus
 from workflow.accountability import Decision as AccountabilityDecision
 from workflow.errors import UserErrorCode
+from workflow.ledger import LedgerStatus, SuspicionReason
 from workflow.report import Decision as ReportDecision
 from workflow.report import ExportFormat
 from workflow.stats import Dimension as StatsDimension
@@ -80,6 +81,8 @@ strawberry.enum(AccountabilityDecision, name="AccountabilityDecision")
 strawberry.enum(ReportDecision, name="ReportDecision")
 strawberry.enum(ExportFormat, name="ExportFormat")
 strawberry.enum(StatsMeasure, name="StatsMeasure")
+strawberry.enum(LedgerStatus, name="LedgerStatus")
+strawberry.enum(SuspicionReason, name="SuspicionReason")
 
 
 @strawberry.enum(name="TaskUpdateKind")
@@ -119,6 +122,7 @@ __all__ = [
     "InspectionKind",
     "InspectionStatus",
     "JurisdictionLevel",
+    "LedgerStatus",
     "LicenceStatus",
     "PersuasionMethod",
     "PersuasionOutcome",
@@ -135,6 +139,7 @@ __all__ = [
     "StatsMeasure",
     "StepEntry",
     "SubstituteKind",
+    "SuspicionReason",
     "TaskOrder",
     "TaskStatus",
     "TaskUpdateKind",

@@ -117,20 +117,11 @@ class FindingNode(RowNode):
                     description="Tasks that followed from it, in the caller's queue.")
 
 
-@strawberry.input
-class FindingFilterInput:
-    inspection_id: strawberry.ID | None = None
-    employer_id: strawberry.ID | None = None
-    case_id: strawberry.ID | None = None
-    under_16: bool | None = None
-
-
 @strawberry.type
 class FindingQuery:
     findings = listing(
-        FindingNode, service.findings_page, filter=(FindingFilterInput, service.FindingFilter),
+        FindingNode, service.findings_page, filter=service.FindingFilter,
         ids={"inspection_id": "Inspection", "employer_id": "Employer", "case_id": "DropoutCase"},
-        description="Findings the caller may read, newest first; filtered in SQL.",
     )
 
 
@@ -185,8 +176,4 @@ async def _record(
 @strawberry.type
 @operations("finding", FindingNode, ids={"employer_id": "Employer", "inspection_id": "Inspection"})
 class FindingMutation:
-    record_finding = Operation(
-        _record, RecordFindingInput,
-        "Record a child found working; a child under 16 on the register has the "
-        "dropout case opened or joined, and each agency gets its task.",
-    )
+    record_finding = Operation(_record, RecordFindingInput)

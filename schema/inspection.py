@@ -115,22 +115,12 @@ class InspectionNode(RowNode):
         return [copied(AgencyPartType, p) for p in parts]
 
 
-@strawberry.input
-class InspectionFilterInput:
-    status: InspectionStatus | None = None
-    campaign_id: strawberry.ID | None = None
-    employer_id: strawberry.ID | None = None
-    planned_from: date | None = None
-    planned_to: date | None = None
-
-
 @strawberry.type
 class InspectionQuery:
     inspections = listing(
         InspectionNode, service.inspections_page,
-        filter=(InspectionFilterInput, service.InspectionFilter),
+        filter=service.InspectionFilter,
         ids={"campaign_id": "InspectionCampaign", "employer_id": "Employer"},
-        description="Inspections the caller may read, latest planned first.",
     )
 
 
@@ -206,24 +196,10 @@ async def _plan(
 })
 class InspectionMutation:
     create_campaign = Operation(
-        service.create_campaign, CreateCampaignInput,
-        "专项检查: a campaign of inspections over a period.",
-        subject="campaign", node=CampaignNode,
+        service.create_campaign, CreateCampaignInput, subject="campaign", node=CampaignNode,
     )
-    plan_inspection = Operation(
-        _plan, PlanInspectionInput, "Plan an inspection: employers, agencies joining the lead."
-    )
-    start_inspection = Operation(
-        service.start, InspectionVersionInput, "The team sets out: planned → in progress."
-    )
-    record_inspection_visit = Operation(
-        service.record_visit, RecordVisitInput,
-        "Record a visit (an unplanned employer is added).",
-    )
-    complete_inspection = Operation(
-        service.complete, CompleteInspectionInput,
-        "Close an inspection under way, with its summary.",
-    )
-    cancel_inspection = Operation(
-        service.cancel, CancelInspectionInput, "Cancel a planned inspection, with the reason."
-    )
+    plan_inspection = Operation(_plan, PlanInspectionInput)
+    start_inspection = Operation(service.start, InspectionVersionInput)
+    record_inspection_visit = Operation(service.record_visit, RecordVisitInput)
+    complete_inspection = Operation(service.complete, CompleteInspectionInput)
+    cancel_inspection = Operation(service.cancel, CancelInspectionInput)

@@ -244,15 +244,9 @@ async def _set_calendar(
 @strawberry.type
 @operations("ladder", LadderType)
 class LadderMutation:
-    adopt_ladder = Operation(
-        service.adopt_template, AdoptLadderInput,
-        "A district adopts a shipped variant (new version).",
-    )
-    define_ladder = Operation(
-        _define, DefineLadderInput, "A district defines its own ladder (new version)."
-    )
+    adopt_ladder = Operation(service.adopt_template, AdoptLadderInput)
+    define_ladder = Operation(_define, DefineLadderInput)
     set_school_calendar = Operation(
-        _set_calendar, SetSchoolCalendarInput,
-        "Replace a district's terms and holidays (and its own days, if given).",
-        subject="calendar", node=SchoolCalendarType, shape=lambda calendar: calendar,
+        _set_calendar, SetSchoolCalendarInput, subject="calendar", node=SchoolCalendarType,
+        shape=lambda calendar: calendar,
     )

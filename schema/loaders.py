@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Sequence
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from strawberry.dataloader import DataLoader
 
@@ -13,15 +13,18 @@ from models.document import LegalDocument
 from models.employer import Employer
 from models.enforcement import EnforcementAction
 from models.finding import LabourFinding
+from models.household import HouseholdCorrection
 from models.imports import ImportJob
 from models.inspection import Campaign, Inspection, InspectionParticipant, InspectionVisit
 from models.reference import Agency, Jurisdiction
-from models.school import School
+from models.report import PeriodicReport
+from models.school import RegisterEvent, School
 from models.task import Task
 from models.user import RoleGrant, User
 from schema.enums import CaseStage, SpecialGroup
 from workflow import (
     case,
+    census,
     child,
     document,
     employer,
@@ -31,11 +34,15 @@ from workflow import (
     inspection,
     prevention,
     reference,
+    report,
     task,
     user,
 )
 from workflow.child import EnrolmentView
 from workflow.context import ServiceContext
+from workflow.household import query as household
+from workflow.pagination import Page, PageRequest
+from workflow.register import history
 
 K = TypeVar("K")
 V = TypeVar("V")
@@ -55,6 +62,7 @@ class Loaders:
         self._cases()
         self._labour()
         self._imports()
+        self._prevention()
 
     def _load(
         self, fn: Callable[[ServiceContext, Sequence[K]], Awaitable[list[V]]]
@@ -86,9 +94,17 @@ class Loaders:
         self.guardians: DataLoader[int, list[Guardian]] = load(child.guardians_of)
         self.child_groups: DataLoader[int, list[SpecialGroup]] = load(child.groups_of)
         self.enrolment: DataLoader[int, EnrolmentView | None] = load(child.enrolments_of)
+        # A page of a child's register history, keyed by (child, the page asked for).
+        self.register_events: DataLoader[tuple[int, PageRequest], Page[RegisterEvent]] = load(
+            history.events_pages
+        )
         # A child on the register, as far as the caller may see it (findings name children
         # the caller may not otherwise reach).
         self.registered_child: DataLoader[int, Child | None] = load(child.get_children)
+        # The police's household corrections about a child (ST 8).
+        self.child_household_corrections: DataLoader[int, list[HouseholdCorrection]] = load(
+            household.corrections_of_children
+        )
 
     def _cases(self) -> None:
         """Cases and their relations; tasks and documents as they hang off a case."""
@@ -152,3 +168,13 @@ class Loaders:
         self.import_job: DataLoader[int, ImportJob | None] = self._load(imports.get_jobs)
         # The cases linked to a blacklist entry of illegal substitute schooling (ST 10).
         self.substitute_cases: DataLoader[int, list[int]] = self._load(prevention.cases_of)
+        # A report's figures: the drafts of a page drafted together (issue 16: no N+1).
+        self.report_figures: DataLoader[PeriodicReport, dict[str, Any]] = self._load(
+            report.figures_of
+        )
+
+    def _prevention(self) -> None:
+        """Home visits and the special-needs census (ST 5, 7)."""
+        self.census_counts: DataLoader[int, list[census.CategoryCount]] = self._load(
+            census.counts_of
+        )

@@ -18,7 +18,7 @@ import dataclasses
 import inspect
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any, Optional
+from typing import Any, Optional, get_type_hints
 
 import strawberry
 from strawberry.utils.str_converters import capitalize_first, to_camel_case
@@ -126,12 +126,28 @@ def operations(
     return build
 
 
+def filter_input(service_filter: type, ids: Mapping[str, str] = {}) -> type:
+    """The GraphQL input of a list's filter, ``<ServiceFilter>Input``: the service's filter
+    dataclass field by field, under the same names, types and defaults (``None``: that
+    condition is not applied), each field named in ``ids`` taken as a global id instead of
+    its database key. A filter whose fields are the service's is thus written once, in the
+    service, which says there which column each one matches (``workflow.common.matches``)."""
+    hints = get_type_hints(service_filter)
+    annotations: dict[str, Any] = {}
+    namespace: dict[str, Any] = {"__annotations__": annotations, "__module__": __name__}
+    for f in dataclasses.fields(service_filter):
+        annotations[f.name] = Optional[strawberry.ID] if f.name in ids else hints[f.name]  # noqa: UP045
+        namespace[f.name] = f.default
+    name = service_filter.__name__ + "Input"
+    return strawberry.input(type(name, (), namespace), name=name)
+
+
 def listing(
     node: Any,
     page: Callable[..., Awaitable[Any]],
     *,
     description: str | None = None,
-    filter: tuple[type, Callable[..., object]] | None = None,
+    filter: tuple[type, Callable[..., object]] | type | None = None,
     ids: Mapping[str, str] = {},
     raw: Mapping[str, str] = {},
     **extra: tuple[Any, Any],
@@ -139,9 +155,12 @@ def listing(
     """A list field answering a Relay connection of ``node``.
 
     Its arguments are a ``filter`` input (``(FilterInput, ServiceFilter)``: the input decoded
-    by ``arguments`` into the service's filter, then ``page(ctx, filter, request)``) or the
+    by ``arguments`` into the service's filter, then ``page(ctx, filter, request)``; the
+    service's filter alone when the input is ``filter_input(ServiceFilter, ids)``) or the
     ``extra`` ones by name (``kind=(AgencyKind | None, None)``: ``page(ctx, request,
     kind=…)``), then ``first`` and ``after``; the service pages (workflow/pagination.py)."""
+    if isinstance(filter, type):
+        filter = (filter_input(filter, ids), filter)
 
     async def resolve(info: Info, **kwargs: Any) -> Any:
         request = page_request(info, kwargs.pop("first"), kwargs.pop("after"))

@@ -69,7 +69,7 @@ class ReportNode(RowNode):
         "then as submitted.",
     )
     async def figures(self, info: Info) -> Any:
-        return await service.figures(info.context.services, self.row)
+        return await info.context.loaders.report_figures.load(self.row)
     submitted_at = row_field("submitted_at", datetime | None)
     reviewed_at = row_field("reviewed_at", datetime | None)
     review_note = row_field("review_note", str)

@@ -26,6 +26,7 @@ from schema.access_log import AccessLogQuery
 from schema.accountability import AccountabilityMutation, AccountabilityQuery
 from schema.audit import AuditQuery
 from schema.case import CaseMutation, CaseQuery
+from schema.census import CensusMutation, CensusQuery
 from schema.child import ChildMutation, ChildQuery
 from schema.context import Info
 from schema.crosscheck import CrosscheckMutation, CrosscheckQuery
@@ -35,6 +36,8 @@ from schema.employer import EmployerMutation, EmployerQuery
 from schema.enforcement import EnforcementMutation, EnforcementQuery
 from schema.errors import ErrorCodes, coded, is_request_error
 from schema.finding import FindingMutation, FindingQuery
+from schema.home_visit import HomeVisitMutation, HomeVisitQuery
+from schema.household import HouseholdMutation, HouseholdQuery
 from schema.ids import parse_global_id
 from schema.imports import ImportMutation, ImportQuery, ImportSubscription
 from schema.inputs import SCALAR_OVERRIDES, guard_inputs
@@ -42,6 +45,7 @@ from schema.inspection import InspectionMutation, InspectionQuery
 from schema.labels import LabelQuery
 from schema.ladder import LadderMutation, LadderQuery
 from schema.languages import localized
+from schema.ledger import LedgerQuery
 from schema.limits import QueryCost, QueryLimits, limits_rule
 from schema.policy import PolicyMutation, PolicyQuery
 from schema.prevention import SubstituteSchoolingMutation, SubstituteSchoolingQuery
@@ -77,11 +81,15 @@ class Query(
     LabelQuery,
     RegisterQuery,
     ImportQuery,
+    HouseholdQuery,
     CrosscheckQuery,
     StatsQuery,
+    LedgerQuery,
     AccountabilityQuery,
     ReportQuery,
     SubstituteSchoolingQuery,
+    HomeVisitQuery,
+    CensusQuery,
 ):
     # Plain resolvers rather than relay.node(): that field binds itself to the first schema
     # built, and tests (and a production-mode app) build more than one. The ids are plain
@@ -204,10 +212,13 @@ class Mutation(
     ChildMutation,
     RegisterMutation,
     ImportMutation,
+    HouseholdMutation,
     CrosscheckMutation,
     AccountabilityMutation,
     ReportMutation,
     SubstituteSchoolingMutation,
+    HomeVisitMutation,
+    CensusMutation,
 ):
     pass
 

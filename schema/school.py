@@ -50,8 +50,6 @@ class SchoolQuery:
     schools = listing(
         SchoolNode, service.schools_page,
         kind=(Optional[SchoolKind], None), jurisdiction_code=(Optional[str], None),  # noqa: UP045
-        description="Schools, optionally of one kind and within a jurisdiction (a township, "
-        "or a district and its townships).",
     )
 
 

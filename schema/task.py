@@ -108,15 +108,19 @@ class TaskType(RowNode):
         user = await info.context.loaders.user.load(self.row.assignee_id)
         return Assignee(username=user.username, display_name=user.display_name) if user else None
 
+    async def _subject(self, info: Info) -> service.TaskSubject | None:
+        """The task's case as the case, child and school fields read it: one row through one
+        loader (None for a task without a case)."""
+        if self.row.case_id is None:
+            return None
+        return await info.context.loaders.task_subject.load(self.row.case_id)
+
     @strawberry.field(description="The case, when the caller may read it.")
     async def case(
         self, info: Info
     ) -> Annotated[CaseNode, strawberry.lazy("schema.case")] | None:
-        if self.row.case_id is None:
-            return None
-        # The row the child and school fields read too (one loader); the policy decides
-        # whether the case itself is shown, as the case list's filter would.
-        subject = await info.context.loaders.task_subject.load(self.row.case_id)
+        # The policy decides whether the case itself is shown, as the case list's filter would.
+        subject = await self._subject(info)
         if subject is None or not case_service.case_allowed(
             info.context.services, subject.case, CASE_OBJ, "read"
         ):
@@ -136,9 +140,7 @@ class TaskType(RowNode):
     async def child(
         self, info: Info
     ) -> Annotated[ChildNode, strawberry.lazy("schema.child")] | None:
-        if self.row.case_id is None:
-            return None
-        subject = await info.context.loaders.task_subject.load(self.row.case_id)
+        subject = await self._subject(info)
         if subject is None:
             return None
         child = await info.context.loaders.case_child.load(subject.child_id)
@@ -148,9 +150,7 @@ class TaskType(RowNode):
     async def school(
         self, info: Info
     ) -> SchoolNode | None:
-        if self.row.case_id is None:
-            return None
-        subject = await info.context.loaders.task_subject.load(self.row.case_id)
+        subject = await self._subject(info)
         if subject is None or subject.school_id is None:
             return None
         s = await info.context.loaders.school.load(subject.school_id)
@@ -237,15 +237,9 @@ async def _complete(ctx: ServiceContext, *, evidence: Any, **given: Any) -> m.Ta
 @strawberry.type
 @operations("task", TaskType, ids={"task_id": "Task", "user_id": "User"})
 class TaskMutation:
-    claim_task = Operation(
-        service.claim, ClaimTaskInput, "Take an open task of your agency's queue."
-    )
-    assign_task = Operation(
-        service.assign, AssignTaskInput, "Supervisors: assign or reassign a task to a member."
-    )
-    complete_task = Operation(
-        _complete, CompleteTaskInput, "Complete a task with its outcome and evidence."
-    )
+    claim_task = Operation(service.claim, ClaimTaskInput)
+    assign_task = Operation(service.assign, AssignTaskInput)
+    complete_task = Operation(_complete, CompleteTaskInput)
 
 
 @strawberry.type(description="A task of the caller's agency appeared, changed, is due soon, "

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-
 import strawberry
 from strawberry import relay
 
@@ -12,7 +10,7 @@ from schema.context import Info
 from schema.operations import Operation, listing, operations
 from schema.reference import AgencyNode, JurisdictionNode, agency_at, jurisdiction_at
 from schema.role import RoleGrant
-from schema.shape import Mirror, maybe_each
+from schema.shape import Mirror, copied, fetched_by
 from workflow import user
 
 
@@ -45,16 +43,10 @@ class UserQuery:
         if p.user_id is None or p.agency_id is None:
             raise Unauthenticated("no user is signed in")
         services.authz.require(p, "self", "read", p.agency_scope)
-        return Me(
-            user_id=p.user_id,
-            username=p.username,
-            display_name=p.display_name,
-            agency_id=p.agency_id,
-            jurisdiction_code=p.jurisdiction_code,
-            roles=[RoleGrant.held(g) for g in p.grants],
-        )
+        return copied(Me, p, roles=[RoleGrant.held(g) for g in p.grants])
 
 
+@fetched_by(user.get_users)
 @strawberry.type(name="User")
 class UserNode(relay.Node, Mirror):
     sources = (("user_id", "id"),)
@@ -80,22 +72,10 @@ class UserNode(relay.Node, Mirror):
         grants = await info.context.loaders.role_grants.load(self.user_id)
         return [RoleGrant.from_model(g) for g in grants]
 
-    @classmethod
-    async def resolve_nodes(  # type: ignore[override]
-        cls, *, info: Info, node_ids: Iterable[str], required: bool = False
-    ) -> list[UserNode | None]:
-        services = info.context.services
-        ids = [int(i) for i in node_ids]
-        return maybe_each(cls.from_model, await user.get_users(services, ids))
-
 
 @strawberry.type
 class UserDirectoryQuery:
-    users = listing(
-        UserNode, user.users_page,
-        description="Users in the agencies the caller administers, and a task supervisor's "
-        "own agency's members (to assign work to).",
-    )
+    users = listing(UserNode, user.users_page)
 
 
 @strawberry.input

@@ -40,7 +40,8 @@ from models import enums as en
 from models.case import CasePlan, DropoutCase, PersuasionAttempt
 from models.child import Child, ChildGroup
 from models.enums import CaseStatus
-from models.ladder import Ladder
+from models.imports import BaseRecord, ImportJob, ImportSource
+from models.ladder import Ladder, SchoolTerm
 from models.reference import Agency, Jurisdiction
 from models.school import Enrolment, RegisterEvent, School
 from models.session import create_engine
@@ -703,6 +704,7 @@ class SmallDistrict:
             opened_at=datetime.combine(day0, datetime.min.time(), tzinfo=UTC),
             closed_at=closed[0] if closed else None,
             closure_reason=closed[1] if closed else None,
+            stage_before_close=stage if closed else None,
         )
         self.session.add(row)
         await self.session.flush()
@@ -725,6 +727,7 @@ SMALL_USERS = {  # username: (agency, role, where the role is granted)
     "t_township": ("A", "township_officer", "A"),
     "t_township_b": ("B", "township_officer", "B"),
     "t_principal": ("school:A", "school_principal", "school:A"),
+    "t_poverty": ("poverty", "poverty_officer", "district"),
 }
 
 
@@ -747,6 +750,9 @@ async def small_district(session: AsyncSession) -> SmallDistrict:
         "inspectorate": Agency(kind=en.AgencyKind.INSPECTORATE, name="测试区督导室",
                                short_name="测督", jurisdiction_code=SMALL_DISTRICT,
                                scope_path=district.path),
+        "poverty": Agency(kind=en.AgencyKind.POVERTY_OFFICE, name="测试区乡村振兴局",
+                          short_name="测振", jurisdiction_code=SMALL_DISTRICT,
+                          scope_path=district.path),
         **{k: Agency(kind=en.AgencyKind.TOWNSHIP, name=f"{t.name}人民政府", short_name=t.name,
                      jurisdiction_code=t.code, scope_path=t.path) for k, t in townships.items()},
         **{f"school:{k}": Agency(kind=en.AgencyKind.SCHOOL, name=f"{t.name}{kind}",
@@ -810,3 +816,52 @@ async def hand_counted(session: AsyncSession) -> SmallDistrict:
     await d.child("B", age=8, status=None)
     await session.commit()
     return d
+
+
+# --- the police household-register clean-up (issue 15) ------------------------------------
+
+async def enrolled_children(session: AsyncSession, n: int, district: str = "370406") -> list[Child]:
+    """``n`` children with an ID number on a school's register in the district."""
+    stmt = (select(Child).join(Enrolment, Enrolment.child_id == Child.id)
+            .where(Child.national_id.is_not(None), Enrolment.status == en.EnrolmentStatus.ENROLLED,
+                   Child.township_code.like(f"{district}%")).order_by(Child.id).limit(n))
+    return list((await session.execute(stmt)).scalars())
+
+
+async def listed(session: AsyncSession, source: ImportSource, child: Child | None, *,
+                 district: str = "370406", national_id: str | None = None,
+                 name: str = "名单人", born: date = date(2015, 5, 1)) -> int:
+    """A person on an agency's list, as an applied import leaves it (a base record)."""
+    job = ImportJob(source=source, district_code=district, scope_path=district,
+                    period="2026-09", filename="list.csv", content_sha256=uuid.uuid4().hex,
+                    status="applied")
+    session.add(job)
+    await session.flush()
+    nid = national_id if child is None else child.national_id
+    record = BaseRecord(
+        source=source, district_code=district, person_key=nid or f"{name}|{born}|",
+        national_id=nid, name=name if child is None else child.name,
+        birth_date=born if child is None else child.birth_date,
+        township_code=None if child is None else child.township_code,
+        child_id=None if child is None else child.id, period="2026-09", job_id=job.id)
+    session.add(record)
+    await session.flush()
+    return record.id
+
+
+# --- home visits and the special-needs census (ST 5, 7) -------------------------------------
+
+SMALL_TERMS = (("2026年秋季学期", date(2026, 9, 1), date(2027, 1, 22)),
+               ("2027年春季学期", date(2027, 2, 22), date(2027, 7, 9)))
+
+
+async def termed_district(session: AsyncSession) -> tuple[SmallDistrict, dict[int, str]]:
+    """The hand-counted district with two terms of its own, and the global id of each of
+    its children by number (1–7, as ``hand_counted`` tells them)."""
+    d = await hand_counted(session)
+    session.add_all(SchoolTerm(jurisdiction_code=SMALL_DISTRICT, name=n, starts_on=s, ends_on=e)
+                    for n, s, e in SMALL_TERMS)
+    await session.commit()
+    rows = (await session.execute(select(Child.id, Child.student_no).where(
+        Child.student_no.like(f"T{SMALL_DISTRICT}%")))).all()
+    return d, {int(no[-4:]): gid("Child", i) for i, no in rows}

@@ -1128,6 +1128,32 @@ ACCOUNT_PROBES: dict[str, tuple[Probe, set[str]]] = {
 }
 PROBES.update(ACCOUNT_PROBES)
 
+# --- the three ledgers (issue 15): the poverty office reads its households' rows only --------
+LEDGER_READERS = {"edu_officer", "edu_admin", "inspector", "principal", "township_officer"}
+
+
+def _ledger_probe(field: str, key: str | None = None,
+                  make: Callable[[Api], Awaitable[Any]] | None = None) -> Probe:
+    """The ledger lists something for the user (after ``make``: a case, a dropout)."""
+
+    async def probe(api: Api, user: str) -> bool:
+        if key is not None and make is not None:
+            await _once(api, key, lambda: make(api))
+        return await _ok(api, user, f"{{ {field}(first: 1) {{ totalCount }} }}", None,
+                         (field, "totalCount"))
+
+    return probe
+
+
+LEDGER_PROBES: dict[str, tuple[Probe, set[str]]] = {
+    "schoolAgeLedger": (_ledger_probe("schoolAgeLedger"), LEDGER_READERS | {"poverty_office"}),
+    "suspectedLedger": (_ledger_probe("suspectedLedger", "case",
+                                      lambda api: fresh_case(api, "edu_officer")), LEDGER_READERS),
+    "dropoutLedger": (_ledger_probe("dropoutLedger", "marked_case", _marked_case),
+                      LEDGER_READERS),
+}
+PROBES.update(LEDGER_PROBES)
+
 
 # --- the three comparisons (四查三比对, issue 15) ---
 

@@ -24,6 +24,7 @@ from workflow.demo.lists import list_files
 from workflow.demo.seed import SHANTING, district_county
 from workflow.engine import TickReport
 from workflow.imports import merge as merge_module
+from workflow.imports import staging
 from workflow.imports.reading import csv_bytes, detect_encoding
 from workflow.imports.reminders import remind_lists
 from workflow.infra.id_number import make
@@ -142,6 +143,32 @@ async def test_school_register_preview_apply_and_reimport(
     # applying twice is refused
     twice = (await api.gql(APPLY, {"id": job, "v": None}))["applyImport"]
     assert twice["userErrors"][0]["code"] == "WRONG_STAGE"
+
+
+async def test_a_large_file_is_checked_in_worker_processes_alike(
+    api: Api, session: AsyncSession, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Above ``PARALLEL_FROM_BYTES`` the rows are validated in worker processes, in
+    batches: the same rows staged, the same rejects, in the file's order."""
+    school, other = (await schools(session))[:2]
+    known = await a_known_child(session)
+    rows = register_rows(school.name, other.name, known)
+    content = csv_bytes(rows)
+    alone = await staged(api, "school_register", content, period="2026-03")
+    monkeypatch.setattr(staging, "PARALLEL_FROM_BYTES", 0)
+    monkeypatch.setattr(staging, "DEFAULT_BATCH", 2)
+    # Another file (the same rows once more, a blank line between): not a duplicate.
+    spread = await staged(api, "school_register", csv_bytes([*rows, [""] * 10]),
+                          period="2026-03")
+
+    def seen(answer: dict[str, Any]) -> tuple[Any, ...]:
+        node = answer["node"]
+        return (node["totalRows"], node["validRows"], node["rejectedRows"],
+                [(e["node"]["rowNo"], e["node"]["column"], e["node"]["reason"])
+                 for e in answer["importRejects"]["edges"]])
+
+    assert seen(await api.gql(JOB, {"id": spread})) == seen(await api.gql(JOB, {"id": alone}))
+    assert seen(await api.gql(JOB, {"id": alone}))[:3] == (9, 4, 5)
 
 
 async def test_next_period_updates_in_place_and_no_id_children_become_candidates(

@@ -119,6 +119,24 @@ async def test_drafted_submitted_returned_and_approved(api: Api, session: AsyncS
     assert await reports(api, "t_township") == []
 
 
+async def test_a_page_of_drafts_reads_as_each_draft_alone(
+    api: Api, session: AsyncSession
+) -> None:
+    """The drafts of a page are drafted together (one grouped statement for all the units):
+    each must still get its own unit's figures, as when it is read alone."""
+    await opened(session)
+    page = await reports(api, "t_edu")
+    assert {r["kind"] for r in page} == {"school_monthly", "county_quarterly"}
+    assert len(page) >= 3
+    for report in page:
+        alone = await api.gql("""query($r: ID!) { node(id: $r) { ... on PeriodicReport {
+            figures } } }""", {"r": report["id"]}, user="t_edu")
+        assert alone["node"]["figures"] == report["figures"], report["unitName"]
+    by_unit = {r["unitName"]: r["figures"]["table"]["total"] for r in page}
+    assert by_unit["A镇小学"]["school_age"] == 3
+    assert by_unit["A镇小学"] != by_unit["B镇中学"]
+
+
 async def test_a_submitted_report_is_reproduced_later(api: Api, session: AsyncSession) -> None:
     await opened(session)
     (mine,) = await reports(api, "t_principal")

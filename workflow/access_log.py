@@ -48,10 +48,7 @@ async def write(
 
 
 async def access_log_page(
-    ctx: ServiceContext,
-    request: PageRequest,
-    *,
-    record_type: str | None = None,
+    ctx: ServiceContext, request: PageRequest, *, record_type: str | None = None,
     record_id: int | None = None,
 ) -> Page[SensitiveAccess]:
     """One page of the raw reads of sensitive fields the caller may audit."""

@@ -20,7 +20,7 @@ from models.enums import EnrolmentStatus, SpecialGroup
 from models.reference import Agency
 from models.school import Enrolment, School
 from workflow.batch import grouped
-from workflow.common import fetch_visible, rows_by_ids
+from workflow.common import fetch_visible, matches, rows_by_ids, where_fields
 from workflow.context import ServiceContext
 from workflow.infra import reference_json
 from workflow.pagination import Page, PageRequest, keyset_page
@@ -48,7 +48,7 @@ GROUP_FIELD = _group_fields()
 @dataclass(frozen=True)
 class ChildFilter:
     school_id: int | None = None
-    township_code: str | None = None
+    township_code: str | None = matches(Child.township_code)
     special_group: SpecialGroup | None = None
     status: EnrolmentStatus | None = None
 
@@ -113,9 +113,7 @@ async def visible_child(
 
 
 def children_query(ctx: ServiceContext, f: ChildFilter) -> Select[Child]:
-    stmt = select(Child).where(visible(ctx))
-    if f.township_code is not None:
-        stmt = stmt.where(Child.township_code == f.township_code)
+    stmt = where_fields(select(Child).where(visible(ctx)), f)
     if f.school_id is not None or f.status is not None:
         enrol = select(Enrolment.id).where(Enrolment.child_id == Child.id)
         if f.school_id is not None:

@@ -9,8 +9,10 @@ passes this registry to ``engine.tick``. A new feature with timed work adds its 
 from __future__ import annotations
 
 from workflow.accountability import scan_accountability
+from workflow.census import open_census
 from workflow.enforcement.scheduler import escalate_overdue
 from workflow.engine import ScheduledJob
+from workflow.home_visit import check_home_visits
 from workflow.imports import remind_lists
 from workflow.register.scheduler import register_deadlines
 from workflow.report import open_reports
@@ -30,4 +32,8 @@ SCHEDULED_JOBS: tuple[ScheduledJob, ...] = (
     scan_accountability,
     # Periodic reports (四个一; GH 三(二); ST 末段): each unit's report and task, once a period.
     open_reports,
+    # The special-needs census of each school, once per term, due two weeks in (ST 7).
+    open_census,
+    # Home-visit coverage from the term's check point: a task per school below it (ST 5).
+    check_home_visits,
 )

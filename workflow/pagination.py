@@ -17,8 +17,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
-from sqlalchemy import ColumnElement, Select, func, select
-from sqlalchemy.orm import InstrumentedAttribute
+from sqlalchemy import ColumnElement, Select, func, select, true
+from sqlalchemy.orm import InstrumentedAttribute, aliased
 
 from models.base import MAX_INT_KEY
 from workflow.context import ServiceContext
@@ -120,11 +120,13 @@ async def keyset_page(
     *,
     prefix: str,
     descending: bool = False,
+    counted: bool = True,
 ) -> Page[T]:
     """One page of ``stmt`` (already filtered by the policy) ordered by the integer ``key``
-    (a model's id)."""
+    (a model's id); ``counted=False`` (the client did not ask for ``totalCount``: an export's
+    pages) skips the count, which at province scale is most of a page's time."""
     limit = request.limit
-    total = await count(ctx, stmt)
+    total = await count(ctx, stmt) if counted else 0
     paged = stmt
     if request.after is not None:
         cursor = decode_key(prefix, request.after)
@@ -143,3 +145,65 @@ async def keyset_page(
         has_previous=request.after is not None,
         total_count=total,
     )
+
+
+async def keyset_pages(
+    ctx: ServiceContext,
+    stmt: Select[Any],
+    key: InstrumentedAttribute[int],
+    owner: InstrumentedAttribute[int],
+    wanted: Sequence[tuple[int, PageRequest]],
+    *,
+    prefix: str,
+) -> list[Page[Any]]:
+    """A DataLoader batch of a list nested in a list (a page of each child's register
+    history): one page per ``(owner id, request)``, in order, ordered by ``key``.
+
+    One statement per distinct request (a list of children asks each child for the same
+    page, so one in all): ``row_number()`` over each owner's rows after the cursor keeps
+    ``limit + 1`` of them, ``count(*)`` over each owner's rows is its ``totalCount``;
+    window functions both SQLite and PostgreSQL run. ``stmt`` selects one model, already
+    filtered by the policy."""
+    asked: dict[PageRequest, list[int]] = {}
+    for owner_id, request in wanted:
+        asked.setdefault(request, []).append(owner_id)
+    pages: dict[tuple[int, PageRequest], Page[Any]] = {}
+    for request, owners in asked.items():
+        limit = request.limit
+        cursor = None if request.after is None else decode_key(prefix, request.after)
+        after: ColumnElement[bool] = true() if cursor is None else key > cursor
+        ranked = (
+            stmt.where(owner.in_(owners))
+            .add_columns(
+                func.count().over(partition_by=owner).label("page_total"),
+                after.label("page_after"),
+                func.row_number().over(partition_by=(owner, after), order_by=key)
+                .label("page_rank"),
+            )
+            .subquery()
+        )
+        model = stmt.column_descriptions[0]["entity"]
+        row = aliased(model, ranked)
+        found = (await ctx.session.execute(
+            select(row, ranked.c.page_total, ranked.c.page_after)
+            .where(ranked.c.page_rank <= limit + 1)
+            .order_by(ranked.c[owner.key], ranked.c[key.key])
+        )).all()
+        items: dict[int, list[Any]] = {o: [] for o in owners}
+        totals: dict[int, int] = dict.fromkeys(owners, 0)
+        for item, total, is_after in found:
+            totals[getattr(item, owner.key)] = int(total)
+            # Rows before the cursor come back (a few per owner) only to count an owner
+            # whose rows all precede it.
+            if is_after:
+                items[getattr(item, owner.key)].append(item)
+        for o in owners:
+            rows = items[o]
+            pages[(o, request)] = Page(
+                items=rows[:limit],
+                cursors=[encode_cursor(prefix, getattr(r, key.key)) for r in rows[:limit]],
+                has_next=len(rows) > limit,
+                has_previous=request.after is not None,
+                total_count=totals[o],
+            )
+    return [pages[w] for w in wanted]

@@ -39,10 +39,7 @@ OBJ = "school"
 
 
 async def schools_page(
-    ctx: ServiceContext,
-    request: PageRequest,
-    *,
-    kind: SchoolKind | None = None,
+    ctx: ServiceContext, request: PageRequest, *, kind: SchoolKind | None = None,
     jurisdiction_code: str | None = None,
 ) -> Page[School]:
     """One page of the schools, optionally of one kind and within a jurisdiction (a township,
@@ -136,14 +133,8 @@ async def create_school(
 
 
 async def update_school(
-    ctx: ServiceContext,
-    *,
-    school_id: int,
-    name: str | None = None,
-    kind: SchoolKind | None = None,
-    grade_from: int | None = None,
-    grade_to: int | None = None,
-    address: str | None = None,
+    ctx: ServiceContext, *, school_id: int, name: str | None = None, kind: SchoolKind | None = None,
+    grade_from: int | None = None, grade_to: int | None = None, address: str | None = None,
 ) -> School:
     """Rename a school, change its kind, grades or address (its township and agency stay:
     its pupils' records sit under them)."""

@@ -42,13 +42,16 @@ from sqlalchemy import (
     cast,
     exists,
     func,
+    literal,
     literal_column,
     or_,
     select,
     type_coerce,
+    union_all,
 )
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from authz.enforcer import domain_covers
 from authz.filters import covers, scope_filter
 from models.case import CasePlan, DropoutCase
 from models.child import Child, ChildGroup
@@ -314,20 +317,25 @@ def _group_guard(ctx: ServiceContext) -> ColumnElement[bool]:
 
 
 def _facts(
-    ctx: ServiceContext | None, path: str, dimension: Dimension, as_of: date, start: date
+    ctx: ServiceContext | None, paths: Sequence[str], dimension: Dimension, as_of: date,
+    start: date,
 ) -> Select[Any]:
-    """One row per child (per group membership for SPECIAL_GROUP): its key and its flags;
-    filtered by the caller's policy, or by none for the system's own scans (``ctx`` None)."""
+    """One row per child (per group membership for SPECIAL_GROUP): the unit's domain it
+    counts in (one of ``paths``), its key and its flags; filtered by the caller's policy, or
+    by none for the system's own scans (``ctx`` None)."""
     now, then = StatusOn.of(as_of), StatusOn.of(start - timedelta(days=1))
     measures = _measures(as_of, start, now.value, then.value)
+    within = [covers(Child.scope_path, path) for path in paths]
     columns: list[Any] = [
         Child.id.label("child_id"),
+        case(*((w, literal(path, String)) for w, path in zip(within, paths, strict=True)),
+             else_=None).label("unit"),
         func.coalesce(_key(dimension, as_of), literal_column("'none'")).label("key"),
         *(expr.label(m.value) for m, expr in measures.items()),
     ]
     stmt = then.join(now.join(
         select(*columns).select_from(Child).outerjoin(Enrolment, Enrolment.child_id == Child.id)
-    )).where(covers(Child.scope_path, path))
+    )).where(or_(*within))
     if ctx is not None:
         stmt = stmt.where(readable(ctx))
     if dimension is Dimension.SPECIAL_GROUP:
@@ -360,21 +368,33 @@ def _dates(ctx: ServiceContext, request: StatsRequest) -> tuple[date, date]:
 
 
 async def _labels(
-    session: AsyncSession, dimension: Dimension, keys: Sequence[str]
-) -> dict[str, str]:
-    """Names for the keys: jurisdictions and schools by name, the rest by their code."""
-    if dimension in (Dimension.DISTRICT, Dimension.TOWNSHIP):
-        rows = await session.execute(
-            select(Jurisdiction.code, Jurisdiction.name).where(Jurisdiction.code.in_(keys))
-        )
-        return {code: name for code, name in rows.all()}
-    if dimension is Dimension.SCHOOL:
-        ids = [int(k) for k in keys if k.isdigit()]
-        rows = await session.execute(select(School.id, School.name).where(School.id.in_(ids)))
-        return {str(i): name for i, name in rows.all()}
-    if dimension is Dimension.GRADE:
-        return {k: f"{k}年级" for k in keys}
-    return {k: k for k in keys}
+    session: AsyncSession, keys: dict[Dimension, set[str]], places: frozenset[str] = frozenset()
+) -> tuple[dict[Dimension, dict[str, str]], dict[str, Jurisdiction]]:
+    """Names for the keys of each breakdown (jurisdictions and schools by name, grades as
+    such, the rest by their code) and the jurisdictions of ``places``: one statement for all
+    the jurisdictions, one for the schools when a breakdown is by school."""
+    codes = set(places).union(*(keys.get(d, set()) for d in (Dimension.DISTRICT,
+                                                               Dimension.TOWNSHIP)))
+    found: dict[str, Jurisdiction] = {}
+    if codes:
+        rows = await session.execute(select(Jurisdiction).where(Jurisdiction.code.in_(codes)))
+        found = {j.code: j for j in rows.scalars()}
+    schools: dict[str, str] = {}
+    if keys.get(Dimension.SCHOOL):
+        ids = [int(k) for k in keys[Dimension.SCHOOL] if k.isdigit()]
+        rows2 = await session.execute(select(School.id, School.name).where(School.id.in_(ids)))
+        schools = {str(i): name for i, name in rows2.all()}
+    labels: dict[Dimension, dict[str, str]] = {}
+    for dimension, asked in keys.items():
+        if dimension in (Dimension.DISTRICT, Dimension.TOWNSHIP):
+            labels[dimension] = {k: found[k].name for k in asked if k in found}
+        elif dimension is Dimension.SCHOOL:
+            labels[dimension] = {k: schools[k] for k in asked if k in schools}
+        elif dimension is Dimension.GRADE:
+            labels[dimension] = {k: f"{k}年级" for k in asked}
+        else:
+            labels[dimension] = {k: k for k in asked}
+    return labels, found
 
 
 def _figures(row: Any, label: str) -> Figures:
@@ -391,13 +411,13 @@ async def _table(
     or (``ctx`` None) none."""
     tables = []
     for each in dict.fromkeys((dimension, Dimension.TOTAL)):
-        facts = _facts(ctx, path, each, as_of, start).subquery()
+        facts = _facts(ctx, [path], each, as_of, start).subquery()
         stmt = select(
             facts.c.key, *(func.sum(facts.c[m.value]).label(m.value) for m in Measure)
         ).group_by(facts.c.key)
         tables.append((await session.execute(stmt.order_by("key"))).all())
     rows, totals = tables[0], tables[-1]
-    labels = await _labels(session, dimension, [r.key for r in rows])
+    labels = (await _labels(session, {dimension: {r.key for r in rows}}))[0][dimension]
     total = (
         _figures(totals[0], place.name)
         if totals
@@ -421,12 +441,88 @@ async def statistics(ctx: ServiceContext, request: StatsRequest) -> StatsTable:
     return await _table(ctx.session, ctx, place, path, request.dimension, as_of, start)
 
 
-async def unit_table(
-    session: AsyncSession, place: Jurisdiction, path: str, dimension: Dimension, as_of: date,
-    start: date,
-) -> StatsTable:
-    """A unit's table for the system's own work (drafting a report): no caller, no policy."""
-    return await _table(session, None, place, path, dimension, as_of, start)
+@dataclass(frozen=True)
+class UnitAsk:
+    """One table the system drafts for a unit (a report): the unit's domain, the
+    jurisdiction the table is named after, the breakdown and the dates."""
+
+    path: str
+    place_code: str
+    dimension: Dimension
+    as_of: date
+    start: date
+
+
+def _disjoint(paths: list[str]) -> list[list[str]]:
+    """The paths in sets of which none covers another (a school's and its district's apart):
+    a child counts for one unit of each set, and so for every unit that covers it. As many
+    sets as the units nest deep, whatever their number."""
+    sets: list[list[str]] = []
+    for path in paths:
+        home = next((s for s in sets if not any(domain_covers(path, p) or domain_covers(p, path)
+                                                for p in s)), None)
+        if home is None:
+            sets.append([path])
+        else:
+            home.append(path)
+    return sets
+
+
+# How many grouped selects go into one UNION ALL (SQLite allows 500 by default).
+UNION_LIMIT = 200
+
+
+async def unit_tables(session: AsyncSession, asks: Sequence[UnitAsk]) -> list[StatsTable]:
+    """Many units' tables at once, for the system's own work (a page of draft reports, no
+    caller, no policy): the asks sharing a breakdown and dates are one grouped select over
+    all their units' children, each child told to its unit by its domain, and all the
+    selects are one UNION ALL; then one statement names the keys and the places. So a page
+    of drafts costs the same statements whatever its size (no N+1)."""
+    groups: dict[tuple[Dimension, date, date], dict[str, None]] = {}
+    for ask in asks:
+        groups.setdefault((ask.dimension, ask.as_of, ask.start), {})[ask.path] = None
+    parts: list[Select[Any]] = []
+    tags: list[tuple[tuple[Dimension, date, date], bool]] = []
+    for group, paths in groups.items():
+        dimension, as_of, start = group
+        for each in dict.fromkeys((dimension, Dimension.TOTAL)):
+            for disjoint in _disjoint(list(paths)):
+                facts = _facts(None, disjoint, each, as_of, start).subquery()
+                parts.append(select(
+                    literal(len(tags)).label("tag"), facts.c.unit, facts.c.key,
+                    *(func.sum(facts.c[m.value]).label(m.value) for m in Measure),
+                ).group_by(facts.c.unit, facts.c.key))
+            tags.append((group, each is Dimension.TOTAL))
+    found: dict[tuple[int, str], list[Any]] = {}
+    for i in range(0, len(parts), UNION_LIMIT):
+        chunk = union_all(*parts[i:i + UNION_LIMIT]).subquery()
+        result = await session.execute(
+            select(chunk).order_by(chunk.c.tag, chunk.c.unit, chunk.c.key))
+        for row in result.all():
+            found.setdefault((row.tag, row.unit), []).append(row)
+    # a unit's rows came from one set, so they stay ordered by key within it
+    keys: dict[Dimension, set[str]] = {}
+    for (tag, _), rows in found.items():
+        (dimension, _, _), is_total = tags[tag]
+        if not is_total:
+            keys.setdefault(dimension, set()).update(r.key for r in rows)
+    labels, places = await _labels(session, keys, frozenset(a.place_code for a in asks))
+    index = {tag: i for i, tag in enumerate(tags)}
+    tables = []
+    for ask in asks:
+        group = (ask.dimension, ask.as_of, ask.start)
+        rows = found.get((index[(group, False)] if (group, False) in index
+                          else index[(group, True)], ask.path), [])
+        totals = found.get((index[(group, True)], ask.path), [])
+        place = places[ask.place_code]
+        names = labels.get(ask.dimension, {})
+        tables.append(StatsTable(
+            jurisdiction=place, dimension=ask.dimension, as_of=ask.as_of,
+            period_start=ask.start, rows=[_figures(r, names.get(r.key, r.key)) for r in rows],
+            total=_figures(totals[0], place.name) if totals
+            else Figures("total", place.name, dict.fromkeys(Measure, 0)),
+        ))
+    return tables
 
 
 async def children_behind(
@@ -437,7 +533,7 @@ async def children_behind(
     a page at a time; shown masked as in every list of children."""
     _, path = await _place(ctx, request.jurisdiction_code)
     as_of, start = _dates(ctx, request)
-    facts = _facts(ctx, path, request.dimension, as_of, start).subquery()
+    facts = _facts(ctx, [path], request.dimension, as_of, start).subquery()
     counted = select(facts.c.child_id).where(facts.c[measure.value] == 1)
     if key is not None and request.dimension is not Dimension.TOTAL:
         counted = counted.where(facts.c.key == key)
@@ -450,7 +546,7 @@ async def unit_totals(
 ) -> tuple[Figures, list[int]]:
     """The total figures of a domain for the system's scans (no caller, no policy), and the
     children counted as lost (the evidence of a loss rate)."""
-    facts = _facts(None, path, Dimension.TOTAL, as_of, start).subquery()
+    facts = _facts(None, [path], Dimension.TOTAL, as_of, start).subquery()
     row = (
         await session.execute(select(*(func.sum(facts.c[m.value]).label(m.value) for m in Measure)))
     ).one()

@@ -30,7 +30,15 @@ from workflow import audit
 from workflow.batch import in_order
 from workflow.calendar import local_date
 from workflow.child import GROUP_FIELD, in_group
-from workflow.common import OPEN_TASK_STATUSES, check_version, fetch_visible, open_task, rows_by_ids
+from workflow.common import (
+    OPEN_TASK_STATUSES,
+    check_version,
+    fetch_visible,
+    matches,
+    open_task,
+    rows_by_ids,
+    where_fields,
+)
 from workflow.context import ServiceContext
 from workflow.engine import TickReport
 from workflow.errors import InvalidInput, WrongStage
@@ -48,7 +56,7 @@ class TaskOrder(StrEnum):
 
 @dataclass(frozen=True)
 class TaskFilter:
-    status: TaskStatus | None = None
+    status: TaskStatus | None = matches(Task.status)
     overdue: bool | None = None
     due_before: date | None = None
     due_after: date | None = None
@@ -74,8 +82,7 @@ def queue_query(ctx: ServiceContext, f: TaskFilter) -> Select[Task]:
     today = local_date(ctx.clock.now())
     if f.mine:
         stmt = stmt.where(Task.assignee_id == ctx.principal.user_id)
-    if f.status is not None:
-        stmt = stmt.where(Task.status == f.status)
+    stmt = where_fields(stmt, f)
     if f.overdue is not None:
         late = and_(open_task(), Task.due_on < today)
         stmt = stmt.where(late if f.overdue else ~late)

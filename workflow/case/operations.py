@@ -172,11 +172,7 @@ async def record_persuasion(
 
 
 async def record_return(
-    ctx: ServiceContext,
-    *,
-    case_id: int,
-    expected_version: int | None,
-    returned_on: date,
+    ctx: ServiceContext, *, case_id: int, expected_version: int | None, returned_on: date,
     note: str = "",
 ) -> DropoutCase:
     """复学: the pupil is back. Closes the case and creates the follow-up tasks."""
@@ -360,14 +356,8 @@ async def reopen_case(
 
 
 async def set_plan(
-    ctx: ServiceContext,
-    *,
-    case_id: int,
-    cause: DropoutCause,
-    measures: str,
-    responsible_person: str,
-    responsible_agency: AgencyKind,
-    expected_version: int | None,
+    ctx: ServiceContext, *, case_id: int, cause: DropoutCause, measures: str,
+    responsible_person: str, responsible_agency: AgencyKind, expected_version: int | None,
 ) -> CasePlan:
     """一生一案: write or revise the child's plan."""
     case = await lock_case(ctx, case_id, "plan")

@@ -121,11 +121,7 @@ async def serve(
 
 
 async def record_compliance(
-    ctx: ServiceContext,
-    *,
-    action_id: int,
-    complied_on: date,
-    note: str,
+    ctx: ServiceContext, *, action_id: int, complied_on: date, note: str,
     expected_version: int | None = None,
 ) -> EnforcementAction:
     """复查: the children were returned to their guardians (on time, or late)."""

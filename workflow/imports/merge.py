@@ -94,22 +94,19 @@ async def match(ctx: MergeContext) -> int:
                  ImportRow.outcome.is_(None))
     same_person = and_(Child.national_id.is_(None), Child.name_key == ImportRow.name_key,
                        Child.birth_date == ImportRow.birth_date, _in_district(ctx))
-    # Set-based, joined on (name, birth date): how many children without an ID number
-    # each row could be, and which of them has a guardian of the row's guardian's name.
+    # Set-based, one pass over the (row, child) pairs joined on (name, birth date): how many
+    # children without an ID number each row could be; a row with exactly one, who has a
+    # guardian of the row's guardian's name, is that child.
     alike = (
-        select(ImportRow.row_no, func.count(Child.id).label("n"))
-        .join(Child, same_person).where(no_id).group_by(ImportRow.row_no).subquery()
-    )
-    guarded = (
-        select(ImportRow.row_no, func.min(Child.id).label("child_id"))
-        .join(Child, same_person)
-        .join(Guardian, and_(Guardian.child_id == Child.id,
-                             Guardian.name_key == ImportRow.guardian_key))
-        .where(no_id).group_by(ImportRow.row_no).subquery()
+        select(ImportRow.row_no, ImportRow.guardian_key, Child.id.label("child_id"),
+               func.count().over(partition_by=ImportRow.row_no).label("n"))
+        .join(Child, same_person).where(no_id).subquery()
     )
     sure = (
-        select(guarded.c.row_no, guarded.c.child_id)
-        .join(alike, alike.c.row_no == guarded.c.row_no).where(alike.c.n == 1).subquery()
+        select(alike.c.row_no, alike.c.child_id)
+        .where(alike.c.n == 1, exists().where(Guardian.child_id == alike.c.child_id,
+                                              Guardian.name_key == alike.c.guardian_key))
+        .subquery()
     )
     await s.execute(
         update(ImportRow).where(ctx.rows(), ImportRow.row_no == sure.c.row_no)
@@ -155,15 +152,26 @@ def _register_changed() -> Any:
 
 
 async def _mark_outcomes(ctx: MergeContext) -> None:
-    s = ctx.session
-    matched = and_(ctx.rows(), ImportRow.child_id.is_not(None), ImportRow.outcome.is_(None))
-    await s.execute(
+    """Mark the matched rows that change their child. Only those are written: an unchanged
+    row keeps ``outcome`` NULL (a next period's list is 99 % unchanged rows, and rewriting
+    each staged row is most of the merge's time), and a row with no child is new."""
+    await ctx.session.execute(
         update(ImportRow)
-        .where(matched, Child.id == ImportRow.child_id)
-        .values(outcome=case((_register_changed(), CHANGED), else_=SAME))
+        .where(ctx.rows(), ImportRow.child_id.is_not(None), ImportRow.outcome.is_(None),
+               Child.id == ImportRow.child_id, _register_changed())
+        .values(outcome=CHANGED)
     )
-    await s.execute(update(ImportRow).where(ctx.rows(), ImportRow.child_id.is_(None))
-                    .values(outcome=NEW))
+
+
+async def _outcome_counts(ctx: MergeContext) -> dict[str, int]:
+    new, changed, same = (await ctx.session.execute(
+        select(func.count().filter(ImportRow.child_id.is_(None)),
+               func.count().filter(ImportRow.outcome == CHANGED),
+               func.count().filter(ImportRow.child_id.is_not(None),
+                                   ImportRow.outcome.is_(None)))
+        .where(ctx.rows())
+    )).one()
+    return {NEW: int(new), CHANGED: int(changed), SAME: int(same)}
 
 
 def _student_no() -> Any:
@@ -175,7 +183,6 @@ def _student_no() -> Any:
 
 async def _create_children(ctx: MergeContext) -> None:
     s = ctx.session
-    new = and_(ctx.rows(), ImportRow.outcome == NEW)
     source = (
         select(
             ImportRow.name,
@@ -196,17 +203,19 @@ async def _create_children(ctx: MergeContext) -> None:
         .join(School, School.id == ImportRow.school_id)
         .join(Agency, Agency.id == School.agency_id)
         .join(Jurisdiction, Jurisdiction.code == School.township_code)
-        .where(new)
+        .where(ctx.rows(), ImportRow.child_id.is_(None))
     )
     columns = ["name", "name_key", "sex", "birth_date", "register_type", "national_id",
                "student_no", "township_code", "village", "scope_path", "residence_path",
                "created_at", "updated_at"]
     await s.execute(insert(Child).from_select(columns, source))
+    # One write of each new row: its child and its outcome.
     await s.execute(
         update(ImportRow)
-        .where(new, Child.student_no == _student_no())
-        .values(child_id=Child.id)
+        .where(ctx.rows(), ImportRow.child_id.is_(None), Child.student_no == _student_no())
+        .values(child_id=Child.id, outcome=NEW)
     )
+    new = and_(ctx.rows(), ImportRow.outcome == NEW)
     await s.execute(insert(RegisterEvent).from_select(
         ["child_id", "school_id", "on_date", "to_status", "reason", "recorded_at"],
         select(ImportRow.child_id, ImportRow.school_id, literal(ctx.today),
@@ -373,8 +382,7 @@ async def merge(ctx: MergeContext) -> dict[str, Any]:
     counts: dict[str, Any] = {"candidates": await match(ctx)}
     if ctx.job.source is ImportSource.SCHOOL_REGISTER:
         await _mark_outcomes(ctx)
-        for outcome in (NEW, CHANGED, SAME):
-            counts[outcome] = await _count(ctx, ImportRow.outcome == outcome)
+        counts.update(await _outcome_counts(ctx))
         await _create_children(ctx)
         await _update_children(ctx)
         await _enrol(ctx)

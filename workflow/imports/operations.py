@@ -99,7 +99,7 @@ def check_period(period: str) -> str:
 
 async def upload(
     ctx: ServiceContext, *, source: ImportSource, district_code: str, period: str,
-    filename: str, path: Path, batch: int = staging.DEFAULT_BATCH,
+    filename: str, path: Path, batch: int | None = None,
 ) -> Uploaded:
     """Stage a file as a new job (validated, nothing applied); the earlier job when the same
     content was sent before for this source and district."""
@@ -124,7 +124,8 @@ async def upload(
     ctx.session.add(job)
     await ctx.session.flush()
     await _long_statements(ctx)
-    await staging.stage(ctx.session, job, path, local_date(now), batch)
+    await staging.stage(ctx.session, job, path, local_date(now),
+                        staging.DEFAULT_BATCH if batch is None else batch)
     audit.record(ctx, "upload_import", "import_job", [job.id], {
         "source": source.value, "period": period, "filename": job.filename, "sha256": digest,
         "rows": job.total_rows, "rejected": job.rejected_rows,

@@ -1,17 +1,23 @@
 """Staging a file: its rows read, validated and written to ``import_row`` and
 ``import_reject`` in batches (PostgreSQL ``COPY``, SQLite one executemany per batch), so
 memory holds one batch, not the file. Then the checks that need the whole file or the
-register run in SQL: the school named must be the district's, an ID number may appear once.
+register run in SQL: an ID number may appear once. The school a register row names must be
+the district's: looked up as the row is validated (the district's schools are a small dict).
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import asyncio
+import multiprocessing
+import os
+from collections import deque
+from collections.abc import AsyncIterator, Iterator
+from concurrent.futures import ProcessPoolExecutor
 from datetime import date
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import delete, func, insert, literal, select, text, update
+from sqlalchemy import delete, func, insert, literal, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from models.imports import ImportJob, ImportReject, ImportRow, ImportSource
@@ -21,6 +27,9 @@ from workflow.imports.reading import columns, mapping, rows_of
 from workflow.imports.validation import Reject, check_row
 
 DEFAULT_BATCH = 5000
+# A file this large is validated in worker processes (a county's register is tens of MiB).
+PARALLEL_FROM_BYTES = 8 * 2**20
+WORKERS = min(2, os.cpu_count() or 1)
 ROW_COLUMNS = [c.name for c in ImportRow.__table__.columns]
 REJECT_COLUMNS = ["job_id", "row_no", "column", "reason", "value"]
 
@@ -40,48 +49,113 @@ async def _write(session: AsyncSession, model: type[Any], cols: list[str],
         await session.execute(insert(model), rows)
 
 
-def _batches(
-    job: ImportJob, path: Path, today: date, batch: int
-) -> Iterator[tuple[list[dict[str, Any]], list[dict[str, Any]]]]:
-    """(valid rows, rejects) per batch; BAD_INPUT when the headers lack a required field."""
+Raw = list[tuple[int, list[object]]]
+Checked = tuple[list[dict[str, Any]], list[dict[str, Any]]]
+
+
+def _raw_batches(job: ImportJob, path: Path, batch: int) -> Iterator[tuple[dict[str, int], Raw]]:
+    """The file's non-empty rows in batches, numbered as a spreadsheet shows them (the header
+    is row 1), with the column of each field; BAD_INPUT when the headers lack a required
+    field."""
     m = mapping(job.source, job.district_code)
     rows = rows_of(path, job.filename)
     header = next(rows, None)
     if header is None:
         return
     at = columns(m, header)
-    good: list[dict[str, Any]] = []
-    bad: list[dict[str, Any]] = []
-    # Row numbers as a spreadsheet shows them: the header is row 1.
+    raw: Raw = []
     for row_no, row in enumerate(rows, start=2):
         if not any(str(c).strip() for c in row if c is not None):
             continue
+        raw.append((row_no, row))
+        if len(raw) >= batch:
+            yield at, raw
+            raw = []
+    yield at, raw
+
+
+def check_batch(source: ImportSource, district_code: str, job_id: int, at: dict[str, int],
+                raw: Raw, today: date, schools: dict[str, int] | None) -> Checked:
+    """(valid rows, rejects) of one batch. ``schools`` (the school register's): the
+    district's schools by name, each row's school resolved here rather than by an UPDATE
+    rewriting every staged row. A plain function of plain values: it runs in a worker
+    process for a large file."""
+    m = mapping(source, district_code)
+    good: list[dict[str, Any]] = []
+    bad: list[dict[str, Any]] = []
+    for row_no, row in raw:
         checked = check_row(m, at, row_no, row, today)
+        if not isinstance(checked, Reject) and schools is not None:
+            checked = _placed(checked, schools, row_no)
         if isinstance(checked, Reject):
-            bad.append({"job_id": job.id, "row_no": checked.row_no, "column": checked.column,
+            bad.append({"job_id": job_id, "row_no": checked.row_no, "column": checked.column,
                         "reason": checked.reason, "value": checked.value})
         else:
-            checked["job_id"] = job.id
+            checked["job_id"] = job_id
             good.append(checked)
-        if len(good) + len(bad) >= batch:
-            yield good, bad
-            good, bad = [], []
-    yield good, bad
+    return good, bad
+
+
+def _in_workers(path: Path) -> bool:
+    return WORKERS > 1 and path.stat().st_size >= PARALLEL_FROM_BYTES
+
+
+async def _batches(job: ImportJob, path: Path, today: date, batch: int,
+                   schools: dict[str, int] | None) -> AsyncIterator[Checked]:
+    """The checked batches in file order. A file of ``PARALLEL_FROM_BYTES`` or more is
+    checked in ``WORKERS`` worker processes (validation is most of staging's time, and it
+    no longer holds the event loop) with at most two batches per worker in flight, so
+    memory stays bounded by the batch; a smaller one here."""
+    args = (job.source, job.district_code, job.id)
+    if not _in_workers(path):
+        for at, raw in _raw_batches(job, path, batch):
+            yield check_batch(*args, at, raw, today, schools)
+        return
+    loop = asyncio.get_running_loop()
+    pending: deque[asyncio.Future[Checked]] = deque()
+    with ProcessPoolExecutor(WORKERS, mp_context=multiprocessing.get_context("spawn")) as pool:
+        for at, raw in _raw_batches(job, path, batch):
+            pending.append(loop.run_in_executor(pool, check_batch, *args, at, raw, today,
+                                                schools))
+            if len(pending) >= 2 * WORKERS:
+                yield await pending.popleft()
+        while pending:
+            yield await pending.popleft()
+
+
+def _placed(row: dict[str, Any], schools: dict[str, int], row_no: int) -> dict[str, Any] | Reject:
+    """The row with its school's id, or its reject: the school named must be the district's."""
+    school_id = schools.get(row["school_name"] or "")
+    if school_id is None:
+        return Reject(row_no, "学校", "学校不在本区学校名单中", (row["school_name"] or "")[:200])
+    row["school_id"] = school_id
+    return row
+
+
+async def _district_schools(session: AsyncSession, job: ImportJob) -> dict[str, int]:
+    """The district's schools by name (the first by id where two share a name)."""
+    found = await session.execute(
+        select(School.name, School.id)
+        .join(Jurisdiction, Jurisdiction.code == School.township_code)
+        .where(Jurisdiction.parent_code == job.district_code)
+        .order_by(School.id.desc())
+    )
+    return {name: school_id for name, school_id in found.all()}
 
 
 async def stage(session: AsyncSession, job: ImportJob, path: Path, today: date,
                 batch: int = DEFAULT_BATCH) -> None:
     """Read, validate and stage the file; the job's row counts say what came of it."""
     total = 0
-    for good, bad in _batches(job, path, today, batch):
+    placed = job.source in (ImportSource.SCHOOL_REGISTER, ImportSource.SCHOOL_ROSTER)
+    schools = await _district_schools(session, job) if placed else None
+    async for good, bad in _batches(job, path, today, batch, schools):
         total += len(good) + len(bad)
         await _write(session, ImportRow, ROW_COLUMNS, good)
         await _write(session, ImportReject, REJECT_COLUMNS, bad)
     if session.get_bind().dialect.name == "postgresql":
         # Fresh rows have no statistics yet; the merge's joins are planned from these.
         await session.execute(text("ANALYZE import_row"))
-    if job.source in (ImportSource.SCHOOL_REGISTER, ImportSource.SCHOOL_ROSTER):
-        await _resolve_schools(session, job)
     await _reject_duplicates(session, job)
     rejected = (await session.execute(
         select(func.count(func.distinct(ImportReject.row_no))).where(ImportReject.job_id == job.id)
@@ -100,19 +174,6 @@ async def _move_to_rejects(session: AsyncSession, job: ImportJob, where: Any, co
         .where(ImportRow.job_id == job.id, where),
     ))
     await session.execute(delete(ImportRow).where(ImportRow.job_id == job.id, where))
-
-
-async def _resolve_schools(session: AsyncSession, job: ImportJob) -> None:
-    """Each row's school by its name among the district's schools."""
-    await session.execute(
-        update(ImportRow)
-        .where(ImportRow.job_id == job.id, School.name == ImportRow.school_name,
-               Jurisdiction.code == School.township_code,
-               Jurisdiction.parent_code == job.district_code)
-        .values(school_id=School.id)
-    )
-    await _move_to_rejects(session, job, ImportRow.school_id.is_(None), "学校",
-                           "学校不在本区学校名单中", ImportRow.school_name)
 
 
 async def _reject_duplicates(session: AsyncSession, job: ImportJob) -> None:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date
+from operator import mul
 from typing import Literal
 
 from workflow.infra.invalid import InvalidValue
@@ -32,7 +33,8 @@ class IdNumberInfo:
 def check_char(first17: str) -> str:
     if len(first17) != 17 or not first17.isdigit():
         raise InvalidIdNumber("characters", "the first 17 characters must be digits")
-    return CHECK[sum(int(d) * w for d, w in zip(first17, WEIGHTS, strict=True)) % 11]
+    # map() over C functions: an import validates millions of numbers (issue 14).
+    return CHECK[sum(map(mul, map(int, first17), WEIGHTS)) % 11]
 
 
 def validate(value: str) -> IdNumberInfo:

@@ -240,6 +240,31 @@ async def _set_status(
     return entry
 
 
+# The entries a child can leave the register from (not already gone: transferred, graduated).
+HELD = (EnrolmentStatus.ENROLLED, EnrolmentStatus.SUSPENDED, EnrolmentStatus.DROPOUT_MARKED,
+        EnrolmentStatus.DEFERRED, EnrolmentStatus.EXEMPT)
+
+
+async def leave_register(
+    ctx: ServiceContext, child: Child, status: EnrolmentStatus, on: date, kind: str,
+    reason: str, detail: dict[str, object],
+) -> EnrolmentStatus | None:
+    """The child leaves the register without a register change of its own: the police found
+    the child deceased or moved away (ST 8) and the bureau applies it. The entry takes
+    ``status`` with a register event; a child on no register, or one already gone, gets the
+    event alone (the history says what the bureau did). Answers the entry's former status."""
+    row = (await ctx.session.execute(
+        select(Enrolment).where(Enrolment.child_id == child.id).with_for_update()
+    )).scalar_one_or_none()
+    if row is None or row.status not in HELD:
+        history.record(ctx, child.id, kind, reason, on=on,
+                       school_id=None if row is None else row.school_id, detail=detail)
+        return None
+    before = row.status
+    await _set_status(ctx, child, status, on, kind, reason, detail)
+    return before
+
+
 async def _suspend(ctx: ServiceContext, change: RegisterChange, child: Child, on: date) -> None:
     change.status = RegisterChangeStatus.APPROVED
     await _set_status(ctx, child, EnrolmentStatus.SUSPENDED, change.starts_on or on,

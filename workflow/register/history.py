@@ -10,6 +10,7 @@ the history can be shown to everyone who may read the child without its own mask
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from datetime import date
 from typing import Any
 
@@ -21,7 +22,7 @@ from models.school import RegisterEvent
 from workflow.calendar import local_date
 from workflow.child import visible
 from workflow.context import ServiceContext
-from workflow.pagination import Page, PageRequest, keyset_page
+from workflow.pagination import Page, PageRequest, keyset_pages
 
 
 def record(
@@ -55,14 +56,16 @@ def record(
     return event
 
 
-async def events_page(
-    ctx: ServiceContext, child: Child, request: PageRequest
-) -> Page[RegisterEvent]:
-    """One page of the child's register history, oldest first: readable by whoever may read
-    the child (the filter is the children list's, in the same statement)."""
+async def events_pages(
+    ctx: ServiceContext, wanted: Sequence[tuple[int, PageRequest]]
+) -> list[Page[RegisterEvent]]:
+    """A page of each child's register history, oldest first (the ``registerEvents``
+    loader: one statement for a whole list of children, not one per child). Readable by
+    whoever may read the child (the filter is the children list's, in the same statement)."""
     stmt = (
         select(RegisterEvent)
         .join(Child, Child.id == RegisterEvent.child_id)
-        .where(RegisterEvent.child_id == child.id, visible(ctx))
+        .where(visible(ctx))
     )
-    return await keyset_page(ctx, stmt, RegisterEvent.id, request, prefix="register_event")
+    return await keyset_pages(ctx, stmt, RegisterEvent.id, RegisterEvent.child_id, wanted,
+                              prefix="register_event")

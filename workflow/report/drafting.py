@@ -3,13 +3,14 @@ of the period's end, school year to date, and the month-by-month trend since 1 S
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import date, timedelta
 from typing import Any
 
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from models.enums import AgencyKind
-from models.reference import Jurisdiction
 from models.report import PeriodicReport
 from models.school import School
 from workflow import stats
@@ -40,31 +41,52 @@ def month_ends(start: date, end: date) -> list[date]:
     return days
 
 
-async def _place(session: AsyncSession, report: PeriodicReport) -> Jurisdiction:
-    code = report.district_code
-    if report.unit_kind is AgencyKind.SCHOOL and report.school_id is not None:
-        school = await session.get(School, report.school_id)
-        assert school is not None
-        code = school.township_code
-    place = await session.get(Jurisdiction, code)
-    assert place is not None
-    return place
+async def _places(session: AsyncSession, reports: Sequence[PeriodicReport]) -> dict[int, str]:
+    """The jurisdiction each report's table is named after: a school's township, else the
+    district (one statement for the schools of the page)."""
+    ids = {r.school_id for r in reports if r.unit_kind is AgencyKind.SCHOOL and r.school_id}
+    townships: dict[int, str] = {}
+    if ids:
+        rows = await session.execute(select(School.id, School.township_code)
+                                     .where(School.id.in_(ids)))
+        townships = {i: code for i, code in rows.all()}
+    return {r.id: townships.get(r.school_id or 0, r.district_code)
+            if r.unit_kind is AgencyKind.SCHOOL else r.district_code for r in reports}
+
+
+async def draft_many(
+    session: AsyncSession, reports: Sequence[PeriodicReport], today: date
+) -> list[dict[str, Any]]:
+    """The figures of each report as the data stands (as of the period's end, or today
+    while the period runs): what the unit checks and submits. A page of drafts is drafted
+    together (``stats.unit_tables``: a few statements whatever the page's size)."""
+    places = await _places(session, reports)
+    asks: list[stats.UnitAsk] = []
+    shapes = []
+    for report in reports:
+        kind = kind_of(report.district_code, report.kind)
+        as_of = min(report.period_end, today)
+        start = stats.school_year_start(report.period_end)
+        months = month_ends(start, as_of)
+        shapes.append((kind, as_of, months))
+        asks.append(stats.UnitAsk(report.unit_path, places[report.id], kind.dimension, as_of,
+                                  start))
+        asks.extend(stats.UnitAsk(report.unit_path, places[report.id], stats.Dimension.TOTAL,
+                                  day, start) for day in months)
+    tables = iter(await stats.unit_tables(session, asks))
+    drafted = []
+    for report, (kind, as_of, months) in zip(reports, shapes, strict=True):
+        table = next(tables)
+        trend = [{"month": day.strftime("%Y-%m"), **next(tables).total.as_json()}
+                 for day in months]
+        drafted.append({"title": kind.name, "unit": report.unit_name,
+                        "as_of": as_of.isoformat(),
+                        "period_start": report.period_start.isoformat(),
+                        "period_end": report.period_end.isoformat(), "table": table.as_json(),
+                        "trend": trend})
+    return drafted
 
 
 async def draft(session: AsyncSession, report: PeriodicReport, today: date) -> dict[str, Any]:
-    """The figures of the report as the data stands (as of the period's end, or today while
-    the period runs): what the unit checks and submits."""
-    kind = kind_of(report.district_code, report.kind)
-    as_of = min(report.period_end, today)
-    start = stats.school_year_start(report.period_end)
-    place = await _place(session, report)
-    table = await stats.unit_table(session, place, report.unit_path, kind.dimension, as_of, start)
-    trend = []
-    for day in month_ends(start, as_of):
-        month = await stats.unit_table(session, place, report.unit_path, stats.Dimension.TOTAL,
-                                       day, start)
-        trend.append({"month": day.strftime("%Y-%m"), **month.total.as_json()})
-    return {"title": kind.name, "unit": report.unit_name, "as_of": as_of.isoformat(),
-            "period_start": report.period_start.isoformat(),
-            "period_end": report.period_end.isoformat(), "table": table.as_json(),
-            "trend": trend}
+    """One report's figures as the data stands (``draft_many``)."""
+    return (await draft_many(session, [report], today))[0]

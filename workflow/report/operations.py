@@ -35,7 +35,7 @@ from workflow.errors import InvalidInput, WrongStage
 from workflow.infra.events import TaskEvent
 from workflow.pagination import Page, PageRequest, keyset_page
 from workflow.report import pdf, xlsx
-from workflow.report.drafting import draft
+from workflow.report.drafting import draft, draft_many
 from workflow.report.kinds import (
     UNITS,
     ExportFormat,
@@ -279,9 +279,19 @@ FROZEN = (ReportStatus.SUBMITTED, ReportStatus.APPROVED)
 async def figures(ctx: ServiceContext, report: PeriodicReport) -> dict[str, Any]:
     """What the report says: as submitted (frozen) once submitted, else the draft from the
     data as it stands. The caller passes a report it was allowed to read."""
-    if report.status in FROZEN:
-        return report.figures
-    return await draft(ctx.session, report, local_date(ctx.clock.now()))
+    return (await figures_of(ctx, [report]))[0]
+
+
+async def figures_of(
+    ctx: ServiceContext, reports: Sequence[PeriodicReport]
+) -> list[dict[str, Any]]:
+    """``figures`` of many reports (a page: the loader ``report_figures``): the frozen ones
+    as submitted, the drafts drafted together in a few statements whatever their number."""
+    drafts = [r for r in reports if r.status not in FROZEN]
+    drafted = dict(zip((r.id for r in drafts),
+                       await draft_many(ctx.session, drafts, local_date(ctx.clock.now()))
+                       if drafts else [], strict=True))
+    return [drafted.get(r.id, r.figures) for r in reports]
 
 
 async def export(ctx: ServiceContext, report: PeriodicReport, fmt: ExportFormat) -> ReportFile:

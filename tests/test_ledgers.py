@@ -1,0 +1,250 @@
+"""The three ledgers (三个台账, issue 15): each entry follows from the data, the dropout ledger
+closes entries off one by one (动态销号), the policy gives each office its rows, masking is
+the children list's, and the exports open in a real XLSX reader."""
+
+from __future__ import annotations
+
+import io
+from datetime import UTC, date, datetime
+from typing import Any
+
+from python_calamine import CalamineWorkbook
+from sqlalchemy import func, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from models import enums as en
+from models.access_log import SensitiveAccess
+from models.child import Child, ChildGroup
+from models.register import RegisterChange
+from models.school import Enrolment
+from tests.helpers import Api, hand_counted, pupil_of_principal, report
+
+SCHOOL_AGE = """query($f: SchoolAgeLedgerFilter, $after: String) { schoolAgeLedger(filter: $f,
+  first: 50, after: $after) { totalCount edges { node { child { id name nationalId { value
+  masked } } status statusTitle since schoolName grade townshipName } }
+  pageInfo { hasNextPage endCursor } } }"""
+SUSPECTED = """query($f: SuspectedLedgerFilter) { suspectedLedger(filter: $f, first: 50) {
+  totalCount edges { node { child { id name } reasons reasonTitles since schoolName } } } }"""
+DROPOUT = """query($f: DropoutLedgerFilter) { dropoutLedger(filter: $f, first: 50) { totalCount
+  edges { node { child { id name } firstAbsence stage stageTitle cause causeTitle closed
+  closedOn closureReason closureTitle persuasionCount persuasionSummary
+  persuasions { method outcome } case { id } } } } }"""
+STATS = """query($in: StatsInput) { statistics(input: $in) { total { schoolAge enrolled
+  deferredOrExempt suspected confirmedDropouts } } }"""
+DISTRICT = {"jurisdictionCode": "370499"}
+
+
+async def ledger(api: Api, query: str, user: str = "t_edu", **f: Any) -> dict[str, Any]:
+    name = query.split("{", 2)[1].split("(")[0].strip()
+    data: dict[str, Any] = (await api.gql(query, {"f": f or None}, user=user))[name]
+    return data
+
+
+def nodes(page: dict[str, Any]) -> list[dict[str, Any]]:
+    return [e["node"] for e in page["edges"]]
+
+
+def by_name(page: dict[str, Any], key: str = "status") -> dict[str, Any]:
+    return {n["child"]["name"]: n[key] for n in nodes(page)}
+
+
+async def test_school_age_ledger_gives_each_child_its_status(
+    api: Api, session: AsyncSession
+) -> None:
+    await hand_counted(session)
+    page = await ledger(api, SCHOOL_AGE, **DISTRICT)
+    assert by_name(page) == {
+        "小1": "ENROLLED", "小2": "DROPOUT", "小3": "SUSPECTED", "小4": "RETURNED",
+        "小5": "DEFERRED_OR_EXEMPT", "小7": "NOT_ENROLLED",  # 小6 is 17: not of school age
+    }
+    titles = {n["child"]["name"]: n["statusTitle"] for n in nodes(page)}
+    assert (titles["小2"], titles["小7"]) == ("辍学", "未入学")
+    row = next(n for n in nodes(page) if n["child"]["name"] == "小2")
+    assert (row["schoolName"], row["grade"], row["townshipName"], row["since"]) == (
+        "A镇小学", 5, "A镇", "2026-10-10")
+    # filters: a status, a township, a grade
+    dropouts = await ledger(api, SCHOOL_AGE, status="DROPOUT", **DISTRICT)
+    assert by_name(dropouts) == {"小2": "DROPOUT"} and dropouts["totalCount"] == 1
+    assert set(by_name(await ledger(api, SCHOOL_AGE, jurisdictionCode="370499102"))) == {
+        "小4", "小5", "小7"}
+    assert set(by_name(await ledger(api, SCHOOL_AGE, grade=2, **DISTRICT))) == {"小3"}
+    left_behind = await ledger(api, SCHOOL_AGE, specialGroup="LEFT_BEHIND", **DISTRICT)
+    assert set(by_name(left_behind)) == {"小2", "小3"}
+
+
+async def test_the_ledger_agrees_with_the_statistics(api: Api, session: AsyncSession) -> None:
+    """Issue 16: the figures come from the same data the ledgers use."""
+    await hand_counted(session)
+    page = await ledger(api, SCHOOL_AGE, **DISTRICT)
+    statuses = list(by_name(page).values())
+    figures = (await api.gql(STATS, {"in": DISTRICT}, user="t_edu"))["statistics"]["total"]
+    assert figures["schoolAge"] == page["totalCount"] == 6
+    assert figures["suspected"] == statuses.count("SUSPECTED")
+    assert figures["confirmedDropouts"] == statuses.count("DROPOUT")
+    assert figures["deferredOrExempt"] == statuses.count("DEFERRED_OR_EXEMPT")
+    suspected = await ledger(api, SUSPECTED, **DISTRICT)
+    assert suspected["totalCount"] == figures["suspected"]
+    open_dropouts = await ledger(api, DROPOUT, closed=False, **DISTRICT)
+    assert open_dropouts["totalCount"] == figures["confirmedDropouts"]
+
+
+async def test_suspected_ledger_follows_cases_and_transfers(
+    api: Api, session: AsyncSession
+) -> None:
+    d = await hand_counted(session)
+    page = await ledger(api, SUSPECTED, **DISTRICT)
+    assert by_name(page, "reasons") == {"小3": ["LONG_ABSENCE"]}
+    assert nodes(page)[0]["since"] == "2026-10-28"
+    assert nodes(page)[0]["reasonTitles"] == ["长期缺课（已立案）"]
+    # a transfer out sent to another county and flagged not received by the register's job
+    c1 = (await session.execute(select(Child).where(Child.name == "小1"))).scalar_one()
+    change = RegisterChange(
+        kind=en.RegisterChangeKind.TRANSFER, status=en.RegisterChangeStatus.SENT,
+        from_school_id=d.schools["A"].id, from_district_code="370499", to_district_code="110101",
+        requested_on=date(2026, 9, 1), decided_on=date(2026, 9, 2), child_id=c1.id,
+        scope_path=c1.scope_path, residence_path=c1.residence_path,
+        flagged_at=datetime(2026, 10, 3, tzinfo=UTC))
+    session.add(change)
+    await session.execute(update(Enrolment).where(Enrolment.child_id == c1.id)
+                          .values(status=en.EnrolmentStatus.TRANSFERRED))
+    await session.commit()
+    page = await ledger(api, SUSPECTED, **DISTRICT)
+    assert by_name(page, "reasons") == {"小1": ["TRANSFER_NOT_RECEIVED"], "小3": ["LONG_ABSENCE"]}
+    only = await ledger(api, SUSPECTED, reason="TRANSFER_NOT_RECEIVED", **DISTRICT)
+    assert set(by_name(only, "reasons")) == {"小1"}
+    assert by_name(await ledger(api, SCHOOL_AGE, **DISTRICT))["小1"] == "SUSPECTED"
+    # the receiving county confirms: the child leaves the suspected ledger by itself
+    change.status = en.RegisterChangeStatus.RECEIVED
+    await session.commit()
+    assert set(by_name(await ledger(api, SUSPECTED, **DISTRICT), "reasons")) == {"小3"}
+    assert by_name(await ledger(api, SCHOOL_AGE, **DISTRICT))["小1"] == "ELSEWHERE"
+
+
+async def test_dropout_ledger_closes_entries_off_one_by_one(
+    api: Api, session: AsyncSession
+) -> None:
+    await hand_counted(session)
+    page = await ledger(api, DROPOUT, **DISTRICT)
+    rows = {n["child"]["name"]: n for n in nodes(page)}
+    assert set(rows) == {"小2", "小4"}
+    assert (rows["小2"]["closed"], rows["小2"]["stage"], rows["小2"]["causeTitle"]) == (
+        False, "DROPOUT_REPORTED", "家庭贫困")
+    assert (rows["小4"]["closed"], rows["小4"]["closedOn"], rows["小4"]["closureReason"],
+            rows["小4"]["closureTitle"]) == (True, "2026-10-20", "RETURNED", "复学")
+    assert set(by_name(await ledger(api, DROPOUT, closed=True, **DISTRICT), "closed")) == {"小4"}
+    assert set(by_name(await ledger(api, DROPOUT, closed=False, **DISTRICT), "closed")) == {"小2"}
+    # by the first absence's date
+    assert set(by_name(await ledger(api, DROPOUT, since="2026-09-25", **DISTRICT),
+                       "closed")) == {"小2"}
+
+
+async def test_the_ledgers_follow_the_case_operations(api: Api) -> None:
+    """Report, mark, persuade, return: the child moves through the ledgers with no flag set."""
+    child = await pupil_of_principal(api)
+
+    async def status() -> str:
+        page = await ledger(api, SCHOOL_AGE, user="principal")
+        return str(next(n["status"] for n in nodes(page) if n["child"]["id"] == child))
+
+    assert await status() == "ENROLLED"
+    case = (await report(api, date(2026, 10, 28), user="principal", child=child))["case"]
+    assert await status() == "SUSPECTED"
+    suspected = await ledger(api, SUSPECTED, user="principal")
+    assert child in {n["child"]["id"] for n in nodes(suspected)}
+    marked = await api.gql("""mutation($c: ID!, $v: Int!) { markDropout(input: {caseId: $c,
+        expectedVersion: $v}) { case { version } userErrors { code } } }""",
+                           {"c": case["id"], "v": case["version"]}, user="principal")
+    assert marked["markDropout"]["userErrors"] == []
+    assert await status() == "DROPOUT"
+    assert child not in {n["child"]["id"] for n in nodes(
+        await ledger(api, SUSPECTED, user="principal"))}
+    await api.gql("""mutation($c: ID!) { recordPersuasion(input: {caseId: $c, method: HOME_VISIT,
+        outcome: REFUSED, attemptedAt: "2026-10-31T02:00:00Z"}) { userErrors { code } } }""",
+                  {"c": case["id"]}, user="principal")
+    entry = next(n for n in nodes(await ledger(api, DROPOUT, user="principal"))
+                 if n["case"]["id"] == case["id"])
+    assert (entry["closed"], entry["persuasionCount"], entry["persuasions"]) == (
+        False, 1, [{"method": "HOME_VISIT", "outcome": "REFUSED"}])
+    assert entry["persuasionSummary"] == "2026-10-31 家访 拒绝"
+    version = (await api.gql("query($id: ID!) { node(id: $id) { ... on DropoutCase { version } } }",
+                             {"id": case["id"]}, user="principal"))["node"]["version"]
+    back = await api.gql("""mutation($c: ID!, $v: Int!) { recordReturn(input: {caseId: $c,
+        expectedVersion: $v, returnedOn: "2026-11-02"}) { userErrors { code } } }""",
+                         {"c": case["id"], "v": version}, user="principal")
+    assert back["recordReturn"]["userErrors"] == []
+    assert await status() == "RETURNED"
+    entry = next(n for n in nodes(await ledger(api, DROPOUT, user="principal"))
+                 if n["case"]["id"] == case["id"])
+    assert (entry["closed"], entry["closureReason"], entry["closureTitle"]) == (
+        True, "RETURNED", "复学")
+
+
+async def test_each_office_reads_its_own_rows(api: Api, session: AsyncSession) -> None:
+    await hand_counted(session)
+    c7 = (await session.execute(select(Child).where(Child.name == "小7"))).scalar_one()
+    session.add(ChildGroup(child_id=c7.id, group=en.SpecialGroup.REGISTERED_POOR))
+    await session.commit()
+    def ids(page: dict[str, Any]) -> set[str]:
+        return {n["child"]["id"] for n in nodes(page)}
+
+    # the inspectorate reads them all (names masked: it has no name grant)
+    everyone = ids(await ledger(api, SCHOOL_AGE))
+    assert len(everyone) == 6 and ids(await ledger(api, SCHOOL_AGE, user="t_inspector")) == everyone
+    assert set(by_name(await ledger(api, SCHOOL_AGE, user="t_township"))) == {"小1", "小2", "小3"}
+    assert set(by_name(await ledger(api, SCHOOL_AGE, user="t_township_b"))) == {"小4", "小5", "小7"}
+    # the poverty office reads only its households' rows (a poor household's child)
+    poverty = await ledger(api, SCHOOL_AGE, user="t_poverty")
+    assert poverty["totalCount"] == 1 and len(nodes(poverty)) == 1
+    assert (await ledger(api, DROPOUT, user="t_poverty"))["totalCount"] == 0
+    # a township's filter for another's children finds nothing it may not read
+    other = await ledger(api, SCHOOL_AGE, user="t_township", jurisdictionCode="370499102")
+    assert other["totalCount"] == 0
+    missing = (await api.post(SCHOOL_AGE, {"f": {"jurisdictionCode": "379999"}},
+                              user="t_edu")).json()
+    assert missing["errors"][0]["extensions"]["code"] == "NOT_FOUND"
+
+
+async def test_entries_are_masked_as_the_children_list(api: Api, session: AsyncSession) -> None:
+    await hand_counted(session)
+    await session.execute(update(Child).where(Child.name == "小1")
+                          .values(national_id="370499201503010011"))
+    await session.commit()
+
+    def logged() -> Any:
+        return select(func.count()).select_from(SensitiveAccess).where(
+            SensitiveAccess.username == "t_edu", SensitiveAccess.field == "national_id")
+
+    before = (await session.execute(logged())).scalar_one()
+    raw = {n["child"]["name"]: n["child"]["nationalId"]
+           for n in nodes(await ledger(api, SCHOOL_AGE, **DISTRICT))}
+    assert raw["小1"] == {"value": "370499201503010011", "masked": False}
+    assert (await session.execute(logged())).scalar_one() > before  # the raw read is logged
+    seen = nodes(await ledger(api, SCHOOL_AGE, user="t_inspector", **DISTRICT))
+    assert len(seen) == 6 and {n["child"]["name"] for n in seen} == {"小*"}  # masked
+    masked = next(n["child"]["nationalId"] for n in seen if n["child"]["nationalId"]["masked"])
+    assert masked["value"] != "370499201503010011"
+
+
+async def test_each_ledger_exports_its_columns_to_xlsx_and_csv(
+    api: Api, session: AsyncSession
+) -> None:
+    await hand_counted(session)
+    headers = {"Authorization": f"Bearer {api.token('t_edu')}"}
+    response = await api.client.post("/exports", headers=headers, json={
+        "ledger": "school_age", "format": "xlsx", "filter": DISTRICT})
+    assert response.status_code == 200, response.text
+    sheet = CalamineWorkbook.from_filelike(io.BytesIO(response.content)).get_sheet_by_index(0)
+    rows = sheet.to_python()
+    assert rows[0][:4] == ["姓名", "性别", "出生日期", "身份证号"]
+    assert rows[0][8] == "入学状态"
+    assert len(rows) == 7  # the header and six school-age children
+    assert {r[8] for r in rows[1:]} == {"在校就读", "辍学", "疑似辍学", "劝返复学", "缓学/免学",
+                                        "未入学"}
+    response = await api.client.post("/exports", headers=headers, json={
+        "ledger": "dropout", "format": "csv", "filter": DISTRICT})
+    assert response.status_code == 200
+    lines = response.content.decode("utf-8-sig").splitlines()
+    assert lines[0].split(",")[-3:] == ["是否销号", "销号日期", "销号原因"]
+    assert len(lines) == 3 and any(line.endswith("是,2026-10-20,复学") for line in lines)
+    bad = await api.client.post("/exports", headers=headers, json={"ledger": "nope"})
+    assert bad.status_code == 400

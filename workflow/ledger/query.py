@@ -1,0 +1,284 @@
+"""The three ledgers as lists (三个台账): each a keyset page over the data (children, cases),
+filtered in SQL by the ledger's policy and the caller's filters, then one statement for the
+page's facts (status, school, grade, township), so a page costs the same few statements
+whatever its size.
+
+- 适龄儿童台账 (school age): every child of school age and its status (``status.py``);
+- 疑似辍学学生台账 (suspected): the children ``status.suspected`` holds, with the reasons
+  and the date each was first suspected;
+- 辍学学生台账 (dropouts): every case that reached the dropout report, open or closed, with
+  its persuasion attempts; a closed entry shows when and why it was closed off (动态销号).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import date
+from typing import Any
+
+from sqlalchemy import ColumnElement, Select, func, select
+
+from authz.filters import covers
+from models.case import CasePlan, DropoutCase, PersuasionAttempt
+from models.child import Child
+from models.enums import (
+    CaseStatus,
+    DropoutCause,
+    JurisdictionLevel,
+    RegisterChangeKind,
+    RegisterChangeStatus,
+    SpecialGroup,
+)
+from models.reference import Jurisdiction
+from models.register import RegisterChange
+from models.school import Enrolment, School
+from workflow.calendar import local_date
+from workflow.child import in_shown_group
+from workflow.common import rows_grouped
+from workflow.context import ServiceContext
+from workflow.errors import InvalidInput, NotFound
+from workflow.ledger import status as st
+from workflow.ledger.access import readable
+from workflow.ledger.rules import LedgerKind
+from workflow.pagination import Page, PageRequest, keyset_page
+
+DOMAINS = (Child.scope_path, Child.residence_path)
+
+
+@dataclass(frozen=True)
+class LedgerFilter:
+    """What every ledger filters by; ``since``/``until`` bound the entry's date (the status
+    date, the date first suspected, the first absence)."""
+
+    jurisdiction_code: str | None = None
+    school_id: int | None = None
+    grade: int | None = None
+    special_group: SpecialGroup | None = None
+    since: date | None = None
+    until: date | None = None
+
+
+@dataclass(frozen=True)
+class SchoolAgeFilter(LedgerFilter):
+    status: st.LedgerStatus | None = None
+
+
+@dataclass(frozen=True)
+class SuspectedFilter(LedgerFilter):
+    reason: st.SuspicionReason | None = None
+
+
+@dataclass(frozen=True)
+class DropoutFilter(LedgerFilter):
+    # Open (still a dropout) or closed off (销号); both when absent.
+    closed: bool | None = None
+
+
+@dataclass(frozen=True)
+class Placement:
+    """Where a child is: its school and grade (if on a register) and home township."""
+
+    school_id: int | None
+    school_name: str | None
+    grade: int | None
+    township_name: str
+
+
+@dataclass(frozen=True)
+class SchoolAgeEntry:
+    child: Child
+    status: st.LedgerStatus
+    since: date | None
+    place: Placement
+
+
+@dataclass(frozen=True)
+class SuspectedEntry:
+    child: Child
+    reasons: list[st.SuspicionReason]
+    since: date | None
+    place: Placement
+
+
+@dataclass(frozen=True)
+class DropoutEntry:
+    case: DropoutCase
+    child: Child
+    cause: DropoutCause | None
+    place: Placement
+    persuasions: list[PersuasionAttempt] = field(default_factory=list)
+
+    @property
+    def closed_on(self) -> date | None:
+        return None if self.case.closed_at is None else local_date(self.case.closed_at)
+
+
+def _today(ctx: ServiceContext) -> date:
+    return local_date(ctx.clock.now())
+
+
+async def _in_place(ctx: ServiceContext, code: str | None) -> ColumnElement[bool] | None:
+    """The children of a district (its domain) or a township (its home children)."""
+    if code is None:
+        return None
+    place = await ctx.session.get(Jurisdiction, code)
+    if place is None:
+        raise NotFound("no such jurisdiction", field="jurisdictionCode")
+    if place.level is JurisdictionLevel.TOWNSHIP:
+        return Child.township_code == code
+    return covers(Child.scope_path, place.path)
+
+
+async def _filtered(
+    ctx: ServiceContext, stmt: Select[Any], f: LedgerFilter, day: Any
+) -> Select[Any]:
+    """``stmt`` (over ``Child``, with ``Enrolment`` outer-joined) narrowed by the filter;
+    ``day`` is the entry's date that ``since`` / ``until`` bound."""
+    if f.since is not None and f.until is not None and f.since > f.until:
+        raise InvalidInput("since is after until", field="since")
+    place = await _in_place(ctx, f.jurisdiction_code)
+    if place is not None:
+        stmt = stmt.where(place)
+    if f.school_id is not None:
+        stmt = stmt.where(Enrolment.school_id == f.school_id)
+    if f.grade is not None:
+        stmt = stmt.where(Enrolment.grade == f.grade)
+    if f.special_group is not None:
+        stmt = stmt.where(in_shown_group(ctx, f.special_group, Child.id, DOMAINS))
+    if day is not None and f.since is not None:
+        stmt = stmt.where(day >= f.since)
+    if day is not None and f.until is not None:
+        stmt = stmt.where(day <= f.until)
+    return stmt
+
+
+async def _placements(ctx: ServiceContext, child_ids: Sequence[int]) -> dict[int, Placement]:
+    rows = await ctx.session.execute(
+        select(Child.id, Enrolment.school_id, School.name, Enrolment.grade, Jurisdiction.name)
+        .select_from(Child)
+        .join(Jurisdiction, Jurisdiction.code == Child.township_code)
+        .outerjoin(Enrolment, Enrolment.child_id == Child.id)
+        .outerjoin(School, School.id == Enrolment.school_id)
+        .where(Child.id.in_(child_ids))
+    )
+    return {r[0]: Placement(r[1], r[2], r[3], r[4]) for r in rows}
+
+
+def _children() -> Select[Any]:
+    return select(Child).outerjoin(Enrolment, Enrolment.child_id == Child.id)
+
+
+# --- 适龄儿童台账 -------------------------------------------------------------------------
+
+
+async def school_age_page(
+    ctx: ServiceContext, f: SchoolAgeFilter, request: PageRequest, *, counted: bool = True
+) -> Page[SchoolAgeEntry]:
+    today = _today(ctx)
+    stmt = _children().where(
+        readable(ctx, LedgerKind.SCHOOL_AGE, Child.id, *DOMAINS), st.school_age(today))
+    stmt = await _filtered(ctx, stmt, f, Enrolment.status_since)
+    if f.status is not None:
+        stmt = stmt.where(st.status(today) == f.status.value)
+    page = await keyset_page(ctx, stmt, Child.id, request, prefix="ledger-school-age",
+                              counted=counted)
+    ids = [c.id for c in page.items]
+    facts = {r[0]: (r[1], r[2]) for r in await ctx.session.execute(
+        select(Child.id, st.status(today), Enrolment.status_since)
+        .select_from(Child).outerjoin(Enrolment, Enrolment.child_id == Child.id)
+        .where(Child.id.in_(ids)))}
+    places = await _placements(ctx, ids)
+    items = [SchoolAgeEntry(c, st.LedgerStatus(facts[c.id][0]), facts[c.id][1], places[c.id])
+             for c in page.items]
+    return Page(items, page.cursors, page.has_next, page.has_previous, page.total_count)
+
+
+# --- 疑似辍学学生台账 ---------------------------------------------------------------------
+
+
+def _sources() -> list[tuple[st.SuspicionReason, Any]]:
+    """Each reason's (child, date first suspected) rows: the day 0 of an open case, the day a
+    transfer out was sent. A child marked dropped out is no longer suspected (辍学)."""
+    return [
+        (st.SuspicionReason.LONG_ABSENCE,
+         select(DropoutCase.child_id.label("child_id"), DropoutCase.day0.label("since"))
+         .where(DropoutCase.status == CaseStatus.OPEN)),
+        (st.SuspicionReason.TRANSFER_NOT_RECEIVED,
+         select(RegisterChange.child_id.label("child_id"),
+                RegisterChange.decided_on.label("since"))
+         .where(RegisterChange.kind == RegisterChangeKind.TRANSFER,
+                RegisterChange.status == RegisterChangeStatus.SENT,
+                RegisterChange.flagged_at.is_not(None))),
+    ]
+
+
+async def suspected_page(
+    ctx: ServiceContext, f: SuspectedFilter, request: PageRequest, *, counted: bool = True
+) -> Page[SuspectedEntry]:
+    sources = [q for reason, q in _sources() if f.reason in (None, reason)]
+    found = sources[0].union_all(*sources[1:]).subquery()
+    first = (select(found.c.child_id, func.min(found.c.since).label("since"))
+             .group_by(found.c.child_id).subquery())
+    stmt = (_children().join(first, first.c.child_id == Child.id)
+            .where(readable(ctx, LedgerKind.SUSPECTED, Child.id, *DOMAINS), st.not_marked()))
+    stmt = await _filtered(ctx, stmt, f, first.c.since)
+    page = await keyset_page(ctx, stmt, Child.id, request, prefix="ledger-suspected",
+                              counted=counted)
+    ids = [c.id for c in page.items]
+    reasons: dict[int, list[st.SuspicionReason]] = {i: [] for i in ids}
+    since: dict[int, date] = {}
+    for reason, q in _sources():
+        for child_id, day in await ctx.session.execute(
+                q.where(q.selected_columns.child_id.in_(ids))):
+            if reason not in reasons[child_id]:
+                reasons[child_id].append(reason)
+            if day is not None and (child_id not in since or day < since[child_id]):
+                since[child_id] = day
+    places = await _placements(ctx, ids)
+    items = [SuspectedEntry(c, reasons[c.id], since.get(c.id), places[c.id])
+             for c in page.items]
+    return Page(items, page.cursors, page.has_next, page.has_previous, page.total_count)
+
+
+# --- 辍学学生台账 -------------------------------------------------------------------------
+
+
+def _open_or_closed(f: DropoutFilter) -> list[ColumnElement[bool]]:
+    return [] if f.closed is None else [
+        DropoutCase.status == (CaseStatus.CLOSED if f.closed else CaseStatus.OPEN)]
+
+
+async def dropout_page(
+    ctx: ServiceContext, f: DropoutFilter, request: PageRequest, *, counted: bool = True
+) -> Page[DropoutEntry]:
+    stmt = (
+        select(DropoutCase)
+        .join(Child, Child.id == DropoutCase.child_id)
+        .outerjoin(Enrolment, Enrolment.child_id == Child.id)
+        .where(
+            st.confirmed_case(),
+            readable(ctx, LedgerKind.DROPOUT, Child.id, DropoutCase.scope_path,
+                     DropoutCase.residence_path),
+            *_open_or_closed(f),
+        )
+    )
+    stmt = await _filtered(ctx, stmt, f, DropoutCase.day0)
+    page = await keyset_page(ctx, stmt, DropoutCase.id, request, prefix="ledger-dropout",
+                              counted=counted)
+    cases: Sequence[DropoutCase] = page.items
+    child_ids = [c.child_id for c in cases]
+    children = {c.id: c for c in (await ctx.session.execute(
+        select(Child).where(Child.id.in_(child_ids)))).scalars()}
+    causes = dict((await ctx.session.execute(
+        select(CasePlan.case_id, CasePlan.cause)
+        .where(CasePlan.case_id.in_([c.id for c in cases])))).tuples().all())
+    attempts = await rows_grouped(
+        ctx, select(PersuasionAttempt).order_by(PersuasionAttempt.attempted_at,
+                                                PersuasionAttempt.id),
+        PersuasionAttempt.case_id, [c.id for c in cases])
+    places = await _placements(ctx, child_ids)
+    items = [DropoutEntry(c, children[c.child_id], causes.get(c.id), places[c.child_id], a)
+             for c, a in zip(cases, attempts, strict=True)]
+    return Page(items, page.cursors, page.has_next, page.has_previous, page.total_count)
+
