@@ -400,10 +400,11 @@ async def test_runs_over_graphql_and_each_outcome(
         assert record is not None and record.child_id == s.ids["candidate"]
         kinds = dict((await session.execute(
             select(Task.kind, func.count()).where(
-                Task.kind.like("crosscheck%"), Task.status == en.TaskStatus.OPEN)
+                Task.kind.in_(("crosscheck_verification", "crosscheck_passed_on",
+                               "confirm_death")), Task.status == en.TaskStatus.OPEN)
             .group_by(Task.kind))).all())
         # open: 未入学's moved on and resolved; the police's confirmation; nothing else
-        assert kinds == {"crosscheck_police_confirmation": 1}
+        assert kinds == {"confirm_death": 1}
         before = dict((await session.execute(
             select(F.id, F.version).where(F.district_code == SMALL_DISTRICT))).all())
 
@@ -500,3 +501,72 @@ async def test_two_runs_at_once_give_one_result(
             tasks = len(await _tasks(session))
         assert findings == 7 and tasks == 4
         assert sorted([first.counts["tasks_created"], second.counts["tasks_created"]]) == [0, 4]
+
+
+async def test_police_corrections_take_people_off(session: AsyncSession, authorizer: Authorizer,
+                                                 clock: FixedClock) -> None:
+    """ST 8: a person the police record as moved away (or deceased) by the as-of date is not a
+    child out of school; a duplicate entry counts once; a reported death the police confirm
+    resolves the finding."""
+    from models.household import HouseholdCorrection, HouseholdCorrectionKind
+
+    s = await scene(session)
+    police = await _job(session, ImportSource.POLICE_HOUSEHOLD)
+    born = date(2016, 5, 1)
+    twice = await _record(session, police, ImportSource.POLICE_HOUSEHOLD, name="未入学",
+                          birth=born, national_id=None, township=s.d.townships["A"].code,
+                          guardian="某")
+    path = s.d.townships["A"].path
+
+    def correction(kind: HouseholdCorrectionKind, record: int, on: date, **kw: Any
+                   ) -> HouseholdCorrection:
+        return HouseholdCorrection(district_code=SMALL_DISTRICT, scope_path=path,
+                                   base_record_id=record, name="x", birth_date=born,
+                                   kind=kind, effective_on=on, **kw)
+
+    session.add_all([
+        correction(HouseholdCorrectionKind.DUPLICATE, twice, date(2026, 9, 1),
+                   duplicate_of_base_record_id=s.records["unregistered"]),
+        # moved away, but only after the as-of date: still compared
+        correction(HouseholdCorrectionKind.MOVED_AWAY, s.records["candidate"],
+                   date(2026, 10, 15)),
+    ])
+    await session.commit()
+    ctx = _ctx(session, authorizer, clock)
+    await crosscheck_district(ctx, SMALL_DISTRICT, AS_OF, "cli")
+    await session.commit()
+    found = await _findings(session)
+    assert [k for k in found if k[0] == "unregistered"] == [
+        ("unregistered", "未入学"), ("unregistered", "外区生"), ("unregistered", "李华")]
+    # the verifier reports 未入学 dead: a police task, the finding open until they confirm
+    unreg = found[("unregistered", "未入学")]
+    from workflow.crosscheck import resolve_verification
+
+    officer = await _principal(session, "t_township")
+    await resolve_verification(ServiceContext(session, officer, authorizer, clock),
+                               crosscheck_finding_id=unreg.id, outcome=en_outcome("deceased"))
+    await session.commit()
+    police_task = (await session.execute(select(Task).where(
+        Task.kind == "confirm_death", Task.evidence["finding_id"].as_integer() == unreg.id))
+    ).scalar_one()
+    assert police_task.agency_kind is en.AgencyKind.POLICE
+    assert police_task.evidence["base_record_id"] == s.records["unregistered"]
+    session.add_all([
+        correction(HouseholdCorrectionKind.DECEASED, s.records["unregistered"],
+                   date(2026, 9, 20)),
+        correction(HouseholdCorrectionKind.MOVED_AWAY, s.records["candidate"],
+                   date(2026, 9, 25)),
+    ])
+    await session.commit()
+    run = await crosscheck_district(ctx, SMALL_DISTRICT, AS_OF, "cli")
+    await session.commit()
+    found = await _findings(session)
+    assert (found[("unregistered", "未入学")].status, found[("unregistered", "李华")].status) == (
+        FindingStatus.RESOLVED, FindingStatus.CLEARED)
+    assert run.counts["findings"]["unregistered"]["found"] == 1  # 外区生 only
+
+
+async def _principal(session: AsyncSession, username: str) -> Any:
+    from workflow.user import load_principal
+
+    return await load_principal(session, username)

@@ -38,6 +38,7 @@ from workflow.context import ServiceContext
 from workflow.crosscheck.rules import rules_for
 from workflow.crosscheck.run import TASK_KIND, crosscheck_district
 from workflow.errors import InvalidInput, NotFound, WrongStage
+from workflow.household.corrections import CONFIRM_DEATH
 from workflow.pagination import Page, PageRequest, keyset_page
 from workflow.register import tasks as register_tasks
 from workflow.register import valid_on
@@ -45,7 +46,6 @@ from workflow.task import close_tasks
 
 OBJ = "crosscheck"
 POVERTY_OBJ = "crosscheck:poverty"
-POLICE_TASK = "crosscheck_police_confirmation"
 PASSED_TASK = "crosscheck_passed_on"
 F = CrosscheckFinding
 FIELD = "crosscheckFindingId"
@@ -248,9 +248,15 @@ async def resolve_verification(
         detail["deferral_id"] = deferral.id
     elif outcome is VerificationOutcome.DECEASED:
         resolved = False  # open until the police confirm (their household correction)
+        # The police's confirmation task (their household correction closes it, ST 8).
+        link = {"finding_id": finding.id}
+        if finding.child_id is not None:
+            link["child_id"] = finding.child_id
+        if finding.base_record_id is not None:
+            link["base_record_id"] = finding.base_record_id
         task = register_tasks.open_task(
-            ctx, POLICE_TASK, "核实报告死亡的适龄儿童并更正户籍（ST 8）", AgencyKind.POLICE,
-            finding.scope_path, {"finding_id": finding.id})
+            ctx, CONFIRM_DEATH, "核实报告死亡的适龄儿童并更正户籍（ST 8）", AgencyKind.POLICE,
+            finding.scope_path, link)
         await register_tasks.publish(ctx, [task])
         detail["police_task_id"] = task.id
     elif outcome is VerificationOutcome.DROPOUT_CONFIRMED:

@@ -68,6 +68,11 @@ from models.crosscheck import (
     VerificationOutcome,
 )
 from models.enums import AgencyKind, CaseStatus, EnrolmentStatus, TaskStatus
+from models.household import (
+    HouseholdCorrection,
+    HouseholdCorrectionKind,
+    HouseholdCorrectionStatus,
+)
 from models.imports import BaseRecord, ImportSource
 from models.reference import Agency, Jurisdiction
 from models.school import Enrolment, School
@@ -89,6 +94,8 @@ TASK_TITLES = {
 CLEARED_NOTE = "比对不再发现：数据已更新"
 CASE_NOTE = "已立辍学个案：按个案跟进"
 F = CrosscheckFinding
+# The police corrections that take a person off the comparisons (ST 8).
+GONE = (HouseholdCorrectionKind.DECEASED, HouseholdCorrectionKind.MOVED_AWAY)
 # One advisory-lock namespace for the comparisons (PostgreSQL), a key per district.
 LOCK_SPACE = zlib.crc32(b"crosscheck")
 
@@ -165,6 +172,14 @@ class _Run:
                               listed.district_code == self.code,
                               or_(*(m(listed) for m in match)))
 
+    def corrected(self, kinds: tuple[HouseholdCorrectionKind, ...], *match: ColumnElement[bool]
+                  ) -> ColumnElement[bool]:
+        """The police recorded one of ``kinds`` about the person, in force by the as-of date
+        (ST 8: the others correct their records from it)."""
+        return exists().where(HouseholdCorrection.kind.in_(kinds),
+                              HouseholdCorrection.status == HouseholdCorrectionStatus.RECORDED,
+                              HouseholdCorrection.effective_on <= self.as_of, or_(*match))
+
     def unregistered(self) -> Any:
         """Comparison 1: the police list's school-age children on no register here."""
         home = aliased(Jurisdiction)
@@ -218,6 +233,12 @@ class _Run:
                 or_(Enrolment.id.is_(None), school_place.parent_code != self.code),
                 or_(BaseRecord.child_id.is_(None),
                     ~deferred(cast(BaseRecord.child_id, Integer), self.as_of)),
+                # deceased or moved away (ST 8), and the second entry of a duplicate
+                ~self.corrected(GONE, HouseholdCorrection.base_record_id == BaseRecord.id,
+                                and_(BaseRecord.national_id.is_not(None),
+                                     HouseholdCorrection.national_id == BaseRecord.national_id)),
+                ~self.corrected((HouseholdCorrectionKind.DUPLICATE,),
+                                HouseholdCorrection.base_record_id == BaseRecord.id),
             )
         )
 
@@ -283,6 +304,7 @@ class _Run:
                 Jurisdiction.parent_code == self.code,
                 Enrolment.status.in_((EnrolmentStatus.ENROLLED, EnrolmentStatus.DROPOUT_MARKED)),
                 or_(open_case.id.is_not(None), missing),
+                ~self.corrected(GONE, HouseholdCorrection.child_id == Child.id),
             )
         )
 
@@ -352,11 +374,18 @@ class _Run:
     async def clear_gone(self) -> int:
         found = self.found()
         still = exists().where(found.c.kind == F.kind, found.c.person_key == F.person_key)
+        # A death the verifier reported and the police have now recorded ends the finding
+        # as resolved (the outcome confirmed); any other is cleared by the data.
+        confirmed = F.outcome == VerificationOutcome.DECEASED
         result = await self.session.execute(
             update(F)
             .where(self.mine(), F.status == FindingStatus.OPEN, ~still)
-            .values(status=FindingStatus.CLEARED, last_run_id=self.run.id,
-                    last_seen_on=self.as_of, updated_at=self.now, version=F.version + 1)
+            .values(status=case((confirmed, FindingStatus.RESOLVED.value),
+                                else_=FindingStatus.CLEARED.value),
+                    resolved_at=case((confirmed, literal(self.now, F.resolved_at.type)),
+                                     else_=F.resolved_at),
+                    last_run_id=self.run.id, last_seen_on=self.as_of, updated_at=self.now,
+                    version=F.version + 1)
             .execution_options(synchronize_session=False)
         )
         return int(result.rowcount or 0)  # type: ignore[attr-defined]
