@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
 .PHONY: run test lint typecheck pytest pytest-fast schema clean bench-data bench-cases \
-	bench-tick bench-province bench-load bench-profile bench-render doc-images bench-import
+	bench-tick bench-province bench-load bench-profile bench-render doc-images bench-import bench-crosscheck
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -97,3 +97,8 @@ clean:
 ## changed, a 2,100,000-row police household list, into PostgreSQL (its own database).
 bench-import: $(STAMP)
 	$(BIN)/python -m bench.imports
+
+## The three comparisons at province scale (2,000,000 register, 2,100,000 household rows),
+## in its own database lianbao_bench_cross: heavy, run it on a quiet machine.
+bench-crosscheck: $(STAMP)
+	$(BIN)/python -m bench.crosscheck
