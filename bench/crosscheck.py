@@ -212,7 +212,7 @@ async def main(url: str, children: int, skip_generate: bool) -> None:
     if not skip_generate:
         print(f"generate: {await generate(url, children):.1f} s")
     codes = await _district_codes(url)
-    whole, each, made = await reconcile(url, codes)
+    whole, each, _made = await reconcile(url, codes)
     findings, tasks = await totals(url)
     again, each_again, made_again = await reconcile(url, codes)
     one, _, _ = await reconcile(url, codes[:1])

@@ -185,35 +185,13 @@ async def _pass_on(ctx: ServiceContext, finding: CrosscheckFinding, district_cod
     return there.id
 
 
-async def resolve_verification(
-    ctx: ServiceContext,
-    *,
-    crosscheck_finding_id: int,
-    outcome: VerificationOutcome,
-    expected_version: int | None = None,
-    child_id: int | None = None,
-    district_code: str | None = None,
-    deferral_id: int | None = None,
-    first_absence: date | None = None,
-    note: str = "",
-) -> CrosscheckFinding:
-    """What the door-to-door check found, and what follows from it (docs/crosscheck.md)."""
-    finding = await fetch_visible(ctx, F, crosscheck_finding_id, where=visible_findings(ctx),
-                                  lock=True, not_found="no such finding", field=FIELD)
-    school_path = None
-    if finding.school_id is not None:
-        school_path = (await ctx.session.execute(
-            select(Agency.scope_path).join(School, School.agency_id == Agency.id)
-            .where(School.id == finding.school_id))).scalar_one_or_none()
-    _verify_domain(ctx, finding, school_path)
-    check_version(finding.version, expected_version, "the finding")
-    if finding.status is not FindingStatus.OPEN:
-        raise WrongStage(f"the finding is {finding.status.value}", field=FIELD)
-    if finding.outcome is VerificationOutcome.DECEASED:
-        raise WrongStage("the finding awaits the police's confirmation", field=FIELD)
-    if outcome in NEEDS and {"childId": child_id, "districtCode": district_code,
-                             "deferralId": deferral_id}[NEEDS[outcome]] is None:
-        raise InvalidInput(f"{outcome.value} needs {NEEDS[outcome]}", field=NEEDS[outcome])
+async def _effects(
+    ctx: ServiceContext, finding: CrosscheckFinding, outcome: VerificationOutcome, *,
+    child_id: int | None, district_code: str | None, deferral_id: int | None,
+    first_absence: date | None, note: str,
+) -> tuple[dict[str, Any], bool]:
+    """What the outcome does (the table in docs/crosscheck.md): what it links, and whether
+    it resolves the finding (DECEASED waits for the police)."""
     now = ctx.clock.now()
     detail: dict[str, Any] = {"note": note} if note else {}
     resolved = True
@@ -269,6 +247,42 @@ async def resolve_verification(
             ctx, child, day0, note, source={"crosscheck_finding": finding.id})
         finding.case_id = case.id
         detail.update(child_id=child.id, case_id=case.id)
+    return detail, resolved
+
+
+async def resolve_verification(
+    ctx: ServiceContext,
+    *,
+    crosscheck_finding_id: int,
+    outcome: VerificationOutcome,
+    expected_version: int | None = None,
+    child_id: int | None = None,
+    district_code: str | None = None,
+    deferral_id: int | None = None,
+    first_absence: date | None = None,
+    note: str = "",
+) -> CrosscheckFinding:
+    """What the door-to-door check found, and what follows from it (docs/crosscheck.md)."""
+    finding = await fetch_visible(ctx, F, crosscheck_finding_id, where=visible_findings(ctx),
+                                  lock=True, not_found="no such finding", field=FIELD)
+    school_path = None
+    if finding.school_id is not None:
+        school_path = (await ctx.session.execute(
+            select(Agency.scope_path).join(School, School.agency_id == Agency.id)
+            .where(School.id == finding.school_id))).scalar_one_or_none()
+    _verify_domain(ctx, finding, school_path)
+    check_version(finding.version, expected_version, "the finding")
+    if finding.status is not FindingStatus.OPEN:
+        raise WrongStage(f"the finding is {finding.status.value}", field=FIELD)
+    if finding.outcome is VerificationOutcome.DECEASED:
+        raise WrongStage("the finding awaits the police's confirmation", field=FIELD)
+    if outcome in NEEDS and {"childId": child_id, "districtCode": district_code,
+                             "deferralId": deferral_id}[NEEDS[outcome]] is None:
+        raise InvalidInput(f"{outcome.value} needs {NEEDS[outcome]}", field=NEEDS[outcome])
+    now = ctx.clock.now()
+    detail, resolved = await _effects(ctx, finding, outcome, child_id=child_id,
+                                      district_code=district_code, deferral_id=deferral_id,
+                                      first_absence=first_absence, note=note)
     finding.outcome = outcome
     finding.outcome_detail = detail
     finding.updated_at = now

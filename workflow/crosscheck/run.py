@@ -80,6 +80,7 @@ from models.task import Task
 from workflow import audit
 from workflow.calendar import local_date
 from workflow.context import ServiceContext
+from workflow.crosscheck.counts import finding_counts, special_groups
 from workflow.crosscheck.matching import candidates_of, match_records, same_name_and_birth
 from workflow.crosscheck.rules import CrosscheckRules, rules_for
 from workflow.errors import NotFound
@@ -504,59 +505,6 @@ class _Run:
             )
         return count
 
-    async def counts(self) -> dict[str, Any]:
-        found = self.found()
-        per_kind: dict[str, int] = dict((await self.session.execute(
-            select(found.c.kind, func.count()).group_by(found.c.kind))).all())
-        mine = F.district_code == self.code
-        rows = (await self.session.execute(
-            select(F.kind, F.status,
-                   func.sum(case((F.first_run_id == self.run.id, 1), else_=0)),
-                   func.sum(case((F.last_run_id == self.run.id, 1), else_=0)),
-                   func.count())
-            .where(mine).group_by(F.kind, F.status))).all()
-        out: dict[str, Any] = {}
-        for kind in FindingKind:
-            mine_rows = [r for r in rows if r[0] == kind]
-            out[kind.value] = {
-                "found": int(per_kind.get(kind.value, 0)),
-                "new": sum(int(r[2] or 0) for r in mine_rows),
-                "changed": sum(int(r[3] or 0) - int(r[2] or 0) for r in mine_rows
-                               if r[1] is not FindingStatus.CLEARED),
-                "cleared_now": sum(int(r[3] or 0) for r in mine_rows
-                                   if r[1] is FindingStatus.CLEARED),
-                **{status.value: sum(int(r[4]) for r in mine_rows if r[1] is status)
-                   for status in FindingStatus},
-            }
-        return out
-
-    async def special_groups(self) -> list[dict[str, Any]]:
-        """Every watched child's schooling status, counted by group × status (the run
-        reports it whatever the comparisons say)."""
-        open_case = exists().where(DropoutCase.child_id == Child.id,
-                                   DropoutCase.status == CaseStatus.OPEN)
-        status = schooling_status(open_case)
-        rows = (await self.session.execute(
-            select(ChildGroup.group, status, func.count())
-            .join(Child, Child.id == ChildGroup.child_id)
-            .outerjoin(Enrolment, Enrolment.child_id == Child.id)
-            .where(Child.township_code.in_(self.townships()),
-                   ChildGroup.group.in_(self.rules.watched_groups))
-            .group_by(ChildGroup.group, status)
-            .order_by(ChildGroup.group, status))).all()
-        return [{"group": str(g.value), "status": str(s), "count": int(n)} for g, s, n in rows]
-
-
-def schooling_status(open_case: ColumnElement[bool]) -> ColumnElement[str]:
-    """A child's schooling status from the register: a dropout while a case is open, out
-    of school with no register entry, else the entry's status (needs ``Enrolment`` joined
-    outer)."""
-    return case(
-        (open_case, literal("dropout")),
-        (Enrolment.id.is_(None), literal("unregistered")),
-        else_=cast(Enrolment.status, String),
-    )
-
 
 async def _lock(session: AsyncSession, district_code: str) -> None:
     if session.get_bind().dialect.name == "postgresql":
@@ -602,9 +550,9 @@ async def crosscheck_district(
             ctx, Task.id.in_(select(F.task_id).where(F.id.in_(with_case))), {TASK_KIND},
             CASE_NOTE)
     tasks = await job.open_tasks()
-    run.counts = {"matching": matching, "findings": await job.counts(), "cleared": cleared,
-                  "tasks_created": tasks, "cases_linked": len(with_case),
-                  "special_groups": await job.special_groups()}
+    run.counts = {"matching": matching, "findings": await finding_counts(job),
+                  "cleared": cleared, "tasks_created": tasks, "cases_linked": len(with_case),
+                  "special_groups": await special_groups(job)}
     await job.drop_found()
     run.finished_at = ctx.clock.now()
     audit.record(ctx, "run_crosscheck", "crosscheck_run", [run.id],
