@@ -27,16 +27,20 @@ from models.register import Deferral
 from models.school import Enrolment, School
 from models.task import Task
 from tests.helpers import (
+    IMPORT_APPLY,
     SMALL_DISTRICT,
     Api,
     SmallDistrict,
+    first_school_name,
     gid,
     scratch_postgres,
     small_district,
+    staged_list,
 )
 from workflow.clock import FixedClock
 from workflow.context import ServiceContext
 from workflow.crosscheck import TASK_KIND, crosscheck_district
+from workflow.imports.reading import csv_bytes
 from workflow.infra.id_number import make
 from workflow.ladder import template_ladder
 
@@ -570,3 +574,30 @@ async def _principal(session: AsyncSession, username: str) -> Any:
     from workflow.user import load_principal
 
     return await load_principal(session, username)
+
+
+async def test_an_in_school_list_comes_through_the_imports(
+    api: Api, sessions: async_sessionmaker[AsyncSession]
+) -> None:
+    """A school's in-school list (在校生名单) is an import source: its rows are matched to
+    the pupils (traditional script and a middle dot folded by the name key) and kept in the
+    base database with the school that sent the list."""
+    school = await first_school_name(api)
+    async with sessions() as session:
+        pupil = (await session.execute(
+            select(Child).join(Enrolment, Enrolment.child_id == Child.id)
+            .join(School, School.id == Enrolment.school_id)
+            .where(School.name == school, Child.national_id.is_not(None)).limit(1)
+        )).scalar_one()
+        school_id = (await session.execute(select(School.id).where(School.name == school))
+                     ).scalar_one()
+    rows = [["学生姓名", "出生日期", "身份证件号", "学校名称"],
+            [pupil.name, pupil.birth_date.isoformat(), pupil.national_id, school]]
+    job = await staged_list(api, "school_roster", csv_bytes(rows))
+    applied = await api.gql(IMPORT_APPLY, {"id": job})
+    assert applied["applyImport"]["userErrors"] == []
+    async with sessions() as session:
+        record = (await session.execute(select(BaseRecord).where(
+            BaseRecord.source == ImportSource.SCHOOL_ROSTER))).scalar_one()
+    assert (record.child_id, record.school_id, record.name_key) == (
+        pupil.id, school_id, name_key(pupil.name))
