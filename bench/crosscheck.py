@@ -14,7 +14,7 @@ GB/T 2260) is made by ``INSERT … SELECT generate_series`` (no Python loop per 
   police list has the child with an ID number, the same name and birth date and the guardian
   as head of household (matched by the name rule); plus 7 % more people on no register
   (适龄未入学: UNREGISTERED findings, each a verification task);
-- each school's in-school list (在校生名单): its pupils but each 40th (名在人不在:
+- each school's in-school list (在校生名单): its pupils but each 37th (名在人不在:
   NOT_AT_SCHOOL findings, each a task for the school);
 - the poverty office's list: each 20th child and each 20th unregistered person (poverty
   dropouts: POVERTY_DROPOUT, priority).
@@ -122,13 +122,13 @@ STATEMENTS = [
     f"'未入学' || i, '未入学' || i, {BIRTH}, {TOWNSHIP}, '2026-09', j.id FROM (SELECT i, "
     f"i % 1000 AS t FROM generate_series(1, :n * 7 / 100) i) g JOIN import_job j ON "
     f"j.source = 'police_household' AND j.district_code = left({TOWNSHIP}, 6)",
-    # each school's in-school list: its pupils but each 40th
+    # each school's in-school list: its pupils but each 37th
     f"INSERT INTO base_record (source, district_code, person_key, national_id, name, "
     f"name_key, birth_date, school_id, child_id, period, job_id) SELECT 'school_roster', "
     f"j.district_code, 'X' || i, c.national_id, c.name, c.name_key, c.birth_date, "
     f"{CHILD_SCHOOL}, i, '2026-09', j.id FROM generate_series(1, :n) i JOIN child c ON "
     f"c.id = i JOIN import_job j ON j.source = 'school_roster' AND j.district_code = "
-    f"left(c.township_code, 6) WHERE i % 40 <> 7",
+    f"left(c.township_code, 6) WHERE i % 37 <> 7",
     # the poverty office's list: each 20th child and each 20th unregistered person
     "INSERT INTO base_record (source, district_code, person_key, national_id, name, name_key, "
     "birth_date, township_code, \"group\", child_id, period, job_id) SELECT "
