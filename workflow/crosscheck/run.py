@@ -189,7 +189,16 @@ class _Run:
         school_place = aliased(Jurisdiction)
         born_after = _years_before(self.as_of, self.rules.age_to + 1)
         born_by = _years_before(self.as_of, self.rules.age_from)
-        elsewhere = case((Enrolment.id.is_not(None), school_place.parent_code), else_=null())
+        # The district of the child's register entry, probed by child (one index lookup
+        # per record, not a join over every enrolment of the province).
+        elsewhere = (
+            select(school_place.parent_code)
+            .select_from(Enrolment)
+            .join(School, School.id == Enrolment.school_id)
+            .join(school_place, school_place.code == School.township_code)
+            .where(Enrolment.child_id == BaseRecord.child_id)
+            .correlate(BaseRecord).limit(1).scalar_subquery()
+        )
         same_name = (select(func.count(Child.id)).where(same_name_and_birth())
                      .correlate(BaseRecord).scalar_subquery())
         candidates = case((BaseRecord.child_id.is_(None), same_name), else_=null())
@@ -225,15 +234,12 @@ class _Run:
             .outerjoin(home, and_(home.code == BaseRecord.township_code,
                                   home.parent_code == self.code))
             .outerjoin(Child, Child.id == BaseRecord.child_id)
-            .outerjoin(Enrolment, Enrolment.child_id == BaseRecord.child_id)
-            .outerjoin(School, School.id == Enrolment.school_id)
-            .outerjoin(school_place, school_place.code == School.township_code)
             .where(
                 BaseRecord.source == ImportSource.POLICE_HOUSEHOLD,
                 BaseRecord.district_code == self.code,
                 BaseRecord.birth_date > born_after,
                 BaseRecord.birth_date <= born_by,
-                or_(Enrolment.id.is_(None), school_place.parent_code != self.code),
+                or_(BaseRecord.child_id.is_(None), func.coalesce(elsewhere, "") != self.code),
                 or_(BaseRecord.child_id.is_(None),
                     ~deferred(cast(BaseRecord.child_id, Integer), self.as_of)),
                 # deceased or moved away (ST 8), and the second entry of a duplicate
