@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed
 
 .PHONY: run test lint typecheck pytest pytest-fast schema clean bench-data bench-cases \
 	bench-tick bench-province bench-load bench-profile bench-render doc-images bench-import \
-	bench-home-visits bench-ledgers
+	bench-home-visits bench-ledgers bench-crosscheck
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -109,3 +109,8 @@ bench-import: $(STAMP)
 PREVENT_URL ?= postgresql+asyncpg://postgres@127.0.0.1:5432/lianbao_bench_prevent
 bench-home-visits: $(STAMP)
 	$(BIN)/python -m bench.home_visits --url $(PREVENT_URL)
+
+## The three comparisons at province scale (2,000,000 register, 2,100,000 household rows),
+## in its own database lianbao_bench_cross: heavy, run it on a quiet machine.
+bench-crosscheck: $(STAMP)
+	$(BIN)/python -m bench.crosscheck

@@ -191,7 +191,7 @@ class RunCrosscheckInput:
 
 @strawberry.input
 class ResolveVerificationInput:
-    finding_id: strawberry.ID
+    crosscheck_finding_id: strawberry.ID
     outcome: VerificationOutcome
     expected_version: int | None = None
     child_id: strawberry.ID | None = None
@@ -203,7 +203,7 @@ class ResolveVerificationInput:
 
 @strawberry.type
 @operations("crosscheck_finding", CrosscheckFindingNode,
-            ids={"finding_id": "CrosscheckFinding", "child_id": "Child",
+            ids={"crosscheck_finding_id": "CrosscheckFinding", "child_id": "Child",
                  "deferral_id": "Deferral"})
 class CrosscheckMutation:
     run_crosscheck = Operation(

@@ -3,6 +3,7 @@ policy says. A new operation without a row here fails ``test_every_operation_is_
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -15,6 +16,10 @@ from tests.helpers import (
     Api,
     match_candidate,
     pupil_of_principal,
+    IMPORT_APPLY,
+    NOW,
+    Api,
+    match_candidate,
     register_list,
     staged_list,
 )
@@ -23,6 +28,7 @@ from workflow.census import open_census
 from workflow.demo.seed import DEMO_USERS
 from workflow.engine import TickReport
 from workflow.infra import uscc
+from workflow.infra.id_number import make as make_id
 from workflow.report import open_reports
 
 USERS = [u.username for u in DEMO_USERS]
@@ -1231,6 +1237,67 @@ PREVENTION_PROBES: dict[str, tuple[Probe, set[str]]] = {
     "submitSpecialNeedsCensus": (probe_submit_census, {"principal"}),
 }
 PROBES.update(PREVENTION_PROBES)
+
+
+# --- the three comparisons (四查三比对, issue 15) ---
+
+CROSSCHECK_RUN = """mutation { runCrosscheck(input: {districtCode: "370406", asOf: "2026-09-30"})
+  { crosscheckRun { id } userErrors { code } } }"""
+
+
+async def _crosscheck_findings(api: Api) -> list[str]:
+    """A school-age child on the police list only, in the township officer's township, from
+    a registered-poor household: after a run, an UNREGISTERED and a POVERTY_DROPOUT finding."""
+    township = await _township_code(api)
+    born = dt.date(2016, 5, 1)
+    api.scratch["crosscheck_made"] = made = api.scratch.get("crosscheck_made", 0) + 1
+    number = make_id("370406", born, 900 + made)
+    police = f"姓名,公民身份号码,出生日期,乡镇代码\n未入学,{number},{born},{township}\n"
+    poverty = f"成员姓名,成员证件号码,出生日期,户类型\n未入学,{number},{born},脱贫户\n"
+    for source, body in (("police_household", police), ("poverty_household", poverty)):
+        job = await staged_list(api, source, body.encode())
+        await api.gql(IMPORT_APPLY, {"id": job})
+    await api.gql(CROSSCHECK_RUN)
+    data = await api.gql("""{ crosscheckFindings(filter: {status: OPEN, kind: UNREGISTERED},
+        first: 50) { edges { node { id } } } }""")
+    return [e["node"]["id"] for e in data["crosscheckFindings"]["edges"]]
+
+
+async def probe_crosscheck_findings(api: Api, user: str) -> bool:
+    await _once(api, "crosscheck", lambda: _crosscheck_findings(api))
+    return await _ok(api, user, "{ crosscheckFindings(first: 5) { totalCount } }", None,
+                     ("crosscheckFindings", "totalCount"))
+
+
+async def probe_crosscheck_runs(api: Api, user: str) -> bool:
+    await _once(api, "crosscheck_run", lambda: api.gql(CROSSCHECK_RUN))
+    return await _ok(api, user, "{ crosscheckRuns(first: 5) { totalCount } }", None,
+                     ("crosscheckRuns", "totalCount"))
+
+
+async def probe_resolve_verification(api: Api, user: str) -> bool:
+    async def fresh() -> str:
+        ids: list[str] = await _crosscheck_findings(api)
+        return ids[-1]
+
+    target = await _target(api, fresh)
+    return _spent(api, await _ok(api, user, """mutation($f: ID!) { resolveVerification(input:
+        {crosscheckFindingId: $f, outcome: NOT_FOUND}) { crosscheckFinding { id }
+        userErrors { code } } }""",
+                                 {"f": target}, ("resolveVerification",)))
+
+
+CROSSCHECK_PROBES: dict[str, tuple[Probe, set[str]]] = {
+    "runCrosscheck": (lambda api, u: _ok(api, u, CROSSCHECK_RUN, None, ("runCrosscheck",)),
+                      {"edu_officer", "edu_admin"}),
+    "crosscheckRuns": (probe_crosscheck_runs, {"edu_officer", "edu_admin", "inspector"}),
+    "crosscheckFindings": (probe_crosscheck_findings,
+                           {"edu_officer", "edu_admin", "inspector", "township_officer",
+                            "poverty_office"}),
+    "resolveVerification": (probe_resolve_verification,
+                            {"edu_officer", "edu_admin", "township_officer"}),
+}
+PROBES.update(CROSSCHECK_PROBES)
 
 
 def test_every_operation_is_covered() -> None:

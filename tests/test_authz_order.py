@@ -134,7 +134,8 @@ async def real_ids(api: Api) -> dict[str, str]:
     for name, kind in (("changeId", "RegisterChange"), ("deferralId", "Deferral"),
                        ("guardianId", "Guardian"), ("itemId", "AccountabilityItem"),
                        ("reportId", "PeriodicReport"), ("entryId", "SubstituteSchooling"),
-                       ("visitId", "HomeVisit"), ("censusId", "SpecialNeedsCensus")):
+                       ("visitId", "HomeVisit"), ("censusId", "SpecialNeedsCensus"),
+                       ("crosscheckFindingId", "CrosscheckFinding")):
         ids[name] = base64.b64encode(f"{kind}:1".encode()).decode()
     ids["childIds"] = ids["childId"]  # a census's pupils (ST 7)
     ids["candidateId"] = await match_candidate(api, "顺序")

@@ -5,28 +5,44 @@ or offered as candidates, and two concurrent runs giving one result (PostgreSQL)
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import dataclass
 from datetime import date
+from pathlib import Path
 from typing import Any
 
-from sqlalchemy import select
-from sqlalchemy.ext.asyncio import AsyncSession
+import pytest
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from authz.enforcer import Authorizer
 from authz.principal import SYSTEM
 from models import enums as en
+from models.case import DropoutCase
 from models.child import Child, Guardian
-from models.crosscheck import CrosscheckFinding, FindingStatus
+from models.crosscheck import CrosscheckFinding, CrosscheckRun, FindingKind, FindingStatus
 from models.imports import BaseRecord, ImportJob, ImportSource
 from models.names import name_key
 from models.register import Deferral
 from models.school import Enrolment, School
 from models.task import Task
-from tests.helpers import SMALL_DISTRICT, SmallDistrict, small_district
+from tests.helpers import (
+    IMPORT_APPLY,
+    SMALL_DISTRICT,
+    Api,
+    SmallDistrict,
+    first_school_name,
+    gid,
+    scratch_postgres,
+    small_district,
+    staged_list,
+)
 from workflow.clock import FixedClock
 from workflow.context import ServiceContext
 from workflow.crosscheck import TASK_KIND, crosscheck_district
+from workflow.imports.reading import csv_bytes
 from workflow.infra.id_number import make
+from workflow.ladder import template_ladder
 
 AS_OF = date(2026, 9, 30)
 F = CrosscheckFinding
@@ -167,6 +183,10 @@ async def scene(session: AsyncSession, *, roster: bool = True) -> Scene:
     records["too_young"] = await _record(
         session, police, ImportSource.POLICE_HOUSEHOLD, name="幼儿", birth=young,
         national_id=_id(young, 19), township=a)
+    # The district's own ladder (a copy of 山亭区's), for the cases a verification opens.
+    copy = template_ladder("ST")
+    copy.jurisdiction_code = SMALL_DISTRICT
+    session.add(copy)
     if roster:
         for key, child in (("ok", ok), ("traditional", trad), ("candidate", cand)):
             await _record(session, rosters, ImportSource.SCHOOL_ROSTER, name=child.name,
@@ -257,3 +277,327 @@ async def test_each_disagreement_once(session: AsyncSession, authorizer: Authori
 def en_outcome(value: str) -> Any:
     from models.crosscheck import VerificationOutcome
     return VerificationOutcome(value)
+
+
+RUN = """mutation($d: String!, $on: Date!) { runCrosscheck(input: {districtCode: $d, asOf: $on})
+  { crosscheckRun { id tasksCreated findings { kind found new open }
+    matching { source nationalId nameBirthGuardian candidates } }
+    userErrors { code field message } } }"""
+FINDINGS = """query($f: CrosscheckFindingFilterInput) { crosscheckFindings(filter: $f, first: 50) {
+  totalCount edges { node { id kind status outcome name version priority
+  candidates { id } task { id status } case { id } } } } }"""
+RESOLVE = """mutation($i: ResolveVerificationInput!) { resolveVerification(input: $i) {
+  crosscheckFinding { id status outcome version outcomeDetail case { id } }
+  userErrors { code field message } } }"""
+
+
+async def _listed(api: Api, user: str, **f: Any) -> dict[tuple[str, str], dict[str, Any]]:
+    data = await api.gql(FINDINGS, {"f": {"districtCode": SMALL_DISTRICT, **f}}, user=user)
+    return {(e["node"]["kind"].lower(), e["node"]["name"]): e["node"]
+            for e in data["crosscheckFindings"]["edges"]}
+
+
+async def _resolve(api: Api, user: str, fid: str, **given: Any) -> dict[str, Any]:
+    data = await api.gql(RESOLVE, {"i": {"crosscheckFindingId": fid, **given}}, user=user)
+    return data["resolveVerification"]  # type: ignore[no-any-return]
+
+
+async def test_runs_over_graphql_and_each_outcome(
+    api: Api, sessions: async_sessionmaker[AsyncSession]
+) -> None:
+    async with sessions() as session:
+        s = await scene(session)
+        names = {k: (await session.get(Child, i)).name  # type: ignore[union-attr]
+                 for k, i in s.ids.items()}
+    # only the bureau runs the comparisons
+    refused = await api.errors(RUN, {"d": SMALL_DISTRICT, "on": "2026-09-30"}, user="t_township")
+    assert refused[0]["extensions"]["code"] == "FORBIDDEN"
+    ran = (await api.gql(RUN, {"d": SMALL_DISTRICT, "on": "2026-09-30"}, user="t_edu")
+           )["runCrosscheck"]["crosscheckRun"]
+    assert ran["tasksCreated"] == 4
+    future = (await api.gql(RUN, {"d": SMALL_DISTRICT, "on": "2027-01-01"}, user="t_edu")
+              )["runCrosscheck"]["userErrors"]
+    assert future[0]["code"] == "BAD_INPUT"
+    # a township sees the children living in it; the school its pupils; the bureau all
+    in_a = await _listed(api, "t_township")
+    in_b = await _listed(api, "t_township_b")
+    assert ("unregistered", "未入学") in in_a and ("not_at_school", names["case"]) in in_b
+    assert not set(in_a) & set(in_b)
+    everything = await _listed(api, "t_edu")
+    assert len(everything) == 7 and set(in_a) | set(in_b) <= set(everything)
+    principal = (await api.gql(FINDINGS, {"f": {}}, user="t_principal")
+                 )["crosscheckFindings"]["edges"]
+    assert sorted(e["node"]["id"] for e in principal) == sorted(
+        everything[k]["id"] for k in (("not_at_school", names["absent"]),
+                                      ("not_at_school", names["poor"]),
+                                      ("poverty_dropout", names["poor"])))
+    candidate = in_a[("unregistered", "李华")]
+    assert [c["id"] for c in candidate["candidates"]] == [gid("Child", s.ids["candidate"])]
+
+    # ENROLLED: the candidate is the child; the police record is linked to it
+    done = await _resolve(api, "t_township", fid=candidate["id"], outcome="ENROLLED",
+                          childId=gid("Child", s.ids["candidate"]),
+                          expectedVersion=candidate["version"])
+    assert done["crosscheckFinding"]["status"] == "RESOLVED", done
+    stale = await _resolve(api, "t_township", fid=candidate["id"], outcome="NOT_FOUND")
+    assert stale["userErrors"][0]["code"] == "WRONG_STAGE"
+    # ELSEWHERE: passed to 山亭区, where the bureau gets a finding and a task
+    unreg = in_a[("unregistered", "未入学")]
+    wrong = await _resolve(api, "t_township", fid=unreg["id"], outcome="ELSEWHERE",
+                           expectedVersion=unreg["version"] - 1, districtCode="370406")
+    assert wrong["userErrors"][0]["code"] == "CONFLICT"
+    needs = await _resolve(api, "t_township", fid=unreg["id"], outcome="ELSEWHERE")
+    assert needs["userErrors"][0]["field"] == "districtCode"
+    passed = await _resolve(api, "t_township", fid=unreg["id"], outcome="ELSEWHERE",
+                            districtCode="370406")
+    assert passed["crosscheckFinding"]["outcome"] == "ELSEWHERE"
+    there = {(e["node"]["kind"].lower(), e["node"]["name"]): e["node"] for e in (await api.gql(
+        FINDINGS, {"f": {"districtCode": "370406"}}, user="edu_officer")
+    )["crosscheckFindings"]["edges"]}
+    moved = there[("unregistered", "未入学")]
+    assert moved["status"] == "OPEN" and moved["task"]["status"] == "OPEN"
+    # … and 山亭区 finds it moved on again
+    away = await _resolve(api, "edu_officer", fid=moved["id"], outcome="MOVED_AWAY")
+    assert away["crosscheckFinding"]["status"] == "RESOLVED"
+    # DEFERRED: the deferral in force is linked
+    absent = s.ids["absent"]
+    async with sessions() as session:
+        deferral = Deferral(child_id=absent, scope_path=s.d.school_paths["A"],
+                            residence_path=s.d.townships["A"].path,
+                            kind=en.DeferralKind.DEFERRAL, ground=en.DeferralGround.ILLNESS,
+                            status=en.DeferralStatus.GRANTED, district_code=SMALL_DISTRICT,
+                            applicant_name="家长", applicant_relation=en.GuardianRelation.MOTHER,
+                            applied_on=date(2026, 9, 2), starts_on=date(2026, 9, 1),
+                            ends_on=date(2027, 8, 31))
+        session.add(deferral)
+        await session.commit()
+        deferral_id = deferral.id
+    absent_finding = in_a[("not_at_school", names["absent"])]
+    deferred_ = await _resolve(api, "t_principal", fid=absent_finding["id"],
+                               outcome="DEFERRED", deferralId=gid("Deferral", deferral_id))
+    assert deferred_["crosscheckFinding"]["status"] == "RESOLVED", deferred_
+    # DROPOUT_CONFIRMED: a case opens and the ladder starts
+    poor = in_a[("not_at_school", names["poor"])]
+    confirmed = await _resolve(api, "t_township", fid=poor["id"],
+                               outcome="DROPOUT_CONFIRMED", firstAbsence="2026-09-28")
+    assert confirmed["crosscheckFinding"] is not None, confirmed
+    assert confirmed["crosscheckFinding"]["case"] is not None, confirmed
+    # NOT_FOUND
+    gone = await _resolve(api, "t_township", fid=in_a[("poverty_dropout", names["poor"])]
+                          ["id"], outcome="NOT_FOUND", note="查无此人")
+    assert gone["crosscheckFinding"]["status"] == "RESOLVED"
+    # DECEASED: open until the police confirm; a police task
+    case_finding = in_b[("not_at_school", names["case"])]
+    dead = await _resolve(api, "t_township_b", fid=case_finding["id"], outcome="DECEASED")
+    assert (dead["crosscheckFinding"]["status"], dead["crosscheckFinding"]["outcome"]) == (
+        "OPEN", "DECEASED")
+    again = await _resolve(api, "t_township_b", fid=case_finding["id"],
+                           outcome="NOT_FOUND")
+    assert again["userErrors"][0]["code"] == "WRONG_STAGE"
+
+    async with sessions() as session:
+        case_of_poor = (await session.execute(select(DropoutCase).where(
+            DropoutCase.child_id == s.ids["poor"], DropoutCase.status == en.CaseStatus.OPEN)
+        )).scalar_one()
+        assert case_of_poor.day0 == date(2026, 9, 28)
+        record = await session.get(BaseRecord, s.records["candidate"])
+        assert record is not None and record.child_id == s.ids["candidate"]
+        kinds = dict((await session.execute(
+            select(Task.kind, func.count()).where(
+                Task.kind.in_(("crosscheck_verification", "crosscheck_passed_on",
+                               "confirm_death")), Task.status == en.TaskStatus.OPEN)
+            .group_by(Task.kind))).all())
+        # open: 未入学's moved on and resolved; the police's confirmation; nothing else
+        assert kinds == {"confirm_death": 1}
+        before = dict((await session.execute(
+            select(F.id, F.version).where(F.district_code == SMALL_DISTRICT))).all())
+
+    # a rerun reopens nothing that was resolved and creates nothing
+    rerun = (await api.gql(RUN, {"d": SMALL_DISTRICT, "on": "2026-09-30"}, user="t_edu")
+             )["runCrosscheck"]["crosscheckRun"]
+    assert rerun["tasksCreated"] == 0
+    async with sessions() as session:
+        after = dict((await session.execute(
+            select(F.id, F.version).where(F.district_code == SMALL_DISTRICT))).all())
+    assert after == before
+
+
+async def test_data_changes_clear_and_reopen(session: AsyncSession, authorizer: Authorizer,
+                                            clock: FixedClock) -> None:
+    s = await scene(session)
+    ctx = _ctx(session, authorizer, clock)
+    await crosscheck_district(ctx, SMALL_DISTRICT, AS_OF, "cli")
+    await session.commit()
+    absent = (await session.execute(select(F).where(
+        F.child_id == s.ids["absent"], F.kind == FindingKind.NOT_AT_SCHOOL))).scalar_one()
+    first_task = absent.task_id
+    # the school's next list has the pupil: the finding clears, its task is cancelled
+    rosters = await _job(session, ImportSource.SCHOOL_ROSTER)
+    listed = await _record(session, rosters, ImportSource.SCHOOL_ROSTER, name="在校",
+                           birth=date(2016, 5, 1), national_id=None, child_id=s.ids["absent"],
+                           school_id=s.d.schools["A"].id, guardian="x")
+    await session.commit()
+    run = await crosscheck_district(ctx, SMALL_DISTRICT, AS_OF, "cli")
+    await session.commit()
+    assert run.counts["cleared"] == 1 and run.counts["tasks_created"] == 0
+    await session.refresh(absent)
+    task = await session.get(Task, first_task)
+    await session.refresh(task)  # type: ignore[arg-type]
+    assert absent.status is FindingStatus.CLEARED
+    assert task is not None and task.status is en.TaskStatus.CANCELLED
+    # and gone from the list again: the finding reopens with a new task
+    await session.delete(await session.get(BaseRecord, listed))
+    await session.commit()
+    run = await crosscheck_district(ctx, SMALL_DISTRICT, AS_OF, "cli")
+    await session.commit()
+    await session.refresh(absent)
+    assert absent.status is FindingStatus.OPEN and run.counts["tasks_created"] == 1
+    assert absent.task_id not in (None, first_task)
+    # a police record whose township changes: its open finding follows, same task
+    unreg = (await session.execute(select(F).where(
+        F.base_record_id == s.records["unregistered"]))).scalar_one()
+    record = await session.get(BaseRecord, s.records["unregistered"])
+    assert record is not None
+    record.township_code = s.d.townships["B"].code
+    await session.commit()
+    run = await crosscheck_district(ctx, SMALL_DISTRICT, AS_OF, "cli")
+    await session.commit()
+    await session.refresh(unreg)
+    assert unreg.scope_path == s.d.townships["B"].path
+    assert run.counts["findings"]["unregistered"]["changed"] == 1
+    # an open case for a found child takes over from the verification
+    child = await session.get(Child, s.ids["absent"])
+    assert child is not None
+    await s.d.case(child, "A", date(2026, 9, 29), en.CaseStage.REPORTED)
+    await session.commit()
+    run = await crosscheck_district(ctx, SMALL_DISTRICT, AS_OF, "cli")
+    await session.commit()
+    await session.refresh(absent)
+    assert run.counts["cases_linked"] == 1 and absent.case_id is not None
+    done = await session.get(Task, absent.task_id)
+    await session.refresh(done)  # type: ignore[arg-type]
+    assert done is not None and done.status is en.TaskStatus.DONE
+
+
+@pytest.mark.parametrize("database", ["postgresql"], indirect=True)
+async def test_two_runs_at_once_give_one_result(
+    database: Any, tmp_path: Path, authorizer: Authorizer, clock: FixedClock
+) -> None:
+    """Two sessions (two processes, as far as the database can tell) run the same district
+    at the same moment, on a PostgreSQL database of their own: the advisory lock queues
+    them, and the second finds the first's findings and creates nothing."""
+    async with scratch_postgres(tmp_path, 40) as engine:
+        sessions = async_sessionmaker(engine, expire_on_commit=False)
+        async with sessions() as session:
+            await scene(session)
+
+        async def one() -> CrosscheckRun:
+            async with sessions() as session:
+                run = await crosscheck_district(_ctx(session, authorizer, clock),
+                                                SMALL_DISTRICT, AS_OF, "cli")
+                await session.commit()
+                return run
+
+        first, second = await asyncio.gather(one(), one())
+        async with sessions() as session:
+            findings = (await session.execute(select(func.count()).select_from(F).where(
+                F.district_code == SMALL_DISTRICT))).scalar_one()
+            tasks = len(await _tasks(session))
+        assert findings == 7 and tasks == 4
+        assert sorted([first.counts["tasks_created"], second.counts["tasks_created"]]) == [0, 4]
+
+
+async def test_police_corrections_take_people_off(session: AsyncSession, authorizer: Authorizer,
+                                                 clock: FixedClock) -> None:
+    """ST 8: a person the police record as moved away (or deceased) by the as-of date is not a
+    child out of school; a duplicate entry counts once; a reported death the police confirm
+    resolves the finding."""
+    from models.household import HouseholdCorrection, HouseholdCorrectionKind
+
+    s = await scene(session)
+    police = await _job(session, ImportSource.POLICE_HOUSEHOLD)
+    born = date(2016, 5, 1)
+    twice = await _record(session, police, ImportSource.POLICE_HOUSEHOLD, name="未入学",
+                          birth=born, national_id=None, township=s.d.townships["A"].code,
+                          guardian="某")
+    path = s.d.townships["A"].path
+
+    def correction(kind: HouseholdCorrectionKind, record: int, on: date, **kw: Any
+                   ) -> HouseholdCorrection:
+        return HouseholdCorrection(district_code=SMALL_DISTRICT, scope_path=path,
+                                   base_record_id=record, name="x", birth_date=born,
+                                   kind=kind, effective_on=on, **kw)
+
+    session.add_all([
+        correction(HouseholdCorrectionKind.DUPLICATE, twice, date(2026, 9, 1),
+                   duplicate_of_base_record_id=s.records["unregistered"]),
+        # moved away, but only after the as-of date: still compared
+        correction(HouseholdCorrectionKind.MOVED_AWAY, s.records["candidate"],
+                   date(2026, 10, 15)),
+    ])
+    await session.commit()
+    ctx = _ctx(session, authorizer, clock)
+    await crosscheck_district(ctx, SMALL_DISTRICT, AS_OF, "cli")
+    await session.commit()
+    found = await _findings(session)
+    assert [k for k in found if k[0] == "unregistered"] == [
+        ("unregistered", "未入学"), ("unregistered", "外区生"), ("unregistered", "李华")]
+    # the verifier reports 未入学 dead: a police task, the finding open until they confirm
+    unreg = found[("unregistered", "未入学")]
+    from workflow.crosscheck import resolve_verification
+
+    officer = await _principal(session, "t_township")
+    await resolve_verification(ServiceContext(session, officer, authorizer, clock),
+                               crosscheck_finding_id=unreg.id, outcome=en_outcome("deceased"))
+    await session.commit()
+    police_task = (await session.execute(select(Task).where(
+        Task.kind == "confirm_death", Task.evidence["finding_id"].as_integer() == unreg.id))
+    ).scalar_one()
+    assert police_task.agency_kind is en.AgencyKind.POLICE
+    assert police_task.evidence["base_record_id"] == s.records["unregistered"]
+    session.add_all([
+        correction(HouseholdCorrectionKind.DECEASED, s.records["unregistered"],
+                   date(2026, 9, 20)),
+        correction(HouseholdCorrectionKind.MOVED_AWAY, s.records["candidate"],
+                   date(2026, 9, 25)),
+    ])
+    await session.commit()
+    run = await crosscheck_district(ctx, SMALL_DISTRICT, AS_OF, "cli")
+    await session.commit()
+    found = await _findings(session)
+    assert (found[("unregistered", "未入学")].status, found[("unregistered", "李华")].status) == (
+        FindingStatus.RESOLVED, FindingStatus.CLEARED)
+    assert run.counts["findings"]["unregistered"]["found"] == 1  # 外区生 only
+
+
+async def _principal(session: AsyncSession, username: str) -> Any:
+    from workflow.user import load_principal
+
+    return await load_principal(session, username)
+
+
+async def test_an_in_school_list_comes_through_the_imports(
+    api: Api, sessions: async_sessionmaker[AsyncSession]
+) -> None:
+    """A school's in-school list (在校生名单) is an import source: its rows are matched to
+    the pupils (traditional script and a middle dot folded by the name key) and kept in the
+    base database with the school that sent the list."""
+    school = await first_school_name(api)
+    async with sessions() as session:
+        pupil = (await session.execute(
+            select(Child).join(Enrolment, Enrolment.child_id == Child.id)
+            .join(School, School.id == Enrolment.school_id)
+            .where(School.name == school, Child.national_id.is_not(None)).limit(1)
+        )).scalar_one()
+        school_id = (await session.execute(select(School.id).where(School.name == school))
+                     ).scalar_one()
+    rows = [["学生姓名", "出生日期", "身份证件号", "学校名称"],
+            [pupil.name, pupil.birth_date.isoformat(), pupil.national_id, school]]
+    job = await staged_list(api, "school_roster", csv_bytes(rows))
+    applied = await api.gql(IMPORT_APPLY, {"id": job})
+    assert applied["applyImport"]["userErrors"] == []
+    async with sessions() as session:
+        record = (await session.execute(select(BaseRecord).where(
+            BaseRecord.source == ImportSource.SCHOOL_ROSTER))).scalar_one()
+    assert (record.child_id, record.school_id, record.name_key) == (
+        pupil.id, school_id, name_key(pupil.name))

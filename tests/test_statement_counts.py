@@ -304,6 +304,32 @@ async def _imports(api: Api, sessions: async_sessionmaker[AsyncSession]) -> None
     await staged_list(api, "school_register", csv_bytes([REGISTER_HEADER, *bad]))
 
 
+async def _crosscheck(api: Api, sessions: async_sessionmaker[AsyncSession]) -> None:
+    """Twelve school-age children on the police list only (each a finding with its task),
+    twelve of the principal's pupils with an open case (a finding with child, school and
+    case), twelve runs."""
+    from datetime import date
+
+    from workflow.infra.id_number import make
+
+    born = date(2016, 5, 1)
+    township = (await api.gql("{ me { agency { jurisdiction { code } } } }",
+                              user="township_officer"))["me"]["agency"]["jurisdiction"]["code"]
+    rows = [["姓名", "公民身份号码", "出生日期", "乡镇代码"]] + [
+        [f"未入学{i}", make("370406", born, 700 + i), born.isoformat(), township]
+        for i in range(12)]
+    job = await staged_list(api, "police_household", csv_bytes(rows))
+    await api.gql(IMPORT_APPLY, {"id": job})
+    pupils = await api.gql("{ children(first: 12) { edges { node { id } } } }", user="principal")
+    for edge in pupils["children"]["edges"]:
+        await api.gql("""mutation($c: ID!) { reportAbsence(input: {childId: $c, firstAbsence:
+            "2026-10-30"}) { userErrors { code } } }""", {"c": edge["node"]["id"]},
+                      user="head_teacher")
+    for _ in range(12):
+        await api.gql("""mutation { runCrosscheck(input: {districtCode: "370406",
+            asOf: "2026-09-30"}) { userErrors { code } } }""")
+
+
 @pytest.fixture
 def settings_factory() -> Callable[[str], Settings]:
     """The walk below selects every field three levels deep, far over the query cost limit a
@@ -401,6 +427,8 @@ CONNECTIONS: dict[str, tuple[str, Seed]] = {
     "homeVisitGaps": ("edu_officer", _no_seed),
     "specialNeedsCensuses": ("edu_officer", _census),
     "statisticsChildren": ("edu_officer", _no_seed),
+    "crosscheckFindings": ("edu_officer", _crosscheck),
+    "crosscheckRuns": ("edu_officer", _crosscheck),
     "schoolAgeLedger": ("edu_officer", _no_seed),
     "suspectedLedger": ("edu_officer", _cases),
     "dropoutLedger": ("edu_officer", _dropouts),

@@ -38,6 +38,7 @@ from workflow.context import ServiceContext
 from workflow.crosscheck.rules import rules_for
 from workflow.crosscheck.run import TASK_KIND, crosscheck_district
 from workflow.errors import InvalidInput, NotFound, WrongStage
+from workflow.household.corrections import CONFIRM_DEATH
 from workflow.pagination import Page, PageRequest, keyset_page
 from workflow.register import tasks as register_tasks
 from workflow.register import valid_on
@@ -45,9 +46,9 @@ from workflow.task import close_tasks
 
 OBJ = "crosscheck"
 POVERTY_OBJ = "crosscheck:poverty"
-POLICE_TASK = "crosscheck_police_confirmation"
 PASSED_TASK = "crosscheck_passed_on"
 F = CrosscheckFinding
+FIELD = "crosscheckFindingId"
 # Outcomes that end the verification; DECEASED waits for the police.
 NEEDS = {
     VerificationOutcome.ENROLLED: "childId",
@@ -184,35 +185,13 @@ async def _pass_on(ctx: ServiceContext, finding: CrosscheckFinding, district_cod
     return there.id
 
 
-async def resolve_verification(
-    ctx: ServiceContext,
-    *,
-    finding_id: int,
-    outcome: VerificationOutcome,
-    expected_version: int | None = None,
-    child_id: int | None = None,
-    district_code: str | None = None,
-    deferral_id: int | None = None,
-    first_absence: date | None = None,
-    note: str = "",
-) -> CrosscheckFinding:
-    """What the door-to-door check found, and what follows from it (docs/crosscheck.md)."""
-    finding = await fetch_visible(ctx, F, finding_id, where=visible_findings(ctx), lock=True,
-                                  not_found="no such finding", field="findingId")
-    school_path = None
-    if finding.school_id is not None:
-        school_path = (await ctx.session.execute(
-            select(Agency.scope_path).join(School, School.agency_id == Agency.id)
-            .where(School.id == finding.school_id))).scalar_one_or_none()
-    _verify_domain(ctx, finding, school_path)
-    check_version(finding.version, expected_version, "the finding")
-    if finding.status is not FindingStatus.OPEN:
-        raise WrongStage(f"the finding is {finding.status.value}", field="findingId")
-    if finding.outcome is VerificationOutcome.DECEASED:
-        raise WrongStage("the finding awaits the police's confirmation", field="findingId")
-    if outcome in NEEDS and {"childId": child_id, "districtCode": district_code,
-                             "deferralId": deferral_id}[NEEDS[outcome]] is None:
-        raise InvalidInput(f"{outcome.value} needs {NEEDS[outcome]}", field=NEEDS[outcome])
+async def _effects(
+    ctx: ServiceContext, finding: CrosscheckFinding, outcome: VerificationOutcome, *,
+    child_id: int | None, district_code: str | None, deferral_id: int | None,
+    first_absence: date | None, note: str,
+) -> tuple[dict[str, Any], bool]:
+    """What the outcome does (the table in docs/crosscheck.md): what it links, and whether
+    it resolves the finding (DECEASED waits for the police)."""
     now = ctx.clock.now()
     detail: dict[str, Any] = {"note": note} if note else {}
     resolved = True
@@ -238,16 +217,24 @@ async def resolve_verification(
     elif outcome is VerificationOutcome.DEFERRED:
         deferral = (await ctx.session.execute(select(Deferral).where(
             Deferral.id == deferral_id, valid_on(local_date(now))))).scalar_one_or_none()
-        if deferral is None or (finding.child_id is not None
-                                and deferral.child_id != finding.child_id):
+        person = finding.child_id if finding.child_id is not None else (
+            await ctx.session.execute(select(Child.id).where(
+                Child.national_id == finding.national_id))).scalar_one_or_none()
+        if deferral is None or person is None or deferral.child_id != person:
             raise NotFound("no deferral or exemption in force for this child",
                            field="deferralId")
         detail["deferral_id"] = deferral.id
     elif outcome is VerificationOutcome.DECEASED:
         resolved = False  # open until the police confirm (their household correction)
+        # The police's confirmation task (their household correction closes it, ST 8).
+        link = {"finding_id": finding.id}
+        if finding.child_id is not None:
+            link["child_id"] = finding.child_id
+        if finding.base_record_id is not None:
+            link["base_record_id"] = finding.base_record_id
         task = register_tasks.open_task(
-            ctx, POLICE_TASK, "核实报告死亡的适龄儿童并更正户籍（ST 8）", AgencyKind.POLICE,
-            finding.scope_path, {"finding_id": finding.id})
+            ctx, CONFIRM_DEATH, "核实报告死亡的适龄儿童并更正户籍（ST 8）", AgencyKind.POLICE,
+            finding.scope_path, link)
         await register_tasks.publish(ctx, [task])
         detail["police_task_id"] = task.id
     elif outcome is VerificationOutcome.DROPOUT_CONFIRMED:
@@ -260,6 +247,42 @@ async def resolve_verification(
             ctx, child, day0, note, source={"crosscheck_finding": finding.id})
         finding.case_id = case.id
         detail.update(child_id=child.id, case_id=case.id)
+    return detail, resolved
+
+
+async def resolve_verification(
+    ctx: ServiceContext,
+    *,
+    crosscheck_finding_id: int,
+    outcome: VerificationOutcome,
+    expected_version: int | None = None,
+    child_id: int | None = None,
+    district_code: str | None = None,
+    deferral_id: int | None = None,
+    first_absence: date | None = None,
+    note: str = "",
+) -> CrosscheckFinding:
+    """What the door-to-door check found, and what follows from it (docs/crosscheck.md)."""
+    finding = await fetch_visible(ctx, F, crosscheck_finding_id, where=visible_findings(ctx),
+                                  lock=True, not_found="no such finding", field=FIELD)
+    school_path = None
+    if finding.school_id is not None:
+        school_path = (await ctx.session.execute(
+            select(Agency.scope_path).join(School, School.agency_id == Agency.id)
+            .where(School.id == finding.school_id))).scalar_one_or_none()
+    _verify_domain(ctx, finding, school_path)
+    check_version(finding.version, expected_version, "the finding")
+    if finding.status is not FindingStatus.OPEN:
+        raise WrongStage(f"the finding is {finding.status.value}", field=FIELD)
+    if finding.outcome is VerificationOutcome.DECEASED:
+        raise WrongStage("the finding awaits the police's confirmation", field=FIELD)
+    if outcome in NEEDS and {"childId": child_id, "districtCode": district_code,
+                             "deferralId": deferral_id}[NEEDS[outcome]] is None:
+        raise InvalidInput(f"{outcome.value} needs {NEEDS[outcome]}", field=NEEDS[outcome])
+    now = ctx.clock.now()
+    detail, resolved = await _effects(ctx, finding, outcome, child_id=child_id,
+                                      district_code=district_code, deferral_id=deferral_id,
+                                      first_absence=first_absence, note=note)
     finding.outcome = outcome
     finding.outcome_detail = detail
     finding.updated_at = now

@@ -68,6 +68,11 @@ from models.crosscheck import (
     VerificationOutcome,
 )
 from models.enums import AgencyKind, CaseStatus, EnrolmentStatus, TaskStatus
+from models.household import (
+    HouseholdCorrection,
+    HouseholdCorrectionKind,
+    HouseholdCorrectionStatus,
+)
 from models.imports import BaseRecord, ImportSource
 from models.reference import Agency, Jurisdiction
 from models.school import Enrolment, School
@@ -75,6 +80,7 @@ from models.task import Task
 from workflow import audit
 from workflow.calendar import local_date
 from workflow.context import ServiceContext
+from workflow.crosscheck.counts import finding_counts, special_groups
 from workflow.crosscheck.matching import candidates_of, match_records, same_name_and_birth
 from workflow.crosscheck.rules import CrosscheckRules, rules_for
 from workflow.errors import NotFound
@@ -87,9 +93,13 @@ TASK_TITLES = {
     FindingKind.NOT_AT_SCHOOL: "铁脚板摸排：核实在籍学生是否在校（名在人不在）",
 }
 CLEARED_NOTE = "比对不再发现：数据已更新"
+CASE_NOTE = "已立辍学个案：按个案跟进"
 F = CrosscheckFinding
+# The police corrections that take a person off the comparisons (ST 8).
+GONE = (HouseholdCorrectionKind.DECEASED, HouseholdCorrectionKind.MOVED_AWAY)
 # One advisory-lock namespace for the comparisons (PostgreSQL), a key per district.
 LOCK_SPACE = zlib.crc32(b"crosscheck")
+FOUND = "crosscheck_found"  # the run's temporary table of what it found
 
 
 def _years_before(day: date, years: int) -> date:
@@ -125,6 +135,7 @@ class _Run:
         self.now = now
         self.rules: CrosscheckRules = rules_for(district.code)
         self.dialect = session.get_bind().dialect.name
+        self._found: Any = None
 
     # --- dialect-specific pieces ------------------------------------------------------
 
@@ -164,13 +175,30 @@ class _Run:
                               listed.district_code == self.code,
                               or_(*(m(listed) for m in match)))
 
+    def corrected(self, kinds: tuple[HouseholdCorrectionKind, ...], *match: ColumnElement[bool]
+                  ) -> ColumnElement[bool]:
+        """The police recorded one of ``kinds`` about the person, in force by the as-of date
+        (ST 8: the others correct their records from it)."""
+        return exists().where(HouseholdCorrection.kind.in_(kinds),
+                              HouseholdCorrection.status == HouseholdCorrectionStatus.RECORDED,
+                              HouseholdCorrection.effective_on <= self.as_of, or_(*match))
+
     def unregistered(self) -> Any:
         """Comparison 1: the police list's school-age children on no register here."""
         home = aliased(Jurisdiction)
         school_place = aliased(Jurisdiction)
         born_after = _years_before(self.as_of, self.rules.age_to + 1)
         born_by = _years_before(self.as_of, self.rules.age_from)
-        elsewhere = case((Enrolment.id.is_not(None), school_place.parent_code), else_=null())
+        # The district of the child's register entry, probed by child (one index lookup
+        # per record, not a join over every enrolment of the province).
+        elsewhere = (
+            select(school_place.parent_code)
+            .select_from(Enrolment)
+            .join(School, School.id == Enrolment.school_id)
+            .join(school_place, school_place.code == School.township_code)
+            .where(Enrolment.child_id == BaseRecord.child_id)
+            .correlate(BaseRecord).limit(1).scalar_subquery()
+        )
         same_name = (select(func.count(Child.id)).where(same_name_and_birth())
                      .correlate(BaseRecord).scalar_subquery())
         candidates = case((BaseRecord.child_id.is_(None), same_name), else_=null())
@@ -206,17 +234,20 @@ class _Run:
             .outerjoin(home, and_(home.code == BaseRecord.township_code,
                                   home.parent_code == self.code))
             .outerjoin(Child, Child.id == BaseRecord.child_id)
-            .outerjoin(Enrolment, Enrolment.child_id == BaseRecord.child_id)
-            .outerjoin(School, School.id == Enrolment.school_id)
-            .outerjoin(school_place, school_place.code == School.township_code)
             .where(
                 BaseRecord.source == ImportSource.POLICE_HOUSEHOLD,
                 BaseRecord.district_code == self.code,
                 BaseRecord.birth_date > born_after,
                 BaseRecord.birth_date <= born_by,
-                or_(Enrolment.id.is_(None), school_place.parent_code != self.code),
+                or_(BaseRecord.child_id.is_(None), func.coalesce(elsewhere, "") != self.code),
                 or_(BaseRecord.child_id.is_(None),
                     ~deferred(cast(BaseRecord.child_id, Integer), self.as_of)),
+                # deceased or moved away (ST 8), and the second entry of a duplicate
+                ~self.corrected(GONE, HouseholdCorrection.base_record_id == BaseRecord.id,
+                                and_(BaseRecord.national_id.is_not(None),
+                                     HouseholdCorrection.national_id == BaseRecord.national_id)),
+                ~self.corrected((HouseholdCorrectionKind.DUPLICATE,),
+                                HouseholdCorrection.base_record_id == BaseRecord.id),
             )
         )
 
@@ -266,7 +297,7 @@ class _Run:
                 cast(null(), String).label("elsewhere_district_code"),
                 open_case.id.label("case_id"),
                 poverty.label("poverty"),
-                fingerprint(Child.id, Enrolment.school_id, Child.township_code, open_case.id,
+                fingerprint(Child.id, Enrolment.school_id, Child.township_code,
                             cast(poverty, Integer)).label("fingerprint"),
             )
             .select_from(Enrolment)
@@ -282,10 +313,29 @@ class _Run:
                 Jurisdiction.parent_code == self.code,
                 Enrolment.status.in_((EnrolmentStatus.ENROLLED, EnrolmentStatus.DROPOUT_MARKED)),
                 or_(open_case.id.is_not(None), missing),
+                ~self.corrected(GONE, HouseholdCorrection.child_id == Child.id),
             )
         )
 
+    async def materialize(self) -> None:
+        """Compute what the comparisons find once, into a temporary table of this
+        connection: the upsert, the clearing and the counts all read it (and PostgreSQL
+        plans them from its statistics instead of guessing at a union of joins)."""
+        await self.session.execute(text(f"DROP TABLE IF EXISTS {FOUND}"))
+        create = select(self.comparisons()).into(FOUND, temporary=True)
+        await self.session.execute(create)
+        if self.dialect == "postgresql":
+            await self.session.execute(text(f"ANALYZE {FOUND}"))
+        self._found = create.table
+
+    async def drop_found(self) -> None:
+        await self.session.execute(text(f"DROP TABLE IF EXISTS {FOUND}"))
+
     def found(self) -> Any:
+        """What the comparisons found (``materialize``)."""
+        return self._found
+
+    def comparisons(self) -> Any:
         """Everything the three comparisons find now, one row per (kind, person)."""
         first = union_all(self.unregistered(), self.not_at_school()).subquery("compared")
         c = first.c
@@ -351,14 +401,39 @@ class _Run:
     async def clear_gone(self) -> int:
         found = self.found()
         still = exists().where(found.c.kind == F.kind, found.c.person_key == F.person_key)
+        # A death the verifier reported and the police have now recorded ends the finding
+        # as resolved (the outcome confirmed); any other is cleared by the data.
+        confirmed = F.outcome == VerificationOutcome.DECEASED
         result = await self.session.execute(
             update(F)
             .where(self.mine(), F.status == FindingStatus.OPEN, ~still)
-            .values(status=FindingStatus.CLEARED, last_run_id=self.run.id,
-                    last_seen_on=self.as_of, updated_at=self.now, version=F.version + 1)
+            .values(status=case((confirmed, FindingStatus.RESOLVED.value),
+                                else_=FindingStatus.CLEARED.value),
+                    resolved_at=case((confirmed, literal(self.now, F.resolved_at.type)),
+                                     else_=F.resolved_at),
+                    last_run_id=self.run.id, last_seen_on=self.as_of, updated_at=self.now,
+                    version=F.version + 1)
             .execution_options(synchronize_session=False)
         )
         return int(result.rowcount or 0)  # type: ignore[attr-defined]
+
+    async def link_cases(self) -> list[int]:
+        """An open finding whose child has an open dropout case now: the case is linked
+        and is the follow-up, so its verification task ends. The findings' ids."""
+        case_now = (select(DropoutCase.id).where(DropoutCase.child_id == F.child_id,
+                                                 DropoutCase.status == CaseStatus.OPEN)
+                    .limit(1).scalar_subquery())
+        linked = (await self.session.execute(
+            update(F)
+            .where(F.district_code == self.code, F.status == FindingStatus.OPEN,
+                   F.case_id.is_(None), F.child_id.is_not(None),
+                   exists().where(DropoutCase.child_id == F.child_id,
+                                  DropoutCase.status == CaseStatus.OPEN))
+            .values(case_id=case_now, updated_at=self.now, version=F.version + 1)
+            .returning(F.id)
+            .execution_options(synchronize_session=False)
+        )).scalars().all()
+        return [int(i) for i in linked]
 
     def touched(self) -> ColumnElement[bool]:
         return and_(F.district_code == self.code, F.last_run_id == self.run.id)
@@ -419,6 +494,9 @@ class _Run:
             .outerjoin(Agency, Agency.id == School.agency_id)
             .where(wanted)
         )
+        # The tasks this statement makes have higher ids than any before it.
+        before = (await self.session.execute(
+            select(func.coalesce(func.max(Task.id), 0)))).scalar_one()
         made = await self.session.execute(insert(Task).from_select(
             ["kind", "title", "agency_kind", "scope_path", "due_on", "priority", "status",
              "evidence", "created_at", "updated_at", "version"], source))
@@ -426,66 +504,12 @@ class _Run:
         if count:
             await self.session.execute(
                 update(F)
-                .where(wanted, Task.kind == TASK_KIND,
-                       Task.created_at == literal(self.now, Task.created_at.type),
+                .where(wanted, Task.kind == TASK_KIND, Task.id > before,
                        Task.evidence["finding_id"].as_integer() == F.id)
                 .values(task_id=Task.id)
                 .execution_options(synchronize_session=False)
             )
         return count
-
-    async def counts(self) -> dict[str, Any]:
-        found = self.found()
-        per_kind: dict[str, int] = dict((await self.session.execute(
-            select(found.c.kind, func.count()).group_by(found.c.kind))).all())
-        mine = F.district_code == self.code
-        rows = (await self.session.execute(
-            select(F.kind, F.status,
-                   func.sum(case((F.first_run_id == self.run.id, 1), else_=0)),
-                   func.sum(case((F.last_run_id == self.run.id, 1), else_=0)),
-                   func.count())
-            .where(mine).group_by(F.kind, F.status))).all()
-        out: dict[str, Any] = {}
-        for kind in FindingKind:
-            mine_rows = [r for r in rows if r[0] == kind]
-            out[kind.value] = {
-                "found": int(per_kind.get(kind.value, 0)),
-                "new": sum(int(r[2] or 0) for r in mine_rows),
-                "changed": sum(int(r[3] or 0) - int(r[2] or 0) for r in mine_rows
-                               if r[1] is not FindingStatus.CLEARED),
-                "cleared_now": sum(int(r[3] or 0) for r in mine_rows
-                                   if r[1] is FindingStatus.CLEARED),
-                **{status.value: sum(int(r[4]) for r in mine_rows if r[1] is status)
-                   for status in FindingStatus},
-            }
-        return out
-
-    async def special_groups(self) -> list[dict[str, Any]]:
-        """Every watched child's schooling status, counted by group × status (the run
-        reports it whatever the comparisons say)."""
-        open_case = exists().where(DropoutCase.child_id == Child.id,
-                                   DropoutCase.status == CaseStatus.OPEN)
-        status = schooling_status(open_case)
-        rows = (await self.session.execute(
-            select(ChildGroup.group, status, func.count())
-            .join(Child, Child.id == ChildGroup.child_id)
-            .outerjoin(Enrolment, Enrolment.child_id == Child.id)
-            .where(Child.township_code.in_(self.townships()),
-                   ChildGroup.group.in_(self.rules.watched_groups))
-            .group_by(ChildGroup.group, status)
-            .order_by(ChildGroup.group, status))).all()
-        return [{"group": str(g.value), "status": str(s), "count": int(n)} for g, s, n in rows]
-
-
-def schooling_status(open_case: ColumnElement[bool]) -> ColumnElement[str]:
-    """A child's schooling status from the register: a dropout while a case is open, out
-    of school with no register entry, else the entry's status (needs ``Enrolment`` joined
-    outer)."""
-    return case(
-        (open_case, literal("dropout")),
-        (Enrolment.id.is_(None), literal("unregistered")),
-        else_=cast(Enrolment.status, String),
-    )
 
 
 async def _lock(session: AsyncSession, district_code: str) -> None:
@@ -517,6 +541,7 @@ async def crosscheck_district(
         "school_roster": (await match_records(
             session, district_code, ImportSource.SCHOOL_ROSTER)).as_counts(),
     }
+    await job.materialize()
     await job.upsert_findings()
     cleared = await job.clear_gone()
     await job.describe()
@@ -525,9 +550,16 @@ async def crosscheck_district(
             ctx, Task.id.in_(select(F.task_id).where(job.touched(),
                                                      F.status == FindingStatus.CLEARED)),
             {TASK_KIND}, CLEARED_NOTE, status=TaskStatus.CANCELLED)
+    with_case = await job.link_cases()
+    if with_case:
+        await close_tasks(
+            ctx, Task.id.in_(select(F.task_id).where(F.id.in_(with_case))), {TASK_KIND},
+            CASE_NOTE)
     tasks = await job.open_tasks()
-    run.counts = {"matching": matching, "findings": await job.counts(), "cleared": cleared,
-                  "tasks_created": tasks, "special_groups": await job.special_groups()}
+    run.counts = {"matching": matching, "findings": await finding_counts(job),
+                  "cleared": cleared, "tasks_created": tasks, "cases_linked": len(with_case),
+                  "special_groups": await special_groups(job)}
+    await job.drop_found()
     run.finished_at = ctx.clock.now()
     audit.record(ctx, "run_crosscheck", "crosscheck_run", [run.id],
                  {"district": district_code, "as_of": as_of, "trigger": trigger,
