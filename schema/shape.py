@@ -56,8 +56,8 @@ class Mirror:
     @classmethod
     def from_model(cls, row: Any) -> Self:
         given = {f: attrgetter(a)(row) for f, a in cls.sources}
-        if issubclass(cls, relay.Node):
-            given.setdefault(cls.resolve_id_attr(), row.id)
+        if issubclass(cls, relay.Node) and (key := cls.resolve_id_attr()) not in given:
+            given[key] = row.id
         return copied(cls, row, **given)
 
 
