@@ -9,6 +9,9 @@ from models.enums import AgencyKind
 
 @dataclass(frozen=True)
 class Grant:
+    """A role held in one domain (a jurisdiction path, or a unit below it); the
+    jurisdiction's code is kept beside the path for what is shown and logged."""
+
     role: str
     domain: str
     jurisdiction_code: str

@@ -22,10 +22,8 @@ from schema.enums import (
     DropoutCause,
     PersuasionMethod,
     PersuasionOutcome,
-    SpecialGroup,
 )
 from schema.finding import FindingNode
-from schema.ids import raw_school_filter, school_filter
 from schema.operations import Operation, listing, operations
 from schema.shape import Mirror, RowNode, fetched_by, related, row_field
 from schema.task import TaskType
@@ -150,23 +148,10 @@ class CaseNode(RowNode):
                     description="The case's tasks, all agencies' (the case is visible).")
 
 
-@strawberry.input
-class CaseFilterInput:
-    status: CaseStatus | None = None
-    stage: CaseStage | None = None
-    overdue: bool | None = None
-    township_code: str | None = None
-    school: strawberry.ID | None = school_filter()
-    school_id: int | None = raw_school_filter()
-    special_group: SpecialGroup | None = None
-
-
 @strawberry.type
 class CaseQuery:
-    cases = listing(
-        CaseNode, service.cases_page, filter=(CaseFilterInput, service.CaseFilter),
-        ids={"school": "School"}, raw={"school": "school_id"},
-    )
+    cases = listing(CaseNode, service.cases_page, filter=service.CaseFilter,
+                    ids={"school": "School"}, raw={"school": "school_id"})
 
 
 @strawberry.input

@@ -17,10 +17,7 @@ if TYPE_CHECKING:
 
 
 @fetched_by(service.get_employers)
-@strawberry.type(
-    name="Employer",
-    description="An enterprise or individual business, keyed by its unified social credit code.",
-)
+@strawberry.type(name="Employer")
 class EmployerNode(RowNode):
     row: strawberry.Private[m.Employer]
 

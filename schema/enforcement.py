@@ -86,8 +86,7 @@ class EnforcementNode(RowNode):
 @strawberry.type
 class EnforcementQuery:
     enforcement_actions = listing(
-        EnforcementNode, service.actions_page,
-        filter=service.EnforcementFilter,
+        EnforcementNode, service.actions_page, filter=service.EnforcementFilter,
         ids={"employer_id": "Employer", "inspection_id": "Inspection"},
     )
 

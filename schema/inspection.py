@@ -26,7 +26,6 @@ from workflow.context import ServiceContext
 @fetched_by(service.campaigns_of)
 @strawberry.type(name="InspectionCampaign", description="专项检查: inspections over a period.")
 class CampaignNode(relay.Node, Mirror):
-    sources = (("campaign_id", "id"),)
     campaign_id: relay.NodeID[int]
     name: str
     starts_on: date

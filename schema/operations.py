@@ -126,16 +126,38 @@ def operations(
     return build
 
 
-def filter_input(service_filter: type, ids: Mapping[str, str] = {}) -> type:
+def filter_input(
+    service_filter: type,
+    ids: Mapping[str, str] = {},
+    raw: Mapping[str, str] = {},
+    hidden: tuple[str, ...] = (),
+) -> type:
     """The GraphQL input of a list's filter, ``<ServiceFilter>Input``: the service's filter
     dataclass field by field, under the same names, types and defaults (``None``: that
     condition is not applied), each field named in ``ids`` taken as a global id instead of
     its database key. A filter whose fields are the service's is thus written once, in the
-    service, which says there which column each one matches (``workflow.common.matches``)."""
+    service, which says there which column each one matches (``workflow.common.matches``).
+
+    ``raw`` pairs a global-id field with the deprecated raw key the service filters by
+    (``{"school": "school_id"}``, as ``arguments`` merges them): the global field comes just
+    before the raw one, which is marked deprecated. ``hidden`` fields are the resolver's to
+    set, not the client's (``mine`` of the task queues)."""
     hints = get_type_hints(service_filter)
     annotations: dict[str, Any] = {}
     namespace: dict[str, Any] = {"__annotations__": annotations, "__module__": __name__}
+    global_of = {raw_name: global_name for global_name, raw_name in raw.items()}
     for f in dataclasses.fields(service_filter):
+        if f.name in hidden:
+            continue
+        if f.name in global_of:
+            name, type_name = global_of[f.name], ids[global_of[f.name]]
+            annotations[name] = Optional[strawberry.ID]  # noqa: UP045
+            namespace[name] = strawberry.field(
+                default=None, description=f"The {type_name}'s global id.")
+            namespace[f.name] = strawberry.field(default=None, deprecation_reason=(
+                f"A raw database key: use {to_camel_case(name)}, the {type_name}'s global id."))
+            annotations[f.name] = hints[f.name]
+            continue
         annotations[f.name] = Optional[strawberry.ID] if f.name in ids else hints[f.name]  # noqa: UP045
         namespace[f.name] = f.default
     name = service_filter.__name__ + "Input"
@@ -160,7 +182,7 @@ def listing(
     ``extra`` ones by name (``kind=(AgencyKind | None, None)``: ``page(ctx, request,
     kind=…)``), then ``first`` and ``after``; the service pages (workflow/pagination.py)."""
     if isinstance(filter, type):
-        filter = (filter_input(filter, ids), filter)
+        filter = (filter_input(filter, ids, raw), filter)
 
     async def resolve(info: Info, **kwargs: Any) -> Any:
         request = page_request(info, kwargs.pop("first"), kwargs.pop("after"))

@@ -75,7 +75,6 @@ class JurisdictionNode(relay.Node, Mirror):
 @fetched_by(reference.get_agencies)
 @strawberry.type(name="Agency", description="An office of an agency kind, bound to a jurisdiction.")
 class AgencyNode(relay.Node, Mirror):
-    sources = (("agency_id", "id"),)
     agency_id: relay.NodeID[int]
     kind: AgencyKind
     name: str
@@ -88,7 +87,7 @@ class AgencyNode(relay.Node, Mirror):
 @fetched_by(reference.get_duties)
 @strawberry.type(name="Duty", description="A duty an agency holds, citing its source rule.")
 class DutyNode(relay.Node, Mirror):
-    sources = (("duty_id", "id"), ("agency", "agency_kind"))
+    sources = (("agency", "agency_kind"),)
     duty_id: relay.NodeID[int]
     agency: AgencyKind
     code: str

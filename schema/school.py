@@ -18,7 +18,6 @@ from workflow import school as service
 @fetched_by(service.get_schools)
 @strawberry.type(name="School", description="A school: reference data every member may read.")
 class SchoolNode(relay.Node, Mirror):
-    sources = (("key", "id"),)
     key: relay.NodeID[int]
     name: str
     kind: SchoolKind

@@ -48,13 +48,17 @@ def copied(cls: type[T], source: object, **given: Any) -> T:
 class Mirror:
     """A type that mirrors a row field by field: ``from_model`` is ``copied``; ``sources``
     pairs a field with the attribute of the row it reads when the names differ
-    (``(("rule_id", "id"),)``)."""
+    (``(("rule_id", "id"),)``). A Node's id field (its ``relay.NodeID``) reads the row's
+    ``id`` unless ``sources`` say otherwise, as every integer-keyed Node's does."""
 
     sources: ClassVar[tuple[tuple[str, str], ...]] = ()
 
     @classmethod
     def from_model(cls, row: Any) -> Self:
-        return copied(cls, row, **{f: attrgetter(a)(row) for f, a in cls.sources})
+        given = {f: attrgetter(a)(row) for f, a in cls.sources}
+        if issubclass(cls, relay.Node) and (key := cls.resolve_id_attr()) not in given:
+            given[key] = row.id
+        return copied(cls, row, **given)
 
 
 def fetched_by(

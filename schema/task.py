@@ -14,13 +14,12 @@ from authz.guard import FieldGuard
 from models import task as m
 from schema.backrefs import builder
 from schema.context import Info
-from schema.enums import AgencyKind, CaseStage, SpecialGroup, TaskOrder, TaskStatus, TaskUpdateKind
-from schema.ids import raw_school_filter, school_filter
+from schema.enums import AgencyKind, TaskOrder, TaskStatus, TaskUpdateKind
 from schema.loaders import Loaders
-from schema.operations import Operation, operations
+from schema.operations import Operation, arguments, filter_input, operations
 from schema.pagination import Connection, page_request, selects_total, to_connection
 from schema.reference import AgencyNode
-from schema.school import SchoolNode, school_key
+from schema.school import SchoolNode
 from schema.shape import CodeLabel, RowNode, fetched_by, maybe, row_field
 from workflow import case as case_service
 from workflow import task as service
@@ -159,18 +158,12 @@ class TaskType(RowNode):
         return SchoolNode.from_model(s)
 
 
-@strawberry.input
-class TaskFilterInput:
-    status: TaskStatus | None = None
-    overdue: bool | None = None
-    due_before: date | None = None
-    due_after: date | None = None
-    case_kind: str | None = strawberry.field(default=None, description="dropout")
-    stage: CaseStage | None = None
-    township_code: str | None = None
-    school: strawberry.ID | None = school_filter()
-    school_id: int | None = raw_school_filter()
-    special_group: SpecialGroup | None = None
+# The school condition: a global id, or the deprecated raw key the service filters by.
+SCHOOL = {"school": "School"}, {"school": "school_id"}
+if TYPE_CHECKING:
+    TaskFilterInput = Any
+else:
+    TaskFilterInput = filter_input(service.TaskFilter, *SCHOOL, hidden=("mine",))
 
 
 def _queue(mine: bool, description: str) -> Any:
@@ -180,14 +173,9 @@ def _queue(mine: bool, description: str) -> Any:
         info: Info, filter: TaskFilterInput | None = None, order_by: TaskOrder = TaskOrder.DUE,
         first: int | None = None, after: str | None = None,
     ) -> Connection[TaskType]:
-        f = filter or TaskFilterInput()
-        school_id = school_key(f.school, f.school_id, "school")
+        given = arguments(filter, *SCHOOL)
         page = await service.page(
-            info.context.services,
-            service.TaskFilter(status=f.status, overdue=f.overdue, due_before=f.due_before,
-                               due_after=f.due_after, case_kind=f.case_kind, stage=f.stage,
-                               township_code=f.township_code, school_id=school_id,
-                               special_group=f.special_group, mine=mine),
+            info.context.services, service.TaskFilter(**given, mine=mine),
             order_by, page_request(info, first, after), count=selects_total(info))
         return to_connection(page, TaskType.from_model)
 

@@ -49,7 +49,6 @@ class UserQuery:
 @fetched_by(user.get_users)
 @strawberry.type(name="User")
 class UserNode(relay.Node, Mirror):
-    sources = (("user_id", "id"),)
     user_id: relay.NodeID[int]
     username: str
     display_name: str

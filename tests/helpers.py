@@ -35,6 +35,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from api import migrate
 from api.auth import issue_dev_token
 from api.settings import ENV_PREFIX, Settings
+from authz.enforcer import Authorizer
 from authz.store import ensure_default_policy
 from models import enums as en
 from models.case import CasePlan, DropoutCase, PersuasionAttempt
@@ -47,9 +48,13 @@ from models.school import Enrolment, RegisterEvent, School
 from models.session import create_engine
 from models.user import RoleGrant, User
 from workflow import ladder, reference
+from workflow.calendar import LOCAL
+from workflow.clock import Clock
+from workflow.context import ServiceContext
 from workflow.demo import seed as demo
 from workflow.imports.reading import csv_bytes
 from workflow.infra import uscc
+from workflow.user import load_principal
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -147,6 +152,20 @@ async def scratch_postgres(tmp_path: Path, children: int) -> AsyncIterator[Async
     finally:
         await engine.dispose()
         await drop()
+
+
+# A school day (Monday 2 November 2026), 02:00 China time: the concurrency tests' "now".
+MONDAY_MORNING = datetime(2026, 11, 2, 2, tzinfo=LOCAL)
+
+
+async def acting_as(
+    session: AsyncSession, username: str, authorizer: Authorizer, clock: Clock
+) -> ServiceContext:
+    """A service context for the demo user ``username``, for tests that call services
+    directly (concurrency, faults): the principal loaded as a request would load it."""
+    principal = await load_principal(session, username)
+    assert principal is not None, username
+    return ServiceContext(session, principal, authorizer, clock)
 
 
 # --- the app over HTTP, signed in as a demo user ----------------------------------------------

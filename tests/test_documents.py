@@ -30,13 +30,12 @@ from models.document import LegalDocument
 from models.reference import Agency
 from models.school import Enrolment
 from models.task import Task
-from tests.helpers import Api, report, scratch_postgres
+from tests.helpers import MONDAY_MORNING, Api, acting_as, report, scratch_postgres
+from workflow import case as case_service
 from workflow import document, engine
 from workflow.calendar import LOCAL
 from workflow.clock import FixedClock
-from workflow.context import ServiceContext
 from workflow.jobs import SCHEDULED_JOBS
-from workflow.user import load_principal
 
 DOC = """id kind title status number version addressee body deadlineDays pdfUrl pdfSha256
   verificationCode servedOn replacesId legalBasis { sourceKey article quote source citation }
@@ -121,10 +120,10 @@ async def _download_follows_the_policy(
         assert logged.count(("township_officer", "name")) == 2, "both downloads are logged"
         narrowed = Authorizer([r for r in default_rules() if not (
             r.role == "township_officer" and r.obj == "field:name")])
-        principal = await load_principal(s, "township_officer")
-        assert principal is not None
+        ctx = await acting_as(s, "township_officer", narrowed, clock)
+        principal = ctx.principal
         with pytest.raises(Forbidden):
-            await document.pdf_of(ServiceContext(s, principal, narrowed, clock), doc_id)
+            await document.pdf_of(ctx, doc_id)
         # Still readable on screen, masked: only the unmasked copy needs the grant.
         assert narrowed.allowed(principal, "document:enrol_notice", "read",
                                 principal.agency_scope, None)
@@ -392,18 +391,11 @@ async def test_bad_input_is_refused_with_codes_and_writes_nothing(
 async def test_fifty_concurrent_issues_get_fifty_consecutive_numbers(
     tmp_path: Path, authorizer: Authorizer
 ) -> None:
-    from workflow import case as case_service
-    from workflow import document as document_service
-    from workflow.context import ServiceContext
-    from workflow.user import load_principal
-
+    now, clock = MONDAY_MORNING, FixedClock(MONDAY_MORNING)
     async with scratch_postgres(tmp_path, children=120) as db:
-        now = datetime(2026, 11, 2, 2, tzinfo=LOCAL)
-        clock = FixedClock(now)
         async with AsyncSession(db, expire_on_commit=False) as s:
-            principal = await load_principal(s, "principal")
-            assert principal is not None
-            ctx = ServiceContext(s, principal, authorizer, clock)
+            ctx = await acting_as(s, "principal", authorizer, clock)
+            principal = ctx.principal
             # Fifty pupils of the principal's school, each with a case marked as a dropout
             # and a written report drafted: fifty drafts of one agency, waiting to be issued.
             model = (await s.execute(
@@ -425,17 +417,15 @@ async def test_fifty_concurrent_issues_get_fifty_consecutive_numbers(
                 case = await case_service.report_absence(ctx, child_id=child.id,
                                                          first_absence=now.date())
                 await case_service.mark_dropout(ctx, case_id=case.id, expected_version=None)
-                doc = await document_service.draft(ctx, case_id=case.id, kind="dropout_report")
+                doc = await document.draft(ctx, case_id=case.id, kind="dropout_report")
                 drafts.append(doc.id)
             await s.commit()
         assert len(drafts) == 50
 
         async def issue(document_id: int) -> str:
             async with AsyncSession(db, expire_on_commit=False) as s:
-                p = await load_principal(s, "principal")
-                assert p is not None
-                doc = await document_service.issue(
-                    ServiceContext(s, p, authorizer, clock), document_id=document_id)
+                doc = await document.issue(
+                    await acting_as(s, "principal", authorizer, clock), document_id=document_id)
                 await s.commit()
                 assert doc.number is not None
                 return doc.number

@@ -20,15 +20,13 @@ from models.child import Child
 from models.enums import ClosureReason, DayKind
 from models.session import session_factory
 from models.task import Task
-from tests.helpers import Api, report, scratch_postgres
+from tests.helpers import MONDAY_MORNING, Api, acting_as, report, scratch_postgres
 from workflow import case as case_service
 from workflow import engine, ladder
 from workflow.calendar import LOCAL, SchoolCalendar
 from workflow.clock import FixedClock
-from workflow.context import ServiceContext
 from workflow.errors import Conflict
 from workflow.jobs import SCHEDULED_JOBS
-from workflow.user import load_principal
 
 LADDER = """query { ladder(jurisdictionCode: "370406") { version code steps { position code stage
   entry anchor offsetDays dayKind documentKind tasks { agency kind dueDays }
@@ -257,11 +255,9 @@ async def test_concurrent_ticks_on_postgres_create_nothing_twice(
     tmp_path: Path, authorizer: Authorizer
 ) -> None:
     async with scratch_postgres(tmp_path, children=120) as db:
-        now = datetime(2026, 11, 2, 2, tzinfo=LOCAL)
+        now = MONDAY_MORNING
         async with AsyncSession(db, expire_on_commit=False) as s:
-            principal = await load_principal(s, "edu_officer")
-            assert principal is not None
-            ctx = ServiceContext(s, principal, authorizer, FixedClock(now))
+            ctx = await acting_as(s, "edu_officer", authorizer, FixedClock(now))
             ids = (await s.execute(select(Child.id).limit(40))).scalars().all()
             for child_id in ids:
                 await case_service.report_absence(ctx, child_id=child_id, first_absence=now.date())
@@ -379,22 +375,18 @@ async def test_two_agencies_at_once_one_wins_one_conflicts(
     """Truly concurrent writes (two connections) on PostgreSQL: no lost update."""
     async with scratch_postgres(tmp_path, children=60) as db:
         make = session_factory(db)
-        now = datetime(2026, 11, 2, 2, tzinfo=LOCAL)
+        now = MONDAY_MORNING
         async with make() as s:
-            edu = await load_principal(s, "edu_officer")
-            assert edu is not None
+            ctx = await acting_as(s, "edu_officer", authorizer, FixedClock(now))
             child_id = (await s.execute(select(Child.id).limit(1))).scalar_one()
-            opened = await case_service.report_absence(
-                ServiceContext(s, edu, authorizer, FixedClock(now)), child_id=child_id,
-                first_absence=now.date())
+            opened = await case_service.report_absence(ctx, child_id=child_id,
+                                                       first_absence=now.date())
             await s.commit()
             case_id, version = opened.id, opened.version
 
         async def act(kind: str) -> str:
             async with make() as s:
-                principal = await load_principal(s, "edu_officer")
-                assert principal is not None
-                ctx = ServiceContext(s, principal, authorizer, FixedClock(now))
+                ctx = await acting_as(s, "edu_officer", authorizer, FixedClock(now))
                 try:
                     if kind == "mark":
                         await case_service.mark_dropout(ctx, case_id=case_id,

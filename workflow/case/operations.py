@@ -162,12 +162,8 @@ async def record_persuasion(
             "attempt_id": attempt.id,
         },
     )
-    audit.record_row(
-        ctx,
-        "record_persuasion",
-        case,
-        {"attempt_id": attempt.id, "method": method, "outcome": outcome},
-    )
+    audit.record_row(ctx, "record_persuasion", case,
+                     {"attempt_id": attempt.id, "method": method, "outcome": outcome})
     return attempt
 
 

@@ -72,12 +72,10 @@ async def _new_case(
     ).scalar_one_or_none()
     first = ladder.steps[0]
     case = DropoutCase(
-        child_id=child.id,
-        school_id=enrolment.school_id if enrolment else None,
-        scope_path=child.scope_path,
-        residence_path=child.residence_path,
-        township_code=child.township_code,
-        district_code=township.parent_code,
+        # Where the case belongs: the child's school and places (both domains, LS 14).
+        child_id=child.id, school_id=enrolment.school_id if enrolment else None,
+        scope_path=child.scope_path, residence_path=child.residence_path,
+        township_code=child.township_code, district_code=township.parent_code,
         ladder_id=ladder.id,
         status=CaseStatus.OPEN,
         stage=first.stage,

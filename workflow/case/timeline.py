@@ -82,19 +82,10 @@ async def add_attachment(
     )
     ctx.session.add(attachment)
     await ctx.session.flush()
-    case_event(
-        ctx,
-        case,
-        "attachment",
-        filename.strip(),
-        {"attachment_id": attachment.id, "sha256": sha256, "size_bytes": size_bytes},
-    )
-    audit.record_row(
-        ctx,
-        "add_case_attachment",
-        case,
-        {"attachment_id": attachment.id, "filename": filename, "sha256": sha256},
-    )
+    case_event(ctx, case, "attachment", filename.strip(),
+               {"attachment_id": attachment.id, "sha256": sha256, "size_bytes": size_bytes})
+    audit.record_row(ctx, "add_case_attachment", case,
+                     {"attachment_id": attachment.id, "filename": filename, "sha256": sha256})
     return attachment
 
 

@@ -111,12 +111,8 @@ async def serve(
         employer.updated_at = ctx.clock.now()
     await ctx.session.flush()
     await case_events(ctx, rows, "enforcement_served", f"{doc.number} 已送达", action)
-    audit.record_row(
-        ctx,
-        "serve_enforcement",
-        action,
-        {"served_on": served_on, "method": method.value, "due_on": action.due_on},
-    )
+    audit.record_row(ctx, "serve_enforcement", action,
+                     {"served_on": served_on, "method": method.value, "due_on": action.due_on})
     return action
 
 
