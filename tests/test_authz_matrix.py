@@ -12,14 +12,11 @@ import pytest
 from models.reference import Jurisdiction
 from schema.root import build_schema
 from tests.helpers import (
-    NOW,
-    Api,
-    match_candidate,
-    pupil_of_principal,
     IMPORT_APPLY,
     NOW,
     Api,
     match_candidate,
+    pupil_of_principal,
     register_list,
     staged_list,
 )
