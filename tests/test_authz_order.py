@@ -133,7 +133,9 @@ async def real_ids(api: Api) -> dict[str, str]:
         ids[name] = school
     for name, kind in (("changeId", "RegisterChange"), ("deferralId", "Deferral"),
                        ("guardianId", "Guardian"), ("itemId", "AccountabilityItem"),
-                       ("reportId", "PeriodicReport"), ("entryId", "SubstituteSchooling")):
+                       ("reportId", "PeriodicReport"), ("entryId", "SubstituteSchooling"),
+                       ("baseRecordId", "BaseRecord"), ("duplicateOfBaseRecordId", "BaseRecord"),
+                       ("correctionId", "HouseholdCorrection")):
         ids[name] = base64.b64encode(f"{kind}:1".encode()).decode()
     ids["candidateId"] = await match_candidate(api, "顺序")
     ids["importId"] = await register_list(api, "顺序二")

@@ -24,6 +24,7 @@ from typing import Any
 
 from sqlalchemy import ColumnElement, insert, or_, select, update
 
+from authz.errors import Forbidden
 from authz.filters import scope_filter
 from models.child import Child
 from models.enums import AgencyKind, EnrolmentStatus, TaskStatus
@@ -315,6 +316,10 @@ async def record_many(
     """Record the police's corrections (one, or a clean-up list of a district), give each
     agency holding the person a task, and complete the ``confirm_death`` tasks a DECEASED
     correction answers. Set-based: a fixed number of statements whatever the rows."""
+    # Whoever may record nowhere is refused before the input is judged (the policy first).
+    act = "record"
+    if not ctx.authz.rules_for(ctx.principal, OBJ, act):
+        raise Forbidden(f"not allowed to {act} {OBJ}")
     now = ctx.clock.now()
     today = local_date(now)
     checked = _checked(rows, today, many)
