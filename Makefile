@@ -5,7 +5,8 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
 .PHONY: run test lint typecheck pytest pytest-fast schema clean bench-data bench-cases \
-	bench-tick bench-province bench-load bench-profile bench-render doc-images bench-import
+	bench-tick bench-province bench-load bench-profile bench-render doc-images bench-import \
+	bench-household
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -97,3 +98,6 @@ clean:
 ## changed, a 2,100,000-row police household list, into PostgreSQL (its own database).
 bench-import: $(STAMP)
 	$(BIN)/python -m bench.imports
+
+bench-household: $(STAMP)
+	$(BIN)/python -m bench.household
