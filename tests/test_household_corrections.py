@@ -298,6 +298,9 @@ async def test_bad_input_is_refused_with_its_code(
         ("NOT_FOUND", "baseRecordId")]
     assert await codes(kind="MISSING", baseRecordId=gid("Child", child.id)) == [
         ("BAD_INPUT", "baseRecordId")]
+    (other, _), = await _setup(sessions)
+    assert await codes(kind="MISSING", baseRecordId=base, childId=gid("Child", other.id)) == [
+        ("BAD_INPUT", "childId")]
     assert await codes(kind="MISSING", baseRecordId=base) == []
     assert await codes(kind="MISSING", childId=gid("Child", child.id)) == [
         ("DUPLICATE", "baseRecordId")]

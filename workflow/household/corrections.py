@@ -190,6 +190,9 @@ async def _resolve(
             p.child = children.get(r.child_id)
             if p.child is None:
                 raise NotFound("no such child", field=_field(at, "childId"))
+        if (p.child is not None and p.base is not None and p.base.child_id is not None
+                and p.base.child_id != p.child.id):
+            raise InvalidInput("the base record is another child's", field=_field(at, "childId"))
         if p.child is None and r.national_id:
             p.child = child_by_nid.get(r.national_id)
         if p.child is None and p.base is not None and p.base.child_id is not None:
