@@ -49,6 +49,7 @@ from models.enums import (
     SubstituteKind,
     TaskStatus,
 )
+from models.household import HouseholdCorrectionKind, HouseholdCorrectionStatus
 from models.imports import CandidateStatus, ImportSource, ImportStatus
 from workflow.accountability import Decision as AccountabilityDecision
 from workflow.errors import UserErrorCode
@@ -69,6 +70,10 @@ strawberry.enum(UserErrorCode, name="UserErrorCode")
 # The imports' enums live with their model (models/imports.py).
 for _import_enum in (ImportSource, ImportStatus, CandidateStatus):
     strawberry.enum(_import_enum)
+
+# The police clean-up's enums live with their model (models/household.py).
+for _household_enum in (HouseholdCorrectionKind, HouseholdCorrectionStatus):
+    strawberry.enum(_household_enum)
 
 strawberry.enum(StatsDimension, name="StatsDimension")
 strawberry.enum(AccountabilityDecision, name="AccountabilityDecision")
@@ -107,6 +112,8 @@ __all__ = [
     "EnrolmentStatus",
     "ExportFormat",
     "GuardianRelation",
+    "HouseholdCorrectionKind",
+    "HouseholdCorrectionStatus",
     "ImportSource",
     "ImportStatus",
     "InspectionKind",
