@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed
 
 .PHONY: run test lint typecheck pytest pytest-fast schema clean bench-data bench-cases \
 	bench-tick bench-province bench-load bench-profile bench-render doc-images bench-import \
-	bench-home-visits bench-ledgers bench-crosscheck
+	bench-home-visits bench-ledgers bench-crosscheck bench-household
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -114,3 +114,6 @@ bench-home-visits: $(STAMP)
 ## in its own database lianbao_bench_cross: heavy, run it on a quiet machine.
 bench-crosscheck: $(STAMP)
 	$(BIN)/python -m bench.crosscheck
+
+bench-household: $(STAMP)
+	$(BIN)/python -m bench.household

@@ -50,6 +50,7 @@ from models.enums import (
     SubstituteKind,
     TaskStatus,
 )
+from models.household import HouseholdCorrectionKind, HouseholdCorrectionStatus
 from models.imports import CandidateStatus, ImportSource, ImportStatus
 from workflow.accountability import Decision as AccountabilityDecision
 from workflow.errors import UserErrorCode
@@ -75,6 +76,9 @@ for _import_enum in (ImportSource, ImportStatus, CandidateStatus):
 # The comparisons' enums live with their model (models/crosscheck.py).
 for _crosscheck_enum in (FindingKind, FindingStatus, VerificationOutcome):
     strawberry.enum(_crosscheck_enum)
+# The police clean-up's enums live with their model (models/household.py).
+for _household_enum in (HouseholdCorrectionKind, HouseholdCorrectionStatus):
+    strawberry.enum(_household_enum)
 
 strawberry.enum(StatsDimension, name="StatsDimension")
 strawberry.enum(AccountabilityDecision, name="AccountabilityDecision")
@@ -117,6 +121,8 @@ __all__ = [
     "FindingKind",
     "FindingStatus",
     "GuardianRelation",
+    "HouseholdCorrectionKind",
+    "HouseholdCorrectionStatus",
     "ImportSource",
     "ImportStatus",
     "InspectionKind",

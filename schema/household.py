@@ -14,15 +14,13 @@ from models import household as m
 from schema.backrefs import provides
 from schema.child import ChildNode
 from schema.context import Info
+from schema.enums import HouseholdCorrectionKind, HouseholdCorrectionStatus
 from schema.ids import optional_node_id
 from schema.operations import Operation, listing, operations
 from schema.sensitive import SensitiveValue
 from schema.shape import RowNode, fetched_by, related, row_field
 from workflow.context import ServiceContext
 from workflow.household import corrections, query
-
-strawberry.enum(m.HouseholdCorrectionKind)
-strawberry.enum(m.HouseholdCorrectionStatus)
 
 BASE_RECORD = "BaseRecord"  # a person on an agency's list (the base database), by global id
 
@@ -39,8 +37,8 @@ def _base_gid(key: int | None) -> strawberry.ID | None:
 class HouseholdCorrectionNode(RowNode):
     row: strawberry.Private[m.HouseholdCorrection]
 
-    kind = row_field("kind", m.HouseholdCorrectionKind)
-    status = row_field("status", m.HouseholdCorrectionStatus)
+    kind = row_field("kind", HouseholdCorrectionKind)
+    status = row_field("status", HouseholdCorrectionStatus)
     district_code = row_field("district_code", str)
     birth_date = row_field("birth_date", date)
     effective_on = row_field("effective_on", date)
@@ -77,8 +75,8 @@ class HouseholdCorrectionNode(RowNode):
 @strawberry.input
 class HouseholdCorrectionFilterInput:
     district_code: str | None = None
-    kind: m.HouseholdCorrectionKind | None = None
-    status: m.HouseholdCorrectionStatus | None = None
+    kind: HouseholdCorrectionKind | None = None
+    status: HouseholdCorrectionStatus | None = None
     child: strawberry.ID | None = None
     effective_by: date | None = None
 
@@ -97,7 +95,7 @@ class HouseholdQuery:
 
 @strawberry.input
 class RecordHouseholdCorrectionInput:
-    kind: m.HouseholdCorrectionKind
+    kind: HouseholdCorrectionKind
     effective_on: date
     base_record_id: strawberry.ID | None = None
     child_id: strawberry.ID | None = None

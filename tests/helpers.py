@@ -840,10 +840,13 @@ async def hand_counted(session: AsyncSession) -> SmallDistrict:
 # --- the police household-register clean-up (issue 15) ------------------------------------
 
 async def enrolled_children(session: AsyncSession, n: int, district: str = "370406") -> list[Child]:
-    """``n`` children with an ID number on a school's register in the district."""
+    """``n`` children with an ID number on a school's register in the district, on no
+    agency's list yet."""
+    listed_already = select(BaseRecord.id).where(BaseRecord.child_id == Child.id).exists()
     stmt = (select(Child).join(Enrolment, Enrolment.child_id == Child.id)
             .where(Child.national_id.is_not(None), Enrolment.status == en.EnrolmentStatus.ENROLLED,
-                   Child.township_code.like(f"{district}%")).order_by(Child.id).limit(n))
+                   Child.township_code.like(f"{district}%"), ~listed_already)
+            .order_by(Child.id).limit(n))
     return list((await session.execute(stmt)).scalars())
 
 

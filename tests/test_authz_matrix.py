@@ -1297,6 +1297,55 @@ CROSSCHECK_PROBES: dict[str, tuple[Probe, set[str]]] = {
 PROBES.update(CROSSCHECK_PROBES)
 
 
+# --- the police household-register clean-up (issue 15, ST 8) ---------------------------------
+CORRECTION_READERS = {"police_officer", "edu_officer", "edu_admin", "poverty_office",
+                      "disabled_fed", "civil_affairs", "inspector"}
+RECORD_CORRECTION = """mutation($t: ID!) { recordHouseholdCorrection(input: {kind: MISSING,
+    effectiveOn: "2026-11-01", childId: $t}) { correction { id } userErrors { code } } }"""
+
+
+async def _correction(api: Api) -> str:
+    """A MISSING correction of a fresh pupil, recorded by the police."""
+    data = await api.gql(RECORD_CORRECTION, {"t": await _child_id(api)}, user="police_officer")
+    found: str = data["recordHouseholdCorrection"]["correction"]["id"]
+    return found
+
+
+async def _correction_task(api: Api) -> str:
+    """The education bureau's task of a fresh correction (due in the district's 10 days)."""
+    await _correction(api)
+    data = await api.gql("""{ agencyQueue(filter: {dueAfter: "2026-11-11", dueBefore:
+        "2026-11-13"}, first: 100) { edges { node { id kind } } } }""")
+    found: str = [e["node"]["id"] for e in data["agencyQueue"]["edges"]
+                  if e["node"]["kind"] == "household_correction"][-1]
+    return found
+
+
+async def probe_corrections(api: Api, user: str) -> bool:
+    await _once(api, "correction_listed", lambda: _correction(api))
+    return await _ok(api, user, "{ householdCorrections(first: 5) { totalCount } }", None,
+                     ("householdCorrections", "totalCount"))
+
+
+HOUSEHOLD_PROBES: dict[str, tuple[Probe, set[str]]] = {
+    "householdCorrections": (probe_corrections, CORRECTION_READERS),
+    "recordHouseholdCorrection": (register_probe(RECORD_CORRECTION, "recordHouseholdCorrection",
+                                                 _child_id), {"police_officer"}),
+    "recordHouseholdCorrections": (register_probe("""mutation($t: ID!) {
+        recordHouseholdCorrections(input: {districtCode: "370406", rows: [{kind: DECEASED,
+        effectiveOn: "2026-11-01", childId: $t}]}) { batch { recorded } userErrors { code } }
+        }""", "recordHouseholdCorrections", _child_id), {"police_officer"}),
+    "withdrawHouseholdCorrection": (register_probe("""mutation($t: ID!) {
+        withdrawHouseholdCorrection(input: {correctionId: $t, reason: "错录"}) { correction
+        { id } userErrors { code } } }""", "withdrawHouseholdCorrection", _correction),
+                                    {"police_officer"}),
+    "applyHouseholdCorrection": (register_probe("""mutation($t: ID!) {
+        applyHouseholdCorrection(input: {taskId: $t}) { correction { id } userErrors { code }
+        } }""", "applyHouseholdCorrection", _correction_task), {"edu_officer", "edu_admin"}),
+}
+PROBES.update(HOUSEHOLD_PROBES)
+
+
 def test_every_operation_is_covered() -> None:
     schema = build_schema()
     graphql_schema = schema._schema

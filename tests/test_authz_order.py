@@ -135,7 +135,9 @@ async def real_ids(api: Api) -> dict[str, str]:
                        ("guardianId", "Guardian"), ("itemId", "AccountabilityItem"),
                        ("reportId", "PeriodicReport"), ("entryId", "SubstituteSchooling"),
                        ("visitId", "HomeVisit"), ("censusId", "SpecialNeedsCensus"),
-                       ("crosscheckFindingId", "CrosscheckFinding")):
+                       ("crosscheckFindingId", "CrosscheckFinding"),
+                       ("baseRecordId", "BaseRecord"), ("duplicateOfBaseRecordId", "BaseRecord"),
+                       ("correctionId", "HouseholdCorrection")):
         ids[name] = base64.b64encode(f"{kind}:1".encode()).decode()
     ids["childIds"] = ids["childId"]  # a census's pupils (ST 7)
     ids["candidateId"] = await match_candidate(api, "顺序")

@@ -13,6 +13,7 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from models.audit import AuditEvent
 from models.child import Child
 from models.enums import AgencyKind
 from models.imports import BaseRecord, ImportSource
@@ -141,6 +142,15 @@ async def test_a_death_tasks_the_agencies_holding_the_child_and_applying_follows
             BaseRecord.child_id == child.id))).all())
     assert marks[ImportSource.POVERTY_HOUSEHOLD] == int(_key(c["id"]))
     assert marks[ImportSource.POLICE_HOUSEHOLD] is None  # the police's own list is theirs
+    async with sessions() as s:
+        trail = (await s.execute(select(AuditEvent.operation, AuditEvent.change).where(
+            AuditEvent.record_type == "household_correction").order_by(AuditEvent.id))).all()
+    assert [op for op, _ in trail] == ["record_household_corrections",
+                                       "apply_household_correction", "apply_household_correction"]
+    assert trail[0][1]["tasks"] == 2
+    assert trail[1][1]["agency"] == "education" and trail[1][1]["entry_was"] == "enrolled"
+    assert trail[2][1] == {"task": int(_key(poverty["id"])), "agency": "poverty_office",
+                           "records": 1, "source": "poverty_household"}
     # done once: applying again is the wrong stage
     again = _answer(await api.gql(APPLY, {"in": {"taskId": poverty["id"]}},
                                      user="poverty_office"))
@@ -298,6 +308,9 @@ async def test_bad_input_is_refused_with_its_code(
         ("NOT_FOUND", "baseRecordId")]
     assert await codes(kind="MISSING", baseRecordId=gid("Child", child.id)) == [
         ("BAD_INPUT", "baseRecordId")]
+    (other, _), = await _setup(sessions)
+    assert await codes(kind="MISSING", baseRecordId=base, childId=gid("Child", other.id)) == [
+        ("BAD_INPUT", "childId")]
     assert await codes(kind="MISSING", baseRecordId=base) == []
     assert await codes(kind="MISSING", childId=gid("Child", child.id)) == [
         ("DUPLICATE", "baseRecordId")]

@@ -400,6 +400,16 @@ async def _blacklist(api: Api, sessions: async_sessionmaker[AsyncSession]) -> No
 
 
 # connection -> (reader, seed)
+async def _corrections(api: Api, sessions: async_sessionmaker[AsyncSession]) -> None:
+    """Fourteen household corrections, one police clean-up list of fourteen children."""
+    data = await api.gql("{ children(first: 14) { edges { node { id } } } }")
+    rows = [{"kind": "MISSING", "effectiveOn": "2026-11-01", "childId": e["node"]["id"]}
+            for e in data["children"]["edges"]]
+    await api.gql("""mutation($rows: [RecordHouseholdCorrectionInput!]!) {
+        recordHouseholdCorrections(input: {districtCode: "370406", rows: $rows}) {
+        batch { recorded } } }""", {"rows": rows}, user="police_officer")
+
+
 CONNECTIONS: dict[str, tuple[str, Seed]] = {
     "agencies": ("edu_officer", _no_seed),
     "children": ("edu_officer", _no_seed),
@@ -432,6 +442,7 @@ CONNECTIONS: dict[str, tuple[str, Seed]] = {
     "schoolAgeLedger": ("edu_officer", _no_seed),
     "suspectedLedger": ("edu_officer", _cases),
     "dropoutLedger": ("edu_officer", _dropouts),
+    "householdCorrections": ("police_officer", _corrections),
 }
 # Arguments a connection requires besides its page (the children behind one figure).
 REQUIRED_ARGUMENTS = {"statisticsChildren": "measure: ENROLLED, "}

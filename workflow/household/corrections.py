@@ -24,6 +24,7 @@ from typing import Any
 
 from sqlalchemy import ColumnElement, insert, or_, select, update
 
+from authz.errors import Forbidden
 from authz.filters import scope_filter
 from models.child import Child
 from models.enums import AgencyKind, EnrolmentStatus, TaskStatus
@@ -101,6 +102,11 @@ class _Person:
         if self.child is not None:
             return self.child.id
         return None if self.base is None else self.base.child_id
+
+    def records(self) -> list[tuple[str, int]]:
+        """What a correction of this person points at: its base record, its child."""
+        keys = [("base", self.base.id)] if self.base is not None else []
+        return keys + ([("child", self.child_id)] if self.child_id is not None else [])
 
 
 def _field(index: int | None, name: str) -> str:
@@ -189,6 +195,9 @@ async def _resolve(
             p.child = children.get(r.child_id)
             if p.child is None:
                 raise NotFound("no such child", field=_field(at, "childId"))
+        if (p.child is not None and p.base is not None and p.base.child_id is not None
+                and p.base.child_id != p.child.id):
+            raise InvalidInput("the base record is another child's", field=_field(at, "childId"))
         if p.child is None and r.national_id:
             p.child = child_by_nid.get(r.national_id)
         if p.child is None and p.base is not None and p.base.child_id is not None:
@@ -241,9 +250,7 @@ async def _not_recorded_twice(ctx: ServiceContext, people: list[_Person], many: 
     repeated in the list as for one recorded before (one statement)."""
     seen: set[tuple[str, str, int]] = set()
     for p in people:
-        keys = [("base", p.base.id)] if p.base else []
-        keys += [("child", p.child_id)] if p.child_id is not None else []
-        for which, key in keys:
+        for which, key in p.records():
             if (which, p.row.kind, key) in seen:
                 raise Duplicate("the list names the person twice for the same correction",
                                 field=_field(p.index if many else None, "baseRecordId"))
@@ -255,13 +262,13 @@ async def _not_recorded_twice(ctx: ServiceContext, people: list[_Person], many: 
         or_(HouseholdCorrection.base_record_id.in_(sorted(base_ids)),
             HouseholdCorrection.child_id.in_(sorted(child_ids))),
     )
-    for c in (await ctx.session.execute(stmt)).scalars():
-        for p in people:
-            same = (p.base is not None and c.base_record_id == p.base.id) or (
-                p.child_id is not None and c.child_id == p.child_id)
-            if same and c.kind is p.row.kind:
-                raise Duplicate("the police recorded that correction of the person already",
-                                field=_field(p.index if many else None, "baseRecordId"))
+    recorded = {(which, c.kind, key) for c in (await ctx.session.execute(stmt)).scalars()
+                for which, key in (("base", c.base_record_id), ("child", c.child_id))
+                if key is not None}
+    for p in people:
+        if any((which, p.row.kind, key) in recorded for which, key in p.records()):
+            raise Duplicate("the police recorded that correction of the person already",
+                            field=_field(p.index if many else None, "baseRecordId"))
 
 
 async def _holders(ctx: ServiceContext, people: list[_Person]) -> list[set[AgencyKind]]:
@@ -280,20 +287,22 @@ async def _holders(ctx: ServiceContext, people: list[_Person]) -> list[set[Agenc
                 BaseRecord.person_key.in_(sorted(keys))),
         )
         found = list((await ctx.session.execute(stmt)).scalars())
+    # Who holds what, by each key a person is known by: dictionaries, not a scan per person.
+    held_by: set[tuple[ImportSource, str, str, object]] = set()
+    for b in found:
+        for key, value in (("nid", b.national_id), ("child", b.child_id),
+                           ("person", b.person_key)):
+            if value is not None:
+                held_by.add((b.source, b.district_code, key, value))
     out = []
     for p in people:
-        held: set[AgencyKind] = set()
-        for agency, source in rules_for(p.district_code).agencies.items():
-            if source is ImportSource.SCHOOL_REGISTER:
-                if p.child_id is not None:
-                    held.add(agency)
-                continue
-            if any(b.source is source and b.district_code == p.district_code and (
-                    (p.national_id and b.national_id == p.national_id)
-                    or (p.child_id is not None and b.child_id == p.child_id)
-                    or (p.base is not None and b.person_key == p.base.person_key))
-                   for b in found):
-                held.add(agency)
+        known: list[tuple[str, object]] = [
+            ("nid", p.national_id), ("child", p.child_id),
+            ("person", p.base.person_key if p.base is not None else None)]
+        held = {agency for agency, source in rules_for(p.district_code).agencies.items()
+                if (p.child_id is not None if source is ImportSource.SCHOOL_REGISTER
+                    else any(v is not None and (source, p.district_code, k, v) in held_by
+                             for k, v in known))}
         out.append(held)
     return out
 
@@ -315,6 +324,10 @@ async def record_many(
     """Record the police's corrections (one, or a clean-up list of a district), give each
     agency holding the person a task, and complete the ``confirm_death`` tasks a DECEASED
     correction answers. Set-based: a fixed number of statements whatever the rows."""
+    # Whoever may record nowhere is refused before the input is judged (the policy first).
+    act = "record"
+    if not ctx.authz.rules_for(ctx.principal, OBJ, act):
+        raise Forbidden(f"not allowed to {act} {OBJ}")
     now = ctx.clock.now()
     today = local_date(now)
     checked = _checked(rows, today, many)
