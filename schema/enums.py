@@ -37,6 +37,7 @@ from models.enums import (
     LicenceStatus,
     PersuasionMethod,
     PersuasionOutcome,
+    RectificationStatus,
     RegisterChangeKind,
     RegisterChangeStatus,
     RegisterType,
@@ -47,6 +48,7 @@ from models.enums import (
     SpecialGroup,
     StepEntry,
     SubstituteKind,
+    SupervisionStatus,
     TaskStatus,
 )
 from models.imports import CandidateStatus, ImportSource, ImportStatus
@@ -56,6 +58,7 @@ from workflow.report import Decision as ReportDecision
 from workflow.report import ExportFormat
 from workflow.stats import Dimension as StatsDimension
 from workflow.stats import Measure as StatsMeasure
+from workflow.supervision import Decision as RectificationDecision
 from workflow.task import TaskOrder
 
 # Importing a model enum here is what exposes it: each one imported above is registered.
@@ -73,6 +76,7 @@ for _import_enum in (ImportSource, ImportStatus, CandidateStatus):
 strawberry.enum(StatsDimension, name="StatsDimension")
 strawberry.enum(AccountabilityDecision, name="AccountabilityDecision")
 strawberry.enum(ReportDecision, name="ReportDecision")
+strawberry.enum(RectificationDecision, name="RectificationDecision")
 strawberry.enum(ExportFormat, name="ExportFormat")
 strawberry.enum(StatsMeasure, name="StatsMeasure")
 
@@ -115,6 +119,8 @@ __all__ = [
     "LicenceStatus",
     "PersuasionMethod",
     "PersuasionOutcome",
+    "RectificationDecision",
+    "RectificationStatus",
     "RegisterChangeKind",
     "RegisterChangeStatus",
     "RegisterType",
@@ -128,6 +134,7 @@ __all__ = [
     "StatsMeasure",
     "StepEntry",
     "SubstituteKind",
+    "SupervisionStatus",
     "TaskOrder",
     "TaskStatus",
     "TaskUpdateKind",

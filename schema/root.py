@@ -50,6 +50,7 @@ from schema.report import ReportMutation, ReportQuery
 from schema.role import RoleMutation
 from schema.school import SchoolMutation, SchoolQuery
 from schema.stats import StatsQuery
+from schema.supervision import RectificationMutation, SupervisionMutation, SupervisionQuery
 from schema.task import TaskMutation, TaskQuery, TaskSubscription
 from schema.user import UserDirectoryQuery, UserMutation, UserQuery
 from workflow.errors import InvalidInput, TooManyIds
@@ -80,6 +81,7 @@ class Query(
     AccountabilityQuery,
     ReportQuery,
     SubstituteSchoolingQuery,
+    SupervisionQuery,
 ):
     # Plain resolvers rather than relay.node(): that field binds itself to the first schema
     # built, and tests (and a production-mode app) build more than one. The ids are plain
@@ -205,6 +207,8 @@ class Mutation(
     AccountabilityMutation,
     ReportMutation,
     SubstituteSchoolingMutation,
+    SupervisionMutation,
+    RectificationMutation,
 ):
     pass
 

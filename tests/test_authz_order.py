@@ -133,8 +133,11 @@ async def real_ids(api: Api) -> dict[str, str]:
         ids[name] = school
     for name, kind in (("changeId", "RegisterChange"), ("deferralId", "Deferral"),
                        ("guardianId", "Guardian"), ("itemId", "AccountabilityItem"),
-                       ("reportId", "PeriodicReport"), ("entryId", "SubstituteSchooling")):
+                       ("reportId", "PeriodicReport"), ("entryId", "SubstituteSchooling"),
+                       ("supervisionFindingId", "SupervisionFinding"),
+                       ("accountabilityItemId", "AccountabilityItem")):
         ids[name] = base64.b64encode(f"{kind}:1".encode()).decode()
+    ids["subjectAgencyId"] = ids["agencyId"]  # a supervision's subject (issue 16)
     ids["candidateId"] = await match_candidate(api, "顺序")
     ids["importId"] = await register_list(api, "顺序二")
     return ids
