@@ -6,8 +6,8 @@ province's, the drill-down pages behind a figure, and what keeping the figures c
 
 The generator writes children, cases and tasks; the register the statistics read is added
 here once, set-based (``register``): every child's entry and the event of its first
-enrolment a year ago (2,000,000 ``register_event`` rows), a dropout mark in October for a
-quarter of the open cases' children, and a return in November for a fifth of those. The
+enrolment a year ago (2,000,000 ``register_event`` rows), a dropout mark in October for
+half of the open cases' children, and a return in November for a fifth of those. The
 tables go through the same service code as the API (``workflow.stats.statistics`` with the
 policy compiled into SQL); the pages through ``children_behind`` (keyset, as the case list).
 """
@@ -53,7 +53,7 @@ REGISTER = [
        SELECT e.child_id, e.school_id, DATE '2025-09-01', NULL, 'enrolled', '入学', 'status',
               '{}', now()
        FROM enrolment e""",
-    # a dropout mark in October for a quarter of the open cases' children, and a return in
+    # a dropout mark in October for half of the open cases' children, and a return in
     # November for a fifth of those
     *(f"""WITH moved AS (
            UPDATE enrolment e SET status = '{to}', status_since = DATE '{day}'
