@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed
 
 .PHONY: run test lint typecheck pytest pytest-fast schema clean bench-data bench-cases \
 	bench-tick bench-province bench-load bench-profile bench-render doc-images bench-import \
-	bench-home-visits bench-ledgers bench-crosscheck bench-household
+	bench-home-visits bench-ledgers bench-crosscheck bench-household bench-stats
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -80,6 +80,11 @@ bench-profile: $(STAMP)
 ## Printing one document per kind and district: set (Typst) and signed (pyHanko); target 300 ms.
 bench-render: $(STAMP)
 	$(BIN)/python -m bench.render
+
+## The statistics at province scale (issue 16): run `make bench-province` on the same
+## BENCH_URL first; the register the figures read is added once, set-based.
+bench-stats: $(STAMP)
+	$(BIN)/python -m bench.statistics --url $(BENCH_URL)
 
 ## Page images of what a parent, a court and an employer receive (docs/images/, committed):
 ## specimens of a notice (山亭区), a judicial document (山亭区) and a return order (沙坡头区).

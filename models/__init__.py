@@ -48,6 +48,7 @@ from models.reference import Agency, Duty, Jurisdiction
 from models.register import Deferral, RegisterChange
 from models.report import PeriodicReport
 from models.school import Enrolment, RegisterEvent, School
+from models.supervision import Supervision, SupervisionFinding
 from models.task import Task
 from models.user import RoleGrant, User
 
@@ -109,6 +110,8 @@ __all__ = [
     "SpecialNeedsCensus",
     "SubstituteSchooling",
     "SubstituteSchoolingCase",
+    "Supervision",
+    "SupervisionFinding",
     "Task",
     "User",
     "ValueProvenance",

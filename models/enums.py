@@ -333,3 +333,21 @@ class SubstituteKind(enum.StrEnum):
     SISHU = "sishu"  # 私塾
     HOME_STUDY = "home_study"  # 在家自学
     OTHER = "other"
+
+
+class SupervisionStatus(enum.StrEnum):
+    """A supervision (督导检查) once recorded: its findings being rectified, or closed (every
+    finding's rectification accepted, or nothing found)."""
+
+    RECTIFYING = "rectifying"
+    CLOSED = "supervision_closed"
+
+
+class RectificationStatus(enum.StrEnum):
+    """A supervision finding's rectification (限期整改, ST 10): awaited from the supervised
+    unit, reported by it, accepted by the inspectorate, or returned to be done again."""
+
+    OPEN = "awaiting_rectification"
+    REPORTED = "rectification_reported"
+    ACCEPTED = "rectification_accepted"
+    RETURNED = "rectification_returned"

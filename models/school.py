@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import Boolean, Date, ForeignKey, Integer, String
+from sqlalchemy import Boolean, Date, ForeignKey, Index, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from models.base import Base, JsonDoc, StrEnumType, UTCDateTime, utcnow
@@ -62,6 +62,9 @@ class RegisterEvent(Base):
     guardians, a deferral), told by ``kind`` and ``detail``."""
 
     __tablename__ = "register_event"
+    # A child's events by day: the statistics look up the one nearest to a date per child
+    # (workflow/stats.py, issue 16).
+    __table_args__ = (Index("ix_register_event_child_day", "child_id", "on_date", "id"),)
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     child_id: Mapped[int] = mapped_column(ForeignKey("child.id"), index=True)

@@ -38,6 +38,7 @@ from models.enums import (
     LicenceStatus,
     PersuasionMethod,
     PersuasionOutcome,
+    RectificationStatus,
     RegisterChangeKind,
     RegisterChangeStatus,
     RegisterType,
@@ -48,6 +49,7 @@ from models.enums import (
     SpecialGroup,
     StepEntry,
     SubstituteKind,
+    SupervisionStatus,
     TaskStatus,
 )
 from models.household import HouseholdCorrectionKind, HouseholdCorrectionStatus
@@ -59,6 +61,7 @@ from workflow.report import Decision as ReportDecision
 from workflow.report import ExportFormat
 from workflow.stats import Dimension as StatsDimension
 from workflow.stats import Measure as StatsMeasure
+from workflow.supervision import Decision as RectificationDecision
 from workflow.task import TaskOrder
 
 # Importing a model enum here is what exposes it: each one imported above is registered.
@@ -83,6 +86,7 @@ for _household_enum in (HouseholdCorrectionKind, HouseholdCorrectionStatus):
 strawberry.enum(StatsDimension, name="StatsDimension")
 strawberry.enum(AccountabilityDecision, name="AccountabilityDecision")
 strawberry.enum(ReportDecision, name="ReportDecision")
+strawberry.enum(RectificationDecision, name="RectificationDecision")
 strawberry.enum(ExportFormat, name="ExportFormat")
 strawberry.enum(StatsMeasure, name="StatsMeasure")
 strawberry.enum(LedgerStatus, name="LedgerStatus")
@@ -132,6 +136,8 @@ __all__ = [
     "LicenceStatus",
     "PersuasionMethod",
     "PersuasionOutcome",
+    "RectificationDecision",
+    "RectificationStatus",
     "RegisterChangeKind",
     "RegisterChangeStatus",
     "RegisterType",
@@ -146,6 +152,7 @@ __all__ = [
     "StepEntry",
     "SubstituteKind",
     "SuspicionReason",
+    "SupervisionStatus",
     "TaskOrder",
     "TaskStatus",
     "TaskUpdateKind",

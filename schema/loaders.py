@@ -7,6 +7,7 @@ from typing import Any, TypeVar
 
 from strawberry.dataloader import DataLoader
 
+from models.accountability import AccountabilityItem
 from models.case import CaseAttachment, CaseEvent, CasePlan, DropoutCase
 from models.child import Child, Guardian
 from models.document import LegalDocument
@@ -19,10 +20,12 @@ from models.inspection import Campaign, Inspection, InspectionParticipant, Inspe
 from models.reference import Agency, Jurisdiction
 from models.report import PeriodicReport
 from models.school import RegisterEvent, School
+from models.supervision import SupervisionFinding
 from models.task import Task
 from models.user import RoleGrant, User
 from schema.enums import CaseStage, SpecialGroup
 from workflow import (
+    accountability,
     case,
     census,
     child,
@@ -35,6 +38,7 @@ from workflow import (
     prevention,
     reference,
     report,
+    supervision,
     task,
     user,
 )
@@ -171,6 +175,14 @@ class Loaders:
         # A report's figures: the drafts of a page drafted together (issue 16: no N+1).
         self.report_figures: DataLoader[PeriodicReport, dict[str, Any]] = self._load(
             report.figures_of
+        )
+        # Supervision (督导): a supervision's findings, and the accountability item a
+        # finding bears on (read under the accountability policy).
+        self.supervision_findings: DataLoader[int, list[SupervisionFinding]] = self._load(
+            supervision.findings_of
+        )
+        self.accountability_item: DataLoader[int, AccountabilityItem | None] = self._load(
+            accountability.get_items
         )
 
     def _prevention(self) -> None:

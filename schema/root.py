@@ -55,6 +55,7 @@ from schema.report import ReportMutation, ReportQuery
 from schema.role import RoleMutation
 from schema.school import SchoolMutation, SchoolQuery
 from schema.stats import StatsQuery
+from schema.supervision import RectificationMutation, SupervisionMutation, SupervisionQuery
 from schema.task import TaskMutation, TaskQuery, TaskSubscription
 from schema.user import UserDirectoryQuery, UserMutation, UserQuery
 from workflow.errors import InvalidInput, TooManyIds
@@ -90,6 +91,7 @@ class Query(
     SubstituteSchoolingQuery,
     HomeVisitQuery,
     CensusQuery,
+    SupervisionQuery,
 ):
     # Plain resolvers rather than relay.node(): that field binds itself to the first schema
     # built, and tests (and a production-mode app) build more than one. The ids are plain
@@ -219,6 +221,8 @@ class Mutation(
     SubstituteSchoolingMutation,
     HomeVisitMutation,
     CensusMutation,
+    SupervisionMutation,
+    RectificationMutation,
 ):
     pass
 

@@ -1346,6 +1346,77 @@ HOUSEHOLD_PROBES: dict[str, tuple[Probe, set[str]]] = {
 PROBES.update(HOUSEHOLD_PROBES)
 
 
+# --- supervision (督导检查, issue 16): the inspectorate records and reviews, the unit rectifies --
+RECORD_SUPERVISION = """mutation($a: ID!) { recordSupervision(input: {subjectAgencyId: $a,
+    title: "控辍保学专项督导", visitedOn: "2026-10-30", inspectors: "林海",
+    findings: [{description: "台账未按月更新"}]}) { supervision { id findings { id } }
+    userErrors { code } } }"""
+REPORT_RECTIFICATION = """mutation($f: ID!) { reportRectification(input: {supervisionFindingId: $f,
+    rectification: "已补齐"}) { finding { id } userErrors { code } } }"""
+
+
+async def _township_agency(api: Api) -> str:
+    async def lookup() -> str:
+        data = await api.gql("{ me { agency { id } } }", user="township_officer")
+        gid: str = data["me"]["agency"]["id"]
+        return gid
+
+    found: str = await _once(api, "township_agency", lookup)
+    return found
+
+
+async def _finding(api: Api, reported: bool = False) -> str:
+    """A finding of a supervision of the township officer's own township, reported rectified
+    by the township when ``reported``."""
+    made = await api.gql(RECORD_SUPERVISION, {"a": await _township_agency(api)}, user="inspector")
+    finding: str = made["recordSupervision"]["supervision"]["findings"][0]["id"]
+    if reported:
+        await api.gql(REPORT_RECTIFICATION, {"f": finding}, user="township_officer")
+    return finding
+
+
+async def probe_supervisions(api: Api, user: str) -> bool:
+    await _once(api, "finding", lambda: _finding(api))
+    return await _ok(api, user, "{ supervisions(first: 5) { totalCount } }", None,
+                     ("supervisions", "totalCount"))
+
+
+async def probe_supervision_results(api: Api, user: str) -> bool:
+    code = (await _township_code(api))[:6]  # the demo district, not the caller's own
+    return await _ok(api, user, """query($c: String!) { supervisionResults(input:
+        {jurisdictionCode: $c, periodStart: "2026-09-01", periodEnd: "2026-11-30"},
+        format: XLSX) { sizeBytes } }""", {"c": code}, ("supervisionResults", "sizeBytes"))
+
+
+async def probe_record_supervision(api: Api, user: str) -> bool:
+    return await _ok(api, user, RECORD_SUPERVISION, {"a": await _township_agency(api)},
+                     ("recordSupervision",))
+
+
+async def probe_report_rectification(api: Api, user: str) -> bool:
+    finding = await _target(api, lambda: _finding(api))
+    return _spent(api, await _ok(api, user, REPORT_RECTIFICATION, {"f": finding},
+                                 ("reportRectification",)))
+
+
+async def probe_review_rectification(api: Api, user: str) -> bool:
+    finding = await _target(api, lambda: _finding(api, reported=True))
+    return _spent(api, await _ok(api, user, """mutation($f: ID!) { reviewRectification(input:
+        {supervisionFindingId: $f, decision: ACCEPT}) { finding { id } userErrors { code } } }""",
+                                 {"f": finding}, ("reviewRectification",)))
+
+
+SUPERVISION_PROBES: dict[str, tuple[Probe, set[str]]] = {
+    "supervisions": (probe_supervisions,
+                     {"inspector", "edu_officer", "edu_admin", "township_officer"}),
+    "supervisionResults": (probe_supervision_results, {"inspector", "edu_officer", "edu_admin"}),
+    "recordSupervision": (probe_record_supervision, {"inspector"}),
+    "reportRectification": (probe_report_rectification, {"township_officer"}),
+    "reviewRectification": (probe_review_rectification, {"inspector"}),
+}
+PROBES.update(SUPERVISION_PROBES)
+
+
 def test_every_operation_is_covered() -> None:
     schema = build_schema()
     graphql_schema = schema._schema

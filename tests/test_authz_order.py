@@ -137,8 +137,11 @@ async def real_ids(api: Api) -> dict[str, str]:
                        ("visitId", "HomeVisit"), ("censusId", "SpecialNeedsCensus"),
                        ("crosscheckFindingId", "CrosscheckFinding"),
                        ("baseRecordId", "BaseRecord"), ("duplicateOfBaseRecordId", "BaseRecord"),
-                       ("correctionId", "HouseholdCorrection")):
+                       ("correctionId", "HouseholdCorrection"),
+                       ("supervisionFindingId", "SupervisionFinding"),
+                       ("accountabilityItemId", "AccountabilityItem")):
         ids[name] = base64.b64encode(f"{kind}:1".encode()).decode()
+    ids["subjectAgencyId"] = ids["agencyId"]  # a supervision's subject (issue 16)
     ids["childIds"] = ids["childId"]  # a census's pupils (ST 7)
     ids["candidateId"] = await match_candidate(api, "顺序")
     ids["importId"] = await register_list(api, "顺序二")

@@ -399,6 +399,21 @@ async def _blacklist(api: Api, sessions: async_sessionmaker[AsyncSession]) -> No
                       {"t": township, "n": f"私塾{i}"}, user="edu_officer")
 
 
+async def _supervisions(api: Api, sessions: async_sessionmaker[AsyncSession]) -> None:
+    """Twelve supervisions of the township by the inspectorate, two findings each (one
+    reported rectified): findings and the supervised agency are one statement a page."""
+    agency = (await api.gql("{ me { agency { id } } }", user="township_officer"))["me"]["agency"]
+    for i in range(12):
+        made = await api.gql("""mutation($a: ID!, $t: String!) { recordSupervision(input:
+            {subjectAgencyId: $a, title: $t, visitedOn: "2026-10-30", inspectors: "林海",
+            findings: [{description: "台账不全"}, {description: "劝返滞后"}]}) { supervision {
+            findings { id } } } }""", {"a": agency["id"], "t": f"专项督导{i}"}, user="inspector")
+        finding = made["recordSupervision"]["supervision"]["findings"][0]["id"]
+        await api.gql("""mutation($f: ID!) { reportRectification(input: {supervisionFindingId: $f,
+            rectification: "已补齐"}) { userErrors { code } } }""", {"f": finding},
+                      user="township_officer")
+
+
 # connection -> (reader, seed)
 async def _corrections(api: Api, sessions: async_sessionmaker[AsyncSession]) -> None:
     """Fourteen household corrections, one police clean-up list of fourteen children."""
@@ -443,6 +458,7 @@ CONNECTIONS: dict[str, tuple[str, Seed]] = {
     "suspectedLedger": ("edu_officer", _cases),
     "dropoutLedger": ("edu_officer", _dropouts),
     "householdCorrections": ("police_officer", _corrections),
+    "supervisions": ("inspector", _supervisions),
 }
 # Arguments a connection requires besides its page (the children behind one figure).
 REQUIRED_ARGUMENTS = {"statisticsChildren": "measure: ENROLLED, "}

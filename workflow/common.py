@@ -28,6 +28,7 @@ from workflow.batch import grouped, in_order
 from workflow.clock import FixedClock
 from workflow.context import ServiceContext
 from workflow.errors import Conflict, InvalidInput, NotFound, WrongStage
+from workflow.infra.events import TaskEvent
 
 
 @cache
@@ -172,3 +173,13 @@ def where_given(stmt: Select[R], *filters: tuple[Any, object]) -> Select[R]:
         if value is not None:
             stmt = stmt.where(column == value)
     return stmt
+
+
+async def finish_task(ctx: ServiceContext, task_id: int | None, outcome: str) -> None:
+    """Mark a record's own task done (a report submitted, a rectification reported) with
+    the outcome, if it is still open, and tell the queues; a task done already stays."""
+    task = await ctx.session.get(Task, task_id) if task_id else None
+    if task is not None and task.status in (TaskStatus.OPEN, TaskStatus.CLAIMED):
+        task.status, task.outcome = TaskStatus.DONE, outcome
+        task.completed_at = task.updated_at = ctx.clock.now()
+        ctx.events.append(TaskEvent("changed", task.id, task.agency_kind.value, task.scope_path))

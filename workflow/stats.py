@@ -175,45 +175,39 @@ def _day_end(day: date) -> datetime:
     return datetime.combine(day + timedelta(days=1), time(0), tzinfo=LOCAL)
 
 
-@dataclass(frozen=True)
-class StatusOn:
+NO_STATUS = "~"  # an event's status that was NULL, told apart from "no such event"
+
+
+def _nearest(child_id: Any, column: Any, on: ColumnElement[bool], *order: Any) -> Any:
+    """The status ``column`` of the child's event nearest to a day (``on`` and ``order`` say
+    which side), ``NO_STATUS`` for a NULL one, NULL when there is no such event: one probe
+    of ``ix_register_event_child_day`` per child."""
+    return (
+        select(func.coalesce(type_coerce(column, String), literal_column(f"'{NO_STATUS}'")))
+        .where(RegisterEvent.child_id == child_id, on)
+        .order_by(*order).limit(1).scalar_subquery()
+    )
+
+
+def _before(child_id: Any, day: date) -> Any:
+    """The ``to_status`` of the child's last event on or before ``day``."""
+    return _nearest(child_id, RegisterEvent.to_status, RegisterEvent.on_date <= day,
+                    RegisterEvent.on_date.desc(), RegisterEvent.id.desc())
+
+
+def _status_on(facts: Any, before: Any, day: date) -> ColumnElement[Any]:
     """A child's register status on a day (as text; NULL when on no register then), from the
-    register's dated events: the ``to_status`` of its last event on or before the day, else
-    the ``from_status`` of its first event after it, else the current entry if it stood
-    already. Two derived tables (one window each over ``register_event``) joined by child,
-    rather than lookups per child row."""
-
-    before: Any
-    after: Any
-    value: ColumnElement[Any]
-
-    @classmethod
-    def of(cls, day: date) -> StatusOn:
-        def nearest(column: Any, on: ColumnElement[bool], *order: Any) -> Any:
-            rank = func.row_number().over(partition_by=RegisterEvent.child_id, order_by=order)
-            return (
-                select(RegisterEvent.child_id, type_coerce(column, String).label("status"),
-                       rank.label("rank"))
-                .where(on)
-                .subquery()
-            )
-
-        before = nearest(RegisterEvent.to_status, RegisterEvent.on_date <= day,
-                         RegisterEvent.on_date.desc(), RegisterEvent.id.desc())
-        after = nearest(RegisterEvent.from_status, RegisterEvent.on_date > day,
-                        RegisterEvent.on_date, RegisterEvent.id)
-        value = case(
-            (before.c.child_id.is_not(None), before.c.status),
-            (after.c.child_id.is_not(None), after.c.status),
-            (Enrolment.status_since <= day, type_coerce(Enrolment.status, String)),
-            else_=None,
-        )
-        return cls(before, after, value)
-
-    def join(self, stmt: Select[Any]) -> Select[Any]:
-        for table in (self.before, self.after):
-            stmt = stmt.outerjoin(table, and_(table.c.child_id == Child.id, table.c.rank == 1))
-        return stmt
+    register's dated events: the ``to_status`` of its last event on or before the day (looked
+    up once, ``before``), else the ``from_status`` of its first event after it (looked up
+    only then), else the current entry if it stood already."""
+    after = _nearest(facts.c.child_id, RegisterEvent.from_status, RegisterEvent.on_date > day,
+                     RegisterEvent.on_date, RegisterEvent.id)
+    return case(
+        (before.is_not(None), func.nullif(before, NO_STATUS)),
+        (after.is_not(None), func.nullif(after, NO_STATUS)),
+        (facts.c.status_since <= day, facts.c.status),
+        else_=None,
+    )
 
 
 def _flag(condition: ColumnElement[bool]) -> ColumnElement[int]:
@@ -221,13 +215,13 @@ def _flag(condition: ColumnElement[bool]) -> ColumnElement[int]:
 
 
 def _measures(
-    as_of: date, start: date, now: ColumnElement[Any], then: ColumnElement[Any]
+    as_of: date, start: date, child_id: Any, birth: Any, now: Any, then: Any
 ) -> dict[Measure, ColumnElement[int]]:
     end, begin = _day_end(as_of), _day_end(start - timedelta(days=1))
     youngest, oldest = years_before(as_of, SCHOOL_AGE[0]), years_before(as_of, SCHOOL_AGE[1] + 1)
     case_open = exists(
         select(DropoutCase.id).where(
-            DropoutCase.child_id == Child.id,
+            DropoutCase.child_id == child_id,
             DropoutCase.day0 <= as_of,
             or_(DropoutCase.closed_at.is_(None), DropoutCase.closed_at >= end),
             DropoutCase.opened_at < end,
@@ -235,7 +229,7 @@ def _measures(
     )
     returned = exists(
         select(DropoutCase.id).where(
-            DropoutCase.child_id == Child.id,
+            DropoutCase.child_id == child_id,
             DropoutCase.closure_reason == ClosureReason.RETURNED,
             DropoutCase.closed_at >= begin,
             DropoutCase.closed_at < end,
@@ -244,7 +238,7 @@ def _measures(
     base = then.in_(ON_REGISTER)
     dropped = now == EnrolmentStatus.DROPOUT_MARKED.value
     return {
-        Measure.SCHOOL_AGE: _flag(and_(Child.birth_date <= youngest, Child.birth_date > oldest)),
+        Measure.SCHOOL_AGE: _flag(and_(birth <= youngest, birth > oldest)),
         Measure.ENROLLED: _flag(now == EnrolmentStatus.ENROLLED.value),
         Measure.DEFERRED_OR_EXEMPT: _flag(
             now.in_((EnrolmentStatus.DEFERRED.value, EnrolmentStatus.EXEMPT.value))
@@ -322,27 +316,48 @@ def _facts(
 ) -> Select[Any]:
     """One row per child (per group membership for SPECIAL_GROUP): the unit's domain it
     counts in (one of ``paths``), its key and its flags; filtered by the caller's policy, or
-    by none for the system's own scans (``ctx`` None)."""
-    now, then = StatusOn.of(as_of), StatusOn.of(start - timedelta(days=1))
-    measures = _measures(as_of, start, now.value, then.value)
+    by none for the system's own scans (``ctx`` None).
+
+    Three layers, each fenced (``OFFSET 0``) so that the planner does not fold one into the
+    next and run a lookup once per use: the children in scope with one lookup of their last
+    event on each date, then their status on each date, then the flags. Every lookup is one
+    probe of an index per child, so a district's table reads its own children's events only
+    (docs/statistics.md, "How the figures are kept")."""
+    day_before = start - timedelta(days=1)
     within = [covers(Child.scope_path, path) for path in paths]
-    columns: list[Any] = [
-        Child.id.label("child_id"),
-        case(*((w, literal(path, String)) for w, path in zip(within, paths, strict=True)),
-             else_=None).label("unit"),
-        func.coalesce(_key(dimension, as_of), literal_column("'none'")).label("key"),
-        *(expr.label(m.value) for m, expr in measures.items()),
-    ]
-    stmt = then.join(now.join(
-        select(*columns).select_from(Child).outerjoin(Enrolment, Enrolment.child_id == Child.id)
-    )).where(or_(*within))
+    children = (
+        select(
+            Child.id.label("child_id"),
+            Child.birth_date.label("birth_date"),
+            case(*((w, literal(path, String)) for w, path in zip(within, paths, strict=True)),
+                 else_=None).label("unit"),
+            func.coalesce(_key(dimension, as_of), literal_column("'none'")).label("key"),
+            type_coerce(Enrolment.status, String).label("status"),
+            Enrolment.status_since.label("status_since"),
+            _before(Child.id, as_of).label("before_now"),
+            _before(Child.id, day_before).label("before_then"),
+        )
+        .select_from(Child).outerjoin(Enrolment, Enrolment.child_id == Child.id)
+        .where(or_(*within))
+    )
     if ctx is not None:
-        stmt = stmt.where(readable(ctx))
+        children = children.where(readable(ctx))
     if dimension is Dimension.SPECIAL_GROUP:
-        stmt = stmt.join(ChildGroup, ChildGroup.child_id == Child.id)
+        children = children.join(ChildGroup, ChildGroup.child_id == Child.id)
         if ctx is not None:
-            stmt = stmt.where(_group_guard(ctx))
-    return stmt
+            children = children.where(_group_guard(ctx))
+    first = children.offset(0).subquery("children")
+    statuses = select(
+        first.c.child_id, first.c.birth_date, first.c.unit, first.c.key,
+        _status_on(first, first.c.before_now, as_of).label("now"),
+        _status_on(first, first.c.before_then, day_before).label("then"),
+    ).offset(0).subquery("statuses")
+    measures = _measures(as_of, start, statuses.c.child_id, statuses.c.birth_date,
+                         statuses.c.now, statuses.c.then)
+    return select(
+        statuses.c.child_id, statuses.c.unit, statuses.c.key,
+        *(expr.label(m.value) for m, expr in measures.items()),
+    )
 
 
 async def _place(ctx: ServiceContext, code: str | None) -> tuple[Jurisdiction, str]:
@@ -403,33 +418,45 @@ def _figures(row: Any, label: str) -> Figures:
     )
 
 
+def _breakdowns(dimension: Dimension) -> tuple[Dimension, ...]:
+    """The grouped selects a table needs: its breakdown, and the total apart only where a
+    child may count in several rows (its special groups); elsewhere each child is in one
+    row and the total is their sum."""
+    return (dimension, Dimension.TOTAL) if dimension is Dimension.SPECIAL_GROUP else (
+        dimension,)
+
+
+def _total(rows: Sequence[Any], totals: Sequence[Any] | None, label: str) -> Figures:
+    """The total row: the separate total's when there is one, else the rows' sum."""
+    if totals is not None:
+        return _figures(totals[0], label) if totals else Figures(
+            "total", label, dict.fromkeys(Measure, 0))
+    return Figures("total", label, {m: sum(int(getattr(r, m.value) or 0) for r in rows)
+                                    for m in Measure})
+
+
 async def _table(
     session: AsyncSession, ctx: ServiceContext | None, place: Jurisdiction, path: str,
     dimension: Dimension, as_of: date, start: date,
 ) -> StatsTable:
-    """A row per key and the total (one grouped statement each), under the caller's policy
-    or (``ctx`` None) none."""
+    """A row per key and the total (one grouped statement each where they differ), under
+    the caller's policy or (``ctx`` None) none."""
     tables = []
-    for each in dict.fromkeys((dimension, Dimension.TOTAL)):
+    for each in _breakdowns(dimension):
         facts = _facts(ctx, [path], each, as_of, start).subquery()
         stmt = select(
             facts.c.key, *(func.sum(facts.c[m.value]).label(m.value) for m in Measure)
         ).group_by(facts.c.key)
         tables.append((await session.execute(stmt.order_by("key"))).all())
-    rows, totals = tables[0], tables[-1]
+    rows = tables[0]
     labels = (await _labels(session, {dimension: {r.key for r in rows}}))[0][dimension]
-    total = (
-        _figures(totals[0], place.name)
-        if totals
-        else Figures("total", place.name, dict.fromkeys(Measure, 0))
-    )
     return StatsTable(
         jurisdiction=place,
         dimension=dimension,
         as_of=as_of,
         period_start=start,
         rows=[_figures(r, labels.get(r.key, r.key)) for r in rows],
-        total=total,
+        total=_total(rows, tables[1] if len(tables) > 1 else None, place.name),
     )
 
 
@@ -485,7 +512,7 @@ async def unit_tables(session: AsyncSession, asks: Sequence[UnitAsk]) -> list[St
     tags: list[tuple[tuple[Dimension, date, date], bool]] = []
     for group, paths in groups.items():
         dimension, as_of, start = group
-        for each in dict.fromkeys((dimension, Dimension.TOTAL)):
+        for each in _breakdowns(dimension):
             for disjoint in _disjoint(list(paths)):
                 facts = _facts(None, disjoint, each, as_of, start).subquery()
                 parts.append(select(
@@ -511,16 +538,15 @@ async def unit_tables(session: AsyncSession, asks: Sequence[UnitAsk]) -> list[St
     tables = []
     for ask in asks:
         group = (ask.dimension, ask.as_of, ask.start)
-        rows = found.get((index[(group, False)] if (group, False) in index
-                          else index[(group, True)], ask.path), [])
-        totals = found.get((index[(group, True)], ask.path), [])
+        rows = found.get((index[(group, ask.dimension is Dimension.TOTAL)], ask.path), [])
+        apart = index.get((group, True)) if ask.dimension is Dimension.SPECIAL_GROUP else None
         place = places[ask.place_code]
         names = labels.get(ask.dimension, {})
         tables.append(StatsTable(
             jurisdiction=place, dimension=ask.dimension, as_of=ask.as_of,
             period_start=ask.start, rows=[_figures(r, names.get(r.key, r.key)) for r in rows],
-            total=_figures(totals[0], place.name) if totals
-            else Figures("total", place.name, dict.fromkeys(Measure, 0)),
+            total=_total(rows, None if apart is None else found.get((apart, ask.path), []),
+                         place.name),
         ))
     return tables
 

@@ -4,6 +4,7 @@
 
 from workflow.report.kinds import ExportFormat, ReportKind, kinds_for, period_for
 from workflow.report.operations import (
+    XLSX_TYPE,
     Decision,
     ReportFile,
     ReportFilter,
@@ -18,6 +19,7 @@ from workflow.report.operations import (
 )
 
 __all__ = [
+    "XLSX_TYPE",
     "Decision",
     "ExportFormat",
     "ReportFile",

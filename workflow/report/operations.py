@@ -28,7 +28,7 @@ from models.task import Task
 from workflow import audit
 from workflow.calendar import local_date
 from workflow.clock import FixedClock
-from workflow.common import check_version, fetch_visible, rows_by_ids, where_given
+from workflow.common import check_version, fetch_visible, finish_task, rows_by_ids, where_given
 from workflow.context import ServiceContext
 from workflow.engine import REMIND_DAYS, TickReport
 from workflow.errors import InvalidInput, WrongStage
@@ -202,14 +202,6 @@ async def _fetch(ctx: ServiceContext, report_id: int, act: str) -> PeriodicRepor
     return report
 
 
-async def _close_task(ctx: ServiceContext, report: PeriodicReport, outcome: str) -> None:
-    task = await ctx.session.get(Task, report.task_id) if report.task_id else None
-    if task is not None and task.status in (TaskStatus.OPEN, TaskStatus.CLAIMED):
-        task.status, task.outcome = TaskStatus.DONE, outcome
-        task.completed_at = task.updated_at = ctx.clock.now()
-        ctx.events.append(TaskEvent("changed", task.id, task.agency_kind.value, task.scope_path))
-
-
 async def submit(
     ctx: ServiceContext, *, report_id: int, expected_version: int | None
 ) -> PeriodicReport:
@@ -222,7 +214,7 @@ async def submit(
     report.figures = await draft(ctx.session, report, local_date(ctx.clock.now()))
     before, report.status = report.status, ReportStatus.SUBMITTED
     report.submitted_at, report.submitted_by = ctx.clock.now(), ctx.principal.user_id
-    await _close_task(ctx, report, "已报送")
+    await finish_task(ctx, report.task_id, "已报送")
     await ctx.session.flush()
     audit.record(ctx, "submit_periodic_report", "periodic_report", [report.id],
                  {"status": [before.value, "submitted"], "total": report.figures["table"]["total"]})
@@ -273,6 +265,7 @@ class ReportFile:
         return hashlib.sha256(self.content).hexdigest()
 
 
+XLSX_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 FROZEN = (ReportStatus.SUBMITTED, ReportStatus.APPROVED)
 
 
@@ -299,6 +292,5 @@ async def export(ctx: ServiceContext, report: PeriodicReport, fmt: ExportFormat)
     name = f"{report.kind}-{report.unit_name}-{report.period_end.isoformat()}"
     shown = await figures(ctx, report)
     if fmt is ExportFormat.XLSX:
-        return ReportFile(f"{name}.xlsx", "application/vnd.openxmlformats-officedocument."
-                          "spreadsheetml.sheet", xlsx.workbook(shown))
+        return ReportFile(f"{name}.xlsx", XLSX_TYPE, xlsx.workbook(shown))
     return ReportFile(f"{name}.pdf", "application/pdf", await asyncio.to_thread(pdf.render, shown))

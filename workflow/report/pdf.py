@@ -38,8 +38,10 @@ TEMPLATE = r"""
 #text(weight: "bold", d.by_unit_title)
 #bars(d.by_unit, rgb("#c0392b"))
 #v(10pt)
-#text(weight: "bold", "逐月辍学人数（学年初至统计日）")
+#text(weight: "bold", d.by_month_title)
 #bars(d.by_month, rgb("#2c3e50"))
+#v(8pt)
+#text(size: 9pt, d.note)
 #v(14pt)
 #align(right)[#d.unit #linebreak() #d.as_of]
 """
@@ -67,13 +69,22 @@ def document(figures: dict[str, Any]) -> dict[str, Any]:
         "by_unit_title": "分单位辍学人数",
         "by_unit": [{"label": str(r["label"]), "value": r["confirmed_dropout"]}
                     for r in table["rows"]],
+        "by_month_title": "逐月辍学人数（学年初至统计日）",
         "by_month": [{"label": m["month"], "value": m["confirmed_dropout"]}
                      for m in figures["trend"]],
+        "note": "",
     }
 
 
 def render(figures: dict[str, Any]) -> bytes:
-    """The PDF's bytes (CPU-bound: call it off the event loop)."""
-    data = json.dumps(document(figures), ensure_ascii=False)
+    """A periodic report's PDF (CPU-bound: call it off the event loop)."""
+    return render_document(document(figures))
+
+
+def render_document(shown: dict[str, Any]) -> bytes:
+    """The PDF's bytes of a document in the template's terms (title, subtitle, headers,
+    rows, by_unit_title, by_unit, by_month_title, by_month, note, unit, as_of): the periodic
+    reports' and the supervision results' (CPU-bound: call it off the event loop)."""
+    data = json.dumps(shown, ensure_ascii=False)
     pdf: bytes = typst.compile(TEMPLATE.encode(), sys_inputs={"data": data})
     return pdf
