@@ -1,7 +1,7 @@
 """The police household-register clean-up (issue 15, ST 8)
 
 Revision ID: 0016
-Revises: 0014
+Revises: 0015
 Create Date: 2026-12-02 03:00:00
 
 Schema: ``household_correction`` (a duplicate, death, move or missing person the police
