@@ -203,6 +203,8 @@ async def _create_children(ctx: MergeContext) -> None:
         .join(Agency, Agency.id == School.agency_id)
         .join(Jurisdiction, Jurisdiction.code == School.township_code)
         .where(ctx.rows(), ImportRow.child_id.is_(None))
+        # In the file's order: the children's ids follow their rows.
+        .order_by(ImportRow.row_no)
     )
     columns = ["name", "sex", "birth_date", "register_type", "national_id", "student_no",
                "township_code", "village", "scope_path", "residence_path", "created_at",
