@@ -30,7 +30,7 @@ from models.enums import (
 from models.imports import ImportSource
 from models.ladder import SchoolHoliday, SchoolTerm
 from models.reference import Agency, Jurisdiction
-from models.school import Enrolment, School
+from models.school import Enrolment, RegisterEvent, School
 from models.user import RoleGrant, User
 from workflow import case as case_service
 from workflow.calendar import local_date
@@ -326,8 +326,8 @@ async def _seed_children(
     service by the district's education officer, as a county loads its real register. What
     a register extract does not carry is the demo's own and written after it: the further
     guardians, the groups no agency list sets (left behind, migrant…), health and income
-    notes, the village committee's residence path, and since when each pupil is enrolled.
-    Returns the numbers of children and guardians."""
+    notes, the village committee's residence path, and since when each pupil is enrolled
+    (its entry's and its register event's date). Returns the numbers of children and guardians."""
     rules, version = await load_policy(session)
     job = await load_file(
         session, Authorizer(rules, version), now, username=d.edu_username,
@@ -362,13 +362,18 @@ async def _seed_children(
             residence_path=bindparam("residence_path")),
         details,
     )
+    # Enrolled since the September of their first year: the entry, and the import's event
+    # that put it on the register (the statistics read a past day's status from the events).
+    since = [{"cid": cid, "since": date(c.birth_date.year + 6 + (c.birth_date.month > 8), 9, 1)}
+             for cid, c in pairs]
     enrolment = cast(Table, Enrolment.__table__)
     await session.execute(
         update(enrolment).where(enrolment.c.child_id == bindparam("cid"))
-        .values(status_since=bindparam("since")),
-        [{"cid": cid, "since": date(c.birth_date.year + 6 + (c.birth_date.month > 8), 9, 1)}
-         for cid, c in pairs],
-    )
+        .values(status_since=bindparam("since")), since)
+    event = cast(Table, RegisterEvent.__table__)
+    await session.execute(
+        update(event).where(event.c.child_id == bindparam("cid"))
+        .values(on_date=bindparam("since")), since)
     further = [
         {"child_id": cid, "name": g.name, "relation": GuardianRelation(g.relation),
          "phone": g.phone}
