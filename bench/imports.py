@@ -115,6 +115,7 @@ async def _import(url: str, source: ImportSource, path: Path, period: str,
             figures["apply_s"] = time.perf_counter() - started
             figures["peak_mib"] = peak_mib()
             figures["worker_mib"] = worker_peak_mib()
+            figures["load"] = os.getloadavg()[0]
             figures.update({k: float(v) for k, v in counts.items() if isinstance(v, int)})
     finally:
         if profile:
@@ -129,30 +130,45 @@ def _line(name: str, f: dict[str, float]) -> str:
     total = f["stage_s"] + f["apply_s"]
     return (f"| {name} | {int(f['rows']):,} | {int(f['rejected']):,} | {f['stage_s']:.1f} | "
             f"{f['apply_s']:.1f} | {total:.1f} | {f['rows'] / total:,.0f} | "
-            f"{f['peak_mib']:.0f} | {f['worker_mib']:.0f} |")
+            f"{f['peak_mib']:.0f} | {f['worker_mib']:.0f} | {f['load']:.1f} |")
 
 
-async def run(url: str, rows: int, households: int, out: Path, profile: bool = False) -> None:
+HEADER = ("| import | rows | rejected | stage s | apply s | total s | rows/s | peak RSS MiB "
+          "| worker peak RSS MiB | load (1 min) |\n|---|---|---|---|---|---|---|---|---|---|")
+
+
+async def run(url: str, rows: int, households: int, out: Path, profile: bool = False,
+              keep_files: bool = False) -> None:
     schools = await _prepare(url)
     started = time.perf_counter()
-    paths = write_all(out, rows, households, schools, today=date.today())
-    print(f"files written in {time.perf_counter() - started:.0f} s "
+    names = {"register": "register.csv", "register_next": "register-next.csv",
+             "households": "households.csv"}
+    if keep_files and all((out / n).exists() for n in names.values()):
+        paths = {k: out / n for k, n in names.items()}
+    else:
+        paths = write_all(out, rows, households, schools, today=date.today())
+    print(f"files ready in {time.perf_counter() - started:.0f} s "
           f"({', '.join(f'{k} {p.stat().st_size / 2**20:.0f} MiB' for k, p in paths.items())})")
-    register = await _import(url, ImportSource.SCHOOL_REGISTER, paths["register"], "2026-09",
-                             profile)
-    next_period = await _import(url, ImportSource.SCHOOL_REGISTER, paths["register_next"],
-                                "2027-03", profile)
-    police = await _import(url, ImportSource.POLICE_HOUSEHOLD, paths["households"], "2026-09",
-                           profile)
+    lines: list[str] = []
+    figures: dict[str, dict[str, float]] = {}
+    for key, name, source, path, period in (
+        ("register", "school register, first", ImportSource.SCHOOL_REGISTER,
+         paths["register"], "2026-09"),
+        ("next", "school register, next period (1 % changed)", ImportSource.SCHOOL_REGISTER,
+         paths["register_next"], "2027-03"),
+        ("police", "police household list", ImportSource.POLICE_HOUSEHOLD,
+         paths["households"], "2026-09"),
+    ):
+        figures[key] = await _import(url, source, path, period, profile)
+        lines.append(_line(name, figures[key]))
+        # Each figure as it comes, with the load it was measured under (a shared machine).
+        print(f"\n{HEADER}\n{lines[-1]}", flush=True)
+    register, next_period, police = figures["register"], figures["next"], figures["police"]
     load = os.getloadavg()
     print(f"\n{datetime.now(UTC):%Y-%m-%d %H:%M} UTC, load average "
           f"{load[0]:.1f} / {load[1]:.1f} / {load[2]:.1f} (2 cores, shared)\n")
-    print("| import | rows | rejected | stage s | apply s | total s | rows/s | peak RSS MiB "
-          "| worker peak RSS MiB |")
-    print("|---|---|---|---|---|---|---|---|---|")
-    print(_line("school register, first", register))
-    print(_line("school register, next period (1 % changed)", next_period))
-    print(_line("police household list", police))
+    print(HEADER)
+    print("\n".join(lines))
     print(f"\nfirst: {int(register.get('new', 0)):,} created; next: "
           f"{int(next_period.get('changed', 0)):,} changed, "
           f"{int(next_period.get('same', 0)):,} unchanged; police: "
@@ -168,8 +184,11 @@ def main() -> None:
     parser.add_argument("--out", type=Path, default=Path("var/bench-import"))
     parser.add_argument("--profile", action="store_true",
                         help="print the slowest SQL statements of each import")
+    parser.add_argument("--keep-files", action="store_true",
+                        help="import the files already in --out instead of writing them")
     args = parser.parse_args()
-    asyncio.run(run(args.url, args.rows, args.households, args.out, args.profile))
+    asyncio.run(run(args.url, args.rows, args.households, args.out, args.profile,
+                    args.keep_files))
 
 
 if __name__ == "__main__":

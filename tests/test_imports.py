@@ -427,6 +427,49 @@ async def test_the_demo_lists_load_through_the_import_path_and_change_no_child(
     assert mine["importJobs"]["totalCount"] == 1
 
 
+def _shipped(name: str) -> bytes:
+    from tests.helpers import ROOT
+
+    return (ROOT / "docs" / "samples" / name).read_bytes()
+
+
+async def test_the_demo_children_come_from_its_register_file_through_the_import_path(
+    api: Api, session: AsyncSession
+) -> None:
+    """``seed-demo`` builds 山亭's children from its school register extract, uploaded and
+    applied by the education officer; the file shipped in docs/samples is that of the
+    default county, and sending the test county's file again changes nothing."""
+    from tests.helpers import DEMO_CHILDREN
+    from workflow.demo.files import csv_content, register_name, register_rows
+
+    townships = [(t.code, t.name) for t in (await session.execute(
+        select(Jurisdiction).where(Jurisdiction.parent_code == SHANTING.code)
+        .order_by(Jurisdiction.code))).scalars()]
+    assert _shipped(register_name(SHANTING.code)) == csv_content(register_rows(
+        district_county(SHANTING, townships, 3000)))
+    jobs = (await api.gql("""{ importJobs(first: 20, filter: {source: SCHOOL_REGISTER,
+        districtCode: "370406"}) { edges { node { id status validRows rejectedRows
+        counts { created } } } } }"""))["importJobs"]["edges"]
+    assert [(j["node"]["status"], j["node"]["validRows"], j["node"]["rejectedRows"],
+             j["node"]["counts"]["created"]) for j in jobs] == [
+        ("APPLIED", DEMO_CHILDREN, 1, DEMO_CHILDREN)]
+    job = (await session.execute(select(ImportJob).where(
+        ImportJob.source == ImportSource.SCHOOL_REGISTER,
+        ImportJob.district_code == "370406"))).scalar_one()
+    registered = select(func.count()).select_from(ValueProvenance).where(
+        ValueProvenance.field == "register", ValueProvenance.job_id == job.id)
+    assert (await session.execute(registered)).scalar_one() == DEMO_CHILDREN
+    county = district_county(SHANTING, townships, DEMO_CHILDREN)
+    again = await upload(api, "school_register", csv_content(register_rows(county)),
+                         filename=register_name(SHANTING.code))
+    assert again.status_code == 200 and again.json()["duplicate"] is True
+    # What the extract does not carry is the demo's own: second guardians, groups, notes.
+    guardians = (await session.execute(select(func.count()).select_from(Guardian).join(
+        Child, Child.id == Guardian.child_id).where(Child.scope_path.like("%/370406/%"))
+    )).scalar_one()
+    assert guardians == sum(len(c.guardians) for c in county.children)
+
+
 async def test_progress_is_pushed_on_the_subscription(
     api: Api, session: AsyncSession, sessions: Any, authorizer: Any, clock: Any
 ) -> None:

@@ -8,17 +8,15 @@ cross-check of household register and school register is for).
 The lists are made from the generated county (``workflow.demo.data``), so the groups they
 set are the ones the demo children already carry: loading them adds the provenance (which
 list said so, for which period) and the base database, and changes no child.
-``python -m workflow.demo.lists`` writes the default county's files to
-``docs/samples/``, where a newcomer finds them to read and re-import.
+``python -m workflow.demo.lists`` writes the default county's files, its school register
+extract (``workflow.demo.files``, what ``seed-demo`` builds the children from) among them,
+to ``docs/samples/``, where a newcomer finds them to read and re-import.
 """
 
 from __future__ import annotations
 
 import argparse
-import codecs
-import csv
 import io
-import tempfile
 from collections.abc import Callable
 from datetime import date, datetime, timedelta
 from pathlib import Path
@@ -28,14 +26,11 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from authz.enforcer import Authorizer
 from models.imports import ImportSource
-from workflow import imports
-from workflow.clock import FixedClock
-from workflow.context import ServiceContext
 from workflow.demo.data import DemoChild, DemoCounty
+from workflow.demo.files import csv_content, load_file, register_name, register_rows
 from workflow.demo.seed import SHANTING, district_county, seeded_county
 from workflow.infra.id_number import make
 from workflow.infra.reference_json import load
-from workflow.user import load_principal
 
 PERIOD = "2026-09"
 POVERTY = {"registered_poor": "脱贫户", "unstable_poverty_exit": "监测户"}
@@ -52,13 +47,6 @@ SENDERS = {ImportSource.POLICE_HOUSEHOLD: "police_officer",
 def _flagged(county: DemoCounty, flags: dict[str, str]) -> list[tuple[DemoChild, str]]:
     return [(c, label) for c in county.children if c.id_number
             for flag, label in flags.items() if flag in c.flags]
-
-
-def _csv(rows: list[list[str]], encoding: str) -> bytes:
-    out = io.StringIO()
-    csv.writer(out).writerows(rows)
-    data = out.getvalue().encode(encoding)
-    return codecs.BOM_UTF8 + data if encoding == "utf-8" else data
 
 
 def _xlsx(rows: list[list[str]]) -> bytes:
@@ -118,13 +106,13 @@ def list_files(county: DemoCounty, today: date) -> dict[ImportSource, tuple[str,
     code = county.district_code
     makers: dict[ImportSource, tuple[str, Callable[[], bytes]]] = {
         ImportSource.POLICE_HOUSEHOLD: (
-            f"户籍适龄儿童_{code}_{PERIOD}.csv", lambda: _csv(police(county, today), "utf-8")),
+            f"户籍适龄儿童_{code}_{PERIOD}.csv", lambda: csv_content(police(county, today))),
         ImportSource.POVERTY_HOUSEHOLD: (
-            f"脱贫户监测户_{code}_{PERIOD}.csv", lambda: _csv(poverty(county), "gb18030")),
+            f"脱贫户监测户_{code}_{PERIOD}.csv", lambda: csv_content(poverty(county), "gb18030")),
         ImportSource.DISABLED_FEDERATION: (
             f"残疾儿童_{code}_{PERIOD}.xlsx", lambda: _xlsx(disabled(county))),
         ImportSource.CIVIL_AFFAIRS: (
-            f"民政救助儿童_{code}_{PERIOD}.csv", lambda: _csv(civil(county), "utf-8")),
+            f"民政救助儿童_{code}_{PERIOD}.csv", lambda: csv_content(civil(county), "utf-8")),
     }
     return {source: (name, make_file()) for source, (name, make_file) in makers.items()}
 
@@ -135,20 +123,11 @@ async def seed_demo_lists(session: AsyncSession, authz: Authorizer, now: datetim
     agency (``children`` as given to ``seed_demo``); returns the applied rows per source."""
     county = await seeded_county(session, children)
     loaded: dict[str, int] = {}
-    with tempfile.TemporaryDirectory(prefix="lianbao-demo-") as folder:
-        for source, (name, content) in list_files(county, now.date()).items():
-            principal = await load_principal(session, SENDERS[source])
-            if principal is None:
-                raise RuntimeError("the demo users are missing")
-            ctx = ServiceContext(session, principal, authz, FixedClock(now),
-                                 request_id="seed-demo")
-            path = Path(folder) / name
-            path.write_bytes(content)
-            uploaded = await imports.upload(ctx, source=source,
-                                            district_code=county.district_code,
-                                            period=PERIOD, filename=name, path=path)
-            job = await imports.apply(ctx, uploaded.job.id, None)
-            loaded[source.value] = job.valid_rows
+    for source, (name, content) in list_files(county, now.date()).items():
+        job = await load_file(session, authz, now, username=SENDERS[source], source=source,
+                              district_code=county.district_code, period=PERIOD, name=name,
+                              content=content)
+        loaded[source.value] = job.valid_rows
     return loaded
 
 
@@ -161,7 +140,9 @@ def main() -> None:
     townships = sorted((j["code"], j["name"]) for j in load("jurisdictions.json")
                        if j["parent"] == SHANTING.code)
     county = district_county(SHANTING, townships, args.children)
-    for name, content in list_files(county, date(2026, 9, 20)).values():
+    files = [(register_name(county.district_code), csv_content(register_rows(county))),
+             *list_files(county, date(2026, 9, 20)).values()]
+    for name, content in files:
         (args.out / name).write_bytes(content)
         print(args.out / name)
 

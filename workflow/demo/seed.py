@@ -11,32 +11,39 @@ named ``spt_…``), each with the roles its duty needs at the right level.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, time, timedelta
+from typing import cast
 
-from sqlalchemy import func, insert, select
+from sqlalchemy import Table, bindparam, func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from authz.enforcer import Authorizer
+from authz.store import load_policy
 from models.child import Child, ChildGroup, Guardian
 from models.enums import (
     AgencyKind,
-    EnrolmentStatus,
     GuardianRelation,
     JurisdictionLevel,
-    RegisterType,
     SchoolKind,
-    Sex,
     SpecialGroup,
 )
+from models.imports import ImportSource
 from models.ladder import SchoolHoliday, SchoolTerm
 from models.reference import Agency, Jurisdiction
-from models.school import Enrolment, School
+from models.school import Enrolment, RegisterEvent, School
 from models.user import RoleGrant, User
 from workflow import case as case_service
 from workflow.calendar import local_date
 from workflow.clock import FixedClock
 from workflow.context import ServiceContext
-from workflow.demo.data import DemoCounty, generate_county
+from workflow.demo.data import DemoChild, DemoCounty, generate_county
+from workflow.demo.files import (
+    REGISTER_PERIOD,
+    csv_content,
+    load_file,
+    register_name,
+    register_rows,
+)
 from workflow.engine import tick
 from workflow.jobs import SCHEDULED_JOBS
 from workflow.user import load_principal
@@ -311,78 +318,81 @@ async def _seed_children(
     session: AsyncSession,
     d: DemoDistrict,
     county: DemoCounty,
-    schools: dict[str, School],
     seeded: _Agencies,
-    by_code: dict[str, Jurisdiction],
+    now: datetime,
 ) -> tuple[int, int]:
-    """The children (set-based inserts), their guardians, groups and enrolments; returns the
-    numbers of children and guardians."""
-    school_scope = {}
-    for key, school in schools.items():
-        agency_row = await session.get(Agency, school.agency_id)
-        assert agency_row is not None
-        school_scope[key] = agency_row.scope_path
-    first_child = county.children[0]
-    village = seeded.village
-    child_rows = [
-        {
-            "name": c.name,
-            "sex": Sex(c.sex),
-            "birth_date": c.birth_date,
-            "register_type": RegisterType.ID_CARD if c.id_number else RegisterType.OTHER,
-            "national_id": c.id_number,
-            "student_no": ("G" + c.id_number) if c.id_number else f"L{d.code}{i:08d}",
-            "township_code": c.township_code,
-            "village": c.village,
-            "scope_path": school_scope[c.school_key],
-            # The demo's one village committee covers the children living in its village.
-            "residence_path": village.scope_path
-            if village is not None
-            and (c.township_code, c.village) == (first_child.township_code, first_child.village)
-            else by_code[c.township_code].path,
-            "health_note": c.health_note,
-            "family_income_note": c.family_income_note,
-        }
-        for i, c in enumerate(county.children)
-    ]
-    ids = list(
-        (
-            await session.execute(
-                insert(Child).returning(Child.id, sort_by_parameter_order=True), child_rows
-            )
-        ).scalars()
+    """The children, their first guardians and their enrolments from the district's school
+    register extract (``workflow.demo.files``), uploaded and applied through the import
+    service by the district's education officer, as a county loads its real register. What
+    a register extract does not carry is the demo's own and written after it: the further
+    guardians, the groups no agency list sets (left behind, migrant…), health and income
+    notes, the village committee's residence path, and since when each pupil is enrolled
+    (its entry's and its register event's date). Returns the numbers of children and guardians."""
+    rules, version = await load_policy(session)
+    job = await load_file(
+        session, Authorizer(rules, version), now, username=d.edu_username,
+        source=ImportSource.SCHOOL_REGISTER, district_code=d.code, period=REGISTER_PERIOD,
+        name=register_name(d.code), content=csv_content(register_rows(county)),
     )
-    pairs = list(zip(ids, county.children, strict=True))
-    guardians = [
-        {
-            "child_id": cid,
-            "name": g.name,
-            "relation": GuardianRelation(g.relation),
-            "phone": g.phone,
-        }
-        for cid, c in pairs
-        for g in c.guardians
+    if job.valid_rows != len(county.children):
+        raise RuntimeError(f"the demo register of {d.name} did not load: {job.counts}")
+    ids = dict((await session.execute(
+        select(Child.national_id, Child.id).where(Child.national_id.in_(
+            [c.id_number for c in county.children if c.id_number]))
+    )).all())
+    # A child without an ID number: the register number the import gave it (job, row).
+    own = dict((await session.execute(
+        select(Child.student_no, Child.id).where(Child.student_no.like(f"I{job.id}-%"))
+    )).all())
+    pairs = [(ids[c.id_number] if c.id_number else own[f"I{job.id}-{i + 2}"], c)
+             for i, c in enumerate(county.children)]
+    first_child, village = county.children[0], seeded.village
+    child = cast(Table, Child.__table__)
+    details = [
+        {"cid": cid, "health_note": c.health_note, "family_income_note": c.family_income_note,
+         "residence_path": village.scope_path if village is not None
+         and (c.township_code, c.village) == (first_child.township_code, first_child.village)
+         else child_path}
+        for (cid, c), child_path in zip(pairs, await _home_paths(session, pairs), strict=True)
     ]
-    groups = [
-        {"child_id": cid, "group": SpecialGroup(flag)}
-        for cid, c in pairs
-        for flag in sorted(c.flags)
+    await session.execute(
+        update(child).where(child.c.id == bindparam("cid")).values(
+            health_note=bindparam("health_note"),
+            family_income_note=bindparam("family_income_note"),
+            residence_path=bindparam("residence_path")),
+        details,
+    )
+    # Enrolled since the September of their first year: the entry, and the import's event
+    # that put it on the register (the statistics read a past day's status from the events).
+    since = [{"cid": cid, "since": date(c.birth_date.year + 6 + (c.birth_date.month > 8), 9, 1)}
+             for cid, c in pairs]
+    enrolment = cast(Table, Enrolment.__table__)
+    await session.execute(
+        update(enrolment).where(enrolment.c.child_id == bindparam("cid"))
+        .values(status_since=bindparam("since")), since)
+    event = cast(Table, RegisterEvent.__table__)
+    await session.execute(
+        update(event).where(event.c.child_id == bindparam("cid"))
+        .values(on_date=bindparam("since")), since)
+    further = [
+        {"child_id": cid, "name": g.name, "relation": GuardianRelation(g.relation),
+         "phone": g.phone}
+        for cid, c in pairs for g in c.guardians[1:]
     ]
-    enrolments = [
-        {
-            "child_id": cid,
-            "school_id": schools[c.school_key].id,
-            "grade": c.grade,
-            "class_no": c.class_no,
-            "status": EnrolmentStatus.ENROLLED,
-            "status_since": date(c.birth_date.year + 6 + (c.birth_date.month > 8), 9, 1),
-        }
-        for cid, c in pairs
-    ]
-    for model, rows in ((Guardian, guardians), (ChildGroup, groups), (Enrolment, enrolments)):
+    groups = [{"child_id": cid, "group": SpecialGroup(flag)}
+              for cid, c in pairs for flag in sorted(c.flags)]
+    for model, rows in ((Guardian, further), (ChildGroup, groups)):
         if rows:
             await session.execute(insert(model), rows)
-    return len(ids), len(guardians)
+    return len(pairs), sum(len(c.guardians) for c in county.children)
+
+
+async def _home_paths(session: AsyncSession, pairs: list[tuple[int, DemoChild]]) -> list[str]:
+    """Each child's residence path as the import set it (its township's)."""
+    found = dict((await session.execute(
+        select(Child.id, Child.residence_path).where(Child.id.in_([cid for cid, _ in pairs]))
+    )).all())
+    return [found[cid] for cid, _ in pairs]
 
 
 async def _seed_users(
@@ -451,8 +461,11 @@ async def _seed_district(
     county = district_county(d, [(t.code, t.name) for t in townships], children, today)
     seeded = await _seed_agencies(session, d, district, townships, county)
     schools = await _seed_schools(session, county, by_code)
-    n_children, n_guardians = await _seed_children(session, d, county, schools, seeded, by_code)
+    # The users first: the district's education officer loads its register.
     await _seed_users(session, d, district, county, schools, seeded, by_code)
+    now = (datetime.now(UTC) if today is None
+           else datetime.combine(today, time(12), tzinfo=UTC))
+    n_children, n_guardians = await _seed_children(session, d, county, seeded, now)
     if d.calendar:
         _add_calendar(session, district.code)
     await session.flush()

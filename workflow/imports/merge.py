@@ -86,7 +86,7 @@ async def match(ctx: MergeContext) -> int:
     Returns the number of candidates."""
     s = ctx.session
     await s.execute(
-        update(ImportRow)
+        update(ImportRow).execution_options(synchronize_session=False)
         .where(ctx.rows(), ImportRow.child_id.is_(None), ImportRow.national_id == Child.national_id)
         .values(child_id=Child.id)
     )
@@ -109,7 +109,8 @@ async def match(ctx: MergeContext) -> int:
         .subquery()
     )
     await s.execute(
-        update(ImportRow).where(ctx.rows(), ImportRow.row_no == sure.c.row_no)
+        update(ImportRow).execution_options(synchronize_session=False)
+        .where(ctx.rows(), ImportRow.row_no == sure.c.row_no)
         .values(child_id=sure.c.child_id)
     )
     pairs = (
@@ -125,7 +126,7 @@ async def match(ctx: MergeContext) -> int:
              "row": {f: _plain(getattr(r, f)) for f in ROW_FIELDS}}
             for r, child_id in pairs
         ])
-        await s.execute(delete(ImportRow).where(
+        await s.execute(delete(ImportRow).execution_options(synchronize_session=False).where(
             ctx.rows(), ImportRow.row_no.in_({r.row_no for r, _ in pairs})
         ))
     return len({r.row_no for r, _ in pairs})
@@ -156,7 +157,7 @@ async def _mark_outcomes(ctx: MergeContext) -> None:
     row keeps ``outcome`` NULL (a next period's list is 99 % unchanged rows, and rewriting
     each staged row is most of the merge's time), and a row with no child is new."""
     await ctx.session.execute(
-        update(ImportRow)
+        update(ImportRow).execution_options(synchronize_session=False)
         .where(ctx.rows(), ImportRow.child_id.is_not(None), ImportRow.outcome.is_(None),
                Child.id == ImportRow.child_id, _register_changed())
         .values(outcome=CHANGED)
@@ -204,6 +205,8 @@ async def _create_children(ctx: MergeContext) -> None:
         .join(Agency, Agency.id == School.agency_id)
         .join(Jurisdiction, Jurisdiction.code == School.township_code)
         .where(ctx.rows(), ImportRow.child_id.is_(None))
+        # In the file's order: the children's ids follow their rows.
+        .order_by(ImportRow.row_no)
     )
     columns = ["name", "name_key", "sex", "birth_date", "register_type", "national_id",
                "student_no", "township_code", "village", "scope_path", "residence_path",
@@ -211,7 +214,7 @@ async def _create_children(ctx: MergeContext) -> None:
     await s.execute(insert(Child).from_select(columns, source))
     # One write of each new row: its child and its outcome.
     await s.execute(
-        update(ImportRow)
+        update(ImportRow).execution_options(synchronize_session=False)
         .where(ctx.rows(), ImportRow.child_id.is_(None), Child.student_no == _student_no())
         .values(child_id=Child.id, outcome=NEW)
     )
@@ -247,7 +250,7 @@ async def _update_children(ctx: MergeContext) -> None:
         )
     )
     await s.execute(
-        update(Child).where(changed).values(
+        update(Child).execution_options(synchronize_session=False).where(changed).values(
             name=ImportRow.name,
             name_key=ImportRow.name_key,
             sex=func.coalesce(ImportRow.sex, Child.sex),
@@ -260,7 +263,7 @@ async def _update_children(ctx: MergeContext) -> None:
     )
     # A guardian the register does not know yet is added; a known one's phone follows the list.
     await s.execute(
-        update(Guardian)
+        update(Guardian).execution_options(synchronize_session=False)
         .where(Guardian.child_id == ImportRow.child_id, Guardian.name == ImportRow.guardian_name,
                ctx.rows(), ImportRow.guardian_phone.is_not(None),
                Guardian.phone.is_distinct_from(ImportRow.guardian_phone))
@@ -335,14 +338,16 @@ async def _groups(ctx: MergeContext) -> list[tuple[int, str]]:
     )).all()]
     if not gone:
         return []
-    await s.execute(update(ValueProvenance).where(stale).values(
+    await s.execute(
+        update(ValueProvenance).execution_options(synchronize_session=False)
+        .where(stale).values(
         removed_at=ctx.now, removed_by_job=ctx.job.id))
     # A group another source still vouches for stays.
     for group in {g for _, g in gone}:
         children = [c for c, g in gone if g == group]
         vouched = select(ValueProvenance.child_id).where(
             ValueProvenance.field == f"group:{group}", ValueProvenance.removed_at.is_(None))
-        await s.execute(delete(ChildGroup).where(
+        await s.execute(delete(ChildGroup).execution_options(synchronize_session=False).where(
             ChildGroup.group == SpecialGroup(group), ChildGroup.child_id.in_(children),
             ChildGroup.child_id.not_in(vouched)))
     return gone

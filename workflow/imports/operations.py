@@ -178,7 +178,9 @@ async def apply(
     check_version(job.version, expected_version, "the import")
     _open(job)
     counts = await merge(await _merge_context(ctx, job))
-    await ctx.session.execute(delete(ImportRow).where(ImportRow.job_id == job.id))
+    await ctx.session.execute(
+        delete(ImportRow).execution_options(synchronize_session=False)
+        .where(ImportRow.job_id == job.id))
     now = ctx.clock.now()
     counts["reminders_closed"] = await close_reminders(ctx.session, job, now)
     job.counts = counts
@@ -195,7 +197,9 @@ async def cancel(ctx: ServiceContext, import_id: int) -> ImportJob:
     """Drop the staged rows; the job and its rejects stay, to be read."""
     job = await _job(ctx, import_id, "upload", lock=True)
     _open(job)
-    await ctx.session.execute(delete(ImportRow).where(ImportRow.job_id == job.id))
+    await ctx.session.execute(
+        delete(ImportRow).execution_options(synchronize_session=False)
+        .where(ImportRow.job_id == job.id))
     job.status = ImportStatus.CANCELLED
     job.updated_at = ctx.clock.now()
     audit.record(ctx, "cancel_import", "import_job", [job.id], {"source": job.source.value})
@@ -286,7 +290,9 @@ async def decide_candidate(ctx: ServiceContext, candidate_id: int, confirm: bool
         c.decided_by, c.decided_at = ctx.principal.user_id, now
     await ctx.session.execute(insert(ImportRow), [staged])
     counts = await merge(await _merge_context(ctx, job))
-    await ctx.session.execute(delete(ImportRow).where(ImportRow.job_id == job.id))
+    await ctx.session.execute(
+        delete(ImportRow).execution_options(synchronize_session=False)
+        .where(ImportRow.job_id == job.id))
     audit.record(ctx, "confirm_match" if confirm else "reject_match", "match_candidate",
                  [c.id for c in decided], {"import": job.id, "row": candidate.row_no,
                                            "child": candidate.child_id, **counts})

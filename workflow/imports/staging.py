@@ -173,7 +173,9 @@ async def _move_to_rejects(session: AsyncSession, job: ImportJob, where: Any, co
                func.coalesce(value, ""))
         .where(ImportRow.job_id == job.id, where),
     ))
-    await session.execute(delete(ImportRow).where(ImportRow.job_id == job.id, where))
+    await session.execute(
+        delete(ImportRow).execution_options(synchronize_session=False)
+        .where(ImportRow.job_id == job.id, where))
 
 
 async def _reject_duplicates(session: AsyncSession, job: ImportJob) -> None:
