@@ -83,7 +83,7 @@ async def register(url: str) -> None:
                     await conn.execute(sql)
             await conn.execute("VACUUM (ANALYZE) enrolment, register_event, dropout_case")
             print(f"register added in {time.perf_counter() - t0:.1f} s")
-        # a data set generated before migration 0017 lacks the statistics' lookup index
+        # a data set generated before migration 0019 lacks the statistics' lookup index
         await conn.execute("CREATE INDEX IF NOT EXISTS ix_register_event_child_day"
                            " ON register_event (child_id, on_date, id)")
         events = await conn.fetchval("SELECT count(*) FROM register_event")

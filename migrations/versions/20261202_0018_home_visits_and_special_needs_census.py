@@ -1,7 +1,7 @@
 """Home visits with their coverage checks (ST 5) and the special-needs census (ST 7)
 
 Revision ID: 0018
-Revises: 0019
+Revises: 0017
 Create Date: 2026-12-02 02:47:28
 
 Schema: ``home_visit`` (a teacher's visit to a pupil's family, outside cases, versioned),
@@ -17,7 +17,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0018"
-down_revision: str | None = "0019"
+down_revision: str | None = "0017"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
