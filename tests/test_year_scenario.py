@@ -118,7 +118,7 @@ async def test_a_year_of_the_three_ledgers(
     }
     for name, answer in answers.items():
         f = by_name[name]
-        done = await api.gql(RESOLVE, {"in": {"findingId": f["id"], "expectedVersion":
+        done = await api.gql(RESOLVE, {"in": {"crosscheckFindingId": f["id"], "expectedVersion":
                                               f["version"], **answer}}, user="township_officer")
         assert done["resolveVerification"]["userErrors"] == [], (name, done)
     statuses = await ledger(api, SCHOOL_AGE, school["id"], "status")
