@@ -12,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from models.task import Task
 from tests.helpers import Api, Database, counting, report
 from workflow.clock import FixedClock
+from workflow.task import CLOSED_BY
 
 QUEUE = """query($f: TaskFilterInput, $o: TaskOrder!, $n: Int, $after: String) {
   agencyQueue(filter: $f, orderBy: $o, first: $n, after: $after) { totalCount
@@ -248,3 +249,11 @@ async def test_completion_keeps_the_evidence_already_on_the_task(
     done = await api.gql(COMPLETE, {"t": task["id"], "v": task["version"]}, user="principal")
     assert done["completeTask"]["task"]["status"] == "DONE"
     assert done["completeTask"]["task"]["evidence"] == {"visit_id": 7, "photos": 2}
+
+
+async def test_each_owned_kind_names_a_mutation_that_exists(api: Api) -> None:
+    data = await api.gql('{ __type(name: "Mutation") { fields { name } } }')
+    mutations = {f["name"] for f in data["__type"]["fields"]}
+    named = {kind: text.split()[0] for kind, text in CLOSED_BY.items()}
+    assert {k: m for k, m in named.items() if m not in mutations} == {}
+    assert "completeTask" not in named.values()
