@@ -3,11 +3,16 @@ complete rules, and the cost of a page."""
 
 from __future__ import annotations
 
+import base64
 from datetime import date, timedelta
 from typing import Any
 
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from models.task import Task
 from tests.helpers import Api, Database, counting, report
 from workflow.clock import FixedClock
+from workflow.task import CLOSED_BY
 
 QUEUE = """query($f: TaskFilterInput, $o: TaskOrder!, $n: Int, $after: String) {
   agencyQueue(filter: $f, orderBy: $o, first: $n, after: $after) { totalCount
@@ -22,6 +27,9 @@ ASSIGN = """mutation($t: ID!, $v: Int!, $u: ID!) { assignTask(input: {taskId: $t
 COMPLETE = """mutation($t: ID!, $v: Int!) { completeTask(input: {taskId: $t, expectedVersion: $v,
   outcome: "已家访，家长承诺周一送返", evidence: {photos: 2}}) { task { status outcome evidence
   version } userErrors { code: errorCode field } } }"""
+COMPLETE_MSG = COMPLETE.replace("field }", "field message }")
+TASK = """query($id: ID!) { node(id: $id) { ... on Task { id kind status outcome evidence
+  version } } }"""
 
 
 async def queue(api: Api, user: str, f: dict[str, Any] | None = None, order: str = "DUE",
@@ -200,3 +208,52 @@ async def test_supervisors_list_their_own_agency_to_assign(api: Api, clock: Fixe
     moved = await api.gql(ASSIGN, {"t": task["id"], "v": task["version"], "u": teacher},
                           user="principal")
     assert moved["assignTask"]["task"]["assignee"]["username"] == "head_teacher"
+
+
+async def _school_task_copy(api: Api, sessions: async_sessionmaker[AsyncSession], clock: FixedClock,
+                            kind: str | None, evidence: dict[str, Any]) -> dict[str, Any]:
+    """A school task of a reported case, turned (in the database) into one of ``kind``
+    (``None``: its own) carrying ``evidence``; its queue node."""
+    await report(api, clock.now().date())
+    task = (await queue(api, "principal"))["edges"][0]["node"]
+    async with sessions() as s:
+        row = await s.get_one(Task, int(_key(task["id"])))
+        row.kind = kind or row.kind
+        row.evidence = evidence
+        await s.commit()
+    return {**task, **(await api.gql(TASK, {"id": task["id"]}, user="principal"))["node"]}
+
+
+def _key(global_id: str) -> str:
+    return base64.b64decode(global_id).decode().split(":", 1)[1]
+
+
+async def test_a_feature_owned_task_is_not_completed_by_hand(
+    api: Api, sessions: async_sessionmaker[AsyncSession], clock: FixedClock
+) -> None:
+    task = await _school_task_copy(api, sessions, clock, "household_correction",
+                                   {"household_correction_id": 1})
+    refused = await api.gql(COMPLETE_MSG, {"t": task["id"], "v": task["version"]},
+                            user="principal")
+    errors = refused["completeTask"]["userErrors"]
+    assert errors[0]["code"] == "WRONG_STAGE" and errors[0]["field"] == "taskId"
+    assert "applyHouseholdCorrection" in errors[0]["message"]
+    after = (await api.gql(TASK, {"id": task["id"]}, user="principal"))["node"]
+    assert after == {k: task[k] for k in after}, "a refused completion changed the task"
+
+
+async def test_completion_keeps_the_evidence_already_on_the_task(
+    api: Api, sessions: async_sessionmaker[AsyncSession], clock: FixedClock
+) -> None:
+    task = await _school_task_copy(api, sessions, clock, None, {"visit_id": 7, "photos": 1})
+    done = await api.gql(COMPLETE, {"t": task["id"], "v": task["version"]}, user="principal")
+    assert done["completeTask"]["task"]["status"] == "DONE"
+    assert done["completeTask"]["task"]["evidence"] == {"visit_id": 7, "photos": 2}
+
+
+async def test_each_owned_kind_names_a_mutation_that_exists(api: Api) -> None:
+    data = await api.gql('{ __type(name: "Mutation") { fields { name } } }')
+    mutations = {f["name"] for f in data["__type"]["fields"]}
+    named = {kind: text.split()[0] for kind, text in CLOSED_BY.items()}
+    assert {k: m for k, m in named.items() if m not in mutations} == {}
+    assert "completeTask" not in named.values()

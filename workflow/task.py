@@ -270,11 +270,39 @@ async def assign(
     return task
 
 
+# Task kind → the mutation that closes it. These tasks are closed by the act they await,
+# which does the work (applies a correction, resolves a finding, submits a report) and
+# closes the task in the same transaction; completing one by hand would mark it done with
+# the work undone. The kind strings are the ones the features insert (their ``TASK_KIND``
+# and literals); the remaining kinds — the case ladder's, the follow-ups, the monthly list
+# reminders (a list may be sent outside Lianbao) — are completed with ``completeTask``.
+CLOSED_BY: dict[str, str] = {
+    "household_correction": "applyHouseholdCorrection",
+    "confirm_death": "recordHouseholdCorrection (kind DECEASED)",
+    "crosscheck_verification": "resolveVerification",
+    "crosscheck_passed_on": "resolveVerification",
+    "supervision_rectification": "reportRectification",
+    "special_needs_census": "submitSpecialNeedsCensus",
+    "home_visit_coverage": "recordHomeVisit (the task closes once the visits cover it)",
+    "periodic_report": "submitReport",
+    "transfer_not_received": "receiveTransfer",
+    "suspension_ended": "resumeSchooling",
+    "assess_deferral": "recordDeferralAssessment",
+    "decide_deferral": "decideDeferral",
+}
+
+
 async def complete(
     ctx: ServiceContext, *, task_id: int, expected_version: int | None, outcome: str,
     evidence: dict[str, Any],
 ) -> Task:
+    """Complete a generic task by hand. A task a feature's own mutation closes is refused
+    (``CLOSED_BY``); the caller's evidence is merged into what the task already holds (the
+    links its feature put there, e.g. ``household_correction_id``), never replacing it."""
     task = await _task(ctx, task_id, "complete", expected_version)
+    if task.kind in CLOSED_BY:
+        raise WrongStage(f"a {task.kind} task is closed by {CLOSED_BY[task.kind]}, "
+                         "which does its work, not by completeTask", field="taskId")
     if not outcome.strip():
         raise InvalidInput("say what was done", field="outcome")
     if task.status not in OPEN_TASK_STATUSES:
@@ -286,7 +314,7 @@ async def complete(
     now = ctx.clock.now()
     task.status = TaskStatus.DONE
     task.outcome = outcome.strip()
-    task.evidence = evidence
+    task.evidence = {**(task.evidence or {}), **evidence}
     task.completed_at = now
     task.updated_at = now
     if task.assignee_id is None:
