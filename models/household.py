@@ -15,7 +15,7 @@ from __future__ import annotations
 import enum
 from datetime import date, datetime
 
-from sqlalchemy import Date, ForeignKey, Index, Integer, String, Text
+from sqlalchemy import Date, ForeignKey, Index, Integer, String, Text, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from models.base import Base, StrEnumType, UTCDateTime, Versioned, path_index, utcnow
@@ -45,6 +45,14 @@ class HouseholdCorrection(Versioned, Base):
         Index("ix_household_correction_child", "child_id", "kind", "status"),
         Index("ix_household_correction_district", "district_code", "kind", "effective_on"),
         path_index("ix_household_correction_scope", "scope_path"),
+        # One recorded correction of a kind per base record and per child: two recordings
+        # racing past the service's check are refused here (DUPLICATE), migration 0021.
+        Index("uq_household_correction_recorded_base", "base_record_id", "kind", unique=True,
+              postgresql_where=text("status = 'recorded'"),
+              sqlite_where=text("status = 'recorded'")),
+        Index("uq_household_correction_recorded_child", "child_id", "kind", unique=True,
+              postgresql_where=text("status = 'recorded'"),
+              sqlite_where=text("status = 'recorded'")),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)

@@ -14,11 +14,23 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from models.audit import AuditEvent
+from models.case import DropoutCase
 from models.child import Child
 from models.enums import AgencyKind
+from models.household import HouseholdCorrection
 from models.imports import BaseRecord, ImportSource
 from models.task import Task
-from tests.helpers import Api, Database, counting, enrolled_children, gid, listed, payload_of
+from tests.helpers import (
+    Api,
+    Database,
+    counting,
+    enrolled_children,
+    gid,
+    listed,
+    payload_of,
+    pupil_of_principal,
+    report,
+)
 from workflow.infra import id_number
 
 
@@ -349,3 +361,120 @@ async def test_the_list_masks_identity_as_the_child_is_masked(
     assert none["householdCorrections"]["totalCount"] == 0
     nobody = await api.gql(query, {"k": "MISSING"}, user="head_teacher")
     assert nobody["householdCorrections"]["totalCount"] == 0
+
+
+async def test_free_text_is_bounded(api: Api, sessions: async_sessionmaker[AsyncSession]) -> None:
+    """The note, the withdrawal's reason and the agency's outcome are bounded like every
+    free text: BAD_INPUT on the field, nothing stored."""
+    ((a, ra),) = await _setup(sessions)
+    long = "很" * 2001
+    out = await _record(api, kind="MISSING", note=long,
+                        baseRecordId=gid("BaseRecord", ra[ImportSource.POLICE_HOUSEHOLD]))
+    assert [(e["code"], e["field"]) for e in out["userErrors"]] == [("BAD_INPUT", "note")]
+    c = (await _record(api, kind="MISSING", childId=gid("Child", a.id)))["correction"]
+    withdrawn = _answer(await api.gql(WITHDRAW, {"in": {"correctionId": c["id"],
+                                                        "reason": long}}, user="police_officer"))
+    assert [(e["code"], e["field"]) for e in withdrawn["userErrors"]] == [("BAD_INPUT", "reason")]
+    (edu,) = await _tasks(api, "edu_officer", c["id"])
+    applied = _answer(await api.gql(APPLY, {"in": {"taskId": edu["id"], "outcome": long}}))
+    assert [(e["code"], e["field"]) for e in applied["userErrors"]] == [("BAD_INPUT", "outcome")]
+    assert (await _tasks(api, "edu_officer", c["id"]))[0]["status"] == "OPEN"
+
+
+async def test_recording_the_same_twice_is_duplicate_when_the_check_is_raced(
+    api: Api, sessions: async_sessionmaker[AsyncSession], monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Two recordings racing both pass the read-then-insert check: the partial unique
+    indexes refuse the second, DUPLICATE, not INTERNAL and not a second correction."""
+    ((child, records),) = await _setup(sessions)
+
+    async def unchecked(*_: object) -> None:
+        return None
+
+    monkeypatch.setattr("workflow.household.corrections._not_recorded_twice", unchecked)
+    base = gid("BaseRecord", records[ImportSource.POLICE_HOUSEHOLD])
+    assert (await _record(api, kind="MISSING", baseRecordId=base))["userErrors"] == []
+    again = await _record(api, kind="MISSING", baseRecordId=base)
+    assert [(e["code"], e["field"]) for e in again["userErrors"]] == [
+        ("DUPLICATE", "baseRecordId")]
+    by_child = await _record(api, kind="MISSING", childId=gid("Child", child.id))
+    assert [e["code"] for e in by_child["userErrors"]] == ["DUPLICATE"]
+    listed_again = await api.gql(RECORD_LIST, {"in": {"districtCode": "370406", "rows": [
+        {"kind": "MISSING", "effectiveOn": TODAY, "baseRecordId": base}]}},
+        user="police_officer")
+    assert [e["code"] for e in _answer(listed_again)["userErrors"]] == ["DUPLICATE"]
+    # another kind of the same person is still recorded
+    assert (await _record(api, kind="DECEASED", baseRecordId=base))["userErrors"] == []
+
+
+async def test_a_child_of_the_other_district_is_corrected_by_its_own_bureau(
+    api: Api, sessions: async_sessionmaker[AsyncSession],
+) -> None:
+    """The police of 山亭区 record a death on their list whose ID number is a child on
+    沙坡头区's register: 沙坡头's bureau gets the education task and applies it, 山亭's
+    bureau cannot end the other district's register entry."""
+    async with sessions() as s:
+        (child,) = await enrolled_children(s, 1, district="640502")
+        base = await listed(s, ImportSource.POLICE_HOUSEHOLD, None,
+                            national_id=child.national_id)
+        await s.commit()
+    out = await _record(api, kind="DECEASED", baseRecordId=gid("BaseRecord", base),
+                        nationalId=child.national_id)
+    assert out["userErrors"] == []
+    c = out["correction"]
+    async with sessions() as s:
+        (task,) = (await s.execute(select(Task).where(
+            Task.kind == "household_correction", Task.agency_kind == AgencyKind.EDUCATION,
+            Task.evidence["household_correction_id"].as_integer() == int(_key(c["id"]))
+        ))).scalars().all()
+    assert task.scope_path.split("/")[-1] == "640502" and task.evidence["child_id"] == child.id
+    tid = gid("Task", task.id)
+    refused = await api.gql(APPLY, {"in": {"taskId": tid}}, user="edu_officer")
+    assert [e["code"] for e in _answer(refused)["userErrors"]] in (["NOT_FOUND"],
+                                                                      ["FORBIDDEN"])
+    # A task left in the police's district (as it used to be opened): the register write
+    # right over the child's own domain still refuses 山亭's bureau.
+    async with sessions() as s:
+        row = await s.get(Task, task.id)
+        assert row is not None
+        recorded = await s.get(HouseholdCorrection, int(_key(c["id"])))
+        assert recorded is not None and recorded.district_code == "370406"
+        own, row.scope_path = row.scope_path, recorded.scope_path
+        await s.commit()
+    forbidden = await api.errors(APPLY, {"in": {"taskId": tid}}, user="edu_officer")
+    assert [e["extensions"]["code"] for e in forbidden] == ["FORBIDDEN"]
+    async with sessions() as s:
+        row = await s.get(Task, task.id)
+        assert row is not None
+        row.scope_path = own
+        await s.commit()
+    node = (await api.gql(EVENTS, {"id": gid("Child", child.id)}, user="spt_edu_officer"))["node"]
+    assert node["enrolment"]["status"] == "ENROLLED"
+    applied = await api.gql(APPLY, {"in": {"taskId": tid}}, user="spt_edu_officer")
+    assert payload_of(applied)["userErrors"] == []
+    node = (await api.gql(EVENTS, {"id": gid("Child", child.id)}, user="spt_edu_officer"))["node"]
+    assert node["enrolment"]["status"] == "DECEASED"
+
+
+async def test_an_applied_death_closes_the_childs_open_dropout_case(
+    api: Api, sessions: async_sessionmaker[AsyncSession],
+) -> None:
+    """The case of a child the police found deceased ends with the death (closure reason
+    DECEASED, its open tasks cancelled) in the transaction that ends the register entry."""
+    pupil = await pupil_of_principal(api)
+    case = (await report(api, date(2026, 10, 28), child=pupil))["case"]
+    assert case is not None and case["status"] == "OPEN"
+    async with sessions() as s:
+        child = await s.get(Child, int(_key(pupil)))
+        assert child is not None
+        await listed(s, ImportSource.POLICE_HOUSEHOLD, child)
+        await s.commit()
+    c = (await _record(api, kind="DECEASED", childId=pupil))["correction"]
+    (edu,) = await _tasks(api, "edu_officer", c["id"])
+    assert payload_of(await api.gql(APPLY, {"in": {"taskId": edu["id"]}}))["userErrors"] == []
+    async with sessions() as s:
+        row = await s.get(DropoutCase, int(_key(case["id"])))
+        assert row is not None
+        assert (row.status.value, row.closure_reason) == ("closed", "deceased")
+        left = (await s.execute(select(Task.status).where(Task.case_id == row.id))).scalars()
+        assert all(st.value != "open" for st in left)

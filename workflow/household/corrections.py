@@ -23,11 +23,13 @@ from datetime import date, timedelta
 from typing import Any
 
 from sqlalchemy import ColumnElement, insert, or_, select, update
+from sqlalchemy.exc import IntegrityError
 
 from authz.errors import Forbidden
 from authz.filters import scope_filter
+from models.case import DropoutCase
 from models.child import Child
-from models.enums import AgencyKind, EnrolmentStatus, TaskStatus
+from models.enums import AgencyKind, CaseStatus, ClosureReason, EnrolmentStatus, TaskStatus
 from models.household import (
     HouseholdCorrection,
     HouseholdCorrectionKind,
@@ -39,7 +41,8 @@ from models.task import Task
 from workflow import audit
 from workflow import task as tasks
 from workflow.calendar import local_date
-from workflow.common import check_version, fetch_visible
+from workflow.case import close_case
+from workflow.common import bounded_text, check_version, fetch_visible
 from workflow.context import ServiceContext
 from workflow.errors import BadIdNumber, Duplicate, InvalidInput, NotFound, WrongStage
 from workflow.household.rules import rules_for
@@ -53,6 +56,9 @@ OBJ = "household_correction"
 TASK_KIND = "household_correction"  # an agency corrects its records (ST 8)
 CONFIRM_DEATH = "confirm_death"  # a door-to-door visit found the child deceased (cross)
 MAX_ROWS = 5000  # one clean-up list per call; a larger list is sent in parts
+# Free text bounded like every other (workflow/common.bounded_text): the police's note, the
+# withdrawal's reason, the agency's outcome.
+TEXT_LIMITS = {"note": 2000, "reason": 2000, "outcome": 2000}
 
 KIND_LABEL = {
     HouseholdCorrectionKind.DUPLICATE: "重复户籍",
@@ -88,6 +94,7 @@ class _Person:
     district_code: str = ""
     township_code: str | None = None
     scope_path: str = ""
+    register_path: str = ""  # the district of the child's register: its bureau corrects it
 
     @property
     def national_id(self) -> str | None:
@@ -147,8 +154,9 @@ def _checked(rows: Sequence[CorrectionRow], today: date, many: bool) -> list[Cor
                                field=_field(at, "duplicateOfBaseRecordId"))
         if r.moved_to and r.kind is not HouseholdCorrectionKind.MOVED_AWAY:
             raise InvalidInput("only a move away says where to", field=_field(at, "movedTo"))
+        note = bounded_text(r.note, _field(at, "note"), TEXT_LIMITS["note"], required=False)
         out.append(replace(r, national_id=national, moved_to=r.moved_to.strip()[:200],
-                           note=r.note.strip()))
+                           note=note))
     return out
 
 
@@ -233,10 +241,15 @@ async def _resolve(
                                 or other.district_code != p.district_code):
             raise NotFound("no such record on the district's police household list",
                            field=_field(at, "duplicateOfBaseRecordId"))
+    homes = {p.index: str(townships[p.child.township_code].parent_code)
+             for p in people if p.child is not None}
     paths = await _jurisdictions(ctx, {p.township_code for p in people if p.township_code}
-                                 | {p.district_code for p in people})
+                                 | {p.district_code for p in people} | set(homes.values()))
     for p in people:
         p.scope_path = (paths.get(p.township_code or "") or paths[p.district_code]).path
+        # The police list is matched province-wide by ID number: a child on another
+        # district's register is corrected by that district's bureau, not the police's.
+        p.register_path = paths[homes[p.index]].path if p.index in homes else p.scope_path
     return people
 
 
@@ -351,14 +364,24 @@ async def record_many(
     # (base record, child, kind), unique in a batch (_not_recorded_twice), not by their order
     # (SQLite would send a row at a time to keep the order).
     hc = HouseholdCorrection
-    made_rows = (await ctx.session.execute(
-        insert(hc).returning(hc.id, hc.base_record_id, hc.child_id, hc.kind), values)).all()
+    try:
+        # A savepoint: a concurrent recording of the same person passed the check above too;
+        # the partial unique indexes (one recorded correction of a kind per base record and
+        # per child) refuse the second.
+        async with ctx.session.begin_nested():
+            made_rows = (await ctx.session.execute(
+                insert(hc).returning(hc.id, hc.base_record_id, hc.child_id, hc.kind),
+                values)).all()
+    except IntegrityError as exc:
+        raise Duplicate("the police recorded that correction of the person already",
+                        field="rows" if many else "baseRecordId") from exc
     by_key: dict[tuple[Any, ...], int] = {(b, c, k): i for i, b, c, k in made_rows}
     ids = [by_key[(v["base_record_id"], v["child_id"], v["kind"])] for v in values]
     holders = await _holders(ctx, people)
     task_rows: list[dict[str, Any]] = [{
         "kind": TASK_KIND, "title": f"户籍清理：{KIND_LABEL[p.row.kind]}，请更正本部门记录",
-        "agency_kind": agency, "scope_path": p.scope_path,
+        "agency_kind": agency,
+        "scope_path": p.register_path if agency is AgencyKind.EDUCATION else p.scope_path,
         "due_on": today + timedelta(days=rules_for(p.district_code).due_days), "priority": 2,
         "status": TaskStatus.OPEN, "evidence": {
             "household_correction_id": cid, "child_id": p.child_id,
@@ -434,6 +457,7 @@ async def withdraw(
         raise WrongStage("the correction is withdrawn already", field="correctionId")
     if not reason.strip():
         raise InvalidInput("say why the correction is withdrawn", field="reason")
+    reason = bounded_text(reason, "reason", TEXT_LIMITS["reason"])
     applied = (await ctx.session.execute(select(Task.agency_kind).where(
         linked("household_correction_id", c.id), Task.kind == TASK_KIND,
         Task.status == TaskStatus.DONE))).scalars().all()
@@ -466,6 +490,7 @@ async def apply(
     check_version(task.version, expected_version, "the task")
     if task.status not in (TaskStatus.OPEN, TaskStatus.CLAIMED):
         raise WrongStage(f"a {task.status} task is not applied again", field="taskId")
+    outcome = bounded_text(outcome, "outcome", TEXT_LIMITS["outcome"], required=False)
     c = await ctx.session.get(HouseholdCorrection, int(task.evidence["household_correction_id"]),
                               with_for_update=True)
     assert c is not None
@@ -488,6 +513,9 @@ async def _apply_register(ctx: ServiceContext, c: HouseholdCorrection) -> dict[s
         return {"register": None}
     child = await ctx.session.get(Child, c.child_id, with_for_update=True)
     assert child is not None
+    # The bureau writes the child's register where the child is registered, whichever
+    # district's police recorded the correction.
+    ctx.authz.require(ctx.principal, "register", "write", child.scope_path)
     label = KIND_LABEL[c.kind]
     detail: dict[str, object] = {"household_correction": c.id}
     if c.kind is HouseholdCorrectionKind.DECEASED:
@@ -503,7 +531,24 @@ async def _apply_register(ctx: ServiceContext, c: HouseholdCorrection) -> dict[s
                        detail={**detail, "duplicate_of": c.duplicate_of_base_record_id})
         before = None
     await ctx.session.flush()
-    return {"child": child.id, "entry_was": before}
+    closed = await _close_case_of_deceased(ctx, c, child) if (
+        c.kind is HouseholdCorrectionKind.DECEASED) else None
+    return {"child": child.id, "entry_was": before, "case_closed": closed}
+
+
+async def _close_case_of_deceased(ctx: ServiceContext, c: HouseholdCorrection,
+                                  child: Child) -> int | None:
+    """The child's open dropout case ends with the death (closure reason DECEASED, the
+    police's correction its confirmation) through the case service's closing: its open
+    tasks cancelled, its timeline and audit written, in the apply's transaction."""
+    case_id = (await ctx.session.execute(select(DropoutCase.id).where(
+        DropoutCase.child_id == child.id, DropoutCase.status == CaseStatus.OPEN))).scalar()
+    if case_id is None:
+        return None
+    await close_case(ctx, case_id=case_id, expected_version=None,
+                     reason=ClosureReason.DECEASED, note=f"公安户籍{KIND_LABEL[c.kind]}",
+                     police_reference=f"household_correction:{c.id}")
+    return case_id
 
 
 async def _mark_records(ctx: ServiceContext, c: HouseholdCorrection,
