@@ -6,6 +6,7 @@ or offered as candidates, and two concurrent runs giving one result (PostgreSQL)
 from __future__ import annotations
 
 import asyncio
+import json
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
@@ -701,3 +702,22 @@ async def test_verification_is_tied_to_the_finding_and_bounded(
             AuditEvent.record_type == "crosscheck_finding"))).scalars().all()
         assert [e.record_ids for e in reopened] == [[there_id]]
         assert reopened[0].change["from"] == unreg_id
+
+    # … and with the child named (one of the finding's candidates) the deferral is linked
+    async with sessions() as session:
+        f = await session.get(F, unreg_id)
+        assert f is not None
+        f.status, f.outcome, f.candidate_child_ids = (
+            FindingStatus.OPEN, None, [s.ids["deferred"]])
+        await session.commit()
+    wrong = await _resolve(api, "t_edu", fid=unreg["id"], outcome="DEFERRED",
+                           deferralId=gid("Deferral", deferral_id),
+                           childId=gid("Child", s.ids["ok"]))
+    assert (wrong["userErrors"][0]["code"], wrong["userErrors"][0]["field"]) == (
+        "BAD_INPUT", "childId"), wrong
+    linked = await _resolve(api, "t_edu", fid=unreg["id"], outcome="DEFERRED",
+                            deferralId=gid("Deferral", deferral_id),
+                            childId=gid("Child", s.ids["deferred"]))
+    assert linked["crosscheckFinding"]["status"] == "RESOLVED", linked
+    detail = linked["crosscheckFinding"]["outcomeDetail"]
+    assert json.loads(detail)["deferral_id"] == deferral_id, detail
