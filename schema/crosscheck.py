@@ -101,7 +101,6 @@ class CrosscheckFindingNode(RowNode):
     district_code = row_field("district_code", str)
     township_code = row_field("township_code", str | None)
     birth_date = row_field("birth_date", dt.date | None)
-    household_no = row_field("household_no", str | None)
     priority = row_field("priority", bool, description="A poor or monitored household or a "
                          "watched group: verified first.")
     elsewhere_district_code = row_field(
@@ -125,6 +124,10 @@ class CrosscheckFindingNode(RowNode):
     @strawberry.field(description="The name the list gave (masked without the name grant).")
     def name(self, info: Info) -> str:
         return self._show(info, SensitiveField.NAME, self.row.name).value or ""
+
+    @strawberry.field
+    def household_no(self, info: Info) -> str | None:
+        return self._show(info, SensitiveField.NATIONAL_ID, self.row.household_no).value
 
     @strawberry.field(description="The ID number the list gave.")
     def national_id(self, info: Info) -> SensitiveValue:

@@ -6,6 +6,7 @@ or offered as candidates, and two concurrent runs giving one result (PostgreSQL)
 from __future__ import annotations
 
 import asyncio
+import json
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
@@ -601,3 +602,122 @@ async def test_an_in_school_list_comes_through_the_imports(
             BaseRecord.source == ImportSource.SCHOOL_ROSTER))).scalar_one()
     assert (record.child_id, record.school_id, record.name_key) == (
         pupil.id, school_id, name_key(pupil.name))
+
+
+OWN = """query($f: CrosscheckFindingFilterInput) { crosscheckFindings(filter: $f, first: 50) {
+  edges { node { id kind name householdNo nationalId { value masked } } } } }"""
+
+
+async def test_verification_is_tied_to_the_finding_and_bounded(
+    api: Api, sessions: async_sessionmaker[AsyncSession]
+) -> None:
+    """The child a verifier names must be visible and be the finding's person; the note is
+    bounded; a reopened finding elsewhere is audited; the household number is masked."""
+    from models.audit import AuditEvent
+
+    async with sessions() as session:
+        s = await scene(session)
+    await api.gql(RUN, {"d": SMALL_DISTRICT, "on": "2026-09-30"}, user="t_edu")
+    in_a = await _listed(api, "t_township")
+    unreg = in_a[("unregistered", "未入学")]
+    async with sessions() as session:
+        unreg_id = (await session.execute(select(F.id).where(
+            F.district_code == SMALL_DISTRICT, F.name == "未入学"))).scalar_one()
+
+    async def state() -> tuple[Any, ...]:
+        async with sessions() as session:
+            f = await session.get(F, unreg_id)
+            assert f is not None
+            cases = (await session.execute(select(func.count()).select_from(DropoutCase)
+                                           )).scalar_one()
+            events = (await session.execute(select(func.count()).select_from(AuditEvent)
+                                            )).scalar_one()
+            return f.status, f.version, f.child_id, cases, events
+
+    before = await state()
+    # another district's child: not found, whatever the outcome
+    for outcome in ("ENROLLED", "DROPOUT_CONFIRMED"):
+        hidden = await _resolve(api, "t_township", fid=unreg["id"], outcome=outcome,
+                                childId=gid("Child", s.ids["elsewhere"]),
+                                firstAbsence="2026-09-28")
+        assert (hidden["userErrors"][0]["code"], hidden["userErrors"][0]["field"]) == (
+            "NOT_FOUND", "childId"), hidden
+    # a visible child who is not this person
+    for outcome in ("ENROLLED", "DROPOUT_CONFIRMED"):
+        other = await _resolve(api, "t_township", fid=unreg["id"], outcome=outcome,
+                               childId=gid("Child", s.ids["ok"]), firstAbsence="2026-09-28")
+        assert (other["userErrors"][0]["code"], other["userErrors"][0]["field"]) == (
+            "BAD_INPUT", "childId"), other
+    # an oversized note
+    long = await _resolve(api, "t_township", fid=unreg["id"], outcome="NOT_FOUND",
+                          note="查" * 2001)
+    assert (long["userErrors"][0]["code"], long["userErrors"][0]["field"]) == (
+        "BAD_INPUT", "note"), long
+    assert await state() == before
+
+    # DEFERRED on a finding with neither ID number nor child needs the child
+    async with sessions() as session:
+        f = await session.get(F, unreg_id)
+        assert f is not None
+        f.national_id, f.household_no = None, "370499123456"
+        await session.commit()
+    async with sessions() as session:
+        deferral_id = (await session.execute(select(Deferral.id).where(
+            Deferral.child_id == s.ids["deferred"]))).scalar_one()
+    needs = await _resolve(api, "t_township", fid=unreg["id"], outcome="DEFERRED",
+                           deferralId=gid("Deferral", deferral_id))
+    assert (needs["userErrors"][0]["code"], needs["userErrors"][0]["field"]) == (
+        "BAD_INPUT", "childId"), needs
+
+    # the household number is masked like the ID number for a reader without the grant
+    shown = {e["node"]["id"]: e["node"] for e in (await api.gql(
+        OWN, {"f": {"districtCode": SMALL_DISTRICT}}, user="t_township")
+    )["crosscheckFindings"]["edges"]}[unreg["id"]]
+    assert shown["householdNo"] == "3704****3456"
+    full = {e["node"]["id"]: e["node"] for e in (await api.gql(
+        OWN, {"f": {"districtCode": SMALL_DISTRICT}}, user="t_edu")
+    )["crosscheckFindings"]["edges"]}[unreg["id"]]
+    assert full["householdNo"] == "370499123456"
+
+    # passed on, resolved there, passed on again: the reopening is audited
+    assert (await _resolve(api, "t_township", fid=unreg["id"], outcome="ELSEWHERE",
+                           districtCode="370406"))["crosscheckFinding"]
+    async with sessions() as session:
+        there = (await session.execute(select(F).where(
+            F.district_code == "370406", F.person_key == (await session.get(F, unreg_id))
+            .person_key))).scalar_one()  # type: ignore[union-attr]
+        there_id = there.id
+    assert (await _resolve(api, "edu_officer", fid=gid("CrosscheckFinding", there_id),
+                           outcome="MOVED_AWAY"))["crosscheckFinding"]
+    async with sessions() as session:
+        f = await session.get(F, unreg_id)
+        assert f is not None
+        f.status, f.outcome = FindingStatus.OPEN, None
+        await session.commit()
+    assert (await _resolve(api, "t_township", fid=unreg["id"], outcome="ELSEWHERE",
+                           districtCode="370406"))["crosscheckFinding"]
+    async with sessions() as session:
+        reopened = (await session.execute(select(AuditEvent).where(
+            AuditEvent.operation == "reopen_finding",
+            AuditEvent.record_type == "crosscheck_finding"))).scalars().all()
+        assert [e.record_ids for e in reopened] == [[there_id]]
+        assert reopened[0].change["from"] == unreg_id
+
+    # … and with the child named (one of the finding's candidates) the deferral is linked
+    async with sessions() as session:
+        f = await session.get(F, unreg_id)
+        assert f is not None
+        f.status, f.outcome, f.candidate_child_ids = (
+            FindingStatus.OPEN, None, [s.ids["deferred"]])
+        await session.commit()
+    wrong = await _resolve(api, "t_edu", fid=unreg["id"], outcome="DEFERRED",
+                           deferralId=gid("Deferral", deferral_id),
+                           childId=gid("Child", s.ids["ok"]))
+    assert (wrong["userErrors"][0]["code"], wrong["userErrors"][0]["field"]) == (
+        "BAD_INPUT", "childId"), wrong
+    linked = await _resolve(api, "t_edu", fid=unreg["id"], outcome="DEFERRED",
+                            deferralId=gid("Deferral", deferral_id),
+                            childId=gid("Child", s.ids["deferred"]))
+    assert linked["crosscheckFinding"]["status"] == "RESOLVED", linked
+    detail = linked["crosscheckFinding"]["outcomeDetail"]
+    assert json.loads(detail)["deferral_id"] == deferral_id, detail

@@ -26,6 +26,7 @@ from models.crosscheck import (
 )
 from models.enums import AgencyKind, EnrolmentStatus, JurisdictionLevel
 from models.imports import BaseRecord
+from models.names import name_key
 from models.reference import Agency, Jurisdiction
 from models.register import Deferral
 from models.school import Enrolment, School
@@ -33,7 +34,16 @@ from models.task import Task
 from workflow import audit
 from workflow.calendar import local_date
 from workflow.case.progression import open_or_join
-from workflow.common import check_version, fetch_visible, matches, rows_by_ids, where_fields
+from workflow.case.query import OBJ as CASE_OBJ
+from workflow.child import child_allowed, visible_child
+from workflow.common import (
+    bounded_text,
+    check_version,
+    fetch_visible,
+    matches,
+    rows_by_ids,
+    where_fields,
+)
 from workflow.context import ServiceContext
 from workflow.crosscheck.rules import rules_for
 from workflow.crosscheck.run import TASK_KIND, crosscheck_district
@@ -134,15 +144,33 @@ async def get_runs(ctx: ServiceContext, ids: list[int]) -> list[CrosscheckRun | 
 # --- the verifier's answer ----------------------------------------------------------------
 
 
-async def _child_on_register(ctx: ServiceContext, child_id: int | None) -> tuple[Child, Any]:
+NOTE_LIMIT = 2000  # as the other free-text notes (home visits, the census)
+
+
+def _is_the_person(finding: CrosscheckFinding, child: Child) -> bool:
+    """The verifier found this person on the register: the finding's own child, one of the
+    candidates offered, or a child with the list's ID number or name key and birth date."""
+    if child.id == finding.child_id or child.id in (finding.candidate_child_ids or []):
+        return True
+    if finding.national_id is not None and child.national_id == finding.national_id:
+        return True
+    key = name_key(finding.name)
+    return (key is not None and finding.birth_date is not None
+            and child.name_key == key and child.birth_date == finding.birth_date)
+
+
+async def _child_on_register(ctx: ServiceContext, finding: CrosscheckFinding,
+                             child_id: int | None) -> tuple[Child, Enrolment | None]:
+    """The child the verifier names: one the caller may read (NOT_FOUND otherwise) and this
+    finding's person (BAD_INPUT otherwise: no linking a finding to any child)."""
     if child_id is None:
         raise InvalidInput("name the child on the register", field="childId")
-    row = (await ctx.session.execute(
-        select(Child, Enrolment).outerjoin(Enrolment, Enrolment.child_id == Child.id)
-        .where(Child.id == child_id))).first()
-    if row is None:
-        raise NotFound("no such child", field="childId")
-    return row[0], row[1]
+    child = await visible_child(ctx, child_id)
+    if not _is_the_person(finding, child):
+        raise InvalidInput("the child is not the person of this finding", field="childId")
+    entry = (await ctx.session.execute(
+        select(Enrolment).where(Enrolment.child_id == child.id))).scalars().first()
+    return child, entry
 
 
 async def _pass_on(ctx: ServiceContext, finding: CrosscheckFinding, district_code: str,
@@ -173,6 +201,9 @@ async def _pass_on(ctx: ServiceContext, finding: CrosscheckFinding, district_cod
                   created_at=now, updated_at=now)
         await audit.insert(ctx, "pass_finding", there, {"from": finding.id})
     elif there.status is not FindingStatus.OPEN:
+        audit.record_row(ctx, "reopen_finding", there, {
+            "from": finding.id, "status": there.status.value,
+            "outcome": there.outcome.value if there.outcome is not None else None})
         there.status, there.outcome, there.task_id, there.updated_at = (
             FindingStatus.OPEN, None, None, now)
     if there.task_id is None:
@@ -196,7 +227,7 @@ async def _effects(
     detail: dict[str, Any] = {"note": note} if note else {}
     resolved = True
     if outcome is VerificationOutcome.ENROLLED:
-        child, entry = await _child_on_register(ctx, child_id)
+        child, entry = await _child_on_register(ctx, finding, child_id)
         if entry is None or entry.status is not EnrolmentStatus.ENROLLED:
             raise InvalidInput("the child is not enrolled at a school", field="childId")
         detail.update(child_id=child.id, school_id=entry.school_id)
@@ -217,9 +248,17 @@ async def _effects(
     elif outcome is VerificationOutcome.DEFERRED:
         deferral = (await ctx.session.execute(select(Deferral).where(
             Deferral.id == deferral_id, valid_on(local_date(now))))).scalar_one_or_none()
-        person = finding.child_id if finding.child_id is not None else (
-            await ctx.session.execute(select(Child.id).where(
+        person: int | None
+        if child_id is not None:
+            person = (await _child_on_register(ctx, finding, child_id))[0].id
+        elif finding.child_id is not None:
+            person = finding.child_id
+        elif finding.national_id is not None:
+            person = (await ctx.session.execute(select(Child.id).where(
                 Child.national_id == finding.national_id))).scalar_one_or_none()
+        else:
+            # No ID number to find the child by (IS NULL would match every child without).
+            raise InvalidInput("name the child the deferral is for", field="childId")
         if deferral is None or person is None or deferral.child_id != person:
             raise NotFound("no deferral or exemption in force for this child",
                            field="deferralId")
@@ -238,7 +277,10 @@ async def _effects(
         await register_tasks.publish(ctx, [task])
         detail["police_task_id"] = task.id
     elif outcome is VerificationOutcome.DROPOUT_CONFIRMED:
-        child, _ = await _child_on_register(ctx, child_id or finding.child_id)
+        child, _ = await _child_on_register(ctx, finding, child_id or finding.child_id)
+        if not child_allowed(ctx, child, CASE_OBJ, "report_absence"):
+            # As reportAbsence: the right to open a case on this child.
+            ctx.authz.require(ctx.principal, CASE_OBJ, "report_absence", child.scope_path)
         day0 = first_absence or finding.first_seen_on
         if day0 > local_date(now):
             raise InvalidInput("the first absence cannot be in the future",
@@ -279,6 +321,7 @@ async def resolve_verification(
     if outcome in NEEDS and {"childId": child_id, "districtCode": district_code,
                              "deferralId": deferral_id}[NEEDS[outcome]] is None:
         raise InvalidInput(f"{outcome.value} needs {NEEDS[outcome]}", field=NEEDS[outcome])
+    note = bounded_text(note, "note", NOTE_LIMIT, required=False)
     now = ctx.clock.now()
     detail, resolved = await _effects(ctx, finding, outcome, child_id=child_id,
                                       district_code=district_code, deferral_id=deferral_id,
