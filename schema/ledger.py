@@ -37,6 +37,16 @@ from workflow.pagination import Page, PageRequest
 EXPORT_PAGE = 100  # rows per page of an export (the API's page-size cap)
 
 
+async def _child(info: Info, child_id: int, stage: CaseStage | None = None) -> ChildNode | None:
+    """An entry's child through the loader that reads children under ``child read``
+    (``workflow.child.visible``): a ledger grant gives the row (its status, school, township:
+    what the inspectorate counts), never the child's details, nor the guardians and enrolment
+    its node loads trusting its caller. Null for a child the caller may not read; one batched
+    statement per page."""
+    found = await info.context.loaders.registered_child.load(child_id)
+    return None if found is None else ChildNode.from_model(found, stage=stage)
+
+
 def _title(enum: str, value: Enum) -> str:
     """A value as the county's sheets name it: the enum's Chinese label, whatever the
     request's language (the sheets go up in Chinese)."""
@@ -49,9 +59,10 @@ class SchoolAgeEntryType:
     row: strawberry.Private[service.SchoolAgeEntry]
 
     @strawberry.field(description="The child, masked as in every list of children; its "
-                      "registerEvents are the entry's history.")
-    def child(self) -> ChildNode:
-        return ChildNode.from_model(self.row.child)
+                      "registerEvents are the entry's history. Null when the caller may not "
+                      "read the child.")
+    async def child(self, info: Info) -> ChildNode | None:
+        return await _child(info, self.row.child.id)
 
     status = row_field("status", LedgerStatus)
 
@@ -74,9 +85,9 @@ class SuspectedEntryType:
     row: strawberry.Private[service.SuspectedEntry]
 
     @strawberry.field(description="The child, masked as in every list; its registerEvents "
-                      "are the entry's history.")
-    def child(self) -> ChildNode:
-        return ChildNode.from_model(self.row.child)
+                      "are the entry's history. Null when the caller may not read the child.")
+    async def child(self, info: Info) -> ChildNode | None:
+        return await _child(info, self.row.child.id)
 
     reasons = row_field("reasons", list[SuspicionReason])
 
@@ -103,9 +114,10 @@ def _persuasion(p: PersuasionAttempt) -> PersuasionType:
 class DropoutEntryType:
     row: strawberry.Private[service.DropoutEntry]
 
-    @strawberry.field(description="The child, masked as in every list.")
-    def child(self) -> ChildNode:
-        return ChildNode.from_model(self.row.child, stage=self.row.case.stage)
+    @strawberry.field(description="The child, masked as in every list; null when the "
+                      "caller may not read the child.")
+    async def child(self, info: Info) -> ChildNode | None:
+        return await _child(info, self.row.child.id, self.row.case.stage)
 
     case = related("case", "row.case.id", CaseNode,
                    description="The case with its timeline (the entry's history), when the "
