@@ -47,6 +47,34 @@ async def _child(info: Info, child_id: int, stage: CaseStage | None = None) -> C
     return None if found is None else ChildNode.from_model(found, stage=stage)
 
 
+def _stage(root: Any) -> CaseStage | None:
+    """The stage the child is masked at: a dropout entry's case's (as the case shows it)."""
+    case = getattr(root.row, "case", None)
+    return None if case is None else case.stage
+
+
+def child_field(description: str) -> Any:
+    """An entry's ``child`` (``_child``), null for a child the caller may not read."""
+
+    async def resolve(root: Any, info: Info) -> ChildNode | None:
+        return await _child(info, root.row.child.id, _stage(root))
+
+    return strawberry.field(resolver=resolve, description=description)
+
+
+def group_titles_field() -> Any:
+    """An entry's ``specialGroupTitles``: the child's groups the caller may see (as
+    ``specialGroups`` masks them) in the county's words; none for an unreadable child."""
+
+    async def resolve(root: Any, info: Info) -> list[str]:
+        node = await _child(info, root.row.child.id, _stage(root))
+        return [] if node is None else [_title("SpecialGroup", g)
+                                        for g in await node.shown_groups(info)]
+
+    return strawberry.field(resolver=resolve, description="The child's special groups the "
+                            "caller may see, as the county's sheet names them.")
+
+
 def _title(enum: str, value: Enum) -> str:
     """A value as the county's sheets name it: the enum's Chinese label, whatever the
     request's language (the sheets go up in Chinese)."""
@@ -58,11 +86,11 @@ def _title(enum: str, value: Enum) -> str:
 class SchoolAgeEntryType:
     row: strawberry.Private[service.SchoolAgeEntry]
 
-    @strawberry.field(description="The child, masked as in every list of children; its "
-                      "registerEvents are the entry's history. Null when the caller may not "
-                      "read the child.")
-    async def child(self, info: Info) -> ChildNode | None:
-        return await _child(info, self.row.child.id)
+    child = child_field("The child, masked as in every list of children; its "
+                        "registerEvents are the entry's history. Null when the caller may not "
+                        "read the child.")
+
+    special_group_titles = group_titles_field()
 
     status = row_field("status", LedgerStatus)
 
@@ -84,10 +112,10 @@ class SchoolAgeEntryType:
 class SuspectedEntryType:
     row: strawberry.Private[service.SuspectedEntry]
 
-    @strawberry.field(description="The child, masked as in every list; its registerEvents "
-                      "are the entry's history. Null when the caller may not read the child.")
-    async def child(self, info: Info) -> ChildNode | None:
-        return await _child(info, self.row.child.id)
+    child = child_field("The child, masked as in every list; its registerEvents "
+                        "are the entry's history. Null when the caller may not read the child.")
+
+    special_group_titles = group_titles_field()
 
     reasons = row_field("reasons", list[SuspicionReason])
 
@@ -114,10 +142,10 @@ def _persuasion(p: PersuasionAttempt) -> PersuasionType:
 class DropoutEntryType:
     row: strawberry.Private[service.DropoutEntry]
 
-    @strawberry.field(description="The child, masked as in every list; null when the "
-                      "caller may not read the child.")
-    async def child(self, info: Info) -> ChildNode | None:
-        return await _child(info, self.row.child.id, self.row.case.stage)
+    child = child_field("The child, masked as in every list; null when the "
+                        "caller may not read the child.")
+
+    special_group_titles = group_titles_field()
 
     case = related("case", "row.case.id", CaseNode,
                    description="The case with its timeline (the entry's history), when the "

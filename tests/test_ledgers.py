@@ -271,6 +271,10 @@ async def test_each_ledger_exports_its_columns_to_xlsx_and_csv(
     api: Api, session: AsyncSession
 ) -> None:
     await hand_counted(session)
+    c7 = (await session.execute(select(Child).where(Child.name == "小7"))).scalar_one()
+    session.add_all([ChildGroup(child_id=c7.id, group=en.SpecialGroup.LEFT_BEHIND),
+                     ChildGroup(child_id=c7.id, group=en.SpecialGroup.REGISTERED_POOR)])
+    await session.commit()
     headers = {"Authorization": f"Bearer {api.token('t_edu')}"}
     response = await api.client.post("/exports", headers=headers, json={
         "ledger": "school_age", "format": "xlsx", "filter": DISTRICT})
@@ -280,6 +284,9 @@ async def test_each_ledger_exports_its_columns_to_xlsx_and_csv(
     assert rows[0][:4] == ["姓名", "性别", "出生日期", "身份证号"]
     assert rows[0][8] == "入学状态"
     assert len(rows) == 7  # the header and six school-age children
+    assert rows[0][10] == "特殊群体"  # the groups as the county's sheet names them
+    groups = {r[10] for r in rows[1:]}
+    assert "留守儿童；建档立卡户" in groups and not any(g.isascii() and g for g in groups)
     assert {r[8] for r in rows[1:]} == {"在校就读", "辍学", "疑似辍学", "劝返复学", "缓学/免学",
                                         "未入学"}
     response = await api.client.post("/exports", headers=headers, json={
