@@ -178,6 +178,10 @@ class ChildNode(RowNode):
 
     @strawberry.field(description="Groups to watch; poverty and health groups need their grant.")
     async def special_groups(self, info: Info) -> list[SpecialGroup]:
+        return await self.shown_groups(info)
+
+    async def shown_groups(self, info: Info) -> list[SpecialGroup]:
+        """The child's groups the caller may see (``specialGroups``; the ledgers' titles)."""
         groups = await info.context.loaders.child_groups.load(self.row.id)
         guard = info.context.guard
         shown = []

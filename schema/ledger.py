@@ -37,6 +37,44 @@ from workflow.pagination import Page, PageRequest
 EXPORT_PAGE = 100  # rows per page of an export (the API's page-size cap)
 
 
+async def _child(info: Info, child_id: int, stage: CaseStage | None = None) -> ChildNode | None:
+    """An entry's child through the loader that reads children under ``child read``
+    (``workflow.child.visible``): a ledger grant gives the row (its status, school, township:
+    what the inspectorate counts), never the child's details, nor the guardians and enrolment
+    its node loads trusting its caller. Null for a child the caller may not read; one batched
+    statement per page."""
+    found = await info.context.loaders.registered_child.load(child_id)
+    return None if found is None else ChildNode.from_model(found, stage=stage)
+
+
+def _stage(root: Any) -> CaseStage | None:
+    """The stage the child is masked at: a dropout entry's case's (as the case shows it)."""
+    case = getattr(root.row, "case", None)
+    return None if case is None else case.stage
+
+
+def child_field(description: str) -> Any:
+    """An entry's ``child`` (``_child``), null for a child the caller may not read."""
+
+    async def resolve(root: Any, info: Info) -> ChildNode | None:
+        return await _child(info, root.row.child.id, _stage(root))
+
+    return strawberry.field(resolver=resolve, description=description)
+
+
+def group_titles_field() -> Any:
+    """An entry's ``specialGroupTitles``: the child's groups the caller may see (as
+    ``specialGroups`` masks them) in the county's words; none for an unreadable child."""
+
+    async def resolve(root: Any, info: Info) -> list[str]:
+        node = await _child(info, root.row.child.id, _stage(root))
+        return [] if node is None else [_title("SpecialGroup", g)
+                                        for g in await node.shown_groups(info)]
+
+    return strawberry.field(resolver=resolve, description="The child's special groups the "
+                            "caller may see, as the county's sheet names them.")
+
+
 def _title(enum: str, value: Enum) -> str:
     """A value as the county's sheets name it: the enum's Chinese label, whatever the
     request's language (the sheets go up in Chinese)."""
@@ -48,10 +86,11 @@ def _title(enum: str, value: Enum) -> str:
 class SchoolAgeEntryType:
     row: strawberry.Private[service.SchoolAgeEntry]
 
-    @strawberry.field(description="The child, masked as in every list of children; its "
-                      "registerEvents are the entry's history.")
-    def child(self) -> ChildNode:
-        return ChildNode.from_model(self.row.child)
+    child = child_field("The child, masked as in every list of children; its "
+                        "registerEvents are the entry's history. Null when the caller may not "
+                        "read the child.")
+
+    special_group_titles = group_titles_field()
 
     status = row_field("status", LedgerStatus)
 
@@ -73,10 +112,10 @@ class SchoolAgeEntryType:
 class SuspectedEntryType:
     row: strawberry.Private[service.SuspectedEntry]
 
-    @strawberry.field(description="The child, masked as in every list; its registerEvents "
-                      "are the entry's history.")
-    def child(self) -> ChildNode:
-        return ChildNode.from_model(self.row.child)
+    child = child_field("The child, masked as in every list; its registerEvents "
+                        "are the entry's history. Null when the caller may not read the child.")
+
+    special_group_titles = group_titles_field()
 
     reasons = row_field("reasons", list[SuspicionReason])
 
@@ -103,9 +142,10 @@ def _persuasion(p: PersuasionAttempt) -> PersuasionType:
 class DropoutEntryType:
     row: strawberry.Private[service.DropoutEntry]
 
-    @strawberry.field(description="The child, masked as in every list.")
-    def child(self) -> ChildNode:
-        return ChildNode.from_model(self.row.child, stage=self.row.case.stage)
+    child = child_field("The child, masked as in every list; null when the "
+                        "caller may not read the child.")
+
+    special_group_titles = group_titles_field()
 
     case = related("case", "row.case.id", CaseNode,
                    description="The case with its timeline (the entry's history), when the "

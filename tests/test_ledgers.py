@@ -14,7 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from models import enums as en
 from models.access_log import SensitiveAccess
-from models.child import Child, ChildGroup
+from models.child import Child, ChildGroup, Guardian
 from models.crosscheck import CrosscheckRun
 from models.register import RegisterChange
 from models.report import PeriodicReport
@@ -192,9 +192,17 @@ async def test_each_office_reads_its_own_rows(api: Api, session: AsyncSession) -
     def ids(page: dict[str, Any]) -> set[str]:
         return {n["child"]["id"] for n in nodes(page)}
 
-    # the inspectorate reads them all (names masked: it has no name grant)
-    everyone = ids(await ledger(api, SCHOOL_AGE))
-    assert len(everyone) == 6 and ids(await ledger(api, SCHOOL_AGE, user="t_inspector")) == everyone
+    def statuses(page: dict[str, Any]) -> list[str]:
+        return sorted(n["status"] for n in nodes(page))
+
+    # the inspectorate reads every row (its status, school, township), the child only under
+    # a child read grant, which it has not
+    bureau = await ledger(api, SCHOOL_AGE)
+    everyone = ids(bureau)
+    inspected = await ledger(api, SCHOOL_AGE, user="t_inspector")
+    assert len(everyone) == 6 and inspected["totalCount"] == 6
+    assert statuses(inspected) == statuses(bureau)
+    assert all(n["child"] is None for n in nodes(inspected))
     assert set(by_name(await ledger(api, SCHOOL_AGE, user="t_township"))) == {"小1", "小2", "小3"}
     assert set(by_name(await ledger(api, SCHOOL_AGE, user="t_township_b"))) == {"小4", "小5", "小7"}
     # the poverty office reads only its households' rows (a poor household's child)
@@ -224,16 +232,49 @@ async def test_entries_are_masked_as_the_children_list(api: Api, session: AsyncS
            for n in nodes(await ledger(api, SCHOOL_AGE, **DISTRICT))}
     assert raw["小1"] == {"value": "370499201503010011", "masked": False}
     assert (await session.execute(logged())).scalar_one() > before  # the raw read is logged
+    # the inspectorate (ledger grants, no child read) sees the rows, never the child
     seen = nodes(await ledger(api, SCHOOL_AGE, user="t_inspector", **DISTRICT))
-    assert len(seen) == 6 and {n["child"]["name"] for n in seen} == {"小*"}  # masked
-    masked = next(n["child"]["nationalId"] for n in seen if n["child"]["nationalId"]["masked"])
-    assert masked["value"] != "370499201503010011"
+    assert len(seen) == 6 and all(n["child"] is None for n in seen)
+    assert {n["townshipName"] for n in seen} == {n["townshipName"] for n in nodes(
+        await ledger(api, SCHOOL_AGE, **DISTRICT))}
+
+
+IDENTITY = """{ child { name address guardians { name } } }"""
+
+
+async def test_a_child_the_reader_may_not_read_is_null_in_every_ledger(
+    api: Api, session: AsyncSession
+) -> None:
+    """The inspectorate has the ledgers but no child read: no address, no guardians (the
+    guardians' and enrolment loaders trust their caller); the bureau still sees them."""
+    await hand_counted(session)
+    for child in (await session.execute(select(Child))).scalars():
+        child.address = f"{child.name}家住址"
+        session.add(Guardian(child_id=child.id, name=f"{child.name}之父",
+                             relation=en.GuardianRelation.FATHER))
+    await session.commit()
+    for field in ("schoolAgeLedger", "suspectedLedger", "dropoutLedger"):
+        query = f"{{ {field}(first: 50) {{ totalCount edges {{ node {IDENTITY} }} }} }}"
+        bureau = (await api.gql(query, user="t_edu"))[field]
+        inspector = (await api.gql(query, user="t_inspector"))[field]
+        assert bureau["totalCount"] > 0 and inspector["totalCount"] == bureau["totalCount"]
+        assert all(n["child"]["address"] for n in nodes(bureau)), field
+        assert all(n["child"]["guardians"] for n in nodes(bureau)), field
+        assert all(n["child"] is None for n in nodes(inspector)), field
+        shown = str(inspector)
+        for n in nodes(bureau):
+            assert n["child"]["address"] not in shown
+            assert all(g["name"] not in shown for g in n["child"]["guardians"])
 
 
 async def test_each_ledger_exports_its_columns_to_xlsx_and_csv(
     api: Api, session: AsyncSession
 ) -> None:
     await hand_counted(session)
+    c7 = (await session.execute(select(Child).where(Child.name == "小7"))).scalar_one()
+    session.add_all([ChildGroup(child_id=c7.id, group=en.SpecialGroup.LEFT_BEHIND),
+                     ChildGroup(child_id=c7.id, group=en.SpecialGroup.REGISTERED_POOR)])
+    await session.commit()
     headers = {"Authorization": f"Bearer {api.token('t_edu')}"}
     response = await api.client.post("/exports", headers=headers, json={
         "ledger": "school_age", "format": "xlsx", "filter": DISTRICT})
@@ -243,6 +284,9 @@ async def test_each_ledger_exports_its_columns_to_xlsx_and_csv(
     assert rows[0][:4] == ["姓名", "性别", "出生日期", "身份证号"]
     assert rows[0][8] == "入学状态"
     assert len(rows) == 7  # the header and six school-age children
+    assert rows[0][10] == "特殊群体"  # the groups as the county's sheet names them
+    groups = {r[10] for r in rows[1:]}
+    assert "留守儿童；建档立卡户" in groups and not any(g.isascii() and g for g in groups)
     assert {r[8] for r in rows[1:]} == {"在校就读", "辍学", "疑似辍学", "劝返复学", "缓学/免学",
                                         "未入学"}
     response = await api.client.post("/exports", headers=headers, json={
