@@ -513,7 +513,11 @@ async def test_police_corrections_take_people_off(session: AsyncSession, authori
     """ST 8: a person the police record as moved away (or deceased) by the as-of date is not a
     child out of school; a duplicate entry counts once; a reported death the police confirm
     resolves the finding."""
-    from models.household import HouseholdCorrection, HouseholdCorrectionKind
+    from models.household import (
+        HouseholdCorrection,
+        HouseholdCorrectionKind,
+        HouseholdCorrectionStatus,
+    )
 
     s = await scene(session)
     police = await _job(session, ImportSource.POLICE_HOUSEHOLD)
@@ -529,12 +533,13 @@ async def test_police_corrections_take_people_off(session: AsyncSession, authori
                                    base_record_id=record, name="x", birth_date=born,
                                    kind=kind, effective_on=on, **kw)
 
+    # moved away, but only after the as-of date: still compared
+    moved_later = correction(HouseholdCorrectionKind.MOVED_AWAY, s.records["candidate"],
+                             date(2026, 10, 15))
     session.add_all([
         correction(HouseholdCorrectionKind.DUPLICATE, twice, date(2026, 9, 1),
                    duplicate_of_base_record_id=s.records["unregistered"]),
-        # moved away, but only after the as-of date: still compared
-        correction(HouseholdCorrectionKind.MOVED_AWAY, s.records["candidate"],
-                   date(2026, 10, 15)),
+        moved_later,
     ])
     await session.commit()
     ctx = _ctx(session, authorizer, clock)
@@ -556,6 +561,10 @@ async def test_police_corrections_take_people_off(session: AsyncSession, authori
     ).scalar_one()
     assert police_task.agency_kind is en.AgencyKind.POLICE
     assert police_task.evidence["base_record_id"] == s.records["unregistered"]
+    # the police withdraw the move dated after the as-of day and record it with its real
+    # date (one recorded correction of a kind per person: migration 0021)
+    moved_later.status = HouseholdCorrectionStatus.WITHDRAWN
+    await session.flush()
     session.add_all([
         correction(HouseholdCorrectionKind.DECEASED, s.records["unregistered"],
                    date(2026, 9, 20)),

@@ -301,7 +301,8 @@ async def complete(
     links its feature put there, e.g. ``household_correction_id``), never replacing it."""
     task = await _task(ctx, task_id, "complete", expected_version)
     if task.kind in CLOSED_BY:
-        raise WrongStage(f"a {task.kind} task is closed by {CLOSED_BY[task.kind]}, "
+        kind, closer = task.kind, CLOSED_BY[task.kind]
+        raise WrongStage(f"a {kind} task is closed by {closer}, "
                          "which does its work, not by completeTask", field="taskId")
     if not outcome.strip():
         raise InvalidInput("say what was done", field="outcome")
