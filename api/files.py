@@ -213,10 +213,11 @@ class Exporter:
 
         return run
 
-    async def answer(self, request: Request, body: dict[str, Any], *, fixed: bool = False
-                     ) -> Response:
+    async def answer(self, request: Request, body: dict[str, Any], *, fixed: bool = False,
+                     shown: dict[str, Any] | None = None) -> Response:
         """The export of ``body``'s query; ``fixed``: the columns are exactly the titled ones,
-        in their order (a ledger's sheet), whatever the rows hold."""
+        in their order (a ledger's sheet), whatever the rows hold; ``shown``: how some
+        columns' values are written (exports.Table)."""
         signed = await _signed_in(self.state, request)
         if isinstance(signed, Response):
             return signed
@@ -230,7 +231,7 @@ class Exporter:
             nodes, after = await run(None)  # the first page before answering: errors are JSON
         except Refused as refused:
             return _error(refused.status, refused.code, refused.message)
-        table = exports.Table(titles)
+        table = exports.Table(titles, shown)
         if fixed:
             table.columns = list(titles)
         rows = table.rows(nodes)
@@ -267,11 +268,11 @@ class Exporter:
         except ValueError:
             names = ", ".join(k.value for k in LedgerKind)
             return _error(400, "BAD_INPUT", f"ledger is one of {names}")
-        query, titles, name = ledger_export(kind)
+        query, titles, name, shown = ledger_export(kind)
         return await self.answer(request, {
             "query": query, "variables": {"filter": body.get("filter")},
             "format": body.get("format", "xlsx"), "titles": titles, "filename": name,
-        }, fixed=True)
+        }, fixed=True, shown=shown)
 
     async def rejects(self, request: Request) -> Response:
         """``GET /imports/{id}/rejects.xlsx``: the rejected rows, as the API shows them."""

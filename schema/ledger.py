@@ -306,9 +306,10 @@ def _column_key(path: str) -> str:
     return path.removesuffix(".value")
 
 
-def export_request(kind: LedgerKind) -> tuple[str, dict[str, str], str]:
+def export_request(kind: LedgerKind) -> tuple[str, dict[str, str], str, dict[str, Any]]:
     """A ledger's export: the fixed GraphQL query (paged by ``$after``, filtered by
-    ``$filter``), the column titles by column, and the file's name."""
+    ``$filter``), the column titles by column, the file's name, and how the columns that
+    hold an enum's value are shown (its Chinese label: the sheets go up in Chinese)."""
     book = rules.ledger(kind)
     name, filter_type = FIELDS[kind]
     paths = [c.field for c in book.columns]
@@ -318,4 +319,10 @@ def export_request(kind: LedgerKind) -> tuple[str, dict[str, str], str]:
         " pageInfo { hasNextPage endCursor } } }"
     )
     titles = {_column_key(c.field): c.title for c in book.columns}
-    return query, titles, f"ledger-{kind.value}"
+    shown = {_column_key(c.field): _shown(c.labels) for c in book.columns if c.labels}
+    return query, titles, f"ledger-{kind.value}", shown
+
+
+def _shown(enum: str) -> Any:
+    """An enum's value (its GraphQL name) as the county's sheet words it."""
+    return lambda name: label(enum, name, CHINESE) or name

@@ -284,6 +284,8 @@ async def test_each_ledger_exports_its_columns_to_xlsx_and_csv(
     assert rows[0][:4] == ["姓名", "性别", "出生日期", "身份证号"]
     assert rows[0][8] == "入学状态"
     assert len(rows) == 7  # the header and six school-age children
+    sexes = {r[1] for r in rows[1:]}
+    assert sexes and sexes <= {"男", "女"}, sexes  # an enum's value as its Chinese label
     assert rows[0][10] == "特殊群体"  # the groups as the county's sheet names them
     groups = {r[10] for r in rows[1:]}
     assert "留守儿童；建档立卡户" in groups and not any(g.isascii() and g for g in groups)

@@ -12,7 +12,7 @@ from __future__ import annotations
 import codecs
 import csv
 import io
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -57,15 +57,23 @@ def flatten(node: dict[str, Any], prefix: str = "") -> dict[str, str]:
 class Table:
     """The columns an export has: those of its first row, in the query's order."""
 
-    def __init__(self, titled: Iterable[str] = ()) -> None:
+    def __init__(self, titled: Iterable[str] = (),
+                 shown: Mapping[str, Callable[[str], str]] | None = None) -> None:
         self.columns: list[str] | None = None
         # The columns of an empty export: those the client gave titles for.
         self.titled = list(titled)
+        # How a column's value is written, where the sheet words it otherwise than the API
+        # (an enum's value as its Chinese label in a ledger's sheet).
+        self.shown = dict(shown or {})
 
     def rows(self, nodes: Iterable[dict[str, Any]]) -> list[list[str]]:
         flat = [flatten(n) for n in nodes if n is not None]
         if self.columns is None:
             self.columns = list(flat[0]) if flat else self.titled
+        for row in flat:
+            for column, show in self.shown.items():
+                if row.get(column):
+                    row[column] = show(row[column])
         return [[row.get(c, "") for c in self.columns] for row in flat]
 
 

@@ -22,10 +22,12 @@ class LedgerKind(enum.Enum):
 
 @dataclass(frozen=True)
 class Column:
-    """One column of a ledger's export: the value's path in the GraphQL entry, its title."""
+    """One column of a ledger's export: the value's path in the GraphQL entry, its title,
+    and for an enum's value the enum whose Chinese labels the sheet shows (``labels``)."""
 
     field: str
     title: str
+    labels: str | None = None
 
 
 @dataclass(frozen=True)
@@ -45,7 +47,8 @@ def _data() -> Any:
 def ledger(kind: LedgerKind) -> Ledger:
     raw = _data()["ledgers"][kind.value]
     return Ledger(kind, raw["title"], raw["policy"],
-                  tuple(Column(c["field"], c["title"]) for c in raw["columns"]))
+                  tuple(Column(c["field"], c["title"], c.get("labels"))
+                        for c in raw["columns"]))
 
 
 @cache
