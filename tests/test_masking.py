@@ -16,7 +16,8 @@ from authz.enforcer import Authorizer
 from authz.guard import FieldGuard
 from authz.masking import SensitiveField
 from authz.principal import Principal
-from models.child import Child, Guardian
+from models.child import Child, ChildGroup, Guardian
+from models.enums import SpecialGroup
 from tests.helpers import NOW, Api
 from workflow.user import load_principal
 
@@ -63,6 +64,10 @@ async def pupil(session: AsyncSession) -> str:
         await session.execute(select(Guardian).where(Guardian.child_id == child.id).limit(1))
     ).scalar_one()
     guardian.phone = "13812345678"
+    # On the poverty office's and the disabled federation's lists: they read only those
+    # children of the register (workflow/agency_lists.py; tests/test_agency_lists.py).
+    session.add_all([ChildGroup(child_id=child.id, group=SpecialGroup.REGISTERED_POOR),
+                     ChildGroup(child_id=child.id, group=SpecialGroup.DISABLED)])
     await session.commit()
     return base64.b64encode(f"Child:{child.id}".encode()).decode()
 
@@ -146,6 +151,9 @@ async def held_and_absent(session: AsyncSession) -> tuple[str, str]:
             select(Guardian).where(Guardian.child_id == child.id)
         )).scalars():
             g.phone = phone
+    for child in (held, absent):  # on the poverty office's and disabled federation's lists
+        session.add_all([ChildGroup(child_id=child.id, group=SpecialGroup.REGISTERED_POOR),
+                         ChildGroup(child_id=child.id, group=SpecialGroup.DISABLED)])
     await session.commit()
     return tuple(base64.b64encode(f"Child:{c.id}".encode()).decode() for c in (held, absent))  # type: ignore[return-value]
 

@@ -3,21 +3,21 @@
 
 A grant on the object reads every row of its domain (a township its own children, the
 bureau its district, the inspectorate all it covers); a grant on ``<object>:households``
-reads only the rows of children of poverty households (the poverty office, ST 1, 7): a
-child on the poverty office's own list in the base database (``base_record``), or in one of
-the household groups of ``reference_data/ledgers.json``.
+reads only the rows of children of poverty households (the poverty office, ST 1, 7): the
+children on the poverty office's lists (``workflow.agency_lists``), whom it also reads of the
+register.
 """
 
 from __future__ import annotations
 
-from sqlalchemy import ColumnElement, and_, exists, or_, select
+from sqlalchemy import ColumnElement, and_, or_
 from sqlalchemy.orm import InstrumentedAttribute
 
 from authz.filters import scope_filter
-from models.child import ChildGroup
-from models.imports import BaseRecord, ImportSource
+from models.enums import AgencyKind
+from workflow.agency_lists import on_list
 from workflow.context import ServiceContext
-from workflow.ledger.rules import LedgerKind, household_groups, ledger
+from workflow.ledger.rules import LedgerKind, ledger
 
 HOUSEHOLDS = ":households"
 
@@ -26,12 +26,9 @@ Path = ColumnElement[str] | InstrumentedAttribute[str]
 
 
 def poverty_household(child_id: ChildKey) -> ColumnElement[bool]:
-    """The child is of a household the poverty office answers for."""
-    listed = select(BaseRecord.id).where(
-        BaseRecord.child_id == child_id, BaseRecord.source == ImportSource.POVERTY_HOUSEHOLD)
-    grouped = select(ChildGroup.child_id).where(
-        ChildGroup.child_id == child_id, ChildGroup.group.in_(household_groups()))
-    return or_(exists(listed), exists(grouped))
+    """The child is of a household the poverty office answers for: on its lists
+    (``workflow.agency_lists``), the same children it may read of the register."""
+    return on_list(AgencyKind.POVERTY_OFFICE, child_id)
 
 
 def readable(

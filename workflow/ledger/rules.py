@@ -8,7 +8,6 @@ from dataclasses import dataclass
 from functools import cache
 from typing import Any
 
-from models.enums import SpecialGroup
 from workflow.infra import reference_json
 
 
@@ -49,10 +48,3 @@ def ledger(kind: LedgerKind) -> Ledger:
     return Ledger(kind, raw["title"], raw["policy"],
                   tuple(Column(c["field"], c["title"], c.get("labels"))
                         for c in raw["columns"]))
-
-
-@cache
-def household_groups() -> tuple[SpecialGroup, ...]:
-    """The groups that mark a child of a poverty household (the poverty office's rows)."""
-    return tuple(SpecialGroup(g) for g in _data()["household_groups"])
-

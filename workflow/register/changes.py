@@ -18,9 +18,10 @@ from __future__ import annotations
 
 from datetime import date, timedelta
 
-from sqlalchemy import ColumnElement, select
+from sqlalchemy import ColumnElement, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from authz.filters import scope_filter
 from models.child import Child
 from models.enums import (
     AgencyKind,
@@ -34,7 +35,7 @@ from models.register import RegisterChange
 from models.school import Enrolment, School
 from workflow import audit
 from workflow.calendar import local_date
-from workflow.child import visible_child
+from workflow.child import readable_records, visible_child
 from workflow.common import check_version, fetch_visible
 from workflow.context import ServiceContext
 from workflow.errors import InvalidInput, WrongStage
@@ -167,18 +168,22 @@ async def request_suspension(
     return change
 
 
+def changes_visible(ctx: ServiceContext) -> ColumnElement[bool]:
+    """Register changes the caller may see: those of a child it may read, or a transfer it
+    may approve (the receiving side sees the request before the child is its pupil)."""
+    return or_(
+        readable_records(ctx, RegisterChange.child_id,
+                         (RegisterChange.scope_path, RegisterChange.residence_path)),
+        scope_filter(ctx.authz, ctx.principal, TRANSFER, "approve", RegisterChange.target_path),
+    )
+
+
 async def visible_change(
     ctx: ServiceContext, change_id: int, *, lock: bool = False
 ) -> RegisterChange:
-    """A register change the caller may see: one of a child it may read, or a transfer it
-    may approve (the receiving side sees the request before the child is its pupil)."""
-    def seen(c: RegisterChange) -> bool:
-        return (any(ctx.authz.allowed(ctx.principal, "child", "read", p)
-                    for p in (c.scope_path, c.residence_path) if p)
-                or ctx.authz.allowed(ctx.principal, TRANSFER, "approve", c.target_path))
-
-    return await fetch_visible(ctx, RegisterChange, change_id, visible=seen, lock=lock,
-                               not_found="no such register change", field="changeId")
+    """A register change the caller may see (``changes_visible``; NOT_FOUND otherwise)."""
+    return await fetch_visible(ctx, RegisterChange, change_id, where=changes_visible(ctx),
+                               lock=lock, not_found="no such register change", field="changeId")
 
 
 async def _approver_domain(ctx: ServiceContext, change: RegisterChange) -> tuple[str, str]:

@@ -33,7 +33,7 @@ from models.register import Deferral
 from models.school import Enrolment
 from workflow import audit
 from workflow.calendar import local_date
-from workflow.child import visible_child
+from workflow.child import readable_records, visible_child
 from workflow.common import check_version, fetch_visible
 from workflow.context import ServiceContext
 from workflow.errors import Duplicate, InvalidInput, WrongStage
@@ -135,14 +135,15 @@ async def apply(ctx: ServiceContext, child_id: int, a: Application) -> Deferral:
     return row
 
 
+def deferrals_visible(ctx: ServiceContext) -> ColumnElement[bool]:
+    """Deferrals of a child the caller may read."""
+    return readable_records(ctx, Deferral.child_id, (Deferral.scope_path, Deferral.residence_path))
+
+
 async def visible_deferral(ctx: ServiceContext, deferral_id: int) -> Deferral:
     """A deferral of a child the caller may read (NOT_FOUND otherwise), locked."""
-    def seen(d: Deferral) -> bool:
-        return any(ctx.authz.allowed(ctx.principal, "child", "read", p)
-                   for p in (d.scope_path, d.residence_path) if p)
-
-    return await fetch_visible(ctx, Deferral, deferral_id, visible=seen, lock=True,
-                               not_found="no such deferral", field="deferralId")
+    return await fetch_visible(ctx, Deferral, deferral_id, where=deferrals_visible(ctx),
+                               lock=True, not_found="no such deferral", field="deferralId")
 
 
 async def _awaiting(

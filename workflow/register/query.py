@@ -8,33 +8,16 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
 
-from sqlalchemy import ColumnElement, Select, or_, select
+from sqlalchemy import Select, select
 
-from authz.filters import scope_filter
 from models.enums import DeferralStatus, RegisterChangeKind, RegisterChangeStatus
 from models.register import Deferral, RegisterChange
 from workflow.calendar import local_date
 from workflow.common import rows_by_ids, where_given
 from workflow.context import ServiceContext
 from workflow.pagination import Page, PageRequest, keyset_page
-from workflow.register.changes import TRANSFER, not_received
-from workflow.register.deferrals import valid_on
-
-
-def _child_readable(ctx: ServiceContext, *paths: object) -> list[ColumnElement[bool]]:
-    return [scope_filter(ctx.authz, ctx.principal, "child", "read", p)  # type: ignore[arg-type]
-            for p in paths]
-
-
-def changes_visible(ctx: ServiceContext) -> ColumnElement[bool]:
-    return or_(
-        *_child_readable(ctx, RegisterChange.scope_path, RegisterChange.residence_path),
-        scope_filter(ctx.authz, ctx.principal, TRANSFER, "approve", RegisterChange.target_path),
-    )
-
-
-def deferrals_visible(ctx: ServiceContext) -> ColumnElement[bool]:
-    return or_(*_child_readable(ctx, Deferral.scope_path, Deferral.residence_path))
+from workflow.register.changes import changes_visible, not_received
+from workflow.register.deferrals import deferrals_visible, valid_on
 
 
 @dataclass(frozen=True)
