@@ -201,15 +201,31 @@ async def queue_total(ctx: ServiceContext, f: TaskFilter, stmt: Select[Task]) ->
 
 async def compact_tallies(session: AsyncSession, now: datetime, report: TickReport) -> None:
     """Fold the task tally's deltas into one row per (agency kind, scope path). A scheduled
-    job of the deadline engine (``workflow/jobs.py``), under its lock: rows written by
-    transactions still open are not visible here, so they are neither summed nor deleted
-    and wait for the next pass; safe to run twice."""
+    job of the deadline engine (``workflow/jobs.py``), under its lock; safe to run twice.
+
+    On PostgreSQL the rows are deleted and their sums inserted by one statement (a
+    ``DELETE … RETURNING`` feeding the ``INSERT``), so what is deleted is exactly what is
+    summed: a delta whose id is below the top but whose transaction commits while the
+    compaction runs is either in that statement's snapshot (deleted and summed) or not
+    (left for the next pass). Two statements would each take their own snapshot under READ
+    COMMITTED, and the second could delete a delta the first never summed. SQLite has one
+    writer, which this transaction is from its first write on."""
     top = (await session.execute(select(func.max(TaskTally.id)))).scalar_one()
     if top is None:
         return
     older = TaskTally.id <= top
+    cols = ["agency_kind", "scope_path", "n"]
+    if session.get_bind().dialect.name == "postgresql":
+        gone = (delete(TaskTally).where(older)
+                .returning(TaskTally.agency_kind, TaskTally.scope_path, TaskTally.n)
+                .cte("gone"))
+        await session.execute(insert(TaskTally).from_select(
+            cols, select(gone.c.agency_kind, gone.c.scope_path, func.sum(gone.c.n))
+            .group_by(gone.c.agency_kind, gone.c.scope_path)
+            .having(func.sum(gone.c.n) != 0)))
+        return
     await session.execute(insert(TaskTally).from_select(
-        ["agency_kind", "scope_path", "n"],
+        cols,
         select(TaskTally.agency_kind, TaskTally.scope_path, func.sum(TaskTally.n))
         .where(older).group_by(TaskTally.agency_kind, TaskTally.scope_path)
         .having(func.sum(TaskTally.n) != 0)))
