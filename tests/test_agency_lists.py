@@ -66,22 +66,30 @@ async def _all_ids(api: Api, user: str) -> tuple[int, set[str]]:
         after = page["pageInfo"]["endCursor"]
 
 
-async def _load(api: Api, source: str, user: str, header: list[str], child: Child,
-                kind: str) -> None:
-    rows = [header, [child.name, child.national_id or "", child.birth_date.isoformat(), kind]]
+HEADERS = {
+    "poverty_household": ("poverty_office", ["成员姓名", "成员证件号码", "出生日期", "户类型"]),
+    "disabled_federation": ("disabled_fed", ["姓名", "身份证号", "出生日期", "残疾类别"]),
+}
+
+
+async def _one_listed(api: Api, session: AsyncSession, source: str, kind: str
+                      ) -> tuple[Child, Child]:
+    """Two children on no list; the source's agency then sends a list naming the first."""
+    listed, other = await _unlisted(session, 2)
+    user, header = HEADERS[source]
+    rows = [header, [listed.name, listed.national_id or "", listed.birth_date.isoformat(), kind]]
     job = await staged_list(api, source, csv_bytes(rows), user=user)
     await api.gql(IMPORT_APPLY, {"id": job}, user=user)
+    return listed, other
 
 
 async def test_the_poverty_office_reads_only_its_households_children(
     api: Api, session: AsyncSession
 ) -> None:
-    on_list, other = await _unlisted(session, 2)
-    for child in (on_list, other):
+    for child in await _unlisted(session, 2):
         assert await _seen(api, "edu_officer", child)
         assert not await _seen(api, "poverty_office", child)
-    await _load(api, "poverty_household", "poverty_office",
-                ["成员姓名", "成员证件号码", "出生日期", "户类型"], on_list, "监测户")
+    on_list, other = await _one_listed(api, session, "poverty_household", "监测户")
     assert await _seen(api, "poverty_office", on_list)
     assert not await _seen(api, "poverty_office", other)
     # The list answers the same: exactly the children on its lists, counted by hand.
@@ -103,9 +111,7 @@ async def test_the_poverty_office_reads_only_its_households_children(
 async def test_the_disabled_federation_reads_its_list_and_its_referrals(
     api: Api, session: AsyncSession
 ) -> None:
-    on_list, referred = await _unlisted(session, 2)
-    await _load(api, "disabled_federation", "disabled_fed",
-                ["姓名", "身份证号", "出生日期", "残疾类别"], on_list, "肢体")
+    on_list, referred = await _one_listed(api, session, "disabled_federation", "肢体")
     assert await _seen(api, "disabled_fed", on_list)
     assert not await _seen(api, "disabled_fed", referred)
     assert await _seen(api, "poverty_office", on_list) is False
@@ -125,9 +131,7 @@ async def test_the_disabled_federation_reads_its_list_and_its_referrals(
 async def test_the_export_holds_only_the_listed_children(
     api: Api, session: AsyncSession
 ) -> None:
-    on_list, other = await _unlisted(session, 2)
-    await _load(api, "poverty_household", "poverty_office",
-                ["成员姓名", "成员证件号码", "出生日期", "户类型"], on_list, "脱贫户")
+    on_list, other = await _one_listed(api, session, "poverty_household", "脱贫户")
     query = """query($after: String) { children(first: 100, after: $after) {
       edges { node { id name } } pageInfo { hasNextPage endCursor } } }"""
     response = await api.client.post(
