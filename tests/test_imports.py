@@ -358,7 +358,7 @@ async def test_a_long_gb18030_list_is_read_as_gb18030(session: AsyncSession) -> 
     writes as "ANSI") is what charset-normalizer alone called EUC-JIS: make run then failed."""
     townships = (await session.execute(
         select(Jurisdiction.code, Jurisdiction.name).where(Jurisdiction.parent_code == "370406")
-        .order_by(Jurisdiction.code))).tuples().all()
+        .order_by(Jurisdiction.code))).all()
     county = district_county(SHANTING, list(townships), 3000)
     _, data = list_files(county, date(2026, 9, 1))[ImportSource.POVERTY_HOUSEHOLD]
     assert detect_encoding(data) == "gb18030"

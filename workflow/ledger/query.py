@@ -281,9 +281,9 @@ async def dropout_page(
     child_ids = [c.child_id for c in cases]
     children = {c.id: c for c in (await ctx.session.execute(
         select(Child).where(Child.id.in_(child_ids)))).scalars()}
-    causes = dict((await ctx.session.execute(
+    causes = {case_id: cause for case_id, cause in (await ctx.session.execute(
         select(CasePlan.case_id, CasePlan.cause)
-        .where(CasePlan.case_id.in_([c.id for c in cases])))).tuples().all())
+        .where(CasePlan.case_id.in_([c.id for c in cases])))).all()}
     attempts = await rows_grouped(
         ctx, select(PersuasionAttempt).order_by(PersuasionAttempt.attempted_at,
                                                 PersuasionAttempt.id),
