@@ -46,6 +46,8 @@ from workflow.case.query import (
     tasks_of,
     visible,
 )
+from workflow.case.page import CASE_TYPE
+from workflow.case.page import statement as timeline_statement
 from workflow.case.timeline import (
     add_attachment,
     add_note,
@@ -56,6 +58,7 @@ from workflow.case.timeline import (
 
 __all__ = [
     "ASSISTANCE_BY_CAUSE",
+    "CASE_TYPE",
     "FOLLOW_UP",
     "OBJ",
     "REGISTER_AFTER_CLOSE",
@@ -89,6 +92,7 @@ __all__ = [
     "set_register",
     "tasks_of",
     "timeline",
+    "timeline_statement",
     "unanchor_served",
     "visible",
 ]
