@@ -33,7 +33,8 @@ from typing import Any
 
 import orjson
 from starlette.requests import Request
-from strawberry import Schema, relay
+from strawberry import relay
+from strawberry.schema.base import BaseSchema
 from strawberry.types.enum import StrawberryEnumDefinition
 
 from api import http as edge
@@ -121,7 +122,7 @@ def resolve(
     return manifest.get(digest)
 
 
-def enum_names(schema: Schema, enum: type[StrEnum]) -> dict[str, str]:
+def enum_names(schema: BaseSchema, enum: type[StrEnum]) -> dict[str, str]:
     """An enum's GraphQL names by stored value, from the built schema (its one source)."""
     definition = schema.get_type_by_name(enum.__name__)
     assert isinstance(definition, StrawberryEnumDefinition), enum
@@ -131,7 +132,7 @@ def enum_names(schema: Schema, enum: type[StrEnum]) -> dict[str, str]:
 class Persisted:
     """The endpoint's side of persisted queries: resolving hashes, and the planned answers."""
 
-    def __init__(self, schema: Schema, max_page_size: int) -> None:
+    def __init__(self, schema: BaseSchema, max_page_size: int) -> None:
         self.manifest = load_manifest()
         self.spelling = Spelling({e: enum_names(schema, e) for e in SPELLED})
         self.max_page_size = max_page_size

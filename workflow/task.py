@@ -193,7 +193,7 @@ async def queue_total(ctx: ServiceContext, f: TaskFilter, stmt: Select[Task]) ->
     return int((await ctx.session.execute(tally_total(ctx))).scalar_one())
 
 
-def tally_total(ctx: ServiceContext) -> Select[tuple[int]]:
+def tally_total(ctx: ServiceContext) -> Select[int]:
     """The unfiltered queue's size from the task tally (the principal has an agency kind):
     the count of the normal page and of the persisted one (``workflow/task_page.py``)."""
     return select(func.coalesce(func.sum(TaskTally.n), 0)).where(

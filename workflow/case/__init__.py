@@ -20,6 +20,8 @@ from workflow.case.operations import (
     report_absence,
     set_plan,
 )
+from workflow.case.page import CASE_TYPE
+from workflow.case.page import statement as timeline_statement
 from workflow.case.progression import (
     anchor_served,
     check_action_gate,
@@ -46,8 +48,6 @@ from workflow.case.query import (
     tasks_of,
     visible,
 )
-from workflow.case.page import CASE_TYPE
-from workflow.case.page import statement as timeline_statement
 from workflow.case.timeline import (
     add_attachment,
     add_note,
