@@ -42,7 +42,7 @@ from api.documents import configure_documents, document_pdf
 from api.limits import BodySizeLimitMiddleware, BodyTooLarge
 from api.logs import RequestIdMiddleware
 from api.migrate import schema_status
-from api.persisted import QUERY_KEY, Persisted, PersistedQueryError
+from api.persisted import QUERY_KEY, Persisted
 from api.ratelimit import AddressRateLimitMiddleware, RateLimited, RateLimits, rate_limited_response
 from api.settings import Settings
 from api.sockets import (
@@ -158,8 +158,7 @@ class LianbaoGraphQL(GraphQL[Context, None]):
         self, request: Any, request_adapter: Any, request_data: Any, context: Any,
         root_value: Any, sub_response: Any,
     ) -> Any:
-        """A persisted operation sent by its hash alone runs its manifest text (the endpoint
-        resolved it: api/persisted.py)."""
+        """A persisted operation sent by its hash alone runs its manifest text (api/persisted)."""
         text = request.scope.get("state", {}).get(QUERY_KEY)
         if text is not None and isinstance(request_data, GraphQLRequestData):
             request_data.query = text
@@ -327,16 +326,10 @@ class GraphQLEndpoint:
             async with self.state.sessions() as session:
                 principal = await self.authenticate(session, request.headers.get("authorization"))
                 state["lianbao"] = (session, principal)
-                planned = await self.persisted.answer(request, ServiceContext(
-                    session, principal, self.state.authz, self.state.clock,
-                    request_id=state.get("request_id")))
-                response = (Response(planned, media_type=media_type) if planned is not None
-                            else await self.graphql.run(request))
-        except PersistedQueryError as error:
-            # A request error, before execution: 200 with application/json, 400 with
-            # graphql-response+json, as the other request errors (docs/api.md).
-            status = 400 if media_type == edge.GRAPHQL_RESPONSE_JSON else 200
-            return edge.error_response(status, error.message, error.code, media_type)
+                services = ServiceContext(session, principal, self.state.authz,
+                                          self.state.clock, request_id=state.get("request_id"))
+                response = (await self.persisted.respond(request, services, media_type)
+                            or await self.graphql.run(request))
         except TokenError as error:
             return unauthenticated(error, media_type)
         except RateLimited as error:

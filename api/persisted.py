@@ -33,6 +33,7 @@ from typing import Any
 
 import orjson
 from starlette.requests import Request
+from starlette.responses import Response
 from strawberry import relay
 from strawberry.schema.base import BaseSchema
 from strawberry.types.enum import StrawberryEnumDefinition
@@ -155,6 +156,20 @@ class Persisted:
             return None
         decoded = edge.decode_json(body)
         return decoded if isinstance(decoded, dict) else None
+
+    async def respond(
+        self, request: Request, services: ServiceContext, media_type: str
+    ) -> Response | None:
+        """The answer to a persisted query the endpoint gives without GraphQL (a planned
+        one, or a refusal), or None to run the request on the normal path."""
+        try:
+            body = await self.answer(request, services)
+        except PersistedQueryError as error:
+            # A request error, before execution: 200 with application/json, 400 with
+            # graphql-response+json, as the other request errors (docs/api.md).
+            status = 400 if media_type == edge.GRAPHQL_RESPONSE_JSON else 200
+            return edge.error_response(status, error.message, error.code, media_type)
+        return None if body is None else Response(body, media_type=media_type)
 
     async def answer(self, request: Request, services: ServiceContext) -> bytes | None:
         """The planned answer's bytes, or None to run the request on the normal path (after
