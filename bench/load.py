@@ -1,16 +1,21 @@
-"""Load run with ``wrk``: Lianbao's GraphQL endpoint against the hand-written floors.
+"""Load run with ``wrk``: Lianbao's GraphQL endpoint, normal and persisted, against the
+hand-written floors.
 
     python -m bench.generate            # 2,000,000 children, 200,000 cases, 500,000 tasks
     python -m bench.load [--duration 10] [--connections 16] [--rounds 3]
 
 One uvicorn worker (Lianbao) and one floor worker (``bench/floor.py``), both pinned to core
 1, wrk pinned to core 0 (``taskset``), one scenario at a time, in interleaved rounds (every
-scenario once per round, so a busy moment of the shared machine hits both sides): (a) a page
+scenario once per round, so a busy moment of the shared machine hits every side): (a) a page
 of 50 tasks with case, child and school, as a township's, a district's and the province's
-officer; (b) a case with its timeline; (c) recording a persuasion attempt. Before measuring,
-each officer's page from the floor is checked against Lianbao's (count, tasks, masked
-names). Prints the medians of p50/p99 latency and requests per second, the Lianbao/floor
-ratio, the load average, and each worker's resident memory. ``wrk`` is Debian's package.
+officer; (b) a case with its timeline; (c) recording a persuasion attempt. Each scenario is
+the front-end's shipped operation (``workflow/reference_data/persisted/``) sent three ways:
+as text (``Lianbao``, the normal path), by its hash alone (``persisted``: the planned
+statement for (a) and (b), the manifest text on the normal path for (c)), and to the floor.
+Before measuring, each officer's floor page is checked against Lianbao's (count, tasks,
+masked names) and the persisted page and case against the normal ones, byte for byte.
+Prints the medians of p50/p99 latency and requests per second, each side's ratio to the
+floor, the load average, and each worker's resident memory. ``wrk`` is Debian's package.
 """
 
 from __future__ import annotations
