@@ -51,7 +51,7 @@ async def measure(url: str, requests: int, profile: bool, persisted: bool = Fals
     app = create_app(settings, engine=engine, check_schema=False)
     token = issue_dev_token(settings, "bench_edu")
     headers = {"Authorization": f"Bearer {token}"}
-    body: dict[str, Any] = (
+    request: dict[str, Any] = (
         {"extensions": {"persistedQuery": {"version": 1, "sha256Hash": TASK_PAGE_HASH}},
          "variables": {"first": 50}} if persisted
         else {"query": TASK_PAGE, "variables": {"first": 50}})
@@ -63,10 +63,10 @@ async def measure(url: str, requests: int, profile: bool, persisted: bool = Fals
     ):
 
         async def one() -> None:
-            r = await client.post("/graphql", json=body, headers=headers)
-            body = r.json()
-            assert r.status_code == 200 and "errors" not in body, r.text
-            assert len(body["data"]["agencyQueue"]["edges"]) == 50, r.text
+            r = await client.post("/graphql", json=request, headers=headers)
+            answer = r.json()
+            assert r.status_code == 200 and "errors" not in answer, r.text
+            assert len(answer["data"]["agencyQueue"]["edges"]) == 50, r.text
 
         for _ in range(10):
             await one()
