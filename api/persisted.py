@@ -152,8 +152,8 @@ class Persisted:
                     data[key] = edge.decode_json(data[key])
             return data
         body = await request.body()
-        if b"persistedQuery" not in body:
-            return None
+        if b"persistedQuery" not in body or "json" not in request.headers.get("content-type", ""):
+            return None  # nor an upload's form data, whose parts the normal path reads
         decoded = edge.decode_json(body)
         return decoded if isinstance(decoded, dict) else None
 
