@@ -30,7 +30,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Mount, Route, WebSocketRoute
 from starlette.types import Receive, Scope, Send
 from strawberry.asgi import GraphQL
-from strawberry.http import GraphQLHTTPResponse
+from strawberry.http import GraphQLHTTPResponse, GraphQLRequestData
 from strawberry.http.base import BaseRequestProtocol
 from strawberry.schema.exceptions import InvalidOperationTypeError
 from strawberry.types import ExecutionResult
@@ -42,6 +42,7 @@ from api.documents import configure_documents, document_pdf
 from api.limits import BodySizeLimitMiddleware, BodyTooLarge
 from api.logs import RequestIdMiddleware
 from api.migrate import schema_status
+from api.persisted import QUERY_KEY, Persisted
 from api.ratelimit import AddressRateLimitMiddleware, RateLimited, RateLimits, rate_limited_response
 from api.settings import Settings
 from api.sockets import (
@@ -153,6 +154,17 @@ class LianbaoGraphQL(GraphQL[Context, None]):
             response.status_code = sub_response.status_code
         return response
 
+    async def execute_operation(
+        self, request: Any, request_adapter: Any, request_data: Any, context: Any,
+        root_value: Any, sub_response: Any,
+    ) -> Any:
+        """A persisted operation sent by its hash alone runs its manifest text (api/persisted)."""
+        text = request.scope.get("state", {}).get(QUERY_KEY)
+        if text is not None and isinstance(request_data, GraphQLRequestData):
+            request_data.query = text
+        return await super().execute_operation(
+            request, request_adapter, request_data, context, root_value, sub_response)
+
     def should_render_graphql_ide(self, request: BaseRequestProtocol) -> bool:
         # GraphQLEndpoint decides about the IDE before authentication; here a GET without a
         # query is just a bad request (a coded 400), whatever its Accept header.
@@ -249,6 +261,7 @@ class GraphQLEndpoint:
     def __init__(self, state: AppState) -> None:
         self.state = state
         self.graphql = LianbaoGraphQL(state)
+        self.persisted = Persisted(self.graphql.schema, state.settings.max_page_size)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -313,7 +326,10 @@ class GraphQLEndpoint:
             async with self.state.sessions() as session:
                 principal = await self.authenticate(session, request.headers.get("authorization"))
                 state["lianbao"] = (session, principal)
-                response = await self.graphql.run(request)
+                services = ServiceContext(session, principal, self.state.authz,
+                                          self.state.clock, request_id=state.get("request_id"))
+                response = (await self.persisted.respond(request, services, media_type)
+                            or await self.graphql.run(request))
         except TokenError as error:
             return unauthenticated(error, media_type)
         except RateLimited as error:

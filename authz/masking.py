@@ -9,6 +9,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from enum import StrEnum
+from typing import Any
+
+from sqlalchemy import ColumnElement, case, func, literal
 
 
 class SensitiveField(StrEnum):
@@ -53,6 +56,15 @@ def mask_name(value: str) -> str:
     if len(value) <= 1:
         return value
     return value[0] + "*" * (len(value) - 1)
+
+
+def mask_name_sql(name: Any, *, unmasked: ColumnElement[bool]) -> ColumnElement[str]:
+    """SQL for a name as the guard shows it: raw where ``unmasked`` holds, else
+    ``mask_name`` (the surname and a star per further character; ``char_length`` counts
+    characters as Python's ``len`` does). ``tests/test_persisted.py`` holds the two alike."""
+    length = func.char_length(name)
+    starred = func.concat(func.left(name, 1), func.repeat(literal("*"), length - 1))
+    return case((unmasked, name), (length <= 1, name), else_=starred)
 
 
 _PARTIAL = {

@@ -1,16 +1,21 @@
-"""Load run with ``wrk``: Lianbao's GraphQL endpoint against the hand-written floors.
+"""Load run with ``wrk``: Lianbao's GraphQL endpoint, normal and persisted, against the
+hand-written floors.
 
     python -m bench.generate            # 2,000,000 children, 200,000 cases, 500,000 tasks
     python -m bench.load [--duration 10] [--connections 16] [--rounds 3]
 
 One uvicorn worker (Lianbao) and one floor worker (``bench/floor.py``), both pinned to core
 1, wrk pinned to core 0 (``taskset``), one scenario at a time, in interleaved rounds (every
-scenario once per round, so a busy moment of the shared machine hits both sides): (a) a page
+scenario once per round, so a busy moment of the shared machine hits every side): (a) a page
 of 50 tasks with case, child and school, as a township's, a district's and the province's
-officer; (b) a case with its timeline; (c) recording a persuasion attempt. Before measuring,
-each officer's page from the floor is checked against Lianbao's (count, tasks, masked
-names). Prints the medians of p50/p99 latency and requests per second, the Lianbao/floor
-ratio, the load average, and each worker's resident memory. ``wrk`` is Debian's package.
+officer; (b) a case with its timeline; (c) recording a persuasion attempt. Each scenario is
+the front-end's shipped operation (``workflow/reference_data/persisted/``) sent three ways:
+as text (``Lianbao``, the normal path), by its hash alone (``persisted``: the planned
+statement for (a) and (b), the manifest text on the normal path for (c)), and to the floor.
+Before measuring, each officer's floor page is checked against Lianbao's (count, tasks,
+masked names) and the persisted page and case against the normal ones, byte for byte.
+Prints the medians of p50/p99 latency and requests per second, each side's ratio to the
+floor, the load average, and each worker's resident memory. ``wrk`` is Debian's package.
 """
 
 from __future__ import annotations
@@ -18,6 +23,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import base64
+import hashlib
 import json
 import os
 import re
@@ -37,16 +43,29 @@ import httpx
 from api.auth import issue_dev_token
 from api.settings import Settings
 from bench.generate import DEFAULT_URL, add_officers, dsn
+from workflow.infra import reference_json
 
 ROOT = Path(__file__).resolve().parent.parent
 SECRET = "bench-secret-" + "b" * 32
 
-TASK_PAGE = """{ agencyQueue(first: 50) { totalCount edges { node { id kind title dueOn priority
-  status case { stage } child { name } school { name } } } } }"""
-CASE_TIMELINE = """query($id: ID!) { node(id: $id) { ... on DropoutCase { id stage version
-  timeline { occurredAt kind fromStage toStage reason actorUsername } } } }"""
-PERSUADE = """mutation($id: ID!, $at: DateTime!) { recordPersuasion(input: {caseId: $id,
-  method: PHONE, outcome: UNREACHABLE, attemptedAt: $at}) { userErrors { code } } }"""
+def _operation(name: str) -> tuple[str, str]:
+    """A shipped operation's text and hash (the manifest of api/persisted.py)."""
+    text = reference_json.path(f"persisted/{name}.graphql").read_text(encoding="utf-8")
+    return text, hashlib.sha256(text.encode()).hexdigest()
+
+
+# The front-end's operations, sent as text (the normal path) or by their hash alone
+# (persisted: AgencyQueue and CaseTimeline are answered by their planned statement,
+# RecordPersuasion by its manifest text on the normal path).
+(TASK_PAGE, TASK_PAGE_HASH), (CASE_TIMELINE, CASE_TIMELINE_HASH), (PERSUADE, PERSUADE_HASH) = (
+    _operation(n) for n in ("AgencyQueue", "CaseTimeline", "RecordPersuasion"))
+SIDES = ("Lianbao", "persisted", "floor")
+
+
+def _bodies(text: str, digest: str, variables: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    return {"Lianbao": {"query": text, "variables": variables},
+            "persisted": {"variables": variables,
+                          "extensions": {"persistedQuery": {"version": 1, "sha256Hash": digest}}}}
 
 
 def _port() -> int:
@@ -125,9 +144,14 @@ def _rss_mb(pid: int) -> float:
 
 def _check_same_page(endpoint: str, floor: str, token: str) -> int:
     """The floor must answer what Lianbao answers: the same count, the same tasks in the same
-    order, the same (masked or not) names. Returns the count."""
+    order, the same (masked or not) names; the persisted answer must be the normal one, byte
+    for byte. Returns the count."""
     headers = {"Authorization": f"Bearer {token}"}
-    ours = httpx.post(endpoint, json={"query": TASK_PAGE}, headers=headers, timeout=60).json()
+    bodies = _bodies(TASK_PAGE, TASK_PAGE_HASH, {"first": 50})
+    normal = httpx.post(endpoint, json=bodies["Lianbao"], headers=headers, timeout=60)
+    persisted = httpx.post(endpoint, json=bodies["persisted"], headers=headers, timeout=60)
+    assert normal.content == persisted.content, "the persisted page differs from the normal one"
+    ours = normal.json()
     theirs = httpx.post(floor, headers=headers, timeout=60).json()
     assert not ours.get("errors"), ours
     a, b = ours["data"]["agencyQueue"], theirs["data"]["agencyQueue"]
@@ -139,6 +163,14 @@ def _check_same_page(endpoint: str, floor: str, token: str) -> int:
     assert rows(a) == rows(b), "the floor's page differs from Lianbao's"
     total: int = a["totalCount"]
     return total
+
+
+def _check_same_case(endpoint: str, token: str, case_id: str) -> None:
+    bodies = _bodies(CASE_TIMELINE, CASE_TIMELINE_HASH, {"id": case_id})
+    headers = {"Authorization": f"Bearer {token}"}
+    normal, persisted = (httpx.post(endpoint, json=bodies[side], headers=headers, timeout=60)
+                         for side in ("Lianbao", "persisted"))
+    assert normal.content == persisted.content, "the persisted case differs from the normal one"
 
 
 def _case_ids(endpoint: str, token: str) -> tuple[str, str]:
@@ -157,20 +189,23 @@ def _raw_id(global_id: str) -> str:
 
 def _plan(lianbao: str, floor: str, tokens: dict[str, str], case_id: str,
           timeline_id: str) -> list[tuple[str, str, str, dict[str, Any], str]]:
-    """(scenario, officer, server, body, url) in the order of one round."""
+    """(scenario, officer, side, body, url) in the order of one round."""
     runs: list[tuple[str, str, str, dict[str, Any], str]] = []
-    for officer in OFFICERS:
-        runs.append(("tasks page", officer, "Lianbao", {"query": TASK_PAGE}, lianbao))
-        runs.append(("tasks page", officer, "floor", {}, f"{floor}/floor/tasks"))
-    runs.append(("case + timeline", "bench_edu", "Lianbao",
-                 {"query": CASE_TIMELINE, "variables": {"id": timeline_id}}, lianbao))
-    runs.append(("case + timeline", "bench_edu", "floor", {},
-                 f"{floor}/floor/case?id={_raw_id(timeline_id)}"))
     at = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
-    runs.append(("record persuasion", "bench_edu", "Lianbao",
-                 {"query": PERSUADE, "variables": {"id": case_id, "at": at}}, lianbao))
-    runs.append(("record persuasion", "bench_edu", "floor", {},
-                 f"{floor}/floor/persuade?id={_raw_id(case_id)}"))
+    persuasion = {"input": {"caseId": case_id, "method": "PHONE", "outcome": "UNREACHABLE",
+                            "attemptedAt": at}}
+    scenarios = [("tasks page", officer, _bodies(TASK_PAGE, TASK_PAGE_HASH, {"first": 50}),
+                  f"{floor}/floor/tasks") for officer in OFFICERS]
+    scenarios.append(("case + timeline", "bench_edu",
+                      _bodies(CASE_TIMELINE, CASE_TIMELINE_HASH, {"id": timeline_id}),
+                      f"{floor}/floor/case?id={_raw_id(timeline_id)}"))
+    scenarios.append(("record persuasion", "bench_edu",
+                      _bodies(PERSUADE, PERSUADE_HASH, persuasion),
+                      f"{floor}/floor/persuade?id={_raw_id(case_id)}"))
+    for scenario, officer, bodies, floor_url in scenarios:
+        for side, body in bodies.items():
+            runs.append((scenario, officer, side, body, lianbao))
+        runs.append((scenario, officer, "floor", {}, floor_url))
     return runs
 
 
@@ -198,6 +233,7 @@ def run(url: str, duration: int, connections: int, rounds: int) -> None:
             counts[officer] = _check_same_page(endpoint, f"{floor_url}/floor/tasks",
                                                tokens[officer])
         case_id, timeline_id = _case_ids(endpoint, tokens["bench_edu"])
+        _check_same_case(endpoint, tokens["bench_edu"], timeline_id)
         plan = _plan(endpoint, floor_url, tokens, case_id, timeline_id)
         with tempfile.TemporaryDirectory() as tmp:
             for _ in range(rounds):  # interleaved: each round runs every scenario once
@@ -233,25 +269,28 @@ def _print(results: dict[tuple[str, str, str], list[dict[str, float]]], counts: 
            memory: dict[str, float], duration: int, connections: int, rounds: int) -> None:
     print(f"\none uvicorn worker each on core 1, wrk -t1 -c{connections} -d{duration}s on core 0,"
           f" {rounds} interleaved rounds (medians; load average at each run's end)\n")
-    print("| scenario | officer (visible tasks) | Lianbao p50 / p99 ms | Lianbao req/s | "
-          "floor p50 / p99 ms | floor req/s | p50 ×floor | load avg | errors |")
-    print("|---|---|---|---|---|---|---|---|---|")
-    pages: list[float] = []
+    print("| scenario | officer (visible tasks) | side | p50 / p99 ms | req/s | p50 ×floor | "
+          "load avg | errors |")
+    print("|---|---|---|---|---|---|---|---|")
+    pages: dict[str, list[float]] = {}
     for scenario, officer, side in results:
-        if side != "Lianbao":
-            continue
-        ours, theirs = results[(scenario, officer, side)], results[(scenario, officer, "floor")]
-        p50, fp50 = _median(ours, "p50"), max(_median(theirs, "p50"), 0.001)
+        figures = results[(scenario, officer, side)]
+        p50 = _median(figures, "p50")
+        fp50 = max(_median(results[(scenario, officer, "floor")], "p50"), 0.001)
         if scenario == "tasks page":
-            pages.append(p50)
-        loads = "–".join(f"{f['load']:.1f}" for f in ours + theirs)
-        errors = int(sum(f["errors"] for f in ours + theirs))
+            pages.setdefault(side, []).append(p50)
+        loads = "–".join(f"{f['load']:.1f}" for f in figures)
+        errors = int(sum(f["errors"] for f in figures))
         seen = f" ({counts[officer]:,})" if scenario == "tasks page" else ""
-        print(f"| {scenario} | {officer}{seen} | {p50:.1f} / {_median(ours, 'p99'):.1f} | "
-              f"{_median(ours, 'rps'):.0f} | {fp50:.1f} / {_median(theirs, 'p99'):.1f} | "
-              f"{_median(theirs, 'rps'):.0f} | ×{p50 / fp50:.2f} | {loads} | {errors} |")
-    if pages and min(pages) > 0:
-        print(f"\ntasks page p50, slowest officer / fastest: ×{max(pages) / min(pages):.2f}")
+        ratio = "" if side == "floor" else f"×{p50 / fp50:.2f}"
+        print(f"| {scenario} | {officer}{seen} | {side} | {p50:.1f} / "
+              f"{_median(figures, 'p99'):.1f} | {_median(figures, 'rps'):.0f} | {ratio} | "
+              f"{loads} | {errors} |")
+    print()
+    for side, p50s in pages.items():
+        if p50s and min(p50s) > 0:
+            print(f"tasks page p50 ({side}), slowest officer / fastest: "
+                  f"×{max(p50s) / min(p50s):.2f}")
     print(f"resident memory after the run: Lianbao worker {memory['Lianbao']:.0f} MB, "
           f"floor {memory['floor']:.0f} MB")
 

@@ -16,6 +16,7 @@ import httpx
 import pytest
 from sqlalchemy import text
 
+from api import persisted
 from api.app import create_app
 from api.auth import issue_dev_token
 from api.settings import Settings
@@ -23,6 +24,7 @@ from authz.enforcer import Authorizer
 from authz.policy import default_rules
 from models.session import create_engine
 from tests.helpers import NOW, TEST_SECRET, Database
+from workflow import json_sql
 from workflow import task as task_service
 from workflow.clock import FixedClock
 
@@ -33,9 +35,12 @@ RUNNING = text("SELECT count(*) FROM pg_stat_activity WHERE datname = current_da
                "AND wait_event = 'PgSleep'")
 
 
+@pytest.mark.parametrize("path", ["normal", "persisted"])
 async def test_a_slow_query_is_cancelled_when_the_client_goes(
-    database: Database, monkeypatch: pytest.MonkeyPatch
+    database: Database, monkeypatch: pytest.MonkeyPatch, path: str
 ) -> None:
+    """On the normal path (a resolver's statement) and on the persisted one (the planned
+    statement, run through the driver itself: api/persisted.py)."""
     if not database.is_postgres:
         pytest.skip("statement cancellation is PostgreSQL's")
 
@@ -43,13 +48,24 @@ async def test_a_slow_query_is_cancelled_when_the_client_goes(
         await ctx.session.execute(text(SLEEP))
         raise AssertionError("the query should have been cancelled")
 
-    monkeypatch.setattr(task_service, "page", slow_page)
+    async def slow_plan(session: Any, sql: str, *args: Any) -> Any:
+        await json_sql.fetch_text(session, SLEEP + "::text")
+        raise AssertionError("the query should have been cancelled")
+
+    if path == "normal":
+        monkeypatch.setattr(task_service, "page", slow_page)
+        request: dict[str, Any] = {"query": "{ agencyQueue(first: 5) { totalCount } }"}
+    else:
+        monkeypatch.setattr(persisted, "fetch_text", slow_plan)
+        digest = next(d for d, op in persisted.load_manifest().items()
+                      if op.name == "AgencyQueue")
+        request = {"extensions": {"persistedQuery": {"version": 1, "sha256Hash": digest}}}
     settings = Settings(database_url=database.url, jwt_secret=TEST_SECRET,
                         rate_limit_user_per_minute=0, rate_limit_address_per_minute=0)
     engine = create_engine(database.url)
     app = create_app(settings, engine=engine, authz=Authorizer(default_rules()),
                      clock=FixedClock(NOW), check_schema=False)
-    body = json.dumps({"query": "{ agencyQueue(first: 5) { totalCount } }"}).encode()
+    body = json.dumps(request).encode()
     token = issue_dev_token(settings, "edu_officer")
     scope = {
         "type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1", "method": "POST",

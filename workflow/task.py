@@ -188,15 +188,17 @@ async def queue_total(ctx: ServiceContext, f: TaskFilter, stmt: Select[Task]) ->
     the same policy filter admits (a queue's visibility depends on its kind and scope path
     alone): a few thousand index entries for a province instead of 167,000 tasks. Filtered
     (status, due dates, the case's fields, mine), the tasks are counted."""
-    kind = ctx.principal.agency_kind
-    if f != TaskFilter() or kind is None:
+    if f != TaskFilter() or ctx.principal.agency_kind is None:
         return await count_rows(ctx, stmt)
-    total = (await ctx.session.execute(
-        select(func.coalesce(func.sum(TaskTally.n), 0)).where(
-            TaskTally.agency_kind == kind,
-            scope_filter(ctx.authz, ctx.principal, "task", "read", TaskTally.scope_path))
-    )).scalar_one()
-    return int(total)
+    return int((await ctx.session.execute(tally_total(ctx))).scalar_one())
+
+
+def tally_total(ctx: ServiceContext) -> Select[int]:
+    """The unfiltered queue's size from the task tally (the principal has an agency kind):
+    the count of the normal page and of the persisted one (``workflow/task_page.py``)."""
+    return select(func.coalesce(func.sum(TaskTally.n), 0)).where(
+        TaskTally.agency_kind == ctx.principal.agency_kind,
+        scope_filter(ctx.authz, ctx.principal, "task", "read", TaskTally.scope_path))
 
 
 async def compact_tallies(session: AsyncSession, now: datetime, report: TickReport) -> None:

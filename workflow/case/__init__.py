@@ -20,6 +20,8 @@ from workflow.case.operations import (
     report_absence,
     set_plan,
 )
+from workflow.case.page import CASE_TYPE
+from workflow.case.page import statement as timeline_statement
 from workflow.case.progression import (
     anchor_served,
     check_action_gate,
@@ -56,6 +58,7 @@ from workflow.case.timeline import (
 
 __all__ = [
     "ASSISTANCE_BY_CAUSE",
+    "CASE_TYPE",
     "FOLLOW_UP",
     "OBJ",
     "REGISTER_AFTER_CLOSE",
@@ -89,6 +92,7 @@ __all__ = [
     "set_register",
     "tasks_of",
     "timeline",
+    "timeline_statement",
     "unanchor_served",
     "visible",
 ]

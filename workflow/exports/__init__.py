@@ -16,8 +16,6 @@ from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
-import xlsxwriter
-
 SENSITIVE_KEYS = frozenset({"value", "masked", "reason"})
 LIST_SEPARATOR = "；"
 
@@ -91,6 +89,8 @@ class XlsxFile:
     once the next begins)."""
 
     def __init__(self, path: Path, sheet: str = "导出") -> None:
+        import xlsxwriter  # here, not at every worker's start-up (issue 19: memory)
+
         self.workbook = xlsxwriter.Workbook(str(path), {"constant_memory": True})
         self.sheet = self.workbook.add_worksheet(sheet[:31])
         self.header = self.workbook.add_format({"bold": True})

@@ -22,11 +22,13 @@ from dataclasses import asdict, dataclass
 from datetime import UTC, date, datetime
 from functools import cache
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import segno
-import typst
 from fontTools.ttLib import TTFont
+
+if TYPE_CHECKING:  # typst is imported at the first document, not by every worker at start-up
+    import typst
 
 TEMPLATE = Path(__file__).resolve().parent / "templates" / "documents" / "gbt9704.typ"
 DEFAULT_FONT_DIR = "/usr/share/fonts/opentype/noto"
@@ -65,6 +67,8 @@ class _Typesetter:
     def compiler(self) -> typst.Compiler:
         """Built at the first document: loading the fonts is not paid at start-up."""
         if self._compiler is None:
+            import typst
+
             self._compiler = typst.Compiler(
                 str(TEMPLATE), root=str(TEMPLATE.parent), font_paths=[self.font_dir],
                 ignore_system_fonts=True,
@@ -78,6 +82,8 @@ _state: dict[str, _Typesetter] = {}
 def _faces(font_dir: str) -> dict[str, set[str]]:
     """The font families in a folder (only there: system fonts do not count), each with the
     files it is in."""
+    import typst
+
     fonts = typst.Fonts(
         include_system_fonts=False, include_embedded_fonts=False, font_paths=[font_dir]
     )

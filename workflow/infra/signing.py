@@ -19,6 +19,7 @@ import os
 import threading
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from asn1crypto import keys as asn1_keys
 from asn1crypto import pem
@@ -27,11 +28,11 @@ from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
-from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
-from pyhanko.sign import fields, signers
-from pyhanko_certvalidator.registry import SimpleCertificateStore
 
 from authz.errors import LianbaoError
+
+if TYPE_CHECKING:  # pyhanko is imported where a document is signed: ~40 MB a worker otherwise
+    from pyhanko.sign import signers
 
 DEV_CA = "dev-ca.pem"
 FIELD_NAME = "LianbaoIssuer"
@@ -78,6 +79,9 @@ def keys_dir() -> Path:
 
 def sign(pdf: bytes, who: Signatory, reason: str) -> bytes:
     """The PDF with ``who``'s PAdES signature appended as an incremental update."""
+    from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
+    from pyhanko.sign import fields, signers
+
     signer = _signer(who)
     meta = signers.PdfSignatureMetadata(
         field_name=FIELD_NAME,
@@ -113,6 +117,9 @@ def _signer(who: Signatory) -> signers.SimpleSigner:
 def _load(path: Path) -> signers.SimpleSigner:
     """The key, the agency's certificate (the first) and its chain, from one PEM file; the
     chain goes into the signature, so a reader can build the path to the county's CA."""
+    from pyhanko.sign import signers
+    from pyhanko_certvalidator.registry import SimpleCertificateStore
+
     blocks = list(pem.unarmor(path.read_bytes(), multiple=True))
     keys_ = [der for kind, _, der in blocks if kind == "PRIVATE KEY"]
     certs = [asn1_x509.Certificate.load(der) for kind, _, der in blocks if kind == "CERTIFICATE"]

@@ -12,8 +12,6 @@ from __future__ import annotations
 import json
 from typing import Any
 
-import typst
-
 from workflow.report.drafting import MEASURE_NAMES, RATE_NAMES
 
 TEMPLATE = r"""
@@ -85,6 +83,8 @@ def render_document(shown: dict[str, Any]) -> bytes:
     """The PDF's bytes of a document in the template's terms (title, subtitle, headers,
     rows, by_unit_title, by_unit, by_month_title, by_month, note, unit, as_of): the periodic
     reports' and the supervision results' (CPU-bound: call it off the event loop)."""
+    import typst  # here, not at start-up: most workers never render a report
+
     data = json.dumps(shown, ensure_ascii=False)
     pdf: bytes = typst.compile(TEMPLATE.encode(), sys_inputs={"data": data})
     return pdf

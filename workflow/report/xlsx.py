@@ -10,8 +10,6 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-import xlsxwriter
-
 from workflow.report.drafting import MEASURE_NAMES, RATE_NAMES
 
 COLUMNS = [m.value for m in MEASURE_NAMES] + list(RATE_NAMES)
@@ -36,6 +34,8 @@ class Sheet:
 
 def tables(title: str, subject: str, sheets: Sequence[Sheet]) -> bytes:
     """The workbook's bytes (built in memory: a report holds tens of rows)."""
+    import xlsxwriter  # here, not at every worker's start-up (issue 19: memory)
+
     out = io.BytesIO()
     book = xlsxwriter.Workbook(out, {"in_memory": True})
     bold = book.add_format({"bold": True})

@@ -1,0 +1,257 @@
+"""Persisted queries (issue 19): the front-ends' known operations, sent by their hash.
+
+The protocol is Apollo's automatic persisted queries: a request carries
+``extensions.persistedQuery = {"version": 1, "sha256Hash": "<hex>"}``, with or without the
+``query`` text. The operations Lianbao knows are the ones shipped in
+``workflow/reference_data/persisted/manifest.json`` (each ``.graphql`` file beside it, by the
+SHA-256 of its text): a hash alone answers one of those, and a hash sent with its text
+registers nothing else, so no client can make the server hold its own documents.
+
+- hash alone, not in the manifest: ``PERSISTED_QUERY_NOT_FOUND`` (the client then sends the
+  text with it, as Apollo's link does);
+- a text whose SHA-256 is not the hash, a malformed extension: ``PERSISTED_QUERY_INVALID``;
+- a text with its right hash, not in the manifest: run as any query (the normal path).
+
+A manifest operation that has a planned answer (``planned`` in the manifest) is answered by
+one statement that builds the JSON in PostgreSQL (``workflow/task_page.py``,
+``workflow/case/page.py``), compiled once per principal and policy generation, from the same
+policy filter and masking rules as the normal path; byte for byte the normal path's answer
+(``tests/test_persisted.py``). Anything a plan does not cover (SQLite, other variables, a
+page size beyond the cap, an id of another type, a caller without an agency) runs the
+operation's text on the normal path, which answers or refuses it as it would any query.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import Any
+
+import orjson
+from starlette.requests import Request
+from starlette.responses import Response
+from strawberry import relay
+from strawberry.schema.base import BaseSchema
+from strawberry.types.enum import StrawberryEnumDefinition
+
+from api import http as edge
+from api import metrics
+from authz.principal import Principal
+from models.base import MAX_INT_KEY
+from models.enums import CaseStage, TaskStatus
+from workflow import case as case_service
+from workflow import task_page
+from workflow.context import ServiceContext
+from workflow.infra import reference_json
+from workflow.json_sql import Plans, Spelling, compile_text, fetch_text
+from workflow.pagination import DEFAULT_PAGE
+
+MANIFEST = "persisted/manifest.json"
+NOT_FOUND = "PERSISTED_QUERY_NOT_FOUND"
+INVALID = "PERSISTED_QUERY_INVALID"
+# The request's state key under which the endpoint leaves a persisted operation's text for
+# the normal path (``LianbaoGraphQL.execute_operation`` puts it where the query goes).
+QUERY_KEY = "lianbao.persisted_query"
+_HASH = re.compile(r"[0-9a-f]{64}")
+# Enums whose GraphQL names the planned statements write.
+SPELLED: tuple[type[StrEnum], ...] = (TaskStatus, CaseStage)
+
+
+@dataclass(frozen=True)
+class PersistedOperation:
+    name: str
+    text: str
+    sha256: str
+    planned: str | None
+
+
+class PersistedQueryError(Exception):
+    """A refused persisted query: its code and Apollo's message for it."""
+
+    def __init__(self, code: str, message: str) -> None:
+        super().__init__(message)
+        self.code = code
+        self.message = message
+
+
+def load_manifest() -> dict[str, PersistedOperation]:
+    """The shipped operations by hash; a file whose text does not hash to the manifest's
+    value stops the server at start (a stale manifest would answer nothing)."""
+    raw = reference_json.load(MANIFEST)
+    found: dict[str, PersistedOperation] = {}
+    for entry in raw["operations"]:
+        text = reference_json.path(f"persisted/{entry['file']}").read_text(encoding="utf-8")
+        digest = hashlib.sha256(text.encode()).hexdigest()
+        if digest != entry["sha256"]:
+            raise RuntimeError(f"{MANIFEST}: {entry['file']} hashes to {digest}")
+        found[digest] = PersistedOperation(entry["name"], text, digest, entry.get("planned"))
+    return found
+
+
+def persisted_extension(data: Any) -> dict[str, Any] | None:
+    """The request's ``extensions.persistedQuery``, if it sent one."""
+    if not isinstance(data, dict):
+        return None
+    extensions = data.get("extensions")
+    if not isinstance(extensions, dict) or "persistedQuery" not in extensions:
+        return None
+    ext = extensions["persistedQuery"]
+    if not isinstance(ext, dict):
+        raise PersistedQueryError(INVALID, "persistedQuery must be an object")
+    return ext
+
+
+def resolve(
+    manifest: Mapping[str, PersistedOperation], data: dict[str, Any], ext: dict[str, Any]
+) -> PersistedOperation | None:
+    """The manifest operation a request names, or None for a verified text of its own."""
+    digest = ext.get("sha256Hash")
+    if ext.get("version") != 1 or not isinstance(digest, str) or not _HASH.fullmatch(digest):
+        raise PersistedQueryError(INVALID, "unsupported persisted query")
+    query = data.get("query")
+    if query is None:
+        known = manifest.get(digest)
+        if known is None:
+            raise PersistedQueryError(NOT_FOUND, "PersistedQueryNotFound")
+        return known
+    if not isinstance(query, str) or hashlib.sha256(query.encode()).hexdigest() != digest:
+        raise PersistedQueryError(INVALID, "provided sha does not match query")
+    return manifest.get(digest)
+
+
+def enum_names(schema: BaseSchema, enum: type[StrEnum]) -> dict[str, str]:
+    """An enum's GraphQL names by stored value, from the built schema (its one source)."""
+    definition = schema.get_type_by_name(enum.__name__)
+    assert isinstance(definition, StrawberryEnumDefinition), enum
+    return {str(value.value): value.name for value in definition.values}
+
+
+class Persisted:
+    """The endpoint's side of persisted queries: resolving hashes, and the planned answers."""
+
+    def __init__(self, schema: BaseSchema, max_page_size: int) -> None:
+        self.manifest = load_manifest()
+        self.spelling = Spelling({e: enum_names(schema, e) for e in SPELLED})
+        self.max_page_size = max_page_size
+        self.plans = Plans()
+
+    async def request_data(self, request: Request) -> dict[str, Any] | None:
+        """The request's decoded body (or GET parameters) when it carries a persisted query;
+        None otherwise, without decoding a body that cannot (the common case)."""
+        if request.method == "GET":
+            raw = request.query_params.get("extensions")
+            if raw is None or "persistedQuery" not in raw:
+                return None
+            data: dict[str, Any] = dict(request.query_params)
+            for key in ("extensions", "variables"):
+                if data.get(key):
+                    data[key] = edge.decode_json(data[key])
+            return data
+        body = await request.body()
+        if b"persistedQuery" not in body or "json" not in request.headers.get("content-type", ""):
+            return None  # nor an upload's form data, whose parts the normal path reads
+        decoded = edge.decode_json(body)
+        return decoded if isinstance(decoded, dict) else None
+
+    async def respond(
+        self, request: Request, services: ServiceContext, media_type: str
+    ) -> Response | None:
+        """The answer to a persisted query the endpoint gives without GraphQL (a planned
+        one, or a refusal), or None to run the request on the normal path."""
+        try:
+            body = await self.answer(request, services)
+        except PersistedQueryError as error:
+            # A request error, before execution: 200 with application/json, 400 with
+            # graphql-response+json, as the other request errors (docs/api.md).
+            status = 400 if media_type == edge.GRAPHQL_RESPONSE_JSON else 200
+            return edge.error_response(status, error.message, error.code, media_type)
+        return None if body is None else Response(body, media_type=media_type)
+
+    async def answer(self, request: Request, services: ServiceContext) -> bytes | None:
+        """The planned answer's bytes, or None to run the request on the normal path (after
+        leaving a manifest operation's text where the query goes). Raises
+        ``PersistedQueryError`` for a refused hash."""
+        data = await self.request_data(request)
+        if data is None:
+            return None
+        ext = persisted_extension(data)
+        if ext is None:
+            return None
+        operation = resolve(self.manifest, data, ext)
+        if operation is None:
+            return None
+        request.scope.setdefault("state", {})[QUERY_KEY] = operation.text
+        name = data.get("operationName")
+        if operation.planned is None or name not in (None, operation.name):
+            return None
+        started = time.perf_counter()
+        body = await self._planned(operation, data.get("variables") or {}, services)
+        if body is not None:
+            metrics.record_operation(operation.name, "ok", time.perf_counter() - started, [])
+            state = request.scope["state"]
+            state["lianbao.operation"] = operation.name
+            state["lianbao.metrics_recorded"] = True
+        return body
+
+    async def _planned(
+        self, operation: PersistedOperation, variables: Any, ctx: ServiceContext
+    ) -> bytes | None:
+        dialect = ctx.session.get_bind().dialect
+        if dialect.name != "postgresql" or not isinstance(variables, dict):
+            return None
+        key: tuple[Any, ...]
+        if operation.planned == "task_page":
+            first = self._page_size(variables, ctx.principal)
+            if first is None:
+                return None
+            key = ("task_page", ctx.authz.generation, ctx.principal, first)
+            sql = self.plans.text(key, lambda: compile_text(
+                task_page.statement(ctx, first, self.spelling), dialect))
+            text = await fetch_text(ctx.session, sql)
+        elif operation.planned == "case_timeline":
+            case_id = _case_key(variables)
+            if case_id is None:
+                return None
+            key = ("case_timeline", ctx.authz.generation, ctx.principal)
+            sql = self.plans.text(key, lambda: compile_text(
+                case_service.timeline_statement(ctx, self.spelling), dialect))
+            text = await fetch_text(ctx.session, sql, case_id)
+        else:
+            return None
+        if text is None:
+            return None
+        # PostgreSQL's JSON text has spaces after its separators; re-encoded, the bytes are
+        # the normal path's (orjson, the same encoder as api/app.encode_response).
+        return orjson.dumps(orjson.loads(text))
+
+    def _page_size(self, variables: dict[str, Any], principal: Principal) -> int | None:
+        """``first`` as the normal path would take it, or None where it would refuse it or
+        the plan does not apply (no agency kind: nothing visible, counted otherwise)."""
+        if principal.agency_kind is None or set(variables) - {"first"}:
+            return None
+        first = variables.get("first")
+        if first is None:
+            return DEFAULT_PAGE
+        if type(first) is not int or not 0 <= first <= self.max_page_size:
+            return None
+        return first
+
+
+def _case_key(variables: dict[str, Any]) -> int | None:
+    """The case key of a ``DropoutCase`` global id; None for anything else (the normal path
+    then answers another type's node, or refuses a malformed id)."""
+    if set(variables) != {"id"} or not isinstance(variables["id"], str):
+        return None
+    try:
+        parsed = relay.GlobalID.from_id(variables["id"])
+    except (ValueError, TypeError):
+        return None
+    raw = parsed.node_id
+    if parsed.type_name != case_service.CASE_TYPE or not (raw.isascii() and raw.isdigit()):
+        return None
+    key = int(raw) if len(raw) <= 10 else 0
+    return key if 0 < key <= MAX_INT_KEY else None
