@@ -42,18 +42,11 @@ class AccountabilityItemNode(RowNode):
     row: strawberry.Private[m.AccountabilityItem]
 
 
-@strawberry.input
-class AccountabilityFilterInput:
-    status: AccountabilityStatus | None = None
-    rule_code: str | None = None
-    month: date | None = None
-
-
 @strawberry.type
 class AccountabilityQuery:
     accountability_items = listing(
         AccountabilityItemNode, service.items_page,
-        filter=(AccountabilityFilterInput, service.ItemFilter),
+        filter=service.ItemFilter, filter_name="AccountabilityFilterInput",
         description="Accountability items of units in the caller's domains.",
     )
 

@@ -158,30 +158,16 @@ class CrosscheckFindingNode(RowNode):
         return json.dumps(self.row.outcome_detail, ensure_ascii=False, sort_keys=True)
 
 
-@strawberry.input
-class CrosscheckRunFilterInput:
-    district_code: str | None = None
-
-
-@strawberry.input
-class CrosscheckFindingFilterInput:
-    district_code: str | None = None
-    kind: FindingKind | None = None
-    status: FindingStatus | None = None
-    priority: bool | None = None
-    township_code: str | None = None
-
-
 @strawberry.type
 class CrosscheckQuery:
     crosscheck_runs = listing(
         CrosscheckRunNode, service.runs_page,
-        filter=(CrosscheckRunFilterInput, service.RunFilter),
+        filter=service.RunFilter, filter_name="CrosscheckRunFilterInput",
         description="Runs of the comparisons the caller may read, newest first.",
     )
     crosscheck_findings = listing(
         CrosscheckFindingNode, service.findings_page,
-        filter=(CrosscheckFindingFilterInput, service.FindingFilter),
+        filter=service.FindingFilter, filter_name="CrosscheckFindingFilterInput",
         description="Findings of the comparisons the caller may read.",
     )
 

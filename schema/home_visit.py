@@ -39,15 +39,6 @@ class HomeVisitNode(RowNode):
 
 
 @strawberry.input
-class HomeVisitFilterInput:
-    child_id: strawberry.ID | None = None
-    school_id: strawberry.ID | None = None
-    follow_up_needed: bool | None = None
-    visited_from: date | None = None
-    visited_to: date | None = None
-
-
-@strawberry.input
 class HomeVisitCoverageInput:
     jurisdiction_code: str | None = strawberry.field(
         default=None, description="A district or township; the caller's own unit when absent."
@@ -131,7 +122,7 @@ class CoverageType:
 class HomeVisitQuery:
     home_visits = listing(
         HomeVisitNode, service.visits_page,
-        filter=(HomeVisitFilterInput, service.VisitFilter),
+        filter=service.VisitFilter, filter_name="HomeVisitFilterInput",
         ids={"child_id": "Child", "school_id": "School"},
         description="The home visits of the caller's schools, newest first.",
     )

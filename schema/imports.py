@@ -135,17 +135,11 @@ class MatchCandidateNode(RowNode):
     status = row_field("status", CandidateStatus)
 
 
-@strawberry.input
-class ImportFilterInput:
-    source: ImportSource | None = None
-    status: ImportStatus | None = None
-    district_code: str | None = None
-
-
 @strawberry.type
 class ImportQuery:
     import_jobs = listing(
-        ImportJobNode, service.jobs_page, filter=(ImportFilterInput, service.JobFilter),
+        ImportJobNode, service.jobs_page, filter=service.JobFilter,
+        filter_name="ImportFilterInput",
         description="Imports the caller may read, newest first.",
     )
 

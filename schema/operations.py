@@ -131,8 +131,10 @@ def filter_input(
     ids: Mapping[str, str] = {},
     raw: Mapping[str, str] = {},
     hidden: tuple[str, ...] = (),
+    name: str | None = None,
 ) -> type:
-    """The GraphQL input of a list's filter, ``<ServiceFilter>Input``: the service's filter
+    """The GraphQL input of a list's filter, ``name`` (``<ServiceFilter>Input`` by default,
+    for a service filter whose class name is the concept's own): the service's filter
     dataclass field by field, under the same names, types and defaults (``None``: that
     condition is not applied), each field named in ``ids`` taken as a global id instead of
     its database key. A filter whose fields are the service's is thus written once, in the
@@ -150,17 +152,18 @@ def filter_input(
         if f.name in hidden:
             continue
         if f.name in global_of:
-            name, type_name = global_of[f.name], ids[global_of[f.name]]
-            annotations[name] = Optional[strawberry.ID]  # noqa: UP045
-            namespace[name] = strawberry.field(
+            global_name, type_name = global_of[f.name], ids[global_of[f.name]]
+            annotations[global_name] = Optional[strawberry.ID]  # noqa: UP045
+            namespace[global_name] = strawberry.field(
                 default=None, description=f"The {type_name}'s global id.")
             namespace[f.name] = strawberry.field(default=None, deprecation_reason=(
-                f"A raw database key: use {to_camel_case(name)}, the {type_name}'s global id."))
+                f"A raw database key: use {to_camel_case(global_name)}, the {type_name}'s "
+                "global id."))
             annotations[f.name] = hints[f.name]
             continue
         annotations[f.name] = Optional[strawberry.ID] if f.name in ids else hints[f.name]  # noqa: UP045
         namespace[f.name] = f.default
-    name = service_filter.__name__ + "Input"
+    name = name or service_filter.__name__ + "Input"
     return strawberry.input(type(name, (), namespace), name=name)
 
 
@@ -170,6 +173,7 @@ def listing(
     *,
     description: str | None = None,
     filter: tuple[type, Callable[..., object]] | type | None = None,
+    filter_name: str | None = None,
     ids: Mapping[str, str] = {},
     raw: Mapping[str, str] = {},
     **extra: tuple[Any, Any],
@@ -178,11 +182,12 @@ def listing(
 
     Its arguments are a ``filter`` input (``(FilterInput, ServiceFilter)``: the input decoded
     by ``arguments`` into the service's filter, then ``page(ctx, filter, request)``; the
-    service's filter alone when the input is ``filter_input(ServiceFilter, ids)``) or the
+    service's filter alone when the input is ``filter_input(ServiceFilter, ids, raw,
+    name=filter_name)``) or the
     ``extra`` ones by name (``kind=(AgencyKind | None, None)``: ``page(ctx, request,
     kind=…)``), then ``first`` and ``after``; the service pages (workflow/pagination.py)."""
     if isinstance(filter, type):
-        filter = (filter_input(filter, ids, raw), filter)
+        filter = (filter_input(filter, ids, raw, name=filter_name), filter)
 
     async def resolve(info: Info, **kwargs: Any) -> Any:
         request = page_request(info, kwargs.pop("first"), kwargs.pop("after"))

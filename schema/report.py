@@ -20,12 +20,6 @@ REPORT = ("A periodic report of a school or a district for one period: drafted f
           "submitted (its figures frozen), approved or returned by the level above.")
 
 
-@strawberry.input
-class ReportFilterInput:
-    status: ReportStatus | None = None
-    kind: str | None = None
-
-
 @strawberry.type(name="ReportFile", description="An export of a report's figures.")
 class ReportFileType:
     file: strawberry.Private[service.ReportFile]
@@ -83,7 +77,7 @@ class ReportNode(RowNode):
 @strawberry.type
 class ReportQuery:
     reports = listing(
-        ReportNode, service.reports_page, filter=(ReportFilterInput, service.ReportFilter),
+        ReportNode, service.reports_page, filter=service.ReportFilter,
         description="Periodic reports the caller may see (its unit's, or those it reviews).",
     )
 

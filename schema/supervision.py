@@ -73,11 +73,6 @@ class SupervisionNode(RowNode):
 
 
 @strawberry.input
-class SupervisionFilterInput:
-    status: SupervisionStatus | None = None
-
-
-@strawberry.input
 class SupervisionResultsInput:
     jurisdiction_code: str | None = strawberry.field(
         default=None, description="The district (the caller's own when absent).")
@@ -89,7 +84,7 @@ class SupervisionResultsInput:
 class SupervisionQuery:
     supervisions = listing(
         SupervisionNode, service.supervisions_page,
-        filter=(SupervisionFilterInput, service.SupervisionFilter),
+        filter=service.SupervisionFilter,
         description="Supervisions the caller may see (the district's, or its own unit's).",
     )
 
