@@ -327,14 +327,6 @@ class AddGuardianInput:
 
 
 @strawberry.input
-class UpdateGuardianInput:
-    guardian_id: strawberry.ID
-    name: str | None = None
-    relation: GuardianRelation | None = None
-    phone: str | None = None
-
-
-@strawberry.input
 class RemoveGuardianInput:
     guardian_id: strawberry.ID
     reason: str
@@ -377,6 +369,6 @@ class ChildMutation:
     create_child = Operation(_values(pupils.create_child), CreateChildInput)
     update_child = Operation(_values(pupils.update_child), UpdateChildInput)
     add_guardian = Operation(_values(_add_guardian), AddGuardianInput)
-    update_guardian = Operation(pupils.update_guardian, UpdateGuardianInput)
+    update_guardian = Operation(pupils.update_guardian)
     remove_guardian = Operation(pupils.remove_guardian, RemoveGuardianInput)
     enrol_child = Operation(_values(pupils.enrol_child), EnrolChildInput)

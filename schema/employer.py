@@ -67,18 +67,8 @@ class RegisterEmployerInput:
     licence_status: LicenceStatus = LicenceStatus.ACTIVE
 
 
-@strawberry.input
-class UpdateEmployerInput:
-    employer_id: strawberry.ID
-    expected_version: int | None = None
-    name: str | None = None
-    address: str | None = None
-    legal_representative: str | None = None
-    licence_status: LicenceStatus | None = None
-
-
 @strawberry.type
 @operations("employer", EmployerNode, ids={"employer_id": "Employer"})
 class EmployerMutation:
     register_employer = Operation(service.register, RegisterEmployerInput)
-    update_employer = Operation(service.update, UpdateEmployerInput)
+    update_employer = Operation(service.update)

@@ -158,22 +158,10 @@ class RecordHomeVisitInput:
     )
 
 
-@strawberry.input
-class AmendHomeVisitInput:
-    visit_id: strawberry.ID
-    expected_version: int | None = None
-    visited_on: date | None = None
-    visitors: str | None = None
-    met: str | None = None
-    findings: str | None = None
-    follow_up_needed: bool | None = None
-    follow_up: str | None = None
-
-
 @strawberry.type
 @operations("visit", HomeVisitNode, ids={"child_id": "Child", "visit_id": "HomeVisit"})
 class HomeVisitMutation:
     record_home_visit = Operation(service.record_visit, RecordHomeVisitInput,
                                   description="Record a home visit to a pupil of the school.")
-    amend_home_visit = Operation(service.amend_visit, AmendHomeVisitInput,
+    amend_home_visit = Operation(service.amend_visit,
                                  description="Correct a recorded home visit (the fields given).")

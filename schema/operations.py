@@ -18,7 +18,7 @@ import dataclasses
 import inspect
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any, Optional, get_type_hints
+from typing import Any, Optional, get_args, get_type_hints
 
 import strawberry
 from strawberry.utils.str_converters import capitalize_first, to_camel_case
@@ -71,15 +71,45 @@ def payload_type(name: str, subject: str, node: Any) -> type:
     return strawberry.type(type(name, (), namespace))
 
 
+def service_input(
+    call: Callable[..., Any], name: str, ids: Mapping[str, str] = {},
+    defaults: Mapping[str, object] = {},
+) -> type:
+    """The GraphQL input ``name`` whose fields are the keyword parameters of the service
+    function ``call`` after its context, in order, under the same names and types: a
+    parameter that may be None is optional (default null), one with a default keeps it (or
+    takes the one in ``defaults``), and each named in ``ids`` is a global id. An input whose
+    fields are a service's arguments (``arguments`` passes them back by name) is then
+    written once, in the service's signature."""
+    hints = get_type_hints(call)
+    annotations: dict[str, Any] = {}
+    namespace: dict[str, Any] = {"__annotations__": annotations, "__module__": __name__}
+    for param in list(inspect.signature(call).parameters.values())[1:]:
+        hint = hints[param.name]
+        optional = type(None) in get_args(hint)
+        annotations[param.name] = (
+            (Optional[strawberry.ID] if optional else strawberry.ID)  # noqa: UP045
+            if param.name in ids else hint
+        )
+        if param.name in defaults:
+            namespace[param.name] = defaults[param.name]
+        elif param.default is not inspect.Parameter.empty:
+            namespace[param.name] = param.default
+        elif optional:
+            namespace[param.name] = None
+    return strawberry.input(type(name, (), namespace), name=name)
+
+
 @dataclass(frozen=True)
 class Operation:
     """One mutation: ``call(ctx, **arguments(input, ids, raw))`` in the mutation's
     transaction, its result shaped by ``shape`` (the subject type's ``from_model`` by default)
     into the payload's ``subject`` field. What is left out (the subject, its type, the ids)
-    comes from the ``operations`` decorator of the mutation class."""
+    comes from the ``operations`` decorator of the mutation class; without an ``input``, the
+    mutation's input is ``service_input(call)``, named ``<Mutation>Input``."""
 
     call: Callable[..., Awaitable[Any]]
-    input: type
+    input: type | None = None
     description: str | None = None
     deprecation_reason: str | None = None
     subject: str | None = None
@@ -90,8 +120,9 @@ class Operation:
 
     def field(self, name: str) -> Any:
         assert self.subject is not None and self.ids is not None
-        payload = payload_type(capitalize_first(to_camel_case(name)) + "Payload",
-                               self.subject, self.node)
+        title = capitalize_first(to_camel_case(name))
+        payload = payload_type(title + "Payload", self.subject, self.node)
+        input_type = self.input or service_input(self.call, title + "Input", self.ids)
         shape = self.shape or self.node.from_model
         call, ids, raw = self.call, self.ids, self.raw
 
@@ -101,7 +132,7 @@ class Operation:
 
             return await mutate(info, payload, shape, operation)
 
-        resolve.__annotations__ = {"info": Info, "input": self.input, "return": payload}
+        resolve.__annotations__ = {"info": Info, "input": input_type, "return": payload}
         return strawberry.mutation(
             resolver=resolve, description=self.description,
             deprecation_reason=self.deprecation_reason,

@@ -187,15 +187,6 @@ class DecideRegisterChangeInput:
 
 
 @strawberry.input
-class ReceiveTransferInput:
-    change_id: strawberry.ID
-    expected_version: int | None = None
-    received_on: date | None = None
-    grade: int | None = None
-    class_no: int = 1
-
-
-@strawberry.input
 class ResumeSchoolingInput:
     change_id: strawberry.ID
     expected_version: int | None = None
@@ -266,7 +257,7 @@ class RegisterMutation:
     request_transfer = Operation(changes.request_transfer, RequestTransferInput)
     request_suspension = Operation(changes.request_suspension, RequestSuspensionInput)
     decide_register_change = Operation(changes.decide, DecideRegisterChangeInput)
-    receive_transfer = Operation(changes.receive_transfer, ReceiveTransferInput)
+    receive_transfer = Operation(changes.receive_transfer)
     resume_schooling = Operation(changes.resume, ResumeSchoolingInput)
     certify_graduation = Operation(changes.graduate, CertifyGraduationInput, **_CHILD)
     record_early_leaving = Operation(

@@ -65,19 +65,9 @@ class CreateSchoolInput:
     address: str = ""
 
 
-@strawberry.input
-class UpdateSchoolInput:
-    school_id: strawberry.ID
-    name: str | None = None
-    kind: SchoolKind | None = None
-    grade_from: int | None = None
-    grade_to: int | None = None
-    address: str | None = None
-
-
 @strawberry.type
 @operations("school", SchoolNode, ids={"school_id": "School", "parent_school": "School"})
 class SchoolMutation:
     # Descriptions in schema/descriptions.toml ("Register (issue 14)").
     create_school = Operation(service.create_school, CreateSchoolInput)
-    update_school = Operation(service.update_school, UpdateSchoolInput)
+    update_school = Operation(service.update_school)

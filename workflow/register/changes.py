@@ -305,7 +305,7 @@ async def _receive(
 
 async def receive_transfer(
     ctx: ServiceContext, *, change_id: int, expected_version: int | None,
-    received_on: date | None, grade: int | None, class_no: int,
+    received_on: date | None, grade: int | None, class_no: int = 1,
 ) -> RegisterChange:
     """The receiving side confirms a transfer from another county: its school (or bureau)
     when it names a school on Lianbao, else the sending bureau records the receipt."""
