@@ -327,12 +327,6 @@ class AddGuardianInput:
 
 
 @strawberry.input
-class RemoveGuardianInput:
-    guardian_id: strawberry.ID
-    reason: str
-
-
-@strawberry.input
 class EnrolChildInput:
     child_id: strawberry.ID
     placement: PlacementInput
@@ -370,5 +364,5 @@ class ChildMutation:
     update_child = Operation(_values(pupils.update_child), UpdateChildInput)
     add_guardian = Operation(_values(_add_guardian), AddGuardianInput)
     update_guardian = Operation(pupils.update_guardian)
-    remove_guardian = Operation(pupils.remove_guardian, RemoveGuardianInput)
+    remove_guardian = Operation(pupils.remove_guardian)
     enrol_child = Operation(_values(pupils.enrol_child), EnrolChildInput)

@@ -172,35 +172,17 @@ class CrosscheckQuery:
     )
 
 
-@strawberry.input
-class RunCrosscheckInput:
-    district_code: str
-    as_of: dt.date
-
-
-@strawberry.input
-class ResolveVerificationInput:
-    crosscheck_finding_id: strawberry.ID
-    outcome: VerificationOutcome
-    expected_version: int | None = None
-    child_id: strawberry.ID | None = None
-    district_code: str | None = None
-    deferral_id: strawberry.ID | None = None
-    first_absence: dt.date | None = None
-    note: str = ""
-
-
 @strawberry.type
 @operations("crosscheck_finding", CrosscheckFindingNode,
             ids={"crosscheck_finding_id": "CrosscheckFinding", "child_id": "Child",
                  "deferral_id": "Deferral"})
 class CrosscheckMutation:
     run_crosscheck = Operation(
-        service.run_crosscheck, RunCrosscheckInput,
-        "Run the three comparisons for a district as of a date.",
+        service.run_crosscheck,
+        description="Run the three comparisons for a district as of a date.",
         subject="crosscheck_run", node=CrosscheckRunNode,
     )
     resolve_verification = Operation(
-        service.resolve_verification, ResolveVerificationInput,
-        "What the door-to-door check found, and what follows from it.",
+        service.resolve_verification,
+        description="What the door-to-door check found, and what follows from it.",
     )

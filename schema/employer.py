@@ -57,18 +57,8 @@ class EmployerQuery:
     )
 
 
-@strawberry.input
-class RegisterEmployerInput:
-    credit_code: str
-    name: str
-    address: str
-    township_code: str
-    legal_representative: str = ""
-    licence_status: LicenceStatus = LicenceStatus.ACTIVE
-
-
 @strawberry.type
 @operations("employer", EmployerNode, ids={"employer_id": "Employer"})
 class EmployerMutation:
-    register_employer = Operation(service.register, RegisterEmployerInput)
+    register_employer = Operation(service.register)
     update_employer = Operation(service.update)

@@ -105,26 +105,6 @@ class RecordHouseholdCorrectionInput:
     note: str = ""
 
 
-@strawberry.input
-class RecordHouseholdCorrectionsInput:
-    district_code: str
-    rows: list[RecordHouseholdCorrectionInput]
-
-
-@strawberry.input
-class WithdrawHouseholdCorrectionInput:
-    correction_id: strawberry.ID
-    expected_version: int | None = None
-    reason: str
-
-
-@strawberry.input
-class ApplyHouseholdCorrectionInput:
-    task_id: strawberry.ID
-    expected_version: int | None = None
-    outcome: str = ""
-
-
 @strawberry.type(description="What a clean-up list did.")
 class HouseholdCorrectionBatch:
     recorded: int
@@ -174,8 +154,8 @@ class HouseholdMutation:
     # Descriptions in schema/descriptions.toml ("Household register clean-up (issue 15)").
     record_household_correction = Operation(_record_one, RecordHouseholdCorrectionInput)
     record_household_corrections = Operation(
-        _record_list, RecordHouseholdCorrectionsInput, subject="batch",
+        _record_list, subject="batch",
         node=HouseholdCorrectionBatch)
     withdraw_household_correction = Operation(
-        corrections.withdraw, WithdrawHouseholdCorrectionInput)
-    apply_household_correction = Operation(corrections.apply, ApplyHouseholdCorrectionInput)
+        corrections.withdraw)
+    apply_household_correction = Operation(corrections.apply)

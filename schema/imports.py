@@ -174,12 +174,6 @@ class ImportJobInput:
 
 
 @strawberry.input
-class ApplyImportInput:
-    import_id: strawberry.ID
-    expected_version: int | None = None
-
-
-@strawberry.input
 class MatchDecisionInput:
     candidate_id: strawberry.ID
 
@@ -196,7 +190,7 @@ class ImportMutation:
         service.preview, ImportJobInput, "Dry run: what applying would do (nothing is changed)."
     )
     apply_import = Operation(
-        service.apply, ApplyImportInput, "Apply the file's valid rows (one transaction)."
+        service.apply, description="Apply the file's valid rows (one transaction)."
     )
     cancel_import = Operation(
         service.cancel, ImportJobInput, "Drop a staged file without applying it."

@@ -32,7 +32,6 @@ class CampaignNode(relay.Node, Mirror):
     ends_on: date
 
 
-
 @strawberry.type(name="InspectionParticipant")
 class ParticipantType:
     agency_kind: AgencyKind
@@ -124,13 +123,6 @@ class InspectionQuery:
 
 
 @strawberry.input
-class CreateCampaignInput:
-    name: str
-    starts_on: date
-    ends_on: date
-
-
-@strawberry.input
 class ParticipantInput:
     agency_id: strawberry.ID
     officer_name: str = ""
@@ -195,7 +187,7 @@ async def _plan(
 })
 class InspectionMutation:
     create_campaign = Operation(
-        service.create_campaign, CreateCampaignInput, subject="campaign", node=CampaignNode,
+        service.create_campaign, subject="campaign", node=CampaignNode,
     )
     plan_inspection = Operation(_plan, PlanInspectionInput)
     start_inspection = Operation(service.start, InspectionVersionInput)

@@ -167,14 +167,6 @@ class RequestTransferInput:
 
 
 @strawberry.input
-class RequestSuspensionInput:
-    child_id: strawberry.ID
-    starts_on: date
-    ends_on: date
-    reason: str
-
-
-@strawberry.input
 class DecideRegisterChangeInput:
     change_id: strawberry.ID
     expected_version: int | None = None
@@ -184,26 +176,6 @@ class DecideRegisterChangeInput:
     grade: int | None = strawberry.field(
         default=None, description="The grade at the receiving school (default: the same).")
     class_no: int = 1
-
-
-@strawberry.input
-class ResumeSchoolingInput:
-    change_id: strawberry.ID
-    expected_version: int | None = None
-    resumed_on: date
-
-
-@strawberry.input
-class CertifyGraduationInput:
-    child_id: strawberry.ID
-    graduated_on: date
-
-
-@strawberry.input
-class RecordEarlyLeavingInput:
-    child_id: strawberry.ID
-    left_on: date
-    reason: str
 
 
 @strawberry.input
@@ -255,13 +227,13 @@ _DEFERRAL: dict[str, Any] = {"subject": "deferral", "node": DeferralNode}
 class RegisterMutation:
     # Descriptions in schema/descriptions.toml ("Register (issue 14)").
     request_transfer = Operation(changes.request_transfer, RequestTransferInput)
-    request_suspension = Operation(changes.request_suspension, RequestSuspensionInput)
+    request_suspension = Operation(changes.request_suspension)
     decide_register_change = Operation(changes.decide, DecideRegisterChangeInput)
     receive_transfer = Operation(changes.receive_transfer)
-    resume_schooling = Operation(changes.resume, ResumeSchoolingInput)
-    certify_graduation = Operation(changes.graduate, CertifyGraduationInput, **_CHILD)
+    resume_schooling = Operation(changes.resume)
+    certify_graduation = Operation(changes.graduate, **_CHILD)
     record_early_leaving = Operation(
-        changes.record_early_leaving, RecordEarlyLeavingInput, **_CHILD)
+        changes.record_early_leaving, **_CHILD)
     apply_for_deferral = Operation(_apply, ApplyForDeferralInput, **_DEFERRAL)
     record_deferral_assessment = Operation(
         deferrals.record_assessment, RecordDeferralAssessmentInput, **_DEFERRAL)

@@ -83,12 +83,6 @@ class ReportQuery:
 
 
 @strawberry.input
-class SubmitReportInput:
-    report_id: strawberry.ID
-    expected_version: int | None = None
-
-
-@strawberry.input
 class ReviewReportInput:
     report_id: strawberry.ID
     decision: ReportDecision
@@ -100,7 +94,7 @@ class ReviewReportInput:
 @operations("report", ReportNode, ids={"report_id": "PeriodicReport"})
 class ReportMutation:
     submit_report = Operation(
-        service.submit, SubmitReportInput, "Submit the unit's report (its figures are frozen)."
+        service.submit, description="Submit the unit's report (its figures are frozen)."
     )
     review_report = Operation(
         service.review, ReviewReportInput,
