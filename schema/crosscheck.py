@@ -12,7 +12,7 @@ from models import crosscheck as m
 from schema.case import CaseNode
 from schema.child import ChildNode
 from schema.context import Info
-from schema.enums import FindingKind, FindingStatus, SpecialGroup, VerificationOutcome
+from schema.enums import FindingKind, SpecialGroup
 from schema.operations import Operation, listing, operations
 from schema.school import SchoolNode
 from schema.sensitive import SensitiveValue
@@ -59,13 +59,9 @@ class GroupStatusCount:
 @fetched_by(service.get_runs)
 @strawberry.type(name="CrosscheckRun", description="One run of the comparisons for a "
                  "district as of a date.")
-class CrosscheckRunNode(RowNode):
+class CrosscheckRunNode(RowNode, columns=("district_code", "as_of", "trigger", "started_at",
+                                          "finished_at")):
     row: strawberry.Private[m.CrosscheckRun]
-    district_code = row_field("district_code", str)
-    as_of = row_field("as_of", dt.date)
-    trigger = row_field("trigger", str, description="api, cli or schedule.")
-    started_at = row_field("started_at", dt.datetime)
-    finished_at = row_field("finished_at", dt.datetime | None)
 
     @strawberry.field(description="Records matched per source and rule.")
     def matching(self) -> list[MatchingCounts]:
@@ -93,14 +89,9 @@ class CrosscheckRunNode(RowNode):
 @fetched_by(service.get_findings)
 @strawberry.type(name="CrosscheckFinding", description="A person a comparison disagrees "
                  "about, and what the door-to-door check found.")
-class CrosscheckFindingNode(RowNode):
+class CrosscheckFindingNode(RowNode, columns=("kind", "status", "outcome", "district_code",
+                                              "township_code", "birth_date")):
     row: strawberry.Private[m.CrosscheckFinding]
-    kind = row_field("kind", FindingKind)
-    status = row_field("status", FindingStatus)
-    outcome = row_field("outcome", VerificationOutcome | None)
-    district_code = row_field("district_code", str)
-    township_code = row_field("township_code", str | None)
-    birth_date = row_field("birth_date", dt.date | None)
     priority = row_field("priority", bool, description="A poor or monitored household or a "
                          "watched group: verified first.")
     elsewhere_district_code = row_field(

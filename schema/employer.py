@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING
 import strawberry
 
 from models import employer as m
-from schema.enums import EmployerKind, LicenceStatus
+from schema.enums import LicenceStatus
 from schema.operations import Operation, listing, operations
 from schema.shape import RowNode, fetched_by, related, row_field
 from workflow import employer as service
@@ -18,15 +18,9 @@ if TYPE_CHECKING:
 
 @fetched_by(service.get_employers)
 @strawberry.type(name="Employer")
-class EmployerNode(RowNode):
+class EmployerNode(RowNode, columns=("credit_code", "name", "kind", "address",
+                                     "legal_representative", "township_code")):
     row: strawberry.Private[m.Employer]
-
-    credit_code = row_field("credit_code", str, description="统一社会信用代码 (GB 32100).")
-    name = row_field("name", str)
-    kind = row_field("kind", EmployerKind)
-    address = row_field("address", str)
-    legal_representative = row_field("legal_representative", str)
-    township_code = row_field("township_code", str)
     licence_status = row_field(
         "licence_status", LicenceStatus,
         description="营业执照: revoked only by a licence revocation decision."

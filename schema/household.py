@@ -3,7 +3,7 @@ list, recording one or a clean-up list of many, withdrawing, and an agency apply
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import date
 from typing import Any
 
 import strawberry
@@ -18,7 +18,7 @@ from schema.enums import HouseholdCorrectionKind, HouseholdCorrectionStatus
 from schema.ids import optional_node_id
 from schema.operations import Operation, listing, operations
 from schema.sensitive import SensitiveValue
-from schema.shape import RowNode, fetched_by, related, row_field
+from schema.shape import RowNode, fetched_by, related
 from workflow.context import ServiceContext
 from workflow.household import corrections, query
 
@@ -34,19 +34,10 @@ def _base_gid(key: int | None) -> strawberry.ID | None:
 @strawberry.type(name="HouseholdCorrection", description="A correction of the police "
                  "household register (户籍清理, ST 8): a duplicate, death, move or missing "
                  "person, with the person's identity as recorded.")
-class HouseholdCorrectionNode(RowNode):
+class HouseholdCorrectionNode(RowNode, columns=("kind", "status", "district_code", "birth_date",
+                                                "effective_on", "moved_to", "note",
+                                                "withdrawn_reason", "recorded_at", "version")):
     row: strawberry.Private[m.HouseholdCorrection]
-
-    kind = row_field("kind", HouseholdCorrectionKind)
-    status = row_field("status", HouseholdCorrectionStatus)
-    district_code = row_field("district_code", str)
-    birth_date = row_field("birth_date", date)
-    effective_on = row_field("effective_on", date)
-    moved_to = row_field("moved_to", str)
-    note = row_field("note", str)
-    withdrawn_reason = row_field("withdrawn_reason", str)
-    recorded_at = row_field("recorded_at", datetime)
-    version = row_field("version", int)
 
     def _show(self, info: Info, fld: SensitiveField, value: str | None) -> SensitiveValue:
         return SensitiveValue.of(info.context.guard.show(

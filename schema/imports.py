@@ -22,7 +22,7 @@ from authz.principal import Principal
 from models import imports as m
 from schema.child import ChildNode
 from schema.context import Info
-from schema.enums import CandidateStatus, ImportSource, ImportStatus
+from schema.enums import CandidateStatus
 from schema.ids import node_id, optional_node_id
 from schema.loaders import Loaders
 from schema.operations import Operation, listing, operations
@@ -88,20 +88,10 @@ class ImportRejectType:
 @fetched_by(service.get_jobs)
 @strawberry.type(name="ImportJob", description="An uploaded list of one source, district "
                  "and period: staged, previewed, applied or cancelled.")
-class ImportJobNode(RowNode):
+class ImportJobNode(RowNode, columns=("source", "district_code", "period", "filename",
+                                      "content_sha256", "status", "total_rows", "valid_rows",
+                                      "rejected_rows", "created_at", "applied_at", "version")):
     row: strawberry.Private[m.ImportJob]
-    source = row_field("source", ImportSource)
-    district_code = row_field("district_code", str)
-    period = row_field("period", str, description="The list's month, YYYY-MM.")
-    filename = row_field("filename", str)
-    content_sha256 = row_field("content_sha256", str)
-    status = row_field("status", ImportStatus)
-    total_rows = row_field("total_rows", int)
-    valid_rows = row_field("valid_rows", int)
-    rejected_rows = row_field("rejected_rows", int)
-    created_at = row_field("created_at", dt.datetime)
-    applied_at = row_field("applied_at", dt.datetime | None)
-    version = row_field("version", int, description="Send it back when applying.")
 
     @strawberry.field(description="The dry run's or the apply's counts (null before either).")
     def counts(self) -> ImportCounts | None:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import date
 from typing import Any
 
 import strawberry
@@ -13,7 +13,7 @@ from schema.backrefs import provides
 from schema.context import Info
 from schema.employer import EmployerNode
 from schema.enforcement import EnforcementNode
-from schema.enums import AgencyKind, InspectionKind, InspectionStatus
+from schema.enums import AgencyKind, InspectionKind
 from schema.finding import FindingNode
 from schema.ids import node_id
 from schema.operations import Operation, listing, operations
@@ -77,15 +77,10 @@ class AgencyPartType:
 @provides
 @fetched_by(service.get_inspections)
 @strawberry.type(name="Inspection", description="An inspection of employers for child labour.")
-class InspectionNode(RowNode):
+class InspectionNode(RowNode, columns=("kind", "status", "title", "planned_on", "started_at",
+                                         "completed_at")):
     row: strawberry.Private[m.Inspection]
 
-    kind = row_field("kind", InspectionKind)
-    status = row_field("status", InspectionStatus)
-    title = row_field("title", str)
-    planned_on = row_field("planned_on", date)
-    started_at = row_field("started_at", datetime | None)
-    completed_at = row_field("completed_at", datetime | None)
     summary = row_field(
         "summary", str, description="The summary on completion, or the reason it was cancelled."
     )

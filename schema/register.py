@@ -33,11 +33,8 @@ from workflow.register import changes, deferrals, query
 @fetched_by(query.get_changes)
 @strawberry.type(name="RegisterChange", description="A transfer or suspension (学籍变动), from "
                  "request to decision.")
-class RegisterChangeNode(RowNode):
+class RegisterChangeNode(RowNode, columns=("kind", "status")):
     row: strawberry.Private[m.RegisterChange]
-
-    kind = row_field("kind", RegisterChangeKind)
-    status = row_field("status", RegisterChangeStatus)
     to_district_code = row_field("to_district_code", str | None,
                                  description="Another county's code, for a transfer out of it.")
     requested_on = row_field("requested_on", date)
@@ -64,21 +61,10 @@ class RegisterChangeNode(RowNode):
 @fetched_by(query.get_deferrals)
 @strawberry.type(name="Deferral", description="A deferral (缓学) or exemption (免学) from "
                  "school: application, assessment, decision, end date (ST 2, 3).")
-class DeferralNode(RowNode):
+class DeferralNode(RowNode, columns=("kind", "status", "applicant_name", "applicant_relation",
+                                     "applied_on", "starts_on", "ends_on", "assessment_needed",
+                                     "assessed_on", "decided_on", "decision_reason", "version")):
     row: strawberry.Private[m.Deferral]
-
-    kind = row_field("kind", DeferralKind)
-    status = row_field("status", DeferralStatus)
-    applicant_name = row_field("applicant_name", str)
-    applicant_relation = row_field("applicant_relation", GuardianRelation)
-    applied_on = row_field("applied_on", date)
-    starts_on = row_field("starts_on", date)
-    ends_on = row_field("ends_on", date)
-    assessment_needed = row_field("assessment_needed", bool)
-    assessed_on = row_field("assessed_on", date | None)
-    decided_on = row_field("decided_on", date | None)
-    decision_reason = row_field("decision_reason", str)
-    version = row_field("version", int)
 
     def _health(self, info: Info, value: str | None) -> SensitiveValue:
         shown = info.context.guard.show(

@@ -11,7 +11,7 @@ import dataclasses
 import sys
 from collections.abc import Awaitable, Callable, Iterable, Sequence
 from operator import attrgetter
-from typing import Annotated, Any, ClassVar, Optional, Self, TypeVar
+from typing import Annotated, Any, ClassVar, Optional, Self, TypeVar, get_args, get_type_hints
 
 import strawberry
 from strawberry import relay
@@ -141,6 +141,26 @@ class RowNode(relay.Node):
 
     key: relay.NodeID[int]
     row: strawberry.Private[Any]
+
+    def __init_subclass__(cls, columns: tuple[str, ...] = (), **options: Any) -> None:
+        """``class InspectionNode(RowNode, columns=("kind", "status", …))``: the type's first
+        fields are those columns of its row's model (``row: strawberry.Private[m.…]``), each a
+        ``row_field`` of the column's own type (``Mapped[date | None]`` answers ``Date``), so
+        a column passed through unchanged is typed once, in the model."""
+        super().__init_subclass__(**options)
+        if not columns:
+            return
+        model = get_args(get_type_hints(cls, include_extras=True)["row"])[0]
+        types = get_type_hints(model)
+        # Strawberry orders a type's fields as its class attributes are, so the ones the
+        # body wrote are set again after the columns, which come first.
+        written = {n: v for n, v in vars(cls).items() if not n.startswith("__")}
+        for name in written:
+            delattr(cls, name)
+        for name in columns:
+            setattr(cls, name, row_field(name, get_args(types[name])[0]))
+        for name, value in written.items():
+            setattr(cls, name, value)
 
     @classmethod
     def from_model(cls, row: Any) -> Self:
