@@ -9,7 +9,7 @@ from typing import Any
 import strawberry
 
 from models import accountability as m
-from schema.enums import AccountabilityDecision, AccountabilityStatus
+from schema.enums import AccountabilityStatus
 from schema.operations import Operation, listing, operations
 from schema.shape import RowNode, fetched_by, row_field
 from workflow import accountability as service
@@ -51,20 +51,10 @@ class AccountabilityQuery:
     )
 
 
-@strawberry.input
-class ReviewAccountabilityItemInput:
-    item_id: strawberry.ID
-    decision: AccountabilityDecision
-    note: str = strawberry.field(
-        default="", description="The reason to dismiss, or the action taken; optional to confirm."
-    )
-    expected_version: int | None = None
-
-
 @strawberry.type
 @operations("item", AccountabilityItemNode, ids={"item_id": "AccountabilityItem"})
 class AccountabilityMutation:
     review_accountability_item = Operation(
-        service.review, ReviewAccountabilityItemInput,
-        "Confirm, dismiss (with a reason) or act on an item.",
+        service.review,
+        description="Confirm, dismiss (with a reason) or act on an item.",
     )

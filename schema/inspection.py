@@ -150,20 +150,6 @@ class RecordVisitInput:
     note: str = ""
 
 
-@strawberry.input
-class CompleteInspectionInput:
-    inspection_id: strawberry.ID
-    summary: str
-    expected_version: int | None = None
-
-
-@strawberry.input
-class CancelInspectionInput:
-    inspection_id: strawberry.ID
-    reason: str
-    expected_version: int | None = None
-
-
 async def _plan(
     ctx: ServiceContext, *, participants: list[ParticipantInput], **given: Any
 ) -> m.Inspection:
@@ -187,5 +173,5 @@ class InspectionMutation:
     plan_inspection = Operation(_plan, PlanInspectionInput)
     start_inspection = Operation(service.start, InspectionVersionInput)
     record_inspection_visit = Operation(service.record_visit, RecordVisitInput)
-    complete_inspection = Operation(service.complete, CompleteInspectionInput)
-    cancel_inspection = Operation(service.cancel, CancelInspectionInput)
+    complete_inspection = Operation(service.complete)
+    cancel_inspection = Operation(service.cancel)

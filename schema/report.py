@@ -11,7 +11,7 @@ import strawberry
 
 from models import report as m
 from schema.context import Info
-from schema.enums import AgencyKind, ExportFormat, ReportDecision, ReportStatus
+from schema.enums import AgencyKind, ExportFormat, ReportStatus
 from schema.operations import Operation, listing, operations
 from schema.shape import RowNode, fetched_by, row_field
 from workflow import report as service
@@ -82,14 +82,6 @@ class ReportQuery:
     )
 
 
-@strawberry.input
-class ReviewReportInput:
-    report_id: strawberry.ID
-    decision: ReportDecision
-    note: str = strawberry.field(default="", description="Required to return a report.")
-    expected_version: int | None = None
-
-
 @strawberry.type
 @operations("report", ReportNode, ids={"report_id": "PeriodicReport"})
 class ReportMutation:
@@ -97,6 +89,6 @@ class ReportMutation:
         service.submit, description="Submit the unit's report (its figures are frozen)."
     )
     review_report = Operation(
-        service.review, ReviewReportInput,
-        "Approve a submitted report, or return it with a reason.",
+        service.review,
+        description="Approve a submitted report, or return it with a reason.",
     )

@@ -14,7 +14,6 @@ from schema.accountability import AccountabilityItemNode
 from schema.context import Info
 from schema.enums import (
     ExportFormat,
-    RectificationDecision,
     SupervisionStatus,
 )
 from schema.ids import node_id
@@ -126,30 +125,15 @@ class SupervisionMutation:
     )
 
 
-@strawberry.input
-class ReportRectificationInput:
-    supervision_finding_id: strawberry.ID
-    rectification: str
-    expected_version: int | None = None
-
-
-@strawberry.input
-class ReviewRectificationInput:
-    supervision_finding_id: strawberry.ID
-    decision: RectificationDecision
-    note: str = strawberry.field(default="", description="Required to return it.")
-    expected_version: int | None = None
-
-
 @strawberry.type
 @operations("finding", SupervisionFindingNode,
             ids={"supervision_finding_id": "SupervisionFinding"})
 class RectificationMutation:
     report_rectification = Operation(
-        service.report_rectification, ReportRectificationInput,
-        "The supervised unit reports a finding rectified.",
+        service.report_rectification,
+        description="The supervised unit reports a finding rectified.",
     )
     review_rectification = Operation(
-        service.review_rectification, ReviewRectificationInput,
-        "Accept a reported rectification, or return it with the reason.",
+        service.review_rectification,
+        description="Accept a reported rectification, or return it with the reason.",
     )
