@@ -153,18 +153,6 @@ class RequestTransferInput:
 
 
 @strawberry.input
-class DecideRegisterChangeInput:
-    change_id: strawberry.ID
-    expected_version: int | None = None
-    approve: bool
-    reason: str = strawberry.field(default="", description="Required for a refusal.")
-    decided_on: date | None = None
-    grade: int | None = strawberry.field(
-        default=None, description="The grade at the receiving school (default: the same).")
-    class_no: int = 1
-
-
-@strawberry.input
 class ApplyForDeferralInput:
     child_id: strawberry.ID
     kind: DeferralKind
@@ -176,24 +164,6 @@ class ApplyForDeferralInput:
     evidence: str = ""
     starts_on: date
     ends_on: date
-
-
-@strawberry.input
-class RecordDeferralAssessmentInput:
-    deferral_id: strawberry.ID
-    expected_version: int | None = None
-    confirmed: bool = strawberry.field(description="The child is found unable to learn.")
-    assessed_on: date
-    note: str = ""
-
-
-@strawberry.input
-class DecideDeferralInput:
-    deferral_id: strawberry.ID
-    expected_version: int | None = None
-    grant: bool
-    reason: str = strawberry.field(default="", description="Required for a refusal.")
-    ends_on: date | None = None
 
 
 async def _apply(ctx: ServiceContext, *, child_id: int, **application: Any) -> m.Deferral:
@@ -214,13 +184,11 @@ class RegisterMutation:
     # Descriptions in schema/descriptions.toml ("Register (issue 14)").
     request_transfer = Operation(changes.request_transfer, RequestTransferInput)
     request_suspension = Operation(changes.request_suspension)
-    decide_register_change = Operation(changes.decide, DecideRegisterChangeInput)
+    decide_register_change = Operation(changes.decide)
     receive_transfer = Operation(changes.receive_transfer)
     resume_schooling = Operation(changes.resume)
     certify_graduation = Operation(changes.graduate, **_CHILD)
-    record_early_leaving = Operation(
-        changes.record_early_leaving, **_CHILD)
+    record_early_leaving = Operation(changes.record_early_leaving, **_CHILD)
     apply_for_deferral = Operation(_apply, ApplyForDeferralInput, **_DEFERRAL)
-    record_deferral_assessment = Operation(
-        deferrals.record_assessment, RecordDeferralAssessmentInput, **_DEFERRAL)
-    decide_deferral = Operation(deferrals.decide, DecideDeferralInput, **_DEFERRAL)
+    record_deferral_assessment = Operation(deferrals.record_assessment, **_DEFERRAL)
+    decide_deferral = Operation(deferrals.decide, **_DEFERRAL)
