@@ -27,7 +27,7 @@ from schema.operations import Operation, listing, operations
 from schema.pagination import Connection, page_request, to_connection
 from schema.reference import JurisdictionNode, jurisdiction_at
 from schema.school import SchoolNode, school_key
-from schema.sensitive import SensitiveValue
+from schema.sensitive import SensitiveValue, row_value
 from schema.shape import RowNode, fetched_by, related, row_field
 from workflow import child as service
 from workflow.context import ServiceContext
@@ -111,16 +111,8 @@ class ChildNode(RowNode):
         return cls(key=c.id, row=c, stage=stage)
 
     def _show(self, info: Info, fld: SensitiveField, value: str | None) -> SensitiveValue:
-        shown = info.context.guard.show(
-            fld,
-            value,
-            record_type="child",
-            record_id=self.row.id,
-            domain=self.row.scope_path,
-            stage=self.stage,
-            also=self.row.residence_path,
-        )
-        return SensitiveValue.of(shown)
+        return row_value(info, fld, value, self.row, "child", stage=self.stage,
+                         also=self.row.residence_path)
 
     @strawberry.field(description="Full name, or surname and stars without the name grant.")
     def name(self, info: Info) -> str:

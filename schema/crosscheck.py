@@ -15,7 +15,7 @@ from schema.context import Info
 from schema.enums import FindingKind, SpecialGroup
 from schema.operations import Operation, listing, operations
 from schema.school import SchoolNode
-from schema.sensitive import SensitiveValue
+from schema.sensitive import SensitiveValue, row_value
 from schema.shape import RowNode, fetched_by, related, row_field
 from schema.task import TaskType
 from workflow import crosscheck as service
@@ -108,9 +108,7 @@ class CrosscheckFindingNode(RowNode, columns=("kind", "status", "outcome", "dist
     task = related("task", "row.task_id", TaskType, description="The verification task.")
 
     def _show(self, info: Info, fld: SensitiveField, value: str | None) -> SensitiveValue:
-        return SensitiveValue.of(info.context.guard.show(
-            fld, value, record_type="crosscheck_finding", record_id=self.row.id,
-            domain=self.row.scope_path))
+        return row_value(info, fld, value, self.row, "crosscheck_finding")
 
     @strawberry.field(description="The name the list gave (masked without the name grant).")
     def name(self, info: Info) -> str:

@@ -17,7 +17,7 @@ from schema.context import Info
 from schema.enums import HouseholdCorrectionKind, HouseholdCorrectionStatus
 from schema.ids import optional_node_id
 from schema.operations import Operation, listing, operations
-from schema.sensitive import SensitiveValue
+from schema.sensitive import SensitiveValue, row_value
 from schema.shape import RowNode, fetched_by, related
 from workflow.context import ServiceContext
 from workflow.household import corrections, query
@@ -40,9 +40,7 @@ class HouseholdCorrectionNode(RowNode, columns=("kind", "status", "district_code
     row: strawberry.Private[m.HouseholdCorrection]
 
     def _show(self, info: Info, fld: SensitiveField, value: str | None) -> SensitiveValue:
-        return SensitiveValue.of(info.context.guard.show(
-            fld, value, record_type="household_correction", record_id=self.row.id,
-            domain=self.row.scope_path))
+        return row_value(info, fld, value, self.row, "household_correction")
 
     @strawberry.field
     def name(self, info: Info) -> str:

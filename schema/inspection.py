@@ -6,7 +6,6 @@ from datetime import date
 from typing import Any
 
 import strawberry
-from strawberry import relay
 
 from models import inspection as m
 from schema.backrefs import provides
@@ -18,15 +17,14 @@ from schema.finding import FindingNode
 from schema.ids import node_id
 from schema.operations import Operation, listing, operations
 from schema.reference import AgencyNode
-from schema.shape import Mirror, RowNode, copied, fetched_by, related, row_field
+from schema.shape import MirrorNode, RowNode, copied, fetched_by, related, row_field
 from workflow import inspection as service
 from workflow.context import ServiceContext
 
 
 @fetched_by(service.campaigns_of)
 @strawberry.type(name="InspectionCampaign", description="专项检查: inspections over a period.")
-class CampaignNode(relay.Node, Mirror):
-    campaign_id: relay.NodeID[int]
+class CampaignNode(MirrorNode):
     name: str
     starts_on: date
     ends_on: date

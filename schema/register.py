@@ -23,7 +23,7 @@ from schema.enums import (
 )
 from schema.operations import Operation, listing, operations
 from schema.school import SchoolNode
-from schema.sensitive import SensitiveValue
+from schema.sensitive import SensitiveValue, row_value
 from schema.shape import RowNode, fetched_by, related, row_field
 from workflow.calendar import local_date
 from workflow.context import ServiceContext
@@ -67,11 +67,8 @@ class DeferralNode(RowNode, columns=("kind", "status", "applicant_name", "applic
     row: strawberry.Private[m.Deferral]
 
     def _health(self, info: Info, value: str | None) -> SensitiveValue:
-        shown = info.context.guard.show(
-            SensitiveField.HEALTH, value, record_type="deferral", record_id=self.row.id,
-            domain=self.row.scope_path, also=self.row.residence_path,
-        )
-        return SensitiveValue.of(shown)
+        return row_value(info, SensitiveField.HEALTH, value, self.row, "deferral",
+                         also=self.row.residence_path)
 
     @strawberry.field(description="Why (illness, disability…): health data, withheld without "
                       "the grant.")

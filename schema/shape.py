@@ -168,6 +168,14 @@ class RowNode(relay.Node):
 
 
 @strawberry.type
+class MirrorNode(relay.Node, Mirror):
+    """A Node that mirrors a row with an integer key field by field (``Mirror``): its id is
+    the row's ``id``, as every such Node's is; this base is never a type of the SDL itself."""
+
+    key: relay.NodeID[int]
+
+
+@strawberry.type
 class CodeLabel:
     """A kind from an open set (a district's ladder or document catalogue may add kinds, so no
     enum can close it): the code to send back and the label to show (Chinese, as printed)."""
