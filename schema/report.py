@@ -13,7 +13,7 @@ from models import report as m
 from schema.context import Info
 from schema.enums import AgencyKind, ExportFormat, ReportStatus
 from schema.operations import Operation, listing, operations
-from schema.shape import RowNode, fetched_by, row_field
+from schema.shape import RowNode, attr_field, fetched_by, row_field
 from workflow import report as service
 
 REPORT = ("A periodic report of a school or a district for one period: drafted from the data, "
@@ -24,21 +24,14 @@ REPORT = ("A periodic report of a school or a district for one period: drafted f
 class ReportFileType:
     file: strawberry.Private[service.ReportFile]
 
-    @strawberry.field
-    def filename(self) -> str:
-        return self.file.filename
-
-    @strawberry.field
-    def content_type(self) -> str:
-        return self.file.content_type
+    filename = attr_field("file.filename", str)
+    content_type = attr_field("file.content_type", str)
 
     @strawberry.field
     def size_bytes(self) -> int:
         return len(self.file.content)
 
-    @strawberry.field(description="SHA-256 of the bytes, hex.")
-    def sha256(self) -> str:
-        return self.file.sha256
+    sha256 = attr_field("file.sha256", str, description="SHA-256 of the bytes, hex.")
 
     @strawberry.field(name="base64", description="The file's bytes, base64.")
     def content_base64(self) -> str:

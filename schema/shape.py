@@ -115,21 +115,27 @@ def related(
     return strawberry.field(resolver=resolve, **options)
 
 
-def row_field(path: str, type_: object, **options: Any) -> Any:
-    """A field that answers one attribute of the wrapped model row (``self.row.<path>``):
-    ``stage = row_field("stage", CaseStage)``.
+def attr_field(path: str, type_: object, **options: Any) -> Any:
+    """A field that answers the attribute path ``path`` of the object (``self.<path>``):
+    ``pupils = attr_field("figures.pupils", int)`` on a type wrapping a service result.
 
-    Types that wrap a row expose most columns unchanged; this keeps each such field one line.
-    The type is the resolver's return annotation (as a written-out method's would be), so the
-    field keeps its place among the type's other resolvers in the SDL. ``options`` are
-    ``strawberry.field``'s (a description, a deprecation)."""
+    Types that wrap a row or a result expose most of its attributes unchanged; this keeps each
+    such field one line. The type is the resolver's return annotation (as a written-out
+    method's would be), so the field keeps its place among the type's other resolvers in the
+    SDL. ``options`` are ``strawberry.field``'s (a description, a deprecation)."""
     get = attrgetter(path)
 
     def resolve(root: Any) -> Any:
-        return get(root.row)
+        return get(root)
 
     resolve.__annotations__["return"] = type_
     return strawberry.field(resolver=resolve, **options)
+
+
+def row_field(path: str, type_: object, **options: Any) -> Any:
+    """``attr_field`` of the wrapped model row (``self.row.<path>``): ``stage =
+    row_field("stage", CaseStage)``."""
+    return attr_field("row." + path, type_, **options)
 
 
 @strawberry.type
