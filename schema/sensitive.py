@@ -7,8 +7,8 @@ from typing import Any
 import strawberry
 
 from authz.masking import SensitiveField, Shown
-from models.enums import CaseStage
 from schema.context import Info
+from schema.enums import CaseStage
 
 
 @strawberry.type(
