@@ -10,7 +10,6 @@ the table shows the cost does not depend on how many rows the officer may not se
 
 from __future__ import annotations
 
-import argparse
 import asyncio
 import time
 from datetime import UTC, datetime
@@ -22,7 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from authz.enforcer import Authorizer
 from authz.principal import Grant, Principal
 from authz.store import load_policy
-from bench.generate import DEFAULT_URL
+from bench.common import parse_args
 from bench.stats import row
 from models.case import DropoutCase
 from models.enums import AgencyKind
@@ -94,10 +93,7 @@ async def run(url: str, iterations: int) -> None:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser()
-    parser.add_argument("--url", default=DEFAULT_URL)
-    parser.add_argument("--iterations", type=int, default=200)
-    args = parser.parse_args()
+    args = parse_args(__doc__, iterations=200)
     asyncio.run(run(args.url, args.iterations))
 
 

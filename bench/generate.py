@@ -11,7 +11,6 @@ Codes starting 99 are not used by GB/T 2260, so the set never collides with real
 
 from __future__ import annotations
 
-import argparse
 import asyncio
 import random
 import time
@@ -24,11 +23,11 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from api import migrate
 from authz.store import ensure_default_policy
+from bench.common import parse_args
 from models.enums import CaseStage
 from models.session import create_engine
 from workflow import ladder, reference
 
-DEFAULT_URL = "postgresql+asyncpg://postgres@127.0.0.1:5432/lianbao_bench"
 PROVINCE = "990000"
 STAGES = [s for s in CaseStage if s is not CaseStage.CLOSED]
 
@@ -342,13 +341,7 @@ async def add_officers(conn: asyncpg.Connection) -> None:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--url", default=DEFAULT_URL)
-    parser.add_argument("--children", type=int, default=2_000_000)
-    parser.add_argument("--cases", type=int, default=200_000)
-    parser.add_argument("--tasks", type=int, default=500_000)
-    parser.add_argument("--seed", type=int, default=990000)
-    args = parser.parse_args()
+    args = parse_args(__doc__, children=2_000_000, cases=200_000, tasks=500_000, seed=990000)
     asyncio.run(generate(args.url, args.children, args.cases, args.tasks, args.seed))
 
 

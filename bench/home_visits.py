@@ -15,7 +15,6 @@ second pass of each at the same moment, which must create nothing.
 
 from __future__ import annotations
 
-import argparse
 import asyncio
 import time
 from dataclasses import replace
@@ -28,6 +27,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from authz.enforcer import Authorizer
 from authz.principal import Grant, Principal
 from authz.store import load_policy
+from bench.common import parse_args
 from bench.generate import dsn, generate
 from bench.stats import row
 from models.enums import AgencyKind
@@ -148,13 +148,10 @@ async def run(url: str, children: int, iterations: int, reuse: bool) -> None:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--url", default=DEFAULT_URL)
-    parser.add_argument("--children", type=int, default=2_000_000)
-    parser.add_argument("--iterations", type=int, default=20)
-    parser.add_argument("--reuse", action="store_true",
-                        help="time the existing data set (the jobs' rows of a former run stay)")
-    args = parser.parse_args()
+    args = parse_args(
+        __doc__, DEFAULT_URL, children=2_000_000, iterations=20, reuse=False,
+        help={"reuse": "time the existing data set (the jobs' rows of a former run stay)"},
+    )
     asyncio.run(run(args.url, args.children, args.iterations, args.reuse))
 
 

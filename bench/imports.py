@@ -13,7 +13,6 @@ shared: the load average is printed with the figures.
 
 from __future__ import annotations
 
-import argparse
 import asyncio
 import os
 import resource
@@ -28,6 +27,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 from authz.enforcer import Authorizer
 from authz.policy import default_rules
+from bench.common import parse_args
 from bench.generate import fresh_database
 from bench.import_files import write_all
 from models.imports import ImportSource
@@ -177,16 +177,12 @@ async def run(url: str, rows: int, households: int, out: Path, profile: bool = F
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--url", default=DEFAULT_URL)
-    parser.add_argument("--rows", type=int, default=2_000_000)
-    parser.add_argument("--households", type=int, default=2_100_000)
-    parser.add_argument("--out", type=Path, default=Path("var/bench-import"))
-    parser.add_argument("--profile", action="store_true",
-                        help="print the slowest SQL statements of each import")
-    parser.add_argument("--keep-files", action="store_true",
-                        help="import the files already in --out instead of writing them")
-    args = parser.parse_args()
+    args = parse_args(
+        __doc__, DEFAULT_URL, rows=2_000_000, households=2_100_000, out=Path("var/bench-import"),
+        profile=False, keep_files=False,
+        help={"profile": "print the slowest SQL statements of each import",
+              "keep_files": "import the files already in --out instead of writing them"},
+    )
     asyncio.run(run(args.url, args.rows, args.households, args.out, args.profile,
                     args.keep_files))
 

@@ -14,7 +14,6 @@ memory is sampled every 20 ms while the file is written and read back.
 
 from __future__ import annotations
 
-import argparse
 import asyncio
 import os
 import time
@@ -31,7 +30,8 @@ from api.settings import Settings
 from authz.enforcer import Authorizer
 from authz.store import load_policy
 from bench.cases_list import officer
-from bench.generate import DEFAULT_URL, add_officers, dsn
+from bench.common import parse_args
+from bench.generate import add_officers, dsn
 from bench.stats import row
 from models.enums import AgencyKind
 from models.session import create_engine
@@ -167,13 +167,10 @@ async def export(url: str, kind: str, fmt: str, code: str, rows: int) -> None:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--url", default=DEFAULT_URL)
-    parser.add_argument("--iterations", type=int, default=20)
-    parser.add_argument("--rows", type=int, default=100_000)
-    parser.add_argument("--export-code", default="990100",
-                        help="the jurisdiction exported (a city: 200,000 children)")
-    args = parser.parse_args()
+    args = parse_args(
+        __doc__, iterations=20, rows=100_000, export_code="990100",
+        help={"export_code": "the jurisdiction exported (a city: 200,000 children)"},
+    )
     asyncio.run(prepare(args.url))
     asyncio.run(pages(args.url, args.iterations))
     print("\n| export | size | time | RSS before | peak RSS |")

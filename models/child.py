@@ -10,14 +10,14 @@ from __future__ import annotations
 from datetime import date, datetime
 
 from sqlalchemy import Date, ForeignKey, Index, Integer, String, Text, text
-from sqlalchemy.orm import Mapped, mapped_column, relationship, validates
+from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from models.base import Base, StrEnumType, UTCDateTime, path_index, utcnow
 from models.enums import GuardianRelation, RegisterType, Sex, SpecialGroup
-from models.names import name_key, name_key_default
+from models.names import NameKeyed, name_key_default
 
 
-class Child(Base):
+class Child(NameKeyed, Base):
     __tablename__ = "child"
     __table_args__ = (
         path_index("ix_child_scope", "scope_path"),
@@ -64,13 +64,8 @@ class Child(Base):
 
     guardians: Mapped[list[Guardian]] = relationship(lazy="raise", order_by="Guardian.id")
 
-    @validates("name")
-    def _keyed(self, _: str, value: str) -> str:
-        self.name_key = name_key(value)
-        return value
 
-
-class Guardian(Base):
+class Guardian(NameKeyed, Base):
     __tablename__ = "guardian"
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
@@ -79,11 +74,6 @@ class Guardian(Base):
     name_key: Mapped[str | None] = mapped_column(String(64), default=name_key_default)
     relation: Mapped[GuardianRelation] = mapped_column(StrEnumType(GuardianRelation))
     phone: Mapped[str | None] = mapped_column(String(20), default=None)
-
-    @validates("name")
-    def _keyed(self, _: str, value: str) -> str:
-        self.name_key = name_key(value)
-        return value
 
 
 class ChildGroup(Base):

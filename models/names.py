@@ -13,9 +13,10 @@ from __future__ import annotations
 import re
 import unicodedata
 from functools import lru_cache
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from opencc_purepy import OpenCC
+from sqlalchemy.orm import validates
 
 # Middle dots of minority names (U+00B7, U+2022, U+2027, U+30FB, U+FF65, U+2219) and spacing.
 _DROP = re.compile(r"[\s\u00b7\u2022\u2027\u30fb\uff65\u2219\u0387.\-]+")
@@ -45,3 +46,16 @@ def name_key_default(context: Any) -> str | None:
     """Column default: the key of the ``name`` a Core or ORM insert writes. (ORM changes of
     a name go through the model's validator; set-based updates set the key themselves.)"""
     return name_key(context.get_current_parameters().get("name"))
+
+
+class NameKeyed:
+    """A mapped row (a child, a guardian) whose ``name_key`` column follows its ``name``
+    whenever the ORM sets the name; ``name_key_default`` keys a row inserted without it."""
+
+    if TYPE_CHECKING:
+        name_key: str | None
+
+    @validates("name")
+    def _keyed(self, _: str, value: str) -> str:
+        self.name_key = name_key(value)
+        return value

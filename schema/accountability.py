@@ -9,7 +9,7 @@ from typing import Any
 import strawberry
 
 from models import accountability as m
-from schema.enums import AccountabilityDecision, AccountabilityStatus
+from schema.enums import AccountabilityStatus
 from schema.operations import Operation, listing, operations
 from schema.shape import RowNode, fetched_by, row_field
 from workflow import accountability as service
@@ -42,36 +42,19 @@ class AccountabilityItemNode(RowNode):
     row: strawberry.Private[m.AccountabilityItem]
 
 
-@strawberry.input
-class AccountabilityFilterInput:
-    status: AccountabilityStatus | None = None
-    rule_code: str | None = None
-    month: date | None = None
-
-
 @strawberry.type
 class AccountabilityQuery:
     accountability_items = listing(
         AccountabilityItemNode, service.items_page,
-        filter=(AccountabilityFilterInput, service.ItemFilter),
+        filter=service.ItemFilter, filter_name="AccountabilityFilterInput",
         description="Accountability items of units in the caller's domains.",
     )
-
-
-@strawberry.input
-class ReviewAccountabilityItemInput:
-    item_id: strawberry.ID
-    decision: AccountabilityDecision
-    note: str = strawberry.field(
-        default="", description="The reason to dismiss, or the action taken; optional to confirm."
-    )
-    expected_version: int | None = None
 
 
 @strawberry.type
 @operations("item", AccountabilityItemNode, ids={"item_id": "AccountabilityItem"})
 class AccountabilityMutation:
     review_accountability_item = Operation(
-        service.review, ReviewAccountabilityItemInput,
-        "Confirm, dismiss (with a reason) or act on an item.",
+        service.review,
+        description="Confirm, dismiss (with a reason) or act on an item.",
     )

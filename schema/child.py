@@ -27,7 +27,7 @@ from schema.operations import Operation, listing, operations
 from schema.pagination import Connection, page_request, to_connection
 from schema.reference import JurisdictionNode, jurisdiction_at
 from schema.school import SchoolNode, school_key
-from schema.sensitive import SensitiveValue
+from schema.sensitive import SensitiveValue, row_value
 from schema.shape import RowNode, fetched_by, related, row_field
 from workflow import child as service
 from workflow.context import ServiceContext
@@ -111,16 +111,8 @@ class ChildNode(RowNode):
         return cls(key=c.id, row=c, stage=stage)
 
     def _show(self, info: Info, fld: SensitiveField, value: str | None) -> SensitiveValue:
-        shown = info.context.guard.show(
-            fld,
-            value,
-            record_type="child",
-            record_id=self.row.id,
-            domain=self.row.scope_path,
-            stage=self.stage,
-            also=self.row.residence_path,
-        )
-        return SensitiveValue.of(shown)
+        return row_value(info, fld, value, self.row, "child", stage=self.stage,
+                         also=self.row.residence_path)
 
     @strawberry.field(description="Full name, or surname and stars without the name grant.")
     def name(self, info: Info) -> str:
@@ -327,20 +319,6 @@ class AddGuardianInput:
 
 
 @strawberry.input
-class UpdateGuardianInput:
-    guardian_id: strawberry.ID
-    name: str | None = None
-    relation: GuardianRelation | None = None
-    phone: str | None = None
-
-
-@strawberry.input
-class RemoveGuardianInput:
-    guardian_id: strawberry.ID
-    reason: str
-
-
-@strawberry.input
 class EnrolChildInput:
     child_id: strawberry.ID
     placement: PlacementInput
@@ -377,6 +355,6 @@ class ChildMutation:
     create_child = Operation(_values(pupils.create_child), CreateChildInput)
     update_child = Operation(_values(pupils.update_child), UpdateChildInput)
     add_guardian = Operation(_values(_add_guardian), AddGuardianInput)
-    update_guardian = Operation(pupils.update_guardian, UpdateGuardianInput)
-    remove_guardian = Operation(pupils.remove_guardian, RemoveGuardianInput)
+    update_guardian = Operation(pupils.update_guardian)
+    remove_guardian = Operation(pupils.remove_guardian)
     enrol_child = Operation(_values(pupils.enrol_child), EnrolChildInput)

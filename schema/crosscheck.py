@@ -12,10 +12,10 @@ from models import crosscheck as m
 from schema.case import CaseNode
 from schema.child import ChildNode
 from schema.context import Info
-from schema.enums import FindingKind, FindingStatus, SpecialGroup, VerificationOutcome
+from schema.enums import FindingKind, SpecialGroup
 from schema.operations import Operation, listing, operations
 from schema.school import SchoolNode
-from schema.sensitive import SensitiveValue
+from schema.sensitive import SensitiveValue, row_value
 from schema.shape import RowNode, fetched_by, related, row_field
 from schema.task import TaskType
 from workflow import crosscheck as service
@@ -59,13 +59,9 @@ class GroupStatusCount:
 @fetched_by(service.get_runs)
 @strawberry.type(name="CrosscheckRun", description="One run of the comparisons for a "
                  "district as of a date.")
-class CrosscheckRunNode(RowNode):
+class CrosscheckRunNode(RowNode, columns=("district_code", "as_of", "trigger", "started_at",
+                                          "finished_at")):
     row: strawberry.Private[m.CrosscheckRun]
-    district_code = row_field("district_code", str)
-    as_of = row_field("as_of", dt.date)
-    trigger = row_field("trigger", str, description="api, cli or schedule.")
-    started_at = row_field("started_at", dt.datetime)
-    finished_at = row_field("finished_at", dt.datetime | None)
 
     @strawberry.field(description="Records matched per source and rule.")
     def matching(self) -> list[MatchingCounts]:
@@ -93,14 +89,9 @@ class CrosscheckRunNode(RowNode):
 @fetched_by(service.get_findings)
 @strawberry.type(name="CrosscheckFinding", description="A person a comparison disagrees "
                  "about, and what the door-to-door check found.")
-class CrosscheckFindingNode(RowNode):
+class CrosscheckFindingNode(RowNode, columns=("kind", "status", "outcome", "district_code",
+                                              "township_code", "birth_date")):
     row: strawberry.Private[m.CrosscheckFinding]
-    kind = row_field("kind", FindingKind)
-    status = row_field("status", FindingStatus)
-    outcome = row_field("outcome", VerificationOutcome | None)
-    district_code = row_field("district_code", str)
-    township_code = row_field("township_code", str | None)
-    birth_date = row_field("birth_date", dt.date | None)
     priority = row_field("priority", bool, description="A poor or monitored household or a "
                          "watched group: verified first.")
     elsewhere_district_code = row_field(
@@ -117,9 +108,7 @@ class CrosscheckFindingNode(RowNode):
     task = related("task", "row.task_id", TaskType, description="The verification task.")
 
     def _show(self, info: Info, fld: SensitiveField, value: str | None) -> SensitiveValue:
-        return SensitiveValue.of(info.context.guard.show(
-            fld, value, record_type="crosscheck_finding", record_id=self.row.id,
-            domain=self.row.scope_path))
+        return row_value(info, fld, value, self.row, "crosscheck_finding")
 
     @strawberry.field(description="The name the list gave (masked without the name grant).")
     def name(self, info: Info) -> str:
@@ -158,50 +147,18 @@ class CrosscheckFindingNode(RowNode):
         return json.dumps(self.row.outcome_detail, ensure_ascii=False, sort_keys=True)
 
 
-@strawberry.input
-class CrosscheckRunFilterInput:
-    district_code: str | None = None
-
-
-@strawberry.input
-class CrosscheckFindingFilterInput:
-    district_code: str | None = None
-    kind: FindingKind | None = None
-    status: FindingStatus | None = None
-    priority: bool | None = None
-    township_code: str | None = None
-
-
 @strawberry.type
 class CrosscheckQuery:
     crosscheck_runs = listing(
         CrosscheckRunNode, service.runs_page,
-        filter=(CrosscheckRunFilterInput, service.RunFilter),
+        filter=service.RunFilter, filter_name="CrosscheckRunFilterInput",
         description="Runs of the comparisons the caller may read, newest first.",
     )
     crosscheck_findings = listing(
         CrosscheckFindingNode, service.findings_page,
-        filter=(CrosscheckFindingFilterInput, service.FindingFilter),
+        filter=service.FindingFilter, filter_name="CrosscheckFindingFilterInput",
         description="Findings of the comparisons the caller may read.",
     )
-
-
-@strawberry.input
-class RunCrosscheckInput:
-    district_code: str
-    as_of: dt.date
-
-
-@strawberry.input
-class ResolveVerificationInput:
-    crosscheck_finding_id: strawberry.ID
-    outcome: VerificationOutcome
-    expected_version: int | None = None
-    child_id: strawberry.ID | None = None
-    district_code: str | None = None
-    deferral_id: strawberry.ID | None = None
-    first_absence: dt.date | None = None
-    note: str = ""
 
 
 @strawberry.type
@@ -210,11 +167,11 @@ class ResolveVerificationInput:
                  "deferral_id": "Deferral"})
 class CrosscheckMutation:
     run_crosscheck = Operation(
-        service.run_crosscheck, RunCrosscheckInput,
-        "Run the three comparisons for a district as of a date.",
+        service.run_crosscheck,
+        description="Run the three comparisons for a district as of a date.",
         subject="crosscheck_run", node=CrosscheckRunNode,
     )
     resolve_verification = Operation(
-        service.resolve_verification, ResolveVerificationInput,
-        "What the door-to-door check found, and what follows from it.",
+        service.resolve_verification,
+        description="What the door-to-door check found, and what follows from it.",
     )

@@ -202,40 +202,12 @@ class DraftDocumentInput:
     amount: int | None = strawberry.field(default=None, description="Yuan (penalties).")
 
 
-@strawberry.input
-class IssueDocumentInput:
-    document_id: strawberry.ID
-    expected_version: int | None = None
-
-
-@strawberry.input
-class ServeDocumentInput:
-    document_id: strawberry.ID
-    served_on: date
-    method: ServiceMethod
-    served_to: str
-
-
-@strawberry.input
-class VoidDocumentInput:
-    document_id: strawberry.ID
-    reason: str
-
-
-@strawberry.input
-class ReissueDocumentInput:
-    document_id: strawberry.ID
-    reason: str
-    addressee: str | None = None
-    facts: str | None = None
-
-
 @strawberry.type
 @operations("document", DocumentNode,
             ids={"document_id": "LegalDocument", "case_id": "DropoutCase"})
 class DocumentMutation:
     draft_document = Operation(service.draft, DraftDocumentInput)
-    issue_document = Operation(service.issue, IssueDocumentInput)
-    serve_document = Operation(service.serve, ServeDocumentInput)
-    void_document = Operation(service.void, VoidDocumentInput)
-    reissue_document = Operation(service.reissue, ReissueDocumentInput)
+    issue_document = Operation(service.issue)
+    serve_document = Operation(service.serve)
+    void_document = Operation(service.void)
+    reissue_document = Operation(service.reissue)

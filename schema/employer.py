@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING
 import strawberry
 
 from models import employer as m
-from schema.enums import EmployerKind, LicenceStatus
+from schema.enums import LicenceStatus
 from schema.operations import Operation, listing, operations
 from schema.shape import RowNode, fetched_by, related, row_field
 from workflow import employer as service
@@ -18,15 +18,9 @@ if TYPE_CHECKING:
 
 @fetched_by(service.get_employers)
 @strawberry.type(name="Employer")
-class EmployerNode(RowNode):
+class EmployerNode(RowNode, columns=("credit_code", "name", "kind", "address",
+                                     "legal_representative", "township_code")):
     row: strawberry.Private[m.Employer]
-
-    credit_code = row_field("credit_code", str, description="统一社会信用代码 (GB 32100).")
-    name = row_field("name", str)
-    kind = row_field("kind", EmployerKind)
-    address = row_field("address", str)
-    legal_representative = row_field("legal_representative", str)
-    township_code = row_field("township_code", str)
     licence_status = row_field(
         "licence_status", LicenceStatus,
         description="营业执照: revoked only by a licence revocation decision."
@@ -57,28 +51,8 @@ class EmployerQuery:
     )
 
 
-@strawberry.input
-class RegisterEmployerInput:
-    credit_code: str
-    name: str
-    address: str
-    township_code: str
-    legal_representative: str = ""
-    licence_status: LicenceStatus = LicenceStatus.ACTIVE
-
-
-@strawberry.input
-class UpdateEmployerInput:
-    employer_id: strawberry.ID
-    expected_version: int | None = None
-    name: str | None = None
-    address: str | None = None
-    legal_representative: str | None = None
-    licence_status: LicenceStatus | None = None
-
-
 @strawberry.type
 @operations("employer", EmployerNode, ids={"employer_id": "Employer"})
 class EmployerMutation:
-    register_employer = Operation(service.register, RegisterEmployerInput)
-    update_employer = Operation(service.update, UpdateEmployerInput)
+    register_employer = Operation(service.register)
+    update_employer = Operation(service.update)

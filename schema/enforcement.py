@@ -12,7 +12,7 @@ from schema.backrefs import provides
 from schema.context import Info
 from schema.document import DocumentNode
 from schema.employer import EmployerNode
-from schema.enums import AgencyKind, EnforcementKind, EnforcementStatus, ServiceMethod
+from schema.enums import AgencyKind, EnforcementKind, ServiceMethod
 from schema.finding import FindingNode
 from schema.operations import Operation, listing, operations
 from schema.shape import RowNode, fetched_by, related, row_field
@@ -28,11 +28,8 @@ if TYPE_CHECKING:
     name="EnforcementAction",
     description="A return order, fine or licence revocation: a numbered document with a state.",
 )
-class EnforcementNode(RowNode):
+class EnforcementNode(RowNode, columns=("kind", "status")):
     row: strawberry.Private[m.EnforcementAction]
-
-    kind = row_field("kind", EnforcementKind)
-    status = row_field("status", EnforcementStatus)
     version = row_field(
         "version", int, description="Optimistic version: send it back when changing it."
     )

@@ -15,7 +15,7 @@ from schema.context import Info
 from schema.employer import EmployerNode
 from schema.enums import Sex
 from schema.operations import Operation, arguments, listing, operations
-from schema.sensitive import SensitiveValue
+from schema.sensitive import SensitiveValue, row_value
 from schema.shape import RowNode, fetched_by, related, row_field
 from schema.task import TaskType
 from workflow import finding as service
@@ -50,15 +50,7 @@ class FindingNode(RowNode):
             if self.row.case_id
             else None
         )
-        shown = info.context.guard.show(
-            fld,
-            value,
-            record_type="labour_finding",
-            record_id=self.row.id,
-            domain=self.row.scope_path,
-            stage=stage,
-        )
-        return SensitiveValue.of(shown)
+        return row_value(info, fld, value, self.row, "labour_finding", stage=stage)
 
     @strawberry.field
     async def child_name(self, info: Info) -> SensitiveValue:

@@ -13,7 +13,7 @@ from schema.context import Info
 from schema.operations import Operation, arguments, listing, operations
 from schema.pagination import Connection, page_request, to_connection
 from schema.school import SchoolNode
-from schema.shape import RowNode, fetched_by, related, row_field
+from schema.shape import RowNode, attr_field, fetched_by, related, row_field
 from workflow import home_visit as service
 
 VISIT = ("A teacher's home visit (家访) to a pupil's family, recorded by the school outside any "
@@ -36,15 +36,6 @@ class HomeVisitNode(RowNode):
     school = related("school", "row.school_id", SchoolNode,
                      description="The school whose teachers visited.")
     row: strawberry.Private[m.HomeVisit]
-
-
-@strawberry.input
-class HomeVisitFilterInput:
-    child_id: strawberry.ID | None = None
-    school_id: strawberry.ID | None = None
-    follow_up_needed: bool | None = None
-    visited_from: date | None = None
-    visited_to: date | None = None
 
 
 @strawberry.input
@@ -72,29 +63,16 @@ class SchoolCoverageType:
     def school_id(self) -> strawberry.ID:
         return strawberry.ID(strawberry.relay.to_base64("School", self.figures.school_id))
 
-    @strawberry.field
-    def school_name(self) -> str:
-        return self.figures.school_name
-
-    @strawberry.field(description="Pupils on the school's register now.")
-    def pupils(self) -> int:
-        return self.figures.pupils
-
-    @strawberry.field(description="Pupils with at least the visits they need this term.")
-    def covered(self) -> int:
-        return self.figures.covered
-
-    @strawberry.field(description="Pupils still lacking visits (homeVisitGaps lists them).")
-    def short(self) -> int:
-        return self.figures.short
-
-    @strawberry.field(description="Visits recorded in the term to the school's pupils.")
-    def visits(self) -> int:
-        return self.figures.visits
-
-    @strawberry.field(description="covered / pupils; null without pupils.")
-    def rate(self) -> float | None:
-        return self.figures.rate
+    school_name = attr_field("figures.school_name", str)
+    pupils = attr_field("figures.pupils", int, description="Pupils on the school's register now.")
+    covered = attr_field("figures.covered", int,
+                         description="Pupils with at least the visits they need this term.")
+    short = attr_field("figures.short", int,
+                       description="Pupils still lacking visits (homeVisitGaps lists them).")
+    visits = attr_field("figures.visits", int,
+                        description="Visits recorded in the term to the school's pupils.")
+    rate = attr_field("figures.rate", float | None,
+                      description="covered / pupils; null without pupils.")
 
 
 @strawberry.type(name="HomeVisitCoverage",
@@ -102,17 +80,9 @@ class SchoolCoverageType:
 class CoverageType:
     coverage: strawberry.Private[service.Coverage]
 
-    @strawberry.field
-    def term_name(self) -> str:
-        return self.coverage.term.name
-
-    @strawberry.field
-    def term_starts_on(self) -> date:
-        return self.coverage.term.starts_on
-
-    @strawberry.field
-    def term_ends_on(self) -> date:
-        return self.coverage.term.ends_on
+    term_name = attr_field("coverage.term.name", str)
+    term_starts_on = attr_field("coverage.term.starts_on", date)
+    term_ends_on = attr_field("coverage.term.ends_on", date)
 
     @strawberry.field(description="A row per school the caller may read, in school order.")
     def schools(self) -> list[SchoolCoverageType]:
@@ -131,7 +101,7 @@ class CoverageType:
 class HomeVisitQuery:
     home_visits = listing(
         HomeVisitNode, service.visits_page,
-        filter=(HomeVisitFilterInput, service.VisitFilter),
+        filter=service.VisitFilter, filter_name="HomeVisitFilterInput",
         ids={"child_id": "Child", "school_id": "School"},
         description="The home visits of the caller's schools, newest first.",
     )
@@ -167,22 +137,10 @@ class RecordHomeVisitInput:
     )
 
 
-@strawberry.input
-class AmendHomeVisitInput:
-    visit_id: strawberry.ID
-    expected_version: int | None = None
-    visited_on: date | None = None
-    visitors: str | None = None
-    met: str | None = None
-    findings: str | None = None
-    follow_up_needed: bool | None = None
-    follow_up: str | None = None
-
-
 @strawberry.type
 @operations("visit", HomeVisitNode, ids={"child_id": "Child", "visit_id": "HomeVisit"})
 class HomeVisitMutation:
     record_home_visit = Operation(service.record_visit, RecordHomeVisitInput,
                                   description="Record a home visit to a pupil of the school.")
-    amend_home_visit = Operation(service.amend_visit, AmendHomeVisitInput,
+    amend_home_visit = Operation(service.amend_visit,
                                  description="Correct a recorded home visit (the fields given).")

@@ -3,7 +3,7 @@ list, recording one or a clean-up list of many, withdrawing, and an agency apply
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import date
 from typing import Any
 
 import strawberry
@@ -17,8 +17,8 @@ from schema.context import Info
 from schema.enums import HouseholdCorrectionKind, HouseholdCorrectionStatus
 from schema.ids import optional_node_id
 from schema.operations import Operation, listing, operations
-from schema.sensitive import SensitiveValue
-from schema.shape import RowNode, fetched_by, related, row_field
+from schema.sensitive import SensitiveValue, row_value
+from schema.shape import RowNode, fetched_by, related
 from workflow.context import ServiceContext
 from workflow.household import corrections, query
 
@@ -34,24 +34,13 @@ def _base_gid(key: int | None) -> strawberry.ID | None:
 @strawberry.type(name="HouseholdCorrection", description="A correction of the police "
                  "household register (户籍清理, ST 8): a duplicate, death, move or missing "
                  "person, with the person's identity as recorded.")
-class HouseholdCorrectionNode(RowNode):
+class HouseholdCorrectionNode(RowNode, columns=("kind", "status", "district_code", "birth_date",
+                                                "effective_on", "moved_to", "note",
+                                                "withdrawn_reason", "recorded_at", "version")):
     row: strawberry.Private[m.HouseholdCorrection]
 
-    kind = row_field("kind", HouseholdCorrectionKind)
-    status = row_field("status", HouseholdCorrectionStatus)
-    district_code = row_field("district_code", str)
-    birth_date = row_field("birth_date", date)
-    effective_on = row_field("effective_on", date)
-    moved_to = row_field("moved_to", str)
-    note = row_field("note", str)
-    withdrawn_reason = row_field("withdrawn_reason", str)
-    recorded_at = row_field("recorded_at", datetime)
-    version = row_field("version", int)
-
     def _show(self, info: Info, fld: SensitiveField, value: str | None) -> SensitiveValue:
-        return SensitiveValue.of(info.context.guard.show(
-            fld, value, record_type="household_correction", record_id=self.row.id,
-            domain=self.row.scope_path))
+        return row_value(info, fld, value, self.row, "household_correction")
 
     @strawberry.field
     def name(self, info: Info) -> str:
@@ -105,26 +94,6 @@ class RecordHouseholdCorrectionInput:
     note: str = ""
 
 
-@strawberry.input
-class RecordHouseholdCorrectionsInput:
-    district_code: str
-    rows: list[RecordHouseholdCorrectionInput]
-
-
-@strawberry.input
-class WithdrawHouseholdCorrectionInput:
-    correction_id: strawberry.ID
-    expected_version: int | None = None
-    reason: str
-
-
-@strawberry.input
-class ApplyHouseholdCorrectionInput:
-    task_id: strawberry.ID
-    expected_version: int | None = None
-    outcome: str = ""
-
-
 @strawberry.type(description="What a clean-up list did.")
 class HouseholdCorrectionBatch:
     recorded: int
@@ -174,8 +143,8 @@ class HouseholdMutation:
     # Descriptions in schema/descriptions.toml ("Household register clean-up (issue 15)").
     record_household_correction = Operation(_record_one, RecordHouseholdCorrectionInput)
     record_household_corrections = Operation(
-        _record_list, RecordHouseholdCorrectionsInput, subject="batch",
+        _record_list, subject="batch",
         node=HouseholdCorrectionBatch)
     withdraw_household_correction = Operation(
-        corrections.withdraw, WithdrawHouseholdCorrectionInput)
-    apply_household_correction = Operation(corrections.apply, ApplyHouseholdCorrectionInput)
+        corrections.withdraw)
+    apply_household_correction = Operation(corrections.apply)

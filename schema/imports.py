@@ -22,7 +22,7 @@ from authz.principal import Principal
 from models import imports as m
 from schema.child import ChildNode
 from schema.context import Info
-from schema.enums import CandidateStatus, ImportSource, ImportStatus
+from schema.enums import CandidateStatus
 from schema.ids import node_id, optional_node_id
 from schema.loaders import Loaders
 from schema.operations import Operation, listing, operations
@@ -88,20 +88,10 @@ class ImportRejectType:
 @fetched_by(service.get_jobs)
 @strawberry.type(name="ImportJob", description="An uploaded list of one source, district "
                  "and period: staged, previewed, applied or cancelled.")
-class ImportJobNode(RowNode):
+class ImportJobNode(RowNode, columns=("source", "district_code", "period", "filename",
+                                      "content_sha256", "status", "total_rows", "valid_rows",
+                                      "rejected_rows", "created_at", "applied_at", "version")):
     row: strawberry.Private[m.ImportJob]
-    source = row_field("source", ImportSource)
-    district_code = row_field("district_code", str)
-    period = row_field("period", str, description="The list's month, YYYY-MM.")
-    filename = row_field("filename", str)
-    content_sha256 = row_field("content_sha256", str)
-    status = row_field("status", ImportStatus)
-    total_rows = row_field("total_rows", int)
-    valid_rows = row_field("valid_rows", int)
-    rejected_rows = row_field("rejected_rows", int)
-    created_at = row_field("created_at", dt.datetime)
-    applied_at = row_field("applied_at", dt.datetime | None)
-    version = row_field("version", int, description="Send it back when applying.")
 
     @strawberry.field(description="The dry run's or the apply's counts (null before either).")
     def counts(self) -> ImportCounts | None:
@@ -135,17 +125,11 @@ class MatchCandidateNode(RowNode):
     status = row_field("status", CandidateStatus)
 
 
-@strawberry.input
-class ImportFilterInput:
-    source: ImportSource | None = None
-    status: ImportStatus | None = None
-    district_code: str | None = None
-
-
 @strawberry.type
 class ImportQuery:
     import_jobs = listing(
-        ImportJobNode, service.jobs_page, filter=(ImportFilterInput, service.JobFilter),
+        ImportJobNode, service.jobs_page, filter=service.JobFilter,
+        filter_name="ImportFilterInput",
         description="Imports the caller may read, newest first.",
     )
 
@@ -180,12 +164,6 @@ class ImportJobInput:
 
 
 @strawberry.input
-class ApplyImportInput:
-    import_id: strawberry.ID
-    expected_version: int | None = None
-
-
-@strawberry.input
 class MatchDecisionInput:
     candidate_id: strawberry.ID
 
@@ -202,7 +180,7 @@ class ImportMutation:
         service.preview, ImportJobInput, "Dry run: what applying would do (nothing is changed)."
     )
     apply_import = Operation(
-        service.apply, ApplyImportInput, "Apply the file's valid rows (one transaction)."
+        service.apply, description="Apply the file's valid rows (one transaction)."
     )
     cancel_import = Operation(
         service.cancel, ImportJobInput, "Drop a staged file without applying it."

@@ -2,35 +2,32 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import date
 from typing import Any
 
 import strawberry
-from strawberry import relay
 
 from models import inspection as m
 from schema.backrefs import provides
 from schema.context import Info
 from schema.employer import EmployerNode
 from schema.enforcement import EnforcementNode
-from schema.enums import AgencyKind, InspectionKind, InspectionStatus
+from schema.enums import AgencyKind, InspectionKind
 from schema.finding import FindingNode
 from schema.ids import node_id
 from schema.operations import Operation, listing, operations
 from schema.reference import AgencyNode
-from schema.shape import Mirror, RowNode, copied, fetched_by, related, row_field
+from schema.shape import MirrorNode, RowNode, copied, fetched_by, related, row_field
 from workflow import inspection as service
 from workflow.context import ServiceContext
 
 
 @fetched_by(service.campaigns_of)
 @strawberry.type(name="InspectionCampaign", description="专项检查: inspections over a period.")
-class CampaignNode(relay.Node, Mirror):
-    campaign_id: relay.NodeID[int]
+class CampaignNode(MirrorNode):
     name: str
     starts_on: date
     ends_on: date
-
 
 
 @strawberry.type(name="InspectionParticipant")
@@ -78,15 +75,10 @@ class AgencyPartType:
 @provides
 @fetched_by(service.get_inspections)
 @strawberry.type(name="Inspection", description="An inspection of employers for child labour.")
-class InspectionNode(RowNode):
+class InspectionNode(RowNode, columns=("kind", "status", "title", "planned_on", "started_at",
+                                         "completed_at")):
     row: strawberry.Private[m.Inspection]
 
-    kind = row_field("kind", InspectionKind)
-    status = row_field("status", InspectionStatus)
-    title = row_field("title", str)
-    planned_on = row_field("planned_on", date)
-    started_at = row_field("started_at", datetime | None)
-    completed_at = row_field("completed_at", datetime | None)
     summary = row_field(
         "summary", str, description="The summary on completion, or the reason it was cancelled."
     )
@@ -124,13 +116,6 @@ class InspectionQuery:
 
 
 @strawberry.input
-class CreateCampaignInput:
-    name: str
-    starts_on: date
-    ends_on: date
-
-
-@strawberry.input
 class ParticipantInput:
     agency_id: strawberry.ID
     officer_name: str = ""
@@ -163,20 +148,6 @@ class RecordVisitInput:
     note: str = ""
 
 
-@strawberry.input
-class CompleteInspectionInput:
-    inspection_id: strawberry.ID
-    summary: str
-    expected_version: int | None = None
-
-
-@strawberry.input
-class CancelInspectionInput:
-    inspection_id: strawberry.ID
-    reason: str
-    expected_version: int | None = None
-
-
 async def _plan(
     ctx: ServiceContext, *, participants: list[ParticipantInput], **given: Any
 ) -> m.Inspection:
@@ -195,10 +166,10 @@ async def _plan(
 })
 class InspectionMutation:
     create_campaign = Operation(
-        service.create_campaign, CreateCampaignInput, subject="campaign", node=CampaignNode,
+        service.create_campaign, subject="campaign", node=CampaignNode,
     )
     plan_inspection = Operation(_plan, PlanInspectionInput)
     start_inspection = Operation(service.start, InspectionVersionInput)
     record_inspection_visit = Operation(service.record_visit, RecordVisitInput)
-    complete_inspection = Operation(service.complete, CompleteInspectionInput)
-    cancel_inspection = Operation(service.cancel, CancelInspectionInput)
+    complete_inspection = Operation(service.complete)
+    cancel_inspection = Operation(service.cancel)

@@ -7,7 +7,7 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from datetime import date, datetime
 from enum import Enum
-from typing import Any
+from typing import Any, Optional
 
 import strawberry
 
@@ -244,37 +244,38 @@ async def _page(info: Info, fn: PageFn, f: object, first: int | None,
     return await fn(ctx, f, request, counted=selects_total(info))
 
 
+def _ledger(entry: Any, page: PageFn, service_filter: type, filter_input: type,
+            description: str) -> Any:
+    """A ledger's list field: its filter input as the service's filter, a page of ``entry``
+    (counted only when the query asks for ``totalCount``)."""
+
+    async def resolve(info: Info, filter: Any = None, first: int | None = None,
+                      after: str | None = None) -> Any:
+        f = _service_filter(service_filter, filter)
+        return to_connection(await _page(info, page, f, first, after), lambda e: entry(row=e))
+
+    resolve.__annotations__ = {
+        "info": Info, "filter": Optional[filter_input],  # noqa: UP045
+        "first": Optional[int], "after": Optional[str],  # noqa: UP045
+        "return": Connection[entry],
+    }
+    return strawberry.field(resolver=resolve, description=description)
+
+
 @strawberry.type
 class LedgerQuery:
-    @strawberry.field(description="适龄儿童台账: every child of school age the caller may "
-                      "read, with its status, from the register, deferrals and cases.")
-    async def school_age_ledger(
-        self, info: Info, filter: SchoolAgeFilterInput | None = None,
-        first: int | None = None, after: str | None = None,
-    ) -> Connection[SchoolAgeEntryType]:
-        f = _service_filter(service.SchoolAgeFilter, filter)
-        page = await _page(info, service.school_age_page, f, first, after)
-        return to_connection(page, lambda e: SchoolAgeEntryType(row=e))
-
-    @strawberry.field(description="疑似辍学学生台账: children with an open absence case or a "
-                      "transfer out not received, not marked dropped out.")
-    async def suspected_ledger(
-        self, info: Info, filter: SuspectedFilterInput | None = None,
-        first: int | None = None, after: str | None = None,
-    ) -> Connection[SuspectedEntryType]:
-        f = _service_filter(service.SuspectedFilter, filter)
-        page = await _page(info, service.suspected_page, f, first, after)
-        return to_connection(page, lambda e: SuspectedEntryType(row=e))
-
-    @strawberry.field(description="辍学学生台账: every case that reached the dropout report, "
-                      "open or closed off, with its persuasion attempts.")
-    async def dropout_ledger(
-        self, info: Info, filter: DropoutFilterInput | None = None,
-        first: int | None = None, after: str | None = None,
-    ) -> Connection[DropoutEntryType]:
-        f = _service_filter(service.DropoutFilter, filter)
-        page = await _page(info, service.dropout_page, f, first, after)
-        return to_connection(page, lambda e: DropoutEntryType(row=e))
+    school_age_ledger = _ledger(
+        SchoolAgeEntryType, service.school_age_page, service.SchoolAgeFilter,
+        SchoolAgeFilterInput, "适龄儿童台账: every child of school age the caller may read, "
+        "with its status, from the register, deferrals and cases.")
+    suspected_ledger = _ledger(
+        SuspectedEntryType, service.suspected_page, service.SuspectedFilter,
+        SuspectedFilterInput, "疑似辍学学生台账: children with an open absence case or a "
+        "transfer out not received, not marked dropped out.")
+    dropout_ledger = _ledger(
+        DropoutEntryType, service.dropout_page, service.DropoutFilter, DropoutFilterInput,
+        "辍学学生台账: every case that reached the dropout report, open or closed off, with "
+        "its persuasion attempts.")
 
 
 # --- exports ----------------------------------------------------------------------------

@@ -18,7 +18,7 @@ import dataclasses
 import inspect
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any, Optional, get_type_hints
+from typing import Any, Optional, get_args, get_type_hints
 
 import strawberry
 from strawberry.utils.str_converters import capitalize_first, to_camel_case
@@ -71,15 +71,45 @@ def payload_type(name: str, subject: str, node: Any) -> type:
     return strawberry.type(type(name, (), namespace))
 
 
+def service_input(
+    call: Callable[..., Any], name: str, ids: Mapping[str, str] = {},
+    defaults: Mapping[str, object] = {},
+) -> type:
+    """The GraphQL input ``name`` whose fields are the keyword parameters of the service
+    function ``call`` after its context, in order, under the same names and types: a
+    parameter that may be None is optional (default null), one with a default keeps it (or
+    takes the one in ``defaults``), and each named in ``ids`` is a global id. An input whose
+    fields are a service's arguments (``arguments`` passes them back by name) is then
+    written once, in the service's signature."""
+    hints = get_type_hints(call)
+    annotations: dict[str, Any] = {}
+    namespace: dict[str, Any] = {"__annotations__": annotations, "__module__": __name__}
+    for param in list(inspect.signature(call).parameters.values())[1:]:
+        hint = hints[param.name]
+        optional = type(None) in get_args(hint)
+        annotations[param.name] = (
+            (Optional[strawberry.ID] if optional else strawberry.ID)  # noqa: UP045
+            if param.name in ids else hint
+        )
+        if param.name in defaults:
+            namespace[param.name] = defaults[param.name]
+        elif param.default is not inspect.Parameter.empty:
+            namespace[param.name] = param.default
+        elif optional:
+            namespace[param.name] = None
+    return strawberry.input(type(name, (), namespace), name=name)
+
+
 @dataclass(frozen=True)
 class Operation:
     """One mutation: ``call(ctx, **arguments(input, ids, raw))`` in the mutation's
     transaction, its result shaped by ``shape`` (the subject type's ``from_model`` by default)
     into the payload's ``subject`` field. What is left out (the subject, its type, the ids)
-    comes from the ``operations`` decorator of the mutation class."""
+    comes from the ``operations`` decorator of the mutation class; without an ``input``, the
+    mutation's input is ``service_input(call)``, named ``<Mutation>Input``."""
 
     call: Callable[..., Awaitable[Any]]
-    input: type
+    input: type | None = None
     description: str | None = None
     deprecation_reason: str | None = None
     subject: str | None = None
@@ -90,8 +120,9 @@ class Operation:
 
     def field(self, name: str) -> Any:
         assert self.subject is not None and self.ids is not None
-        payload = payload_type(capitalize_first(to_camel_case(name)) + "Payload",
-                               self.subject, self.node)
+        title = capitalize_first(to_camel_case(name))
+        payload = payload_type(title + "Payload", self.subject, self.node)
+        input_type = self.input or service_input(self.call, title + "Input", self.ids)
         shape = self.shape or self.node.from_model
         call, ids, raw = self.call, self.ids, self.raw
 
@@ -101,7 +132,7 @@ class Operation:
 
             return await mutate(info, payload, shape, operation)
 
-        resolve.__annotations__ = {"info": Info, "input": self.input, "return": payload}
+        resolve.__annotations__ = {"info": Info, "input": input_type, "return": payload}
         return strawberry.mutation(
             resolver=resolve, description=self.description,
             deprecation_reason=self.deprecation_reason,
@@ -131,8 +162,10 @@ def filter_input(
     ids: Mapping[str, str] = {},
     raw: Mapping[str, str] = {},
     hidden: tuple[str, ...] = (),
+    name: str | None = None,
 ) -> type:
-    """The GraphQL input of a list's filter, ``<ServiceFilter>Input``: the service's filter
+    """The GraphQL input of a list's filter, ``name`` (``<ServiceFilter>Input`` by default,
+    for a service filter whose class name is the concept's own): the service's filter
     dataclass field by field, under the same names, types and defaults (``None``: that
     condition is not applied), each field named in ``ids`` taken as a global id instead of
     its database key. A filter whose fields are the service's is thus written once, in the
@@ -150,17 +183,18 @@ def filter_input(
         if f.name in hidden:
             continue
         if f.name in global_of:
-            name, type_name = global_of[f.name], ids[global_of[f.name]]
-            annotations[name] = Optional[strawberry.ID]  # noqa: UP045
-            namespace[name] = strawberry.field(
+            global_name, type_name = global_of[f.name], ids[global_of[f.name]]
+            annotations[global_name] = Optional[strawberry.ID]  # noqa: UP045
+            namespace[global_name] = strawberry.field(
                 default=None, description=f"The {type_name}'s global id.")
             namespace[f.name] = strawberry.field(default=None, deprecation_reason=(
-                f"A raw database key: use {to_camel_case(name)}, the {type_name}'s global id."))
+                f"A raw database key: use {to_camel_case(global_name)}, the {type_name}'s "
+                "global id."))
             annotations[f.name] = hints[f.name]
             continue
         annotations[f.name] = Optional[strawberry.ID] if f.name in ids else hints[f.name]  # noqa: UP045
         namespace[f.name] = f.default
-    name = service_filter.__name__ + "Input"
+    name = name or service_filter.__name__ + "Input"
     return strawberry.input(type(name, (), namespace), name=name)
 
 
@@ -170,6 +204,7 @@ def listing(
     *,
     description: str | None = None,
     filter: tuple[type, Callable[..., object]] | type | None = None,
+    filter_name: str | None = None,
     ids: Mapping[str, str] = {},
     raw: Mapping[str, str] = {},
     **extra: tuple[Any, Any],
@@ -178,11 +213,12 @@ def listing(
 
     Its arguments are a ``filter`` input (``(FilterInput, ServiceFilter)``: the input decoded
     by ``arguments`` into the service's filter, then ``page(ctx, filter, request)``; the
-    service's filter alone when the input is ``filter_input(ServiceFilter, ids)``) or the
+    service's filter alone when the input is ``filter_input(ServiceFilter, ids, raw,
+    name=filter_name)``) or the
     ``extra`` ones by name (``kind=(AgencyKind | None, None)``: ``page(ctx, request,
     kind=…)``), then ``first`` and ``after``; the service pages (workflow/pagination.py)."""
     if isinstance(filter, type):
-        filter = (filter_input(filter, ids, raw), filter)
+        filter = (filter_input(filter, ids, raw, name=filter_name), filter)
 
     async def resolve(info: Info, **kwargs: Any) -> Any:
         request = page_request(info, kwargs.pop("first"), kwargs.pop("after"))

@@ -55,11 +55,6 @@ class AddPolicyRuleInput:
     source: str = strawberry.field(description="The rule it comes from (seed key, article).")
 
 
-@strawberry.input
-class RemovePolicyRuleInput:
-    rule_id: int
-
-
 async def _add(ctx: ServiceContext, **given: str) -> mp.AuthzRule:
     return await policy.add_rule(ctx, Rule(**given))
 
@@ -68,4 +63,4 @@ async def _add(ctx: ServiceContext, **given: str) -> mp.AuthzRule:
 @operations("rule", PolicyRule)
 class PolicyMutation:
     add_policy_rule = Operation(_add, AddPolicyRuleInput)
-    remove_policy_rule = Operation(policy.remove_rule, RemovePolicyRuleInput)
+    remove_policy_rule = Operation(policy.remove_rule)

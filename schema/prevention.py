@@ -56,13 +56,6 @@ class SubstituteSchoolingQuery:
     )
 
 
-@strawberry.input
-class LiftSubstituteSchoolingInput:
-    entry_id: strawberry.ID
-    reason: str
-    expected_version: int | None = None
-
-
 @strawberry.type
 @operations("entry", SubstituteSchoolingNode,
             ids={"entry_id": "SubstituteSchooling", "case_ids": "DropoutCase"})
@@ -72,6 +65,6 @@ class SubstituteSchoolingMutation:
         "Put a place on the blacklist, with its evidence and cases.",
     )
     lift_substitute_schooling = Operation(
-        service.lift_entry, LiftSubstituteSchoolingInput,
-        "Lift an entry (the place stopped), with the reason.",
+        service.lift_entry,
+        description="Lift an entry (the place stopped), with the reason.",
     )

@@ -12,7 +12,7 @@ from strawberry import relay
 from schema.context import Info
 from schema.enums import AgencyKind, JurisdictionLevel
 from schema.operations import listing
-from schema.shape import Mirror, fetched_by, maybe, maybe_each
+from schema.shape import Mirror, MirrorNode, fetched_by, maybe, maybe_each
 from workflow import reference
 
 
@@ -74,8 +74,7 @@ class JurisdictionNode(relay.Node, Mirror):
 
 @fetched_by(reference.get_agencies)
 @strawberry.type(name="Agency", description="An office of an agency kind, bound to a jurisdiction.")
-class AgencyNode(relay.Node, Mirror):
-    agency_id: relay.NodeID[int]
+class AgencyNode(MirrorNode):
     kind: AgencyKind
     name: str
     jurisdiction_code: strawberry.Private[str]

@@ -23,7 +23,7 @@ from schema.enums import (
 )
 from schema.operations import Operation, listing, operations
 from schema.school import SchoolNode
-from schema.sensitive import SensitiveValue
+from schema.sensitive import SensitiveValue, row_value
 from schema.shape import RowNode, fetched_by, related, row_field
 from workflow.calendar import local_date
 from workflow.context import ServiceContext
@@ -33,11 +33,8 @@ from workflow.register import changes, deferrals, query
 @fetched_by(query.get_changes)
 @strawberry.type(name="RegisterChange", description="A transfer or suspension (学籍变动), from "
                  "request to decision.")
-class RegisterChangeNode(RowNode):
+class RegisterChangeNode(RowNode, columns=("kind", "status")):
     row: strawberry.Private[m.RegisterChange]
-
-    kind = row_field("kind", RegisterChangeKind)
-    status = row_field("status", RegisterChangeStatus)
     to_district_code = row_field("to_district_code", str | None,
                                  description="Another county's code, for a transfer out of it.")
     requested_on = row_field("requested_on", date)
@@ -64,28 +61,14 @@ class RegisterChangeNode(RowNode):
 @fetched_by(query.get_deferrals)
 @strawberry.type(name="Deferral", description="A deferral (缓学) or exemption (免学) from "
                  "school: application, assessment, decision, end date (ST 2, 3).")
-class DeferralNode(RowNode):
+class DeferralNode(RowNode, columns=("kind", "status", "applicant_name", "applicant_relation",
+                                     "applied_on", "starts_on", "ends_on", "assessment_needed",
+                                     "assessed_on", "decided_on", "decision_reason", "version")):
     row: strawberry.Private[m.Deferral]
 
-    kind = row_field("kind", DeferralKind)
-    status = row_field("status", DeferralStatus)
-    applicant_name = row_field("applicant_name", str)
-    applicant_relation = row_field("applicant_relation", GuardianRelation)
-    applied_on = row_field("applied_on", date)
-    starts_on = row_field("starts_on", date)
-    ends_on = row_field("ends_on", date)
-    assessment_needed = row_field("assessment_needed", bool)
-    assessed_on = row_field("assessed_on", date | None)
-    decided_on = row_field("decided_on", date | None)
-    decision_reason = row_field("decision_reason", str)
-    version = row_field("version", int)
-
     def _health(self, info: Info, value: str | None) -> SensitiveValue:
-        shown = info.context.guard.show(
-            SensitiveField.HEALTH, value, record_type="deferral", record_id=self.row.id,
-            domain=self.row.scope_path, also=self.row.residence_path,
-        )
-        return SensitiveValue.of(shown)
+        return row_value(info, SensitiveField.HEALTH, value, self.row, "deferral",
+                         also=self.row.residence_path)
 
     @strawberry.field(description="Why (illness, disability…): health data, withheld without "
                       "the grant.")
@@ -167,55 +150,6 @@ class RequestTransferInput:
 
 
 @strawberry.input
-class RequestSuspensionInput:
-    child_id: strawberry.ID
-    starts_on: date
-    ends_on: date
-    reason: str
-
-
-@strawberry.input
-class DecideRegisterChangeInput:
-    change_id: strawberry.ID
-    expected_version: int | None = None
-    approve: bool
-    reason: str = strawberry.field(default="", description="Required for a refusal.")
-    decided_on: date | None = None
-    grade: int | None = strawberry.field(
-        default=None, description="The grade at the receiving school (default: the same).")
-    class_no: int = 1
-
-
-@strawberry.input
-class ReceiveTransferInput:
-    change_id: strawberry.ID
-    expected_version: int | None = None
-    received_on: date | None = None
-    grade: int | None = None
-    class_no: int = 1
-
-
-@strawberry.input
-class ResumeSchoolingInput:
-    change_id: strawberry.ID
-    expected_version: int | None = None
-    resumed_on: date
-
-
-@strawberry.input
-class CertifyGraduationInput:
-    child_id: strawberry.ID
-    graduated_on: date
-
-
-@strawberry.input
-class RecordEarlyLeavingInput:
-    child_id: strawberry.ID
-    left_on: date
-    reason: str
-
-
-@strawberry.input
 class ApplyForDeferralInput:
     child_id: strawberry.ID
     kind: DeferralKind
@@ -227,24 +161,6 @@ class ApplyForDeferralInput:
     evidence: str = ""
     starts_on: date
     ends_on: date
-
-
-@strawberry.input
-class RecordDeferralAssessmentInput:
-    deferral_id: strawberry.ID
-    expected_version: int | None = None
-    confirmed: bool = strawberry.field(description="The child is found unable to learn.")
-    assessed_on: date
-    note: str = ""
-
-
-@strawberry.input
-class DecideDeferralInput:
-    deferral_id: strawberry.ID
-    expected_version: int | None = None
-    grant: bool
-    reason: str = strawberry.field(default="", description="Required for a refusal.")
-    ends_on: date | None = None
 
 
 async def _apply(ctx: ServiceContext, *, child_id: int, **application: Any) -> m.Deferral:
@@ -264,14 +180,12 @@ _DEFERRAL: dict[str, Any] = {"subject": "deferral", "node": DeferralNode}
 class RegisterMutation:
     # Descriptions in schema/descriptions.toml ("Register (issue 14)").
     request_transfer = Operation(changes.request_transfer, RequestTransferInput)
-    request_suspension = Operation(changes.request_suspension, RequestSuspensionInput)
-    decide_register_change = Operation(changes.decide, DecideRegisterChangeInput)
-    receive_transfer = Operation(changes.receive_transfer, ReceiveTransferInput)
-    resume_schooling = Operation(changes.resume, ResumeSchoolingInput)
-    certify_graduation = Operation(changes.graduate, CertifyGraduationInput, **_CHILD)
-    record_early_leaving = Operation(
-        changes.record_early_leaving, RecordEarlyLeavingInput, **_CHILD)
+    request_suspension = Operation(changes.request_suspension)
+    decide_register_change = Operation(changes.decide)
+    receive_transfer = Operation(changes.receive_transfer)
+    resume_schooling = Operation(changes.resume)
+    certify_graduation = Operation(changes.graduate, **_CHILD)
+    record_early_leaving = Operation(changes.record_early_leaving, **_CHILD)
     apply_for_deferral = Operation(_apply, ApplyForDeferralInput, **_DEFERRAL)
-    record_deferral_assessment = Operation(
-        deferrals.record_assessment, RecordDeferralAssessmentInput, **_DEFERRAL)
-    decide_deferral = Operation(deferrals.decide, DecideDeferralInput, **_DEFERRAL)
+    record_deferral_assessment = Operation(deferrals.record_assessment, **_DEFERRAL)
+    decide_deferral = Operation(deferrals.decide, **_DEFERRAL)

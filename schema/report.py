@@ -11,40 +11,27 @@ import strawberry
 
 from models import report as m
 from schema.context import Info
-from schema.enums import AgencyKind, ExportFormat, ReportDecision, ReportStatus
+from schema.enums import AgencyKind, ExportFormat, ReportStatus
 from schema.operations import Operation, listing, operations
-from schema.shape import RowNode, fetched_by, row_field
+from schema.shape import RowNode, attr_field, fetched_by, row_field
 from workflow import report as service
 
 REPORT = ("A periodic report of a school or a district for one period: drafted from the data, "
           "submitted (its figures frozen), approved or returned by the level above.")
 
 
-@strawberry.input
-class ReportFilterInput:
-    status: ReportStatus | None = None
-    kind: str | None = None
-
-
 @strawberry.type(name="ReportFile", description="An export of a report's figures.")
 class ReportFileType:
     file: strawberry.Private[service.ReportFile]
 
-    @strawberry.field
-    def filename(self) -> str:
-        return self.file.filename
-
-    @strawberry.field
-    def content_type(self) -> str:
-        return self.file.content_type
+    filename = attr_field("file.filename", str)
+    content_type = attr_field("file.content_type", str)
 
     @strawberry.field
     def size_bytes(self) -> int:
         return len(self.file.content)
 
-    @strawberry.field(description="SHA-256 of the bytes, hex.")
-    def sha256(self) -> str:
-        return self.file.sha256
+    sha256 = attr_field("file.sha256", str, description="SHA-256 of the bytes, hex.")
 
     @strawberry.field(name="base64", description="The file's bytes, base64.")
     def content_base64(self) -> str:
@@ -83,32 +70,18 @@ class ReportNode(RowNode):
 @strawberry.type
 class ReportQuery:
     reports = listing(
-        ReportNode, service.reports_page, filter=(ReportFilterInput, service.ReportFilter),
+        ReportNode, service.reports_page, filter=service.ReportFilter,
         description="Periodic reports the caller may see (its unit's, or those it reviews).",
     )
-
-
-@strawberry.input
-class SubmitReportInput:
-    report_id: strawberry.ID
-    expected_version: int | None = None
-
-
-@strawberry.input
-class ReviewReportInput:
-    report_id: strawberry.ID
-    decision: ReportDecision
-    note: str = strawberry.field(default="", description="Required to return a report.")
-    expected_version: int | None = None
 
 
 @strawberry.type
 @operations("report", ReportNode, ids={"report_id": "PeriodicReport"})
 class ReportMutation:
     submit_report = Operation(
-        service.submit, SubmitReportInput, "Submit the unit's report (its figures are frozen)."
+        service.submit, description="Submit the unit's report (its figures are frozen)."
     )
     review_report = Operation(
-        service.review, ReviewReportInput,
-        "Approve a submitted report, or return it with a reason.",
+        service.review,
+        description="Approve a submitted report, or return it with a reason.",
     )

@@ -5,20 +5,18 @@ from __future__ import annotations
 from typing import Optional
 
 import strawberry
-from strawberry import relay
 
 from schema.enums import SchoolKind
 from schema.ids import global_or_raw_id
 from schema.operations import Operation, listing, operations
 from schema.reference import AgencyNode, JurisdictionNode, agency_at, jurisdiction_at
-from schema.shape import Mirror, fetched_by
+from schema.shape import MirrorNode, fetched_by
 from workflow import school as service
 
 
 @fetched_by(service.get_schools)
 @strawberry.type(name="School", description="A school: reference data every member may read.")
-class SchoolNode(relay.Node, Mirror):
-    key: relay.NodeID[int]
+class SchoolNode(MirrorNode):
     name: str
     kind: SchoolKind
     grade_from: int = strawberry.field(description="The first grade taught (1–12).")
@@ -65,19 +63,9 @@ class CreateSchoolInput:
     address: str = ""
 
 
-@strawberry.input
-class UpdateSchoolInput:
-    school_id: strawberry.ID
-    name: str | None = None
-    kind: SchoolKind | None = None
-    grade_from: int | None = None
-    grade_to: int | None = None
-    address: str | None = None
-
-
 @strawberry.type
 @operations("school", SchoolNode, ids={"school_id": "School", "parent_school": "School"})
 class SchoolMutation:
     # Descriptions in schema/descriptions.toml ("Register (issue 14)").
     create_school = Operation(service.create_school, CreateSchoolInput)
-    update_school = Operation(service.update_school, UpdateSchoolInput)
+    update_school = Operation(service.update_school)

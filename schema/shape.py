@@ -11,7 +11,7 @@ import dataclasses
 import sys
 from collections.abc import Awaitable, Callable, Iterable, Sequence
 from operator import attrgetter
-from typing import Annotated, Any, ClassVar, Optional, Self, TypeVar
+from typing import Annotated, Any, ClassVar, Optional, Self, TypeVar, get_args, get_type_hints
 
 import strawberry
 from strawberry import relay
@@ -115,21 +115,27 @@ def related(
     return strawberry.field(resolver=resolve, **options)
 
 
-def row_field(path: str, type_: object, **options: Any) -> Any:
-    """A field that answers one attribute of the wrapped model row (``self.row.<path>``):
-    ``stage = row_field("stage", CaseStage)``.
+def attr_field(path: str, type_: object, **options: Any) -> Any:
+    """A field that answers the attribute path ``path`` of the object (``self.<path>``):
+    ``pupils = attr_field("figures.pupils", int)`` on a type wrapping a service result.
 
-    Types that wrap a row expose most columns unchanged; this keeps each such field one line.
-    The type is the resolver's return annotation (as a written-out method's would be), so the
-    field keeps its place among the type's other resolvers in the SDL. ``options`` are
-    ``strawberry.field``'s (a description, a deprecation)."""
+    Types that wrap a row or a result expose most of its attributes unchanged; this keeps each
+    such field one line. The type is the resolver's return annotation (as a written-out
+    method's would be), so the field keeps its place among the type's other resolvers in the
+    SDL. ``options`` are ``strawberry.field``'s (a description, a deprecation)."""
     get = attrgetter(path)
 
     def resolve(root: Any) -> Any:
-        return get(root.row)
+        return get(root)
 
     resolve.__annotations__["return"] = type_
     return strawberry.field(resolver=resolve, **options)
+
+
+def row_field(path: str, type_: object, **options: Any) -> Any:
+    """``attr_field`` of the wrapped model row (``self.row.<path>``): ``stage =
+    row_field("stage", CaseStage)``."""
+    return attr_field("row." + path, type_, **options)
 
 
 @strawberry.type
@@ -142,9 +148,37 @@ class RowNode(relay.Node):
     key: relay.NodeID[int]
     row: strawberry.Private[Any]
 
+    def __init_subclass__(cls, columns: tuple[str, ...] = (), **options: Any) -> None:
+        """``class InspectionNode(RowNode, columns=("kind", "status", …))``: the type's first
+        fields are those columns of its row's model (``row: strawberry.Private[m.…]``), each a
+        ``row_field`` of the column's own type (``Mapped[date | None]`` answers ``Date``), so
+        a column passed through unchanged is typed once, in the model."""
+        super().__init_subclass__(**options)
+        if not columns:
+            return
+        model = get_args(get_type_hints(cls, include_extras=True)["row"])[0]
+        types = get_type_hints(model)
+        # Strawberry orders a type's fields as its class attributes are, so the ones the
+        # body wrote are set again after the columns, which come first.
+        written = {n: v for n, v in vars(cls).items() if not n.startswith("__")}
+        for name in written:
+            delattr(cls, name)
+        for name in columns:
+            setattr(cls, name, row_field(name, get_args(types[name])[0]))
+        for name, value in written.items():
+            setattr(cls, name, value)
+
     @classmethod
     def from_model(cls, row: Any) -> Self:
         return cls(key=row.id, row=row)
+
+
+@strawberry.type
+class MirrorNode(relay.Node, Mirror):
+    """A Node that mirrors a row with an integer key field by field (``Mirror``): its id is
+    the row's ``id``, as every such Node's is; this base is never a type of the SDL itself."""
+
+    key: relay.NodeID[int]
 
 
 @strawberry.type

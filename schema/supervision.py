@@ -13,10 +13,7 @@ from models import supervision as m
 from schema.accountability import AccountabilityItemNode
 from schema.context import Info
 from schema.enums import (
-    AgencyKind,
     ExportFormat,
-    RectificationDecision,
-    RectificationStatus,
     SupervisionStatus,
 )
 from schema.ids import node_id
@@ -35,17 +32,10 @@ FINDING = ("A problem a supervision found: the rectification the unit owes by it
 
 @fetched_by(service.get_findings)
 @strawberry.type(name="SupervisionFinding", description=FINDING)
-class SupervisionFindingNode(RowNode):
+class SupervisionFindingNode(RowNode, columns=("description", "due_on", "status", "rectification",
+                                               "reported_at", "reviewed_at", "review_note",
+                                               "version")):
     row: strawberry.Private[m.SupervisionFinding]
-
-    description = row_field("description", str)
-    due_on = row_field("due_on", date, description="The rectification deadline.")
-    status = row_field("status", RectificationStatus)
-    rectification = row_field("rectification", str, description="What the unit reported done.")
-    reported_at = row_field("reported_at", datetime | None)
-    reviewed_at = row_field("reviewed_at", datetime | None)
-    review_note = row_field("review_note", str)
-    version = row_field("version", int)
     accountability_item = related(
         "accountability_item", "row.accountability_item_id", AccountabilityItemNode,
         description="The accountability item of the same unit the finding bears on.")
@@ -53,11 +43,8 @@ class SupervisionFindingNode(RowNode):
 
 @fetched_by(service.get_supervisions)
 @strawberry.type(name="Supervision", description=SUPERVISION)
-class SupervisionNode(RowNode):
+class SupervisionNode(RowNode, columns=("subject_kind", "subject_name")):
     row: strawberry.Private[m.Supervision]
-
-    subject_kind = row_field("subject_kind", AgencyKind)
-    subject_name = row_field("subject_name", str)
     subject_agency = related("agency", "row.subject_agency_id", AgencyNode,
                              description="The supervised unit.")
     title = row_field("title", str)
@@ -73,11 +60,6 @@ class SupervisionNode(RowNode):
 
 
 @strawberry.input
-class SupervisionFilterInput:
-    status: SupervisionStatus | None = None
-
-
-@strawberry.input
 class SupervisionResultsInput:
     jurisdiction_code: str | None = strawberry.field(
         default=None, description="The district (the caller's own when absent).")
@@ -89,7 +71,7 @@ class SupervisionResultsInput:
 class SupervisionQuery:
     supervisions = listing(
         SupervisionNode, service.supervisions_page,
-        filter=(SupervisionFilterInput, service.SupervisionFilter),
+        filter=service.SupervisionFilter,
         description="Supervisions the caller may see (the district's, or its own unit's).",
     )
 
@@ -143,30 +125,15 @@ class SupervisionMutation:
     )
 
 
-@strawberry.input
-class ReportRectificationInput:
-    supervision_finding_id: strawberry.ID
-    rectification: str
-    expected_version: int | None = None
-
-
-@strawberry.input
-class ReviewRectificationInput:
-    supervision_finding_id: strawberry.ID
-    decision: RectificationDecision
-    note: str = strawberry.field(default="", description="Required to return it.")
-    expected_version: int | None = None
-
-
 @strawberry.type
 @operations("finding", SupervisionFindingNode,
             ids={"supervision_finding_id": "SupervisionFinding"})
 class RectificationMutation:
     report_rectification = Operation(
-        service.report_rectification, ReportRectificationInput,
-        "The supervised unit reports a finding rectified.",
+        service.report_rectification,
+        description="The supervised unit reports a finding rectified.",
     )
     review_rectification = Operation(
-        service.review_rectification, ReviewRectificationInput,
-        "Accept a reported rectification, or return it with the reason.",
+        service.review_rectification,
+        description="Accept a reported rectification, or return it with the reason.",
     )

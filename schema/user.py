@@ -84,14 +84,8 @@ class CreateUserInput:
     agency_id: strawberry.ID = strawberry.field(description="The agency's global id.")
 
 
-@strawberry.input
-class SetUserActiveInput:
-    user_id: strawberry.ID
-    active: bool
-
-
 @strawberry.type
 @operations("user", UserNode, ids={"agency_id": "Agency", "user_id": "User"})
 class UserMutation:
     create_user = Operation(user.create_user, CreateUserInput)
-    set_user_active = Operation(user.set_user_active, SetUserActiveInput)
+    set_user_active = Operation(user.set_user_active)

@@ -457,7 +457,7 @@ async def record_visit(
 
 
 async def complete(
-    ctx: ServiceContext, *, inspection_id: int, expected_version: int | None, summary: str
+    ctx: ServiceContext, *, inspection_id: int, summary: str, expected_version: int | None
 ) -> Inspection:
     inspection = await _changing(
         ctx,
@@ -477,7 +477,7 @@ async def complete(
 
 
 async def cancel(
-    ctx: ServiceContext, *, inspection_id: int, expected_version: int | None, reason: str
+    ctx: ServiceContext, *, inspection_id: int, reason: str, expected_version: int | None
 ) -> Inspection:
     planned, wrong = InspectionStatus.PLANNED, "only a planned inspection is cancelled"
     inspection = await _changing(ctx, inspection_id, expected_version, planned, wrong)

@@ -99,7 +99,7 @@ async def list_entry(
 
 
 async def lift_entry(
-    ctx: ServiceContext, *, entry_id: int, expected_version: int | None, reason: str
+    ctx: ServiceContext, *, entry_id: int, reason: str, expected_version: int | None
 ) -> SubstituteSchooling:
     entry = await fetch_visible(ctx, SubstituteSchooling, entry_id, where=visible(ctx),
                                 lock=True, not_found="no such entry", field="entryId")

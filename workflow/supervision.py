@@ -268,8 +268,8 @@ async def _finding(
 
 
 async def report_rectification(
-    ctx: ServiceContext, *, supervision_finding_id: int, expected_version: int | None,
-    rectification: str,
+    ctx: ServiceContext, *, supervision_finding_id: int, rectification: str,
+    expected_version: int | None,
 ) -> SupervisionFinding:
     """The supervised unit reports what it did to rectify a finding; its task is done and
     the inspectorate has the rectification to check."""
@@ -293,8 +293,8 @@ async def report_rectification(
 
 
 async def review_rectification(
-    ctx: ServiceContext, *, supervision_finding_id: int, expected_version: int | None,
-    decision: Decision, note: str,
+    ctx: ServiceContext, *, supervision_finding_id: int, decision: Decision, note: str = "",
+    expected_version: int | None,
 ) -> SupervisionFinding:
     """The inspectorate accepts a reported rectification, or returns it with the reason (a
     new task, due after the district's days for a returned one). The supervision closes

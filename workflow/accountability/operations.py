@@ -89,8 +89,8 @@ async def _done_tasks(ctx: ServiceContext, item: AccountabilityItem) -> list[int
 
 
 async def review(
-    ctx: ServiceContext, *, item_id: int, expected_version: int | None, decision: Decision,
-    note: str,
+    ctx: ServiceContext, *, item_id: int, decision: Decision, note: str = "",
+    expected_version: int | None,
 ) -> AccountabilityItem:
     """Confirm, dismiss (a reason required) or record the action taken (what was done
     required) on an item. Confirming or acting on an item one of whose listed tasks has been

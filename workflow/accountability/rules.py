@@ -66,14 +66,11 @@ class Rule:
 
 @cache
 def rules_for(district_code: str) -> tuple[Rule, ...]:
-    data = reference_json.load("accountability.json")
-    by_code = {r["code"]: r for r in data["default"]}
-    by_code.update({r["code"]: r for r in data.get(district_code, [])})
     return tuple(
         Rule(r["code"], r["kind"], r["subject"], r["period"], r.get("more_than"),
              r.get("at_least"), r.get("idle_days", 0), tuple(r["consequences"]),
              tuple(r["basis"]))
-        for r in by_code.values()
+        for r in reference_json.by_code("accountability.json", district_code)
     )
 
 

@@ -5,7 +5,7 @@ when (ST 2), the groups that mark a poor or monitored household, the groups watc
 from __future__ import annotations
 
 from dataclasses import dataclass
-from functools import cache
+from typing import Any
 
 from models.crosscheck import FindingKind
 from models.enums import AgencyKind, SpecialGroup
@@ -22,23 +22,16 @@ class CrosscheckRules:
     watched_groups: tuple[SpecialGroup, ...]
 
 
-@cache
-def _all() -> dict[str, CrosscheckRules]:
-    raw = reference_json.load("crosscheck.json")["districts"]
-    return {
-        code: CrosscheckRules(
-            age_from=int(row["age_from"]),
-            age_to=int(row["age_to"]),
-            verifier={FindingKind(k): AgencyKind(v) for k, v in row["verifier"].items()},
-            due_days=int(row["due_days"]),
-            poverty_groups=tuple(SpecialGroup(g) for g in row["poverty_groups"]),
-            watched_groups=tuple(SpecialGroup(g) for g in row["watched_groups"]),
-        )
-        for code, row in raw.items()
-    }
+def _parse(row: dict[str, Any]) -> CrosscheckRules:
+    return CrosscheckRules(
+        age_from=int(row["age_from"]),
+        age_to=int(row["age_to"]),
+        verifier={FindingKind(k): AgencyKind(v) for k, v in row["verifier"].items()},
+        due_days=int(row["due_days"]),
+        poverty_groups=tuple(SpecialGroup(g) for g in row["poverty_groups"]),
+        watched_groups=tuple(SpecialGroup(g) for g in row["watched_groups"]),
+    )
 
 
-def rules_for(district_code: str) -> CrosscheckRules:
-    """The district's own rules, else the defaults."""
-    rules = _all()
-    return rules.get(district_code, rules["default"])
+# The district's own rules, else the defaults.
+rules_for = reference_json.by_district("crosscheck.json", _parse)

@@ -5,7 +5,7 @@ source) whose records show that an agency holds the person, and the days it has.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from functools import cache
+from typing import Any
 
 from models.enums import AgencyKind
 from models.imports import ImportSource
@@ -20,19 +20,12 @@ class CleanupRules:
     agencies: dict[AgencyKind, ImportSource]
 
 
-@cache
-def _all() -> dict[str, CleanupRules]:
-    raw = reference_json.load("household_corrections.json")["districts"]
-    return {
-        code: CleanupRules(
-            due_days=int(row["due_days"]),
-            agencies={AgencyKind(a): ImportSource(s) for a, s in row["agencies"].items()},
-        )
-        for code, row in raw.items()
-    }
+def _parse(row: dict[str, Any]) -> CleanupRules:
+    return CleanupRules(
+        due_days=int(row["due_days"]),
+        agencies={AgencyKind(a): ImportSource(s) for a, s in row["agencies"].items()},
+    )
 
 
-def rules_for(district_code: str) -> CleanupRules:
-    """The district's own rules, else the defaults."""
-    rules = _all()
-    return rules.get(district_code, rules["default"])
+# The district's own rules, else the defaults.
+rules_for = reference_json.by_district("household_corrections.json", _parse)

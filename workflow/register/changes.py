@@ -200,7 +200,7 @@ async def _approver_domain(ctx: ServiceContext, change: RegisterChange) -> tuple
 
 async def decide(
     ctx: ServiceContext, *, change_id: int, expected_version: int | None, approve: bool,
-    reason: str, decided_on: date | None, grade: int | None, class_no: int,
+    reason: str = "", decided_on: date | None, grade: int | None, class_no: int = 1,
 ) -> RegisterChange:
     """Approve or refuse a requested transfer or suspension (a refusal gives its reason)."""
     change = await visible_change(ctx, change_id, lock=True)
@@ -305,7 +305,7 @@ async def _receive(
 
 async def receive_transfer(
     ctx: ServiceContext, *, change_id: int, expected_version: int | None,
-    received_on: date | None, grade: int | None, class_no: int,
+    received_on: date | None, grade: int | None, class_no: int = 1,
 ) -> RegisterChange:
     """The receiving side confirms a transfer from another county: its school (or bureau)
     when it names a school on Lianbao, else the sending bureau records the receipt."""

@@ -169,7 +169,7 @@ def _require(ctx: ServiceContext, scope_path: str, residence_path: str, act: str
 
 async def record_assessment(
     ctx: ServiceContext, *, deferral_id: int, expected_version: int | None, confirmed: bool,
-    assessed_on: date, note: str,
+    assessed_on: date, note: str = "",
 ) -> Deferral:
     """The disabled federation's finding (ST 3): whether the child is unable to learn."""
     d = await _awaiting(ctx, deferral_id, "assess", expected_version,
@@ -191,7 +191,7 @@ async def record_assessment(
 
 async def decide(
     ctx: ServiceContext, *, deferral_id: int, expected_version: int | None, grant: bool,
-    reason: str, ends_on: date | None,
+    reason: str = "", ends_on: date | None,
 ) -> Deferral:
     """The bureau grants (the child is expected again after ``ends_on``) or refuses."""
     d = await _awaiting(ctx, deferral_id, "decide", expected_version,

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date
-from functools import cache
+from typing import Any
 
 from workflow.infra import reference_json
 
@@ -29,23 +29,16 @@ def _month_day(text: str) -> tuple[int, int]:
     return int(month), int(day)
 
 
-@cache
-def _all() -> dict[str, RegisterRules]:
-    raw = reference_json.load("register.json")["districts"]
-    return {
-        code: RegisterRules(
-            transfer_receive_days=int(row["transfer_receive_days"]),
-            deferral_window=(_month_day(row["deferral_window"]["from"]),
-                             _month_day(row["deferral_window"]["to"])),
-            suspension_max_days=int(row["suspension_max_days"]),
-            compulsory_years=int(row["compulsory_years"]),
-        )
-        for code, row in raw.items()
-    }
+def _parse(row: dict[str, Any]) -> RegisterRules:
+    return RegisterRules(
+        transfer_receive_days=int(row["transfer_receive_days"]),
+        deferral_window=(_month_day(row["deferral_window"]["from"]),
+                         _month_day(row["deferral_window"]["to"])),
+        suspension_max_days=int(row["suspension_max_days"]),
+        compulsory_years=int(row["compulsory_years"]),
+    )
 
 
-def rules_for(district_code: str) -> RegisterRules:
-    """The district's own rules, else the defaults."""
-    rules = _all()
-    return rules.get(district_code, rules["default"])
+# The district's own rules, else the defaults.
+rules_for = reference_json.by_district("register.json", _parse)
 

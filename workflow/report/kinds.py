@@ -53,14 +53,11 @@ class Period:
 
 @cache
 def kinds_for(district_code: str) -> tuple[ReportKind, ...]:
-    data = reference_json.load("periodic_reports.json")
-    by_code = {k["code"]: k for k in data["default"]}
-    by_code.update({k["code"]: k for k in data.get(district_code, [])})
     return tuple(
         ReportKind(k["code"], k["name"], UNITS[k["unit"]], AgencyKind(k["reviewer"]),
                    k["cadence"], Dimension(k["dimension"]), k.get("due_days", 0),
                    k.get("month"), k["basis"])
-        for k in by_code.values()
+        for k in reference_json.by_code("periodic_reports.json", district_code)
     )
 
 

@@ -222,8 +222,8 @@ async def submit(
 
 
 async def review(
-    ctx: ServiceContext, *, report_id: int, expected_version: int | None, decision: Decision,
-    note: str,
+    ctx: ServiceContext, *, report_id: int, decision: Decision, note: str = "",
+    expected_version: int | None,
 ) -> PeriodicReport:
     """The level above approves a submitted report or returns it with the reason; a
     returned report gets a new task for its unit."""
