@@ -48,6 +48,7 @@ from models.reference import Agency, Duty, Jurisdiction
 from models.register import Deferral, RegisterChange
 from models.report import PeriodicReport
 from models.school import Enrolment, RegisterEvent, School
+from models.stats import StatChild, StatDirty, StatState
 from models.supervision import Supervision, SupervisionFinding
 from models.task import Task
 from models.user import RoleGrant, User
@@ -103,6 +104,9 @@ __all__ = [
     "RegisterEvent",
     "RoleGrant",
     "School",
+    "StatChild",
+    "StatDirty",
+    "StatState",
     "SchoolCalendarDay",
     "SchoolHoliday",
     "SchoolTerm",
