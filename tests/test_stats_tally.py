@@ -16,10 +16,13 @@ from models.child import Child
 from models.school import Enrolment, RegisterEvent
 from models.stats import StatChild, StatDirty, StatState
 from tests.helpers import NOW, Api, hand_counted
-from tests.test_stats import TABLE
 from workflow import stats, stats_tally
 
 TODAY = date(2026, 11, 2)
+FIGURES = """key label schoolAge enrolled deferredOrExempt suspected confirmedDropouts
+    returned base lost retained dropoutRate retentionRate"""
+TABLE = f"""query($in: StatsInput) {{ statistics(input: $in) {{ jurisdictionCode asOf
+    periodStart rows {{ {FIGURES} }} total {{ {FIGURES} }} }} }}"""
 DIMENSIONS = ("TOTAL", "DISTRICT", "TOWNSHIP", "SCHOOL", "GRADE")
 USERS = (("t_edu", "370499"), ("t_inspector", "370499"), ("t_township", "370499101"))
 DRILL = """query($in: StatsInput, $m: StatsMeasure!, $k: String) {

@@ -79,17 +79,21 @@ async def _clear(session: AsyncSession, seen: Sequence[tuple[int, int]],
         await session.execute(stmt)
 
 
-async def fold(session: AsyncSession, today: date, now: datetime) -> int:
-    """Bring the dirty children's rows up to ``today`` and clear their marks; a new school
-    year (1 September) rebuilds. Nothing before the first rebuild (the figures are live).
-    Returns how many children were folded."""
+async def fold(session: AsyncSession, today: date, now: datetime, *, limit: int | None = None,
+               new_year: bool = True) -> int:
+    """Bring the dirty children's rows up to ``today`` and clear their marks (at most
+    ``limit`` children, the lowest ids first; the rest wait for the next fold, the figures
+    being exact meanwhile). A new school year (1 September) rebuilds, unless ``new_year`` is
+    false: then nothing is done and the figures stay live until ``lianbao stats-rebuild``.
+    Nothing before the first rebuild (the figures are live). Returns the children folded."""
     state = await _lock(session)
     if state is None:
         return 0
     if state.period_start != school_year_start(today) or state.as_of > today:
-        return await rebuild(session, today, now)
+        return await rebuild(session, today, now) if new_year else 0
     seen = [(c, n) for c, n in (await session.execute(
-        select(StatDirty.child_id, StatDirty.n).order_by(StatDirty.child_id))).all()]
+        select(StatDirty.child_id, StatDirty.n).order_by(StatDirty.child_id).limit(limit)
+    )).all()]
     for i in range(0, len(seen), CHUNK):
         ids = [c for c, _ in seen[i:i + CHUNK]]
         await session.execute(delete(StatChild).where(StatChild.child_id.in_(ids)))
@@ -101,6 +105,14 @@ async def fold(session: AsyncSession, today: date, now: datetime) -> int:
     return len(seen)
 
 
+# Children the engine's pass folds at most: a set-based import may dirty a whole province,
+# and the pass is one transaction under the server's statement timeout.
+PASS_LIMIT = 20_000
+
+
 async def fold_statistics(session: AsyncSession, now: datetime, report: TickReport) -> None:
-    """The deadline engine's scheduled pass (``workflow/jobs.py``): fold the dirty children."""
-    await fold(session, local_date(now), now)
+    """The deadline engine's scheduled pass (``workflow/jobs.py``): fold the dirty children,
+    a bounded number per pass. The new school year's rebuild (minutes at province scale,
+    beyond the server's statement timeout and in the pass's one transaction) is left to
+    ``lianbao stats-rebuild`` (run it on 1 September); until then the figures are live."""
+    await fold(session, local_date(now), now, limit=PASS_LIMIT, new_year=False)
