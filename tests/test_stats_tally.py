@@ -4,18 +4,19 @@ after writes not yet folded, after a fold, folding twice; and the kept rows are 
 
 from __future__ import annotations
 
+import asyncio
 from datetime import date
 from typing import Any
 
 import pytest
-from sqlalchemy import func, select, update
+from sqlalchemy import delete, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from models import enums as en
 from models.child import Child
 from models.school import Enrolment, RegisterEvent
 from models.stats import StatChild, StatDirty, StatState
-from tests.helpers import NOW, Api, hand_counted
+from tests.helpers import NOW, Api, Database, hand_counted
 from workflow import stats, stats_tally
 
 TODAY = date(2026, 11, 2)
@@ -158,3 +159,45 @@ async def test_a_new_school_year_rebuilds_and_no_build_means_live(
     await session.commit()
     state = (await session.execute(select(StatState))).scalar_one()
     assert (state.period_start, state.as_of) == (date(2026, 9, 1), TODAY)
+
+
+async def test_two_concurrent_folds_produce_one_result(database: Database) -> None:
+    """Two folds at once (two processes' engine passes) take turns on the state row: one
+    folds the dirty children, the other finds none, and the rows are those of one fold.
+    PostgreSQL only: SQLite has one writer."""
+    if not database.is_postgres:
+        pytest.skip("SQLite serialises writers; the folds cannot overlap")
+    engine = database.engine
+
+    async def kept() -> list[Any]:
+        async with AsyncSession(engine) as s:
+            return [tuple(r) for r in (await s.execute(select(StatChild).order_by(
+                StatChild.child_id).with_only_columns(*StatChild.__table__.c))).all()]
+
+    async def fold() -> int:
+        async with AsyncSession(engine) as s:
+            folded = await stats_tally.fold(s, TODAY, NOW)
+            await s.commit()
+            return folded
+
+    try:
+        async with AsyncSession(engine) as s:
+            await stats_tally.rebuild(s, TODAY, NOW)
+            await s.commit()
+            built = await kept()
+            ids = list((await s.execute(select(Enrolment.child_id).order_by(
+                Enrolment.child_id).limit(3))).scalars())
+            # a write that changes nothing still marks its children dirty
+            await s.execute(update(Enrolment).where(Enrolment.child_id.in_(ids))
+                            .values(class_no=Enrolment.class_no))
+            await s.commit()
+            assert await dirty(s) >= 3
+        results = await asyncio.gather(fold(), fold())
+        assert min(results) == 0 and max(results) >= 3
+        async with AsyncSession(engine) as s:
+            assert await dirty(s) == 0
+        assert await kept() == built
+    finally:
+        async with engine.begin() as c:
+            await c.execute(delete(StatChild))
+            await c.execute(delete(StatState))
