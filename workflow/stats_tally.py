@@ -45,7 +45,12 @@ async def rebuild(session: AsyncSession, today: date, now: datetime) -> int:
     start = school_year_start(today)
     seen = (await session.execute(select(StatDirty.child_id, StatDirty.n))).all()
     await session.execute(delete(StatChild))
-    await session.execute(insert(StatChild).from_select(COLUMNS, fact_rows(today, start, None)))
+    # in path order, so that a district's rows share pages: read in jurisdiction order they
+    # were one heap page per row (14,644 pages for a district's 20,282 rows, mostly uncached)
+    rows = fact_rows(today, start, None).subquery()
+    await session.execute(insert(StatChild).from_select(
+        COLUMNS, select(*(rows.c[c] for c in COLUMNS)).order_by(rows.c.scope_path,
+                                                                 rows.c.child_id)))
     await _clear(session, seen)
     end = day_end(today)
     later = union(
