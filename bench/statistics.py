@@ -32,7 +32,8 @@ from bench.generate import DEFAULT_URL, dsn
 from bench.stats import row
 from models.enums import AgencyKind
 from models.session import create_engine
-from workflow import stats
+from models.stats import StatState
+from workflow import stats, stats_tally
 from workflow.clock import FixedClock
 from workflow.context import ServiceContext
 from workflow.pagination import PageRequest
@@ -103,12 +104,16 @@ async def timed(fn: Callable[[], Awaitable[Any]], iterations: int) -> tuple[list
     return samples, result
 
 
-async def write_cost(url: str, iterations: int) -> list[float]:
+async def write_cost(url: str, iterations: int, triggers: bool = True) -> list[float]:
     """A register write as the register work makes it (the entry's status and its dated
-    event, one transaction), rolled back: what the figures' upkeep adds shows here."""
+    event, one transaction), rolled back: what the figures' upkeep adds shows here. Without
+    ``triggers`` the session runs as a replica (triggers off): the write's cost without the
+    dirty marks, for comparison on the same data and load."""
     conn = await asyncpg.connect(dsn(url))
     samples = []
     try:
+        if not triggers:
+            await conn.execute("SET session_replication_role = replica")
         ids = [r[0] for r in await conn.fetch(
             "SELECT child_id FROM enrolment WHERE status = 'enrolled' ORDER BY child_id"
             " LIMIT $1", iterations)]
@@ -130,7 +135,60 @@ async def write_cost(url: str, iterations: int) -> list[float]:
     return samples
 
 
-async def run(url: str, iterations: int) -> None:
+async def tables(engine: Any, authz: Authorizer, asks: list[Any], iterations: int,
+                 tag: str) -> None:
+    for name, who, request in asks:
+        async with AsyncSession(engine) as session:
+            ctx = ServiceContext(session, who, authz, FixedClock(NOW))
+            n = iterations if name.startswith("district") else max(3, iterations // 4)
+            samples, table = await timed(
+                lambda ctx=ctx, request=request: stats.statistics(ctx, request), n)
+        total = table.total.counts
+        print(row(f"{name} ({tag})", samples, f"{len(table.rows)} rows; school age "
+                  f"{total[stats.Measure.SCHOOL_AGE]}, dropouts "
+                  f"{total[stats.Measure.CONFIRMED_DROPOUT]}, rate {table.total.dropout_rate}"))
+
+
+async def drills(engine: Any, authz: Authorizer, who: Any, iterations: int, tag: str) -> None:
+    cases = [("district: dropouts, page 1 of 50", stats.Measure.CONFIRMED_DROPOUT),
+             ("district: enrolled, page 1 of 50", stats.Measure.ENROLLED)]
+    for name, measure in cases:
+        async with AsyncSession(engine) as session:
+            ctx = ServiceContext(session, who, authz, FixedClock(NOW))
+
+            async def page(measure: stats.Measure = measure, ctx: ServiceContext = ctx,
+                           session: AsyncSession = session) -> Any:
+                result = await stats.children_behind(
+                    ctx, stats.StatsRequest(), None, measure,
+                    PageRequest(first=50, after=None, cap=100))
+                session.expunge_all()
+                return result
+
+            samples, result = await timed(page, iterations)
+        print(row(f"{name} ({tag})", samples, f"{result.total_count} children behind it"))
+
+
+async def make_dirty(url: str, n: int) -> None:
+    """``n`` children of the district marked dropped out by committed writes (the triggers
+    mark them dirty)."""
+    conn = await asyncpg.connect(dsn(url))
+    try:
+        await conn.execute(
+            """WITH moved AS (
+                 UPDATE enrolment e SET status = 'dropout_marked', status_since = $2
+                 WHERE e.child_id IN (SELECT c.id FROM child c JOIN enrolment x
+                   ON x.child_id = c.id WHERE c.scope_path LIKE $3 AND x.status = 'enrolled'
+                   ORDER BY c.id LIMIT $1)
+                 RETURNING e.child_id, e.school_id)
+               INSERT INTO register_event (child_id, school_id, on_date, from_status,
+                 to_status, reason, kind, detail, recorded_at)
+               SELECT child_id, school_id, $2, 'enrolled', 'dropout_marked', '辍学', 'status',
+                 '{}', now() FROM moved""", n, TODAY, DISTRICT + "/%")
+    finally:
+        await conn.close()
+
+
+async def run(url: str, iterations: int, dirty: int, rebuild: bool) -> None:
     await register(url)
     engine = create_engine(url)
     async with AsyncSession(engine) as session:
@@ -142,45 +200,51 @@ async def run(url: str, iterations: int) -> None:
         ("district: total", bureau, stats.StatsRequest(dimension=stats.Dimension.TOTAL)),
         ("district: by township", bureau,
          stats.StatsRequest(dimension=stats.Dimension.TOWNSHIP)),
-        ("district: by grade, as of 31 October", bureau,
-         stats.StatsRequest(dimension=stats.Dimension.GRADE, as_of=date(2026, 10, 31))),
         ("province: by district", inspector,
          stats.StatsRequest(jurisdiction_code=PROVINCE, dimension=stats.Dimension.DISTRICT)),
     ]
     print(f"load average before: {' '.join(f'{x:.1f}' for x in os.getloadavg())}\n")
+    async with AsyncSession(engine) as session:
+        state = await session.get(StatState, 1)
+        if rebuild or state is None:
+            t0 = time.perf_counter()
+            built = await stats_tally.rebuild(session, TODAY, NOW)
+            await session.commit()
+            print(f"rebuild: {built} children in {time.perf_counter() - t0:.1f} s")
+        else:
+            folded = await stats_tally.fold(session, TODAY, NOW)
+            await session.commit()
+            print(f"kept facts built before; {folded} dirty folded")
+    raw = await asyncpg.connect(dsn(url))
+    try:
+        await raw.execute("VACUUM (ANALYZE) stat_child, stat_dirty")
+    finally:
+        await raw.close()
+    print(f"load average: {' '.join(f'{x:.1f}' for x in os.getloadavg())}\n")
     print("| query | runs | p50 ms | p99 ms | figures |")
     print("|---|---|---|---|---|")
-    for name, who, request in asks:
-        async with AsyncSession(engine) as session:
-            ctx = ServiceContext(session, who, authz, FixedClock(NOW))
-            # the province's table reads 2,000,000 children: a few runs say enough
-            n = iterations if name.startswith("district") else max(2, iterations // 10)
-            samples, table = await timed(
-                lambda ctx=ctx, request=request: stats.statistics(ctx, request), n)
-        total = table.total.counts
-        print(row(name, samples, f"{len(table.rows)} rows; school age "
-                  f"{total[stats.Measure.SCHOOL_AGE]}, dropouts "
-                  f"{total[stats.Measure.CONFIRMED_DROPOUT]}, rate {table.total.dropout_rate}"))
-    drills = [
-        ("district: dropouts, page 1 of 50", bureau, stats.Measure.CONFIRMED_DROPOUT, None),
-        ("district: enrolled, page 1 of 50", bureau, stats.Measure.ENROLLED, None),
-    ]
-    for name, who, measure, after in drills:
-        async with AsyncSession(engine) as session:
-            ctx = ServiceContext(session, who, authz, FixedClock(NOW))
-
-            async def page(measure: stats.Measure = measure, after: str | None = after,
-                           ctx: ServiceContext = ctx) -> Any:
-                result = await stats.children_behind(
-                    ctx, stats.StatsRequest(), None, measure,
-                    PageRequest(first=50, after=after, cap=100))
-                session.expunge_all()
-                return result
-
-            samples, result = await timed(page, iterations)
-        print(row(name, samples, f"{result.total_count} children behind the figure"))
-    print(row("register write (status + event), rolled back", await write_cost(url, iterations),
-              "no counters to keep"))
+    await tables(engine, authz, asks, iterations, "kept, clean")
+    await drills(engine, authz, bureau, iterations, "kept, clean")
+    await make_dirty(url, dirty)
+    await tables(engine, authz, asks, iterations, f"kept, {dirty} dirty")
+    await drills(engine, authz, bureau, iterations, f"kept, {dirty} dirty")
+    async with AsyncSession(engine) as session:
+        samples, folded = await timed(lambda: stats_tally.fold(session, TODAY, NOW), 1)
+        await session.commit()
+    print(row("fold of the dirty children", samples, f"{folded} children"))
+    async with AsyncSession(engine) as session:
+        again, folded = await timed(lambda: stats_tally.fold(session, TODAY, NOW), 1)
+        await session.commit()
+    print(row("fold again (nothing dirty)", again, f"{folded} children"))
+    await tables(engine, authz, asks[:1], iterations, "kept, folded")
+    live = [("district: total", bureau,
+             stats.StatsRequest(dimension=stats.Dimension.TOTAL, as_of=date(2026, 12, 1)))]
+    await tables(engine, authz, live, max(3, iterations // 4), "live, as of 1 December")
+    for _ in range(2):  # alternated, so that both see the same load
+        print(row("register write (status + event), rolled back",
+                  await write_cost(url, iterations), "triggers mark the child dirty"))
+        print(row("register write, triggers off (replica)",
+                  await write_cost(url, iterations, triggers=False), "what it cost before"))
     print(f"\nload average after: {' '.join(f'{x:.1f}' for x in os.getloadavg())}")
     await engine.dispose()
 
@@ -189,8 +253,11 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--url", default=DEFAULT_URL)
     parser.add_argument("--iterations", type=int, default=20)
+    parser.add_argument("--dirty", type=int, default=1000)
+    parser.add_argument("--rebuild", action="store_true",
+                        help="rebuild the kept facts even when built before (timed)")
     args = parser.parse_args()
-    asyncio.run(run(args.url, args.iterations))
+    asyncio.run(run(args.url, args.iterations, args.dirty, args.rebuild))
 
 
 if __name__ == "__main__":

@@ -48,6 +48,7 @@ from models.reference import Agency, Duty, Jurisdiction
 from models.register import Deferral, RegisterChange
 from models.report import PeriodicReport
 from models.school import Enrolment, RegisterEvent, School
+from models.stats import StatChild, StatDirty, StatState
 from models.supervision import Supervision, SupervisionFinding
 from models.task import Task
 from models.user import RoleGrant, User
@@ -108,6 +109,9 @@ __all__ = [
     "SchoolTerm",
     "SensitiveAccess",
     "SpecialNeedsCensus",
+    "StatChild",
+    "StatDirty",
+    "StatState",
     "SubstituteSchooling",
     "SubstituteSchoolingCase",
     "Supervision",

@@ -58,6 +58,7 @@ from models.child import Child, ChildGroup
 from models.enums import ClosureReason, EnrolmentStatus
 from models.reference import Jurisdiction
 from models.school import Enrolment, RegisterEvent, School
+from models.stats import StatChild, StatDirty, StatState
 from workflow.calendar import LOCAL, local_date
 from workflow.child import GROUP_FIELD
 from workflow.context import ServiceContext
@@ -170,7 +171,7 @@ def years_before(day: date, years: int) -> date:
         return day.replace(year=day.year - years, day=28)
 
 
-def _day_end(day: date) -> datetime:
+def day_end(day: date) -> datetime:
     """The first instant after ``day`` in China Standard Time."""
     return datetime.combine(day + timedelta(days=1), time(0), tzinfo=LOCAL)
 
@@ -217,7 +218,7 @@ def _flag(condition: ColumnElement[bool]) -> ColumnElement[int]:
 def _measures(
     as_of: date, start: date, child_id: Any, birth: Any, now: Any, then: Any
 ) -> dict[Measure, ColumnElement[int]]:
-    end, begin = _day_end(as_of), _day_end(start - timedelta(days=1))
+    end, begin = day_end(as_of), day_end(start - timedelta(days=1))
     youngest, oldest = years_before(as_of, SCHOOL_AGE[0]), years_before(as_of, SCHOOL_AGE[1] + 1)
     case_open = exists(
         select(DropoutCase.id).where(
@@ -283,11 +284,14 @@ def _key(dimension: Dimension, as_of: date) -> ColumnElement[Any]:
     return key
 
 
-def readable(ctx: ServiceContext) -> ColumnElement[bool]:
-    """The children whose figures the caller may see: ``stats read`` on either domain."""
+def readable(
+    ctx: ServiceContext, scope: Any = Child.scope_path, residence: Any = Child.residence_path
+) -> ColumnElement[bool]:
+    """The children whose figures the caller may see: ``stats read`` on either domain (the
+    child's, or the same paths kept in ``stat_child``: one policy term for both paths)."""
     return or_(
-        scope_filter(ctx.authz, ctx.principal, OBJ, "read", Child.scope_path),
-        scope_filter(ctx.authz, ctx.principal, OBJ, "read", Child.residence_path),
+        scope_filter(ctx.authz, ctx.principal, OBJ, "read", scope),
+        scope_filter(ctx.authz, ctx.principal, OBJ, "read", residence),
     )
 
 
@@ -312,7 +316,7 @@ def _group_guard(ctx: ServiceContext) -> ColumnElement[bool]:
 
 def _facts(
     ctx: ServiceContext | None, paths: Sequence[str], dimension: Dimension, as_of: date,
-    start: date,
+    start: date, only: ColumnElement[bool] | None = None,
 ) -> Select[Any]:
     """One row per child (per group membership for SPECIAL_GROUP): the unit's domain it
     counts in (one of ``paths``), its key and its flags; filtered by the caller's policy, or
@@ -342,6 +346,8 @@ def _facts(
     )
     if ctx is not None:
         children = children.where(readable(ctx))
+    if only is not None:
+        children = children.where(only)
     if dimension is Dimension.SPECIAL_GROUP:
         children = children.join(ChildGroup, ChildGroup.child_id == Child.id)
         if ctx is not None:
@@ -358,6 +364,118 @@ def _facts(
         statuses.c.child_id, statuses.c.unit, statuses.c.key,
         *(expr.label(m.value) for m, expr in measures.items()),
     )
+
+
+# --- the facts kept on write (docs/statistics.md, "How the figures are kept") -------------
+
+# The breakdowns ``stat_child`` answers, by the column of the key; the others stay live (a
+# child counts in several special-group rows, and the case breakdowns are asked for in
+# reports, not on every page).
+TALLIED: dict[Dimension, Any] = {
+    Dimension.TOTAL: lambda: literal_column("'total'"),
+    Dimension.DISTRICT: lambda: func.substr(StatChild.township_code, 1, 6),
+    Dimension.TOWNSHIP: lambda: StatChild.township_code,
+    Dimension.SCHOOL: lambda: cast(StatChild.school_id, String),
+    Dimension.GRADE: lambda: cast(StatChild.grade, String),
+}
+# School age moves with the date, so it is computed from the kept birth date, never kept.
+KEPT = tuple(m for m in Measure if m is not Measure.SCHOOL_AGE)
+CARRIED = ("scope_path", "residence_path", "township_code", "school_id", "grade",
+           "birth_date")
+
+
+def fact_rows(as_of: date, start: date, only: ColumnElement[bool] | None) -> Select[Any]:
+    """``stat_child``'s rows as of a day for the period from ``start``: the same layers and
+    flags as the live figures (``_facts``), for every child (or ``only`` those), without a
+    policy (the system's own upkeep; the policy is applied when the rows are read)."""
+    day_before = start - timedelta(days=1)
+    children = (
+        select(
+            Child.id.label("child_id"), Child.scope_path, Child.residence_path,
+            Child.township_code, Enrolment.school_id, Enrolment.grade, Child.birth_date,
+            type_coerce(Enrolment.status, String).label("status"),
+            Enrolment.status_since.label("status_since"),
+            _before(Child.id, as_of).label("before_now"),
+            _before(Child.id, day_before).label("before_then"),
+        )
+        .select_from(Child).outerjoin(Enrolment, Enrolment.child_id == Child.id)
+    )
+    if only is not None:
+        children = children.where(only)
+    first = children.offset(0).subquery("children")
+    statuses = select(
+        first.c.child_id, *(first.c[c] for c in CARRIED),
+        _status_on(first, first.c.before_now, as_of).label("now"),
+        _status_on(first, first.c.before_then, day_before).label("then"),
+    ).offset(0).subquery("statuses")
+    measures = _measures(as_of, start, statuses.c.child_id, statuses.c.birth_date,
+                         statuses.c.now, statuses.c.then)
+    return select(statuses.c.child_id, *(statuses.c[c] for c in CARRIED),
+                  *(measures[m].label(m.value) for m in KEPT))
+
+
+def dated_after(child_id: Any, day: date) -> ColumnElement[bool]:
+    """Whether the child has a row the figures read dated after ``day`` (an entry's status
+    from a later day, a later event, a case opened or closed later): its kept facts would
+    change when that day comes without any write, so it stays dirty until then."""
+    end = day_end(day)
+    return or_(
+        exists(select(Enrolment.id).where(Enrolment.child_id == child_id,
+                                          Enrolment.status_since > day)),
+        exists(select(RegisterEvent.id).where(RegisterEvent.child_id == child_id,
+                                              RegisterEvent.on_date > day)),
+        exists(select(DropoutCase.id).where(
+            DropoutCase.child_id == child_id,
+            or_(DropoutCase.day0 > day, DropoutCase.opened_at >= end,
+                DropoutCase.closed_at >= end))),
+    )
+
+
+async def kept_facts_answer(ctx: ServiceContext, dimension: Dimension, as_of: date,
+                            start: date) -> bool:
+    """Whether ``stat_child`` answers this table: a breakdown it keys, for today and the
+    current school year, with rows built for that year (one small statement). Any other day
+    or period is computed live from the register's history, so it stays reproducible."""
+    today = local_date(ctx.clock.now())
+    if dimension not in TALLIED or as_of != today or start != school_year_start(today):
+        return False
+    state = (await ctx.session.execute(
+        select(StatState.period_start, StatState.as_of).where(StatState.id == 1))).first()
+    return state is not None and state.period_start == start and state.as_of <= today
+
+
+def _kept(ctx: ServiceContext, path: str, dimension: Dimension, as_of: date) -> Select[Any]:
+    """The clean children's kept facts in ``path`` under the caller's policy (the same
+    ``scope_filter`` terms on the same paths as the live query): child, key and a flag per
+    measure."""
+    youngest, oldest = years_before(as_of, SCHOOL_AGE[0]), years_before(as_of, SCHOOL_AGE[1] + 1)
+    flags: dict[Measure, Any] = {m: StatChild.__table__.c[m.value] for m in KEPT}
+    flags[Measure.SCHOOL_AGE] = _flag(and_(StatChild.birth_date <= youngest,
+                                           StatChild.birth_date > oldest))
+    kept: Select[Any] = select(
+        StatChild.child_id,
+        func.coalesce(TALLIED[dimension](), literal_column("'none'")).label("key"),
+        *(flags[m].label(m.value) for m in Measure),
+    ).where(
+        covers(StatChild.scope_path, path),
+        readable(ctx, StatChild.scope_path, StatChild.residence_path),
+        StatChild.child_id.notin_(select(StatDirty.child_id)),
+    )
+    return kept
+
+
+def _kept_and_dirty(
+    ctx: ServiceContext, path: str, dimension: Dimension, as_of: date, start: date
+) -> Any:
+    """Every child's facts for today: the clean children's kept rows and the dirty
+    children's computed live (a few index probes each), so a figure is exact the moment a
+    write commits, before any fold."""
+    live = _facts(ctx, [path], dimension, as_of, start,
+                  only=Child.id.in_(select(StatDirty.child_id))).subquery("dirty")
+    return union_all(
+        _kept(ctx, path, dimension, as_of),
+        select(live.c.child_id, live.c.key, *(live.c[m.value] for m in Measure)),
+    ).subquery("facts")
 
 
 async def _place(ctx: ServiceContext, code: str | None) -> tuple[Jurisdiction, str]:
@@ -442,8 +560,10 @@ async def _table(
     """A row per key and the total (one grouped statement each where they differ), under
     the caller's policy or (``ctx`` None) none."""
     tables = []
+    kept = ctx is not None and await kept_facts_answer(ctx, dimension, as_of, start)
     for each in _breakdowns(dimension):
-        facts = _facts(ctx, [path], each, as_of, start).subquery()
+        facts = (_kept_and_dirty(ctx, path, each, as_of, start) if kept and ctx is not None
+                 else _facts(ctx, [path], each, as_of, start).subquery())
         stmt = select(
             facts.c.key, *(func.sum(facts.c[m.value]).label(m.value) for m in Measure)
         ).group_by(facts.c.key)
@@ -559,7 +679,9 @@ async def children_behind(
     a page at a time; shown masked as in every list of children."""
     _, path = await _place(ctx, request.jurisdiction_code)
     as_of, start = _dates(ctx, request)
-    facts = _facts(ctx, [path], request.dimension, as_of, start).subquery()
+    facts = (_kept_and_dirty(ctx, path, request.dimension, as_of, start)
+             if await kept_facts_answer(ctx, request.dimension, as_of, start)
+             else _facts(ctx, [path], request.dimension, as_of, start).subquery())
     counted = select(facts.c.child_id).where(facts.c[measure.value] == 1)
     if key is not None and request.dimension is not Dimension.TOTAL:
         counted = counted.where(facts.c.key == key)

@@ -1,0 +1,203 @@
+"""The statistics kept on write (stat_child, migration 0022) answer exactly what the live
+query answers, on the hand-counted district (tests/helpers.hand_counted): after a rebuild,
+after writes not yet folded, after a fold, folding twice; and the kept rows are read."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import date
+from typing import Any
+
+import pytest
+from sqlalchemy import delete, func, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from models import enums as en
+from models.child import Child
+from models.school import Enrolment, RegisterEvent
+from models.stats import StatChild, StatDirty, StatState
+from tests.helpers import NOW, Api, Database, hand_counted
+from workflow import stats, stats_tally
+
+TODAY = date(2026, 11, 2)
+FIGURES = """key label schoolAge enrolled deferredOrExempt suspected confirmedDropouts
+    returned base lost retained dropoutRate retentionRate"""
+TABLE = f"""query($in: StatsInput) {{ statistics(input: $in) {{ jurisdictionCode asOf
+    periodStart rows {{ {FIGURES} }} total {{ {FIGURES} }} }} }}"""
+DIMENSIONS = ("TOTAL", "DISTRICT", "TOWNSHIP", "SCHOOL", "GRADE")
+USERS = (("t_edu", "370499"), ("t_inspector", "370499"), ("t_township", "370499101"))
+DRILL = """query($in: StatsInput, $m: StatsMeasure!, $k: String) {
+    statisticsChildren(input: $in, measure: $m, key: $k, first: 50) { totalCount
+    edges { node { id name } } } }"""
+
+
+async def answers(api: Api) -> dict[tuple[str, str], Any]:
+    """Every tallied table for every user, and the children behind each figure of the
+    township table (ids and names as shown, masked or not)."""
+    found: dict[tuple[str, str], Any] = {}
+    for user, code in USERS:
+        for dimension in DIMENSIONS:
+            data = await api.gql(TABLE, {"in": {"jurisdictionCode": code,
+                                                "dimension": dimension}}, user=user)
+            found[(user, dimension)] = data["statistics"]
+        for measure in stats.Measure:
+            data = await api.gql(DRILL, {"in": {"jurisdictionCode": code,
+                                                "dimension": "TOWNSHIP"},
+                                         "m": measure.name, "k": code[:9]}, user=user)
+            found[(user, measure.name)] = data["statisticsChildren"]
+    return found
+
+
+async def live(api: Api, monkeypatch: pytest.MonkeyPatch) -> dict[tuple[str, str], Any]:
+    """The same answers from the live query (the kept rows ignored)."""
+    async def never(*_: Any) -> bool:
+        return False
+
+    with monkeypatch.context() as m:
+        m.setattr(stats, "kept_facts_answer", never)
+        return await answers(api)
+
+
+async def first_child(session: AsyncSession) -> Child:
+    """c1: enrolled at school A, no case."""
+    return (await session.execute(select(Child).where(Child.student_no.like("T370499%"))
+                                  .order_by(Child.id).limit(1))).scalar_one()
+
+
+async def dirty(session: AsyncSession) -> int:
+    return int((await session.execute(select(func.count()).select_from(StatDirty))).scalar_one())
+
+
+async def test_kept_figures_equal_the_live_ones_through_writes_and_folds(
+    api: Api, session: AsyncSession, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    d = await hand_counted(session)
+    before = await live(api, monkeypatch)
+    assert before[("t_edu", "TOTAL")]["total"]["schoolAge"] == 6
+    await stats_tally.rebuild(session, TODAY, NOW)
+    await session.commit()
+    assert await dirty(session) == 0
+    assert await answers(api) == before
+
+    # the kept rows are what is read: a changed row changes the figure (then put back)
+    c1 = await first_child(session)
+    await session.execute(update(StatChild).where(StatChild.child_id == c1.id)
+                          .values(enrolled=0))
+    await session.commit()
+    assert (await answers(api))[("t_edu", "TOTAL")]["total"]["enrolled"] == 3
+    await session.execute(update(StatChild).where(StatChild.child_id == c1.id)
+                          .values(enrolled=1))
+    await session.commit()
+
+    # a write, not folded: its child is dirty and computed live, the figure exact at once
+    await session.execute(update(Enrolment).where(Enrolment.child_id == c1.id).values(
+        status=en.EnrolmentStatus.DROPOUT_MARKED, status_since=TODAY))
+    session.add(RegisterEvent(child_id=c1.id, school_id=d.schools["A"].id, on_date=TODAY,
+                              from_status=en.EnrolmentStatus.ENROLLED,
+                              to_status=en.EnrolmentStatus.DROPOUT_MARKED, reason="辍学",
+                              kind="status", detail={}, recorded_at=NOW))
+    await session.commit()
+    assert await dirty(session) == 1
+    after_write = await live(api, monkeypatch)
+    assert after_write != before
+    assert after_write[("t_edu", "TOTAL")]["total"]["confirmedDropouts"] == 2
+    assert await answers(api) == after_write
+
+    # a fold clears the mark and changes no figure; a second fold changes nothing
+    assert await stats_tally.fold(session, TODAY, NOW) == 1
+    await session.commit()
+    assert await dirty(session) == 0
+    assert await answers(api) == after_write
+    kept = (await session.execute(select(StatChild).order_by(StatChild.child_id))).scalars()
+    rows = [(r.child_id, r.enrolled, r.confirmed_dropout, r.lost) for r in kept]
+    assert await stats_tally.fold(session, TODAY, NOW) == 0
+    await session.commit()
+    kept = (await session.execute(select(StatChild).order_by(StatChild.child_id))).scalars()
+    assert [(r.child_id, r.enrolled, r.confirmed_dropout, r.lost) for r in kept] == rows
+    assert await answers(api) == after_write
+
+    # a rebuild from scratch agrees with the folded rows
+    await stats_tally.rebuild(session, TODAY, NOW)
+    await session.commit()
+    kept = (await session.execute(select(StatChild).order_by(StatChild.child_id))).scalars()
+    assert [(r.child_id, r.enrolled, r.confirmed_dropout, r.lost) for r in kept] == rows
+    assert await answers(api) == after_write
+
+
+async def test_a_past_date_and_a_future_dated_row_stay_exact(
+    api: Api, session: AsyncSession, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    d = await hand_counted(session)
+    await stats_tally.rebuild(session, TODAY, NOW)
+    await session.commit()
+    # a past date is computed live from the register's history, as before the tally
+    past = await api.gql(TABLE, {"in": {"jurisdictionCode": "370499", "asOf": "2026-10-15"}},
+                         user="t_edu")
+    assert past["statistics"]["total"]["confirmedDropouts"] == 2  # c2 and c4 then
+    # an event dated tomorrow keeps its child dirty through a fold, until its day
+    c1 = await first_child(session)
+    session.add(RegisterEvent(child_id=c1.id, school_id=d.schools["A"].id,
+                              on_date=date(2026, 11, 3), from_status=en.EnrolmentStatus.ENROLLED,
+                              to_status=en.EnrolmentStatus.SUSPENDED, reason="休学",
+                              kind="status", detail={}, recorded_at=NOW))
+    await session.commit()
+    await stats_tally.fold(session, TODAY, NOW)
+    await session.commit()
+    assert await dirty(session) == 1
+    assert await answers(api) == await live(api, monkeypatch)
+
+
+async def test_a_new_school_year_rebuilds_and_no_build_means_live(
+    api: Api, session: AsyncSession
+) -> None:
+    await hand_counted(session)
+    assert await stats_tally.fold(session, TODAY, NOW) == 0  # nothing built: all live
+    assert (await session.execute(select(StatState))).first() is None
+    await stats_tally.rebuild(session, date(2026, 8, 31), NOW)
+    await session.commit()
+    await stats_tally.fold(session, TODAY, NOW)  # the year changed on 1 September
+    await session.commit()
+    state = (await session.execute(select(StatState))).scalar_one()
+    assert (state.period_start, state.as_of) == (date(2026, 9, 1), TODAY)
+
+
+async def test_two_concurrent_folds_produce_one_result(database: Database) -> None:
+    """Two folds at once (two processes' engine passes) take turns on the state row: one
+    folds the dirty children, the other finds none, and the rows are those of one fold.
+    PostgreSQL only: SQLite has one writer."""
+    if not database.is_postgres:
+        pytest.skip("SQLite serialises writers; the folds cannot overlap")
+    engine = database.engine
+
+    async def kept() -> list[Any]:
+        async with AsyncSession(engine) as s:
+            return [tuple(r) for r in (await s.execute(select(StatChild).order_by(
+                StatChild.child_id).with_only_columns(*StatChild.__table__.c))).all()]
+
+    async def fold() -> int:
+        async with AsyncSession(engine) as s:
+            folded = await stats_tally.fold(s, TODAY, NOW)
+            await s.commit()
+            return folded
+
+    try:
+        async with AsyncSession(engine) as s:
+            await stats_tally.rebuild(s, TODAY, NOW)
+            await s.commit()
+            built = await kept()
+            ids = list((await s.execute(select(Enrolment.child_id).order_by(
+                Enrolment.child_id).limit(3))).scalars())
+            # a write that changes nothing still marks its children dirty
+            await s.execute(update(Enrolment).where(Enrolment.child_id.in_(ids))
+                            .values(class_no=Enrolment.class_no))
+            await s.commit()
+            assert await dirty(s) >= 3
+        results = await asyncio.gather(fold(), fold())
+        assert min(results) == 0 and max(results) >= 3
+        async with AsyncSession(engine) as s:
+            assert await dirty(s) == 0
+        assert await kept() == built
+    finally:
+        async with engine.begin() as c:
+            await c.execute(delete(StatChild))
+            await c.execute(delete(StatState))

@@ -1,0 +1,123 @@
+"""Keeping the statistics' facts (``stat_child``) up to date: a fold of the children the
+triggers marked dirty, and a rebuild from scratch (docs/statistics.md, "How the figures are
+kept"). The figures never wait for either: a table for today reads the clean rows and
+computes the dirty children live, so folding only keeps the live part small.
+
+Both are plain functions on a session, each one transaction (the caller commits), safe to
+run twice and in two processes: they take the ``stat_state`` row's lock first (PostgreSQL;
+SQLite has one writer), and a dirty mark is cleared only if its touch count is still the one
+read, so a write committing meanwhile leaves its child dirty for the next fold.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import date, datetime
+
+from sqlalchemy import delete, func, insert, select, tuple_, union
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from models.case import DropoutCase
+from models.child import Child
+from models.school import Enrolment, RegisterEvent
+from models.stats import StatChild, StatDirty, StatState
+from workflow.calendar import local_date
+from workflow.engine import TickReport
+from workflow.stats import CARRIED, KEPT, dated_after, day_end, fact_rows, school_year_start
+
+COLUMNS = ["child_id", *CARRIED, *(m.value for m in KEPT)]
+# Dirty children folded per statement (an IN list SQLite and asyncpg both take).
+CHUNK = 500
+
+
+async def _lock(session: AsyncSession) -> StatState | None:
+    """The state row, locked until the transaction ends: two folds (or a fold and a
+    rebuild) in two processes take turns instead of interleaving."""
+    return (await session.execute(
+        select(StatState).where(StatState.id == 1).with_for_update())).scalar_one_or_none()
+
+
+async def rebuild(session: AsyncSession, today: date, now: datetime) -> int:
+    """Every child's facts as of ``today`` for its school year, set-based (one INSERT …
+    SELECT); the dirty marks read first are cleared, except for children with rows dated
+    after today, which are marked dirty. Returns the rows built."""
+    state = await _lock(session)
+    start = school_year_start(today)
+    seen = (await session.execute(select(StatDirty.child_id, StatDirty.n))).all()
+    await session.execute(delete(StatChild))
+    # in path order, so that a district's rows share pages: read in jurisdiction order they
+    # were one heap page per row (14,644 pages for a district's 20,282 rows, mostly uncached)
+    rows = fact_rows(today, start, None).subquery()
+    await session.execute(insert(StatChild).from_select(
+        COLUMNS, select(*(rows.c[c] for c in COLUMNS)).order_by(rows.c.scope_path,
+                                                                 rows.c.child_id)))
+    await _clear(session, seen)
+    end = day_end(today)
+    later = union(
+        select(Enrolment.child_id).where(Enrolment.status_since > today),
+        select(RegisterEvent.child_id).where(RegisterEvent.on_date > today),
+        select(DropoutCase.child_id).where(
+            (DropoutCase.day0 > today) | (DropoutCase.opened_at >= end)
+            | (DropoutCase.closed_at >= end)),
+    ).subquery()
+    await session.execute(insert(StatDirty).from_select(
+        ["child_id", "n"], select(later.c.child_id, 1).where(
+            later.c.child_id.notin_(select(StatDirty.child_id)))))
+    if state is None:
+        session.add(StatState(id=1, period_start=start, as_of=today, built_at=now))
+    else:
+        state.period_start, state.as_of, state.built_at = start, today, now
+    await session.flush()
+    built: int = (await session.execute(select(func.count()).select_from(StatChild))).scalar_one()
+    return built
+
+
+async def _clear(session: AsyncSession, seen: Sequence[tuple[int, int]],
+                 keep_later: date | None = None) -> None:
+    """Clear the dirty marks read (child, touch count) that are unchanged since; with
+    ``keep_later``, not those of children with rows dated after that day."""
+    for i in range(0, len(seen), CHUNK):
+        pairs = [(c, n) for c, n in seen[i:i + CHUNK]]
+        stmt = delete(StatDirty).where(tuple_(StatDirty.child_id, StatDirty.n).in_(pairs))
+        if keep_later is not None:
+            stmt = stmt.where(~dated_after(StatDirty.child_id, keep_later))
+        await session.execute(stmt)
+
+
+async def fold(session: AsyncSession, today: date, now: datetime, *, limit: int | None = None,
+               new_year: bool = True) -> int:
+    """Bring the dirty children's rows up to ``today`` and clear their marks (at most
+    ``limit`` children, the lowest ids first; the rest wait for the next fold, the figures
+    being exact meanwhile). A new school year (1 September) rebuilds, unless ``new_year`` is
+    false: then nothing is done and the figures stay live until ``lianbao stats-rebuild``.
+    Nothing before the first rebuild (the figures are live). Returns the children folded."""
+    state = await _lock(session)
+    if state is None:
+        return 0
+    if state.period_start != school_year_start(today) or state.as_of > today:
+        return await rebuild(session, today, now) if new_year else 0
+    seen = [(c, n) for c, n in (await session.execute(
+        select(StatDirty.child_id, StatDirty.n).order_by(StatDirty.child_id).limit(limit)
+    )).all()]
+    for i in range(0, len(seen), CHUNK):
+        ids = [c for c, _ in seen[i:i + CHUNK]]
+        await session.execute(delete(StatChild).where(StatChild.child_id.in_(ids)))
+        await session.execute(insert(StatChild).from_select(
+            COLUMNS, fact_rows(today, state.period_start, Child.id.in_(ids))))
+    await _clear(session, seen, keep_later=today)
+    state.as_of, state.built_at = today, now
+    await session.flush()
+    return len(seen)
+
+
+# Children the engine's pass folds at most: a set-based import may dirty a whole province,
+# and the pass is one transaction under the server's statement timeout.
+PASS_LIMIT = 20_000
+
+
+async def fold_statistics(session: AsyncSession, now: datetime, report: TickReport) -> None:
+    """The deadline engine's scheduled pass (``workflow/jobs.py``): fold the dirty children,
+    a bounded number per pass. The new school year's rebuild (minutes at province scale,
+    beyond the server's statement timeout and in the pass's one transaction) is left to
+    ``lianbao stats-rebuild`` (run it on 1 September); until then the figures are live."""
+    await fold(session, local_date(now), now, limit=PASS_LIMIT, new_year=False)
