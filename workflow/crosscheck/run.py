@@ -80,6 +80,7 @@ from models.task import Task
 from workflow import audit
 from workflow.calendar import local_date
 from workflow.context import ServiceContext
+from workflow.crosscheck import inputs
 from workflow.crosscheck.counts import finding_counts, special_groups
 from workflow.crosscheck.matching import candidates_of, match_records, same_name_and_birth
 from workflow.crosscheck.rules import CrosscheckRules, rules_for
@@ -522,19 +523,44 @@ async def crosscheck_district(
     ctx: ServiceContext, district_code: str, as_of: date, trigger: str,
 ) -> CrosscheckRun:
     """Run the three comparisons for one district as of ``as_of`` (the job itself: the
-    caller has authorized it, or is the CLI or the calendar)."""
+    caller has authorized it, or is the CLI or the calendar). With the same rules and date
+    and no input changed since the district's last run, the run records that it found the
+    same and computes nothing (``inputs.py``)."""
     session = ctx.session
     district = await session.get(Jurisdiction, district_code)
     if district is None or district.parent_code is None or not district_code.isdigit():
         raise NotFound("no such district", field="districtCode")
     await _lock(session, district_code)
     now = ctx.clock.now()
+    key = inputs.rules_key(rules_for(district_code), as_of)
+    last, snap = await inputs.unchanged(session, district_code, key)
     run = CrosscheckRun(district_code=district_code, scope_path=district.path, as_of=as_of,
                         trigger=trigger, started_by=ctx.principal.user_id, counts={},
-                        started_at=now)
+                        started_at=now, input_stamp=inputs.stamp(key, snap))
     session.add(run)
     await session.flush()
+    if last is not None:
+        run.counts = inputs.unchanged_counts(last.counts, last.id)
+    else:
+        await inputs.own_writes(session, True)
+        await _compare(ctx, run, district, as_of, now)
+        await inputs.own_writes(session, False)
+    run.finished_at = ctx.clock.now()
+    audit.record(ctx, "run_crosscheck", "crosscheck_run", [run.id],
+                 {"district": district_code, "as_of": as_of, "trigger": trigger,
+                  "tasks_created": run.counts["tasks_created"],
+                  "cleared": run.counts["cleared"], "unchanged": last is not None})
+    await session.flush()
+    return run
+
+
+async def _compare(ctx: ServiceContext, run: CrosscheckRun, district: Jurisdiction,
+                   as_of: date, now: datetime) -> None:
+    """The comparisons themselves, into ``run.counts``."""
+    session = ctx.session
+    district_code = district.code
     job = _Run(session, district, as_of, run, now)
+    await inputs.tune(session, True)
     matching = {
         "police_household": (await match_records(
             session, district_code, ImportSource.POLICE_HOUSEHOLD)).as_counts(),
@@ -560,9 +586,5 @@ async def crosscheck_district(
                   "cleared": cleared, "tasks_created": tasks, "cases_linked": len(with_case),
                   "special_groups": await special_groups(job)}
     await job.drop_found()
-    run.finished_at = ctx.clock.now()
-    audit.record(ctx, "run_crosscheck", "crosscheck_run", [run.id],
-                 {"district": district_code, "as_of": as_of, "trigger": trigger,
-                  "tasks_created": tasks, "cleared": cleared})
-    await session.flush()
-    return run
+    await inputs.prune(session)
+    await inputs.tune(session, False)
