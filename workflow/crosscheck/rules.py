@@ -5,6 +5,7 @@ when (ST 2), the groups that mark a poor or monitored household, the groups watc
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import date
 from functools import cache
 
 from models.crosscheck import FindingKind
@@ -42,3 +43,11 @@ def rules_for(district_code: str) -> CrosscheckRules:
     """The district's own rules, else the defaults."""
     rules = _all()
     return rules.get(district_code, rules["default"])
+
+
+def years_before(day: date, years: int) -> date:
+    """The same day ``years`` earlier (the school-age range's birth dates)."""
+    try:
+        return day.replace(year=day.year - years)
+    except ValueError:  # 29 February
+        return day.replace(year=day.year - years, day=28)

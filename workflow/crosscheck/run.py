@@ -83,7 +83,7 @@ from workflow.context import ServiceContext
 from workflow.crosscheck import inputs
 from workflow.crosscheck.counts import finding_counts, special_groups
 from workflow.crosscheck.matching import candidates_of, match_records, same_name_and_birth
-from workflow.crosscheck.rules import CrosscheckRules, rules_for
+from workflow.crosscheck.rules import CrosscheckRules, rules_for, years_before
 from workflow.errors import NotFound
 from workflow.register import deferred
 from workflow.task import close_tasks
@@ -101,13 +101,6 @@ GONE = (HouseholdCorrectionKind.DECEASED, HouseholdCorrectionKind.MOVED_AWAY)
 # One advisory-lock namespace for the comparisons (PostgreSQL), a key per district.
 LOCK_SPACE = zlib.crc32(b"crosscheck")
 FOUND = "crosscheck_found"  # the run's temporary table of what it found
-
-
-def _years_before(day: date, years: int) -> date:
-    try:
-        return day.replace(year=day.year - years)
-    except ValueError:  # 29 February
-        return day.replace(year=day.year - years, day=28)
 
 
 def _text(value: Any) -> ColumnElement[str]:
@@ -188,8 +181,8 @@ class _Run:
         """Comparison 1: the police list's school-age children on no register here."""
         home = aliased(Jurisdiction)
         school_place = aliased(Jurisdiction)
-        born_after = _years_before(self.as_of, self.rules.age_to + 1)
-        born_by = _years_before(self.as_of, self.rules.age_from)
+        born_after = years_before(self.as_of, self.rules.age_to + 1)
+        born_by = years_before(self.as_of, self.rules.age_from)
         # The district of the child's register entry, probed by child (one index lookup
         # per record, not a join over every enrolment of the province).
         elsewhere = (
@@ -495,12 +488,25 @@ class _Run:
             .outerjoin(Agency, Agency.id == School.agency_id)
             .where(wanted)
         )
+        columns = ["kind", "title", "agency_kind", "scope_path", "due_on", "priority",
+                   "status", "evidence", "created_at", "updated_at", "version"]
+        if self.dialect == "postgresql":
+            # One statement: the insert's RETURNING feeds the findings' link (matching the
+            # new tasks back by their evidence scanned every task of the kind, each run
+            # slower than the last at province scale).
+            made_cte = (insert(Task).from_select(columns, source)
+                        .returning(Task.id.label("task_id"),
+                                   Task.evidence["finding_id"].as_integer().label("finding_id"))
+                        .cte("made"))
+            linked = await self.session.execute(
+                update(F).where(F.id == made_cte.c.finding_id)
+                .values(task_id=made_cte.c.task_id)
+                .execution_options(synchronize_session=False))
+            return int(linked.rowcount or 0)  # type: ignore[attr-defined]
         # The tasks this statement makes have higher ids than any before it.
         before = (await self.session.execute(
             select(func.coalesce(func.max(Task.id), 0)))).scalar_one()
-        made = await self.session.execute(insert(Task).from_select(
-            ["kind", "title", "agency_kind", "scope_path", "due_on", "priority", "status",
-             "evidence", "created_at", "updated_at", "version"], source))
+        made = await self.session.execute(insert(Task).from_select(columns, source))
         count = int(made.rowcount or 0)  # type: ignore[attr-defined]
         if count:
             await self.session.execute(
