@@ -314,27 +314,32 @@ async def _tick(settings: Settings, now: datetime | None) -> int:
     return 0
 
 
-async def _crosscheck(settings: Settings, district: str, as_of: date) -> int:
-    """The three comparisons for one district (the job the bureau's ``runCrosscheck`` and
-    the calendar run; safe to run twice and in several processes)."""
+async def _crosscheck(settings: Settings, district: str | None, as_of: date) -> int:
+    """The three comparisons for one district, or every district (``None``), each in its own
+    transaction (the job the bureau's ``runCrosscheck`` and the calendar run; safe to run
+    twice and in several processes; a district whose inputs did not change since its last
+    run is one query)."""
     from authz.enforcer import Authorizer
     from workflow.clock import SystemClock
     from workflow.context import ServiceContext
-    from workflow.crosscheck import crosscheck_district
+    from workflow.crosscheck import crosscheck_district, district_codes
 
     engine_ = create_engine(settings.database_url, pool=False)
     try:
-        async with session_factory(engine_)() as session:
-            ctx = ServiceContext(session, SYSTEM, Authorizer(()), SystemClock(),
-                                 request_id="cli")
-            run = await crosscheck_district(ctx, district, as_of, "cli")
-            await session.commit()
+        if district is None:
+            async with session_factory(engine_)() as session:
+                codes = list(await district_codes(session))
+        else:
+            codes = [district]
+        for code in codes:
+            async with session_factory(engine_)() as session:
+                ctx = ServiceContext(session, SYSTEM, Authorizer(()), SystemClock(),
+                                     request_id="cli")
+                run = await crosscheck_district(ctx, code, as_of, "cli")
+                await session.commit()
+            _print_run(code, run.id, run.counts)
     finally:
         await engine_.dispose()
-    found = run.counts["findings"]
-    print(f"run {run.id}: " + ", ".join(f"{k} found {v['found']} (new {v['new']}, open "
-                                        f"{v['open']})" for k, v in found.items())
-          + f"; cleared {run.counts['cleared']}; tasks created {run.counts['tasks_created']}")
     return 0
 
 
@@ -355,6 +360,14 @@ async def _stats_rebuild(settings: Settings) -> int:
         await engine_.dispose()
     print(f"statistics facts rebuilt for {built} children")
     return 0
+
+
+def _print_run(code: str, run_id: int, counts: dict[str, Any]) -> None:
+    found = counts["findings"]
+    same = " (inputs unchanged: not recomputed)" if "unchanged_since" in counts else ""
+    print(f"{code} run {run_id}{same}: " + ", ".join(
+        f"{k} found {v['found']} (new {v['new']}, open {v['open']})" for k, v in found.items())
+        + f"; cleared {counts['cleared']}; tasks created {counts['tasks_created']}")
 
 
 def cmd_hello(settings: Settings) -> int:
@@ -513,8 +526,11 @@ def _parser() -> argparse.ArgumentParser:
     specimen.add_argument("--issuer", required=True, help="the issuing agency's full name")
     specimen.add_argument("--out", required=True, help="where to write the signed PDF")
     cross = sub.add_parser("crosscheck", help="run the three comparisons (四查三比对) for a "
-                           "district as of a date (safe to run twice)")
-    cross.add_argument("--district", required=True, help="the district's GB/T 2260 code")
+                           "district, or every district, as of a date (safe to run twice)")
+    which = cross.add_mutually_exclusive_group(required=True)
+    which.add_argument("--district", help="the district's GB/T 2260 code")
+    which.add_argument("--all", action="store_true", dest="all_districts",
+                       help="every district in the database, one transaction each")
     cross.add_argument("--as-of", required=True, type=date.fromisoformat, dest="as_of",
                        help="the comparison date, YYYY-MM-DD")
     sub.add_parser("stats-rebuild", help="rebuild the statistics' facts of every child "
@@ -571,7 +587,8 @@ def main(argv: list[str] | None = None) -> int:
         case "specimen":
             return cmd_specimen(settings, args.kind, args.district, args.issuer, args.out)
         case "crosscheck":
-            return asyncio.run(_crosscheck(settings, args.district, args.as_of))
+            return asyncio.run(_crosscheck(
+                settings, None if args.all_districts else args.district, args.as_of))
         case "stats-rebuild":
             return asyncio.run(_stats_rebuild(settings))
         case "export-schema":

@@ -17,7 +17,7 @@ from models.case import (
     PersuasionAttempt,
 )
 from models.child import Child, ChildGroup, Guardian
-from models.crosscheck import CrosscheckFinding, CrosscheckRun
+from models.crosscheck import CrosscheckFinding, CrosscheckInputChange, CrosscheckRun
 from models.document import DocumentSequence, LegalDocument
 from models.employer import Employer
 from models.enforcement import EnforcementAction, EnforcementFinding
@@ -70,6 +70,7 @@ __all__ = [
     "Child",
     "ChildGroup",
     "CrosscheckFinding",
+    "CrosscheckInputChange",
     "CrosscheckRun",
     "Deferral",
     "DocumentSequence",

@@ -15,12 +15,14 @@ from datetime import date, datetime
 from typing import Any
 
 from sqlalchemy import (
+    BigInteger,
     Boolean,
     Date,
     ForeignKey,
     Index,
     Integer,
     String,
+    Text,
     UniqueConstraint,
 )
 from sqlalchemy.orm import Mapped, mapped_column
@@ -74,6 +76,19 @@ class CrosscheckRun(Base):
     counts: Mapped[dict[str, Any]] = mapped_column(JsonDoc, default=dict)
     started_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), default=None)
+    # The rules' hash and the PostgreSQL snapshot the run read its inputs from: a rerun with
+    # the same rules and as-of date whose inputs no transaction changed since is skipped
+    # (``workflow/crosscheck/inputs.py``). None on SQLite and before migration 0023.
+    input_stamp: Mapped[str | None] = mapped_column(Text, default=None)
+
+
+class CrosscheckInputChange(Base):
+    """A transaction that wrote a table the comparisons read (PostgreSQL: a statement
+    trigger per input table, migration 0023; the comparison job's own writes stay out)."""
+
+    __tablename__ = "crosscheck_input_change"
+
+    xid: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
 
 
 class CrosscheckFinding(Base):

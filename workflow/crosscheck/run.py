@@ -80,9 +80,10 @@ from models.task import Task
 from workflow import audit
 from workflow.calendar import local_date
 from workflow.context import ServiceContext
+from workflow.crosscheck import inputs
 from workflow.crosscheck.counts import finding_counts, special_groups
 from workflow.crosscheck.matching import candidates_of, match_records, same_name_and_birth
-from workflow.crosscheck.rules import CrosscheckRules, rules_for
+from workflow.crosscheck.rules import CrosscheckRules, rules_for, years_before
 from workflow.errors import NotFound
 from workflow.register import deferred
 from workflow.task import close_tasks
@@ -100,13 +101,6 @@ GONE = (HouseholdCorrectionKind.DECEASED, HouseholdCorrectionKind.MOVED_AWAY)
 # One advisory-lock namespace for the comparisons (PostgreSQL), a key per district.
 LOCK_SPACE = zlib.crc32(b"crosscheck")
 FOUND = "crosscheck_found"  # the run's temporary table of what it found
-
-
-def _years_before(day: date, years: int) -> date:
-    try:
-        return day.replace(year=day.year - years)
-    except ValueError:  # 29 February
-        return day.replace(year=day.year - years, day=28)
 
 
 def _text(value: Any) -> ColumnElement[str]:
@@ -187,8 +181,8 @@ class _Run:
         """Comparison 1: the police list's school-age children on no register here."""
         home = aliased(Jurisdiction)
         school_place = aliased(Jurisdiction)
-        born_after = _years_before(self.as_of, self.rules.age_to + 1)
-        born_by = _years_before(self.as_of, self.rules.age_from)
+        born_after = years_before(self.as_of, self.rules.age_to + 1)
+        born_by = years_before(self.as_of, self.rules.age_from)
         # The district of the child's register entry, probed by child (one index lookup
         # per record, not a join over every enrolment of the province).
         elsewhere = (
@@ -318,15 +312,17 @@ class _Run:
         )
 
     async def materialize(self) -> None:
-        """Compute what the comparisons find once, into a temporary table of this
-        connection: the upsert, the clearing and the counts all read it (and PostgreSQL
-        plans them from its statistics instead of guessing at a union of joins)."""
+        """Compute what the comparisons find once, into a temporary table of this connection
+        that the upsert, the clearing and the counts read (planned from its statistics)."""
         await self.session.execute(text(f"DROP TABLE IF EXISTS {FOUND}"))
         create = select(self.comparisons()).into(FOUND, temporary=True)
         await self.session.execute(create)
+        found = create.table
+        await self.session.execute(insert(found).from_select(
+            list(found.c.keys()), self.poverty_dropouts(found.c)))
         if self.dialect == "postgresql":
             await self.session.execute(text(f"ANALYZE {FOUND}"))
-        self._found = create.table
+        self._found = found
 
     async def drop_found(self) -> None:
         await self.session.execute(text(f"DROP TABLE IF EXISTS {FOUND}"))
@@ -336,15 +332,17 @@ class _Run:
         return self._found
 
     def comparisons(self) -> Any:
-        """Everything the three comparisons find now, one row per (kind, person)."""
-        first = union_all(self.unregistered(), self.not_at_school()).subquery("compared")
-        c = first.c
-        poverty_dropouts = select(
+        """What comparisons 1 and 2 find now, one row per (kind, person)."""
+        return union_all(self.unregistered(), self.not_at_school()).subquery("compared")
+
+    def poverty_dropouts(self, c: Any) -> Any:
+        """Comparison 3 from the run's table of 1 and 2 (``c``): a subquery used twice was
+        computed twice, half of the statement's time at province scale."""
+        return select(
             literal(FindingKind.POVERTY_DROPOUT.value).label("kind"),
             *(c[name] for name in c.keys() if name not in ("kind", "fingerprint")),  # noqa: SIM118
             (c.fingerprint + literal("|") + c.kind).label("fingerprint"),
         ).where(c.poverty == true(), c.elsewhere_district_code.is_(None))
-        return union_all(select(first), poverty_dropouts).subquery("found")
 
     # --- writing the findings -----------------------------------------------------------
 
@@ -494,12 +492,25 @@ class _Run:
             .outerjoin(Agency, Agency.id == School.agency_id)
             .where(wanted)
         )
+        columns = ["kind", "title", "agency_kind", "scope_path", "due_on", "priority",
+                   "status", "evidence", "created_at", "updated_at", "version"]
+        if self.dialect == "postgresql":
+            # One statement: the insert's RETURNING feeds the findings' link (matching the
+            # new tasks back by their evidence scanned every task of the kind, each run
+            # slower than the last at province scale).
+            made_cte = (insert(Task).from_select(columns, source)
+                        .returning(Task.id.label("task_id"),
+                                   Task.evidence["finding_id"].as_integer().label("finding_id"))
+                        .cte("made"))
+            linked = await self.session.execute(
+                update(F).where(F.id == made_cte.c.finding_id)
+                .values(task_id=made_cte.c.task_id)
+                .execution_options(synchronize_session=False))
+            return int(linked.rowcount or 0)  # type: ignore[attr-defined]
         # The tasks this statement makes have higher ids than any before it.
         before = (await self.session.execute(
             select(func.coalesce(func.max(Task.id), 0)))).scalar_one()
-        made = await self.session.execute(insert(Task).from_select(
-            ["kind", "title", "agency_kind", "scope_path", "due_on", "priority", "status",
-             "evidence", "created_at", "updated_at", "version"], source))
+        made = await self.session.execute(insert(Task).from_select(columns, source))
         count = int(made.rowcount or 0)  # type: ignore[attr-defined]
         if count:
             await self.session.execute(
@@ -522,19 +533,44 @@ async def crosscheck_district(
     ctx: ServiceContext, district_code: str, as_of: date, trigger: str,
 ) -> CrosscheckRun:
     """Run the three comparisons for one district as of ``as_of`` (the job itself: the
-    caller has authorized it, or is the CLI or the calendar)."""
+    caller has authorized it, or is the CLI or the calendar). With the same rules and date
+    and no input changed since the district's last run, the run records that it found the
+    same and computes nothing (``inputs.py``)."""
     session = ctx.session
     district = await session.get(Jurisdiction, district_code)
     if district is None or district.parent_code is None or not district_code.isdigit():
         raise NotFound("no such district", field="districtCode")
     await _lock(session, district_code)
     now = ctx.clock.now()
+    key = inputs.rules_key(rules_for(district_code), as_of)
+    last, snap = await inputs.unchanged(session, district_code, key)
     run = CrosscheckRun(district_code=district_code, scope_path=district.path, as_of=as_of,
                         trigger=trigger, started_by=ctx.principal.user_id, counts={},
-                        started_at=now)
+                        started_at=now, input_stamp=inputs.stamp(key, snap))
     session.add(run)
     await session.flush()
+    if last is not None:
+        run.counts = inputs.unchanged_counts(last.counts, last.id)
+    else:
+        await inputs.own_writes(session, True)
+        await _compare(ctx, run, district, as_of, now)
+        await inputs.own_writes(session, False)
+    run.finished_at = ctx.clock.now()
+    audit.record(ctx, "run_crosscheck", "crosscheck_run", [run.id],
+                 {"district": district_code, "as_of": as_of, "trigger": trigger,
+                  "tasks_created": run.counts["tasks_created"],
+                  "cleared": run.counts["cleared"], "unchanged": last is not None})
+    await session.flush()
+    return run
+
+
+async def _compare(ctx: ServiceContext, run: CrosscheckRun, district: Jurisdiction,
+                   as_of: date, now: datetime) -> None:
+    """The comparisons themselves, into ``run.counts``."""
+    session = ctx.session
+    district_code = district.code
     job = _Run(session, district, as_of, run, now)
+    await inputs.tune(session, True)
     matching = {
         "police_household": (await match_records(
             session, district_code, ImportSource.POLICE_HOUSEHOLD)).as_counts(),
@@ -560,9 +596,5 @@ async def crosscheck_district(
                   "cleared": cleared, "tasks_created": tasks, "cases_linked": len(with_case),
                   "special_groups": await special_groups(job)}
     await job.drop_found()
-    run.finished_at = ctx.clock.now()
-    audit.record(ctx, "run_crosscheck", "crosscheck_run", [run.id],
-                 {"district": district_code, "as_of": as_of, "trigger": trigger,
-                  "tasks_created": tasks, "cleared": cleared})
-    await session.flush()
-    return run
+    await inputs.prune(session)
+    await inputs.tune(session, False)

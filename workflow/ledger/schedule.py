@@ -6,10 +6,12 @@ The days are data per district (``reference_data/comparison_calendar.json``); th
 they compare are due at the end of March and September (``workflow/imports/reminders.py``).
 
 A job of the deadline engine (``workflow/jobs.py``): on the day, or within the catch-up days
-after it, each district's comparison runs once as of that day (``crosscheck_district``, the
-comparison job itself). Safe to run twice: a second pass finds the run of that day and does
-nothing; safe in several processes: the engine's pass holds its lock on PostgreSQL, and the
-comparison job its district's.
+after it, each district's comparison runs once as of that day; the districts due as of the
+same day go together through the province path (``crosscheck_province``: one run each, in
+code order, a district whose inputs did not change since its last run one query). Safe to
+run twice: a second pass finds the run of that day and does nothing; safe in several
+processes: the engine's pass holds its lock on PostgreSQL, and the comparison job its
+district's.
 """
 
 from __future__ import annotations
@@ -24,7 +26,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from models.crosscheck import CrosscheckRun
 from workflow.calendar import local_date
 from workflow.common import scheduler_context
-from workflow.crosscheck import crosscheck_district
+from workflow.crosscheck import crosscheck_province
 from workflow.engine import TickReport
 from workflow.infra import reference_json
 from workflow.term_duties import districts
@@ -63,12 +65,14 @@ async def _ran(session: AsyncSession, district_code: str, as_of: date) -> bool:
 async def scheduled_comparisons(session: AsyncSession, now: datetime, report: TickReport) -> None:
     """The engine's job: each district's comparison of the calendar due today, once."""
     today = local_date(now)
+    due: dict[date, list[str]] = {}
     for code in await districts(session):
         for entry in calendar_for(code):
             as_of = entry.due_on(today)
-            if as_of is None or await _ran(session, code, as_of):
-                continue
-            ctx = scheduler_context(session, now)
-            run = await crosscheck_district(ctx, code, as_of, TRIGGER)
+            if as_of is not None and not await _ran(session, code, as_of):
+                due.setdefault(as_of, []).append(code)
+    for as_of, codes in sorted(due.items()):
+        ctx = scheduler_context(session, now)
+        for run in await crosscheck_province(ctx, codes, as_of, TRIGGER):
             report.tasks_created += int(run.counts.get("tasks_created", 0))
-            report.events.extend(ctx.events)
+        report.events.extend(ctx.events)
