@@ -21,22 +21,21 @@ from alembic.util import CommandError
 from sqlalchemy import make_url, select
 from sqlalchemy.orm import joinedload
 
+from api import cli_jobs as jobs
 from api import db_roles
 from api import migrate as migrations
 from api.auth import issue_dev_token
 from api.settings import VAR_DIR, Settings, SettingsError
 from authz.enforcer import Authorizer
 from authz.errors import LianbaoError
-from authz.principal import SYSTEM, Principal
+from authz.principal import Principal
 from authz.store import ensure_default_policy, load_policy
 from models.enums import AgencyKind
 from models.session import create_engine, session_factory
 from models.user import RoleGrant, User
-from workflow import engine, ladder, reference
+from workflow import ladder, reference
 from workflow.clock import SystemClock
 from workflow.context import ServiceContext
-from workflow.infra.events import notify
-from workflow.jobs import SCHEDULED_JOBS
 from workflow.user import create_first_admin, load_principal
 
 
@@ -292,84 +291,6 @@ def cmd_users(settings: Settings, as_json: bool) -> int:
     return 0
 
 
-async def _tick(settings: Settings, now: datetime | None) -> int:
-    engine_ = create_engine(settings.database_url, pool=False)
-    try:
-        async with session_factory(engine_)() as session:
-            report = await engine.tick(session, now or datetime.now(UTC), SCHEDULED_JOBS)
-            await session.commit()
-        if engine_.dialect.name == "postgresql":
-            # Running servers hear about the new tasks, reminders and breaches.
-            await notify(engine_, report.events)
-    finally:
-        await engine_.dispose()
-    if report.skipped:
-        print("another tick is running; nothing done")
-    else:
-        print(
-            f"steps entered: {report.steps_entered}, tasks created: {report.tasks_created}, "
-            f"reminders: {report.reminders}, breaches: {report.breaches}, "
-            f"return orders overdue: {report.orders_escalated}"
-        )
-    return 0
-
-
-async def _crosscheck(settings: Settings, district: str | None, as_of: date) -> int:
-    """The three comparisons for one district, or every district (``None``), each in its own
-    transaction (the job the bureau's ``runCrosscheck`` and the calendar run; safe to run
-    twice and in several processes; a district whose inputs did not change since its last
-    run is one query)."""
-    from authz.enforcer import Authorizer
-    from workflow.clock import SystemClock
-    from workflow.context import ServiceContext
-    from workflow.crosscheck import crosscheck_district, district_codes
-
-    engine_ = create_engine(settings.database_url, pool=False)
-    try:
-        if district is None:
-            async with session_factory(engine_)() as session:
-                codes = list(await district_codes(session))
-        else:
-            codes = [district]
-        for code in codes:
-            async with session_factory(engine_)() as session:
-                ctx = ServiceContext(session, SYSTEM, Authorizer(()), SystemClock(),
-                                     request_id="cli")
-                run = await crosscheck_district(ctx, code, as_of, "cli")
-                await session.commit()
-            _print_run(code, run.id, run.counts)
-    finally:
-        await engine_.dispose()
-    return 0
-
-
-async def _stats_rebuild(settings: Settings) -> int:
-    """Every child's statistics facts rebuilt from scratch (``stat_child``; the engine's pass
-    folds what changes after; safe to run twice and while the server runs)."""
-    from workflow.calendar import local_date
-    from workflow.clock import SystemClock
-    from workflow.stats_tally import rebuild
-
-    engine_ = create_engine(settings.database_url, pool=False)
-    try:
-        async with session_factory(engine_)() as session:
-            now = SystemClock().now()
-            built = await rebuild(session, local_date(now), now)
-            await session.commit()
-    finally:
-        await engine_.dispose()
-    print(f"statistics facts rebuilt for {built} children")
-    return 0
-
-
-def _print_run(code: str, run_id: int, counts: dict[str, Any]) -> None:
-    found = counts["findings"]
-    same = " (inputs unchanged: not recomputed)" if "unchanged_since" in counts else ""
-    print(f"{code} run {run_id}{same}: " + ", ".join(
-        f"{k} found {v['found']} (new {v['new']}, open {v['open']})" for k, v in found.items())
-        + f"; cleared {counts['cleared']}; tasks created {counts['tasks_created']}")
-
-
 def cmd_hello(settings: Settings) -> int:
     base = f"http://{settings.host}:{settings.port}"
     ide = "   (GraphiQL: open it in a browser)" if settings.graphiql else ""
@@ -581,16 +502,16 @@ def main(argv: list[str] | None = None) -> int:
             now = args.now
             if now is not None and now.tzinfo is None:
                 now = now.replace(tzinfo=UTC)
-            return asyncio.run(_tick(settings, now))
+            return asyncio.run(jobs.tick(settings, now))
         case "check-config":
             return cmd_check_config(settings, args.offline)
         case "specimen":
             return cmd_specimen(settings, args.kind, args.district, args.issuer, args.out)
         case "crosscheck":
-            return asyncio.run(_crosscheck(
+            return asyncio.run(jobs.crosscheck(
                 settings, None if args.all_districts else args.district, args.as_of))
         case "stats-rebuild":
-            return asyncio.run(_stats_rebuild(settings))
+            return asyncio.run(jobs.stats_rebuild(settings))
         case "export-schema":
             return cmd_export_schema()
         case "authz-docs":

@@ -171,3 +171,16 @@ async def load_national_schedule(session: AsyncSession) -> int:
     if rows:
         await session.execute(insert(NationalCalendarDay), rows)
     return len(rows)
+
+
+def school_year_start(day: date) -> date:
+    """1 September of the school year ``day`` falls in."""
+    return date(day.year if day.month >= 9 else day.year - 1, 9, 1)
+
+
+def years_before(day: date, years: int) -> date:
+    """The same day ``years`` earlier (28 February for a 29th in a common year)."""
+    try:
+        return day.replace(year=day.year - years)
+    except ValueError:
+        return day.replace(year=day.year - years, day=28)

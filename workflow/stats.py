@@ -51,7 +51,6 @@ from sqlalchemy import (
 )
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from authz.enforcer import domain_covers
 from authz.filters import covers, scope_filter
 from models.case import CasePlan, DropoutCase
 from models.child import Child, ChildGroup
@@ -59,7 +58,7 @@ from models.enums import ClosureReason, EnrolmentStatus
 from models.reference import Jurisdiction
 from models.school import Enrolment, RegisterEvent, School
 from models.stats import StatChild, StatDirty, StatState
-from workflow.calendar import LOCAL, local_date
+from workflow.calendar import LOCAL, local_date, school_year_start, years_before
 from workflow.child import GROUP_FIELD
 from workflow.context import ServiceContext
 from workflow.errors import InvalidInput, NotFound
@@ -156,19 +155,6 @@ class StatsRequest:
     dimension: Dimension = Dimension.TOTAL
     as_of: date | None = None
     period_start: date | None = None
-
-
-def school_year_start(day: date) -> date:
-    """1 September of the school year ``day`` falls in."""
-    return date(day.year if day.month >= 9 else day.year - 1, 9, 1)
-
-
-def years_before(day: date, years: int) -> date:
-    """The same day ``years`` earlier (28 February for a 29th in a common year)."""
-    try:
-        return day.replace(year=day.year - years)
-    except ValueError:
-        return day.replace(year=day.year - years, day=28)
 
 
 def day_end(day: date) -> datetime:
@@ -314,7 +300,7 @@ def _group_guard(ctx: ServiceContext) -> ColumnElement[bool]:
     return or_(*terms)
 
 
-def _facts(
+def facts_query(
     ctx: ServiceContext | None, paths: Sequence[str], dimension: Dimension, as_of: date,
     start: date, only: ColumnElement[bool] | None = None,
 ) -> Select[Any]:
@@ -470,7 +456,7 @@ def _kept_and_dirty(
     """Every child's facts for today: the clean children's kept rows and the dirty
     children's computed live (a few index probes each), so a figure is exact the moment a
     write commits, before any fold."""
-    live = _facts(ctx, [path], dimension, as_of, start,
+    live = facts_query(ctx, [path], dimension, as_of, start,
                   only=Child.id.in_(select(StatDirty.child_id))).subquery("dirty")
     return union_all(
         _kept(ctx, path, dimension, as_of),
@@ -500,7 +486,7 @@ def _dates(ctx: ServiceContext, request: StatsRequest) -> tuple[date, date]:
     return as_of, start
 
 
-async def _labels(
+async def key_labels(
     session: AsyncSession, keys: dict[Dimension, set[str]], places: frozenset[str] = frozenset()
 ) -> tuple[dict[Dimension, dict[str, str]], dict[str, Jurisdiction]]:
     """Names for the keys of each breakdown (jurisdictions and schools by name, grades as
@@ -530,13 +516,13 @@ async def _labels(
     return labels, found
 
 
-def _figures(row: Any, label: str) -> Figures:
+def figures_row(row: Any, label: str) -> Figures:
     return Figures(
         key=row.key, label=label, counts={m: int(getattr(row, m.value) or 0) for m in Measure}
     )
 
 
-def _breakdowns(dimension: Dimension) -> tuple[Dimension, ...]:
+def breakdowns(dimension: Dimension) -> tuple[Dimension, ...]:
     """The grouped selects a table needs: its breakdown, and the total apart only where a
     child may count in several rows (its special groups); elsewhere each child is in one
     row and the total is their sum."""
@@ -544,10 +530,10 @@ def _breakdowns(dimension: Dimension) -> tuple[Dimension, ...]:
         dimension,)
 
 
-def _total(rows: Sequence[Any], totals: Sequence[Any] | None, label: str) -> Figures:
+def total_row(rows: Sequence[Any], totals: Sequence[Any] | None, label: str) -> Figures:
     """The total row: the separate total's when there is one, else the rows' sum."""
     if totals is not None:
-        return _figures(totals[0], label) if totals else Figures(
+        return figures_row(totals[0], label) if totals else Figures(
             "total", label, dict.fromkeys(Measure, 0))
     return Figures("total", label, {m: sum(int(getattr(r, m.value) or 0) for r in rows)
                                     for m in Measure})
@@ -561,22 +547,22 @@ async def _table(
     the caller's policy or (``ctx`` None) none."""
     tables = []
     kept = ctx is not None and await kept_facts_answer(ctx, dimension, as_of, start)
-    for each in _breakdowns(dimension):
+    for each in breakdowns(dimension):
         facts = (_kept_and_dirty(ctx, path, each, as_of, start) if kept and ctx is not None
-                 else _facts(ctx, [path], each, as_of, start).subquery())
+                 else facts_query(ctx, [path], each, as_of, start).subquery())
         stmt = select(
             facts.c.key, *(func.sum(facts.c[m.value]).label(m.value) for m in Measure)
         ).group_by(facts.c.key)
         tables.append((await session.execute(stmt.order_by("key"))).all())
     rows = tables[0]
-    labels = (await _labels(session, {dimension: {r.key for r in rows}}))[0][dimension]
+    labels = (await key_labels(session, {dimension: {r.key for r in rows}}))[0][dimension]
     return StatsTable(
         jurisdiction=place,
         dimension=dimension,
         as_of=as_of,
         period_start=start,
-        rows=[_figures(r, labels.get(r.key, r.key)) for r in rows],
-        total=_total(rows, tables[1] if len(tables) > 1 else None, place.name),
+        rows=[figures_row(r, labels.get(r.key, r.key)) for r in rows],
+        total=total_row(rows, tables[1] if len(tables) > 1 else None, place.name),
     )
 
 
@@ -586,89 +572,6 @@ async def statistics(ctx: ServiceContext, request: StatsRequest) -> StatsTable:
     place, path = await _place(ctx, request.jurisdiction_code)
     as_of, start = _dates(ctx, request)
     return await _table(ctx.session, ctx, place, path, request.dimension, as_of, start)
-
-
-@dataclass(frozen=True)
-class UnitAsk:
-    """One table the system drafts for a unit (a report): the unit's domain, the
-    jurisdiction the table is named after, the breakdown and the dates."""
-
-    path: str
-    place_code: str
-    dimension: Dimension
-    as_of: date
-    start: date
-
-
-def _disjoint(paths: list[str]) -> list[list[str]]:
-    """The paths in sets of which none covers another (a school's and its district's apart):
-    a child counts for one unit of each set, and so for every unit that covers it. As many
-    sets as the units nest deep, whatever their number."""
-    sets: list[list[str]] = []
-    for path in paths:
-        home = next((s for s in sets if not any(domain_covers(path, p) or domain_covers(p, path)
-                                                for p in s)), None)
-        if home is None:
-            sets.append([path])
-        else:
-            home.append(path)
-    return sets
-
-
-# How many grouped selects go into one UNION ALL (SQLite allows 500 by default).
-UNION_LIMIT = 200
-
-
-async def unit_tables(session: AsyncSession, asks: Sequence[UnitAsk]) -> list[StatsTable]:
-    """Many units' tables at once, for the system's own work (a page of draft reports, no
-    caller, no policy): the asks sharing a breakdown and dates are one grouped select over
-    all their units' children, each child told to its unit by its domain, and all the
-    selects are one UNION ALL; then one statement names the keys and the places. So a page
-    of drafts costs the same statements whatever its size (no N+1)."""
-    groups: dict[tuple[Dimension, date, date], dict[str, None]] = {}
-    for ask in asks:
-        groups.setdefault((ask.dimension, ask.as_of, ask.start), {})[ask.path] = None
-    parts: list[Select[Any]] = []
-    tags: list[tuple[tuple[Dimension, date, date], bool]] = []
-    for group, paths in groups.items():
-        dimension, as_of, start = group
-        for each in _breakdowns(dimension):
-            for disjoint in _disjoint(list(paths)):
-                facts = _facts(None, disjoint, each, as_of, start).subquery()
-                parts.append(select(
-                    literal(len(tags)).label("tag"), facts.c.unit, facts.c.key,
-                    *(func.sum(facts.c[m.value]).label(m.value) for m in Measure),
-                ).group_by(facts.c.unit, facts.c.key))
-            tags.append((group, each is Dimension.TOTAL))
-    found: dict[tuple[int, str], list[Any]] = {}
-    for i in range(0, len(parts), UNION_LIMIT):
-        chunk = union_all(*parts[i:i + UNION_LIMIT]).subquery()
-        result = await session.execute(
-            select(chunk).order_by(chunk.c.tag, chunk.c.unit, chunk.c.key))
-        for row in result.all():
-            found.setdefault((row.tag, row.unit), []).append(row)
-    # a unit's rows came from one set, so they stay ordered by key within it
-    keys: dict[Dimension, set[str]] = {}
-    for (tag, _), rows in found.items():
-        (dimension, _, _), is_total = tags[tag]
-        if not is_total:
-            keys.setdefault(dimension, set()).update(r.key for r in rows)
-    labels, places = await _labels(session, keys, frozenset(a.place_code for a in asks))
-    index = {tag: i for i, tag in enumerate(tags)}
-    tables = []
-    for ask in asks:
-        group = (ask.dimension, ask.as_of, ask.start)
-        rows = found.get((index[(group, ask.dimension is Dimension.TOTAL)], ask.path), [])
-        apart = index.get((group, True)) if ask.dimension is Dimension.SPECIAL_GROUP else None
-        place = places[ask.place_code]
-        names = labels.get(ask.dimension, {})
-        tables.append(StatsTable(
-            jurisdiction=place, dimension=ask.dimension, as_of=ask.as_of,
-            period_start=ask.start, rows=[_figures(r, names.get(r.key, r.key)) for r in rows],
-            total=_total(rows, None if apart is None else found.get((apart, ask.path), []),
-                         place.name),
-        ))
-    return tables
 
 
 async def children_behind(
@@ -681,25 +584,9 @@ async def children_behind(
     as_of, start = _dates(ctx, request)
     facts = (_kept_and_dirty(ctx, path, request.dimension, as_of, start)
              if await kept_facts_answer(ctx, request.dimension, as_of, start)
-             else _facts(ctx, [path], request.dimension, as_of, start).subquery())
+             else facts_query(ctx, [path], request.dimension, as_of, start).subquery())
     counted = select(facts.c.child_id).where(facts.c[measure.value] == 1)
     if key is not None and request.dimension is not Dimension.TOTAL:
         counted = counted.where(facts.c.key == key)
     stmt = select(Child).where(Child.id.in_(counted))
     return await keyset_page(ctx, stmt, Child.id, page, prefix="stats-child")
-
-
-async def unit_totals(
-    session: AsyncSession, path: str, as_of: date, start: date
-) -> tuple[Figures, list[int]]:
-    """The total figures of a domain for the system's scans (no caller, no policy), and the
-    children counted as lost (the evidence of a loss rate)."""
-    facts = _facts(None, [path], Dimension.TOTAL, as_of, start).subquery()
-    row = (
-        await session.execute(select(*(func.sum(facts.c[m.value]).label(m.value) for m in Measure)))
-    ).one()
-    lost = (
-        await session.execute(select(facts.c.child_id).where(facts.c[Measure.LOST.value] == 1))
-    ).scalars()
-    counts = {m: int(getattr(row, m.value) or 0) for m in Measure}
-    return Figures("total", path, counts), sorted(lost)

@@ -21,9 +21,9 @@ from models.case import DropoutCase
 from models.child import Child
 from models.school import Enrolment, RegisterEvent
 from models.stats import StatChild, StatDirty, StatState
-from workflow.calendar import local_date
+from workflow.calendar import local_date, school_year_start
 from workflow.engine import TickReport
-from workflow.stats import CARRIED, KEPT, dated_after, day_end, fact_rows, school_year_start
+from workflow.stats import CARRIED, KEPT, dated_after, day_end, fact_rows
 
 COLUMNS = ["child_id", *CARRIED, *(m.value for m in KEPT)]
 # Dirty children folded per statement (an IN list SQLite and asyncpg both take).

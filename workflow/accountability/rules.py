@@ -19,8 +19,8 @@ from models.enums import AgencyKind, CaseStage, CaseStatus, SchoolKind
 from models.reference import Agency, Jurisdiction
 from models.school import Enrolment, School
 from models.task import Task
-from workflow import stats
-from workflow.calendar import local_date
+from workflow import stats, stats_units
+from workflow.calendar import local_date, school_year_start
 from workflow.common import open_task
 from workflow.infra import reference_json
 
@@ -56,7 +56,7 @@ class Rule:
 
     def period_of(self, day: date) -> date:
         """The first day of the month, or of the school year, the item is raised for."""
-        return stats.school_year_start(day) if self.period == "school_year" else day.replace(
+        return school_year_start(day) if self.period == "school_year" else day.replace(
             day=1)
 
     def previous(self, period: date) -> date:
@@ -110,8 +110,8 @@ def _case_line(case: DropoutCase, **extra: Any) -> dict[str, Any]:
 async def _district_loss(
     session: AsyncSession, district: Jurisdiction, rule: Rule, today: date
 ) -> list[Finding]:
-    start = stats.school_year_start(today)
-    figures, lost = await stats.unit_totals(session, district.path, today, start)
+    start = school_year_start(today)
+    figures, lost = await stats_units.unit_totals(session, district.path, today, start)
     rate = figures.dropout_rate
     if rate is None or not rule.fires(rate):
         return []
@@ -136,7 +136,7 @@ async def _school_unpersuaded(
         .join(School, School.id == DropoutCase.school_id)
         .join(Agency, Agency.id == School.agency_id)
         .outerjoin(Enrolment, Enrolment.child_id == DropoutCase.child_id)
-        .where(unpersuaded, DropoutCase.day0 >= stats.school_year_start(today))
+        .where(unpersuaded, DropoutCase.day0 >= school_year_start(today))
         .order_by(DropoutCase.id)
     )).all()
     by_school: dict[int, list[Any]] = defaultdict(list)

@@ -5,7 +5,6 @@ when (ST 2), the groups that mark a poor or monitored household, the groups watc
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date
 from typing import Any
 
 from models.crosscheck import FindingKind
@@ -36,11 +35,3 @@ def _parse(row: dict[str, Any]) -> CrosscheckRules:
 
 # The district's own rules, else the defaults.
 rules_for = reference_json.by_district("crosscheck.json", _parse)
-
-
-def years_before(day: date, years: int) -> date:
-    """The same day ``years`` earlier (the school-age range's birth dates)."""
-    try:
-        return day.replace(year=day.year - years)
-    except ValueError:  # 29 February
-        return day.replace(year=day.year - years, day=28)

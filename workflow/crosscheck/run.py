@@ -78,12 +78,12 @@ from models.reference import Agency, Jurisdiction
 from models.school import Enrolment, School
 from models.task import Task
 from workflow import audit
-from workflow.calendar import local_date
+from workflow.calendar import local_date, years_before
 from workflow.context import ServiceContext
 from workflow.crosscheck import inputs
 from workflow.crosscheck.counts import finding_counts, special_groups
 from workflow.crosscheck.matching import candidates_of, match_records, same_name_and_birth
-from workflow.crosscheck.rules import CrosscheckRules, rules_for, years_before
+from workflow.crosscheck.rules import CrosscheckRules, rules_for
 from workflow.errors import NotFound
 from workflow.register import deferred
 from workflow.task import close_tasks

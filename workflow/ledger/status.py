@@ -41,9 +41,9 @@ from models.household import (
 )
 from models.register import RegisterChange
 from models.school import Enrolment
-from workflow.calendar import LOCAL
+from workflow.calendar import LOCAL, school_year_start, years_before
 from workflow.register.deferrals import deferred
-from workflow.stats import SCHOOL_AGE, school_year_start, years_before
+from workflow.stats import SCHOOL_AGE
 
 
 class LedgerStatus(enum.Enum):

@@ -13,7 +13,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from models.enums import AgencyKind
 from models.report import PeriodicReport
 from models.school import School
-from workflow import stats
+from workflow import stats, stats_units
+from workflow.calendar import school_year_start
 from workflow.report.kinds import kind_of
 
 # What each count is called in the reports' tables (and the two rates after them).
@@ -59,21 +60,21 @@ async def draft_many(
 ) -> list[dict[str, Any]]:
     """The figures of each report as the data stands (as of the period's end, or today
     while the period runs): what the unit checks and submits. A page of drafts is drafted
-    together (``stats.unit_tables``: a few statements whatever the page's size)."""
+    together (``stats_units.unit_tables``: a few statements whatever the page's size)."""
     places = await _places(session, reports)
-    asks: list[stats.UnitAsk] = []
+    asks: list[stats_units.UnitAsk] = []
     shapes = []
     for report in reports:
         kind = kind_of(report.district_code, report.kind)
         as_of = min(report.period_end, today)
-        start = stats.school_year_start(report.period_end)
+        start = school_year_start(report.period_end)
         months = month_ends(start, as_of)
         shapes.append((kind, as_of, months))
-        asks.append(stats.UnitAsk(report.unit_path, places[report.id], kind.dimension, as_of,
+        asks.append(stats_units.UnitAsk(report.unit_path, places[report.id], kind.dimension, as_of,
                                   start))
-        asks.extend(stats.UnitAsk(report.unit_path, places[report.id], stats.Dimension.TOTAL,
+        asks.extend(stats_units.UnitAsk(report.unit_path, places[report.id], stats.Dimension.TOTAL,
                                   day, start) for day in months)
-    tables = iter(await stats.unit_tables(session, asks))
+    tables = iter(await stats_units.unit_tables(session, asks))
     drafted = []
     for report, (kind, as_of, months) in zip(reports, shapes, strict=True):
         table = next(tables)

@@ -10,8 +10,9 @@ from functools import cache
 from typing import Any
 
 from models.enums import AgencyKind
+from workflow.calendar import school_year_start
 from workflow.infra import reference_json
-from workflow.stats import Dimension, school_year_start
+from workflow.stats import Dimension
 
 UNITS = {"school": AgencyKind.SCHOOL, "district": AgencyKind.EDUCATION}
 
