@@ -42,7 +42,8 @@ import httpx
 
 from api.auth import issue_dev_token
 from api.settings import Settings
-from bench.generate import DEFAULT_URL, add_officers, dsn
+from bench.common import DEFAULT_URL
+from bench.generate import add_officers, dsn
 from workflow.infra import reference_json
 
 ROOT = Path(__file__).resolve().parent.parent

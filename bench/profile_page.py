@@ -26,7 +26,7 @@ from sqlalchemy import event
 from api.app import create_app
 from api.auth import issue_dev_token
 from api.settings import Settings
-from bench.generate import DEFAULT_URL
+from bench.common import DEFAULT_URL
 from bench.load import TASK_PAGE, TASK_PAGE_HASH
 from models.session import create_engine
 

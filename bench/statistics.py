@@ -28,7 +28,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from authz.enforcer import Authorizer
 from authz.store import load_policy
 from bench.cases_list import officer
-from bench.generate import DEFAULT_URL, dsn
+from bench.common import DEFAULT_URL
+from bench.generate import dsn
 from bench.stats import row
 from models.enums import AgencyKind
 from models.session import create_engine

@@ -18,7 +18,7 @@ from datetime import UTC, datetime
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bench.generate import DEFAULT_URL
+from bench.common import DEFAULT_URL
 from models.case import DropoutCase
 from models.enums import CaseStatus
 from models.session import create_engine
