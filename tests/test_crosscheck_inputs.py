@@ -6,11 +6,13 @@ own: the transactions must really commit); SQLite always computes."""
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
 from datetime import date
 from pathlib import Path
 from typing import Any
 
 import pytest
+import pytest_asyncio
 from sqlalchemy import func, select, text
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
@@ -70,75 +72,76 @@ class Runs:
             return run
 
 
-@pytest.mark.parametrize("database", ["postgresql"], indirect=True)
-async def test_rerun_unchanged_is_skipped_and_counts_the_same(
-    database: Any, tmp_path: Path, authorizer: Authorizer, clock: FixedClock
-) -> None:
+@pytest_asyncio.fixture
+async def runs(database: Any, tmp_path: Path, authorizer: Authorizer,
+               clock: FixedClock) -> AsyncIterator[Runs]:
+    """The runs on a scratch PostgreSQL database of their own (they commit); the tests ask
+    for the PostgreSQL ``database`` only (the skip is PostgreSQL's)."""
     async with scratch_postgres(tmp_path, 40) as engine:
-        runs = Runs(engine, authorizer, clock)
-        async with runs.sessions() as session:
-            await _unregistered(session, "未入学甲")
-        first = await runs.run()
-        assert "unchanged_since" not in first.counts and first.counts["tasks_created"] >= 1
-        async with runs.sessions() as session:
-            tasks = await _tasks(session)
-            findings = (await session.execute(
-                select(func.count()).select_from(CrosscheckFinding))).scalar_one()
-        skipped = await runs.run()
-        assert skipped.counts["unchanged_since"] == first.id
-        assert skipped.counts["tasks_created"] == 0
-        # a write to an input (even one that changes nothing) makes the next run compute,
-        # and what it counts is what the skipped run counted
-        async with runs.sessions() as session:
-            await session.execute(text("UPDATE child SET version = version WHERE false"))
-            await session.commit()
-        computed = await runs.run()
-        assert "unchanged_since" not in computed.counts
-        assert _same(skipped.counts) == computed.counts
-        again = await runs.run()
-        assert again.counts["unchanged_since"] == computed.id
-        async with runs.sessions() as session:
-            assert await _tasks(session) == tasks
-            assert (await session.execute(
-                select(func.count()).select_from(CrosscheckFinding))).scalar_one() == findings
-            # the log keeps only what the latest run may not have seen (a transaction open
-            # anywhere in the cluster holds the snapshots' horizon back)
-            assert (await session.execute(text(
-                "SELECT count(*) FROM crosscheck_input_change WHERE xid < "
-                "txid_snapshot_xmin(split_part(:stamp, '|', 2)::txid_snapshot)"),
-                {"stamp": computed.input_stamp})).scalar_one() == 0
-        # another as-of date is another comparison
-        other = await runs.run(date(2026, 9, 29))
-        assert "unchanged_since" not in other.counts
+        yield Runs(engine, authorizer, clock)
 
 
 @pytest.mark.parametrize("database", ["postgresql"], indirect=True)
-async def test_changes_during_and_after_a_run_are_not_missed(
-    database: Any, tmp_path: Path, authorizer: Authorizer, clock: FixedClock
-) -> None:
-    async with scratch_postgres(tmp_path, 40) as engine:
-        runs = Runs(engine, authorizer, clock)
-        await runs.run()
-        # a new person committed by another transaction: found by the next run
-        async with runs.sessions() as session:
-            await _unregistered(session, "未入学乙")
-        found = await runs.run()
-        assert "unchanged_since" not in found.counts and found.counts["tasks_created"] == 1
-        # a write in progress while the run reads, committed after it
-        async with runs.sessions() as writer:
-            await _unregistered_uncommitted(writer, "未入学丙")
-            during = await runs.run()
-            assert during.counts["tasks_created"] == 0
-            await writer.commit()
-        after = await runs.run()
-        assert "unchanged_since" not in after.counts and after.counts["tasks_created"] == 1
-        # a write later in the run's own transaction (the deadline engine's tick goes on)
-        async with runs.sessions() as session:
-            ctx = ServiceContext(session, SYSTEM, authorizer, clock)
-            await crosscheck_district(ctx, DISTRICT, AS_OF, "cli")
-            await _unregistered(session, "未入学丁")  # commits the run and the person
-        last = await runs.run()
-        assert "unchanged_since" not in last.counts and last.counts["tasks_created"] == 1
+async def test_rerun_unchanged_is_skipped_and_counts_the_same(runs: Runs) -> None:
+    async with runs.sessions() as session:
+        await _unregistered(session, "未入学甲")
+    first = await runs.run()
+    assert "unchanged_since" not in first.counts and first.counts["tasks_created"] >= 1
+    async with runs.sessions() as session:
+        tasks = await _tasks(session)
+        findings = (await session.execute(
+            select(func.count()).select_from(CrosscheckFinding))).scalar_one()
+    skipped = await runs.run()
+    assert skipped.counts["unchanged_since"] == first.id
+    assert skipped.counts["tasks_created"] == 0
+    # a write to an input (even one that changes nothing) makes the next run compute,
+    # and what it counts is what the skipped run counted
+    async with runs.sessions() as session:
+        await session.execute(text("UPDATE child SET version = version WHERE false"))
+        await session.commit()
+    computed = await runs.run()
+    assert "unchanged_since" not in computed.counts
+    assert _same(skipped.counts) == computed.counts
+    again = await runs.run()
+    assert again.counts["unchanged_since"] == computed.id
+    async with runs.sessions() as session:
+        assert await _tasks(session) == tasks
+        assert (await session.execute(
+            select(func.count()).select_from(CrosscheckFinding))).scalar_one() == findings
+        # the log keeps only what the latest run may not have seen (a transaction open
+        # anywhere in the cluster holds the snapshots' horizon back)
+        assert (await session.execute(text(
+            "SELECT count(*) FROM crosscheck_input_change WHERE xid < "
+            "txid_snapshot_xmin(split_part(:stamp, '|', 2)::txid_snapshot)"),
+            {"stamp": computed.input_stamp})).scalar_one() == 0
+    # another as-of date is another comparison
+    other = await runs.run(date(2026, 9, 29))
+    assert "unchanged_since" not in other.counts
+
+
+@pytest.mark.parametrize("database", ["postgresql"], indirect=True)
+async def test_changes_during_and_after_a_run_are_not_missed(runs: Runs) -> None:
+    await runs.run()
+    # a new person committed by another transaction: found by the next run
+    async with runs.sessions() as session:
+        await _unregistered(session, "未入学乙")
+    found = await runs.run()
+    assert "unchanged_since" not in found.counts and found.counts["tasks_created"] == 1
+    # a write in progress while the run reads, committed after it
+    async with runs.sessions() as writer:
+        await _unregistered_uncommitted(writer, "未入学丙")
+        during = await runs.run()
+        assert during.counts["tasks_created"] == 0
+        await writer.commit()
+    after = await runs.run()
+    assert "unchanged_since" not in after.counts and after.counts["tasks_created"] == 1
+    # a write later in the run's own transaction (the deadline engine's tick goes on)
+    async with runs.sessions() as session:
+        ctx = ServiceContext(session, SYSTEM, runs.authorizer, runs.clock)
+        await crosscheck_district(ctx, DISTRICT, AS_OF, "cli")
+        await _unregistered(session, "未入学丁")  # commits the run and the person
+    last = await runs.run()
+    assert "unchanged_since" not in last.counts and last.counts["tasks_created"] == 1
 
 
 async def _unregistered_uncommitted(session: AsyncSession, name: str) -> None:
