@@ -2,7 +2,7 @@
 hand-written floors.
 
     python -m bench.generate            # 2,000,000 children, 200,000 cases, 500,000 tasks
-    python -m bench.load [--duration 10] [--connections 16] [--rounds 3]
+    python -m bench.load [--duration 10] [--connections 16] [--rounds 3] [--only persuasion]
 
 One uvicorn worker (Lianbao) and one floor worker (``bench/floor.py``), both pinned to core
 1, wrk pinned to core 0 (``taskset``), one scenario at a time, in interleaved rounds (every
@@ -210,7 +210,8 @@ def _plan(lianbao: str, floor: str, tokens: dict[str, str], case_id: str,
     return runs
 
 
-def run(url: str, duration: int, connections: int, rounds: int) -> None:
+def run(url: str, duration: int, connections: int, rounds: int,
+        only: str | None = None) -> None:
     if not shutil.which("wrk"):
         sys.exit("wrk is not installed: apt-get install wrk")
     env = {**os.environ, "DATABASE_URL": url, "LIANBAO_JWT_SECRET": SECRET,
@@ -235,7 +236,8 @@ def run(url: str, duration: int, connections: int, rounds: int) -> None:
                                                tokens[officer])
         case_id, timeline_id = _case_ids(endpoint, tokens["bench_edu"])
         _check_same_case(endpoint, tokens["bench_edu"], timeline_id)
-        plan = _plan(endpoint, floor_url, tokens, case_id, timeline_id)
+        plan = [step for step in _plan(endpoint, floor_url, tokens, case_id, timeline_id)
+                if only is None or only in step[0]]
         with tempfile.TemporaryDirectory() as tmp:
             for _ in range(rounds):  # interleaved: each round runs every scenario once
                 for i, (scenario, officer, side, body, target) in enumerate(plan):
@@ -302,8 +304,10 @@ def main() -> None:
     parser.add_argument("--duration", type=int, default=10)
     parser.add_argument("--connections", type=int, default=16)
     parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--only", help="run only the scenarios whose name contains this "
+                        "(\"persuasion\", \"tasks page\"), to iterate on one")
     args = parser.parse_args()
-    run(args.url, args.duration, args.connections, args.rounds)
+    run(args.url, args.duration, args.connections, args.rounds, args.only)
 
 
 if __name__ == "__main__":

@@ -24,6 +24,7 @@ from schema.enums import (
     PersuasionOutcome,
 )
 from schema.finding import FindingNode
+from schema.mutation import ReadAfterCommit
 from schema.operations import Operation, listing, operations
 from schema.shape import Mirror, RowNode, fetched_by, related, row_field
 from schema.task import TaskType
@@ -255,14 +256,19 @@ class AddCaseAttachmentInput:
     sha256: str = strawberry.field(description="Hex SHA-256 of the file's bytes.")
 
 
-async def _and_case(ctx: ServiceContext, name: str, **kwargs: Any) -> m.DropoutCase:
-    """Run the service ``name`` that answers what it added (an event, a plan), then answer the
-    case itself. Looked up by name at each call, as a call written out would be: a service
-    patched in a test (a fault injected) is the one called."""
+async def _and_case(ctx: ServiceContext, name: str, **kwargs: Any) -> ReadAfterCommit:
+    """Run the service ``name`` that answers what it added (an event, a plan); the payload
+    then answers the case itself, read after the commit (``ReadAfterCommit``: the case's
+    row lock is not held for that read). Looked up by name at each call, as a call written
+    out would be: a service patched in a test (a fault injected) is the one called."""
     await getattr(service, name)(ctx, **kwargs)
-    (case,) = await service.get_cases(ctx, [kwargs["case_id"]])
-    assert case is not None
-    return case
+    case_id = kwargs["case_id"]
+
+    async def read(ctx: ServiceContext) -> m.DropoutCase | None:
+        (case,) = await service.get_cases(ctx, [case_id])
+        return case
+
+    return ReadAfterCommit(read)
 
 
 def _then_case(name: str) -> Any:

@@ -33,6 +33,21 @@ P = TypeVar("P")
 log = logging.getLogger("lianbao.graphql")
 
 
+@dataclasses.dataclass(frozen=True)
+class ReadAfterCommit:
+    """What a mutation answers when its subject is not what the service returned: the
+    subject is read by ``read`` once the transaction has committed, not inside it.
+
+    A persuasion's service returns the attempt, its payload the case. Read inside the
+    transaction, the case would cost one more round trip while the service's row lock on it
+    is held, and every concurrent write on that case queues behind the lock for as long
+    (with one worker serving many requests, for as long as the event loop takes to come
+    back to this one too). Read after, it is an ordinary read, filtered by the policy like
+    any other, showing the state the commit left or a later one."""
+
+    read: Callable[[ServiceContext], Awaitable[object]]
+
+
 @strawberry.type(description="An expected failure the client should show its user.")
 class UserError:
     field: str | None
@@ -122,6 +137,8 @@ async def mutate(
     share is built here once, so a new mutation writes only its service call.
     """
     result, errors = await run(info, operation)
+    if isinstance(result, ReadAfterCommit):
+        result = cast(T, await result.read(info.context.services))
     fields = {_subject_field(payload): maybe(shape, result), "user_errors": errors}
     return cast(Callable[..., P], payload)(**fields)
 

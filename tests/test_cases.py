@@ -115,6 +115,28 @@ async def test_persuasion_is_logged_on_the_timeline(api: Api, clock: FixedClock)
     assert bad["recordPersuasion"]["userErrors"][0]["code"] == "BAD_INPUT"
 
 
+async def test_persuasion_payload_is_read_after_the_commit(
+    api: Api, clock: FixedClock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The case in the payload is read once the persuasion has committed, so the case's row
+    lock is released before that read (schema.mutation.ReadAfterCommit)."""
+    import workflow.case as case_service
+
+    case = (await report(api, clock.now().date() - timedelta(days=1)))["case"]
+    read = case_service.get_cases
+    during: list[bool] = []
+
+    async def spy(ctx: Any, ids: Any) -> Any:
+        during.append(ctx.session.in_transaction())
+        return await read(ctx, ids)
+
+    monkeypatch.setattr(case_service, "get_cases", spy)
+    data = await api.gql(PERSUADE, {"case": case["id"], "at": clock.now().isoformat(),
+                                    "outcome": "REFUSED"}, user="head_teacher")
+    assert data["recordPersuasion"]["case"]["timeline"][-1]["kind"] == "persuasion"
+    assert during == [False], "the payload's case was read inside the mutation's transaction"
+
+
 MARK = """mutation($case: ID!, $v: Int!) { markDropout(input: {caseId: $case,
   expectedVersion: $v, reason: "连续七日未返校"}) {
   case { version stage } userErrors { code: errorCode } } }"""
