@@ -3,6 +3,7 @@ hand-written floors.
 
     python -m bench.generate            # 2,000,000 children, 200,000 cases, 500,000 tasks
     python -m bench.load [--duration 10] [--connections 16] [--rounds 3] [--only persuasion]
+                         [--spy var/spy]    # py-spy stacks of the Lianbao worker per run
 
 One uvicorn worker (Lianbao) and one floor worker (``bench/floor.py``), both pinned to core
 1, wrk pinned to core 0 (``taskset``), one scenario at a time, in interleaved rounds (every
@@ -211,7 +212,7 @@ def _plan(lianbao: str, floor: str, tokens: dict[str, str], case_id: str,
 
 
 def run(url: str, duration: int, connections: int, rounds: int,
-        only: str | None = None) -> None:
+        only: str | None = None, spy: Path | None = None) -> None:
     if not shutil.which("wrk"):
         sys.exit("wrk is not installed: apt-get install wrk")
     env = {**os.environ, "DATABASE_URL": url, "LIANBAO_JWT_SECRET": SECRET,
@@ -243,7 +244,11 @@ def run(url: str, duration: int, connections: int, rounds: int,
                 for i, (scenario, officer, side, body, target) in enumerate(plan):
                     script = Path(tmp) / f"{i}.lua"
                     _lua(script, body, tokens[officer])
+                    recorder = _spy(spy, server.pid, scenario, side, duration) if (
+                        spy and side != "floor") else None
                     figure = _wrk(target, script, duration, connections)
+                    if recorder is not None:
+                        recorder.wait(timeout=60)
                     figure["load"] = os.getloadavg()[0]
                     results.setdefault((scenario, officer, side), []).append(figure)
         memory = {"Lianbao": _rss_mb(server.pid), "floor": _rss_mb(floor.pid)}
@@ -252,6 +257,19 @@ def run(url: str, duration: int, connections: int, rounds: int,
             proc.terminate()
             proc.wait(timeout=10)
     _print(results, counts, memory, duration, connections, rounds)
+
+
+def _spy(folder: Path, pid: int, scenario: str, side: str,
+         duration: int) -> subprocess.Popen[bytes]:
+    """py-spy sampling the Lianbao worker for one run (collapsed stacks, one file per run,
+    appended to across rounds: ``flamegraph.pl`` or speedscope reads them)."""
+    folder.mkdir(parents=True, exist_ok=True)
+    out = folder / f"{scenario.replace(' ', '_')}-{side}-{time.monotonic_ns()}.txt"
+    return subprocess.Popen(
+        [*_pin(0), str(Path(sys.executable).with_name("py-spy")), "record", "--pid", str(pid),
+         "--duration", str(duration), "--format", "raw", "--rate", "200", "--nonblocking",
+         "--output", str(out)],
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
 
 
 async def _prepare(url: str) -> None:
@@ -306,8 +324,10 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--only", help="run only the scenarios whose name contains this "
                         "(\"persuasion\", \"tasks page\"), to iterate on one")
+    parser.add_argument("--spy", type=Path, help="record the Lianbao worker with py-spy "
+                        "during its runs, collapsed stacks into this folder")
     args = parser.parse_args()
-    run(args.url, args.duration, args.connections, args.rounds, args.only)
+    run(args.url, args.duration, args.connections, args.rounds, args.only, args.spy)
 
 
 if __name__ == "__main__":

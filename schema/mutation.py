@@ -12,12 +12,14 @@ from __future__ import annotations
 
 import dataclasses
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from typing import TypeVar, cast
 
 import strawberry
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm.exc import StaleDataError
+from strawberry.types.nodes import SelectedField, Selection
+from strawberry.utils.str_converters import to_camel_case
 
 from models.faults import classify
 from schema.context import Info
@@ -137,10 +139,30 @@ async def mutate(
     share is built here once, so a new mutation writes only its service call.
     """
     result, errors = await run(info, operation)
+    subject = _subject_field(payload)
     if isinstance(result, ReadAfterCommit):
-        result = cast(T, await result.read(info.context.services))
-    fields = {_subject_field(payload): maybe(shape, result), "user_errors": errors}
+        # Not asked for (a front-end that wants only ``userErrors``): no read at all, which
+        # is a transaction of its own (begin, select, rollback) once the commit is made.
+        asked = _selects(info.selected_fields, to_camel_case(subject))
+        result = cast(T, await result.read(info.context.services)) if asked else None
+    fields = {subject: maybe(shape, result), "user_errors": errors}
     return cast(Callable[..., P], payload)(**fields)
+
+
+def _selects(selections: Sequence[Selection], name: str) -> bool:
+    """Whether the mutation field's selection (``info.selected_fields``: the one field)
+    asks for its payload's field ``name``, directly or in a fragment. A field under
+    ``@skip``/``@include`` counts as asked: reading it when not needed is only a read."""
+    stack: list[Selection] = [s for field in selections if isinstance(field, SelectedField)
+                              for s in field.selections]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, SelectedField):
+            if item.name == name:
+                return True
+        else:
+            stack.extend(item.selections)
+    return False
 
 
 def _subject_field(payload: type) -> str:

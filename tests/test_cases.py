@@ -135,6 +135,21 @@ async def test_persuasion_payload_is_read_after_the_commit(
                                     "outcome": "REFUSED"}, user="head_teacher")
     assert data["recordPersuasion"]["case"]["timeline"][-1]["kind"] == "persuasion"
     assert during == [False], "the payload's case was read inside the mutation's transaction"
+    # Not asked for, not read (the shipped RecordPersuasion asks only for userErrors); asked
+    # for in a fragment, read.
+    during.clear()
+    only_errors = PERSUADE.replace("case { timeline { kind } }", "")
+    data = await api.gql(only_errors, {"case": case["id"], "at": clock.now().isoformat(),
+                                       "outcome": "REFUSED"}, user="head_teacher")
+    assert data["recordPersuasion"] == {"userErrors": []} and during == []
+    in_fragment = PERSUADE.replace("case { timeline { kind } }", "... on RecordPersuasionPayload"
+                                   " { ...withCase }") + """
+fragment withCase on RecordPersuasionPayload { case { timeline { kind } } }"""
+    data = await api.gql(in_fragment, {"case": case["id"], "at": clock.now().isoformat(),
+                                       "outcome": "REFUSED"}, user="head_teacher")
+    assert [e["kind"] for e in data["recordPersuasion"]["case"]["timeline"]].count(
+        "persuasion") == 3
+    assert during == [False]
 
 
 MARK = """mutation($case: ID!, $v: Int!) { markDropout(input: {caseId: $case,
