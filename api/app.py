@@ -261,7 +261,7 @@ class GraphQLEndpoint:
     def __init__(self, state: AppState) -> None:
         self.state = state
         self.graphql = LianbaoGraphQL(state)
-        self.persisted = Persisted(self.graphql.schema, state.settings.max_page_size)
+        self.persisted = Persisted(self.graphql.schema, state.settings.max_page_size, state.bus)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":

@@ -19,6 +19,13 @@ policy filter and masking rules as the normal path; byte for byte the normal pat
 (``tests/test_persisted.py``). Anything a plan does not cover (SQLite, other variables, a
 page size beyond the cap, an id of another type, a caller without an agency) runs the
 operation's text on the normal path, which answers or refuses it as it would any query.
+
+A planned mutation (``record_persuasion``: ``RecordPersuasion``, which asks only for
+``userErrors``) calls the same service in the same transaction as its resolver would
+(``schema.mutation.transact``), without GraphQL execution around it, over POST only. Its
+arguments are taken only where the normal path would take them as they are (the same
+``Date``/``DateTime`` parse, text checks and enum names); anything else, and any refusal
+that is not a ``userError`` (``Forbidden``, a fault: rolled back), runs on the normal path.
 """
 
 from __future__ import annotations
@@ -35,18 +42,23 @@ import orjson
 from starlette.requests import Request
 from starlette.responses import Response
 from strawberry import relay
+from strawberry.exceptions import StrawberryInputCoercionError
 from strawberry.schema.base import BaseSchema
 from strawberry.types.enum import StrawberryEnumDefinition
 
 from api import http as edge
 from api import metrics
+from authz.errors import LianbaoError
 from authz.principal import Principal
 from models.base import MAX_INT_KEY
-from models.enums import CaseStage, TaskStatus
+from models.enums import CaseStage, PersuasionMethod, PersuasionOutcome, TaskStatus
+from schema.inputs import check_text, parse_datetime, text_limit
+from schema.mutation import transact
 from workflow import case as case_service
 from workflow import task_page
 from workflow.context import ServiceContext
 from workflow.infra import reference_json
+from workflow.infra.events import LocalBus
 from workflow.json_sql import Plans, Spelling, compile_text, fetch_text
 from workflow.pagination import DEFAULT_PAGE
 
@@ -59,6 +71,10 @@ QUERY_KEY = "lianbao.persisted_query"
 _HASH = re.compile(r"[0-9a-f]{64}")
 # Enums whose GraphQL names the planned statements write.
 SPELLED: tuple[type[StrEnum], ...] = (TaskStatus, CaseStage)
+# Plans that write: answered over POST only (a mutation over GET is the normal path's 405).
+MUTATIONS = frozenset({"record_persuasion"})
+_PERSUASION_NEEDS = frozenset({"caseId", "method", "outcome", "attemptedAt"})
+_PERSUASION_TAKES = _PERSUASION_NEEDS | {"participants", "note"}
 
 
 @dataclass(frozen=True)
@@ -133,11 +149,19 @@ def enum_names(schema: BaseSchema, enum: type[StrEnum]) -> dict[str, str]:
 class Persisted:
     """The endpoint's side of persisted queries: resolving hashes, and the planned answers."""
 
-    def __init__(self, schema: BaseSchema, max_page_size: int) -> None:
+    def __init__(
+        self, schema: BaseSchema, max_page_size: int, bus: LocalBus | None = None
+    ) -> None:
         self.manifest = load_manifest()
         self.spelling = Spelling({e: enum_names(schema, e) for e in SPELLED})
         self.max_page_size = max_page_size
         self.plans = Plans()
+        self.bus = bus
+        # GraphQL name -> member, from the built schema as for the spelling above.
+        self.methods = {name: PersuasionMethod(value)
+                        for value, name in enum_names(schema, PersuasionMethod).items()}
+        self.outcomes = {name: PersuasionOutcome(value)
+                         for value, name in enum_names(schema, PersuasionOutcome).items()}
 
     async def request_data(self, request: Request) -> dict[str, Any] | None:
         """The request's decoded body (or GET parameters) when it carries a persisted query;
@@ -188,6 +212,8 @@ class Persisted:
         name = data.get("operationName")
         if operation.planned is None or name not in (None, operation.name):
             return None
+        if operation.planned in MUTATIONS and request.method != "POST":
+            return None
         started = time.perf_counter()
         body = await self._planned(operation, data.get("variables") or {}, services)
         if body is not None:
@@ -200,8 +226,12 @@ class Persisted:
     async def _planned(
         self, operation: PersistedOperation, variables: Any, ctx: ServiceContext
     ) -> bytes | None:
+        if not isinstance(variables, dict):
+            return None
+        if operation.planned == "record_persuasion":
+            return await self._persuade(variables, ctx)
         dialect = ctx.session.get_bind().dialect
-        if dialect.name != "postgresql" or not isinstance(variables, dict):
+        if dialect.name != "postgresql":
             return None
         key: tuple[Any, ...]
         if operation.planned == "task_page":
@@ -213,7 +243,7 @@ class Persisted:
                 task_page.statement(ctx, first, self.spelling), dialect))
             text = await fetch_text(ctx.session, sql)
         elif operation.planned == "case_timeline":
-            case_id = _case_key(variables)
+            case_id = _case_key(variables["id"]) if set(variables) == {"id"} else None
             if case_id is None:
                 return None
             key = ("case_timeline", ctx.authz.generation, ctx.principal)
@@ -228,6 +258,53 @@ class Persisted:
         # the normal path's (orjson, the same encoder as api/app.encode_response).
         return orjson.dumps(orjson.loads(text))
 
+    async def _persuade(self, variables: dict[str, Any], ctx: ServiceContext) -> bytes | None:
+        """``RecordPersuasion`` answered by its service in the mutation's one transaction; the
+        bytes the normal path gives for its selection (``userErrors { field message code }``)."""
+        arguments = self._persuasion_arguments(variables)
+        if arguments is None:
+            return None
+
+        async def persuade(c: ServiceContext) -> object:
+            return await case_service.record_persuasion(c, **arguments)
+
+        try:
+            _, errors = await transact(ctx, persuade, self.bus)
+        except Exception:
+            # Rolled back by transact, nothing kept or published: the normal path runs it
+            # again and refuses it as it refuses any query (FORBIDDEN, a retryable fault).
+            return None
+        return orjson.dumps({"data": {"recordPersuasion": {"userErrors": [
+            {"field": e.field, "message": e.message, "code": e.code} for e in errors]}}})
+
+    def _persuasion_arguments(self, variables: dict[str, Any]) -> dict[str, Any] | None:
+        """The service's arguments where the normal path takes the input as it is; None for
+        anything it would coerce, refuse or read otherwise."""
+        given = variables.get("input")
+        if set(variables) != {"input"} or not isinstance(given, dict):
+            return None
+        if not _PERSUASION_NEEDS <= set(given) <= _PERSUASION_TAKES:
+            return None
+        texts = {name: given.get(name, "") for name in ("caseId", "participants", "note")}
+        method = self.methods.get(given["method"]) if isinstance(given["method"], str) else None
+        outcome = (self.outcomes.get(given["outcome"]) if isinstance(given["outcome"], str)
+                   else None)
+        if method is None or outcome is None or not all(
+                isinstance(v, str) for v in texts.values()):
+            return None
+        try:
+            for name, value in texts.items():
+                check_text(value, name, text_limit(name))
+            attempted_at = parse_datetime(given["attemptedAt"])
+        except (LianbaoError, StrawberryInputCoercionError):
+            return None
+        case_id = _case_key(texts["caseId"])
+        if case_id is None:
+            return None
+        return {"case_id": case_id, "method": method, "outcome": outcome,
+                "attempted_at": attempted_at, "participants": texts["participants"],
+                "note": texts["note"]}
+
     def _page_size(self, variables: dict[str, Any], principal: Principal) -> int | None:
         """``first`` as the normal path would take it, or None where it would refuse it or
         the plan does not apply (no agency kind: nothing visible, counted otherwise)."""
@@ -241,13 +318,13 @@ class Persisted:
         return first
 
 
-def _case_key(variables: dict[str, Any]) -> int | None:
+def _case_key(value: object) -> int | None:
     """The case key of a ``DropoutCase`` global id; None for anything else (the normal path
     then answers another type's node, or refuses a malformed id)."""
-    if set(variables) != {"id"} or not isinstance(variables["id"], str):
+    if not isinstance(value, str):
         return None
     try:
-        parsed = relay.GlobalID.from_id(variables["id"])
+        parsed = relay.GlobalID.from_id(value)
     except (ValueError, TypeError):
         return None
     raw = parsed.node_id

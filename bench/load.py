@@ -12,7 +12,8 @@ of 50 tasks with case, child and school, as a township's, a district's and the p
 officer; (b) a case with its timeline; (c) recording a persuasion attempt. Each scenario is
 the front-end's shipped operation (``workflow/reference_data/persisted/``) sent three ways:
 as text (``Lianbao``, the normal path), by its hash alone (``persisted``: the planned
-statement for (a) and (b), the manifest text on the normal path for (c)), and to the floor.
+statement for (a) and (b), the planned mutation for (c): its service without GraphQL
+execution), and to the floor.
 Before measuring, each officer's floor page is checked against Lianbao's (count, tasks,
 masked names) and the persisted page and case against the normal ones, byte for byte.
 Prints the medians of p50/p99 latency and requests per second, each side's ratio to the
@@ -58,7 +59,7 @@ def _operation(name: str) -> tuple[str, str]:
 
 # The front-end's operations, sent as text (the normal path) or by their hash alone
 # (persisted: AgencyQueue and CaseTimeline are answered by their planned statement,
-# RecordPersuasion by its manifest text on the normal path).
+# RecordPersuasion by its service in the mutation's transaction, without GraphQL execution).
 (TASK_PAGE, TASK_PAGE_HASH), (CASE_TIMELINE, CASE_TIMELINE_HASH), (PERSUADE, PERSUADE_HASH) = (
     _operation(n) for n in ("AgencyQueue", "CaseTimeline", "RecordPersuasion"))
 SIDES = ("Lianbao", "persisted", "floor")

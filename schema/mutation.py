@@ -29,6 +29,7 @@ from schema.loaders import Loaders
 from schema.shape import maybe
 from workflow.context import ServiceContext
 from workflow.errors import UserError as ServiceUserError
+from workflow.infra.events import LocalBus
 
 T = TypeVar("T")
 P = TypeVar("P")
@@ -79,7 +80,26 @@ async def _rollback(session: AsyncSession) -> None:
 async def run(
     info: Info, operation: Callable[[ServiceContext], Awaitable[T]]
 ) -> tuple[T | None, list[UserError]]:
-    ctx = info.context.services
+    """``transact`` for a resolver: the request's services and bus; batched reads cached
+    before a retried failure may be stale, so the retry starts them afresh."""
+
+    def fresh_loaders() -> None:
+        info.context.loaders = Loaders(info.context.services)
+
+    return await transact(info.context.services, operation, info.context.app.bus,
+                          fresh_loaders)
+
+
+async def transact(
+    ctx: ServiceContext,
+    operation: Callable[[ServiceContext], Awaitable[T]],
+    bus: LocalBus | None,
+    on_retry: Callable[[], None] | None = None,
+) -> tuple[T | None, list[UserError]]:
+    """The one transaction of a mutation: ``operation``, then the commit; an expected failure
+    rolled back and answered as ``UserError``; the after-commit hooks and task events run
+    only once it has committed. Shared by the resolvers (``run``) and the planned persisted
+    mutations (api/persisted.py), so both keep the same transaction, retry and errors."""
     session = ctx.session
     for attempt in range(1, ATTEMPTS + 1):
         try:
@@ -112,14 +132,13 @@ async def run(
                 raise
             # Safe to run again: the database rolled the whole transaction back, nothing was
             # published (events and hooks wait for the commit) and no response was sent.
-            # Batched reads cached before the failure may be stale, so start them afresh.
             log.warning("mutation hit %s; retrying once", fault.code)
-            info.context.loaders = Loaders(ctx)
+            if on_retry is not None:
+                on_retry()
     hooks, ctx.after_commit = ctx.after_commit, []
     for hook in hooks:
         await hook()
     events, ctx.events = ctx.events, []
-    bus = info.context.app.bus
     if bus is not None and events:
         await bus.publish(events)
     return result, []

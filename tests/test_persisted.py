@@ -11,10 +11,11 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
+import orjson
 import pytest
 import pytest_asyncio
 from graphql import parse, validate
-from sqlalchemy import literal, select, true
+from sqlalchemy import func, literal, select, true
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from api import persisted
@@ -23,6 +24,7 @@ from api.settings import Settings
 from authz.enforcer import Authorizer
 from authz.masking import mask_name, mask_name_sql
 from authz.policy import Rule, default_rules
+from models.audit import AuditEvent
 from models.case import CaseEvent, DropoutCase
 from models.enums import AgencyKind, CaseStage, TaskStatus
 from models.task import Task
@@ -187,13 +189,84 @@ async def test_a_page_beyond_the_cap_is_refused_alike(mixed: Api) -> None:
     assert normal.content == by_hash.content and by_hash.json()["errors"]
 
 
-async def test_a_mutation_by_hash_runs_its_manifest_text(mixed: Api) -> None:
+@pytest.fixture
+def planned_writes(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """The planned mutations' transactions (the resolvers' go through schema.mutation's
+    own reference), to prove a persisted persuasion did not run on the normal path."""
+    ran: list[str] = []
+    transact = persisted.transact
+
+    async def recording(ctx: Any, operation: Any, bus: Any, on_retry: Any = None) -> Any:
+        ran.append(ctx.principal.username)
+        return await transact(ctx, operation, bus, on_retry)
+
+    monkeypatch.setattr(persisted, "transact", recording)
+    return ran
+
+
+async def test_a_persuasion_by_hash_is_the_normal_answer(
+    mixed: Api, sessions: async_sessionmaker[AsyncSession], planned_writes: list[str]
+) -> None:
+    """RecordPersuasion by hash calls its service without GraphQL execution: the same
+    bytes as the text, the same rows written (an attempt, its case event, an audit row), the
+    same userErrors rolled back; an input the plan does not take as it is, a refusal that
+    is no userError and GET all go to the normal path."""
+    case = mixed.scratch["cases"][1]
+
+    async def written() -> tuple[int, int]:
+        async with sessions() as s:
+            events = await s.scalar(select(func.count()).select_from(CaseEvent).where(
+                CaseEvent.kind == "persuasion"))
+            audits = await s.scalar(select(func.count()).select_from(AuditEvent))
+        return int(events or 0), int(audits or 0)
+
+    def persuasion(**change: Any) -> dict[str, Any]:
+        given = {"caseId": case, "method": "PHONE", "outcome": "UNREACHABLE",
+                 "attemptedAt": "2026-11-01T08:00:00Z", "participants": "班主任",
+                 "note": "电话无人接听"}
+        return {"input": {k: v for k, v in {**given, **change}.items() if v is not ...}}
+
+    before = await written()
+    normal, by_hash = await _both(mixed, "RecordPersuasion", persuasion(), "head_teacher")
+    assert normal.content == by_hash.content == (
+        b'{"data":{"recordPersuasion":{"userErrors":[]}}}')
+    events, audits = await written()
+    assert events == before[0] + 2 and audits >= before[1] + 2
+    assert planned_writes == ["head_teacher"]
+    # The service's userErrors, rolled back on both sides.
+    future = persuasion(attemptedAt="2030-01-01T08:00:00+08:00")
+    normal, by_hash = await _both(mixed, "RecordPersuasion", future, "head_teacher")
+    assert normal.content == by_hash.content
+    assert by_hash.json()["data"]["recordPersuasion"]["userErrors"][0]["code"] == "BAD_INPUT"
+    assert (await written())[0] == events and len(planned_writes) == 2
+    # A case the caller may not see is absent (a userError); a case it sees but may not
+    # persuade on is refused without one (FORBIDDEN, tried planned, rolled back, answered by
+    # the normal path). Nothing written either way.
+    normal, by_hash = await _both(mixed, "RecordPersuasion", persuasion(), "judicial_officer")
+    assert normal.content == by_hash.content
+    assert by_hash.json()["data"]["recordPersuasion"]["userErrors"][0]["code"] == "NOT_FOUND"
+    normal, by_hash = await _both(mixed, "RecordPersuasion", persuasion(), "police_officer")
+    assert normal.content == by_hash.content
+    assert by_hash.json()["errors"][0]["extensions"]["code"] == "FORBIDDEN"
+    assert (await written())[0] == events
+    # Inputs the plan leaves to the normal path, answered alike: defaults, a time without an
+    # offset, an unknown method, another type's id, an oversized note, a null, an extra key.
+    planned_before = len(planned_writes)
+    for variables in (persuasion(participants=..., note=...),
+                      persuasion(attemptedAt="2026-11-01T08:00:00"),
+                      persuasion(method="CARRIER_PIGEON"), persuasion(caseId=gid("Child", 1)),
+                      persuasion(note="长" * 4001), persuasion(note=None),
+                      persuasion(expectedVersion=1), {"input": "x"}):
+        normal, by_hash = await _both(mixed, "RecordPersuasion", variables, "head_teacher")
+        assert normal.content == by_hash.content, variables
+    assert len(planned_writes) == planned_before + 1, "only the one with defaults is planned"
+    # A mutation over GET is the normal path's 405, by hash too.
     _, digest = _operation("RecordPersuasion")
-    response = await mixed.client.post("/graphql", json=_by_hash(digest, {"input": {
-        "caseId": mixed.scratch["cases"][0], "method": "PHONE", "outcome": "UNREACHABLE",
-        "attemptedAt": "2026-11-01T08:00:00Z"}}), headers={
-        "Authorization": f"Bearer {mixed.token('head_teacher')}"})
-    assert response.json() == {"data": {"recordPersuasion": {"userErrors": []}}}
+    got = await mixed.client.get("/graphql", params={
+        "extensions": f'{{"persistedQuery":{{"version":1,"sha256Hash":"{digest}"}}}}',
+        "variables": orjson.dumps(persuasion()).decode()},
+        headers={"Authorization": f"Bearer {mixed.token('head_teacher')}"})
+    assert got.status_code == 405 and len(planned_writes) == planned_before + 1
 
 
 async def test_the_protocol(api: Api) -> None:
