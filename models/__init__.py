@@ -48,7 +48,7 @@ from models.reference import Agency, Duty, Jurisdiction
 from models.register import Deferral, RegisterChange
 from models.report import PeriodicReport
 from models.school import Enrolment, RegisterEvent, School
-from models.stats import StatChild, StatDirty, StatState
+from models.stats import StatChild, StatDirty, StatState, StatTally
 from models.supervision import Supervision, SupervisionFinding
 from models.task import Task
 from models.user import RoleGrant, User
@@ -113,6 +113,7 @@ __all__ = [
     "StatChild",
     "StatDirty",
     "StatState",
+    "StatTally",
     "SubstituteSchooling",
     "SubstituteSchoolingCase",
     "Supervision",

@@ -13,14 +13,19 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import date, datetime
+from typing import Any
 
-from sqlalchemy import delete, func, insert, select, tuple_, union
+from sqlalchemy import ColumnElement, Date, delete, func, insert, select, tuple_, union
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.compiler import compiles
+from sqlalchemy.sql.compiler import SQLCompiler
+from sqlalchemy.sql.functions import FunctionElement
 
 from models.case import DropoutCase
 from models.child import Child
 from models.school import Enrolment, RegisterEvent
-from models.stats import StatChild, StatDirty, StatState
+from models.stats import FLAGS, NO_ENTRY, StatChild, StatDirty, StatState, StatTally
 from workflow.calendar import local_date, school_year_start
 from workflow.engine import TickReport
 from workflow.stats import CARRIED, KEPT, dated_after, day_end, fact_rows
@@ -28,6 +33,55 @@ from workflow.stats import CARRIED, KEPT, dated_after, day_end, fact_rows
 COLUMNS = ["child_id", *CARRIED, *(m.value for m in KEPT)]
 # Dirty children folded per statement (an IN list SQLite and asyncpg both take).
 CHUNK = 500
+TALLY_KEY = ("scope_path", "residence_path", "township_code", "school_id", "grade",
+             "birth_month")
+TALLY_SUMS = ("n", *FLAGS)
+
+
+class month_of(FunctionElement[date]):
+    """The first day of a date's month, as a date (PostgreSQL and SQLite)."""
+
+    type = Date()
+    inherit_cache = True
+
+
+@compiles(month_of, "postgresql")
+def _month_of_postgresql(element: month_of, compiler: SQLCompiler, **kw: Any) -> str:
+    return f"CAST(date_trunc('month', {compiler.process(element.clauses, **kw)}) AS DATE)"
+
+
+@compiles(month_of)
+def _month_of_sqlite(element: month_of, compiler: SQLCompiler, **kw: Any) -> str:
+    return f"date({compiler.process(element.clauses, **kw)}, 'start of month')"
+
+
+def _tally_rows(only: ColumnElement[bool] | None, sign: int) -> Any:
+    """``stat_child``'s rows (``only`` those; all in the key's order, so that a district's
+    rows share pages) summed by the tally's key, each sum times ``sign`` (-1: the
+    contributions to take out)."""
+    school, grade = (func.coalesce(StatChild.school_id, NO_ENTRY),
+                     func.coalesce(StatChild.grade, NO_ENTRY))
+    month = month_of(StatChild.birth_date)
+    key = (StatChild.scope_path, StatChild.residence_path, StatChild.township_code, school,
+           grade, month)
+    stmt = select(*key, sign * func.count(),
+                  *(sign * func.sum(StatChild.__table__.c[f]) for f in FLAGS))
+    if only is not None:
+        return stmt.where(only).group_by(*key)
+    return stmt.group_by(*key).order_by(*key)
+
+
+async def _add_to_tally(session: AsyncSession, only: ColumnElement[bool], sign: int) -> None:
+    """Add (``sign`` 1) or take out (-1) the contributions of ``only``'s rows of
+    ``stat_child``: one upsert, set-based. A fold runs under the state row's lock, so no
+    other upkeep writes the tally meanwhile (writers never do)."""
+    dialect = session.get_bind().dialect.name
+    build: Any = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    stmt = build(StatTally).from_select([*TALLY_KEY, *TALLY_SUMS], _tally_rows(only, sign))
+    table = StatTally.__table__
+    await session.execute(stmt.on_conflict_do_update(
+        index_elements=list(TALLY_KEY),
+        set_={c: table.c[c] + stmt.excluded[c] for c in TALLY_SUMS}))
 
 
 async def _lock(session: AsyncSession) -> StatState | None:
@@ -51,6 +105,9 @@ async def rebuild(session: AsyncSession, today: date, now: datetime) -> int:
     await session.execute(insert(StatChild).from_select(
         COLUMNS, select(*(rows.c[c] for c in COLUMNS)).order_by(rows.c.scope_path,
                                                                  rows.c.child_id)))
+    await session.execute(delete(StatTally))
+    await session.execute(insert(StatTally).from_select(
+        [*TALLY_KEY, *TALLY_SUMS], _tally_rows(None, 1)))
     await _clear(session, seen)
     end = day_end(today)
     later = union(
@@ -101,9 +158,14 @@ async def fold(session: AsyncSession, today: date, now: datetime, *, limit: int 
     )).all()]
     for i in range(0, len(seen), CHUNK):
         ids = [c for c, _ in seen[i:i + CHUNK]]
+        # the tally follows the rows: their old contributions out, the new ones in
+        await _add_to_tally(session, StatChild.child_id.in_(ids), -1)
         await session.execute(delete(StatChild).where(StatChild.child_id.in_(ids)))
         await session.execute(insert(StatChild).from_select(
             COLUMNS, fact_rows(today, state.period_start, Child.id.in_(ids))))
+        await _add_to_tally(session, StatChild.child_id.in_(ids), 1)
+    if seen:
+        await session.execute(delete(StatTally).where(StatTally.n == 0))
     await _clear(session, seen, keep_later=today)
     state.as_of, state.built_at = today, now
     await session.flush()
