@@ -1,6 +1,7 @@
-"""The statistics kept on write (stat_child, migration 0022) answer exactly what the live
-query answers, on the hand-counted district (tests/helpers.hand_counted): after a rebuild,
-after writes not yet folded, after a fold, folding twice; and the kept rows are read."""
+"""The statistics kept on write (stat_child, migration 0022; stat_tally, 0024) answer exactly
+what the live query answers, on the hand-counted district (tests/helpers.hand_counted):
+after a rebuild, after writes not yet folded, after a fold, folding twice; the tally is
+stat_child summed; and the kept rows and the tally are what is read."""
 
 from __future__ import annotations
 
@@ -15,7 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from models import enums as en
 from models.child import Child
 from models.school import Enrolment, RegisterEvent
-from models.stats import StatChild, StatDirty, StatState
+from models.stats import FLAGS, StatChild, StatDirty, StatState, StatTally
 from tests.helpers import NOW, Api, Database, hand_counted
 from workflow import stats, stats_tally
 
@@ -29,6 +30,9 @@ USERS = (("t_edu", "370499"), ("t_inspector", "370499"), ("t_township", "3704991
 DRILL = """query($in: StatsInput, $m: StatsMeasure!, $k: String) {
     statisticsChildren(input: $in, measure: $m, key: $k, first: 50) { totalCount
     edges { node { id name } } } }"""
+PAGE = """query($in: StatsInput, $m: StatsMeasure!, $k: String, $after: String) {
+    statisticsChildren(input: $in, measure: $m, key: $k, first: 2, after: $after) {
+    totalCount pageInfo { hasNextPage endCursor } edges { node { id } } } }"""
 
 
 async def answers(api: Api) -> dict[tuple[str, str], Any]:
@@ -48,14 +52,66 @@ async def answers(api: Api) -> dict[tuple[str, str], Any]:
     return found
 
 
-async def live(api: Api, monkeypatch: pytest.MonkeyPatch) -> dict[tuple[str, str], Any]:
+def behind_every_figure(dimension: str) -> str:
+    """The children behind every figure of one key, a page of 50 each (aliased)."""
+    fields = " ".join(
+        f"""{m.name}: statisticsChildren(input: {{jurisdictionCode: $code, dimension:
+        {dimension}}}, measure: {m.name}, key: $k, first: 50) {{ totalCount
+        pageInfo {{ hasNextPage }} edges {{ node {{ id name }} }} }}""" for m in stats.Measure)
+    return f"query($code: String, $k: String) {{ {fields} }}"
+
+
+async def every_drill_down(api: Api) -> dict[tuple[str, ...], Any]:
+    """Every tallied table for every user; for every key of each the children behind every
+    figure with the count; and the total's children walked two at a time (cursor pages)."""
+    found: dict[tuple[str, ...], Any] = {}
+    for user, code in USERS:
+        for dimension in DIMENSIONS:
+            table = (await api.gql(TABLE, {"in": {"jurisdictionCode": code,
+                                                  "dimension": dimension}},
+                                   user=user))["statistics"]
+            found[(user, dimension)] = table
+            for key in (r["key"] for r in table["rows"]):
+                found[(user, dimension, key)] = await api.gql(
+                    behind_every_figure(dimension), {"code": code, "k": key}, user=user)
+        for measure in stats.Measure:
+            pages, after = [], None
+            while True:
+                data = (await api.gql(PAGE, {"in": {"jurisdictionCode": code}, "m": measure.name,
+                                             "after": after}, user=user))["statisticsChildren"]
+                pages.append((data["totalCount"], [e["node"]["id"] for e in data["edges"]]))
+                if not data["pageInfo"]["hasNextPage"]:
+                    break
+                after = data["pageInfo"]["endCursor"]
+            found[(user, measure.name)] = pages
+    return found
+
+
+async def live(api: Api, monkeypatch: pytest.MonkeyPatch,
+               ask: Any = answers) -> dict[Any, Any]:
     """The same answers from the live query (the kept rows ignored)."""
     async def never(*_: Any) -> bool:
         return False
 
     with monkeypatch.context() as m:
         m.setattr(stats, "kept_facts_answer", never)
-        return await answers(api)
+        return dict(await ask(api))
+
+
+async def tally_is_the_rows_summed(session: AsyncSession) -> None:
+    """stat_tally holds exactly stat_child summed by its key: no group missing, none extra,
+    none empty."""
+    month = stats_tally.month_of(StatChild.birth_date)
+    key = (StatChild.scope_path, StatChild.residence_path, StatChild.township_code,
+           func.coalesce(StatChild.school_id, -1), func.coalesce(StatChild.grade, -1), month)
+    summed = {tuple(r) for r in (await session.execute(
+        select(*key, func.count(), *(func.sum(StatChild.__table__.c[f]) for f in FLAGS))
+        .group_by(*key))).all()}
+    tally = StatTally.__table__
+    kept = {tuple(r) for r in (await session.execute(select(
+        *(tally.c[c] for c in stats_tally.TALLY_KEY),
+        *(tally.c[c] for c in stats_tally.TALLY_SUMS)))).all()}
+    assert kept == summed
 
 
 async def first_child(session: AsyncSession) -> Child:
@@ -79,15 +135,35 @@ async def test_kept_figures_equal_the_live_ones_through_writes_and_folds(
     assert await dirty(session) == 0
     assert await answers(api) == before
 
-    # the kept rows are what is read: a changed row changes the figure (then put back)
+    await tally_is_the_rows_summed(session)
+
+    # the tally is what a table and a drill-down's count read, the kept rows what a page
+    # lists: a changed tally changes the figure, a changed row the page (then put back)
     c1 = await first_child(session)
+    group = (StatTally.scope_path == c1.scope_path,
+             StatTally.birth_month == c1.birth_date.replace(day=1))
+    await session.execute(update(StatTally).where(*group)
+                          .values(enrolled=StatTally.enrolled - 1))
+    await session.commit()
+    changed = await answers(api)
+    enrolled = before[("t_township", "ENROLLED")]  # the township's children behind it
+    assert enrolled["totalCount"] == 2  # c1 and c3 (school A)
+    assert changed[("t_edu", "TOTAL")]["total"]["enrolled"] == 3
+    assert changed[("t_township", "ENROLLED")]["totalCount"] == 1
+    assert changed[("t_township", "ENROLLED")]["edges"] == enrolled["edges"]
+    await session.execute(update(StatTally).where(*group)
+                          .values(enrolled=StatTally.enrolled + 1))
     await session.execute(update(StatChild).where(StatChild.child_id == c1.id)
                           .values(enrolled=0))
     await session.commit()
-    assert (await answers(api))[("t_edu", "TOTAL")]["total"]["enrolled"] == 3
+    changed = await answers(api)
+    assert changed[("t_edu", "TOTAL")]["total"]["enrolled"] == 4
+    assert changed[("t_township", "ENROLLED")]["totalCount"] == 2
+    assert len(changed[("t_township", "ENROLLED")]["edges"]) == 1
     await session.execute(update(StatChild).where(StatChild.child_id == c1.id)
                           .values(enrolled=1))
     await session.commit()
+    assert await answers(api) == before
 
     # a write, not folded: its child is dirty and computed live, the figure exact at once
     await session.execute(update(Enrolment).where(Enrolment.child_id == c1.id).values(
@@ -107,6 +183,7 @@ async def test_kept_figures_equal_the_live_ones_through_writes_and_folds(
     assert await stats_tally.fold(session, TODAY, NOW) == 1
     await session.commit()
     assert await dirty(session) == 0
+    await tally_is_the_rows_summed(session)
     assert await answers(api) == after_write
     kept = (await session.execute(select(StatChild).order_by(StatChild.child_id))).scalars()
     rows = [(r.child_id, r.enrolled, r.confirmed_dropout, r.lost) for r in kept]
@@ -114,6 +191,7 @@ async def test_kept_figures_equal_the_live_ones_through_writes_and_folds(
     await session.commit()
     kept = (await session.execute(select(StatChild).order_by(StatChild.child_id))).scalars()
     assert [(r.child_id, r.enrolled, r.confirmed_dropout, r.lost) for r in kept] == rows
+    await tally_is_the_rows_summed(session)
     assert await answers(api) == after_write
 
     # a rebuild from scratch agrees with the folded rows
@@ -121,7 +199,72 @@ async def test_kept_figures_equal_the_live_ones_through_writes_and_folds(
     await session.commit()
     kept = (await session.execute(select(StatChild).order_by(StatChild.child_id))).scalars()
     assert [(r.child_id, r.enrolled, r.confirmed_dropout, r.lost) for r in kept] == rows
+    await tally_is_the_rows_summed(session)
     assert await answers(api) == after_write
+
+
+async def born(session: AsyncSession, number: int, day: date) -> Child:
+    """The hand-counted district's child ``number`` (1–7), born on ``day``."""
+    child = (await session.execute(select(Child).where(Child.student_no.like("T370499%"))
+                                   .order_by(Child.id).offset(number - 1).limit(1))).scalar_one()
+    await session.execute(update(Child).where(Child.id == child.id).values(birth_date=day))
+    return child
+
+
+async def test_the_months_of_the_age_cut_and_every_drill_down(
+    api: Api, session: AsyncSession, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """On 2 November 2026 a child is of school age when born from 3 November 2010 to
+    2 November 2020: children born on either side of both cuts, inside the months the tally
+    keeps whole, count as the live query counts them, on every table and every page of
+    every drill-down, clean, dirty, folded and rebuilt."""
+    await hand_counted(session)
+    await born(session, 1, date(2020, 11, 2))  # 6 today: of school age
+    await born(session, 3, date(2020, 11, 3))  # 6 tomorrow: not yet
+    await born(session, 6, date(2010, 11, 2))  # 16 today: no longer
+    await born(session, 7, date(2010, 11, 30))  # 15: of school age
+    await session.commit()
+    before = await live(api, monkeypatch, every_drill_down)
+    # c2, c4, c5 (born in March) and c1, c7; c3 too young, c6 too old
+    assert before[("t_edu", "TOTAL")]["total"]["schoolAge"] == 5
+    await stats_tally.rebuild(session, TODAY, NOW)
+    await session.commit()
+    await tally_is_the_rows_summed(session)
+    assert await every_drill_down(api) == before
+
+    # the cut children dirty (born a day later), then folded, then folded again
+    await born(session, 1, date(2020, 11, 3))
+    await born(session, 6, date(2010, 11, 3))
+    await born(session, 2, date(2020, 11, 1))
+    await session.commit()
+    assert await dirty(session) == 3
+    written = await live(api, monkeypatch, every_drill_down)
+    assert written[("t_edu", "TOTAL")]["total"]["schoolAge"] == 5  # c1 out, c6 in
+    assert await every_drill_down(api) == written
+    assert await stats_tally.fold(session, TODAY, NOW) == 3
+    await session.commit()
+    await tally_is_the_rows_summed(session)
+    assert await every_drill_down(api) == written
+    assert await stats_tally.fold(session, TODAY, NOW) == 0
+    await session.commit()
+    await tally_is_the_rows_summed(session)
+    assert await answers(api) == await live(api, monkeypatch)
+
+    # a child moved to another school and grade: its old group empties and goes
+    c5 = await born(session, 5, date(2020, 3, 1))
+    await session.execute(update(Enrolment).where(Enrolment.child_id == c5.id)
+                          .values(grade=1))
+    await session.commit()
+    moved = await live(api, monkeypatch, every_drill_down)
+    assert await every_drill_down(api) == moved
+    assert await stats_tally.fold(session, TODAY, NOW) == 1
+    await session.commit()
+    await tally_is_the_rows_summed(session)
+    assert await every_drill_down(api) == moved
+    await stats_tally.rebuild(session, TODAY, NOW)
+    await session.commit()
+    await tally_is_the_rows_summed(session)
+    assert await answers(api) == await live(api, monkeypatch)
 
 
 async def test_a_past_date_and_a_future_dated_row_stay_exact(

@@ -35,6 +35,7 @@ from typing import Any
 
 from sqlalchemy import (
     ColumnElement,
+    Integer,
     Select,
     String,
     and_,
@@ -57,12 +58,12 @@ from models.child import Child, ChildGroup
 from models.enums import ClosureReason, EnrolmentStatus
 from models.reference import Jurisdiction
 from models.school import Enrolment, RegisterEvent, School
-from models.stats import StatChild, StatDirty, StatState
+from models.stats import NO_ENTRY, StatChild, StatDirty, StatState, StatTally
 from workflow.calendar import LOCAL, local_date, school_year_start, years_before
 from workflow.child import GROUP_FIELD
 from workflow.context import ServiceContext
 from workflow.errors import InvalidInput, NotFound
-from workflow.pagination import Page, PageRequest, keyset_page
+from workflow.pagination import Page, PageRequest, decode_key, keyset_page
 
 OBJ = "stats"
 SCHOOL_AGE = (6, 15)  # compulsory education: ages 6 to 15, grades 1–9
@@ -354,17 +355,32 @@ def facts_query(
 
 # --- the facts kept on write (docs/statistics.md, "How the figures are kept") -------------
 
-# The breakdowns ``stat_child`` answers, by the column of the key; the others stay live (a
+# The breakdowns the kept facts answer, by the column of the key; the others stay live (a
 # child counts in several special-group rows, and the case breakdowns are asked for in
 # reports, not on every page).
 TALLIED: dict[Dimension, Any] = {
-    Dimension.TOTAL: lambda: literal_column("'total'"),
-    Dimension.DISTRICT: lambda: func.substr(StatChild.township_code, 1, 6),
-    Dimension.TOWNSHIP: lambda: StatChild.township_code,
-    Dimension.SCHOOL: lambda: cast(StatChild.school_id, String),
-    Dimension.GRADE: lambda: cast(StatChild.grade, String),
+    Dimension.TOTAL: lambda t: literal_column("'total'"),
+    Dimension.DISTRICT: lambda t: func.substr(t.c.township_code, 1, 6),
+    Dimension.TOWNSHIP: lambda t: t.c.township_code,
+    Dimension.SCHOOL: lambda t: cast(_entry(t, t.c.school_id), String),
+    Dimension.GRADE: lambda t: cast(_entry(t, t.c.grade), String),
 }
-# School age moves with the date, so it is computed from the kept birth date, never kept.
+
+
+def _entry(table: Any, column: Any) -> Any:
+    """A register entry's school or grade as ``stat_child`` has it (NULL without an entry):
+    ``stat_tally`` keeps ``NO_ENTRY`` instead, its key columns being its primary key."""
+    return func.nullif(column, NO_ENTRY) if table is StatTally.__table__ else column
+
+
+def _kept_key(dimension: Dimension, table: Any) -> ColumnElement[Any]:
+    """The key of a kept row (``stat_child``'s or ``stat_tally``'s) in the table by
+    ``dimension``, as the live query words it."""
+    key: ColumnElement[Any] = func.coalesce(TALLIED[dimension](table),
+                                            literal_column("'none'"))
+    return key
+
+
 KEPT = tuple(m for m in Measure if m is not Measure.SCHOOL_AGE)
 CARRIED = ("scope_path", "residence_path", "township_code", "school_id", "grade",
            "birth_date")
@@ -430,38 +446,111 @@ async def kept_facts_answer(ctx: ServiceContext, dimension: Dimension, as_of: da
     return state is not None and state.period_start == start and state.as_of <= today
 
 
-def _kept(ctx: ServiceContext, path: str, dimension: Dimension, as_of: date) -> Select[Any]:
-    """The clean children's kept facts in ``path`` under the caller's policy (the same
-    ``scope_filter`` terms on the same paths as the live query): child, key and a flag per
-    measure."""
+def _school_age(birth: Any, as_of: date) -> ColumnElement[int]:
     youngest, oldest = years_before(as_of, SCHOOL_AGE[0]), years_before(as_of, SCHOOL_AGE[1] + 1)
-    flags: dict[Measure, Any] = {m: StatChild.__table__.c[m.value] for m in KEPT}
-    flags[Measure.SCHOOL_AGE] = _flag(and_(StatChild.birth_date <= youngest,
-                                           StatChild.birth_date > oldest))
-    kept: Select[Any] = select(
-        StatChild.child_id,
-        func.coalesce(TALLIED[dimension](), literal_column("'none'")).label("key"),
-        *(flags[m].label(m.value) for m in Measure),
-    ).where(
-        covers(StatChild.scope_path, path),
-        readable(ctx, StatChild.scope_path, StatChild.residence_path),
-        StatChild.child_id.notin_(select(StatDirty.child_id)),
-    )
-    return kept
+    return _flag(and_(birth <= youngest, birth > oldest))
 
 
-def _kept_and_dirty(
-    ctx: ServiceContext, path: str, dimension: Dimension, as_of: date, start: date
-) -> Any:
-    """Every child's facts for today: the clean children's kept rows and the dirty
-    children's computed live (a few index probes each), so a figure is exact the moment a
-    write commits, before any fold."""
-    live = facts_query(ctx, [path], dimension, as_of, start,
-                  only=Child.id.in_(select(StatDirty.child_id))).subquery("dirty")
-    return union_all(
-        _kept(ctx, path, dimension, as_of),
-        select(live.c.child_id, live.c.key, *(live.c[m.value] for m in Measure)),
-    ).subquery("facts")
+def _next_month(day: date) -> date:
+    return date(day.year + day.month // 12, day.month % 12 + 1, 1)
+
+
+def _cut_months(as_of: date) -> tuple[date, date]:
+    """The first days of the two months in which the school-age cut falls on ``as_of`` (the
+    oldest's birthday, the youngest's): of the months between them every child is of school
+    age, of the months outside none, so ``stat_tally`` answers those by month."""
+    youngest, oldest = years_before(as_of, SCHOOL_AGE[0]), years_before(as_of, SCHOOL_AGE[1] + 1)
+    return oldest.replace(day=1), youngest.replace(day=1)
+
+
+def _zero() -> ColumnElement[int]:
+    return literal_column("0", Integer)
+
+
+def _summed(ctx: ServiceContext, path: str, dimension: Dimension, as_of: date,
+            start: date) -> Any:
+    """Today's figures in ``path`` under the caller's policy as rows to sum by ``key``, with
+    ``n`` the children each row stands for (a key whose children sum to none is no row of
+    the table); four parts in one ``UNION ALL``, each filtered by the same ``scope_filter``
+    terms on the same two paths as the live query:
+
+    - ``stat_tally``'s groups: their summed flags, and school age for the months of birth
+      wholly within the age range;
+    - the children born in the two months the age cut falls in (``ix_stat_child_birth``,
+      from the index alone): their school age;
+    - the dirty children's kept rows, taken out again (the tally holds them as last folded);
+    - the dirty children's facts computed live (a few index probes each), so a figure is
+      exact the moment a write commits, before any fold."""
+    tally, kept = StatTally.__table__, StatChild.__table__
+    first, last = _cut_months(as_of)
+    months = tally.c.birth_month
+    parts: list[Select[Any]] = [
+        select(
+            _kept_key(dimension, tally).label("key"), tally.c.n.label("n"),
+            *(tally.c[m.value].label(m.value) for m in KEPT),
+            case((and_(months > first, months < last), tally.c.n),
+                 else_=_zero()).label(Measure.SCHOOL_AGE.value),
+        ).where(covers(tally.c.scope_path, path),
+                readable(ctx, tally.c.scope_path, tally.c.residence_path)),
+        select(
+            _kept_key(dimension, kept).label("key"), _zero().label("n"),
+            *(_zero().label(m.value) for m in KEPT),
+            _school_age(kept.c.birth_date, as_of).label(Measure.SCHOOL_AGE.value),
+        ).where(
+            or_(and_(kept.c.birth_date >= first, kept.c.birth_date < _next_month(first)),
+                and_(kept.c.birth_date >= last, kept.c.birth_date < _next_month(last))),
+            covers(kept.c.scope_path, path),
+            readable(ctx, kept.c.scope_path, kept.c.residence_path)),
+        select(
+            _kept_key(dimension, kept).label("key"), literal_column("-1", Integer).label("n"),
+            *((-kept.c[m.value]).label(m.value) for m in KEPT),
+            (-_school_age(kept.c.birth_date, as_of)).label(Measure.SCHOOL_AGE.value),
+        ).where(kept.c.child_id.in_(select(StatDirty.child_id)),
+                covers(kept.c.scope_path, path),
+                readable(ctx, kept.c.scope_path, kept.c.residence_path)),
+    ]
+    live = _dirty_live(ctx, path, dimension, as_of, start)
+    parts.append(select(live.c.key, literal_column("1", Integer).label("n"),
+                        *(live.c[m.value] for m in KEPT), live.c[Measure.SCHOOL_AGE.value]))
+    return union_all(*parts).subquery("facts")
+
+
+def _dirty_live(ctx: ServiceContext, path: str, dimension: Dimension, as_of: date,
+                start: date) -> Any:
+    return facts_query(ctx, [path], dimension, as_of, start,
+                       only=Child.id.in_(select(StatDirty.child_id))).subquery("dirty")
+
+
+def _summed_table(facts: Any) -> Select[Any]:
+    """The table's rows from ``_summed``: a row per key that counts a child."""
+    return select(
+        facts.c.key, *(func.sum(facts.c[m.value]).label(m.value) for m in Measure)
+    ).group_by(facts.c.key).having(func.sum(facts.c.n) > 0)
+
+
+def _kept_children(ctx: ServiceContext, path: str, dimension: Dimension, as_of: date,
+                   start: date, measure: Measure, key: str | None,
+                   after: int | None, limit: int) -> Any:
+    """The first ``limit`` children (by id, after ``after``) counted in one figure for today:
+    the clean children's kept rows (a partial index per rarely set flag, in path order) and
+    the dirty children computed live."""
+    kept = StatChild.__table__
+    flagged = (_school_age(kept.c.birth_date, as_of) == 1 if measure is Measure.SCHOOL_AGE
+               # inlined, so that PostgreSQL matches the flag's partial index
+               else kept.c[measure.value] == literal_column("1", Integer))
+    clean = select(kept.c.child_id).where(
+        flagged, covers(kept.c.scope_path, path),
+        readable(ctx, kept.c.scope_path, kept.c.residence_path),
+        kept.c.child_id.notin_(select(StatDirty.child_id)))
+    live = _dirty_live(ctx, path, dimension, as_of, start)
+    dirty = select(live.c.child_id).where(live.c[measure.value] == 1)
+    if key is not None:
+        clean = clean.where(_kept_key(dimension, kept) == key)
+        dirty = dirty.where(live.c.key == key)
+    if after is not None:
+        clean, dirty = clean.where(kept.c.child_id > after), dirty.where(live.c.child_id > after)
+    first = clean.order_by(kept.c.child_id).limit(limit).subquery("clean")
+    return union_all(select(first.c.child_id), dirty)
 
 
 async def _place(ctx: ServiceContext, code: str | None) -> tuple[Jurisdiction, str]:
@@ -548,11 +637,13 @@ async def _table(
     tables = []
     kept = ctx is not None and await kept_facts_answer(ctx, dimension, as_of, start)
     for each in breakdowns(dimension):
-        facts = (_kept_and_dirty(ctx, path, each, as_of, start) if kept and ctx is not None
-                 else facts_query(ctx, [path], each, as_of, start).subquery())
-        stmt = select(
-            facts.c.key, *(func.sum(facts.c[m.value]).label(m.value) for m in Measure)
-        ).group_by(facts.c.key)
+        if kept and ctx is not None:
+            stmt = _summed_table(_summed(ctx, path, each, as_of, start))
+        else:
+            facts = facts_query(ctx, [path], each, as_of, start).subquery()
+            stmt = select(
+                facts.c.key, *(func.sum(facts.c[m.value]).label(m.value) for m in Measure)
+            ).group_by(facts.c.key)
         tables.append((await session.execute(stmt.order_by("key"))).all())
     rows = tables[0]
     labels = (await key_labels(session, {dimension: {r.key for r in rows}}))[0][dimension]
@@ -582,11 +673,24 @@ async def children_behind(
     a page at a time; shown masked as in every list of children."""
     _, path = await _place(ctx, request.jurisdiction_code)
     as_of, start = _dates(ctx, request)
-    facts = (_kept_and_dirty(ctx, path, request.dimension, as_of, start)
-             if await kept_facts_answer(ctx, request.dimension, as_of, start)
-             else facts_query(ctx, [path], request.dimension, as_of, start).subquery())
+    keyed = key if key is not None and request.dimension is not Dimension.TOTAL else None
+    if await kept_facts_answer(ctx, request.dimension, as_of, start):
+        # the count is the figure itself, summed from the tally; the page reads its
+        # children's kept rows by the flag's index
+        facts = _summed(ctx, path, request.dimension, as_of, start)
+        total = select(func.coalesce(func.sum(facts.c[measure.value]), 0))
+        if keyed is not None:
+            total = total.where(facts.c.key == keyed)
+        after = None if page.after is None else decode_key("stats-child", page.after)
+        ids = _kept_children(ctx, path, request.dimension, as_of, start, measure, keyed,
+                             after, page.limit + 1).subquery("ids")
+        found = await keyset_page(ctx, select(Child).where(Child.id.in_(select(ids.c.child_id))),
+                                  Child.id, page, prefix="stats-child", counted=False)
+        found.total_count = int((await ctx.session.execute(total)).scalar_one())
+        return found
+    facts = facts_query(ctx, [path], request.dimension, as_of, start).subquery()
     counted = select(facts.c.child_id).where(facts.c[measure.value] == 1)
-    if key is not None and request.dimension is not Dimension.TOTAL:
-        counted = counted.where(facts.c.key == key)
+    if keyed is not None:
+        counted = counted.where(facts.c.key == keyed)
     stmt = select(Child).where(Child.id.in_(counted))
     return await keyset_page(ctx, stmt, Child.id, page, prefix="stats-child")
