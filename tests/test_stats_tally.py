@@ -101,12 +101,15 @@ async def live(api: Api, monkeypatch: pytest.MonkeyPatch,
 async def tally_is_the_rows_summed(session: AsyncSession) -> None:
     """stat_tally holds exactly stat_child summed by its key: no group missing, none extra,
     none empty."""
-    month = stats_tally.month_of(StatChild.birth_date)
-    key = (StatChild.scope_path, StatChild.residence_path, StatChild.township_code,
-           func.coalesce(StatChild.school_id, -1), func.coalesce(StatChild.grade, -1), month)
+    start = (await session.execute(select(StatState.period_start))).scalar_one()
+    rows = select(StatChild, stats_tally.birth_bucket(StatChild.birth_date, start)
+                  .label("bucket")).subquery()
+    key = (rows.c.scope_path, rows.c.residence_path, rows.c.township_code,
+           func.coalesce(rows.c.school_id, -1), func.coalesce(rows.c.grade, -1), rows.c.bucket)
     summed = {tuple(r) for r in (await session.execute(
-        select(*key, func.count(), *(func.sum(StatChild.__table__.c[f]) for f in FLAGS))
+        select(*key, func.count(), *(func.sum(rows.c[f]) for f in FLAGS))
         .group_by(*key))).all()}
+    assert summed
     tally = StatTally.__table__
     kept = {tuple(r) for r in (await session.execute(select(
         *(tally.c[c] for c in stats_tally.TALLY_KEY),
@@ -140,8 +143,8 @@ async def test_kept_figures_equal_the_live_ones_through_writes_and_folds(
     # the tally is what a table and a drill-down's count read, the kept rows what a page
     # lists: a changed tally changes the figure, a changed row the page (then put back)
     c1 = await first_child(session)
-    group = (StatTally.scope_path == c1.scope_path,
-             StatTally.birth_month == c1.birth_date.replace(day=1))
+    grade = select(Enrolment.grade).where(Enrolment.child_id == c1.id).scalar_subquery()
+    group = (StatTally.scope_path == c1.scope_path, StatTally.grade == grade)
     await session.execute(update(StatTally).where(*group)
                           .values(enrolled=StatTally.enrolled - 1))
     await session.commit()
@@ -215,18 +218,21 @@ async def test_the_months_of_the_age_cut_and_every_drill_down(
     api: Api, session: AsyncSession, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """On 2 November 2026 a child is of school age when born from 3 November 2010 to
-    2 November 2020: children born on either side of both cuts, inside the months the tally
-    keeps whole, count as the live query counts them, on every table and every page of
-    every drill-down, clean, dirty, folded and rebuilt."""
+    2 November 2020: children born on either side of both cuts, in the months next to
+    them and in the span the tally keeps as one bucket, count as the live query counts
+    them, on every table and every page of every drill-down, clean, dirty, folded and
+    rebuilt."""
     await hand_counted(session)
     await born(session, 1, date(2020, 11, 2))  # 6 today: of school age
     await born(session, 3, date(2020, 11, 3))  # 6 tomorrow: not yet
     await born(session, 6, date(2010, 11, 2))  # 16 today: no longer
     await born(session, 7, date(2010, 11, 30))  # 15: of school age
+    await born(session, 4, date(2010, 12, 15))  # a month after the cut's: of school age
+    await born(session, 5, date(2021, 1, 15))  # a month before the cut's: too young
     await session.commit()
     before = await live(api, monkeypatch, every_drill_down)
-    # c2, c4, c5 (born in March) and c1, c7; c3 too young, c6 too old
-    assert before[("t_edu", "TOTAL")]["total"]["schoolAge"] == 5
+    # c1, c2 (born in March 2015), c4 and c7; c3 and c5 too young, c6 too old
+    assert before[("t_edu", "TOTAL")]["total"]["schoolAge"] == 4
     await stats_tally.rebuild(session, TODAY, NOW)
     await session.commit()
     await tally_is_the_rows_summed(session)
@@ -239,7 +245,7 @@ async def test_the_months_of_the_age_cut_and_every_drill_down(
     await session.commit()
     assert await dirty(session) == 3
     written = await live(api, monkeypatch, every_drill_down)
-    assert written[("t_edu", "TOTAL")]["total"]["schoolAge"] == 5  # c1 out, c6 in
+    assert written[("t_edu", "TOTAL")]["total"]["schoolAge"] == 4  # c1 out, c6 in
     assert await every_drill_down(api) == written
     assert await stats_tally.fold(session, TODAY, NOW) == 3
     await session.commit()
@@ -256,6 +262,7 @@ async def test_the_months_of_the_age_cut_and_every_drill_down(
                           .values(grade=1))
     await session.commit()
     moved = await live(api, monkeypatch, every_drill_down)
+    assert moved[("t_edu", "TOTAL")]["total"]["schoolAge"] == 5
     assert await every_drill_down(api) == moved
     assert await stats_tally.fold(session, TODAY, NOW) == 1
     await session.commit()

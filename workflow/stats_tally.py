@@ -12,10 +12,21 @@ read, so a write committing meanwhile leaves its child dirty for the next fold.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import ColumnElement, Date, delete, func, insert, select, tuple_, union
+from sqlalchemy import (
+    ColumnElement,
+    Date,
+    and_,
+    case,
+    delete,
+    func,
+    insert,
+    select,
+    tuple_,
+    union,
+)
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.ext.compiler import compiles
@@ -26,9 +37,9 @@ from models.case import DropoutCase
 from models.child import Child
 from models.school import Enrolment, RegisterEvent
 from models.stats import FLAGS, NO_ENTRY, StatChild, StatDirty, StatState, StatTally
-from workflow.calendar import local_date, school_year_start
+from workflow.calendar import local_date, school_year_start, years_before
 from workflow.engine import TickReport
-from workflow.stats import CARRIED, KEPT, dated_after, day_end, fact_rows
+from workflow.stats import CARRIED, KEPT, SCHOOL_AGE, dated_after, day_end, fact_rows
 
 COLUMNS = ["child_id", *CARRIED, *(m.value for m in KEPT)]
 # Dirty children folded per statement (an IN list SQLite and asyncpg both take).
@@ -55,29 +66,54 @@ def _month_of_sqlite(element: month_of, compiler: SQLCompiler, **kw: Any) -> str
     return f"date({compiler.process(element.clauses, **kw)}, 'start of month')"
 
 
-def _tally_rows(only: ColumnElement[bool] | None, sign: int) -> Any:
+def birth_bucket(birth: Any, start: date) -> ColumnElement[date]:
+    """``stat_tally``'s month of birth for the school year from ``start`` (1 September):
+    the first day of the birth month, except where no day of the year moves a child across
+    the school-age cut. Those born from ``start`` less 15 years to the day before ``start``
+    less 6 years are of school age on every day of the year, and none is born in a month
+    the cut falls in on any day of it: one bucket, dated ``start`` less 15 years (after
+    every cut month of the older end, before every one of the younger). Those born before
+    ``start`` less 16 years, or from ``start`` less 5 years, are of school age on no day of
+    it: one bucket each, dated before, or on and after, every cut month. So a school's grade
+    is a row or two, not one per month of birth, and a table sums the buckets as months
+    (``workflow/stats._summed``): the kept facts answer only the year they were built for."""
+    older, younger = SCHOOL_AGE[1], SCHOOL_AGE[0]
+    too_old, always = years_before(start, older + 1), years_before(start, older)
+    too_young = years_before(start, younger - 1)
+    return case(
+        (birth < too_old, (too_old - timedelta(days=1)).replace(day=1)),
+        (and_(birth >= always, birth < years_before(start, younger)), always),
+        (birth >= too_young, too_young),
+        else_=month_of(birth),
+    )
+
+
+def _tally_rows(only: ColumnElement[bool] | None, sign: int, start: date) -> Any:
     """``stat_child``'s rows (``only`` those; all in the key's order, so that a district's
-    rows share pages) summed by the tally's key, each sum times ``sign`` (-1: the
-    contributions to take out)."""
-    school, grade = (func.coalesce(StatChild.school_id, NO_ENTRY),
-                     func.coalesce(StatChild.grade, NO_ENTRY))
-    month = month_of(StatChild.birth_date)
-    key = (StatChild.scope_path, StatChild.residence_path, StatChild.township_code, school,
-           grade, month)
-    stmt = select(*key, sign * func.count(),
-                  *(sign * func.sum(StatChild.__table__.c[f]) for f in FLAGS))
+    rows share pages) summed by the tally's key for the school year from ``start``, each
+    sum times ``sign`` (-1: the contributions to take out)."""
+    kept = select(
+        StatChild.scope_path, StatChild.residence_path, StatChild.township_code,
+        func.coalesce(StatChild.school_id, NO_ENTRY).label("school_id"),
+        func.coalesce(StatChild.grade, NO_ENTRY).label("grade"),
+        birth_bucket(StatChild.birth_date, start).label("birth_month"),
+        *(StatChild.__table__.c[f] for f in FLAGS))
     if only is not None:
-        return stmt.where(only).group_by(*key)
-    return stmt.group_by(*key).order_by(*key)
+        kept = kept.where(only)
+    rows = kept.subquery("kept")
+    key = [rows.c[c] for c in TALLY_KEY]
+    stmt = select(*key, sign * func.count(), *(sign * func.sum(rows.c[f]) for f in FLAGS))
+    return stmt.group_by(*key) if only is not None else stmt.group_by(*key).order_by(*key)
 
 
-async def _add_to_tally(session: AsyncSession, only: ColumnElement[bool], sign: int) -> None:
+async def _add_to_tally(session: AsyncSession, only: ColumnElement[bool], sign: int,
+                        start: date) -> None:
     """Add (``sign`` 1) or take out (-1) the contributions of ``only``'s rows of
     ``stat_child``: one upsert, set-based. A fold runs under the state row's lock, so no
     other upkeep writes the tally meanwhile (writers never do)."""
     dialect = session.get_bind().dialect.name
     build: Any = postgresql.insert if dialect == "postgresql" else sqlite.insert
-    stmt = build(StatTally).from_select([*TALLY_KEY, *TALLY_SUMS], _tally_rows(only, sign))
+    stmt = build(StatTally).from_select([*TALLY_KEY, *TALLY_SUMS], _tally_rows(only, sign, start))
     table = StatTally.__table__
     await session.execute(stmt.on_conflict_do_update(
         index_elements=list(TALLY_KEY),
@@ -107,7 +143,7 @@ async def rebuild(session: AsyncSession, today: date, now: datetime) -> int:
                                                                  rows.c.child_id)))
     await session.execute(delete(StatTally))
     await session.execute(insert(StatTally).from_select(
-        [*TALLY_KEY, *TALLY_SUMS], _tally_rows(None, 1)))
+        [*TALLY_KEY, *TALLY_SUMS], _tally_rows(None, 1, start)))
     await _clear(session, seen)
     end = day_end(today)
     later = union(
@@ -159,11 +195,11 @@ async def fold(session: AsyncSession, today: date, now: datetime, *, limit: int 
     for i in range(0, len(seen), CHUNK):
         ids = [c for c, _ in seen[i:i + CHUNK]]
         # the tally follows the rows: their old contributions out, the new ones in
-        await _add_to_tally(session, StatChild.child_id.in_(ids), -1)
+        await _add_to_tally(session, StatChild.child_id.in_(ids), -1, state.period_start)
         await session.execute(delete(StatChild).where(StatChild.child_id.in_(ids)))
         await session.execute(insert(StatChild).from_select(
             COLUMNS, fact_rows(today, state.period_start, Child.id.in_(ids))))
-        await _add_to_tally(session, StatChild.child_id.in_(ids), 1)
+        await _add_to_tally(session, StatChild.child_id.in_(ids), 1, state.period_start)
     if seen:
         await session.execute(delete(StatTally).where(StatTally.n == 0))
     await _clear(session, seen, keep_later=today)

@@ -13,8 +13,9 @@ born in the two months where the school-age cut falls, read from the index alone
 partial index per rarely set measure flag (``scope_path, child_id WHERE flag = 1``) for the
 drill-down pages.
 
-Data: the tally is built from ``stat_child`` as it stands (nothing when it was never
-built), so a database migrated after ``lianbao stats-rebuild`` keeps exact figures.
+Data: the ``stat_state`` row is deleted, so that the figures are computed live (exact, as
+before the first build) until ``lianbao stats-rebuild`` builds the facts and the tally
+together; run it after migrating.
 """
 
 from collections.abc import Sequence
@@ -31,10 +32,6 @@ FLAGS = ("enrolled", "deferred_or_exempt", "suspected", "confirmed_dropout", "re
          "lost", "retained")
 RARE_FLAGS = ("deferred_or_exempt", "suspected", "confirmed_dropout", "returned", "lost")
 KEY = ("scope_path", "residence_path", "township_code", "school_id", "grade", "birth_month")
-
-
-def _postgresql() -> bool:
-    return bool(op.get_bind().dialect.name == "postgresql")
 
 
 def upgrade() -> None:
@@ -63,15 +60,8 @@ def upgrade() -> None:
                 f"ix_stat_child_{flag}", ["scope_path", "child_id"], unique=False,
                 postgresql_ops={"scope_path": "varchar_pattern_ops"},
                 postgresql_where=sa.text(f"{flag} = 1"), sqlite_where=sa.text(f"{flag} = 1"))
-    month = ("CAST(date_trunc('month', birth_date) AS DATE)" if _postgresql()
-             else "date(birth_date, 'start of month')")
-    sums = ", ".join(f"sum({flag})" for flag in FLAGS)
-    op.execute(
-        f"INSERT INTO stat_tally ({', '.join(KEY)}, n, {', '.join(FLAGS)})"
-        f" SELECT scope_path, residence_path, township_code, coalesce(school_id, -1),"
-        f" coalesce(grade, -1), {month}, count(*), {sums} FROM stat_child"
-        f" GROUP BY scope_path, residence_path, township_code, coalesce(school_id, -1),"
-        f" coalesce(grade, -1), {month}")
+    # the tally is built with the kept facts: until the next rebuild the figures are live
+    op.execute("DELETE FROM stat_state")
 
 
 def downgrade() -> None:
