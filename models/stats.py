@@ -53,10 +53,8 @@ class StatChild(Base):
         path_index("ix_stat_child_scope", "scope_path"),
         path_index("ix_stat_child_residence", "residence_path"),
         # the children born in a month where the school-age cut falls (stat_tally keeps
-        # months): read from the index alone
-        Index("ix_stat_child_birth", "birth_date",
-              postgresql_include=["scope_path", "residence_path", "township_code",
-                                  "school_id", "grade"]),
+        # months): the over- and under-age, few on a real register
+        Index("ix_stat_child_birth", "birth_date"),
         *(flag_index(flag) for flag in RARE_FLAGS),
     )
 

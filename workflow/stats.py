@@ -476,8 +476,8 @@ def _summed(ctx: ServiceContext, path: str, dimension: Dimension, as_of: date,
 
     - ``stat_tally``'s groups: their summed flags, and school age for the months of birth
       wholly within the age range;
-    - the children born in the two months the age cut falls in (``ix_stat_child_birth``,
-      from the index alone): their school age;
+    - the children born in the two months the age cut falls in (``ix_stat_child_birth``;
+      on a real register the over- and under-age only): their school age;
     - the dirty children's kept rows, taken out again (the tally holds them as last folded);
     - the dirty children's facts computed live (a few index probes each), so a figure is
       exact the moment a write commits, before any fold."""

@@ -8,10 +8,9 @@ Schema: table ``stat_tally`` (the children of ``stat_child`` counted per school 
 residence domain, township, school, grade and month of birth, with a summed count per
 measure flag; its key is its primary key), kept by the fold and the rebuild in the same
 transaction as ``stat_child`` (issue 16; docs/statistics.md "How the figures are kept").
-Indexes on ``stat_child``: the birth date with the columns a table reads (the children
-born in the two months where the school-age cut falls, read from the index alone), and a
-partial index per rarely set measure flag (``scope_path, child_id WHERE flag = 1``) for the
-drill-down pages.
+Indexes on ``stat_child``: the birth date (the children born in the two months where the
+school-age cut falls), and a partial index per rarely set measure flag (``scope_path,
+child_id WHERE flag = 1``) for the drill-down pages.
 
 Data: the ``stat_state`` row is deleted, so that the figures are computed live (exact, as
 before the first build) until ``lianbao stats-rebuild`` builds the facts and the tally
@@ -51,10 +50,7 @@ def upgrade() -> None:
         batch_op.create_index("ix_stat_tally_scope", ["scope_path"], unique=False,
                               postgresql_ops={"scope_path": "varchar_pattern_ops"})
     with op.batch_alter_table("stat_child", schema=None) as batch_op:
-        batch_op.create_index(
-            "ix_stat_child_birth", ["birth_date"], unique=False,
-            postgresql_include=["scope_path", "residence_path", "township_code", "school_id",
-                                "grade"])
+        batch_op.create_index("ix_stat_child_birth", ["birth_date"], unique=False)
         for flag in RARE_FLAGS:
             batch_op.create_index(
                 f"ix_stat_child_{flag}", ["scope_path", "child_id"], unique=False,
