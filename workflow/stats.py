@@ -35,7 +35,6 @@ from typing import Any
 
 from sqlalchemy import (
     ColumnElement,
-    Integer,
     Select,
     String,
     and_,
@@ -48,7 +47,6 @@ from sqlalchemy import (
     or_,
     select,
     type_coerce,
-    union_all,
 )
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -58,12 +56,12 @@ from models.child import Child, ChildGroup
 from models.enums import ClosureReason, EnrolmentStatus
 from models.reference import Jurisdiction
 from models.school import Enrolment, RegisterEvent, School
-from models.stats import NO_ENTRY, StatChild, StatDirty, StatState, StatTally
+from models.stats import NO_ENTRY, StatTally
 from workflow.calendar import LOCAL, local_date, school_year_start, years_before
 from workflow.child import GROUP_FIELD
 from workflow.context import ServiceContext
 from workflow.errors import InvalidInput, NotFound
-from workflow.pagination import Page, PageRequest, decode_key, keyset_page
+from workflow.pagination import Page, PageRequest, keyset_page
 
 OBJ = "stats"
 SCHOOL_AGE = (6, 15)  # compulsory education: ages 6 to 15, grades 1–9
@@ -198,7 +196,7 @@ def _status_on(facts: Any, before: Any, day: date) -> ColumnElement[Any]:
     )
 
 
-def _flag(condition: ColumnElement[bool]) -> ColumnElement[int]:
+def flag(condition: ColumnElement[bool]) -> ColumnElement[int]:
     return case((condition, 1), else_=0)
 
 
@@ -226,17 +224,17 @@ def _measures(
     base = then.in_(ON_REGISTER)
     dropped = now == EnrolmentStatus.DROPOUT_MARKED.value
     return {
-        Measure.SCHOOL_AGE: _flag(and_(birth <= youngest, birth > oldest)),
-        Measure.ENROLLED: _flag(now == EnrolmentStatus.ENROLLED.value),
-        Measure.DEFERRED_OR_EXEMPT: _flag(
+        Measure.SCHOOL_AGE: flag(and_(birth <= youngest, birth > oldest)),
+        Measure.ENROLLED: flag(now == EnrolmentStatus.ENROLLED.value),
+        Measure.DEFERRED_OR_EXEMPT: flag(
             now.in_((EnrolmentStatus.DEFERRED.value, EnrolmentStatus.EXEMPT.value))
         ),
-        Measure.SUSPECTED: _flag(and_(case_open, or_(now.is_(None), ~dropped))),
-        Measure.CONFIRMED_DROPOUT: _flag(dropped),
-        Measure.RETURNED: _flag(returned),
-        Measure.BASE: _flag(base),
-        Measure.LOST: _flag(and_(base, dropped)),
-        Measure.RETAINED: _flag(and_(base, now.in_(RETAINED))),
+        Measure.SUSPECTED: flag(and_(case_open, or_(now.is_(None), ~dropped))),
+        Measure.CONFIRMED_DROPOUT: flag(dropped),
+        Measure.RETURNED: flag(returned),
+        Measure.BASE: flag(base),
+        Measure.LOST: flag(and_(base, dropped)),
+        Measure.RETAINED: flag(and_(base, now.in_(RETAINED))),
     }
 
 
@@ -373,7 +371,7 @@ def _entry(table: Any, column: Any) -> Any:
     return func.nullif(column, NO_ENTRY) if table is StatTally.__table__ else column
 
 
-def _kept_key(dimension: Dimension, table: Any) -> ColumnElement[Any]:
+def kept_key(dimension: Dimension, table: Any) -> ColumnElement[Any]:
     """The key of a kept row (``stat_child``'s or ``stat_tally``'s) in the table by
     ``dimension``, as the live query words it."""
     key: ColumnElement[Any] = func.coalesce(TALLIED[dimension](table),
@@ -431,126 +429,6 @@ def dated_after(child_id: Any, day: date) -> ColumnElement[bool]:
             or_(DropoutCase.day0 > day, DropoutCase.opened_at >= end,
                 DropoutCase.closed_at >= end))),
     )
-
-
-async def kept_facts_answer(ctx: ServiceContext, dimension: Dimension, as_of: date,
-                            start: date) -> bool:
-    """Whether ``stat_child`` answers this table: a breakdown it keys, for today and the
-    current school year, with rows built for that year (one small statement). Any other day
-    or period is computed live from the register's history, so it stays reproducible."""
-    today = local_date(ctx.clock.now())
-    if dimension not in TALLIED or as_of != today or start != school_year_start(today):
-        return False
-    state = (await ctx.session.execute(
-        select(StatState.period_start, StatState.as_of).where(StatState.id == 1))).first()
-    return state is not None and state.period_start == start and state.as_of <= today
-
-
-def _school_age(birth: Any, as_of: date) -> ColumnElement[int]:
-    youngest, oldest = years_before(as_of, SCHOOL_AGE[0]), years_before(as_of, SCHOOL_AGE[1] + 1)
-    return _flag(and_(birth <= youngest, birth > oldest))
-
-
-def _next_month(day: date) -> date:
-    return date(day.year + day.month // 12, day.month % 12 + 1, 1)
-
-
-def _cut_months(as_of: date) -> tuple[date, date]:
-    """The first days of the two months in which the school-age cut falls on ``as_of`` (the
-    oldest's birthday, the youngest's): of the months between them every child is of school
-    age, of the months outside none, so ``stat_tally`` answers those by month."""
-    youngest, oldest = years_before(as_of, SCHOOL_AGE[0]), years_before(as_of, SCHOOL_AGE[1] + 1)
-    return oldest.replace(day=1), youngest.replace(day=1)
-
-
-def _zero() -> ColumnElement[int]:
-    return literal_column("0", Integer)
-
-
-def _summed(ctx: ServiceContext, path: str, dimension: Dimension, as_of: date,
-            start: date) -> Any:
-    """Today's figures in ``path`` under the caller's policy as rows to sum by ``key``, with
-    ``n`` the children each row stands for (a key whose children sum to none is no row of
-    the table); four parts in one ``UNION ALL``, each filtered by the same ``scope_filter``
-    terms on the same two paths as the live query:
-
-    - ``stat_tally``'s groups: their summed flags, and school age for the months of birth
-      wholly within the age range;
-    - the children born in the two months the age cut falls in (``ix_stat_child_birth``;
-      on a real register the over- and under-age only): their school age;
-    - the dirty children's kept rows, taken out again (the tally holds them as last folded);
-    - the dirty children's facts computed live (a few index probes each), so a figure is
-      exact the moment a write commits, before any fold."""
-    tally, kept = StatTally.__table__, StatChild.__table__
-    first, last = _cut_months(as_of)
-    months = tally.c.birth_month
-    parts: list[Select[Any]] = [
-        select(
-            _kept_key(dimension, tally).label("key"), tally.c.n.label("n"),
-            *(tally.c[m.value].label(m.value) for m in KEPT),
-            case((and_(months > first, months < last), tally.c.n),
-                 else_=_zero()).label(Measure.SCHOOL_AGE.value),
-        ).where(covers(tally.c.scope_path, path),
-                readable(ctx, tally.c.scope_path, tally.c.residence_path)),
-        select(
-            _kept_key(dimension, kept).label("key"), _zero().label("n"),
-            *(_zero().label(m.value) for m in KEPT),
-            _school_age(kept.c.birth_date, as_of).label(Measure.SCHOOL_AGE.value),
-        ).where(
-            or_(and_(kept.c.birth_date >= first, kept.c.birth_date < _next_month(first)),
-                and_(kept.c.birth_date >= last, kept.c.birth_date < _next_month(last))),
-            covers(kept.c.scope_path, path),
-            readable(ctx, kept.c.scope_path, kept.c.residence_path)),
-        select(
-            _kept_key(dimension, kept).label("key"), literal_column("-1", Integer).label("n"),
-            *((-kept.c[m.value]).label(m.value) for m in KEPT),
-            (-_school_age(kept.c.birth_date, as_of)).label(Measure.SCHOOL_AGE.value),
-        ).where(kept.c.child_id.in_(select(StatDirty.child_id)),
-                covers(kept.c.scope_path, path),
-                readable(ctx, kept.c.scope_path, kept.c.residence_path)),
-    ]
-    live = _dirty_live(ctx, path, dimension, as_of, start)
-    parts.append(select(live.c.key, literal_column("1", Integer).label("n"),
-                        *(live.c[m.value] for m in KEPT), live.c[Measure.SCHOOL_AGE.value]))
-    return union_all(*parts).subquery("facts")
-
-
-def _dirty_live(ctx: ServiceContext, path: str, dimension: Dimension, as_of: date,
-                start: date) -> Any:
-    return facts_query(ctx, [path], dimension, as_of, start,
-                       only=Child.id.in_(select(StatDirty.child_id))).subquery("dirty")
-
-
-def _summed_table(facts: Any) -> Select[Any]:
-    """The table's rows from ``_summed``: a row per key that counts a child."""
-    return select(
-        facts.c.key, *(func.sum(facts.c[m.value]).label(m.value) for m in Measure)
-    ).group_by(facts.c.key).having(func.sum(facts.c.n) > 0)
-
-
-def _kept_children(ctx: ServiceContext, path: str, dimension: Dimension, as_of: date,
-                   start: date, measure: Measure, key: str | None,
-                   after: int | None, limit: int) -> Any:
-    """The first ``limit`` children (by id, after ``after``) counted in one figure for today:
-    the clean children's kept rows (a partial index per rarely set flag, in path order) and
-    the dirty children computed live."""
-    kept = StatChild.__table__
-    flagged = (_school_age(kept.c.birth_date, as_of) == 1 if measure is Measure.SCHOOL_AGE
-               # inlined, so that PostgreSQL matches the flag's partial index
-               else kept.c[measure.value] == literal_column("1", Integer))
-    clean = select(kept.c.child_id).where(
-        flagged, covers(kept.c.scope_path, path),
-        readable(ctx, kept.c.scope_path, kept.c.residence_path),
-        kept.c.child_id.notin_(select(StatDirty.child_id)))
-    live = _dirty_live(ctx, path, dimension, as_of, start)
-    dirty = select(live.c.child_id).where(live.c[measure.value] == 1)
-    if key is not None:
-        clean = clean.where(_kept_key(dimension, kept) == key)
-        dirty = dirty.where(live.c.key == key)
-    if after is not None:
-        clean, dirty = clean.where(kept.c.child_id > after), dirty.where(live.c.child_id > after)
-    first = clean.order_by(kept.c.child_id).limit(limit).subquery("clean")
-    return union_all(select(first.c.child_id), dirty)
 
 
 async def _place(ctx: ServiceContext, code: str | None) -> tuple[Jurisdiction, str]:
@@ -634,11 +512,15 @@ async def _table(
 ) -> StatsTable:
     """A row per key and the total (one grouped statement each where they differ), under
     the caller's policy or (``ctx`` None) none."""
+    # workflow.stats_kept builds on this module's facts, so it is imported where the choice
+    # between the kept facts and the live query is made, not when this module loads.
+    from workflow import stats_kept
+
     tables = []
-    kept = ctx is not None and await kept_facts_answer(ctx, dimension, as_of, start)
+    kept = ctx is not None and await stats_kept.kept_facts_answer(ctx, dimension, as_of, start)
     for each in breakdowns(dimension):
         if kept and ctx is not None:
-            stmt = _summed_table(_summed(ctx, path, each, as_of, start))
+            stmt = stats_kept.summed_table(stats_kept.summed(ctx, path, each, as_of, start))
         else:
             facts = facts_query(ctx, [path], each, as_of, start).subquery()
             stmt = select(
@@ -674,20 +556,11 @@ async def children_behind(
     _, path = await _place(ctx, request.jurisdiction_code)
     as_of, start = _dates(ctx, request)
     keyed = key if key is not None and request.dimension is not Dimension.TOTAL else None
-    if await kept_facts_answer(ctx, request.dimension, as_of, start):
-        # the count is the figure itself, summed from the tally; the page reads its
-        # children's kept rows by the flag's index
-        facts = _summed(ctx, path, request.dimension, as_of, start)
-        total = select(func.coalesce(func.sum(facts.c[measure.value]), 0))
-        if keyed is not None:
-            total = total.where(facts.c.key == keyed)
-        after = None if page.after is None else decode_key("stats-child", page.after)
-        ids = _kept_children(ctx, path, request.dimension, as_of, start, measure, keyed,
-                             after, page.limit + 1).subquery("ids")
-        found = await keyset_page(ctx, select(Child).where(Child.id.in_(select(ids.c.child_id))),
-                                  Child.id, page, prefix="stats-child", counted=False)
-        found.total_count = int((await ctx.session.execute(total)).scalar_one())
-        return found
+    from workflow import stats_kept  # as in _table
+
+    if await stats_kept.kept_facts_answer(ctx, request.dimension, as_of, start):
+        return await stats_kept.children_page(ctx, path, request.dimension, as_of, start,
+                                              measure, keyed, page)
     facts = facts_query(ctx, [path], request.dimension, as_of, start).subquery()
     counted = select(facts.c.child_id).where(facts.c[measure.value] == 1)
     if keyed is not None:
