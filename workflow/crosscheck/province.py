@@ -2,9 +2,10 @@
 ``--all``, the calendar's districts due the same day).
 
 Each district is still its own run (findings, tasks and counts are the district's, ST 2),
-taken in code order so that two batches at once queue on the districts' advisory locks in
-the same order and never deadlock. What a batch saves is the districts whose inputs did not
-change since their last run: each is one query (``inputs.py``), the log pruned once.
+its advisory lock taken in code order so that two batches at once queue in the same order
+and never deadlock. The districts whose inputs did not change since their last run are one
+query each (``inputs.py``); the others are computed in one pass (``run.py``, ``batch.py``):
+every district's records in the same statements, the fixed cost of a run paid once.
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from models.crosscheck import CrosscheckRun
 from models.enums import JurisdictionLevel
 from models.reference import Jurisdiction
 from workflow.context import ServiceContext
-from workflow.crosscheck.run import crosscheck_district
+from workflow.crosscheck.run import crosscheck_districts
 
 
 async def district_codes(session: AsyncSession) -> Sequence[str]:
@@ -35,6 +36,5 @@ async def crosscheck_province(
     ctx: ServiceContext, codes: Iterable[str], as_of: date, trigger: str,
 ) -> list[CrosscheckRun]:
     """Run the comparisons of ``codes`` as of ``as_of`` in the caller's one transaction, one
-    run per district, in code order."""
-    return [await crosscheck_district(ctx, code, as_of, trigger)
-            for code in sorted(set(codes))]
+    run per district, in code order, the changed districts computed together."""
+    return await crosscheck_districts(ctx, codes, as_of, trigger)
