@@ -54,6 +54,9 @@ from workflow.crosscheck.batch import FOUND, Batch, batch_table
 from workflow.crosscheck.matching import same_name_and_birth
 from workflow.register import deferred
 
+# Up to this many districts in a pass, a police record's register entry is probed by index
+# (PostgreSQL); beyond, the register is hashed once.
+PROBE_UP_TO = 10
 # The police corrections that take a person off the comparisons (ST 8).
 GONE = (HouseholdCorrectionKind.DECEASED, HouseholdCorrectionKind.MOVED_AWAY)
 
@@ -76,14 +79,15 @@ def poverty_child(job: Batch, child_id: Any) -> ColumnElement[bool]:
                           ChildGroup.group.in_(job.rules.poverty_groups))
 
 
-def poverty_listed(district_code: Any, *match: Callable[[Any], ColumnElement[bool]]
+def poverty_listed(job: Batch, district_code: Any, *match: Callable[[Any], ColumnElement[bool]]
                    ) -> ColumnElement[bool]:
     """On the poverty office's list of the district, by any of ``match`` (each given the
-    aliased list record): one EXISTS per match, each a hashed probe, not a subplan run per
-    record."""
+    aliased list record): one EXISTS per match, each a hashed probe of the pass's
+    districts' lists, not a subplan run per record."""
     def listed_by(m: Callable[[Any], ColumnElement[bool]]) -> ColumnElement[bool]:
         listed = aliased(BaseRecord)
         return exists().where(listed.source == ImportSource.POVERTY_HOUSEHOLD,
+                              job.in_batch(listed.district_code),
                               listed.district_code == district_code, m(listed))
     return or_(*(listed_by(m) for m in match))
 
@@ -118,21 +122,28 @@ def unregistered(job: Batch) -> Any:
     at = aliased(School)
     born_after = years_before(job.as_of, job.rules.age_to + 1)
     born_by = years_before(job.as_of, job.rules.age_from)
-    # The district of the child's register entry (a child has at most one).
-    elsewhere = school_place.parent_code
+    # The district of the child's register entry (a child has at most one): for a few
+    # districts an index probe per record (LATERAL, computed once per record), for many a
+    # hash join over the register.
+    probe = job.dialect == "postgresql" and len(job.codes) <= PROBE_UP_TO
+    entry = (select(school_place.parent_code.label("district_code"))
+             .select_from(place).join(at, at.id == place.school_id)
+             .join(school_place, school_place.code == at.township_code)
+             .where(place.child_id == BaseRecord.child_id).limit(1).lateral("entry"))
+    elsewhere = entry.c.district_code if probe else school_place.parent_code
     same_name = (select(func.count(Child.id)).where(same_name_and_birth())
                  .correlate(BaseRecord).scalar_subquery())
     candidates = case((BaseRecord.child_id.is_(None), same_name), else_=null())
     poverty = or_(
         poverty_child(job, BaseRecord.child_id),
         poverty_listed(
-            BaseRecord.district_code,
+            job, BaseRecord.district_code,
             lambda p: and_(p.national_id.is_not(None), p.national_id == BaseRecord.national_id),
             lambda p: and_(p.child_id.is_not(None), p.child_id == BaseRecord.child_id),
         ),
     )
     township = func.coalesce(home.code, Child.township_code)
-    return (
+    query = (
         select(
             b.district_code.label("district_code"),
             b.run_id.label("run_id"),
@@ -159,10 +170,13 @@ def unregistered(job: Batch) -> Any:
         .outerjoin(home, and_(home.code == BaseRecord.township_code,
                               home.parent_code == BaseRecord.district_code))
         .outerjoin(Child, Child.id == BaseRecord.child_id)
-        .outerjoin(place, place.child_id == BaseRecord.child_id)
-        .outerjoin(at, at.id == place.school_id)
-        .outerjoin(school_place, school_place.code == at.township_code)
-        .where(
+    )
+    query = (query.outerjoin(entry, true()) if probe else
+             query.outerjoin(place, place.child_id == BaseRecord.child_id)
+             .outerjoin(at, at.id == place.school_id)
+             .outerjoin(school_place, school_place.code == at.township_code))
+    return (
+        query.where(
             BaseRecord.source == ImportSource.POLICE_HOUSEHOLD,
             job.in_batch(BaseRecord.district_code),
             BaseRecord.birth_date > born_after,
@@ -208,7 +222,7 @@ def not_at_school(job: Batch, with_case: bool) -> Any:
     poverty = or_(
         poverty_child(job, Child.id),
         poverty_listed(
-            b.district_code,
+            job, b.district_code,
             lambda p: p.child_id == Child.id,
             lambda p: and_(Child.national_id.is_not(None), p.national_id == Child.national_id),
         ),
@@ -280,6 +294,10 @@ async def materialize(job: Batch) -> None:
     found = create.table
     await session.execute(insert(found).from_select(list(found.c.keys()),
                                                     poverty_dropouts(found.c)))
+    # The clearing probes it per finding of the districts: by index, whatever the planner
+    # thinks of a table of findings just written.
+    await session.execute(text(
+        f"CREATE INDEX ix_{FOUND} ON {FOUND} (district_code, kind, person_key)"))
     if job.dialect == "postgresql":
         await session.execute(text(f"ANALYZE {FOUND}"))
     job._found = found

@@ -26,6 +26,7 @@ from sqlalchemy import (
     null,
     or_,
     select,
+    text,
     true,
     update,
 )
@@ -61,7 +62,14 @@ def _run_of_district() -> Any:
             .correlate(F).scalar_subquery())
 
 
+# A pass that wrote more findings than this analyzes the table before reading it again:
+# planned from the statistics of an empty table, clearing the findings no longer found was a
+# nested loop over every finding of the province for each (minutes).
+ANALYZE_AFTER = 5000
+
+
 async def upsert_findings(job: Batch) -> None:
+    """Insert the new findings, update those whose facts changed (``fingerprint``)."""
     c = job.found().c
     explained = c.elsewhere_district_code.is_not(None)
     status = case((explained, FindingStatus.RESOLVED.value), else_=FindingStatus.OPEN.value)
@@ -102,11 +110,13 @@ async def upsert_findings(job: Batch) -> None:
         "scope_path", "township_code", "child_id", "base_record_id", "school_id", "name",
         "national_id", "birth_date", "household_no", "poverty", "elsewhere_district_code",
         "case_id", "fingerprint", "last_run_id", "last_seen_on", "updated_at")}
-    await job.session.execute(stmt.on_conflict_do_update(
+    written = await job.session.execute(stmt.on_conflict_do_update(
         index_elements=["district_code", "kind", "person_key"],
         set_={**refreshed, **described, **again, "version": F.version + 1},
         where=or_(F.fingerprint != x.fingerprint, F.status == FindingStatus.CLEARED),
     ))
+    if job.dialect == "postgresql" and (written.rowcount or 0) > ANALYZE_AFTER:  # type: ignore[attr-defined]
+        await job.session.execute(text(f"ANALYZE {F.__tablename__}"))
 
 
 def mine(job: Batch) -> ColumnElement[bool]:
@@ -160,10 +170,8 @@ async def link_cases(job: Batch) -> list[tuple[int, str]]:
 async def describe(job: Batch) -> None:
     """The children an unmatched record of a finding this pass wrote could be (offered to
     the verifier; the special groups and priority came with the finding, ``compare``)."""
-    unmatched = [int(r) for r in (await job.session.execute(  # type: ignore[arg-type]
-        select(F.base_record_id).where(job.touched(), F.child_id.is_(None),
-                                       F.base_record_id.is_not(None))
-    )).scalars()]
+    unmatched = select(F.base_record_id).where(job.touched(), F.child_id.is_(None),
+                                               F.base_record_id.is_not(None))
     offered = await candidates_of(job.session, unmatched)
     if offered:
         table = CrosscheckFinding.__table__

@@ -69,11 +69,10 @@ async def match_records(session: AsyncSession, codes: list[str]
                         ) -> dict[str, dict[str, dict[str, int]]]:
     """Match the unmatched police and in-school-list records of the districts ``codes``;
     per district and source, how many by each rule (``RULES``). Four statements for any
-    number of districts."""
+    number of districts (the records matched before are those matched after, less this
+    run's matches)."""
     mine = and_(BaseRecord.district_code.in_(codes), BaseRecord.source.in_(SOURCES))
     by = (BaseRecord.district_code, BaseRecord.source)
-    linked = await _counted(session, select(*by, func.count()).where(
-        mine, BaseRecord.child_id.is_not(None)).group_by(*by))
     by_id = await _counted(session, (
         update(BaseRecord)
         .where(mine, BaseRecord.child_id.is_(None), BaseRecord.national_id.is_not(None),
@@ -103,29 +102,34 @@ async def match_records(session: AsyncSession, codes: list[str]
         .returning(*by)
         .execution_options(synchronize_session=False)
     ))
-    maybe = case((select(Child.id).where(same_name_and_birth()).exists(), 1), else_=0)
-    left = {(str(d), ImportSource(s).value): (int(n), int(c or 0)) for d, s, n, c in (
-        await session.execute(select(*by, func.count(), func.sum(maybe)).where(
-            mine, BaseRecord.child_id.is_(None)).group_by(*by))).all()}
+    unmatched_now = BaseRecord.child_id.is_(None)
+    # (a CASE, so that only the unmatched records are probed)
+    maybe = case((unmatched_now, case(
+        (select(Child.id).where(same_name_and_birth()).exists(), 1), else_=0)), else_=0)
+    left = {(str(d), ImportSource(s).value): (int(n or 0), int(c or 0), int(m))
+            for d, s, n, c, m in (
+        await session.execute(select(*by, func.sum(case((unmatched_now, 1), else_=0)),
+                                     func.sum(maybe), func.count(BaseRecord.child_id))
+                              .where(mine).group_by(*by))).all()}
     out: dict[str, dict[str, dict[str, int]]] = {}
     for code in codes:
         out[code] = {}
         for source in SOURCES:
             key = (code, source.value)
-            unmatched, candidates = left.get(key, (0, 0))
+            unmatched, candidates, matched = left.get(key, (0, 0, 0))
             out[code][source.value] = Matching(
-                linked=linked[key], national_id=by_id[key], name_birth_guardian=by_name[key],
+                linked=matched - by_id[key] - by_name[key], national_id=by_id[key],
+                name_birth_guardian=by_name[key],
                 candidates=candidates, unmatched=unmatched - candidates).as_counts()
     return out
 
 
-async def candidates_of(session: AsyncSession, record_ids: list[int]) -> dict[int, list[int]]:
-    """The children each unmatched record could be (same name key and birth date)."""
-    if not record_ids:
-        return {}
+async def candidates_of(session: AsyncSession, records: Any) -> dict[int, list[int]]:
+    """The children each unmatched record of ``records`` (a select of record ids) could be
+    (same name key and birth date)."""
     rows = await session.execute(
         select(BaseRecord.id, Child.id).join(Child, same_name_and_birth())
-        .where(BaseRecord.id.in_(record_ids), BaseRecord.child_id.is_(None))
+        .where(BaseRecord.id.in_(records), BaseRecord.child_id.is_(None))
         .order_by(BaseRecord.id, Child.id)
     )
     found: dict[int, list[int]] = {}
