@@ -451,7 +451,7 @@ def _parser() -> argparse.ArgumentParser:
     which = cross.add_mutually_exclusive_group(required=True)
     which.add_argument("--district", help="the district's GB/T 2260 code")
     which.add_argument("--all", action="store_true", dest="all_districts",
-                       help="every district in the database, one transaction each")
+                       help="every district in the database, in one pass and one transaction")
     cross.add_argument("--as-of", required=True, type=date.fromisoformat, dest="as_of",
                        help="the comparison date, YYYY-MM-DD")
     sub.add_parser("stats-rebuild", help="rebuild the statistics' facts of every child "

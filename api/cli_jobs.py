@@ -43,26 +43,23 @@ async def tick(settings: Settings, now: datetime | None) -> int:
 
 
 async def crosscheck(settings: Settings, district: str | None, as_of: date) -> int:
-    """The three comparisons for one district, or every district (``None``), each in its own
-    transaction (the job the bureau's ``runCrosscheck`` and the calendar run; safe to run
-    twice and in several processes; a district whose inputs did not change since its last
-    run is one query)."""
-    from workflow.crosscheck import crosscheck_district, district_codes
+    """The three comparisons for one district, or every district (``None``) in one pass and
+    one transaction (``crosscheck_province``: a run per district, the changed districts
+    computed together); the job the bureau's ``runCrosscheck`` and the calendar run; safe to
+    run twice and in several processes; a district whose inputs did not change since its
+    last run is one query."""
+    from workflow.crosscheck import crosscheck_province, district_codes
 
     engine_ = create_engine(settings.database_url, pool=False)
     try:
-        if district is None:
-            async with session_factory(engine_)() as session:
-                codes = list(await district_codes(session))
-        else:
-            codes = [district]
-        for code in codes:
-            async with session_factory(engine_)() as session:
-                ctx = ServiceContext(session, SYSTEM, Authorizer(()), SystemClock(),
-                                     request_id="cli")
-                run = await crosscheck_district(ctx, code, as_of, "cli")
-                await session.commit()
-            _print_run(code, run.id, run.counts)
+        async with session_factory(engine_)() as session:
+            codes = list(await district_codes(session)) if district is None else [district]
+            ctx = ServiceContext(session, SYSTEM, Authorizer(()), SystemClock(),
+                                 request_id="cli")
+            runs = await crosscheck_province(ctx, codes, as_of, "cli")
+            await session.commit()
+        for run in runs:
+            _print_run(run.district_code, run.id, run.counts)
     finally:
         await engine_.dispose()
     return 0

@@ -1,6 +1,6 @@
 """Many districts as of one date: the calendar's districts due the same day go through the
 province path (``crosscheck_province``) in one pass, once; ``lianbao crosscheck --all`` runs
-every district (one transaction each), and on PostgreSQL its rerun with nothing changed
+every district (one pass, one transaction), and on PostgreSQL its rerun with nothing changed
 recomputes nothing."""
 
 from __future__ import annotations

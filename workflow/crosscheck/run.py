@@ -93,13 +93,16 @@ async def crosscheck_districts(
     now = ctx.clock.now()
     runs: dict[str, CrosscheckRun] = {}
     last: dict[str, CrosscheckRun | None] = {}
-    for code in wanted:
+    stamps: dict[str, str | None] = {}
+    for code in wanted:  # every check before the runs are added: one insert for them all
         key = inputs.rules_key(rules_for(code), as_of)
         last[code], snap = await inputs.unchanged(session, code, key)
+        stamps[code] = inputs.stamp(key, snap)
+    for code in wanted:
         runs[code] = CrosscheckRun(
             district_code=code, scope_path=found[code].path, as_of=as_of, trigger=trigger,
             started_by=ctx.principal.user_id, counts={}, started_at=now,
-            input_stamp=inputs.stamp(key, snap))
+            input_stamp=stamps[code])
         session.add(runs[code])
     await session.flush()
     passes: dict[str, list[str]] = {}  # the changed districts by their rules
