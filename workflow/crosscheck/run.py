@@ -42,6 +42,7 @@ from workflow.crosscheck.findings import (
     clear_gone,
     describe,
     link_cases,
+    new_tasks,
     open_tasks,
     upsert_findings,
 )
@@ -138,6 +139,7 @@ async def _compare(ctx: ServiceContext, job: Batch) -> None:
     matching = await match_records(session, job.codes)
     await job.create()
     await materialize(job)
+    made = await new_tasks(job)
     await upsert_findings(job)
     cleared = await clear_gone(job)
     await describe(job)
@@ -152,7 +154,7 @@ async def _compare(ctx: ServiceContext, job: Batch) -> None:
             ctx, Task.id.in_(select(F.task_id).where(F.id.in_([i for i, _ in with_case]))),
             {TASK_KIND}, CASE_NOTE)
     cases = Counter(code for _, code in with_case)
-    tasks = await open_tasks(job)
+    tasks = made + await open_tasks(job)
     findings = await finding_counts(job)
     groups = await special_groups(job)
     for code in job.codes:
