@@ -1,9 +1,12 @@
 """The three comparisons at province scale (issue 15): generate, set-based in PostgreSQL, a
 province of 2,000,000 register rows and 2,100,000 household rows with a few percent
-disagreeing each way, then reconcile every district, one district alone, and the whole
-province again with nothing changed.
+disagreeing each way; then, on a fresh copy of it (``CREATE DATABASE … TEMPLATE``, so the
+generated database stays as generated and every first run starts from the same data),
+reconcile the whole province in one pass (``crosscheck_province``, one transaction), again
+with nothing changed, every district alone with nothing changed; and on a second fresh copy
+every tenth district alone, each its first run.
 
-    python -m bench.crosscheck [--url …] [--children 2000000] [--skip-generate]
+    python -m bench.crosscheck [--url …] [--children 2000000] [--skip-generate] [--alone 10]
 
 The synthetic province (990000, 100 districts × 10 townships × 2 schools, codes unused by
 GB/T 2260) is made by ``INSERT … SELECT generate_series`` (no Python loop per row):
@@ -20,7 +23,8 @@ GB/T 2260) is made by ``INSERT … SELECT generate_series`` (no Python loop per 
   dropouts: POVERTY_DROPOUT, priority).
 
 Targets (issue 15): whole province ≤ 60 s, one district ≤ 2 s, a rerun with no change ≤ a
-tenth of that and creating nothing. Uses its own database (default ``lianbao_bench_cross``).
+tenth of that and creating nothing. Uses its own database (default ``lianbao_bench_cross``)
+and the copy ``<name>_run`` (dropped and made again by each run; left for inspection).
 """
 
 from __future__ import annotations
