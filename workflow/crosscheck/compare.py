@@ -28,6 +28,7 @@ from sqlalchemy import (
     func,
     insert,
     literal,
+    literal_column,
     null,
     or_,
     select,
@@ -199,7 +200,8 @@ def not_at_school(job: Batch, with_case: bool) -> Any:
     """Comparison 2: pupils of the districts' schools whose absence is an open dropout case
     (``with_case``), and the others not on their school's latest in-school list. Two
     selects, so that "not on the list" is an anti join rather than a probe per pupil under
-    an OR."""
+    an OR; each finds its pupils first (a subquery the planner keeps: ``OFFSET 0``) and
+    only then reads their children, homes and corrections (not those of every pupil)."""
     b = batch_table.c
     month = job.as_of.strftime("%Y-%m")
     roster = aliased(BaseRecord)
@@ -216,59 +218,68 @@ def not_at_school(job: Batch, with_case: bool) -> Any:
         listed.school_id == Enrolment.school_id, listed.period == latest.c.period,
         listed.child_id == Enrolment.child_id,
     )
-    home = aliased(Jurisdiction)
     open_case = aliased(DropoutCase)
-    is_open = and_(open_case.child_id == Child.id, open_case.status == CaseStatus.OPEN)
+    is_open = and_(open_case.child_id == Enrolment.child_id, open_case.status == CaseStatus.OPEN)
+    pupils = (
+        select(Enrolment.child_id.label("child_id"), Enrolment.school_id.label("school_id"),
+               b.district_code.label("district_code"), b.run_id.label("run_id"),
+               b.path.label("path"),
+               (open_case.id if with_case else cast(null(), Integer)).label("case_id"))
+        .select_from(Enrolment)
+        .join(School, School.id == Enrolment.school_id)
+        .join(Jurisdiction, Jurisdiction.code == School.township_code)
+        .join(batch_table, b.district_code == Jurisdiction.parent_code)
+        .where(job.in_batch(Jurisdiction.parent_code))
+    )
+    if with_case:
+        pupils = pupils.join(open_case, is_open).where(
+            Enrolment.status.in_((EnrolmentStatus.ENROLLED, EnrolmentStatus.DROPOUT_MARKED)))
+    else:
+        pupils = (pupils.join(latest, and_(latest.c.school_id == Enrolment.school_id,
+                                           latest.c.district_code == b.district_code))
+                  .where(Enrolment.status == EnrolmentStatus.ENROLLED,
+                         ~exists().where(is_open), ~on_list))
+    if job.dialect == "postgresql":  # PostgreSQL's planner would merge the subquery
+        pupils = pupils.offset(literal_column("0"))
+    p = pupils.subquery("pupils")
+    home = aliased(Jurisdiction)
     poverty = or_(
         poverty_child(job, Child.id),
         poverty_listed(
-            job, b.district_code,
-            lambda p: p.child_id == Child.id,
-            lambda p: and_(Child.national_id.is_not(None), p.national_id == Child.national_id),
+            job, p.c.district_code,
+            lambda x: x.child_id == Child.id,
+            lambda x: and_(Child.national_id.is_not(None), x.national_id == Child.national_id),
         ),
     )
     person = func.coalesce(Child.national_id, literal("child:") + cast(Child.id, String))
-    stmt = (
+    return (
         select(
-            b.district_code.label("district_code"),
-            b.run_id.label("run_id"),
+            p.c.district_code.label("district_code"),
+            p.c.run_id.label("run_id"),
             literal(FindingKind.NOT_AT_SCHOOL.value).label("kind"),
             person.label("person_key"),
             Child.id.label("child_id"),
             cast(null(), Integer).label("base_record_id"),
-            Enrolment.school_id.label("school_id"),
+            p.c.school_id.label("school_id"),
             Child.name.label("name"),
             Child.national_id.label("national_id"),
             Child.birth_date.label("birth_date"),
             cast(null(), String).label("household_no"),
             Child.township_code.label("township_code"),
-            func.coalesce(home.path, b.path).label("scope_path"),
+            func.coalesce(home.path, p.c.path).label("scope_path"),
             cast(null(), String).label("elsewhere_district_code"),
-            (open_case.id if with_case else cast(null(), Integer)).label("case_id"),
+            p.c.case_id.label("case_id"),
             poverty.label("poverty"),
-            fingerprint(Child.id, Enrolment.school_id, Child.township_code,
+            fingerprint(Child.id, p.c.school_id, Child.township_code,
                         cast(poverty, Integer)).label("fingerprint"),
             *described(job, Child.id, poverty),
         )
-        .select_from(Enrolment)
-        .join(Child, Child.id == Enrolment.child_id)
-        .join(School, School.id == Enrolment.school_id)
-        .join(Jurisdiction, Jurisdiction.code == School.township_code)
-        .join(batch_table, b.district_code == Jurisdiction.parent_code)
+        .select_from(p)
+        .join(Child, Child.id == p.c.child_id)
         .outerjoin(home, and_(home.code == Child.township_code,
-                              home.parent_code == b.district_code))
-        .where(
-            job.in_batch(Jurisdiction.parent_code),
-            ~corrected(job, GONE, HouseholdCorrection.child_id == Child.id),
-        )
+                              home.parent_code == p.c.district_code))
+        .where(~corrected(job, GONE, HouseholdCorrection.child_id == Child.id))
     )
-    if with_case:
-        return stmt.join(open_case, is_open).where(
-            Enrolment.status.in_((EnrolmentStatus.ENROLLED, EnrolmentStatus.DROPOUT_MARKED)))
-    return (stmt.join(latest, and_(latest.c.school_id == Enrolment.school_id,
-                                   latest.c.district_code == b.district_code))
-            .where(Enrolment.status == EnrolmentStatus.ENROLLED,
-                   ~exists().where(is_open), ~on_list))
 
 
 def poverty_dropouts(c: Any) -> Any:
