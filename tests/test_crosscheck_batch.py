@@ -148,8 +148,8 @@ async def test_one_pass_gives_what_district_by_district_gives(
             await crosscheck_district(ctx, code, AS_OF, "cli")
 
     async def together() -> None:
-        # the plan for many districts (the register hashed, not probed per record)
-        monkeypatch.setattr(compare, "PROBE_UP_TO", 0)
+        # the plans for many districts (the register hashed, the pupils found first)
+        monkeypatch.setattr(compare, "FEW_DISTRICTS", 0)
         runs = await crosscheck_province(ctx, reversed(CODES), AS_OF, "cli")
         assert [r.district_code for r in runs] == CODES
 

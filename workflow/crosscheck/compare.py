@@ -55,9 +55,11 @@ from workflow.crosscheck.batch import FOUND, Batch, batch_table
 from workflow.crosscheck.matching import same_name_and_birth
 from workflow.register import deferred
 
-# Up to this many districts in a pass, a police record's register entry is probed by index
-# (PostgreSQL); beyond, the register is hashed once.
-PROBE_UP_TO = 10
+# Up to this many districts in a pass, the plans are a few districts' (PostgreSQL): a police
+# record's register entry probed by index, comparison 2's pupils joined to their children as
+# the planner likes; beyond, the register hashed once, and the pupils not on their lists
+# found before their children are read.
+FEW_DISTRICTS = 10
 # The police corrections that take a person off the comparisons (ST 8).
 GONE = (HouseholdCorrectionKind.DECEASED, HouseholdCorrectionKind.MOVED_AWAY)
 
@@ -126,7 +128,7 @@ def unregistered(job: Batch) -> Any:
     # The district of the child's register entry (a child has at most one): for a few
     # districts an index probe per record (LATERAL, computed once per record), for many a
     # hash join over the register.
-    probe = job.dialect == "postgresql" and len(job.codes) <= PROBE_UP_TO
+    probe = job.dialect == "postgresql" and len(job.codes) <= FEW_DISTRICTS
     entry = (select(school_place.parent_code.label("district_code"))
              .select_from(place).join(at, at.id == place.school_id)
              .join(school_place, school_place.code == at.township_code)
@@ -200,8 +202,8 @@ def not_at_school(job: Batch, with_case: bool) -> Any:
     """Comparison 2: pupils of the districts' schools whose absence is an open dropout case
     (``with_case``), and the others not on their school's latest in-school list. Two
     selects, so that "not on the list" is an anti join rather than a probe per pupil under
-    an OR; each finds its pupils first (a subquery the planner keeps: ``OFFSET 0``) and
-    only then reads their children, homes and corrections (not those of every pupil)."""
+    an OR; for many districts each finds its pupils first (a subquery the planner keeps:
+    ``OFFSET 0``) and only then reads their children, homes and corrections."""
     b = batch_table.c
     month = job.as_of.strftime("%Y-%m")
     roster = aliased(BaseRecord)
@@ -239,7 +241,9 @@ def not_at_school(job: Batch, with_case: bool) -> Any:
                                            latest.c.district_code == b.district_code))
                   .where(Enrolment.status == EnrolmentStatus.ENROLLED,
                          ~exists().where(is_open), ~on_list))
-    if job.dialect == "postgresql":  # PostgreSQL's planner would merge the subquery
+    if job.dialect == "postgresql" and len(job.codes) > FEW_DISTRICTS:
+        # kept apart (the planner would merge it); for a few districts the planner, which
+        # expects many pupils from it, would hash every child of the province instead
         pupils = pupils.offset(literal_column("0"))
     p = pupils.subquery("pupils")
     home = aliased(Jurisdiction)
