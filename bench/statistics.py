@@ -8,7 +8,7 @@ The generator writes children, cases and tasks; the register the statistics read
 here once, set-based (``register``): every child's entry and the event of its first
 enrolment a year ago (2,000,000 ``register_event`` rows), a dropout mark in October for
 half of the open cases' children, and a return in November for a fifth of those. The
-tables go through the same service code as the API (``workflow.stats.statistics`` with the
+tables go through the same service code as the API (``workflow.stats_query.statistics`` with the
 policy compiled into SQL); the pages through ``children_behind`` (keyset, as the case list).
 """
 
@@ -34,7 +34,7 @@ from bench.stats import row
 from models.enums import AgencyKind
 from models.session import create_engine
 from models.stats import StatState
-from workflow import stats, stats_tally
+from workflow import stats, stats_query, stats_tally
 from workflow.calendar import local_date
 from workflow.clock import FixedClock
 from workflow.context import ServiceContext
@@ -145,11 +145,11 @@ async def tables(engine: Any, authz: Authorizer, asks: list[Any], iterations: in
         async with AsyncSession(engine) as session:
             ctx = ServiceContext(session, who, authz, FixedClock(NOW))
             # a table of more than a second is run a quarter as often
-            first, _ = await timed(lambda ctx=ctx, request=request: stats.statistics(
+            first, _ = await timed(lambda ctx=ctx, request=request: stats_query.statistics(
                 ctx, request), 1)
             n = iterations if first[0] < 1000 else max(3, iterations // 4)
             samples, table = await timed(
-                lambda ctx=ctx, request=request: stats.statistics(ctx, request), n)
+                lambda ctx=ctx, request=request: stats_query.statistics(ctx, request), n)
         total = table.total.counts
         print(row(f"{name} ({tag})", samples, f"{len(table.rows)} rows; school age "
                   f"{total[stats.Measure.SCHOOL_AGE]}, dropouts "
@@ -165,7 +165,7 @@ async def drills(engine: Any, authz: Authorizer, who: Any, iterations: int, tag:
 
             async def page(measure: stats.Measure = measure, ctx: ServiceContext = ctx,
                            session: AsyncSession = session) -> Any:
-                result = await stats.children_behind(
+                result = await stats_query.children_behind(
                     ctx, stats.StatsRequest(), None, measure,
                     PageRequest(first=50, after=None, cap=100))
                 session.expunge_all()

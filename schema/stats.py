@@ -15,6 +15,7 @@ from schema.enums import StatsDimension, StatsMeasure
 from schema.pagination import Connection, page_request, to_connection
 from schema.shape import row_field
 from workflow import stats as service
+from workflow import stats_query
 
 M = service.Measure
 DESCRIPTIONS = {
@@ -119,7 +120,8 @@ class StatsInput:
 class StatsQuery:
     @strawberry.field(description="Figures for a jurisdiction as of a date, by a dimension.")
     async def statistics(self, info: Info, input: StatsInput | None = None) -> StatsTableType:
-        table = await service.statistics(info.context.services, (input or StatsInput()).request())
+        request = (input or StatsInput()).request()
+        table = await stats_query.statistics(info.context.services, request)
         return StatsTableType(table=table)
 
     @strawberry.field(description="The children counted in one figure of a table (masked).")
@@ -129,5 +131,6 @@ class StatsQuery:
     ) -> Connection[ChildNode]:
         request = (input or StatsInput()).request()
         paging = page_request(info, first, after)
-        page = await service.children_behind(info.context.services, request, key, measure, paging)
+        page = await stats_query.children_behind(
+            info.context.services, request, key, measure, paging)
         return to_connection(page, ChildNode.from_model)

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -17,35 +16,36 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from authz.enforcer import Authorizer
-from authz.principal import SYSTEM
 from models import enums as en
 from models.case import DropoutCase
-from models.child import Child, Guardian
+from models.child import Child
 from models.crosscheck import CrosscheckFinding, CrosscheckRun, FindingKind, FindingStatus
-from models.imports import BaseRecord, ImportJob, ImportSource
+from models.imports import BaseRecord, ImportSource
 from models.names import name_key
 from models.register import Deferral
 from models.school import Enrolment, School
 from models.task import Task
+from tests.crosscheck_scene import (
+    AS_OF,
+    list_job,
+    list_record,
+    scene,
+    system_ctx,
+)
 from tests.helpers import (
     IMPORT_APPLY,
     SMALL_DISTRICT,
     Api,
-    SmallDistrict,
     first_school_name,
     gid,
     scratch_postgres,
-    small_district,
     staged_list,
 )
 from workflow.clock import FixedClock
 from workflow.context import ServiceContext
 from workflow.crosscheck import TASK_KIND, crosscheck_district
 from workflow.imports.reading import csv_bytes
-from workflow.infra.id_number import make
-from workflow.ladder import template_ladder
 
-AS_OF = date(2026, 9, 30)
 F = CrosscheckFinding
 
 
@@ -55,150 +55,6 @@ def test_name_keys_fold_widths_scripts_spacing_and_dots() -> None:
     assert name_key("ＡＢＣ１") == "abc1"
     assert name_key("  ") is None and name_key(None) is None
     assert name_key("张伟") != name_key("张玮")
-
-
-@dataclass
-class Scene:
-    d: SmallDistrict
-    ids: dict[str, int]
-    records: dict[str, int]
-
-
-def _id(birth: date, seq: int) -> str:
-    return make("370499", birth, seq)
-
-
-async def _job(session: AsyncSession, source: ImportSource) -> int:
-    job = ImportJob(source=source, district_code=SMALL_DISTRICT,
-                    scope_path=f"370000/370400/{SMALL_DISTRICT}", period="2026-09",
-                    filename=f"{source.value}.csv", content_sha256="0" * 64,
-                    status="applied")
-    session.add(job)
-    await session.flush()
-    return job.id
-
-
-async def _record(session: AsyncSession, job: int, source: ImportSource, *, name: str,
-                  birth: date, national_id: str | None, township: str | None = None,
-                  child_id: int | None = None, guardian: str | None = None,
-                  school_id: int | None = None, group: str | None = None,
-                  period: str = "2026-09") -> int:
-    key = national_id or f"{name_key(name)}|{birth.isoformat()}|{name_key(guardian) or ''}"
-    row = BaseRecord(source=source, district_code=SMALL_DISTRICT, person_key=key,
-                     national_id=national_id, name=name, name_key=name_key(name),
-                     guardian_key=name_key(guardian), birth_date=birth, township_code=township,
-                     child_id=child_id, school_id=school_id, group=group, period=period,
-                     job_id=job)
-    session.add(row)
-    await session.flush()
-    return row.id
-
-
-async def scene(session: AsyncSession, *, roster: bool = True) -> Scene:
-    """The district of tests/helpers.py with one child of each kind of disagreement.
-
-    - ``ok``: enrolled at A, on the police list (same ID) and on A's in-school list;
-    - ``unregistered``: on the police list only (township A);
-    - ``deferred``: on the police list, no register entry, a deferral in force: left out;
-    - ``elsewhere``: on the police list, enrolled at a school of 山亭区 (370406);
-    - ``traditional``: no ID on the register (陈小明, guardian 陈国强), the police list
-      writes 陳小明 / 陳國強: matched by name key, not a finding;
-    - ``candidate``: no ID on the register (李华, guardian 李大), the police list says
-      guardian 李二: a finding offering the child as a candidate;
-    - ``absent``: enrolled at A, not on A's in-school list: NOT_AT_SCHOOL, school's task;
-    - ``case``: enrolled at B (no list) with an open dropout case: NOT_AT_SCHOOL, no task;
-    - ``poor``: enrolled at A, registered-poor, not on the list: NOT_AT_SCHOOL and
-      POVERTY_DROPOUT, priority;
-    - ``too_young``: on the police list, aged 4: left out.
-    """
-    d = await small_district(session)
-    a, b = d.townships["A"].code, d.townships["B"].code
-    police = await _job(session, ImportSource.POLICE_HOUSEHOLD)
-    rosters = await _job(session, ImportSource.SCHOOL_ROSTER)
-    ids: dict[str, int] = {}
-    records: dict[str, int] = {}
-    born = date(2016, 5, 1)
-
-    async def enrolled(key: str, place: str, national_id: str | None, name: str | None = None,
-                       guardian: str | None = None, **kw: Any) -> Child:
-        child = await d.child(place, **kw)
-        child.national_id = national_id
-        child.birth_date = born
-        if name is not None:
-            child.name = name
-        if guardian is not None:
-            session.add(Guardian(child_id=child.id, name=guardian,
-                                 relation=en.GuardianRelation.FATHER))
-        await session.flush()
-        ids[key] = child.id
-        return child
-
-    ok = await enrolled("ok", "A", _id(born, 1))
-    records["ok"] = await _record(session, police, ImportSource.POLICE_HOUSEHOLD,
-                                  name=ok.name, birth=born, national_id=ok.national_id,
-                                  township=a, child_id=ok.id)
-    records["unregistered"] = await _record(
-        session, police, ImportSource.POLICE_HOUSEHOLD, name="未入学", birth=born,
-        national_id=_id(born, 3), township=a)
-    deferred = await d.child("B", status=None)
-    deferred.birth_date, deferred.national_id = born, _id(born, 5)
-    session.add(Deferral(child_id=deferred.id, scope_path=d.townships["B"].path,
-                         residence_path=d.townships["B"].path, kind=en.DeferralKind.DEFERRAL,
-                         ground=en.DeferralGround.ILLNESS, status=en.DeferralStatus.GRANTED,
-                         district_code=SMALL_DISTRICT, applicant_name="家长",
-                         applicant_relation=en.GuardianRelation.MOTHER,
-                         applied_on=date(2026, 9, 2), starts_on=date(2026, 9, 1),
-                         ends_on=date(2027, 8, 31)))
-    ids["deferred"] = deferred.id
-    records["deferred"] = await _record(
-        session, police, ImportSource.POLICE_HOUSEHOLD, name=deferred.name, birth=born,
-        national_id=deferred.national_id, township=b)
-    other = (await session.execute(
-        select(School).where(School.township_code.like("370406%")).order_by(School.id).limit(1)
-    )).scalar_one()
-    away = Child(name="外区生", sex=en.Sex.FEMALE, birth_date=born,
-                 register_type=en.RegisterType.ID_CARD, national_id=_id(born, 7),
-                 student_no="TX-away", township_code=other.township_code,
-                 scope_path="370000/370400/370406", residence_path="")
-    session.add(away)
-    await session.flush()
-    session.add(Enrolment(child_id=away.id, school_id=other.id, grade=4,
-                          status=en.EnrolmentStatus.ENROLLED, status_since=date(2025, 9, 1)))
-    ids["elsewhere"] = away.id
-    records["elsewhere"] = await _record(
-        session, police, ImportSource.POLICE_HOUSEHOLD, name="外区生", birth=born,
-        national_id=away.national_id, township=b)
-    trad = await enrolled("traditional", "A", None, name="陈小明", guardian="陈国强")
-    records["traditional"] = await _record(
-        session, police, ImportSource.POLICE_HOUSEHOLD, name="陳小明", birth=born,
-        national_id=_id(born, 9), township=a, guardian="陳國強")
-    cand = await enrolled("candidate", "A", None, name="李华", guardian="李大")
-    records["candidate"] = await _record(
-        session, police, ImportSource.POLICE_HOUSEHOLD, name="李华", birth=born,
-        national_id=_id(born, 11), township=a, guardian="李二")
-    await enrolled("absent", "A", _id(born, 13))
-    case_child = await enrolled("case", "B", _id(born, 15))
-    await d.case(case_child, "B", date(2026, 9, 20), en.CaseStage.REPORTED)
-    await enrolled("poor", "A", _id(born, 17), groups=(en.SpecialGroup.REGISTERED_POOR,))
-    young = date(2022, 3, 1)
-    records["too_young"] = await _record(
-        session, police, ImportSource.POLICE_HOUSEHOLD, name="幼儿", birth=young,
-        national_id=_id(young, 19), township=a)
-    # The district's own ladder (a copy of 山亭区's), for the cases a verification opens.
-    copy = template_ladder("ST")
-    copy.jurisdiction_code = SMALL_DISTRICT
-    session.add(copy)
-    if roster:
-        for key, child in (("ok", ok), ("traditional", trad), ("candidate", cand)):
-            await _record(session, rosters, ImportSource.SCHOOL_ROSTER, name=child.name,
-                          birth=born, national_id=child.national_id, child_id=child.id,
-                          school_id=d.schools["A"].id, guardian=f"roster:{key}")
-    await session.commit()
-    return Scene(d, ids, records)
-
-
-def _ctx(session: AsyncSession, authorizer: Authorizer, clock: FixedClock) -> ServiceContext:
-    return ServiceContext(session, SYSTEM, authorizer, clock)
 
 
 async def _findings(session: AsyncSession) -> dict[tuple[str, str], CrosscheckFinding]:
@@ -218,7 +74,7 @@ async def _tasks(session: AsyncSession) -> list[Task]:
 async def test_each_disagreement_once(session: AsyncSession, authorizer: Authorizer,
                                       clock: FixedClock) -> None:
     s = await scene(session)
-    run = await crosscheck_district(_ctx(session, authorizer, clock), SMALL_DISTRICT, AS_OF,
+    run = await crosscheck_district(system_ctx(session, authorizer, clock), SMALL_DISTRICT, AS_OF,
                                     "cli")
     await session.commit()
     found = await _findings(session)
@@ -265,7 +121,7 @@ async def test_each_disagreement_once(session: AsyncSession, authorizer: Authori
 
     # a rerun with nothing changed writes nothing and creates nothing
     before = {k: (f.version, f.updated_at, f.task_id) for k, f in found.items()}
-    again = await crosscheck_district(_ctx(session, authorizer, clock), SMALL_DISTRICT, AS_OF,
+    again = await crosscheck_district(system_ctx(session, authorizer, clock), SMALL_DISTRICT, AS_OF,
                                       "cli")
     await session.commit()
     assert again.counts["tasks_created"] == 0 and again.counts["cleared"] == 0
@@ -426,15 +282,15 @@ async def test_runs_over_graphql_and_each_outcome(
 async def test_data_changes_clear_and_reopen(session: AsyncSession, authorizer: Authorizer,
                                             clock: FixedClock) -> None:
     s = await scene(session)
-    ctx = _ctx(session, authorizer, clock)
+    ctx = system_ctx(session, authorizer, clock)
     await crosscheck_district(ctx, SMALL_DISTRICT, AS_OF, "cli")
     await session.commit()
     absent = (await session.execute(select(F).where(
         F.child_id == s.ids["absent"], F.kind == FindingKind.NOT_AT_SCHOOL))).scalar_one()
     first_task = absent.task_id
     # the school's next list has the pupil: the finding clears, its task is cancelled
-    rosters = await _job(session, ImportSource.SCHOOL_ROSTER)
-    listed = await _record(session, rosters, ImportSource.SCHOOL_ROSTER, name="在校",
+    rosters = await list_job(session, ImportSource.SCHOOL_ROSTER)
+    listed = await list_record(session, rosters, ImportSource.SCHOOL_ROSTER, name="在校",
                            birth=date(2016, 5, 1), national_id=None, child_id=s.ids["absent"],
                            school_id=s.d.schools["A"].id, guardian="x")
     await session.commit()
@@ -494,7 +350,7 @@ async def test_two_runs_at_once_give_one_result(
 
         async def one() -> CrosscheckRun:
             async with sessions() as session:
-                run = await crosscheck_district(_ctx(session, authorizer, clock),
+                run = await crosscheck_district(system_ctx(session, authorizer, clock),
                                                 SMALL_DISTRICT, AS_OF, "cli")
                 await session.commit()
                 return run
@@ -520,9 +376,9 @@ async def test_police_corrections_take_people_off(session: AsyncSession, authori
     )
 
     s = await scene(session)
-    police = await _job(session, ImportSource.POLICE_HOUSEHOLD)
+    police = await list_job(session, ImportSource.POLICE_HOUSEHOLD)
     born = date(2016, 5, 1)
-    twice = await _record(session, police, ImportSource.POLICE_HOUSEHOLD, name="未入学",
+    twice = await list_record(session, police, ImportSource.POLICE_HOUSEHOLD, name="未入学",
                           birth=born, national_id=None, township=s.d.townships["A"].code,
                           guardian="某")
     path = s.d.townships["A"].path
@@ -542,7 +398,7 @@ async def test_police_corrections_take_people_off(session: AsyncSession, authori
         moved_later,
     ])
     await session.commit()
-    ctx = _ctx(session, authorizer, clock)
+    ctx = system_ctx(session, authorizer, clock)
     await crosscheck_district(ctx, SMALL_DISTRICT, AS_OF, "cli")
     await session.commit()
     found = await _findings(session)

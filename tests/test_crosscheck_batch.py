@@ -22,8 +22,8 @@ from models.imports import BaseRecord, ImportJob, ImportSource
 from models.names import name_key
 from models.school import Enrolment, School
 from models.task import Task
+from tests.crosscheck_scene import AS_OF, Scene, scene, scene_id, system_ctx
 from tests.helpers import SMALL_DISTRICT
-from tests.test_crosscheck import AS_OF, Scene, _ctx, _id, scene
 from workflow.clock import FixedClock
 from workflow.crosscheck import compare, crosscheck_district, crosscheck_province
 
@@ -51,14 +51,14 @@ async def _other_district(session: AsyncSession, s: Scene) -> None:
     assert away is not None
     police, roster = jobs[ImportSource.POLICE_HOUSEHOLD], jobs[ImportSource.SCHOOL_ROSTER]
     pupil = Child(name="山亭在校", sex=en.Sex.MALE, birth_date=BORN,
-                  register_type=en.RegisterType.ID_CARD, national_id=_id(BORN, 23),
+                  register_type=en.RegisterType.ID_CARD, national_id=scene_id(BORN, 23),
                   student_no="TX-pupil", township_code=school.township_code,
                   scope_path=f"370000/370400/{OTHER}", residence_path="")
     session.add(pupil)
     await session.flush()
     session.add(Enrolment(child_id=pupil.id, school_id=school.id, grade=4,
                           status=en.EnrolmentStatus.ENROLLED, status_since=date(2025, 9, 1)))
-    rows = [(police, "山亭未入学", _id(BORN, 21), None, None, BORN),
+    rows = [(police, "山亭未入学", scene_id(BORN, 21), None, None, BORN),
             (police, away.name, away.national_id, None, None, away.birth_date),
             (roster, pupil.name, pupil.national_id, pupil.id, school.id, BORN)]
     for job, name, national_id, child_id, school_id, birth in rows:
@@ -141,7 +141,7 @@ async def test_one_pass_gives_what_district_by_district_gives(
     late.national_id = None
     s.ids["late"] = late.id
     await _other_district(session, s)
-    ctx = _ctx(session, authorizer, clock)
+    ctx = system_ctx(session, authorizer, clock)
 
     async def one_by_one() -> None:
         for code in CODES:

@@ -18,7 +18,7 @@ from models.child import Child
 from models.school import Enrolment, RegisterEvent
 from models.stats import FLAGS, StatChild, StatDirty, StatState, StatTally
 from tests.helpers import NOW, Api, Database, hand_counted
-from workflow import stats, stats_kept, stats_tally
+from workflow import stats, stats_query, stats_tally
 
 TODAY = date(2026, 11, 2)
 FIGURES = """key label schoolAge enrolled deferredOrExempt suspected confirmedDropouts
@@ -94,7 +94,7 @@ async def live(api: Api, monkeypatch: pytest.MonkeyPatch,
         return False
 
     with monkeypatch.context() as m:
-        m.setattr(stats_kept, "kept_facts_answer", never)
+        m.setattr(stats_query, "kept_facts_answer", never)
         return dict(await ask(api))
 
 

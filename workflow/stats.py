@@ -57,11 +57,9 @@ from models.enums import ClosureReason, EnrolmentStatus
 from models.reference import Jurisdiction
 from models.school import Enrolment, RegisterEvent, School
 from models.stats import NO_ENTRY, StatTally
-from workflow.calendar import LOCAL, local_date, school_year_start, years_before
+from workflow.calendar import LOCAL, years_before
 from workflow.child import GROUP_FIELD
 from workflow.context import ServiceContext
-from workflow.errors import InvalidInput, NotFound
-from workflow.pagination import Page, PageRequest, keyset_page
 
 OBJ = "stats"
 SCHOOL_AGE = (6, 15)  # compulsory education: ages 6 to 15, grades 1–9
@@ -431,28 +429,6 @@ def dated_after(child_id: Any, day: date) -> ColumnElement[bool]:
     )
 
 
-async def _place(ctx: ServiceContext, code: str | None) -> tuple[Jurisdiction, str]:
-    """The jurisdiction asked for and the domain its figures cover; without a code, the
-    caller's own unit (a school's principal gets the school's figures)."""
-    path = None
-    if code is None:
-        code, path = ctx.principal.jurisdiction_code, ctx.principal.agency_scope
-    place = await ctx.session.get(Jurisdiction, code)
-    if place is None:
-        raise NotFound("no such jurisdiction", field="jurisdictionCode")
-    path = path or place.path
-    ctx.authz.require(ctx.principal, OBJ, "read", path)
-    return place, path
-
-
-def _dates(ctx: ServiceContext, request: StatsRequest) -> tuple[date, date]:
-    as_of = request.as_of or local_date(ctx.clock.now())
-    start = request.period_start or school_year_start(as_of)
-    if start > as_of:
-        raise InvalidInput("the period starts after the date asked for", field="periodStart")
-    return as_of, start
-
-
 async def key_labels(
     session: AsyncSession, keys: dict[Dimension, set[str]], places: frozenset[str] = frozenset()
 ) -> tuple[dict[Dimension, dict[str, str]], dict[str, Jurisdiction]]:
@@ -504,66 +480,3 @@ def total_row(rows: Sequence[Any], totals: Sequence[Any] | None, label: str) -> 
             "total", label, dict.fromkeys(Measure, 0))
     return Figures("total", label, {m: sum(int(getattr(r, m.value) or 0) for r in rows)
                                     for m in Measure})
-
-
-async def _table(
-    session: AsyncSession, ctx: ServiceContext | None, place: Jurisdiction, path: str,
-    dimension: Dimension, as_of: date, start: date,
-) -> StatsTable:
-    """A row per key and the total (one grouped statement each where they differ), under
-    the caller's policy or (``ctx`` None) none."""
-    # workflow.stats_kept builds on this module's facts, so it is imported where the choice
-    # between the kept facts and the live query is made, not when this module loads.
-    from workflow import stats_kept
-
-    tables = []
-    kept = ctx is not None and await stats_kept.kept_facts_answer(ctx, dimension, as_of, start)
-    for each in breakdowns(dimension):
-        if kept and ctx is not None:
-            stmt = stats_kept.summed_table(stats_kept.summed(ctx, path, each, as_of, start))
-        else:
-            facts = facts_query(ctx, [path], each, as_of, start).subquery()
-            stmt = select(
-                facts.c.key, *(func.sum(facts.c[m.value]).label(m.value) for m in Measure)
-            ).group_by(facts.c.key)
-        tables.append((await session.execute(stmt.order_by("key"))).all())
-    rows = tables[0]
-    labels = (await key_labels(session, {dimension: {r.key for r in rows}}))[0][dimension]
-    return StatsTable(
-        jurisdiction=place,
-        dimension=dimension,
-        as_of=as_of,
-        period_start=start,
-        rows=[figures_row(r, labels.get(r.key, r.key)) for r in rows],
-        total=total_row(rows, tables[1] if len(tables) > 1 else None, place.name),
-    )
-
-
-async def statistics(ctx: ServiceContext, request: StatsRequest) -> StatsTable:
-    """The table of figures the caller asked for. ``stats read`` over the place is required,
-    and only the children the caller may see are counted."""
-    place, path = await _place(ctx, request.jurisdiction_code)
-    as_of, start = _dates(ctx, request)
-    return await _table(ctx.session, ctx, place, path, request.dimension, as_of, start)
-
-
-async def children_behind(
-    ctx: ServiceContext, request: StatsRequest, key: str | None, measure: Measure,
-    page: PageRequest,
-) -> Page[Child]:
-    """The children counted in one figure (``key`` of the table's dimension, or the total),
-    a page at a time; shown masked as in every list of children."""
-    _, path = await _place(ctx, request.jurisdiction_code)
-    as_of, start = _dates(ctx, request)
-    keyed = key if key is not None and request.dimension is not Dimension.TOTAL else None
-    from workflow import stats_kept  # as in _table
-
-    if await stats_kept.kept_facts_answer(ctx, request.dimension, as_of, start):
-        return await stats_kept.children_page(ctx, path, request.dimension, as_of, start,
-                                              measure, keyed, page)
-    facts = facts_query(ctx, [path], request.dimension, as_of, start).subquery()
-    counted = select(facts.c.child_id).where(facts.c[measure.value] == 1)
-    if keyed is not None:
-        counted = counted.where(facts.c.key == keyed)
-    stmt = select(Child).where(Child.id.in_(counted))
-    return await keyset_page(ctx, stmt, Child.id, page, prefix="stats-child")

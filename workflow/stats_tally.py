@@ -76,7 +76,7 @@ def birth_bucket(birth: Any, start: date) -> ColumnElement[date]:
     ``start`` less 16 years, or from ``start`` less 5 years, are of school age on no day of
     it: one bucket each, dated before, or on and after, every cut month. So a school's grade
     is a row or two, not one per month of birth, and a table sums the buckets as months
-    (``workflow/stats_kept.summed``): the kept facts answer only the year they were built for."""
+    (``workflow/stats_query.summed``): the kept facts answer only the year they were built for."""
     older, younger = SCHOOL_AGE[1], SCHOOL_AGE[0]
     too_old, always = years_before(start, older + 1), years_before(start, older)
     too_young = years_before(start, younger - 1)

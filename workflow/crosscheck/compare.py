@@ -123,8 +123,6 @@ def unregistered(job: Batch) -> Any:
     school_place = aliased(Jurisdiction)
     place = aliased(Enrolment)
     at = aliased(School)
-    born_after = years_before(job.as_of, job.rules.age_to + 1)
-    born_by = years_before(job.as_of, job.rules.age_from)
     # The district of the child's register entry (a child has at most one): for a few
     # districts an index probe per record (LATERAL, computed once per record), for many a
     # hash join over the register.
@@ -178,24 +176,28 @@ def unregistered(job: Batch) -> Any:
              query.outerjoin(place, place.child_id == BaseRecord.child_id)
              .outerjoin(at, at.id == place.school_id)
              .outerjoin(school_place, school_place.code == at.township_code))
-    return (
-        query.where(
-            BaseRecord.source == ImportSource.POLICE_HOUSEHOLD,
-            job.in_batch(BaseRecord.district_code),
-            BaseRecord.birth_date > born_after,
-            BaseRecord.birth_date <= born_by,
-            or_(BaseRecord.child_id.is_(None),
-                func.coalesce(elsewhere, "") != BaseRecord.district_code),
-            or_(BaseRecord.child_id.is_(None),
-                ~deferred(cast(BaseRecord.child_id, Integer), job.as_of)),
-            # deceased or moved away (ST 8), and the second entry of a duplicate
-            ~corrected(job, GONE, HouseholdCorrection.base_record_id == BaseRecord.id),
-            # (a record without an ID number matches no correction by ID number)
-            ~corrected(job, GONE, HouseholdCorrection.national_id == BaseRecord.national_id),
-            ~corrected(job, (HouseholdCorrectionKind.DUPLICATE,),
-                       HouseholdCorrection.base_record_id == BaseRecord.id),
-        )
-    )
+    return query.where(*_unexplained_records(job, elsewhere))
+
+
+def _unexplained_records(job: Batch, elsewhere: Any) -> list[ColumnElement[bool]]:
+    """Comparison 1's police records: of school age, on no register of their own district,
+    not deferred, not deceased, moved away or a duplicate's second entry (ST 8)."""
+    return [
+        BaseRecord.source == ImportSource.POLICE_HOUSEHOLD,
+        job.in_batch(BaseRecord.district_code),
+        BaseRecord.birth_date > years_before(job.as_of, job.rules.age_to + 1),
+        BaseRecord.birth_date <= years_before(job.as_of, job.rules.age_from),
+        or_(BaseRecord.child_id.is_(None),
+            func.coalesce(elsewhere, "") != BaseRecord.district_code),
+        or_(BaseRecord.child_id.is_(None),
+            ~deferred(cast(BaseRecord.child_id, Integer), job.as_of)),
+        # deceased or moved away (ST 8), and the second entry of a duplicate
+        ~corrected(job, GONE, HouseholdCorrection.base_record_id == BaseRecord.id),
+        # (a record without an ID number matches no correction by ID number)
+        ~corrected(job, GONE, HouseholdCorrection.national_id == BaseRecord.national_id),
+        ~corrected(job, (HouseholdCorrectionKind.DUPLICATE,),
+                   HouseholdCorrection.base_record_id == BaseRecord.id),
+    ]
 
 
 def not_at_school(job: Batch, with_case: bool) -> Any:
@@ -204,6 +206,50 @@ def not_at_school(job: Batch, with_case: bool) -> Any:
     selects, so that "not on the list" is an anti join rather than a probe per pupil under
     an OR; for many districts each finds its pupils first (a subquery the planner keeps:
     ``OFFSET 0``) and only then reads their children, homes and corrections."""
+    p = _pupils(job, with_case)
+    home = aliased(Jurisdiction)
+    poverty = or_(
+        poverty_child(job, Child.id),
+        poverty_listed(
+            job, p.c.district_code,
+            lambda x: x.child_id == Child.id,
+            lambda x: and_(Child.national_id.is_not(None), x.national_id == Child.national_id),
+        ),
+    )
+    person = func.coalesce(Child.national_id, literal("child:") + cast(Child.id, String))
+    return (
+        select(
+            p.c.district_code.label("district_code"),
+            p.c.run_id.label("run_id"),
+            literal(FindingKind.NOT_AT_SCHOOL.value).label("kind"),
+            person.label("person_key"),
+            Child.id.label("child_id"),
+            cast(null(), Integer).label("base_record_id"),
+            p.c.school_id.label("school_id"),
+            Child.name.label("name"),
+            Child.national_id.label("national_id"),
+            Child.birth_date.label("birth_date"),
+            cast(null(), String).label("household_no"),
+            Child.township_code.label("township_code"),
+            func.coalesce(home.path, p.c.path).label("scope_path"),
+            cast(null(), String).label("elsewhere_district_code"),
+            p.c.case_id.label("case_id"),
+            poverty.label("poverty"),
+            fingerprint(Child.id, p.c.school_id, Child.township_code,
+                        cast(poverty, Integer)).label("fingerprint"),
+            *described(job, Child.id, poverty),
+        )
+        .select_from(p)
+        .join(Child, Child.id == p.c.child_id)
+        .outerjoin(home, and_(home.code == Child.township_code,
+                              home.parent_code == p.c.district_code))
+        .where(~corrected(job, GONE, HouseholdCorrection.child_id == Child.id))
+    )
+
+
+def _pupils(job: Batch, with_case: bool) -> Any:
+    """Comparison 2's pupils: those whose absence is an open case (``with_case``), or the
+    enrolled ones missing from their school's latest in-school list."""
     b = batch_table.c
     month = job.as_of.strftime("%Y-%m")
     roster = aliased(BaseRecord)
@@ -245,45 +291,7 @@ def not_at_school(job: Batch, with_case: bool) -> Any:
         # kept apart (the planner would merge it); for a few districts the planner, which
         # expects many pupils from it, would hash every child of the province instead
         pupils = pupils.offset(literal_column("0"))
-    p = pupils.subquery("pupils")
-    home = aliased(Jurisdiction)
-    poverty = or_(
-        poverty_child(job, Child.id),
-        poverty_listed(
-            job, p.c.district_code,
-            lambda x: x.child_id == Child.id,
-            lambda x: and_(Child.national_id.is_not(None), x.national_id == Child.national_id),
-        ),
-    )
-    person = func.coalesce(Child.national_id, literal("child:") + cast(Child.id, String))
-    return (
-        select(
-            p.c.district_code.label("district_code"),
-            p.c.run_id.label("run_id"),
-            literal(FindingKind.NOT_AT_SCHOOL.value).label("kind"),
-            person.label("person_key"),
-            Child.id.label("child_id"),
-            cast(null(), Integer).label("base_record_id"),
-            p.c.school_id.label("school_id"),
-            Child.name.label("name"),
-            Child.national_id.label("national_id"),
-            Child.birth_date.label("birth_date"),
-            cast(null(), String).label("household_no"),
-            Child.township_code.label("township_code"),
-            func.coalesce(home.path, p.c.path).label("scope_path"),
-            cast(null(), String).label("elsewhere_district_code"),
-            p.c.case_id.label("case_id"),
-            poverty.label("poverty"),
-            fingerprint(Child.id, p.c.school_id, Child.township_code,
-                        cast(poverty, Integer)).label("fingerprint"),
-            *described(job, Child.id, poverty),
-        )
-        .select_from(p)
-        .join(Child, Child.id == p.c.child_id)
-        .outerjoin(home, and_(home.code == Child.township_code,
-                              home.parent_code == p.c.district_code))
-        .where(~corrected(job, GONE, HouseholdCorrection.child_id == Child.id))
-    )
+    return pupils.subquery("pupils")
 
 
 def poverty_dropouts(c: Any) -> Any:

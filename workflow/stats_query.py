@@ -1,6 +1,8 @@
-"""Today's statistics from the kept facts (``stat_tally``, ``stat_child``; kept on write by
-``workflow/stats_tally.py``): the tables and drill-downs ``workflow/stats.py`` answers from
-them instead of the live query when they stand for the day and period asked for.
+"""The statistics service's two reads (控辍保学统计): a table of figures (``statistics``) and
+the children behind one figure (``children_behind``), for the caller's place, date and
+period. Each is answered from the kept facts (``stat_tally``, ``stat_child``; kept on write
+by ``workflow/stats_tally.py``) when they stand for the day and period asked for, else by
+the live query over the register's history (``workflow/stats.py``).
 
 The facts, the breakdowns' keys and the policy term are ``workflow/stats.py``'s, so a kept
 figure is the live one by construction (``tests/test_stats_tally.py`` checks them equal).
@@ -23,23 +25,33 @@ from sqlalchemy import (
     select,
     union_all,
 )
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from authz.filters import covers
 from models.child import Child
+from models.reference import Jurisdiction
 from models.stats import StatChild, StatDirty, StatState, StatTally
 from workflow.calendar import local_date, school_year_start, years_before
 from workflow.context import ServiceContext
+from workflow.errors import InvalidInput, NotFound
 from workflow.pagination import Page, PageRequest, decode_key, keyset_page
 from workflow.stats import (
     KEPT,
+    OBJ,
     SCHOOL_AGE,
     TALLIED,
     Dimension,
     Measure,
+    StatsRequest,
+    StatsTable,
+    breakdowns,
     facts_query,
+    figures_row,
     flag,
     kept_key,
+    key_labels,
     readable,
+    total_row,
 )
 
 
@@ -180,3 +192,82 @@ async def children_page(
                               Child.id, page, prefix="stats-child", counted=False)
     found.total_count = int((await ctx.session.execute(total)).scalar_one())
     return found
+
+
+async def _place(ctx: ServiceContext, code: str | None) -> tuple[Jurisdiction, str]:
+    """The jurisdiction asked for and the domain its figures cover; without a code, the
+    caller's own unit (a school's principal gets the school's figures)."""
+    path = None
+    if code is None:
+        code, path = ctx.principal.jurisdiction_code, ctx.principal.agency_scope
+    place = await ctx.session.get(Jurisdiction, code)
+    if place is None:
+        raise NotFound("no such jurisdiction", field="jurisdictionCode")
+    path = path or place.path
+    ctx.authz.require(ctx.principal, OBJ, "read", path)
+    return place, path
+
+
+def _dates(ctx: ServiceContext, request: StatsRequest) -> tuple[date, date]:
+    as_of = request.as_of or local_date(ctx.clock.now())
+    start = request.period_start or school_year_start(as_of)
+    if start > as_of:
+        raise InvalidInput("the period starts after the date asked for", field="periodStart")
+    return as_of, start
+
+
+async def _table(
+    session: AsyncSession, ctx: ServiceContext | None, place: Jurisdiction, path: str,
+    dimension: Dimension, as_of: date, start: date,
+) -> StatsTable:
+    """A row per key and the total (one grouped statement each where they differ), under
+    the caller's policy or (``ctx`` None) none."""
+    tables = []
+    kept = ctx is not None and await kept_facts_answer(ctx, dimension, as_of, start)
+    for each in breakdowns(dimension):
+        if kept and ctx is not None:
+            stmt = summed_table(summed(ctx, path, each, as_of, start))
+        else:
+            facts = facts_query(ctx, [path], each, as_of, start).subquery()
+            stmt = select(
+                facts.c.key, *(func.sum(facts.c[m.value]).label(m.value) for m in Measure)
+            ).group_by(facts.c.key)
+        tables.append((await session.execute(stmt.order_by("key"))).all())
+    rows = tables[0]
+    labels = (await key_labels(session, {dimension: {r.key for r in rows}}))[0][dimension]
+    return StatsTable(
+        jurisdiction=place,
+        dimension=dimension,
+        as_of=as_of,
+        period_start=start,
+        rows=[figures_row(r, labels.get(r.key, r.key)) for r in rows],
+        total=total_row(rows, tables[1] if len(tables) > 1 else None, place.name),
+    )
+
+
+async def statistics(ctx: ServiceContext, request: StatsRequest) -> StatsTable:
+    """The table of figures the caller asked for. ``stats read`` over the place is required,
+    and only the children the caller may see are counted."""
+    place, path = await _place(ctx, request.jurisdiction_code)
+    as_of, start = _dates(ctx, request)
+    return await _table(ctx.session, ctx, place, path, request.dimension, as_of, start)
+
+
+async def children_behind(
+    ctx: ServiceContext, request: StatsRequest, key: str | None, measure: Measure,
+    page: PageRequest,
+) -> Page[Child]:
+    """The children counted in one figure (``key`` of the table's dimension, or the total),
+    a page at a time; shown masked as in every list of children."""
+    _, path = await _place(ctx, request.jurisdiction_code)
+    as_of, start = _dates(ctx, request)
+    keyed = key if key is not None and request.dimension is not Dimension.TOTAL else None
+    if await kept_facts_answer(ctx, request.dimension, as_of, start):
+        return await children_page(ctx, path, request.dimension, as_of, start,
+                                              measure, keyed, page)
+    facts = facts_query(ctx, [path], request.dimension, as_of, start).subquery()
+    counted = select(facts.c.child_id).where(facts.c[measure.value] == 1)
+    if keyed is not None:
+        counted = counted.where(facts.c.key == keyed)
+    stmt = select(Child).where(Child.id.in_(counted))
+    return await keyset_page(ctx, stmt, Child.id, page, prefix="stats-child")
