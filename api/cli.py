@@ -117,8 +117,10 @@ async def _create_app_role(settings: Settings, role: str, password_env: str | No
 
 async def _seed(settings: Settings, if_empty: bool, children: int) -> int:
     from api.documents import configure_documents
+    from workflow.calendar import local_date
     from workflow.demo import labour, lists
     from workflow.demo import seed as demo
+    from workflow.stats_tally import rebuild
 
     configure_documents(settings)  # the demo issues documents: set, signed, with the QR URL
 
@@ -140,6 +142,10 @@ async def _seed(settings: Settings, if_empty: bool, children: int) -> int:
             # 山亭's agency lists (ST 1) through the import path: provenance, base database.
             loaded = await lists.seed_demo_lists(session, authz, datetime.now(UTC), children)
             counts["list_rows"] = sum(loaded.values())
+            # Today's figures from the kept facts, as an operator builds them after a first
+            # load (``stats-rebuild``); the engine's pass folds what changes after.
+            now = datetime.now(UTC)
+            counts["statistics_rows"] = await rebuild(session, local_date(now), now)
             await session.commit()
             print(f"demo districts 山亭区 (370406) and 沙坡头区 (640502) loaded: {counts}")
             return 0

@@ -245,3 +245,16 @@ def test_bad_configuration_stops_the_command(
     err = capsys.readouterr().err
     assert f"  {variable}:" in err
     assert "Traceback" not in err
+
+
+def test_seed_demo_builds_todays_statistics(fresh_db: str,
+                                            capsys: pytest.CaptureFixture[str]) -> None:
+    """The demo county's figures come from the kept facts from the start, as an operator's
+    ``stats-rebuild`` after a first load leaves them: a row per child, summed in the tally."""
+    assert main(["seed-demo", "--children", "40"]) == 0
+    assert "'statistics_rows': 80" in capsys.readouterr().out  # 40 children in each district
+    (children,), = _rows(fresh_db, "SELECT count(*) FROM child")
+    (kept,), = _rows(fresh_db, "SELECT count(*) FROM stat_child")
+    (tallied,), = _rows(fresh_db, "SELECT sum(n) FROM stat_tally")
+    assert children == kept == tallied == 80
+    assert _rows(fresh_db, "SELECT count(*) FROM stat_state")[0][0] == 1
