@@ -24,13 +24,15 @@ A planned mutation (``record_persuasion``: ``RecordPersuasion``, which asks only
 ``userErrors``) calls the same service in the same transaction as its resolver would
 (``schema.mutation.transact``), without GraphQL execution around it, over POST only. Its
 arguments are taken only where the normal path would take them as they are (the same
-``Date``/``DateTime`` parse, text checks and enum names); anything else, and any refusal
-that is not a ``userError`` (``Forbidden``, a fault: rolled back), runs on the normal path.
+``Date``/``DateTime`` parse, text checks and enum names); anything else, and a refusal by
+the service that is not a ``userError`` (``Forbidden``, a fault of its statements: rolled
+back), runs on the normal path. A failure in or after the commit is never run again.
 """
 
 from __future__ import annotations
 
 import hashlib
+import logging
 import re
 import time
 from collections.abc import Mapping
@@ -39,9 +41,9 @@ from enum import StrEnum
 from typing import Any
 
 import orjson
+import strawberry
 from starlette.requests import Request
 from starlette.responses import Response
-from strawberry import relay
 from strawberry.exceptions import StrawberryInputCoercionError
 from strawberry.schema.base import BaseSchema
 from strawberry.types.enum import StrawberryEnumDefinition
@@ -50,13 +52,14 @@ from api import http as edge
 from api import metrics
 from authz.errors import LianbaoError
 from authz.principal import Principal
-from models.base import MAX_INT_KEY
 from models.enums import CaseStage, PersuasionMethod, PersuasionOutcome, TaskStatus
+from schema.ids import node_id
 from schema.inputs import check_text, parse_datetime, text_limit
 from schema.mutation import transact
 from workflow import case as case_service
 from workflow import task_page
 from workflow.context import ServiceContext
+from workflow.errors import InvalidInput
 from workflow.infra import reference_json
 from workflow.infra.events import LocalBus
 from workflow.json_sql import Plans, Spelling, compile_text, fetch_text
@@ -69,6 +72,7 @@ INVALID = "PERSISTED_QUERY_INVALID"
 # the normal path (``LianbaoGraphQL.execute_operation`` puts it where the query goes).
 QUERY_KEY = "lianbao.persisted_query"
 _HASH = re.compile(r"[0-9a-f]{64}")
+log = logging.getLogger("lianbao.persisted")
 # Enums whose GraphQL names the planned statements write.
 SPELLED: tuple[type[StrEnum], ...] = (TaskStatus, CaseStage)
 # Plans that write: answered over POST only (a mutation over GET is the normal path's 405).
@@ -265,14 +269,25 @@ class Persisted:
         if arguments is None:
             return None
 
+        written: list[bool] = []
+
         async def persuade(c: ServiceContext) -> object:
-            return await case_service.record_persuasion(c, **arguments)
+            attempt = await case_service.record_persuasion(c, **arguments)
+            written.append(True)
+            return attempt
 
         try:
             _, errors = await transact(ctx, persuade, self.bus)
         except Exception:
-            # Rolled back by transact, nothing kept or published: the normal path runs it
-            # again and refuses it as it refuses any query (FORBIDDEN, a retryable fault).
+            if written:
+                # Failed in or after the commit: the write may be kept, so it is not run
+                # again; the endpoint answers the fault with its code.
+                raise
+            # Refused by the service (FORBIDDEN, a fault of its statements), rolled back by
+            # transact, nothing kept or published: the normal path runs it again and refuses
+            # it as it refuses the text.
+            log.info("planned RecordPersuasion refused; answered by the normal path",
+                     exc_info=True)
             return None
         return orjson.dumps({"data": {"recordPersuasion": {"userErrors": [
             {"field": e.field, "message": e.message, "code": e.code} for e in errors]}}})
@@ -324,11 +339,6 @@ def _case_key(value: object) -> int | None:
     if not isinstance(value, str):
         return None
     try:
-        parsed = relay.GlobalID.from_id(value)
-    except (ValueError, TypeError):
+        return node_id(strawberry.ID(value), case_service.CASE_TYPE, "id")
+    except InvalidInput:
         return None
-    raw = parsed.node_id
-    if parsed.type_name != case_service.CASE_TYPE or not (raw.isascii() and raw.isdigit()):
-        return None
-    key = int(raw) if len(raw) <= 10 else 0
-    return key if 0 < key <= MAX_INT_KEY else None

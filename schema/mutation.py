@@ -46,7 +46,7 @@ class ReadAfterCommit:
     is held, and every concurrent write on that case queues behind the lock for as long
     (with one worker serving many requests, for as long as the event loop takes to come
     back to this one too). Read after, it is an ordinary read, filtered by the policy like
-    any other, showing the state the commit left or a later one."""
+    any other. If it fails, the change stays kept and the subject is null (``mutate``)."""
 
     read: Callable[[ServiceContext], Awaitable[object]]
 
@@ -163,9 +163,21 @@ async def mutate(
         # Not asked for (a front-end that wants only ``userErrors``): no read at all, which
         # is a transaction of its own (begin, select, rollback) once the commit is made.
         asked = _selects(info.selected_fields, to_camel_case(subject))
-        result = cast(T, await result.read(info.context.services)) if asked else None
+        result = cast(T, await _read_committed(info, result)) if asked else None
     fields = {subject: maybe(shape, result), "user_errors": errors}
     return cast(Callable[..., P], payload)(**fields)
+
+
+async def _read_committed(info: Info, later: ReadAfterCommit) -> object | None:
+    """The committed mutation's subject, or None (the subject null, no ``userErrors``) when
+    that read fails: the change is kept, and reporting it as failed would have the client
+    send it again (a second persuasion, a second note)."""
+    try:
+        return await later.read(info.context.services)
+    except Exception:
+        log.warning("reading a committed mutation's subject failed", exc_info=True)
+        await _rollback(info.context.services.session)
+        return None
 
 
 def _selects(selections: Sequence[Selection], name: str) -> bool:

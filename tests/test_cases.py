@@ -150,6 +150,21 @@ fragment withCase on RecordPersuasionPayload { case { timeline { kind } } }"""
     assert [e["kind"] for e in data["recordPersuasion"]["case"]["timeline"]].count(
         "persuasion") == 3
     assert during == [False]
+    # The read after the commit fails: the persuasion is kept and reported as kept (the case
+    # null, no userErrors), not as an error a client would answer by sending it again.
+
+    async def unreachable(ctx: Any, ids: Any) -> Any:
+        raise ConnectionResetError("the database went away after the commit")
+
+    monkeypatch.setattr(case_service, "get_cases", unreachable)
+    data = await api.gql(PERSUADE, {"case": case["id"], "at": clock.now().isoformat(),
+                                    "outcome": "REFUSED"}, user="head_teacher")
+    assert data["recordPersuasion"] == {"case": None, "userErrors": []}
+    monkeypatch.setattr(case_service, "get_cases", read)
+    data = await api.gql(in_fragment, {"case": case["id"], "at": clock.now().isoformat(),
+                                       "outcome": "REFUSED"}, user="head_teacher")
+    assert [e["kind"] for e in data["recordPersuasion"]["case"]["timeline"]].count(
+        "persuasion") == 5
 
 
 MARK = """mutation($case: ID!, $v: Int!) { markDropout(input: {caseId: $case,

@@ -269,6 +269,43 @@ async def test_a_persuasion_by_hash_is_the_normal_answer(
     assert got.status_code == 405 and len(planned_writes) == planned_before + 1
 
 
+async def test_a_planned_persuasion_failing_after_its_write_is_not_run_again(
+    mixed: Api, sessions: async_sessionmaker[AsyncSession], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A failure in or after the commit may leave the write kept: the planned mutation is
+    then not handed to the normal path (which would record the attempt a second time); the
+    endpoint answers the fault with its code."""
+    import workflow.case as case_service
+
+    record = case_service.record_persuasion
+
+    async def then_fail(ctx: Any, **kwargs: Any) -> Any:
+        attempt = await record(ctx, **kwargs)
+
+        async def hook() -> None:
+            raise RuntimeError("after the commit")
+
+        ctx.after_commit.append(hook)
+        return attempt
+
+    monkeypatch.setattr(case_service, "record_persuasion", then_fail)
+
+    async def persuasions() -> int:
+        async with sessions() as s:
+            return int(await s.scalar(select(func.count()).select_from(CaseEvent).where(
+                CaseEvent.kind == "persuasion")) or 0)
+
+    before = await persuasions()
+    _, digest = _operation("RecordPersuasion")
+    response = await mixed.client.post("/graphql", json=_by_hash(digest, {"input": {
+        "caseId": mixed.scratch["cases"][1], "method": "PHONE", "outcome": "UNREACHABLE",
+        "attemptedAt": "2026-11-01T08:00:00Z"}}), headers={
+        "Authorization": f"Bearer {mixed.token('head_teacher')}"})
+    assert response.status_code == 500
+    assert response.json()["errors"][0]["extensions"]["code"] == "INTERNAL"
+    assert await persuasions() == before + 1, "recorded once, not again by the normal path"
+
+
 async def test_the_protocol(api: Api) -> None:
     headers = {"Authorization": f"Bearer {api.token('edu_officer')}"}
 
