@@ -10,7 +10,7 @@ from datetime import date
 from typing import Any
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from authz.enforcer import Authorizer
@@ -26,6 +26,8 @@ from tests.crosscheck_scene import AS_OF, Scene, scene, scene_id, system_ctx
 from tests.helpers import SMALL_DISTRICT
 from workflow.clock import FixedClock
 from workflow.crosscheck import compare, crosscheck_district, crosscheck_province
+from workflow.crosscheck import run as crosscheck_run
+from workflow.crosscheck.findings import TASK_KIND
 
 F = CrosscheckFinding
 OTHER = "370406"  # 山亭区, held by the seed
@@ -166,3 +168,42 @@ async def test_one_pass_gives_what_district_by_district_gives(
     assert latest[OTHER]["matching"]["school_roster"]["linked"] == 1
     assert en.TaskStatus.CANCELLED in {t[0] for t in second["tasks"]}
     assert len(second["audit"]) == 4
+
+
+async def test_a_finding_passed_in_meanwhile_leaves_no_task_without_its_finding(
+    session: AsyncSession, authorizer: Authorizer, clock: FixedClock,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A finding another district's verification passes here between the tasks made for
+    the new findings and the upsert (``_pass_on`` takes no lock of this district): the
+    upsert updates it, and the task made for it is dropped, not left pointing nowhere."""
+    await scene(session)
+    ctx = system_ctx(session, authorizer, clock)
+    real = crosscheck_run.upsert_findings
+    slipped: list[int] = []
+
+    async def with_one_passed_in(job: Any) -> None:
+        found = job.found()
+        if "new_task_id" not in found.c:
+            return await real(job)  # SQLite: no tasks are made before the upsert
+        # The pass-on, as it would land: one of the new findings already there, no task.
+        row = (await session.execute(select(found.c.person_key, found.c.new_id,
+                                            found.c.new_task_id)
+                                     .where(found.c.new_task_id.is_not(None)).limit(1))).one()
+        slipped.append(row.new_task_id)
+        keep = found.c.person_key == row.person_key
+        await session.execute(update(found).where(keep).values(new_id=None, new_task_id=None))
+        await real(job)
+        await session.execute(update(found).where(keep).values(
+            new_id=row.new_id, new_task_id=row.new_task_id))
+        return await real(job)
+
+    monkeypatch.setattr(crosscheck_run, "upsert_findings", with_one_passed_in)
+    run = await crosscheck_district(ctx, SMALL_DISTRICT, AS_OF, "cli")
+    tasks = (await session.execute(select(Task).where(Task.kind == TASK_KIND))).scalars().all()
+    findings = {f.id: f for f in (await session.execute(select(F))).scalars()}
+    assert all(int(t.evidence["finding_id"]) in findings for t in tasks)
+    assert {t.id for t in tasks} == {f.task_id for f in findings.values() if f.task_id}
+    assert run.counts["tasks_created"] == len(tasks)
+    if slipped:
+        assert slipped[0] not in {t.id for t in tasks}

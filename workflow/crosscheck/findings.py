@@ -21,6 +21,7 @@ from sqlalchemy import (
     bindparam,
     case,
     cast,
+    delete,
     exists,
     func,
     insert,
@@ -251,6 +252,26 @@ async def new_tasks(job: Batch) -> Counter[str]:
         .where(c.new_task_id.is_not(None)))))
     return Counter({str(d): int(n) for d, n in (await session.execute(
         select(c.district_code, func.count(c.new_task_id)).group_by(c.district_code))).all()})
+
+
+async def drop_unclaimed(job: Batch, made: Counter[str]) -> Counter[str]:
+    """PostgreSQL, after the upsert: the tasks ``new_tasks`` made for findings the upsert
+    did not insert after all are deleted, so no task points at a finding that is not there.
+    That happens when another district's verification passed a finding here in between
+    (``operations._pass_on`` writes into this district without its lock; the upsert then
+    updated that finding). Returns how many tasks each district kept."""
+    if job.dialect != "postgresql" or not made:
+        return made
+    c = job.found().c
+    unclaimed = await job.session.execute(
+        delete(Task).where(Task.id.in_(select(c.new_task_id).where(c.new_task_id.is_not(None))),
+                           ~exists().where(F.task_id == Task.id))
+        .execution_options(synchronize_session=False).returning(Task.id))
+    if not unclaimed.all():
+        return made
+    return Counter({str(d): int(n) for d, n in (await job.session.execute(
+        select(c.district_code, func.count()).join(F, F.task_id == c.new_task_id)
+        .group_by(c.district_code))).all()})
 
 
 async def open_tasks(job: Batch) -> Counter[str]:

@@ -41,6 +41,7 @@ from workflow.crosscheck.findings import (
     TASK_KIND,
     clear_gone,
     describe,
+    drop_unclaimed,
     link_cases,
     new_tasks,
     open_tasks,
@@ -141,6 +142,7 @@ async def _compare(ctx: ServiceContext, job: Batch) -> None:
     await materialize(job)
     made = await new_tasks(job)
     await upsert_findings(job)
+    made = await drop_unclaimed(job, made)
     cleared = await clear_gone(job)
     await describe(job)
     if cleared:
