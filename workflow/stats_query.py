@@ -25,7 +25,6 @@ from sqlalchemy import (
     select,
     union_all,
 )
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from authz.filters import covers
 from models.child import Child
@@ -217,15 +216,16 @@ def _dates(ctx: ServiceContext, request: StatsRequest) -> tuple[date, date]:
 
 
 async def _table(
-    session: AsyncSession, ctx: ServiceContext | None, place: Jurisdiction, path: str,
-    dimension: Dimension, as_of: date, start: date,
+    ctx: ServiceContext, place: Jurisdiction, path: str, dimension: Dimension, as_of: date,
+    start: date,
 ) -> StatsTable:
     """A row per key and the total (one grouped statement each where they differ), under
-    the caller's policy or (``ctx`` None) none."""
+    the caller's policy."""
+    session = ctx.session
     tables = []
-    kept = ctx is not None and await kept_facts_answer(ctx, dimension, as_of, start)
+    kept = await kept_facts_answer(ctx, dimension, as_of, start)
     for each in breakdowns(dimension):
-        if kept and ctx is not None:
+        if kept:
             stmt = summed_table(summed(ctx, path, each, as_of, start))
         else:
             facts = facts_query(ctx, [path], each, as_of, start).subquery()
@@ -250,7 +250,7 @@ async def statistics(ctx: ServiceContext, request: StatsRequest) -> StatsTable:
     and only the children the caller may see are counted."""
     place, path = await _place(ctx, request.jurisdiction_code)
     as_of, start = _dates(ctx, request)
-    return await _table(ctx.session, ctx, place, path, request.dimension, as_of, start)
+    return await _table(ctx, place, path, request.dimension, as_of, start)
 
 
 async def children_behind(
