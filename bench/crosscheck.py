@@ -42,7 +42,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from authz.enforcer import Authorizer
 from authz.principal import SYSTEM
-from bench.generate import dsn, fresh_database
+from bench.generate import dsn, fresh_database, recreate
 from models.crosscheck import CrosscheckFinding, CrosscheckRun
 from models.session import create_engine
 from models.task import Task
@@ -178,15 +178,10 @@ async def _district_codes(url: str) -> list[str]:
 async def copy_of(url: str) -> str:
     """A fresh copy of the generated database (``CREATE DATABASE … TEMPLATE``): every first
     run starts from the same data, and the generated database stays as generated."""
-    base, _, name = dsn(url).rpartition("/")
-    target = f"{name}_run"
-    admin = await asyncpg.connect(f"{base}/postgres")
-    try:
-        await admin.execute(f'DROP DATABASE IF EXISTS "{target}" WITH (FORCE)')
-        await admin.execute(f'CREATE DATABASE "{target}" TEMPLATE "{name}"')
-    finally:
-        await admin.close()
-    return f"{url.rpartition('/')[0]}/{target}"
+    name = url.rpartition("/")[2]
+    copy = f"{url.rpartition('/')[0]}/{name}_run"
+    await recreate(copy, template=name)
+    return copy
 
 
 def load() -> str:

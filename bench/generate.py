@@ -36,12 +36,15 @@ def dsn(url: str) -> str:
     return url.replace("postgresql+asyncpg://", "postgresql://")
 
 
-async def recreate(url: str) -> None:
+async def recreate(url: str, template: str | None = None) -> None:
+    """The database of ``url`` dropped and created again: empty, or a copy of the database
+    ``template`` (``CREATE DATABASE … TEMPLATE``)."""
     base, _, name = dsn(url).rpartition("/")
     admin = await asyncpg.connect(f"{base}/postgres")
     try:
         await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        await admin.execute(f'CREATE DATABASE "{name}"')
+        copied = f' TEMPLATE "{template}"' if template else ""
+        await admin.execute(f'CREATE DATABASE "{name}"{copied}')
     finally:
         await admin.close()
 
