@@ -89,10 +89,29 @@ class StatementTimes:
         return self.spent.most_common(n)
 
 
+def explain_slow(engine: AsyncEngine, ms: int = 500) -> None:
+    """Each statement of ``ms`` or more is logged by the server with its plan, its row counts
+    and its triggers' times (``auto_explain``; the foreign keys' checks are triggers): the
+    server's log, not this process's output."""
+
+    def on_connect(dbapi_connection: Any, _record: Any) -> None:
+        cursor = dbapi_connection.cursor()
+        for setting in ("LOAD 'auto_explain'", f"SET auto_explain.log_min_duration = {ms}",
+                        "SET auto_explain.log_analyze = on",
+                        "SET auto_explain.log_triggers = on",
+                        "SET auto_explain.log_buffers = on"):
+            cursor.execute(setting)
+        cursor.close()
+
+    event.listen(engine.sync_engine, "connect", on_connect)
+
+
 async def _import(url: str, source: ImportSource, path: Path, period: str,
-                  profile: bool = False) -> dict[str, float]:
+                  profile: bool = False, explain: bool = False) -> dict[str, float]:
     engine = create_engine(url, pool=False)
     times = StatementTimes(engine)
+    if explain:
+        explain_slow(engine)
     authz = Authorizer(default_rules())
     figures: dict[str, float] = {}
     try:
@@ -138,7 +157,7 @@ HEADER = ("| import | rows | rejected | stage s | apply s | total s | rows/s | p
 
 
 async def run(url: str, rows: int, households: int, out: Path, profile: bool = False,
-              keep_files: bool = False) -> None:
+              keep_files: bool = False, explain: bool = False) -> None:
     schools = await _prepare(url)
     started = time.perf_counter()
     names = {"register": "register.csv", "register_next": "register-next.csv",
@@ -159,7 +178,7 @@ async def run(url: str, rows: int, households: int, out: Path, profile: bool = F
         ("police", "police household list", ImportSource.POLICE_HOUSEHOLD,
          paths["households"], "2026-09"),
     ):
-        figures[key] = await _import(url, source, path, period, profile)
+        figures[key] = await _import(url, source, path, period, profile, explain)
         lines.append(_line(name, figures[key]))
         # Each figure as it comes, with the load it was measured under (a shared machine).
         print(f"\n{HEADER}\n{lines[-1]}", flush=True)
@@ -179,12 +198,14 @@ async def run(url: str, rows: int, households: int, out: Path, profile: bool = F
 def main() -> None:
     args = parse_args(
         __doc__, DEFAULT_URL, rows=2_000_000, households=2_100_000, out=Path("var/bench-import"),
-        profile=False, keep_files=False,
+        profile=False, keep_files=False, explain=False,
         help={"profile": "print the slowest SQL statements of each import",
+              "explain": "log each statement of 0.5 s or more with its plan and its triggers' "
+                         "times in the server's log (auto_explain)",
               "keep_files": "import the files already in --out instead of writing them"},
     )
     asyncio.run(run(args.url, args.rows, args.households, args.out, args.profile,
-                    args.keep_files))
+                    args.keep_files, args.explain))
 
 
 if __name__ == "__main__":

@@ -66,11 +66,11 @@ class RegisterEvent(Base):
 
     __tablename__ = "register_event"
     # A child's events by day: the statistics look up the one nearest to a date per child
-    # (workflow/stats.py, issue 16).
+    # (workflow/stats.py, issue 16); every other lookup by child uses it too (migration 0025).
     __table_args__ = (Index("ix_register_event_child_day", "child_id", "on_date", "id"),)
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    child_id: Mapped[int] = mapped_column(ForeignKey("child.id"), index=True)
+    child_id: Mapped[int] = mapped_column(ForeignKey("child.id"))
     school_id: Mapped[int | None] = mapped_column(ForeignKey("school.id"))
     on_date: Mapped[date] = mapped_column(Date)
     from_status: Mapped[EnrolmentStatus | None] = mapped_column(StrEnumType(EnrolmentStatus))

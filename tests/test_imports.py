@@ -171,6 +171,35 @@ async def test_a_large_file_is_checked_in_worker_processes_alike(
     assert seen(await api.gql(JOB, {"id": alone}))[:3] == (9, 4, 5)
 
 
+async def test_tabs_newlines_and_backslashes_are_staged_as_sent(
+    api: Api, session: AsyncSession
+) -> None:
+    """PostgreSQL stages through COPY's text format, escaped where the rows are checked:
+    a value with a backslash, a tab or a line break inside (a quoted CSV field) arrives
+    as sent, in the register and in a reject."""
+    school = (await schools(session))[0]
+    born = date(2016, 3, 4)
+    name, guardian, bad_sex = "王\\小明", "李\t四\n（外婆）", "男\\\t女"
+    content = csv_bytes([
+        REGISTER_HEADER,
+        [name, "男", born.isoformat(), ident(born, 31), school.name, "4", "1", guardian,
+         "其他", ""],
+        ["坏性别", bad_sex, born.isoformat(), ident(born, 41), school.name, "4", "1", "",
+         "", ""],
+    ])
+    job = await staged(api, "school_register", content)
+    answer = await api.gql(JOB, {"id": job})
+    assert [(e["node"]["column"], e["node"]["value"]["value"])
+            for e in answer["importRejects"]["edges"]] == [("性别", bad_sex)]
+    applied = (await api.gql(APPLY, {"id": job, "v": None}))["applyImport"]
+    assert applied["userErrors"] == []
+    child = (await session.execute(select(Child).where(
+        Child.national_id == ident(born, 31)))).scalar_one()
+    assert child.name == name
+    assert (await session.execute(select(Guardian.name).where(
+        Guardian.child_id == child.id))).scalar_one() == guardian
+
+
 async def test_next_period_updates_in_place_and_no_id_children_become_candidates(
     api: Api, session: AsyncSession
 ) -> None:

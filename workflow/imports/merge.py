@@ -21,7 +21,6 @@ from sqlalchemy import (
     Insert,
     String,
     and_,
-    case,
     cast,
     delete,
     exists,
@@ -36,7 +35,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from models.child import Child, ChildGroup, Guardian
-from models.enums import EnrolmentStatus, RegisterType, SpecialGroup
+from models.enums import EnrolmentStatus, SpecialGroup
 from models.imports import (
     BaseRecord,
     ImportJob,
@@ -45,8 +44,11 @@ from models.imports import (
     MatchCandidate,
     ValueProvenance,
 )
-from models.reference import Agency, Jurisdiction
+from models.reference import Agency
 from models.school import Enrolment, RegisterEvent, School
+from workflow import stats_marks
+from workflow.imports import new_children
+from workflow.imports.new_children import NEW_ROWS
 
 # Rows whose child was matched or created; the others are only on the source's list.
 NEW, CHANGED, SAME = "new", "changed", "same"
@@ -175,64 +177,6 @@ async def _outcome_counts(ctx: MergeContext) -> dict[str, int]:
     return {NEW: int(new), CHANGED: int(changed), SAME: int(same)}
 
 
-def _student_no() -> Any:
-    """A new child's register number: G + the ID number, else I<job>-<row>."""
-    own = (literal("I") + cast(ImportRow.job_id, String) + literal("-")
-           + cast(ImportRow.row_no, String))
-    return func.coalesce(literal("G") + ImportRow.national_id, own)
-
-
-async def _create_children(ctx: MergeContext) -> None:
-    s = ctx.session
-    source = (
-        select(
-            ImportRow.name,
-            ImportRow.name_key,
-            func.coalesce(ImportRow.sex, "male"),
-            ImportRow.birth_date,
-            case((ImportRow.national_id.is_(None), RegisterType.OTHER.value),
-                 else_=RegisterType.ID_CARD.value),
-            ImportRow.national_id,
-            _student_no(),
-            School.township_code,
-            func.coalesce(ImportRow.village, ""),
-            Agency.scope_path,
-            Jurisdiction.path,
-            literal(ctx.now, Child.created_at.type),
-            literal(ctx.now, Child.updated_at.type),
-        )
-        .join(School, School.id == ImportRow.school_id)
-        .join(Agency, Agency.id == School.agency_id)
-        .join(Jurisdiction, Jurisdiction.code == School.township_code)
-        .where(ctx.rows(), ImportRow.child_id.is_(None))
-        # In the file's order: the children's ids follow their rows.
-        .order_by(ImportRow.row_no)
-    )
-    columns = ["name", "name_key", "sex", "birth_date", "register_type", "national_id",
-               "student_no", "township_code", "village", "scope_path", "residence_path",
-               "created_at", "updated_at"]
-    await s.execute(insert(Child).from_select(columns, source))
-    # One write of each new row: its child and its outcome.
-    await s.execute(
-        update(ImportRow).execution_options(synchronize_session=False)
-        .where(ctx.rows(), ImportRow.child_id.is_(None), Child.student_no == _student_no())
-        .values(child_id=Child.id, outcome=NEW)
-    )
-    new = and_(ctx.rows(), ImportRow.outcome == NEW)
-    await s.execute(insert(RegisterEvent).from_select(
-        ["child_id", "school_id", "on_date", "to_status", "reason", "recorded_at"],
-        select(ImportRow.child_id, ImportRow.school_id, literal(ctx.today),
-               literal(EnrolmentStatus.ENROLLED.value), literal("学籍导入：建立学籍"),
-               literal(ctx.now, RegisterEvent.recorded_at.type)).where(new),
-    ))
-    await s.execute(insert(Guardian).from_select(
-        ["child_id", "name", "name_key", "relation", "phone"],
-        select(ImportRow.child_id, ImportRow.guardian_name, ImportRow.guardian_key,
-               func.coalesce(ImportRow.guardian_relation, "other"), ImportRow.guardian_phone)
-        .where(new, ImportRow.guardian_name.is_not(None)),
-    ))
-
-
 async def _update_children(ctx: MergeContext) -> None:
     s = ctx.session
     changed = and_(ctx.rows(), ImportRow.outcome == CHANGED, Child.id == ImportRow.child_id,
@@ -280,14 +224,14 @@ async def _update_children(ctx: MergeContext) -> None:
 
 
 async def _enrol(ctx: MergeContext) -> None:
-    """Each new or changed row's register entry: inserted, or moved to the row's school,
-    grade and class (its status, a dropout mark among them, is kept)."""
+    """Each changed row's register entry moved to the row's school, grade and class (its
+    status, a dropout mark among them, is kept), or inserted where the child had none."""
     stmt: Insert = ctx.upsert(Enrolment).from_select(
         ["child_id", "school_id", "grade", "class_no", "status", "status_since", "updated_at"],
         select(ImportRow.child_id, ImportRow.school_id, ImportRow.grade,
                func.coalesce(ImportRow.class_no, 1), literal(EnrolmentStatus.ENROLLED.value),
                literal(ctx.today), literal(ctx.now, Enrolment.updated_at.type))
-        .where(ctx.rows(), ImportRow.outcome.in_((NEW, CHANGED))),
+        .where(ctx.rows(), ImportRow.outcome == CHANGED),
     )
     excluded = stmt.excluded  # type: ignore[attr-defined]
     await ctx.session.execute(stmt.on_conflict_do_update(  # type: ignore[attr-defined]
@@ -386,15 +330,7 @@ async def merge(ctx: MergeContext) -> dict[str, Any]:
     """Apply the job's staged rows; the counts of what happened (the caller's transaction)."""
     counts: dict[str, Any] = {"candidates": await match(ctx)}
     if ctx.job.source is ImportSource.SCHOOL_REGISTER:
-        await _mark_outcomes(ctx)
-        counts.update(await _outcome_counts(ctx))
-        await _create_children(ctx)
-        await _update_children(ctx)
-        await _enrol(ctx)
-        await _provenance(
-            ctx, literal("register"), func.coalesce(ImportRow.school_name, ""),
-            ImportRow.outcome.in_((NEW, CHANGED)),
-        )
+        counts.update(await _register(ctx))
     else:
         counts["matched"] = await _count(ctx, ImportRow.child_id.is_not(None))
         counts["unmatched"] = await _count(ctx, ImportRow.child_id.is_(None))
@@ -405,6 +341,27 @@ async def merge(ctx: MergeContext) -> dict[str, Any]:
     removed = await _groups(ctx)
     counts["groups_set"] = await _count(ctx, ImportRow.group.is_not(None),
                                         ImportRow.child_id.is_not(None))
+    if ctx.job.source is ImportSource.SCHOOL_REGISTER:
+        counts["groups_set"] += await new_children.count(ctx, NEW_ROWS.c.group.is_not(None))
+        await new_children.drop(ctx)
     counts["groups_removed"] = len(removed)
     counts["removed"] = [[c, g] for c, g in removed[:200]]
+    return counts
+
+
+async def _register(ctx: MergeContext) -> dict[str, int]:
+    """The school register's part: new children created, matched ones changed, each child
+    written marked once for the statistics (``workflow/stats_marks.py``)."""
+    await stats_marks.by_writer(ctx.session, True)
+    await _mark_outcomes(ctx)
+    counts = await _outcome_counts(ctx)
+    await new_children.create(ctx)
+    await _update_children(ctx)
+    await _enrol(ctx)
+    await _provenance(ctx, literal("register"), func.coalesce(ImportRow.school_name, ""),
+                      ImportRow.outcome == CHANGED)
+    await stats_marks.mark(ctx.session, new_children.children())
+    await stats_marks.mark(ctx.session, select(ImportRow.child_id).where(
+        ctx.rows(), ImportRow.outcome == CHANGED))
+    await stats_marks.by_writer(ctx.session, False)
     return counts

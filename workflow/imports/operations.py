@@ -50,12 +50,16 @@ OPEN_STATUSES = (ImportStatus.STAGED, ImportStatus.PREVIEWED)
 # A province's list is minutes of set-based work: the server's per-statement limit (15 s by
 # default, LIANBAO_DB_STATEMENT_TIMEOUT_MS) is for requests, not for an import's merge.
 IMPORT_STATEMENT_TIMEOUT = "30min"
+# Its joins and sorts span millions of staged rows: with the server's default (4 MB) each
+# spilled to disk. One import's transaction at a time per district, a few such nodes each.
+IMPORT_WORK_MEM = "64MB"
 
 
 async def _long_statements(ctx: ServiceContext) -> None:
     if ctx.session.get_bind().dialect.name == "postgresql":
-        timeout = f"SET LOCAL statement_timeout = '{IMPORT_STATEMENT_TIMEOUT}'"
-        await ctx.session.execute(text(timeout))
+        await ctx.session.execute(text(
+            f"SET LOCAL statement_timeout = '{IMPORT_STATEMENT_TIMEOUT}'"))
+        await ctx.session.execute(text(f"SET LOCAL work_mem = '{IMPORT_WORK_MEM}'"))
 
 
 def _obj(source: ImportSource) -> str:

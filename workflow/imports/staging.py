@@ -8,6 +8,8 @@ the district's: looked up as the row is validated (the district's schools are a 
 from __future__ import annotations
 
 import asyncio
+import io
+import marshal
 import multiprocessing
 import os
 from collections import deque
@@ -34,23 +36,46 @@ ROW_COLUMNS = [c.name for c in ImportRow.__table__.columns]
 REJECT_COLUMNS = ["job_id", "row_no", "column", "reason", "value"]
 
 
-async def _write(session: AsyncSession, model: type[Any], cols: list[str],
-                 rows: list[dict[str, Any]]) -> None:
+# COPY's text format: a backslash, tab, newline and carriage return inside a value escaped.
+_ESCAPES = str.maketrans({"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r"})
+
+
+def _copy_value(value: object) -> str:
+    if value is None:
+        return "\\N"
+    if isinstance(value, str):
+        return value.translate(_ESCAPES)
+    if isinstance(value, date):
+        return value.isoformat()
+    return str(value)
+
+
+def copy_text(rows: list[dict[str, Any]], cols: list[str]) -> bytes:
+    """The rows in PostgreSQL ``COPY``'s text format, ``cols`` in order. Made where the rows
+    are checked (a worker process for a large file): the parent passes bytes on to the
+    server instead of unpickling, re-tupling and encoding each row (a third of staging's
+    time at 2,000,000 rows)."""
+    return "".join("\t".join(_copy_value(r.get(c)) for c in cols) + "\n"
+                   for r in rows).encode()
+
+
+Rows = list[dict[str, Any]] | bytes  # as dicts, or in COPY's text format
+
+
+async def _write(session: AsyncSession, model: type[Any], cols: list[str], rows: Rows) -> None:
     if not rows:
         return
-    if session.get_bind().dialect.name == "postgresql":
+    if isinstance(rows, bytes):
         connection = await session.connection()
         raw = await connection.get_raw_connection()
-        await raw.driver_connection.copy_records_to_table(  # type: ignore[union-attr]
-            model.__tablename__, columns=cols, records=[tuple(r.get(c) for c in cols)
-                                                        for r in rows],
-        )
+        await raw.driver_connection.copy_to_table(  # type: ignore[union-attr]
+            model.__tablename__, source=io.BytesIO(rows), columns=cols, format="text")
     else:
         await session.execute(insert(model), rows)
 
 
 Raw = list[tuple[int, list[object]]]
-Checked = tuple[list[dict[str, Any]], list[dict[str, Any]]]
+Checked = tuple[Rows, Rows]
 
 
 def _raw_batches(job: ImportJob, path: Path, batch: int) -> Iterator[tuple[dict[str, int], Raw]]:
@@ -65,7 +90,7 @@ def _raw_batches(job: ImportJob, path: Path, batch: int) -> Iterator[tuple[dict[
     at = columns(m, header)
     raw: Raw = []
     for row_no, row in enumerate(rows, start=2):
-        if not any(str(c).strip() for c in row if c is not None):
+        if _blank(row):
             continue
         raw.append((row_no, row))
         if len(raw) >= batch:
@@ -74,12 +99,38 @@ def _raw_batches(job: ImportJob, path: Path, batch: int) -> Iterator[tuple[dict[
     yield at, raw
 
 
+def _blank(row: list[object]) -> bool:
+    try:
+        return not "".join(row).strip()  # type: ignore[arg-type]  # a CSV's cells: text
+    except TypeError:  # an XLSX row: numbers, dates, empty cells
+        return not any(str(c).strip() for c in row if c is not None)
+
+
+def _pack(raw: Raw) -> bytes | Raw:
+    """A batch for a worker process: ``marshal``'s bytes where its rows are plain values (a
+    CSV's: pickling them cost the parent 4.6 µs a row, marshal 0.3), else as it is (an XLSX
+    row may hold dates)."""
+    try:
+        return marshal.dumps(raw)
+    except ValueError:
+        return raw
+
+
+def check_packed(source: ImportSource, district_code: str, job_id: int, at: dict[str, int],
+                 packed: bytes | Raw, today: date, schools: dict[str, int] | None,
+                 copy: bool) -> Checked:
+    """:func:`check_batch` of a batch from :func:`_pack` (in a worker process)."""
+    raw = marshal.loads(packed) if isinstance(packed, bytes) else packed
+    return check_batch(source, district_code, job_id, at, raw, today, schools, copy)
+
+
 def check_batch(source: ImportSource, district_code: str, job_id: int, at: dict[str, int],
-                raw: Raw, today: date, schools: dict[str, int] | None) -> Checked:
-    """(valid rows, rejects) of one batch. ``schools`` (the school register's): the
-    district's schools by name, each row's school resolved here rather than by an UPDATE
-    rewriting every staged row. A plain function of plain values: it runs in a worker
-    process for a large file."""
+                raw: Raw, today: date, schools: dict[str, int] | None,
+                copy: bool = False) -> Checked:
+    """(valid rows, rejects) of one batch, as dicts or (``copy``) in COPY's text format.
+    ``schools`` (the school register's): the district's schools by name, each row's school
+    resolved here rather than by an UPDATE rewriting every staged row. A plain function of
+    plain values: it runs in a worker process for a large file."""
     m = mapping(source, district_code)
     good: list[dict[str, Any]] = []
     bad: list[dict[str, Any]] = []
@@ -93,6 +144,8 @@ def check_batch(source: ImportSource, district_code: str, job_id: int, at: dict[
         else:
             checked["job_id"] = job_id
             good.append(checked)
+    if copy:
+        return copy_text(good, ROW_COLUMNS), copy_text(bad, REJECT_COLUMNS)
     return good, bad
 
 
@@ -101,7 +154,7 @@ def _in_workers(path: Path) -> bool:
 
 
 async def _batches(job: ImportJob, path: Path, today: date, batch: int,
-                   schools: dict[str, int] | None) -> AsyncIterator[Checked]:
+                   schools: dict[str, int] | None, copy: bool) -> AsyncIterator[Checked]:
     """The checked batches in file order. A file of ``PARALLEL_FROM_BYTES`` or more is
     checked in ``WORKERS`` worker processes (validation is most of staging's time, and it
     no longer holds the event loop) with at most two batches per worker in flight, so
@@ -109,14 +162,14 @@ async def _batches(job: ImportJob, path: Path, today: date, batch: int,
     args = (job.source, job.district_code, job.id)
     if not _in_workers(path):
         for at, raw in _raw_batches(job, path, batch):
-            yield check_batch(*args, at, raw, today, schools)
+            yield check_batch(*args, at, raw, today, schools, copy)
         return
     loop = asyncio.get_running_loop()
     pending: deque[asyncio.Future[Checked]] = deque()
     with ProcessPoolExecutor(WORKERS, mp_context=multiprocessing.get_context("spawn")) as pool:
         for at, raw in _raw_batches(job, path, batch):
-            pending.append(loop.run_in_executor(pool, check_batch, *args, at, raw, today,
-                                                schools))
+            pending.append(loop.run_in_executor(pool, check_packed, *args, at, _pack(raw),
+                                                today, schools, copy))
             if len(pending) >= 2 * WORKERS:
                 yield await pending.popleft()
         while pending:
@@ -149,8 +202,9 @@ async def stage(session: AsyncSession, job: ImportJob, path: Path, today: date,
     total = 0
     placed = job.source in (ImportSource.SCHOOL_REGISTER, ImportSource.SCHOOL_ROSTER)
     schools = await _district_schools(session, job) if placed else None
-    async for good, bad in _batches(job, path, today, batch, schools):
-        total += len(good) + len(bad)
+    copy = session.get_bind().dialect.name == "postgresql"
+    async for good, bad in _batches(job, path, today, batch, schools, copy):
+        total += _count(good) + _count(bad)
         await _write(session, ImportRow, ROW_COLUMNS, good)
         await _write(session, ImportReject, REJECT_COLUMNS, bad)
     if session.get_bind().dialect.name == "postgresql":
@@ -163,6 +217,10 @@ async def stage(session: AsyncSession, job: ImportJob, path: Path, today: date,
     job.total_rows = total
     job.rejected_rows = int(rejected)
     job.valid_rows = total - job.rejected_rows
+
+
+def _count(rows: Rows) -> int:
+    return rows.count(b"\n") if isinstance(rows, bytes) else len(rows)
 
 
 async def _move_to_rejects(session: AsyncSession, job: ImportJob, where: Any, column: str,
