@@ -59,6 +59,16 @@ async def own_writes(session: AsyncSession, on: bool) -> None:
                               {"flag": FLAG, "value": "on" if on else "off"})
 
 
+async def log_change(session: AsyncSession) -> None:
+    """Log this transaction as a writer of the comparisons' inputs, as the tables' statement
+    triggers do: for a writer that had them off (an import's new children)."""
+    if _postgresql(session):
+        await session.execute(text(
+            "INSERT INTO crosscheck_input_change (xid) SELECT txid_current() "
+            "WHERE coalesce(current_setting(:flag, true), '') <> 'on' ON CONFLICT DO NOTHING"
+        ), {"flag": FLAG})
+
+
 async def snapshot(session: AsyncSession) -> str | None:
     """The snapshot this statement reads from (taken before the job reads its inputs)."""
     if not _postgresql(session):

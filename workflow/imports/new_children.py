@@ -9,6 +9,18 @@ at 2,000,000 rows); drawing them first (PostgreSQL: the child id sequence; SQLit
 writer holds the database: after the largest id) into a narrow copy of the new rows, with
 their school's township, scope and residence paths joined once, leaves ``import_row`` as it
 was staged: its new rows keep ``child_id`` NULL, which is what "new" means to the merge.
+
+Without row triggers, where the database role may (PostgreSQL, a role that may set
+``session_replication_role``: a superuser, or one granted ``SET`` on it, docs/deploy.md):
+the foreign keys' checks are row triggers, one query per row and key, and they were 60 s of
+the 140 s apply at 2,000,000 rows (auto_explain, ``bench.imports --explain``). Every row
+written here refers to a child inserted here, to the job (locked by the apply), or to a
+school and a township the new rows were joined from; those are locked (``FOR KEY SHARE``,
+what the checks would take) and counted once instead, the statistics' marks are made once
+(``workflow/stats_marks.py``) and the comparisons' input log is written once, which is what
+the tables' statement triggers do. ``test_new_children_stand_in_for_every_trigger_and_key``
+fails when a trigger or a foreign key is added to these tables: this module must then stand
+in for it too. Any other role: the same statements with the triggers on.
 """
 
 from __future__ import annotations
@@ -30,12 +42,15 @@ from sqlalchemy import (
     select,
     text,
 )
+from sqlalchemy.exc import DBAPIError
 
 from models.child import Child, ChildGroup, Guardian
 from models.enums import EnrolmentStatus, RegisterType
 from models.imports import ImportRow, ValueProvenance
 from models.reference import Agency, Jurisdiction
 from models.school import Enrolment, RegisterEvent, School
+from workflow.crosscheck import inputs as crosscheck_inputs
+from workflow.errors import Conflict
 
 if TYPE_CHECKING:
     from workflow.imports.merge import MergeContext
@@ -96,10 +111,76 @@ async def _fill(ctx: MergeContext) -> None:
     await ctx.session.execute(text(f"CREATE TEMPORARY TABLE {NAME} AS {compiled}"))
 
 
+# The tables written here; the triggers on them that fire on an insert, and their foreign
+# keys (table, column, referred table): what the window without row triggers stands in for.
+WRITTEN = ("child", "register_event", "guardian", "enrolment", "value_provenance",
+           "child_group")
+INSERT_TRIGGERS = frozenset({
+    ("child", "child_crosscheck_input"), ("child", "stat_dirty_child_insert"),
+    ("register_event", "stat_dirty_register_event_insert"),
+    ("guardian", "guardian_crosscheck_input"),
+    ("enrolment", "enrolment_crosscheck_input"), ("enrolment", "stat_dirty_enrolment_insert"),
+    ("child_group", "child_group_crosscheck_input"),
+})
+FOREIGN_KEYS = frozenset({
+    ("child", "township_code", "jurisdiction"),
+    ("register_event", "child_id", "child"), ("register_event", "school_id", "school"),
+    ("register_event", "recorded_by", "app_user"),  # NULL here
+    ("guardian", "child_id", "child"),
+    ("enrolment", "child_id", "child"), ("enrolment", "school_id", "school"),
+    ("enrolment", "previous_school_id", "school"),  # NULL here
+    ("value_provenance", "child_id", "child"), ("value_provenance", "job_id", "import_job"),
+    ("child_group", "child_id", "child"),
+})
+
+
+async def _triggers_off(ctx: MergeContext) -> bool:
+    """Row triggers off for the rest of the transaction, if the role may (else False)."""
+    if ctx.session.get_bind().dialect.name != "postgresql":
+        return False
+    try:
+        async with ctx.session.begin_nested():
+            await ctx.session.execute(text("SET LOCAL session_replication_role = replica"))
+    except DBAPIError:  # permission denied to set the parameter
+        return False
+    return True
+
+
+async def _lock_referred(ctx: MergeContext) -> None:
+    """The schools and townships the new rows refer to, locked as the foreign keys' checks
+    would lock them; a school or township gone since the rows were joined is a conflict."""
+    new = NEW_ROWS.c
+    for table, key, column in (("school", "id", new.school_id),
+                               ("jurisdiction", "code", new.township_code)):
+        wanted = select(func.count(func.distinct(column))).scalar_subquery()
+        locked = text(f"SELECT count(*) FROM (SELECT 1 FROM {table} WHERE {key} IN "
+                      f"(SELECT DISTINCT {column.name} FROM {NAME}) FOR KEY SHARE) AS locked")
+        found = (await ctx.session.execute(locked)).scalar_one()
+        if found != (await ctx.session.execute(select(wanted))).scalar_one():
+            raise Conflict(f"a {table} of the file was removed meanwhile: apply again",
+                           field="importId")
+
+
+async def _stand_in(ctx: MergeContext) -> None:
+    """What the tables' statement triggers would have done (the marks are the merge's)."""
+    await ctx.session.execute(text("SET LOCAL session_replication_role = origin"))
+    await crosscheck_inputs.log_change(ctx.session)
+
+
 async def create(ctx: MergeContext) -> None:
     """Create the children of the rows no child was matched to, with all they come with."""
-    s, new = ctx.session, NEW_ROWS.c
     await _fill(ctx)
+    # A fault rolls the transaction (or the preview's savepoint) back, the setting with it.
+    if await _triggers_off(ctx):
+        await _lock_referred(ctx)
+        await _write(ctx)
+        await _stand_in(ctx)
+    else:
+        await _write(ctx)
+
+
+async def _write(ctx: MergeContext) -> None:
+    s, new = ctx.session, NEW_ROWS.c
     children = ["id", "name", "name_key", "sex", "birth_date", "register_type", "national_id",
                 "student_no", "township_code", "village", "scope_path", "residence_path",
                 "created_at", "updated_at"]
