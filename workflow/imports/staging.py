@@ -8,10 +8,11 @@ the district's: looked up as the row is validated (the district's schools are a 
 from __future__ import annotations
 
 import asyncio
-import io
 import marshal
 import multiprocessing
 import os
+import re
+import tempfile
 from collections import deque
 from collections.abc import AsyncIterator, Iterator
 from concurrent.futures import ProcessPoolExecutor
@@ -38,13 +39,14 @@ REJECT_COLUMNS = ["job_id", "row_no", "column", "reason", "value"]
 
 # COPY's text format: a backslash, tab, newline and carriage return inside a value escaped.
 _ESCAPES = str.maketrans({"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r"})
+_SPECIAL = re.compile(r"[\\\t\n\r]")
 
 
 def _copy_value(value: object) -> str:
+    if type(value) is str:
+        return value.translate(_ESCAPES) if _SPECIAL.search(value) else value
     if value is None:
         return "\\N"
-    if isinstance(value, str):
-        return value.translate(_ESCAPES)
     if isinstance(value, date):
         return value.isoformat()
     return str(value)
@@ -54,24 +56,46 @@ def copy_text(rows: list[dict[str, Any]], cols: list[str]) -> bytes:
     """The rows in PostgreSQL ``COPY``'s text format, ``cols`` in order. Made where the rows
     are checked (a worker process for a large file): the parent passes bytes on to the
     server instead of unpickling, re-tupling and encoding each row (a third of staging's
-    time at 2,000,000 rows)."""
-    return "".join("\t".join(_copy_value(r.get(c)) for c in cols) + "\n"
-                   for r in rows).encode()
+    time at 2,000,000 rows). A plain text needs no escaping: most values are passed as
+    they are (a call per value was a fifth of a worker's time)."""
+    value = _copy_value
+    return "".join([
+        "\t".join([v if type(v) is str and not _SPECIAL.search(v) else value(v)
+                   for v in map(r.get, cols)]) + "\n"
+        for r in rows
+    ]).encode()
 
 
 Rows = list[dict[str, Any]] | bytes  # as dicts, or in COPY's text format
 
 
-async def _write(session: AsyncSession, model: type[Any], cols: list[str], rows: Rows) -> None:
-    if not rows:
-        return
-    if isinstance(rows, bytes):
-        connection = await session.connection()
-        raw = await connection.get_raw_connection()
-        await raw.driver_connection.copy_to_table(  # type: ignore[union-attr]
-            model.__tablename__, source=io.BytesIO(rows), columns=cols, format="text")
-    else:
-        await session.execute(insert(model), rows)
+async def _copy(session: AsyncSession, model: type[Any], cols: list[str], source: Any) -> None:
+    connection = await session.connection()
+    raw = await connection.get_raw_connection()
+    await raw.driver_connection.copy_to_table(  # type: ignore[union-attr]
+        model.__tablename__, source=source, columns=cols, format="text")
+
+
+async def _copy_all(session: AsyncSession, batches: AsyncIterator[Checked]) -> int:
+    """PostgreSQL: the valid rows in one ``COPY``, streamed as the batches come, so that the
+    server writes one batch while the next is read and checked (a ``COPY`` per batch kept
+    the parent waiting on each: staging 2,000,000 rows used 1.3 of the 2 cores, 60 s); the
+    rejects spooled to a file meanwhile and copied after. Returns the rows read."""
+    total = 0
+    with tempfile.TemporaryFile() as rejects:
+        async def valid() -> AsyncIterator[bytes]:
+            nonlocal total
+            async for good, bad in batches:
+                assert isinstance(good, bytes) and isinstance(bad, bytes)
+                total += _count(good) + _count(bad)
+                rejects.write(bad)
+                if good:
+                    yield good
+
+        await _copy(session, ImportRow, ROW_COLUMNS, valid())
+        rejects.seek(0)
+        await _copy(session, ImportReject, REJECT_COLUMNS, rejects)
+    return total
 
 
 Raw = list[tuple[int, list[object]]]
@@ -203,11 +227,18 @@ async def stage(session: AsyncSession, job: ImportJob, path: Path, today: date,
     placed = job.source in (ImportSource.SCHOOL_REGISTER, ImportSource.SCHOOL_ROSTER)
     schools = await _district_schools(session, job) if placed else None
     copy = session.get_bind().dialect.name == "postgresql"
-    async for good, bad in _batches(job, path, today, batch, schools, copy):
-        total += _count(good) + _count(bad)
-        await _write(session, ImportRow, ROW_COLUMNS, good)
-        await _write(session, ImportReject, REJECT_COLUMNS, bad)
-    if session.get_bind().dialect.name == "postgresql":
+    batches = _batches(job, path, today, batch, schools, copy)
+    if copy:
+        total = await _copy_all(session, batches)
+    else:
+        async for good, bad in batches:
+            assert isinstance(good, list) and isinstance(bad, list)
+            total += len(good) + len(bad)
+            if good:
+                await session.execute(insert(ImportRow), good)
+            if bad:
+                await session.execute(insert(ImportReject), bad)
+    if copy:
         # Fresh rows have no statistics yet; the merge's joins are planned from these.
         await session.execute(text("ANALYZE import_row"))
     await _reject_duplicates(session, job)
