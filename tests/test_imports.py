@@ -243,6 +243,33 @@ async def test_next_period_updates_in_place_and_no_id_children_become_candidates
     assert names == {"老王", "老李"}
 
 
+async def test_one_child_on_two_rows_of_a_file_is_changed_once(
+    api: Api, session: AsyncSession
+) -> None:
+    """A child without an ID number listed twice in the next period's file (the same name,
+    birth date and guardian): the first row moves the child, the second is rejected as a
+    repeated ID number is (an upsert may not write one child twice: it was INTERNAL)."""
+    school = (await schools(session))[0]
+    row = ["双行", "男", "2016-06-01", "", school.name, "4", "1", "老张", "父亲", ""]
+    job = await staged(api, "school_register", csv_bytes([REGISTER_HEADER, row]),
+                       period="2026-03")
+    assert (await api.gql(APPLY, {"id": job}))["applyImport"]["userErrors"] == []
+    moved = [*row[:5], "5", *row[6:]]
+    job = await staged(api, "school_register", csv_bytes([REGISTER_HEADER, moved, moved]),
+                       period="2026-09")
+    applied = (await api.gql(APPLY, {"id": job}))["applyImport"]
+    assert applied["userErrors"] == []
+    assert applied["importJob"]["counts"]["created"] == 0
+    child = (await session.execute(select(Child).where(Child.name == "双行"))).scalar_one()
+    assert (await session.execute(select(Enrolment.grade).where(
+        Enrolment.child_id == child.id))).scalar_one() == 5
+    answer = await api.gql(JOB, {"id": job})
+    assert (answer["node"]["validRows"], answer["node"]["rejectedRows"]) == (1, 1)
+    assert [(e["node"]["rowNo"], e["node"]["reason"])
+            for e in answer["importRejects"]["edges"]] == [
+        (3, "文件中多行为同一儿童（以首次出现的行为准）")]
+
+
 async def test_cancel_drops_the_staged_rows(api: Api, session: AsyncSession) -> None:
     school = (await schools(session))[0]
     rows = [REGISTER_HEADER, ["取消", "男", "2016-06-01", "", school.name, "4", "1", "", "", ""]]

@@ -37,11 +37,12 @@ async def by_writer(session: AsyncSession, on: bool) -> None:
 
 
 async def mark(session: AsyncSession, children: Any) -> None:
-    """Mark the children ``children`` (a select of ids, each once) dirty: what the insert
-    triggers would have. Only where the writer took their part over."""
+    """Mark the children ``children`` (a select of ids) dirty: what the insert triggers
+    would have. Only where the writer took their part over. Each id once (an upsert may
+    not touch a row twice: two rows of a file can be one child)."""
     if not _postgresql(session):
         return
-    rows = select(children.subquery().c[0], literal(1))
+    rows = select(children.subquery().c[0], literal(1)).distinct()
     stmt = postgresql.insert(StatDirty).from_select(["child_id", "n"], rows)
     await session.execute(stmt.on_conflict_do_update(
         index_elements=["child_id"], set_={"n": StatDirty.n + 1}))

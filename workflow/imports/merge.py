@@ -47,7 +47,7 @@ from models.imports import (
 from models.reference import Agency
 from models.school import Enrolment, RegisterEvent, School
 from workflow import stats_marks
-from workflow.imports import new_children
+from workflow.imports import new_children, staging
 from workflow.imports.new_children import NEW_ROWS
 
 # Rows whose child was matched or created; the others are only on the source's list.
@@ -132,6 +132,25 @@ async def match(ctx: MergeContext) -> int:
             ctx.rows(), ImportRow.row_no.in_({r.row_no for r, _ in pairs})
         ))
     return len({r.row_no for r, _ in pairs})
+
+
+async def _one_row_a_child(ctx: MergeContext) -> int:
+    """Rows without an ID number matched to a child an earlier row of the file was matched
+    to (the same name, birth date and guardian twice): rejected as a repeated ID number is,
+    the first row standing. Returns how many (the apply counts them rejected)."""
+    ranked = (
+        select(ImportRow.row_no, func.row_number().over(
+            partition_by=ImportRow.child_id, order_by=ImportRow.row_no).label("n"))
+        .where(ctx.rows(), ImportRow.national_id.is_(None), ImportRow.child_id.is_not(None))
+        .subquery()
+    )
+    later = ImportRow.row_no.in_(select(ranked.c.row_no).where(ranked.c.n > 1))
+    repeated = await _count(ctx, later)
+    if repeated:
+        await staging.move_to_rejects(ctx.session, ctx.job, later, "姓名",
+                                      "文件中多行为同一儿童（以首次出现的行为准）",
+                                      ImportRow.name)
+    return repeated
 
 
 def _plain(value: object) -> object:
@@ -328,7 +347,8 @@ async def _base_records(ctx: MergeContext) -> None:
 
 async def merge(ctx: MergeContext) -> dict[str, Any]:
     """Apply the job's staged rows; the counts of what happened (the caller's transaction)."""
-    counts: dict[str, Any] = {"candidates": await match(ctx)}
+    counts: dict[str, Any] = {"candidates": await match(ctx),
+                              "same_child": await _one_row_a_child(ctx)}
     if ctx.job.source is ImportSource.SCHOOL_REGISTER:
         counts.update(await _register(ctx))
     else:

@@ -150,15 +150,17 @@ async def _lock_referred(ctx: MergeContext) -> None:
     """The schools and townships the new rows refer to, locked as the foreign keys' checks
     would lock them; a school or township gone since the rows were joined is a conflict."""
     new = NEW_ROWS.c
-    for table, key, column in (("school", "id", new.school_id),
-                               ("jurisdiction", "code", new.township_code)):
+    for table, key, column, gone in (
+        ("school", "id", new.school_id, "a school of the file was removed meanwhile: apply again"),
+        ("jurisdiction", "code", new.township_code,
+         "a township of the file was removed meanwhile: apply again"),
+    ):
         wanted = select(func.count(func.distinct(column))).scalar_subquery()
         locked = text(f"SELECT count(*) FROM (SELECT 1 FROM {table} WHERE {key} IN "
                       f"(SELECT DISTINCT {column.name} FROM {NAME}) FOR KEY SHARE) AS locked")
         found = (await ctx.session.execute(locked)).scalar_one()
         if found != (await ctx.session.execute(select(wanted))).scalar_one():
-            raise Conflict(f"a {table} of the file was removed meanwhile: apply again",
-                           field="importId")
+            raise Conflict(gone, field="importId")
 
 
 async def _stand_in(ctx: MergeContext) -> None:

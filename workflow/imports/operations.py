@@ -182,6 +182,8 @@ async def apply(
     check_version(job.version, expected_version, "the import")
     _open(job)
     counts = await merge(await _merge_context(ctx, job))
+    job.rejected_rows += counts["same_child"]
+    job.valid_rows -= counts["same_child"]
     await ctx.session.execute(
         delete(ImportRow).execution_options(synchronize_session=False)
         .where(ImportRow.job_id == job.id))

@@ -254,7 +254,7 @@ def _count(rows: Rows) -> int:
     return rows.count(b"\n") if isinstance(rows, bytes) else len(rows)
 
 
-async def _move_to_rejects(session: AsyncSession, job: ImportJob, where: Any, column: str,
+async def move_to_rejects(session: AsyncSession, job: ImportJob, where: Any, column: str,
                            reason: str, value: Any) -> None:
     await session.execute(insert(ImportReject).from_select(
         REJECT_COLUMNS,
@@ -277,7 +277,7 @@ async def _reject_duplicates(session: AsyncSession, job: ImportJob) -> None:
         .subquery()
     )
     later = select(ranked.c.row_no).where(ranked.c.n > 1)
-    await _move_to_rejects(
+    await move_to_rejects(
         session, job, ImportRow.row_no.in_(later),
         "身份证号", "文件中身份证号重复（以首次出现的行为准）", ImportRow.national_id,
     )
