@@ -15,11 +15,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import literal, select, text
+from sqlalchemy import literal, select
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from models.stats import StatDirty
+from workflow.infra.transaction_flag import set_flag
 
 FLAG = "lianbao.stat_dirty_by_writer"
 
@@ -31,9 +32,7 @@ def _postgresql(session: AsyncSession) -> bool:
 async def by_writer(session: AsyncSession, on: bool) -> None:
     """Take the insert triggers' marking over (``on``) or give it back, in this transaction
     (a savepoint rolled back gives it back too)."""
-    if _postgresql(session):
-        await session.execute(text("SELECT set_config(:flag, :value, true)"),
-                              {"flag": FLAG, "value": "on" if on else "off"})
+    await set_flag(session, FLAG, on)
 
 
 async def mark(session: AsyncSession, children: Any) -> None:

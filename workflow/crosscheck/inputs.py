@@ -32,6 +32,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from models.crosscheck import CrosscheckRun
 from workflow.crosscheck.rules import CrosscheckRules
+from workflow.infra.transaction_flag import set_flag
 
 FLAG = "lianbao.crosscheck_run"
 # A stamp is ``rules key|snapshot|transaction id``: the snapshot, and the run's own
@@ -54,9 +55,7 @@ def rules_key(rules: CrosscheckRules, as_of: date) -> str:
 async def own_writes(session: AsyncSession, on: bool) -> None:
     """Keep the job's own writes out of the input log (``on``) or log them again (the
     caller's transaction may go on writing, as the deadline engine's tick does)."""
-    if _postgresql(session):
-        await session.execute(text("SELECT set_config(:flag, :value, true)"),
-                              {"flag": FLAG, "value": "on" if on else "off"})
+    await set_flag(session, FLAG, on)
 
 
 async def log_change(session: AsyncSession) -> None:
