@@ -556,7 +556,7 @@ def create_app(
         idle_in_transaction_timeout_ms=settings.db_idle_in_transaction_timeout_ms,
         pool_timeout_seconds=settings.db_pool_timeout_seconds,
         pool_size=settings.db_pool_size,
-        max_overflow=settings.db_max_overflow,
+        max_overflow=settings.db_max_overflow, jit=False,
     )
     configure_documents(settings)
     metrics.instrument_pool(engine)

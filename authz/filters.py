@@ -10,11 +10,12 @@ combination (tests/test_authz_filters.py) and is applied before ORDER BY / LIMIT
 
 from __future__ import annotations
 
-from sqlalchemy import ColumnElement, and_, false, literal, not_, or_, true
+from sqlalchemy import ColumnElement, and_, false, not_, or_, true
 from sqlalchemy.orm import InstrumentedAttribute
 
 from authz.enforcer import Authorizer
 from authz.principal import Principal
+from models.inline import inline
 
 Column = ColumnElement[str] | InstrumentedAttribute[str]
 IntColumn = ColumnElement[int] | InstrumentedAttribute[int]
@@ -23,21 +24,6 @@ IntColumn = ColumnElement[int] | InstrumentedAttribute[int]
 def escape_like(value: str) -> str:
     """A literal for LIKE with ``escape="\\"``: ``%`` and ``_`` match only themselves."""
     return value.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-
-
-def _inline(value: str) -> ColumnElement[str]:
-    """A policy-derived string rendered into the statement (``literal_execute``), not bound.
-
-    A bound LIKE pattern plans well only while PostgreSQL keeps planning the prepared
-    statement for each execution: once it switches to a generic plan (after five runs, when
-    the estimates allow) the pattern is unknown and the plan is a sequential scan of the
-    table. Inlined, each domain's statement is planned with its own pattern, which also lets
-    the planner pick the index that suits the domain's size (a district's range of the
-    scope index, a province's walk of the due-date index; docs/scale.md). Safe to inline:
-    the values are grant and rule domains, never request input, and SQLAlchemy renders them
-    as quoted literals of the dialect.
-    """
-    return literal(value, literal_execute=True)
 
 
 def covers(scope: Column, domain: str) -> ColumnElement[bool]:
@@ -54,8 +40,8 @@ def covers(scope: Column, domain: str) -> ColumnElement[bool]:
     # the domain holds a character that needs it (real domains never do).
     escape = "\\" if prefix != domain else None
     return and_(
-        scope.like(_inline(prefix + "%"), escape=escape),
-        or_(scope == _inline(domain), scope.like(_inline(prefix + "/%"), escape=escape)),
+        scope.like(inline(prefix + "%"), escape=escape),
+        or_(scope == inline(domain), scope.like(inline(prefix + "/%"), escape=escape)),
     )
 
 

@@ -36,6 +36,7 @@ def create_engine(
     lock_timeout_ms: int | None = None,
     statement_timeout_ms: int | None = None,
     idle_in_transaction_timeout_ms: int | None = None,
+    jit: bool = True,
 ) -> AsyncEngine:
     """An engine for either backend. ``pool_size``/``max_overflow`` of None keep the
     backend's default (SQLite 5 + 10, PostgreSQL 10 + 10); ``pool=False`` opens a connection
@@ -49,6 +50,11 @@ def create_engine(
     (``models/faults.py``) and gives its connection back. None or 0 leaves PostgreSQL's
     default (no limit). The server passes its settings; the command line (migrations, ticks,
     benchmarks) leaves long work unlimited.
+
+    ``jit=False`` turns PostgreSQL's JIT compilation off for the connections: the server's
+    statements are pages and counts of a domain, whose estimated cost passes
+    ``jit_above_cost`` at a district's size, and compiling them took 14–15 ms of a 108 ms
+    ledger count (docs/ledgers.md). Set-based jobs over a province keep it.
     """
     pooling: dict[str, Any] = {}
     if not pool:
@@ -86,6 +92,8 @@ def create_engine(
         )
         if value
     }
+    if not jit:
+        server_settings["jit"] = "off"
     if server_settings:
         kwargs["connect_args"] = {"server_settings": server_settings}
     return create_async_engine(url, echo=echo, **kwargs)

@@ -128,14 +128,16 @@ async def test_held_row_lock_fails_writes_fast_and_never_blocks_reads(pg: Client
 
 
 async def test_timeouts_are_set_on_every_server_connection(pg: Client) -> None:
-    names = ("lock_timeout", "statement_timeout", "idle_in_transaction_session_timeout")
+    names = ("lock_timeout", "statement_timeout", "idle_in_transaction_session_timeout", "jit")
     async with pg.app_engine.connect() as conn:
         shown = [(await conn.execute(text(f"SHOW {name}"))).scalar_one() for name in names]
-    assert shown == [f"{LOCK_MS}ms", "5s", "30s"]
+    assert shown == [f"{LOCK_MS}ms", "5s", "30s", "off"]
     assert pg.app_engine.pool.timeout() == 2.0  # type: ignore[attr-defined]
-    # The command line's engine (migrations, ticks) keeps PostgreSQL's defaults: long DDL.
+    # The command line's engine (migrations, ticks) keeps PostgreSQL's defaults: long DDL,
+    # and JIT for set-based jobs over a province.
     async with pg.engine.connect() as conn:
         assert (await conn.execute(text("SHOW lock_timeout"))).scalar_one() == "0"
+        assert (await conn.execute(text("SHOW jit"))).scalar_one() == "on"
 
 
 def inject(

@@ -8,10 +8,13 @@ import io
 from datetime import UTC, date, datetime
 from typing import Any
 
+import pytest
 from python_calamine import CalamineWorkbook
-from sqlalchemy import func, select, update
+from sqlalchemy import func, select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from authz.enforcer import Authorizer
+from authz.policy import default_rules
 from models import enums as en
 from models.access_log import SensitiveAccess
 from models.child import Child, ChildGroup, Guardian
@@ -19,9 +22,21 @@ from models.crosscheck import CrosscheckRun
 from models.register import RegisterChange
 from models.report import PeriodicReport
 from models.school import Enrolment
-from tests.helpers import Api, hand_counted, pupil_of_principal, report
+from tests.helpers import (
+    NOW,
+    Api,
+    Database,
+    acting_as,
+    hand_counted,
+    pupil_of_principal,
+    report,
+)
+from workflow import ledger as ledger_service
+from workflow.clock import FixedClock
 from workflow.engine import TickReport
 from workflow.ledger.schedule import scheduled_comparisons
+from workflow.ledger.status import LedgerStatus
+from workflow.pagination import PageRequest
 from workflow.report import open_reports
 
 SCHOOL_AGE = """query($f: SchoolAgeLedgerFilter, $after: String) { schoolAgeLedger(filter: $f,
@@ -75,6 +90,53 @@ async def test_school_age_ledger_gives_each_child_its_status(
     assert set(by_name(await ledger(api, SCHOOL_AGE, grade=2, **DISTRICT))) == {"小3"}
     left_behind = await ledger(api, SCHOOL_AGE, specialGroup="LEFT_BEHIND", **DISTRICT)
     assert set(by_name(left_behind)) == {"小2", "小3"}
+
+
+async def test_a_status_filter_gives_exactly_the_children_shown_with_that_status(
+    api: Api, session: AsyncSession
+) -> None:
+    """The filter (``status.is_status``: anti-joins and plain tests, for the planner) and the
+    status shown (``status.status``: a CASE) are built from the same rules; a child of each
+    status, and one whose register entry says deceased with no police record (not enrolled
+    by the rules: a filter that required no register entry for that status missed it)."""
+    d = await hand_counted(session)
+    st = en.EnrolmentStatus
+    for status in (st.SUSPENDED, st.GRADUATED, st.TRANSFERRED, st.EXEMPT, st.DECEASED):
+        await d.child("A", status=status)
+    closed = datetime(2026, 10, 25, 2, 0, tzinfo=UTC)
+    dead = await d.child("B")
+    await d.case(dead, "B", date(2026, 10, 1), en.CaseStage.REPORTED,
+                 closed=(closed, en.ClosureReason.DECEASED))
+    gone = await d.child("B", status=None)
+    await d.case(gone, "B", date(2026, 10, 1), en.CaseStage.REPORTED,
+                 closed=(closed, en.ClosureReason.MOVED_AWAY))
+    await session.commit()
+    shown = by_name(await ledger(api, SCHOOL_AGE, **DISTRICT))
+    assert set(shown.values()) == {s.name for s in LedgerStatus}
+    assert list(shown.values()).count("NOT_ENROLLED") == 2
+    for status in LedgerStatus:
+        page = await ledger(api, SCHOOL_AGE, status=status.name, **DISTRICT)
+        wanted = {name: s for name, s in shown.items() if s == status.name}
+        assert (by_name(page), page["totalCount"]) == (wanted, len(wanted)), status
+
+
+async def test_a_ledger_page_is_planned_for_its_values(
+    session: AsyncSession, database: Database
+) -> None:
+    """PostgreSQL: a ledger page's transaction plans each statement for its values
+    (``plan_each_run``): a generic plan takes ``enrolment.status = $1`` for any status, and
+    the province's page of dropouts walked the province from its sixth run."""
+    if not database.is_postgres:
+        pytest.skip("SQLite keeps no plans")
+    await hand_counted(session)
+    mode = text("SELECT current_setting('plan_cache_mode')")
+    assert (await session.execute(mode)).scalar_one() == "auto"
+    ctx = await acting_as(session, "t_edu", Authorizer(default_rules()), FixedClock(NOW))
+    page = await ledger_service.school_age_page(
+        ctx, ledger_service.SchoolAgeFilter(status=LedgerStatus.DROPOUT),
+        PageRequest(first=5, after=None, cap=100))
+    assert [entry.child.name for entry in page.items] == ["小2"]
+    assert (await session.execute(mode)).scalar_one() == "force_custom_plan"
 
 
 async def test_the_ledger_agrees_with_the_statistics(api: Api, session: AsyncSession) -> None:

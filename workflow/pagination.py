@@ -21,6 +21,7 @@ from sqlalchemy import ColumnElement, Select, func, select, true
 from sqlalchemy.orm import InstrumentedAttribute, aliased
 
 from models.base import MAX_INT_KEY
+from models.inline import inline
 from workflow.context import ServiceContext
 from workflow.errors import InvalidInput
 
@@ -129,12 +130,13 @@ async def keyset_page(
     total = await count(ctx, stmt) if counted else 0
     paged = stmt
     if request.after is not None:
-        cursor = decode_key(prefix, request.after)
+        # Inlined, as the page size: bound, a generic plan misjudges both (models/inline.py).
+        cursor = inline(decode_key(prefix, request.after))
         after: ColumnElement[bool] = key < cursor if descending else key > cursor
         paged = paged.where(after)
     order = key.desc() if descending else key
     rows: list[Any] = list(
-        (await ctx.session.execute(paged.order_by(order).limit(limit + 1))).scalars().all()
+        (await ctx.session.execute(paged.order_by(order).limit(inline(limit + 1)))).scalars().all()
     )
     has_next = len(rows) > limit
     rows = rows[:limit]

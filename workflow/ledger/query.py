@@ -39,6 +39,7 @@ from workflow.child import in_shown_group
 from workflow.common import rows_grouped
 from workflow.context import ServiceContext
 from workflow.errors import InvalidInput, NotFound
+from workflow.infra.transaction_flag import plan_each_run
 from workflow.ledger import status as st
 from workflow.ledger.access import readable
 from workflow.ledger.rules import LedgerKind
@@ -176,12 +177,13 @@ def _children() -> Select[Any]:
 async def school_age_page(
     ctx: ServiceContext, f: SchoolAgeFilter, request: PageRequest, *, counted: bool = True
 ) -> Page[SchoolAgeEntry]:
+    await plan_each_run(ctx.session)  # its filters are skewed: plans for their values
     today = _today(ctx)
     stmt = _children().where(
         readable(ctx, LedgerKind.SCHOOL_AGE, Child.id, *DOMAINS), st.school_age(today))
     stmt = await _filtered(ctx, stmt, f, Enrolment.status_since)
     if f.status is not None:
-        stmt = stmt.where(st.narrowed(f.status), st.status(today) == f.status.value)
+        stmt = stmt.where(st.is_status(f.status, today))
     page = await keyset_page(ctx, stmt, Child.id, request, prefix="ledger-school-age",
                               counted=counted)
     ids = [c.id for c in page.items]
@@ -224,6 +226,7 @@ def _sources() -> list[tuple[st.SuspicionReason, Any]]:
 async def suspected_page(
     ctx: ServiceContext, f: SuspectedFilter, request: PageRequest, *, counted: bool = True
 ) -> Page[SuspectedEntry]:
+    await plan_each_run(ctx.session)  # its filters are skewed: plans for their values
     stmt = _children().where(readable(ctx, LedgerKind.SUSPECTED, Child.id, *DOMAINS),
                              st.suspected())
     if f.reason is not None:
@@ -263,6 +266,7 @@ def _open_or_closed(f: DropoutFilter) -> list[ColumnElement[bool]]:
 async def dropout_page(
     ctx: ServiceContext, f: DropoutFilter, request: PageRequest, *, counted: bool = True
 ) -> Page[DropoutEntry]:
+    await plan_each_run(ctx.session)  # its filters are skewed: plans for their values
     stmt = (
         select(DropoutCase)
         .join(Child, Child.id == DropoutCase.child_id)

@@ -21,7 +21,7 @@ from __future__ import annotations
 import enum
 from datetime import date, datetime, time
 
-from sqlalchemy import ColumnElement, and_, case, exists, literal, or_, select
+from sqlalchemy import ColumnElement, and_, case, exists, literal, not_, or_, select, union_all
 
 from models.case import DropoutCase
 from models.child import Child
@@ -39,6 +39,7 @@ from models.household import (
     HouseholdCorrectionKind,
     HouseholdCorrectionStatus,
 )
+from models.inline import inline
 from models.register import RegisterChange
 from models.school import Enrolment
 from workflow.calendar import LOCAL, school_year_start, years_before
@@ -89,7 +90,8 @@ CONFIRMED_STAGES = tuple(s for s in CaseStage
 def school_age(today: date) -> ColumnElement[bool]:
     """Of school age on ``today``, as the statistics count it."""
     youngest, oldest = years_before(today, SCHOOL_AGE[0]), years_before(today, SCHOOL_AGE[1] + 1)
-    return and_(Child.birth_date <= youngest, Child.birth_date > oldest)
+    # Inlined: bound, a generic plan takes the range for 0.5 % of the children (models/inline.py).
+    return and_(Child.birth_date <= inline(youngest), Child.birth_date > inline(oldest))
 
 
 def open_case() -> ColumnElement[bool]:
@@ -137,10 +139,25 @@ def suspected_for(reason: SuspicionReason) -> ColumnElement[bool]:
     return open_finding(*(k for k, r in FINDING_REASONS.items() if r is reason))
 
 
+def _suspects() -> ColumnElement[bool]:
+    """The suspected terms as one set (the open cases', transfers' and findings' children):
+    a semi-join the planner drives from those small tables, where the OR of three
+    correlated tests it could only run for each child of the domain."""
+    return Child.id.in_(union_all(
+        select(DropoutCase.child_id).where(DropoutCase.status == CaseStatus.OPEN),
+        select(RegisterChange.child_id).where(
+            RegisterChange.kind == RegisterChangeKind.TRANSFER,
+            RegisterChange.status == RegisterChangeStatus.SENT,
+            RegisterChange.flagged_at.is_not(None)),
+        select(CrosscheckFinding.child_id).where(
+            CrosscheckFinding.kind.in_(list(FINDING_REASONS)),
+            CrosscheckFinding.child_id.is_not(None), *finding_open()),
+    ))
+
+
 def suspected() -> ColumnElement[bool]:
     """疑似辍学: not marked dropped out, and a case open, a transfer out not received, or an
-    open finding of the comparisons. Correlated tests on indexed keys, so a page walks the
-    children in id order and stops at its size."""
+    open finding of the comparisons."""
     return and_(not_marked(), or_(open_case(), transfer_not_received(), open_finding()))
 
 
@@ -168,50 +185,66 @@ def _closed_as(*reasons: ClosureReason, since: datetime | None = None) -> Column
     return exists(select(DropoutCase.id).where(*terms))
 
 
-def status(today: date) -> ColumnElement[str]:
-    """The child's ``LedgerStatus`` value on ``today`` (a query joining ``Enrolment`` to
-    ``Child`` by an outer join)."""
-    year_began = datetime.combine(school_year_start(today), time(0), tzinfo=LOCAL)
+def _is(*values: EnrolmentStatus) -> ColumnElement[bool]:
+    """The register entry's status is one of ``values``: false, never NULL, for a child on
+    no register (the outer join's NULL), so that its negation in ``is_status`` holds."""
     s = Enrolment.status
-    on_register = s.in_((EnrolmentStatus.ENROLLED, EnrolmentStatus.SUSPENDED))
-    whens: list[tuple[ColumnElement[bool], str]] = [
-        (or_(_closed_as(ClosureReason.DECEASED),
-             _corrected(HouseholdCorrectionKind.DECEASED, today)), LedgerStatus.DECEASED.value),
-        (s == EnrolmentStatus.DROPOUT_MARKED, LedgerStatus.DROPOUT.value),
-        (suspected(), LedgerStatus.SUSPECTED.value),
-        (or_(s.in_((EnrolmentStatus.DEFERRED, EnrolmentStatus.EXEMPT)), deferred(Child.id, today)),
-         LedgerStatus.DEFERRED_OR_EXEMPT.value),
+    return and_(s.is_not(None), s.in_(values) if len(values) > 1 else s == values[0])
+
+
+def _rules(today: date) -> list[tuple[LedgerStatus, list[ColumnElement[bool]]]]:
+    """Each status in order of precedence, with the terms any of which places a child there
+    (when no earlier status does). Every term is true or false, never NULL."""
+    year_began = datetime.combine(school_year_start(today), time(0), tzinfo=LOCAL)
+    off_register = or_(Enrolment.status.is_(None),
+                       ~_is(EnrolmentStatus.ENROLLED, EnrolmentStatus.SUSPENDED))
+    return [
+        (LedgerStatus.DECEASED, [_closed_as(ClosureReason.DECEASED),
+                                 _corrected(HouseholdCorrectionKind.DECEASED, today)]),
+        (LedgerStatus.DROPOUT, [_is(EnrolmentStatus.DROPOUT_MARKED)]),
+        # Not marked dropped out follows from the precedence (``suspected`` says it).
+        (LedgerStatus.SUSPECTED, [open_case(), transfer_not_received(), open_finding()]),
+        (LedgerStatus.DEFERRED_OR_EXEMPT, [_is(EnrolmentStatus.DEFERRED, EnrolmentStatus.EXEMPT),
+                                           deferred(Child.id, today)]),
         # The door-to-door check found the child gone: that outranks a register entry
         # nobody has closed yet (the school's transfer follows).
-        (or_(_verified(VerificationOutcome.MOVED_AWAY),
-             and_(or_(_closed_as(ClosureReason.MOVED_AWAY),
-                      _corrected(HouseholdCorrectionKind.MOVED_AWAY, today)),
-                  or_(s.is_(None), ~on_register))), LedgerStatus.MOVED_AWAY.value),
-        (and_(s == EnrolmentStatus.ENROLLED,
-              _closed_as(ClosureReason.RETURNED, since=year_began)), LedgerStatus.RETURNED.value),
-        (s == EnrolmentStatus.ENROLLED, LedgerStatus.ENROLLED.value),
-        (s == EnrolmentStatus.SUSPENDED, LedgerStatus.SUSPENDED.value),
-        (or_(s == EnrolmentStatus.TRANSFERRED, _closed_as(ClosureReason.STUDYING_ELSEWHERE),
-             _verified(VerificationOutcome.ELSEWHERE)), LedgerStatus.ELSEWHERE.value),
-        (s == EnrolmentStatus.GRADUATED, LedgerStatus.GRADUATED.value),
+        (LedgerStatus.MOVED_AWAY, [
+            _verified(VerificationOutcome.MOVED_AWAY),
+            and_(or_(_closed_as(ClosureReason.MOVED_AWAY),
+                     _corrected(HouseholdCorrectionKind.MOVED_AWAY, today)), off_register)]),
+        (LedgerStatus.RETURNED, [and_(_is(EnrolmentStatus.ENROLLED),
+                                      _closed_as(ClosureReason.RETURNED, since=year_began))]),
+        (LedgerStatus.ENROLLED, [_is(EnrolmentStatus.ENROLLED)]),
+        (LedgerStatus.SUSPENDED, [_is(EnrolmentStatus.SUSPENDED)]),
+        (LedgerStatus.ELSEWHERE, [_is(EnrolmentStatus.TRANSFERRED),
+                                  _closed_as(ClosureReason.STUDYING_ELSEWHERE),
+                                  _verified(VerificationOutcome.ELSEWHERE)]),
+        (LedgerStatus.GRADUATED, [_is(EnrolmentStatus.GRADUATED)]),
     ]
-    return case(*whens, else_=literal(LedgerStatus.NOT_ENROLLED.value))
 
 
-def narrowed(wanted: LedgerStatus) -> ColumnElement[bool]:
-    """``status(today) == wanted`` preceded by what that status requires of the register
-    entry, where it requires something: a cheap test on the joined row that spares most
-    children the status's correlated lookups (a district's dropouts are 1 % of it)."""
-    s = Enrolment.status
-    needs = {
-        LedgerStatus.DROPOUT: s == EnrolmentStatus.DROPOUT_MARKED,
-        LedgerStatus.RETURNED: s == EnrolmentStatus.ENROLLED,
-        LedgerStatus.ENROLLED: s == EnrolmentStatus.ENROLLED,
-        LedgerStatus.SUSPENDED: s == EnrolmentStatus.SUSPENDED,
-        LedgerStatus.GRADUATED: s == EnrolmentStatus.GRADUATED,
-        LedgerStatus.NOT_ENROLLED: s.is_(None),
-    }
-    return needs.get(wanted, literal(True))
+def status(today: date) -> ColumnElement[str]:
+    """The child's ``LedgerStatus`` value on ``today`` (a query joining ``Enrolment`` to
+    ``Child`` by an outer join): the first status whose terms hold, else not enrolled. For
+    a page's few children; a filter by status is ``is_status``."""
+    return case(*((or_(*terms), wanted.value) for wanted, terms in _rules(today)),
+                else_=literal(LedgerStatus.NOT_ENROLLED.value))
+
+
+def is_status(wanted: LedgerStatus, today: date) -> ColumnElement[bool]:
+    """``status(today) == wanted`` as a filter the planner can estimate and join: no earlier
+    status's term holds (each ``NOT EXISTS`` an anti-join against a small table, each
+    register test a plain comparison) and one of ``wanted``'s does. The CASE compared to a
+    value was a filter the planner took for 0.5 % of any set and ran per child, so a
+    district's page of dropouts walked the province's children (220 ms; docs/ledgers.md).
+    The same rules as ``status``, so the two agree by construction (and a test checks it)."""
+    earlier: list[ColumnElement[bool]] = []
+    for rule, terms in _rules(today):
+        if rule is wanted:
+            found = or_(*terms)
+            return and_(*earlier, found)
+        earlier.extend(not_(term) for term in terms)
+    return and_(*earlier)
 
 
 def confirmed_case() -> ColumnElement[bool]:
