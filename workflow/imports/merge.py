@@ -227,8 +227,10 @@ async def _update_children(ctx: MergeContext) -> None:
     # A guardian the register does not know yet is added; a known one's phone follows the list.
     await s.execute(
         update(Guardian).execution_options(synchronize_session=False)
+        # Matched rows only (a new row's child is NULL here): said, so that a first import's
+        # 2,000,000 new rows are not joined to the guardians for nothing (3.3 s).
         .where(Guardian.child_id == ImportRow.child_id, Guardian.name == ImportRow.guardian_name,
-               ctx.rows(), ImportRow.guardian_phone.is_not(None),
+               ctx.rows(), ImportRow.child_id.is_not(None), ImportRow.guardian_phone.is_not(None),
                Guardian.phone.is_distinct_from(ImportRow.guardian_phone))
         .values(phone=ImportRow.guardian_phone)
     )
@@ -380,7 +382,7 @@ async def _register(ctx: MergeContext) -> dict[str, int]:
     await _enrol(ctx)
     await _provenance(ctx, literal("register"), func.coalesce(ImportRow.school_name, ""),
                       ImportRow.outcome == CHANGED)
-    await stats_marks.mark(ctx.session, new_children.children())
+    await stats_marks.mark(ctx.session, new_children.children(), distinct=False)
     await stats_marks.mark(ctx.session, select(ImportRow.child_id).where(
         ctx.rows(), ImportRow.outcome == CHANGED))
     await stats_marks.by_writer(ctx.session, False)
