@@ -35,6 +35,13 @@ RUNNING = text("SELECT count(*) FROM pg_stat_activity WHERE datname = current_da
                "AND wait_event = 'PgSleep'")
 
 
+async def fresh_reads(conn: Any) -> None:
+    """Each poll its own transaction: a backend reads ``pg_stat_activity`` once per
+    transaction and keeps that snapshot, so a watch whose first poll came before the
+    request's query began never saw it start (the test's flake: "never started")."""
+    await conn.execution_options(isolation_level="AUTOCOMMIT")
+
+
 @pytest.mark.parametrize("path", ["normal", "persisted"])
 async def test_a_slow_query_is_cancelled_when_the_client_goes(
     database: Database, monkeypatch: pytest.MonkeyPatch, path: str
@@ -92,6 +99,7 @@ async def test_a_slow_query_is_cancelled_when_the_client_goes(
 
     async def watch() -> None:
         async with engine.connect() as conn:
+            await fresh_reads(conn)
             # Up to a minute for the request to reach its query: on a loaded machine the
             # first request of a fresh app can take long. What is timed is what follows.
             for _ in range(1200):
@@ -108,6 +116,7 @@ async def test_a_slow_query_is_cancelled_when_the_client_goes(
         assert time.monotonic() - began[0] < 15, "the request waited for the query"
         assert sent == [], "nothing is sent to a client that is gone"
         async with engine.connect() as conn:
+            await fresh_reads(conn)
             for _ in range(100):
                 if not (await conn.execute(RUNNING)).scalar_one():
                     break
