@@ -59,7 +59,7 @@ bench-cases: $(STAMP)
 ## The three ledgers (issue 15): pages per officer and a 100,000-row export's peak memory, on
 ## the province (make bench-province BENCH_URL=…/lianbao_bench_ledger first).
 bench-ledgers: $(STAMP)
-	$(BIN)/python -m bench.ledgers --url $(BENCH_URL)
+	$(BIN)/python -m bench.ledgers --url $(BENCH_URL) $(BENCH_ARGS)
 
 bench-tick: $(STAMP)
 	$(BIN)/python -m bench.tick --url $(BENCH_URL)

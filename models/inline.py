@@ -18,7 +18,7 @@ more, and a plan for the value: about a millisecond against tens).
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime
 from typing import TypeVar
 
 from sqlalchemy import ColumnElement, literal
@@ -27,5 +27,11 @@ V = TypeVar("V", str, date, int)
 
 
 def inline(value: V) -> ColumnElement[V]:
-    """``value`` written into the statement's text when it is executed."""
+    """``value`` written into the statement's text when it is executed.
+
+    A ``bool`` or a ``datetime`` would pass the type check as an ``int`` or a ``date`` and
+    render in a form nobody wrote a plan for; a NUL cannot be in a statement's text (asyncpg
+    sends it NUL-terminated): each is a programming error, refused here rather than sent."""
+    if isinstance(value, bool | datetime) or (isinstance(value, str) and "\x00" in value):
+        raise ValueError(f"not a value to inline: {value!r}")
     return literal(value, literal_execute=True)

@@ -34,6 +34,7 @@ from tests.helpers import (
 from workflow import ledger as ledger_service
 from workflow.clock import FixedClock
 from workflow.engine import TickReport
+from workflow.infra.transaction_flag import plan_each_run
 from workflow.ledger.schedule import scheduled_comparisons
 from workflow.ledger.status import LedgerStatus
 from workflow.pagination import PageRequest
@@ -120,12 +121,13 @@ async def test_a_status_filter_gives_exactly_the_children_shown_with_that_status
         assert (by_name(page), page["totalCount"]) == (wanted, len(wanted)), status
 
 
-async def test_a_ledger_page_is_planned_for_its_values(
+async def test_a_ledger_page_plans_each_statement_in_its_own_transaction_only(
     session: AsyncSession, database: Database
 ) -> None:
     """PostgreSQL: a ledger page's transaction plans each statement for its values
     (``plan_each_run``): a generic plan takes ``enrolment.status = $1`` for any status, and
-    the province's page of dropouts walked the province from its sixth run."""
+    the province's page of dropouts walked the province from its sixth run. The setting
+    ends with the transaction: the pooled connection's next user plans as PostgreSQL does."""
     if not database.is_postgres:
         pytest.skip("SQLite keeps no plans")
     await hand_counted(session)
@@ -137,6 +139,14 @@ async def test_a_ledger_page_is_planned_for_its_values(
         PageRequest(first=5, after=None, cap=100))
     assert [entry.child.name for entry in page.items] == ["小2"]
     assert (await session.execute(mode)).scalar_one() == "force_custom_plan"
+    # On a connection of its own (the fixture's session is one long transaction): the
+    # setting ends with the transaction that set it.
+    async with database.engine.connect() as conn:
+        async with AsyncSession(bind=conn) as own:
+            await plan_each_run(own)
+            assert (await own.execute(mode)).scalar_one() == "force_custom_plan"
+            await own.commit()
+        assert (await conn.execute(mode)).scalar_one() == "auto"
 
 
 async def test_the_ledger_agrees_with_the_statistics(api: Api, session: AsyncSession) -> None:

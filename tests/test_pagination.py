@@ -7,10 +7,14 @@ another, and a key the columns cannot hold is bad input, not a fault.
 from __future__ import annotations
 
 import base64
+from datetime import UTC, datetime
 
 import pytest
+from sqlalchemy import literal, select
+from sqlalchemy.dialects import postgresql, sqlite
 
 from models.base import MAX_INT_KEY
+from models.inline import inline
 from workflow.errors import InvalidInput
 from workflow.pagination import (
     PageRequest,
@@ -60,3 +64,18 @@ def test_page_size_is_checked_against_the_cap() -> None:
         with pytest.raises(InvalidInput) as raised:
             check_first(first, 100)
         assert raised.value.field == "first"
+
+
+@pytest.mark.parametrize("value", [True, datetime(2026, 12, 1, tzinfo=UTC), "a\x00b"])
+def test_a_value_the_statement_cannot_hold_is_not_inlined(value: object) -> None:
+    """``models/inline.py`` writes a keyset bound into the statement's text: a bool or a
+    datetime passes the type check as an int or a date, and a NUL ends asyncpg's text."""
+    with pytest.raises(ValueError, match="not a value to inline"):
+        inline(value)  # type: ignore[type-var]
+
+
+def test_an_inlined_string_is_quoted_as_the_dialect_quotes() -> None:
+    stmt = select(literal(1)).where(inline("o'brien") == inline("o'brien"))
+    for dialect in (sqlite.dialect(), postgresql.dialect()):
+        sql = str(stmt.compile(dialect=dialect, compile_kwargs={"render_postcompile": True}))
+        assert "'o''brien' = 'o''brien'" in sql, sql

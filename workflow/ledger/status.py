@@ -21,7 +21,7 @@ from __future__ import annotations
 import enum
 from datetime import date, datetime, time
 
-from sqlalchemy import ColumnElement, and_, case, exists, literal, not_, or_, select, union_all
+from sqlalchemy import ColumnElement, and_, case, exists, literal, not_, or_, select
 
 from models.case import DropoutCase
 from models.child import Child
@@ -139,22 +139,6 @@ def suspected_for(reason: SuspicionReason) -> ColumnElement[bool]:
     return open_finding(*(k for k, r in FINDING_REASONS.items() if r is reason))
 
 
-def _suspects() -> ColumnElement[bool]:
-    """The suspected terms as one set (the open cases', transfers' and findings' children):
-    a semi-join the planner drives from those small tables, where the OR of three
-    correlated tests it could only run for each child of the domain."""
-    return Child.id.in_(union_all(
-        select(DropoutCase.child_id).where(DropoutCase.status == CaseStatus.OPEN),
-        select(RegisterChange.child_id).where(
-            RegisterChange.kind == RegisterChangeKind.TRANSFER,
-            RegisterChange.status == RegisterChangeStatus.SENT,
-            RegisterChange.flagged_at.is_not(None)),
-        select(CrosscheckFinding.child_id).where(
-            CrosscheckFinding.kind.in_(list(FINDING_REASONS)),
-            CrosscheckFinding.child_id.is_not(None), *finding_open()),
-    ))
-
-
 def suspected() -> ColumnElement[bool]:
     """疑似辍学: not marked dropped out, and a case open, a transfer out not received, or an
     open finding of the comparisons."""
@@ -196,8 +180,7 @@ def _rules(today: date) -> list[tuple[LedgerStatus, list[ColumnElement[bool]]]]:
     """Each status in order of precedence, with the terms any of which places a child there
     (when no earlier status does). Every term is true or false, never NULL."""
     year_began = datetime.combine(school_year_start(today), time(0), tzinfo=LOCAL)
-    off_register = or_(Enrolment.status.is_(None),
-                       ~_is(EnrolmentStatus.ENROLLED, EnrolmentStatus.SUSPENDED))
+    off_register = ~_is(EnrolmentStatus.ENROLLED, EnrolmentStatus.SUSPENDED)
     return [
         (LedgerStatus.DECEASED, [_closed_as(ClosureReason.DECEASED),
                                  _corrected(HouseholdCorrectionKind.DECEASED, today)]),
