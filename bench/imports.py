@@ -108,7 +108,8 @@ def explain_slow(engine: AsyncEngine, ms: int = 500) -> None:
 
 async def _import(url: str, source: ImportSource, path: Path, period: str,
                   profile: bool = False, explain: bool = False) -> dict[str, float]:
-    engine = create_engine(url, pool=False)
+    # As the server's engine (api/app.py): the apply mutation runs on its connections.
+    engine = create_engine(url, pool=False, jit=False)
     times = StatementTimes(engine)
     if explain:
         explain_slow(engine)

@@ -20,6 +20,7 @@ from models.stats import StatDirty
 from tests.helpers import IMPORT_APPLY, REGISTER_HEADER, Api, staged_list
 from workflow.imports import new_children
 from workflow.imports.reading import csv_bytes
+from workflow.infra import bulk_load
 from workflow.infra.id_number import make
 
 
@@ -121,3 +122,40 @@ async def test_a_role_that_may_not_turn_triggers_off_keeps_them(session: AsyncSe
     assert (await session.execute(text("SHOW session_replication_role"))).scalar() == "origin"
     assert (await session.execute(text("SELECT 1"))).scalar_one() == 1
     await session.execute(text("RESET ROLE"))
+
+
+async def test_a_first_register_with_its_indexes_built_after_writes_the_same(
+    api: Api, session: AsyncSession, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``workflow/infra/bulk_load``: the register's tables taken as nearly empty (the demo's
+    are not: the size test is what is stood in for), their indexes dropped and built again
+    inside the apply; the same register written as with the indexes in place, and the same
+    indexes afterwards."""
+    postgresql_only(session)
+    indexes = text("SELECT tablename, indexname, indexdef FROM pg_indexes"
+                   " WHERE tablename = ANY(:t) ORDER BY 1, 2")
+    tables = {"t": list(new_children.WRITTEN)}
+    before = (await session.execute(indexes, tables)).all()
+    school = (await session.execute(select(School.name).where(
+        School.township_code.like("370406%")).order_by(School.id).limit(1))).scalar_one()
+    taken: list[str] = []
+    real = bulk_load._take_if_small
+
+    async def any_size(s: AsyncSession, table: str, _rows: int) -> bool:
+        if await real(s, table, 10**9):
+            taken.append(table)
+            return True
+        return False
+
+    monkeypatch.setattr(bulk_load, "LARGE", 0)
+    monkeypatch.setattr(bulk_load, "_take_if_small", any_size)
+    after = ("后建索引甲", "后建索引乙")
+    job = await staged_list(api, "school_register", rows(after, school, 51))
+    assert (await api.gql(IMPORT_APPLY, {"id": job}))["applyImport"]["userErrors"] == []
+    assert taken == list(new_children.WRITTEN)
+    assert (await session.execute(indexes, tables)).all() == before
+    monkeypatch.undo()
+    kept = ("留索引甲", "留索引乙")
+    job = await staged_list(api, "school_register", rows(kept, school, 61))
+    assert (await api.gql(IMPORT_APPLY, {"id": job}))["applyImport"]["userErrors"] == []
+    assert await written(session, after) == await written(session, kept)

@@ -377,7 +377,7 @@ async def _register(ctx: MergeContext) -> dict[str, int]:
     await stats_marks.by_writer(ctx.session, True)
     await _mark_outcomes(ctx)
     counts = await _outcome_counts(ctx)
-    await new_children.create(ctx)
+    await new_children.create(ctx, counts[NEW])
     await _update_children(ctx)
     await _enrol(ctx)
     await _provenance(ctx, literal("register"), func.coalesce(ImportRow.school_name, ""),

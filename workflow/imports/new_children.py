@@ -51,6 +51,7 @@ from models.reference import Agency, Jurisdiction
 from models.school import Enrolment, RegisterEvent, School
 from workflow.crosscheck import inputs as crosscheck_inputs
 from workflow.errors import Conflict
+from workflow.infra.bulk_load import indexes_after
 
 if TYPE_CHECKING:
     from workflow.imports.merge import MergeContext
@@ -169,16 +170,19 @@ async def _stand_in(ctx: MergeContext) -> None:
     await crosscheck_inputs.log_change(ctx.session)
 
 
-async def create(ctx: MergeContext) -> None:
-    """Create the children of the rows no child was matched to, with all they come with."""
+async def create(ctx: MergeContext, rows: int) -> None:
+    """Create the children of the ``rows`` rows no child was matched to, with all they come
+    with; into a register nearly empty, its indexes built after (``workflow/infra/bulk_load``:
+    a province's first file)."""
     await _fill(ctx)
-    # A fault rolls the transaction (or the preview's savepoint) back, the setting with it.
-    if await _triggers_off(ctx):
-        await _lock_referred(ctx)
-        await _write(ctx)
-        await _stand_in(ctx)
-    else:
-        await _write(ctx)
+    async with indexes_after(ctx.session, WRITTEN, rows):
+        # A fault rolls the transaction (or the preview's savepoint) back, the setting with it.
+        if await _triggers_off(ctx):
+            await _lock_referred(ctx)
+            await _write(ctx)
+            await _stand_in(ctx)
+        else:
+            await _write(ctx)
 
 
 async def _write(ctx: MergeContext) -> None:
