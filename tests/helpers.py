@@ -628,6 +628,8 @@ async def first_school_name(api: Api) -> str:
 
 IMPORT_APPLY = """mutation($id: ID!) { applyImport(input: {importId: $id}) { importJob { id }
   userErrors { code } } }"""
+IMPORT_PREVIEW = """mutation($id: ID!) { previewImport(input: {importId: $id}) { importJob { id }
+  userErrors { code } } }"""
 
 
 async def register_list(api: Api, name: str, guardian: str = "王某", period: str = "2026-09"

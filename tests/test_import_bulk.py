@@ -17,7 +17,7 @@ from models.child import Child, Guardian
 from models.imports import ValueProvenance
 from models.school import Enrolment, RegisterEvent, School
 from models.stats import StatDirty
-from tests.helpers import IMPORT_APPLY, REGISTER_HEADER, Api, staged_list
+from tests.helpers import IMPORT_APPLY, IMPORT_PREVIEW, REGISTER_HEADER, Api, staged_list
 from workflow.imports import new_children
 from workflow.imports.reading import csv_bytes
 from workflow.infra import bulk_load
@@ -134,28 +134,50 @@ async def test_a_first_register_with_its_indexes_built_after_writes_the_same(
     postgresql_only(session)
     indexes = text("SELECT tablename, indexname, indexdef FROM pg_indexes"
                    " WHERE tablename = ANY(:t) ORDER BY 1, 2")
+    constraints = text("SELECT conrelid::regclass::text, conname, pg_get_constraintdef(oid)"
+                       " FROM pg_constraint WHERE conrelid::regclass::text = ANY(:t)"
+                       " ORDER BY 1, 2")
     tables = {"t": list(new_children.WRITTEN)}
     before = (await session.execute(indexes, tables)).all()
+    kept_constraints = (await session.execute(constraints, tables)).all()
     school = (await session.execute(select(School.name).where(
         School.township_code.like("370406%")).order_by(School.id).limit(1))).scalar_one()
-    taken: list[str] = []
-    real = bulk_load._take_if_small
+    taken: list[bool] = []
+    real = bulk_load._take
 
-    async def any_size(s: AsyncSession, table: str, _rows: int) -> bool:
-        if await real(s, table, 10**9):
-            taken.append(table)
-            return True
-        return False
+    async def take(s: AsyncSession, names: Any, n: int) -> bool:
+        taken.append(await real(s, names, n))
+        return taken[-1]
+
+    async def small(*_: Any) -> bool:
+        return True
 
     monkeypatch.setattr(bulk_load, "LARGE", 0)
-    monkeypatch.setattr(bulk_load, "_take_if_small", any_size)
+    monkeypatch.setattr(bulk_load, "_small", small)
+    monkeypatch.setattr(bulk_load, "_take", take)
     after = ("后建索引甲", "后建索引乙")
     job = await staged_list(api, "school_register", rows(after, school, 51))
+    # a preview's merge is rolled back: nothing taken, nothing dropped, nothing locked
+    assert (await api.gql(IMPORT_PREVIEW, {"id": job}))["previewImport"]["userErrors"] == []
+    assert taken == [] and (await session.execute(indexes, tables)).all() == before
     assert (await api.gql(IMPORT_APPLY, {"id": job}))["applyImport"]["userErrors"] == []
-    assert taken == list(new_children.WRITTEN)
+    assert taken == [True]
+    assert (await session.execute(indexes, tables)).all() == before
+    assert (await session.execute(constraints, tables)).all() == kept_constraints
+
+    async def refused(_: Any) -> bool:
+        return False
+
+    # and with the row triggers on (a role that may not turn them off)
+    monkeypatch.setattr(new_children, "_triggers_off", refused)
+    triggered = ("后建索引丙", "后建索引丁")
+    job = await staged_list(api, "school_register", rows(triggered, school, 71))
+    assert (await api.gql(IMPORT_APPLY, {"id": job}))["applyImport"]["userErrors"] == []
+    assert taken == [True, True]
     assert (await session.execute(indexes, tables)).all() == before
     monkeypatch.undo()
     kept = ("留索引甲", "留索引乙")
     job = await staged_list(api, "school_register", rows(kept, school, 61))
     assert (await api.gql(IMPORT_APPLY, {"id": job}))["applyImport"]["userErrors"] == []
     assert await written(session, after) == await written(session, kept)
+    assert await written(session, triggered) == await written(session, kept)

@@ -65,6 +65,9 @@ class MergeContext:
     district_path: str
     now: datetime
     today: date
+    # A preview's merge, rolled back: the same counts, without what only speeds a real
+    # apply (a first register's indexes built after its rows: workflow/infra/bulk_load.py).
+    dry_run: bool = False
 
     def rows(self) -> Any:
         return ImportRow.job_id == self.job.id

@@ -25,6 +25,7 @@ in for it too. Any other role: the same statements with the triggers on.
 
 from __future__ import annotations
 
+from contextlib import AbstractAsyncContextManager, nullcontext
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import (
@@ -175,14 +176,18 @@ async def create(ctx: MergeContext, rows: int) -> None:
     with; into a register nearly empty, its indexes built after (``workflow/infra/bulk_load``:
     a province's first file)."""
     await _fill(ctx)
-    async with indexes_after(ctx.session, WRITTEN, rows):
-        # A fault rolls the transaction (or the preview's savepoint) back, the setting with it.
-        if await _triggers_off(ctx):
-            await _lock_referred(ctx)
-            await _write(ctx)
-            await _stand_in(ctx)
-        else:
-            await _write(ctx)
+    # A fault rolls the transaction (or the preview's savepoint) back, the setting with it.
+    off = await _triggers_off(ctx)
+    if off:
+        # Row locks first, then the tables: nothing waits while they are held.
+        await _lock_referred(ctx)
+    # No ON CONFLICT on WRITTEN inside: its unique index may be gone meanwhile.
+    bulk: AbstractAsyncContextManager[list[str]] = (
+        nullcontext([]) if ctx.dry_run else indexes_after(ctx.session, WRITTEN, rows))
+    async with bulk:
+        await _write(ctx)
+    if off:
+        await _stand_in(ctx)
 
 
 async def _write(ctx: MergeContext) -> None:

@@ -147,10 +147,12 @@ async def _job(ctx: ServiceContext, job_id: int, act: str, *, lock: bool = False
     return job
 
 
-async def _merge_context(ctx: ServiceContext, job: ImportJob) -> MergeContext:
+async def _merge_context(
+    ctx: ServiceContext, job: ImportJob, *, dry_run: bool = False
+) -> MergeContext:
     await _long_statements(ctx)
     now = ctx.clock.now()
-    return MergeContext(ctx.session, job, job.scope_path, now, local_date(now))
+    return MergeContext(ctx.session, job, job.scope_path, now, local_date(now), dry_run)
 
 
 def _open(job: ImportJob) -> None:
@@ -164,7 +166,7 @@ async def preview(ctx: ServiceContext, import_id: int) -> ImportJob:
     _open(job)
     savepoint = await ctx.session.begin_nested()
     try:
-        counts = await merge(await _merge_context(ctx, job))
+        counts = await merge(await _merge_context(ctx, job, dry_run=True))
     finally:
         await savepoint.rollback()
     job.counts = {**counts, "dry_run": True}

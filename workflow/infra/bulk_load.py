@@ -12,11 +12,17 @@ Only for a load of ``LARGE`` rows or more into a table holding less than a tenth
 the table is locked ``ACCESS EXCLUSIVE`` for the rest of the transaction (what dropping an
 index takes; the requests that read it meanwhile fail with the retryable LOCK_TIMEOUT), so a
 county already keeping its register here is never locked out of it by a next period's list.
-The lock is asked for without waiting: held by anyone, the table is loaded as any other.
-The indexes and unique constraints are read from the catalogue and created again from their
-own definitions, in the same transaction: a fault rolls the drop back with the rows, and a
-duplicate the load brought fails the unique index's build as it would have failed the
-insert (23505, the same error). The primary key stays (the foreign keys refer to it).
+The tables are taken together or not at all, in one ``LOCK … NOWAIT``: held by anyone, or
+one of them not nearly empty, the load goes as any other and no lock is kept (the savepoint
+that took them is rolled back). The indexes and unique constraints are read from the
+catalogue and created again from their own definitions, inside a savepoint: a fault rolls
+the drop back with the rows whatever the caller does next. A duplicate the load brought
+fails the unique index's build, after the load, with the same SQLSTATE (23505) and
+constraint an insert would have named. The primary key stays (the foreign keys refer to it),
+so does a unique constraint a foreign key refers to; a table whose indexes carry what their
+definitions do not say (a CLUSTER mark, a tablespace, storage options, a comment, a
+statistics target, replica identity, an invalid index) is not taken.
+
 A role that does not own the tables (the server's app role, ``lianbao create-app-role``)
 loads them with their indexes, as before (docs/deploy.md). SQLite: nothing is dropped.
 """
@@ -29,6 +35,8 @@ from contextlib import asynccontextmanager
 from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncSession
+
+from models.faults import sqlstate
 
 # Below this many rows the indexes' upkeep is seconds at most, and not worth the lock.
 LARGE = 100_000
@@ -44,7 +52,7 @@ _INDEXES = text("""
     WHERE i.indrelid = CAST(:table AS regclass) AND NOT i.indisprimary
       AND NOT EXISTS (SELECT 1 FROM pg_constraint c WHERE c.conindid = i.indexrelid)
     UNION ALL
-    SELECT 'constraint', c.conname, pg_get_constraintdef(c.oid)
+    SELECT 'constraint', quote_ident(c.conname), pg_get_constraintdef(c.oid)
     FROM pg_constraint c
     WHERE c.conrelid = CAST(:table AS regclass) AND c.contype = 'u'
       AND NOT EXISTS (SELECT 1 FROM pg_constraint f
@@ -52,46 +60,88 @@ _INDEXES = text("""
     ORDER BY 1, 2
 """)
 
+# Whether the table may be taken: its role owns it, and none of its indexes carries what
+# ``pg_get_indexdef`` / ``pg_get_constraintdef`` would not give back.
+_TAKEABLE = text("""
+    SELECT pg_has_role(t.relowner, 'USAGE') AND NOT EXISTS (
+        SELECT 1 FROM pg_index i JOIN pg_class x ON x.oid = i.indexrelid
+        WHERE i.indrelid = t.oid AND NOT i.indisprimary
+          AND (i.indisclustered OR NOT i.indisvalid OR i.indisreplident
+               OR x.reloptions IS NOT NULL OR x.reltablespace <> 0
+               OR obj_description(x.oid, 'pg_class') IS NOT NULL
+               OR EXISTS (SELECT 1 FROM pg_attribute a
+                          WHERE a.attrelid = x.oid AND a.attstattarget > 0)
+               OR EXISTS (SELECT 1 FROM pg_constraint c
+                          WHERE c.conindid = x.oid
+                            AND obj_description(c.oid, 'pg_constraint') IS NOT NULL)))
+    FROM pg_class t WHERE t.oid = CAST(:table AS regclass)
+""")
 
-async def _take_if_small(session: AsyncSession, table: str, rows: int) -> bool:
-    """The table locked for the load, if the session's role owns it (only an owner may drop
-    its indexes), it holds less than a tenth of ``rows`` (counted no further) and nobody
-    holds it."""
-    owner = text("SELECT pg_has_role(relowner, 'USAGE') FROM pg_class"
-                 " WHERE oid = CAST(:table AS regclass)")
-    if not (await session.execute(owner, {"table": table})).scalar_one():
-        return False
-    try:
-        async with session.begin_nested():
-            await session.execute(text(f"LOCK TABLE {table} IN ACCESS EXCLUSIVE MODE NOWAIT"))
-    except DBAPIError:  # lock_not_available: somebody reads or writes it
-        return False
+LOCK_NOT_AVAILABLE = "55P03"
+
+
+async def _small(session: AsyncSession, table: str, rows: int) -> bool:
+    """The table holds less than a tenth of ``rows`` (counted no further)."""
     held = await session.execute(
         text(f"SELECT count(*) FROM (SELECT 1 FROM {table} LIMIT :n) AS held"),
         {"n": rows // SMALL})
     return int(held.scalar_one()) < rows // SMALL
 
 
+async def _take(session: AsyncSession, tables: Sequence[str], rows: int) -> bool:
+    """Every table locked for the load, if each may be taken, is nearly empty and is held by
+    nobody; else none stays locked. Counted before the lock (no lock for a register in use)
+    and again under it."""
+    for table in tables:
+        if not ((await session.execute(_TAKEABLE, {"table": table})).scalar_one()
+                and await _small(session, table, rows)):
+            return False
+    nested = await session.begin_nested()
+    try:
+        await session.execute(text(
+            f"LOCK TABLE {', '.join(tables)} IN ACCESS EXCLUSIVE MODE NOWAIT"))
+    except DBAPIError as error:
+        await nested.rollback()
+        if sqlstate(error) != LOCK_NOT_AVAILABLE:
+            raise
+        return False
+    for table in tables:
+        if not await _small(session, table, rows):  # filled since the first count
+            await nested.rollback()  # the lock with it
+            return False
+    await nested.commit()
+    return True
+
+
 @asynccontextmanager
 async def indexes_after(
     session: AsyncSession, tables: Sequence[str], rows: int
 ) -> AsyncIterator[list[str]]:
-    """Load ``rows`` rows into ``tables`` inside the block; for each table nearly empty at
-    the start (PostgreSQL, ``rows >= LARGE``) its secondary indexes are dropped before and built
-    after. Yields the tables so loaded (for the caller's report and the tests)."""
-    taken: list[tuple[str, list[tuple[str, str, str]]]] = []
-    if session.get_bind().dialect.name == "postgresql" and rows >= LARGE:
-        for table in tables:
-            if await _take_if_small(session, table, rows):
-                found = await session.execute(_INDEXES, {"table": table})
-                taken.append((table, [(kind, name, ddl) for kind, name, ddl in found]))
-        for table, defined in taken:
-            for kind, name, _ in defined:
+    """Load ``rows`` rows into ``tables`` inside the block; if every table is nearly empty
+    at the start (PostgreSQL, ``rows >= LARGE``) their secondary indexes are dropped before
+    and built after. Yields the tables so loaded (all or none: for the tests). No statement
+    in the block may rely on a dropped index (an ``ON CONFLICT`` on these tables would fail
+    with 42P10, in this mode only)."""
+    if (session.get_bind().dialect.name != "postgresql" or rows < LARGE
+            or not await _take(session, tables, rows)):
+        yield []
+        return
+    defined = [(table, [(kind, name, ddl) for kind, name, ddl in
+                        await session.execute(_INDEXES, {"table": table})])
+               for table in tables]
+    nested = await session.begin_nested()
+    try:
+        for table, found in defined:
+            for kind, name, _ in found:
                 await session.execute(text(
                     f"DROP INDEX {name}" if kind == "index"
-                    else f'ALTER TABLE {table} DROP CONSTRAINT "{name}"'))
-    yield [table for table, _ in taken]
-    for table, defined in taken:
-        for kind, name, ddl in defined:
-            await session.execute(text(
-                ddl if kind == "index" else f'ALTER TABLE {table} ADD CONSTRAINT "{name}" {ddl}'))
+                    else f"ALTER TABLE {table} DROP CONSTRAINT {name}"))
+        yield list(tables)
+        for table, found in defined:
+            for kind, name, ddl in found:
+                await session.execute(text(
+                    ddl if kind == "index" else f"ALTER TABLE {table} ADD CONSTRAINT {name} {ddl}"))
+    except BaseException:
+        await nested.rollback()  # the indexes back, whatever the caller does next
+        raise
+    await nested.commit()
