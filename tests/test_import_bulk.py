@@ -181,3 +181,31 @@ async def test_a_first_register_with_its_indexes_built_after_writes_the_same(
     assert (await api.gql(IMPORT_APPLY, {"id": job}))["applyImport"]["userErrors"] == []
     assert await written(session, after) == await written(session, kept)
     assert await written(session, triggered) == await written(session, kept)
+
+
+async def test_a_clash_found_when_the_indexes_are_built_is_a_conflict(
+    api: Api, session: AsyncSession, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """With the indexes built after the rows, a new child taking a register number another
+    child holds is refused by the build, not the insert: the same userError, and the
+    indexes are back after the rollback."""
+    postgresql_only(session)
+    indexes = text("SELECT indexname, indexdef FROM pg_indexes WHERE tablename = 'child'"
+                   " ORDER BY 1")
+    before = (await session.execute(indexes)).all()
+    school = (await session.execute(select(School.name).where(
+        School.township_code.like("370406%")).order_by(School.id).limit(1))).scalar_one()
+    born = date(2016, 3, 4)
+    holder = (await session.execute(select(Child).order_by(Child.id).limit(1))).scalar_one()
+    holder.student_no = "G" + make("370406", born, 81)
+    await session.commit()
+
+    async def small(*_: Any) -> bool:
+        return True
+
+    monkeypatch.setattr(bulk_load, "LARGE", 0)
+    monkeypatch.setattr(bulk_load, "_small", small)
+    job = await staged_list(api, "school_register", rows(("撞号甲", "撞号乙"), school, 81))
+    (error,) = (await api.gql(IMPORT_APPLY, {"id": job}))["applyImport"]["userErrors"]
+    assert error["code"] == "CONFLICT"
+    assert (await session.execute(indexes)).all() == before

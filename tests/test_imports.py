@@ -568,3 +568,27 @@ async def test_progress_is_pushed_on_the_subscription(
     await asyncio.sleep(0.2)
     assert not other.done()
     other.cancel()
+
+
+async def test_a_new_child_colliding_with_a_register_number_is_a_conflict(
+    api: Api, session: AsyncSession
+) -> None:
+    """A new row's child gets the register number G + its ID number; a child already holding
+    that number under another ID number (corrected since) refuses the file with a userError
+    naming the clash, not an INTERNAL fault, and nothing is written."""
+    school = (await schools(session))[0]
+    born = date(2016, 6, 2)
+    number = ident(born, 17)
+    holder = (await session.execute(select(Child).order_by(Child.id).limit(1))).scalar_one()
+    holder.student_no = "G" + number
+    await session.commit()
+    rows = [REGISTER_HEADER, ["撞号", "男", born.isoformat(), number, school.name, "4", "1",
+                              "", "", ""]]
+    job = await staged(api, "school_register", csv_bytes(rows))
+    body = (await api.post(APPLY, {"id": job})).json()
+    assert "errors" not in body, body
+    (error,) = body["data"]["applyImport"]["userErrors"]
+    assert error["code"] == "CONFLICT" and "G" + number not in error["message"], error
+    assert (await session.execute(select(func.count()).select_from(Child)
+                                  .where(Child.name == "撞号"))).scalar_one() == 0
+    assert (await api.gql(JOB, {"id": job}))["node"]["status"] == "STAGED"
