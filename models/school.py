@@ -38,7 +38,11 @@ class Enrolment(Base):
     __tablename__ = "enrolment"
     # A school's pupils on the register come from the index alone (migration 0020): coverage,
     # the census, the ledgers and the statistics ask for them by school and status.
-    __table_args__ = (Index("ix_enrolment_school_status_child", "school_id", "status", "child_id"),)
+    __table_args__ = (
+        Index("ix_enrolment_school_status_child", "school_id", "status", "child_id"),
+        # The ledgers probe each child's entry for its status: index-only (migration 0026).
+        Index("ix_enrolment_child_status", "child_id", "status"),
+    )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     child_id: Mapped[int] = mapped_column(ForeignKey("child.id"), unique=True)
