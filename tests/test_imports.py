@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 from python_calamine import CalamineWorkbook
 from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from models.child import Child, ChildGroup, Guardian
@@ -24,6 +25,7 @@ from workflow.demo.lists import list_files
 from workflow.demo.seed import SHANTING, district_county
 from workflow.engine import TickReport
 from workflow.imports import merge as merge_module
+from workflow.imports import operations as operations_module
 from workflow.imports import staging
 from workflow.imports.reading import csv_bytes, detect_encoding
 from workflow.imports.reminders import remind_lists
@@ -592,3 +594,30 @@ async def test_a_new_child_colliding_with_a_register_number_is_a_conflict(
     assert (await session.execute(select(func.count()).select_from(Child)
                                   .where(Child.name == "撞号"))).scalar_one() == 0
     assert (await api.gql(JOB, {"id": job}))["node"]["status"] == "STAGED"
+
+
+@pytest.mark.parametrize(("said", "code"), [
+    ("UNIQUE constraint failed: child.national_id", "CONFLICT"),
+    ("UNIQUE constraint failed: value_provenance.child_id", "INTERNAL"),
+])
+async def test_only_a_clash_of_a_childs_numbers_is_the_files_fault(
+    api: Api, session: AsyncSession, monkeypatch: pytest.MonkeyPatch, said: str, code: str
+) -> None:
+    """An ID number taken meanwhile (another import's new child) is a conflict to apply
+    again; any other unique index refusing the merge is a fault of ours, not hidden as the
+    file's."""
+    school = (await schools(session))[0]
+    rows = [REGISTER_HEADER, ["并发", "男", "2016-06-03", ident(date(2016, 6, 3), 18),
+                              school.name, "4", "1", "", "", ""]]
+    job = await staged(api, "school_register", csv_bytes(rows))
+
+    async def clash(_: Any) -> None:
+        raise IntegrityError("INSERT …", {}, Exception(said))
+
+    monkeypatch.setattr(operations_module, "merge", clash)
+    body = (await api.post(APPLY, {"id": job})).json()
+    if code == "CONFLICT":
+        (error,) = body["data"]["applyImport"]["userErrors"]
+        assert error["code"] == "CONFLICT" and "ID number" in error["message"], error
+    else:
+        assert body["errors"][0]["extensions"]["code"] == "INTERNAL", body

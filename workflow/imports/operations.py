@@ -173,9 +173,11 @@ async def _merged(ctx: ServiceContext, job: ImportJob, *, dry_run: bool = False)
             raise Conflict("a new child of the file would take the register number of a child "
                            "already on the register: correct that child and apply again",
                            field="importId") from error
-        raise Conflict("a new child of the file would take an ID number already on the "
-                       "register: correct the file or the register and apply again",
-                       field="importId") from error
+        if "national_id" in said:
+            raise Conflict("a new child of the file would take an ID number already on the "
+                           "register: correct the file or the register and apply again",
+                           field="importId") from error
+        raise  # any other unique index: not the file's fault the merge knows of
 
 
 def _open(job: ImportJob) -> None:
