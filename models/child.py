@@ -20,8 +20,10 @@ from models.names import NameKeyed, name_key_default
 class Child(NameKeyed, Base):
     __tablename__ = "child"
     __table_args__ = (
-        path_index("ix_child_scope", "scope_path"),
-        path_index("ix_child_residence", "residence_path"),
+        # With the birth date and id: a ledger gathers a district's school-age children
+        # from these alone (workflow/ledger/access.py: gathered; migration 0027).
+        path_index("ix_child_scope", "scope_path", "birth_date", "id"),
+        path_index("ix_child_residence", "residence_path", "birth_date", "id"),
         # Matching a child without an ID number: normalised name, then birth date.
         Index("ix_child_name_key", "name_key", "birth_date"),
         # Children without an ID number are matched by name key and birth date (imports): a

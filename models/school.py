@@ -42,6 +42,9 @@ class Enrolment(Base):
         Index("ix_enrolment_school_status_child", "school_id", "status", "child_id"),
         # The ledgers probe each child's entry for its status: index-only (migration 0026).
         Index("ix_enrolment_child_status", "child_id", "status"),
+        # The entries of one status (dropped out) as one range, hash-joined to the children a
+        # ledger gathers (migration 0027).
+        Index("ix_enrolment_status_child", "status", "child_id"),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)

@@ -126,6 +126,62 @@ async def keyset_page(
     """One page of ``stmt`` (already filtered by the policy) ordered by the integer ``key``
     (a model's id); ``counted=False`` (the client did not ask for ``totalCount``: an export's
     pages) skips the count, which at province scale is most of a page's time."""
+    rows, has_next, total = await _window(ctx, stmt, key, request, prefix, descending, counted)
+    return Page(
+        items=rows,
+        cursors=[encode_cursor(prefix, getattr(r, key.key)) for r in rows],
+        has_next=has_next,
+        has_previous=request.after is not None,
+        total_count=total,
+    )
+
+
+async def keyset_ids(
+    ctx: ServiceContext,
+    stmt: Select[tuple[int]],
+    key: ColumnElement[int] | InstrumentedAttribute[int],
+    request: PageRequest,
+    *,
+    prefix: str,
+    counted: bool = True,
+) -> Page[int]:
+    """``keyset_page`` of a statement that selects its key alone (a column of a subquery, or
+    a model's id): the page's keys, for a list that loads its rows in a statement of its own
+    (the ledgers gather their children's ids first, then read the page's children).
+
+    Counted, the page and its count are one statement (``count(*) OVER ()`` over the list,
+    the cursor applied above it): a list that gathers its rows before it orders them (a
+    district's ledger) does that work once instead of once for the count and again for
+    the page. A page after the list's end comes back empty, without the count: then the
+    count is a statement of its own."""
+    if not counted:
+        ids, has_next, _ = await _window(ctx, stmt, key, request, prefix, False, False)
+        return Page(ids, [encode_cursor(prefix, i) for i in ids], has_next,
+                    request.after is not None, 0)
+    limit = request.limit
+    listed = stmt.add_columns(func.count().over().label("list_total")).subquery("listed")
+    listed_key = listed.c[0]
+    paged = select(listed_key, listed.c.list_total)
+    if request.after is not None:
+        paged = paged.where(listed_key > inline(decode_key(prefix, request.after)))
+    rows = (await ctx.session.execute(
+        paged.order_by(listed_key).limit(inline(limit + 1)))).all()
+    total = int(rows[0][1]) if rows else (await count(ctx, stmt) if request.after else 0)
+    ids = [int(r[0]) for r in rows[:limit]]
+    return Page(ids, [encode_cursor(prefix, i) for i in ids], len(rows) > limit,
+                request.after is not None, total)
+
+
+async def _window(
+    ctx: ServiceContext,
+    stmt: Select[Any],
+    key: ColumnElement[int] | InstrumentedAttribute[int],
+    request: PageRequest,
+    prefix: str,
+    descending: bool,
+    counted: bool,
+) -> tuple[list[Any], bool, int]:
+    """The page's rows, whether more follow, and the list's count (0 unless ``counted``)."""
     limit = request.limit
     total = await count(ctx, stmt) if counted else 0
     paged = stmt
@@ -138,15 +194,7 @@ async def keyset_page(
     rows: list[Any] = list(
         (await ctx.session.execute(paged.order_by(order).limit(inline(limit + 1)))).scalars().all()
     )
-    has_next = len(rows) > limit
-    rows = rows[:limit]
-    return Page(
-        items=rows,
-        cursors=[encode_cursor(prefix, getattr(r, key.key)) for r in rows],
-        has_next=has_next,
-        has_previous=request.after is not None,
-        total_count=total,
-    )
+    return rows[:limit], len(rows) > limit, total
 
 
 async def keyset_pages(

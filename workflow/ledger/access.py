@@ -13,7 +13,7 @@ from __future__ import annotations
 from sqlalchemy import ColumnElement, and_, or_
 from sqlalchemy.orm import InstrumentedAttribute
 
-from authz.filters import scope_filter
+from authz.filters import scope_branches, scope_filter
 from models.enums import AgencyKind
 from workflow.agency_lists import on_list
 from workflow.context import ServiceContext
@@ -48,3 +48,37 @@ def readable(
         # worse than leaving it out (a walk of the whole table instead of the domain's range).
         return or_(*full)
     return or_(*full, and_(or_(*granted(obj + HOUSEHOLDS)), poverty_household(child_id)))
+
+
+# Paths list the codes from the province down (models/reference.py): a domain of this many
+# segments or more is a district's or narrower.
+DISTRICT_DEPTH = 3
+
+
+def readable_branches(
+    ctx: ServiceContext, kind: LedgerKind, child_id: ChildKey, *domains: Path
+) -> list[ColumnElement[bool]]:
+    """``readable`` as terms whose OR it is, each on one index range of one domain
+    (``authz.filters.scope_branches``): the ledger's rows gathered range by range."""
+    obj = ledger(kind).policy
+
+    def branches(o: str) -> list[ColumnElement[bool]]:
+        return [b for d in domains for b in scope_branches(ctx.authz, ctx.principal, o, "read", d)]
+
+    return [*branches(obj),
+            *(and_(b, poverty_household(child_id)) for b in branches(obj + HOUSEHOLDS))]
+
+
+def gathered(ctx: ServiceContext, kind: LedgerKind) -> bool:
+    """Whether a page of the ledger gathers the caller's children first, from the domain
+    indexes (``readable_branches``), rather than walking the children in key order until the
+    page is full. A district's or township's children are a few percent of a province's:
+    walking, a page of a rare status (dropouts) reads the district's whole range from the
+    table's pages (150–300 ms at province scale); gathered, they come index-only (20 ms;
+    docs/ledgers.md). A city's or province's are most of what a walk meets, and its page
+    stops early where gathering them would take them all."""
+    obj = ledger(kind).policy
+    grants = [g for o in (obj, obj + HOUSEHOLDS)
+              for g, _ in ctx.authz.rules_for(ctx.principal, o, "read")]
+    return bool(grants) and all(g != "*" and len(g.split("/")) >= DISTRICT_DEPTH
+                                for g in grants)

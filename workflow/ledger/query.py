@@ -17,7 +17,8 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, func, select, union_all
+from sqlalchemy import ColumnElement, Select, false, func, select, union, union_all
+from sqlalchemy.orm import InstrumentedAttribute
 
 from authz.filters import covers
 from models.case import CasePlan, DropoutCase, PersuasionAttempt
@@ -41,9 +42,9 @@ from workflow.context import ServiceContext
 from workflow.errors import InvalidInput, NotFound
 from workflow.infra.transaction_flag import plan_each_run
 from workflow.ledger import status as st
-from workflow.ledger.access import readable
+from workflow.ledger.access import gathered, readable, readable_branches
 from workflow.ledger.rules import LedgerKind
-from workflow.pagination import Page, PageRequest, keyset_page
+from workflow.pagination import Page, PageRequest, keyset_ids, keyset_page
 
 DOMAINS = (Child.scope_path, Child.residence_path)
 
@@ -132,43 +133,73 @@ async def _in_place(ctx: ServiceContext, code: str | None) -> ColumnElement[bool
     return covers(Child.scope_path, place.path)
 
 
-async def _filtered(
-    ctx: ServiceContext, stmt: Select[Any], f: LedgerFilter, day: Any
-) -> Select[Any]:
-    """``stmt`` (over ``Child``, with ``Enrolment`` outer-joined) narrowed by the filter;
-    ``day`` is the entry's date that ``since`` / ``until`` bound."""
+def _check_dates(f: LedgerFilter) -> None:
     if f.since is not None and f.until is not None and f.since > f.until:
         raise InvalidInput("since is after until", field="since")
+
+
+async def _child_terms(ctx: ServiceContext, f: LedgerFilter) -> list[ColumnElement[bool]]:
+    """The filter's terms on the child itself: its place and its special group."""
     place = await _in_place(ctx, f.jurisdiction_code)
-    if place is not None:
-        stmt = stmt.where(place)
-    if f.school_id is not None:
-        stmt = stmt.where(Enrolment.school_id == f.school_id)
-    if f.grade is not None:
-        stmt = stmt.where(Enrolment.grade == f.grade)
+    terms = [] if place is None else [place]
     if f.special_group is not None:
-        stmt = stmt.where(in_shown_group(ctx, f.special_group, Child.id, DOMAINS))
+        terms.append(in_shown_group(ctx, f.special_group, Child.id, DOMAINS))
+    return terms
+
+
+def _entry_terms(f: LedgerFilter, day: Any) -> list[ColumnElement[bool]]:
+    """The filter's terms on the child's register entry and on the entry's date ``day``
+    (the date ``since`` / ``until`` bound)."""
+    terms = []
+    if f.school_id is not None:
+        terms.append(Enrolment.school_id == f.school_id)
+    if f.grade is not None:
+        terms.append(Enrolment.grade == f.grade)
     if day is not None and f.since is not None:
-        stmt = stmt.where(day >= f.since)
+        terms.append(day >= f.since)
     if day is not None and f.until is not None:
-        stmt = stmt.where(day <= f.until)
-    return stmt
+        terms.append(day <= f.until)
+    return terms
 
 
-async def _placements(ctx: ServiceContext, child_ids: Sequence[int]) -> dict[int, Placement]:
+async def _children(
+    ctx: ServiceContext, kind: LedgerKind, f: LedgerFilter, *terms: ColumnElement[bool]
+) -> tuple[Select[tuple[int]], ColumnElement[int] | InstrumentedAttribute[int]]:
+    """The ids of the ledger's children the caller may read, narrowed by ``terms`` and the
+    filter's terms on the child, with the register entry outer-joined; and the id column
+    that the status rules and the page key on. Gathered (``access.gathered``: a district or
+    narrower), the ids are a UNION of the domains' index ranges, so that the statement
+    reaches a child's row only for the page; otherwise the children walked in key order."""
+    _check_dates(f)
+    where = [*terms, *await _child_terms(ctx, f)]
+    key: ColumnElement[int] | InstrumentedAttribute[int]
+    if gathered(ctx, kind):
+        branches = readable_branches(ctx, kind, Child.id, *DOMAINS) or [false()]
+        found = union(*(select(Child.id).where(b, *where) for b in branches)).subquery("found")
+        key = found.c.id
+        stmt = select(key).select_from(found)
+    else:
+        key = Child.id
+        stmt = select(key).where(readable(ctx, kind, Child.id, *DOMAINS), *where)
+    return stmt.outerjoin(Enrolment, Enrolment.child_id == key), key
+
+
+async def _placed(
+    ctx: ServiceContext,
+    child_ids: Sequence[int],
+    *facts: ColumnElement[Any] | InstrumentedAttribute[Any],
+) -> dict[int, tuple[Any, ...]]:
+    """For each child of ``child_ids``: the child, where it is (``Placement``), then the
+    ``facts`` (columns over the child and its register entry); one statement."""
     rows = await ctx.session.execute(
-        select(Child.id, Enrolment.school_id, School.name, Enrolment.grade, Jurisdiction.name)
-        .select_from(Child)
+        select(Child, Enrolment.school_id, School.name, Enrolment.grade, Jurisdiction.name,
+               *facts)
         .join(Jurisdiction, Jurisdiction.code == Child.township_code)
         .outerjoin(Enrolment, Enrolment.child_id == Child.id)
         .outerjoin(School, School.id == Enrolment.school_id)
         .where(Child.id.in_(child_ids))
     )
-    return {r[0]: Placement(r[1], r[2], r[3], r[4]) for r in rows}
-
-
-def _children() -> Select[Any]:
-    return select(Child).outerjoin(Enrolment, Enrolment.child_id == Child.id)
+    return {r[0].id: (r[0], Placement(r[1], r[2], r[3], r[4]), *r[5:]) for r in rows}
 
 
 # --- 适龄儿童台账 -------------------------------------------------------------------------
@@ -179,21 +210,15 @@ async def school_age_page(
 ) -> Page[SchoolAgeEntry]:
     await plan_each_run(ctx.session)  # its filters are skewed: plans for their values
     today = _today(ctx)
-    stmt = _children().where(
-        readable(ctx, LedgerKind.SCHOOL_AGE, Child.id, *DOMAINS), st.school_age(today))
-    stmt = await _filtered(ctx, stmt, f, Enrolment.status_since)
+    stmt, key = await _children(ctx, LedgerKind.SCHOOL_AGE, f, st.school_age(today))
+    stmt = stmt.where(*_entry_terms(f, Enrolment.status_since))
     if f.status is not None:
-        stmt = stmt.where(st.is_status(f.status, today))
-    page = await keyset_page(ctx, stmt, Child.id, request, prefix="ledger-school-age",
-                              counted=counted)
-    ids = [c.id for c in page.items]
-    facts = {r[0]: (r[1], r[2]) for r in await ctx.session.execute(
-        select(Child.id, st.status(today), Enrolment.status_since)
-        .select_from(Child).outerjoin(Enrolment, Enrolment.child_id == Child.id)
-        .where(Child.id.in_(ids)))}
-    places = await _placements(ctx, ids)
-    items = [SchoolAgeEntry(c, st.LedgerStatus(facts[c.id][0]), facts[c.id][1], places[c.id])
-             for c in page.items]
+        stmt = stmt.where(st.is_status(f.status, today, key))
+    page = await keyset_ids(ctx, stmt, key, request, prefix="ledger-school-age",
+                            counted=counted)
+    placed = await _placed(ctx, page.items, st.status(today, Child.id), Enrolment.status_since)
+    items = [SchoolAgeEntry(child, st.LedgerStatus(status), since, place)
+             for child, place, status, since in (placed[i] for i in page.items)]
     return Page(items, page.cursors, page.has_next, page.has_previous, page.total_count)
 
 
@@ -227,19 +252,19 @@ async def suspected_page(
     ctx: ServiceContext, f: SuspectedFilter, request: PageRequest, *, counted: bool = True
 ) -> Page[SuspectedEntry]:
     await plan_each_run(ctx.session)  # its filters are skewed: plans for their values
-    stmt = _children().where(readable(ctx, LedgerKind.SUSPECTED, Child.id, *DOMAINS),
-                             st.suspected())
+    stmt, key = await _children(ctx, LedgerKind.SUSPECTED, f)
+    stmt = stmt.where(st.suspected(key))
     if f.reason is not None:
-        stmt = stmt.where(st.suspected_for(f.reason))
+        stmt = stmt.where(st.suspected_for(f.reason, key))
     first = None
     if f.since is not None or f.until is not None:
         found = union_all(*(q for _, q in _sources())).subquery()
-        first = (select(func.min(found.c.since)).where(found.c.child_id == Child.id)
+        first = (select(func.min(found.c.since)).where(found.c.child_id == key)
                  .scalar_subquery())
-    stmt = await _filtered(ctx, stmt, f, first)
-    page = await keyset_page(ctx, stmt, Child.id, request, prefix="ledger-suspected",
-                              counted=counted)
-    ids = [c.id for c in page.items]
+    stmt = stmt.where(*_entry_terms(f, first))
+    page = await keyset_ids(ctx, stmt, key, request, prefix="ledger-suspected",
+                            counted=counted)
+    ids = page.items
     reasons: dict[int, list[st.SuspicionReason]] = {i: [] for i in ids}
     since: dict[int, date] = {}
     for reason, q in _sources():
@@ -249,9 +274,8 @@ async def suspected_page(
                 reasons[child_id].append(reason)
             if day is not None and (child_id not in since or day < since[child_id]):
                 since[child_id] = day
-    places = await _placements(ctx, ids)
-    items = [SuspectedEntry(c, reasons[c.id], since.get(c.id), places[c.id])
-             for c in page.items]
+    placed = await _placed(ctx, ids)
+    items = [SuspectedEntry(placed[i][0], reasons[i], since.get(i), placed[i][1]) for i in ids]
     return Page(items, page.cursors, page.has_next, page.has_previous, page.total_count)
 
 
@@ -278,13 +302,12 @@ async def dropout_page(
             *_open_or_closed(f),
         )
     )
-    stmt = await _filtered(ctx, stmt, f, DropoutCase.day0)
+    _check_dates(f)
+    stmt = stmt.where(*await _child_terms(ctx, f), *_entry_terms(f, DropoutCase.day0))
     page = await keyset_page(ctx, stmt, DropoutCase.id, request, prefix="ledger-dropout",
                               counted=counted)
     cases: Sequence[DropoutCase] = page.items
-    child_ids = [c.child_id for c in cases]
-    children = {c.id: c for c in (await ctx.session.execute(
-        select(Child).where(Child.id.in_(child_ids)))).scalars()}
+    placed = await _placed(ctx, [c.child_id for c in cases])
     causes = {case_id: cause for case_id, cause in (await ctx.session.execute(
         select(CasePlan.case_id, CasePlan.cause)
         .where(CasePlan.case_id.in_([c.id for c in cases])))).all()}
@@ -292,8 +315,6 @@ async def dropout_page(
         ctx, select(PersuasionAttempt).order_by(PersuasionAttempt.attempted_at,
                                                 PersuasionAttempt.id),
         PersuasionAttempt.case_id, [c.id for c in cases])
-    places = await _placements(ctx, child_ids)
-    items = [DropoutEntry(c, children[c.child_id], causes.get(c.id), places[c.child_id], a)
+    items = [DropoutEntry(c, placed[c.child_id][0], causes.get(c.id), placed[c.child_id][1], a)
              for c, a in zip(cases, attempts, strict=True)]
     return Page(items, page.cursors, page.has_next, page.has_previous, page.total_count)
-

@@ -43,6 +43,7 @@ from models.inline import inline
 from models.register import RegisterChange
 from models.school import Enrolment
 from workflow.calendar import LOCAL, school_year_start, years_before
+from workflow.ledger.access import ChildKey
 from workflow.register.deferrals import deferred
 from workflow.stats import SCHOOL_AGE
 
@@ -94,21 +95,21 @@ def school_age(today: date) -> ColumnElement[bool]:
     return and_(Child.birth_date <= inline(youngest), Child.birth_date > inline(oldest))
 
 
-def open_case() -> ColumnElement[bool]:
+def open_case(child: ChildKey) -> ColumnElement[bool]:
     return exists(select(DropoutCase.id).where(
-        DropoutCase.child_id == Child.id, DropoutCase.status == CaseStatus.OPEN))
+        DropoutCase.child_id == child, DropoutCase.status == CaseStatus.OPEN))
 
 
 def not_marked() -> ColumnElement[bool]:
     return or_(Enrolment.status.is_(None), Enrolment.status != EnrolmentStatus.DROPOUT_MARKED)
 
 
-def transfer_not_received() -> ColumnElement[bool]:
+def transfer_not_received(child: ChildKey) -> ColumnElement[bool]:
     """A transfer out sent and not received within the district's days: the register's
     scheduled job (``workflow/register/scheduler.py``) finds these on the district's rule and
     flags them; a receipt makes the transfer ``RECEIVED`` and the child leaves the ledger."""
     return exists(select(RegisterChange.id).where(
-        RegisterChange.child_id == Child.id,
+        RegisterChange.child_id == child,
         RegisterChange.kind == RegisterChangeKind.TRANSFER,
         RegisterChange.status == RegisterChangeStatus.SENT,
         RegisterChange.flagged_at.is_not(None),
@@ -123,46 +124,51 @@ def finding_open() -> list[ColumnElement[bool]]:
                 CrosscheckFinding.outcome != VerificationOutcome.DECEASED)]
 
 
-def open_finding(*kinds: FindingKind) -> ColumnElement[bool]:
+def open_finding(child: ChildKey, *kinds: FindingKind) -> ColumnElement[bool]:
     """An open finding of the comparisons on the child (of ``kinds``, or any that counts)."""
     return exists(select(CrosscheckFinding.id).where(
-        CrosscheckFinding.child_id == Child.id,
+        CrosscheckFinding.child_id == child,
         CrosscheckFinding.kind.in_(list(kinds or FINDING_REASONS)), *finding_open()))
 
 
-def suspected_for(reason: SuspicionReason) -> ColumnElement[bool]:
+def suspected_for(reason: SuspicionReason, child: ChildKey) -> ColumnElement[bool]:
     """The child is suspected for this reason (before the dropout mark is looked at)."""
     if reason is SuspicionReason.LONG_ABSENCE:
-        return open_case()
+        return open_case(child)
     if reason is SuspicionReason.TRANSFER_NOT_RECEIVED:
-        return transfer_not_received()
-    return open_finding(*(k for k, r in FINDING_REASONS.items() if r is reason))
+        return transfer_not_received(child)
+    return open_finding(child, *(k for k, r in FINDING_REASONS.items() if r is reason))
 
 
-def suspected() -> ColumnElement[bool]:
+def suspected(child: ChildKey) -> ColumnElement[bool]:
     """疑似辍学: not marked dropped out, and a case open, a transfer out not received, or an
     open finding of the comparisons."""
-    return and_(not_marked(), or_(open_case(), transfer_not_received(), open_finding()))
+    return and_(not_marked(), or_(open_case(child), transfer_not_received(child),
+                                  open_finding(child)))
 
 
-def _verified(*outcomes: VerificationOutcome) -> ColumnElement[bool]:
+def _verified(child: ChildKey, *outcomes: VerificationOutcome) -> ColumnElement[bool]:
     """A verification found this of the child (a resolved finding)."""
     return exists(select(CrosscheckFinding.id).where(
-        CrosscheckFinding.child_id == Child.id,
+        CrosscheckFinding.child_id == child,
         CrosscheckFinding.status == FindingStatus.RESOLVED,
         CrosscheckFinding.outcome.in_(outcomes)))
 
 
-def _corrected(kind: HouseholdCorrectionKind, today: date) -> ColumnElement[bool]:
+def _corrected(
+    child: ChildKey, kind: HouseholdCorrectionKind, today: date
+) -> ColumnElement[bool]:
     """The police corrected the household register so (ST 8), effective by today."""
     return exists(select(HouseholdCorrection.id).where(
-        HouseholdCorrection.child_id == Child.id, HouseholdCorrection.kind == kind,
+        HouseholdCorrection.child_id == child, HouseholdCorrection.kind == kind,
         HouseholdCorrection.status == HouseholdCorrectionStatus.RECORDED,
         HouseholdCorrection.effective_on <= today))
 
 
-def _closed_as(*reasons: ClosureReason, since: datetime | None = None) -> ColumnElement[bool]:
-    terms = [DropoutCase.child_id == Child.id, DropoutCase.status == CaseStatus.CLOSED,
+def _closed_as(
+    child: ChildKey, *reasons: ClosureReason, since: datetime | None = None
+) -> ColumnElement[bool]:
+    terms = [DropoutCase.child_id == child, DropoutCase.status == CaseStatus.CLOSED,
              DropoutCase.closure_reason.in_(reasons)]
     if since is not None:
         terms.append(DropoutCase.closed_at >= since)
@@ -176,45 +182,48 @@ def _is(*values: EnrolmentStatus) -> ColumnElement[bool]:
     return and_(s.is_not(None), s.in_(values) if len(values) > 1 else s == values[0])
 
 
-def _rules(today: date) -> list[tuple[LedgerStatus, list[ColumnElement[bool]]]]:
+def _rules(today: date, child: ChildKey) -> list[tuple[LedgerStatus, list[ColumnElement[bool]]]]:
     """Each status in order of precedence, with the terms any of which places a child there
     (when no earlier status does). Every term is true or false, never NULL."""
     year_began = datetime.combine(school_year_start(today), time(0), tzinfo=LOCAL)
     off_register = ~_is(EnrolmentStatus.ENROLLED, EnrolmentStatus.SUSPENDED)
     return [
-        (LedgerStatus.DECEASED, [_closed_as(ClosureReason.DECEASED),
-                                 _corrected(HouseholdCorrectionKind.DECEASED, today)]),
+        (LedgerStatus.DECEASED, [_closed_as(child, ClosureReason.DECEASED),
+                                 _corrected(child, HouseholdCorrectionKind.DECEASED, today)]),
         (LedgerStatus.DROPOUT, [_is(EnrolmentStatus.DROPOUT_MARKED)]),
         # Not marked dropped out follows from the precedence (``suspected`` says it).
-        (LedgerStatus.SUSPECTED, [open_case(), transfer_not_received(), open_finding()]),
+        (LedgerStatus.SUSPECTED, [open_case(child), transfer_not_received(child),
+                                  open_finding(child)]),
         (LedgerStatus.DEFERRED_OR_EXEMPT, [_is(EnrolmentStatus.DEFERRED, EnrolmentStatus.EXEMPT),
-                                           deferred(Child.id, today)]),
+                                           deferred(child, today)]),
         # The door-to-door check found the child gone: that outranks a register entry
         # nobody has closed yet (the school's transfer follows).
         (LedgerStatus.MOVED_AWAY, [
-            _verified(VerificationOutcome.MOVED_AWAY),
-            and_(or_(_closed_as(ClosureReason.MOVED_AWAY),
-                     _corrected(HouseholdCorrectionKind.MOVED_AWAY, today)), off_register)]),
-        (LedgerStatus.RETURNED, [and_(_is(EnrolmentStatus.ENROLLED),
-                                      _closed_as(ClosureReason.RETURNED, since=year_began))]),
+            _verified(child, VerificationOutcome.MOVED_AWAY),
+            and_(or_(_closed_as(child, ClosureReason.MOVED_AWAY),
+                     _corrected(child, HouseholdCorrectionKind.MOVED_AWAY, today)),
+                 off_register)]),
+        (LedgerStatus.RETURNED, [
+            and_(_is(EnrolmentStatus.ENROLLED),
+                 _closed_as(child, ClosureReason.RETURNED, since=year_began))]),
         (LedgerStatus.ENROLLED, [_is(EnrolmentStatus.ENROLLED)]),
         (LedgerStatus.SUSPENDED, [_is(EnrolmentStatus.SUSPENDED)]),
         (LedgerStatus.ELSEWHERE, [_is(EnrolmentStatus.TRANSFERRED),
-                                  _closed_as(ClosureReason.STUDYING_ELSEWHERE),
-                                  _verified(VerificationOutcome.ELSEWHERE)]),
+                                  _closed_as(child, ClosureReason.STUDYING_ELSEWHERE),
+                                  _verified(child, VerificationOutcome.ELSEWHERE)]),
         (LedgerStatus.GRADUATED, [_is(EnrolmentStatus.GRADUATED)]),
     ]
 
 
-def status(today: date) -> ColumnElement[str]:
-    """The child's ``LedgerStatus`` value on ``today`` (a query joining ``Enrolment`` to
-    ``Child`` by an outer join): the first status whose terms hold, else not enrolled. For
-    a page's few children; a filter by status is ``is_status``."""
-    return case(*((or_(*terms), wanted.value) for wanted, terms in _rules(today)),
+def status(today: date, child: ChildKey) -> ColumnElement[str]:
+    """The ``LedgerStatus`` value on ``today`` of the child whose id is ``child`` (a query
+    joining its ``Enrolment`` by an outer join): the first status whose terms hold, else not
+    enrolled. For a page's few children; a filter by status is ``is_status``."""
+    return case(*((or_(*terms), wanted.value) for wanted, terms in _rules(today, child)),
                 else_=literal(LedgerStatus.NOT_ENROLLED.value))
 
 
-def is_status(wanted: LedgerStatus, today: date) -> ColumnElement[bool]:
+def is_status(wanted: LedgerStatus, today: date, child: ChildKey) -> ColumnElement[bool]:
     """``status(today) == wanted`` as a filter the planner can estimate and join: no earlier
     status's term holds (each ``NOT EXISTS`` an anti-join against a small table, each
     register test a plain comparison) and one of ``wanted``'s does. The CASE compared to a
@@ -222,7 +231,7 @@ def is_status(wanted: LedgerStatus, today: date) -> ColumnElement[bool]:
     district's page of dropouts walked the province's children (220 ms; docs/ledgers.md).
     The same rules as ``status``, so the two agree by construction (and a test checks it)."""
     earlier: list[ColumnElement[bool]] = []
-    for rule, terms in _rules(today):
+    for rule, terms in _rules(today, child):
         if rule is wanted:
             found = or_(*terms)
             return and_(*earlier, found)
