@@ -16,6 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from authz.enforcer import Authorizer
 from authz.policy import default_rules
+from authz.principal import Grant, Principal
 from models import enums as en
 from models.access_log import SensitiveAccess
 from models.child import Child, ChildGroup, Guardian
@@ -133,17 +134,17 @@ async def test_a_status_filter_gives_exactly_the_children_shown_with_that_status
 async def test_a_district_gathered_and_a_province_walked_give_the_same_entries(
     session: AsyncSession,
 ) -> None:
-    """The bureau's pages gather the district's children from the domain indexes first
-    (``access.gathered``); the same officer granted the province walks the children in key
-    order. Both ways, with every filter of each ledger, the same entries, counts and pages
-    (a page of two, then the next)."""
+    """The bureau's and the poverty office's pages gather the district's children from the
+    domain indexes first (``access.gathered``); the same officer granted the province walks
+    the children in key order. Both ways, with every filter of each ledger, the same
+    entries, counts and pages (a page of two, the next, and one past the end); and the
+    district's unfiltered pages are the province's filtered to the district, so a gathering
+    that read beyond the grant (the demo county's children are in the database too) fails."""
     await _every_status(session)
+    c7 = (await session.execute(select(Child).where(Child.name == "小7"))).scalar_one()
+    session.add(ChildGroup(child_id=c7.id, group=en.SpecialGroup.REGISTERED_POOR))
+    await session.commit()
     authz = Authorizer(default_rules())
-    district = await acting_as(session, "t_edu", authz, FixedClock(NOW))
-    province = ServiceContext(session, replace(district.principal, grants=tuple(
-        replace(g, domain="370000") for g in district.principal.grants)), authz, district.clock)
-    kind = ledger_service.LedgerKind
-    assert gathered(district, kind.SCHOOL_AGE) and not gathered(province, kind.SCHOOL_AGE)
     f, sus = ledger_service.SchoolAgeFilter, ledger_service.SuspectedFilter
     where = {"jurisdiction_code": "370499"}
     asked: list[tuple[Any, Any]] = [
@@ -151,13 +152,14 @@ async def test_a_district_gathered_and_a_province_walked_give_the_same_entries(
         *((ledger_service.school_age_page, f(status=s, **where)) for s in LedgerStatus),
         (ledger_service.school_age_page, f(special_group=en.SpecialGroup.LEFT_BEHIND, **where)),
         (ledger_service.school_age_page, f(grade=5, since=date(2026, 10, 1), **where)),
+        (ledger_service.school_age_page, f(until=date(2026, 10, 1), **where)),
         (ledger_service.school_age_page, f(jurisdiction_code="370499102")),
         (ledger_service.suspected_page, sus(**where)),
         *((ledger_service.suspected_page, sus(reason=r, **where))
           for r in ledger_service.SuspicionReason),
         (ledger_service.suspected_page, sus(since=date(2026, 10, 1), **where)),
+        (ledger_service.suspected_page, sus(special_group=en.SpecialGroup.LEFT_BEHIND, **where)),
     ]
-
     prefixes = {ledger_service.school_age_page: "ledger-school-age",
                 ledger_service.suspected_page: "ledger-suspected"}
 
@@ -170,15 +172,50 @@ async def test_a_district_gathered_and_a_province_walked_give_the_same_entries(
             past = await page_of(ctx, flt, PageRequest(first=5, after=last, cap=100))
             assert (past.items, past.total_count) == ([], first.total_count)
         return first.total_count, [
-            (e.child.name, getattr(e, "status", None), getattr(e, "reasons", None), e.since,
-             e.place) for e in [*first.items, *rest]]
+            (e.child.name if e.child else e.place, getattr(e, "status", None),
+             getattr(e, "reasons", None), e.since, e.place) for e in [*first.items, *rest]]
 
-    seen = 0
-    for page_of, flt in asked:
-        gathered_entries = await entries(district, page_of, flt)
-        assert gathered_entries == await entries(province, page_of, flt), flt
-        seen += gathered_entries[0]
-    assert seen > 20  # the filters found children, not only empty pages
+    seen: dict[str, int] = {}
+    for user in ("t_edu", "t_poverty"):
+        district = await acting_as(session, user, authz, FixedClock(NOW))
+        province = ServiceContext(session, replace(district.principal, grants=tuple(
+            replace(g, domain="370000") for g in district.principal.grants)), authz,
+            district.clock)
+        kind = ledger_service.LedgerKind
+        assert gathered(district, kind.SCHOOL_AGE) and not gathered(province, kind.SCHOOL_AGE)
+        seen[user] = 0
+        for page_of, flt in asked:
+            gathered_entries = await entries(district, page_of, flt)
+            assert gathered_entries == await entries(province, page_of, flt), (user, flt)
+            seen[user] += gathered_entries[0]
+        for page_of, flt in ((ledger_service.school_age_page, f(**where)),
+                             (ledger_service.suspected_page, sus(**where))):
+            assert await entries(district, page_of, type(flt)()) == await entries(
+                province, page_of, flt), (user, flt)  # unfiltered: the grant alone
+    # the filters found children, not only empty pages; the poverty office its one child
+    assert seen["t_edu"] > 20 and seen["t_poverty"] >= 2
+
+
+@pytest.mark.parametrize(("domains", "expected"), [
+    (["370000/370400/370499"], True),  # a district
+    (["370000/370400/370499/370499101"], True),  # a township
+    (["370000/370400/370499/370499101/school:7"], True),  # a school
+    ([f"370000/370400/3704{n:02}" for n in range(1, 5)], True),  # four districts
+    ([f"370000/370400/3704{n:02}" for n in range(1, 6)], False),  # five: most of a city
+    (["370000/370400"], False),  # a city
+    (["370000/370400/370499", "370000"], False),  # a district and the province
+    (["*"], False),
+    ([], False),  # no grant: nothing to gather, nothing to walk
+])
+def test_a_district_or_narrower_is_gathered_a_city_or_wider_walked(
+    domains: list[str], expected: bool
+) -> None:
+    grants = tuple(Grant("education_officer", d, d.rsplit("/", 1)[-1]) for d in domains)
+    principal = replace(Principal.machine("t", "t"), grants=grants)
+    ctx = ServiceContext(None, principal, Authorizer(default_rules()),  # type: ignore[arg-type]
+                         FixedClock(NOW))
+    for kind in ledger_service.LedgerKind:
+        assert gathered(ctx, kind) is expected, kind
 
 
 async def test_a_ledger_page_plans_each_statement_in_its_own_transaction_only(

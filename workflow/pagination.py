@@ -144,21 +144,24 @@ async def keyset_ids(
     *,
     prefix: str,
     counted: bool = True,
+    count_in_page: bool = False,
 ) -> Page[int]:
     """``keyset_page`` of a statement that selects its key alone (a column of a subquery, or
     a model's id): the page's keys, for a list that loads its rows in a statement of its own
     (the ledgers gather their children's ids first, then read the page's children).
 
-    Counted, the page and its count are one statement (``count(*) OVER ()`` over the list,
-    the cursor applied above it): a list that gathers its rows before it orders them (a
-    district's ledger) does that work once instead of once for the count and again for
-    the page. A page after the list's end comes back empty, without the count: then the
-    count is a statement of its own."""
-    if not counted:
-        ids, has_next, _ = await _window(ctx, stmt, key, request, prefix, False, False)
+    ``count_in_page``: a counted page and its count are one statement (``count(*) OVER ()``
+    over the list, the cursor applied above it), for a list that gathers all its rows before
+    it orders them (a district's ledger), which then does that work once instead of once for
+    the count and again for the page. Not for a list walked in key order: the window holds
+    every row where the page would stop at its limit. A page after the list's end comes back
+    empty, without the count: then the count is a statement of its own."""
+    if not (counted and count_in_page):
+        ids, has_next, total = await _window(ctx, stmt, key, request, prefix, False, counted)
         return Page(ids, [encode_cursor(prefix, i) for i in ids], has_next,
-                    request.after is not None, 0)
+                    request.after is not None, total)
     limit = request.limit
+    assert len(stmt.selected_columns) == 1, "the statement selects its key alone"
     listed = stmt.add_columns(func.count().over().label("list_total")).subquery("listed")
     listed_key = listed.c[0]
     paged = select(listed_key, listed.c.list_total)
@@ -166,7 +169,8 @@ async def keyset_ids(
         paged = paged.where(listed_key > inline(decode_key(prefix, request.after)))
     rows = (await ctx.session.execute(
         paged.order_by(listed_key).limit(inline(limit + 1)))).all()
-    total = int(rows[0][1]) if rows else (await count(ctx, stmt) if request.after else 0)
+    past_end = not rows and request.after is not None
+    total = int(rows[0][1]) if rows else (await count(ctx, stmt) if past_end else 0)
     ids = [int(r[0]) for r in rows[:limit]]
     return Page(ids, [encode_cursor(prefix, i) for i in ids], len(rows) > limit,
                 request.after is not None, total)
@@ -181,7 +185,9 @@ async def _window(
     descending: bool,
     counted: bool,
 ) -> tuple[list[Any], bool, int]:
-    """The page's rows, whether more follow, and the list's count (0 unless ``counted``)."""
+    """The page's rows, whether more follow, and the list's count (0 unless ``counted``):
+    the cursor and the page size written into the statement, so that each page is planned
+    for its own bound (``models/inline.py``)."""
     limit = request.limit
     total = await count(ctx, stmt) if counted else 0
     paged = stmt

@@ -53,6 +53,9 @@ def readable(
 # Paths list the codes from the province down (models/reference.py): a domain of this many
 # segments or more is a district's or narrower.
 DISTRICT_DEPTH = 3
+# More domains than this are gathered no more: a holder of a city's ten districts' grants
+# would gather the city's children, and the walk serves it as it serves the city's officer.
+GATHERED_DOMAINS = 4
 
 
 def readable_branches(
@@ -76,9 +79,9 @@ def gathered(ctx: ServiceContext, kind: LedgerKind) -> bool:
     walking, a page of a rare status (dropouts) reads the district's whole range from the
     table's pages (150–300 ms at province scale); gathered, they come index-only (20 ms;
     docs/ledgers.md). A city's or province's are most of what a walk meets, and its page
-    stops early where gathering them would take them all."""
+    stops early (without ``totalCount``) where gathering them would take them all."""
     obj = ledger(kind).policy
-    grants = [g for o in (obj, obj + HOUSEHOLDS)
-              for g, _ in ctx.authz.rules_for(ctx.principal, o, "read")]
-    return bool(grants) and all(g != "*" and len(g.split("/")) >= DISTRICT_DEPTH
-                                for g in grants)
+    domains = {g for o in (obj, obj + HOUSEHOLDS)
+               for g, _ in ctx.authz.rules_for(ctx.principal, o, "read")}
+    return 0 < len(domains) <= GATHERED_DOMAINS and all(
+        g != "*" and len(g.split("/")) >= DISTRICT_DEPTH for g in domains)

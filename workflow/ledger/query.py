@@ -134,6 +134,8 @@ async def _in_place(ctx: ServiceContext, code: str | None) -> ColumnElement[bool
 
 
 def _check_dates(f: LedgerFilter) -> None:
+    """BAD_INPUT before any statement runs: an empty range is the client's mistake, not an
+    empty ledger."""
     if f.since is not None and f.until is not None and f.since > f.until:
         raise InvalidInput("since is after until", field="since")
 
@@ -162,18 +164,37 @@ def _entry_terms(f: LedgerFilter, day: Any) -> list[ColumnElement[bool]]:
     return terms
 
 
+@dataclass(frozen=True)
+class _Children:
+    """A ledger's children as ``_children`` selects them."""
+
+    stmt: Select[tuple[int]]  # their ids, the register entry outer-joined
+    key: ColumnElement[int] | InstrumentedAttribute[int]  # the id the rules and page key on
+    gathered: bool  # gathered first (all, before the page), or walked in key order
+
+    def where(self, *terms: ColumnElement[bool]) -> _Children:
+        return _Children(self.stmt.where(*terms), self.key, self.gathered)
+
+    async def page(
+        self, ctx: ServiceContext, request: PageRequest, prefix: str, counted: bool
+    ) -> Page[int]:
+        # Gathered, the whole list is at hand before its order: count it in the same pass.
+        return await keyset_ids(ctx, self.stmt, self.key, request, prefix=prefix,
+                                counted=counted, count_in_page=self.gathered)
+
+
 async def _children(
     ctx: ServiceContext, kind: LedgerKind, f: LedgerFilter, *terms: ColumnElement[bool]
-) -> tuple[Select[tuple[int]], ColumnElement[int] | InstrumentedAttribute[int]]:
+) -> _Children:
     """The ids of the ledger's children the caller may read, narrowed by ``terms`` and the
-    filter's terms on the child, with the register entry outer-joined; and the id column
-    that the status rules and the page key on. Gathered (``access.gathered``: a district or
-    narrower), the ids are a UNION of the domains' index ranges, so that the statement
-    reaches a child's row only for the page; otherwise the children walked in key order."""
+    filter's terms on the child. Gathered (``access.gathered``: a district or narrower),
+    the ids are a UNION of the domains' index ranges, so that the statement reaches a
+    child's row only for the page; otherwise the children walked in key order."""
     _check_dates(f)
     where = [*terms, *await _child_terms(ctx, f)]
     key: ColumnElement[int] | InstrumentedAttribute[int]
-    if gathered(ctx, kind):
+    first = gathered(ctx, kind)
+    if first:
         branches = readable_branches(ctx, kind, Child.id, *DOMAINS) or [false()]
         found = union(*(select(Child.id).where(b, *where) for b in branches)).subquery("found")
         key = found.c.id
@@ -181,7 +202,7 @@ async def _children(
     else:
         key = Child.id
         stmt = select(key).where(readable(ctx, kind, Child.id, *DOMAINS), *where)
-    return stmt.outerjoin(Enrolment, Enrolment.child_id == key), key
+    return _Children(stmt.outerjoin(Enrolment, Enrolment.child_id == key), key, first)
 
 
 async def _placed(
@@ -210,12 +231,11 @@ async def school_age_page(
 ) -> Page[SchoolAgeEntry]:
     await plan_each_run(ctx.session)  # its filters are skewed: plans for their values
     today = _today(ctx)
-    stmt, key = await _children(ctx, LedgerKind.SCHOOL_AGE, f, st.school_age(today))
-    stmt = stmt.where(*_entry_terms(f, Enrolment.status_since))
+    children = await _children(ctx, LedgerKind.SCHOOL_AGE, f, st.school_age(today))
+    children = children.where(*_entry_terms(f, Enrolment.status_since))
     if f.status is not None:
-        stmt = stmt.where(st.is_status(f.status, today, key))
-    page = await keyset_ids(ctx, stmt, key, request, prefix="ledger-school-age",
-                            counted=counted)
+        children = children.where(st.is_status(f.status, today, children.key))
+    page = await children.page(ctx, request, "ledger-school-age", counted)
     placed = await _placed(ctx, page.items, st.status(today, Child.id), Enrolment.status_since)
     items = [SchoolAgeEntry(child, st.LedgerStatus(status), since, place)
              for child, place, status, since in (placed[i] for i in page.items)]
@@ -252,18 +272,18 @@ async def suspected_page(
     ctx: ServiceContext, f: SuspectedFilter, request: PageRequest, *, counted: bool = True
 ) -> Page[SuspectedEntry]:
     await plan_each_run(ctx.session)  # its filters are skewed: plans for their values
-    stmt, key = await _children(ctx, LedgerKind.SUSPECTED, f)
-    stmt = stmt.where(st.suspected(key))
+    children = await _children(ctx, LedgerKind.SUSPECTED, f)
+    key = children.key
+    children = children.where(st.suspected(key))
     if f.reason is not None:
-        stmt = stmt.where(st.suspected_for(f.reason, key))
+        children = children.where(st.suspected_for(f.reason, key))
     first = None
     if f.since is not None or f.until is not None:
         found = union_all(*(q for _, q in _sources())).subquery()
         first = (select(func.min(found.c.since)).where(found.c.child_id == key)
                  .scalar_subquery())
-    stmt = stmt.where(*_entry_terms(f, first))
-    page = await keyset_ids(ctx, stmt, key, request, prefix="ledger-suspected",
-                            counted=counted)
+    children = children.where(*_entry_terms(f, first))
+    page = await children.page(ctx, request, "ledger-suspected", counted)
     ids = page.items
     reasons: dict[int, list[st.SuspicionReason]] = {i: [] for i in ids}
     since: dict[int, date] = {}
