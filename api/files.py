@@ -214,10 +214,11 @@ class Exporter:
         return run
 
     async def answer(self, request: Request, body: dict[str, Any], *, fixed: bool = False,
-                     shown: dict[str, Any] | None = None) -> Response:
+                     shown: dict[str, Any] | None = None,
+                     otherwise: dict[str, str] | None = None) -> Response:
         """The export of ``body``'s query; ``fixed``: the columns are exactly the titled ones,
         in their order (a ledger's sheet), whatever the rows hold; ``shown``: how some
-        columns' values are written (exports.Table)."""
+        columns' values are written, ``otherwise`` what fills an empty one (exports.Table)."""
         signed = await _signed_in(self.state, request)
         if isinstance(signed, Response):
             return signed
@@ -231,7 +232,7 @@ class Exporter:
             nodes, after = await run(None)  # the first page before answering: errors are JSON
         except Refused as refused:
             return _error(refused.status, refused.code, refused.message)
-        table = exports.Table(titles, shown)
+        table = exports.Table(titles, shown, otherwise)
         if fixed:
             table.columns = list(titles)
         rows = table.rows(nodes)
@@ -268,11 +269,11 @@ class Exporter:
         except ValueError:
             names = ", ".join(k.value for k in LedgerKind)
             return _error(400, "BAD_INPUT", f"ledger is one of {names}")
-        query, titles, name, shown = ledger_export(kind)
+        query, titles, name, shown, otherwise = ledger_export(kind)
         return await self.answer(request, {
             "query": query, "variables": {"filter": body.get("filter")},
             "format": body.get("format", "xlsx"), "titles": titles, "filename": name,
-        }, fixed=True, shown=shown)
+        }, fixed=True, shown=shown, otherwise=otherwise)
 
     async def rejects(self, request: Request) -> Response:
         """``GET /imports/{id}/rejects.xlsx``: the rejected rows, as the API shows them."""

@@ -15,6 +15,7 @@ from models.case import PersuasionAttempt
 from schema.case import CaseNode, PersuasionType
 from schema.child import ChildNode
 from schema.context import Info
+from schema.crosscheck import CrosscheckFindingNode
 from schema.enums import (
     CaseStage,
     ClosureReason,
@@ -47,6 +48,29 @@ async def _child(info: Info, child_id: int, stage: CaseStage | None = None) -> C
     return None if found is None else ChildNode.from_model(found, stage=stage)
 
 
+async def _person(info: Info, finding_id: int) -> CrosscheckFindingNode | None:
+    """A person on no register as its finding shows it, through the loader that reads
+    findings under their own policy (``crosscheck_finding read``): as for a child, the
+    ledger's grant gives the row, not the person's details."""
+    found = await info.context.loaders.crosscheck_finding.load(finding_id)
+    return None if found is None else CrosscheckFindingNode.from_model(found)
+
+
+def person_field() -> Any:
+    """An entry's ``person``: the household list's person on no register (an open finding of
+    适龄未入学 with no child row), null for an entry of a child or a person the caller may
+    not read."""
+
+    async def resolve(root: Any, info: Info) -> CrosscheckFindingNode | None:
+        return None if root.row.person is None else await _person(info, root.row.person.id)
+
+    return strawberry.field(resolver=resolve, description=(
+        "A person on no register (适龄未入学: on a household list, matched to no child): "
+        "the comparisons' finding, masked as the findings list masks it; its verification "
+        "task places it. Null for an entry of a child, or when the caller may not read "
+        "findings."))
+
+
 def _stage(root: Any) -> CaseStage | None:
     """The stage the child is masked at: a dropout entry's case's (as the case shows it)."""
     case = getattr(root.row, "case", None)
@@ -57,6 +81,8 @@ def child_field(description: str) -> Any:
     """An entry's ``child`` (``_child``), null for a child the caller may not read."""
 
     async def resolve(root: Any, info: Info) -> ChildNode | None:
+        if root.row.child is None:  # a person on no register (``person``)
+            return None
         return await _child(info, root.row.child.id, _stage(root))
 
     return strawberry.field(resolver=resolve, description=description)
@@ -67,6 +93,11 @@ def group_titles_field() -> Any:
     ``specialGroups`` masks them) in the county's words; none for an unreadable child."""
 
     async def resolve(root: Any, info: Info) -> list[str]:
+        person = getattr(root.row, "person", None)
+        if person is not None:
+            found = await _person(info, person.id)
+            return [] if found is None else [_title("SpecialGroup", g)
+                                             for g in found.groups(info)]
         node = await _child(info, root.row.child.id, _stage(root))
         return [] if node is None else [_title("SpecialGroup", g)
                                         for g in await node.shown_groups(info)]
@@ -88,7 +119,8 @@ class SchoolAgeEntryType:
 
     child = child_field("The child, masked as in every list of children; its "
                         "registerEvents are the entry's history. Null when the caller may not "
-                        "read the child.")
+                        "read the child, or for a person on no register.")
+    person = person_field()
 
     special_group_titles = group_titles_field()
 
@@ -113,7 +145,9 @@ class SuspectedEntryType:
     row: strawberry.Private[service.SuspectedEntry]
 
     child = child_field("The child, masked as in every list; its registerEvents "
-                        "are the entry's history. Null when the caller may not read the child.")
+                        "are the entry's history. Null when the caller may not read the child, "
+                        "or for a person on no register.")
+    person = person_field()
 
     special_group_titles = group_titles_field()
 
@@ -307,13 +341,17 @@ def _column_key(path: str) -> str:
     return path.removesuffix(".value")
 
 
-def export_request(kind: LedgerKind) -> tuple[str, dict[str, str], str, dict[str, Any]]:
+def export_request(
+    kind: LedgerKind,
+) -> tuple[str, dict[str, str], str, dict[str, Any], dict[str, str]]:
     """A ledger's export: the fixed GraphQL query (paged by ``$after``, filtered by
-    ``$filter``), the column titles by column, the file's name, and how the columns that
-    hold an enum's value are shown (its Chinese label: the sheets go up in Chinese)."""
+    ``$filter``), the column titles by column, the file's name, how the columns that hold an
+    enum's value are shown (its Chinese label: the sheets go up in Chinese), and the column
+    that fills each column where its own value is empty (``Column.otherwise``)."""
     book = rules.ledger(kind)
     name, filter_type = FIELDS[kind]
-    paths = [c.field for c in book.columns]
+    paths = [c.field for c in book.columns] + [c.otherwise for c in book.columns
+                                                if c.otherwise]
     query = (
         f"query LedgerExport($filter: {filter_type}, $after: String) {{ {name}(filter: $filter,"
         f" first: {EXPORT_PAGE}, after: $after) {{ edges {{ node {{ {_selection(paths)} }} }}"
@@ -321,7 +359,9 @@ def export_request(kind: LedgerKind) -> tuple[str, dict[str, str], str, dict[str
     )
     titles = {_column_key(c.field): c.title for c in book.columns}
     shown = {_column_key(c.field): _shown(c.labels) for c in book.columns if c.labels}
-    return query, titles, f"ledger-{kind.value}", shown
+    otherwise = {_column_key(c.field): _column_key(c.otherwise)
+                 for c in book.columns if c.otherwise}
+    return query, titles, f"ledger-{kind.value}", shown, otherwise
 
 
 def _shown(enum: str) -> Any:

@@ -10,6 +10,7 @@ from strawberry.dataloader import DataLoader
 from models.accountability import AccountabilityItem
 from models.case import CaseAttachment, CaseEvent, CasePlan, DropoutCase
 from models.child import Child, Guardian
+from models.crosscheck import CrosscheckFinding
 from models.document import LegalDocument
 from models.employer import Employer
 from models.enforcement import EnforcementAction
@@ -29,6 +30,7 @@ from workflow import (
     case,
     census,
     child,
+    crosscheck,
     document,
     employer,
     enforcement,
@@ -105,6 +107,10 @@ class Loaders:
         # A child on the register, as far as the caller may see it (findings name children
         # the caller may not otherwise reach).
         self.registered_child: DataLoader[int, Child | None] = load(child.get_children)
+        # A comparisons' finding, as far as the caller may see it (a ledger's person on no
+        # register).
+        self.crosscheck_finding: DataLoader[int, CrosscheckFinding | None] = load(
+            crosscheck.get_findings)
         # The police's household corrections about a child (ST 8).
         self.child_household_corrections: DataLoader[int, list[HouseholdCorrection]] = load(
             household.corrections_of_children

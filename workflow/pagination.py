@@ -138,7 +138,7 @@ async def keyset_page(
 
 async def keyset_ids(
     ctx: ServiceContext,
-    stmt: Select[tuple[int]],
+    stmt: Select[Any],
     key: ColumnElement[int] | InstrumentedAttribute[int],
     request: PageRequest,
     *,

@@ -9,6 +9,7 @@ monitored households only (the poverty office).
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Any
@@ -120,7 +121,9 @@ async def findings_page(ctx: ServiceContext, f: FindingFilter, request: PageRequ
     return await keyset_page(ctx, stmt, F.id, request, prefix="findings")
 
 
-async def get_findings(ctx: ServiceContext, ids: list[int]) -> list[CrosscheckFinding | None]:
+async def get_findings(
+    ctx: ServiceContext, ids: Sequence[int]
+) -> list[CrosscheckFinding | None]:
     return await rows_by_ids(ctx, select(F).where(visible_findings(ctx)), F.id, ids)
 
 

@@ -56,19 +56,26 @@ class Table:
     """The columns an export has: those of its first row, in the query's order."""
 
     def __init__(self, titled: Iterable[str] = (),
-                 shown: Mapping[str, Callable[[str], str]] | None = None) -> None:
+                 shown: Mapping[str, Callable[[str], str]] | None = None,
+                 otherwise: Mapping[str, str] | None = None) -> None:
         self.columns: list[str] | None = None
         # The columns of an empty export: those the client gave titles for.
         self.titled = list(titled)
         # How a column's value is written, where the sheet words it otherwise than the API
         # (an enum's value as its Chinese label in a ledger's sheet).
         self.shown = dict(shown or {})
+        # The column that fills a column where a row has no value of its own (a ledger's
+        # person on no register: its finding's name where a child's would be).
+        self.otherwise = dict(otherwise or {})
 
     def rows(self, nodes: Iterable[dict[str, Any]]) -> list[list[str]]:
         flat = [flatten(n) for n in nodes if n is not None]
         if self.columns is None:
             self.columns = list(flat[0]) if flat else self.titled
         for row in flat:
+            for column, other in self.otherwise.items():
+                if not row.get(column):
+                    row[column] = row.get(other, "")
             for column, show in self.shown.items():
                 if row.get(column):
                     row[column] = show(row[column])

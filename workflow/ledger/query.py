@@ -12,7 +12,7 @@ whatever its size.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
@@ -41,10 +41,18 @@ from workflow.common import rows_grouped
 from workflow.context import ServiceContext
 from workflow.errors import InvalidInput, NotFound
 from workflow.infra.transaction_flag import plan_each_run
+from workflow.ledger import persons
 from workflow.ledger import status as st
 from workflow.ledger.access import gathered, readable, readable_branches
 from workflow.ledger.rules import LedgerKind
-from workflow.pagination import Page, PageRequest, keyset_ids, keyset_page
+from workflow.pagination import (
+    Page,
+    PageRequest,
+    count,
+    decode_cursor,
+    keyset_ids,
+    keyset_page,
+)
 
 DOMAINS = (Child.scope_path, Child.residence_path)
 
@@ -90,18 +98,22 @@ class Placement:
 
 @dataclass(frozen=True)
 class SchoolAgeEntry:
-    child: Child
+    """A row: a child, or a person on no register (``person``, its finding; ``persons.py``)."""
+
+    child: Child | None
     status: st.LedgerStatus
     since: date | None
     place: Placement
+    person: CrosscheckFinding | None = None
 
 
 @dataclass(frozen=True)
 class SuspectedEntry:
-    child: Child
+    child: Child | None
     reasons: list[st.SuspicionReason]
     since: date | None
     place: Placement
+    person: CrosscheckFinding | None = None
 
 
 @dataclass(frozen=True)
@@ -121,15 +133,24 @@ def _today(ctx: ServiceContext) -> date:
     return local_date(ctx.clock.now())
 
 
-async def _in_place(ctx: ServiceContext, code: str | None) -> ColumnElement[bool] | None:
-    """The children of a district (its domain) or a township (its home children)."""
+async def _place(ctx: ServiceContext, code: str | None) -> Jurisdiction | None:
+    """The filter's jurisdiction (NOT_FOUND for an unknown code); the session's identity
+    map answers a second call."""
     if code is None:
         return None
     place = await ctx.session.get(Jurisdiction, code)
     if place is None:
         raise NotFound("no such jurisdiction", field="jurisdictionCode")
+    return place
+
+
+async def _in_place(ctx: ServiceContext, code: str | None) -> ColumnElement[bool] | None:
+    """The children of a district (its domain) or a township (its home children)."""
+    place = await _place(ctx, code)
+    if place is None:
+        return None
     if place.level is JurisdictionLevel.TOWNSHIP:
-        return Child.township_code == code
+        return Child.township_code == place.code
     return covers(Child.scope_path, place.path)
 
 
@@ -223,6 +244,63 @@ async def _placed(
     return {r[0].id: (r[0], Placement(r[1], r[2], r[3], r[4]), *r[5:]) for r in rows}
 
 
+async def _person_terms(ctx: ServiceContext, f: LedgerFilter) -> list[ColumnElement[bool]]:
+    return persons.ledger_terms(ctx, await _place(ctx, f.jurisdiction_code), f.school_id,
+                                f.grade, f.special_group)
+
+
+def _person_place(township_name: str) -> Placement:
+    return Placement(None, None, None, township_name)
+
+
+@dataclass(frozen=True)
+class _Persons:
+    """The page's persons on no register after its children: each with its township's
+    name, their cursors, whether more follow, and how many the ledger holds."""
+
+    rows: list[tuple[CrosscheckFinding, str]]
+    cursors: list[str]
+    has_next: bool
+    total_count: int
+
+    def __iter__(self) -> Iterator[tuple[CrosscheckFinding, str]]:
+        return iter(self.rows)
+
+
+async def _with_persons(
+    ctx: ServiceContext, children: _Children, people: Select[Any],
+    request: PageRequest, prefix: str, counted: bool,
+) -> tuple[Page[int], _Persons]:
+    """A page of the ledger's children, then, once they are all listed, of its persons on no
+    register (keyed by their finding's id, under a cursor prefix of their own): the ids of
+    the page's children, and its persons. A cursor among the persons skips the children."""
+    mark = prefix + "-person"
+    if request.after is not None and _is_cursor(mark, request.after):
+        total = await count(ctx, children.stmt) if counted else 0
+        page: Page[int] = Page([], [], False, True, total)
+        asked = request
+    else:
+        page = await children.page(ctx, request, prefix, counted)
+        asked = PageRequest(first=request.limit - len(page.items), after=None, cap=request.cap)
+    if page.has_next:  # no room for persons on this page: only their count
+        total = await count(ctx, people) if counted else 0
+        return page, _Persons([], [], False, total)
+    # Few (a district's unregistered children): the page and its count in one pass.
+    found = await keyset_ids(ctx, people, persons.P.id, asked, prefix=mark, counted=counted,
+                             count_in_page=True)
+    placed = await persons.placed(ctx, found.items) if found.items else {}
+    return page, _Persons([placed[i] for i in found.items], found.cursors, found.has_next,
+                          found.total_count)
+
+
+def _is_cursor(prefix: str, cursor: str) -> bool:
+    try:
+        decode_cursor(prefix, cursor)
+    except InvalidInput:
+        return False
+    return True
+
+
 # --- 适龄儿童台账 -------------------------------------------------------------------------
 
 
@@ -235,11 +313,21 @@ async def school_age_page(
     children = children.where(*_entry_terms(f, Enrolment.status_since))
     if f.status is not None:
         children = children.where(st.is_status(f.status, today, children.key))
-    page = await children.page(ctx, request, "ledger-school-age", counted)
+    # Persons on no register are suspected (适龄未入学), with no register entry's date.
+    person_terms = [st.school_age(today, persons.P.birth_date), *await _person_terms(ctx, f)]
+    if f.since is not None or f.until is not None or f.status not in (
+            None, st.LedgerStatus.SUSPECTED):
+        person_terms.append(false())
+    page, people = await _with_persons(
+        ctx, children, persons.persons(ctx, LedgerKind.SCHOOL_AGE, *person_terms), request,
+        "ledger-school-age", counted)
     placed = await _placed(ctx, page.items, st.status(today, Child.id), Enrolment.status_since)
     items = [SchoolAgeEntry(child, st.LedgerStatus(status), since, place)
              for child, place, status, since in (placed[i] for i in page.items)]
-    return Page(items, page.cursors, page.has_next, page.has_previous, page.total_count)
+    items += [SchoolAgeEntry(None, st.LedgerStatus.SUSPECTED, None, _person_place(name), p)
+              for p, name in people]
+    return Page(items, [*page.cursors, *people.cursors], people.has_next or page.has_next,
+                request.after is not None, page.total_count + people.total_count)
 
 
 # --- 疑似辍学学生台账 ---------------------------------------------------------------------
@@ -283,7 +371,15 @@ async def suspected_page(
         first = (select(func.min(found.c.since)).where(found.c.child_id == key)
                  .scalar_subquery())
     children = children.where(*_entry_terms(f, first))
-    page = await children.page(ctx, request, "ledger-suspected", counted)
+    person_terms = await _person_terms(ctx, f)
+    if f.reason not in (None, st.SuspicionReason.UNREGISTERED):
+        person_terms.append(false())
+    day = persons.P.first_seen_on
+    person_terms += [day >= f.since] if f.since is not None else []
+    person_terms += [day <= f.until] if f.until is not None else []
+    page, people = await _with_persons(
+        ctx, children, persons.persons(ctx, LedgerKind.SUSPECTED, *person_terms), request,
+        "ledger-suspected", counted)
     ids = page.items
     reasons: dict[int, list[st.SuspicionReason]] = {i: [] for i in ids}
     since: dict[int, date] = {}
@@ -296,7 +392,10 @@ async def suspected_page(
                 since[child_id] = day
     placed = await _placed(ctx, ids)
     items = [SuspectedEntry(placed[i][0], reasons[i], since.get(i), placed[i][1]) for i in ids]
-    return Page(items, page.cursors, page.has_next, page.has_previous, page.total_count)
+    items += [SuspectedEntry(None, [st.SuspicionReason.UNREGISTERED], p.first_seen_on,
+                             _person_place(name), p) for p, name in people]
+    return Page(items, [*page.cursors, *people.cursors], people.has_next or page.has_next,
+                request.after is not None, page.total_count + people.total_count)
 
 
 # --- 辍学学生台账 -------------------------------------------------------------------------

@@ -22,11 +22,14 @@ class LedgerKind(enum.Enum):
 @dataclass(frozen=True)
 class Column:
     """One column of a ledger's export: the value's path in the GraphQL entry, its title,
-    and for an enum's value the enum whose Chinese labels the sheet shows (``labels``)."""
+    and for an enum's value the enum whose Chinese labels the sheet shows (``labels``);
+    ``otherwise``, the path that fills the column where ``field`` is empty (a person on no
+    register has no ``child``: its ``person``'s name)."""
 
     field: str
     title: str
     labels: str | None = None
+    otherwise: str | None = None
 
 
 @dataclass(frozen=True)
@@ -46,5 +49,5 @@ def _data() -> Any:
 def ledger(kind: LedgerKind) -> Ledger:
     raw = _data()["ledgers"][kind.value]
     return Ledger(kind, raw["title"], raw["policy"],
-                  tuple(Column(c["field"], c["title"], c.get("labels"))
+                  tuple(Column(c["field"], c["title"], c.get("labels"), c.get("or"))
                         for c in raw["columns"]))

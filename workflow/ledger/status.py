@@ -20,8 +20,10 @@ from __future__ import annotations
 
 import enum
 from datetime import date, datetime, time
+from typing import Any
 
 from sqlalchemy import ColumnElement, and_, case, exists, literal, not_, or_, select
+from sqlalchemy.orm import InstrumentedAttribute
 
 from models.case import DropoutCase
 from models.child import Child
@@ -88,11 +90,14 @@ CONFIRMED_STAGES = tuple(s for s in CaseStage
                          if CONFIRMED_FROM.ordinal <= s.ordinal < CaseStage.CLOSED.ordinal)
 
 
-def school_age(today: date) -> ColumnElement[bool]:
-    """Of school age on ``today``, as the statistics count it."""
+def school_age(
+    today: date, birth: ColumnElement[Any] | InstrumentedAttribute[Any] = Child.birth_date
+) -> ColumnElement[bool]:
+    """Of school age on ``today``, as the statistics count it (a child's birth date, or a
+    person's as a list gave it)."""
     youngest, oldest = years_before(today, SCHOOL_AGE[0]), years_before(today, SCHOOL_AGE[1] + 1)
     # Inlined: bound, a generic plan takes the range for 0.5 % of the children (models/inline.py).
-    return and_(Child.birth_date <= inline(youngest), Child.birth_date > inline(oldest))
+    return and_(birth <= inline(youngest), birth > inline(oldest))
 
 
 def open_case(child: ChildKey) -> ColumnElement[bool]:
