@@ -301,11 +301,13 @@ class LedgerQuery:
     school_age_ledger = _ledger(
         SchoolAgeEntryType, service.school_age_page, service.SchoolAgeFilter,
         SchoolAgeFilterInput, "适龄儿童台账: every child of school age the caller may read, "
-        "with its status, from the register, deferrals and cases.")
+        "with its status, from the register, deferrals and cases; then the persons on no "
+        "register the comparisons found (适龄未入学, `person`).")
     suspected_ledger = _ledger(
         SuspectedEntryType, service.suspected_page, service.SuspectedFilter,
-        SuspectedFilterInput, "疑似辍学学生台账: children with an open absence case or a "
-        "transfer out not received, not marked dropped out.")
+        SuspectedFilterInput, "疑似辍学学生台账: children with an open absence case, a "
+        "transfer out not received or an open finding of the comparisons, not marked dropped "
+        "out; then the persons on no register the comparisons found (适龄未入学, `person`).")
     dropout_ledger = _ledger(
         DropoutEntryType, service.dropout_page, service.DropoutFilter, DropoutFilterInput,
         "辍学学生台账: every case that reached the dropout report, open or closed off, with "

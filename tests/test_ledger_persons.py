@@ -11,6 +11,10 @@ import datetime as dt
 import io
 from typing import Any
 
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from models.reference import Jurisdiction
 from tests.helpers import IMPORT_APPLY, Api, staged_list
 from workflow.infra.id_number import make as make_id
 
@@ -118,3 +122,44 @@ async def test_the_export_names_a_person_on_no_register(api: Api) -> None:
     names = [r[rows[0].index("姓名")] for r in rows[1:]]
     assert sorted(names) == ["未入学乙", "未入学甲"]
     assert all(r[rows[0].index("疑似原因")] == "适龄未入学" for r in rows[1:])
+
+
+async def test_pages_of_one_cross_from_the_children_to_the_persons(
+    api: Api, session: AsyncSession
+) -> None:
+    """Pages of one walk every boundary, the last child's page included: the same entries in
+    the same order as one page of all; a person's cursor belongs to its own ledger; a page
+    of none still counts; another township's filter finds none of them."""
+    township = await _persons_found(api)
+    for query in (SUSPECTED, SCHOOL_AGE):
+        whole = await _walk(api, query, n=100)
+        assert len(_persons(whole[1])) == 2
+        assert await _walk(api, query, n=1) == whole
+        name = query.split("{", 2)[1].split("(")[0].strip()
+        none = (await api.gql(query, {"f": None, "after": None, "n": 0}))[name]
+        assert (none["edges"], none["totalCount"], none["pageInfo"]["hasNextPage"]) == (
+            [], whole[0], True)
+    # a cursor among the suspected ledger's persons, sent to the school-age ledger
+    total, _ = await _walk(api, SUSPECTED, n=100)
+    last = (await api.gql(SUSPECTED, {"f": None, "after": None, "n": total - 1})
+            )["suspectedLedger"]["pageInfo"]["endCursor"]
+    among = (await api.gql(SUSPECTED, {"f": None, "after": last, "n": 5}))["suspectedLedger"]
+    assert [e["node"]["child"] for e in among["edges"]] == [None]
+    person_cursor = among["pageInfo"]["endCursor"]
+    refused = (await api.post(SCHOOL_AGE, {"f": None, "after": person_cursor, "n": 5},
+                              user="edu_officer")).json()
+    assert refused["errors"][0]["extensions"]["code"] == "BAD_INPUT"
+    other = (await session.execute(select(Jurisdiction.code).where(
+        Jurisdiction.parent_code == "370406", Jurisdiction.code != township))).scalars().first()
+    assert other is not None
+    assert _persons((await _walk(api, SUSPECTED, n=50, jurisdictionCode=other))[1]) == []
+
+
+async def test_a_school_sees_no_person_the_poverty_office_its_households(api: Api) -> None:
+    await _persons_found(api)
+    for query in (SUSPECTED, SCHOOL_AGE):
+        assert _persons((await _walk(api, query, user="principal", n=50))[1]) == []
+        poor = _persons((await _walk(api, query, user="poverty_office", n=50))[1])
+        assert [p["person"]["name"] for p in poor] == ["未入学甲"]
+        township = _persons((await _walk(api, query, user="township_officer", n=50))[1])
+        assert len(township) == 2

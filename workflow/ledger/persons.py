@@ -20,7 +20,7 @@ from typing import Any
 
 from sqlalchemy import ColumnElement, Select, String, and_, cast, false, func, or_, select
 
-from authz.filters import covers, scope_filter
+from authz.filters import covers, escape_like, scope_filter
 from models.crosscheck import CrosscheckFinding, FindingKind
 from models.enums import JurisdictionLevel, SpecialGroup
 from models.reference import Jurisdiction
@@ -64,9 +64,10 @@ def in_shown_group(ctx: ServiceContext, group: SpecialGroup) -> ColumnElement[bo
     """The person is in ``group`` as the list gave it and, for a group that reveals poverty
     or health, the caller may unmask that field where the person lives (as the children's
     filter, ``workflow.child.in_shown_group``). The groups are a short JSON list of the
-    enum's values, which hold no quote or wildcard: the quoted value in its text is the
-    one test both databases share."""
-    member = cast(P.groups, String).like(f'%"{group.value}"%')
+    enum's values (none quoted inside): the quoted value in its text is the one test both
+    databases share. The comparisons take a person's groups from its child's, so a person
+    with no child row has none yet, and passes no group's filter."""
+    member = cast(P.groups, String).like(f'%"{escape_like(group.value)}"%', escape="\\")
     guarded = GROUP_FIELD.get(group)
     if guarded is None:
         return member

@@ -321,7 +321,8 @@ async def school_age_page(
     page, people = await _with_persons(
         ctx, children, persons.persons(ctx, LedgerKind.SCHOOL_AGE, *person_terms), request,
         "ledger-school-age", counted)
-    placed = await _placed(ctx, page.items, st.status(today, Child.id), Enrolment.status_since)
+    placed = await _placed(ctx, page.items, st.status(today, Child.id),
+                           Enrolment.status_since) if page.items else {}
     items = [SchoolAgeEntry(child, st.LedgerStatus(status), since, place)
              for child, place, status, since in (placed[i] for i in page.items)]
     items += [SchoolAgeEntry(None, st.LedgerStatus.SUSPECTED, None, _person_place(name), p)
@@ -383,14 +384,14 @@ async def suspected_page(
     ids = page.items
     reasons: dict[int, list[st.SuspicionReason]] = {i: [] for i in ids}
     since: dict[int, date] = {}
-    for reason, q in _sources():
+    for reason, q in _sources() if ids else ():
         for child_id, day in await ctx.session.execute(
                 q.where(q.selected_columns.child_id.in_(ids))):
             if reason not in reasons[child_id]:
                 reasons[child_id].append(reason)
             if day is not None and (child_id not in since or day < since[child_id]):
                 since[child_id] = day
-    placed = await _placed(ctx, ids)
+    placed = await _placed(ctx, ids) if ids else {}
     items = [SuspectedEntry(placed[i][0], reasons[i], since.get(i), placed[i][1]) for i in ids]
     items += [SuspectedEntry(None, [st.SuspicionReason.UNREGISTERED], p.first_seen_on,
                              _person_place(name), p) for p, name in people]
