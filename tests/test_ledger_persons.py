@@ -85,7 +85,8 @@ async def test_a_person_on_no_register_is_in_both_ledgers_after_the_children(
     assert total == len(entries)
     for f, persons in (({"status": "SUSPECTED"}, 2), ({"status": "ENROLLED"}, 0),
                        ({"jurisdictionCode": township}, 2), ({"grade": 3}, 0),
-                       ({"jurisdictionCode": "370406"}, 2)):
+                       ({"jurisdictionCode": "370406"}, 2),
+                       ({"specialGroup": "REGISTERED_POOR"}, 0)):  # no groups yet
         assert len(_persons((await _walk(api, SCHOOL_AGE, n=50, **f))[1])) == persons, f
     for f, persons in (({"reason": "UNREGISTERED"}, 2), ({"reason": "LONG_ABSENCE"}, 0),
                        ({"since": "2026-09-30"}, 2), ({"until": "2026-09-29"}, 0)):
@@ -111,17 +112,28 @@ async def test_each_office_reads_its_persons_and_a_resolved_one_leaves(api: Api)
         assert [p["person"]["name"] for p in left] == ["未入学甲"]
 
 
-async def test_the_export_names_a_person_on_no_register(api: Api) -> None:
+async def test_each_ledger_exports_a_person_on_no_register(api: Api) -> None:
+    """The name, birth date and ID number come from the person where the child is null; the
+    ID number as the findings list shows it to the bureau."""
     await _persons_found(api)
-    reply = await api.client.post(
-        "/exports", json={"ledger": "suspected", "format": "csv",
-                          "filter": {"reason": "UNREGISTERED"}},
-        headers={"Authorization": f"Bearer {api.token('edu_officer')}"})
-    assert reply.status_code == 200, reply.text
-    rows = list(csv.reader(io.StringIO(reply.content.decode("utf-8-sig"))))
-    names = [r[rows[0].index("姓名")] for r in rows[1:]]
-    assert sorted(names) == ["未入学乙", "未入学甲"]
-    assert all(r[rows[0].index("疑似原因")] == "适龄未入学" for r in rows[1:])
+    shown = (await api.gql("""{ crosscheckFindings(filter: {kind: UNREGISTERED}, first: 50) {
+        edges { node { name nationalId { value } } } } }"""))["crosscheckFindings"]["edges"]
+    numbers = sorted(e["node"]["nationalId"]["value"] for e in shown
+                     if e["node"]["name"].startswith("未入学"))
+    for ledger, f, column, value in (
+            ("suspected", {"reason": "UNREGISTERED"}, "疑似原因", "适龄未入学"),
+            ("school_age", {"status": "SUSPECTED"}, "入学状态", "疑似辍学")):
+        reply = await api.client.post(
+            "/exports", json={"ledger": ledger, "format": "csv", "filter": f},
+            headers={"Authorization": f"Bearer {api.token('edu_officer')}"})
+        assert reply.status_code == 200, reply.text
+        rows = list(csv.reader(io.StringIO(reply.content.decode("utf-8-sig"))))
+        head = rows[0]
+        found = [r for r in rows[1:] if r[head.index("姓名")].startswith("未入学")]
+        assert sorted(r[head.index("姓名")] for r in found) == ["未入学乙", "未入学甲"], ledger
+        assert {r[head.index("出生日期")] for r in found} == {"2016-05-01"}
+        assert sorted(r[head.index("身份证号")] for r in found) == numbers and numbers
+        assert {r[head.index(column)] for r in found} == {value}
 
 
 async def test_pages_of_one_cross_from_the_children_to_the_persons(

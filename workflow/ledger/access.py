@@ -32,11 +32,12 @@ def poverty_household(child_id: ChildKey) -> ColumnElement[bool]:
 
 
 def readable(
-    ctx: ServiceContext, kind: LedgerKind, child_id: ChildKey, *domains: Path
+    ctx: ServiceContext, kind: LedgerKind, household: ColumnElement[bool], *domains: Path
 ) -> ColumnElement[bool]:
     """The ledger's rows the caller may read: a grant on the ledger covering either of the
     row's domains (the child's school or home, and where it lives), or a grant on its
-    households' rows covering one of them for a child of a poverty household."""
+    households' rows covering one of them for a row of a poverty household (``household``:
+    ``poverty_household`` of a child; a person's finding's own flag, ``persons.py``)."""
     obj = ledger(kind).policy
 
     def granted(o: str) -> list[ColumnElement[bool]]:
@@ -47,7 +48,7 @@ def readable(
         # No households' grant: the term would be "false AND …", which PostgreSQL plans
         # worse than leaving it out (a walk of the whole table instead of the domain's range).
         return or_(*full)
-    return or_(*full, and_(or_(*granted(obj + HOUSEHOLDS)), poverty_household(child_id)))
+    return or_(*full, and_(or_(*granted(obj + HOUSEHOLDS)), household))
 
 
 # Paths list the codes from the province down (models/reference.py): a domain of this many
@@ -59,7 +60,7 @@ GATHERED_DOMAINS = 4
 
 
 def readable_branches(
-    ctx: ServiceContext, kind: LedgerKind, child_id: ChildKey, *domains: Path
+    ctx: ServiceContext, kind: LedgerKind, household: ColumnElement[bool], *domains: Path
 ) -> list[ColumnElement[bool]]:
     """``readable`` as terms whose OR it is, each on one index range of one domain
     (``authz.filters.scope_branches``): the ledger's rows gathered range by range."""
@@ -69,7 +70,7 @@ def readable_branches(
         return [b for d in domains for b in scope_branches(ctx.authz, ctx.principal, o, "read", d)]
 
     return [*branches(obj),
-            *(and_(b, poverty_household(child_id)) for b in branches(obj + HOUSEHOLDS))]
+            *(and_(b, household) for b in branches(obj + HOUSEHOLDS))]
 
 
 def gathered(ctx: ServiceContext, kind: LedgerKind) -> bool:

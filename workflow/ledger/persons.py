@@ -18,17 +18,16 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, String, and_, cast, false, func, or_, select
+from sqlalchemy import ColumnElement, Select, false, func, select
 
-from authz.filters import covers, escape_like, scope_filter
+from authz.filters import covers
 from models.crosscheck import CrosscheckFinding, FindingKind
 from models.enums import JurisdictionLevel, SpecialGroup
 from models.reference import Jurisdiction
-from workflow.child import GROUP_FIELD
 from workflow.context import ServiceContext
 from workflow.ledger import status as st
-from workflow.ledger.access import HOUSEHOLDS
-from workflow.ledger.rules import LedgerKind, ledger
+from workflow.ledger.access import readable
+from workflow.ledger.rules import LedgerKind
 
 P = CrosscheckFinding
 
@@ -36,19 +35,6 @@ P = CrosscheckFinding
 def on_no_register() -> list[ColumnElement[bool]]:
     """An open finding of a school-age person on no register, with no child row."""
     return [P.child_id.is_(None), P.kind == FindingKind.UNREGISTERED, *st.finding_open()]
-
-
-def readable(ctx: ServiceContext, kind: LedgerKind) -> ColumnElement[bool]:
-    """The persons' rows the caller may read: as the children's (``access.readable``), on the
-    finding's domain (where the person lives); the poverty office's households grant reads
-    the persons of poor and monitored households (the finding's ``poverty``, the poverty
-    office's rows of the comparisons)."""
-    obj = ledger(kind).policy
-    full = scope_filter(ctx.authz, ctx.principal, obj, "read", P.scope_path)
-    if not ctx.authz.rules_for(ctx.principal, obj + HOUSEHOLDS, "read"):
-        return full
-    households = scope_filter(ctx.authz, ctx.principal, obj + HOUSEHOLDS, "read", P.scope_path)
-    return or_(full, and_(households, P.poverty.is_(True)))
 
 
 def in_place(place: Jurisdiction | None) -> list[ColumnElement[bool]]:
@@ -60,39 +46,28 @@ def in_place(place: Jurisdiction | None) -> list[ColumnElement[bool]]:
     return [covers(P.scope_path, place.path)]
 
 
-def in_shown_group(ctx: ServiceContext, group: SpecialGroup) -> ColumnElement[bool]:
-    """The person is in ``group`` as the list gave it and, for a group that reveals poverty
-    or health, the caller may unmask that field where the person lives (as the children's
-    filter, ``workflow.child.in_shown_group``). The groups are a short JSON list of the
-    enum's values (none quoted inside): the quoted value in its text is the one test both
-    databases share. The comparisons take a person's groups from its child's, so a person
-    with no child row has none yet, and passes no group's filter."""
-    member = cast(P.groups, String).like(f'%"{escape_like(group.value)}"%', escape="\\")
-    guarded = GROUP_FIELD.get(group)
-    if guarded is None:
-        return member
-    return and_(scope_filter(ctx.authz, ctx.principal, guarded.obj, "unmask", P.scope_path),
-                member)
-
-
 def persons(ctx: ServiceContext, kind: LedgerKind, *terms: ColumnElement[bool]
             ) -> Select[Any]:
     """The ids of the persons' findings the caller may read in the ledger, narrowed by
     ``terms``."""
-    return select(P.id).where(readable(ctx, kind), *on_no_register(), *terms)
+    # As the children's rows, on the finding's domain (where the person lives); the poverty
+    # office's households grant reads the persons of poor and monitored households (the
+    # finding's ``poverty``: the poverty office's rows of the comparisons).
+    return select(P.id).where(readable(ctx, kind, P.poverty.is_(True), P.scope_path),
+                              *on_no_register(), *terms)
 
 
 def ledger_terms(
-    ctx: ServiceContext, place: Jurisdiction | None, f_school: int | None, f_grade: int | None,
+    place: Jurisdiction | None, f_school: int | None, f_grade: int | None,
     group: SpecialGroup | None,
 ) -> list[ColumnElement[bool]]:
-    """The filter's terms every ledger shares, on a person: its place and group; a school or
-    a grade no person on no register passes."""
+    """The filter's terms every ledger shares, on a person: its place. A school or a grade
+    no person on no register passes; nor does a special group, for now: the comparisons
+    take a person's groups from its child's (``crosscheck/compare.py``), and a person with
+    no child row has none."""
     terms = in_place(place)
-    if f_school is not None or f_grade is not None:
+    if f_school is not None or f_grade is not None or group is not None:
         terms.append(false())
-    if group is not None:
-        terms.append(in_shown_group(ctx, group))
     return terms
 
 

@@ -43,7 +43,7 @@ from workflow.errors import InvalidInput, NotFound
 from workflow.infra.transaction_flag import plan_each_run
 from workflow.ledger import persons
 from workflow.ledger import status as st
-from workflow.ledger.access import gathered, readable, readable_branches
+from workflow.ledger.access import gathered, poverty_household, readable, readable_branches
 from workflow.ledger.rules import LedgerKind
 from workflow.pagination import (
     Page,
@@ -215,14 +215,15 @@ async def _children(
     where = [*terms, *await _child_terms(ctx, f)]
     key: ColumnElement[int] | InstrumentedAttribute[int]
     first = gathered(ctx, kind)
+    poor = poverty_household(Child.id)
     if first:
-        branches = readable_branches(ctx, kind, Child.id, *DOMAINS) or [false()]
+        branches = readable_branches(ctx, kind, poor, *DOMAINS) or [false()]
         found = union(*(select(Child.id).where(b, *where) for b in branches)).subquery("found")
         key = found.c.id
         stmt = select(key).select_from(found)
     else:
         key = Child.id
-        stmt = select(key).where(readable(ctx, kind, Child.id, *DOMAINS), *where)
+        stmt = select(key).where(readable(ctx, kind, poor, *DOMAINS), *where)
     return _Children(stmt.outerjoin(Enrolment, Enrolment.child_id == key), key, first)
 
 
@@ -245,7 +246,7 @@ async def _placed(
 
 
 async def _person_terms(ctx: ServiceContext, f: LedgerFilter) -> list[ColumnElement[bool]]:
-    return persons.ledger_terms(ctx, await _place(ctx, f.jurisdiction_code), f.school_id,
+    return persons.ledger_terms(await _place(ctx, f.jurisdiction_code), f.school_id,
                                 f.grade, f.special_group)
 
 
@@ -417,7 +418,8 @@ async def dropout_page(
         .outerjoin(Enrolment, Enrolment.child_id == Child.id)
         .where(
             st.confirmed_case(),
-            readable(ctx, LedgerKind.DROPOUT, Child.id, DropoutCase.scope_path,
+            readable(ctx, LedgerKind.DROPOUT, poverty_household(Child.id),
+                     DropoutCase.scope_path,
                      DropoutCase.residence_path),
             *_open_or_closed(f),
         )
